@@ -1,0 +1,368 @@
+//! Configuration from the environment variables that `tenantctl apply` sets on the function.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+pub const ENV_ISSUERS: &str = "TENANTCTL_ISSUERS";
+pub const ENV_CLIENT_IDS: &str = "TENANTCTL_CLIENT_IDS";
+pub const ENV_PLATFORM: &str = "TENANTCTL_PLATFORM";
+pub const ENV_ACCOUNT_ID: &str = "TENANTCTL_ACCOUNT_ID";
+pub const ENV_REGION: &str = "TENANTCTL_REGION";
+pub const ENV_TOKEN_USE: &str = "TENANTCTL_TOKEN_USE";
+pub const ENV_TENANT_ATTRIBUTE: &str = "TENANTCTL_TENANT_ATTRIBUTE";
+pub const ENV_ROLES: &str = "TENANTCTL_ROLES";
+pub const ENV_JWKS_URL: &str = "TENANTCTL_JWKS_URL";
+pub const ENV_IDP_TENANTS: &str = "TENANTCTL_IDP_TENANTS";
+pub const ENV_CLOCK_SKEW_SECONDS: &str = "TENANTCTL_CLOCK_SKEW_SECONDS";
+pub const ENV_JWKS_BACKOFF_SECONDS: &str = "TENANTCTL_JWKS_BACKOFF_SECONDS";
+
+/// Every variable the authorizer reads (and `tenantctl apply` may set).
+pub const ENV_VARS: &[&str] = &[
+    ENV_ISSUERS,
+    ENV_CLIENT_IDS,
+    ENV_PLATFORM,
+    ENV_ACCOUNT_ID,
+    ENV_REGION,
+    ENV_TOKEN_USE,
+    ENV_TENANT_ATTRIBUTE,
+    ENV_ROLES,
+    ENV_JWKS_URL,
+    ENV_IDP_TENANTS,
+    ENV_CLOCK_SKEW_SECONDS,
+    ENV_JWKS_BACKOFF_SECONDS,
+];
+
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
+pub const DEFAULT_JWKS_BACKOFF_SECONDS: u64 = 60;
+pub const MAX_JWKS_BACKOFF_SECONDS: u64 = 3600;
+
+/// Which Cognito token the authorizer accepts (`token_use` claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    Id,
+    Access,
+}
+
+impl TokenUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Id => "id",
+            TokenUse::Access => "access",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+/// The authorizer's settings. Build it with [`Config::from_env_map`] (or [`Config::from_env`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Accepted `iss` values, compared byte for byte.
+    pub issuers: Vec<String>,
+    /// Accepted `aud` (ID tokens) / `client_id` (access tokens).
+    pub client_ids: Vec<String>,
+    pub platform: String,
+    pub account_id: String,
+    pub region: String,
+    pub token_use: TokenUse,
+    /// Name without the `custom:` prefix.
+    pub tenant_attribute: String,
+    /// Role name -> group precedence (lower wins).
+    pub roles: BTreeMap<String, u32>,
+    /// Optional JWKS URL template with `{issuer}` and/or `{pool_id}`.
+    pub jwks_url_template: Option<String>,
+    /// Federated provider name -> tenant.
+    pub idp_tenants: BTreeMap<String, String>,
+    pub clock_skew_seconds: u64,
+    pub jwks_backoff_seconds: u64,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = ENV_VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect();
+        Config::from_env_map(&map)
+    }
+
+    /// Builds the configuration from a map of the `TENANTCTL_*` variables; an empty value
+    /// counts as absent.
+    pub fn from_env_map(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let required = |k: &'static str| get(k).ok_or_else(|| err(k, "is required"));
+
+        let issuers = split_list(required(ENV_ISSUERS)?);
+        for iss in &issuers {
+            check_issuer(iss).map_err(|m| err(ENV_ISSUERS, m))?;
+        }
+        let client_ids = split_list(required(ENV_CLIENT_IDS)?);
+        for c in &client_ids {
+            if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+                return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
+            }
+        }
+        let platform = required(ENV_PLATFORM)?.to_string();
+        if !is_platform_name(&platform) {
+            return Err(err(ENV_PLATFORM, format!("{platform:?} does not match ^[a-z][a-z0-9]{{0,19}}$")));
+        }
+        let account_id = required(ENV_ACCOUNT_ID)?.to_string();
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err(ENV_ACCOUNT_ID, format!("{account_id:?} is not a 12-digit account id")));
+        }
+        let region = required(ENV_REGION)?.to_string();
+        if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            return Err(err(ENV_REGION, format!("invalid region {region:?}")));
+        }
+        let token_use = match get(ENV_TOKEN_USE).unwrap_or("id") {
+            "id" => TokenUse::Id,
+            "access" => TokenUse::Access,
+            other => return Err(err(ENV_TOKEN_USE, format!("{other:?} is neither id nor access"))),
+        };
+        let tenant_attribute = get(ENV_TENANT_ATTRIBUTE).unwrap_or("tenant_id").to_string();
+        if tenant_attribute.is_empty()
+            || tenant_attribute.len() > 20
+            || !tenant_attribute.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(err(ENV_TENANT_ATTRIBUTE, format!("invalid attribute name {tenant_attribute:?}")));
+        }
+        let mut roles = BTreeMap::new();
+        for item in split_list(required(ENV_ROLES)?) {
+            let (name, prec) = item
+                .split_once(':')
+                .ok_or_else(|| err(ENV_ROLES, format!("{item:?} is not role:precedence")))?;
+            if !is_role_name(name) {
+                return Err(err(ENV_ROLES, format!("role {name:?} does not match ^[a-z][a-z0-9]{{0,15}}$")));
+            }
+            let prec: u32 = prec
+                .trim()
+                .parse()
+                .map_err(|_| err(ENV_ROLES, format!("precedence of {name:?} is not a non-negative integer")))?;
+            if roles.insert(name.to_string(), prec).is_some() {
+                return Err(err(ENV_ROLES, format!("role {name:?} listed twice")));
+            }
+        }
+        let jwks_url_template = get(ENV_JWKS_URL).map(str::to_string);
+        if let Some(t) = &jwks_url_template {
+            if !(t.starts_with("https://") || t.starts_with("http://")) {
+                return Err(err(ENV_JWKS_URL, "must be an http(s) URL"));
+            }
+            if issuers.len() > 1 && !t.contains("{issuer}") && !t.contains("{pool_id}") {
+                return Err(err(ENV_JWKS_URL, "several issuers need {issuer} or {pool_id} in the template"));
+            }
+        }
+        let mut idp_tenants = BTreeMap::new();
+        if let Some(v) = get(ENV_IDP_TENANTS) {
+            for item in split_list(v) {
+                let (provider, tenant) = item
+                    .rsplit_once(':')
+                    .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
+                if provider.is_empty() || !is_tenant_id(tenant) {
+                    return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
+                }
+                if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
+                    return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
+                }
+            }
+        }
+        let clock_skew_seconds =
+            parse_seconds(get(ENV_CLOCK_SKEW_SECONDS), ENV_CLOCK_SKEW_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS, 0, MAX_CLOCK_SKEW_SECONDS)?;
+        let jwks_backoff_seconds = parse_seconds(
+            get(ENV_JWKS_BACKOFF_SECONDS),
+            ENV_JWKS_BACKOFF_SECONDS,
+            DEFAULT_JWKS_BACKOFF_SECONDS,
+            1,
+            MAX_JWKS_BACKOFF_SECONDS,
+        )?;
+
+        Ok(Config {
+            issuers,
+            client_ids,
+            platform,
+            account_id,
+            region,
+            token_use,
+            tenant_attribute,
+            roles,
+            jwks_url_template,
+            idp_tenants,
+            clock_skew_seconds,
+            jwks_backoff_seconds,
+        })
+    }
+
+    /// The claim that carries the tenant: `custom:<tenantAttribute>`.
+    pub fn tenant_claim(&self) -> String {
+        format!("custom:{}", self.tenant_attribute)
+    }
+
+    /// Where the keys of `issuer` are fetched from.
+    pub fn jwks_url(&self, issuer: &str) -> String {
+        match &self.jwks_url_template {
+            Some(t) => t.replace("{issuer}", issuer).replace("{pool_id}", pool_id(issuer)),
+            None => format!("{issuer}/.well-known/jwks.json"),
+        }
+    }
+
+    /// The contract's IAM role for (tenant, role).
+    pub fn role_arn(&self, tenant: &str, role: &str) -> String {
+        format!(
+            "arn:aws:iam::{}:role/tenantctl/{}/{}-{}-{}",
+            self.account_id, self.platform, self.platform, tenant, role
+        )
+    }
+}
+
+/// The last path segment of a Cognito issuer URL (the user pool id).
+pub fn pool_id(issuer: &str) -> &str {
+    issuer.rsplit('/').next().unwrap_or(issuer)
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn check_issuer(iss: &str) -> Result<(), String> {
+    let rest = iss.strip_prefix("https://").ok_or_else(|| format!("issuer {iss:?} is not an https URL"))?;
+    if iss.ends_with('/') {
+        return Err(format!("issuer {iss:?} ends with '/'"));
+    }
+    let (host, path) = rest.split_once('/').ok_or_else(|| format!("issuer {iss:?} has no pool id path"))?;
+    if host.is_empty() || path.is_empty() || iss.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+        return Err(format!("invalid issuer {iss:?}"));
+    }
+    Ok(())
+}
+
+fn parse_seconds(v: Option<&str>, var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    let Some(v) = v else { return Ok(default) };
+    let n: u64 = v.parse().map_err(|_| err(var, format!("{v:?} is not a number of seconds")))?;
+    if n < min || n > max {
+        return Err(err(var, format!("{n} is outside {min}..={max}")));
+    }
+    Ok(n)
+}
+
+/// `^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$` and not starting with "aws" (contract §1.2).
+pub fn is_tenant_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    let edge = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= 32
+        && edge(b[0])
+        && edge(b[b.len() - 1])
+        && b.iter().all(|&c| edge(c) || c == b'-')
+        && !s.starts_with("aws")
+}
+
+/// `^[a-z][a-z0-9]{0,15}$` (contract §1.1 roles).
+pub fn is_role_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty() && b.len() <= 16 && b[0].is_ascii_lowercase() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+/// `^[a-z][a-z0-9]{0,19}$` (contract §1.1 name).
+pub fn is_platform_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty() && b.len() <= 20 && b[0].is_ascii_lowercase() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> HashMap<String, String> {
+        [
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            (ENV_CLIENT_IDS, "client1, client2"),
+            (ENV_PLATFORM, "acmesaas"),
+            (ENV_ACCOUNT_ID, "123456789012"),
+            (ENV_REGION, "us-east-1"),
+            (ENV_ROLES, "admin:1,member:10"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_env_map(&base()).unwrap();
+        assert_eq!(c.token_use, TokenUse::Id);
+        assert_eq!(c.tenant_claim(), "custom:tenant_id");
+        assert_eq!(c.client_ids, vec!["client1", "client2"]);
+        assert_eq!(c.roles.get("member"), Some(&10));
+        assert_eq!(c.clock_skew_seconds, 60);
+        assert_eq!(c.jwks_backoff_seconds, 60);
+        assert_eq!(
+            c.jwks_url("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json"
+        );
+        assert_eq!(c.role_arn("acme", "admin"), "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin");
+    }
+
+    #[test]
+    fn jwks_template() {
+        let mut e = base();
+        e.insert(ENV_JWKS_URL.into(), "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json".into());
+        let c = Config::from_env_map(&e).unwrap();
+        assert_eq!(
+            c.jwks_url("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            "http://127.0.0.1:5000/us-east-1_abc/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let cases: &[(&str, &str)] = &[
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/"),
+            (ENV_ISSUERS, "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            (ENV_ISSUERS, ""),
+            (ENV_PLATFORM, "acme-saas"),
+            (ENV_ACCOUNT_ID, "12345"),
+            (ENV_TOKEN_USE, "refresh"),
+            (ENV_ROLES, "admin"),
+            (ENV_ROLES, "Admin:1"),
+            (ENV_ROLES, "admin:-1"),
+            (ENV_ROLES, "admin:1,admin:2"),
+            (ENV_IDP_TENANTS, "acme-okta:aws-x"),
+            (ENV_CLOCK_SKEW_SECONDS, "3600"),
+            (ENV_JWKS_BACKOFF_SECONDS, "0"),
+            (ENV_TENANT_ATTRIBUTE, "tenant:id"),
+        ];
+        for (k, v) in cases {
+            let mut e = base();
+            e.insert(k.to_string(), v.to_string());
+            let r = Config::from_env_map(&e);
+            assert_eq!(r.as_ref().map_err(|e| e.var), Err(*k), "{k}={v:?} gave {r:?}");
+        }
+    }
+
+    #[test]
+    fn tenant_pattern() {
+        for ok in ["acme", "a", "0", "acme-corp", "a1-2b", &"a".repeat(32)] {
+            assert!(is_tenant_id(ok), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "Acme", "*", "${aws:username}", "awsome", "a_b", &"a".repeat(33), "a b"] {
+            assert!(!is_tenant_id(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! JWKS fetching and caching.
+//!
+//! Keys are cached per issuer and refetched only when a token names a `kid` the cache does
+//! not hold, and then at most once per back-off window per issuer: a flood of forged `kid`s
+//! costs at most one fetch per window.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+
+/// Seconds since the Unix epoch. Injectable so tests can move time.
+pub trait Clock: Send + Sync {
+    fn now_unix(&self) -> u64;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError(pub String);
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FetchError {}
+
+/// Fetches a JWKS document (the response body) from a URL.
+pub trait JwksFetcher: Send + Sync {
+    fn fetch(&self, url: &str) -> Result<String, FetchError>;
+}
+
+/// Upper bound on a JWKS document; Cognito's holds two keys (~1 KiB).
+pub const MAX_JWKS_BYTES: u64 = 64 * 1024;
+
+/// The real fetcher: a blocking HTTP GET with a short overall timeout.
+pub struct HttpJwksFetcher {
+    agent: ureq::Agent,
+}
+
+impl HttpJwksFetcher {
+    pub fn new(timeout: Duration) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .max_redirects(0)
+            .user_agent("tenantctl-authorizer")
+            .build();
+        HttpJwksFetcher { agent: config.into() }
+    }
+}
+
+impl Default for HttpJwksFetcher {
+    fn default() -> Self {
+        HttpJwksFetcher::new(Duration::from_secs(3))
+    }
+}
+
+impl JwksFetcher for HttpJwksFetcher {
+    fn fetch(&self, url: &str) -> Result<String, FetchError> {
+        let mut resp = self.agent.get(url).call().map_err(|e| FetchError(format!("GET {url}: {e}")))?;
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_JWKS_BYTES)
+            .read_to_string()
+            .map_err(|e| FetchError(format!("GET {url}: {e}")))
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// Parses a JWKS document into the RS256 signing keys it holds, by `kid`. Keys that are not
+/// RSA, declare another algorithm or use, or lack a `kid`, are skipped.
+pub fn parse_jwks(body: &str) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
+    let set: JwkSet = serde_json::from_str(body).map_err(|e| FetchError(format!("invalid JWKS: {e}")))?;
+    let mut keys = HashMap::new();
+    for k in set.keys {
+        if k.kty.as_deref() != Some("RSA")
+            || k.alg.as_deref().is_some_and(|a| a != "RS256")
+            || k.use_.as_deref().is_some_and(|u| u != "sig")
+        {
+            continue;
+        }
+        let (Some(kid), Some(n), Some(e)) = (k.kid, k.n, k.e) else { continue };
+        if kid.is_empty() {
+            continue;
+        }
+        if let Ok(key) = DecodingKey::from_rsa_components(&n, &e) {
+            keys.insert(kid, Arc::new(key));
+        }
+    }
+    Ok(keys)
+}
+
+/// Why no key could be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// The JWKS (fresh or cached) does not hold the kid.
+    UnknownKid,
+    /// No key set could be fetched for the issuer, now or before.
+    Unavailable(String),
+}
+
+#[derive(Default)]
+struct IssuerKeys {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    /// Whether a fetch ever succeeded.
+    loaded: bool,
+    /// When the last fetch was attempted (successful or not).
+    last_attempt: Option<u64>,
+    last_error: Option<String>,
+}
+
+/// Per-issuer key cache with refetch-on-unknown-kid and a back-off window.
+pub struct JwksCache {
+    fetcher: Arc<dyn JwksFetcher>,
+    clock: Arc<dyn Clock>,
+    backoff_seconds: u64,
+    // One lock for all issuers: the Lambda serves one request at a time, and holding the lock
+    // through a fetch makes concurrent callers wait for it instead of fetching again.
+    issuers: Mutex<HashMap<String, IssuerKeys>>,
+}
+
+impl JwksCache {
+    pub fn new(fetcher: Arc<dyn JwksFetcher>, clock: Arc<dyn Clock>, backoff_seconds: u64) -> Self {
+        JwksCache { fetcher, clock, backoff_seconds, issuers: Mutex::new(HashMap::new()) }
+    }
+
+    /// The key `kid` of `issuer` (whose JWKS lives at `url`), fetching the JWKS when the kid is
+    /// unknown and the back-off window since the last attempt has passed.
+    pub fn key(&self, issuer: &str, url: &str, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+        let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = issuers.entry(issuer.to_string()).or_default();
+        if let Some(k) = entry.keys.get(kid) {
+            return Ok(k.clone());
+        }
+        let now = self.clock.now_unix();
+        let may_fetch = match entry.last_attempt {
+            None => true,
+            Some(t) => now >= t.saturating_add(self.backoff_seconds) || now < t,
+        };
+        if may_fetch {
+            entry.last_attempt = Some(now);
+            match self.fetcher.fetch(url).and_then(|body| parse_jwks(&body)) {
+                Ok(keys) => {
+                    entry.keys = keys;
+                    entry.loaded = true;
+                    entry.last_error = None;
+                }
+                Err(e) => entry.last_error = Some(e.0),
+            }
+            if let Some(k) = entry.keys.get(kid) {
+                return Ok(k.clone());
+            }
+        }
+        if entry.loaded {
+            Err(KeyError::UnknownKid)
+        } else {
+            Err(KeyError::Unavailable(entry.last_error.clone().unwrap_or_else(|| "no JWKS fetched yet".into())))
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The Lambda: `provided.al2023` custom runtime, packaged as `bootstrap` by scripts/build-authorizer.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line};
+use tenantctl_authorizer::{authorize, AuthorizerResponse, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
+
+fn unauthorized() -> Diagnostic {
+    // API Gateway answers 401 when a TOKEN authorizer fails with exactly "Unauthorized".
+    Diagnostic { error_type: "Unauthorized".into(), error_message: "Unauthorized".into() }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "invalid configuration", "detail": e.to_string()}));
+            return Err(e.into());
+        }
+    };
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<TokenAuthorizerEvent>| {
+        let verifier = verifier.clone();
+        async move {
+            let request_id = event.context.request_id.clone();
+            // A JWKS fetch blocks: keep it off the runtime's thread.
+            let decision = tokio::task::spawn_blocking(move || authorize(&verifier, &event.payload)).await;
+            match decision {
+                Ok(Ok((resp, v))) => {
+                    eprintln!("{}", allow_log_line(&v, &request_id));
+                    Ok::<AuthorizerResponse, Diagnostic>(resp)
+                }
+                Ok(Err(deny)) => {
+                    eprintln!("{}", deny_log_line(&deny, &request_id));
+                    Err(unauthorized())
+                }
+                Err(join) => {
+                    eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "unauthorized", "reason": "internal", "detail": join.to_string(), "request_id": request_id}));
+                    Err(unauthorized())
+                }
+            }
+        }
+    }))
+    .await
+}

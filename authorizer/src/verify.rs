@@ -1,0 +1,366 @@
+//! Cognito JWT verification, stricter than aws-jwt-verify.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+use crate::config::{is_tenant_id, Config, TokenUse};
+use crate::jwks::{Clock, JwksCache, JwksFetcher, KeyError};
+
+/// Tokens longer than this are refused before any decoding.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Why a request was denied. Logged (as [`DenyReason::as_str`]), never shown to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DenyReason {
+    /// The event is not a TOKEN authorizer event.
+    BadEvent,
+    /// The methodArn is not an execute-api method ARN.
+    BadMethodArn,
+    /// No token, not three base64url parts, not JSON, or a claim of the wrong type.
+    MalformedToken,
+    /// `alg` is not RS256 (none, HS*, ES*, PS*, ...).
+    AlgNotAllowed,
+    /// The header has no `kid`.
+    MissingKid,
+    /// The header has a `crit` parameter (no extension is understood).
+    CriticalHeader,
+    /// `iss` is not exactly one of the configured issuers.
+    WrongIssuer,
+    /// The issuer's JWKS does not hold `kid` (after a refetch, or within the back-off window).
+    UnknownKid,
+    /// The issuer's JWKS could not be fetched.
+    JwksUnavailable,
+    /// The RS256 signature does not verify.
+    BadSignature,
+    /// `token_use` is not the configured one.
+    WrongTokenUse,
+    /// `aud` (ID token) or `client_id` (access token) is not a configured app client.
+    WrongClient,
+    /// No `exp` claim.
+    MissingExp,
+    /// `exp` is past (beyond the allowed clock skew).
+    Expired,
+    /// `nbf` is in the future (beyond the allowed clock skew).
+    NotYetValid,
+    /// `iat` is in the future (beyond the allowed clock skew).
+    IssuedInFuture,
+    /// No `sub`.
+    MissingSub,
+    /// No `custom:<tenantAttribute>` claim.
+    MissingTenant,
+    /// The tenant claim does not match the contract's tenant id pattern.
+    InvalidTenant,
+    /// No `cognito:groups`, or an empty list.
+    NoGroups,
+    /// A group that is not `<tenant>-<role>` for the token's own tenant.
+    ForeignGroup,
+    /// A `<tenant>-<role>` group whose role is not configured.
+    UnknownRole,
+    /// A federated identity whose provider is not mapped to a tenant.
+    UnknownProvider,
+    /// A federated identity whose provider's tenant differs from the tenant claim.
+    ProviderTenantMismatch,
+}
+
+impl DenyReason {
+    pub fn as_str(self) -> &'static str {
+        use DenyReason::*;
+        match self {
+            BadEvent => "bad_event",
+            BadMethodArn => "bad_method_arn",
+            MalformedToken => "malformed_token",
+            AlgNotAllowed => "alg_not_allowed",
+            MissingKid => "missing_kid",
+            CriticalHeader => "critical_header",
+            WrongIssuer => "wrong_issuer",
+            UnknownKid => "unknown_kid",
+            JwksUnavailable => "jwks_unavailable",
+            BadSignature => "bad_signature",
+            WrongTokenUse => "wrong_token_use",
+            WrongClient => "wrong_client",
+            MissingExp => "missing_exp",
+            Expired => "expired",
+            NotYetValid => "not_yet_valid",
+            IssuedInFuture => "issued_in_future",
+            MissingSub => "missing_sub",
+            MissingTenant => "missing_tenant",
+            InvalidTenant => "invalid_tenant",
+            NoGroups => "no_groups",
+            ForeignGroup => "foreign_group",
+            UnknownRole => "unknown_role",
+            UnknownProvider => "unknown_provider",
+            ProviderTenantMismatch => "provider_tenant_mismatch",
+        }
+    }
+}
+
+impl fmt::Display for DenyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A denial: the reason, and a short detail for the log (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deny {
+    pub reason: DenyReason,
+    pub detail: String,
+}
+
+impl fmt::Display for Deny {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason, self.detail)
+    }
+}
+
+impl std::error::Error for Deny {}
+
+fn deny(reason: DenyReason, detail: impl Into<String>) -> Deny {
+    let mut detail = detail.into();
+    if detail.len() > 160 {
+        let mut cut = 160;
+        while !detail.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        detail.truncate(cut);
+        detail.push_str("...");
+    }
+    Deny { reason, detail }
+}
+
+/// What a verified token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub sub: String,
+    pub tenant_id: String,
+    /// The user's group role with the best (lowest) precedence.
+    pub role: String,
+    pub role_arn: String,
+    pub issuer: String,
+    pub groups: Vec<String>,
+}
+
+/// Verifies tokens against a [`Config`], with a shared JWKS cache.
+pub struct Verifier {
+    config: Config,
+    tenant_claim: String,
+    clock: Arc<dyn Clock>,
+    jwks: JwksCache,
+}
+
+impl Verifier {
+    pub fn new(config: Config, fetcher: Arc<dyn JwksFetcher>, clock: Arc<dyn Clock>) -> Self {
+        let jwks = JwksCache::new(fetcher, clock.clone(), config.jwks_backoff_seconds);
+        Verifier { tenant_claim: config.tenant_claim(), config, clock, jwks }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Verifies a raw JWT (no `Bearer ` prefix).
+    pub fn verify(&self, token: &str) -> Result<Verified, Deny> {
+        use DenyReason::*;
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+            return Err(deny(MalformedToken, format!("token length {}", token.len())));
+        }
+        let mut parts = token.split('.');
+        let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(deny(MalformedToken, "not three dot-separated parts"));
+        };
+
+        // Header: RS256 and a kid, nothing else considered (jku, x5u, jwk are ignored).
+        let header = decode_json(h64).map_err(|e| deny(MalformedToken, format!("header: {e}")))?;
+        match header.get("alg") {
+            Some(Value::String(a)) if a == "RS256" => {}
+            Some(Value::String(a)) => return Err(deny(AlgNotAllowed, format!("alg {a:?}"))),
+            other => return Err(deny(AlgNotAllowed, format!("alg {}", type_name(other)))),
+        }
+        let kid = match header.get("kid") {
+            Some(Value::String(k)) if !k.is_empty() => k.as_str(),
+            _ => return Err(deny(MissingKid, "no kid in header")),
+        };
+        if header.contains_key("crit") {
+            return Err(deny(CriticalHeader, "crit header present"));
+        }
+
+        // Unverified payload, read only to pick the issuer among the configured ones.
+        let claims = decode_json(p64).map_err(|e| deny(MalformedToken, format!("payload: {e}")))?;
+        let issuer = match claims.get("iss") {
+            Some(Value::String(i)) => match self.config.issuers.iter().find(|c| *c == i) {
+                Some(c) => c.as_str(),
+                None => return Err(deny(WrongIssuer, format!("iss {i:?}"))),
+            },
+            other => return Err(deny(WrongIssuer, format!("iss {}", type_name(other)))),
+        };
+        if s64.is_empty() {
+            return Err(deny(MalformedToken, "empty signature"));
+        }
+        let key = self.jwks.key(issuer, &self.config.jwks_url(issuer), kid).map_err(|e| match e {
+            KeyError::UnknownKid => deny(UnknownKid, format!("kid {kid:?} of {issuer}")),
+            KeyError::Unavailable(why) => deny(JwksUnavailable, why),
+        })?;
+        let signing_input = &token[..h64.len() + 1 + p64.len()];
+        match jsonwebtoken::crypto::verify(s64, signing_input.as_bytes(), &key, Algorithm::RS256) {
+            Ok(true) => {}
+            Ok(false) => return Err(deny(BadSignature, format!("kid {kid:?}"))),
+            Err(e) => return Err(deny(BadSignature, format!("kid {kid:?}: {e}"))),
+        }
+
+        // From here on the claims are authentic.
+        self.check_claims(&claims, issuer)
+    }
+
+    fn check_claims(&self, claims: &Map<String, Value>, issuer: &str) -> Result<Verified, Deny> {
+        use DenyReason::*;
+        let cfg = &self.config;
+        match claims.get("token_use") {
+            Some(Value::String(u)) if u == cfg.token_use.as_str() => {}
+            other => return Err(deny(WrongTokenUse, format!("token_use {}, want {}", show(other), cfg.token_use.as_str()))),
+        }
+        let client_claim = match cfg.token_use {
+            TokenUse::Id => "aud",
+            TokenUse::Access => "client_id",
+        };
+        let client_ok = match claims.get(client_claim) {
+            Some(Value::String(c)) => cfg.client_ids.contains(c),
+            Some(Value::Array(a)) => {
+                !a.is_empty() && a.iter().all(|c| matches!(c, Value::String(c) if cfg.client_ids.contains(c)))
+            }
+            _ => false,
+        };
+        if !client_ok {
+            return Err(deny(WrongClient, format!("{client_claim} {}", show(claims.get(client_claim)))));
+        }
+
+        let now = self.clock.now_unix();
+        let skew = cfg.clock_skew_seconds;
+        let exp = match claims.get("exp") {
+            None | Some(Value::Null) => return Err(deny(MissingExp, "no exp")),
+            Some(v) => numeric_date(v).ok_or_else(|| deny(MalformedToken, "exp is not a number"))?,
+        };
+        if now >= exp.saturating_add(skew) {
+            return Err(deny(Expired, format!("exp {exp}, now {now}")));
+        }
+        if let Some(v) = claims.get("nbf") {
+            let nbf = numeric_date(v).ok_or_else(|| deny(MalformedToken, "nbf is not a number"))?;
+            if nbf > now.saturating_add(skew) {
+                return Err(deny(NotYetValid, format!("nbf {nbf}, now {now}")));
+            }
+        }
+        if let Some(v) = claims.get("iat") {
+            let iat = numeric_date(v).ok_or_else(|| deny(MalformedToken, "iat is not a number"))?;
+            if iat > now.saturating_add(skew) {
+                return Err(deny(IssuedInFuture, format!("iat {iat}, now {now}")));
+            }
+        }
+
+        let sub = match claims.get("sub") {
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
+            _ => return Err(deny(MissingSub, "no sub")),
+        };
+        let tenant = match claims.get(&self.tenant_claim) {
+            None | Some(Value::Null) => return Err(deny(MissingTenant, format!("no {}", self.tenant_claim))),
+            Some(Value::String(t)) if is_tenant_id(t) => t.clone(),
+            Some(other) => return Err(deny(InvalidTenant, format!("{} {}", self.tenant_claim, show(Some(other))))),
+        };
+
+        // Federated users: the tenant comes from the provider they signed in through.
+        if let Some(ids) = claims.get("identities") {
+            let list: Vec<&Value> = match ids {
+                Value::Array(a) if !a.is_empty() => a.iter().collect(),
+                Value::Object(_) => vec![ids],
+                _ => return Err(deny(UnknownProvider, "identities claim is empty or not a list")),
+            };
+            for id in list {
+                let provider = match id.get("providerName") {
+                    Some(Value::String(p)) => p,
+                    _ => return Err(deny(UnknownProvider, "identity without providerName")),
+                };
+                match cfg.idp_tenants.get(provider) {
+                    None => return Err(deny(UnknownProvider, format!("provider {provider:?}"))),
+                    Some(t) if *t != tenant => {
+                        return Err(deny(
+                            ProviderTenantMismatch,
+                            format!("provider {provider:?} belongs to {t:?}, token says {tenant:?}"),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+
+        let groups: Vec<String> = match claims.get("cognito:groups") {
+            None | Some(Value::Null) => return Err(deny(NoGroups, "no cognito:groups")),
+            Some(Value::Array(a)) if a.is_empty() => return Err(deny(NoGroups, "empty cognito:groups")),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|g| g.as_str().map(str::to_string))
+                .collect::<Option<_>>()
+                .ok_or_else(|| deny(MalformedToken, "cognito:groups holds a non-string"))?,
+            Some(_) => return Err(deny(MalformedToken, "cognito:groups is not a list")),
+        };
+        let mut best: Option<(u32, &str)> = None;
+        for g in &groups {
+            // Role names hold no hyphen: the last hyphen separates tenant and role.
+            let Some((t, role)) = g.rsplit_once('-') else {
+                return Err(deny(ForeignGroup, format!("group {g:?} is not <tenant>-<role>")));
+            };
+            if t != tenant {
+                return Err(deny(ForeignGroup, format!("group {g:?} in a token of tenant {tenant:?}")));
+            }
+            let Some(&prec) = cfg.roles.get(role) else {
+                return Err(deny(UnknownRole, format!("group {g:?}")));
+            };
+            if best.is_none_or(|(p, r)| (prec, role) < (p, r)) {
+                best = Some((prec, role));
+            }
+        }
+        let role = best.map(|(_, r)| r.to_string()).expect("groups is not empty");
+        Ok(Verified {
+            role_arn: cfg.role_arn(&tenant, &role),
+            sub,
+            tenant_id: tenant,
+            role,
+            issuer: issuer.to_string(),
+            groups,
+        })
+    }
+}
+
+fn decode_json(part: &str) -> Result<Map<String, Value>, String> {
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|e| format!("base64url: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("json: {e}"))
+}
+
+/// A NumericDate: a non-negative integer (or a float, truncated).
+fn numeric_date(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64)),
+        _ => None,
+    }
+}
+
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "absent",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(_)) => "a number",
+        Some(Value::String(_)) => "a string",
+        Some(Value::Array(_)) => "a list",
+        Some(Value::Object(_)) => "an object",
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => format!("{s:?}"),
+        other => type_name(other).to_string(),
+    }
+}

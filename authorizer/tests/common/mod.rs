@@ -1,0 +1,154 @@
+//! Test helpers: committed test-only keys, a counting JWKS fetcher, a settable clock.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{json, Value};
+use tenantctl_authorizer::{Clock, Config, FetchError, JwksFetcher, Verifier};
+
+pub const NOW: u64 = 1_700_000_000;
+pub const ISS_A: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA";
+pub const ISS_B: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolB";
+pub const CLIENT: &str = "client1";
+pub const KID_A: &str = "test-key-a";
+pub const KID_B: &str = "test-key-b";
+
+const KEY_A_PEM: &str = include_str!("../fixtures/key-a.pem");
+const KEY_B_PEM: &str = include_str!("../fixtures/key-b.pem");
+pub const JWK_A: &str = include_str!("../fixtures/jwk-a.json");
+pub const JWK_B: &str = include_str!("../fixtures/jwk-b.json");
+
+fn der(pem: &str) -> Vec<u8> {
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    STANDARD.decode(b64).unwrap()
+}
+
+pub fn key_a() -> EncodingKey {
+    EncodingKey::from_rsa_der(&der(KEY_A_PEM))
+}
+
+pub fn key_b() -> EncodingKey {
+    EncodingKey::from_rsa_der(&der(KEY_B_PEM))
+}
+
+pub fn jwks(jwks: &[&str]) -> String {
+    let keys: Vec<Value> = jwks.iter().map(|j| serde_json::from_str(j).unwrap()).collect();
+    json!({ "keys": keys }).to_string()
+}
+
+pub fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+/// header.payload.signature with any header; `alg` selects the signing algorithm.
+pub fn sign_with(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    let input = format!("{}.{}", b64(header), b64(claims));
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).unwrap();
+    format!("{input}.{sig}")
+}
+
+/// RS256 with key A and kid test-key-a.
+pub fn sign(claims: &Value) -> String {
+    sign_with(&json!({"alg": "RS256", "kid": KID_A}), claims, &key_a(), Algorithm::RS256)
+}
+
+/// A valid Cognito ID token's claims for tenant acme (member + admin).
+pub fn good_claims() -> Value {
+    json!({
+        "sub": "11111111-2222-3333-4444-555555555555",
+        "iss": ISS_A,
+        "aud": CLIENT,
+        "token_use": "id",
+        "auth_time": NOW - 10,
+        "iat": NOW - 10,
+        "exp": NOW + 3600,
+        "email": "alice@acme.example",
+        "cognito:username": "alice",
+        "cognito:groups": ["acme-member", "acme-admin"],
+        "custom:tenant_id": "acme",
+    })
+}
+
+pub fn env() -> HashMap<String, String> {
+    [
+        ("TENANTCTL_ISSUERS", ISS_A),
+        ("TENANTCTL_CLIENT_IDS", "client1,client2"),
+        ("TENANTCTL_PLATFORM", "acmesaas"),
+        ("TENANTCTL_ACCOUNT_ID", "123456789012"),
+        ("TENANTCTL_REGION", "us-east-1"),
+        ("TENANTCTL_ROLES", "admin:1,member:10,viewer:20"),
+        ("TENANTCTL_IDP_TENANTS", "acme-okta:acme,globex-azure:globex"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+pub struct TestClock(pub AtomicU64);
+
+impl TestClock {
+    pub fn at(t: u64) -> Arc<Self> {
+        Arc::new(TestClock(AtomicU64::new(t)))
+    }
+    pub fn set(&self, t: u64) {
+        self.0.store(t, Ordering::SeqCst)
+    }
+    pub fn advance(&self, s: u64) {
+        self.0.fetch_add(s, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now_unix(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves one JWKS body per URL and counts fetches.
+#[derive(Default)]
+pub struct CountingFetcher {
+    pub bodies: Mutex<HashMap<String, String>>,
+    pub fetches: AtomicUsize,
+    pub urls: Mutex<Vec<String>>,
+}
+
+impl CountingFetcher {
+    pub fn serving(url: &str, body: String) -> Arc<Self> {
+        let f = CountingFetcher::default();
+        f.bodies.lock().unwrap().insert(url.to_string(), body);
+        Arc::new(f)
+    }
+    pub fn count(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl JwksFetcher for CountingFetcher {
+    fn fetch(&self, url: &str) -> Result<String, FetchError> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        self.urls.lock().unwrap().push(url.to_string());
+        self.bodies.lock().unwrap().get(url).cloned().ok_or_else(|| FetchError(format!("404 {url}")))
+    }
+}
+
+pub fn jwks_url(iss: &str) -> String {
+    format!("{iss}/.well-known/jwks.json")
+}
+
+/// A verifier for `env` whose fetcher serves key A at pool A's URL and key B at pool B's.
+pub fn verifier_with(env: &HashMap<String, String>) -> (Verifier, Arc<CountingFetcher>, Arc<TestClock>) {
+    let fetcher = CountingFetcher::serving(&jwks_url(ISS_A), jwks(&[JWK_A]));
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_B), jwks(&[JWK_B]));
+    let clock = TestClock::at(NOW);
+    let v = Verifier::new(Config::from_env_map(env).unwrap(), fetcher.clone(), clock.clone());
+    (v, fetcher, clock)
+}
+
+pub fn verifier() -> (Verifier, Arc<CountingFetcher>, Arc<TestClock>) {
+    verifier_with(&env())
+}

@@ -1,0 +1,12 @@
+//! tenantctl: tenant isolation on AWS from a folder of declarative YAML.
+//!
+//! - [`spec`]: the folder: loading, validation, rendering (offline).
+//! - [`state`]: the normalised model both desired and observed state are read into.
+//! - [`plan`]: pure: desired + observed -> ordered changes and drift.
+//! - [`aws`]: adapters: read live state, execute one change.
+//! - [`engine`]: runs a plan with bounded concurrency, retries and rate limits.
+//! - [`cli`]: the commands.
+
+pub mod cli;
+pub mod spec;
+pub mod state;

@@ -1,0 +1,427 @@
+//! From a validated folder to the desired [`World`]: physical names (contract §2), tags, the
+//! pinned trust policy and rendered inline policies (§3), pool settings and clients.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
+use super::template::{self, TemplateError};
+use super::{Folder, PolicyTemplate};
+use crate::state::{
+    canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings,
+    PoolState, ResourceServerState, RoleState, Tags, World,
+};
+
+/// Physical names (contract §2).
+pub mod names {
+    pub fn shared_pool(platform: &str) -> String {
+        platform.to_string()
+    }
+    pub fn silo_pool(platform: &str, tenant: &str) -> String {
+        format!("{platform}-{tenant}")
+    }
+    pub fn group(tenant: &str, role: &str) -> String {
+        format!("{tenant}-{role}")
+    }
+    pub fn iam_role(platform: &str, tenant: &str, role: &str) -> String {
+        format!("{platform}-{tenant}-{role}")
+    }
+    pub fn role_path(platform: &str) -> String {
+        format!("/tenantctl/{platform}/")
+    }
+    pub fn authorizer_role(platform: &str) -> String {
+        format!("{platform}-authorizer")
+    }
+    pub fn role_arn(partition: &str, account: &str, platform: &str, name: &str) -> String {
+        format!("arn:{partition}:iam::{account}:role/tenantctl/{platform}/{name}")
+    }
+
+    /// Addresses used in plans and drift reports.
+    pub fn shared_pool_address() -> String {
+        "platform/pool".to_string()
+    }
+    pub fn silo_pool_address(tenant: &str) -> String {
+        format!("tenant/{tenant}/pool")
+    }
+    pub fn role_address(tenant: &str, role: &str) -> String {
+        format!("tenant/{tenant}/role/{role}")
+    }
+    pub fn authorizer_role_address() -> String {
+        "platform/authorizer/role".to_string()
+    }
+}
+
+pub const TAG_MANAGED: &str = "tenantctl:managed";
+pub const TAG_PLATFORM: &str = "tenantctl:platform";
+pub const TAG_TENANT: &str = "tenant_id";
+
+/// AWS values templates and names need besides the folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderEnv {
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+}
+
+impl RenderEnv {
+    /// For offline commands: the platform's region and a placeholder account.
+    pub fn offline(pl: &Platform) -> Self {
+        RenderEnv {
+            account_id: "000000000000".into(),
+            region: pl.region.clone().unwrap_or_else(|| "us-east-1".into()),
+            partition: "aws".into(),
+        }
+    }
+}
+
+/// The roles a tenant gets: its own list, or every platform role.
+pub fn tenant_roles<'a>(pl: &'a Platform, t: &'a Tenant) -> Vec<&'a str> {
+    match &t.roles {
+        Some(r) => r.iter().map(String::as_str).collect(),
+        None => pl.roles.keys().map(String::as_str).collect(),
+    }
+}
+
+pub fn platform_tags(pl: &Platform) -> Tags {
+    let mut tags = pl.tags.clone();
+    tags.insert(TAG_MANAGED.into(), "true".into());
+    tags.insert(TAG_PLATFORM.into(), pl.name.clone());
+    tags
+}
+
+pub fn tenant_tags(pl: &Platform, t: &Tenant) -> Tags {
+    let mut tags = platform_tags(pl);
+    for (k, v) in &t.tags {
+        tags.insert(k.clone(), v.clone());
+    }
+    tags.insert(TAG_TENANT.into(), t.id.clone());
+    tags
+}
+
+/// Renders one policy template for (tenant, role).
+pub fn render_policy(
+    tpl: &PolicyTemplate,
+    pl: &Platform,
+    t: &Tenant,
+    role: &str,
+    env: &RenderEnv,
+) -> Result<Value, TemplateError> {
+    template::render(
+        &tpl.doc,
+        &template::Context {
+            tenant_id: &t.id,
+            vars: &t.vars,
+            platform: &pl.name,
+            role,
+            account_id: &env.account_id,
+            region: &env.region,
+        },
+    )
+}
+
+/// Length of the document as IAM counts it (no whitespace).
+pub fn minified_len(v: &Value) -> usize {
+    serde_json::to_string(v).map_or(0, |s| s.len())
+}
+
+/// ARN of the authorizer function's execution role, when there is a Lambda authorizer.
+pub fn authorizer_exec_role_arn(pl: &Platform, env: &RenderEnv) -> Option<String> {
+    let a = pl.authorizer.as_ref()?;
+    let f = a.function.as_ref()?;
+    Some(f.role.clone().unwrap_or_else(|| {
+        names::role_arn(
+            &env.partition,
+            &env.account_id,
+            &pl.name,
+            &names::authorizer_role(&pl.name),
+        )
+    }))
+}
+
+/// The trust policy of a tenant role: the platform's principals may assume it and tag the
+/// session, only with `aws:RequestTag/tenant_id` equal to this tenant.
+pub fn trust_policy(pl: &Platform, tenant: &str, env: &RenderEnv) -> Value {
+    let mut principals: BTreeSet<String> = pl.trust.principals.iter().cloned().collect();
+    if let Some(arn) = authorizer_exec_role_arn(pl, env) {
+        principals.insert(arn);
+    }
+    let principals: Vec<String> = principals.into_iter().collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TenantSession",
+            "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:RequestTag/tenant_id": tenant}}
+        }]
+    })
+}
+
+/// One rendered tenant role, as `render` prints it.
+pub struct RenderedRole {
+    pub tenant: String,
+    pub role: String,
+    pub state: RoleState,
+}
+
+/// Every tenant role of the folder (optionally only some tenants), rendered.
+pub fn tenant_roles_rendered(
+    folder: &Folder,
+    env: &RenderEnv,
+    only: &[String],
+) -> Result<Vec<RenderedRole>, (String, TemplateError)> {
+    let pl = &folder.platform.value;
+    let mut out = Vec::new();
+    for t in &folder.tenants {
+        let t = &t.value;
+        if !only.is_empty() && !only.contains(&t.id) {
+            continue;
+        }
+        for role in tenant_roles(pl, t) {
+            let Some(spec) = pl.roles.get(role) else {
+                continue;
+            };
+            let mut policies = BTreeMap::new();
+            for pol in &spec.policies {
+                let Some(tpl) = folder.policies.get(pol) else {
+                    continue;
+                };
+                let doc = render_policy(tpl, pl, t, role, env).map_err(|e| (pol.clone(), e))?;
+                policies.insert(pol.clone(), doc);
+            }
+            out.push(RenderedRole {
+                tenant: t.id.clone(),
+                role: role.to_string(),
+                state: RoleState {
+                    address: names::role_address(&t.id, role),
+                    name: names::iam_role(&pl.name, &t.id, role),
+                    path: names::role_path(&pl.name),
+                    tenant: Some(t.id.clone()),
+                    description: spec.description.clone(),
+                    max_session_duration: spec.max_session_duration.unwrap_or(3600),
+                    permissions_boundary: pl.permissions_boundary.clone(),
+                    trust_policy: trust_policy(pl, &t.id, env),
+                    tags: tenant_tags(pl, t),
+                    policies,
+                    attached_policies: BTreeSet::new(),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn attribute_state(t: AttributeType, mutable: bool, min_len: Option<u32>, max_len: Option<u32>, min: Option<i64>, max: Option<i64>) -> AttributeState {
+    match t {
+        AttributeType::String => AttributeState {
+            data_type: "String".into(),
+            mutable,
+            // Cognito fills these defaults in; compare against what it will return.
+            min_length: Some(min_len.unwrap_or(0).to_string()),
+            max_length: Some(max_len.unwrap_or(2048).to_string()),
+            min_value: None,
+            max_value: None,
+        },
+        AttributeType::Number => AttributeState {
+            data_type: "Number".into(),
+            mutable,
+            min_length: None,
+            max_length: None,
+            min_value: min.map(|v| v.to_string()),
+            max_value: max.map(|v| v.to_string()),
+        },
+    }
+}
+
+/// Cognito's default token validities, in minutes (access, id, refresh).
+pub const DEFAULT_TOKEN_MINUTES: (i32, i32, i32) = (60, 60, 30 * 24 * 60);
+
+fn explicit_flow(f: &str) -> String {
+    if f.starts_with("ALLOW_") {
+        f.to_string()
+    } else {
+        format!("ALLOW_{f}")
+    }
+}
+
+/// The desired state of the pools: the shared pool when any tenant is pooled, one per silo.
+pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
+    let pl = &folder.platform.value;
+    let up = &pl.user_pool;
+    let ta = format!("custom:{}", up.tenant_attribute);
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        up.tenant_attribute.clone(),
+        attribute_state(AttributeType::String, false, Some(1), Some(32), None, None),
+    );
+    for a in &up.custom_attributes {
+        let n = a.name.strip_prefix("custom:").unwrap_or(&a.name).to_string();
+        attributes.insert(n, attribute_state(a.attr_type, a.mutable, a.min_length, a.max_length, a.min, a.max));
+    }
+    let resource_servers: BTreeMap<String, ResourceServerState> = up
+        .resource_servers
+        .iter()
+        .map(|rs| {
+            (
+                rs.identifier.clone(),
+                ResourceServerState {
+                    name: rs.name.clone(),
+                    scopes: rs
+                        .scopes
+                        .iter()
+                        .map(|s| (s.name.clone(), s.description.clone().unwrap_or_else(|| s.name.clone())))
+                        .collect(),
+                },
+            )
+        })
+        .collect();
+    let clients: BTreeMap<String, ClientState> = up
+        .app_clients
+        .iter()
+        .map(|c| {
+            let tv = c.token_validity.clone().unwrap_or_default();
+            let mins = |s: &Option<String>, d: i32| {
+                Some(s.as_deref().and_then(super::validate::duration_minutes).map_or(d, |m| m as i32))
+            };
+            let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
+            if read.is_empty() {
+                read.insert("email".into());
+            }
+            read.insert(ta.clone());
+            let mut write: BTreeSet<String> = c.write_attributes.iter().cloned().collect();
+            write.remove(&ta);
+            if write.is_empty() {
+                // An empty list means "unset" to Cognito, which lets the client write every
+                // standard attribute; pin a minimal explicit list instead.
+                write.insert("email".into());
+            }
+            let oauth = c.oauth.clone().unwrap_or(super::model::OAuthSpec {
+                flows: vec![],
+                scopes: vec![],
+                callback_urls: vec![],
+                logout_urls: vec![],
+            });
+            let state = ClientState {
+                generate_secret: c.generate_secret,
+                explicit_auth_flows: c.auth_flows.iter().map(|f| explicit_flow(f)).collect(),
+                allowed_oauth_flows: oauth.flows.iter().cloned().collect(),
+                allowed_oauth_scopes: oauth.scopes.iter().cloned().collect(),
+                allowed_oauth_flows_user_pool_client: !oauth.flows.is_empty(),
+                callback_urls: oauth.callback_urls.iter().cloned().collect(),
+                logout_urls: oauth.logout_urls.iter().cloned().collect(),
+                supported_identity_providers: BTreeSet::from(["COGNITO".to_string()]),
+                read_attributes: read,
+                write_attributes: write,
+                access_token_minutes: mins(&tv.access, DEFAULT_TOKEN_MINUTES.0),
+                id_token_minutes: mins(&tv.id, DEFAULT_TOKEN_MINUTES.1),
+                refresh_token_minutes: mins(&tv.refresh, DEFAULT_TOKEN_MINUTES.2),
+                enable_token_revocation: c.enable_token_revocation,
+                prevent_user_existence_errors: c.prevent_user_existence_errors,
+            };
+            (c.name.clone(), state)
+        })
+        .collect();
+    let pp = &up.password_policy;
+    let settings = |tags: Tags| PoolSettings {
+        deletion_protection: up.deletion_protection,
+        mfa: match up.mfa {
+            Mfa::Off => "OFF",
+            Mfa::Optional => "OPTIONAL",
+            Mfa::On => "ON",
+        }
+        .into(),
+        allow_admin_create_user_only: !up.self_sign_up,
+        password_policy: PasswordState {
+            min_length: pp.min_length as i32,
+            require_uppercase: pp.require_uppercase,
+            require_lowercase: pp.require_lowercase,
+            require_numbers: pp.require_numbers,
+            require_symbols: pp.require_symbols,
+            temporary_password_validity_days: pp.temporary_password_validity_days as i32,
+        },
+        tags,
+    };
+    let group = |t: &Tenant, role: &str| GroupState {
+        description: Some(format!(
+            "{} {role} (tenantctl)",
+            t.display_name.clone().unwrap_or_else(|| t.id.clone())
+        )),
+        precedence: pl.roles.get(role).and_then(|r| r.precedence),
+        role_arn: Some(names::role_arn(
+            &env.partition,
+            &env.account_id,
+            &pl.name,
+            &names::iam_role(&pl.name, &t.id, role),
+        )),
+    };
+
+    let mut out = BTreeMap::new();
+    let pooled: Vec<&Tenant> = folder
+        .tenants
+        .iter()
+        .map(|t| &t.value)
+        .filter(|t| t.isolation == Isolation::Pooled)
+        .collect();
+    if !pooled.is_empty() {
+        let mut groups = BTreeMap::new();
+        for t in &pooled {
+            for role in tenant_roles(pl, t) {
+                groups.insert(names::group(&t.id, role), group(t, role));
+            }
+        }
+        let address = names::shared_pool_address();
+        out.insert(
+            address.clone(),
+            PoolState {
+                address,
+                name: names::shared_pool(&pl.name),
+                tenant: None,
+                settings: settings(platform_tags(pl)),
+                attributes: attributes.clone(),
+                groups,
+                resource_servers: resource_servers.clone(),
+                clients: clients.clone(),
+            },
+        );
+    }
+    for t in folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Silo) {
+        let groups = tenant_roles(pl, t)
+            .into_iter()
+            .map(|role| (names::group(&t.id, role), group(t, role)))
+            .collect();
+        let address = names::silo_pool_address(&t.id);
+        out.insert(
+            address.clone(),
+            PoolState {
+                address,
+                name: names::silo_pool(&pl.name, &t.id),
+                tenant: Some(t.id.clone()),
+                settings: settings(tenant_tags(pl, t)),
+                attributes: attributes.clone(),
+                groups,
+                resource_servers: resource_servers.clone(),
+                clients: clients.clone(),
+            },
+        );
+    }
+    out
+}
+
+/// The desired world (pools and IAM roles; the authorizer wiring is added by
+/// [`crate::plan::authorizer`] once ids are known).
+pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, TemplateError)> {
+    let mut roles = BTreeMap::new();
+    for r in tenant_roles_rendered(folder, env, &[])? {
+        let mut st = r.state;
+        st.trust_policy = canonical_policy(&st.trust_policy);
+        st.policies = st.policies.iter().map(|(k, v)| (k.clone(), canonical_policy(v))).collect();
+        roles.insert(st.address.clone(), st);
+    }
+    Ok(World {
+        pools: pools(folder, env),
+        roles,
+        ..World::default()
+    })
+}

@@ -1,0 +1,392 @@
+//! The file formats of contract §1, as serde types. Unknown fields are errors everywhere.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const API_VERSION: &str = "tenantctl/v1";
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Platform {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub user_pool: UserPoolSpec,
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleSpec>,
+    #[serde(default)]
+    pub trust: TrustSpec,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub authorizer: Option<AuthorizerSpec>,
+    #[serde(default)]
+    pub monitoring: Option<MonitoringSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UserPoolSpec {
+    #[serde(default = "yes")]
+    pub deletion_protection: bool,
+    #[serde(default)]
+    pub mfa: Mfa,
+    #[serde(default)]
+    pub self_sign_up: bool,
+    #[serde(default)]
+    pub password_policy: PasswordPolicy,
+    #[serde(default = "default_tenant_attribute")]
+    pub tenant_attribute: String,
+    #[serde(default)]
+    pub custom_attributes: Vec<CustomAttribute>,
+    #[serde(default)]
+    pub resource_servers: Vec<ResourceServerSpec>,
+    #[serde(default)]
+    pub app_clients: Vec<AppClientSpec>,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub threat_protection: ThreatProtection,
+    #[serde(default)]
+    pub triggers: BTreeMap<String, String>,
+}
+
+impl Default for UserPoolSpec {
+    fn default() -> Self {
+        UserPoolSpec {
+            deletion_protection: true,
+            mfa: Mfa::Off,
+            self_sign_up: false,
+            password_policy: PasswordPolicy::default(),
+            tenant_attribute: default_tenant_attribute(),
+            custom_attributes: Vec::new(),
+            resource_servers: Vec::new(),
+            app_clients: Vec::new(),
+            domain: None,
+            threat_protection: ThreatProtection::Off,
+            triggers: BTreeMap::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_tenant_attribute() -> String {
+    "tenant_id".to_string()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mfa {
+    #[default]
+    Off,
+    Optional,
+    On,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreatProtection {
+    #[default]
+    Off,
+    Audit,
+    Enforced,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PasswordPolicy {
+    #[serde(default = "eight")]
+    pub min_length: u32,
+    #[serde(default = "yes")]
+    pub require_uppercase: bool,
+    #[serde(default = "yes")]
+    pub require_lowercase: bool,
+    #[serde(default = "yes")]
+    pub require_numbers: bool,
+    #[serde(default = "yes")]
+    pub require_symbols: bool,
+    #[serde(default = "seven")]
+    pub temporary_password_validity_days: u32,
+}
+
+fn eight() -> u32 {
+    8
+}
+fn seven() -> u32 {
+    7
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 8,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_numbers: true,
+            require_symbols: true,
+            temporary_password_validity_days: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    String,
+    Number,
+}
+
+impl AttributeType {
+    pub fn aws_name(self) -> &'static str {
+        match self {
+            AttributeType::String => "String",
+            AttributeType::Number => "Number",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CustomAttribute {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub attr_type: AttributeType,
+    #[serde(default = "yes")]
+    pub mutable: bool,
+    #[serde(default)]
+    pub min_length: Option<u32>,
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResourceServerSpec {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<ScopeSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScopeSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AppClientSpec {
+    pub name: String,
+    #[serde(default)]
+    pub generate_secret: bool,
+    #[serde(default)]
+    pub auth_flows: Vec<String>,
+    #[serde(default)]
+    pub oauth: Option<OAuthSpec>,
+    #[serde(default)]
+    pub read_attributes: Vec<String>,
+    #[serde(default)]
+    pub write_attributes: Vec<String>,
+    #[serde(default)]
+    pub token_validity: Option<TokenValidity>,
+    #[serde(default = "yes")]
+    pub enable_token_revocation: bool,
+    #[serde(default = "yes")]
+    pub prevent_user_existence_errors: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OAuthSpec {
+    #[serde(default)]
+    pub flows: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub callback_urls: Vec<String>,
+    #[serde(default)]
+    pub logout_urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TokenValidity {
+    #[serde(default)]
+    pub access: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub refresh: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RoleSpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub precedence: Option<i32>,
+    #[serde(default)]
+    pub policies: Vec<String>,
+    #[serde(default)]
+    pub max_session_duration: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrustSpec {
+    #[serde(default)]
+    pub principals: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthorizerType {
+    Lambda,
+    Cognito,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuthorizerSpec {
+    pub rest_api: String,
+    #[serde(rename = "type")]
+    pub auth_type: AuthorizerType,
+    pub name: String,
+    #[serde(default = "default_identity_source")]
+    pub identity_source: String,
+    #[serde(default = "default_ttl")]
+    pub result_ttl_seconds: i32,
+    #[serde(default)]
+    pub function: Option<FunctionSpec>,
+    #[serde(default)]
+    pub methods: Vec<MethodSpec>,
+}
+
+fn default_identity_source() -> String {
+    "method.request.header.Authorization".to_string()
+}
+fn default_ttl() -> i32 {
+    300
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FunctionSpec {
+    pub name: String,
+    pub code: String,
+    #[serde(default = "default_runtime")]
+    pub runtime: String,
+    #[serde(default = "default_memory")]
+    pub memory_mb: i32,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: i32,
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+fn default_runtime() -> String {
+    "provided.al2023".to_string()
+}
+fn default_memory() -> i32 {
+    128
+}
+fn default_timeout() -> i32 {
+    5
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MethodSpec {
+    pub path: String,
+    pub method: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MonitoringSpec {
+    pub sns_topic_arn: String,
+    #[serde(default)]
+    pub alarms: BTreeMap<String, AlarmSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlarmSpec {
+    pub threshold: f64,
+    #[serde(default = "default_period")]
+    pub period_seconds: u32,
+}
+
+fn default_period() -> u32 {
+    300
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    #[default]
+    Pooled,
+    Silo,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Tenant {
+    pub api_version: String,
+    pub kind: String,
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub isolation: Isolation,
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub identity_providers: Vec<IdentityProviderSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum IdpType {
+    Oidc,
+    Saml,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentityProviderSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub idp_type: IdpType,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
+}

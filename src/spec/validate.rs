@@ -1,0 +1,709 @@
+//! Every rule the contract implies, checked offline. Each finding names file, line and column.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::desired::{self, names};
+use super::lint;
+use super::model::{AttributeType, Isolation, Tenant};
+use super::template::{self, TemplateError};
+use super::{Diagnostic, Folder, Located};
+
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+pub const MAX_ATTRIBUTE_NAME: usize = 20;
+pub const MAX_RESOURCE_SERVERS: usize = 25;
+pub const MAX_SCOPES_PER_SERVER: usize = 100;
+pub const MAX_SCOPES_PER_CLIENT: usize = 50;
+pub const MAX_APP_CLIENTS: usize = 1000;
+pub const MAX_IAM_ROLE_NAME: usize = 64;
+pub const MAX_POOL_NAME: usize = 128;
+pub const MAX_IDP_NAME: usize = 32;
+pub const MAX_DOMAIN_PREFIX: usize = 63;
+pub const MAX_LAMBDA_NAME: usize = 64;
+pub const MAX_GROUP_NAME: usize = 128;
+pub const MAX_INLINE_POLICY_TOTAL: usize = 10_240;
+pub const MAX_TRUST_POLICY: usize = 2_048;
+pub const MAX_TAGS: usize = 50;
+
+/// Scopes every app client may ask for without a resource server.
+pub const STANDARD_SCOPES: &[&str] = &[
+    "openid",
+    "email",
+    "phone",
+    "profile",
+    "aws.cognito.signin.user.admin",
+];
+
+const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
+
+const AUTH_FLOWS: &[&str] = &[
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH",
+    "CUSTOM_AUTH",
+    "USER_PASSWORD_AUTH",
+    "USER_SRP_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "USER_AUTH",
+];
+
+fn re(cell: &'static OnceLock<Regex>, pat: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pat).expect("static regex"))
+}
+
+pub fn tenant_id_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+}
+pub fn platform_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[a-z][a-z0-9]{0,19}$")
+}
+pub fn role_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[a-z][a-z0-9]{0,15}$")
+}
+fn attr_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[A-Za-z0-9_]+$")
+}
+fn tag_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$")
+}
+fn scope_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$")
+}
+fn duration_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^([0-9]+)(m|h|d)$")
+}
+fn env_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[A-Z_][A-Z0-9_]*$")
+}
+fn arn_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:[A-Za-z0-9+=,.@_/:-]+$")
+}
+
+/// Why `id` is not a valid tenant id, if it is not.
+pub fn tenant_id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("a tenant id may not be empty".into());
+    }
+    if !tenant_id_re().is_match(id) {
+        let len = id.chars().count();
+        return Some(if len > 32 {
+            format!("tenant id `{}` is {len} characters; at most 32", id.escape_debug())
+        } else {
+            format!(
+                "tenant id `{}` must match ^[a-z0-9](?:[a-z0-9-]{{0,30}}[a-z0-9])?$ (lowercase letters, digits, inner hyphens)",
+                id.escape_debug()
+            )
+        });
+    }
+    if id.starts_with("aws") {
+        return Some(format!(
+            "tenant id `{id}` starts with `aws`, which AWS reserves in tag values and names"
+        ));
+    }
+    None
+}
+
+/// Minutes of a token validity like `60m`, `1h`, `30d`.
+pub fn duration_minutes(s: &str) -> Option<i64> {
+    let c = duration_re().captures(s)?;
+    let n: i64 = c[1].parse().ok()?;
+    Some(match &c[2] {
+        "m" => n,
+        "h" => n * 60,
+        _ => n * 60 * 24,
+    })
+}
+
+struct V<'f> {
+    folder: &'f Folder,
+    out: Vec<Diagnostic>,
+}
+
+impl V<'_> {
+    fn push(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+}
+
+fn check_tags<T>(v: &mut V<'_>, loc: &Located<T>, tags: &BTreeMap<String, String>, base: &str) {
+    for (k, val) in tags {
+        let path = format!("{base}.{k}");
+        let key_lower = k.to_ascii_lowercase();
+        if k.is_empty() || k.chars().count() > 128 || !tag_re().is_match(k) {
+            v.push(loc.at(&path, format!("tag key `{}` is not a valid AWS tag key (1-128 characters of letters, digits, spaces and _ . : / = + - @)", k.escape_debug())));
+        } else if key_lower.starts_with("aws:") {
+            v.push(loc.at(&path, format!("tag key `{k}` starts with `aws:`, which AWS reserves")));
+        } else if key_lower.starts_with("tenantctl:") || key_lower == "tenant_id" {
+            v.push(
+                loc.at(&path, format!("tag key `{k}` is set by tenantctl itself"))
+                    .hint("tenantctl:managed, tenantctl:platform and tenant_id are reserved"),
+            );
+        }
+        if val.chars().count() > 256 || !tag_re().is_match(val) {
+            v.push(loc.at(&path, format!("tag value `{}` is not a valid AWS tag value (at most 256 characters of letters, digits, spaces and _ . : / = + - @)", val.escape_debug())));
+        }
+    }
+}
+
+/// Runs every check. An empty result means the folder is valid.
+pub fn validate(folder: &Folder) -> Vec<Diagnostic> {
+    let mut v = V {
+        folder,
+        out: Vec::new(),
+    };
+    platform_rules(&mut v);
+    tenant_rules(&mut v);
+    template_rules(&mut v);
+    let mut out = v.out;
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn platform_rules(v: &mut V<'_>) {
+    let p = &v.folder.platform;
+    let pl = &p.value;
+    if !platform_re().is_match(&pl.name) {
+        v.push(
+            p.at("name", format!("platform name `{}` must match ^[a-z][a-z0-9]{{0,19}}$", pl.name.escape_debug()))
+                .hint("no hyphens: physical names join platform, tenant and role with hyphens"),
+        );
+    }
+    check_tags(v, p, &pl.tags, "tags");
+    if pl.tags.len() + 2 > MAX_TAGS {
+        v.push(p.at("tags", format!("{} platform tags plus tenantctl's own exceed AWS's 50 tags per resource", pl.tags.len())));
+    }
+    if pl.roles.is_empty() {
+        v.push(p.at("roles", "the platform declares no roles").hint("declare at least one role, e.g. `roles: {member: {policies: [...]}}`"));
+    }
+    for (name, role) in &pl.roles {
+        let path = format!("roles.{name}");
+        if !role_re().is_match(name) {
+            v.push(
+                p.at(&path, format!("role name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", name.escape_debug()))
+                    .hint("no hyphens: keeps `<platform>-<tenant>-<role>` unambiguous"),
+            );
+        }
+        if let Some(d) = role.max_session_duration {
+            if !(3600..=43200).contains(&d) {
+                v.push(p.at(&format!("{path}.maxSessionDuration"), format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds")));
+            }
+        }
+        if let Some(desc) = &role.description {
+            if desc.chars().count() > 1000 {
+                v.push(p.at(&format!("{path}.description"), "role description is over IAM's 1000 characters"));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, pol) in role.policies.iter().enumerate() {
+            let ppath = format!("{path}.policies[{i}]");
+            if !seen.insert(pol) {
+                v.push(p.at(&ppath, format!("policy `{pol}` is listed twice")));
+            }
+            if !v.folder.policies.contains_key(pol) {
+                v.push(
+                    p.at(&ppath, format!("policy template `{pol}` not found"))
+                        .hint(format!("create policies/{pol}.json, or fix the name")),
+                );
+            }
+        }
+    }
+    for (i, pr) in pl.trust.principals.iter().enumerate() {
+        if pr.contains('*') || pr.contains('?') || !arn_re().is_match(pr) {
+            v.push(
+                p.at(&format!("trust.principals[{i}]"), format!("trust principal `{}` must be a full IAM ARN without wildcards", pr.escape_debug()))
+                    .hint("e.g. arn:aws:iam::123456789012:role/backend"),
+            );
+        }
+    }
+    if pl.trust.principals.is_empty() && pl.authorizer.is_none() {
+        v.push(p.at("trust", "no trust principals: nothing could assume the tenant roles").hint("list the backend roles in trust.principals"));
+    }
+    if let Some(b) = &pl.permissions_boundary {
+        if !arn_re().is_match(b) || !b.contains(":policy/") {
+            v.push(p.at("permissionsBoundary", format!("permissions boundary `{}` must be a managed policy ARN", b.escape_debug())));
+        }
+    }
+    pool_rules(v);
+    authorizer_rules(v);
+}
+
+fn pool_rules(v: &mut V<'_>) {
+    let p = &v.folder.platform;
+    let up = &p.value.user_pool;
+    let ta = &up.tenant_attribute;
+    let ta_full = format!("custom:{ta}");
+    if ta.is_empty() || ta.chars().count() > MAX_ATTRIBUTE_NAME || !attr_name_re().is_match(ta) {
+        v.push(p.at("userPool.tenantAttribute", format!("tenant attribute `{}` must be 1-{MAX_ATTRIBUTE_NAME} characters of letters, digits and _", ta.escape_debug())));
+    }
+    let pp = &up.password_policy;
+    if !(6..=99).contains(&pp.min_length) {
+        v.push(p.at("userPool.passwordPolicy.minLength", "minLength must be 6..99"));
+    }
+    if !(0..=365).contains(&pp.temporary_password_validity_days) {
+        v.push(p.at("userPool.passwordPolicy.temporaryPasswordValidityDays", "temporaryPasswordValidityDays must be 0..365"));
+    }
+    if up.custom_attributes.len() + 1 > MAX_CUSTOM_ATTRIBUTES {
+        v.push(
+            p.at("userPool.customAttributes", format!("{} custom attributes plus the tenant attribute exceed Cognito's {MAX_CUSTOM_ATTRIBUTES} per pool", up.custom_attributes.len()))
+                .hint("custom attributes can never be removed from a pool; keep the list short"),
+        );
+    }
+    let mut names = HashMap::new();
+    for (i, a) in up.custom_attributes.iter().enumerate() {
+        let path = format!("userPool.customAttributes[{i}]");
+        let n = a.name.strip_prefix("custom:").unwrap_or(&a.name);
+        if n.chars().count() > MAX_ATTRIBUTE_NAME {
+            v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{n}` is {} characters; Cognito allows {MAX_ATTRIBUTE_NAME}", n.chars().count())));
+        } else if n.is_empty() || !attr_name_re().is_match(n) {
+            v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{}` must be letters, digits and _", n.escape_debug())));
+        }
+        if let Some(prev) = names.insert(n.to_ascii_lowercase(), i) {
+            v.push(p.at(&format!("{path}.name"), format!("custom attribute `{n}` is declared twice (also customAttributes[{prev}])")));
+        }
+        if n.eq_ignore_ascii_case(ta) {
+            if a.mutable {
+                v.push(
+                    p.at(&format!("{path}.mutable"), format!("the tenant attribute `{ta_full}` must be immutable"))
+                        .hint("a mutable tenant attribute lets a user move themselves into another tenant; remove this entry: tenantAttribute declares it, immutable"),
+                );
+            } else {
+                v.push(
+                    p.at(&format!("{path}.name"), format!("custom attribute `{n}` clashes with the tenant attribute `{ta_full}`"))
+                        .hint("tenantAttribute declares it already; remove this entry or rename it"),
+                );
+            }
+        }
+        match a.attr_type {
+            AttributeType::String => {
+                if a.min.is_some() || a.max.is_some() {
+                    v.push(p.at(&path, format!("string attribute `{n}` takes minLength/maxLength, not min/max")));
+                }
+                let (lo, hi) = (a.min_length.unwrap_or(0), a.max_length.unwrap_or(2048));
+                if lo > hi || hi > 2048 {
+                    v.push(p.at(&path, format!("attribute `{n}`: length bounds {lo}..{hi} are invalid (at most 2048)")));
+                }
+            }
+            AttributeType::Number => {
+                if a.min_length.is_some() || a.max_length.is_some() {
+                    v.push(p.at(&path, format!("number attribute `{n}` takes min/max, not minLength/maxLength")));
+                }
+                if let (Some(lo), Some(hi)) = (a.min, a.max) {
+                    if lo > hi {
+                        v.push(p.at(&path, format!("attribute `{n}`: min {lo} is above max {hi}")));
+                    }
+                }
+            }
+        }
+    }
+    if up.resource_servers.len() > MAX_RESOURCE_SERVERS {
+        v.push(p.at("userPool.resourceServers", format!("{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool", up.resource_servers.len())));
+    }
+    let mut declared_scopes: HashSet<String> = HashSet::new();
+    let mut rs_ids = HashSet::new();
+    for (i, rs) in up.resource_servers.iter().enumerate() {
+        let path = format!("userPool.resourceServers[{i}]");
+        if !rs_ids.insert(rs.identifier.clone()) {
+            v.push(p.at(&format!("{path}.identifier"), format!("resource server `{}` is declared twice", rs.identifier)));
+        }
+        if rs.identifier.is_empty() || rs.identifier.len() > 256 || rs.identifier.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            v.push(p.at(&format!("{path}.identifier"), "resource server identifier must be 1-256 characters without spaces"));
+        }
+        if rs.scopes.len() > MAX_SCOPES_PER_SERVER {
+            v.push(p.at(&format!("{path}.scopes"), format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len())));
+        }
+        let mut seen = HashSet::new();
+        for (j, s) in rs.scopes.iter().enumerate() {
+            if !scope_name_re().is_match(&s.name) || s.name.len() > 256 {
+                v.push(p.at(&format!("{path}.scopes[{j}].name"), format!("scope name `{}` is not valid", s.name.escape_debug())));
+            }
+            if !seen.insert(&s.name) {
+                v.push(p.at(&format!("{path}.scopes[{j}].name"), format!("scope `{}` is declared twice", s.name)));
+            }
+            declared_scopes.insert(format!("{}/{}", rs.identifier, s.name));
+        }
+    }
+    if up.app_clients.len() > MAX_APP_CLIENTS {
+        v.push(p.at("userPool.appClients", format!("{} app clients exceed Cognito's {MAX_APP_CLIENTS} per pool", up.app_clients.len())));
+    }
+    let custom: HashSet<String> = up
+        .custom_attributes
+        .iter()
+        .map(|a| format!("custom:{}", a.name.strip_prefix("custom:").unwrap_or(&a.name)))
+        .chain(std::iter::once(ta_full.clone()))
+        .collect();
+    let mut client_names = HashSet::new();
+    for (i, c) in up.app_clients.iter().enumerate() {
+        let path = format!("userPool.appClients[{i}]");
+        if !client_names.insert(c.name.clone()) {
+            v.push(p.at(&format!("{path}.name"), format!("app client `{}` is declared twice", c.name)));
+        }
+        if c.name.is_empty() || c.name.len() > 128 || c.name.ends_with("-sso") {
+            v.push(p.at(&format!("{path}.name"), format!("app client name `{}` must be 1-128 characters and not end in -sso (reserved for tenant SSO clients)", c.name.escape_debug())));
+        }
+        for (j, f) in c.auth_flows.iter().enumerate() {
+            if !AUTH_FLOWS.contains(&f.as_str()) {
+                v.push(p.at(&format!("{path}.authFlows[{j}]"), format!("unknown auth flow `{f}`")).hint("e.g. USER_SRP_AUTH, REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH"));
+            }
+        }
+        for (field, list) in [("readAttributes", &c.read_attributes), ("writeAttributes", &c.write_attributes)] {
+            for (j, a) in list.iter().enumerate() {
+                let known = STANDARD_ATTRIBUTES.contains(&a.as_str()) || custom.contains(a);
+                if !known {
+                    v.push(p.at(&format!("{path}.{field}[{j}]"), format!("attribute `{a}` is neither a standard attribute nor a declared custom attribute")).hint("custom attributes are written `custom:<name>`"));
+                }
+            }
+        }
+        if let Some(j) = c.write_attributes.iter().position(|a| *a == ta_full) {
+            if up.self_sign_up {
+                v.push(
+                    p.at(&format!("{path}.writeAttributes[{j}]"), format!("self sign-up is on and app client `{}` may write the tenant attribute `{ta_full}`: anyone could sign up into any tenant", c.name))
+                        .hint("remove the tenant attribute from writeAttributes; set it with admin calls only"),
+                );
+            } else {
+                v.push(
+                    p.at(&format!("{path}.writeAttributes[{j}]"), format!("app client `{}` may not write the tenant attribute `{ta_full}`", c.name))
+                        .hint("the tenant attribute is set by administrators only; remove it from writeAttributes"),
+                );
+            }
+        }
+        if let Some(o) = &c.oauth {
+            if o.scopes.len() > MAX_SCOPES_PER_CLIENT {
+                v.push(p.at(&format!("{path}.oauth.scopes"), format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_CLIENT} per app client", o.scopes.len())));
+            }
+            for (j, s) in o.scopes.iter().enumerate() {
+                if !STANDARD_SCOPES.contains(&s.as_str()) && !declared_scopes.contains(s) {
+                    v.push(p.at(&format!("{path}.oauth.scopes[{j}]"), format!("scope `{s}` is declared by no resource server")).hint("declare it under userPool.resourceServers, as <identifier>/<scope>"));
+                }
+            }
+            for (j, f) in o.flows.iter().enumerate() {
+                if !["code", "implicit", "client_credentials"].contains(&f.as_str()) {
+                    v.push(p.at(&format!("{path}.oauth.flows[{j}]"), format!("unknown OAuth flow `{f}` (code, implicit, client_credentials)")));
+                }
+            }
+            for (j, u) in o.callback_urls.iter().enumerate() {
+                if !(u.starts_with("https://") || u.starts_with("http://localhost")) || u.contains('#') || u.contains('*') {
+                    v.push(p.at(&format!("{path}.oauth.callbackUrls[{j}]"), format!("callback URL `{u}` must be an https URL without fragment or wildcard (http only for localhost)")));
+                }
+            }
+        }
+        if let Some(tv) = &c.token_validity {
+            for (field, val, lo, hi) in [
+                ("access", &tv.access, 5, 24 * 60),
+                ("id", &tv.id, 5, 24 * 60),
+                ("refresh", &tv.refresh, 60, 3650 * 24 * 60),
+            ] {
+                if let Some(s) = val {
+                    match duration_minutes(s) {
+                        Some(m) if (lo..=hi).contains(&m) => {}
+                        Some(_) => v.push(p.at(&format!("{path}.tokenValidity.{field}"), format!("{field} token validity `{s}` is outside Cognito's limits"))),
+                        None => v.push(p.at(&format!("{path}.tokenValidity.{field}"), format!("token validity `{s}` must be a number with m, h or d, e.g. 60m"))),
+                    }
+                }
+            }
+        }
+    }
+    if let Some(d) = &up.domain {
+        static R: OnceLock<Regex> = OnceLock::new();
+        if !re(&R, r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$").is_match(d) || d.contains("aws") || d.contains("cognito") || d.contains("amazon") {
+            v.push(p.at("userPool.domain", format!("domain prefix `{d}` must be lowercase letters, digits and hyphens and may not contain aws, amazon or cognito")));
+        }
+    }
+    for (k, fnname) in &up.triggers {
+        const TRIGGERS: &[&str] = &["preSignUp", "postConfirmation", "preAuthentication", "postAuthentication", "preTokenGeneration", "customMessage", "defineAuthChallenge", "createAuthChallenge", "verifyAuthChallengeResponse", "userMigration"];
+        if !TRIGGERS.contains(&k.as_str()) {
+            v.push(p.at(&format!("userPool.triggers.{k}"), format!("unknown trigger `{k}`")).hint(format!("one of {}", TRIGGERS.join(", "))));
+        }
+        if fnname.is_empty() || fnname.contains('*') {
+            v.push(p.at(&format!("userPool.triggers.{k}"), "a trigger names a Lambda function or its ARN"));
+        }
+    }
+}
+
+fn authorizer_rules(v: &mut V<'_>) {
+    let p = &v.folder.platform;
+    let Some(a) = &p.value.authorizer else {
+        return;
+    };
+    if !(0..=3600).contains(&a.result_ttl_seconds) {
+        v.push(p.at("authorizer.resultTtlSeconds", "resultTtlSeconds must be 0..3600"));
+    }
+    if a.name.is_empty() || a.rest_api.is_empty() {
+        v.push(p.at("authorizer", "authorizer needs a name and a restApi"));
+    }
+    if !a.identity_source.starts_with("method.request.") {
+        v.push(p.at("authorizer.identitySource", "identitySource must look like method.request.header.Authorization"));
+    }
+    use super::model::AuthorizerType;
+    match (a.auth_type, &a.function) {
+        (AuthorizerType::Lambda, None) => v.push(p.at("authorizer", "a lambda authorizer needs `function`")),
+        (AuthorizerType::Cognito, Some(_)) => v.push(p.at("authorizer.function", "a cognito authorizer takes no `function`")),
+        (AuthorizerType::Lambda, Some(f)) => {
+            static R: OnceLock<Regex> = OnceLock::new();
+            if f.name.len() > MAX_LAMBDA_NAME || !re(&R, r"^[A-Za-z0-9_-]+$").is_match(&f.name) {
+                v.push(p.at("authorizer.function.name", format!("function name `{}` must be 1-64 letters, digits, - and _", f.name.escape_debug())));
+            }
+            if !(128..=10240).contains(&f.memory_mb) {
+                v.push(p.at("authorizer.function.memoryMb", "memoryMb must be 128..10240"));
+            }
+            if !(1..=30).contains(&f.timeout_seconds) {
+                v.push(p.at("authorizer.function.timeoutSeconds", "an authorizer's timeoutSeconds must be 1..30 (API Gateway waits 29 s at most)"));
+            }
+            if let Some(r) = &f.role {
+                if !arn_re().is_match(r) || !r.contains(":role/") {
+                    v.push(p.at("authorizer.function.role", "role must be an IAM role ARN"));
+                }
+            }
+            if f.code.contains("..") || f.code.starts_with('/') {
+                v.push(p.at("authorizer.function.code", "code is a path inside the config folder"));
+            }
+        }
+        _ => {}
+    }
+    let mut seen = HashSet::new();
+    for (i, m) in a.methods.iter().enumerate() {
+        const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+        if !METHODS.contains(&m.method.as_str()) {
+            v.push(p.at(&format!("authorizer.methods[{i}].method"), format!("unknown HTTP method `{}`", m.method)));
+        }
+        if !m.path.starts_with('/') {
+            v.push(p.at(&format!("authorizer.methods[{i}].path"), "a resource path starts with /"));
+        }
+        if !seen.insert((m.path.clone(), m.method.clone())) {
+            v.push(p.at(&format!("authorizer.methods[{i}]"), format!("method {} {} is listed twice", m.method, m.path)));
+        }
+    }
+}
+
+fn tenant_rules(v: &mut V<'_>) {
+    let folder = v.folder;
+    let pl = &folder.platform.value;
+    let mut by_lower: HashMap<String, &Located<Tenant>> = HashMap::new();
+    for t in &folder.tenants {
+        let tv = &t.value;
+        if let Some(why) = t.ambiguous("id") {
+            v.push(
+                t.at("id", format!("tenant id `{}` is written unquoted; YAML 1.1 tools read it as {why}", tv.id))
+                    .hint(format!("quote it: id: \"{}\"", tv.id)),
+            );
+        }
+        if let Some(problem) = tenant_id_problem(&tv.id) {
+            v.push(t.at("id", problem).hint("tenant ids end up in IAM names, tags and ARNs; use lowercase letters, digits and hyphens"));
+        }
+        let lower = tv.id.to_lowercase();
+        if let Some(prev) = by_lower.get(&lower) {
+            let what = if prev.value.id == tv.id { "duplicate tenant id" } else { "tenant id differs only in case from" };
+            v.push(
+                t.at("id", format!("{what} `{}` in {}:{}", prev.value.id, prev.file, prev.doc.pos_of("id").line))
+                    .hint("each tenant is declared once; ids are compared without case"),
+            );
+        } else {
+            by_lower.insert(lower, t);
+        }
+        if let Some(roles) = &tv.roles {
+            let mut seen = HashSet::new();
+            for (i, r) in roles.iter().enumerate() {
+                if !pl.roles.contains_key(r) {
+                    v.push(t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(format!("declared roles: {}", pl.roles.keys().cloned().collect::<Vec<_>>().join(", "))));
+                }
+                if !seen.insert(r) {
+                    v.push(t.at(&format!("roles[{i}]"), format!("role `{r}` is listed twice")));
+                }
+            }
+        }
+        check_tags(v, t, &tv.tags, "tags");
+        if pl.tags.len() + tv.tags.len() + 3 > MAX_TAGS {
+            v.push(t.at("tags", "platform and tenant tags plus tenantctl's own exceed AWS's 50 tags per resource"));
+        }
+        for (k, val) in &tv.vars {
+            static R: OnceLock<Regex> = OnceLock::new();
+            if !re(&R, r"^[A-Za-z_][A-Za-z0-9_]*$").is_match(k) {
+                v.push(t.at(&format!("vars.{k}"), format!("variable name `{}` must be letters, digits and _", k.escape_debug())));
+            }
+            if let Some(reason) = template::widening_reason(val) {
+                v.push(
+                    t.at(&format!("vars.{k}"), format!("variable `{k}` = {val:?} contains {reason}: it could widen access in a policy"))
+                        .hint("tenant variables are substituted into IAM policies; use plain names"),
+                );
+            }
+        }
+        if tenant_id_problem(&tv.id).is_none() && platform_re().is_match(&pl.name) {
+            for role in desired::tenant_roles(pl, tv) {
+                if !role_re().is_match(role) {
+                    continue;
+                }
+                let name = names::iam_role(&pl.name, &tv.id, role);
+                if name.len() > MAX_IAM_ROLE_NAME {
+                    v.push(
+                        t.at("id", format!("IAM role name `{name}` is {} characters; IAM allows {MAX_IAM_ROLE_NAME}", name.len()))
+                            .hint("shorten the tenant id, the platform name or the role name; tenantctl never cuts names"),
+                    );
+                }
+            }
+            if tv.isolation == Isolation::Silo {
+                let pool = names::silo_pool(&pl.name, &tv.id);
+                if pool.len() > MAX_POOL_NAME {
+                    v.push(t.at("id", format!("pool name `{pool}` is over Cognito's {MAX_POOL_NAME} characters")));
+                }
+                if let Some(d) = &pl.user_pool.domain {
+                    let dom = format!("{d}-{}", tv.id);
+                    if dom.len() > MAX_DOMAIN_PREFIX {
+                        v.push(t.at("id", format!("hosted UI domain prefix `{dom}` is over Cognito's {MAX_DOMAIN_PREFIX} characters")));
+                    }
+                }
+            }
+        }
+        let ta_full = format!("custom:{}", pl.user_pool.tenant_attribute);
+        let mut idp_names = HashSet::new();
+        for (i, idp) in tv.identity_providers.iter().enumerate() {
+            let path = format!("identityProviders[{i}]");
+            let phys = format!("{}-{}", tv.id, idp.name);
+            if !role_re().is_match(&idp.name) {
+                v.push(t.at(&format!("{path}.name"), format!("identity provider name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", idp.name.escape_debug())));
+            } else if phys.len() > MAX_IDP_NAME {
+                v.push(t.at(&format!("{path}.name"), format!("identity provider name `{phys}` is over Cognito's {MAX_IDP_NAME} characters")));
+            }
+            if !idp_names.insert(&idp.name) {
+                v.push(t.at(&format!("{path}.name"), format!("identity provider `{}` is declared twice", idp.name)));
+            }
+            for (k, val) in &idp.attribute_mapping {
+                if *k == ta_full || *k == pl.user_pool.tenant_attribute {
+                    v.push(
+                        t.at(&format!("{path}.attributeMapping.{k}"), format!("mapping an IdP attribute onto the tenant attribute `{ta_full}` lets the IdP choose the tenant"))
+                            .hint("a federated user's tenant comes from the provider they sign in through; remove this mapping"),
+                    );
+                }
+                if val.is_empty() {
+                    v.push(t.at(&format!("{path}.attributeMapping.{k}"), "an attribute mapping needs a source attribute"));
+                }
+            }
+            use super::model::IdpType;
+            match idp.idp_type {
+                IdpType::Oidc => {
+                    if !idp.issuer.as_deref().is_some_and(|i| i.starts_with("https://")) {
+                        v.push(t.at(path.as_str(), "an oidc provider needs an https `issuer`"));
+                    }
+                    if idp.client_id.is_none() {
+                        v.push(t.at(path.as_str(), "an oidc provider needs `clientId`"));
+                    }
+                }
+                IdpType::Saml => {
+                    if !idp.metadata_url.as_deref().is_some_and(|i| i.starts_with("https://")) {
+                        v.push(t.at(path.as_str(), "a saml provider needs an https `metadataUrl`"));
+                    }
+                }
+            }
+            if let Some(e) = &idp.client_secret_env {
+                if !env_name_re().is_match(e) {
+                    v.push(t.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")));
+                }
+            }
+        }
+    }
+}
+
+fn template_rules(v: &mut V<'_>) {
+    let folder = v.folder;
+    let pl = &folder.platform.value;
+    let referenced: HashSet<&String> = pl.roles.values().flat_map(|r| r.policies.iter()).collect();
+    for (name, tpl) in &folder.policies {
+        if !referenced.contains(name) {
+            continue;
+        }
+        match template::placeholders(&tpl.doc) {
+            Err(e) => {
+                let needle = match &e {
+                    TemplateError::UnknownPlaceholder { name, .. } => name.clone(),
+                    TemplateError::PlaceholderInKey { key, .. } => key.clone(),
+                    TemplateError::Unterminated { text, .. } => text.clone(),
+                    _ => "{{".into(),
+                };
+                v.push(tpl.at(&needle, e.to_string()).hint("placeholders: {{tenant.id}}, {{tenant.vars.NAME}}, {{platform.name}}, {{role}}, {{aws.accountId}}, {{aws.region}}, inside string values only"));
+                continue;
+            }
+            Ok(phs) => {
+                // A tenant variable used by a template must be set by every tenant using it.
+                for (_, ph) in &phs {
+                    if let Some(var) = ph.strip_prefix("tenant.vars.") {
+                        for t in &folder.tenants {
+                            let uses = desired::tenant_roles(pl, &t.value)
+                                .iter()
+                                .any(|r| pl.roles.get(*r).is_some_and(|rs| rs.policies.contains(name)));
+                            if uses && !t.value.vars.contains_key(var) {
+                                v.push(
+                                    t.at("vars", format!("policy template `{name}` uses {{{{tenant.vars.{var}}}}}, which this tenant does not set"))
+                                        .hint(format!("add `vars: {{{var}: ...}}` to the tenant")),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for f in lint::lint(&tpl.doc) {
+            v.push(tpl.at(&f.needle, format!("[{}] {}", f.rule, f.message)).hint(f.hint));
+        }
+    }
+    // Rendered sizes: IAM limits the total inline policy size per role.
+    if !v.out.is_empty() {
+        return;
+    }
+    let ctx = desired::RenderEnv::offline(pl);
+    for t in &folder.tenants {
+        for role in desired::tenant_roles(pl, &t.value) {
+            let Some(rs) = pl.roles.get(role) else { continue };
+            let mut total = 0usize;
+            for pol in &rs.policies {
+                let Some(tpl) = folder.policies.get(pol) else { continue };
+                match desired::render_policy(tpl, pl, &t.value, role, &ctx) {
+                    Ok(doc) => total += desired::minified_len(&doc),
+                    Err(TemplateError::Widening { name, .. }) if name.starts_with("tenant.vars.") => {
+                        // Reported on the tenant's vars above.
+                    }
+                    Err(e) => v.push(t.at("id", format!("rendering `{pol}` for role `{role}`: {e}"))),
+                }
+            }
+            if total > MAX_INLINE_POLICY_TOTAL {
+                v.push(
+                    t.at("id", format!("role `{role}`'s inline policies total {total} characters; IAM allows {MAX_INLINE_POLICY_TOTAL} per role"))
+                        .hint("shorten the templates or split the role"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The state model shared by the desired side (rendered from the folder) and the observed side
+//! (read from AWS). Both are normalised to the same shape, so an unchanged folder compares
+//! equal to what it created. No AWS types here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub type Tags = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct PasswordState {
+    pub min_length: i32,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+    pub temporary_password_validity_days: i32,
+}
+
+/// The pool-level settings tenantctl manages (everything else on the pool is left alone).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct PoolSettings {
+    pub deletion_protection: bool,
+    /// OFF | OPTIONAL | ON
+    pub mfa: String,
+    pub allow_admin_create_user_only: bool,
+    pub password_policy: PasswordState,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AttributeState {
+    /// String | Number
+    pub data_type: String,
+    pub mutable: bool,
+    pub min_length: Option<String>,
+    pub max_length: Option<String>,
+    pub min_value: Option<String>,
+    pub max_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GroupState {
+    pub description: Option<String>,
+    pub precedence: Option<i32>,
+    pub role_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResourceServerState {
+    pub name: String,
+    /// scope name -> description
+    pub scopes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ClientState {
+    pub generate_secret: bool,
+    pub explicit_auth_flows: BTreeSet<String>,
+    pub allowed_oauth_flows: BTreeSet<String>,
+    pub allowed_oauth_scopes: BTreeSet<String>,
+    pub allowed_oauth_flows_user_pool_client: bool,
+    pub callback_urls: BTreeSet<String>,
+    pub logout_urls: BTreeSet<String>,
+    pub supported_identity_providers: BTreeSet<String>,
+    pub read_attributes: BTreeSet<String>,
+    pub write_attributes: BTreeSet<String>,
+    pub access_token_minutes: Option<i32>,
+    pub id_token_minutes: Option<i32>,
+    pub refresh_token_minutes: Option<i32>,
+    pub enable_token_revocation: bool,
+    pub prevent_user_existence_errors: bool,
+}
+
+/// A user pool, desired or observed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolState {
+    pub address: String,
+    pub name: String,
+    /// The silo tenant owning this pool; None for the shared pool.
+    pub tenant: Option<String>,
+    pub settings: PoolSettings,
+    /// name without the `custom:` prefix
+    pub attributes: BTreeMap<String, AttributeState>,
+    pub groups: BTreeMap<String, GroupState>,
+    pub resource_servers: BTreeMap<String, ResourceServerState>,
+    pub clients: BTreeMap<String, ClientState>,
+}
+
+/// An IAM role with its inline and attached policies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleState {
+    pub address: String,
+    pub name: String,
+    pub path: String,
+    pub tenant: Option<String>,
+    pub description: Option<String>,
+    pub max_session_duration: i32,
+    pub permissions_boundary: Option<String>,
+    pub trust_policy: Value,
+    pub tags: Tags,
+    pub policies: BTreeMap<String, Value>,
+    pub attached_policies: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FunctionState {
+    pub name: String,
+    pub runtime: String,
+    pub handler: String,
+    pub role: String,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    pub code_sha256: String,
+    pub environment: BTreeMap<String, String>,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PermissionState {
+    pub statement_id: String,
+    pub action: String,
+    pub principal: String,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuthorizerConfig {
+    pub name: String,
+    /// TOKEN | COGNITO_USER_POOLS
+    pub auth_type: String,
+    pub authorizer_uri: Option<String>,
+    pub identity_source: String,
+    pub result_ttl_seconds: i32,
+    pub provider_arns: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MethodAuth {
+    /// NONE | CUSTOM | COGNITO_USER_POOLS
+    pub authorization_type: String,
+    /// The authorizer's name (ids are resolved by the adapters).
+    pub authorizer: Option<String>,
+}
+
+/// Metadata every observed object carries: ids tenantctl needs to act on it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Ids {
+    pub pools: BTreeMap<String, String>,
+    /// (pool address, client name) -> client id
+    pub clients: BTreeMap<String, String>,
+    pub rest_api: Option<String>,
+    pub authorizer: Option<String>,
+    /// "METHOD /path" -> resource id
+    pub resources: BTreeMap<String, String>,
+    pub function_arn: Option<String>,
+}
+
+/// The whole managed world, desired or observed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct World {
+    pub pools: BTreeMap<String, PoolState>,
+    pub roles: BTreeMap<String, RoleState>,
+    pub function: Option<FunctionState>,
+    pub permission: Option<PermissionState>,
+    pub authorizer: Option<AuthorizerConfig>,
+    /// "METHOD /path" -> auth
+    pub methods: BTreeMap<String, MethodAuth>,
+}
+
+/// Canonical form of an IAM policy document for comparison: keys sorted, string lists
+/// sorted and de-duplicated, one-element lists as plain strings (IAM accepts both and
+/// returns what it was given).
+pub fn canonical_policy(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                out.insert(k.clone(), canonical_policy(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            let mut s: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            s.sort_unstable();
+            s.dedup();
+            if s.len() == 1 {
+                Value::String(s[0].to_string())
+            } else {
+                Value::Array(s.into_iter().map(|x| Value::String(x.to_string())).collect())
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical_policy).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Parses a policy document as IAM returns it: plain JSON, or URL-encoded JSON (AWS).
+pub fn parse_policy_document(raw: &str) -> Option<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(raw) {
+        return Some(v);
+    }
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    serde_json::from_str(&decoded).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_policy_ignores_order_and_list_shape() {
+        let a = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["b", "a"]}]});
+        let b = json!({"Statement": [{"Resource": ["a", "b"], "Action": "s3:GetObject", "Effect": "Allow"}], "Version": "2012-10-17"});
+        assert_eq!(canonical_policy(&a), canonical_policy(&b));
+    }
+
+    #[test]
+    fn url_encoded_documents_parse() {
+        let raw = "%7B%22Version%22%3A%222012-10-17%22%7D";
+        assert_eq!(parse_policy_document(raw).unwrap(), json!({"Version": "2012-10-17"}));
+        assert_eq!(parse_policy_document("{\"a\":1}").unwrap(), json!({"a": 1}));
+    }
+}

@@ -1,0 +1,206 @@
+"""Operations tenantctl calls that moto 5.2.5 lacks, added by monkeypatching moto.
+
+Importing this module patches moto in place (serve.py imports it before serving).
+Every shim follows the AWS API reference for request/response shapes and error codes and
+does no more than AWS does; anything moto itself gets wrong stays wrong (see NOTES.md).
+
+cognito-idp (JSON protocol, dispatched by X-Amz-Target to a method of CognitoIdpResponse):
+  UpdateResourceServer                 UserPoolId, Identifier, Name, Scopes -> ResourceServer
+  TagResource / UntagResource /        on user pool ARNs; the tags are the pool's
+  ListTagsForResource                  UserPoolTags, so DescribeUserPool shows the same set
+apigateway (REST protocol, dispatched by method + path to a method of APIGatewayResponse):
+  UpdateMethod                         PATCH /restapis/{id}/resources/{rid}/methods/{verb}
+  GetTags / TagResource /              /tags/{arn} for REST API ARNs
+  UntagResource                        (moto handles only stage ARNs; those still go to moto)
+"""
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from moto.apigateway import urls as apigateway_urls
+from moto.apigateway.exceptions import BadRequestException
+from moto.apigateway.models import apigateway_backends
+from moto.apigateway.responses import APIGatewayResponse
+from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
+from moto.cognitoidp.models import cognitoidp_backends
+from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.core.responses import ActionResult, EmptyResult
+
+# --------------------------------------------------------------------------- cognito-idp
+
+
+def _update_resource_server(self: CognitoIdpResponse) -> ActionResult:
+    user_pool_id = self._get_param("UserPoolId")
+    identifier = self._get_param("Identifier")
+    # Raises ResourceNotFoundException for an unknown pool or resource server.
+    server = self.backend.describe_resource_server(user_pool_id, identifier)
+    # AWS: "If you don't provide a value for an attribute, it is set to the default
+    # value" -- omitted Scopes means no scopes.
+    server.name = self._get_param("Name")
+    server.scopes = self._get_param("Scopes") or []
+    return ActionResult({"ResourceServer": server.to_json()})
+
+
+_POOL_ARN = re.compile(r"^arn:[\w-]+:cognito-idp:([a-z0-9-]+):(\d{12}):userpool/([\w-]+)$")
+
+
+def _pool_from_arn(self: CognitoIdpResponse, arn: Any) -> Any:
+    match = _POOL_ARN.match(arn or "")
+    if not match:
+        raise InvalidParameterException(f"Invalid ARN: {arn}")
+    region, account, pool_id = match.groups()
+    backend = cognitoidp_backends[account][region]
+    pool = backend.user_pools.get(pool_id)
+    if pool is None:
+        raise ResourceNotFoundError(f"User pool {pool_id} does not exist.")
+    return pool
+
+
+def _tag_resource(self: CognitoIdpResponse) -> ActionResult:
+    pool = _pool_from_arn(self, self._get_param("ResourceArn"))
+    tags = dict(pool.extended_config.get("UserPoolTags") or {})
+    tags.update(self._get_param("Tags") or {})
+    pool.extended_config["UserPoolTags"] = tags
+    return EmptyResult()
+
+
+def _untag_resource(self: CognitoIdpResponse) -> ActionResult:
+    pool = _pool_from_arn(self, self._get_param("ResourceArn"))
+    tags = dict(pool.extended_config.get("UserPoolTags") or {})
+    for key in self._get_param("TagKeys") or []:
+        tags.pop(key, None)
+    pool.extended_config["UserPoolTags"] = tags
+    return EmptyResult()
+
+
+def _list_tags_for_resource(self: CognitoIdpResponse) -> ActionResult:
+    pool = _pool_from_arn(self, self._get_param("ResourceArn"))
+    return ActionResult({"Tags": dict(pool.extended_config.get("UserPoolTags") or {})})
+
+
+CognitoIdpResponse.update_resource_server = _update_resource_server
+CognitoIdpResponse.tag_resource = _tag_resource
+CognitoIdpResponse.untag_resource = _untag_resource
+CognitoIdpResponse.list_tags_for_resource = _list_tags_for_resource
+
+# ---------------------------------------------------------------------------- apigateway
+
+# The UpdateMethod paths/ops tenantctl needs, as AWS accepts them (API Gateway "Patch
+# Operations" table for UpdateMethod; the same table LocalStack snapshot-tested against AWS):
+# authorizationScopes takes add/remove of one scope per op, never replace. Not shimmed:
+# /requestParameters/..., /requestModels/... (AWS has them; they answer BadRequest here).
+_METHOD_PATCH = {
+    "/authorizationType": {"replace"},
+    "/authorizerId": {"replace"},
+    "/apiKeyRequired": {"replace"},
+    "/operationName": {"replace"},
+    "/requestValidatorId": {"replace"},
+    "/authorizationScopes": {"add", "remove"},
+}
+_NEEDS_AUTHORIZER = ("CUSTOM", "COGNITO_USER_POOLS")
+
+
+def _update_method(self: APIGatewayResponse) -> tuple[int, dict[str, Any], str]:
+    parts = self.path.split("/")
+    api_id, resource_id, http_method = parts[2], parts[4], parts[6]
+    # NotFoundException: unknown API, resource or method.
+    api = self.backend.get_rest_api(api_id)
+    method = self.backend.get_method(api_id, resource_id, http_method)
+
+    operations = self._get_param("patchOperations") or []
+    changes: dict[str, Any] = {}
+    scopes = list(method.authorization_scopes or [])
+    for operation in operations:
+        op, path, value = operation.get("op"), operation.get("path"), operation.get("value")
+        if path not in _METHOD_PATCH:
+            raise BadRequestException(f"Invalid patch path {path}")
+        if op not in _METHOD_PATCH[path]:
+            allowed = ", ".join(sorted(_METHOD_PATCH[path]))
+            raise BadRequestException(
+                f"Invalid patch operation specified. Must be one of: [{allowed}]"
+            )
+        if path == "/authorizationScopes":
+            if op == "add" and value not in scopes:
+                scopes.append(value)
+            elif op == "remove" and value in scopes:
+                scopes.remove(value)
+        elif path == "/apiKeyRequired":
+            changes["api_key_required"] = str(value).lower() == "true"
+        else:
+            attr = {
+                "/authorizationType": "authorization_type",
+                "/authorizerId": "authorizer_id",
+                "/operationName": "operation_name",
+                "/requestValidatorId": "request_validator_id",
+            }[path]
+            changes[attr] = value or None
+
+    auth_type = changes.get("authorization_type", method.authorization_type)
+    authorizer_id = changes.get("authorizer_id", method.authorizer_id)
+    touches_auth = "authorization_type" in changes or "authorizer_id" in changes
+    if touches_auth and auth_type in _NEEDS_AUTHORIZER and authorizer_id not in api.authorizers:
+        raise BadRequestException(
+            "Invalid authorizer ID specified. Setting the authorization type to CUSTOM "
+            "or COGNITO_USER_POOLS requires a valid authorizer."
+        )
+    # Every operation validated: apply them together.
+    for attr, value in changes.items():
+        setattr(method, attr, value)
+    method.authorization_scopes = scopes or None
+    return 200, {}, json.dumps(method.to_json())
+
+
+_RESTAPI_TAGS_ARN = re.compile(r"^arn:[\w-]+:apigateway:([a-z0-9-]+)::/restapis/([^/]+)$")
+
+
+def _restapi_for_tags(self: APIGatewayResponse) -> Any:
+    """The RestAPI a /tags/{arn} request names, or None for other ARNs (left to moto)."""
+    arn = unquote(self.path.split("/tags/", 1)[1])
+    match = _RESTAPI_TAGS_ARN.match(arn)
+    if not match:
+        return None
+    region, api_id = match.groups()
+    return apigateway_backends[self.current_account][region].get_rest_api(api_id)
+
+
+_moto_get_tags = APIGatewayResponse.get_tags
+_moto_tag_resource = APIGatewayResponse.tag_resource
+_moto_untag_resource = APIGatewayResponse.untag_resource
+
+
+def _get_tags(self: APIGatewayResponse) -> Any:
+    api = _restapi_for_tags(self)
+    if api is None:
+        return _moto_get_tags(self)
+    return 200, {}, json.dumps({"tags": dict(api.tags or {})})
+
+
+def _tag_resource_apigw(self: APIGatewayResponse) -> Any:
+    api = _restapi_for_tags(self)
+    if api is None:
+        return _moto_tag_resource(self)
+    api.tags = {**(api.tags or {}), **(self._get_param("tags") or {})}
+    return 204, {}, ""
+
+
+def _untag_resource_apigw(self: APIGatewayResponse) -> Any:
+    api = _restapi_for_tags(self)
+    if api is None:
+        return _moto_untag_resource(self)
+    keys = self.querystring.get("tagKeys") or []
+    api.tags = {k: v for k, v in (api.tags or {}).items() if k not in keys}
+    return 204, {}, ""
+
+
+APIGatewayResponse.update_method = _update_method
+APIGatewayResponse.get_tags = _get_tags
+APIGatewayResponse.tag_resource = _tag_resource_apigw
+APIGatewayResponse.untag_resource = _untag_resource_apigw
+
+# moto routes only stage ARNs under /tags/; add REST API ARNs. The server builds each
+# service's routes on its first request, from this dict.
+apigateway_urls.url_paths[
+    "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/(?P<function_id>[^/]+)$"
+] = APIGatewayResponse.dispatch
