@@ -138,7 +138,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                     rule: "variable-in-action",
                     message: format!("{sid}: policy variable in Action `{a}`"),
                     hint: "IAM allows policy variables only in Resource and Condition values",
-                    needle: a.clone(),
+                    needle: format!("\"{a}\""),
                 });
             }
         }
@@ -180,7 +180,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                     rule: "iam-star",
                     message: format!("{sid}: `{a}` lets a tenant role administer IAM"),
                     hint: "tenant roles must not manage IAM; drop the iam actions",
-                    needle: a.clone(),
+                    needle: format!("\"{a}\""),
                 });
                 continue;
             }
@@ -190,7 +190,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                     rule: "escalation-on-star",
                     message: format!("{sid}: `{a}` on `Resource: \"*\"` lets a tenant role become any role"),
                     hint: "name the exact role ARNs, scoped to this tenant",
-                    needle: a.clone(),
+                    needle: format!("\"{a}\""),
                 });
                 continue;
             }
@@ -204,7 +204,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                         format!("{sid}: the data action `{a}` is not scoped to the tenant (no `${{aws:PrincipalTag/tenant_id}}` in its resources or conditions)")
                     },
                     hint: "scope the statement by ${aws:PrincipalTag/tenant_id} in the Resource (e.g. an S3 prefix) or a Condition (e.g. dynamodb:LeadingKeys)",
-                    needle: sid_needle.clone().unwrap_or_else(|| a.clone()),
+                    needle: sid_needle.clone().unwrap_or_else(|| format!("\"{a}\"")),
                 });
                 break;
             }
@@ -222,7 +222,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                             rule: "scan-with-leading-keys",
                             message: format!("{sid}: `{a}` in a statement scoped by dynamodb:LeadingKeys: Scan reads every partition, so the leading-key condition does not confine it"),
                             hint: "list the item actions (GetItem, Query, PutItem...) instead of dynamodb:* or Scan",
-                            needle: a.clone(),
+                            needle: format!("\"{a}\""),
                         });
                     }
                 }
@@ -247,7 +247,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                             rule: "forallvalues-without-null",
                             message: format!("{sid}: `{op}` on `{key}` under Allow is true when the key is absent"),
                             hint: "add a `\"Null\": {\"<key>\": \"false\"}` condition for the same key",
-                            needle: op.clone(),
+                            needle: format!("\"{op}\""),
                         });
                     }
                 }

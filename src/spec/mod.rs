@@ -97,6 +97,11 @@ impl<T> Located<T> {
         Diagnostic::new(self.file.clone(), Some(self.doc.pos_of(path)), message)
     }
 
+    /// A diagnostic at the key naming `path` (for map-keyed names like roles and tags).
+    pub fn at_key(&self, path: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.file.clone(), Some(self.doc.key_pos_of(path)), message)
+    }
+
     /// Whether the value at `path` is a plain scalar that YAML 1.1 reads as a non-string.
     pub fn ambiguous(&self, path: &str) -> Option<&'static str> {
         self.doc.ambiguous.get(path).copied()

@@ -165,12 +165,12 @@ fn check_tags<T>(v: &mut V<'_>, loc: &Located<T>, tags: &BTreeMap<String, String
         let path = format!("{base}.{k}");
         let key_lower = k.to_ascii_lowercase();
         if k.is_empty() || k.chars().count() > 128 || !tag_re().is_match(k) {
-            v.push(loc.at(&path, format!("tag key `{}` is not a valid AWS tag key (1-128 characters of letters, digits, spaces and _ . : / = + - @)", k.escape_debug())));
+            v.push(loc.at_key(&path, format!("tag key `{}` is not a valid AWS tag key (1-128 characters of letters, digits, spaces and _ . : / = + - @)", k.escape_debug())));
         } else if key_lower.starts_with("aws:") {
-            v.push(loc.at(&path, format!("tag key `{k}` starts with `aws:`, which AWS reserves")));
+            v.push(loc.at_key(&path, format!("tag key `{k}` starts with `aws:`, which AWS reserves")).hint("rename the tag key"));
         } else if key_lower.starts_with("tenantctl:") || key_lower == "tenant_id" {
             v.push(
-                loc.at(&path, format!("tag key `{k}` is set by tenantctl itself"))
+                loc.at_key(&path, format!("tag key `{k}` is set by tenantctl itself"))
                     .hint("tenantctl:managed, tenantctl:platform and tenant_id are reserved"),
             );
         }
@@ -190,6 +190,11 @@ pub fn validate(folder: &Folder) -> Vec<Diagnostic> {
     tenant_rules(&mut v);
     template_rules(&mut v);
     let mut out = v.out;
+    for d in &mut out {
+        if d.hint.is_none() {
+            d.hint = Some("see the file format and limits in README.md (Reference)".into());
+        }
+    }
     out.sort();
     out.dedup();
     out
@@ -215,13 +220,13 @@ fn platform_rules(v: &mut V<'_>) {
         let path = format!("roles.{name}");
         if !role_re().is_match(name) {
             v.push(
-                p.at(&path, format!("role name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", name.escape_debug()))
+                p.at_key(&path, format!("role name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", name.escape_debug()))
                     .hint("no hyphens: keeps `<platform>-<tenant>-<role>` unambiguous"),
             );
         }
         if let Some(d) = role.max_session_duration {
             if !(3600..=43200).contains(&d) {
-                v.push(p.at(&format!("{path}.maxSessionDuration"), format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds")));
+                v.push(p.at(&format!("{path}.maxSessionDuration"), format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds")).hint("use a number of seconds between 3600 (1 h) and 43200 (12 h)"));
             }
         }
         if let Some(desc) = &role.description {
@@ -289,7 +294,7 @@ fn pool_rules(v: &mut V<'_>) {
         let path = format!("userPool.customAttributes[{i}]");
         let n = a.name.strip_prefix("custom:").unwrap_or(&a.name);
         if n.chars().count() > MAX_ATTRIBUTE_NAME {
-            v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{n}` is {} characters; Cognito allows {MAX_ATTRIBUTE_NAME}", n.chars().count())));
+            v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{n}` is {} characters; Cognito allows {MAX_ATTRIBUTE_NAME}", n.chars().count())).hint("choose a shorter name: custom attributes can never be renamed or removed"));
         } else if n.is_empty() || !attr_name_re().is_match(n) {
             v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{}` must be letters, digits and _", n.escape_debug())));
         }
@@ -332,7 +337,7 @@ fn pool_rules(v: &mut V<'_>) {
         }
     }
     if up.resource_servers.len() > MAX_RESOURCE_SERVERS {
-        v.push(p.at("userPool.resourceServers", format!("{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool", up.resource_servers.len())));
+        v.push(p.at("userPool.resourceServers", format!("{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool", up.resource_servers.len())).hint("group scopes under fewer resource servers"));
     }
     let mut declared_scopes: HashSet<String> = HashSet::new();
     let mut rs_ids = HashSet::new();
@@ -345,7 +350,7 @@ fn pool_rules(v: &mut V<'_>) {
             v.push(p.at(&format!("{path}.identifier"), "resource server identifier must be 1-256 characters without spaces"));
         }
         if rs.scopes.len() > MAX_SCOPES_PER_SERVER {
-            v.push(p.at(&format!("{path}.scopes"), format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len())));
+            v.push(p.at(&format!("{path}.scopes"), format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len())).hint("split the scopes across resource servers"));
         }
         let mut seen = HashSet::new();
         for (j, s) in rs.scopes.iter().enumerate() {
@@ -436,6 +441,21 @@ fn pool_rules(v: &mut V<'_>) {
                     }
                 }
             }
+        }
+    }
+    // Contract §1.4 features this version does not manage yet: refuse rather than ignore.
+    let unsupported = [
+        ("userPool.domain", up.domain.is_some()),
+        ("userPool.threatProtection", up.threat_protection != super::model::ThreatProtection::Off),
+        ("userPool.triggers", !up.triggers.is_empty()),
+        ("monitoring", p.value.monitoring.is_some()),
+    ];
+    for (path, set) in unsupported {
+        if set {
+            v.push(
+                p.at(path, format!("`{path}` is not supported by this tenantctl version yet"))
+                    .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
+            );
         }
     }
     if let Some(d) = &up.domain {
@@ -553,7 +573,7 @@ fn tenant_rules(v: &mut V<'_>) {
         for (k, val) in &tv.vars {
             static R: OnceLock<Regex> = OnceLock::new();
             if !re(&R, r"^[A-Za-z_][A-Za-z0-9_]*$").is_match(k) {
-                v.push(t.at(&format!("vars.{k}"), format!("variable name `{}` must be letters, digits and _", k.escape_debug())));
+                v.push(t.at_key(&format!("vars.{k}"), format!("variable name `{}` must be letters, digits and _", k.escape_debug())));
             }
             if let Some(reason) = template::widening_reason(val) {
                 v.push(
@@ -587,6 +607,12 @@ fn tenant_rules(v: &mut V<'_>) {
                     }
                 }
             }
+        }
+        if !tv.identity_providers.is_empty() {
+            v.push(
+                t.at("identityProviders", "`identityProviders` (tenant SSO) is not supported by this tenantctl version yet")
+                    .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
+            );
         }
         let ta_full = format!("custom:{}", pl.user_pool.tenant_attribute);
         let mut idp_names = HashSet::new();
@@ -666,7 +692,7 @@ fn template_rules(v: &mut V<'_>) {
                                 .any(|r| pl.roles.get(*r).is_some_and(|rs| rs.policies.contains(name)));
                             if uses && !t.value.vars.contains_key(var) {
                                 v.push(
-                                    t.at("vars", format!("policy template `{name}` uses {{{{tenant.vars.{var}}}}}, which this tenant does not set"))
+                                    t.at(if t.value.vars.is_empty() { "id" } else { "vars" }, format!("policy template `{name}` uses {{{{tenant.vars.{var}}}}}, which this tenant does not set"))
                                         .hint(format!("add `vars: {{{var}: ...}}` to the tenant")),
                                 );
                             }

@@ -48,12 +48,17 @@ impl Document {
     pub fn pos_of(&self, path: &str) -> Pos {
         let mut p = path.to_string();
         loop {
+            if p.is_empty() {
+                // Marks of block mappings land after their first key; the first key is
+                // where a reader expects the document to start.
+                return self.key_positions.values().min().copied().unwrap_or(self.pos);
+            }
             if let Some(pos) = self.positions.get(&p) {
                 return *pos;
             }
             match p.rfind(['.', '[']) {
                 Some(i) => p.truncate(i),
-                None => return self.positions.get("").copied().unwrap_or(self.pos),
+                None => p.clear(),
             }
         }
     }
@@ -108,14 +113,32 @@ enum Frame {
     },
 }
 
-struct Builder {
+struct Builder<'s> {
+    src: &'s str,
     docs: Vec<Document>,
     stack: Vec<Frame>,
     current: Option<Document>,
     error: Option<YamlError>,
 }
 
-impl Builder {
+impl Builder<'_> {
+    /// yaml-rust2 marks a node after its anchor or tag; point back at the `&` or `!`.
+    fn back_to(&self, pos: Pos, ch: char) -> Pos {
+        let Some(line) = self.src.lines().nth(pos.line.saturating_sub(1)) else {
+            return pos;
+        };
+        let upto: String = line.chars().take(pos.col.saturating_sub(1)).collect();
+        match upto.rfind(ch) {
+            Some(mut i) => {
+                while i > 0 && upto[..i].ends_with(ch) {
+                    i -= ch.len_utf8();
+                }
+                Pos { line: pos.line, col: upto[..i].chars().count() + 1 }
+            }
+            None => pos,
+        }
+    }
+
     fn fail(&mut self, e: YamlError) {
         if self.error.is_none() {
             self.error = Some(e);
@@ -254,7 +277,7 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.error.is_some() {
             return;
@@ -282,9 +305,9 @@ impl MarkedEventReceiver for Builder {
             )),
             Event::Scalar(text, style, anchor, tag) => {
                 if anchor != 0 {
-                    self.fail(anchor_error(pos));
+                    self.fail(anchor_error(self.back_to(pos, '&')));
                 } else if tag.is_some() {
-                    self.fail(tag_error(pos));
+                    self.fail(tag_error(self.back_to(pos, '!')));
                 } else {
                     self.on_scalar(text, style, pos);
                 }
@@ -292,9 +315,9 @@ impl MarkedEventReceiver for Builder {
             Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 let seq = matches!(ev, Event::SequenceStart(..));
                 if anchor != 0 {
-                    self.fail(anchor_error(pos));
+                    self.fail(anchor_error(self.back_to(pos, '&')));
                 } else if tag.is_some() {
-                    self.fail(tag_error(pos));
+                    self.fail(tag_error(self.back_to(pos, '!')));
                 } else {
                     self.on_start(seq, pos);
                 }
@@ -395,6 +418,7 @@ fn yaml11_reading(text: &str) -> Option<&'static str> {
 /// Parses every document of a YAML stream.
 pub fn parse_stream(src: &str) -> Result<Vec<Document>, YamlError> {
     let mut builder = Builder {
+        src,
         docs: Vec::new(),
         stack: Vec::new(),
         current: None,

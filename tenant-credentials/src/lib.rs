@@ -1,0 +1,448 @@
+//! Tenant credentials for backends behind the tenantctl authorizer.
+//!
+//! The authorizer hands the backend `tenant_id` and `role_arn` (API Gateway's
+//! `requestContext.authorizer`). [`CredentialsCache::credentials`] assumes that role with the
+//! session tag `tenant_id=<tenant>` (which the role's trust policy requires, and which its ABAC
+//! policies read as `${aws:PrincipalTag/tenant_id}`) and reuses the credentials until
+//! [`DEFAULT_REFRESH_BEFORE_SECONDS`] before they expire.
+//!
+//! ```no_run
+//! # async fn demo(sts: aws_sdk_sts::Client) -> Result<(), tenant_credentials::Error> {
+//! // sts: aws_sdk_sts::Client::new(&aws_config::load_from_env().await), built once per process
+//! use tenant_credentials::{CredentialsCache, StsAssumer, TenantContext};
+//! let cache = CredentialsCache::new(StsAssumer::new(sts));
+//! let ctx = TenantContext::new("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin")?;
+//! let creds = cache.credentials(&ctx).await?;
+//! let for_sdk: aws_credential_types::Credentials = creds.into();
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Credentials are refreshed this long before they expire.
+pub const DEFAULT_REFRESH_BEFORE_SECONDS: u64 = 300;
+/// The session tag that carries the tenant.
+pub const TENANT_TAG: &str = "tenant_id";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The context is not a tenant and that tenant's contract role ARN.
+    InvalidContext(String),
+    /// AssumeRole failed.
+    Assume(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidContext(m) => write!(f, "invalid tenant context: {m}"),
+            Error::Assume(m) => write!(f, "AssumeRole failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The authorizer's context, checked: `role_arn` is
+/// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<tenant>-<role>` for
+/// `tenant_id` itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TenantContext {
+    tenant_id: String,
+    role_arn: String,
+}
+
+impl TenantContext {
+    pub fn new(tenant_id: &str, role_arn: &str) -> Result<Self, Error> {
+        if !is_tenant_id(tenant_id) {
+            return Err(Error::InvalidContext(format!("tenant_id {tenant_id:?}")));
+        }
+        check_role_arn(tenant_id, role_arn).map_err(|m| Error::InvalidContext(format!("role_arn {role_arn:?}: {m}")))?;
+        Ok(TenantContext { tenant_id: tenant_id.to_string(), role_arn: role_arn.to_string() })
+    }
+
+    /// From the authorizer context map (`tenant_id`, `role_arn`).
+    pub fn from_authorizer_context<S: std::hash::BuildHasher>(ctx: &HashMap<String, String, S>) -> Result<Self, Error> {
+        let get = |k: &str| ctx.get(k).map(String::as_str).ok_or_else(|| Error::InvalidContext(format!("no {k}")));
+        TenantContext::new(get("tenant_id")?, get("role_arn")?)
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant_id
+    }
+
+    pub fn role_arn(&self) -> &str {
+        &self.role_arn
+    }
+}
+
+fn is_tenant_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    let edge = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !b.is_empty()
+        && b.len() <= 32
+        && edge(b[0])
+        && edge(b[b.len() - 1])
+        && b.iter().all(|&c| edge(c) || c == b'-')
+        && !s.starts_with("aws")
+}
+
+fn check_role_arn(tenant: &str, arn: &str) -> Result<(), String> {
+    let mut f = arn.splitn(6, ':');
+    let (a, partition, service, region, account, resource) =
+        (f.next(), f.next(), f.next(), f.next(), f.next(), f.next());
+    if a != Some("arn") || !partition.is_some_and(|p| p.starts_with("aws")) || service != Some("iam") || region != Some("") {
+        return Err("not an IAM ARN".into());
+    }
+    if !account.is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())) {
+        return Err("bad account".into());
+    }
+    let parts: Vec<&str> = resource.unwrap_or("").split('/').collect();
+    let [kind, "tenantctl", platform, name] = parts.as_slice() else {
+        return Err("not a role under /tenantctl/<platform>/".into());
+    };
+    if *kind != "role" || platform.is_empty() || !platform.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err("not a role under /tenantctl/<platform>/".into());
+    }
+    let role = name
+        .strip_prefix(&format!("{platform}-{tenant}-"))
+        .ok_or_else(|| format!("role name is not {platform}-{tenant}-<role>"))?;
+    if role.is_empty() || !role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
+        return Err(format!("role name is not {platform}-{tenant}-<role>"));
+    }
+    Ok(())
+}
+
+/// Temporary credentials, with their expiry in seconds since the Unix epoch.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub expires_at: u64,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field("session_token", &"** redacted **")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl From<Credentials> for aws_credential_types::Credentials {
+    fn from(c: Credentials) -> Self {
+        aws_credential_types::Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            Some(UNIX_EPOCH + Duration::from_secs(c.expires_at)),
+            "tenant-credentials",
+        )
+    }
+}
+
+/// One AssumeRole call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    /// Sent as the session tag `tenant_id`.
+    pub tenant_id: String,
+    pub duration_seconds: Option<i32>,
+}
+
+/// Calls STS (or a fake in tests).
+pub trait RoleAssumer: Send + Sync {
+    fn assume_role(&self, req: AssumeRequest) -> impl Future<Output = Result<Credentials, Error>> + Send;
+}
+
+/// The real assumer: STS AssumeRole with the session tag.
+#[derive(Clone, Debug)]
+pub struct StsAssumer {
+    client: aws_sdk_sts::Client,
+}
+
+impl StsAssumer {
+    pub fn new(client: aws_sdk_sts::Client) -> Self {
+        StsAssumer { client }
+    }
+}
+
+impl RoleAssumer for StsAssumer {
+    async fn assume_role(&self, req: AssumeRequest) -> Result<Credentials, Error> {
+        let tag = aws_sdk_sts::types::Tag::builder()
+            .key(TENANT_TAG)
+            .value(&req.tenant_id)
+            .build()
+            .map_err(|e| Error::Assume(e.to_string()))?;
+        let out = self
+            .client
+            .assume_role()
+            .role_arn(&req.role_arn)
+            .role_session_name(&req.session_name)
+            .tags(tag)
+            .set_duration_seconds(req.duration_seconds)
+            .send()
+            .await
+            .map_err(|e| Error::Assume(aws_sdk_sts::error::DisplayErrorContext(&e).to_string()))?;
+        let c = out.credentials().ok_or_else(|| Error::Assume("no credentials in the response".into()))?;
+        Ok(Credentials {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: c.secret_access_key().to_string(),
+            session_token: c.session_token().to_string(),
+            expires_at: u64::try_from(c.expiration().secs()).unwrap_or(0),
+        })
+    }
+}
+
+/// Seconds since the Unix epoch; injectable for tests.
+pub trait Clock: Send + Sync {
+    fn now_unix(&self) -> u64;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Credentials>>>;
+
+/// Credentials per (tenant, role ARN), refreshed `refresh_before` seconds before expiry. One
+/// AssumeRole at a time per key: concurrent callers wait for it instead of calling STS too.
+pub struct CredentialsCache<A, C = SystemClock> {
+    assumer: A,
+    clock: C,
+    refresh_before: u64,
+    duration_seconds: Option<i32>,
+    slots: Mutex<HashMap<TenantContext, Slot>>,
+}
+
+impl<A: RoleAssumer> CredentialsCache<A, SystemClock> {
+    pub fn new(assumer: A) -> Self {
+        CredentialsCache::with_clock(assumer, SystemClock)
+    }
+}
+
+impl<A: RoleAssumer, C: Clock> CredentialsCache<A, C> {
+    pub fn with_clock(assumer: A, clock: C) -> Self {
+        CredentialsCache {
+            assumer,
+            clock,
+            refresh_before: DEFAULT_REFRESH_BEFORE_SECONDS,
+            duration_seconds: None,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refresh this many seconds before expiry (default 300).
+    pub fn refresh_before(mut self, seconds: u64) -> Self {
+        self.refresh_before = seconds;
+        self
+    }
+
+    /// Requested session duration (STS default: one hour; at most the role's maximum).
+    pub fn duration_seconds(mut self, seconds: i32) -> Self {
+        self.duration_seconds = Some(seconds);
+        self
+    }
+
+    pub fn assumer(&self) -> &A {
+        &self.assumer
+    }
+
+    /// Credentials of the tenant's role, from the cache or a fresh AssumeRole.
+    pub async fn credentials(&self, ctx: &TenantContext) -> Result<Credentials, Error> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry(ctx.clone()).or_default().clone()
+        };
+        let mut held = slot.lock().await;
+        if let Some(c) = held.as_ref() {
+            if self.clock.now_unix().saturating_add(self.refresh_before) < c.expires_at {
+                return Ok(c.clone());
+            }
+        }
+        let fresh = self
+            .assumer
+            .assume_role(AssumeRequest {
+                role_arn: ctx.role_arn.clone(),
+                session_name: format!("tenantctl-{}", ctx.tenant_id),
+                tenant_id: ctx.tenant_id.clone(),
+                duration_seconds: self.duration_seconds,
+            })
+            .await?;
+        *held = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Drops every cached credential.
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    const ARN: &str = "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin";
+
+    #[derive(Default)]
+    struct FakeSts {
+        calls: AtomicUsize,
+        requests: Mutex<Vec<AssumeRequest>>,
+        now: Arc<AtomicU64>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl RoleAssumer for Arc<FakeSts> {
+        async fn assume_role(&self, req: AssumeRequest) -> Result<Credentials, Error> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            self.requests.lock().unwrap().push(req.clone());
+            tokio::task::yield_now().await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(Error::Assume("AccessDenied".into()));
+            }
+            Ok(Credentials {
+                access_key_id: format!("ASIA{n}"),
+                secret_access_key: "secret".into(),
+                session_token: "token".into(),
+                expires_at: self.now.load(Ordering::SeqCst) + 3600,
+            })
+        }
+    }
+
+    struct TestClock(Arc<AtomicU64>);
+
+    impl Clock for TestClock {
+        fn now_unix(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn setup() -> (CredentialsCache<Arc<FakeSts>, TestClock>, Arc<FakeSts>, Arc<AtomicU64>) {
+        let now = Arc::new(AtomicU64::new(1_700_000_000));
+        let sts = Arc::new(FakeSts { now: now.clone(), ..Default::default() });
+        (CredentialsCache::with_clock(sts.clone(), TestClock(now.clone())), sts, now)
+    }
+
+    #[tokio::test]
+    async fn caches_until_five_minutes_before_expiry() {
+        let (cache, sts, now) = setup();
+        let ctx = TenantContext::new("acme", ARN).unwrap();
+        let first = cache.credentials(&ctx).await.unwrap();
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 1);
+        let req = sts.requests.lock().unwrap()[0].clone();
+        assert_eq!(req.role_arn, ARN);
+        assert_eq!(req.tenant_id, "acme");
+        assert_eq!(req.session_name, "tenantctl-acme");
+
+        now.fetch_add(3600 - 301, Ordering::SeqCst);
+        assert_eq!(cache.credentials(&ctx).await.unwrap(), first);
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 1);
+
+        now.fetch_add(1, Ordering::SeqCst); // 300 s left: refresh
+        let second = cache.credentials(&ctx).await.unwrap();
+        assert_ne!(second, first);
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(cache.credentials(&ctx).await.unwrap(), second);
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn one_entry_per_tenant_role_and_single_flight() {
+        let (cache, sts, _) = setup();
+        let acme = TenantContext::new("acme", ARN).unwrap();
+        let globex = TenantContext::new("globex", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member").unwrap();
+        let calls = (0..10).map(|i| {
+            let ctx = if i % 2 == 0 { acme.clone() } else { globex.clone() };
+            let cache = &cache;
+            async move { cache.credentials(&ctx).await.unwrap() }
+        });
+        let got = futures_join_all(calls).await;
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+        assert!(got.iter().step_by(2).all(|c| *c == got[0]));
+        let tags: Vec<String> = sts.requests.lock().unwrap().iter().map(|r| r.tenant_id.clone()).collect();
+        assert!(tags.contains(&"acme".to_string()) && tags.contains(&"globex".to_string()));
+    }
+
+    // A tiny join_all (no futures dependency): runs the futures concurrently on this task.
+    async fn futures_join_all<F: Future>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+        let handles: Vec<_> = fs.into_iter().map(Box::pin).collect();
+        let mut outs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+        let mut handles: Vec<Option<_>> = handles.into_iter().map(Some).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (h, o) in handles.iter_mut().zip(outs.iter_mut()) {
+                if let Some(f) = h {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            *o = Some(v);
+                            *h = None;
+                        }
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        })
+        .await;
+        outs.into_iter().map(Option::unwrap).collect()
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached() {
+        let (cache, sts, _) = setup();
+        let ctx = TenantContext::new("acme", ARN).unwrap();
+        sts.fail.store(true, Ordering::SeqCst);
+        assert!(matches!(cache.credentials(&ctx).await, Err(Error::Assume(_))));
+        sts.fail.store(false, Ordering::SeqCst);
+        assert!(cache.credentials(&ctx).await.is_ok());
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn context_must_name_the_tenants_own_role() {
+        assert!(TenantContext::new("acme", ARN).is_ok());
+        assert!(TenantContext::new("acme-corp", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-admin").is_ok());
+        for (tenant, arn) in [
+            ("globex", ARN),
+            ("acme", "arn:aws:iam::123456789012:role/acmesaas-acme-admin"),
+            ("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-"),
+            ("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/other-acme-admin"),
+            ("acme", "arn:aws:iam::123456789012:user/tenantctl/acmesaas/acmesaas-acme-admin"),
+            ("acme", "arn:aws:iam::1234:role/tenantctl/acmesaas/acmesaas-acme-admin"),
+            ("acme", "arn:aws:sts::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"),
+            ("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-*"),
+            ("*", ARN),
+            ("awsacme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-awsacme-admin"),
+        ] {
+            assert!(TenantContext::new(tenant, arn).is_err(), "{tenant} {arn}");
+        }
+        let map: HashMap<String, String> =
+            [("tenant_id".to_string(), "acme".to_string()), ("role_arn".to_string(), ARN.to_string())].into();
+        assert_eq!(TenantContext::from_authorizer_context(&map).unwrap().tenant_id(), "acme");
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = Credentials { access_key_id: "ASIA".into(), secret_access_key: "s3cr3t".into(), session_token: "t0k3n".into(), expires_at: 1 };
+        let d = format!("{c:?}");
+        assert!(!d.contains("s3cr3t") && !d.contains("t0k3n"));
+        let sdk: aws_credential_types::Credentials = c.into();
+        assert_eq!(sdk.access_key_id(), "ASIA");
+    }
+}

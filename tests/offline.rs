@@ -1,0 +1,172 @@
+//! Offline commands: `validate` and `render` on the example folder and on every invalid
+//! fixture (tests/fixtures/invalid/*, written by tests/fixtures/make_invalid.py).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tenantctl() -> Command {
+    let mut c = Command::cargo_bin("tenantctl").unwrap();
+    // No AWS settings from the environment may leak into offline commands.
+    c.env_remove("AWS_ENDPOINT_URL").env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn example_folder_is_valid() {
+    tenantctl().args(["validate", "-C"]).arg(root()).assert().success();
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn run_validate(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let out = tenantctl().arg("validate").arg("-C").arg(dir).args(extra).output().unwrap();
+    assert!(out.stdout.is_empty(), "validate printed to stdout");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_its_place_and_message_and_no_aws_call() {
+    let dirs = fixtures();
+    assert!(dirs.len() >= 60, "expected the generated fixtures, found {}", dirs.len());
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let expect = std::fs::read_to_string(dir.join("expect")).unwrap();
+        let mut lines = expect.lines();
+        let loc = lines.next().unwrap();
+        let msg = lines.next().unwrap();
+        let (code, stderr) = run_validate(dir, &[]);
+        let name = dir.file_name().unwrap().to_string_lossy();
+        if code != 1 {
+            failures.push(format!("{name}: exit {code}\n{stderr}"));
+            continue;
+        }
+        let located = stderr.lines().any(|l| l.contains(&format!("{loc}:")) && l.contains(msg));
+        if !located {
+            failures.push(format!("{name}: expected `{loc}: ...{msg}...`, got:\n{stderr}"));
+        }
+        if !stderr.contains("hint:") {
+            failures.push(format!("{name}: no hint in\n{stderr}"));
+        }
+        // An endpoint at a closed port makes no difference: nothing talks to AWS.
+        let (code2, stderr2) = run_validate(dir, &["--endpoint-url", "http://127.0.0.1:9"]);
+        if (code2, &stderr2) != (code, &stderr) {
+            failures.push(format!("{name}: output differs with --endpoint-url"));
+        }
+    }
+    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_ten_megabyte_file_is_refused_before_parsing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = root().join("tests/fixtures/invalid/unknown-field");
+    copy_dir(&src, tmp.path());
+    let big = "# padding\n".repeat(1024 * 1024);
+    std::fs::write(tmp.path().join("tenants/big.yaml"), big).unwrap();
+    std::fs::write(tmp.path().join("tenants/acme.yaml"), "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: demo-data}\n").unwrap();
+    let (code, stderr) = run_validate(tmp.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("tenants/big.yaml:1:1: file is 10485760 bytes"), "{stderr}");
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.path().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+#[test]
+fn new_tenant_writes_a_valid_file_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("tests/fixtures/invalid/unknown-field"), tmp.path());
+    std::fs::write(tmp.path().join("tenants/acme.yaml"), "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: demo-data}\n").unwrap();
+    tenantctl().arg("-C").arg(tmp.path()).args(["new", "tenant", "zeta", "--roles", "member"]).assert().failure();
+    // The fixture's templates need a bucket var, so the new file is rolled back.
+    assert!(!tmp.path().join("tenants/zeta.yaml").exists());
+    std::fs::write(tmp.path().join("policies/data.json"), r#"{"Version":"2012-10-17","Statement":[{"Sid":"Own","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${aws:PrincipalTag/tenant_id}/*"}]}"#).unwrap();
+    tenantctl().arg("-C").arg(tmp.path()).args(["new", "tenant", "zeta", "--roles", "member"]).assert().success();
+    tenantctl().arg("-C").arg(tmp.path()).arg("validate").assert().success();
+    tenantctl().arg("-C").arg(tmp.path()).args(["new", "tenant", "zeta"]).assert().failure();
+    tenantctl().arg("-C").arg(tmp.path()).args(["new", "tenant", "${aws:username}"]).assert().failure();
+}
+
+fn render_example() -> serde_json::Value {
+    let out = tenantctl().args(["render", "-C"]).arg(root()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("render prints JSON")
+}
+
+#[test]
+fn render_prints_pinned_trust_and_scoped_policies() {
+    let r = render_example();
+    let roles = r["roles"].as_array().unwrap();
+    // acme: admin+member, globex: member, initech: admin+member
+    assert_eq!(roles.len(), 5);
+    for role in roles {
+        let tenant = role["tenant"].as_str().unwrap();
+        assert_eq!(role["path"], "/tenantctl/acmesaas/");
+        assert_eq!(role["name"], format!("acmesaas-{tenant}-{}", role["role"].as_str().unwrap()));
+        let st = &role["trust_policy"]["Statement"][0];
+        assert_eq!(st["Condition"]["StringEquals"]["aws:RequestTag/tenant_id"], tenant);
+        assert_eq!(st["Action"], serde_json::json!(["sts:AssumeRole", "sts:TagSession"]));
+        let text = serde_json::to_string(&role["policies"]).unwrap();
+        assert!(text.contains("${aws:PrincipalTag/tenant_id}"));
+        for other in ["acme", "globex", "initech"] {
+            if other != tenant {
+                assert!(!serde_json::to_string(role).unwrap().contains(&format!("\"{other}\"")));
+            }
+        }
+    }
+    let only = tenantctl().args(["render", "--tenant", "globex", "-C"]).arg(root()).output().unwrap();
+    let only: serde_json::Value = serde_json::from_slice(&only.stdout).unwrap();
+    assert_eq!(only["roles"].as_array().unwrap().len(), 1);
+}
+
+/// parliament (PyPI) finds nothing of medium severity or above in the rendered inline
+/// policies. Trust policies are resource policies (no Resource element) and are checked above.
+#[test]
+fn rendered_policies_pass_parliament() {
+    let parliament = root().join(".venv/bin/parliament");
+    assert!(parliament.exists(), "parliament is missing: run scripts/emulator install");
+    let r = render_example();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for role in r["roles"].as_array().unwrap() {
+        for (name, doc) in role["policies"].as_object().unwrap() {
+            let f = tmp.path().join(format!("{}-{name}.json", role["name"].as_str().unwrap()));
+            std::fs::write(f, serde_json::to_string_pretty(doc).unwrap()).unwrap();
+            n += 1;
+        }
+    }
+    assert!(n >= 5);
+    let out = std::process::Command::new(parliament)
+        .arg("--directory")
+        .arg(tmp.path())
+        .args(["--json", "--minimum_severity", "MEDIUM"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "parliament failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.trim().is_empty(), "parliament findings:\n{stdout}");
+}
