@@ -10,3 +10,5 @@
 pub mod cli;
 pub mod spec;
 pub mod state;
+pub mod aws;
+pub mod plan;

@@ -4,11 +4,17 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line};
-use tenantctl_authorizer::{authorize, AuthorizerResponse, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
+use tenantctl_authorizer::{
+    authorize, AuthorizerResponse, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent,
+    Verifier,
+};
 
 fn unauthorized() -> Diagnostic {
     // API Gateway answers 401 when a TOKEN authorizer fails with exactly "Unauthorized".
-    Diagnostic { error_type: "Unauthorized".into(), error_message: "Unauthorized".into() }
+    Diagnostic {
+        error_type: "Unauthorized".into(),
+        error_message: "Unauthorized".into(),
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -16,11 +22,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "invalid configuration", "detail": e.to_string()}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "ERROR", "msg": "invalid configuration", "detail": e.to_string()})
+            );
             return Err(e.into());
         }
     };
-    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    let verifier = Arc::new(Verifier::new(
+        config,
+        Arc::new(HttpJwksFetcher::default()),
+        Arc::new(SystemClock),
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TokenAuthorizerEvent>| {
         let verifier = verifier.clone();
         async move {

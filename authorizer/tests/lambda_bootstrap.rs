@@ -1,0 +1,223 @@
+//! End to end through the real executable: a fake Lambda Runtime API and JWKS endpoint on
+//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it, one allowed and two
+//! denied events. Checks the response API Gateway gets, the "Unauthorized" error that it maps
+//! to 401, and the one log line per request on stderr (never the token).
+
+mod common;
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Runtime {
+    events: Mutex<VecDeque<(String, Value)>>,
+    results: Mutex<Vec<(String, String, Value)>>, // (request id, "response" | "error", body)
+    jwks_fetches: Mutex<usize>,
+}
+
+fn serve(stream: TcpStream, rt: Arc<Runtime>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
+        let mut len = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        let (extra, payload) = if method == "GET" && path.ends_with("/.well-known/jwks.json") {
+            *rt.jwks_fetches.lock().unwrap() += 1;
+            assert_eq!(path, "/us-east-1_poolA/.well-known/jwks.json");
+            (String::new(), jwks(&[JWK_A]))
+        } else if method == "GET" && path == "/2018-06-01/runtime/invocation/next" {
+            let next = loop {
+                if let Some(e) = rt.events.lock().unwrap().pop_front() {
+                    break e;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 5000;
+            (
+                format!(
+                    "Lambda-Runtime-Aws-Request-Id: {}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                     Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:acmesaas-authorizer\r\n\
+                     Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000\r\n",
+                    next.0
+                ),
+                next.1.to_string(),
+            )
+        } else if method == "POST" && path.starts_with("/2018-06-01/runtime/invocation/") {
+            let rest = &path["/2018-06-01/runtime/invocation/".len()..];
+            let (id, kind) = rest.split_once('/').unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            rt.results
+                .lock()
+                .unwrap()
+                .push((id.to_string(), kind.to_string(), body));
+            (String::new(), "{}".to_string())
+        } else {
+            panic!("unexpected request {method} {path}");
+        };
+        let status = if method == "POST" {
+            "202 Accepted"
+        } else {
+            "200 OK"
+        };
+        let resp = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{payload}",
+            payload.len()
+        );
+        if out.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn bootstrap_answers_like_a_token_authorizer() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rt = Arc::new(Runtime::default());
+    {
+        let rt = rt.clone();
+        std::thread::spawn(move || {
+            for s in listener.incoming().flatten() {
+                let rt = rt.clone();
+                std::thread::spawn(move || serve(s, rt));
+            }
+        });
+    }
+
+    // The binary runs on the wall clock: tokens around now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut good = good_claims();
+    good["iat"] = json!(now - 5);
+    good["auth_time"] = json!(now - 5);
+    good["exp"] = json!(now + 3600);
+    let good = sign(&good);
+    let mut expired = good_claims();
+    expired["exp"] = json!(now - 3600);
+    let expired = sign(&expired);
+    let method_arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders";
+    let event =
+        |t: &str| json!({"type": "TOKEN", "authorizationToken": t, "methodArn": method_arn});
+    rt.events.lock().unwrap().extend([
+        ("req-good".to_string(), event(&format!("Bearer {good}"))),
+        ("req-expired".to_string(), event(&expired)),
+        ("req-garbage".to_string(), event("Bearer not-a-jwt-xyz")),
+    ]);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantctl-authorizer"))
+        .env_clear()
+        .envs(env())
+        .env("TENANTCTL_ISSUERS", ISS_A)
+        .env(
+            "TENANTCTL_JWKS_URL",
+            format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"),
+        )
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "acmesaas-authorizer")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "/aws/lambda/acmesaas-authorizer",
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let start = Instant::now();
+    while rt.results.lock().unwrap().len() < 3 && start.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().ok();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let results = rt.results.lock().unwrap().clone();
+    assert_eq!(results.len(), 3, "results {results:?}\nstderr:\n{stderr}");
+
+    let (id, kind, body) = &results[0];
+    assert_eq!(
+        (id.as_str(), kind.as_str()),
+        ("req-good", "response"),
+        "{body}"
+    );
+    assert_eq!(body["principalId"], "11111111-2222-3333-4444-555555555555");
+    assert_eq!(body["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        body["policyDocument"]["Statement"][0]["Resource"][0],
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"
+    );
+    assert_eq!(body["context"]["tenant_id"], "acme");
+    assert_eq!(body["context"]["role"], "admin");
+    assert_eq!(
+        body["context"]["role_arn"],
+        "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"
+    );
+    for (i, id) in [(1, "req-expired"), (2, "req-garbage")] {
+        let (got, kind, body) = &results[i];
+        assert_eq!((got.as_str(), kind.as_str()), (id, "error"));
+        assert_eq!(body["errorMessage"], "Unauthorized", "{body}");
+    }
+    assert_eq!(*rt.jwks_fetches.lock().unwrap(), 1);
+
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &Value| v.get("msg").is_some())
+        .collect();
+    let by_req = |id: &str| {
+        lines
+            .iter()
+            .filter(|l| l["request_id"] == id)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_req("req-good").len(), 1, "stderr:\n{stderr}");
+    assert_eq!(by_req("req-good")[0]["msg"], "authorized");
+    assert_eq!(by_req("req-expired").len(), 1);
+    assert_eq!(by_req("req-expired")[0]["reason"], "expired");
+    assert_eq!(by_req("req-garbage")[0]["reason"], "malformed_token");
+    assert!(
+        !stderr.contains(&good) && !stderr.contains(&expired) && !stderr.contains("not-a-jwt-xyz"),
+        "token in log:\n{stderr}"
+    );
+}

@@ -1,0 +1,144 @@
+//! AWS adapters: read live state into the observed [`World`](crate::state::World) and execute
+//! one [`Op`](crate::plan::Op). They never decide what changed.
+
+pub mod authorizer;
+pub mod cognito;
+pub mod iam;
+pub mod limits;
+pub mod stats;
+
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub use limits::{Category, Limiter};
+pub use stats::Stats;
+
+/// The AWS clients and what every adapter needs.
+#[derive(Clone)]
+pub struct Aws {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub apigw: aws_sdk_apigateway::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub stats: Arc<Stats>,
+    pub limiter: Arc<Limiter>,
+    pub ctx: Ctx,
+}
+
+/// Where tenantctl runs: platform, account, region, partition, and the endpoint override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ctx {
+    pub platform: String,
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+    /// `--endpoint-url` / `AWS_ENDPOINT_URL`, when set (an emulator).
+    pub endpoint: Option<String>,
+}
+
+/// An AWS call that failed for good.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AwsError {
+    #[error("{operation} failed: {code}: {message}")]
+    Call { operation: String, code: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AwsError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Call { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.code(), Some("ResourceNotFoundException" | "NoSuchEntity" | "NotFoundException" | "NoSuchEntityException"))
+    }
+}
+
+/// Turns an SDK error into an [`AwsError`] naming the operation.
+pub fn call_err<E, R>(operation: &str, e: SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match &e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            AwsError::Call {
+                operation: operation.to_string(),
+                code: err.code().unwrap_or("Unknown").to_string(),
+                message: err.message().unwrap_or("").to_string(),
+            }
+        }
+        other => AwsError::Call {
+            operation: operation.to_string(),
+            code: "RequestFailed".into(),
+            message: format!("{}", aws_smithy_types::error::display::DisplayErrorContext(other)),
+        },
+    }
+}
+
+/// Builds the clients from the standard AWS config chain plus the CLI's overrides.
+pub async fn connect(
+    platform: &str,
+    region: Option<String>,
+    profile: Option<String>,
+    endpoint: Option<String>,
+    limiter: Limiter,
+) -> Result<Aws, AwsError> {
+    use aws_config::retry::RetryConfig;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // Adaptive retries: client-side rate limiting that slows down on throttling errors.
+        .retry_config(RetryConfig::adaptive().with_max_attempts(8));
+    if let Some(r) = region {
+        loader = loader.region(aws_config::Region::new(r));
+    }
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(e) = &endpoint {
+        loader = loader.endpoint_url(e.clone());
+    }
+    let conf = loader.load().await;
+    let endpoint = endpoint.or_else(|| std::env::var("AWS_ENDPOINT_URL").ok().filter(|s| !s.is_empty()));
+    let region = conf
+        .region()
+        .map(|r| r.to_string())
+        .ok_or_else(|| AwsError::Other("no AWS region: set `region` in the Platform, --region or AWS_REGION".into()))?;
+    let stats = Arc::new(Stats::default());
+    let interceptor = stats::Counter(stats.clone());
+    let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
+        aws_sdk_cognitoidentityprovider::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
+    );
+    let iam = aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&conf).interceptor(interceptor.clone()).build());
+    let apigw = aws_sdk_apigateway::Client::from_conf(
+        aws_sdk_apigateway::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
+    );
+    let lambda = aws_sdk_lambda::Client::from_conf(aws_sdk_lambda::config::Builder::from(&conf).interceptor(interceptor.clone()).build());
+    let sts = aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&conf).interceptor(interceptor).build());
+    let ident = sts.get_caller_identity().send().await.map_err(|e| call_err("sts:GetCallerIdentity", e))?;
+    let account_id = ident.account().unwrap_or_default().to_string();
+    let partition = ident
+        .arn()
+        .and_then(|a| a.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+    Ok(Aws {
+        cognito,
+        iam,
+        apigw,
+        lambda,
+        sts,
+        stats,
+        limiter: Arc::new(limiter),
+        ctx: Ctx { platform: platform.to_string(), account_id, region, partition, endpoint },
+    })
+}

@@ -1,0 +1,98 @@
+//! Counts AWS calls by operation, attempts (so retries) and throttling, through an SDK
+//! interceptor on every client.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde::Serialize;
+
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct OpStats {
+    pub calls: u64,
+    pub attempts: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    ops: Mutex<BTreeMap<String, OpStats>>,
+}
+
+/// Operations that change something (everything but reads).
+pub fn is_write(op: &str) -> bool {
+    let name = op.rsplit(':').next().unwrap_or(op);
+    !["Get", "List", "Describe"].iter().any(|p| name.starts_with(p))
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> BTreeMap<String, OpStats> {
+        self.ops.lock().unwrap().clone()
+    }
+    pub fn total_calls(&self) -> u64 {
+        self.snapshot().values().map(|s| s.calls).sum()
+    }
+    pub fn write_calls(&self) -> u64 {
+        self.snapshot().iter().filter(|(k, _)| is_write(k)).map(|(_, s)| s.calls).sum()
+    }
+    pub fn retries(&self) -> u64 {
+        self.snapshot().values().map(|s| s.attempts.saturating_sub(s.calls)).sum()
+    }
+    fn bump(&self, key: String, call: bool) {
+        let mut ops = self.ops.lock().unwrap();
+        let e = ops.entry(key).or_default();
+        if call {
+            e.calls += 1;
+        } else {
+            e.attempts += 1;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Counter(pub Arc<Stats>);
+
+fn key(cfg: &ConfigBag) -> String {
+    match cfg.load::<Metadata>() {
+        Some(m) => format!("{}:{}", short_service(m.service()), m.name()),
+        None => "unknown".into(),
+    }
+}
+
+fn short_service(s: &str) -> &str {
+    match s {
+        "CognitoIdentityProvider" | "cognitoidentityprovider" => "cognito-idp",
+        "Iam" | "iam" => "iam",
+        "APIGateway" | "apigateway" => "apigateway",
+        "Lambda" | "lambda" => "lambda",
+        "Sts" | "sts" => "sts",
+        other => other,
+    }
+}
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "tenantctl-stats"
+    }
+
+    fn read_before_execution(&self, _c: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        self.0.bump(key(cfg), true);
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _c: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.bump(key(cfg), false);
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! Pure planning: desired + observed [`World`] -> ordered [`Change`]s, orphans and drift.
+//! No AWS types and no async here. The Cognito rules live here: custom attributes are
+//! add-only, a pool is never replaced.
+
+mod diff;
+pub mod drift;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::state::{
+    AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth,
+    PermissionState, PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
+};
+
+pub mod authorizer;
+
+pub use diff::{plan, PlanOptions};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    UserPool,
+    CustomAttribute,
+    Group,
+    ResourceServer,
+    AppClient,
+    IamRole,
+    RolePolicy,
+    LambdaFunction,
+    LambdaPermission,
+    Authorizer,
+    MethodAuth,
+}
+
+impl Resource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::UserPool => "user_pool",
+            Resource::CustomAttribute => "custom_attribute",
+            Resource::Group => "group",
+            Resource::ResourceServer => "resource_server",
+            Resource::AppClient => "app_client",
+            Resource::IamRole => "iam_role",
+            Resource::RolePolicy => "role_policy",
+            Resource::LambdaFunction => "lambda_function",
+            Resource::LambdaPermission => "lambda_permission",
+            Resource::Authorizer => "authorizer",
+            Resource::MethodAuth => "method_auth",
+        }
+    }
+}
+
+/// One field that changes: `before` is the live value, `after` the one apply sets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FieldChange {
+    pub path: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// What an adapter executes for one change. Pools, clients and the authorizer are named by
+/// address; the engine resolves their ids (which may come from an earlier step of the same
+/// apply).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    CreatePool { pool: PoolState },
+    /// Read-modify-write of the pool: only these settings change.
+    UpdatePool { pool: String, settings: PoolSettings },
+    AddAttribute { pool: String, name: String, attribute: AttributeState },
+    PutGroup { pool: String, name: String, group: GroupState, create: bool },
+    DeleteGroup { pool: String, name: String },
+    PutResourceServer { pool: String, identifier: String, server: ResourceServerState, create: bool },
+    DeleteResourceServer { pool: String, identifier: String },
+    /// Create, or read-modify-write update, of an app client.
+    PutClient { pool: String, name: String, client: ClientState, create: bool },
+    DeleteClient { pool: String, name: String },
+    DeletePool { pool: String, force_delete_users: bool },
+
+    CreateRole { role: RoleState },
+    UpdateRole { role: RoleState, trust: bool, settings: bool, boundary: bool, tags_set: Tags, tags_remove: BTreeSet<String> },
+    DeleteRole { name: String },
+    PutRolePolicy { role: String, name: String, document: Value },
+    DeleteRolePolicy { role: String, name: String },
+    DetachRolePolicy { role: String, arn: String },
+
+    /// Create or update the authorizer function; `code` is the zip path, uploaded when
+    /// `update_code` (always on create).
+    PutFunction { function: FunctionState, code: String, create: bool, update_code: bool, update_config: bool },
+    PutAuthorizer { config: AuthorizerConfig, create: bool },
+    /// Replace the invoke permission (remove `remove` statement ids first).
+    PutPermission { function: String, permission: PermissionState, remove: Vec<String> },
+    SetMethodAuth { key: String, auth: MethodAuth },
+}
+
+impl Op {
+    /// Execution phase: every change of a phase runs after all changes of earlier phases.
+    pub fn phase(&self) -> u8 {
+        match self {
+            Op::CreateRole { role } | Op::UpdateRole { role, .. } if role.tenant.is_none() => 0,
+            Op::CreateRole { .. } | Op::UpdateRole { .. } => 1,
+            Op::PutRolePolicy { .. } | Op::DetachRolePolicy { .. } | Op::DeleteRolePolicy { .. } => 2,
+            Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
+            Op::AddAttribute { .. } => 4,
+            Op::PutResourceServer { .. } => 5,
+            Op::PutClient { .. } => 6,
+            Op::PutGroup { .. } => 7,
+            Op::PutFunction { .. } => 8,
+            Op::PutAuthorizer { .. } => 9,
+            Op::PutPermission { .. } => 10,
+            Op::SetMethodAuth { .. } => 11,
+            // Deletions last, dependants first.
+            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 12,
+            Op::DeleteResourceServer { .. } => 13,
+            Op::DeletePool { .. } => 14,
+            Op::DeleteRole { .. } => 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Change {
+    pub action: Action,
+    pub resource: Resource,
+    pub address: String,
+    pub name: String,
+    pub tenant: Option<String>,
+    pub fields: Vec<FieldChange>,
+    #[serde(skip)]
+    pub op: Option<Op>,
+}
+
+/// A managed resource of a tenant that has no file any more (kept unless `--prune`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Orphan {
+    pub resource: Resource,
+    pub address: String,
+    pub name: String,
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    pub orphans: Vec<Orphan>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> BTreeMap<&'static str, usize> {
+        let mut s = BTreeMap::from([("create", 0), ("update", 0), ("delete", 0)]);
+        for c in &self.changes {
+            *s.entry(match c.action {
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::Delete => "delete",
+            })
+            .or_default() += 1;
+        }
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// A change Cognito or the contract forbids; plan stops with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("custom attribute `custom:{name}` of pool `{pool}`: {field} would change from {before} to {after}, which Cognito cannot do in place")]
+    AttributeChange { pool: String, name: String, field: String, before: String, after: String },
+    #[error("custom attribute `custom:{name}` exists in pool `{pool}` but is no longer declared; Cognito cannot remove custom attributes")]
+    AttributeRemoved { pool: String, name: String },
+}
+
+impl PlanError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
+            PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
+        }
+    }
+}
