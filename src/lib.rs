@@ -11,4 +11,6 @@ pub mod cli;
 pub mod spec;
 pub mod state;
 pub mod aws;
+pub mod engine;
+pub mod ops;
 pub mod plan;

@@ -1,20 +1,673 @@
-//! API Gateway + Lambda adapter for the tenant authorizer. (Being written.)
+//! API Gateway + Lambda adapter for the tenant authorizer.
+//!
+//! `observe` reads the REST API (which must exist: tenantctl wires an authorizer into an API,
+//! it never creates one), its authorizer (by name), the guarded methods, and for a Lambda
+//! authorizer the function and the API Gateway statements of its resource policy. `execute`
+//! runs one `PutFunction`, `PutAuthorizer`, `PutPermission` or `SetMethodAuth`, resolving the
+//! ids tokens of [`crate::plan::authorizer`] with the ids known at that moment.
+//!
+//! Observed shapes (see the plan module's docs): `methods: []` reads every method but
+//! `OPTIONS` into `world.methods`; several API Gateway statements are folded into one
+//! `PermissionState` whose `statement_id` lists their Sids joined by `,`.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
+use aws_sdk_apigateway::types::{AuthorizerType, Op as PatchOp, PatchOperation};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::{Aws, AwsError};
+use super::{call_err, Aws, AwsError, Category};
+use crate::plan::authorizer::{method_key, resolve, ALL_METHODS, APIGW_PRINCIPAL, STATEMENT_ID};
 use crate::plan::Op;
 use crate::spec::model::AuthorizerSpec;
-use crate::state::{Ids, World};
+use crate::state::{AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionState, World};
+
+/// How long a Lambda call is retried while IAM propagates a new execution role, or while an
+/// earlier update of the function is still in progress.
+pub const RETRY_FOR: Duration = Duration::from_secs(120);
+const PAGE: i32 = 500;
 
 /// Reads the REST API's authorizer, its function, permission and the listed methods.
-pub async fn observe(_aws: &Aws, _spec: &AuthorizerSpec, _world: &mut World, _ids: &mut Ids) -> Result<(), AwsError> {
-    Err(AwsError::Other("authorizer observe: not implemented yet".into()))
+pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
+    let api = find_rest_api(aws, &spec.rest_api).await?;
+    ids.rest_api = Some(api.clone());
+
+    // Authorizers: ours by name; every id -> name, to name the authorizer of each method.
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut position: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::ApiGateway).await;
+        let out = aws
+            .apigw
+            .get_authorizers()
+            .rest_api_id(&api)
+            .limit(PAGE)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:GetAuthorizers", e))?;
+        for a in out.items() {
+            let (Some(id), Some(name)) = (a.id(), a.name()) else {
+                continue;
+            };
+            names.insert(id.to_string(), name.to_string());
+            if name != spec.name {
+                continue;
+            }
+            if let Some(other) = &ids.authorizer {
+                return Err(AwsError::Other(format!(
+                    "REST API {api} has several authorizers named `{name}` ({other}, {id}); delete the extra one, tenantctl manages exactly one"
+                )));
+            }
+            ids.authorizer = Some(id.to_string());
+            world.authorizer = Some(AuthorizerConfig {
+                name: name.to_string(),
+                auth_type: a.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                authorizer_uri: a.authorizer_uri().map(str::to_string),
+                identity_source: a.identity_source().unwrap_or_default().to_string(),
+                result_ttl_seconds: a.authorizer_result_ttl_in_seconds().unwrap_or(300),
+                provider_arns: a.provider_arns().iter().cloned().collect(),
+            });
+        }
+        position = out.position().map(str::to_string);
+        if position.is_none() || out.items().is_empty() {
+            break;
+        }
+    }
+
+    // Methods: "METHOD /path" -> (resource id, authorization type, authorizer id).
+    type Found = (String, Option<String>, Option<String>);
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    let mut position: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::ApiGateway).await;
+        let out = aws
+            .apigw
+            .get_resources()
+            .rest_api_id(&api)
+            .limit(PAGE)
+            .embed("methods")
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:GetResources", e))?;
+        for r in out.items() {
+            let (Some(id), Some(path)) = (r.id(), r.path()) else {
+                continue;
+            };
+            for (verb, m) in r.resource_methods().into_iter().flatten() {
+                found.insert(
+                    method_key(verb, path),
+                    (id.to_string(), m.authorization_type().map(str::to_string), m.authorizer_id().map(str::to_string)),
+                );
+            }
+        }
+        position = out.position().map(str::to_string);
+        if position.is_none() || out.items().is_empty() {
+            break;
+        }
+    }
+    let wanted: Vec<String> = if spec.methods.is_empty() {
+        found.keys().filter(|k| !k.starts_with("OPTIONS ")).cloned().collect()
+    } else {
+        spec.methods.iter().map(|m| method_key(&m.method, &m.path)).collect()
+    };
+    for (key, (rid, _, _)) in &found {
+        ids.resources.insert(key.clone(), rid.clone());
+    }
+    for key in wanted {
+        let Some((rid, auth_type, auth_id)) = found.get(&key).cloned() else {
+            return Err(AwsError::Other(format!(
+                "authorizer.methods: {key} does not exist on REST API `{}` ({api}); create the method first, or remove it from the list",
+                spec.rest_api
+            )));
+        };
+        // Without method details in the listing (embed not honoured), ask for the method.
+        let (auth_type, auth_id) = match auth_type {
+            Some(t) => (t, auth_id),
+            None => {
+                let verb = key.split_once(' ').map_or(key.as_str(), |(v, _)| v);
+                aws.limiter.acquire(Category::ApiGateway).await;
+                let m = aws
+                    .apigw
+                    .get_method()
+                    .rest_api_id(&api)
+                    .resource_id(&rid)
+                    .http_method(verb)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("apigateway:GetMethod", e))?;
+                (m.authorization_type().unwrap_or("NONE").to_string(), m.authorizer_id().map(str::to_string))
+            }
+        };
+        let authorizer = match auth_type.as_str() {
+            "CUSTOM" | "COGNITO_USER_POOLS" => auth_id.map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("(unknown authorizer {id})"))),
+            _ => None,
+        };
+        world.methods.insert(key, MethodAuth { authorization_type: auth_type, authorizer });
+    }
+
+    let Some(fspec) = &spec.function else {
+        return Ok(());
+    };
+    aws.limiter.acquire(Category::Lambda).await;
+    let out = match aws.lambda.get_function().function_name(&fspec.name).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let e = call_err("lambda:GetFunction", e);
+            return if e.is_not_found() { Ok(()) } else { Err(e) };
+        }
+    };
+    let Some(c) = out.configuration() else {
+        return Ok(());
+    };
+    ids.function_arn = c.function_arn().map(str::to_string);
+    world.function = Some(FunctionState {
+        name: c.function_name().unwrap_or(&fspec.name).to_string(),
+        runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+        handler: c.handler().unwrap_or_default().to_string(),
+        role: c.role().unwrap_or_default().to_string(),
+        memory_mb: c.memory_size().unwrap_or(128),
+        timeout_seconds: c.timeout().unwrap_or(3),
+        code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+        environment: c
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+    });
+
+    aws.limiter.acquire(Category::Lambda).await;
+    match aws.lambda.get_policy().function_name(&fspec.name).send().await {
+        Ok(p) => {
+            let doc: Value = p
+                .policy()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .ok_or_else(|| AwsError::Other(format!("lambda:GetPolicy of {}: the policy is not JSON", fspec.name)))?;
+            world.permission = apigateway_permission(&doc);
+        }
+        Err(e) => {
+            let e = call_err("lambda:GetPolicy", e);
+            if !e.is_not_found() {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The REST API's id, from its id or its (unique) name.
+async fn find_rest_api(aws: &Aws, wanted: &str) -> Result<String, AwsError> {
+    let mut by_name = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::ApiGateway).await;
+        let out = aws
+            .apigw
+            .get_rest_apis()
+            .limit(PAGE)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:GetRestApis", e))?;
+        for a in out.items() {
+            if a.id() == Some(wanted) {
+                return Ok(wanted.to_string());
+            }
+            if a.name() == Some(wanted) {
+                by_name.extend(a.id().map(str::to_string));
+            }
+        }
+        position = out.position().map(str::to_string);
+        if position.is_none() || out.items().is_empty() {
+            break;
+        }
+    }
+    match by_name.len() {
+        1 => Ok(by_name.remove(0)),
+        0 => Err(AwsError::Other(format!(
+            "REST API `{wanted}` (authorizer.restApi) not found in {}\n  hint: the REST API must exist already; tenantctl only wires the authorizer into it. Name it by its name or id.",
+            aws.ctx.region
+        ))),
+        _ => Err(AwsError::Other(format!(
+            "{} REST APIs are named `{wanted}` ({})\n  hint: set authorizer.restApi to the id of the one to use",
+            by_name.len(),
+            by_name.join(", ")
+        ))),
+    }
+}
+
+/// The statements of a function's resource policy that let API Gateway invoke it, folded
+/// into one state (module docs); None when there are none.
+pub fn apigateway_permission(policy: &Value) -> Option<PermissionState> {
+    let statements: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => return None,
+    };
+    let as_list = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let condition = |s: &Value, key: &str| -> Option<String> {
+        let conds = s.get("Condition")?.as_object()?;
+        conds.values().filter_map(Value::as_object).find_map(|m| {
+            m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| as_list(Some(v)).into_iter().next())
+        })
+    };
+    let mut states: Vec<PermissionState> = Vec::new();
+    for s in statements {
+        let principals = match s.get("Principal") {
+            Some(Value::Object(p)) => as_list(p.get("Service")),
+            _ => Vec::new(),
+        };
+        if !principals.iter().any(|p| p == APIGW_PRINCIPAL) || s.get("Effect").and_then(Value::as_str) == Some("Deny") {
+            continue;
+        }
+        states.push(PermissionState {
+            statement_id: s.get("Sid").and_then(Value::as_str).unwrap_or("").to_string(),
+            action: as_list(s.get("Action")).join(","),
+            principal: APIGW_PRINCIPAL.to_string(),
+            source_arn: condition(s, "AWS:SourceArn"),
+            source_account: condition(s, "AWS:SourceAccount"),
+        });
+    }
+    let sids: Vec<String> = states.iter().map(|s| s.statement_id.clone()).collect();
+    let main = states.iter().position(|s| s.statement_id == STATEMENT_ID).unwrap_or(0);
+    let mut state = states.into_iter().nth(main)?;
+    state.statement_id = sids.join(",");
+    Some(state)
 }
 
 /// Executes one authorizer-related op (`PutFunction`, `PutAuthorizer`, `PutPermission`, `SetMethodAuth`).
-pub async fn execute(_aws: &Aws, op: &Op, _ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
-    Err(AwsError::Other(format!("authorizer execute {op:?}: not implemented yet")))
+pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
+    match op {
+        Op::PutFunction { function, code, create, update_code, update_config } => {
+            put_function(aws, function, code, *create, *update_code, *update_config, ids, config_dir).await
+        }
+        Op::PutAuthorizer { config, create } => put_authorizer(aws, config, *create, ids).await,
+        Op::PutPermission { function, permission, remove } => put_permission(aws, function, permission, remove, ids).await,
+        Op::SetMethodAuth { key, auth } => set_method_auth(aws, key, auth, ids).await,
+        other => Err(AwsError::Other(format!("not an authorizer op: {other:?}"))),
+    }
+}
+
+fn resolved(value: &str, ids: &Ids, what: &str) -> Result<String, AwsError> {
+    resolve(value, ids).ok_or_else(|| {
+        AwsError::Other(format!(
+            "{what}: `{value}` names an id that is not known (a pool, app client, REST API or authorizer that was not created)"
+        ))
+    })
+}
+
+/// Retries `f` while IAM propagates a new role or an earlier function update runs.
+async fn retrying<T, F, Fut>(mut f: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let deadline = Instant::now() + RETRY_FOR;
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match f().await {
+            Err(AwsError::Call { code, message, .. })
+                if is_transient(&code, &message) && Instant::now() + delay < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_transient(code: &str, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    (code == "InvalidParameterValueException" && m.contains("cannot be assumed"))
+        || (code == "ResourceConflictException" && (m.contains("in progress") || m.contains("cannot be performed at this time")))
+}
+
+fn read_code(config_dir: &Path, code: &str) -> Result<Vec<u8>, AwsError> {
+    if code.is_empty() {
+        return Err(AwsError::Other("PutFunction without a code path (plan it with plan::authorizer::AuthorizerDesired::diff)".into()));
+    }
+    let path = config_dir.join(code);
+    std::fs::read(&path)
+        .map_err(|e| AwsError::Other(format!("authorizer.function.code: cannot read {}: {e}", path.display())))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn put_function(
+    aws: &Aws,
+    f: &FunctionState,
+    code: &str,
+    create: bool,
+    update_code: bool,
+    update_config: bool,
+    ids: &Mutex<Ids>,
+    config_dir: &Path,
+) -> Result<(), AwsError> {
+    let snapshot = ids.lock().await.clone();
+    let mut variables = HashMap::new();
+    for (k, v) in &f.environment {
+        variables.insert(k.clone(), resolved(v, &snapshot, &format!("function environment {k}"))?);
+    }
+    let environment = Environment::builder().set_variables(Some(variables)).build();
+    let tags: HashMap<String, String> = f.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+
+    if create {
+        let zip = Blob::new(read_code(config_dir, code)?);
+        let out = retrying(|| async {
+            aws.limiter.acquire(Category::Lambda).await;
+            aws.lambda
+                .create_function()
+                .function_name(&f.name)
+                .runtime(Runtime::from(f.runtime.as_str()))
+                .role(&f.role)
+                .handler(&f.handler)
+                .code(FunctionCode::builder().zip_file(zip.clone()).build())
+                .memory_size(f.memory_mb)
+                .timeout(f.timeout_seconds)
+                .environment(environment.clone())
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map_err(|e| call_err("lambda:CreateFunction", e))
+        })
+        .await?;
+        ids.lock().await.function_arn = out.function_arn().map(str::to_string);
+        return Ok(());
+    }
+
+    if update_code {
+        let zip = Blob::new(read_code(config_dir, code)?);
+        retrying(|| async {
+            aws.limiter.acquire(Category::Lambda).await;
+            aws.lambda
+                .update_function_code()
+                .function_name(&f.name)
+                .zip_file(zip.clone())
+                .send()
+                .await
+                .map_err(|e| call_err("lambda:UpdateFunctionCode", e))
+        })
+        .await?;
+        wait_updated(aws, &f.name).await?;
+    }
+    if update_config {
+        retrying(|| async {
+            aws.limiter.acquire(Category::Lambda).await;
+            aws.lambda
+                .update_function_configuration()
+                .function_name(&f.name)
+                .runtime(Runtime::from(f.runtime.as_str()))
+                .role(&f.role)
+                .handler(&f.handler)
+                .memory_size(f.memory_mb)
+                .timeout(f.timeout_seconds)
+                .environment(environment.clone())
+                .send()
+                .await
+                .map_err(|e| call_err("lambda:UpdateFunctionConfiguration", e))
+        })
+        .await?;
+        let arn = wait_updated(aws, &f.name).await?;
+        // Tenantctl's tags are set; tags others added stay.
+        aws.limiter.acquire(Category::Lambda).await;
+        aws.lambda
+            .tag_resource()
+            .resource(&arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| call_err("lambda:TagResource", e))?;
+        ids.lock().await.function_arn = Some(arn);
+    }
+    Ok(())
+}
+
+/// Waits until the function's last update finished (AWS refuses a second update meanwhile);
+/// returns its ARN.
+async fn wait_updated(aws: &Aws, name: &str) -> Result<String, AwsError> {
+    let deadline = Instant::now() + RETRY_FOR;
+    loop {
+        aws.limiter.acquire(Category::Lambda).await;
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| call_err("lambda:GetFunctionConfiguration", e))?;
+        match c.last_update_status() {
+            Some(LastUpdateStatus::InProgress) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Some(LastUpdateStatus::Failed) => {
+                return Err(AwsError::Other(format!(
+                    "lambda function {name}: update failed: {}",
+                    c.last_update_status_reason().unwrap_or("no reason given")
+                )))
+            }
+            _ => return Ok(c.function_arn().unwrap_or(name).to_string()),
+        }
+    }
+}
+
+fn patch(op: PatchOp, path: &str, value: impl Into<String>) -> PatchOperation {
+    PatchOperation::builder().op(op).path(path).value(value).build()
+}
+
+async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    let snapshot = ids.lock().await.clone();
+    let api = snapshot
+        .rest_api
+        .clone()
+        .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
+    let mut arns = BTreeSet::new();
+    for a in &config.provider_arns {
+        arns.insert(resolved(a, &snapshot, "authorizer provider ARN")?);
+    }
+    if create {
+        aws.limiter.acquire(Category::ApiGateway).await;
+        let out = aws
+            .apigw
+            .create_authorizer()
+            .rest_api_id(&api)
+            .name(&config.name)
+            .r#type(AuthorizerType::from(config.auth_type.as_str()))
+            .set_authorizer_uri(config.authorizer_uri.clone())
+            .identity_source(&config.identity_source)
+            .authorizer_result_ttl_in_seconds(config.result_ttl_seconds)
+            .set_provider_arns((!arns.is_empty()).then(|| arns.iter().cloned().collect()))
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:CreateAuthorizer", e))?;
+        ids.lock().await.authorizer = out.id().map(str::to_string);
+        return Ok(());
+    }
+    let id = snapshot
+        .authorizer
+        .clone()
+        .ok_or_else(|| AwsError::Other(format!("authorizer {}: its id is not known (observe first)", config.name)))?;
+    aws.limiter.acquire(Category::ApiGateway).await;
+    let cur = aws
+        .apigw
+        .get_authorizer()
+        .rest_api_id(&api)
+        .authorizer_id(&id)
+        .send()
+        .await
+        .map_err(|e| call_err("apigateway:GetAuthorizer", e))?;
+    let mut ops = Vec::new();
+    if cur.r#type().map(|t| t.as_str()) != Some(config.auth_type.as_str()) {
+        ops.push(patch(PatchOp::Replace, "/type", &config.auth_type));
+    }
+    if let Some(uri) = &config.authorizer_uri {
+        if cur.authorizer_uri() != Some(uri.as_str()) {
+            ops.push(patch(PatchOp::Replace, "/authorizerUri", uri));
+        }
+    }
+    if cur.identity_source() != Some(config.identity_source.as_str()) {
+        ops.push(patch(PatchOp::Replace, "/identitySource", &config.identity_source));
+    }
+    if cur.authorizer_result_ttl_in_seconds().unwrap_or(300) != config.result_ttl_seconds {
+        ops.push(patch(PatchOp::Replace, "/authorizerResultTtlInSeconds", config.result_ttl_seconds.to_string()));
+    }
+    // Provider ARNs are a list: one add or remove per ARN (as Terraform does).
+    let have: BTreeSet<String> = cur.provider_arns().iter().cloned().collect();
+    for a in arns.difference(&have) {
+        ops.push(patch(PatchOp::Add, "/providerARNs", a));
+    }
+    for a in have.difference(&arns) {
+        ops.push(patch(PatchOp::Remove, "/providerARNs", a));
+    }
+    if ops.is_empty() {
+        return Ok(());
+    }
+    aws.limiter.acquire(Category::ApiGateway).await;
+    aws.apigw
+        .update_authorizer()
+        .rest_api_id(&api)
+        .authorizer_id(&id)
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .map_err(|e| call_err("apigateway:UpdateAuthorizer", e))?;
+    Ok(())
+}
+
+async fn put_permission(
+    aws: &Aws,
+    function: &str,
+    p: &PermissionState,
+    remove: &[String],
+    ids: &Mutex<Ids>,
+) -> Result<(), AwsError> {
+    let snapshot = ids.lock().await.clone();
+    let source_arn = match &p.source_arn {
+        Some(s) => Some(resolved(s, &snapshot, "invoke permission SourceArn")?),
+        None => None,
+    };
+    for sid in remove {
+        remove_statement(aws, function, sid).await?;
+    }
+    for attempt in 0..2 {
+        aws.limiter.acquire(Category::Lambda).await;
+        let res = aws
+            .lambda
+            .add_permission()
+            .function_name(function)
+            .statement_id(&p.statement_id)
+            .action(&p.action)
+            .principal(&p.principal)
+            .set_source_arn(source_arn.clone())
+            .set_source_account(p.source_account.clone())
+            .send()
+            .await
+            .map_err(|e| call_err("lambda:AddPermission", e));
+        match res {
+            // Our Sid is there already (an interrupted apply): replace it.
+            Err(e) if attempt == 0 && e.code() == Some("ResourceConflictException") => {
+                remove_statement(aws, function, &p.statement_id).await?;
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+    Ok(())
+}
+
+async fn remove_statement(aws: &Aws, function: &str, sid: &str) -> Result<(), AwsError> {
+    aws.limiter.acquire(Category::Lambda).await;
+    match aws.lambda.remove_permission().function_name(function).statement_id(sid).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = call_err("lambda:RemovePermission", e);
+            if e.is_not_found() {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn set_method_auth(aws: &Aws, key: &str, auth: &MethodAuth, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    if key == ALL_METHODS {
+        return Err(AwsError::Other("SetMethodAuth on `*`: the diff expands it to the API's methods".into()));
+    }
+    let snapshot = ids.lock().await.clone();
+    let api = snapshot
+        .rest_api
+        .clone()
+        .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
+    let (verb, _) = key
+        .split_once(' ')
+        .ok_or_else(|| AwsError::Other(format!("method key `{key}` is not `METHOD /path`")))?;
+    let resource = snapshot
+        .resources
+        .get(key)
+        .cloned()
+        .ok_or_else(|| AwsError::Other(format!("authorizer.methods: {key} does not exist on the REST API")))?;
+    let mut ops = Vec::new();
+    if auth.authorizer.is_some() {
+        let id = snapshot
+            .authorizer
+            .clone()
+            .ok_or_else(|| AwsError::Other(format!("method {key}: the authorizer's id is not known (was it created?)")))?;
+        ops.push(patch(PatchOp::Replace, "/authorizerId", id));
+    }
+    ops.push(patch(PatchOp::Replace, "/authorizationType", &auth.authorization_type));
+    aws.limiter.acquire(Category::ApiGateway).await;
+    aws.apigw
+        .update_method()
+        .rest_api_id(&api)
+        .resource_id(&resource)
+        .http_method(verb)
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .map_err(|e| call_err("apigateway:UpdateMethod", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn permission_from_policy() {
+        let policy = json!({"Version": "2012-10-17", "Id": "default", "Statement": [
+            {"Sid": "tenantctl-apigateway-invoke", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+             "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f",
+             "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:1:a/authorizers/b"},
+                           "StringEquals": {"AWS:SourceAccount": "1"}}},
+            {"Sid": "other-service", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+             "Principal": {"Service": "events.amazonaws.com"}, "Resource": "arn:f"}
+        ]});
+        let p = apigateway_permission(&policy).unwrap();
+        assert_eq!(p.statement_id, STATEMENT_ID);
+        assert_eq!(p.source_arn.as_deref(), Some("arn:aws:execute-api:us-east-1:1:a/authorizers/b"));
+        assert_eq!(p.source_account.as_deref(), Some("1"));
+        assert_eq!(p.action, "lambda:InvokeFunction");
+
+        let mut wide = policy.clone();
+        wide["Statement"].as_array_mut().unwrap().insert(0, json!({"Sid": "wide", "Effect": "Allow",
+            "Action": "lambda:InvokeFunction", "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f"}));
+        let p = apigateway_permission(&wide).unwrap();
+        assert_eq!(p.statement_id, "wide,tenantctl-apigateway-invoke");
+        assert!(p.source_arn.is_some(), "fields come from tenantctl's statement");
+
+        assert_eq!(apigateway_permission(&json!({"Statement": []})), None);
+    }
 }

@@ -1,20 +1,1178 @@
 //! Cognito adapter: reads managed pools into the observed world; executes pool ops.
-//! (Being written: see the module docs in the final version.)
+//!
+//! Pools are identified by their tags (`tenantctl:managed=true`,
+//! `tenantctl:platform=<platform>`), never by name alone: `CreateUserPool` is not idempotent,
+//! so two managed pools claiming one address are a conflict the operator has to resolve.
+//!
+//! Everything read is normalised to the shape [`crate::spec::desired`] builds, so an
+//! unchanged folder compares equal to what it created:
+//! - custom attributes lose their `custom:` prefix; String constraints default to "0"/"2048";
+//! - token validities are converted to minutes (units absent: access/id hours, refresh days;
+//!   values absent: Cognito's defaults);
+//! - lists become sets, absent lists empty sets.
+//!
+//! Updates are read-modify-write: `UpdateUserPool` and `UpdateUserPoolClient` reset every
+//! field left out, so the live object is read first and sent back whole, with only the
+//! managed fields replaced.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
+use aws_sdk_cognitoidentityprovider::types::{
+    AdminCreateUserConfigType, AttributeDataType, DeletionProtectionType, ExplicitAuthFlowsType,
+    GroupType, NumberAttributeConstraintsType, OAuthFlowType, PasswordPolicyType,
+    PreventUserExistenceErrorTypes, ResourceServerScopeType, ResourceServerType,
+    SchemaAttributeType, SoftwareTokenMfaConfigType, StringAttributeConstraintsType,
+    TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType,
+    UserPoolPolicyType, UserPoolType,
+};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
-use super::{Aws, AwsError};
+use super::{call_err, Aws, AwsError, Category};
 use crate::plan::Op;
-use crate::state::{Ids, World};
+use crate::spec::desired::{names, DEFAULT_TOKEN_MINUTES, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
+use crate::state::{
+    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState,
+    ResourceServerState, Tags, World,
+};
+
+/// How many reads of one kind run at once (the limiter keeps them under the quotas).
+const READ_CONCURRENCY: usize = 8;
 
 /// Reads every pool this platform manages (identified by its tags) into `world.pools`,
 /// keyed by address, and their ids into `ids`. When `scoped`, reads only the pools and the
 /// groups named in `desired` (for `--tenant`).
-pub async fn observe(_aws: &Aws, _desired: &World, _scoped: bool, _world: &mut World, _ids: &mut Ids) -> Result<(), AwsError> {
-    Err(AwsError::Other("cognito observe: not implemented yet".into()))
+pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
+    let platform = aws.ctx.platform.as_str();
+    // Scoped: only the pools of the named tenants; their names are known, so only those
+    // candidates are described.
+    let wanted_names: Option<BTreeSet<&str>> =
+        scoped.then(|| desired.pools.values().map(|p| p.name.as_str()).collect());
+
+    // 1. ListUserPools: candidates by name.
+    let mut candidates: Vec<(String, String)> = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::UserPoolRead).await;
+        let out = aws
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPools", e))?;
+        for p in out.user_pools() {
+            let (Some(id), Some(name)) = (p.id(), p.name()) else { continue };
+            if !is_candidate_name(platform, name) {
+                continue;
+            }
+            if let Some(w) = &wanted_names {
+                if !w.contains(name) {
+                    continue;
+                }
+            }
+            candidates.push((id.to_string(), name.to_string()));
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+
+    // 2. DescribeUserPool each candidate; keep the managed ones.
+    let described: Vec<Option<UserPoolType>> = stream::iter(candidates.into_iter())
+        .map(|(id, _)| async move {
+            aws.limiter.acquire(Category::UserPoolRead).await;
+            match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
+                Ok(out) => Ok(out.user_pool().cloned()),
+                // Deleted between list and describe: not there.
+                Err(e) => {
+                    let e = call_err("cognito-idp:DescribeUserPool", e);
+                    if e.is_not_found() {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+
+    let mut managed: BTreeMap<String, (String, UserPoolType, Option<String>)> = BTreeMap::new();
+    for pool in described.into_iter().flatten() {
+        let Some(id) = pool.id().map(str::to_string) else { continue };
+        let tags = pool_tags(&pool);
+        if !is_managed(platform, &tags) {
+            continue;
+        }
+        let name = pool.name().unwrap_or_default();
+        let Some((address, tenant)) = pool_address(platform, name, &tags) else { continue };
+        if scoped && !desired.pools.contains_key(&address) {
+            continue;
+        }
+        if let Some((other, _, _)) = managed.get(&address) {
+            let (a, b) = if *other < id { (other.clone(), id.clone()) } else { (id.clone(), other.clone()) };
+            return Err(AwsError::Conflict(format!(
+                "two user pools managed by platform `{platform}` claim `{address}`: {a} and {b}; \
+                 tenantctl cannot tell which one is the real one. Delete the extra pool, or remove \
+                 its `{TAG_MANAGED}` tag, then run again"
+            )));
+        }
+        managed.insert(address, (id, pool, tenant));
+    }
+
+    // 3. Per pool: groups, resource servers, clients.
+    let pools: Vec<(String, String, PoolState, BTreeMap<String, String>)> = stream::iter(managed.into_iter())
+        .map(|(address, (id, pool, tenant))| {
+            let desired_groups: Vec<String> = desired
+                .pools
+                .get(&address)
+                .map(|p| p.groups.keys().cloned().collect())
+                .unwrap_or_default();
+            async move {
+                let (groups, resource_servers, clients) = if scoped {
+                    (get_groups(aws, &id, &desired_groups).await?, BTreeMap::new(), Vec::new())
+                } else {
+                    futures::try_join!(list_groups(aws, &id), list_resource_servers(aws, &id), list_clients(aws, &id))?
+                };
+                let mut client_states = BTreeMap::new();
+                let mut client_ids = BTreeMap::new();
+                for (cid, c) in clients {
+                    let name = c.client_name().unwrap_or_default().to_string();
+                    client_ids.insert(format!("{address}/{name}"), cid);
+                    client_states.insert(name, client_state(&c));
+                }
+                let state = PoolState {
+                    address: address.clone(),
+                    name: pool.name().unwrap_or_default().to_string(),
+                    tenant,
+                    settings: pool_settings(&pool),
+                    attributes: pool.schema_attributes().iter().filter_map(attribute_state).collect(),
+                    groups,
+                    resource_servers,
+                    clients: client_states,
+                };
+                Ok::<_, AwsError>((address, id, state, client_ids))
+            }
+        })
+        .buffered(2)
+        .try_collect()
+        .await?;
+
+    for (address, id, state, client_ids) in pools {
+        ids.pools.insert(address.clone(), id);
+        ids.clients.extend(client_ids);
+        world.pools.insert(address, state);
+    }
+    Ok(())
 }
 
+async fn list_groups(aws: &Aws, pool_id: &str) -> Result<BTreeMap<String, GroupState>, AwsError> {
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::UserPoolResourceRead).await;
+        let page = aws
+            .cognito
+            .list_groups()
+            .user_pool_id(pool_id)
+            .limit(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListGroups", e))?;
+        for g in page.groups() {
+            if let Some(name) = g.group_name() {
+                out.insert(name.to_string(), group_state(g));
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Scoped read: GetGroup for each named group; an absent group is left out of the map.
+async fn get_groups(aws: &Aws, pool_id: &str, names: &[String]) -> Result<BTreeMap<String, GroupState>, AwsError> {
+    let found: Vec<Option<(String, GroupState)>> = stream::iter(names.iter())
+        .map(|name| async move {
+            aws.limiter.acquire(Category::UserPoolResourceRead).await;
+            match aws.cognito.get_group().user_pool_id(pool_id).group_name(name).send().await {
+                Ok(out) => Ok(out.group().map(|g| (name.clone(), group_state(g)))),
+                Err(e) => {
+                    let e = call_err("cognito-idp:GetGroup", e);
+                    if e.is_not_found() {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+async fn list_resource_servers(aws: &Aws, pool_id: &str) -> Result<BTreeMap<String, ResourceServerState>, AwsError> {
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::UserPoolResourceRead).await;
+        let page = aws
+            .cognito
+            .list_resource_servers()
+            .user_pool_id(pool_id)
+            .max_results(50)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListResourceServers", e))?;
+        for rs in page.resource_servers() {
+            if let Some(id) = rs.identifier() {
+                out.insert(id.to_string(), resource_server_state(rs));
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// ListUserPoolClients pages, then DescribeUserPoolClient each: (client id, client).
+async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolClientType)>, AwsError> {
+    let mut client_ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::UserPoolClientRead).await;
+        let page = aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool_id)
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+        client_ids.extend(page.user_pool_clients().iter().filter_map(|c| c.client_id().map(str::to_string)));
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let clients: Vec<Option<(String, UserPoolClientType)>> = stream::iter(client_ids.into_iter())
+        .map(|cid| async move {
+            match describe_client(aws, pool_id, &cid).await {
+                Ok(c) => Ok(Some((cid, c))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(clients.into_iter().flatten().collect())
+}
+
+async fn describe_pool(aws: &Aws, pool_id: &str) -> Result<UserPoolType, AwsError> {
+    aws.limiter.acquire(Category::UserPoolRead).await;
+    let out = aws
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:DescribeUserPool", e))?;
+    out.user_pool()
+        .cloned()
+        .ok_or_else(|| AwsError::Other(format!("DescribeUserPool {pool_id}: no pool in the answer")))
+}
+
+async fn describe_client(aws: &Aws, pool_id: &str, client_id: &str) -> Result<UserPoolClientType, AwsError> {
+    aws.limiter.acquire(Category::UserPoolClientRead).await;
+    let out = aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_id(client_id)
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:DescribeUserPoolClient", e))?;
+    out.user_pool_client()
+        .cloned()
+        .ok_or_else(|| AwsError::Other(format!("DescribeUserPoolClient {client_id}: no client in the answer")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Execute
+// ---------------------------------------------------------------------------------------
+
 /// Executes one pool-related op.
-pub async fn execute(_aws: &Aws, op: &Op, _ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    Err(AwsError::Other(format!("cognito execute {op:?}: not implemented yet")))
+pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    match op {
+        Op::CreatePool { pool } => create_pool(aws, pool, ids).await,
+        Op::UpdatePool { pool, settings } => {
+            let id = pool_id(ids, pool).await?;
+            update_pool(aws, &id, settings).await
+        }
+        Op::AddAttribute { pool, name, attribute } => {
+            let id = pool_id(ids, pool).await?;
+            aws.limiter.acquire(Category::UserPoolUpdate).await;
+            aws.cognito
+                .add_custom_attributes()
+                .user_pool_id(&id)
+                .custom_attributes(schema_attribute(name, attribute))
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:AddCustomAttributes", e))?;
+            Ok(())
+        }
+        Op::PutGroup { pool, name, group, create } => {
+            let id = pool_id(ids, pool).await?;
+            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            if *create {
+                aws.cognito
+                    .create_group()
+                    .user_pool_id(&id)
+                    .group_name(name)
+                    .set_description(group.description.clone())
+                    .set_role_arn(group.role_arn.clone())
+                    .set_precedence(group.precedence)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("cognito-idp:CreateGroup", e))?;
+            } else {
+                aws.cognito
+                    .update_group()
+                    .user_pool_id(&id)
+                    .group_name(name)
+                    .set_description(group.description.clone())
+                    .set_role_arn(group.role_arn.clone())
+                    .set_precedence(group.precedence)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("cognito-idp:UpdateGroup", e))?;
+            }
+            Ok(())
+        }
+        Op::DeleteGroup { pool, name } => {
+            let id = pool_id(ids, pool).await?;
+            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            aws.cognito
+                .delete_group()
+                .user_pool_id(&id)
+                .group_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:DeleteGroup", e))?;
+            Ok(())
+        }
+        Op::PutResourceServer { pool, identifier, server, create } => {
+            let id = pool_id(ids, pool).await?;
+            let scopes = scopes(server)?;
+            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            if *create {
+                aws.cognito
+                    .create_resource_server()
+                    .user_pool_id(&id)
+                    .identifier(identifier)
+                    .name(&server.name)
+                    .set_scopes(Some(scopes))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("cognito-idp:CreateResourceServer", e))?;
+            } else {
+                aws.cognito
+                    .update_resource_server()
+                    .user_pool_id(&id)
+                    .identifier(identifier)
+                    .name(&server.name)
+                    .set_scopes(Some(scopes))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("cognito-idp:UpdateResourceServer", e))?;
+            }
+            Ok(())
+        }
+        Op::DeleteResourceServer { pool, identifier } => {
+            let id = pool_id(ids, pool).await?;
+            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            aws.cognito
+                .delete_resource_server()
+                .user_pool_id(&id)
+                .identifier(identifier)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:DeleteResourceServer", e))?;
+            Ok(())
+        }
+        Op::PutClient { pool, name, client, create } => {
+            let id = pool_id(ids, pool).await?;
+            let key = format!("{pool}/{name}");
+            if *create {
+                aws.limiter.acquire(Category::UserPoolClientUpdate).await;
+                let out = create_client_request(aws.cognito.create_user_pool_client(), &id, name, client)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("cognito-idp:CreateUserPoolClient", e))?;
+                let cid = out
+                    .user_pool_client()
+                    .and_then(|c| c.client_id())
+                    .ok_or_else(|| AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer")))?;
+                ids.lock().await.clients.insert(key, cid.to_string());
+            } else {
+                let cid = client_id(ids, &key).await?;
+                let live = describe_client(aws, &id, &cid).await?;
+                aws.limiter.acquire(Category::UserPoolClientUpdate).await;
+                update_client_request(aws.cognito.update_user_pool_client(), &live, &id, &cid, name, client)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("cognito-idp:UpdateUserPoolClient", e))?;
+            }
+            Ok(())
+        }
+        Op::DeleteClient { pool, name } => {
+            let id = pool_id(ids, pool).await?;
+            let key = format!("{pool}/{name}");
+            let cid = client_id(ids, &key).await?;
+            aws.limiter.acquire(Category::UserPoolClientUpdate).await;
+            aws.cognito
+                .delete_user_pool_client()
+                .user_pool_id(&id)
+                .client_id(&cid)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:DeleteUserPoolClient", e))?;
+            ids.lock().await.clients.remove(&key);
+            Ok(())
+        }
+        Op::DeletePool { pool, force_delete_users } => {
+            let id = pool_id(ids, pool).await?;
+            delete_pool(aws, pool, &id, *force_delete_users).await?;
+            let mut ids = ids.lock().await;
+            ids.pools.remove(pool);
+            let prefix = format!("{pool}/");
+            ids.clients.retain(|k, _| !k.starts_with(&prefix));
+            Ok(())
+        }
+        other => Err(AwsError::Other(format!("the Cognito adapter cannot execute {other:?}"))),
+    }
+}
+
+async fn pool_id(ids: &Mutex<Ids>, address: &str) -> Result<String, AwsError> {
+    ids.lock()
+        .await
+        .pools
+        .get(address)
+        .cloned()
+        .ok_or_else(|| AwsError::Other(format!("no user pool id known for `{address}` (was it created?)")))
+}
+
+async fn client_id(ids: &Mutex<Ids>, key: &str) -> Result<String, AwsError> {
+    ids.lock()
+        .await
+        .clients
+        .get(key)
+        .cloned()
+        .ok_or_else(|| AwsError::Other(format!("no app client id known for `{key}`")))
+}
+
+async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    let s = &pool.settings;
+    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    let out = aws
+        .cognito
+        .create_user_pool()
+        .pool_name(&pool.name)
+        .policies(UserPoolPolicyType::builder().password_policy(password_policy(&s.password_policy, None)).build())
+        .deletion_protection(deletion_protection(s.deletion_protection))
+        .admin_create_user_config(
+            AdminCreateUserConfigType::builder().allow_admin_create_user_only(s.allow_admin_create_user_only).build(),
+        )
+        .set_schema(Some(pool.attributes.iter().map(|(n, a)| schema_attribute(n, a)).collect()))
+        .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:CreateUserPool", e))?;
+    let id = out
+        .user_pool()
+        .and_then(|p| p.id())
+        .ok_or_else(|| AwsError::Other(format!("CreateUserPool `{}`: no pool id in the answer", pool.name)))?
+        .to_string();
+    // Record the id first: a failure below must not make the next run create a second pool.
+    ids.lock().await.pools.insert(pool.address.clone(), id.clone());
+    if mfa_type(&s.mfa) != UserPoolMfaType::Off {
+        set_mfa(aws, &id, &s.mfa).await?;
+    }
+    Ok(())
+}
+
+async fn set_mfa(aws: &Aws, pool_id: &str, mfa: &str) -> Result<(), AwsError> {
+    let t = mfa_type(mfa);
+    let mut req = aws.cognito.set_user_pool_mfa_config().user_pool_id(pool_id).mfa_configuration(t.clone());
+    if t != UserPoolMfaType::Off {
+        req = req.software_token_mfa_configuration(SoftwareTokenMfaConfigType::builder().enabled(true).build());
+    }
+    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    req.send().await.map_err(|e| call_err("cognito-idp:SetUserPoolMfaConfig", e))?;
+    Ok(())
+}
+
+/// Read-modify-write of the pool's managed settings.
+///
+/// MFA: when it changes, `SetUserPoolMfaConfig` runs first (it also enables TOTP, which AWS
+/// requires before MFA can be OPTIONAL/ON), and `UpdateUserPool` then sends the now-live
+/// value. (Sending the old value after SetUserPoolMfaConfig would, on moto, freeze the
+/// describe answer at the old value.)
+async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Result<(), AwsError> {
+    let live = describe_pool(aws, pool_id).await?;
+    let live_mfa = live.mfa_configuration().map(|m| m.as_str().to_string()).unwrap_or_else(|| "OFF".into());
+    let mfa = if mfa_type(&live_mfa) != mfa_type(&settings.mfa) {
+        set_mfa(aws, pool_id, &settings.mfa).await?;
+        settings.mfa.clone()
+    } else {
+        live_mfa
+    };
+    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, settings, &mfa)
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
+    Ok(())
+}
+
+async fn delete_pool(aws: &Aws, address: &str, pool_id: &str, force_delete_users: bool) -> Result<(), AwsError> {
+    if !force_delete_users {
+        aws.limiter.acquire(Category::UserPoolRead).await;
+        let users = aws
+            .cognito
+            .list_users()
+            .user_pool_id(pool_id)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUsers", e))?;
+        if !users.users().is_empty() {
+            return Err(AwsError::Conflict(format!(
+                "user pool {pool_id} (`{address}`) still has users; it is not deleted without --force-delete-users"
+            )));
+        }
+    }
+    let live = describe_pool(aws, pool_id).await?;
+    if live.deletion_protection() == Some(&DeletionProtectionType::Active) {
+        let settings = PoolSettings { deletion_protection: false, ..pool_settings(&live) };
+        let mfa = settings.mfa.clone();
+        aws.limiter.acquire(Category::UserPoolUpdate).await;
+        update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, &settings, &mfa)
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
+    }
+    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    aws.cognito
+        .delete_user_pool()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:DeleteUserPool", e))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Pure helpers: requests from state, state from SDK types
+// ---------------------------------------------------------------------------------------
+
+/// The UpdateUserPool request: every updatable field of the live pool, with the managed
+/// settings replaced. `mfa` is the MfaConfiguration to send (the live one).
+fn update_pool_request(
+    b: UpdateUserPoolFluentBuilder,
+    live: &UserPoolType,
+    pool_id: &str,
+    s: &PoolSettings,
+    mfa: &str,
+) -> UpdateUserPoolFluentBuilder {
+    let live_policies = live.policies();
+    let policies = UserPoolPolicyType::builder()
+        .password_policy(password_policy(&s.password_policy, live_policies.and_then(|p| p.password_policy())))
+        .set_sign_in_policy(live_policies.and_then(|p| p.sign_in_policy()).cloned())
+        .build();
+    // UnusedAccountValidityDays is deprecated; AWS rejects it next to
+    // PasswordPolicy.TemporaryPasswordValidityDays, which replaces it.
+    let admin = AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(s.allow_admin_create_user_only)
+        .set_invite_message_template(live.admin_create_user_config().and_then(|a| a.invite_message_template()).cloned())
+        .build();
+    let list = |v: &[_]| if v.is_empty() { None } else { Some(v.to_vec()) };
+    b.user_pool_id(pool_id)
+        .set_pool_name(live.name().map(str::to_string))
+        .policies(policies)
+        .deletion_protection(deletion_protection(s.deletion_protection))
+        .set_lambda_config(live.lambda_config().cloned())
+        .set_auto_verified_attributes(list(live.auto_verified_attributes()))
+        .set_sms_verification_message(live.sms_verification_message().map(str::to_string))
+        .set_email_verification_message(live.email_verification_message().map(str::to_string))
+        .set_email_verification_subject(live.email_verification_subject().map(str::to_string))
+        .set_verification_message_template(live.verification_message_template().cloned())
+        .set_sms_authentication_message(live.sms_authentication_message().map(str::to_string))
+        .set_user_attribute_update_settings(live.user_attribute_update_settings().cloned())
+        .mfa_configuration(mfa_type(mfa))
+        .set_device_configuration(live.device_configuration().cloned())
+        .set_email_configuration(live.email_configuration().cloned())
+        .set_sms_configuration(live.sms_configuration().cloned())
+        .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
+        .admin_create_user_config(admin)
+        .set_user_pool_add_ons(live.user_pool_add_ons().cloned())
+        .set_account_recovery_setting(live.account_recovery_setting().cloned())
+        .set_user_pool_tier(live.user_pool_tier().cloned())
+}
+
+/// CreateUserPoolClient with every managed field; token validities in minutes.
+fn create_client_request(
+    b: aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder,
+    pool_id: &str,
+    name: &str,
+    c: &ClientState,
+) -> aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder {
+    let minutes = |v: Option<i32>| v.map(|_| TimeUnitsType::Minutes);
+    let units = TokenValidityUnitsType::builder()
+        .set_access_token(minutes(c.access_token_minutes))
+        .set_id_token(minutes(c.id_token_minutes))
+        .set_refresh_token(minutes(c.refresh_token_minutes))
+        .build();
+    let non_empty = |s: &BTreeSet<String>| if s.is_empty() { None } else { Some(s.iter().cloned().collect::<Vec<_>>()) };
+    b.user_pool_id(pool_id)
+        .client_name(name)
+        .generate_secret(c.generate_secret)
+        .set_explicit_auth_flows(non_empty(&c.explicit_auth_flows).map(|v| v.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect()))
+        .set_allowed_o_auth_flows(non_empty(&c.allowed_oauth_flows).map(|v| v.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()))
+        .set_allowed_o_auth_scopes(non_empty(&c.allowed_oauth_scopes))
+        .allowed_o_auth_flows_user_pool_client(c.allowed_oauth_flows_user_pool_client)
+        .set_callback_urls(non_empty(&c.callback_urls))
+        .set_logout_urls(non_empty(&c.logout_urls))
+        .set_supported_identity_providers(non_empty(&c.supported_identity_providers))
+        .set_read_attributes(non_empty(&c.read_attributes))
+        .set_write_attributes(non_empty(&c.write_attributes))
+        .set_access_token_validity(c.access_token_minutes)
+        .set_id_token_validity(c.id_token_minutes)
+        .set_refresh_token_validity(c.refresh_token_minutes)
+        .token_validity_units(units)
+        .enable_token_revocation(c.enable_token_revocation)
+        .prevent_user_existence_errors(prevent_errors(c.prevent_user_existence_errors))
+}
+
+/// UpdateUserPoolClient: every field of the live client, with the managed ones replaced.
+/// Managed lists are always sent (an empty list clears; leaving it out would not on moto).
+fn update_client_request(
+    b: UpdateUserPoolClientFluentBuilder,
+    live: &UserPoolClientType,
+    pool_id: &str,
+    client_id: &str,
+    name: &str,
+    c: &ClientState,
+) -> UpdateUserPoolClientFluentBuilder {
+    let v = |s: &BTreeSet<String>| Some(s.iter().cloned().collect::<Vec<_>>());
+    let live_units = live.token_validity_units();
+    // A managed validity is sent in minutes; an unmanaged one (None) as live, in its unit.
+    let (access, access_unit) = match c.access_token_minutes {
+        Some(m) => (Some(m), Some(TimeUnitsType::Minutes)),
+        None => (live.access_token_validity(), live_units.and_then(|u| u.access_token()).cloned()),
+    };
+    let (id_tok, id_unit) = match c.id_token_minutes {
+        Some(m) => (Some(m), Some(TimeUnitsType::Minutes)),
+        None => (live.id_token_validity(), live_units.and_then(|u| u.id_token()).cloned()),
+    };
+    let (refresh, refresh_unit) = match c.refresh_token_minutes {
+        Some(m) => (Some(m), Some(TimeUnitsType::Minutes)),
+        None => (refresh_validity(live), live_units.and_then(|u| u.refresh_token()).cloned()),
+    };
+    let units = TokenValidityUnitsType::builder()
+        .set_access_token(access_unit)
+        .set_id_token(id_unit)
+        .set_refresh_token(refresh_unit)
+        .build();
+    b.user_pool_id(pool_id)
+        .client_id(client_id)
+        .client_name(name)
+        .set_explicit_auth_flows(Some(c.explicit_auth_flows.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect()))
+        .set_allowed_o_auth_flows(Some(c.allowed_oauth_flows.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()))
+        .set_allowed_o_auth_scopes(v(&c.allowed_oauth_scopes))
+        .allowed_o_auth_flows_user_pool_client(c.allowed_oauth_flows_user_pool_client)
+        .set_callback_urls(v(&c.callback_urls))
+        .set_logout_urls(v(&c.logout_urls))
+        .set_supported_identity_providers(v(&c.supported_identity_providers))
+        .set_read_attributes(v(&c.read_attributes))
+        .set_write_attributes(v(&c.write_attributes))
+        .set_access_token_validity(access)
+        .set_id_token_validity(id_tok)
+        .set_refresh_token_validity(refresh)
+        .token_validity_units(units)
+        .enable_token_revocation(c.enable_token_revocation)
+        .prevent_user_existence_errors(prevent_errors(c.prevent_user_existence_errors))
+        // Unmanaged fields, as live.
+        .set_default_redirect_uri(live.default_redirect_uri().map(str::to_string))
+        .set_analytics_configuration(live.analytics_configuration().cloned())
+        .set_auth_session_validity(live.auth_session_validity())
+        .set_enable_propagate_additional_user_context_data(live.enable_propagate_additional_user_context_data())
+        .set_refresh_token_rotation(live.refresh_token_rotation().cloned())
+}
+
+fn password_policy(p: &PasswordState, live: Option<&PasswordPolicyType>) -> PasswordPolicyType {
+    PasswordPolicyType::builder()
+        .minimum_length(p.min_length)
+        .require_uppercase(p.require_uppercase)
+        .require_lowercase(p.require_lowercase)
+        .require_numbers(p.require_numbers)
+        .require_symbols(p.require_symbols)
+        .temporary_password_validity_days(p.temporary_password_validity_days)
+        .set_password_history_size(live.and_then(|l| l.password_history_size()))
+        .build()
+}
+
+fn deletion_protection(on: bool) -> DeletionProtectionType {
+    if on {
+        DeletionProtectionType::Active
+    } else {
+        DeletionProtectionType::Inactive
+    }
+}
+
+fn mfa_type(mfa: &str) -> UserPoolMfaType {
+    match mfa.to_ascii_uppercase().as_str() {
+        "ON" => UserPoolMfaType::On,
+        "OPTIONAL" => UserPoolMfaType::Optional,
+        _ => UserPoolMfaType::Off,
+    }
+}
+
+fn prevent_errors(on: bool) -> PreventUserExistenceErrorTypes {
+    if on {
+        PreventUserExistenceErrorTypes::Enabled
+    } else {
+        PreventUserExistenceErrorTypes::Legacy
+    }
+}
+
+/// A custom attribute for CreateUserPool / AddCustomAttributes: bare name (Cognito adds
+/// `custom:`), never developer-only, never required.
+fn schema_attribute(name: &str, a: &AttributeState) -> SchemaAttributeType {
+    let bare = name.strip_prefix("custom:").unwrap_or(name);
+    let b = SchemaAttributeType::builder()
+        .name(bare)
+        .developer_only_attribute(false)
+        .mutable(a.mutable)
+        .required(false);
+    if a.data_type == "Number" {
+        let b = b.attribute_data_type(AttributeDataType::Number);
+        if a.min_value.is_some() || a.max_value.is_some() {
+            b.number_attribute_constraints(
+                NumberAttributeConstraintsType::builder()
+                    .set_min_value(a.min_value.clone())
+                    .set_max_value(a.max_value.clone())
+                    .build(),
+            )
+            .build()
+        } else {
+            b.build()
+        }
+    } else {
+        b.attribute_data_type(AttributeDataType::String)
+            .string_attribute_constraints(
+                StringAttributeConstraintsType::builder()
+                    .min_length(a.min_length.clone().unwrap_or_else(|| "0".into()))
+                    .max_length(a.max_length.clone().unwrap_or_else(|| "2048".into()))
+                    .build(),
+            )
+            .build()
+    }
+}
+
+fn scopes(server: &ResourceServerState) -> Result<Vec<ResourceServerScopeType>, AwsError> {
+    server
+        .scopes
+        .iter()
+        .map(|(n, d)| {
+            ResourceServerScopeType::builder()
+                .scope_name(n)
+                .scope_description(d)
+                .build()
+                .map_err(|e| AwsError::Other(format!("resource server scope `{n}`: {e}")))
+        })
+        .collect()
+}
+
+/// A pool name this platform could own: `<platform>` or `<platform>-...`.
+fn is_candidate_name(platform: &str, name: &str) -> bool {
+    name == platform || name.strip_prefix(platform).is_some_and(|r| r.starts_with('-'))
+}
+
+fn pool_tags(p: &UserPoolType) -> Tags {
+    p.user_pool_tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+}
+
+fn is_managed(platform: &str, tags: &Tags) -> bool {
+    tags.get(TAG_MANAGED).map(String::as_str) == Some("true") && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
+}
+
+/// The address of a managed pool and its silo tenant: the shared pool is named exactly
+/// `<platform>`; a silo pool's tenant comes from its `tenant_id` tag (else from its name).
+fn pool_address(platform: &str, name: &str, tags: &Tags) -> Option<(String, Option<String>)> {
+    if name == platform {
+        return Some((names::shared_pool_address(), None));
+    }
+    let tenant = tags
+        .get(TAG_TENANT)
+        .filter(|t| !t.is_empty())
+        .cloned()
+        .or_else(|| name.strip_prefix(platform).and_then(|r| r.strip_prefix('-')).map(str::to_string))
+        .filter(|t| !t.is_empty())?;
+    Some((names::silo_pool_address(&tenant), Some(tenant)))
+}
+
+/// The managed settings of a described pool.
+fn pool_settings(p: &UserPoolType) -> PoolSettings {
+    let pp = p.policies().and_then(|x| x.password_policy());
+    PoolSettings {
+        deletion_protection: p.deletion_protection() == Some(&DeletionProtectionType::Active),
+        mfa: p.mfa_configuration().map(|m| m.as_str().to_string()).unwrap_or_else(|| "OFF".into()),
+        allow_admin_create_user_only: p
+            .admin_create_user_config()
+            .is_some_and(|a| a.allow_admin_create_user_only()),
+        password_policy: PasswordState {
+            // Cognito's defaults when a part is absent.
+            min_length: pp.and_then(|x| x.minimum_length()).unwrap_or(8),
+            require_uppercase: pp.is_some_and(|x| x.require_uppercase()),
+            require_lowercase: pp.is_some_and(|x| x.require_lowercase()),
+            require_numbers: pp.is_some_and(|x| x.require_numbers()),
+            require_symbols: pp.is_some_and(|x| x.require_symbols()),
+            temporary_password_validity_days: pp.map_or(7, |x| x.temporary_password_validity_days()),
+        },
+        tags: pool_tags(p),
+    }
+}
+
+/// A `custom:*` schema attribute, normalised (prefix stripped, String defaults filled in).
+fn attribute_state(a: &SchemaAttributeType) -> Option<(String, AttributeState)> {
+    let name = a.name()?.strip_prefix("custom:")?.to_string();
+    let non_empty = |s: Option<&str>| s.filter(|v| !v.is_empty()).map(str::to_string);
+    let state = match a.attribute_data_type() {
+        Some(AttributeDataType::Number) => {
+            let c = a.number_attribute_constraints();
+            AttributeState {
+                data_type: "Number".into(),
+                mutable: a.mutable().unwrap_or(false),
+                min_length: None,
+                max_length: None,
+                min_value: non_empty(c.and_then(|c| c.min_value())),
+                max_value: non_empty(c.and_then(|c| c.max_value())),
+            }
+        }
+        other => {
+            let c = a.string_attribute_constraints();
+            AttributeState {
+                data_type: other.map_or("String", |t| t.as_str()).to_string(),
+                mutable: a.mutable().unwrap_or(false),
+                min_length: Some(non_empty(c.and_then(|c| c.min_length())).unwrap_or_else(|| "0".into())),
+                max_length: Some(non_empty(c.and_then(|c| c.max_length())).unwrap_or_else(|| "2048".into())),
+                min_value: None,
+                max_value: None,
+            }
+        }
+    };
+    Some((name, state))
+}
+
+fn group_state(g: &GroupType) -> GroupState {
+    GroupState {
+        description: g.description().map(str::to_string),
+        precedence: g.precedence(),
+        role_arn: g.role_arn().map(str::to_string),
+    }
+}
+
+fn resource_server_state(rs: &ResourceServerType) -> ResourceServerState {
+    ResourceServerState {
+        name: rs.name().unwrap_or_default().to_string(),
+        scopes: rs
+            .scopes()
+            .iter()
+            .map(|s| (s.scope_name().to_string(), s.scope_description().to_string()))
+            .collect(),
+    }
+}
+
+/// A token validity in minutes: `value` in `unit` (or `default_unit` when absent), or
+/// `default_minutes` when there is no value.
+fn token_minutes(value: Option<i32>, unit: Option<&TimeUnitsType>, default_unit: TimeUnitsType, default_minutes: i32) -> i32 {
+    let Some(v) = value else { return default_minutes };
+    match unit.unwrap_or(&default_unit) {
+        TimeUnitsType::Seconds => v / 60,
+        TimeUnitsType::Minutes => v,
+        TimeUnitsType::Hours => v * 60,
+        TimeUnitsType::Days => v * 24 * 60,
+        _ => v,
+    }
+}
+
+/// The SDK reads an absent RefreshTokenValidity as 0, which is never a valid value.
+fn refresh_validity(c: &UserPoolClientType) -> Option<i32> {
+    Some(c.refresh_token_validity()).filter(|v| *v > 0)
+}
+
+/// A described app client, normalised.
+fn client_state(c: &UserPoolClientType) -> ClientState {
+    let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
+    let units = c.token_validity_units();
+    ClientState {
+        generate_secret: c.client_secret().is_some_and(|s| !s.is_empty()),
+        explicit_auth_flows: c.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect(),
+        allowed_oauth_flows: c.allowed_o_auth_flows().iter().map(|f| f.as_str().to_string()).collect(),
+        allowed_oauth_scopes: set(c.allowed_o_auth_scopes()),
+        allowed_oauth_flows_user_pool_client: c.allowed_o_auth_flows_user_pool_client().unwrap_or(false),
+        callback_urls: set(c.callback_urls()),
+        logout_urls: set(c.logout_urls()),
+        supported_identity_providers: set(c.supported_identity_providers()),
+        read_attributes: set(c.read_attributes()),
+        write_attributes: set(c.write_attributes()),
+        access_token_minutes: Some(token_minutes(
+            c.access_token_validity(),
+            units.and_then(|u| u.access_token()),
+            TimeUnitsType::Hours,
+            DEFAULT_TOKEN_MINUTES.0,
+        )),
+        id_token_minutes: Some(token_minutes(
+            c.id_token_validity(),
+            units.and_then(|u| u.id_token()),
+            TimeUnitsType::Hours,
+            DEFAULT_TOKEN_MINUTES.1,
+        )),
+        refresh_token_minutes: Some(token_minutes(
+            refresh_validity(c),
+            units.and_then(|u| u.refresh_token()),
+            TimeUnitsType::Days,
+            DEFAULT_TOKEN_MINUTES.2,
+        )),
+        enable_token_revocation: c.enable_token_revocation().unwrap_or(true),
+        prevent_user_existence_errors: c.prevent_user_existence_errors() == Some(&PreventUserExistenceErrorTypes::Enabled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cognitoidentityprovider::types::{LambdaConfigType, MessageTemplateType, VerificationMessageTemplateType};
+
+    fn offline_client() -> aws_sdk_cognitoidentityprovider::Client {
+        let conf = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .region(aws_sdk_cognitoidentityprovider::config::Region::new("us-east-1"))
+            .build();
+        aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
+    }
+
+    fn settings() -> PoolSettings {
+        PoolSettings {
+            deletion_protection: true,
+            mfa: "OPTIONAL".into(),
+            allow_admin_create_user_only: true,
+            password_policy: PasswordState {
+                min_length: 12,
+                require_uppercase: true,
+                require_lowercase: true,
+                require_numbers: true,
+                require_symbols: false,
+                temporary_password_validity_days: 3,
+            },
+            tags: Tags::from([("tenantctl:managed".into(), "true".into()), ("tenantctl:platform".into(), "acme".into())]),
+        }
+    }
+
+    #[test]
+    fn candidate_names() {
+        assert!(is_candidate_name("acme", "acme"));
+        assert!(is_candidate_name("acme", "acme-foo"));
+        assert!(!is_candidate_name("acme", "acmefoo"));
+        assert!(!is_candidate_name("acme", "xacme"));
+    }
+
+    #[test]
+    fn addresses_from_name_and_tags() {
+        let tags = Tags::from([("tenant_id".into(), "foo".into())]);
+        assert_eq!(pool_address("acme", "acme", &Tags::new()), Some(("platform/pool".into(), None)));
+        assert_eq!(pool_address("acme", "acme-foo", &tags), Some(("tenant/foo/pool".into(), Some("foo".into()))));
+        assert_eq!(pool_address("acme", "acme-bar", &Tags::new()), Some(("tenant/bar/pool".into(), Some("bar".into()))));
+        let managed = Tags::from([(TAG_MANAGED.into(), "true".into()), (TAG_PLATFORM.into(), "acme".into())]);
+        assert!(is_managed("acme", &managed));
+        assert!(!is_managed("other", &managed));
+        assert!(!is_managed("acme", &tags));
+    }
+
+    #[test]
+    fn string_attribute_defaults_are_filled_in() {
+        let a = SchemaAttributeType::builder()
+            .name("custom:plain")
+            .attribute_data_type(AttributeDataType::String)
+            .mutable(true)
+            .string_attribute_constraints(StringAttributeConstraintsType::builder().build())
+            .build();
+        let (n, s) = attribute_state(&a).unwrap();
+        assert_eq!(n, "plain");
+        assert_eq!(s.min_length.as_deref(), Some("0"));
+        assert_eq!(s.max_length.as_deref(), Some("2048"));
+        assert!(s.mutable);
+        let std = SchemaAttributeType::builder().name("email").build();
+        assert!(attribute_state(&std).is_none());
+    }
+
+    #[test]
+    fn attribute_round_trip() {
+        for a in [
+            AttributeState { data_type: "String".into(), mutable: false, min_length: Some("1".into()), max_length: Some("32".into()), min_value: None, max_value: None },
+            AttributeState { data_type: "Number".into(), mutable: true, min_length: None, max_length: None, min_value: Some("0".into()), max_value: Some("100".into()) },
+            AttributeState { data_type: "Number".into(), mutable: true, min_length: None, max_length: None, min_value: None, max_value: None },
+        ] {
+            let mut sent = schema_attribute("custom:x", &a);
+            assert_eq!(sent.name(), Some("x"));
+            // What Cognito answers: the name with its prefix.
+            sent.name = Some("custom:x".into());
+            assert_eq!(attribute_state(&sent), Some(("x".into(), a)));
+        }
+    }
+
+    #[test]
+    fn token_validity_in_minutes() {
+        assert_eq!(token_minutes(Some(1), None, TimeUnitsType::Hours, 60), 60);
+        assert_eq!(token_minutes(Some(30), None, TimeUnitsType::Days, 0), 43200);
+        assert_eq!(token_minutes(Some(90), Some(&TimeUnitsType::Minutes), TimeUnitsType::Hours, 0), 90);
+        assert_eq!(token_minutes(Some(3600), Some(&TimeUnitsType::Seconds), TimeUnitsType::Hours, 0), 60);
+        assert_eq!(token_minutes(None, None, TimeUnitsType::Hours, 60), 60);
+    }
+
+    #[test]
+    fn minimal_client_normalises_to_defaults() {
+        // What moto answers for a client created with a name only.
+        let c = UserPoolClientType::builder()
+            .client_name("web")
+            .refresh_token_validity(30)
+            .enable_token_revocation(true)
+            .allowed_o_auth_flows_user_pool_client(false)
+            .auth_session_validity(3)
+            .build();
+        let s = client_state(&c);
+        assert_eq!(s.access_token_minutes, Some(60));
+        assert_eq!(s.id_token_minutes, Some(60));
+        assert_eq!(s.refresh_token_minutes, Some(43200));
+        assert!(s.enable_token_revocation);
+        assert!(!s.prevent_user_existence_errors);
+        assert!(!s.generate_secret);
+        assert!(s.read_attributes.is_empty());
+    }
+
+    #[test]
+    fn pool_settings_from_describe() {
+        let p = UserPoolType::builder()
+            .deletion_protection(DeletionProtectionType::Active)
+            .policies(UserPoolPolicyType::builder().password_policy(password_policy(&settings().password_policy, None)).build())
+            .admin_create_user_config(AdminCreateUserConfigType::builder().allow_admin_create_user_only(true).build())
+            .set_user_pool_tags(Some(settings().tags.into_iter().collect()))
+            .build();
+        let s = pool_settings(&p);
+        assert_eq!(s.mfa, "OFF");
+        assert_eq!(PoolSettings { mfa: "OPTIONAL".into(), ..s }, settings());
+    }
+
+    #[test]
+    fn update_pool_sends_back_unmanaged_fields() {
+        let live = UserPoolType::builder()
+            .id("p1")
+            .name("acme")
+            .lambda_config(LambdaConfigType::builder().pre_sign_up("arn:aws:lambda:us-east-1:1:function:f").build())
+            .email_verification_message("code {####}")
+            .verification_message_template(VerificationMessageTemplateType::builder().email_message("code {####}").build())
+            .mfa_configuration(UserPoolMfaType::Optional)
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder()
+                    .allow_admin_create_user_only(false)
+                    .unused_account_validity_days(7)
+                    .invite_message_template(MessageTemplateType::builder().email_subject("hi").build())
+                    .build(),
+            )
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(PasswordPolicyType::builder().minimum_length(8).password_history_size(5).build())
+                    .build(),
+            )
+            .build();
+        let b = update_pool_request(offline_client().update_user_pool(), &live, "p1", &settings(), "OPTIONAL");
+        let i = b.as_input();
+        assert_eq!(i.get_user_pool_id().as_deref(), Some("p1"));
+        assert_eq!(i.get_pool_name().as_deref(), Some("acme"));
+        assert_eq!(i.get_lambda_config(), &live.lambda_config().cloned());
+        assert_eq!(i.get_email_verification_message().as_deref(), Some("code {####}"));
+        assert!(i.get_verification_message_template().is_some());
+        assert_eq!(i.get_mfa_configuration(), &Some(UserPoolMfaType::Optional));
+        assert_eq!(i.get_deletion_protection(), &Some(DeletionProtectionType::Active));
+        let admin = i.get_admin_create_user_config().as_ref().unwrap();
+        assert!(admin.allow_admin_create_user_only());
+        assert_eq!(admin.invite_message_template().and_then(|t| t.email_subject()), Some("hi"));
+        let pp = i.get_policies().as_ref().unwrap().password_policy().unwrap();
+        assert_eq!(pp.minimum_length(), Some(12));
+        assert_eq!(pp.password_history_size(), Some(5));
+        assert_eq!(pp.temporary_password_validity_days(), 3);
+        assert_eq!(i.get_user_pool_tags().as_ref().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn update_client_keeps_unmanaged_and_sets_managed() {
+        let live = UserPoolClientType::builder()
+            .client_name("web")
+            .default_redirect_uri("https://app.example/cb")
+            .auth_session_validity(7)
+            .enable_propagate_additional_user_context_data(true)
+            .read_attributes("phone_number")
+            .build();
+        let desired = ClientState {
+            explicit_auth_flows: BTreeSet::from(["ALLOW_USER_SRP_AUTH".to_string()]),
+            read_attributes: BTreeSet::from(["email".to_string()]),
+            access_token_minutes: Some(30),
+            id_token_minutes: Some(60),
+            refresh_token_minutes: Some(1440),
+            enable_token_revocation: true,
+            prevent_user_existence_errors: true,
+            ..ClientState::default()
+        };
+        let b = update_client_request(offline_client().update_user_pool_client(), &live, "p1", "c1", "web", &desired);
+        let i = b.as_input();
+        assert_eq!(i.get_default_redirect_uri().as_deref(), Some("https://app.example/cb"));
+        assert_eq!(i.get_auth_session_validity(), &Some(7));
+        assert_eq!(i.get_enable_propagate_additional_user_context_data(), &Some(true));
+        assert_eq!(i.get_read_attributes(), &Some(vec!["email".to_string()]));
+        // Empty managed lists are sent, to clear.
+        assert_eq!(i.get_callback_urls(), &Some(vec![]));
+        assert_eq!(i.get_access_token_validity(), &Some(30));
+        assert_eq!(i.get_token_validity_units().as_ref().unwrap().refresh_token(), Some(&TimeUnitsType::Minutes));
+        assert_eq!(i.get_prevent_user_existence_errors(), &Some(PreventUserExistenceErrorTypes::Enabled));
+
+        // And what we sent reads back as the desired state.
+        let echoed = UserPoolClientType::builder()
+            .set_explicit_auth_flows(i.get_explicit_auth_flows().clone())
+            .set_read_attributes(i.get_read_attributes().clone())
+            .set_write_attributes(i.get_write_attributes().clone())
+            .set_access_token_validity(*i.get_access_token_validity())
+            .set_id_token_validity(*i.get_id_token_validity())
+            .set_refresh_token_validity(*i.get_refresh_token_validity())
+            .set_token_validity_units(i.get_token_validity_units().clone())
+            .set_enable_token_revocation(*i.get_enable_token_revocation())
+            .set_prevent_user_existence_errors(i.get_prevent_user_existence_errors().clone())
+            .set_allowed_o_auth_flows_user_pool_client(*i.get_allowed_o_auth_flows_user_pool_client())
+            .build();
+        assert_eq!(client_state(&echoed), desired);
+    }
 }

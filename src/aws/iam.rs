@@ -1,1 +1,309 @@
-//! IAM adapter.
+//! IAM adapter: reads the platform's roles (path `/tenantctl/<platform>/`) in bulk and
+//! executes role ops.
+//!
+//! Full reads cost pages, not calls per role: `GetAccountAuthorizationDetails` (trust, inline
+//! and attached policies, tags, boundary) plus `ListRoles` by path prefix (description and
+//! maximum session duration, which the former omits). `--tenant` reads only that tenant's
+//! roles with `GetRole` and their policy lists.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_iam::types::{EntityType, Tag};
+
+use super::{call_err, Aws, AwsError, Category};
+use crate::plan::Op;
+use crate::spec::desired::{names, TAG_MANAGED, TAG_PLATFORM};
+use crate::state::{canonical_policy, parse_policy_document, RoleState, Tags, World};
+
+/// Where a role of this platform sits in the world: (address, tenant), from its name.
+pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String>)> {
+    if name == names::authorizer_role(platform) {
+        return Some((names::authorizer_role_address(), None));
+    }
+    let rest = name.strip_prefix(platform)?.strip_prefix('-')?;
+    let (tenant, role) = rest.rsplit_once('-')?;
+    if tenant.is_empty() || role.is_empty() {
+        return None;
+    }
+    Some((names::role_address(tenant, role), Some(tenant.to_string())))
+}
+
+fn doc(raw: Option<&str>) -> serde_json::Value {
+    raw.and_then(parse_policy_document).map(|v| canonical_policy(&v)).unwrap_or(serde_json::Value::Null)
+}
+
+fn tags_of(tags: &[Tag]) -> Tags {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+fn managed(platform: &str, tags: &Tags) -> bool {
+    tags.get(TAG_MANAGED).map(String::as_str) == Some("true") && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
+}
+
+/// Reads the platform's managed roles. When `scoped`, reads only the roles of `desired`.
+pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World) -> Result<(), AwsError> {
+    let platform = aws.ctx.platform.clone();
+    let path = names::role_path(&platform);
+    if scoped {
+        for d in desired.roles.values() {
+            if let Some(r) = get_role(aws, &d.name).await? {
+                world.roles.insert(r.address.clone(), r);
+            }
+        }
+        return Ok(());
+    }
+    // Description and max session duration, from ListRoles pages.
+    let mut settings: BTreeMap<String, (Option<String>, i32)> = BTreeMap::new();
+    let mut marker = None;
+    loop {
+        aws.limiter.acquire(Category::IamRead).await;
+        let out = aws.iam.list_roles().path_prefix(&path).max_items(1000).set_marker(marker.take()).send().await.map_err(|e| call_err("iam:ListRoles", e))?;
+        for r in out.roles() {
+            settings.insert(r.role_name().to_string(), (r.description().filter(|d| !d.is_empty()).map(str::to_string), r.max_session_duration().unwrap_or(3600)));
+        }
+        match out.marker() {
+            Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    if settings.is_empty() {
+        return Ok(());
+    }
+    let mut marker = None;
+    loop {
+        aws.limiter.acquire(Category::IamRead).await;
+        let out = aws
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .max_items(1000)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| call_err("iam:GetAccountAuthorizationDetails", e))?;
+        for r in out.role_detail_list() {
+            if r.path() != Some(path.as_str()) {
+                continue;
+            }
+            let name = r.role_name().unwrap_or_default();
+            let tags = tags_of(r.tags());
+            let Some((address, tenant)) = role_address(&platform, name) else { continue };
+            if !managed(&platform, &tags) {
+                continue;
+            }
+            let (description, max) = settings.get(name).cloned().unwrap_or((None, 3600));
+            world.roles.insert(
+                address.clone(),
+                RoleState {
+                    address,
+                    name: name.to_string(),
+                    path: path.clone(),
+                    tenant,
+                    description,
+                    max_session_duration: max,
+                    permissions_boundary: r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_string),
+                    trust_policy: doc(r.assume_role_policy_document()),
+                    tags,
+                    policies: r
+                        .role_policy_list()
+                        .iter()
+                        .map(|p| (p.policy_name().unwrap_or_default().to_string(), doc(p.policy_document())))
+                        .collect(),
+                    attached_policies: r.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
+                },
+            );
+        }
+        match out.marker() {
+            Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    Ok(())
+}
+
+/// One role with its policies (GetRole, ListRolePolicies, GetRolePolicy each, ListAttachedRolePolicies).
+async fn get_role(aws: &Aws, name: &str) -> Result<Option<RoleState>, AwsError> {
+    let platform = &aws.ctx.platform;
+    aws.limiter.acquire(Category::IamRead).await;
+    let out = match aws.iam.get_role().role_name(name).send().await {
+        Ok(o) => o,
+        Err(e) => {
+            let e = call_err("iam:GetRole", e);
+            return if e.is_not_found() { Ok(None) } else { Err(e) };
+        }
+    };
+    let Some(r) = out.role() else { return Ok(None) };
+    let tags = tags_of(r.tags());
+    let Some((address, tenant)) = role_address(platform, name) else { return Ok(None) };
+    if !managed(platform, &tags) || r.path() != names::role_path(platform) {
+        return Ok(None);
+    }
+    let mut policies = BTreeMap::new();
+    aws.limiter.acquire(Category::IamRead).await;
+    let list = aws.iam.list_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListRolePolicies", e))?;
+    for p in list.policy_names() {
+        aws.limiter.acquire(Category::IamRead).await;
+        let got = aws.iam.get_role_policy().role_name(name).policy_name(p).send().await.map_err(|e| call_err("iam:GetRolePolicy", e))?;
+        policies.insert(p.clone(), doc(Some(got.policy_document())));
+    }
+    aws.limiter.acquire(Category::IamRead).await;
+    let attached = aws.iam.list_attached_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
+    Ok(Some(RoleState {
+        address,
+        name: name.to_string(),
+        path: r.path().to_string(),
+        tenant,
+        description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
+        max_session_duration: r.max_session_duration().unwrap_or(3600),
+        permissions_boundary: r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_string),
+        trust_policy: doc(r.assume_role_policy_document()),
+        tags,
+        policies,
+        attached_policies: attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<BTreeSet<_>>(),
+    }))
+}
+
+fn tag_list(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value")).collect()
+}
+
+/// Retries a write while IAM has not yet propagated a principal it refers to.
+async fn propagating<T, F, Fut>(what: &str, mut f: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match f().await {
+            Err(AwsError::Call { code, message, .. }) if code == "MalformedPolicyDocument" && message.contains("principal") && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e @ AwsError::Call { .. }) if e.code() == Some("MalformedPolicyDocument") => {
+                return Err(AwsError::Other(format!("{what}: {e} (gave up after waiting for IAM to propagate the principal)")))
+            }
+            other => return other,
+        }
+    }
+}
+
+pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
+    let iam = &aws.iam;
+    match op {
+        Op::CreateRole { role } => {
+            let trust = serde_json::to_string(&role.trust_policy).expect("json");
+            propagating("CreateRole", || async {
+                aws.limiter.acquire(Category::IamWrite).await;
+                iam.create_role()
+                    .role_name(&role.name)
+                    .path(&role.path)
+                    .assume_role_policy_document(&trust)
+                    .set_description(role.description.clone())
+                    .max_session_duration(role.max_session_duration)
+                    .set_permissions_boundary(role.permissions_boundary.clone())
+                    .set_tags(Some(tag_list(&role.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:CreateRole", e))
+            })
+            .await?;
+        }
+        Op::UpdateRole { role, trust, settings, boundary, tags_set, tags_remove } => {
+            if *trust {
+                let doc = serde_json::to_string(&role.trust_policy).expect("json");
+                propagating("UpdateAssumeRolePolicy", || async {
+                    aws.limiter.acquire(Category::IamWrite).await;
+                    iam.update_assume_role_policy().role_name(&role.name).policy_document(&doc).send().await.map_err(|e| call_err("iam:UpdateAssumeRolePolicy", e))
+                })
+                .await?;
+            }
+            if *settings {
+                aws.limiter.acquire(Category::IamWrite).await;
+                // UpdateRole clears an omitted description: always send both fields.
+                iam.update_role()
+                    .role_name(&role.name)
+                    .description(role.description.clone().unwrap_or_default())
+                    .max_session_duration(role.max_session_duration)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:UpdateRole", e))?;
+            }
+            if *boundary {
+                aws.limiter.acquire(Category::IamWrite).await;
+                match &role.permissions_boundary {
+                    Some(b) => {
+                        iam.put_role_permissions_boundary().role_name(&role.name).permissions_boundary(b).send().await.map_err(|e| call_err("iam:PutRolePermissionsBoundary", e))?;
+                    }
+                    None => {
+                        iam.delete_role_permissions_boundary().role_name(&role.name).send().await.map_err(|e| call_err("iam:DeleteRolePermissionsBoundary", e))?;
+                    }
+                }
+            }
+            if !tags_set.is_empty() {
+                aws.limiter.acquire(Category::IamWrite).await;
+                iam.tag_role().role_name(&role.name).set_tags(Some(tag_list(tags_set))).send().await.map_err(|e| call_err("iam:TagRole", e))?;
+            }
+            if !tags_remove.is_empty() {
+                aws.limiter.acquire(Category::IamWrite).await;
+                iam.untag_role().role_name(&role.name).set_tag_keys(Some(tags_remove.iter().cloned().collect())).send().await.map_err(|e| call_err("iam:UntagRole", e))?;
+            }
+        }
+        Op::PutRolePolicy { role, name, document } => {
+            let doc = serde_json::to_string(document).expect("json");
+            aws.limiter.acquire(Category::IamWrite).await;
+            iam.put_role_policy().role_name(role).policy_name(name).policy_document(doc).send().await.map_err(|e| call_err("iam:PutRolePolicy", e))?;
+        }
+        Op::DeleteRolePolicy { role, name } => {
+            aws.limiter.acquire(Category::IamWrite).await;
+            ignore_missing(iam.delete_role_policy().role_name(role).policy_name(name).send().await.map_err(|e| call_err("iam:DeleteRolePolicy", e)))?;
+        }
+        Op::DetachRolePolicy { role, arn } => {
+            aws.limiter.acquire(Category::IamWrite).await;
+            ignore_missing(iam.detach_role_policy().role_name(role).policy_arn(arn).send().await.map_err(|e| call_err("iam:DetachRolePolicy", e)))?;
+        }
+        Op::DeleteRole { name } => {
+            aws.limiter.acquire(Category::IamRead).await;
+            let list = iam.list_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListRolePolicies", e))?;
+            for p in list.policy_names() {
+                aws.limiter.acquire(Category::IamWrite).await;
+                ignore_missing(iam.delete_role_policy().role_name(name).policy_name(p).send().await.map_err(|e| call_err("iam:DeleteRolePolicy", e)))?;
+            }
+            aws.limiter.acquire(Category::IamRead).await;
+            let att = iam.list_attached_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
+            for p in att.attached_policies() {
+                aws.limiter.acquire(Category::IamWrite).await;
+                ignore_missing(iam.detach_role_policy().role_name(name).set_policy_arn(p.policy_arn().map(str::to_string)).send().await.map_err(|e| call_err("iam:DetachRolePolicy", e)))?;
+            }
+            aws.limiter.acquire(Category::IamWrite).await;
+            ignore_missing(iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)))?;
+        }
+        other => return Err(AwsError::Other(format!("iam adapter cannot execute {other:?}"))),
+    }
+    Ok(())
+}
+
+/// Deleting what is already gone is success (re-runs converge).
+fn ignore_missing<T>(r: Result<T, AwsError>) -> Result<(), AwsError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_map_back_to_one_address() {
+        assert_eq!(role_address("saas", "saas-acme-admin"), Some(("tenant/acme/role/admin".into(), Some("acme".into()))));
+        assert_eq!(role_address("saas", "saas-acme-corp-member"), Some(("tenant/acme-corp/role/member".into(), Some("acme-corp".into()))));
+        assert_eq!(role_address("saas", "saas-authorizer"), Some(("platform/authorizer/role".into(), None)));
+        assert_eq!(role_address("saas", "other-acme-admin"), None);
+        assert_eq!(role_address("saas", "saasx-acme-admin"), None);
+    }
+}

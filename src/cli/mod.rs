@@ -1,8 +1,15 @@
 //! Command-line interface: clap types here, one small file per command.
 
+mod apply;
+mod destroy;
+mod drift;
+mod inventory;
 mod new;
 mod output;
+mod plan;
 mod render;
+mod session;
+mod show;
 mod validate;
 
 use std::path::PathBuf;
@@ -61,6 +68,63 @@ pub enum Command {
         #[arg(long, env = "TENANTCTL_ACCOUNT_ID")]
         account_id: Option<String>,
     },
+    /// Read AWS, print what apply would change
+    Plan {
+        #[arg(long = "tenant", value_name = "ID")]
+        tenants: Vec<String>,
+        /// Save the plan (JSON) for `apply PLANFILE`
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Exit 2 when there are changes
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make AWS match the folder (or exactly the saved plan)
+    Apply {
+        planfile: Option<PathBuf>,
+        #[arg(long = "tenant", value_name = "ID")]
+        tenants: Vec<String>,
+        #[arg(long)]
+        auto_approve: bool,
+        /// Delete orphans (resources of tenants whose files are gone)
+        #[arg(long)]
+        prune: bool,
+        /// Ceiling on concurrent AWS operations per phase (rates stay under the quotas)
+        #[arg(long, default_value_t = 8)]
+        parallelism: usize,
+    },
+    /// Compare AWS with the folder; change nothing (exit 2 on drift)
+    Drift {
+        #[arg(long = "tenant", value_name = "ID")]
+        tenants: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Offboard one tenant
+    Destroy {
+        #[arg(long = "tenant", value_name = "ID")]
+        tenant: String,
+        #[arg(long)]
+        auto_approve: bool,
+        #[arg(long)]
+        force_delete_users: bool,
+    },
+    /// Take over existing resources with contract names, after showing the diff
+    Adopt {
+        #[arg(long = "tenant", value_name = "ID")]
+        tenant: String,
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// List every managed physical resource with its ARN or id
+    Inventory {
+        #[arg(long = "tenant", value_name = "ID")]
+        tenants: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Write a valid tenant file; never overwrites
     New {
         #[command(subcommand)]
@@ -102,6 +166,12 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
     match &cli.command {
         Command::Validate => validate::run(cli, ui),
         Command::Render { tenants, account_id } => render::run(cli, ui, tenants, account_id.as_deref()),
+        Command::Plan { tenants, out, format, detailed_exitcode } => plan::run(cli, ui, plan::Args { tenants, out: out.as_deref(), format: *format, detailed_exitcode: *detailed_exitcode }),
+        Command::Apply { planfile, tenants, auto_approve, prune, parallelism } => apply::run(cli, ui, apply::Args { planfile: planfile.as_deref(), tenants, auto_approve: *auto_approve, prune: *prune, parallelism: *parallelism }),
+        Command::Drift { tenants, format } => drift::run(cli, ui, tenants, *format),
+        Command::Destroy { tenant, auto_approve, force_delete_users } => destroy::run(cli, ui, tenant, *auto_approve, *force_delete_users),
+        Command::Adopt { .. } => Err(CliError::hint("adopt is not implemented in this version", "tag the existing resources by hand (tenantctl:managed=true, tenantctl:platform=<platform>) or recreate them with apply")),
+        Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
         Command::New { what: NewWhat::Tenant { id, isolation, roles } } => new::run(cli, ui, id, isolation, roles),
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "tenantctl", &mut std::io::stdout());

@@ -1,12 +1,305 @@
-use super::{Plan, PlanError};
-use crate::state::World;
+//! The diff: desired vs observed, resource by resource, into ordered changes.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Action, Change, FieldChange, Op, Orphan, Plan, PlanError, Resource};
+use crate::state::{Ids, PoolState, RoleState, World};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
+    /// Delete orphans (resources of tenants whose files are gone).
     pub prune: bool,
+    /// `--tenant`: only the named tenants' resources were read; compare only those.
     pub scoped: bool,
+    /// Every tenant id the folder declares (to tell orphans from unexpected resources).
+    pub tenants: BTreeSet<String>,
+    /// Allow deleting pools that still have users (destroy --force-delete-users).
+    pub force_delete_users: bool,
 }
 
-pub fn plan(_desired: &World, _observed: &World, _opts: &PlanOptions) -> Result<Plan, PlanError> {
-    Ok(Plan::default())
+/// Leaf fields of a value, as `path -> value`. Policy documents are leaves.
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) if !is_leaf(prefix) => {
+            if m.is_empty() {
+                out.push((prefix.to_string(), v.clone()));
+            }
+            for (k, x) in m {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&p, x, out);
+            }
+        }
+        _ => out.push((prefix.to_string(), v.clone())),
+    }
+}
+
+fn is_leaf(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    matches!(last, "trust_policy" | "document") || path.starts_with("policies.")
+}
+
+/// Field-level differences between two serializable values.
+pub fn field_changes<T: Serialize>(before: Option<&T>, after: Option<&T>) -> Vec<FieldChange> {
+    let b = before.map(|x| serde_json::to_value(x).expect("state serializes")).unwrap_or(Value::Null);
+    let a = after.map(|x| serde_json::to_value(x).expect("state serializes")).unwrap_or(Value::Null);
+    diff_values("", &b, &a)
+}
+
+pub fn diff_values(prefix: &str, b: &Value, a: &Value) -> Vec<FieldChange> {
+    let mut bf = Vec::new();
+    let mut af = Vec::new();
+    if !b.is_null() {
+        flatten(prefix, b, &mut bf);
+    }
+    if !a.is_null() {
+        flatten(prefix, a, &mut af);
+    }
+    let mut paths: BTreeSet<&String> = bf.iter().map(|(p, _)| p).collect();
+    paths.extend(af.iter().map(|(p, _)| p));
+    let get = |f: &[(String, Value)], p: &str| f.iter().find(|(q, _)| q == p).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let (before, after) = (get(&bf, p), get(&af, p));
+            (before != after).then(|| FieldChange { path: p.clone(), before, after })
+        })
+        .collect()
+}
+
+struct Ctx<'a> {
+    opts: &'a PlanOptions,
+    changes: Vec<Change>,
+    orphans: Vec<Orphan>,
+}
+
+impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(&mut self, action: Action, resource: Resource, address: String, name: &str, tenant: Option<&str>, fields: Vec<FieldChange>, op: Op) {
+        self.changes.push(Change {
+            action,
+            resource,
+            address,
+            name: name.to_string(),
+            tenant: tenant.map(str::to_string),
+            fields,
+            op: Some(op),
+        });
+    }
+
+    /// An extra resource: an orphan when it belongs to a tenant without a file (deleted only
+    /// with --prune), else unexpected (deleted: apply makes managed places match the folder).
+    #[allow(clippy::too_many_arguments)]
+    fn extra(&mut self, resource: Resource, address: String, name: &str, tenant: Option<&str>, op: Op) {
+        let orphan = tenant.is_some_and(|t| !self.opts.tenants.contains(t));
+        if orphan && !self.opts.prune {
+            self.orphans.push(Orphan { resource, address, name: name.to_string(), tenant: tenant.map(str::to_string) });
+        } else {
+            self.push(Action::Delete, resource, address, name, tenant, Vec::new(), op);
+        }
+    }
+}
+
+/// `<tenant>-<role>` -> tenant (role names hold no hyphen).
+fn group_tenant(name: &str) -> Option<&str> {
+    let (t, r) = name.rsplit_once('-')?;
+    (!t.is_empty() && !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())).then_some(t)
+}
+
+fn pool_tenant(p: &PoolState) -> Option<&str> {
+    p.tenant.as_deref()
+}
+
+fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(), PlanError> {
+    let addr = &d.address;
+    let tenant = pool_tenant(d);
+    let empty = PoolState { groups: Default::default(), clients: Default::default(), resource_servers: Default::default(), ..d.clone() };
+    // After CreatePool the pool has its settings and attributes, and nothing else.
+    let created;
+    let o = match o {
+        None => {
+            let mut fields = field_changes(None, Some(&d.settings));
+            for (n, a) in &d.attributes {
+                fields.extend(diff_values(&format!("attributes.custom:{n}"), &Value::Null, &serde_json::to_value(a).unwrap()));
+            }
+            cx.push(Action::Create, Resource::UserPool, addr.clone(), &d.name, tenant, fields, Op::CreatePool { pool: empty.clone() });
+            created = empty;
+            &created
+        }
+        Some(o) => o,
+    };
+    if !cx.opts.scoped {
+        let fields = field_changes(Some(&o.settings), Some(&d.settings));
+        if !fields.is_empty() {
+            cx.push(Action::Update, Resource::UserPool, addr.clone(), &d.name, tenant, fields, Op::UpdatePool { pool: addr.clone(), settings: d.settings.clone() });
+        }
+        for (n, a) in &d.attributes {
+            match o.attributes.get(n) {
+                None => {
+                    let fields = diff_values("", &Value::Null, &serde_json::to_value(a).unwrap());
+                    cx.push(Action::Create, Resource::CustomAttribute, format!("{addr}/attribute/{n}"), &format!("custom:{n}"), tenant, fields,
+                        Op::AddAttribute { pool: addr.clone(), name: n.clone(), attribute: a.clone() });
+                }
+                Some(live) if live != a => {
+                    let f = field_changes(Some(live), Some(a)).into_iter().next().expect("differs");
+                    return Err(PlanError::AttributeChange { pool: d.name.clone(), name: n.clone(), field: f.path, before: f.before.to_string(), after: f.after.to_string() });
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(n) = o.attributes.keys().find(|n| !d.attributes.contains_key(*n)) {
+            return Err(PlanError::AttributeRemoved { pool: d.name.clone(), name: n.clone() });
+        }
+        for (id, rs) in &d.resource_servers {
+            let live = o.resource_servers.get(id);
+            let fields = field_changes(live, Some(rs));
+            if !fields.is_empty() {
+                cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::ResourceServer, format!("{addr}/resource_server/{id}"), id, tenant, fields,
+                    Op::PutResourceServer { pool: addr.clone(), identifier: id.clone(), server: rs.clone(), create: live.is_none() });
+            }
+        }
+        for id in o.resource_servers.keys().filter(|k| !d.resource_servers.contains_key(*k)) {
+            cx.push(Action::Delete, Resource::ResourceServer, format!("{addr}/resource_server/{id}"), id, tenant, Vec::new(),
+                Op::DeleteResourceServer { pool: addr.clone(), identifier: id.clone() });
+        }
+        for (name, c) in &d.clients {
+            let live = o.clients.get(name);
+            let fields = field_changes(live, Some(c));
+            if !fields.is_empty() {
+                cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::AppClient, format!("{addr}/app_client/{name}"), name, tenant, fields,
+                    Op::PutClient { pool: addr.clone(), name: name.clone(), client: c.clone(), create: live.is_none() });
+            }
+        }
+        for name in o.clients.keys().filter(|k| !d.clients.contains_key(*k)) {
+            cx.push(Action::Delete, Resource::AppClient, format!("{addr}/app_client/{name}"), name, tenant, Vec::new(),
+                Op::DeleteClient { pool: addr.clone(), name: name.clone() });
+        }
+    }
+    for (name, g) in &d.groups {
+        let live = o.groups.get(name);
+        let fields = field_changes(live, Some(g));
+        if !fields.is_empty() {
+            let gt = group_tenant(name);
+            cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::Group, format!("{addr}/group/{name}"), name, gt, fields,
+                Op::PutGroup { pool: addr.clone(), name: name.clone(), group: g.clone(), create: live.is_none() });
+        }
+    }
+    for name in o.groups.keys().filter(|k| !d.groups.contains_key(*k)) {
+        let gt = group_tenant(name).or(tenant);
+        cx.extra(Resource::Group, format!("{addr}/group/{name}"), name, gt, Op::DeleteGroup { pool: addr.clone(), name: name.clone() });
+    }
+    Ok(())
+}
+
+fn plan_role(cx: &mut Ctx<'_>, d: &RoleState, o: Option<&RoleState>) {
+    let tenant = d.tenant.as_deref();
+    let addr = &d.address;
+    let o = match o {
+        None => {
+            let shell = RoleState { policies: Default::default(), ..d.clone() };
+            cx.push(Action::Create, Resource::IamRole, addr.clone(), &d.name, tenant, field_changes(None, Some(&role_fields(&shell))), Op::CreateRole { role: shell });
+            None
+        }
+        Some(o) => Some(o),
+    };
+    if let Some(o) = o {
+        let fields = field_changes(Some(&role_fields(o)), Some(&role_fields(d)));
+        if !fields.is_empty() {
+            let tags_remove = o.tags.keys().filter(|k| !d.tags.contains_key(*k)).cloned().collect();
+            let tags_set = d.tags.iter().filter(|(k, v)| o.tags.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            cx.push(Action::Update, Resource::IamRole, addr.clone(), &d.name, tenant, fields, Op::UpdateRole {
+                role: RoleState { policies: Default::default(), ..d.clone() },
+                trust: o.trust_policy != d.trust_policy,
+                settings: o.description != d.description || o.max_session_duration != d.max_session_duration,
+                boundary: o.permissions_boundary != d.permissions_boundary,
+                tags_set,
+                tags_remove,
+            });
+        }
+    }
+    let live_policies = o.map(|o| &o.policies);
+    for (name, doc) in &d.policies {
+        let live = live_policies.and_then(|p| p.get(name));
+        if live != Some(doc) {
+            let fields = diff_values("document", live.unwrap_or(&Value::Null), doc);
+            cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::RolePolicy, format!("{addr}/policy/{name}"), name, tenant, fields,
+                Op::PutRolePolicy { role: d.name.clone(), name: name.clone(), document: doc.clone() });
+        }
+    }
+    if let Some(o) = o {
+        for name in o.policies.keys().filter(|k| !d.policies.contains_key(*k)) {
+            cx.push(Action::Delete, Resource::RolePolicy, format!("{addr}/policy/{name}"), name, tenant, Vec::new(),
+                Op::DeleteRolePolicy { role: d.name.clone(), name: name.clone() });
+        }
+        for arn in o.attached_policies.iter().filter(|a| !d.attached_policies.contains(*a)) {
+            cx.push(Action::Delete, Resource::RolePolicy, format!("{addr}/attached/{arn}"), arn, tenant, Vec::new(),
+                Op::DetachRolePolicy { role: d.name.clone(), arn: arn.clone() });
+        }
+    }
+}
+
+/// The role's own fields (policies are separate resources).
+#[derive(Serialize)]
+struct RoleFields<'a> {
+    path: &'a str,
+    description: &'a Option<String>,
+    max_session_duration: i32,
+    permissions_boundary: &'a Option<String>,
+    trust_policy: &'a Value,
+    tags: &'a crate::state::Tags,
+}
+
+fn role_fields(r: &RoleState) -> RoleFields<'_> {
+    RoleFields {
+        path: &r.path,
+        description: &r.description,
+        max_session_duration: r.max_session_duration,
+        permissions_boundary: &r.permissions_boundary,
+        trust_policy: &r.trust_policy,
+        tags: &r.tags,
+    }
+}
+
+/// Plans the changes that make `observed` match `desired`.
+pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let mut cx = Ctx { opts, changes: Vec::new(), orphans: Vec::new() };
+    for (addr, d) in &desired.pools {
+        plan_pool(&mut cx, d, observed.pools.get(addr))?;
+    }
+    if !opts.scoped {
+        for (addr, o) in observed.pools.iter().filter(|(a, _)| !desired.pools.contains_key(*a)) {
+            let op = Op::DeletePool { pool: addr.clone(), force_delete_users: opts.force_delete_users };
+            match pool_tenant(o) {
+                Some(t) => cx.extra(Resource::UserPool, addr.clone(), &o.name, Some(t), op),
+                // The shared pool with no pooled tenant left: an orphan of the platform.
+                None if !opts.prune => cx.orphans.push(Orphan { resource: Resource::UserPool, address: addr.clone(), name: o.name.clone(), tenant: None }),
+                None => cx.push(Action::Delete, Resource::UserPool, addr.clone(), &o.name, None, Vec::new(), op),
+            }
+        }
+    }
+    for (addr, d) in &desired.roles {
+        plan_role(&mut cx, d, observed.roles.get(addr));
+    }
+    if !opts.scoped {
+        for (addr, o) in observed.roles.iter().filter(|(a, _)| !desired.roles.contains_key(*a)) {
+            let tenant = o.tenant.as_deref();
+            if tenant.is_none() && !opts.prune {
+                cx.orphans.push(Orphan { resource: Resource::IamRole, address: addr.clone(), name: o.name.clone(), tenant: None });
+                continue;
+            }
+            cx.extra(Resource::IamRole, addr.clone(), &o.name, tenant, Op::DeleteRole { name: o.name.clone() });
+        }
+        super::authorizer::diff(desired, observed, ids, &mut cx.changes);
+    }
+    let mut changes = cx.changes;
+    changes.sort_by(|a, b| {
+        let pa = a.op.as_ref().map_or(99, Op::phase);
+        let pb = b.op.as_ref().map_or(99, Op::phase);
+        (pa, &a.address).cmp(&(pb, &b.address))
+    });
+    let mut orphans = cx.orphans;
+    orphans.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Plan { changes, orphans })
 }

@@ -17,7 +17,7 @@ use crate::state::{
 
 pub mod authorizer;
 
-pub use diff::{plan, PlanOptions};
+pub use diff::{diff_values, field_changes, plan, PlanOptions};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]

@@ -419,9 +419,50 @@ pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, Templat
         st.policies = st.policies.iter().map(|(k, v)| (k.clone(), canonical_policy(v))).collect();
         roles.insert(st.address.clone(), st);
     }
+    if let Some(r) = authorizer_role(folder, env) {
+        roles.insert(r.address.clone(), r);
+    }
     Ok(World {
         pools: pools(folder, env),
         roles,
         ..World::default()
+    })
+}
+
+/// The managed execution role of the Lambda authorizer (when the folder names none).
+pub fn authorizer_role(folder: &Folder, env: &RenderEnv) -> Option<RoleState> {
+    let pl = &folder.platform.value;
+    let f = pl.authorizer.as_ref()?.function.as_ref()?;
+    if f.role.is_some() {
+        return None;
+    }
+    let logs = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [
+                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}", env.partition, env.region, env.account_id, f.name),
+                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}:*", env.partition, env.region, env.account_id, f.name)
+            ]
+        }]
+    });
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    });
+    Some(RoleState {
+        address: names::authorizer_role_address(),
+        name: names::authorizer_role(&pl.name),
+        path: names::role_path(&pl.name),
+        tenant: None,
+        description: Some("tenantctl: execution role of the tenant authorizer".into()),
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        trust_policy: canonical_policy(&trust),
+        tags: platform_tags(pl),
+        policies: BTreeMap::from([("logs".to_string(), canonical_policy(&logs))]),
+        attached_policies: BTreeSet::new(),
     })
 }

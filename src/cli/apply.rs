@@ -1,0 +1,160 @@
+//! `tenantctl apply [PLANFILE]`: makes AWS match the folder (or exactly the saved plan).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{session, show, Cli, CliError, Ui};
+use crate::engine::{self, Event};
+use crate::ops::{folder_fingerprint, Session};
+use crate::plan::{Action, Change, Plan};
+
+pub struct Args<'a> {
+    pub planfile: Option<&'a Path>,
+    pub tenants: &'a [String],
+    pub auto_approve: bool,
+    pub prune: bool,
+    pub parallelism: usize,
+}
+
+fn verb(a: Action, done: bool) -> &'static str {
+    match (a, done) {
+        (Action::Create, true) => "created",
+        (Action::Update, true) => "updated",
+        (Action::Delete, true) => "deleted",
+        (Action::Create, false) => "create",
+        (Action::Update, false) => "update",
+        (Action::Delete, false) => "delete",
+    }
+}
+
+pub fn line(c: &Change) -> String {
+    format!("{} {} ({})", c.resource.as_str(), c.address, c.name)
+}
+
+/// Asks on a terminal; refuses without one.
+pub fn confirm(ui: &Ui, question: &str) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::hint("refusing to change AWS without confirmation: there is no terminal to ask on", "pass --auto-approve in CI"));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| CliError::msg(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        ui.status("Cancelled; nothing was changed.");
+        Err(CliError::msg("apply cancelled"))
+    }
+}
+
+/// Runs `plan` on AWS with progress; returns the exit code.
+pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: usize) -> Result<i32, CliError> {
+    let n = plan.changes.len() as u64;
+    let bar = (ui.tty && !ui.quiet).then(|| {
+        let b = ProgressBar::new(n);
+        b.set_style(ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}").expect("template").progress_chars("=> "));
+        b
+    });
+    let log = Mutex::new(());
+    let on_event = |e: Event<'_>| match e {
+        Event::Started { change, .. } => {
+            if let Some(b) = &bar {
+                b.set_message(format!("{} {}", verb(change.action, false), change.address));
+            }
+        }
+        Event::Done { change, .. } => match &bar {
+            Some(b) => {
+                b.inc(1);
+                b.println(format!("  {} {}", verb(change.action, true), line(change)));
+            }
+            None if !ui.quiet => {
+                let _g = log.lock();
+                eprintln!("  {} {}", verb(change.action, true), line(change));
+            }
+            None => {}
+        },
+        Event::Failed { change, error, .. } => {
+            let msg = format!("  failed to {} {}: {error}", verb(change.action, false), line(change));
+            match &bar {
+                Some(b) => b.println(msg),
+                None => {
+                    let _g = log.lock();
+                    eprintln!("{msg}");
+                }
+            }
+        }
+    };
+    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, &s.config_dir, on_event).await;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    session::print_stats(cli, s);
+    if outcome.ok() {
+        ui.status(&format!("Apply complete: {} change{} made.", outcome.done.len(), if outcome.done.len() == 1 { "" } else { "s" }));
+        return Ok(0);
+    }
+    let mut report = format!("apply stopped: {} done, {} failed, {} not attempted", outcome.done.len(), outcome.failed.len(), outcome.not_attempted.len());
+    for (i, e) in &outcome.failed {
+        report.push_str(&format!("\n  failed: {}: {e}", line(&plan.changes[*i])));
+    }
+    for i in &outcome.not_attempted {
+        report.push_str(&format!("\n  not attempted: {} {}", verb(plan.changes[*i].action, false), line(&plan.changes[*i])));
+    }
+    Err(CliError::hint(report, "fix the cause and run apply again: every step is idempotent and a re-run converges"))
+}
+
+pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
+    let saved: Option<serde_json::Value> = match a.planfile {
+        Some(p) => {
+            if !a.tenants.is_empty() || a.prune {
+                return Err(CliError::msg("a saved plan carries its own --tenant and --prune; do not pass them with PLANFILE"));
+            }
+            let text = std::fs::read_to_string(p).map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?;
+            Some(serde_json::from_str(&text).map_err(|e| CliError::msg(format!("{} is not a tenantctl plan: {e}", p.display())))?)
+        }
+        None => None,
+    };
+    let (tenants, prune): (Vec<String>, bool) = match &saved {
+        Some(v) => {
+            if v["format_version"] != 1 {
+                return Err(CliError::msg("unsupported plan format_version"));
+            }
+            (
+                v["metadata"]["tenants"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+                v["metadata"]["prune"].as_bool().unwrap_or(false),
+            )
+        }
+        None => (a.tenants.to_vec(), a.prune),
+    };
+    session::block_on(async {
+        let s = session::open(cli, &tenants).await?;
+        let plan = s.plan(&s.options(prune))?;
+        let platform = s.folder.platform.value.name.clone();
+        if let Some(v) = &saved {
+            let now = show::plan_json(&platform, &plan, serde_json::Value::Null);
+            let folder_same = v["metadata"]["folder_sha256"] == folder_fingerprint(&s.folder);
+            let state_same = v["metadata"]["state_sha256"] == s.state_fingerprint();
+            if !folder_same || !state_same || v["changes"] != now["changes"] {
+                let what = if !folder_same { "the folder" } else { "AWS" };
+                return Err(CliError::hint(format!("stale plan: {what} changed since the plan was made"), "run tenantctl plan --out again and apply the new plan"));
+            }
+        }
+        if !ui.quiet {
+            eprint!("{}", show::plan_text(&platform, &plan, ui.verbose));
+        }
+        if plan.is_empty() {
+            ui.status("Nothing to do.");
+            session::print_stats(cli, &s);
+            return Ok(0);
+        }
+        if !a.auto_approve {
+            confirm(ui, &format!("Apply {} change{} to platform {platform}?", plan.changes.len(), if plan.changes.len() == 1 { "" } else { "s" }))?;
+        }
+        execute(cli, ui, &s, &plan, a.parallelism).await
+    })
+}
+

@@ -1,0 +1,37 @@
+//! `tenantctl destroy --tenant ID`: offboards one tenant (its roles, groups, silo pool).
+
+use super::{apply, session, show, Cli, CliError, Ui};
+
+pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_users: bool) -> Result<i32, CliError> {
+    session::block_on(async {
+        let mut s = session::open(cli, &[]).await?;
+        if s.folder.tenant(tenant).is_none() && !s.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant)) {
+            return Err(CliError::msg(format!("no tenant `{tenant}` in the folder or in AWS")));
+        }
+        // Desired: the folder without this tenant.
+        s.desired.roles.retain(|_, r| r.tenant.as_deref() != Some(tenant));
+        s.desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
+        let prefix = format!("{tenant}-");
+        for p in s.desired.pools.values_mut() {
+            p.groups.retain(|g, _| !(g.starts_with(&prefix) && !g[prefix.len()..].contains('-')));
+        }
+        let mut opts = s.options(true);
+        opts.tenants.remove(tenant);
+        opts.force_delete_users = force_delete_users;
+        let mut plan = s.plan(&opts)?;
+        plan.changes.retain(|c| c.tenant.as_deref() == Some(tenant) && c.action == crate::plan::Action::Delete);
+        plan.orphans.clear();
+        let platform = s.folder.platform.value.name.clone();
+        if !ui.quiet {
+            eprint!("{}", show::plan_text(&platform, &plan, ui.verbose));
+        }
+        if plan.is_empty() {
+            ui.status("Nothing to destroy.");
+            return Ok(0);
+        }
+        if !auto_approve {
+            apply::confirm(ui, &format!("Destroy {} resource{} of tenant {tenant}?", plan.changes.len(), if plan.changes.len() == 1 { "" } else { "s" }))?;
+        }
+        apply::execute(cli, ui, &s, &plan, 4).await
+    })
+}

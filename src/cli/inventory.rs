@@ -1,0 +1,53 @@
+//! `tenantctl inventory`: every managed physical resource with its ARN or id.
+
+use serde_json::{json, Value};
+
+use super::{session, Cli, CliError, Format, Ui};
+
+pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i32, CliError> {
+    session::block_on(async {
+        let s = session::open(cli, tenants).await?;
+        let c = &s.aws.ctx;
+        let mut rows: Vec<Value> = Vec::new();
+        for (addr, p) in &s.observed.pools {
+            let id = s.ids.pools.get(addr).cloned().unwrap_or_default();
+            rows.push(json!({"resource": "user_pool", "address": addr, "name": p.name, "tenant": p.tenant,
+                "id": id, "arn": format!("arn:{}:cognito-idp:{}:{}:userpool/{id}", c.partition, c.region, c.account_id)}));
+            for g in p.groups.keys() {
+                let t = g.rsplit_once('-').map(|(t, _)| t.to_string());
+                rows.push(json!({"resource": "group", "address": format!("{addr}/group/{g}"), "name": g, "tenant": t, "id": g}));
+            }
+            for rs in p.resource_servers.keys() {
+                rows.push(json!({"resource": "resource_server", "address": format!("{addr}/resource_server/{rs}"), "name": rs, "tenant": p.tenant, "id": rs}));
+            }
+            for name in p.clients.keys() {
+                rows.push(json!({"resource": "app_client", "address": format!("{addr}/app_client/{name}"), "name": name, "tenant": p.tenant,
+                    "id": s.ids.clients.get(&format!("{addr}/{name}"))}));
+            }
+        }
+        for (addr, r) in &s.observed.roles {
+            rows.push(json!({"resource": "iam_role", "address": addr, "name": r.name, "tenant": r.tenant,
+                "arn": format!("arn:{}:iam::{}:role{}{}", c.partition, c.account_id, r.path, r.name)}));
+        }
+        if let Some(arn) = &s.ids.function_arn {
+            rows.push(json!({"resource": "lambda_function", "address": "platform/authorizer/function", "arn": arn}));
+        }
+        if let (Some(api), Some(id)) = (&s.ids.rest_api, &s.ids.authorizer) {
+            rows.push(json!({"resource": "authorizer", "address": "platform/authorizer", "id": id, "rest_api": api}));
+        }
+        if !tenants.is_empty() {
+            rows.retain(|r| r["tenant"].as_str().is_some_and(|t| tenants.iter().any(|x| x == t)));
+        }
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&json!({"format_version": 1, "platform": c.platform, "resources": rows})).expect("json")),
+            _ => {
+                for r in &rows {
+                    let id = r.get("arn").or_else(|| r.get("id")).and_then(Value::as_str).unwrap_or("");
+                    println!("{:<16} {:<48} {id}", r["resource"].as_str().unwrap_or(""), r["address"].as_str().unwrap_or(""));
+                }
+            }
+        }
+        session::print_stats(cli, &s);
+        Ok(0)
+    })
+}

@@ -1,0 +1,145 @@
+//! Rendering of plans, drift and stats: text for people, JSON for scripts (contract §5),
+//! markdown for reports.
+
+use serde_json::{json, Value};
+
+use crate::aws::Stats;
+use crate::plan::drift::{DriftItem, Kind};
+use crate::plan::{Action, Plan};
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::Null => "(none)".to_string(),
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    if s.len() > 160 {
+        format!("{}…", &s[..s.char_indices().take_while(|(i, _)| *i < 157).last().map_or(0, |(i, c)| i + c.len_utf8())])
+    } else {
+        s
+    }
+}
+
+pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
+    let mut out = String::new();
+    if plan.changes.is_empty() {
+        out.push_str(&format!("No changes: AWS matches the folder for platform {platform}.\n"));
+    } else {
+        out.push_str(&format!("Plan for platform {platform}:\n"));
+        for c in &plan.changes {
+            let sign = match c.action {
+                Action::Create => "+",
+                Action::Update => "~",
+                Action::Delete => "-",
+            };
+            out.push_str(&format!("  {sign} {} {} ({})\n", c.resource.as_str(), c.address, c.name));
+            if c.action == Action::Update || verbose {
+                for f in &c.fields {
+                    out.push_str(&format!("      {}: {} -> {}\n", f.path, short(&f.before), short(&f.after)));
+                }
+            }
+        }
+    }
+    if !plan.orphans.is_empty() {
+        out.push_str("Orphans (their tenant files are gone; kept unless --prune):\n");
+        for o in &plan.orphans {
+            out.push_str(&format!("  ? {} {} ({})\n", o.resource.as_str(), o.address, o.name));
+        }
+    }
+    let s = plan.summary();
+    out.push_str(&format!("Plan: {} to create, {} to update, {} to delete.\n", s["create"], s["update"], s["delete"]));
+    out
+}
+
+pub fn plan_json(platform: &str, plan: &Plan, metadata: Value) -> Value {
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| json!({"action": c.action, "resource": c.resource, "address": c.address, "name": c.name, "tenant": c.tenant, "fields": c.fields}))
+        .collect();
+    json!({
+        "format_version": 1,
+        "platform": platform,
+        "changes": changes,
+        "summary": plan.summary(),
+        "orphans": plan.orphans,
+        "metadata": metadata,
+    })
+}
+
+fn kind(k: Kind) -> &'static str {
+    match k {
+        Kind::Missing => "missing",
+        Kind::Changed => "changed",
+        Kind::Unexpected => "unexpected",
+    }
+}
+
+pub fn drift_text(platform: &str, items: &[DriftItem]) -> String {
+    if items.is_empty() {
+        return format!("No drift: AWS matches the folder for platform {platform}.\n");
+    }
+    let mut out = format!("Drift for platform {platform}: {} item{}\n", items.len(), if items.len() == 1 { "" } else { "s" });
+    for i in items {
+        out.push_str(&format!("  {} {} {}\n", kind(i.kind), i.resource.as_str(), i.address));
+        for f in &i.fields {
+            out.push_str(&format!("      {}: expected {}, actual {}\n", f.path, short(&f.expected), short(&f.actual)));
+        }
+    }
+    out
+}
+
+pub fn drift_json(platform: &str, items: &[DriftItem]) -> Value {
+    json!({"format_version": 1, "platform": platform, "drifted": !items.is_empty(), "items": items})
+}
+
+pub fn drift_markdown(platform: &str, items: &[DriftItem]) -> String {
+    let mut out = format!("## tenantctl drift: `{platform}`\n\n");
+    if items.is_empty() {
+        out.push_str("No drift.\n");
+        return out;
+    }
+    out.push_str("| kind | resource | address | field | expected | actual |\n|---|---|---|---|---|---|\n");
+    let cell = |s: String| s.replace('|', "\\|").replace('\n', " ");
+    for i in items {
+        if i.fields.is_empty() {
+            out.push_str(&format!("| {} | {} | `{}` | | | |\n", kind(i.kind), i.resource.as_str(), i.address));
+        }
+        for f in &i.fields {
+            out.push_str(&format!(
+                "| {} | {} | `{}` | `{}` | {} | {} |\n",
+                kind(i.kind),
+                i.resource.as_str(),
+                i.address,
+                f.path,
+                cell(short(&f.expected)),
+                cell(short(&f.actual))
+            ));
+        }
+    }
+    out
+}
+
+pub fn stats_json(stats: &Stats, wall_ms: u128) -> Value {
+    json!({
+        "calls": stats.total_calls(),
+        "write_calls": stats.write_calls(),
+        "retries": stats.retries(),
+        "wall_ms": wall_ms,
+        "by_operation": stats.snapshot().into_iter().map(|(k, v)| (k, v.calls)).collect::<std::collections::BTreeMap<_, _>>(),
+    })
+}
+
+pub fn stats_text(stats: &Stats, wall_ms: u128) -> String {
+    let mut out = format!(
+        "AWS calls: {} ({} writes), retries: {}, wall time: {:.2}s\n",
+        stats.total_calls(),
+        stats.write_calls(),
+        stats.retries(),
+        wall_ms as f64 / 1000.0
+    );
+    for (k, v) in stats.snapshot() {
+        out.push_str(&format!("  {k:<48} {:>6}\n", v.calls));
+    }
+    out
+}

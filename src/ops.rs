@@ -1,0 +1,182 @@
+//! The operations behind the commands: load the folder, connect, observe, plan. Commands in
+//! `cli/` stay small and only parse flags and render.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::aws::{self, Aws, AwsError, Limiter};
+use crate::plan::{self, Plan, PlanError, PlanOptions};
+use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
+use crate::state::{Ids, World};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    #[error("{0}")]
+    Spec(#[from] SpecErrors),
+    #[error("{0}")]
+    Aws(#[from] AwsError),
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("{message}")]
+    Other { message: String, hint: Option<String> },
+}
+
+impl OpsError {
+    pub fn other(message: impl Into<String>, hint: Option<&str>) -> Self {
+        OpsError::Other { message: message.into(), hint: hint.map(str::to_string) }
+    }
+}
+
+/// AWS settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct AwsArgs {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+/// Everything a command that talks to AWS works on.
+pub struct Session {
+    pub config_dir: PathBuf,
+    pub folder: Folder,
+    pub aws: Aws,
+    pub env: RenderEnv,
+    pub desired: World,
+    pub observed: World,
+    pub ids: Ids,
+    /// `--tenant` given: only those tenants' resources were read.
+    pub tenants: Vec<String>,
+    pub started: Instant,
+}
+
+/// The tenants a `--tenant` list names must exist in the folder.
+pub fn check_tenants(folder: &Folder, tenants: &[String]) -> Result<(), OpsError> {
+    for id in tenants {
+        if folder.tenant(id).is_none() {
+            return Err(OpsError::other(format!("no tenant `{id}` in the folder"), Some("the ids are those of the tenants/ files")));
+        }
+    }
+    Ok(())
+}
+
+/// SHA-256 of every file under tenants/ and policies/ (and the authorizer code), by path.
+pub fn folder_fingerprint(folder: &Folder) -> String {
+    let mut files = Vec::new();
+    for sub in ["tenants", "policies"] {
+        collect(&folder.root.join(sub), &mut files);
+    }
+    if let Some(code) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()).map(|f| folder.root.join(&f.code)) {
+        files.push(code);
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.strip_prefix(&folder.root).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&f).unwrap_or_default());
+        h.update([0]);
+    }
+    hex(&h.finalize())
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Base64 SHA-256 of a file, as Lambda's CodeSha256.
+pub fn code_sha256(path: &Path) -> Option<String> {
+    use base64::Engine;
+    let bytes = std::fs::read(path).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
+}
+
+/// Keeps only the named tenants' pools, groups and roles.
+fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
+    let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
+    let pl = &folder.platform.value;
+    world.roles.retain(|_, r| r.tenant.as_deref().is_some_and(|t| keep.contains(t)));
+    let groups: BTreeSet<String> = folder
+        .tenants
+        .iter()
+        .filter(|t| keep.contains(t.value.id.as_str()))
+        .flat_map(|t| desired::tenant_roles(pl, &t.value).into_iter().map(|r| desired::names::group(&t.value.id, r)).collect::<Vec<_>>())
+        .collect();
+    world.pools.retain(|_, p| match &p.tenant {
+        Some(t) => keep.contains(t.as_str()),
+        None => p.groups.keys().any(|g| groups.contains(g)),
+    });
+    for p in world.pools.values_mut() {
+        p.groups.retain(|g, _| groups.contains(g));
+    }
+    world.function = None;
+    world.permission = None;
+    world.authorizer = None;
+    world.methods.clear();
+}
+
+impl Session {
+    /// Loads and validates the folder (no AWS call when it is invalid), connects, reads the
+    /// live state.
+    pub async fn open(config_dir: &Path, args: &AwsArgs, tenants: &[String], limiter: Limiter) -> Result<Session, OpsError> {
+        let started = Instant::now();
+        let folder = spec::load_valid(config_dir)?;
+        check_tenants(&folder, tenants)?;
+        let pl = &folder.platform.value;
+        let region = args.region.clone().or_else(|| pl.region.clone());
+        let aws = aws::connect(&pl.name, region, args.profile.clone(), args.endpoint.clone(), limiter).await?;
+        let env = RenderEnv { account_id: aws.ctx.account_id.clone(), region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
+        let mut desired = desired::world(&folder, &env).map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
+        let scoped = !tenants.is_empty();
+        if scoped {
+            scope(&mut desired, &folder, tenants);
+        }
+        let mut observed = World::default();
+        let mut ids = Ids::default();
+        aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
+        aws::iam::observe(&aws, &desired, scoped, &mut observed).await?;
+        if !scoped {
+            if let Some(spec) = &pl.authorizer {
+                let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
+                if let Some(a) = plan::authorizer::desired(&folder, &env, &desired.pools, sha, aws.ctx.endpoint.as_deref()) {
+                    a.apply_to(&mut desired);
+                }
+                aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
+            }
+        }
+        Ok(Session { config_dir: config_dir.to_path_buf(), folder, aws, env, desired, observed, ids, tenants: tenants.to_vec(), started })
+    }
+
+    pub fn options(&self, prune: bool) -> PlanOptions {
+        PlanOptions {
+            prune,
+            scoped: !self.tenants.is_empty(),
+            tenants: self.folder.tenants.iter().map(|t| t.value.id.clone()).collect(),
+            force_delete_users: false,
+        }
+    }
+
+    pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, PlanError> {
+        plan::plan(&self.desired, &self.observed, &self.ids, opts)
+    }
+
+    /// Fingerprint of the live state this plan was made from (for stale-plan checks).
+    pub fn state_fingerprint(&self) -> String {
+        let v = serde_json::json!({"world": self.observed, "ids": self.ids});
+        hex(&Sha256::digest(serde_json::to_vec(&v).expect("json")))
+    }
+}

@@ -1,0 +1,419 @@
+//! The Cognito adapter against the emulator: what tenantctl creates observes back as exactly
+//! the desired state (so an unchanged folder plans zero changes), read-modify-write updates
+//! keep what tenantctl does not manage, and duplicate managed pools are a conflict.
+//!
+//! Skipped unless TENANTCTL_TEST_ENDPOINT is set:
+//!   TENANTCTL_TEST_ENDPOINT=$(scripts/emulator start) cargo test --test aws_cognito
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, LambdaConfigType};
+use tenantctl::aws::{self, cognito, Aws, AwsError, Limiter};
+use tenantctl::plan::Op;
+use tenantctl::state::{
+    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState,
+    ResourceServerState, Tags, World,
+};
+use tokio::sync::Mutex;
+
+fn endpoint() -> Option<String> {
+    match std::env::var("TENANTCTL_TEST_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            eprintln!("note: TENANTCTL_TEST_ENDPOINT is not set; skipping the Cognito emulator test");
+            None
+        }
+    }
+}
+
+/// A platform name no other test (or earlier run) uses: ^[a-z][a-z0-9]{0,19}$.
+fn unique_platform(tag: &str) -> String {
+    let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() % 1_000_000_000_000;
+    format!("{tag}{n}").chars().take(20).collect()
+}
+
+async fn connect(platform: &str, endpoint: String) -> Aws {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::remove_var("AWS_SESSION_TOKEN");
+    std::env::remove_var("AWS_PROFILE");
+    aws::connect(platform, Some("us-east-1".into()), None, Some(endpoint), Limiter::default()).await.expect("connect")
+}
+
+fn string_attr(mutable: bool, min: &str, max: &str) -> AttributeState {
+    AttributeState {
+        data_type: "String".into(),
+        mutable,
+        min_length: Some(min.into()),
+        max_length: Some(max.into()),
+        min_value: None,
+        max_value: None,
+    }
+}
+
+fn tags(platform: &str, tenant: Option<&str>) -> Tags {
+    let mut t = Tags::from([
+        ("tenantctl:managed".to_string(), "true".to_string()),
+        ("tenantctl:platform".to_string(), platform.to_string()),
+        ("owner".to_string(), "platform-team".to_string()),
+    ]);
+    if let Some(id) = tenant {
+        t.insert("tenant_id".into(), id.into());
+    }
+    t
+}
+
+/// A desired pool shaped as `spec::desired::pools` builds it.
+fn desired_pool(platform: &str) -> PoolState {
+    let web = ClientState {
+        generate_secret: false,
+        explicit_auth_flows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"].map(String::from).into(),
+        allowed_oauth_flows: ["code".to_string()].into(),
+        allowed_oauth_scopes: ["openid", "email", "https://api.example/orders.read"].map(String::from).into(),
+        allowed_oauth_flows_user_pool_client: true,
+        callback_urls: ["https://app.example/callback".to_string()].into(),
+        logout_urls: BTreeSet::new(),
+        supported_identity_providers: ["COGNITO".to_string()].into(),
+        read_attributes: ["email", "custom:tenant_id"].map(String::from).into(),
+        write_attributes: ["email".to_string()].into(),
+        access_token_minutes: Some(60),
+        id_token_minutes: Some(60),
+        refresh_token_minutes: Some(30 * 24 * 60),
+        enable_token_revocation: true,
+        prevent_user_existence_errors: true,
+    };
+    let backend = ClientState {
+        generate_secret: true,
+        explicit_auth_flows: ["ALLOW_REFRESH_TOKEN_AUTH".to_string()].into(),
+        supported_identity_providers: ["COGNITO".to_string()].into(),
+        read_attributes: ["email", "custom:tenant_id"].map(String::from).into(),
+        write_attributes: ["email".to_string()].into(),
+        access_token_minutes: Some(5),
+        id_token_minutes: Some(1440),
+        refresh_token_minutes: Some(60),
+        enable_token_revocation: false,
+        prevent_user_existence_errors: false,
+        ..ClientState::default()
+    };
+    PoolState {
+        address: "platform/pool".into(),
+        name: platform.to_string(),
+        tenant: None,
+        settings: PoolSettings {
+            deletion_protection: true,
+            mfa: "OPTIONAL".into(),
+            allow_admin_create_user_only: true,
+            password_policy: PasswordState {
+                min_length: 12,
+                require_uppercase: true,
+                require_lowercase: true,
+                require_numbers: true,
+                require_symbols: false,
+                temporary_password_validity_days: 7,
+            },
+            tags: tags(platform, None),
+        },
+        attributes: BTreeMap::from([
+            ("tenant_id".to_string(), string_attr(false, "1", "32")),
+            ("tier".to_string(), string_attr(true, "0", "2048")),
+            (
+                "seats".to_string(),
+                AttributeState {
+                    data_type: "Number".into(),
+                    mutable: true,
+                    min_length: None,
+                    max_length: None,
+                    min_value: Some("0".into()),
+                    max_value: Some("100000".into()),
+                },
+            ),
+        ]),
+        groups: BTreeMap::from([
+            (
+                "acme-admin".to_string(),
+                GroupState {
+                    description: Some("Acme admin (tenantctl)".into()),
+                    precedence: Some(1),
+                    role_arn: Some(format!("arn:aws:iam::123456789012:role/tenantctl/{platform}/{platform}-acme-admin")),
+                },
+            ),
+            ("acme-member".to_string(), GroupState { description: Some("Acme member (tenantctl)".into()), precedence: None, role_arn: None }),
+        ]),
+        resource_servers: BTreeMap::from([(
+            "https://api.example".to_string(),
+            ResourceServerState {
+                name: "api".into(),
+                scopes: BTreeMap::from([
+                    ("orders.read".to_string(), "Read orders".to_string()),
+                    ("orders.write".to_string(), "Write orders".to_string()),
+                ]),
+            },
+        )]),
+        clients: BTreeMap::from([("web".to_string(), web), ("backend".to_string(), backend)]),
+    }
+}
+
+/// Creates `pool` the way apply does: the pool with its settings and all but one attribute,
+/// then the remaining attribute, resource servers, clients, groups.
+async fn create_all(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) {
+    let mut shell = PoolState { groups: BTreeMap::new(), clients: BTreeMap::new(), resource_servers: BTreeMap::new(), ..pool.clone() };
+    let late = shell.attributes.remove("seats");
+    cognito::execute(aws, &Op::CreatePool { pool: shell }, ids).await.expect("CreatePool");
+    if let Some(a) = late {
+        let op = Op::AddAttribute { pool: pool.address.clone(), name: "seats".into(), attribute: a };
+        cognito::execute(aws, &op, ids).await.expect("AddAttribute");
+    }
+    for (identifier, server) in &pool.resource_servers {
+        let op = Op::PutResourceServer { pool: pool.address.clone(), identifier: identifier.clone(), server: server.clone(), create: true };
+        cognito::execute(aws, &op, ids).await.expect("PutResourceServer");
+    }
+    for (name, client) in &pool.clients {
+        let op = Op::PutClient { pool: pool.address.clone(), name: name.clone(), client: client.clone(), create: true };
+        cognito::execute(aws, &op, ids).await.expect("PutClient");
+    }
+    for (name, group) in &pool.groups {
+        let op = Op::PutGroup { pool: pool.address.clone(), name: name.clone(), group: group.clone(), create: true };
+        cognito::execute(aws, &op, ids).await.expect("PutGroup");
+    }
+}
+
+async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids), AwsError> {
+    let mut world = World::default();
+    let mut ids = Ids::default();
+    cognito::observe(aws, desired, scoped, &mut world, &mut ids).await?;
+    Ok((world, ids))
+}
+
+/// Field by field first, so a failure names what differs.
+fn assert_pool_eq(observed: &PoolState, desired: &PoolState) {
+    assert_eq!(observed.address, desired.address);
+    assert_eq!(observed.name, desired.name);
+    assert_eq!(observed.tenant, desired.tenant);
+    assert_eq!(observed.settings, desired.settings, "settings");
+    for (n, a) in &desired.attributes {
+        assert_eq!(observed.attributes.get(n), Some(a), "attribute {n}");
+    }
+    assert_eq!(observed.attributes, desired.attributes, "attributes");
+    assert_eq!(observed.groups, desired.groups, "groups");
+    assert_eq!(observed.resource_servers, desired.resource_servers, "resource servers");
+    for (n, c) in &desired.clients {
+        assert_eq!(observed.clients.get(n), Some(c), "client {n}");
+    }
+    assert_eq!(observed.clients, desired.clients, "clients");
+    assert_eq!(observed, desired);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
+    let Some(ep) = endpoint() else { return };
+    let platform = unique_platform("cg");
+    let aws = connect(&platform, ep).await;
+    let ids = Mutex::new(Ids::default());
+    let mut desired = desired_pool(&platform);
+    create_all(&aws, &desired, &ids).await;
+    let pid = ids.lock().await.pools["platform/pool"].clone();
+
+    // 1. Unchanged: observed == desired.
+    let (world, seen_ids) = observe(&aws, &World::default(), false).await.expect("observe");
+    assert_eq!(world.pools.len(), 1, "{:?}", world.pools.keys().collect::<Vec<_>>());
+    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    assert_eq!(seen_ids.pools, ids.lock().await.pools);
+    assert_eq!(seen_ids.clients, ids.lock().await.clients);
+    assert!(seen_ids.clients.contains_key("platform/pool/web"));
+
+    // 2. Out of band: a trigger and a verification message (this raw call also resets what
+    //    it leaves out, on moto as on AWS; the tags are kept so the pool stays managed).
+    let trigger = "arn:aws:lambda:us-east-1:123456789012:function:presignup";
+    aws.cognito
+        .update_user_pool()
+        .user_pool_id(&pid)
+        .lambda_config(LambdaConfigType::builder().pre_sign_up(trigger).build())
+        .email_verification_message("Your code: {####}")
+        .email_verification_subject("Verify")
+        .set_user_pool_tags(Some(desired.settings.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .expect("raw UpdateUserPool");
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    assert_ne!(world.pools["platform/pool"].settings, desired.settings, "the raw update reset the managed settings");
+
+    // UpdatePool restores the managed settings (and changes some) and keeps the rest.
+    desired.settings.password_policy.min_length = 14;
+    desired.settings.mfa = "OFF".into();
+    desired.settings.tags.insert("cost-center".into(), "42".into());
+    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: desired.settings.clone() };
+    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool");
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    let live = aws.cognito.describe_user_pool().user_pool_id(&pid).send().await.unwrap().user_pool.unwrap();
+    assert_eq!(live.lambda_config().and_then(|l| l.pre_sign_up()), Some(trigger));
+    assert_eq!(live.email_verification_message(), Some("Your code: {####}"));
+    assert_eq!(live.email_verification_subject(), Some("Verify"));
+
+    // MFA back on, through UpdatePool.
+    desired.settings.mfa = "OPTIONAL".into();
+    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: desired.settings.clone() };
+    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool mfa");
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    assert_pool_eq(&world.pools["platform/pool"], &desired);
+
+    // 3. A client field tenantctl does not manage survives PutClient (update).
+    let cid = ids.lock().await.clients["platform/pool/web"].clone();
+    aws.cognito
+        .update_user_pool_client()
+        .user_pool_id(&pid)
+        .client_id(&cid)
+        .client_name("web")
+        .default_redirect_uri("https://app.example/callback")
+        .auth_session_validity(10)
+        .send()
+        .await
+        .expect("raw UpdateUserPoolClient");
+    let web = desired.clients.get_mut("web").unwrap();
+    web.access_token_minutes = Some(30);
+    web.logout_urls.insert("https://app.example/bye".into());
+    web.explicit_auth_flows.insert("ALLOW_USER_PASSWORD_AUTH".into());
+    web.prevent_user_existence_errors = false;
+    let op = Op::PutClient { pool: "platform/pool".into(), name: "web".into(), client: web.clone(), create: false };
+    cognito::execute(&aws, &op, &ids).await.expect("PutClient update");
+    let live = aws.cognito.describe_user_pool_client().user_pool_id(&pid).client_id(&cid).send().await.unwrap().user_pool_client.unwrap();
+    assert_eq!(live.default_redirect_uri(), Some("https://app.example/callback"));
+    assert_eq!(live.auth_session_validity(), Some(10));
+
+    // Group and resource server updates.
+    let g = desired.groups.get_mut("acme-member").unwrap();
+    g.precedence = Some(10);
+    g.description = Some("Members".into());
+    let op = Op::PutGroup { pool: "platform/pool".into(), name: "acme-member".into(), group: g.clone(), create: false };
+    cognito::execute(&aws, &op, &ids).await.expect("PutGroup update");
+    let rs = desired.resource_servers.get_mut("https://api.example").unwrap();
+    rs.scopes.remove("orders.write");
+    rs.scopes.insert("orders.admin".into(), "Administer orders".into());
+    let op = Op::PutResourceServer { pool: "platform/pool".into(), identifier: "https://api.example".into(), server: rs.clone(), create: false };
+    cognito::execute(&aws, &op, &ids).await.expect("PutResourceServer update");
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    assert_pool_eq(&world.pools["platform/pool"], &desired);
+
+    // 4. Scoped: only the named pool and groups; no clients, no resource servers.
+    let mut scope = desired.clone();
+    scope.groups.insert("nobody-admin".into(), GroupState { description: None, precedence: None, role_arn: None });
+    let scope_world = World { pools: BTreeMap::from([(scope.address.clone(), scope)]), ..World::default() };
+    let before = aws.stats.snapshot();
+    let (world, seen) = observe(&aws, &scope_world, true).await.unwrap();
+    let after = aws.stats.snapshot();
+    let p = &world.pools["platform/pool"];
+    assert_eq!(p.groups, desired.groups, "absent groups are left out");
+    assert!(p.clients.is_empty() && p.resource_servers.is_empty());
+    assert_eq!(p.settings, desired.settings);
+    assert_eq!(seen.pools["platform/pool"], pid);
+    // By operation name (the stats key's service prefix is not this test's concern).
+    let count = |m: &std::collections::BTreeMap<String, aws::stats::OpStats>, op: &str| -> u64 {
+        m.iter().filter(|(k, _)| k.rsplit(':').next() == Some(op)).map(|(_, s)| s.calls).sum()
+    };
+    let calls = |op: &str| count(&after, op) - count(&before, op);
+    assert_eq!(calls("DescribeUserPool"), 1);
+    assert_eq!(calls("GetGroup"), 3);
+    assert_eq!(calls("ListGroups") + calls("ListUserPoolClients") + calls("ListResourceServers"), 0);
+
+    // 5. Deletions.
+    let op = Op::DeleteGroup { pool: "platform/pool".into(), name: "acme-member".into() };
+    cognito::execute(&aws, &op, &ids).await.expect("DeleteGroup");
+    let op = Op::DeleteClient { pool: "platform/pool".into(), name: "backend".into() };
+    cognito::execute(&aws, &op, &ids).await.expect("DeleteClient");
+    let op = Op::DeleteResourceServer { pool: "platform/pool".into(), identifier: "https://api.example".into() };
+    cognito::execute(&aws, &op, &ids).await.expect("DeleteResourceServer");
+    desired.groups.remove("acme-member");
+    desired.clients.remove("backend");
+    desired.resource_servers.clear();
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    assert_pool_eq(&world.pools["platform/pool"], &desired);
+
+    // A pool with users is not deleted without force_delete_users.
+    aws.cognito
+        .admin_create_user()
+        .user_pool_id(&pid)
+        .username("alice")
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .user_attributes(AttributeType::builder().name("custom:tenant_id").value("acme").build().unwrap())
+        .send()
+        .await
+        .expect("AdminCreateUser");
+    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: false };
+    match cognito::execute(&aws, &op, &ids).await {
+        Err(AwsError::Conflict(m)) => assert!(m.contains("users") && m.contains(&pid), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
+    cognito::execute(&aws, &op, &ids).await.expect("DeletePool");
+    assert!(ids.lock().await.pools.is_empty());
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    assert!(world.pools.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silo_pools_and_duplicate_managed_pools() {
+    let Some(ep) = endpoint() else { return };
+    let platform = unique_platform("dup");
+    let aws = connect(&platform, ep).await;
+    let ids = Mutex::new(Ids::default());
+
+    // A silo pool: address from its tenant tag.
+    let mut silo = desired_pool(&platform);
+    silo.address = "tenant/acme/pool".into();
+    silo.name = format!("{platform}-acme");
+    silo.tenant = Some("acme".into());
+    silo.settings.tags = tags(&platform, Some("acme"));
+    silo.settings.mfa = "OFF".into();
+    silo.settings.deletion_protection = false;
+    silo.clients.clear();
+    silo.resource_servers.clear();
+    silo.groups.clear();
+    cognito::execute(&aws, &Op::CreatePool { pool: silo.clone() }, &ids).await.expect("CreatePool silo");
+
+    // Unmanaged look-alikes are ignored: same name, no tags; another platform's tags;
+    // a name that only shares the prefix.
+    aws.cognito.create_user_pool().pool_name(&platform).send().await.unwrap();
+    aws.cognito
+        .create_user_pool()
+        .pool_name(format!("{platform}-acme"))
+        .user_pool_tags("tenantctl:managed", "true")
+        .user_pool_tags("tenantctl:platform", "someoneelse")
+        .send()
+        .await
+        .unwrap();
+    aws.cognito
+        .create_user_pool()
+        .pool_name(format!("{platform}x"))
+        .user_pool_tags("tenantctl:managed", "true")
+        .user_pool_tags("tenantctl:platform", &platform)
+        .send()
+        .await
+        .unwrap();
+
+    let (world, seen) = observe(&aws, &World::default(), false).await.expect("observe");
+    assert_eq!(world.pools.keys().collect::<Vec<_>>(), vec!["tenant/acme/pool"]);
+    assert_pool_eq(&world.pools["tenant/acme/pool"], &silo);
+    let first = seen.pools["tenant/acme/pool"].clone();
+
+    // A second managed pool claiming the same address: a conflict naming both ids.
+    let second = aws
+        .cognito
+        .create_user_pool()
+        .pool_name(format!("{platform}-acme"))
+        .set_user_pool_tags(Some(silo.settings.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    match observe(&aws, &World::default(), false).await {
+        Err(AwsError::Conflict(m)) => {
+            assert!(m.contains(&first) && m.contains(&second), "{m}");
+            assert!(m.contains("tenant/acme/pool"), "{m}");
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}

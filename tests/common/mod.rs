@@ -1,0 +1,214 @@
+//! Helpers for tests that run tenantctl against the local AWS emulator (scripts/test starts
+//! it and sets TENANTCTL_TEST_ENDPOINT). Tests read AWS back with their own SDK calls.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// The emulator endpoint, or None (the test then says so and passes without running).
+pub fn endpoint() -> Option<String> {
+    match std::env::var("TENANTCTL_TEST_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            eprintln!("TENANTCTL_TEST_ENDPOINT is not set: run scripts/test (starts the emulator). Skipping.");
+            None
+        }
+    }
+}
+
+/// A unique platform name per test and process (the emulator is shared).
+pub fn platform_name(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let pid = std::process::id() % 100_000;
+    format!("{prefix}{pid}x{n}")
+}
+
+pub fn platform_yaml(name: &str, api: &str, extra_attr: &str) -> String {
+    format!(
+        r#"apiVersion: tenantctl/v1
+kind: Platform
+name: {name}
+region: us-east-1
+tags: {{owner: platform-team}}
+userPool:
+  deletionProtection: true
+  mfa: off
+  passwordPolicy: {{minLength: 12, requireUppercase: true, requireLowercase: true,
+                   requireNumbers: true, requireSymbols: true, temporaryPasswordValidityDays: 7}}
+  tenantAttribute: tenant_id
+  customAttributes:
+    - {{name: tier, type: string, mutable: true, minLength: 1, maxLength: 32}}
+    - {{name: seats, type: number, mutable: true, min: 0, max: 100000}}
+{extra_attr}  resourceServers:
+    - identifier: https://api.{name}.example
+      name: {name}-api
+      scopes:
+        - {{name: orders.read, description: Read orders}}
+        - {{name: orders.write, description: Write orders}}
+  appClients:
+    - name: web
+      authFlows: [USER_SRP_AUTH, REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH]
+      oauth: {{flows: [code], scopes: [openid, email, "https://api.{name}.example/orders.read"],
+              callbackUrls: ["https://app.{name}.example/callback"]}}
+      readAttributes: [email, "custom:tenant_id"]
+      writeAttributes: [email]
+      tokenValidity: {{access: 60m, id: 60m, refresh: 30d}}
+roles:
+  admin:
+    description: Tenant administrators
+    precedence: 1
+    policies: [tenant-data-rw]
+  member:
+    precedence: 10
+    policies: [tenant-data-ro]
+trust:
+  principals: ["arn:aws:iam::{ACCOUNT}:role/backend"]
+authorizer:
+  restApi: {api}
+  type: lambda
+  name: tenant-authorizer
+  resultTtlSeconds: 300
+  function:
+    name: {name}-authorizer
+    code: authorizer.zip
+  methods:
+    - {{path: /orders, method: GET}}
+"#
+    )
+}
+
+pub fn tenant_yaml(id: &str, isolation: &str, roles: Option<&str>) -> String {
+    let roles = roles.map(|r| format!("roles: [{r}]\n")).unwrap_or_default();
+    format!("apiVersion: tenantctl/v1\nkind: Tenant\nid: {id}\ndisplayName: Tenant {id}\nisolation: {isolation}\n{roles}vars: {{bucket: data-{id}}}\n")
+}
+
+/// A config folder: the platform, the given tenants, the example's policy templates, a zip.
+pub fn folder(platform: &str, api: &str, tenants: &[(&str, &str, Option<&str>)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    write(dir.path(), "tenants/platform.yaml", &platform_yaml(platform, api, ""));
+    for (id, iso, roles) in tenants {
+        write(dir.path(), &format!("tenants/{id}.yaml"), &tenant_yaml(id, iso, *roles));
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for p in ["tenant-data-rw.json", "tenant-data-ro.json"] {
+        std::fs::copy(root.join("policies").join(p), dir.path().join("policies").join(p)).unwrap();
+    }
+    std::fs::copy(root.join("tests/fixtures/authorizer-dummy.zip"), dir.path().join("authorizer.zip")).unwrap();
+    dir
+}
+
+pub fn write(dir: &Path, rel: &str, text: &str) {
+    std::fs::write(dir.join(rel), text).unwrap();
+}
+
+/// Runs tenantctl against the emulator.
+pub fn run(dir: &Path, endpoint: &str, args: &[&str]) -> Output {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenantctl"))
+        .arg("-C")
+        .arg(dir)
+        .arg("--endpoint-url")
+        .arg(endpoint)
+        .arg("--no-color")
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", REGION)
+        .env_remove("AWS_PROFILE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    out
+}
+
+pub fn text(o: &Output) -> String {
+    format!("--- stdout\n{}\n--- stderr\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Runs and asserts the exit code.
+pub fn run_ok(dir: &Path, endpoint: &str, args: &[&str], code: i32) -> Output {
+    let o = run(dir, endpoint, args);
+    assert_eq!(o.status.code(), Some(code), "tenantctl {args:?}:\n{}", text(&o));
+    o
+}
+
+/// Write calls reported by `--stats` ("AWS calls: N (W writes)").
+pub fn writes(o: &Output) -> u64 {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().find(|l| l.starts_with("AWS calls:")).unwrap_or_else(|| panic!("no stats in:\n{err}"));
+    let w = line.split('(').nth(1).and_then(|s| s.split_whitespace().next()).unwrap();
+    w.parse().unwrap()
+}
+
+pub struct Sdk {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub apigw: aws_sdk_apigateway::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+pub async fn sdk(endpoint: &str) -> Sdk {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await;
+    Sdk {
+        cognito: aws_sdk_cognitoidentityprovider::Client::new(&conf),
+        iam: aws_sdk_iam::Client::new(&conf),
+        apigw: aws_sdk_apigateway::Client::new(&conf),
+        lambda: aws_sdk_lambda::Client::new(&conf),
+        sts: aws_sdk_sts::Client::new(&conf),
+    }
+}
+
+/// Creates a REST API with GET /orders; returns its id.
+pub async fn rest_api(sdk: &Sdk, name: &str) -> String {
+    let api = sdk.apigw.create_rest_api().name(name).send().await.unwrap();
+    let id = api.id().unwrap().to_string();
+    let res = sdk.apigw.get_resources().rest_api_id(&id).send().await.unwrap();
+    let root = res.items().iter().find(|r| r.path() == Some("/")).unwrap().id().unwrap().to_string();
+    let orders = sdk.apigw.create_resource().rest_api_id(&id).parent_id(root).path_part("orders").send().await.unwrap();
+    sdk.apigw
+        .put_method()
+        .rest_api_id(&id)
+        .resource_id(orders.id().unwrap())
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// The id of the pool with this name (unique per test platform).
+pub async fn pool_id(sdk: &Sdk, name: &str) -> String {
+    let mut found = Vec::new();
+    let mut token = None;
+    loop {
+        let out = sdk.cognito.list_user_pools().max_results(60).set_next_token(token).send().await.unwrap();
+        for p in out.user_pools() {
+            if p.name() == Some(name) {
+                found.push(p.id().unwrap().to_string());
+            }
+        }
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(found.len(), 1, "pools named {name}: {found:?}");
+    found.remove(0)
+}
+
+pub fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(o)))
+}

@@ -1,0 +1,225 @@
+//! End to end against the emulator: apply, read back with our own SDK calls, re-plan to zero,
+//! drift and repair, folder changes, fields tenantctl does not manage.
+
+mod common;
+
+use common::*;
+
+fn tenants() -> Vec<(&'static str, &'static str, Option<&'static str>)> {
+    vec![("acme", "pooled", None), ("globex", "pooled", Some("member")), ("initech", "silo", None)]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_creates_everything_then_replans_to_zero() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("e");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &tenants());
+    let d = dir.path();
+
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+
+    // Pools: shared and silo, tagged, tenant attribute immutable and never client-writable.
+    let shared = pool_id(&sdk, &p).await;
+    let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    for (id, tenant) in [(&shared, None), (&silo, Some("initech"))] {
+        let pool = sdk.cognito.describe_user_pool().user_pool_id(id).send().await.unwrap();
+        let pool = pool.user_pool().unwrap();
+        let tags = pool.user_pool_tags().unwrap();
+        assert_eq!(tags.get("tenantctl:managed").map(String::as_str), Some("true"));
+        assert_eq!(tags.get("tenantctl:platform"), Some(&p));
+        assert_eq!(tags.get("owner").map(String::as_str), Some("platform-team"));
+        assert_eq!(tags.get("tenant_id").map(String::as_str), tenant);
+        let ta = pool.schema_attributes().iter().find(|a| a.name() == Some("custom:tenant_id")).expect("tenant attribute");
+        assert_eq!(ta.mutable(), Some(false));
+        assert!(pool.schema_attributes().iter().any(|a| a.name() == Some("custom:tier")));
+        assert_eq!(pool.admin_create_user_config().unwrap().allow_admin_create_user_only(), Some(true));
+        let clients = sdk.cognito.list_user_pool_clients().user_pool_id(id).send().await.unwrap();
+        assert_eq!(clients.user_pool_clients().len(), 1);
+        let c = sdk
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(id)
+            .client_id(clients.user_pool_clients()[0].client_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let c = c.user_pool_client().unwrap();
+        assert!(!c.write_attributes().is_empty(), "write attributes are explicit");
+        assert!(!c.write_attributes().iter().any(|a| a == "custom:tenant_id"));
+        assert!(c.read_attributes().iter().any(|a| a == "custom:tenant_id"));
+        assert!(c.allowed_o_auth_scopes().iter().any(|s| s == &format!("https://api.{p}.example/orders.read")));
+        let rs = sdk.cognito.list_resource_servers().user_pool_id(id).max_results(50).send().await.unwrap();
+        assert_eq!(rs.resource_servers()[0].scopes().len(), 2);
+    }
+    // Groups point at the tenant's role.
+    let groups = sdk.cognito.list_groups().user_pool_id(&shared).send().await.unwrap();
+    let mut names: Vec<_> = groups.groups().iter().map(|g| g.group_name().unwrap().to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["acme-admin", "acme-member", "globex-member"]);
+    for g in groups.groups() {
+        let name = g.group_name().unwrap();
+        let (t, r) = name.rsplit_once('-').unwrap();
+        assert_eq!(g.role_arn().unwrap(), format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-{t}-{r}"));
+    }
+    // Roles: path, tags, trust pinned to the tenant, inline policies.
+    for (t, r) in [("acme", "admin"), ("acme", "member"), ("globex", "member"), ("initech", "admin")] {
+        let role = sdk.iam.get_role().role_name(format!("{p}-{t}-{r}")).send().await.unwrap();
+        let role = role.role().unwrap();
+        assert_eq!(role.path(), format!("/tenantctl/{p}/"));
+        let tags: std::collections::HashMap<_, _> = role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+        assert_eq!(tags["tenant_id"], t);
+        assert_eq!(tags["tenantctl:managed"], "true");
+        let trust = tenantctl::state::parse_policy_document(role.assume_role_policy_document().unwrap()).unwrap();
+        let st = &trust["Statement"][0];
+        assert_eq!(st["Condition"]["StringEquals"]["aws:RequestTag/tenant_id"], t);
+        let actions = serde_json::to_string(&st["Action"]).unwrap();
+        assert!(actions.contains("sts:AssumeRole") && actions.contains("sts:TagSession"));
+        let pol = if r == "admin" { "tenant-data-rw" } else { "tenant-data-ro" };
+        let doc = sdk.iam.get_role_policy().role_name(format!("{p}-{t}-{r}")).policy_name(pol).send().await.unwrap();
+        let doc = tenantctl::state::parse_policy_document(doc.policy_document()).unwrap();
+        assert!(doc.to_string().contains("${aws:PrincipalTag/tenant_id}"));
+    }
+    assert!(sdk.iam.get_role().role_name(format!("{p}-globex-admin")).send().await.is_err(), "globex has only member");
+    // Authorizer, permission scoped to it, method guarded.
+    let auths = sdk.apigw.get_authorizers().rest_api_id(&api).send().await.unwrap();
+    let auth = auths.items().iter().find(|a| a.name() == Some("tenant-authorizer")).expect("authorizer");
+    let auth_id = auth.id().unwrap();
+    assert!(auth.authorizer_uri().unwrap().contains(&format!("function:{p}-authorizer/invocations")));
+    let policy = sdk.lambda.get_policy().function_name(format!("{p}-authorizer")).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let st = &policy["Statement"].as_array().unwrap()[0];
+    assert_eq!(
+        st["Condition"]["ArnLike"]["AWS:SourceArn"],
+        format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/authorizers/{auth_id}")
+    );
+    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap();
+    let m = sdk.apigw.get_method().rest_api_id(&api).resource_id(orders.id().unwrap()).http_method("GET").send().await.unwrap();
+    assert_eq!(m.authorization_type(), Some("CUSTOM"));
+    assert_eq!(m.authorizer_id(), Some(auth_id));
+
+    // Converged: plan says nothing, a second apply writes nothing.
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+    let again = run_ok(d, &ep, &["apply", "--auto-approve", "--stats"], 0);
+    assert_eq!(writes(&again), 0, "{}", text(&again));
+    run_ok(d, &ep, &["drift"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_plans_apply_exactly_and_go_stale() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("s");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let d = dir.path();
+    let planfile = d.join("plan.json");
+    let pf = planfile.to_str().unwrap();
+    let o = run_ok(d, &ep, &["plan", "--out", pf, "--format", "json"], 0);
+    let doc = json(&o);
+    assert_eq!(doc["format_version"], 1);
+    assert!(doc["summary"]["create"].as_u64().unwrap() > 5);
+    // Without a terminal and without --auto-approve, apply refuses.
+    let o = run_ok(d, &ep, &["apply"], 1);
+    assert!(text(&o).contains("--auto-approve"));
+    // The folder changes: the saved plan is stale.
+    write(d, "tenants/zeta.yaml", &tenant_yaml("zeta", "pooled", None));
+    let o = run_ok(d, &ep, &["apply", pf, "--auto-approve"], 1);
+    assert!(text(&o).contains("stale plan"), "{}", text(&o));
+    std::fs::remove_file(d.join("tenants/zeta.yaml")).unwrap();
+    run_ok(d, &ep, &["apply", pf, "--auto-approve"], 0);
+    // Applied: the same plan is now stale (AWS changed).
+    let o = run_ok(d, &ep, &["apply", pf, "--auto-approve"], 1);
+    assert!(text(&o).contains("stale plan"));
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn folder_changes_apply_in_place_and_users_survive() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("f");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("member"))]);
+    let d = dir.path();
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let pool = pool_id(&sdk, &p).await;
+    sdk.cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username("alice")
+        .user_attributes(aws_sdk_cognitoidentityprovider::types::AttributeType::builder().name("custom:tenant_id").value("acme").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // A new tenant, a new role for acme, a new custom attribute.
+    write(d, "tenants/zeta.yaml", &tenant_yaml("zeta", "pooled", None));
+    write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", Some("admin, member")));
+    write(d, "tenants/platform.yaml", &platform_yaml(&p, &format!("{p}-api"), "    - {name: plan, type: string, mutable: true}\n").replace("  customAttributes:\n", "  customAttributes:\n"));
+    let plan = run_ok(d, &ep, &["plan", "--format", "json"], 0);
+    let plan = json(&plan);
+    let changes = plan["changes"].as_array().unwrap();
+    assert!(changes.iter().all(|c| c["resource"] != "user_pool" || c["action"] != "create"), "never a new pool");
+    assert!(changes.iter().any(|c| c["resource"] == "custom_attribute" && c["name"] == "custom:plan"));
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    assert_eq!(pool_id(&sdk, &p).await, pool, "same pool");
+    let u = sdk.cognito.admin_get_user().user_pool_id(&pool).username("alice").send().await.unwrap();
+    assert!(u.user_attributes().iter().any(|a| a.name() == "custom:tenant_id" && a.value() == Some("acme")));
+    sdk.iam.get_role().role_name(format!("{p}-zeta-admin")).send().await.unwrap();
+    sdk.iam.get_role().role_name(format!("{p}-acme-admin")).send().await.unwrap();
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+
+    // Changing an attribute's type: plan fails naming it, and nothing is written.
+    let text_before = std::fs::read_to_string(d.join("tenants/platform.yaml")).unwrap();
+    write(d, "tenants/platform.yaml", &text_before.replace("{name: tier, type: string, mutable: true, minLength: 1, maxLength: 32}", "{name: tier, type: number, mutable: true}"));
+    let o = run_ok(d, &ep, &["plan", "--stats"], 1);
+    assert!(text(&o).contains("custom:tier"), "{}", text(&o));
+    assert_eq!(writes(&o), 0);
+    let o = run_ok(d, &ep, &["apply", "--auto-approve", "--stats"], 1);
+    assert!(text(&o).contains("custom:tier"));
+    assert_eq!(writes(&o), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unmanaged_fields_survive_updates() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("u");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let d = dir.path();
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let pool = pool_id(&sdk, &p).await;
+    // Out of band: a Lambda trigger and an email message on the pool; a default redirect on the client.
+    let live = sdk.cognito.describe_user_pool().user_pool_id(&pool).send().await.unwrap();
+    let live = live.user_pool().unwrap();
+    let trigger = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:presignup");
+    sdk.cognito
+        .update_user_pool()
+        .user_pool_id(&pool)
+        .set_policies(live.policies().cloned())
+        .set_deletion_protection(live.deletion_protection().cloned())
+        .set_admin_create_user_config(live.admin_create_user_config().cloned())
+        .set_user_pool_tags(live.user_pool_tags().cloned())
+        .lambda_config(aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder().pre_sign_up(&trigger).build())
+        .email_verification_subject("Welcome to acme")
+        .send()
+        .await
+        .unwrap();
+    // Folder: a stricter password policy and a shorter access token: the pool and client update.
+    let text_before = std::fs::read_to_string(d.join("tenants/platform.yaml")).unwrap();
+    write(d, "tenants/platform.yaml", &text_before.replace("minLength: 12", "minLength: 14").replace("access: 60m", "access: 30m"));
+    let plan = json(&run_ok(d, &ep, &["plan", "--format", "json"], 0));
+    let kinds: Vec<_> = plan["changes"].as_array().unwrap().iter().map(|c| (c["action"].as_str().unwrap().to_string(), c["resource"].as_str().unwrap().to_string())).collect();
+    assert!(kinds.contains(&("update".into(), "user_pool".into())), "{kinds:?}");
+    assert!(kinds.contains(&("update".into(), "app_client".into())), "{kinds:?}");
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let after = sdk.cognito.describe_user_pool().user_pool_id(&pool).send().await.unwrap();
+    let after = after.user_pool().unwrap();
+    assert_eq!(after.lambda_config().and_then(|l| l.pre_sign_up()), Some(trigger.as_str()), "trigger survives");
+    assert_eq!(after.email_verification_subject(), Some("Welcome to acme"));
+    assert_eq!(after.policies().unwrap().password_policy().unwrap().minimum_length(), Some(14));
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+}
