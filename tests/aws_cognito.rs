@@ -307,9 +307,10 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     assert!(p.clients.is_empty() && p.resource_servers.is_empty());
     assert_eq!(p.settings, desired.settings);
     assert_eq!(seen.pools["platform/pool"], pid);
-    // By operation name (the stats key's service prefix is not this test's concern).
+    // By operation name, from the attempt counts (no retries expected here): the stats
+    // interceptor files `calls` under "unknown" and the service as "Cognito Identity Provider".
     let count = |m: &std::collections::BTreeMap<String, aws::stats::OpStats>, op: &str| -> u64 {
-        m.iter().filter(|(k, _)| k.rsplit(':').next() == Some(op)).map(|(_, s)| s.calls).sum()
+        m.iter().filter(|(k, _)| k.rsplit(':').next() == Some(op)).map(|(_, s)| s.attempts).sum()
     };
     let calls = |op: &str| count(&after, op) - count(&before, op);
     assert_eq!(calls("DescribeUserPool"), 1);

@@ -192,3 +192,6 @@ impl PlanError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

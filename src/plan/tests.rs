@@ -1,0 +1,199 @@
+//! Unit tests of the pure planner: no AWS, no emulator.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::drift::{from_plan, Kind};
+use super::*;
+use crate::state::*;
+
+fn attr(t: &str, mutable: bool) -> AttributeState {
+    AttributeState { data_type: t.into(), mutable, min_length: Some("0".into()), max_length: Some("2048".into()), min_value: None, max_value: None }
+}
+
+fn pool(groups: &[&str]) -> PoolState {
+    PoolState {
+        address: "platform/pool".into(),
+        name: "saas".into(),
+        tenant: None,
+        settings: PoolSettings { deletion_protection: true, mfa: "OFF".into(), allow_admin_create_user_only: true, password_policy: PasswordState::default(), tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]) },
+        attributes: BTreeMap::from([("tenant_id".into(), attr("String", false)), ("tier".into(), attr("String", true))]),
+        groups: groups.iter().map(|g| (g.to_string(), GroupState { description: None, precedence: Some(1), role_arn: Some(format!("arn:{g}")) })).collect(),
+        resource_servers: BTreeMap::new(),
+        clients: BTreeMap::from([("web".into(), ClientState { write_attributes: BTreeSet::from(["email".into()]), ..ClientState::default() })]),
+    }
+}
+
+fn role(tenant: &str, r: &str) -> RoleState {
+    RoleState {
+        address: format!("tenant/{tenant}/role/{r}"),
+        name: format!("saas-{tenant}-{r}"),
+        path: "/tenantctl/saas/".into(),
+        tenant: Some(tenant.into()),
+        description: None,
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        trust_policy: json!({"Statement": [{"Condition": {"StringEquals": {"aws:RequestTag/tenant_id": tenant}}}]}),
+        tags: BTreeMap::from([("tenant_id".into(), tenant.into())]),
+        policies: BTreeMap::from([("data".into(), json!({"Statement": []}))]),
+        attached_policies: BTreeSet::new(),
+    }
+}
+
+fn world(groups: &[&str], roles: &[(&str, &str)]) -> World {
+    let p = pool(groups);
+    World {
+        pools: BTreeMap::from([(p.address.clone(), p)]),
+        roles: roles.iter().map(|(t, r)| { let r = role(t, r); (r.address.clone(), r) }).collect(),
+        ..World::default()
+    }
+}
+
+fn opts(tenants: &[&str]) -> PlanOptions {
+    PlanOptions { tenants: tenants.iter().map(|t| t.to_string()).collect(), ..PlanOptions::default() }
+}
+
+fn run(d: &World, o: &World, opts: &PlanOptions) -> Plan {
+    plan(d, o, &Ids::default(), opts).unwrap()
+}
+
+fn kinds(p: &Plan) -> Vec<(Action, Resource, String)> {
+    p.changes.iter().map(|c| (c.action, c.resource, c.address.clone())).collect()
+}
+
+#[test]
+fn unchanged_world_plans_nothing() {
+    let w = world(&["acme-admin"], &[("acme", "admin")]);
+    let p = run(&w, &w, &opts(&["acme"]));
+    assert!(p.is_empty() && p.orphans.is_empty(), "{p:?}");
+}
+
+#[test]
+fn empty_account_creates_roles_before_pool_before_groups() {
+    let d = world(&["acme-admin"], &[("acme", "admin")]);
+    let p = run(&d, &World::default(), &opts(&["acme"]));
+    let k = kinds(&p);
+    let pos = |r: Resource| k.iter().position(|(_, x, _)| *x == r).unwrap();
+    assert!(pos(Resource::IamRole) < pos(Resource::RolePolicy));
+    assert!(pos(Resource::RolePolicy) < pos(Resource::UserPool));
+    assert!(pos(Resource::UserPool) < pos(Resource::AppClient));
+    assert!(pos(Resource::AppClient) < pos(Resource::Group));
+    assert!(k.iter().all(|(a, _, _)| *a == Action::Create));
+    // The pool is created with its attributes: no separate attribute changes.
+    assert!(!k.iter().any(|(_, r, _)| *r == Resource::CustomAttribute));
+    let role = p.changes.iter().find(|c| c.resource == Resource::IamRole).unwrap();
+    assert!(role.fields.iter().any(|f| f.path == "tags.tenant_id" && f.before.is_null() && f.after == "acme"));
+}
+
+#[test]
+fn attributes_are_add_only() {
+    let o = world(&[], &[]);
+    let mut d = o.clone();
+    d.pools.get_mut("platform/pool").unwrap().attributes.insert("plan".into(), attr("String", true));
+    let p = run(&d, &o, &opts(&[]));
+    assert_eq!(kinds(&p), vec![(Action::Create, Resource::CustomAttribute, "platform/pool/attribute/plan".into())]);
+
+    let mut d = o.clone();
+    d.pools.get_mut("platform/pool").unwrap().attributes.insert("tier".into(), attr("Number", true));
+    let e = plan(&d, &o, &Ids::default(), &opts(&[])).unwrap_err();
+    assert!(matches!(&e, PlanError::AttributeChange { name, .. } if name == "tier"), "{e}");
+    assert!(e.to_string().contains("custom:tier"));
+
+    let mut d = o.clone();
+    d.pools.get_mut("platform/pool").unwrap().attributes.get_mut("tier").unwrap().mutable = false;
+    assert!(matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeChange { .. })));
+
+    let mut d = o.clone();
+    d.pools.get_mut("platform/pool").unwrap().attributes.remove("tier");
+    assert!(matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeRemoved { name, .. }) if name == "tier"));
+}
+
+#[test]
+fn orphans_are_kept_unless_pruned_and_strays_are_deleted() {
+    let d = world(&["acme-admin"], &[("acme", "admin")]);
+    let o = world(&["acme-admin", "gone-admin", "acme-owner", "Hand Made"], &[("acme", "admin"), ("gone", "admin")]);
+    let p = run(&d, &o, &opts(&["acme"]));
+    let orphans: Vec<_> = p.orphans.iter().map(|o| o.address.as_str()).collect();
+    assert_eq!(orphans, ["platform/pool/group/gone-admin", "tenant/gone/role/admin"]);
+    assert_eq!(
+        kinds(&p),
+        vec![
+            (Action::Delete, Resource::Group, "platform/pool/group/Hand Made".into()),
+            (Action::Delete, Resource::Group, "platform/pool/group/acme-owner".into()),
+        ]
+    );
+    let pruned = run(&d, &o, &PlanOptions { prune: true, ..opts(&["acme"]) });
+    assert!(pruned.orphans.is_empty());
+    assert_eq!(pruned.changes.len(), 4);
+    // Deletions come last, roles after groups.
+    assert_eq!(pruned.changes.last().unwrap().resource, Resource::IamRole);
+}
+
+#[test]
+fn role_drift_becomes_targeted_updates() {
+    let d = world(&[], &[("acme", "admin")]);
+    let mut o = d.clone();
+    let r = o.roles.get_mut("tenant/acme/role/admin").unwrap();
+    r.trust_policy = json!({"Statement": [{"Principal": {"AWS": "*"}}]});
+    r.policies.insert("data".into(), json!({"Statement": [{"Resource": "*"}]}));
+    r.policies.insert("extra".into(), json!({}));
+    r.attached_policies.insert("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    r.tags.insert("stray".into(), "x".into());
+    let p = run(&d, &o, &opts(&["acme"]));
+    let upd = p.changes.iter().find(|c| c.resource == Resource::IamRole).unwrap();
+    match upd.op.as_ref().unwrap() {
+        Op::UpdateRole { trust, settings, boundary, tags_remove, tags_set, .. } => {
+            assert!(*trust && !*settings && !*boundary);
+            assert_eq!(tags_remove, &BTreeSet::from(["stray".to_string()]));
+            assert!(tags_set.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    let k = kinds(&p);
+    assert!(k.contains(&(Action::Update, Resource::RolePolicy, "tenant/acme/role/admin/policy/data".into())));
+    assert!(k.contains(&(Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/policy/extra".into())));
+    assert!(k.contains(&(Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/attached/arn:aws:iam::aws:policy/AdministratorAccess".into())));
+}
+
+#[test]
+fn client_able_to_write_tenant_attribute_is_changed_drift() {
+    let d = world(&[], &[]);
+    let mut o = d.clone();
+    o.pools.get_mut("platform/pool").unwrap().clients.get_mut("web").unwrap().write_attributes.insert("custom:tenant_id".into());
+    o.pools.get_mut("platform/pool").unwrap().clients.insert("rogue".into(), ClientState::default());
+    let p = run(&d, &o, &opts(&[]));
+    let items = from_plan(&p);
+    assert_eq!(items.len(), 2);
+    let web = items.iter().find(|i| i.address == "platform/pool/app_client/web").unwrap();
+    assert_eq!(web.kind, Kind::Changed);
+    assert_eq!(web.fields[0].path, "write_attributes");
+    assert_eq!(web.fields[0].expected, json!(["email"]));
+    assert_eq!(web.fields[0].actual, json!(["custom:tenant_id", "email"]));
+    assert_eq!(items.iter().find(|i| i.address.ends_with("rogue")).unwrap().kind, Kind::Unexpected);
+}
+
+#[test]
+fn scoped_plans_ignore_platform_settings_and_other_tenants() {
+    let d = world(&["acme-admin"], &[("acme", "admin")]);
+    let mut o = d.clone();
+    o.pools.get_mut("platform/pool").unwrap().settings.mfa = "ON".into();
+    let p = run(&d, &o, &PlanOptions { scoped: true, ..opts(&["acme"]) });
+    assert!(p.is_empty(), "{p:?}");
+}
+
+#[test]
+fn silo_pool_of_a_gone_tenant_is_an_orphan() {
+    let d = world(&[], &[]);
+    let mut o = d.clone();
+    let mut silo = pool(&["old-admin"]);
+    silo.address = "tenant/old/pool".into();
+    silo.name = "saas-old".into();
+    silo.tenant = Some("old".into());
+    o.pools.insert(silo.address.clone(), silo);
+    let p = run(&d, &o, &opts(&[]));
+    assert!(p.changes.is_empty());
+    assert_eq!(p.orphans.len(), 1);
+    let p = run(&d, &o, &PlanOptions { prune: true, ..opts(&[]) });
+    assert_eq!(kinds(&p), vec![(Action::Delete, Resource::UserPool, "tenant/old/pool".into())]);
+}

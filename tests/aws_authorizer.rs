@@ -1,0 +1,302 @@
+//! The authorizer wiring against the emulator: observe -> desired -> diff -> execute until the
+//! diff is empty, then out-of-band drift (a widened invoke permission, a method set back to
+//! NONE) is reported exactly and repaired.
+//!
+//! Needs a running emulator: `export TENANTCTL_TEST_ENDPOINT=$(scripts/emulator start)`,
+//! then `cargo test --test aws_authorizer`, then `scripts/emulator stop`. Skipped (with a note)
+//! when TENANTCTL_TEST_ENDPOINT is unset.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use tenantctl::aws::{self, authorizer as adapter, Aws, Limiter};
+use tenantctl::plan::authorizer::{self as wiring, client_key, AuthorizerDesired};
+use tenantctl::plan::{Action, Change, Resource};
+use tenantctl::spec::desired::{self, RenderEnv};
+use tenantctl::spec::Folder;
+use tenantctl::state::{Ids, World};
+
+fn endpoint() -> Option<String> {
+    std::env::var("TENANTCTL_TEST_ENDPOINT").ok().filter(|s| !s.is_empty())
+}
+
+fn fixture_zip() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/authorizer-dummy.zip")
+}
+
+/// A config folder for a fresh platform (unique names, so reruns share an emulator).
+fn write_folder(dir: &Path, platform: &str) {
+    std::fs::create_dir_all(dir.join("tenants")).unwrap();
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(
+        dir.join("tenants/platform.yaml"),
+        format!(
+            r#"apiVersion: tenantctl/v1
+kind: Platform
+name: {platform}
+region: us-east-1
+userPool:
+  appClients:
+    - name: web
+      authFlows: [USER_SRP_AUTH, REFRESH_TOKEN_AUTH]
+roles:
+  member:
+    precedence: 10
+    policies: [data-ro]
+authorizer:
+  restApi: {platform}-api
+  type: lambda
+  name: tenant-authorizer
+  resultTtlSeconds: 300
+  function:
+    name: {platform}-authorizer
+    code: authorizer.zip
+  methods:
+    - {{path: /orders, method: GET}}
+---
+apiVersion: tenantctl/v1
+kind: Tenant
+id: acme
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("policies/data-ro.json"),
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::bucket/${aws:PrincipalTag/tenant_id}/*"}]}"#,
+    )
+    .unwrap();
+    std::fs::copy(fixture_zip(), dir.join("authorizer.zip")).unwrap();
+}
+
+struct Env {
+    aws: Aws,
+    folder: Folder,
+    render: RenderEnv,
+    dir: tempfile::TempDir,
+    endpoint: String,
+    /// Pool and client ids (the Cognito adapter's part of the ids).
+    cognito_ids: Ids,
+}
+
+impl Env {
+    fn desired(&self) -> AuthorizerDesired {
+        let pools = desired::pools(&self.folder, &self.render);
+        let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
+        let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
+        wiring::desired(&self.folder, &self.render, &pools, Some(sha), Some(&self.endpoint)).unwrap()
+    }
+
+    async fn observe(&self) -> (World, Ids) {
+        let mut world = World::default();
+        let mut ids = self.cognito_ids.clone();
+        let spec = self.folder.platform.value.authorizer.as_ref().unwrap();
+        adapter::observe(&self.aws, spec, &mut world, &mut ids).await.expect("observe");
+        (world, ids)
+    }
+
+    async fn plan(&self) -> (Vec<Change>, Ids) {
+        let (observed, ids) = self.observe().await;
+        let d = self.desired();
+        wiring::check(&d, &observed, &ids).expect("check");
+        let mut changes = Vec::new();
+        d.diff(&observed, &ids, &mut changes);
+        changes.sort_by_key(|c| c.op.as_ref().map(|o| o.phase()));
+        (changes, ids)
+    }
+
+    async fn apply(&self, changes: &[Change], ids: Ids) {
+        let ids = Mutex::new(ids);
+        for c in changes {
+            let op = c.op.as_ref().unwrap();
+            adapter::execute(&self.aws, op, &ids, self.dir.path())
+                .await
+                .unwrap_or_else(|e| panic!("{} {}: {e}", c.resource.as_str(), c.address));
+        }
+    }
+}
+
+async fn setup(ep: &str) -> Env {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    std::env::remove_var("AWS_PROFILE");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let platform = format!("az{}{:08}", std::process::id() % 1000, nanos % 100_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    write_folder(dir.path(), &platform);
+    let folder = tenantctl::spec::load_valid(dir.path()).unwrap_or_else(|e| panic!("test folder: {e}"));
+    let aws = aws::connect(&platform, Some("us-east-1".into()), None, Some(ep.to_string()), Limiter::new(0.0))
+        .await
+        .expect("connect to the emulator");
+    let render = RenderEnv {
+        account_id: aws.ctx.account_id.clone(),
+        region: aws.ctx.region.clone(),
+        partition: aws.ctx.partition.clone(),
+    };
+
+    // What other slices (and the user) provide: the shared pool with its client, the
+    // authorizer's execution role, and the REST API with GET /orders.
+    let pool = aws.cognito.create_user_pool().pool_name(&platform).send().await.unwrap();
+    let pool_id = pool.user_pool().unwrap().id().unwrap().to_string();
+    let client = aws.cognito.create_user_pool_client().user_pool_id(&pool_id).client_name("web").send().await.unwrap();
+    let mut cognito_ids = Ids::default();
+    cognito_ids.pools.insert(desired::names::shared_pool_address(), pool_id);
+    cognito_ids.clients.insert(
+        client_key(&desired::names::shared_pool_address(), "web"),
+        client.user_pool_client().unwrap().client_id().unwrap().to_string(),
+    );
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    aws.iam
+        .create_role()
+        .role_name(desired::names::authorizer_role(&platform))
+        .path(desired::names::role_path(&platform))
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let api = aws.apigw.create_rest_api().name(format!("{platform}-api")).send().await.unwrap();
+    let api_id = api.id().unwrap().to_string();
+    let root = aws.apigw.get_resources().rest_api_id(&api_id).send().await.unwrap();
+    let root_id = root.items().iter().find(|r| r.path() == Some("/")).unwrap().id().unwrap().to_string();
+    let orders = aws.apigw.create_resource().rest_api_id(&api_id).parent_id(&root_id).path_part("orders").send().await.unwrap();
+    aws.apigw
+        .put_method()
+        .rest_api_id(&api_id)
+        .resource_id(orders.id().unwrap())
+        .http_method("GET")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+
+    Env { aws, folder, render, dir, endpoint: ep.to_string(), cognito_ids }
+}
+
+fn summary(changes: &[Change]) -> Vec<(Action, Resource, String)> {
+    changes.iter().map(|c| (c.action, c.resource, c.address.clone())).collect()
+}
+
+#[tokio::test]
+async fn authorizer_wiring_converges_and_repairs_drift() {
+    let Some(ep) = endpoint() else {
+        eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT (export TENANTCTL_TEST_ENDPOINT=$(scripts/emulator start))");
+        return;
+    };
+    let env = setup(&ep).await;
+
+    // First apply: everything is created.
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (Action::Create, Resource::LambdaFunction, "platform/authorizer/function".into()),
+            (Action::Create, Resource::Authorizer, "platform/authorizer".into()),
+            (Action::Create, Resource::LambdaPermission, "platform/authorizer/permission".into()),
+            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+        ]
+    );
+    env.apply(&changes, ids).await;
+
+    // Converged: nothing left to do, and what was set is what the contract says.
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+    let (observed, _) = env.observe().await;
+    let f = observed.function.as_ref().unwrap();
+    let pool_id = &env.cognito_ids.pools["platform/pool"];
+    assert_eq!(f.environment["TENANTCTL_ISSUERS"], format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"));
+    assert_eq!(f.environment["TENANTCTL_JWKS_URL"], format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/')));
+    let p = observed.permission.as_ref().unwrap();
+    assert_eq!(
+        p.source_arn.as_deref(),
+        Some(format!(
+            "arn:aws:execute-api:us-east-1:{}:{}/authorizers/{}",
+            env.render.account_id,
+            ids.rest_api.as_ref().unwrap(),
+            ids.authorizer.as_ref().unwrap()
+        ))
+        .as_deref()
+    );
+    assert_eq!(observed.methods["GET /orders"].authorization_type, "CUSTOM");
+
+    // Out-of-band drift: a confused-deputy permission and an unguarded method.
+    let fname = f.name.clone();
+    env.aws
+        .lambda
+        .add_permission()
+        .function_name(&fname)
+        .statement_id("widened")
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    env.aws
+        .apigw
+        .update_method()
+        .rest_api_id(ids.rest_api.as_ref().unwrap())
+        .resource_id(&ids.resources["GET /orders"])
+        .http_method("GET")
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/authorizationType")
+                .value("NONE")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (Action::Update, Resource::LambdaPermission, "platform/authorizer/permission".into()),
+            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+        ],
+        "{changes:#?}"
+    );
+    let perm_paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(perm_paths, ["statement_ids"]);
+    assert_eq!(changes[1].fields[0].path, "authorization_type");
+    assert_eq!(changes[1].fields[0].before, serde_json::json!("NONE"));
+    env.apply(&changes, ids).await;
+
+    let (changes, _) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+    let (observed, _) = env.observe().await;
+    assert_eq!(observed.permission.as_ref().unwrap().statement_id, wiring::STATEMENT_ID);
+
+    // Config drift on the function (environment changed by hand) is repaired too.
+    env.aws
+        .lambda
+        .update_function_configuration()
+        .function_name(&fname)
+        .environment(aws_sdk_lambda::types::Environment::builder().variables("TENANTCTL_ISSUERS", "https://evil.example").build())
+        .send()
+        .await
+        .unwrap();
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]);
+    env.apply(&changes, ids).await;
+    let (changes, _) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+}
+
+#[tokio::test]
+async fn missing_rest_api_is_a_clear_error() {
+    let Some(ep) = endpoint() else {
+        eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT");
+        return;
+    };
+    let env = setup(&ep).await;
+    let mut spec = env.folder.platform.value.authorizer.clone().unwrap();
+    spec.rest_api = "no-such-api".into();
+    let err = adapter::observe(&env.aws, &spec, &mut World::default(), &mut Ids::default()).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("no-such-api") && msg.contains("must exist"), "{msg}");
+}
