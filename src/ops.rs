@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
 use crate::plan::{self, Plan, PlanError, PlanOptions};
+#[allow(unused_imports)]
+use crate::plan::authorizer as _authz;
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{Ids, World};
 
@@ -50,6 +52,7 @@ pub struct Session {
     /// `--tenant` given: only those tenants' resources were read.
     pub tenants: Vec<String>,
     pub started: Instant,
+    pub authorizer: Option<plan::authorizer::AuthorizerDesired>,
 }
 
 /// The tenants a `--tenant` list names must exist in the folder.
@@ -146,6 +149,7 @@ impl Session {
             scope(&mut desired, &folder, tenants);
         }
         let mut observed = World::default();
+        let mut authorizer = None;
         let mut ids = Ids::default();
         aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
         aws::iam::observe(&aws, &desired, scoped, &mut observed).await?;
@@ -154,11 +158,12 @@ impl Session {
                 let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
                 if let Some(a) = plan::authorizer::desired(&folder, &env, &desired.pools, sha, aws.ctx.endpoint.as_deref()) {
                     a.apply_to(&mut desired);
+                    authorizer = Some(a);
                 }
                 aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
             }
         }
-        Ok(Session { config_dir: config_dir.to_path_buf(), folder, aws, env, desired, observed, ids, tenants: tenants.to_vec(), started })
+        Ok(Session { config_dir: config_dir.to_path_buf(), folder, aws, env, desired, observed, ids, tenants: tenants.to_vec(), started, authorizer })
     }
 
     pub fn options(&self, prune: bool) -> PlanOptions {
@@ -167,11 +172,15 @@ impl Session {
             scoped: !self.tenants.is_empty(),
             tenants: self.folder.tenants.iter().map(|t| t.value.id.clone()).collect(),
             force_delete_users: false,
+            authorizer_code: self.authorizer.as_ref().and_then(|a| a.code_path()).map(str::to_string),
         }
     }
 
-    pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, PlanError> {
-        plan::plan(&self.desired, &self.observed, &self.ids, opts)
+    pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, OpsError> {
+        if let Some(a) = &self.authorizer {
+            plan::authorizer::check(a, &self.observed, &self.ids).map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
+        }
+        Ok(plan::plan(&self.desired, &self.observed, &self.ids, opts)?)
     }
 
     /// Fingerprint of the live state this plan was made from (for stale-plan checks).

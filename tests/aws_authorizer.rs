@@ -28,7 +28,12 @@ fn fixture_zip() -> PathBuf {
 }
 
 /// A config folder for a fresh platform (unique names, so reruns share an emulator).
-fn write_folder(dir: &Path, platform: &str) {
+fn write_folder(dir: &Path, platform: &str, cognito: bool) {
+    let kind = if cognito {
+        "type: cognito".to_string()
+    } else {
+        format!("type: lambda\n  function:\n    name: {platform}-authorizer\n    code: authorizer.zip")
+    };
     std::fs::create_dir_all(dir.join("tenants")).unwrap();
     std::fs::create_dir_all(dir.join("policies")).unwrap();
     std::fs::write(
@@ -48,12 +53,9 @@ roles:
     policies: [data-ro]
 authorizer:
   restApi: {platform}-api
-  type: lambda
+  {kind}
   name: tenant-authorizer
   resultTtlSeconds: 300
-  function:
-    name: {platform}-authorizer
-    code: authorizer.zip
   methods:
     - {{path: /orders, method: GET}}
 ---
@@ -120,14 +122,14 @@ impl Env {
     }
 }
 
-async fn setup(ep: &str) -> Env {
+async fn setup(ep: &str, cognito: bool) -> Env {
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::remove_var("AWS_PROFILE");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let platform = format!("az{}{:08}", std::process::id() % 1000, nanos % 100_000_000);
     let dir = tempfile::tempdir().unwrap();
-    write_folder(dir.path(), &platform);
+    write_folder(dir.path(), &platform, cognito);
     let folder = tenantctl::spec::load_valid(dir.path()).unwrap_or_else(|e| panic!("test folder: {e}"));
     let aws = aws::connect(&platform, Some("us-east-1".into()), None, Some(ep.to_string()), Limiter::new(0.0))
         .await
@@ -186,7 +188,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT (export TENANTCTL_TEST_ENDPOINT=$(scripts/emulator start))");
         return;
     };
-    let env = setup(&ep).await;
+    let env = setup(&ep, false).await;
 
     // First apply: everything is created.
     let (changes, ids) = env.plan().await;
@@ -285,6 +287,42 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     env.apply(&changes, ids).await;
     let (changes, _) = env.plan().await;
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
+
+    // New code (here: an empty zip archive, its end-of-central-directory record alone) is
+    // uploaded, and only the code.
+    let mut empty_zip = b"PK\x05\x06".to_vec();
+    empty_zip.extend([0u8; 18]);
+    std::fs::write(env.dir.path().join("authorizer.zip"), &empty_zip).unwrap();
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]);
+    let paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["code_sha256"]);
+    env.apply(&changes, ids).await;
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+
+    // Authorizer settings changed by hand are patched back.
+    env.aws
+        .apigw
+        .update_authorizer()
+        .rest_api_id(ids.rest_api.as_ref().unwrap())
+        .authorizer_id(ids.authorizer.as_ref().unwrap())
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/authorizerResultTtlInSeconds")
+                .value("0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![(Action::Update, Resource::Authorizer, "platform/authorizer".into())]);
+    assert_eq!(changes[0].fields[0].path, "result_ttl_seconds");
+    env.apply(&changes, ids).await;
+    let (changes, _) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
 }
 
 #[tokio::test]
@@ -293,10 +331,40 @@ async fn missing_rest_api_is_a_clear_error() {
         eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT");
         return;
     };
-    let env = setup(&ep).await;
+    let env = setup(&ep, false).await;
     let mut spec = env.folder.platform.value.authorizer.clone().unwrap();
     spec.rest_api = "no-such-api".into();
     let err = adapter::observe(&env.aws, &spec, &mut World::default(), &mut Ids::default()).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("no-such-api") && msg.contains("must exist"), "{msg}");
+}
+
+#[tokio::test]
+async fn cognito_authorizer_converges() {
+    let Some(ep) = endpoint() else {
+        eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT");
+        return;
+    };
+    let env = setup(&ep, true).await;
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (Action::Create, Resource::Authorizer, "platform/authorizer".into()),
+            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+        ]
+    );
+    env.apply(&changes, ids).await;
+    let (changes, _) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+    let (observed, _) = env.observe().await;
+    let a = observed.authorizer.unwrap();
+    assert_eq!(a.auth_type, "COGNITO_USER_POOLS");
+    let pool_id = &env.cognito_ids.pools["platform/pool"];
+    assert_eq!(
+        a.provider_arns.into_iter().collect::<Vec<_>>(),
+        vec![format!("arn:aws:cognito-idp:us-east-1:{}:userpool/{pool_id}", env.render.account_id)]
+    );
+    assert_eq!(observed.methods["GET /orders"].authorization_type, "COGNITO_USER_POOLS");
+    assert!(observed.function.is_none() && observed.permission.is_none());
 }

@@ -34,7 +34,7 @@ async fn apply_creates_everything_then_replans_to_zero() {
         let ta = pool.schema_attributes().iter().find(|a| a.name() == Some("custom:tenant_id")).expect("tenant attribute");
         assert_eq!(ta.mutable(), Some(false));
         assert!(pool.schema_attributes().iter().any(|a| a.name() == Some("custom:tier")));
-        assert_eq!(pool.admin_create_user_config().unwrap().allow_admin_create_user_only(), Some(true));
+        assert_eq!(pool.admin_create_user_config().unwrap().allow_admin_create_user_only(), true);
         let clients = sdk.cognito.list_user_pool_clients().user_pool_id(id).send().await.unwrap();
         assert_eq!(clients.user_pool_clients().len(), 1);
         let c = sdk

@@ -83,7 +83,7 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
     }
 
     // 2. DescribeUserPool each candidate; keep the managed ones.
-    let described: Vec<Option<UserPoolType>> = stream::iter(candidates.into_iter())
+    let described: Vec<Option<UserPoolType>> = stream::iter(candidates)
         .map(|(id, _)| async move {
             aws.limiter.acquire(Category::UserPoolRead).await;
             match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
@@ -127,7 +127,7 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
     }
 
     // 3. Per pool: groups, resource servers, clients.
-    let pools: Vec<(String, String, PoolState, BTreeMap<String, String>)> = stream::iter(managed.into_iter())
+    let pools: Vec<(String, String, PoolState, BTreeMap<String, String>)> = stream::iter(managed)
         .map(|(address, (id, pool, tenant))| {
             let desired_groups: Vec<String> = desired
                 .pools
@@ -268,7 +268,7 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
             _ => break,
         }
     }
-    let clients: Vec<Option<(String, UserPoolClientType)>> = stream::iter(client_ids.into_iter())
+    let clients: Vec<Option<(String, UserPoolClientType)>> = stream::iter(client_ids)
         .map(|cid| async move {
             match describe_client(aws, pool_id, &cid).await {
                 Ok(c) => Ok(Some((cid, c))),
@@ -499,6 +499,8 @@ async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<()
         )
         .set_schema(Some(pool.attributes.iter().map(|(n, a)| schema_attribute(n, a)).collect()))
         .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
+        .customize()
+        .mutate_request(strip_unused_account_validity)
         .send()
         .await
         .map_err(|e| call_err("cognito-idp:CreateUserPool", e))?;
@@ -543,6 +545,8 @@ async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Resul
     };
     aws.limiter.acquire(Category::UserPoolUpdate).await;
     update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, settings, &mfa)
+        .customize()
+        .mutate_request(strip_unused_account_validity)
         .send()
         .await
         .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
@@ -572,6 +576,8 @@ async fn delete_pool(aws: &Aws, address: &str, pool_id: &str, force_delete_users
         let mfa = settings.mfa.clone();
         aws.limiter.acquire(Category::UserPoolUpdate).await;
         update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, &settings, &mfa)
+            .customize()
+            .mutate_request(strip_unused_account_validity)
             .send()
             .await
             .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
@@ -722,6 +728,22 @@ fn update_client_request(
         .set_auth_session_validity(live.auth_session_validity())
         .set_enable_propagate_additional_user_context_data(live.enable_propagate_additional_user_context_data())
         .set_refresh_token_rotation(live.refresh_token_rotation().cloned())
+}
+
+/// The SDK serialises `AdminCreateUserConfig.UnusedAccountValidityDays` (a plain `i32`)
+/// even when unset, as 0. The field is deprecated in favour of
+/// `PasswordPolicy.TemporaryPasswordValidityDays`, which tenantctl always sends; AWS refuses
+/// requests that carry both, so it is taken out of the request body.
+fn strip_unused_account_validity(req: &mut aws_smithy_runtime_api::client::orchestrator::HttpRequest) {
+    let Some(new) = req.body().bytes().and_then(without_unused_account_validity) else { return };
+    req.headers_mut().insert("content-length", new.len().to_string());
+    *req.body_mut() = aws_smithy_types::body::SdkBody::from(new);
+}
+
+fn without_unused_account_validity(body: &[u8]) -> Option<Vec<u8>> {
+    let mut v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get_mut("AdminCreateUserConfig")?.as_object_mut()?.remove("UnusedAccountValidityDays")?;
+    serde_json::to_vec(&v).ok()
 }
 
 fn password_policy(p: &PasswordState, live: Option<&PasswordPolicyType>) -> PasswordPolicyType {
@@ -992,6 +1014,14 @@ mod tests {
             },
             tags: Tags::from([("tenantctl:managed".into(), "true".into()), ("tenantctl:platform".into(), "acme".into())]),
         }
+    }
+
+    #[test]
+    fn deprecated_unused_account_validity_is_stripped() {
+        let body = br#"{"UserPoolId":"p","AdminCreateUserConfig":{"AllowAdminCreateUserOnly":true,"UnusedAccountValidityDays":0}}"#;
+        let out: serde_json::Value = serde_json::from_slice(&without_unused_account_validity(body).unwrap()).unwrap();
+        assert_eq!(out, serde_json::json!({"UserPoolId": "p", "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": true}}));
+        assert!(without_unused_account_validity(br#"{"UserPoolId":"p"}"#).is_none());
     }
 
     #[test]

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
-};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -67,11 +66,11 @@ fn key(cfg: &ConfigBag) -> String {
 
 fn short_service(s: &str) -> &str {
     match s {
-        "CognitoIdentityProvider" | "cognitoidentityprovider" => "cognito-idp",
-        "Iam" | "iam" => "iam",
-        "APIGateway" | "apigateway" => "apigateway",
+        "CognitoIdentityProvider" | "cognitoidentityprovider" | "Cognito Identity Provider" => "cognito-idp",
+        "Iam" | "iam" | "IAM" => "iam",
+        "APIGateway" | "apigateway" | "API Gateway" => "apigateway",
         "Lambda" | "lambda" => "lambda",
-        "Sts" | "sts" => "sts",
+        "Sts" | "sts" | "STS" => "sts",
         other => other,
     }
 }
@@ -81,18 +80,20 @@ impl Intercept for Counter {
         "tenantctl-stats"
     }
 
-    fn read_before_execution(&self, _c: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
-        self.0.bump(key(cfg), true);
-        Ok(())
-    }
-
     fn read_before_attempt(
         &self,
         _c: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.bump(key(cfg), false);
+        // The operation's metadata is in the bag from the first attempt on; count a call at
+        // the first attempt and every attempt as one.
+        let first = cfg.load::<RequestAttempts>().is_none_or(|a| a.attempts() <= 1);
+        let k = key(cfg);
+        if first {
+            self.0.bump(k.clone(), true);
+        }
+        self.0.bump(k, false);
         Ok(())
     }
 }

@@ -132,7 +132,7 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
     };
     session::block_on(async {
         let s = session::open(cli, &tenants).await?;
-        let plan = s.plan(&s.options(prune))?;
+        let plan = session::plan(cli, &s, &s.options(prune))?;
         let platform = s.folder.platform.value.name.clone();
         if let Some(v) = &saved {
             let now = show::plan_json(&platform, &plan, serde_json::Value::Null);

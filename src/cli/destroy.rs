@@ -18,7 +18,7 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_us
         let mut opts = s.options(true);
         opts.tenants.remove(tenant);
         opts.force_delete_users = force_delete_users;
-        let mut plan = s.plan(&opts)?;
+        let mut plan = session::plan(cli, &s, &opts)?;
         plan.changes.retain(|c| c.tenant.as_deref() == Some(tenant) && c.action == crate::plan::Action::Delete);
         plan.orphans.clear();
         let platform = s.folder.platform.value.name.clone();

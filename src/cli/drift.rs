@@ -6,7 +6,7 @@ use crate::plan::drift;
 pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i32, CliError> {
     session::block_on(async {
         let s = session::open(cli, tenants).await?;
-        let plan = s.plan(&s.options(false))?;
+        let plan = session::plan(cli, &s, &s.options(false))?;
         let items = drift::from_plan(&plan);
         let platform = &s.folder.platform.value.name;
         match format {

@@ -16,7 +16,7 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
     session::block_on(async {
         let s = session::open(cli, a.tenants).await?;
         let opts = s.options(false);
-        let plan = s.plan(&opts)?;
+        let plan = session::plan(cli, &s, &opts)?;
         let wall = s.started.elapsed().as_millis();
         let metadata = json!({
             "folder_sha256": folder_fingerprint(&s.folder),

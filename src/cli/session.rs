@@ -23,6 +23,14 @@ pub async fn open(cli: &Cli, tenants: &[String]) -> Result<Session, CliError> {
     Ok(Session::open(&cli.config_dir, &aws_args(cli), tenants, Limiter::default()).await?)
 }
 
+/// Plans; on a plan error the stats still go out (a refused plan made no write).
+pub fn plan(cli: &Cli, s: &Session, opts: &crate::plan::PlanOptions) -> Result<crate::plan::Plan, CliError> {
+    s.plan(opts).map_err(|e| {
+        print_stats(cli, s);
+        e.into()
+    })
+}
+
 pub fn print_stats(cli: &Cli, s: &Session) {
     if cli.stats {
         eprint!("{}", super::show::stats_text(&s.aws.stats, s.started.elapsed().as_millis()));
