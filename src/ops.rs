@@ -141,18 +141,30 @@ impl Session {
         check_tenants(&folder, tenants)?;
         let pl = &folder.platform.value;
         let region = args.region.clone().or_else(|| pl.region.clone());
-        let aws = aws::connect(&pl.name, region, args.profile.clone(), args.endpoint.clone(), limiter).await?;
+        let mut aws = aws::connect(&pl.name, region, args.profile.clone(), args.endpoint.clone(), limiter).await?;
+        let scoped = !tenants.is_empty();
+        let mut observed = World::default();
+        let mut ids = Ids::default();
+        let mut authorizer = None;
+        if scoped {
+            // IAM first: the role ARNs it reads tell the account, which saves the STS call.
+            let env0 = RenderEnv { account_id: "000000000000".into(), region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
+            let mut d0 = desired::world(&folder, &env0).map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
+            scope(&mut d0, &folder, tenants);
+            if let Some(acct) = aws::iam::observe(&aws, &d0, true, &mut observed).await? {
+                aws.ctx.account_id = acct;
+            }
+        }
+        aws.resolve_account().await?;
         let env = RenderEnv { account_id: aws.ctx.account_id.clone(), region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
         let mut desired = desired::world(&folder, &env).map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
-        let scoped = !tenants.is_empty();
         if scoped {
             scope(&mut desired, &folder, tenants);
         }
-        let mut observed = World::default();
-        let mut authorizer = None;
-        let mut ids = Ids::default();
         aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
-        aws::iam::observe(&aws, &desired, scoped, &mut observed).await?;
+        if !scoped {
+            aws::iam::observe(&aws, &desired, false, &mut observed).await?;
+        }
         if !scoped {
             if let Some(spec) = &pl.authorizer {
                 let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));

@@ -131,9 +131,10 @@ async fn setup(ep: &str, cognito: bool) -> Env {
     let dir = tempfile::tempdir().unwrap();
     write_folder(dir.path(), &platform, cognito);
     let folder = tenantctl::spec::load_valid(dir.path()).unwrap_or_else(|e| panic!("test folder: {e}"));
-    let aws = aws::connect(&platform, Some("us-east-1".into()), None, Some(ep.to_string()), Limiter::new(0.0))
+    let mut aws = aws::connect(&platform, Some("us-east-1".into()), None, Some(ep.to_string()), Limiter::new(0.0))
         .await
         .expect("connect to the emulator");
+    aws.resolve_account().await.expect("account");
     let render = RenderEnv {
         account_id: aws.ctx.account_id.clone(),
         region: aws.ctx.region.clone(),

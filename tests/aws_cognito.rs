@@ -38,7 +38,9 @@ async fn connect(platform: &str, endpoint: String) -> Aws {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::remove_var("AWS_SESSION_TOKEN");
     std::env::remove_var("AWS_PROFILE");
-    aws::connect(platform, Some("us-east-1".into()), None, Some(endpoint), Limiter::default()).await.expect("connect")
+    let mut aws = aws::connect(platform, Some("us-east-1".into()), None, Some(endpoint), Limiter::default()).await.expect("connect");
+    aws.resolve_account().await.expect("account");
+    aws
 }
 
 fn string_attr(mutable: bool, min: &str, max: &str) -> AttributeState {

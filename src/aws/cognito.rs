@@ -511,10 +511,111 @@ async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<()
         .to_string();
     // Record the id first: a failure below must not make the next run create a second pool.
     ids.lock().await.pools.insert(pool.address.clone(), id.clone());
+    let created = out.user_pool().and_then(|p| p.creation_date()).copied();
+    let id = keep_one_pool(aws, pool, &id, created).await?;
+    ids.lock().await.pools.insert(pool.address.clone(), id.clone());
     if mfa_type(&s.mfa) != UserPoolMfaType::Off {
         set_mfa(aws, &id, &s.mfa).await?;
     }
     Ok(())
+}
+
+/// How long after creating a pool tenantctl looks again for a twin created concurrently,
+/// when the first look found none (creations within this window are seen by both sides).
+const TWIN_SETTLE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// `CreateUserPool` is not idempotent: a concurrent apply (or an SDK retry of a create whose
+/// answer was lost) may have created a second pool for the same address. After creating
+/// `ours`, list the pools again; among the managed pools claiming this address, the oldest
+/// (CreationDate, then id) is the keeper, for every run that looks. When ours is not the
+/// keeper it is deleted (it is empty; deletion protection off first) and the keeper's id is
+/// returned. Moto's CreationDate has millisecond resolution: ties fall back to the id.
+async fn keep_one_pool(
+    aws: &Aws,
+    pool: &PoolState,
+    ours: &str,
+    created: Option<aws_smithy_types::DateTime>,
+) -> Result<String, AwsError> {
+    let mut keeper = ours.to_string();
+    for pass in 0..2 {
+        if pass == 1 {
+            tokio::time::sleep(TWIN_SETTLE).await;
+        }
+        let mut twins = pools_claiming(aws, pool, ours).await?;
+        if !twins.iter().any(|(_, id)| id == ours) {
+            // Not listed yet (eventual consistency): ours is there all the same.
+            twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));
+        }
+        twins.sort();
+        keeper = twins[0].1.clone();
+        // Another pool seen: every run that sees both picks the same keeper. None seen: look
+        // once more, after the twin of a concurrent create has had time to appear.
+        if twins.len() > 1 {
+            break;
+        }
+    }
+    if keeper != ours {
+        delete_pool(aws, &pool.address, ours, true).await.map_err(|e| {
+            AwsError::Conflict(format!(
+                "user pool {ours} was created for `{}` while another run created {keeper}; deleting the extra pool {ours} failed: {e}. \
+                 Delete it, then run again",
+                pool.address
+            ))
+        })?;
+    }
+    Ok(keeper)
+}
+
+fn date_key(d: aws_smithy_types::DateTime) -> (i64, u32) {
+    (d.secs(), d.subsec_nanos())
+}
+
+/// The managed pools named like `pool` that claim its address: (creation date, id).
+async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<((i64, u32), String)>, AwsError> {
+    let platform = aws.ctx.platform.as_str();
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::UserPoolRead).await;
+        let out = aws
+            .cognito
+            .list_user_pools()
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPools", e))?;
+        for p in out.user_pools() {
+            if let (Some(id), Some(name)) = (p.id(), p.name()) {
+                if name == pool.name {
+                    found.push((p.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), id.to_string()));
+                }
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let mut claiming = Vec::new();
+    for (date, id) in found {
+        if id == ours {
+            claiming.push((date, id));
+            continue;
+        }
+        let described = match describe_pool(aws, &id).await {
+            Ok(p) => p,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        };
+        let tags = pool_tags(&described);
+        if is_managed(platform, &tags)
+            && pool_address(platform, described.name().unwrap_or_default(), &tags).is_some_and(|(a, _)| a == pool.address)
+        {
+            claiming.push((date, id));
+        }
+    }
+    Ok(claiming)
 }
 
 async fn set_mfa(aws: &Aws, pool_id: &str, mfa: &str) -> Result<(), AwsError> {

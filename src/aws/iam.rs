@@ -42,16 +42,19 @@ fn managed(platform: &str, tags: &Tags) -> bool {
 }
 
 /// Reads the platform's managed roles. When `scoped`, reads only the roles of `desired`.
-pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World) -> Result<(), AwsError> {
+/// Returns the account id seen in a role ARN, if any.
+pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World) -> Result<Option<String>, AwsError> {
     let platform = aws.ctx.platform.clone();
     let path = names::role_path(&platform);
+    let mut account = None;
     if scoped {
         for d in desired.roles.values() {
-            if let Some(r) = get_role(aws, &d.name).await? {
+            if let Some((r, acct)) = get_role(aws, &d.name).await? {
+                account = account.or(acct);
                 world.roles.insert(r.address.clone(), r);
             }
         }
-        return Ok(());
+        return Ok(account);
     }
     // Description and max session duration, from ListRoles pages.
     let mut settings: BTreeMap<String, (Option<String>, i32)> = BTreeMap::new();
@@ -68,7 +71,7 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
         }
     }
     if settings.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let mut marker = None;
     loop {
@@ -87,6 +90,9 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
                 continue;
             }
             let name = r.role_name().unwrap_or_default();
+            if account.is_none() {
+                account = r.arn().and_then(super::account_of_arn).map(str::to_string);
+            }
             let tags = tags_of(r.tags());
             let Some((address, tenant)) = role_address(&platform, name) else { continue };
             if !managed(&platform, &tags) {
@@ -119,11 +125,11 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
             _ => break,
         }
     }
-    Ok(())
+    Ok(account)
 }
 
 /// One role with its policies (GetRole, ListRolePolicies, GetRolePolicy each, ListAttachedRolePolicies).
-async fn get_role(aws: &Aws, name: &str) -> Result<Option<RoleState>, AwsError> {
+async fn get_role(aws: &Aws, name: &str) -> Result<Option<(RoleState, Option<String>)>, AwsError> {
     let platform = &aws.ctx.platform;
     aws.limiter.acquire(Category::IamRead).await;
     let out = match aws.iam.get_role().role_name(name).send().await {
@@ -149,7 +155,8 @@ async fn get_role(aws: &Aws, name: &str) -> Result<Option<RoleState>, AwsError> 
     }
     aws.limiter.acquire(Category::IamRead).await;
     let attached = aws.iam.list_attached_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
-    Ok(Some(RoleState {
+    let account = super::account_of_arn(r.arn()).map(str::to_string);
+    Ok(Some((RoleState {
         address,
         name: name.to_string(),
         path: r.path().to_string(),
@@ -161,7 +168,7 @@ async fn get_role(aws: &Aws, name: &str) -> Result<Option<RoleState>, AwsError> 
         tags,
         policies,
         attached_policies: attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<BTreeSet<_>>(),
-    }))
+    }, account)))
 }
 
 fn tag_list(tags: &Tags) -> Vec<Tag> {

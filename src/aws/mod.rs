@@ -86,6 +86,37 @@ where
     }
 }
 
+/// The partition of a region.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The account id in an ARN (`arn:partition:service:region:account:...`).
+pub fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Aws {
+    /// Asks STS for the account when it is not known yet.
+    pub async fn resolve_account(&mut self) -> Result<(), AwsError> {
+        if !self.ctx.account_id.is_empty() {
+            return Ok(());
+        }
+        let ident = self.sts.get_caller_identity().send().await.map_err(|e| call_err("sts:GetCallerIdentity", e))?;
+        self.ctx.account_id = ident.account().unwrap_or_default().to_string();
+        if let Some(p) = ident.arn().and_then(|a| a.split(':').nth(1)) {
+            self.ctx.partition = p.to_string();
+        }
+        Ok(())
+    }
+}
+
 /// Builds the clients from the standard AWS config chain plus the CLI's overrides.
 pub async fn connect(
     platform: &str,
@@ -124,13 +155,10 @@ pub async fn connect(
     );
     let lambda = aws_sdk_lambda::Client::from_conf(aws_sdk_lambda::config::Builder::from(&conf).interceptor(interceptor.clone()).build());
     let sts = aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&conf).interceptor(interceptor).build());
-    let ident = sts.get_caller_identity().send().await.map_err(|e| call_err("sts:GetCallerIdentity", e))?;
-    let account_id = ident.account().unwrap_or_default().to_string();
-    let partition = ident
-        .arn()
-        .and_then(|a| a.split(':').nth(1))
-        .unwrap_or("aws")
-        .to_string();
+    // The account is resolved lazily (see `Aws::resolve_account`): a `--tenant` plan learns it
+    // from the role ARNs it reads anyway and saves the STS call.
+    let partition = partition_of(&region).to_string();
+    let account_id = String::new();
     Ok(Aws {
         cognito,
         iam,

@@ -17,6 +17,7 @@ pub struct Args<'a> {
     pub auto_approve: bool,
     pub prune: bool,
     pub parallelism: usize,
+    pub rate_scale: f64,
 }
 
 fn verb(a: Action, done: bool) -> &'static str {
@@ -131,7 +132,7 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
         None => (a.tenants.to_vec(), a.prune),
     };
     session::block_on(async {
-        let s = session::open(cli, &tenants).await?;
+        let s = session::open_with(cli, &tenants, crate::aws::Limiter::new(a.rate_scale)).await?;
         let plan = session::plan(cli, &s, &s.options(prune))?;
         let platform = s.folder.platform.value.name.clone();
         if let Some(v) = &saved {

@@ -94,6 +94,10 @@ pub enum Command {
         /// Ceiling on concurrent AWS operations per phase (rates stay under the quotas)
         #[arg(long, default_value_t = 8)]
         parallelism: usize,
+        /// Multiplies every per-category request-rate limit (default quotas: Cognito's
+        /// published ones, IAM 10 writes/s); 0 disables client-side limiting
+        #[arg(long, default_value_t = 1.0)]
+        rate_scale: f64,
     },
     /// Compare AWS with the folder; change nothing (exit 2 on drift)
     Drift {
@@ -167,7 +171,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
         Command::Validate => validate::run(cli, ui),
         Command::Render { tenants, account_id } => render::run(cli, ui, tenants, account_id.as_deref()),
         Command::Plan { tenants, out, format, detailed_exitcode } => plan::run(cli, ui, plan::Args { tenants, out: out.as_deref(), format: *format, detailed_exitcode: *detailed_exitcode }),
-        Command::Apply { planfile, tenants, auto_approve, prune, parallelism } => apply::run(cli, ui, apply::Args { planfile: planfile.as_deref(), tenants, auto_approve: *auto_approve, prune: *prune, parallelism: *parallelism }),
+        Command::Apply { planfile, tenants, auto_approve, prune, parallelism, rate_scale } => apply::run(cli, ui, apply::Args { planfile: planfile.as_deref(), tenants, auto_approve: *auto_approve, prune: *prune, parallelism: *parallelism, rate_scale: *rate_scale }),
         Command::Drift { tenants, format } => drift::run(cli, ui, tenants, *format),
         Command::Destroy { tenant, auto_approve, force_delete_users } => destroy::run(cli, ui, tenant, *auto_approve, *force_delete_users),
         Command::Adopt { .. } => Err(CliError::hint("adopt is not implemented in this version", "tag the existing resources by hand (tenantctl:managed=true, tenantctl:platform=<platform>) or recreate them with apply")),

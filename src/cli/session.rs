@@ -20,7 +20,11 @@ pub fn aws_args(cli: &Cli) -> AwsArgs {
 }
 
 pub async fn open(cli: &Cli, tenants: &[String]) -> Result<Session, CliError> {
-    Ok(Session::open(&cli.config_dir, &aws_args(cli), tenants, Limiter::default()).await?)
+    open_with(cli, tenants, Limiter::default()).await
+}
+
+pub async fn open_with(cli: &Cli, tenants: &[String], limiter: Limiter) -> Result<Session, CliError> {
+    Ok(Session::open(&cli.config_dir, &aws_args(cli), tenants, limiter).await?)
 }
 
 /// Plans; on a plan error the stats still go out (a refused plan made no write).

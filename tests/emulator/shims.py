@@ -6,6 +6,8 @@ does no more than AWS does; anything moto itself gets wrong stays wrong (see NOT
 
 cognito-idp (JSON protocol, dispatched by X-Amz-Target to a method of CognitoIdpResponse):
   UpdateResourceServer                 UserPoolId, Identifier, Name, Scopes -> ResourceServer
+  DeleteResourceServer                 UserPoolId, Identifier -> {} (ResourceNotFoundException
+                                       for an unknown pool or resource server)
   TagResource / UntagResource /        on user pool ARNs; the tags are the pool's
   ListTagsForResource                  UserPoolTags, so DescribeUserPool shows the same set
 apigateway (REST protocol, dispatched by method + path to a method of APIGatewayResponse):
@@ -41,6 +43,15 @@ def _update_resource_server(self: CognitoIdpResponse) -> ActionResult:
     server.name = self._get_param("Name")
     server.scopes = self._get_param("Scopes") or []
     return ActionResult({"ResourceServer": server.to_json()})
+
+
+def _delete_resource_server(self: CognitoIdpResponse) -> ActionResult:
+    user_pool_id = self._get_param("UserPoolId")
+    identifier = self._get_param("Identifier")
+    # Raises ResourceNotFoundException for an unknown pool or resource server.
+    self.backend.describe_resource_server(user_pool_id, identifier)
+    del self.backend.user_pools[user_pool_id].resource_servers[identifier]
+    return EmptyResult()
 
 
 _POOL_ARN = re.compile(r"^arn:[\w-]+:cognito-idp:([a-z0-9-]+):(\d{12}):userpool/([\w-]+)$")
@@ -81,6 +92,7 @@ def _list_tags_for_resource(self: CognitoIdpResponse) -> ActionResult:
 
 
 CognitoIdpResponse.update_resource_server = _update_resource_server
+CognitoIdpResponse.delete_resource_server = _delete_resource_server
 CognitoIdpResponse.tag_resource = _tag_resource
 CognitoIdpResponse.untag_resource = _untag_resource
 CognitoIdpResponse.list_tags_for_resource = _list_tags_for_resource

@@ -126,6 +126,36 @@ class CognitoResourceServer(ErrorCode, unittest.TestCase):
             Name="x",
         )
 
+    def test_delete_removes_only_that_server(self) -> None:
+        self.idp.create_resource_server(UserPoolId=self.pool_id, Identifier="https://other.example", Name="other")
+        out = self.idp.delete_resource_server(UserPoolId=self.pool_id, Identifier="https://api.example")
+        self.assertEqual({k: v for k, v in out.items() if k != "ResponseMetadata"}, {})
+        self.assertError(
+            "ResourceNotFoundException",
+            self.idp.describe_resource_server,
+            UserPoolId=self.pool_id,
+            Identifier="https://api.example",
+        )
+        listed = self.idp.list_resource_servers(UserPoolId=self.pool_id, MaxResults=50)["ResourceServers"]
+        self.assertEqual([rs["Identifier"] for rs in listed], ["https://other.example"])
+        # The identifier is free again: it can be created anew.
+        self.idp.create_resource_server(UserPoolId=self.pool_id, Identifier="https://api.example", Name="api")
+
+    def test_delete_unknown_server_and_pool(self) -> None:
+        self.idp.delete_resource_server(UserPoolId=self.pool_id, Identifier="https://api.example")
+        self.assertError(
+            "ResourceNotFoundException",
+            self.idp.delete_resource_server,
+            UserPoolId=self.pool_id,
+            Identifier="https://api.example",
+        )
+        self.assertError(
+            "ResourceNotFoundException",
+            self.idp.delete_resource_server,
+            UserPoolId="us-east-1_doesnotexist",
+            Identifier="https://api.example",
+        )
+
 
 class CognitoTags(ErrorCode, unittest.TestCase):
     def setUp(self) -> None:

@@ -1,0 +1,133 @@
+"""Driver of scripts/bench (see there). Starts its own emulator on a free port."""
+import json, os, platform, re, shutil, socket, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ["TENANTCTL_BIN"]
+ENV = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", NO_COLOR="1")
+ENV.pop("AWS_PROFILE", None)
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def start_emulator():
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests/emulator"))
+    proc = subprocess.Popen([os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "tests/emulator/serve.py"),
+                             "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1); return proc, url
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit("emulator did not start")
+
+
+PLATFORM = open(os.path.join(ROOT, "tenants/platform.yaml")).read()
+
+
+def make_folder(name, pooled, silo, api):
+    d = tempfile.mkdtemp(prefix=f"tenantctl-bench-{name}-")
+    os.makedirs(os.path.join(d, "tenants")); shutil.copytree(os.path.join(ROOT, "policies"), os.path.join(d, "policies"))
+    text = PLATFORM.replace("name: acmesaas", f"name: {name}").replace("restApi: acme-saas-api", f"restApi: {api}") \
+                   .replace("name: acme-saas-authorizer", f"name: {name}-authorizer")
+    open(os.path.join(d, "tenants/platform.yaml"), "w").write(text)
+    with open(os.path.join(d, "authorizer.zip"), "wb") as f:
+        f.write(open(os.path.join(ROOT, "tests/fixtures/authorizer-dummy.zip"), "rb").read())
+    for i in range(pooled):
+        open(os.path.join(d, f"tenants/t{i:05d}.yaml"), "w").write(
+            f"apiVersion: tenantctl/v1\nkind: Tenant\nid: t{i:05d}\nisolation: pooled\nvars: {{bucket: data-t{i:05d}}}\n")
+    for i in range(silo):
+        open(os.path.join(d, f"tenants/s{i:03d}.yaml"), "w").write(
+            f"apiVersion: tenantctl/v1\nkind: Tenant\nid: s{i:03d}\nisolation: silo\nvars: {{bucket: data-s{i:03d}}}\n")
+    return d
+
+
+def create_api(url, name):
+    import boto3
+    api = boto3.client("apigateway", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    rid = api.create_rest_api(name=name)["id"]
+    root = [r for r in api.get_resources(restApiId=rid)["items"] if r["path"] == "/"][0]["id"]
+    orders = api.create_resource(restApiId=rid, parentId=root, pathPart="orders")["id"]
+    api.put_method(restApiId=rid, resourceId=orders, httpMethod="GET", authorizationType="NONE")
+
+
+def run(folder, url, args, expect=(0,)):
+    cmd = ["/usr/bin/time", "-f", "TIME %e %M", BIN, "-C", folder, "--stats", "-q"] + (["--endpoint-url", url] if url else []) + args
+    t0 = time.time()
+    p = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+    wall = time.time() - t0
+    if p.returncode not in expect:
+        raise SystemExit(f"{' '.join(args)} exited {p.returncode}:\n{p.stderr[-3000:]}")
+    m = re.search(r"TIME ([\d.]+) (\d+)", p.stderr)
+    calls, writes, ops = 0, 0, {}
+    cm = re.search(r"AWS calls: (\d+) \((\d+) writes\)", p.stderr)
+    if cm:
+        calls, writes = int(cm.group(1)), int(cm.group(2))
+        for line in p.stderr.splitlines():
+            lm = re.match(r"\s+(\S+:\S+)\s+(\d+)$", line)
+            if lm:
+                ops[lm.group(1)] = int(lm.group(2))
+    return {"wall": wall, "rss_mb": int(m.group(2)) / 1024 if m else None, "calls": calls, "writes": writes, "ops": ops, "stdout": p.stdout}
+
+
+def per_resource(folder, url):
+    inv = json.loads(run(folder, url, ["inventory", "--format", "json"])["stdout"])["resources"]
+    n = lambda r: sum(1 for x in inv if x["resource"] == r)
+    roles, groups, pools, clients, servers = n("iam_role"), n("group"), n("user_pool"), n("app_client"), n("resource_server")
+    # Terraform-style refresh: GetRole + ListRolePolicies + GetRolePolicy (1 each) +
+    # ListAttachedRolePolicies per role; GetGroup per group; DescribeUserPool per pool;
+    # DescribeUserPoolClient per client; DescribeResourceServer per server; the authorizer's
+    # GetRestApi, GetAuthorizer, GetMethod, GetFunction, GetPolicy.
+    return roles * 4 + groups + pools + clients + servers + 5, dict(roles=roles, groups=groups, pools=pools, clients=clients, servers=servers)
+
+
+def fmt_ops(ops):
+    return ", ".join(f"{k.split(':',1)[1]} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))
+
+
+def main():
+    sizes = [int(a) for a in sys.argv[1:]] or [100, 1000]
+    proc, url = start_emulator()
+    rows = []
+    try:
+        cases = [(f"bench{n}", n, 0) for n in sizes] + [("benchsilo", 0, 20)]
+        for name, pooled, silo in cases:
+            api = f"{name}-api"; create_api(url, api)
+            d = make_folder(name, pooled, silo, api)
+            first = run(d, url, ["apply", "--auto-approve", "--rate-scale", "0", "--parallelism", "16"])
+            refresh, inv = per_resource(d, url)
+            label = f"{pooled} pooled" if pooled else f"{silo} silo"
+            rows.append((label, "initial apply (rate limits off)", first, None))
+            for cmd in (["plan", "--detailed-exitcode"], ["drift"], ["apply", "--auto-approve"]):
+                r = run(d, url, cmd)
+                rows.append((label, " ".join(cmd), r, refresh))
+            one = "t00000" if pooled else "s000"
+            r = run(d, url, ["plan", "--tenant", one, "--detailed-exitcode"])
+            rows.append((label, f"plan --tenant {one}", r, 4 * 2 + 2 + 1 + 1))
+            print(f"{label}: inventory {inv}", file=sys.stderr)
+    finally:
+        proc.terminate()
+    # Offline validate of 10,000 tenants.
+    d = make_folder("benchval", 10000, 0, "x")
+    r = run(d, None, ["validate"])
+    rows.append(("10000 pooled", "validate (offline)", r, 0))
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+    out = [f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem)//1024//1024} GiB; emulator: moto 5.2.5 on 127.0.0.1; release build.",
+           "", "| inventory | command | wall s | peak MB | AWS calls | writes | per-resource refresh calls | calls by operation |",
+           "|---|---|---|---|---|---|---|---|"]
+    for label, cmd, r, refresh in rows:
+        out.append(f"| {label} | `{cmd}` | {r['wall']:.2f} | {r['rss_mb']:.0f} | {r['calls']} | {r['writes']} | {refresh if refresh is not None else ''} | {fmt_ops(r['ops'])} |")
+    text = "\n".join(out) + "\n"
+    print(text)
+    os.makedirs(os.path.join(ROOT, "target/bench"), exist_ok=True)
+    open(os.path.join(ROOT, "target/bench/results.md"), "w").write(text)
+
+
+if __name__ == "__main__":
+    main()
