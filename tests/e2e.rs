@@ -223,3 +223,29 @@ async fn unmanaged_fields_survive_updates() {
     assert_eq!(after.policies().unwrap().password_policy().unwrap().minimum_length(), Some(14));
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_mid_apply_reports_done_and_not_done_and_a_rerun_converges() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("m");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let d = dir.path();
+    // The function's execution role does not exist: Lambda refuses it, after IAM and Cognito
+    // are done.
+    let good = std::fs::read_to_string(d.join("tenants/platform.yaml")).unwrap();
+    let missing_role = format!("arn:aws:iam::{ACCOUNT}:role/does-not-exist");
+    write(d, "tenants/platform.yaml", &good.replace("    code: authorizer.zip\n", &format!("    code: authorizer.zip\n    role: \"{missing_role}\"\n")));
+    let o = run_ok(d, &ep, &["apply", "--auto-approve"], 1);
+    let t = text(&o);
+    assert!(t.contains("apply stopped:"), "{t}");
+    assert!(t.contains("failed: lambda_function"), "{t}");
+    assert!(t.contains("not attempted: create authorizer"), "{t}");
+    assert!(t.contains("created group"), "earlier phases ran:\n{t}");
+    // Fix the folder; a plain re-run converges.
+    write(d, "tenants/platform.yaml", &good);
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+    assert_eq!(pool_id(&sdk, &p).await.len() > 0, true, "exactly one pool");
+}

@@ -29,7 +29,6 @@ use crate::state::{AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionS
 
 /// How long a Lambda call is retried while IAM propagates a new execution role, or while an
 /// earlier update of the function is still in progress.
-pub const RETRY_FOR: Duration = Duration::from_secs(120);
 const PAGE: i32 = 500;
 
 /// Reads the REST API's authorizer, its function, permission and the listed methods.
@@ -315,7 +314,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    let deadline = Instant::now() + RETRY_FOR;
+    let deadline = Instant::now() + super::propagation_window();
     let mut delay = Duration::from_secs(1);
     loop {
         match f().await {
@@ -438,7 +437,7 @@ async fn put_function(
 /// Waits until the function's last update finished (AWS refuses a second update meanwhile);
 /// returns its ARN.
 async fn wait_updated(aws: &Aws, name: &str) -> Result<String, AwsError> {
-    let deadline = Instant::now() + RETRY_FOR;
+    let deadline = Instant::now() + super::propagation_window();
     loop {
         aws.limiter.acquire(Category::Lambda).await;
         let c = aws

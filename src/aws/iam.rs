@@ -182,7 +182,7 @@ where
     Fut: std::future::Future<Output = Result<T, AwsError>>,
 {
     let mut delay = Duration::from_millis(500);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let deadline = tokio::time::Instant::now() + super::propagation_window();
     loop {
         match f().await {
             Err(AwsError::Call { code, message, .. }) if code == "MalformedPolicyDocument" && message.contains("principal") && tokio::time::Instant::now() < deadline => {

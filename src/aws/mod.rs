@@ -86,6 +86,13 @@ where
     }
 }
 
+/// How long writes are retried while IAM propagates a principal it refers to (Terraform waits
+/// up to 2 minutes). `TENANTCTL_PROPAGATION_TIMEOUT` (seconds) overrides it.
+pub fn propagation_window() -> std::time::Duration {
+    let secs = std::env::var("TENANTCTL_PROPAGATION_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(120);
+    std::time::Duration::from_secs(secs)
+}
+
 /// The partition of a region.
 pub fn partition_of(region: &str) -> &'static str {
     if region.starts_with("cn-") {
