@@ -249,3 +249,35 @@ async fn a_failure_mid_apply_reports_done_and_not_done_and_a_rerun_converges() {
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
     assert_eq!(pool_id(&sdk, &p).await.len() > 0, true, "exactly one pool");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_offboards_one_tenant_and_guards_users() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("x");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None), ("globex", "pooled", None), ("initech", "silo", None)]);
+    let d = dir.path();
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    // Without a terminal, destroy refuses to run unconfirmed.
+    run_ok(d, &ep, &["destroy", "--tenant", "globex"], 1);
+    run_ok(d, &ep, &["destroy", "--tenant", "globex", "--auto-approve"], 0);
+    for r in ["admin", "member"] {
+        assert!(sdk.iam.get_role().role_name(format!("{p}-globex-{r}")).send().await.is_err());
+    }
+    sdk.iam.get_role().role_name(format!("{p}-acme-admin")).send().await.expect("other tenants untouched");
+    let shared = pool_id(&sdk, &p).await;
+    let groups = sdk.cognito.list_groups().user_pool_id(&shared).send().await.unwrap();
+    let names: Vec<_> = groups.groups().iter().filter_map(|g| g.group_name()).collect();
+    assert!(!names.iter().any(|g| g.starts_with("globex-")), "{names:?}");
+    assert!(names.contains(&"acme-admin"));
+
+    // A silo pool with a user is kept unless --force-delete-users.
+    let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    sdk.cognito.admin_create_user().user_pool_id(&silo).username("bob").send().await.unwrap();
+    let o = run_ok(d, &ep, &["destroy", "--tenant", "initech", "--auto-approve"], 1);
+    assert!(text(&o).contains("--force-delete-users"), "{}", text(&o));
+    sdk.cognito.describe_user_pool().user_pool_id(&silo).send().await.expect("pool kept");
+    run_ok(d, &ep, &["destroy", "--tenant", "initech", "--auto-approve", "--force-delete-users"], 0);
+    assert!(sdk.cognito.describe_user_pool().user_pool_id(&silo).send().await.is_err(), "pool deleted");
+}
