@@ -136,6 +136,16 @@ impl Session {
     /// Loads and validates the folder (no AWS call when it is invalid), connects, reads the
     /// live state.
     pub async fn open(config_dir: &Path, args: &AwsArgs, tenants: &[String], limiter: Limiter) -> Result<Session, OpsError> {
+        Self::open_inner(config_dir, args, tenants, limiter, false).await
+    }
+
+    /// A `--tenant` session that also sees the tenant's roles with contract names that lack
+    /// tenantctl's tags, so that planning tags (adopts) them.
+    pub async fn open_adopt(config_dir: &Path, args: &AwsArgs, tenant: &str) -> Result<Session, OpsError> {
+        Self::open_inner(config_dir, args, &[tenant.to_string()], Limiter::default(), true).await
+    }
+
+    async fn open_inner(config_dir: &Path, args: &AwsArgs, tenants: &[String], limiter: Limiter, adopt: bool) -> Result<Session, OpsError> {
         let started = Instant::now();
         let folder = spec::load_valid(config_dir)?;
         check_tenants(&folder, tenants)?;
@@ -151,7 +161,8 @@ impl Session {
             let env0 = RenderEnv { account_id: "000000000000".into(), region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
             let mut d0 = desired::world(&folder, &env0).map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
             scope(&mut d0, &folder, tenants);
-            if let Some(acct) = aws::iam::observe(&aws, &d0, true, &mut observed).await? {
+            let found = if adopt { aws::iam::observe_adoptable(&aws, &d0, &mut observed).await? } else { aws::iam::observe(&aws, &d0, true, &mut observed).await? };
+            if let Some(acct) = found {
                 aws.ctx.account_id = acct;
             }
         }

@@ -281,3 +281,32 @@ async fn destroy_offboards_one_tenant_and_guards_users() {
     run_ok(d, &ep, &["destroy", "--tenant", "initech", "--auto-approve", "--force-delete-users"], 0);
     assert!(sdk.cognito.describe_user_pool().user_pool_id(&silo).send().await.is_err(), "pool deleted");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adopt_takes_over_a_role_with_the_contract_name() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("a");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let d = dir.path();
+    // Made by hand earlier: the right name and path, no tags, a loose trust policy.
+    let loose = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#);
+    sdk.iam.create_role().role_name(format!("{p}-acme-admin")).path(format!("/tenantctl/{p}/")).assume_role_policy_document(&loose).send().await.unwrap();
+    let o = run_ok(d, &ep, &["apply", "--auto-approve"], 1);
+    assert!(text(&o).contains("tenantctl adopt"), "{}", text(&o));
+    let o = run_ok(d, &ep, &["adopt", "--tenant", "acme", "--auto-approve"], 0);
+    assert!(text(&o).contains(&format!("Adopting: {p}-acme-admin")), "{}", text(&o));
+    let role = sdk.iam.get_role().role_name(format!("{p}-acme-admin")).send().await.unwrap();
+    let role = role.role().unwrap();
+    assert!(role.tags().iter().any(|t| t.key() == "tenantctl:managed" && t.value() == "true"));
+    let trust = tenantctl::state::parse_policy_document(role.assume_role_policy_document().unwrap()).unwrap();
+    assert_eq!(trust["Statement"][0]["Condition"]["StringEquals"]["aws:RequestTag/tenant_id"], "acme");
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+    // A role with the contract name at another path cannot be adopted.
+    write(d, "tenants/zeta.yaml", &tenant_yaml("zeta", "pooled", None));
+    sdk.iam.create_role().role_name(format!("{p}-zeta-admin")).path("/elsewhere/").assume_role_policy_document(&loose).send().await.unwrap();
+    let o = run_ok(d, &ep, &["adopt", "--tenant", "zeta", "--auto-approve"], 1);
+    assert!(text(&o).contains("cannot be adopted"), "{}", text(&o));
+}

@@ -44,12 +44,23 @@ fn managed(platform: &str, tags: &Tags) -> bool {
 /// Reads the platform's managed roles. When `scoped`, reads only the roles of `desired`.
 /// Returns the account id seen in a role ARN, if any.
 pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World) -> Result<Option<String>, AwsError> {
+    observe_roles(aws, desired, scoped, false, world).await
+}
+
+/// For `adopt`: the roles of `desired`, managed or not (a role with a contract name but
+/// without tenantctl's tags is taken over by tagging it). A role with the contract name at
+/// another path cannot be adopted (IAM cannot move a role): that is an error.
+pub async fn observe_adoptable(aws: &Aws, desired: &World, world: &mut World) -> Result<Option<String>, AwsError> {
+    observe_roles(aws, desired, true, true, world).await
+}
+
+async fn observe_roles(aws: &Aws, desired: &World, scoped: bool, adopt: bool, world: &mut World) -> Result<Option<String>, AwsError> {
     let platform = aws.ctx.platform.clone();
     let path = names::role_path(&platform);
     let mut account = None;
     if scoped {
         for d in desired.roles.values() {
-            if let Some((r, acct)) = get_role(aws, &d.name).await? {
+            if let Some((r, acct)) = get_role(aws, &d.name, adopt).await? {
                 account = account.or(acct);
                 world.roles.insert(r.address.clone(), r);
             }
@@ -129,7 +140,7 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
 }
 
 /// One role with its policies (GetRole, ListRolePolicies, GetRolePolicy each, ListAttachedRolePolicies).
-async fn get_role(aws: &Aws, name: &str) -> Result<Option<(RoleState, Option<String>)>, AwsError> {
+async fn get_role(aws: &Aws, name: &str, adopt: bool) -> Result<Option<(RoleState, Option<String>)>, AwsError> {
     let platform = &aws.ctx.platform;
     aws.limiter.acquire(Category::IamRead).await;
     let out = match aws.iam.get_role().role_name(name).send().await {
@@ -142,7 +153,14 @@ async fn get_role(aws: &Aws, name: &str) -> Result<Option<(RoleState, Option<Str
     let Some(r) = out.role() else { return Ok(None) };
     let tags = tags_of(r.tags());
     let Some((address, tenant)) = role_address(platform, name) else { return Ok(None) };
-    if !managed(platform, &tags) || r.path() != names::role_path(platform) {
+    if adopt && r.path() != names::role_path(platform) {
+        return Err(AwsError::Conflict(format!(
+            "role {name} exists at path {} and cannot be adopted: IAM cannot move a role to {}; delete or rename it",
+            r.path(),
+            names::role_path(platform)
+        )));
+    }
+    if !adopt && (!managed(platform, &tags) || r.path() != names::role_path(platform)) {
         return Ok(None);
     }
     let mut policies = BTreeMap::new();

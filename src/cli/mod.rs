@@ -1,5 +1,6 @@
 //! Command-line interface: clap types here, one small file per command.
 
+mod adopt;
 mod apply;
 mod destroy;
 mod drift;
@@ -174,7 +175,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
         Command::Apply { planfile, tenants, auto_approve, prune, parallelism, rate_scale } => apply::run(cli, ui, apply::Args { planfile: planfile.as_deref(), tenants, auto_approve: *auto_approve, prune: *prune, parallelism: *parallelism, rate_scale: *rate_scale }),
         Command::Drift { tenants, format } => drift::run(cli, ui, tenants, *format),
         Command::Destroy { tenant, auto_approve, force_delete_users } => destroy::run(cli, ui, tenant, *auto_approve, *force_delete_users),
-        Command::Adopt { .. } => Err(CliError::hint("adopt is not implemented in this version", "tag the existing resources by hand (tenantctl:managed=true, tenantctl:platform=<platform>) or recreate them with apply")),
+        Command::Adopt { tenant, auto_approve } => adopt::run(cli, ui, tenant, *auto_approve),
         Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
         Command::New { what: NewWhat::Tenant { id, isolation, roles } } => new::run(cli, ui, id, isolation, roles),
         Command::Completions { shell } => {
