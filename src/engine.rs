@@ -35,8 +35,22 @@ impl Outcome {
     }
 }
 
-/// Executes one op with the adapter that owns it.
+/// Executes one op with the adapter that owns it. A create that finds its resource already
+/// there (another apply won the race) becomes a clear conflict.
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
+    execute_op(aws, op, ids, config_dir).await.map_err(|e| match &e {
+        AwsError::Call { operation, message, code }
+            if code == "GroupExistsException" || code == "ResourceConflictException" || message.contains("already exists") =>
+        {
+            AwsError::Conflict(format!(
+                "{operation}: {message} (created by another tenantctl run while this apply ran? run apply again once it has finished)"
+            ))
+        }
+        _ => e,
+    })
+}
+
+async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
     match op {
         Op::CreatePool { .. }
         | Op::UpdatePool { .. }

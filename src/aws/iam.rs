@@ -220,7 +220,7 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
     match op {
         Op::CreateRole { role } => {
             let trust = serde_json::to_string(&role.trust_policy).expect("json");
-            propagating("CreateRole", || async {
+            let created = propagating("CreateRole", || async {
                 aws.limiter.acquire(Category::IamWrite).await;
                 iam.create_role()
                     .role_name(&role.name)
@@ -234,7 +234,21 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                     .await
                     .map_err(|e| call_err("iam:CreateRole", e))
             })
-            .await?;
+            .await;
+            if let Err(e) = created {
+                if e.code() != Some("EntityAlreadyExists") {
+                    return Err(e);
+                }
+                // Someone made it meanwhile: another tenantctl run, or a person.
+                let theirs = get_role(aws, &role.name, true).await.ok().flatten();
+                let ours = theirs.is_some_and(|(r, _)| managed(&aws.ctx.platform, &r.tags));
+                return Err(AwsError::Conflict(if ours {
+                    format!("role {} was created by another tenantctl run while this apply ran (a concurrent apply?); run apply again once it has finished", role.name)
+                } else {
+                    let tenant = role.tenant.as_deref().unwrap_or("ID");
+                    format!("role {} exists without tenantctl's tags: `tenantctl adopt --tenant {tenant}` takes it over after showing the diff", role.name)
+                }));
+            }
         }
         Op::UpdateRole { role, trust, settings, boundary, tags_set, tags_remove } => {
             if *trust {

@@ -134,8 +134,10 @@ pub async fn connect(
 ) -> Result<Aws, AwsError> {
     use aws_config::retry::RetryConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        // Adaptive retries: client-side rate limiting that slows down on throttling errors.
-        .retry_config(RetryConfig::adaptive().with_max_attempts(8));
+        // Standard retries (exponential back-off with jitter). Not the SDK's adaptive mode: its
+        // token bucket drops to 0.5 requests/s after one throttle in a short CLI run. The
+        // slow-down on throttling is tenantctl's own limiter (see `limits`).
+        .retry_config(RetryConfig::standard().with_max_attempts(8));
     if let Some(r) = region {
         loader = loader.region(aws_config::Region::new(r));
     }
@@ -152,7 +154,8 @@ pub async fn connect(
         .map(|r| r.to_string())
         .ok_or_else(|| AwsError::Other("no AWS region: set `region` in the Platform, --region or AWS_REGION".into()))?;
     let stats = Arc::new(Stats::default());
-    let interceptor = stats::Counter(stats.clone());
+    let limiter = Arc::new(limiter);
+    let interceptor = stats::Counter(stats.clone(), limiter.clone());
     let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
         aws_sdk_cognitoidentityprovider::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
     );
@@ -173,7 +176,7 @@ pub async fn connect(
         lambda,
         sts,
         stats,
-        limiter: Arc::new(limiter),
+        limiter,
         ctx: Ctx { platform: platform.to_string(), account_id, region, partition, endpoint },
     })
 }

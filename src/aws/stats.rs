@@ -54,8 +54,15 @@ impl Stats {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Counter(pub Arc<Stats>);
+/// Counts calls and attempts; a retried attempt also slows the limiter down.
+#[derive(Clone)]
+pub struct Counter(pub Arc<Stats>, pub Arc<super::Limiter>);
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Counter")
+    }
+}
 
 fn key(cfg: &ConfigBag) -> String {
     match cfg.load::<Metadata>() {
@@ -92,6 +99,9 @@ impl Intercept for Counter {
         let k = key(cfg);
         if first {
             self.0.bump(k.clone(), true);
+        } else {
+            // A retry: throttling or a transient failure. Back off for everyone.
+            self.1.note_retry();
         }
         self.0.bump(k, false);
         Ok(())

@@ -105,12 +105,7 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
     for i in &outcome.not_attempted {
         report.push_str(&format!("\n  not attempted: {} {}", verb(plan.changes[*i].action, false), line(&plan.changes[*i])));
     }
-    let hint = if outcome.failed.iter().any(|(_, e)| e.code() == Some("EntityAlreadyExists")) {
-        "a resource with a contract name exists without tenantctl's tags: `tenantctl adopt --tenant ID` takes it over after showing the diff"
-    } else {
-        "fix the cause and run apply again: every step is idempotent and a re-run converges"
-    };
-    Err(CliError::hint(report, hint))
+    Err(CliError::hint(report, "fix the cause and run apply again: every step is idempotent and a re-run converges"))
 }
 
 pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {

@@ -464,8 +464,8 @@ fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, P
                 Diagnostic::new(
                     shown,
                     Some(Pos {
-                        line: e.line(),
-                        col: e.column(),
+                        line: e.line().max(1),
+                        col: e.column().max(1),
                     }),
                     format!("policy template is not valid JSON: {e}"),
                 )

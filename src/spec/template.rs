@@ -67,6 +67,11 @@ pub fn widening_reason(value: &str) -> Option<&'static str> {
     }
 }
 
+/// Wildcards and policy-variable openings in a string.
+fn danger(s: &str) -> (usize, usize, usize) {
+    (s.matches('*').count(), s.matches('?').count(), s.matches("${").count())
+}
+
 /// Splits a string into literal text and placeholders. Returns (is_placeholder, text) pieces.
 fn pieces<'s>(s: &'s str, path: &str) -> Result<Vec<(bool, &'s str)>, TemplateError> {
     let mut out = Vec::new();
@@ -184,12 +189,31 @@ fn render_at(v: &Value, ctx: &Context<'_>, path: &str) -> Result<Value, Template
     Ok(match v {
         Value::String(s) => {
             let mut out = String::with_capacity(s.len());
+            let mut literal = String::with_capacity(s.len());
+            let mut substituted = Vec::new();
             for (is_ph, text) in pieces(s, path)? {
                 if is_ph {
-                    out.push_str(resolve(text, ctx, path)?);
+                    let v = resolve(text, ctx, path)?;
+                    out.push_str(v);
+                    substituted.push((text, v));
                 } else {
                     out.push_str(text);
+                    literal.push_str(text);
                 }
+                if is_ph {
+                    literal.push('\u{1}');
+                }
+            }
+            // Values are safe one by one; their joins with each other and with the literal
+            // text must not make a wildcard or a policy variable either (`$` + `{aws:...}`).
+            let (o, l) = (danger(&out), danger(&literal));
+            if !substituted.is_empty() && (o.0 > l.0 || o.1 > l.1 || o.2 > l.2) {
+                let (name, value) = substituted[substituted.len() - 1];
+                return Err(TemplateError::Widening {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                    reason: "text that joins with its neighbours into a wildcard or a policy variable",
+                });
             }
             Value::String(out)
         }
@@ -269,5 +293,10 @@ mod tests {
             render(&json!({"a": "{{tenant.vars.nope}}"}), &ctx(&vars)),
             Err(TemplateError::MissingVar { .. })
         ));
+        // Safe values that join into a policy variable.
+        let vars = BTreeMap::from([("a".to_string(), "$".to_string()), ("b".to_string(), "{aws:username}".to_string())]);
+        assert!(matches!(render(&json!({"r": "{{tenant.vars.a}}{{tenant.vars.b}}"}), &ctx(&vars)), Err(TemplateError::Widening { .. })));
+        let vars = BTreeMap::from([("b".to_string(), "{".to_string())]);
+        assert!(matches!(render(&json!({"r": "${{tenant.vars.b}}"}), &ctx(&vars)), Err(TemplateError::Widening { .. })));
     }
 }

@@ -718,8 +718,20 @@ fn template_rules(v: &mut V<'_>) {
                 let Some(tpl) = folder.policies.get(pol) else { continue };
                 match desired::render_policy(tpl, pl, &t.value, role, &ctx) {
                     Ok(doc) => total += desired::minified_len(&doc),
-                    Err(TemplateError::Widening { name, .. }) if name.starts_with("tenant.vars.") => {
+                    Err(TemplateError::Widening { name, value, .. })
+                        if name.starts_with("tenant.vars.") && template::widening_reason(&value).is_some() =>
+                    {
                         // Reported on the tenant's vars above.
+                    }
+                    Err(e @ TemplateError::Widening { .. }) => {
+                        let var = match &e {
+                            TemplateError::Widening { name, .. } => name.strip_prefix("tenant.vars.").map(|v| format!("vars.{v}")),
+                            _ => None,
+                        };
+                        v.push(
+                            t.at(var.as_deref().unwrap_or("id"), format!("rendering `{pol}` for role `{role}`: {e}"))
+                                .hint("tenant variables are substituted into IAM policies; use plain names"),
+                        );
                     }
                     Err(e) => v.push(t.at("id", format!("rendering `{pol}` for role `{role}`: {e}"))),
                 }

@@ -124,7 +124,7 @@ struct Builder<'s> {
 impl Builder<'_> {
     /// yaml-rust2 marks a node after its anchor or tag; point back at the `&` or `!`.
     fn back_to(&self, pos: Pos, ch: char) -> Pos {
-        let Some(line) = self.src.lines().nth(pos.line.saturating_sub(1)) else {
+        let Some(line) = yaml_lines(self.src).get(pos.line.saturating_sub(1)).copied() else {
             return pos;
         };
         let upto: String = line.chars().take(pos.col.saturating_sub(1)).collect();
@@ -282,7 +282,7 @@ impl MarkedEventReceiver for Builder<'_> {
         if self.error.is_some() {
             return;
         }
-        let pos = Pos::from(mark);
+        let pos = clamp(self.src, Pos::from(mark));
         match ev {
             Event::DocumentStart => {
                 self.current = Some(Document {
@@ -415,6 +415,43 @@ fn yaml11_reading(text: &str) -> Option<&'static str> {
     }
 }
 
+/// Lines as YAML counts them: `\r\n`, `\r` and `\n` all end a line.
+pub fn yaml_lines(src: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let b = src.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\n' || b[i] == b'\r' {
+            out.push(&src[start..i]);
+            if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    if start < src.len() {
+        out.push(&src[start..]);
+    }
+    out
+}
+
+/// Deepest nesting a tenantctl file may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// Keeps a position inside the text: the end-of-input mark sits on a line past the last one.
+fn clamp(src: &str, pos: Pos) -> Pos {
+    let lines = yaml_lines(src);
+    let n = lines.len().max(1);
+    if pos.line > n {
+        let last = lines.last().map_or(0, |l| l.chars().count());
+        return Pos { line: n, col: last + 1 };
+    }
+    let len = lines.get(pos.line.saturating_sub(1)).map_or(0, |l| l.chars().count());
+    Pos { line: pos.line.max(1), col: pos.col.clamp(1, len + 1) }
+}
+
 /// Parses every document of a YAML stream.
 pub fn parse_stream(src: &str) -> Result<Vec<Document>, YamlError> {
     let mut builder = Builder {
@@ -424,14 +461,32 @@ pub fn parse_stream(src: &str) -> Result<Vec<Document>, YamlError> {
         current: None,
         error: None,
     };
+    // Events are pulled in a loop (yaml-rust2's `load` recurses once per nesting level and a
+    // deeply nested file would overflow the stack); nesting is capped.
     let mut parser = Parser::new_from_str(src);
-    if let Err(e) = parser.load(&mut builder, true) {
-        let pos = Pos::from(*e.marker());
-        return Err(YamlError::new(
-            pos,
-            format!("YAML syntax error: {}", e.info()),
-            Some("check the indentation and quoting around this place"),
-        ));
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(x) => x,
+            Err(e) => {
+                return Err(YamlError::new(
+                    clamp(src, Pos::from(*e.marker())),
+                    format!("YAML syntax error: {}", e.info()),
+                    Some("check the indentation and quoting around this place"),
+                ))
+            }
+        };
+        let end = ev == Event::StreamEnd;
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..)) && builder.stack.len() >= MAX_DEPTH {
+            return Err(YamlError::new(
+                clamp(src, Pos::from(mark)),
+                format!("values are nested more than {MAX_DEPTH} levels deep"),
+                Some("a tenantctl file is a few levels deep; check the indentation"),
+            ));
+        }
+        builder.on_event(ev, mark);
+        if end || builder.error.is_some() {
+            break;
+        }
     }
     if let Some(e) = builder.error {
         return Err(e);
@@ -470,6 +525,17 @@ mod tests {
         assert!(v["e"].is_null());
         assert_eq!(v["f"], "1");
         assert_eq!(docs[0].ambiguous["b"], "a boolean");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash_and_positions_stay_inside() {
+        let deep = "- ".repeat(10_000) + "x";
+        let e = parse_stream(&deep).unwrap_err();
+        assert!(e.message.contains("nested more than"), "{}", e.message);
+        let e = parse_stream("[").unwrap_err();
+        assert_eq!(e.pos.line, 1);
+        let docs = parse_stream("- ").unwrap();
+        assert!(docs.iter().all(|d| d.positions.values().all(|p| p.line == 1)));
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn run(dir: &Path, endpoint: &str, args: &[&str]) -> Output {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", REGION)
         // The emulator has no IAM propagation delay: give up on "role cannot be assumed" soon.
-        .env("TENANTCTL_PROPAGATION_TIMEOUT", "3")
+        .env("TENANTCTL_PROPAGATION_TIMEOUT", "10")
         .env_remove("AWS_PROFILE")
         .stdin(std::process::Stdio::null())
         .output()

@@ -1,0 +1,216 @@
+//! Issue 4 end to end against the emulator: `tenantctl apply` deploys the authorizer function
+//! and its wiring; a user of tenant `acme` in group `acme-admin` signs in with
+//! USER_PASSWORD_AUTH; the authorizer's handler, built from the environment tenantctl put on
+//! the function and called in-process with that ID token as API Gateway would, answers Allow
+//! with the tenant's context and role; STS AssumeRole on that role with the session tag
+//! succeeds (through tenant-credentials). A token whose group belongs to another tenant is
+//! denied.
+//!
+//! moto cannot run the Lambda itself (the deployed zip is a dummy), so the handler runs here,
+//! with the real HTTP JWKS fetcher: TENANTCTL_JWKS_URL points at the emulator, which serves
+//! the pool's keys at `<endpoint>/<pool-id>/.well-known/jwks.json`.
+//!
+//! Skipped (with a note) when TENANTCTL_TEST_ENDPOINT is unset; `scripts/test` sets it.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+use common::*;
+use tenant_credentials::{CredentialsCache, StsAssumer, TenantContext};
+use tenantctl_authorizer::{
+    authorize, Config, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
+};
+
+const PASSWORD: &str = "Passw0rd!Passw0rd";
+
+/// The environment tenantctl deployed on the function (what the Lambda would read).
+async fn function_env(sdk: &Sdk, function: &str) -> HashMap<String, String> {
+    let conf = sdk.lambda.get_function_configuration().function_name(function).send().await.unwrap();
+    assert_eq!(conf.handler(), Some("bootstrap"));
+    conf.environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_else(|| panic!("{function} has no environment"))
+        .into_iter()
+        .collect()
+}
+
+/// Signs `user` in with USER_PASSWORD_AUTH through the app client; returns the ID token.
+async fn id_token(sdk: &Sdk, client_id: &str, user: &str) -> String {
+    let out = sdk
+        .cognito
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
+}
+
+/// The unverified claims of a JWT (to compare the handler's answer with).
+fn claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// API Gateway's TOKEN event, as JSON (so the event's wire shape is exercised too).
+fn token_event(token: &str, method_arn: &str) -> TokenAuthorizerEvent {
+    serde_json::from_value(serde_json::json!({
+        "type": "TOKEN",
+        "authorizationToken": format!("Bearer {token}"),
+        "methodArn": method_arn,
+    }))
+    .unwrap()
+}
+
+/// Runs the handler off the async runtime, as the Lambda does (the JWKS fetch blocks).
+async fn decide(
+    verifier: &Arc<Verifier>,
+    event: TokenAuthorizerEvent,
+) -> Result<(serde_json::Value, tenantctl_authorizer::Verified), tenantctl_authorizer::Deny> {
+    let v = verifier.clone();
+    tokio::task::spawn_blocking(move || authorize(&v, &event))
+        .await
+        .unwrap()
+        .map(|(resp, verified)| (serde_json::to_value(resp).unwrap(), verified))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("z");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(
+        &p,
+        &format!("{p}-api"),
+        &[("acme", "pooled", Some("admin, member")), ("globex", "pooled", Some("member"))],
+    );
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+
+    // What tenantctl deployed: the function's environment is the authorizer's configuration.
+    let env = function_env(&sdk, &format!("{p}-authorizer")).await;
+    let config = Config::from_env_map(&env).unwrap_or_else(|e| panic!("deployed environment {env:?}: {e}"));
+    let pool = pool_id(&sdk, &p).await;
+    assert_eq!(config.platform, p);
+    assert_eq!(config.account_id, ACCOUNT);
+    assert_eq!(config.issuers, [format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}")]);
+    assert_eq!(
+        config.jwks_url(&config.issuers[0]),
+        format!("{}/{pool}/.well-known/jwks.json", ep.trim_end_matches('/')),
+        "TENANTCTL_JWKS_URL points at the emulator"
+    );
+    let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).send().await.unwrap();
+    let web = clients.user_pool_clients().iter().find(|c| c.client_name() == Some("web")).expect("web client");
+    let client_id = web.client_id().unwrap().to_string();
+    assert_eq!(config.client_ids, [client_id.clone()]);
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+
+    // A user of tenant acme, in acme-admin, signs in.
+    sdk.cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username("alice")
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .user_attributes(AttributeType::builder().name("email").value("alice@acme.example").build().unwrap())
+        .user_attributes(AttributeType::builder().name("custom:tenant_id").value("acme").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username("alice")
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("acme-admin").send().await.unwrap();
+    let token = id_token(&sdk, &client_id, "alice").await;
+    let sub = claims(&token)["sub"].as_str().expect("sub").to_string();
+
+    // The handler, called as API Gateway would for GET /orders.
+    let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");
+    let (resp, verified) = decide(&verifier, token_event(&token, &method_arn))
+        .await
+        .unwrap_or_else(|d| panic!("denied: {d}"));
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-admin");
+    assert_eq!(resp["principalId"], sub);
+    let st = &resp["policyDocument"]["Statement"];
+    assert_eq!(st.as_array().unwrap().len(), 1, "{resp}");
+    assert_eq!(st[0]["Effect"], "Allow");
+    assert_eq!(st[0]["Action"], "execute-api:Invoke");
+    assert_eq!(
+        st[0]["Resource"],
+        serde_json::json!([format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/*/*")]),
+        "a cached answer covers every method of the stage"
+    );
+    assert_eq!(
+        resp["context"],
+        serde_json::json!({"tenant_id": "acme", "role": "admin", "role_arn": role_arn, "sub": sub})
+    );
+    assert_eq!(verified.groups, ["acme-admin"]);
+
+    // The role exists as the context names it, and the backend can assume it with the tag.
+    let role = sdk.iam.get_role().role_name(format!("{p}-acme-admin")).send().await.unwrap();
+    assert_eq!(role.role().unwrap().arn(), role_arn);
+    let ctx: HashMap<String, String> = serde_json::from_value(resp["context"].clone()).unwrap();
+    let tenant = TenantContext::from_authorizer_context(&ctx).unwrap();
+    let cache = CredentialsCache::new(StsAssumer::new(sdk.sts.clone()));
+    let creds = cache.credentials(&tenant).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!creds.access_key_id.is_empty() && !creds.session_token.is_empty());
+    // The same credentials again from the cache (no second AssumeRole needed).
+    assert_eq!(cache.credentials(&tenant).await.unwrap().access_key_id, creds.access_key_id);
+    let as_tenant = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(REGION))
+            .endpoint_url(&ep)
+            .credentials_provider(aws_sdk_sts::config::Credentials::from(creds))
+            .build(),
+    );
+    let me = as_tenant.get_caller_identity().send().await.unwrap();
+    let arn = me.arn().unwrap();
+    assert!(
+        arn.starts_with(&format!("arn:aws:sts::{ACCOUNT}:assumed-role/{p}-acme-admin/")),
+        "caller with the tenant credentials: {arn}"
+    );
+    // Plain STS too, exactly as the issue states it: AssumeRole on role_arn with the tag.
+    let tag = aws_sdk_sts::types::Tag::builder().key("tenant_id").value("acme").build().unwrap();
+    let out = sdk.sts.assume_role().role_arn(&role_arn).role_session_name("e2e").tags(tag).send().await.unwrap();
+    assert!(out.credentials().is_some());
+
+    // A member of acme only: role member, its own role ARN.
+    sdk.cognito.admin_remove_user_from_group().user_pool_id(&pool).username("alice").group_name("acme-admin").send().await.unwrap();
+    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("acme-member").send().await.unwrap();
+    let member_token = id_token(&sdk, &client_id, "alice").await;
+    let (resp, _) = decide(&verifier, token_event(&member_token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
+    assert_eq!(resp["context"]["role"], "member");
+    assert_eq!(resp["context"]["role_arn"], format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-member"));
+
+    // The same acme user moved into another tenant's group: denied, for that reason.
+    sdk.cognito.admin_remove_user_from_group().user_pool_id(&pool).username("alice").group_name("acme-member").send().await.unwrap();
+    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("globex-member").send().await.unwrap();
+    let foreign = id_token(&sdk, &client_id, "alice").await;
+    let c = claims(&foreign);
+    assert_eq!(c["custom:tenant_id"], "acme");
+    assert_eq!(c["cognito:groups"], serde_json::json!(["globex-member"]));
+    let deny = decide(&verifier, token_event(&foreign, &method_arn)).await.expect_err("a foreign group is denied");
+    assert_eq!(deny.reason, DenyReason::ForeignGroup, "{deny}");
+    // And with both its own and the foreign group.
+    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("acme-admin").send().await.unwrap();
+    let mixed = id_token(&sdk, &client_id, "alice").await;
+    let deny = decide(&verifier, token_event(&mixed, &method_arn)).await.expect_err("groups of two tenants are denied");
+    assert_eq!(deny.reason, DenyReason::ForeignGroup, "{deny}");
+
+    // The original token is still good: the denial came from the claims, not the keys.
+    assert!(decide(&verifier, token_event(&token, &method_arn)).await.is_ok());
+}
