@@ -110,6 +110,12 @@ def main():
             r = run(d, url, ["plan", "--tenant", one, "--detailed-exitcode"])
             rows.append((label, f"plan --tenant {one}", r, 4 * 2 + 2 + 1 + 1))
             print(f"{label}: inventory {inv}", file=sys.stderr)
+        # Quota mode: 200 new tenants through the fault proxy at the published Cognito quotas.
+        q = subprocess.run(["cargo", "test", "--quiet", "--test", "reliability", "quota_bench", "--", "--ignored", "--nocapture"],
+                           cwd=ROOT, env=dict(os.environ, TENANTCTL_TEST_ENDPOINT=url), capture_output=True, text=True)
+        quota = next((l for l in q.stdout.splitlines() if l.startswith("QUOTA_BENCH")), None)
+        if q.returncode != 0 or not quota:
+            raise SystemExit("quota benchmark failed:\n" + q.stdout[-3000:] + q.stderr[-3000:])
     finally:
         proc.terminate()
     # Offline validate of 10,000 tenants.
@@ -123,6 +129,7 @@ def main():
            "|---|---|---|---|---|---|---|---|"]
     for label, cmd, r, refresh in rows:
         out.append(f"| {label} | `{cmd}` | {r['wall']:.2f} | {r['rss_mb']:.0f} | {r['calls']} | {r['writes']} | {refresh if refresh is not None else ''} | {fmt_ops(r['ops'])} |")
+    out += ["", "Quota mode (tests/reliability.rs `quota_bench_200_tenants`, debug build, behind the fault proxy's", "token buckets at the published Cognito quotas):", "", "    " + quota]
     text = "\n".join(out) + "\n"
     print(text)
     os.makedirs(os.path.join(ROOT, "target/bench"), exist_ok=True)

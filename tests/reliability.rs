@@ -639,3 +639,54 @@ async fn client_secret_never_appears_in_output() {
     let plan_text = outputs.iter().find(|(w, _)| w == "plan text stdout").map(|(_, b)| String::from_utf8_lossy(b).to_string()).unwrap();
     assert!(plan_text.contains("app_client") || plan_text.contains("web"), "{plan_text}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Benchmark (run by scripts/bench; ignored in the test suite): 200 new tenants through the
+// proxy's quota mode at the published Cognito quotas. No call fails for good, and the group
+// writes (UserPoolResourceUpdate, the binding Cognito quota here) reach >= 80% of 15/s.
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn quota_bench_200_tenants() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let proxy = FaultProxy::start(&ep, seed() + 7);
+    proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
+    let p = platform_name("qb");
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let ids: Vec<String> = (0..200).map(|i| format!("t{i:03}")).collect();
+    let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), "pooled", None)).collect();
+    let dir = folder(&p, &api, &tenants);
+    // -q: only the stats reach the piped stderr (progress lines would fill the pipe).
+    let mut child = tenantctl(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats", "--parallelism", "16"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Sample the proxy's count of CreateGroup to time the group phase.
+    let mut samples: Vec<(Instant, u64)> = Vec::new();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        let n = proxy.counts().iter().filter(|(k, _)| k.ends_with("CreateGroup")).map(|(_, v)| *v).sum();
+        samples.push((Instant::now(), n));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "apply failed under quotas:\n{err}");
+    let total = samples.last().map_or(0, |s| s.1);
+    let first = samples.iter().find(|s| s.1 > 0).unwrap();
+    let last = samples.iter().find(|s| s.1 == total).unwrap();
+    let secs = last.0.duration_since(first.0).as_secs_f64().max(0.001);
+    let rate = (total - first.1) as f64 / secs;
+    let rejected: u64 = proxy.injected().values().flat_map(|m| m.values()).sum();
+    let stats = err.lines().find(|l| l.starts_with("AWS calls:")).unwrap_or("").to_string();
+    println!("QUOTA_BENCH tenants=200 create_group={total} group_phase_s={secs:.1} rate_per_s={rate:.2} quota_per_s=15 share={:.0}% quota_rejections={rejected} | {stats}", rate / 15.0 * 100.0);
+    assert_eq!(total, 400);
+    assert!(rate >= 12.0, "group write rate {rate:.2}/s is under 80% of the 15/s quota");
+    run_ok(dir.path(), &proxy.url(), &["plan", "--detailed-exitcode"], 0);
+}
