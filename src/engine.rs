@@ -75,7 +75,14 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
 }
 
 /// Runs `changes` (already in order) with at most `parallelism` calls in flight per phase.
-pub async fn run<F>(aws: &Aws, changes: &[Change], ids: Ids, parallelism: usize, config_dir: &Path, on_event: F) -> (Outcome, Ids)
+pub async fn run<F>(
+    aws: &Aws,
+    changes: &[Change],
+    ids: Ids,
+    parallelism: usize,
+    config_dir: &Path,
+    on_event: F,
+) -> (Outcome, Ids)
 where
     F: Fn(Event<'_>) + Sync,
 {

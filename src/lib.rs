@@ -7,10 +7,10 @@
 //! - [`engine`]: runs a plan with bounded concurrency, retries and rate limits.
 //! - [`cli`]: the commands.
 
-pub mod cli;
-pub mod spec;
-pub mod state;
 pub mod aws;
+pub mod cli;
 pub mod engine;
 pub mod ops;
 pub mod plan;
+pub mod spec;
+pub mod state;

@@ -8,9 +8,9 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
-use crate::plan::{self, Plan, PlanError, PlanOptions};
 #[allow(unused_imports)]
 use crate::plan::authorizer as _authz;
+use crate::plan::{self, Plan, PlanError, PlanOptions};
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{Ids, World};
 
@@ -59,7 +59,10 @@ pub struct Session {
 pub fn check_tenants(folder: &Folder, tenants: &[String]) -> Result<(), OpsError> {
     for id in tenants {
         if folder.tenant(id).is_none() {
-            return Err(OpsError::other(format!("no tenant `{id}` in the folder"), Some("the ids are those of the tenants/ files")));
+            return Err(OpsError::other(
+                format!("no tenant `{id}` in the folder"),
+                Some("the ids are those of the tenants/ files"),
+            ));
         }
     }
     Ok(())
@@ -71,7 +74,9 @@ pub fn folder_fingerprint(folder: &Folder) -> String {
     for sub in ["tenants", "policies"] {
         collect(&folder.root.join(sub), &mut files);
     }
-    if let Some(code) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()).map(|f| folder.root.join(&f.code)) {
+    if let Some(code) =
+        folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()).map(|f| folder.root.join(&f.code))
+    {
         files.push(code);
     }
     files.sort();
@@ -117,7 +122,12 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
         .tenants
         .iter()
         .filter(|t| keep.contains(t.value.id.as_str()))
-        .flat_map(|t| desired::tenant_roles(pl, &t.value).into_iter().map(|r| desired::names::group(&t.value.id, r)).collect::<Vec<_>>())
+        .flat_map(|t| {
+            desired::tenant_roles(pl, &t.value)
+                .into_iter()
+                .map(|r| desired::names::group(&t.value.id, r))
+                .collect::<Vec<_>>()
+        })
         .collect();
     world.pools.retain(|_, p| match &p.tenant {
         Some(t) => keep.contains(t.as_str()),
@@ -135,7 +145,12 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
 impl Session {
     /// Loads and validates the folder (no AWS call when it is invalid), connects, reads the
     /// live state.
-    pub async fn open(config_dir: &Path, args: &AwsArgs, tenants: &[String], limiter: Limiter) -> Result<Session, OpsError> {
+    pub async fn open(
+        config_dir: &Path,
+        args: &AwsArgs,
+        tenants: &[String],
+        limiter: Limiter,
+    ) -> Result<Session, OpsError> {
         Self::open_inner(config_dir, args, tenants, limiter, false).await
     }
 
@@ -145,7 +160,13 @@ impl Session {
         Self::open_inner(config_dir, args, &[tenant.to_string()], Limiter::default(), true).await
     }
 
-    async fn open_inner(config_dir: &Path, args: &AwsArgs, tenants: &[String], limiter: Limiter, adopt: bool) -> Result<Session, OpsError> {
+    async fn open_inner(
+        config_dir: &Path,
+        args: &AwsArgs,
+        tenants: &[String],
+        limiter: Limiter,
+        adopt: bool,
+    ) -> Result<Session, OpsError> {
         let started = Instant::now();
         let folder = spec::load_valid(config_dir)?;
         check_tenants(&folder, tenants)?;
@@ -158,17 +179,31 @@ impl Session {
         let mut authorizer = None;
         if scoped {
             // IAM first: the role ARNs it reads tell the account, which saves the STS call.
-            let env0 = RenderEnv { account_id: "000000000000".into(), region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
-            let mut d0 = desired::world(&folder, &env0).map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
+            let env0 = RenderEnv {
+                account_id: "000000000000".into(),
+                region: aws.ctx.region.clone(),
+                partition: aws.ctx.partition.clone(),
+            };
+            let mut d0 = desired::world(&folder, &env0)
+                .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
             scope(&mut d0, &folder, tenants);
-            let found = if adopt { aws::iam::observe_adoptable(&aws, &d0, &mut observed).await? } else { aws::iam::observe(&aws, &d0, true, &mut observed).await? };
+            let found = if adopt {
+                aws::iam::observe_adoptable(&aws, &d0, &mut observed).await?
+            } else {
+                aws::iam::observe(&aws, &d0, true, &mut observed).await?
+            };
             if let Some(acct) = found {
                 aws.ctx.account_id = acct;
             }
         }
         aws.resolve_account().await?;
-        let env = RenderEnv { account_id: aws.ctx.account_id.clone(), region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
-        let mut desired = desired::world(&folder, &env).map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
+        let env = RenderEnv {
+            account_id: aws.ctx.account_id.clone(),
+            region: aws.ctx.region.clone(),
+            partition: aws.ctx.partition.clone(),
+        };
+        let mut desired = desired::world(&folder, &env)
+            .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
         if scoped {
             scope(&mut desired, &folder, tenants);
         }
@@ -179,14 +214,27 @@ impl Session {
         if !scoped {
             if let Some(spec) = &pl.authorizer {
                 let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
-                if let Some(a) = plan::authorizer::desired(&folder, &env, &desired.pools, sha, aws.ctx.endpoint.as_deref()) {
+                if let Some(a) =
+                    plan::authorizer::desired(&folder, &env, &desired.pools, sha, aws.ctx.endpoint.as_deref())
+                {
                     a.apply_to(&mut desired);
                     authorizer = Some(a);
                 }
                 aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
             }
         }
-        Ok(Session { config_dir: config_dir.to_path_buf(), folder, aws, env, desired, observed, ids, tenants: tenants.to_vec(), started, authorizer })
+        Ok(Session {
+            config_dir: config_dir.to_path_buf(),
+            folder,
+            aws,
+            env,
+            desired,
+            observed,
+            ids,
+            tenants: tenants.to_vec(),
+            started,
+            authorizer,
+        })
     }
 
     pub fn options(&self, prune: bool) -> PlanOptions {
@@ -201,7 +249,8 @@ impl Session {
 
     pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, OpsError> {
         if let Some(a) = &self.authorizer {
-            plan::authorizer::check(a, &self.observed, &self.ids).map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
+            plan::authorizer::check(a, &self.observed, &self.ids)
+                .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
         }
         Ok(plan::plan(&self.desired, &self.observed, &self.ids, opts)?)
     }

@@ -133,15 +133,21 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
         .send()
         .await
         .unwrap();
-    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("acme-admin").send().await.unwrap();
+    sdk.cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&pool)
+        .username("alice")
+        .group_name("acme-admin")
+        .send()
+        .await
+        .unwrap();
     let token = id_token(&sdk, &client_id, "alice").await;
     let sub = claims(&token)["sub"].as_str().expect("sub").to_string();
 
     // The handler, called as API Gateway would for GET /orders.
     let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");
-    let (resp, verified) = decide(&verifier, token_event(&token, &method_arn))
-        .await
-        .unwrap_or_else(|d| panic!("denied: {d}"));
+    let (resp, verified) =
+        decide(&verifier, token_event(&token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
     let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-admin");
     assert_eq!(resp["principalId"], sub);
     let st = &resp["policyDocument"]["Statement"];
@@ -189,16 +195,45 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
     assert!(out.credentials().is_some());
 
     // A member of acme only: role member, its own role ARN.
-    sdk.cognito.admin_remove_user_from_group().user_pool_id(&pool).username("alice").group_name("acme-admin").send().await.unwrap();
-    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("acme-member").send().await.unwrap();
+    sdk.cognito
+        .admin_remove_user_from_group()
+        .user_pool_id(&pool)
+        .username("alice")
+        .group_name("acme-admin")
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&pool)
+        .username("alice")
+        .group_name("acme-member")
+        .send()
+        .await
+        .unwrap();
     let member_token = id_token(&sdk, &client_id, "alice").await;
-    let (resp, _) = decide(&verifier, token_event(&member_token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
+    let (resp, _) =
+        decide(&verifier, token_event(&member_token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
     assert_eq!(resp["context"]["role"], "member");
     assert_eq!(resp["context"]["role_arn"], format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-member"));
 
     // The same acme user moved into another tenant's group: denied, for that reason.
-    sdk.cognito.admin_remove_user_from_group().user_pool_id(&pool).username("alice").group_name("acme-member").send().await.unwrap();
-    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("globex-member").send().await.unwrap();
+    sdk.cognito
+        .admin_remove_user_from_group()
+        .user_pool_id(&pool)
+        .username("alice")
+        .group_name("acme-member")
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&pool)
+        .username("alice")
+        .group_name("globex-member")
+        .send()
+        .await
+        .unwrap();
     let foreign = id_token(&sdk, &client_id, "alice").await;
     let c = claims(&foreign);
     assert_eq!(c["custom:tenant_id"], "acme");
@@ -206,7 +241,14 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
     let deny = decide(&verifier, token_event(&foreign, &method_arn)).await.expect_err("a foreign group is denied");
     assert_eq!(deny.reason, DenyReason::ForeignGroup, "{deny}");
     // And with both its own and the foreign group.
-    sdk.cognito.admin_add_user_to_group().user_pool_id(&pool).username("alice").group_name("acme-admin").send().await.unwrap();
+    sdk.cognito
+        .admin_add_user_to_group()
+        .user_pool_id(&pool)
+        .username("alice")
+        .group_name("acme-admin")
+        .send()
+        .await
+        .unwrap();
     let mixed = id_token(&sdk, &client_id, "alice").await;
     let deny = decide(&verifier, token_event(&mixed, &method_arn)).await.expect_err("groups of two tenants are denied");
     assert_eq!(deny.reason, DenyReason::ForeignGroup, "{deny}");

@@ -165,7 +165,8 @@ async fn setup(ep: &str, cognito: bool) -> Env {
     let api_id = api.id().unwrap().to_string();
     let root = aws.apigw.get_resources().rest_api_id(&api_id).send().await.unwrap();
     let root_id = root.items().iter().find(|r| r.path() == Some("/")).unwrap().id().unwrap().to_string();
-    let orders = aws.apigw.create_resource().rest_api_id(&api_id).parent_id(&root_id).path_part("orders").send().await.unwrap();
+    let orders =
+        aws.apigw.create_resource().rest_api_id(&api_id).parent_id(&root_id).path_part("orders").send().await.unwrap();
     aws.apigw
         .put_method()
         .rest_api_id(&api_id)
@@ -211,7 +212,10 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let f = observed.function.as_ref().unwrap();
     let pool_id = &env.cognito_ids.pools["platform/pool"];
     assert_eq!(f.environment["TENANTCTL_ISSUERS"], format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"));
-    assert_eq!(f.environment["TENANTCTL_JWKS_URL"], format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/')));
+    assert_eq!(
+        f.environment["TENANTCTL_JWKS_URL"],
+        format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/'))
+    );
     let p = observed.permission.as_ref().unwrap();
     assert_eq!(
         p.source_arn.as_deref(),
@@ -279,12 +283,19 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         .lambda
         .update_function_configuration()
         .function_name(&fname)
-        .environment(aws_sdk_lambda::types::Environment::builder().variables("TENANTCTL_ISSUERS", "https://evil.example").build())
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .variables("TENANTCTL_ISSUERS", "https://evil.example")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     let (changes, ids) = env.plan().await;
-    assert_eq!(summary(&changes), vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]);
+    assert_eq!(
+        summary(&changes),
+        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+    );
     env.apply(&changes, ids).await;
     let (changes, _) = env.plan().await;
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
@@ -295,7 +306,10 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     empty_zip.extend([0u8; 18]);
     std::fs::write(env.dir.path().join("authorizer.zip"), &empty_zip).unwrap();
     let (changes, ids) = env.plan().await;
-    assert_eq!(summary(&changes), vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]);
+    assert_eq!(
+        summary(&changes),
+        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+    );
     let paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["code_sha256"]);
     env.apply(&changes, ids).await;

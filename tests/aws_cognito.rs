@@ -12,8 +12,8 @@ use aws_sdk_cognitoidentityprovider::types::{AttributeType, LambdaConfigType};
 use tenantctl::aws::{self, cognito, Aws, AwsError, Limiter};
 use tenantctl::plan::Op;
 use tenantctl::state::{
-    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState,
-    ResourceServerState, Tags, World,
+    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState, ResourceServerState, Tags,
+    World,
 };
 use tokio::sync::Mutex;
 
@@ -38,7 +38,9 @@ async fn connect(platform: &str, endpoint: String) -> Aws {
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::remove_var("AWS_SESSION_TOKEN");
     std::env::remove_var("AWS_PROFILE");
-    let mut aws = aws::connect(platform, Some("us-east-1".into()), None, Some(endpoint), Limiter::default()).await.expect("connect");
+    let mut aws = aws::connect(platform, Some("us-east-1".into()), None, Some(endpoint), Limiter::default())
+        .await
+        .expect("connect");
     aws.resolve_account().await.expect("account");
     aws
 }
@@ -137,10 +139,15 @@ fn desired_pool(platform: &str) -> PoolState {
                 GroupState {
                     description: Some("Acme admin (tenantctl)".into()),
                     precedence: Some(1),
-                    role_arn: Some(format!("arn:aws:iam::123456789012:role/tenantctl/{platform}/{platform}-acme-admin")),
+                    role_arn: Some(format!(
+                        "arn:aws:iam::123456789012:role/tenantctl/{platform}/{platform}-acme-admin"
+                    )),
                 },
             ),
-            ("acme-member".to_string(), GroupState { description: Some("Acme member (tenantctl)".into()), precedence: None, role_arn: None }),
+            (
+                "acme-member".to_string(),
+                GroupState { description: Some("Acme member (tenantctl)".into()), precedence: None, role_arn: None },
+            ),
         ]),
         resource_servers: BTreeMap::from([(
             "https://api.example".to_string(),
@@ -159,7 +166,12 @@ fn desired_pool(platform: &str) -> PoolState {
 /// Creates `pool` the way apply does: the pool with its settings and all but one attribute,
 /// then the remaining attribute, resource servers, clients, groups.
 async fn create_all(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) {
-    let mut shell = PoolState { groups: BTreeMap::new(), clients: BTreeMap::new(), resource_servers: BTreeMap::new(), ..pool.clone() };
+    let mut shell = PoolState {
+        groups: BTreeMap::new(),
+        clients: BTreeMap::new(),
+        resource_servers: BTreeMap::new(),
+        ..pool.clone()
+    };
     let late = shell.attributes.remove("seats");
     cognito::execute(aws, &Op::CreatePool { pool: shell }, ids).await.expect("CreatePool");
     if let Some(a) = late {
@@ -167,7 +179,12 @@ async fn create_all(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) {
         cognito::execute(aws, &op, ids).await.expect("AddAttribute");
     }
     for (identifier, server) in &pool.resource_servers {
-        let op = Op::PutResourceServer { pool: pool.address.clone(), identifier: identifier.clone(), server: server.clone(), create: true };
+        let op = Op::PutResourceServer {
+            pool: pool.address.clone(),
+            identifier: identifier.clone(),
+            server: server.clone(),
+            create: true,
+        };
         cognito::execute(aws, &op, ids).await.expect("PutResourceServer");
     }
     for (name, client) in &pool.clients {
@@ -279,7 +296,16 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     web.prevent_user_existence_errors = false;
     let op = Op::PutClient { pool: "platform/pool".into(), name: "web".into(), client: web.clone(), create: false };
     cognito::execute(&aws, &op, &ids).await.expect("PutClient update");
-    let live = aws.cognito.describe_user_pool_client().user_pool_id(&pid).client_id(&cid).send().await.unwrap().user_pool_client.unwrap();
+    let live = aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(&pid)
+        .client_id(&cid)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap();
     assert_eq!(live.default_redirect_uri(), Some("https://app.example/callback"));
     assert_eq!(live.auth_session_validity(), Some(10));
 
@@ -292,7 +318,12 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     let rs = desired.resource_servers.get_mut("https://api.example").unwrap();
     rs.scopes.remove("orders.write");
     rs.scopes.insert("orders.admin".into(), "Administer orders".into());
-    let op = Op::PutResourceServer { pool: "platform/pool".into(), identifier: "https://api.example".into(), server: rs.clone(), create: false };
+    let op = Op::PutResourceServer {
+        pool: "platform/pool".into(),
+        identifier: "https://api.example".into(),
+        server: rs.clone(),
+        create: false,
+    };
     cognito::execute(&aws, &op, &ids).await.expect("PutResourceServer update");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
     assert_pool_eq(&world.pools["platform/pool"], &desired);

@@ -10,13 +10,34 @@ fn drift_addresses(dir: &std::path::Path, ep: &str) -> Vec<(String, String)> {
     let o = run_ok(dir, ep, &["drift", "--format", "json"], 2);
     let v = json(&o);
     assert_eq!(v["drifted"], true);
-    v["items"].as_array().unwrap().iter().map(|i| (i["kind"].as_str().unwrap().to_string(), i["address"].as_str().unwrap().to_string())).collect()
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["kind"].as_str().unwrap().to_string(), i["address"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 async fn client(sdk: &Sdk, pool: &str) -> UserPoolClientType {
     let list = sdk.cognito.list_user_pool_clients().user_pool_id(pool).send().await.unwrap();
-    let id = list.user_pool_clients().iter().find(|c| c.client_name() == Some("web")).unwrap().client_id().unwrap().to_string();
-    sdk.cognito.describe_user_pool_client().user_pool_id(pool).client_id(id).send().await.unwrap().user_pool_client().unwrap().clone()
+    let id = list
+        .user_pool_clients()
+        .iter()
+        .find(|c| c.client_name() == Some("web"))
+        .unwrap()
+        .client_id()
+        .unwrap()
+        .to_string();
+    sdk.cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool)
+        .client_id(id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client()
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,21 +63,49 @@ async fn each_out_of_band_change_is_reported_and_repaired() {
             }
             1 => {
                 let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-                sdk.iam.put_role_policy().role_name(role("acme", "admin")).policy_name("tenant-data-rw").policy_document(doc).send().await.unwrap();
+                sdk.iam
+                    .put_role_policy()
+                    .role_name(role("acme", "admin"))
+                    .policy_name("tenant-data-rw")
+                    .policy_document(doc)
+                    .send()
+                    .await
+                    .unwrap();
                 ("changed", "tenant/acme/role/admin/policy/tenant-data-rw".into())
             }
             2 => {
                 let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-                sdk.iam.put_role_policy().role_name(role("acme", "admin")).policy_name("extra").policy_document(doc).send().await.unwrap();
+                sdk.iam
+                    .put_role_policy()
+                    .role_name(role("acme", "admin"))
+                    .policy_name("extra")
+                    .policy_document(doc)
+                    .send()
+                    .await
+                    .unwrap();
                 ("unexpected", "tenant/acme/role/admin/policy/extra".into())
             }
             3 => {
-                sdk.iam.delete_role_policy().role_name(role("acme", "member")).policy_name("tenant-data-ro").send().await.unwrap();
+                sdk.iam
+                    .delete_role_policy()
+                    .role_name(role("acme", "member"))
+                    .policy_name("tenant-data-ro")
+                    .send()
+                    .await
+                    .unwrap();
                 ("missing", "tenant/acme/role/member/policy/tenant-data-ro".into())
             }
             4 => {
-                let loose = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":["sts:AssumeRole","sts:TagSession"]}}]}}"#);
-                sdk.iam.update_assume_role_policy().role_name(role("globex", "member")).policy_document(loose).send().await.unwrap();
+                let loose = format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":["sts:AssumeRole","sts:TagSession"]}}]}}"#
+                );
+                sdk.iam
+                    .update_assume_role_policy()
+                    .role_name(role("globex", "member"))
+                    .policy_document(loose)
+                    .send()
+                    .await
+                    .unwrap();
                 ("changed", "tenant/globex/role/member".into())
             }
             5 => {
@@ -79,7 +128,9 @@ async fn each_out_of_band_change_is_reported_and_repaired() {
                 let live = sdk.cognito.describe_user_pool().user_pool_id(&pool).send().await.unwrap();
                 let live = live.user_pool().unwrap();
                 let weak = aws_sdk_cognitoidentityprovider::types::UserPoolPolicyType::builder()
-                    .password_policy(aws_sdk_cognitoidentityprovider::types::PasswordPolicyType::builder().minimum_length(6).build())
+                    .password_policy(
+                        aws_sdk_cognitoidentityprovider::types::PasswordPolicyType::builder().minimum_length(6).build(),
+                    )
                     .build();
                 sdk.cognito
                     .update_user_pool()
@@ -104,7 +155,13 @@ async fn each_out_of_band_change_is_reported_and_repaired() {
                     .user_pool_id(&pool)
                     .identifier(&id)
                     .name(format!("{p}-api"))
-                    .scopes(ResourceServerScopeType::builder().scope_name("orders.read").scope_description("Read orders").build().unwrap())
+                    .scopes(
+                        ResourceServerScopeType::builder()
+                            .scope_name("orders.read")
+                            .scope_description("Read orders")
+                            .build()
+                            .unwrap(),
+                    )
                     .send()
                     .await
                     .unwrap();
@@ -118,7 +175,13 @@ async fn each_out_of_band_change_is_reported_and_repaired() {
                     .rest_api_id(&api)
                     .resource_id(orders.id().unwrap())
                     .http_method("GET")
-                    .patch_operations(aws_sdk_apigateway::types::PatchOperation::builder().op(aws_sdk_apigateway::types::Op::Replace).path("/authorizationType").value("NONE").build())
+                    .patch_operations(
+                        aws_sdk_apigateway::types::PatchOperation::builder()
+                            .op(aws_sdk_apigateway::types::Op::Replace)
+                            .path("/authorizationType")
+                            .value("NONE")
+                            .build(),
+                    )
                     .send()
                     .await
                     .unwrap();
@@ -159,7 +222,8 @@ async fn orphans_are_reported_not_deleted_unless_pruned() {
     std::fs::remove_file(d.join("tenants/gone.yaml")).unwrap();
     let o = run_ok(d, &ep, &["plan", "--format", "json"], 0);
     let v = json(&o);
-    let orphans: Vec<_> = v["orphans"].as_array().unwrap().iter().map(|o| o["address"].as_str().unwrap().to_string()).collect();
+    let orphans: Vec<_> =
+        v["orphans"].as_array().unwrap().iter().map(|o| o["address"].as_str().unwrap().to_string()).collect();
     assert!(orphans.contains(&"tenant/gone/role/member".to_string()), "{orphans:?}");
     assert!(orphans.contains(&"platform/pool/group/gone-member".to_string()), "{orphans:?}");
     run_ok(d, &ep, &["apply", "--auto-approve"], 0);

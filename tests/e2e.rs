@@ -31,7 +31,8 @@ async fn apply_creates_everything_then_replans_to_zero() {
         assert_eq!(tags.get("tenantctl:platform"), Some(&p));
         assert_eq!(tags.get("owner").map(String::as_str), Some("platform-team"));
         assert_eq!(tags.get("tenant_id").map(String::as_str), tenant);
-        let ta = pool.schema_attributes().iter().find(|a| a.name() == Some("custom:tenant_id")).expect("tenant attribute");
+        let ta =
+            pool.schema_attributes().iter().find(|a| a.name() == Some("custom:tenant_id")).expect("tenant attribute");
         assert_eq!(ta.mutable(), Some(false));
         assert!(pool.schema_attributes().iter().any(|a| a.name() == Some("custom:tier")));
         assert_eq!(pool.admin_create_user_config().unwrap().allow_admin_create_user_only(), true);
@@ -68,7 +69,8 @@ async fn apply_creates_everything_then_replans_to_zero() {
         let role = sdk.iam.get_role().role_name(format!("{p}-{t}-{r}")).send().await.unwrap();
         let role = role.role().unwrap();
         assert_eq!(role.path(), format!("/tenantctl/{p}/"));
-        let tags: std::collections::HashMap<_, _> = role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+        let tags: std::collections::HashMap<_, _> =
+            role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
         assert_eq!(tags["tenant_id"], t);
         assert_eq!(tags["tenantctl:managed"], "true");
         let trust = tenantctl::state::parse_policy_document(role.assume_role_policy_document().unwrap()).unwrap();
@@ -96,7 +98,15 @@ async fn apply_creates_everything_then_replans_to_zero() {
     );
     let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
     let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap();
-    let m = sdk.apigw.get_method().rest_api_id(&api).resource_id(orders.id().unwrap()).http_method("GET").send().await.unwrap();
+    let m = sdk
+        .apigw
+        .get_method()
+        .rest_api_id(&api)
+        .resource_id(orders.id().unwrap())
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(m.authorization_type(), Some("CUSTOM"));
     assert_eq!(m.authorizer_id(), Some(auth_id));
 
@@ -150,14 +160,25 @@ async fn folder_changes_apply_in_place_and_users_survive() {
         .admin_create_user()
         .user_pool_id(&pool)
         .username("alice")
-        .user_attributes(aws_sdk_cognitoidentityprovider::types::AttributeType::builder().name("custom:tenant_id").value("acme").build().unwrap())
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("custom:tenant_id")
+                .value("acme")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     // A new tenant, a new role for acme, a new custom attribute.
     write(d, "tenants/zeta.yaml", &tenant_yaml("zeta", "pooled", None));
     write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", Some("admin, member")));
-    write(d, "tenants/platform.yaml", &platform_yaml(&p, &format!("{p}-api"), "    - {name: plan, type: string, mutable: true}\n").replace("  customAttributes:\n", "  customAttributes:\n"));
+    write(
+        d,
+        "tenants/platform.yaml",
+        &platform_yaml(&p, &format!("{p}-api"), "    - {name: plan, type: string, mutable: true}\n")
+            .replace("  customAttributes:\n", "  customAttributes:\n"),
+    );
     let plan = run_ok(d, &ep, &["plan", "--format", "json"], 0);
     let plan = json(&plan);
     let changes = plan["changes"].as_array().unwrap();
@@ -173,7 +194,14 @@ async fn folder_changes_apply_in_place_and_users_survive() {
 
     // Changing an attribute's type: plan fails naming it, and nothing is written.
     let text_before = std::fs::read_to_string(d.join("tenants/platform.yaml")).unwrap();
-    write(d, "tenants/platform.yaml", &text_before.replace("{name: tier, type: string, mutable: true, minLength: 1, maxLength: 32}", "{name: tier, type: number, mutable: true}"));
+    write(
+        d,
+        "tenants/platform.yaml",
+        &text_before.replace(
+            "{name: tier, type: string, mutable: true, minLength: 1, maxLength: 32}",
+            "{name: tier, type: number, mutable: true}",
+        ),
+    );
     let o = run_ok(d, &ep, &["plan", "--stats"], 1);
     assert!(text(&o).contains("custom:tier"), "{}", text(&o));
     assert_eq!(writes(&o), 0);
@@ -203,16 +231,27 @@ async fn unmanaged_fields_survive_updates() {
         .set_deletion_protection(live.deletion_protection().cloned())
         .set_admin_create_user_config(live.admin_create_user_config().cloned())
         .set_user_pool_tags(live.user_pool_tags().cloned())
-        .lambda_config(aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder().pre_sign_up(&trigger).build())
+        .lambda_config(
+            aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder().pre_sign_up(&trigger).build(),
+        )
         .email_verification_subject("Welcome to acme")
         .send()
         .await
         .unwrap();
     // Folder: a stricter password policy and a shorter access token: the pool and client update.
     let text_before = std::fs::read_to_string(d.join("tenants/platform.yaml")).unwrap();
-    write(d, "tenants/platform.yaml", &text_before.replace("minLength: 12", "minLength: 14").replace("access: 60m", "access: 30m"));
+    write(
+        d,
+        "tenants/platform.yaml",
+        &text_before.replace("minLength: 12", "minLength: 14").replace("access: 60m", "access: 30m"),
+    );
     let plan = json(&run_ok(d, &ep, &["plan", "--format", "json"], 0));
-    let kinds: Vec<_> = plan["changes"].as_array().unwrap().iter().map(|c| (c["action"].as_str().unwrap().to_string(), c["resource"].as_str().unwrap().to_string())).collect();
+    let kinds: Vec<_> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap().to_string(), c["resource"].as_str().unwrap().to_string()))
+        .collect();
     assert!(kinds.contains(&("update".into(), "user_pool".into())), "{kinds:?}");
     assert!(kinds.contains(&("update".into(), "app_client".into())), "{kinds:?}");
     run_ok(d, &ep, &["apply", "--auto-approve"], 0);
@@ -236,7 +275,14 @@ async fn a_failure_mid_apply_reports_done_and_not_done_and_a_rerun_converges() {
     // are done.
     let good = std::fs::read_to_string(d.join("tenants/platform.yaml")).unwrap();
     let missing_role = format!("arn:aws:iam::{ACCOUNT}:role/does-not-exist");
-    write(d, "tenants/platform.yaml", &good.replace("    code: authorizer.zip\n", &format!("    code: authorizer.zip\n    role: \"{missing_role}\"\n")));
+    write(
+        d,
+        "tenants/platform.yaml",
+        &good.replace(
+            "    code: authorizer.zip\n",
+            &format!("    code: authorizer.zip\n    role: \"{missing_role}\"\n"),
+        ),
+    );
     let o = run_ok(d, &ep, &["apply", "--auto-approve"], 1);
     let t = text(&o);
     assert!(t.contains("apply stopped:"), "{t}");
@@ -256,7 +302,11 @@ async fn destroy_offboards_one_tenant_and_guards_users() {
     let sdk = sdk(&ep).await;
     let p = platform_name("x");
     rest_api(&sdk, &format!("{p}-api")).await;
-    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None), ("globex", "pooled", None), ("initech", "silo", None)]);
+    let dir = folder(
+        &p,
+        &format!("{p}-api"),
+        &[("acme", "pooled", None), ("globex", "pooled", None), ("initech", "silo", None)],
+    );
     let d = dir.path();
     run_ok(d, &ep, &["apply", "--auto-approve"], 0);
     // Without a terminal, destroy refuses to run unconfirmed.
@@ -291,8 +341,17 @@ async fn adopt_takes_over_a_role_with_the_contract_name() {
     let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
     let d = dir.path();
     // Made by hand earlier: the right name and path, no tags, a loose trust policy.
-    let loose = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#);
-    sdk.iam.create_role().role_name(format!("{p}-acme-admin")).path(format!("/tenantctl/{p}/")).assume_role_policy_document(&loose).send().await.unwrap();
+    let loose = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    sdk.iam
+        .create_role()
+        .role_name(format!("{p}-acme-admin"))
+        .path(format!("/tenantctl/{p}/"))
+        .assume_role_policy_document(&loose)
+        .send()
+        .await
+        .unwrap();
     let o = run_ok(d, &ep, &["apply", "--auto-approve"], 1);
     assert!(text(&o).contains("tenantctl adopt"), "{}", text(&o));
     let o = run_ok(d, &ep, &["adopt", "--tenant", "acme", "--auto-approve"], 0);
@@ -306,7 +365,14 @@ async fn adopt_takes_over_a_role_with_the_contract_name() {
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
     // A role with the contract name at another path cannot be adopted.
     write(d, "tenants/zeta.yaml", &tenant_yaml("zeta", "pooled", None));
-    sdk.iam.create_role().role_name(format!("{p}-zeta-admin")).path("/elsewhere/").assume_role_policy_document(&loose).send().await.unwrap();
+    sdk.iam
+        .create_role()
+        .role_name(format!("{p}-zeta-admin"))
+        .path("/elsewhere/")
+        .assume_role_policy_document(&loose)
+        .send()
+        .await
+        .unwrap();
     let o = run_ok(d, &ep, &["adopt", "--tenant", "zeta", "--auto-approve"], 1);
     assert!(text(&o).contains("cannot be adopted"), "{}", text(&o));
 }

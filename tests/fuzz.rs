@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use proptest::sample::Index;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Map, Value};
 
 use tenantctl::spec::template::{self, Context};
@@ -60,8 +60,7 @@ fn corpus() -> &'static Corpus {
     static C: OnceLock<Corpus> = OnceLock::new();
     C.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus");
-        let mut entries: Vec<PathBuf> =
-            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
         entries.sort();
         let mut c = Corpus { yaml: Vec::new(), json: Vec::new() };
         for p in entries {
@@ -126,7 +125,12 @@ fn check_json_pos(src: &str, pos: yaml::Pos, what: &str) -> Result<(), TestCaseE
         pos.col,
         lines.len()
     );
-    prop_assert!(pos.col <= lines[pos.line - 1].len() + 1, "{what} at {}:{} beyond the end of that line", pos.line, pos.col);
+    prop_assert!(
+        pos.col <= lines[pos.line - 1].len() + 1,
+        "{what} at {}:{} beyond the end of that line",
+        pos.line,
+        pos.col
+    );
     Ok(())
 }
 
@@ -180,14 +184,88 @@ fn parse_checked(src: &str) -> Result<(), TestCaseError> {
 
 /// Text that YAML gives meaning to, and text that has tripped YAML readers before.
 const YAML_TOKENS: &[&str] = &[
-    "\n", "\r\n", "\r", "\t", " ", "  ", "    ", ":", ": ", "- ", "-", "? ", "---", "\n---\n", "...",
-    "\n...\n", "#", " # c", "{", "}", "[", "]", ",", "{}", "[]", "&a ", "*a", "&a", "*", "!", "!!str ",
-    "!!binary ", "!t ", "<<: ", "<<: *a", "|", "|-\n  x", ">", ">+\n  y\n", "'", "\"", "''", "\"\\u00e9\"",
-    "\"\\x\"", "\"\\\n\"", "%YAML 1.2\n", "%TAG ! !x\n", "@", "`", "\u{feff}", "\u{0}", "\u{85}",
-    "\u{2028}", "é", "😀", "0123", "yes", "off", "~", "null", "1e3", "0x1F", ".inf", "-.nan", "1_000",
-    "12:30", "9223372036854775808", "-9223372036854775809", "1.7976931348623157e309", "apiVersion",
-    "kind", "Tenant", "Platform", "tenantctl/v1", "id", "roles", "vars", "tags", "isolation",
-    "pooled", "silo", "displayName",
+    "\n",
+    "\r\n",
+    "\r",
+    "\t",
+    " ",
+    "  ",
+    "    ",
+    ":",
+    ": ",
+    "- ",
+    "-",
+    "? ",
+    "---",
+    "\n---\n",
+    "...",
+    "\n...\n",
+    "#",
+    " # c",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "{}",
+    "[]",
+    "&a ",
+    "*a",
+    "&a",
+    "*",
+    "!",
+    "!!str ",
+    "!!binary ",
+    "!t ",
+    "<<: ",
+    "<<: *a",
+    "|",
+    "|-\n  x",
+    ">",
+    ">+\n  y\n",
+    "'",
+    "\"",
+    "''",
+    "\"\\u00e9\"",
+    "\"\\x\"",
+    "\"\\\n\"",
+    "%YAML 1.2\n",
+    "%TAG ! !x\n",
+    "@",
+    "`",
+    "\u{feff}",
+    "\u{0}",
+    "\u{85}",
+    "\u{2028}",
+    "é",
+    "😀",
+    "0123",
+    "yes",
+    "off",
+    "~",
+    "null",
+    "1e3",
+    "0x1F",
+    ".inf",
+    "-.nan",
+    "1_000",
+    "12:30",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "1.7976931348623157e309",
+    "apiVersion",
+    "kind",
+    "Tenant",
+    "Platform",
+    "tenantctl/v1",
+    "id",
+    "roles",
+    "vars",
+    "tags",
+    "isolation",
+    "pooled",
+    "silo",
+    "displayName",
 ];
 
 #[derive(Debug, Clone)]
@@ -376,11 +454,39 @@ proptest! {
 
 /// String pieces a template string is made of.
 const TEMPLATE_PIECES: &[&str] = &[
-    "{{", "}}", "{", "}", "${", "$", "*", "?", "${aws:PrincipalTag/tenant_id}", "${aws:username}",
-    "{{tenant.id}}", "{{ tenant.id }}", "{{tenant.vars.bucket}}", "{{tenant.vars.a}}",
-    "{{tenant.vars.b}}", "{{tenant.vars.missing}}", "{{platform.name}}", "{{role}}",
-    "{{aws.accountId}}", "{{aws.region}}", "{{unknown}}", "{{tenant.vars.}}", "{{tenant.vars.a.b}}",
-    "{{}}", "{{{", "}}}", "{{{{tenant.id}}}}", "arn:aws:s3:::", "/", "-", ":", "table/", "é",
+    "{{",
+    "}}",
+    "{",
+    "}",
+    "${",
+    "$",
+    "*",
+    "?",
+    "${aws:PrincipalTag/tenant_id}",
+    "${aws:username}",
+    "{{tenant.id}}",
+    "{{ tenant.id }}",
+    "{{tenant.vars.bucket}}",
+    "{{tenant.vars.a}}",
+    "{{tenant.vars.b}}",
+    "{{tenant.vars.missing}}",
+    "{{platform.name}}",
+    "{{role}}",
+    "{{aws.accountId}}",
+    "{{aws.region}}",
+    "{{unknown}}",
+    "{{tenant.vars.}}",
+    "{{tenant.vars.a.b}}",
+    "{{}}",
+    "{{{",
+    "}}}",
+    "{{{{tenant.id}}}}",
+    "arn:aws:s3:::",
+    "/",
+    "-",
+    ":",
+    "table/",
+    "é",
 ];
 
 fn template_string() -> impl Strategy<Value = String> {
@@ -464,7 +570,11 @@ struct Ctx {
 fn ctx() -> impl Strategy<Value = Ctx> {
     (
         prop_oneof![4 => "[a-z0-9][a-z0-9-]{0,10}[a-z0-9]", 1 => ".{0,4}"],
-        prop::collection::btree_map(prop::sample::select(&["bucket", "a", "b", "x"][..]).prop_map(str::to_string), var_value(), 0..4),
+        prop::collection::btree_map(
+            prop::sample::select(&["bucket", "a", "b", "x"][..]).prop_map(str::to_string),
+            var_value(),
+            0..4,
+        ),
         "[a-z][a-z0-9]{0,8}",
         prop_oneof!["admin", "member", "[a-z]{1,5}"],
     )
@@ -550,7 +660,8 @@ fn render_checked(doc: &Value, c: &Ctx) -> Result<(), TestCaseError> {
             list.iter().all(|(_, name)| value_of(name).is_some_and(|v| template::widening_reason(&v).is_none()));
         // A refusal is allowed only for values that join with their neighbours into a
         // wildcard or a policy variable (e.g. `$` + `{aws:username}`).
-        let joins = matches!(&rendered, Err(template::TemplateError::Widening { reason, .. }) if reason.contains("joins"));
+        let joins =
+            matches!(&rendered, Err(template::TemplateError::Widening { reason, .. }) if reason.contains("joins"));
         if renderable && !joins {
             prop_assert!(rendered.is_ok(), "placeholders {list:?} all resolvable, yet render failed: {rendered:?}");
         }
@@ -731,10 +842,8 @@ mod known_bugs {
     /// `validate` accepts such vars too (it applies the same per-value check).
     #[test]
     fn render_composes_a_policy_variable() {
-        let vars = BTreeMap::from([
-            ("a".to_string(), "$".to_string()),
-            ("b".to_string(), "{aws:username}".to_string()),
-        ]);
+        let vars =
+            BTreeMap::from([("a".to_string(), "$".to_string()), ("b".to_string(), "{aws:username}".to_string())]);
         for (k, v) in &vars {
             assert_eq!(template::widening_reason(v), None, "{k} alone passes");
         }

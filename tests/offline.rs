@@ -76,7 +76,11 @@ fn a_ten_megabyte_file_is_refused_before_parsing() {
     copy_dir(&src, tmp.path());
     let big = "# padding\n".repeat(1024 * 1024);
     std::fs::write(tmp.path().join("tenants/big.yaml"), big).unwrap();
-    std::fs::write(tmp.path().join("tenants/acme.yaml"), "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: demo-data}\n").unwrap();
+    std::fs::write(
+        tmp.path().join("tenants/acme.yaml"),
+        "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: demo-data}\n",
+    )
+    .unwrap();
     let (code, stderr) = run_validate(tmp.path(), &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("tenants/big.yaml:1:1: file is 10485760 bytes"), "{stderr}");
@@ -99,7 +103,11 @@ fn copy_dir(src: &Path, dst: &Path) {
 fn new_tenant_writes_a_valid_file_and_never_overwrites() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&root().join("tests/fixtures/invalid/unknown-field"), tmp.path());
-    std::fs::write(tmp.path().join("tenants/acme.yaml"), "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: demo-data}\n").unwrap();
+    std::fs::write(
+        tmp.path().join("tenants/acme.yaml"),
+        "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: demo-data}\n",
+    )
+    .unwrap();
     tenantctl().arg("-C").arg(tmp.path()).args(["new", "tenant", "zeta", "--roles", "member"]).assert().failure();
     // The fixture's templates need a bucket var, so the new file is rolled back.
     assert!(!tmp.path().join("tenants/zeta.yaml").exists());

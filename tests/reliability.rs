@@ -36,7 +36,11 @@ fn stats_line(o: &Output) -> String {
 
 fn retries(o: &Output) -> u64 {
     let l = stats_line(o);
-    l.split("retries:").nth(1).and_then(|s| s.trim().split(|c: char| !c.is_ascii_digit()).next()).and_then(|s| s.parse().ok()).unwrap_or(0)
+    l.split("retries:")
+        .nth(1)
+        .and_then(|s| s.trim().split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 fn tenantctl(dir: &Path, endpoint: &str, args: &[&str]) -> Command {
@@ -147,7 +151,16 @@ async fn snapshot(sdk: &Sdk, p: &str, api_name: &str) -> Value {
             })
             .collect();
         let mut clients = Vec::new();
-        for c in sdk.cognito.list_user_pool_clients().user_pool_id(&id).max_results(60).send().await.unwrap().user_pool_clients() {
+        for c in sdk
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(&id)
+            .max_results(60)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_clients()
+        {
             let cid = c.client_id().unwrap();
             subst.push((cid.to_string(), format!("CLIENT({name}/{})", c.client_name().unwrap_or_default())));
             let c = sdk.cognito.describe_user_pool_client().user_pool_id(&id).client_id(cid).send().await.unwrap();
@@ -186,7 +199,8 @@ async fn snapshot(sdk: &Sdk, p: &str, api_name: &str) -> Value {
             let name = r.role_name().to_string();
             let full = sdk.iam.get_role().role_name(&name).send().await.unwrap();
             let full = full.role().unwrap();
-            let tags: BTreeMap<_, _> = full.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+            let tags: BTreeMap<_, _> =
+                full.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
             let mut inline = BTreeMap::new();
             for pn in sdk.iam.list_role_policies().role_name(&name).send().await.unwrap().policy_names() {
                 let d = sdk.iam.get_role_policy().role_name(&name).policy_name(pn).send().await.unwrap();
@@ -218,8 +232,10 @@ async fn snapshot(sdk: &Sdk, p: &str, api_name: &str) -> Value {
     // The authorizer function, its permission, the authorizer, the guarded method.
     let fname = format!("{p}-authorizer");
     let function = match sdk.lambda.get_function_configuration().function_name(&fname).send().await {
-        Ok(f) => json!({"runtime": f.runtime().map(|r| r.as_str().to_string()), "handler": f.handler(), "role": f.role(),
-            "memory": f.memory_size(), "timeout": f.timeout(), "sha": f.code_sha256()}),
+        Ok(f) => {
+            json!({"runtime": f.runtime().map(|r| r.as_str().to_string()), "handler": f.handler(), "role": f.role(),
+            "memory": f.memory_size(), "timeout": f.timeout(), "sha": f.code_sha256()})
+        }
         Err(_) => Value::Null,
     };
     let permission = match sdk.lambda.get_policy().function_name(&fname).send().await {
@@ -232,12 +248,22 @@ async fn snapshot(sdk: &Sdk, p: &str, api_name: &str) -> Value {
     let mut authorizers = Vec::new();
     for a in sdk.apigw.get_authorizers().rest_api_id(&api).send().await.unwrap().items() {
         subst.push((a.id().unwrap().to_string(), format!("AUTHORIZER({})", a.name().unwrap_or_default())));
-        authorizers.push(json!({"name": a.name(), "type": a.r#type().map(|t| t.as_str().to_string()), "uri": a.authorizer_uri(),
-            "identitySource": a.identity_source(), "ttl": a.authorizer_result_ttl_in_seconds()}));
+        authorizers.push(
+            json!({"name": a.name(), "type": a.r#type().map(|t| t.as_str().to_string()), "uri": a.authorizer_uri(),
+            "identitySource": a.identity_source(), "ttl": a.authorizer_result_ttl_in_seconds()}),
+        );
     }
     let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
     let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap();
-    let m = sdk.apigw.get_method().rest_api_id(&api).resource_id(orders.id().unwrap()).http_method("GET").send().await.unwrap();
+    let m = sdk
+        .apigw
+        .get_method()
+        .rest_api_id(&api)
+        .resource_id(orders.id().unwrap())
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
     let method = json!({"authorizationType": m.authorization_type(), "authorizer": m.authorizer_id()});
 
     let snap = json!({"pools": pools, "roles": roles, "function": function, "permission": permission,
@@ -388,7 +414,12 @@ async fn apply_stays_within_cognito_quotas() {
     proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
     let (p, _api, dir) = fresh(&sdk, "rq").await;
     let o = run(dir.path(), &proxy.url(), &["apply", "--auto-approve", "--stats", "--parallelism", "16"]);
-    eprintln!("apply under quotas: exit {:?}; {}; quota rejections: {:?}", o.status.code(), stats_line(&o), proxy.injected());
+    eprintln!(
+        "apply under quotas: exit {:?}; {}; quota rejections: {:?}",
+        o.status.code(),
+        stats_line(&o),
+        proxy.injected()
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     run_ok(dir.path(), &proxy.url(), &["plan", "--detailed-exitcode"], 0);
     assert_clean(&sdk, &proxy.url(), &p, dir.path()).await;
@@ -490,8 +521,16 @@ async fn concurrent_applies_share_one_pool() {
                 sdk.cognito.delete_user_pool().user_pool_id(&id).send().await.unwrap();
             }
         }
-        let a = tenantctl(dir.path(), &ep, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let b = tenantctl(dir.path(), &ep, &["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let a = tenantctl(dir.path(), &ep, &["apply", "--auto-approve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let b = tenantctl(dir.path(), &ep, &["apply", "--auto-approve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         let codes = (a.status.code(), b.status.code());
         eprintln!("round {round} ({}): exits {codes:?}", if round % 2 == 1 { "pools only" } else { "fresh" });
@@ -500,11 +539,18 @@ async fn concurrent_applies_share_one_pool() {
                 Some(0) => {}
                 Some(1) => {
                     let t = text(o).to_lowercase();
-                    for l in String::from_utf8_lossy(&o.stderr).lines().filter(|l| l.contains("failed:") || l.contains("rror")).take(2) {
+                    for l in String::from_utf8_lossy(&o.stderr)
+                        .lines()
+                        .filter(|l| l.contains("failed:") || l.contains("rror"))
+                        .take(2)
+                    {
                         eprintln!("  exit 1: {l}");
                     }
                     assert!(
-                        t.contains("conflict") || t.contains("concurrent") || t.contains("another") || t.contains("already exists"),
+                        t.contains("conflict")
+                            || t.contains("concurrent")
+                            || t.contains("another")
+                            || t.contains("already exists"),
                         "unclear failure:\n{}",
                         text(o)
                     );
@@ -538,7 +584,8 @@ fn adversarial_inputs_fail_without_any_aws_request() {
     };
     let proxy = FaultProxy::start(&upstream, 0);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
-    let mut cases: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> =
+        std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     assert!(cases.len() >= 30, "{} adversarial cases", cases.len());
     let mut failures = Vec::new();
@@ -588,7 +635,14 @@ async fn client_secret_never_appears_in_output() {
     let mut secrets = Vec::new();
     for (_, id) in platform_pools(&sdk, &p).await {
         for c in sdk.cognito.list_user_pool_clients().user_pool_id(&id).send().await.unwrap().user_pool_clients() {
-            let full = sdk.cognito.describe_user_pool_client().user_pool_id(&id).client_id(c.client_id().unwrap()).send().await.unwrap();
+            let full = sdk
+                .cognito
+                .describe_user_pool_client()
+                .user_pool_id(&id)
+                .client_id(c.client_id().unwrap())
+                .send()
+                .await
+                .unwrap();
             let s = full.user_pool_client().unwrap().client_secret().expect("a generated secret").to_string();
             assert!(s.len() >= 16);
             secrets.push(s);
@@ -603,7 +657,11 @@ async fn client_secret_never_appears_in_output() {
     let pf = planfile.to_str().unwrap();
     for fmt in ["text", "json"] {
         keep(&mut outputs, &format!("plan {fmt}"), &run_ok(d, &ep, &["-v", "plan", "--format", fmt], 0));
-        keep(&mut outputs, &format!("plan --detailed-exitcode {fmt}"), &run_ok(d, &ep, &["plan", "--detailed-exitcode", "--format", fmt], 2));
+        keep(
+            &mut outputs,
+            &format!("plan --detailed-exitcode {fmt}"),
+            &run_ok(d, &ep, &["plan", "--detailed-exitcode", "--format", fmt], 2),
+        );
     }
     for fmt in ["text", "json", "markdown"] {
         keep(&mut outputs, &format!("drift {fmt}"), &run_ok(d, &ep, &["-v", "drift", "--format", fmt], 2));
@@ -636,7 +694,11 @@ async fn client_secret_never_appears_in_output() {
     let all: usize = outputs.iter().map(|(_, b)| b.len()).sum();
     eprintln!("{} outputs, {all} bytes scanned, no secret", outputs.len());
     // The plan shows the field, as sensitive.
-    let plan_text = outputs.iter().find(|(w, _)| w == "plan text stdout").map(|(_, b)| String::from_utf8_lossy(b).to_string()).unwrap();
+    let plan_text = outputs
+        .iter()
+        .find(|(w, _)| w == "plan text stdout")
+        .map(|(_, b)| String::from_utf8_lossy(b).to_string())
+        .unwrap();
     assert!(plan_text.contains("app_client") || plan_text.contains("web"), "{plan_text}");
 }
 
@@ -660,11 +722,12 @@ async fn quota_bench_200_tenants() {
     let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), "pooled", None)).collect();
     let dir = folder(&p, &api, &tenants);
     // -q: only the stats reach the piped stderr (progress lines would fill the pipe).
-    let mut child = tenantctl(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats", "--parallelism", "16"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        tenantctl(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats", "--parallelism", "16"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
     // Sample the proxy's count of CreateGroup to time the group phase.
     let mut samples: Vec<(Instant, u64)> = Vec::new();
     let status = loop {

@@ -14,17 +14,13 @@ fn warm_verify(c: &mut Criterion) {
     let (verifier, fetcher, _clock) = common::verifier();
     let token = common::sign(&common::good_claims());
     verifier.verify(&token).expect("good token");
-    c.bench_function("verify_warm", |b| {
-        b.iter(|| verifier.verify(black_box(&token)).unwrap())
-    });
+    c.bench_function("verify_warm", |b| b.iter(|| verifier.verify(black_box(&token)).unwrap()));
     let event = TokenAuthorizerEvent {
         type_: "TOKEN".into(),
         authorization_token: format!("Bearer {token}"),
         method_arn: "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders".into(),
     };
-    c.bench_function("authorize_warm", |b| {
-        b.iter(|| authorize(&verifier, black_box(&event)).unwrap())
-    });
+    c.bench_function("authorize_warm", |b| b.iter(|| authorize(&verifier, black_box(&event)).unwrap()));
     assert_eq!(fetcher.count(), 1);
 }
 

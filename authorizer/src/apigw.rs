@@ -52,27 +52,13 @@ pub struct AuthorizerContext {
 /// of `method_arn`: a cached result then covers every method and path of that stage.
 pub fn api_stage_resource(method_arn: &str) -> Option<String> {
     let mut f = method_arn.splitn(6, ':');
-    let (arn, partition, service, region, account, rest) = (
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-    );
+    let (arn, partition, service, region, account, rest) =
+        (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
     if arn != "arn" || service != "execute-api" || !partition.starts_with("aws") {
         return None;
     }
-    let plain = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    if !plain(partition)
-        || !plain(region)
-        || account.len() != 12
-        || !account.bytes().all(|b| b.is_ascii_digit())
-    {
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !plain(partition) || !plain(region) || account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let mut p = rest.splitn(4, '/');
@@ -80,9 +66,7 @@ pub fn api_stage_resource(method_arn: &str) -> Option<String> {
     if !plain(api) || !plain(stage) || method.is_empty() {
         return None;
     }
-    Some(format!(
-        "arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"
-    ))
+    Some(format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"))
 }
 
 /// Strips an optional `Bearer ` prefix (any case).
@@ -116,15 +100,9 @@ pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
 }
 
 /// The whole decision for one event. `Err` means 401 Unauthorized.
-pub fn authorize(
-    verifier: &Verifier,
-    event: &TokenAuthorizerEvent,
-) -> Result<(AuthorizerResponse, Verified), Deny> {
+pub fn authorize(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Result<(AuthorizerResponse, Verified), Deny> {
     if event.type_ != "TOKEN" {
-        return Err(Deny {
-            reason: DenyReason::BadEvent,
-            detail: format!("type {:?}", truncate(&event.type_)),
-        });
+        return Err(Deny { reason: DenyReason::BadEvent, detail: format!("type {:?}", truncate(&event.type_)) });
     }
     let resource = api_stage_resource(&event.method_arn).ok_or_else(|| Deny {
         reason: DenyReason::BadMethodArn,
@@ -174,10 +152,7 @@ mod tests {
     #[test]
     fn resource_covers_the_stage() {
         assert_eq!(
-            api_stage_resource(
-                "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42"
-            )
-            .as_deref(),
+            api_stage_resource("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders/42").as_deref(),
             Some("arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/*")
         );
         for bad in [

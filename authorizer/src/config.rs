@@ -68,10 +68,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        message: message.into(),
-    }
+    ConfigError { var, message: message.into() }
 }
 
 /// The authorizer's settings. Build it with [`Config::from_env_map`] (or [`Config::from_env`]).
@@ -100,10 +97,8 @@ pub struct Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = ENV_VARS
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
-            .collect();
+        let map: HashMap<String, String> =
+            ENV_VARS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
         Config::from_env_map(&map)
     }
 
@@ -119,73 +114,45 @@ impl Config {
         }
         let client_ids = split_list(required(ENV_CLIENT_IDS)?);
         for c in &client_ids {
-            if !c
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-            {
+            if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
                 return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
             }
         }
         let platform = required(ENV_PLATFORM)?.to_string();
         if !is_platform_name(&platform) {
-            return Err(err(
-                ENV_PLATFORM,
-                format!("{platform:?} does not match ^[a-z][a-z0-9]{{0,19}}$"),
-            ));
+            return Err(err(ENV_PLATFORM, format!("{platform:?} does not match ^[a-z][a-z0-9]{{0,19}}$")));
         }
         let account_id = required(ENV_ACCOUNT_ID)?.to_string();
         if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err(
-                ENV_ACCOUNT_ID,
-                format!("{account_id:?} is not a 12-digit account id"),
-            ));
+            return Err(err(ENV_ACCOUNT_ID, format!("{account_id:?} is not a 12-digit account id")));
         }
         let region = required(ENV_REGION)?.to_string();
-        if !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
+        if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
             return Err(err(ENV_REGION, format!("invalid region {region:?}")));
         }
         let token_use = match get(ENV_TOKEN_USE).unwrap_or("id") {
             "id" => TokenUse::Id,
             "access" => TokenUse::Access,
-            other => {
-                return Err(err(
-                    ENV_TOKEN_USE,
-                    format!("{other:?} is neither id nor access"),
-                ))
-            }
+            other => return Err(err(ENV_TOKEN_USE, format!("{other:?} is neither id nor access"))),
         };
         let tenant_attribute = get(ENV_TENANT_ATTRIBUTE).unwrap_or("tenant_id").to_string();
         if tenant_attribute.is_empty()
             || tenant_attribute.len() > 20
-            || !tenant_attribute
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || !tenant_attribute.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
-            return Err(err(
-                ENV_TENANT_ATTRIBUTE,
-                format!("invalid attribute name {tenant_attribute:?}"),
-            ));
+            return Err(err(ENV_TENANT_ATTRIBUTE, format!("invalid attribute name {tenant_attribute:?}")));
         }
         let mut roles = BTreeMap::new();
         for item in split_list(required(ENV_ROLES)?) {
-            let (name, prec) = item
-                .split_once(':')
-                .ok_or_else(|| err(ENV_ROLES, format!("{item:?} is not role:precedence")))?;
+            let (name, prec) =
+                item.split_once(':').ok_or_else(|| err(ENV_ROLES, format!("{item:?} is not role:precedence")))?;
             if !is_role_name(name) {
-                return Err(err(
-                    ENV_ROLES,
-                    format!("role {name:?} does not match ^[a-z][a-z0-9]{{0,15}}$"),
-                ));
+                return Err(err(ENV_ROLES, format!("role {name:?} does not match ^[a-z][a-z0-9]{{0,15}}$")));
             }
-            let prec: u32 = prec.trim().parse().map_err(|_| {
-                err(
-                    ENV_ROLES,
-                    format!("precedence of {name:?} is not a non-negative integer"),
-                )
-            })?;
+            let prec: u32 = prec
+                .trim()
+                .parse()
+                .map_err(|_| err(ENV_ROLES, format!("precedence of {name:?} is not a non-negative integer")))?;
             if roles.insert(name.to_string(), prec).is_some() {
                 return Err(err(ENV_ROLES, format!("role {name:?} listed twice")));
             }
@@ -196,32 +163,20 @@ impl Config {
                 return Err(err(ENV_JWKS_URL, "must be an http(s) URL"));
             }
             if issuers.len() > 1 && !t.contains("{issuer}") && !t.contains("{pool_id}") {
-                return Err(err(
-                    ENV_JWKS_URL,
-                    "several issuers need {issuer} or {pool_id} in the template",
-                ));
+                return Err(err(ENV_JWKS_URL, "several issuers need {issuer} or {pool_id} in the template"));
             }
         }
         let mut idp_tenants = BTreeMap::new();
         if let Some(v) = get(ENV_IDP_TENANTS) {
             for item in split_list(v) {
-                let (provider, tenant) = item.rsplit_once(':').ok_or_else(|| {
-                    err(
-                        ENV_IDP_TENANTS,
-                        format!("{item:?} is not providerName:tenant"),
-                    )
-                })?;
+                let (provider, tenant) = item
+                    .rsplit_once(':')
+                    .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
                 if provider.is_empty() || !is_tenant_id(tenant) {
                     return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
                 }
-                if idp_tenants
-                    .insert(provider.to_string(), tenant.to_string())
-                    .is_some()
-                {
-                    return Err(err(
-                        ENV_IDP_TENANTS,
-                        format!("provider {provider:?} listed twice"),
-                    ));
+                if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
+                    return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
                 }
             }
         }
@@ -264,9 +219,7 @@ impl Config {
     /// Where the keys of `issuer` are fetched from.
     pub fn jwks_url(&self, issuer: &str) -> String {
         match &self.jwks_url_template {
-            Some(t) => t
-                .replace("{issuer}", issuer)
-                .replace("{pool_id}", pool_id(issuer)),
+            Some(t) => t.replace("{issuer}", issuer).replace("{pool_id}", pool_id(issuer)),
             None => format!("{issuer}/.well-known/jwks.json"),
         }
     }
@@ -286,45 +239,24 @@ pub fn pool_id(issuer: &str) -> &str {
 }
 
 fn split_list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 fn check_issuer(iss: &str) -> Result<(), String> {
-    let rest = iss
-        .strip_prefix("https://")
-        .ok_or_else(|| format!("issuer {iss:?} is not an https URL"))?;
+    let rest = iss.strip_prefix("https://").ok_or_else(|| format!("issuer {iss:?} is not an https URL"))?;
     if iss.ends_with('/') {
         return Err(format!("issuer {iss:?} ends with '/'"));
     }
-    let (host, path) = rest
-        .split_once('/')
-        .ok_or_else(|| format!("issuer {iss:?} has no pool id path"))?;
-    if host.is_empty()
-        || path.is_empty()
-        || iss
-            .chars()
-            .any(|c| c.is_whitespace() || c == '?' || c == '#')
-    {
+    let (host, path) = rest.split_once('/').ok_or_else(|| format!("issuer {iss:?} has no pool id path"))?;
+    if host.is_empty() || path.is_empty() || iss.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
         return Err(format!("invalid issuer {iss:?}"));
     }
     Ok(())
 }
 
-fn parse_seconds(
-    v: Option<&str>,
-    var: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
+fn parse_seconds(v: Option<&str>, var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
     let Some(v) = v else { return Ok(default) };
-    let n: u64 = v
-        .parse()
-        .map_err(|_| err(var, format!("{v:?} is not a number of seconds")))?;
+    let n: u64 = v.parse().map_err(|_| err(var, format!("{v:?} is not a number of seconds")))?;
     if n < min || n > max {
         return Err(err(var, format!("{n} is outside {min}..={max}")));
     }
@@ -349,8 +281,7 @@ pub fn is_role_name(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 16
         && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// `^[a-z][a-z0-9]{0,19}$` (contract §1.1 name).
@@ -359,8 +290,7 @@ pub fn is_platform_name(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 20
         && b[0].is_ascii_lowercase()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -369,10 +299,7 @@ mod tests {
 
     fn base() -> HashMap<String, String> {
         [
-            (
-                ENV_ISSUERS,
-                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",
-            ),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
             (ENV_CLIENT_IDS, "client1, client2"),
             (ENV_PLATFORM, "acmesaas"),
             (ENV_ACCOUNT_ID, "123456789012"),
@@ -406,10 +333,7 @@ mod tests {
     #[test]
     fn jwks_template() {
         let mut e = base();
-        e.insert(
-            ENV_JWKS_URL.into(),
-            "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json".into(),
-        );
+        e.insert(ENV_JWKS_URL.into(), "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json".into());
         let c = Config::from_env_map(&e).unwrap();
         assert_eq!(
             c.jwks_url("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
@@ -420,14 +344,8 @@ mod tests {
     #[test]
     fn rejects_bad_values() {
         let cases: &[(&str, &str)] = &[
-            (
-                ENV_ISSUERS,
-                "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/",
-            ),
-            (
-                ENV_ISSUERS,
-                "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc",
-            ),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/"),
+            (ENV_ISSUERS, "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
             (ENV_ISSUERS, ""),
             (ENV_PLATFORM, "acme-saas"),
             (ENV_ACCOUNT_ID, "12345"),
@@ -445,11 +363,7 @@ mod tests {
             let mut e = base();
             e.insert(k.to_string(), v.to_string());
             let r = Config::from_env_map(&e);
-            assert_eq!(
-                r.as_ref().map_err(|e| e.var),
-                Err(*k),
-                "{k}={v:?} gave {r:?}"
-            );
+            assert_eq!(r.as_ref().map_err(|e| e.var), Err(*k), "{k}={v:?} gave {r:?}");
         }
     }
 
@@ -458,18 +372,7 @@ mod tests {
         for ok in ["acme", "a", "0", "acme-corp", "a1-2b", &"a".repeat(32)] {
             assert!(is_tenant_id(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "-a",
-            "a-",
-            "Acme",
-            "*",
-            "${aws:username}",
-            "awsome",
-            "a_b",
-            &"a".repeat(33),
-            "a b",
-        ] {
+        for bad in ["", "-a", "a-", "Acme", "*", "${aws:username}", "awsome", "a_b", &"a".repeat(33), "a b"] {
             assert!(!is_tenant_id(bad), "{bad}");
         }
     }

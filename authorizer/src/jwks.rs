@@ -22,10 +22,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_unix(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
     }
 }
 
@@ -60,9 +57,7 @@ impl HttpJwksFetcher {
             .max_redirects(0)
             .user_agent("tenantctl-authorizer")
             .build();
-        HttpJwksFetcher {
-            agent: config.into(),
-        }
+        HttpJwksFetcher { agent: config.into() }
     }
 }
 
@@ -74,11 +69,7 @@ impl Default for HttpJwksFetcher {
 
 impl JwksFetcher for HttpJwksFetcher {
     fn fetch(&self, url: &str) -> Result<String, FetchError> {
-        let mut resp = self
-            .agent
-            .get(url)
-            .call()
-            .map_err(|e| FetchError(format!("GET {url}: {e}")))?;
+        let mut resp = self.agent.get(url).call().map_err(|e| FetchError(format!("GET {url}: {e}")))?;
         resp.body_mut()
             .with_config()
             .limit(MAX_JWKS_BYTES)
@@ -106,8 +97,7 @@ struct Jwk {
 /// Parses a JWKS document into the RS256 signing keys it holds, by `kid`. Keys that are not
 /// RSA, declare another algorithm or use, or lack a `kid`, are skipped.
 pub fn parse_jwks(body: &str) -> Result<HashMap<String, Arc<DecodingKey>>, FetchError> {
-    let set: JwkSet =
-        serde_json::from_str(body).map_err(|e| FetchError(format!("invalid JWKS: {e}")))?;
+    let set: JwkSet = serde_json::from_str(body).map_err(|e| FetchError(format!("invalid JWKS: {e}")))?;
     let mut keys = HashMap::new();
     for k in set.keys {
         if k.kty.as_deref() != Some("RSA")
@@ -160,12 +150,7 @@ pub struct JwksCache {
 
 impl JwksCache {
     pub fn new(fetcher: Arc<dyn JwksFetcher>, clock: Arc<dyn Clock>, backoff_seconds: u64) -> Self {
-        JwksCache {
-            fetcher,
-            clock,
-            backoff_seconds,
-            issuers: Mutex::new(HashMap::new()),
-        }
+        JwksCache { fetcher, clock, backoff_seconds, issuers: Mutex::new(HashMap::new()) }
     }
 
     /// The key `kid` of `issuer` (whose JWKS lives at `url`), fetching the JWKS when the kid is
@@ -198,12 +183,7 @@ impl JwksCache {
         if entry.loaded {
             Err(KeyError::UnknownKid)
         } else {
-            Err(KeyError::Unavailable(
-                entry
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| "no JWKS fetched yet".into()),
-            ))
+            Err(KeyError::Unavailable(entry.last_error.clone().unwrap_or_else(|| "no JWKS fetched yet".into())))
         }
     }
 }

@@ -5,16 +5,12 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line};
 use tenantctl_authorizer::{
-    authorize, AuthorizerResponse, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent,
-    Verifier,
+    authorize, AuthorizerResponse, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
 };
 
 fn unauthorized() -> Diagnostic {
     // API Gateway answers 401 when a TOKEN authorizer fails with exactly "Unauthorized".
-    Diagnostic {
-        error_type: "Unauthorized".into(),
-        error_message: "Unauthorized".into(),
-    }
+    Diagnostic { error_type: "Unauthorized".into(), error_message: "Unauthorized".into() }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -29,11 +25,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             return Err(e.into());
         }
     };
-    let verifier = Arc::new(Verifier::new(
-        config,
-        Arc::new(HttpJwksFetcher::default()),
-        Arc::new(SystemClock),
-    ));
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TokenAuthorizerEvent>| {
         let verifier = verifier.clone();
         async move {

@@ -156,12 +156,7 @@ pub struct Verifier {
 impl Verifier {
     pub fn new(config: Config, fetcher: Arc<dyn JwksFetcher>, clock: Arc<dyn Clock>) -> Self {
         let jwks = JwksCache::new(fetcher, clock.clone(), config.jwks_backoff_seconds);
-        Verifier {
-            tenant_claim: config.tenant_claim(),
-            config,
-            clock,
-            jwks,
-        }
+        Verifier { tenant_claim: config.tenant_claim(), config, clock, jwks }
     }
 
     pub fn config(&self) -> &Config {
@@ -172,15 +167,10 @@ impl Verifier {
     pub fn verify(&self, token: &str) -> Result<Verified, Deny> {
         use DenyReason::*;
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
-            return Err(deny(
-                MalformedToken,
-                format!("token length {}", token.len()),
-            ));
+            return Err(deny(MalformedToken, format!("token length {}", token.len())));
         }
         let mut parts = token.split('.');
-        let (Some(h64), Some(p64), Some(s64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(deny(MalformedToken, "not three dot-separated parts"));
         };
 
@@ -211,13 +201,10 @@ impl Verifier {
         if s64.is_empty() {
             return Err(deny(MalformedToken, "empty signature"));
         }
-        let key = self
-            .jwks
-            .key(issuer, &self.config.jwks_url(issuer), kid)
-            .map_err(|e| match e {
-                KeyError::UnknownKid => deny(UnknownKid, format!("kid {kid:?} of {issuer}")),
-                KeyError::Unavailable(why) => deny(JwksUnavailable, why),
-            })?;
+        let key = self.jwks.key(issuer, &self.config.jwks_url(issuer), kid).map_err(|e| match e {
+            KeyError::UnknownKid => deny(UnknownKid, format!("kid {kid:?} of {issuer}")),
+            KeyError::Unavailable(why) => deny(JwksUnavailable, why),
+        })?;
         let signing_input = &token[..h64.len() + 1 + p64.len()];
         match jsonwebtoken::crypto::verify(s64, signing_input.as_bytes(), &key, Algorithm::RS256) {
             Ok(true) => {}
@@ -235,10 +222,7 @@ impl Verifier {
         match claims.get("token_use") {
             Some(Value::String(u)) if u == cfg.token_use.as_str() => {}
             other => {
-                return Err(deny(
-                    WrongTokenUse,
-                    format!("token_use {}, want {}", show(other), cfg.token_use.as_str()),
-                ))
+                return Err(deny(WrongTokenUse, format!("token_use {}, want {}", show(other), cfg.token_use.as_str())))
             }
         }
         let client_claim = match cfg.token_use {
@@ -248,26 +232,19 @@ impl Verifier {
         let client_ok = match claims.get(client_claim) {
             Some(Value::String(c)) => cfg.client_ids.contains(c),
             Some(Value::Array(a)) => {
-                !a.is_empty()
-                    && a.iter()
-                        .all(|c| matches!(c, Value::String(c) if cfg.client_ids.contains(c)))
+                !a.is_empty() && a.iter().all(|c| matches!(c, Value::String(c) if cfg.client_ids.contains(c)))
             }
             _ => false,
         };
         if !client_ok {
-            return Err(deny(
-                WrongClient,
-                format!("{client_claim} {}", show(claims.get(client_claim))),
-            ));
+            return Err(deny(WrongClient, format!("{client_claim} {}", show(claims.get(client_claim)))));
         }
 
         let now = self.clock.now_unix();
         let skew = cfg.clock_skew_seconds;
         let exp = match claims.get("exp") {
             None | Some(Value::Null) => return Err(deny(MissingExp, "no exp")),
-            Some(v) => {
-                numeric_date(v).ok_or_else(|| deny(MalformedToken, "exp is not a number"))?
-            }
+            Some(v) => numeric_date(v).ok_or_else(|| deny(MalformedToken, "exp is not a number"))?,
         };
         if now >= exp.saturating_add(skew) {
             return Err(deny(Expired, format!("exp {exp}, now {now}")));
@@ -290,16 +267,9 @@ impl Verifier {
             _ => return Err(deny(MissingSub, "no sub")),
         };
         let tenant = match claims.get(&self.tenant_claim) {
-            None | Some(Value::Null) => {
-                return Err(deny(MissingTenant, format!("no {}", self.tenant_claim)))
-            }
+            None | Some(Value::Null) => return Err(deny(MissingTenant, format!("no {}", self.tenant_claim))),
             Some(Value::String(t)) if is_tenant_id(t) => t.clone(),
-            Some(other) => {
-                return Err(deny(
-                    InvalidTenant,
-                    format!("{} {}", self.tenant_claim, show(Some(other))),
-                ))
-            }
+            Some(other) => return Err(deny(InvalidTenant, format!("{} {}", self.tenant_claim, show(Some(other))))),
         };
 
         // Federated users: the tenant comes from the provider they signed in through.
@@ -307,12 +277,7 @@ impl Verifier {
             let list: Vec<&Value> = match ids {
                 Value::Array(a) if !a.is_empty() => a.iter().collect(),
                 Value::Object(_) => vec![ids],
-                _ => {
-                    return Err(deny(
-                        UnknownProvider,
-                        "identities claim is empty or not a list",
-                    ))
-                }
+                _ => return Err(deny(UnknownProvider, "identities claim is empty or not a list")),
             };
             for id in list {
                 let provider = match id.get("providerName") {
@@ -324,9 +289,7 @@ impl Verifier {
                     Some(t) if *t != tenant => {
                         return Err(deny(
                             ProviderTenantMismatch,
-                            format!(
-                                "provider {provider:?} belongs to {t:?}, token says {tenant:?}"
-                            ),
+                            format!("provider {provider:?} belongs to {t:?}, token says {tenant:?}"),
                         ))
                     }
                     Some(_) => {}
@@ -336,9 +299,7 @@ impl Verifier {
 
         let groups: Vec<String> = match claims.get("cognito:groups") {
             None | Some(Value::Null) => return Err(deny(NoGroups, "no cognito:groups")),
-            Some(Value::Array(a)) if a.is_empty() => {
-                return Err(deny(NoGroups, "empty cognito:groups"))
-            }
+            Some(Value::Array(a)) if a.is_empty() => return Err(deny(NoGroups, "empty cognito:groups")),
             Some(Value::Array(a)) => a
                 .iter()
                 .map(|g| g.as_str().map(str::to_string))
@@ -350,16 +311,10 @@ impl Verifier {
         for g in &groups {
             // Role names hold no hyphen: the last hyphen separates tenant and role.
             let Some((t, role)) = g.rsplit_once('-') else {
-                return Err(deny(
-                    ForeignGroup,
-                    format!("group {g:?} is not <tenant>-<role>"),
-                ));
+                return Err(deny(ForeignGroup, format!("group {g:?} is not <tenant>-<role>")));
             };
             if t != tenant {
-                return Err(deny(
-                    ForeignGroup,
-                    format!("group {g:?} in a token of tenant {tenant:?}"),
-                ));
+                return Err(deny(ForeignGroup, format!("group {g:?} in a token of tenant {tenant:?}")));
             }
             let Some(&prec) = cfg.roles.get(role) else {
                 return Err(deny(UnknownRole, format!("group {g:?}")));
@@ -368,9 +323,7 @@ impl Verifier {
                 best = Some((prec, role));
             }
         }
-        let role = best
-            .map(|(_, r)| r.to_string())
-            .expect("groups is not empty");
+        let role = best.map(|(_, r)| r.to_string()).expect("groups is not empty");
         Ok(Verified {
             role_arn: cfg.role_arn(&tenant, &role),
             sub,
@@ -383,20 +336,14 @@ impl Verifier {
 }
 
 fn decode_json(part: &str) -> Result<Map<String, Value>, String> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|e| format!("base64url: {e}"))?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|e| format!("base64url: {e}"))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("json: {e}"))
 }
 
 /// A NumericDate: a non-negative integer (or a float, truncated).
 fn numeric_date(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite() && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64)),
         _ => None,
     }
 }

@@ -31,10 +31,7 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
             return;
         }
         let mut parts = line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("").to_string(),
-            parts.next().unwrap_or("").to_string(),
-        );
+        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
         let mut len = 0usize;
         loop {
             let mut h = String::new();
@@ -63,11 +60,8 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             };
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 5000;
+            let deadline =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 5000;
             (
                 format!(
                     "Lambda-Runtime-Aws-Request-Id: {}\r\nLambda-Runtime-Deadline-Ms: {deadline}\r\n\
@@ -81,19 +75,12 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
             let rest = &path["/2018-06-01/runtime/invocation/".len()..];
             let (id, kind) = rest.split_once('/').unwrap();
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            rt.results
-                .lock()
-                .unwrap()
-                .push((id.to_string(), kind.to_string(), body));
+            rt.results.lock().unwrap().push((id.to_string(), kind.to_string(), body));
             (String::new(), "{}".to_string())
         } else {
             panic!("unexpected request {method} {path}");
         };
-        let status = if method == "POST" {
-            "202 Accepted"
-        } else {
-            "200 OK"
-        };
+        let status = if method == "POST" { "202 Accepted" } else { "200 OK" };
         let resp = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{payload}",
             payload.len()
@@ -120,10 +107,7 @@ fn bootstrap_answers_like_a_token_authorizer() {
     }
 
     // The binary runs on the wall clock: tokens around now.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let mut good = good_claims();
     good["iat"] = json!(now - 5);
     good["auth_time"] = json!(now - 5);
@@ -133,8 +117,7 @@ fn bootstrap_answers_like_a_token_authorizer() {
     expired["exp"] = json!(now - 3600);
     let expired = sign(&expired);
     let method_arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders";
-    let event =
-        |t: &str| json!({"type": "TOKEN", "authorizationToken": t, "methodArn": method_arn});
+    let event = |t: &str| json!({"type": "TOKEN", "authorizationToken": t, "methodArn": method_arn});
     rt.events.lock().unwrap().extend([
         ("req-good".to_string(), event(&format!("Bearer {good}"))),
         ("req-expired".to_string(), event(&expired)),
@@ -145,18 +128,12 @@ fn bootstrap_answers_like_a_token_authorizer() {
         .env_clear()
         .envs(env())
         .env("TENANTCTL_ISSUERS", ISS_A)
-        .env(
-            "TENANTCTL_JWKS_URL",
-            format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"),
-        )
+        .env("TENANTCTL_JWKS_URL", format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"))
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "acmesaas-authorizer")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            "/aws/lambda/acmesaas-authorizer",
-        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/acmesaas-authorizer")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_REGION", "us-east-1")
         .stdout(Stdio::null())
@@ -175,11 +152,7 @@ fn bootstrap_answers_like_a_token_authorizer() {
     assert_eq!(results.len(), 3, "results {results:?}\nstderr:\n{stderr}");
 
     let (id, kind, body) = &results[0];
-    assert_eq!(
-        (id.as_str(), kind.as_str()),
-        ("req-good", "response"),
-        "{body}"
-    );
+    assert_eq!((id.as_str(), kind.as_str()), ("req-good", "response"), "{body}");
     assert_eq!(body["principalId"], "11111111-2222-3333-4444-555555555555");
     assert_eq!(body["policyDocument"]["Statement"][0]["Effect"], "Allow");
     assert_eq!(
@@ -188,10 +161,7 @@ fn bootstrap_answers_like_a_token_authorizer() {
     );
     assert_eq!(body["context"]["tenant_id"], "acme");
     assert_eq!(body["context"]["role"], "admin");
-    assert_eq!(
-        body["context"]["role_arn"],
-        "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"
-    );
+    assert_eq!(body["context"]["role_arn"], "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin");
     for (i, id) in [(1, "req-expired"), (2, "req-garbage")] {
         let (got, kind, body) = &results[i];
         assert_eq!((got.as_str(), kind.as_str()), (id, "error"));
@@ -204,13 +174,7 @@ fn bootstrap_answers_like_a_token_authorizer() {
         .filter_map(|l| serde_json::from_str(l).ok())
         .filter(|v: &Value| v.get("msg").is_some())
         .collect();
-    let by_req = |id: &str| {
-        lines
-            .iter()
-            .filter(|l| l["request_id"] == id)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let by_req = |id: &str| lines.iter().filter(|l| l["request_id"] == id).cloned().collect::<Vec<_>>();
     assert_eq!(by_req("req-good").len(), 1, "stderr:\n{stderr}");
     assert_eq!(by_req("req-good")[0]["msg"], "authorized");
     assert_eq!(by_req("req-expired").len(), 1);

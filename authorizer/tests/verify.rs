@@ -32,21 +32,9 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
         parts.join(".")
     };
     vec![
-        (
-            "alg none",
-            unsigned(json!({"alg": "none", "kid": KID_A}), &good, ""),
-            AlgNotAllowed,
-        ),
-        (
-            "alg None, with a signature",
-            unsigned(json!({"alg": "None", "kid": KID_A}), &good, "abc"),
-            AlgNotAllowed,
-        ),
-        (
-            "alg missing",
-            unsigned(json!({"kid": KID_A}), &good, "abc"),
-            AlgNotAllowed,
-        ),
+        ("alg none", unsigned(json!({"alg": "none", "kid": KID_A}), &good, ""), AlgNotAllowed),
+        ("alg None, with a signature", unsigned(json!({"alg": "None", "kid": KID_A}), &good, "abc"), AlgNotAllowed),
+        ("alg missing", unsigned(json!({"kid": KID_A}), &good, "abc"), AlgNotAllowed),
         (
             "HS256 signed with the public key",
             sign_with(
@@ -57,59 +45,18 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
             ),
             AlgNotAllowed,
         ),
-        (
-            "RS512",
-            sign_with(
-                &json!({"alg": "RS512", "kid": KID_A}),
-                &good,
-                &key_a(),
-                Algorithm::RS512,
-            ),
-            AlgNotAllowed,
-        ),
-        (
-            "PS256",
-            sign_with(
-                &json!({"alg": "PS256", "kid": KID_A}),
-                &good,
-                &key_a(),
-                Algorithm::PS256,
-            ),
-            AlgNotAllowed,
-        ),
+        ("RS512", sign_with(&json!({"alg": "RS512", "kid": KID_A}), &good, &key_a(), Algorithm::RS512), AlgNotAllowed),
+        ("PS256", sign_with(&json!({"alg": "PS256", "kid": KID_A}), &good, &key_a(), Algorithm::PS256), AlgNotAllowed),
         (
             "unknown kid",
-            sign_with(
-                &json!({"alg": "RS256", "kid": "forged"}),
-                &good,
-                &key_a(),
-                Algorithm::RS256,
-            ),
+            sign_with(&json!({"alg": "RS256", "kid": "forged"}), &good, &key_a(), Algorithm::RS256),
             UnknownKid,
         ),
-        (
-            "missing kid",
-            sign_with(&json!({"alg": "RS256"}), &good, &key_a(), Algorithm::RS256),
-            MissingKid,
-        ),
-        (
-            "empty kid",
-            sign_with(
-                &json!({"alg": "RS256", "kid": ""}),
-                &good,
-                &key_a(),
-                Algorithm::RS256,
-            ),
-            MissingKid,
-        ),
+        ("missing kid", sign_with(&json!({"alg": "RS256"}), &good, &key_a(), Algorithm::RS256), MissingKid),
+        ("empty kid", sign_with(&json!({"alg": "RS256", "kid": ""}), &good, &key_a(), Algorithm::RS256), MissingKid),
         (
             "crit header",
-            sign_with(
-                &json!({"alg": "RS256", "kid": KID_A, "crit": ["exp"]}),
-                &good,
-                &key_a(),
-                Algorithm::RS256,
-            ),
+            sign_with(&json!({"alg": "RS256", "kid": KID_A, "crit": ["exp"]}), &good, &key_a(), Algorithm::RS256),
             CriticalHeader,
         ),
         (
@@ -175,12 +122,7 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
         ),
         (
             "signed by another key under our kid",
-            sign_with(
-                &json!({"alg": "RS256", "kid": KID_A}),
-                &good,
-                &key_b(),
-                Algorithm::RS256,
-            ),
+            sign_with(&json!({"alg": "RS256", "kid": KID_A}), &good, &key_b(), Algorithm::RS256),
             BadSignature,
         ),
         ("tampered payload", tampered, BadSignature),
@@ -260,10 +202,7 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
         (
             "groups of two tenants",
             rs(&with(|c| {
-                c.insert(
-                    "cognito:groups".into(),
-                    json!(["acme-admin", "globex-admin"]),
-                );
+                c.insert("cognito:groups".into(), json!(["acme-admin", "globex-admin"]));
             })),
             ForeignGroup,
         ),
@@ -322,7 +261,10 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
         (
             "federated through another tenant's provider",
             rs(&with(|c| {
-                c.insert("identities".into(), json!([{"providerName": "globex-azure", "providerType": "SAML", "userId": "x"}]));
+                c.insert(
+                    "identities".into(),
+                    json!([{"providerName": "globex-azure", "providerType": "SAML", "userId": "x"}]),
+                );
             })),
             ProviderTenantMismatch,
         ),
@@ -350,28 +292,18 @@ fn bad_tokens_are_denied_for_the_right_reason() {
         let (v, _, _) = verifier();
         match v.verify(token) {
             Ok(ok) => wrong.push(format!("{name}: accepted as {ok:?}")),
-            Err(d) if d.reason != *want => wrong.push(format!(
-                "{name}: denied as {} ({}), want {want}",
-                d.reason, d.detail
-            )),
+            Err(d) if d.reason != *want => {
+                wrong.push(format!("{name}: denied as {} ({}), want {want}", d.reason, d.detail))
+            }
             Err(d) => {
                 let line = deny_log_line(&d, "req-1");
-                assert!(
-                    token.is_empty() || !line.contains(token.as_str()),
-                    "{name}: log line holds the token"
-                );
+                assert!(token.is_empty() || !line.contains(token.as_str()), "{name}: log line holds the token");
                 let parsed: Value = serde_json::from_str(&line).unwrap();
                 assert_eq!(parsed["reason"], want.as_str());
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "{} of {} cases wrong:\n{}",
-        wrong.len(),
-        cases.len(),
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "{} of {} cases wrong:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
 }
 
 #[test]
@@ -380,26 +312,17 @@ fn good_token_gets_best_precedence_role() {
     let ok = v.verify(&sign(&good_claims())).unwrap();
     assert_eq!(ok.tenant_id, "acme");
     assert_eq!(ok.role, "admin");
-    assert_eq!(
-        ok.role_arn,
-        "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"
-    );
+    assert_eq!(ok.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin");
     assert_eq!(ok.sub, "11111111-2222-3333-4444-555555555555");
     assert_eq!(fetcher.urls.lock().unwrap().as_slice(), [jwks_url(ISS_A)]);
 
     let member = v
         .verify(&sign(&with(|c| {
-            c.insert(
-                "cognito:groups".into(),
-                json!(["acme-viewer", "acme-member"]),
-            );
+            c.insert("cognito:groups".into(), json!(["acme-viewer", "acme-member"]));
         })))
         .unwrap();
     assert_eq!(member.role, "member");
-    assert_eq!(
-        member.role_arn,
-        "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-member"
-    );
+    assert_eq!(member.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-member");
 }
 
 #[test]
@@ -413,10 +336,7 @@ fn hyphenated_tenant_and_skew_and_federation_are_accepted() {
         })))
         .err();
     // acme-okta belongs to acme, not acme-corp.
-    assert_eq!(
-        ok.map(|d| d.reason),
-        Some(DenyReason::ProviderTenantMismatch)
-    );
+    assert_eq!(ok.map(|d| d.reason), Some(DenyReason::ProviderTenantMismatch));
 
     let ok = v
         .verify(&sign(&with(|c| {
@@ -424,10 +344,7 @@ fn hyphenated_tenant_and_skew_and_federation_are_accepted() {
             c.insert("cognito:groups".into(), json!(["acme-corp-member"]));
         })))
         .unwrap();
-    assert_eq!(
-        ok.role_arn,
-        "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-member"
-    );
+    assert_eq!(ok.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-member");
 
     let fed = v
         .verify(&sign(&with(|c| {
@@ -465,15 +382,9 @@ fn access_tokens_when_configured() {
     assert_eq!(v.verify(&sign(&access)).unwrap().role, "admin");
     let mut wrong_client = access.clone();
     wrong_client["client_id"] = json!("client3");
-    assert_eq!(
-        v.verify(&sign(&wrong_client)).unwrap_err().reason,
-        DenyReason::WrongClient
-    );
+    assert_eq!(v.verify(&sign(&wrong_client)).unwrap_err().reason, DenyReason::WrongClient);
     // An ID token is refused when access tokens are pinned.
-    assert_eq!(
-        v.verify(&sign(&good_claims())).unwrap_err().reason,
-        DenyReason::WrongTokenUse
-    );
+    assert_eq!(v.verify(&sign(&good_claims())).unwrap_err().reason, DenyReason::WrongTokenUse);
 }
 
 #[test]
@@ -502,19 +413,10 @@ fn two_pools_use_their_own_keys() {
 #[test]
 fn jwks_url_template_for_the_emulator() {
     let mut e = env();
-    e.insert(
-        "TENANTCTL_JWKS_URL".into(),
-        "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json".into(),
-    );
-    let fetcher = CountingFetcher::serving(
-        "http://127.0.0.1:5000/us-east-1_poolA/.well-known/jwks.json",
-        jwks(&[JWK_A]),
-    );
-    let v = Verifier::new(
-        Config::from_env_map(&e).unwrap(),
-        fetcher.clone(),
-        TestClock::at(NOW),
-    );
+    e.insert("TENANTCTL_JWKS_URL".into(), "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json".into());
+    let fetcher =
+        CountingFetcher::serving("http://127.0.0.1:5000/us-east-1_poolA/.well-known/jwks.json", jwks(&[JWK_A]));
+    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW));
     assert!(v.verify(&sign(&good_claims())).is_ok());
     assert_eq!(fetcher.count(), 1);
 }
@@ -523,26 +425,12 @@ fn jwks_url_template_for_the_emulator() {
 fn jwks_unavailable() {
     let fetcher = std::sync::Arc::new(CountingFetcher::default());
     let clock = TestClock::at(NOW);
-    let v = Verifier::new(
-        Config::from_env_map(&env()).unwrap(),
-        fetcher.clone(),
-        clock.clone(),
-    );
+    let v = Verifier::new(Config::from_env_map(&env()).unwrap(), fetcher.clone(), clock.clone());
     let t = sign(&good_claims());
-    assert_eq!(
-        v.verify(&t).unwrap_err().reason,
-        DenyReason::JwksUnavailable
-    );
-    assert_eq!(
-        v.verify(&t).unwrap_err().reason,
-        DenyReason::JwksUnavailable
-    );
+    assert_eq!(v.verify(&t).unwrap_err().reason, DenyReason::JwksUnavailable);
+    assert_eq!(v.verify(&t).unwrap_err().reason, DenyReason::JwksUnavailable);
     assert_eq!(fetcher.count(), 1, "failed fetches back off too");
-    fetcher
-        .bodies
-        .lock()
-        .unwrap()
-        .insert(jwks_url(ISS_A), jwks(&[JWK_A]));
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_A]));
     clock.advance(60);
     assert!(v.verify(&t).is_ok());
     assert_eq!(fetcher.count(), 2);
@@ -613,49 +501,22 @@ fn rotated_key_is_picked_up_after_the_window() {
     let (v, fetcher, clock) = verifier();
     assert!(v.verify(&sign(&good_claims())).is_ok());
     // Rotation: pool A now also signs with key B (kid test-key-b).
-    fetcher
-        .bodies
-        .lock()
-        .unwrap()
-        .insert(jwks_url(ISS_A), jwks(&[JWK_A, JWK_B]));
-    let rotated = sign_with(
-        &json!({"alg": "RS256", "kid": KID_B}),
-        &good_claims(),
-        &key_b(),
-        Algorithm::RS256,
-    );
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_A, JWK_B]));
+    let rotated = sign_with(&json!({"alg": "RS256", "kid": KID_B}), &good_claims(), &key_b(), Algorithm::RS256);
     // Within the back-off window of the last fetch the new kid is not looked up yet...
     clock.advance(59);
-    assert_eq!(
-        v.verify(&rotated).unwrap_err().reason,
-        DenyReason::UnknownKid
-    );
+    assert_eq!(v.verify(&rotated).unwrap_err().reason, DenyReason::UnknownKid);
     assert_eq!(fetcher.count(), 1);
     // ...after it, the first token with the new kid refetches.
     clock.advance(1);
     assert!(v.verify(&rotated).is_ok());
     assert_eq!(fetcher.count(), 2);
     // A key removed from the JWKS is dropped at the next refetch.
-    fetcher
-        .bodies
-        .lock()
-        .unwrap()
-        .insert(jwks_url(ISS_A), jwks(&[JWK_B]));
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_B]));
     clock.advance(60);
-    let forged = sign_with(
-        &json!({"alg": "RS256", "kid": "forged"}),
-        &good_claims(),
-        &key_a(),
-        Algorithm::RS256,
-    );
-    assert_eq!(
-        v.verify(&forged).unwrap_err().reason,
-        DenyReason::UnknownKid
-    );
-    assert_eq!(
-        v.verify(&sign(&good_claims())).unwrap_err().reason,
-        DenyReason::UnknownKid
-    );
+    let forged = sign_with(&json!({"alg": "RS256", "kid": "forged"}), &good_claims(), &key_a(), Algorithm::RS256);
+    assert_eq!(v.verify(&forged).unwrap_err().reason, DenyReason::UnknownKid);
+    assert_eq!(v.verify(&sign(&good_claims())).unwrap_err().reason, DenyReason::UnknownKid);
 }
 
 #[test]
@@ -685,20 +546,11 @@ fn authorize_event_allows_the_whole_stage() {
         "type": "TOKEN", "authorizationToken": "x", "methodArn": "arn:aws:execute-api:us-east-1:123456789012:a/b/GET/"
     }))
     .unwrap();
-    assert_eq!(
-        authorize(&v, &raw).unwrap_err().reason,
-        DenyReason::MalformedToken
-    );
+    assert_eq!(authorize(&v, &raw).unwrap_err().reason, DenyReason::MalformedToken);
     let mut req = event.clone();
     req.type_ = "REQUEST".into();
-    assert_eq!(
-        authorize(&v, &req).unwrap_err().reason,
-        DenyReason::BadEvent
-    );
+    assert_eq!(authorize(&v, &req).unwrap_err().reason, DenyReason::BadEvent);
     let mut arn = event;
     arn.method_arn = "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/x".into();
-    assert_eq!(
-        authorize(&v, &arn).unwrap_err().reason,
-        DenyReason::BadMethodArn
-    );
+    assert_eq!(authorize(&v, &arn).unwrap_err().reason, DenyReason::BadMethodArn);
 }

@@ -145,7 +145,9 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
             }
         };
         let authorizer = match auth_type.as_str() {
-            "CUSTOM" | "COGNITO_USER_POOLS" => auth_id.map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("(unknown authorizer {id})"))),
+            "CUSTOM" | "COGNITO_USER_POOLS" => {
+                auth_id.map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("(unknown authorizer {id})")))
+            }
             _ => None,
         };
         world.methods.insert(key, MethodAuth { authorization_type: auth_type, authorizer });
@@ -185,10 +187,9 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
     aws.limiter.acquire(Category::Lambda).await;
     match aws.lambda.get_policy().function_name(&fspec.name).send().await {
         Ok(p) => {
-            let doc: Value = p
-                .policy()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .ok_or_else(|| AwsError::Other(format!("lambda:GetPolicy of {}: the policy is not JSON", fspec.name)))?;
+            let doc: Value = p.policy().and_then(|s| serde_json::from_str(s).ok()).ok_or_else(|| {
+                AwsError::Other(format!("lambda:GetPolicy of {}: the policy is not JSON", fspec.name))
+            })?;
             world.permission = apigateway_permission(&doc);
         }
         Err(e) => {
@@ -294,7 +295,9 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) ->
             put_function(aws, function, code, *create, *update_code, *update_config, ids, config_dir).await
         }
         Op::PutAuthorizer { config, create } => put_authorizer(aws, config, *create, ids).await,
-        Op::PutPermission { function, permission, remove } => put_permission(aws, function, permission, remove, ids).await,
+        Op::PutPermission { function, permission, remove } => {
+            put_permission(aws, function, permission, remove, ids).await
+        }
         Op::SetMethodAuth { key, auth } => set_method_auth(aws, key, auth, ids).await,
         other => Err(AwsError::Other(format!("not an authorizer op: {other:?}"))),
     }
@@ -332,12 +335,15 @@ where
 fn is_transient(code: &str, message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     (code == "InvalidParameterValueException" && m.contains("cannot be assumed"))
-        || (code == "ResourceConflictException" && (m.contains("in progress") || m.contains("cannot be performed at this time")))
+        || (code == "ResourceConflictException"
+            && (m.contains("in progress") || m.contains("cannot be performed at this time")))
 }
 
 fn read_code(config_dir: &Path, code: &str) -> Result<Vec<u8>, AwsError> {
     if code.is_empty() {
-        return Err(AwsError::Other("PutFunction without a code path (plan it with plan::authorizer::AuthorizerDesired::diff)".into()));
+        return Err(AwsError::Other(
+            "PutFunction without a code path (plan it with plan::authorizer::AuthorizerDesired::diff)".into(),
+        ));
     }
     let path = config_dir.join(code);
     std::fs::read(&path)
@@ -609,9 +615,8 @@ async fn set_method_auth(aws: &Aws, key: &str, auth: &MethodAuth, ids: &Mutex<Id
         .rest_api
         .clone()
         .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
-    let (verb, _) = key
-        .split_once(' ')
-        .ok_or_else(|| AwsError::Other(format!("method key `{key}` is not `METHOD /path`")))?;
+    let (verb, _) =
+        key.split_once(' ').ok_or_else(|| AwsError::Other(format!("method key `{key}` is not `METHOD /path`")))?;
     let resource = snapshot
         .resources
         .get(key)
@@ -619,10 +624,9 @@ async fn set_method_auth(aws: &Aws, key: &str, auth: &MethodAuth, ids: &Mutex<Id
         .ok_or_else(|| AwsError::Other(format!("authorizer.methods: {key} does not exist on the REST API")))?;
     let mut ops = Vec::new();
     if auth.authorizer.is_some() {
-        let id = snapshot
-            .authorizer
-            .clone()
-            .ok_or_else(|| AwsError::Other(format!("method {key}: the authorizer's id is not known (was it created?)")))?;
+        let id = snapshot.authorizer.clone().ok_or_else(|| {
+            AwsError::Other(format!("method {key}: the authorizer's id is not known (was it created?)"))
+        })?;
         ops.push(patch(PatchOp::Replace, "/authorizerId", id));
     }
     ops.push(patch(PatchOp::Replace, "/authorizationType", &auth.authorization_type));

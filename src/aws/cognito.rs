@@ -20,11 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, AttributeDataType, DeletionProtectionType, ExplicitAuthFlowsType,
-    GroupType, NumberAttributeConstraintsType, OAuthFlowType, PasswordPolicyType,
-    PreventUserExistenceErrorTypes, ResourceServerScopeType, ResourceServerType,
-    SchemaAttributeType, SoftwareTokenMfaConfigType, StringAttributeConstraintsType,
-    TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType,
+    AdminCreateUserConfigType, AttributeDataType, DeletionProtectionType, ExplicitAuthFlowsType, GroupType,
+    NumberAttributeConstraintsType, OAuthFlowType, PasswordPolicyType, PreventUserExistenceErrorTypes,
+    ResourceServerScopeType, ResourceServerType, SchemaAttributeType, SoftwareTokenMfaConfigType,
+    StringAttributeConstraintsType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType,
     UserPoolPolicyType, UserPoolType,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -34,8 +33,8 @@ use super::{call_err, Aws, AwsError, Category};
 use crate::plan::Op;
 use crate::spec::desired::{names, DEFAULT_TOKEN_MINUTES, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
 use crate::state::{
-    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState,
-    ResourceServerState, Tags, World,
+    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState, ResourceServerState, Tags,
+    World,
 };
 
 /// How many reads of one kind run at once (the limiter keeps them under the quotas).
@@ -44,7 +43,13 @@ const READ_CONCURRENCY: usize = 8;
 /// Reads every pool this platform manages (identified by its tags) into `world.pools`,
 /// keyed by address, and their ids into `ids`. When `scoped`, reads only the pools and the
 /// groups named in `desired` (for `--tenant`).
-pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
+pub async fn observe(
+    aws: &Aws,
+    desired: &World,
+    scoped: bool,
+    world: &mut World,
+    ids: &mut Ids,
+) -> Result<(), AwsError> {
     let platform = aws.ctx.platform.as_str();
     // Scoped: only the pools of the named tenants; their names are known, so only those
     // candidates are described.
@@ -129,11 +134,8 @@ pub async fn observe(aws: &Aws, desired: &World, scoped: bool, world: &mut World
     // 3. Per pool: groups, resource servers, clients.
     let pools: Vec<(String, String, PoolState, BTreeMap<String, String>)> = stream::iter(managed)
         .map(|(address, (id, pool, tenant))| {
-            let desired_groups: Vec<String> = desired
-                .pools
-                .get(&address)
-                .map(|p| p.groups.keys().cloned().collect())
-                .unwrap_or_default();
+            let desired_groups: Vec<String> =
+                desired.pools.get(&address).map(|p| p.groups.keys().cloned().collect()).unwrap_or_default();
             async move {
                 let (groups, resource_servers, clients) = if scoped {
                     (get_groups(aws, &id, &desired_groups).await?, BTreeMap::new(), Vec::new())
@@ -423,10 +425,9 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                     .send()
                     .await
                     .map_err(|e| call_err("cognito-idp:CreateUserPoolClient", e))?;
-                let cid = out
-                    .user_pool_client()
-                    .and_then(|c| c.client_id())
-                    .ok_or_else(|| AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer")))?;
+                let cid = out.user_pool_client().and_then(|c| c.client_id()).ok_or_else(|| {
+                    AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer"))
+                })?;
                 ids.lock().await.clients.insert(key, cid.to_string());
             } else {
                 let cid = client_id(ids, &key).await?;
@@ -588,7 +589,10 @@ async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<(
         for p in out.user_pools() {
             if let (Some(id), Some(name)) = (p.id(), p.name()) {
                 if name == pool.name {
-                    found.push((p.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), id.to_string()));
+                    found.push((
+                        p.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)),
+                        id.to_string(),
+                    ));
                 }
             }
         }
@@ -610,7 +614,8 @@ async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<(
         };
         let tags = pool_tags(&described);
         if is_managed(platform, &tags)
-            && pool_address(platform, described.name().unwrap_or_default(), &tags).is_some_and(|(a, _)| a == pool.address)
+            && pool_address(platform, described.name().unwrap_or_default(), &tags)
+                .is_some_and(|(a, _)| a == pool.address)
         {
             claiming.push((date, id));
         }
@@ -754,12 +759,18 @@ fn create_client_request(
         .set_id_token(minutes(c.id_token_minutes))
         .set_refresh_token(minutes(c.refresh_token_minutes))
         .build();
-    let non_empty = |s: &BTreeSet<String>| if s.is_empty() { None } else { Some(s.iter().cloned().collect::<Vec<_>>()) };
+    let non_empty =
+        |s: &BTreeSet<String>| if s.is_empty() { None } else { Some(s.iter().cloned().collect::<Vec<_>>()) };
     b.user_pool_id(pool_id)
         .client_name(name)
         .generate_secret(c.generate_secret)
-        .set_explicit_auth_flows(non_empty(&c.explicit_auth_flows).map(|v| v.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect()))
-        .set_allowed_o_auth_flows(non_empty(&c.allowed_oauth_flows).map(|v| v.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()))
+        .set_explicit_auth_flows(
+            non_empty(&c.explicit_auth_flows)
+                .map(|v| v.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect()),
+        )
+        .set_allowed_o_auth_flows(
+            non_empty(&c.allowed_oauth_flows).map(|v| v.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()),
+        )
         .set_allowed_o_auth_scopes(non_empty(&c.allowed_oauth_scopes))
         .allowed_o_auth_flows_user_pool_client(c.allowed_oauth_flows_user_pool_client)
         .set_callback_urls(non_empty(&c.callback_urls))
@@ -808,7 +819,9 @@ fn update_client_request(
     b.user_pool_id(pool_id)
         .client_id(client_id)
         .client_name(name)
-        .set_explicit_auth_flows(Some(c.explicit_auth_flows.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect()))
+        .set_explicit_auth_flows(Some(
+            c.explicit_auth_flows.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect(),
+        ))
         .set_allowed_o_auth_flows(Some(c.allowed_oauth_flows.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()))
         .set_allowed_o_auth_scopes(v(&c.allowed_oauth_scopes))
         .allowed_o_auth_flows_user_pool_client(c.allowed_oauth_flows_user_pool_client)
@@ -887,11 +900,8 @@ fn prevent_errors(on: bool) -> PreventUserExistenceErrorTypes {
 /// `custom:`), never developer-only, never required.
 fn schema_attribute(name: &str, a: &AttributeState) -> SchemaAttributeType {
     let bare = name.strip_prefix("custom:").unwrap_or(name);
-    let b = SchemaAttributeType::builder()
-        .name(bare)
-        .developer_only_attribute(false)
-        .mutable(a.mutable)
-        .required(false);
+    let b =
+        SchemaAttributeType::builder().name(bare).developer_only_attribute(false).mutable(a.mutable).required(false);
     if a.data_type == "Number" {
         let b = b.attribute_data_type(AttributeDataType::Number);
         if a.min_value.is_some() || a.max_value.is_some() {
@@ -941,7 +951,8 @@ fn pool_tags(p: &UserPoolType) -> Tags {
 }
 
 fn is_managed(platform: &str, tags: &Tags) -> bool {
-    tags.get(TAG_MANAGED).map(String::as_str) == Some("true") && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
+    tags.get(TAG_MANAGED).map(String::as_str) == Some("true")
+        && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
 }
 
 /// The address of a managed pool and its silo tenant: the shared pool is named exactly
@@ -965,9 +976,7 @@ fn pool_settings(p: &UserPoolType) -> PoolSettings {
     PoolSettings {
         deletion_protection: p.deletion_protection() == Some(&DeletionProtectionType::Active),
         mfa: p.mfa_configuration().map(|m| m.as_str().to_string()).unwrap_or_else(|| "OFF".into()),
-        allow_admin_create_user_only: p
-            .admin_create_user_config()
-            .is_some_and(|a| a.allow_admin_create_user_only()),
+        allow_admin_create_user_only: p.admin_create_user_config().is_some_and(|a| a.allow_admin_create_user_only()),
         password_policy: PasswordState {
             // Cognito's defaults when a part is absent.
             min_length: pp.and_then(|x| x.minimum_length()).unwrap_or(8),
@@ -1023,17 +1032,18 @@ fn group_state(g: &GroupType) -> GroupState {
 fn resource_server_state(rs: &ResourceServerType) -> ResourceServerState {
     ResourceServerState {
         name: rs.name().unwrap_or_default().to_string(),
-        scopes: rs
-            .scopes()
-            .iter()
-            .map(|s| (s.scope_name().to_string(), s.scope_description().to_string()))
-            .collect(),
+        scopes: rs.scopes().iter().map(|s| (s.scope_name().to_string(), s.scope_description().to_string())).collect(),
     }
 }
 
 /// A token validity in minutes: `value` in `unit` (or `default_unit` when absent), or
 /// `default_minutes` when there is no value.
-fn token_minutes(value: Option<i32>, unit: Option<&TimeUnitsType>, default_unit: TimeUnitsType, default_minutes: i32) -> i32 {
+fn token_minutes(
+    value: Option<i32>,
+    unit: Option<&TimeUnitsType>,
+    default_unit: TimeUnitsType,
+    default_minutes: i32,
+) -> i32 {
     let Some(v) = value else { return default_minutes };
     match unit.unwrap_or(&default_unit) {
         TimeUnitsType::Seconds => v / 60,
@@ -1083,14 +1093,17 @@ fn client_state(c: &UserPoolClientType) -> ClientState {
             DEFAULT_TOKEN_MINUTES.2,
         )),
         enable_token_revocation: c.enable_token_revocation().unwrap_or(true),
-        prevent_user_existence_errors: c.prevent_user_existence_errors() == Some(&PreventUserExistenceErrorTypes::Enabled),
+        prevent_user_existence_errors: c.prevent_user_existence_errors()
+            == Some(&PreventUserExistenceErrorTypes::Enabled),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_cognitoidentityprovider::types::{LambdaConfigType, MessageTemplateType, VerificationMessageTemplateType};
+    use aws_sdk_cognitoidentityprovider::types::{
+        LambdaConfigType, MessageTemplateType, VerificationMessageTemplateType,
+    };
 
     fn offline_client() -> aws_sdk_cognitoidentityprovider::Client {
         let conf = aws_sdk_cognitoidentityprovider::Config::builder()
@@ -1113,7 +1126,10 @@ mod tests {
                 require_symbols: false,
                 temporary_password_validity_days: 3,
             },
-            tags: Tags::from([("tenantctl:managed".into(), "true".into()), ("tenantctl:platform".into(), "acme".into())]),
+            tags: Tags::from([
+                ("tenantctl:managed".into(), "true".into()),
+                ("tenantctl:platform".into(), "acme".into()),
+            ]),
         }
     }
 
@@ -1121,7 +1137,10 @@ mod tests {
     fn deprecated_unused_account_validity_is_stripped() {
         let body = br#"{"UserPoolId":"p","AdminCreateUserConfig":{"AllowAdminCreateUserOnly":true,"UnusedAccountValidityDays":0}}"#;
         let out: serde_json::Value = serde_json::from_slice(&without_unused_account_validity(body).unwrap()).unwrap();
-        assert_eq!(out, serde_json::json!({"UserPoolId": "p", "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": true}}));
+        assert_eq!(
+            out,
+            serde_json::json!({"UserPoolId": "p", "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": true}})
+        );
         assert!(without_unused_account_validity(br#"{"UserPoolId":"p"}"#).is_none());
     }
 
@@ -1138,7 +1157,10 @@ mod tests {
         let tags = Tags::from([("tenant_id".into(), "foo".into())]);
         assert_eq!(pool_address("acme", "acme", &Tags::new()), Some(("platform/pool".into(), None)));
         assert_eq!(pool_address("acme", "acme-foo", &tags), Some(("tenant/foo/pool".into(), Some("foo".into()))));
-        assert_eq!(pool_address("acme", "acme-bar", &Tags::new()), Some(("tenant/bar/pool".into(), Some("bar".into()))));
+        assert_eq!(
+            pool_address("acme", "acme-bar", &Tags::new()),
+            Some(("tenant/bar/pool".into(), Some("bar".into())))
+        );
         let managed = Tags::from([(TAG_MANAGED.into(), "true".into()), (TAG_PLATFORM.into(), "acme".into())]);
         assert!(is_managed("acme", &managed));
         assert!(!is_managed("other", &managed));
@@ -1165,9 +1187,30 @@ mod tests {
     #[test]
     fn attribute_round_trip() {
         for a in [
-            AttributeState { data_type: "String".into(), mutable: false, min_length: Some("1".into()), max_length: Some("32".into()), min_value: None, max_value: None },
-            AttributeState { data_type: "Number".into(), mutable: true, min_length: None, max_length: None, min_value: Some("0".into()), max_value: Some("100".into()) },
-            AttributeState { data_type: "Number".into(), mutable: true, min_length: None, max_length: None, min_value: None, max_value: None },
+            AttributeState {
+                data_type: "String".into(),
+                mutable: false,
+                min_length: Some("1".into()),
+                max_length: Some("32".into()),
+                min_value: None,
+                max_value: None,
+            },
+            AttributeState {
+                data_type: "Number".into(),
+                mutable: true,
+                min_length: None,
+                max_length: None,
+                min_value: Some("0".into()),
+                max_value: Some("100".into()),
+            },
+            AttributeState {
+                data_type: "Number".into(),
+                mutable: true,
+                min_length: None,
+                max_length: None,
+                min_value: None,
+                max_value: None,
+            },
         ] {
             let mut sent = schema_attribute("custom:x", &a);
             assert_eq!(sent.name(), Some("x"));
@@ -1210,7 +1253,11 @@ mod tests {
     fn pool_settings_from_describe() {
         let p = UserPoolType::builder()
             .deletion_protection(DeletionProtectionType::Active)
-            .policies(UserPoolPolicyType::builder().password_policy(password_policy(&settings().password_policy, None)).build())
+            .policies(
+                UserPoolPolicyType::builder()
+                    .password_policy(password_policy(&settings().password_policy, None))
+                    .build(),
+            )
             .admin_create_user_config(AdminCreateUserConfigType::builder().allow_admin_create_user_only(true).build())
             .set_user_pool_tags(Some(settings().tags.into_iter().collect()))
             .build();
@@ -1226,7 +1273,9 @@ mod tests {
             .name("acme")
             .lambda_config(LambdaConfigType::builder().pre_sign_up("arn:aws:lambda:us-east-1:1:function:f").build())
             .email_verification_message("code {####}")
-            .verification_message_template(VerificationMessageTemplateType::builder().email_message("code {####}").build())
+            .verification_message_template(
+                VerificationMessageTemplateType::builder().email_message("code {####}").build(),
+            )
             .mfa_configuration(UserPoolMfaType::Optional)
             .admin_create_user_config(
                 AdminCreateUserConfigType::builder()

@@ -38,7 +38,8 @@ fn tags_of(tags: &[Tag]) -> Tags {
 }
 
 fn managed(platform: &str, tags: &Tags) -> bool {
-    tags.get(TAG_MANAGED).map(String::as_str) == Some("true") && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
+    tags.get(TAG_MANAGED).map(String::as_str) == Some("true")
+        && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
 }
 
 /// Reads the platform's managed roles. When `scoped`, reads only the roles of `desired`.
@@ -54,7 +55,13 @@ pub async fn observe_adoptable(aws: &Aws, desired: &World, world: &mut World) ->
     observe_roles(aws, desired, true, true, world).await
 }
 
-async fn observe_roles(aws: &Aws, desired: &World, scoped: bool, adopt: bool, world: &mut World) -> Result<Option<String>, AwsError> {
+async fn observe_roles(
+    aws: &Aws,
+    desired: &World,
+    scoped: bool,
+    adopt: bool,
+    world: &mut World,
+) -> Result<Option<String>, AwsError> {
     let platform = aws.ctx.platform.clone();
     let path = names::role_path(&platform);
     let mut account = None;
@@ -72,9 +79,23 @@ async fn observe_roles(aws: &Aws, desired: &World, scoped: bool, adopt: bool, wo
     let mut marker = None;
     loop {
         aws.limiter.acquire(Category::IamRead).await;
-        let out = aws.iam.list_roles().path_prefix(&path).max_items(1000).set_marker(marker.take()).send().await.map_err(|e| call_err("iam:ListRoles", e))?;
+        let out = aws
+            .iam
+            .list_roles()
+            .path_prefix(&path)
+            .max_items(1000)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| call_err("iam:ListRoles", e))?;
         for r in out.roles() {
-            settings.insert(r.role_name().to_string(), (r.description().filter(|d| !d.is_empty()).map(str::to_string), r.max_session_duration().unwrap_or(3600)));
+            settings.insert(
+                r.role_name().to_string(),
+                (
+                    r.description().filter(|d| !d.is_empty()).map(str::to_string),
+                    r.max_session_duration().unwrap_or(3600),
+                ),
+            );
         }
         match out.marker() {
             Some(m) if out.is_truncated() => marker = Some(m.to_string()),
@@ -119,7 +140,10 @@ async fn observe_roles(aws: &Aws, desired: &World, scoped: bool, adopt: bool, wo
                     tenant,
                     description,
                     max_session_duration: max,
-                    permissions_boundary: r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_string),
+                    permissions_boundary: r
+                        .permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .map(str::to_string),
                     trust_policy: doc(r.assume_role_policy_document()),
                     tags,
                     policies: r
@@ -127,7 +151,11 @@ async fn observe_roles(aws: &Aws, desired: &World, scoped: bool, adopt: bool, wo
                         .iter()
                         .map(|p| (p.policy_name().unwrap_or_default().to_string(), doc(p.policy_document())))
                         .collect(),
-                    attached_policies: r.attached_managed_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect(),
+                    attached_policies: r
+                        .attached_managed_policies()
+                        .iter()
+                        .filter_map(|p| p.policy_arn().map(str::to_string))
+                        .collect(),
                 },
             );
         }
@@ -165,28 +193,52 @@ async fn get_role(aws: &Aws, name: &str, adopt: bool) -> Result<Option<(RoleStat
     }
     let mut policies = BTreeMap::new();
     aws.limiter.acquire(Category::IamRead).await;
-    let list = aws.iam.list_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListRolePolicies", e))?;
+    let list =
+        aws.iam.list_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListRolePolicies", e))?;
     for p in list.policy_names() {
         aws.limiter.acquire(Category::IamRead).await;
-        let got = aws.iam.get_role_policy().role_name(name).policy_name(p).send().await.map_err(|e| call_err("iam:GetRolePolicy", e))?;
+        let got = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await
+            .map_err(|e| call_err("iam:GetRolePolicy", e))?;
         policies.insert(p.clone(), doc(Some(got.policy_document())));
     }
     aws.limiter.acquire(Category::IamRead).await;
-    let attached = aws.iam.list_attached_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
     let account = super::account_of_arn(r.arn()).map(str::to_string);
-    Ok(Some((RoleState {
-        address,
-        name: name.to_string(),
-        path: r.path().to_string(),
-        tenant,
-        description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
-        max_session_duration: r.max_session_duration().unwrap_or(3600),
-        permissions_boundary: r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_string),
-        trust_policy: doc(r.assume_role_policy_document()),
-        tags,
-        policies,
-        attached_policies: attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect::<BTreeSet<_>>(),
-    }, account)))
+    Ok(Some((
+        RoleState {
+            address,
+            name: name.to_string(),
+            path: r.path().to_string(),
+            tenant,
+            description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
+            max_session_duration: r.max_session_duration().unwrap_or(3600),
+            permissions_boundary: r
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            trust_policy: doc(r.assume_role_policy_document()),
+            tags,
+            policies,
+            attached_policies: attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect::<BTreeSet<_>>(),
+        },
+        account,
+    )))
 }
 
 fn tag_list(tags: &Tags) -> Vec<Tag> {
@@ -203,12 +255,18 @@ where
     let deadline = tokio::time::Instant::now() + super::propagation_window();
     loop {
         match f().await {
-            Err(AwsError::Call { code, message, .. }) if code == "MalformedPolicyDocument" && message.contains("principal") && tokio::time::Instant::now() < deadline => {
+            Err(AwsError::Call { code, message, .. })
+                if code == "MalformedPolicyDocument"
+                    && message.contains("principal")
+                    && tokio::time::Instant::now() < deadline =>
+            {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
             Err(e @ AwsError::Call { .. }) if e.code() == Some("MalformedPolicyDocument") => {
-                return Err(AwsError::Other(format!("{what}: {e} (gave up after waiting for IAM to propagate the principal)")))
+                return Err(AwsError::Other(format!(
+                    "{what}: {e} (gave up after waiting for IAM to propagate the principal)"
+                )))
             }
             other => return other,
         }
@@ -255,7 +313,12 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                 let doc = serde_json::to_string(&role.trust_policy).expect("json");
                 propagating("UpdateAssumeRolePolicy", || async {
                     aws.limiter.acquire(Category::IamWrite).await;
-                    iam.update_assume_role_policy().role_name(&role.name).policy_document(&doc).send().await.map_err(|e| call_err("iam:UpdateAssumeRolePolicy", e))
+                    iam.update_assume_role_policy()
+                        .role_name(&role.name)
+                        .policy_document(&doc)
+                        .send()
+                        .await
+                        .map_err(|e| call_err("iam:UpdateAssumeRolePolicy", e))
                 })
                 .await?;
             }
@@ -274,47 +337,110 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                 aws.limiter.acquire(Category::IamWrite).await;
                 match &role.permissions_boundary {
                     Some(b) => {
-                        iam.put_role_permissions_boundary().role_name(&role.name).permissions_boundary(b).send().await.map_err(|e| call_err("iam:PutRolePermissionsBoundary", e))?;
+                        iam.put_role_permissions_boundary()
+                            .role_name(&role.name)
+                            .permissions_boundary(b)
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:PutRolePermissionsBoundary", e))?;
                     }
                     None => {
-                        iam.delete_role_permissions_boundary().role_name(&role.name).send().await.map_err(|e| call_err("iam:DeleteRolePermissionsBoundary", e))?;
+                        iam.delete_role_permissions_boundary()
+                            .role_name(&role.name)
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:DeleteRolePermissionsBoundary", e))?;
                     }
                 }
             }
             if !tags_set.is_empty() {
                 aws.limiter.acquire(Category::IamWrite).await;
-                iam.tag_role().role_name(&role.name).set_tags(Some(tag_list(tags_set))).send().await.map_err(|e| call_err("iam:TagRole", e))?;
+                iam.tag_role()
+                    .role_name(&role.name)
+                    .set_tags(Some(tag_list(tags_set)))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:TagRole", e))?;
             }
             if !tags_remove.is_empty() {
                 aws.limiter.acquire(Category::IamWrite).await;
-                iam.untag_role().role_name(&role.name).set_tag_keys(Some(tags_remove.iter().cloned().collect())).send().await.map_err(|e| call_err("iam:UntagRole", e))?;
+                iam.untag_role()
+                    .role_name(&role.name)
+                    .set_tag_keys(Some(tags_remove.iter().cloned().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:UntagRole", e))?;
             }
         }
         Op::PutRolePolicy { role, name, document } => {
             let doc = serde_json::to_string(document).expect("json");
             aws.limiter.acquire(Category::IamWrite).await;
-            iam.put_role_policy().role_name(role).policy_name(name).policy_document(doc).send().await.map_err(|e| call_err("iam:PutRolePolicy", e))?;
+            iam.put_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .policy_document(doc)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:PutRolePolicy", e))?;
         }
         Op::DeleteRolePolicy { role, name } => {
             aws.limiter.acquire(Category::IamWrite).await;
-            ignore_missing(iam.delete_role_policy().role_name(role).policy_name(name).send().await.map_err(|e| call_err("iam:DeleteRolePolicy", e)))?;
+            ignore_missing(
+                iam.delete_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:DeleteRolePolicy", e)),
+            )?;
         }
         Op::DetachRolePolicy { role, arn } => {
             aws.limiter.acquire(Category::IamWrite).await;
-            ignore_missing(iam.detach_role_policy().role_name(role).policy_arn(arn).send().await.map_err(|e| call_err("iam:DetachRolePolicy", e)))?;
+            ignore_missing(
+                iam.detach_role_policy()
+                    .role_name(role)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:DetachRolePolicy", e)),
+            )?;
         }
         Op::DeleteRole { name } => {
             aws.limiter.acquire(Category::IamRead).await;
-            let list = iam.list_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListRolePolicies", e))?;
+            let list = iam
+                .list_role_policies()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:ListRolePolicies", e))?;
             for p in list.policy_names() {
                 aws.limiter.acquire(Category::IamWrite).await;
-                ignore_missing(iam.delete_role_policy().role_name(name).policy_name(p).send().await.map_err(|e| call_err("iam:DeleteRolePolicy", e)))?;
+                ignore_missing(
+                    iam.delete_role_policy()
+                        .role_name(name)
+                        .policy_name(p)
+                        .send()
+                        .await
+                        .map_err(|e| call_err("iam:DeleteRolePolicy", e)),
+                )?;
             }
             aws.limiter.acquire(Category::IamRead).await;
-            let att = iam.list_attached_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
+            let att = iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
             for p in att.attached_policies() {
                 aws.limiter.acquire(Category::IamWrite).await;
-                ignore_missing(iam.detach_role_policy().role_name(name).set_policy_arn(p.policy_arn().map(str::to_string)).send().await.map_err(|e| call_err("iam:DetachRolePolicy", e)))?;
+                ignore_missing(
+                    iam.detach_role_policy()
+                        .role_name(name)
+                        .set_policy_arn(p.policy_arn().map(str::to_string))
+                        .send()
+                        .await
+                        .map_err(|e| call_err("iam:DetachRolePolicy", e)),
+                )?;
             }
             aws.limiter.acquire(Category::IamWrite).await;
             ignore_missing(iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)))?;
@@ -339,8 +465,14 @@ mod tests {
 
     #[test]
     fn role_names_map_back_to_one_address() {
-        assert_eq!(role_address("saas", "saas-acme-admin"), Some(("tenant/acme/role/admin".into(), Some("acme".into()))));
-        assert_eq!(role_address("saas", "saas-acme-corp-member"), Some(("tenant/acme-corp/role/member".into(), Some("acme-corp".into()))));
+        assert_eq!(
+            role_address("saas", "saas-acme-admin"),
+            Some(("tenant/acme/role/admin".into(), Some("acme".into())))
+        );
+        assert_eq!(
+            role_address("saas", "saas-acme-corp-member"),
+            Some(("tenant/acme-corp/role/member".into(), Some("acme-corp".into())))
+        );
         assert_eq!(role_address("saas", "saas-authorizer"), Some(("platform/authorizer/role".into(), None)));
         assert_eq!(role_address("saas", "other-acme-admin"), None);
         assert_eq!(role_address("saas", "saasx-acme-admin"), None);

@@ -59,7 +59,10 @@ impl AwsError {
     }
 
     pub fn is_not_found(&self) -> bool {
-        matches!(self.code(), Some("ResourceNotFoundException" | "NoSuchEntity" | "NotFoundException" | "NoSuchEntityException"))
+        matches!(
+            self.code(),
+            Some("ResourceNotFoundException" | "NoSuchEntity" | "NotFoundException" | "NoSuchEntityException")
+        )
     }
 }
 
@@ -159,12 +162,17 @@ pub async fn connect(
     let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
         aws_sdk_cognitoidentityprovider::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
     );
-    let iam = aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&conf).interceptor(interceptor.clone()).build());
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
+    );
     let apigw = aws_sdk_apigateway::Client::from_conf(
         aws_sdk_apigateway::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
     );
-    let lambda = aws_sdk_lambda::Client::from_conf(aws_sdk_lambda::config::Builder::from(&conf).interceptor(interceptor.clone()).build());
-    let sts = aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&conf).interceptor(interceptor).build());
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
+    );
+    let sts =
+        aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&conf).interceptor(interceptor).build());
     // The account is resolved lazily (see `Aws::resolve_account`): a `--tenant` plan learns it
     // from the role ARNs it reads anyway and saves the STS call.
     let partition = partition_of(&region).to_string();

@@ -30,7 +30,14 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool) -> Result<i32, 
             return Ok(0);
         }
         if !auto_approve {
-            apply::confirm(ui, &format!("Adopt and change {} resource{} of tenant {tenant}?", plan.changes.len(), if plan.changes.len() == 1 { "" } else { "s" }))?;
+            apply::confirm(
+                ui,
+                &format!(
+                    "Adopt and change {} resource{} of tenant {tenant}?",
+                    plan.changes.len(),
+                    if plan.changes.len() == 1 { "" } else { "s" }
+                ),
+            )?;
         }
         apply::execute(cli, ui, &s, &plan, 4).await
     })

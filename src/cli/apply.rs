@@ -38,12 +38,18 @@ pub fn line(c: &Change) -> String {
 /// Asks on a terminal; refuses without one.
 pub fn confirm(ui: &Ui, question: &str) -> Result<(), CliError> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::hint("refusing to change AWS without confirmation: there is no terminal to ask on", "pass --auto-approve in CI"));
+        return Err(CliError::hint(
+            "refusing to change AWS without confirmation: there is no terminal to ask on",
+            "pass --auto-approve in CI",
+        ));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| CliError::msg(format!("cannot read the answer: {e}")))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::msg(format!("cannot read the answer: {e}")))?;
     if matches!(answer.trim(), "y" | "Y" | "yes") {
         Ok(())
     } else {
@@ -57,7 +63,11 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
     let n = plan.changes.len() as u64;
     let bar = (ui.tty && !ui.quiet).then(|| {
         let b = ProgressBar::new(n);
-        b.set_style(ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}").expect("template").progress_chars("=> "));
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
         b
     });
     let log = Mutex::new(());
@@ -95,15 +105,28 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
     }
     session::print_stats(cli, s);
     if outcome.ok() {
-        ui.status(&format!("Apply complete: {} change{} made.", outcome.done.len(), if outcome.done.len() == 1 { "" } else { "s" }));
+        ui.status(&format!(
+            "Apply complete: {} change{} made.",
+            outcome.done.len(),
+            if outcome.done.len() == 1 { "" } else { "s" }
+        ));
         return Ok(0);
     }
-    let mut report = format!("apply stopped: {} done, {} failed, {} not attempted", outcome.done.len(), outcome.failed.len(), outcome.not_attempted.len());
+    let mut report = format!(
+        "apply stopped: {} done, {} failed, {} not attempted",
+        outcome.done.len(),
+        outcome.failed.len(),
+        outcome.not_attempted.len()
+    );
     for (i, e) in &outcome.failed {
         report.push_str(&format!("\n  failed: {}: {e}", line(&plan.changes[*i])));
     }
     for i in &outcome.not_attempted {
-        report.push_str(&format!("\n  not attempted: {} {}", verb(plan.changes[*i].action, false), line(&plan.changes[*i])));
+        report.push_str(&format!(
+            "\n  not attempted: {} {}",
+            verb(plan.changes[*i].action, false),
+            line(&plan.changes[*i])
+        ));
     }
     Err(CliError::hint(report, "fix the cause and run apply again: every step is idempotent and a re-run converges"))
 }
@@ -112,10 +135,16 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
     let saved: Option<serde_json::Value> = match a.planfile {
         Some(p) => {
             if !a.tenants.is_empty() || a.prune {
-                return Err(CliError::msg("a saved plan carries its own --tenant and --prune; do not pass them with PLANFILE"));
+                return Err(CliError::msg(
+                    "a saved plan carries its own --tenant and --prune; do not pass them with PLANFILE",
+                ));
             }
-            let text = std::fs::read_to_string(p).map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?;
-            Some(serde_json::from_str(&text).map_err(|e| CliError::msg(format!("{} is not a tenantctl plan: {e}", p.display())))?)
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?;
+            Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| CliError::msg(format!("{} is not a tenantctl plan: {e}", p.display())))?,
+            )
         }
         None => None,
     };
@@ -125,7 +154,10 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
                 return Err(CliError::msg("unsupported plan format_version"));
             }
             (
-                v["metadata"]["tenants"].as_array().map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+                v["metadata"]["tenants"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default(),
                 v["metadata"]["prune"].as_bool().unwrap_or(false),
             )
         }
@@ -141,7 +173,10 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
             let state_same = v["metadata"]["state_sha256"] == s.state_fingerprint();
             if !folder_same || !state_same || v["changes"] != now["changes"] {
                 let what = if !folder_same { "the folder" } else { "AWS" };
-                return Err(CliError::hint(format!("stale plan: {what} changed since the plan was made"), "run tenantctl plan --out again and apply the new plan"));
+                return Err(CliError::hint(
+                    format!("stale plan: {what} changed since the plan was made"),
+                    "run tenantctl plan --out again and apply the new plan",
+                ));
             }
         }
         if !ui.quiet {
@@ -153,9 +188,15 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
             return Ok(0);
         }
         if !a.auto_approve {
-            confirm(ui, &format!("Apply {} change{} to platform {platform}?", plan.changes.len(), if plan.changes.len() == 1 { "" } else { "s" }))?;
+            confirm(
+                ui,
+                &format!(
+                    "Apply {} change{} to platform {platform}?",
+                    plan.changes.len(),
+                    if plan.changes.len() == 1 { "" } else { "s" }
+                ),
+            )?;
         }
         execute(cli, ui, &s, &plan, a.parallelism).await
     })
 }
-

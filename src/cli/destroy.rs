@@ -5,7 +5,8 @@ use super::{apply, session, show, Cli, CliError, Ui};
 pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_users: bool) -> Result<i32, CliError> {
     session::block_on(async {
         let mut s = session::open(cli, &[]).await?;
-        if s.folder.tenant(tenant).is_none() && !s.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant)) {
+        if s.folder.tenant(tenant).is_none() && !s.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant))
+        {
             return Err(CliError::msg(format!("no tenant `{tenant}` in the folder or in AWS")));
         }
         // Desired: the folder without this tenant.
@@ -30,7 +31,14 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_us
             return Ok(0);
         }
         if !auto_approve {
-            apply::confirm(ui, &format!("Destroy {} resource{} of tenant {tenant}?", plan.changes.len(), if plan.changes.len() == 1 { "" } else { "s" }))?;
+            apply::confirm(
+                ui,
+                &format!(
+                    "Destroy {} resource{} of tenant {tenant}?",
+                    plan.changes.len(),
+                    if plan.changes.len() == 1 { "" } else { "s" }
+                ),
+            )?;
         }
         apply::execute(cli, ui, &s, &plan, 4).await
     })

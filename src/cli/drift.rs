@@ -10,7 +10,9 @@ pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i3
         let items = drift::from_plan(&plan);
         let platform = &s.folder.platform.value.name;
         match format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&show::drift_json(platform, &items)).expect("json")),
+            Format::Json => {
+                println!("{}", serde_json::to_string_pretty(&show::drift_json(platform, &items)).expect("json"))
+            }
             Format::Markdown => print!("{}", show::drift_markdown(platform, &items)),
             Format::Text => print!("{}", show::drift_text(platform, &items)),
         }

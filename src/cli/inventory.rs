@@ -39,11 +39,19 @@ pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i3
             rows.retain(|r| r["tenant"].as_str().is_some_and(|t| tenants.iter().any(|x| x == t)));
         }
         match format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&json!({"format_version": 1, "platform": c.platform, "resources": rows})).expect("json")),
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"format_version": 1, "platform": c.platform, "resources": rows}))
+                    .expect("json")
+            ),
             _ => {
                 for r in &rows {
                     let id = r.get("arn").or_else(|| r.get("id")).and_then(Value::as_str).unwrap_or("");
-                    println!("{:<16} {:<48} {id}", r["resource"].as_str().unwrap_or(""), r["address"].as_str().unwrap_or(""));
+                    println!(
+                        "{:<16} {:<48} {id}",
+                        r["resource"].as_str().unwrap_or(""),
+                        r["address"].as_str().unwrap_or("")
+                    );
                 }
             }
         }

@@ -171,10 +171,27 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
     match &cli.command {
         Command::Validate => validate::run(cli, ui),
         Command::Render { tenants, account_id } => render::run(cli, ui, tenants, account_id.as_deref()),
-        Command::Plan { tenants, out, format, detailed_exitcode } => plan::run(cli, ui, plan::Args { tenants, out: out.as_deref(), format: *format, detailed_exitcode: *detailed_exitcode }),
-        Command::Apply { planfile, tenants, auto_approve, prune, parallelism, rate_scale } => apply::run(cli, ui, apply::Args { planfile: planfile.as_deref(), tenants, auto_approve: *auto_approve, prune: *prune, parallelism: *parallelism, rate_scale: *rate_scale }),
+        Command::Plan { tenants, out, format, detailed_exitcode } => plan::run(
+            cli,
+            ui,
+            plan::Args { tenants, out: out.as_deref(), format: *format, detailed_exitcode: *detailed_exitcode },
+        ),
+        Command::Apply { planfile, tenants, auto_approve, prune, parallelism, rate_scale } => apply::run(
+            cli,
+            ui,
+            apply::Args {
+                planfile: planfile.as_deref(),
+                tenants,
+                auto_approve: *auto_approve,
+                prune: *prune,
+                parallelism: *parallelism,
+                rate_scale: *rate_scale,
+            },
+        ),
         Command::Drift { tenants, format } => drift::run(cli, ui, tenants, *format),
-        Command::Destroy { tenant, auto_approve, force_delete_users } => destroy::run(cli, ui, tenant, *auto_approve, *force_delete_users),
+        Command::Destroy { tenant, auto_approve, force_delete_users } => {
+            destroy::run(cli, ui, tenant, *auto_approve, *force_delete_users)
+        }
         Command::Adopt { tenant, auto_approve } => adopt::run(cli, ui, tenant, *auto_approve),
         Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
         Command::New { what: NewWhat::Tenant { id, isolation, roles } } => new::run(cli, ui, id, isolation, roles),

@@ -23,7 +23,9 @@ pub fn run(cli: &Cli, ui: &Ui, id: &str, isolation: &str, roles: &[String]) -> R
         }
     }
     let path = cli.config_dir.join("tenants").join(format!("{id}.yaml"));
-    let mut text = format!("apiVersion: tenantctl/v1\nkind: Tenant\nid: \"{id}\"\ndisplayName: \"{id}\"\nisolation: {isolation}\n");
+    let mut text = format!(
+        "apiVersion: tenantctl/v1\nkind: Tenant\nid: \"{id}\"\ndisplayName: \"{id}\"\nisolation: {isolation}\n"
+    );
     if !roles.is_empty() {
         text.push_str(&format!("roles: [{}]\n", roles.join(", ")));
     }

@@ -9,7 +9,10 @@ pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], account_id: Option<&str>) ->
     let folder = spec::load_valid(&cli.config_dir)?;
     for id in tenants {
         if folder.tenant(id).is_none() {
-            return Err(CliError::hint(format!("no tenant `{id}` in the folder"), "tenantctl inventory lists the tenants"));
+            return Err(CliError::hint(
+                format!("no tenant `{id}` in the folder"),
+                "tenantctl inventory lists the tenants",
+            ));
         }
     }
     let pl = &folder.platform.value;

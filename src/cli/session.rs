@@ -49,7 +49,13 @@ impl From<OpsError> for CliError {
             OpsError::Aws(a) => {
                 let hint = match a.code() {
                     Some("RequestFailed") => "check the network, the region and --endpoint-url",
-                    Some("UnrecognizedClientException" | "InvalidClientTokenId" | "ExpiredToken" | "AccessDenied" | "AccessDeniedException") => "check the AWS credentials and permissions (AWS_PROFILE, --profile)",
+                    Some(
+                        "UnrecognizedClientException"
+                        | "InvalidClientTokenId"
+                        | "ExpiredToken"
+                        | "AccessDenied"
+                        | "AccessDeniedException",
+                    ) => "check the AWS credentials and permissions (AWS_PROFILE, --profile)",
                     _ => "re-run to retry; tenantctl converges from any partial state",
                 };
                 CliError::hint(a.to_string(), hint)

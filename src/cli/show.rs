@@ -79,7 +79,8 @@ pub fn drift_text(platform: &str, items: &[DriftItem]) -> String {
     if items.is_empty() {
         return format!("No drift: AWS matches the folder for platform {platform}.\n");
     }
-    let mut out = format!("Drift for platform {platform}: {} item{}\n", items.len(), if items.len() == 1 { "" } else { "s" });
+    let mut out =
+        format!("Drift for platform {platform}: {} item{}\n", items.len(), if items.len() == 1 { "" } else { "s" });
     for i in items {
         out.push_str(&format!("  {} {} {}\n", kind(i.kind), i.resource.as_str(), i.address));
         for f in &i.fields {

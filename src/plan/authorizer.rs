@@ -358,7 +358,13 @@ fn diff_function(d: &FunctionState, code: &str, o: Option<&FunctionState>, ids: 
             name: d.name.clone(),
             tenant: None,
             fields,
-            op: Some(Op::PutFunction { function: d.clone(), code: code.to_string(), create: true, update_code: true, update_config: true }),
+            op: Some(Op::PutFunction {
+                function: d.clone(),
+                code: code.to_string(),
+                create: true,
+                update_code: true,
+                update_config: true,
+            }),
         });
         return;
     };
@@ -412,7 +418,13 @@ fn diff_function(d: &FunctionState, code: &str, o: Option<&FunctionState>, ids: 
         name: d.name.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutFunction { function: d.clone(), code: code.to_string(), create: false, update_code, update_config }),
+        op: Some(Op::PutFunction {
+            function: d.clone(),
+            code: code.to_string(),
+            create: false,
+            update_code,
+            update_config,
+        }),
     });
 }
 
@@ -421,10 +433,7 @@ fn diff_authorizer(d: &AuthorizerConfig, o: Option<&AuthorizerConfig>, ids: &Ids
     let arns_resolved: Option<BTreeSet<String>> = d.provider_arns.iter().map(|a| resolve(a, ids)).collect();
     let (action, fields) = match o {
         None => {
-            let mut f = vec![
-                fc("name", Value::Null, json!(d.name)),
-                fc("type", Value::Null, json!(d.auth_type)),
-            ];
+            let mut f = vec![fc("name", Value::Null, json!(d.name)), fc("type", Value::Null, json!(d.auth_type))];
             if let Some(u) = &d.authorizer_uri {
                 f.push(fc("authorizer_uri", Value::Null, json!(u)));
             }
@@ -523,7 +532,11 @@ fn diff_permission(d: &PermissionState, function: &str, o: Option<&PermissionSta
     });
 }
 
-fn diff_methods(desired: &BTreeMap<String, MethodAuth>, observed: &BTreeMap<String, MethodAuth>, out: &mut Vec<Change>) {
+fn diff_methods(
+    desired: &BTreeMap<String, MethodAuth>,
+    observed: &BTreeMap<String, MethodAuth>,
+    out: &mut Vec<Change>,
+) {
     let mut want: BTreeMap<&String, &MethodAuth> = BTreeMap::new();
     if let Some(all) = desired.get(ALL_METHODS) {
         for k in observed.keys() {
@@ -704,7 +717,9 @@ mod tests {
         assert_eq!(paths, ["environment.EXTRA", "environment.TENANTCTL_ISSUERS"]);
         assert_eq!(c[0].fields[0].after, Value::Null);
         match c[0].op.as_ref().unwrap() {
-            Op::PutFunction { create, update_code, update_config, .. } => assert!(!create && !update_code && *update_config),
+            Op::PutFunction { create, update_code, update_config, .. } => {
+                assert!(!create && !update_code && *update_config)
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -786,7 +801,10 @@ mod tests {
         assert_eq!(c[0].resource, Resource::MethodAuth);
         assert_eq!(
             c[0].fields,
-            vec![fc("authorization_type", json!("NONE"), json!("CUSTOM")), fc("authorizer", Value::Null, json!("tenant-authorizer"))]
+            vec![
+                fc("authorization_type", json!("NONE"), json!("CUSTOM")),
+                fc("authorizer", Value::Null, json!("tenant-authorizer"))
+            ]
         );
         // methods: [] -> every observed method.
         let all = d.methods.remove("GET /orders").unwrap();

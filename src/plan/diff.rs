@@ -61,7 +61,8 @@ pub fn diff_values(prefix: &str, b: &Value, a: &Value) -> Vec<FieldChange> {
     }
     let mut paths: BTreeSet<&String> = bf.iter().map(|(p, _)| p).collect();
     paths.extend(af.iter().map(|(p, _)| p));
-    let get = |f: &[(String, Value)], p: &str| f.iter().find(|(q, _)| q == p).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+    let get =
+        |f: &[(String, Value)], p: &str| f.iter().find(|(q, _)| q == p).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
     paths
         .into_iter()
         .filter_map(|p| {
@@ -79,7 +80,16 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, action: Action, resource: Resource, address: String, name: &str, tenant: Option<&str>, fields: Vec<FieldChange>, op: Op) {
+    fn push(
+        &mut self,
+        action: Action,
+        resource: Resource,
+        address: String,
+        name: &str,
+        tenant: Option<&str>,
+        fields: Vec<FieldChange>,
+        op: Op,
+    ) {
         self.changes.push(Change {
             action,
             resource,
@@ -117,16 +127,33 @@ fn pool_tenant(p: &PoolState) -> Option<&str> {
 fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(), PlanError> {
     let addr = &d.address;
     let tenant = pool_tenant(d);
-    let empty = PoolState { groups: Default::default(), clients: Default::default(), resource_servers: Default::default(), ..d.clone() };
+    let empty = PoolState {
+        groups: Default::default(),
+        clients: Default::default(),
+        resource_servers: Default::default(),
+        ..d.clone()
+    };
     // After CreatePool the pool has its settings and attributes, and nothing else.
     let created;
     let o = match o {
         None => {
             let mut fields = field_changes(None, Some(&d.settings));
             for (n, a) in &d.attributes {
-                fields.extend(diff_values(&format!("attributes.custom:{n}"), &Value::Null, &serde_json::to_value(a).unwrap()));
+                fields.extend(diff_values(
+                    &format!("attributes.custom:{n}"),
+                    &Value::Null,
+                    &serde_json::to_value(a).unwrap(),
+                ));
             }
-            cx.push(Action::Create, Resource::UserPool, addr.clone(), &d.name, tenant, fields, Op::CreatePool { pool: empty.clone() });
+            cx.push(
+                Action::Create,
+                Resource::UserPool,
+                addr.clone(),
+                &d.name,
+                tenant,
+                fields,
+                Op::CreatePool { pool: empty.clone() },
+            );
             created = empty;
             &created
         }
@@ -135,18 +162,39 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
     if !cx.opts.scoped {
         let fields = field_changes(Some(&o.settings), Some(&d.settings));
         if !fields.is_empty() {
-            cx.push(Action::Update, Resource::UserPool, addr.clone(), &d.name, tenant, fields, Op::UpdatePool { pool: addr.clone(), settings: d.settings.clone() });
+            cx.push(
+                Action::Update,
+                Resource::UserPool,
+                addr.clone(),
+                &d.name,
+                tenant,
+                fields,
+                Op::UpdatePool { pool: addr.clone(), settings: d.settings.clone() },
+            );
         }
         for (n, a) in &d.attributes {
             match o.attributes.get(n) {
                 None => {
                     let fields = diff_values("", &Value::Null, &serde_json::to_value(a).unwrap());
-                    cx.push(Action::Create, Resource::CustomAttribute, format!("{addr}/attribute/{n}"), &format!("custom:{n}"), tenant, fields,
-                        Op::AddAttribute { pool: addr.clone(), name: n.clone(), attribute: a.clone() });
+                    cx.push(
+                        Action::Create,
+                        Resource::CustomAttribute,
+                        format!("{addr}/attribute/{n}"),
+                        &format!("custom:{n}"),
+                        tenant,
+                        fields,
+                        Op::AddAttribute { pool: addr.clone(), name: n.clone(), attribute: a.clone() },
+                    );
                 }
                 Some(live) if live != a => {
                     let f = field_changes(Some(live), Some(a)).into_iter().next().expect("differs");
-                    return Err(PlanError::AttributeChange { pool: d.name.clone(), name: n.clone(), field: f.path, before: f.before.to_string(), after: f.after.to_string() });
+                    return Err(PlanError::AttributeChange {
+                        pool: d.name.clone(),
+                        name: n.clone(),
+                        field: f.path,
+                        before: f.before.to_string(),
+                        after: f.after.to_string(),
+                    });
                 }
                 Some(_) => {}
             }
@@ -158,25 +206,58 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
             let live = o.resource_servers.get(id);
             let fields = field_changes(live, Some(rs));
             if !fields.is_empty() {
-                cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::ResourceServer, format!("{addr}/resource_server/{id}"), id, tenant, fields,
-                    Op::PutResourceServer { pool: addr.clone(), identifier: id.clone(), server: rs.clone(), create: live.is_none() });
+                cx.push(
+                    if live.is_some() { Action::Update } else { Action::Create },
+                    Resource::ResourceServer,
+                    format!("{addr}/resource_server/{id}"),
+                    id,
+                    tenant,
+                    fields,
+                    Op::PutResourceServer {
+                        pool: addr.clone(),
+                        identifier: id.clone(),
+                        server: rs.clone(),
+                        create: live.is_none(),
+                    },
+                );
             }
         }
         for id in o.resource_servers.keys().filter(|k| !d.resource_servers.contains_key(*k)) {
-            cx.push(Action::Delete, Resource::ResourceServer, format!("{addr}/resource_server/{id}"), id, tenant, Vec::new(),
-                Op::DeleteResourceServer { pool: addr.clone(), identifier: id.clone() });
+            cx.push(
+                Action::Delete,
+                Resource::ResourceServer,
+                format!("{addr}/resource_server/{id}"),
+                id,
+                tenant,
+                Vec::new(),
+                Op::DeleteResourceServer { pool: addr.clone(), identifier: id.clone() },
+            );
         }
         for (name, c) in &d.clients {
             let live = o.clients.get(name);
             let fields = field_changes(live, Some(c));
             if !fields.is_empty() {
-                cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::AppClient, format!("{addr}/app_client/{name}"), name, tenant, fields,
-                    Op::PutClient { pool: addr.clone(), name: name.clone(), client: c.clone(), create: live.is_none() });
+                cx.push(
+                    if live.is_some() { Action::Update } else { Action::Create },
+                    Resource::AppClient,
+                    format!("{addr}/app_client/{name}"),
+                    name,
+                    tenant,
+                    fields,
+                    Op::PutClient { pool: addr.clone(), name: name.clone(), client: c.clone(), create: live.is_none() },
+                );
             }
         }
         for name in o.clients.keys().filter(|k| !d.clients.contains_key(*k)) {
-            cx.push(Action::Delete, Resource::AppClient, format!("{addr}/app_client/{name}"), name, tenant, Vec::new(),
-                Op::DeleteClient { pool: addr.clone(), name: name.clone() });
+            cx.push(
+                Action::Delete,
+                Resource::AppClient,
+                format!("{addr}/app_client/{name}"),
+                name,
+                tenant,
+                Vec::new(),
+                Op::DeleteClient { pool: addr.clone(), name: name.clone() },
+            );
         }
     }
     for (name, g) in &d.groups {
@@ -184,13 +265,26 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
         let fields = field_changes(live, Some(g));
         if !fields.is_empty() {
             let gt = group_tenant(name);
-            cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::Group, format!("{addr}/group/{name}"), name, gt, fields,
-                Op::PutGroup { pool: addr.clone(), name: name.clone(), group: g.clone(), create: live.is_none() });
+            cx.push(
+                if live.is_some() { Action::Update } else { Action::Create },
+                Resource::Group,
+                format!("{addr}/group/{name}"),
+                name,
+                gt,
+                fields,
+                Op::PutGroup { pool: addr.clone(), name: name.clone(), group: g.clone(), create: live.is_none() },
+            );
         }
     }
     for name in o.groups.keys().filter(|k| !d.groups.contains_key(*k)) {
         let gt = group_tenant(name).or(tenant);
-        cx.extra(Resource::Group, format!("{addr}/group/{name}"), name, gt, Op::DeleteGroup { pool: addr.clone(), name: name.clone() });
+        cx.extra(
+            Resource::Group,
+            format!("{addr}/group/{name}"),
+            name,
+            gt,
+            Op::DeleteGroup { pool: addr.clone(), name: name.clone() },
+        );
     }
     Ok(())
 }
@@ -201,7 +295,15 @@ fn plan_role(cx: &mut Ctx<'_>, d: &RoleState, o: Option<&RoleState>) {
     let o = match o {
         None => {
             let shell = RoleState { policies: Default::default(), ..d.clone() };
-            cx.push(Action::Create, Resource::IamRole, addr.clone(), &d.name, tenant, field_changes(None, Some(&role_fields(&shell))), Op::CreateRole { role: shell });
+            cx.push(
+                Action::Create,
+                Resource::IamRole,
+                addr.clone(),
+                &d.name,
+                tenant,
+                field_changes(None, Some(&role_fields(&shell))),
+                Op::CreateRole { role: shell },
+            );
             None
         }
         Some(o) => Some(o),
@@ -210,15 +312,24 @@ fn plan_role(cx: &mut Ctx<'_>, d: &RoleState, o: Option<&RoleState>) {
         let fields = field_changes(Some(&role_fields(o)), Some(&role_fields(d)));
         if !fields.is_empty() {
             let tags_remove = o.tags.keys().filter(|k| !d.tags.contains_key(*k)).cloned().collect();
-            let tags_set = d.tags.iter().filter(|(k, v)| o.tags.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-            cx.push(Action::Update, Resource::IamRole, addr.clone(), &d.name, tenant, fields, Op::UpdateRole {
-                role: RoleState { policies: Default::default(), ..d.clone() },
-                trust: o.trust_policy != d.trust_policy,
-                settings: o.description != d.description || o.max_session_duration != d.max_session_duration,
-                boundary: o.permissions_boundary != d.permissions_boundary,
-                tags_set,
-                tags_remove,
-            });
+            let tags_set =
+                d.tags.iter().filter(|(k, v)| o.tags.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            cx.push(
+                Action::Update,
+                Resource::IamRole,
+                addr.clone(),
+                &d.name,
+                tenant,
+                fields,
+                Op::UpdateRole {
+                    role: RoleState { policies: Default::default(), ..d.clone() },
+                    trust: o.trust_policy != d.trust_policy,
+                    settings: o.description != d.description || o.max_session_duration != d.max_session_duration,
+                    boundary: o.permissions_boundary != d.permissions_boundary,
+                    tags_set,
+                    tags_remove,
+                },
+            );
         }
     }
     let live_policies = o.map(|o| &o.policies);
@@ -226,18 +337,39 @@ fn plan_role(cx: &mut Ctx<'_>, d: &RoleState, o: Option<&RoleState>) {
         let live = live_policies.and_then(|p| p.get(name));
         if live != Some(doc) {
             let fields = diff_values("document", live.unwrap_or(&Value::Null), doc);
-            cx.push(if live.is_some() { Action::Update } else { Action::Create }, Resource::RolePolicy, format!("{addr}/policy/{name}"), name, tenant, fields,
-                Op::PutRolePolicy { role: d.name.clone(), name: name.clone(), document: doc.clone() });
+            cx.push(
+                if live.is_some() { Action::Update } else { Action::Create },
+                Resource::RolePolicy,
+                format!("{addr}/policy/{name}"),
+                name,
+                tenant,
+                fields,
+                Op::PutRolePolicy { role: d.name.clone(), name: name.clone(), document: doc.clone() },
+            );
         }
     }
     if let Some(o) = o {
         for name in o.policies.keys().filter(|k| !d.policies.contains_key(*k)) {
-            cx.push(Action::Delete, Resource::RolePolicy, format!("{addr}/policy/{name}"), name, tenant, Vec::new(),
-                Op::DeleteRolePolicy { role: d.name.clone(), name: name.clone() });
+            cx.push(
+                Action::Delete,
+                Resource::RolePolicy,
+                format!("{addr}/policy/{name}"),
+                name,
+                tenant,
+                Vec::new(),
+                Op::DeleteRolePolicy { role: d.name.clone(), name: name.clone() },
+            );
         }
         for arn in o.attached_policies.iter().filter(|a| !d.attached_policies.contains(*a)) {
-            cx.push(Action::Delete, Resource::RolePolicy, format!("{addr}/attached/{arn}"), arn, tenant, Vec::new(),
-                Op::DetachRolePolicy { role: d.name.clone(), arn: arn.clone() });
+            cx.push(
+                Action::Delete,
+                Resource::RolePolicy,
+                format!("{addr}/attached/{arn}"),
+                arn,
+                tenant,
+                Vec::new(),
+                Op::DetachRolePolicy { role: d.name.clone(), arn: arn.clone() },
+            );
         }
     }
 }
@@ -276,7 +408,12 @@ pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) ->
             match pool_tenant(o) {
                 Some(t) => cx.extra(Resource::UserPool, addr.clone(), &o.name, Some(t), op),
                 // The shared pool with no pooled tenant left: an orphan of the platform.
-                None if !opts.prune => cx.orphans.push(Orphan { resource: Resource::UserPool, address: addr.clone(), name: o.name.clone(), tenant: None }),
+                None if !opts.prune => cx.orphans.push(Orphan {
+                    resource: Resource::UserPool,
+                    address: addr.clone(),
+                    name: o.name.clone(),
+                    tenant: None,
+                }),
                 None => cx.push(Action::Delete, Resource::UserPool, addr.clone(), &o.name, None, Vec::new(), op),
             }
         }
@@ -288,7 +425,12 @@ pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) ->
         for (addr, o) in observed.roles.iter().filter(|(a, _)| !desired.roles.contains_key(*a)) {
             let tenant = o.tenant.as_deref();
             if tenant.is_none() && !opts.prune {
-                cx.orphans.push(Orphan { resource: Resource::IamRole, address: addr.clone(), name: o.name.clone(), tenant: None });
+                cx.orphans.push(Orphan {
+                    resource: Resource::IamRole,
+                    address: addr.clone(),
+                    name: o.name.clone(),
+                    tenant: None,
+                });
                 continue;
             }
             cx.extra(Resource::IamRole, addr.clone(), &o.name, tenant, Op::DeleteRole { name: o.name.clone() });

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::state::{
-    AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth,
-    PermissionState, PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
+    AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth, PermissionState,
+    PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
 };
 
 pub mod authorizer;
@@ -75,33 +75,106 @@ pub struct FieldChange {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    CreatePool { pool: PoolState },
+    CreatePool {
+        pool: PoolState,
+    },
     /// Read-modify-write of the pool: only these settings change.
-    UpdatePool { pool: String, settings: PoolSettings },
-    AddAttribute { pool: String, name: String, attribute: AttributeState },
-    PutGroup { pool: String, name: String, group: GroupState, create: bool },
-    DeleteGroup { pool: String, name: String },
-    PutResourceServer { pool: String, identifier: String, server: ResourceServerState, create: bool },
-    DeleteResourceServer { pool: String, identifier: String },
+    UpdatePool {
+        pool: String,
+        settings: PoolSettings,
+    },
+    AddAttribute {
+        pool: String,
+        name: String,
+        attribute: AttributeState,
+    },
+    PutGroup {
+        pool: String,
+        name: String,
+        group: GroupState,
+        create: bool,
+    },
+    DeleteGroup {
+        pool: String,
+        name: String,
+    },
+    PutResourceServer {
+        pool: String,
+        identifier: String,
+        server: ResourceServerState,
+        create: bool,
+    },
+    DeleteResourceServer {
+        pool: String,
+        identifier: String,
+    },
     /// Create, or read-modify-write update, of an app client.
-    PutClient { pool: String, name: String, client: ClientState, create: bool },
-    DeleteClient { pool: String, name: String },
-    DeletePool { pool: String, force_delete_users: bool },
+    PutClient {
+        pool: String,
+        name: String,
+        client: ClientState,
+        create: bool,
+    },
+    DeleteClient {
+        pool: String,
+        name: String,
+    },
+    DeletePool {
+        pool: String,
+        force_delete_users: bool,
+    },
 
-    CreateRole { role: RoleState },
-    UpdateRole { role: RoleState, trust: bool, settings: bool, boundary: bool, tags_set: Tags, tags_remove: BTreeSet<String> },
-    DeleteRole { name: String },
-    PutRolePolicy { role: String, name: String, document: Value },
-    DeleteRolePolicy { role: String, name: String },
-    DetachRolePolicy { role: String, arn: String },
+    CreateRole {
+        role: RoleState,
+    },
+    UpdateRole {
+        role: RoleState,
+        trust: bool,
+        settings: bool,
+        boundary: bool,
+        tags_set: Tags,
+        tags_remove: BTreeSet<String>,
+    },
+    DeleteRole {
+        name: String,
+    },
+    PutRolePolicy {
+        role: String,
+        name: String,
+        document: Value,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        arn: String,
+    },
 
     /// Create or update the authorizer function; `code` is the zip path, uploaded when
     /// `update_code` (always on create).
-    PutFunction { function: FunctionState, code: String, create: bool, update_code: bool, update_config: bool },
-    PutAuthorizer { config: AuthorizerConfig, create: bool },
+    PutFunction {
+        function: FunctionState,
+        code: String,
+        create: bool,
+        update_code: bool,
+        update_config: bool,
+    },
+    PutAuthorizer {
+        config: AuthorizerConfig,
+        create: bool,
+    },
     /// Replace the invoke permission (remove `remove` statement ids first).
-    PutPermission { function: String, permission: PermissionState, remove: Vec<String> },
-    SetMethodAuth { key: String, auth: MethodAuth },
+    PutPermission {
+        function: String,
+        permission: PermissionState,
+        remove: Vec<String>,
+    },
+    SetMethodAuth {
+        key: String,
+        auth: MethodAuth,
+    },
 }
 
 impl Op {

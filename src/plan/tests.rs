@@ -9,7 +9,14 @@ use super::*;
 use crate::state::*;
 
 fn attr(t: &str, mutable: bool) -> AttributeState {
-    AttributeState { data_type: t.into(), mutable, min_length: Some("0".into()), max_length: Some("2048".into()), min_value: None, max_value: None }
+    AttributeState {
+        data_type: t.into(),
+        mutable,
+        min_length: Some("0".into()),
+        max_length: Some("2048".into()),
+        min_value: None,
+        max_value: None,
+    }
 }
 
 fn pool(groups: &[&str]) -> PoolState {
@@ -17,11 +24,31 @@ fn pool(groups: &[&str]) -> PoolState {
         address: "platform/pool".into(),
         name: "saas".into(),
         tenant: None,
-        settings: PoolSettings { deletion_protection: true, mfa: "OFF".into(), allow_admin_create_user_only: true, password_policy: PasswordState::default(), tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]) },
-        attributes: BTreeMap::from([("tenant_id".into(), attr("String", false)), ("tier".into(), attr("String", true))]),
-        groups: groups.iter().map(|g| (g.to_string(), GroupState { description: None, precedence: Some(1), role_arn: Some(format!("arn:{g}")) })).collect(),
+        settings: PoolSettings {
+            deletion_protection: true,
+            mfa: "OFF".into(),
+            allow_admin_create_user_only: true,
+            password_policy: PasswordState::default(),
+            tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]),
+        },
+        attributes: BTreeMap::from([
+            ("tenant_id".into(), attr("String", false)),
+            ("tier".into(), attr("String", true)),
+        ]),
+        groups: groups
+            .iter()
+            .map(|g| {
+                (
+                    g.to_string(),
+                    GroupState { description: None, precedence: Some(1), role_arn: Some(format!("arn:{g}")) },
+                )
+            })
+            .collect(),
         resource_servers: BTreeMap::new(),
-        clients: BTreeMap::from([("web".into(), ClientState { write_attributes: BTreeSet::from(["email".into()]), ..ClientState::default() })]),
+        clients: BTreeMap::from([(
+            "web".into(),
+            ClientState { write_attributes: BTreeSet::from(["email".into()]), ..ClientState::default() },
+        )]),
     }
 }
 
@@ -45,7 +72,13 @@ fn world(groups: &[&str], roles: &[(&str, &str)]) -> World {
     let p = pool(groups);
     World {
         pools: BTreeMap::from([(p.address.clone(), p)]),
-        roles: roles.iter().map(|(t, r)| { let r = role(t, r); (r.address.clone(), r) }).collect(),
+        roles: roles
+            .iter()
+            .map(|(t, r)| {
+                let r = role(t, r);
+                (r.address.clone(), r)
+            })
+            .collect(),
         ..World::default()
     }
 }
@@ -106,7 +139,9 @@ fn attributes_are_add_only() {
 
     let mut d = o.clone();
     d.pools.get_mut("platform/pool").unwrap().attributes.remove("tier");
-    assert!(matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeRemoved { name, .. }) if name == "tier"));
+    assert!(
+        matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeRemoved { name, .. }) if name == "tier")
+    );
 }
 
 #[test]
@@ -153,14 +188,25 @@ fn role_drift_becomes_targeted_updates() {
     let k = kinds(&p);
     assert!(k.contains(&(Action::Update, Resource::RolePolicy, "tenant/acme/role/admin/policy/data".into())));
     assert!(k.contains(&(Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/policy/extra".into())));
-    assert!(k.contains(&(Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/attached/arn:aws:iam::aws:policy/AdministratorAccess".into())));
+    assert!(k.contains(&(
+        Action::Delete,
+        Resource::RolePolicy,
+        "tenant/acme/role/admin/attached/arn:aws:iam::aws:policy/AdministratorAccess".into()
+    )));
 }
 
 #[test]
 fn client_able_to_write_tenant_attribute_is_changed_drift() {
     let d = world(&[], &[]);
     let mut o = d.clone();
-    o.pools.get_mut("platform/pool").unwrap().clients.get_mut("web").unwrap().write_attributes.insert("custom:tenant_id".into());
+    o.pools
+        .get_mut("platform/pool")
+        .unwrap()
+        .clients
+        .get_mut("web")
+        .unwrap()
+        .write_attributes
+        .insert("custom:tenant_id".into());
     o.pools.get_mut("platform/pool").unwrap().clients.insert("rogue".into(), ClientState::default());
     let p = run(&d, &o, &opts(&[]));
     let items = from_plan(&p);

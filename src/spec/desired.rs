@@ -9,8 +9,8 @@ use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
 use super::template::{self, TemplateError};
 use super::{Folder, PolicyTemplate};
 use crate::state::{
-    canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings,
-    PoolState, ResourceServerState, RoleState, Tags, World,
+    canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings, PoolState,
+    ResourceServerState, RoleState, Tags, World,
 };
 
 /// Physical names (contract §2).
@@ -130,12 +130,7 @@ pub fn authorizer_exec_role_arn(pl: &Platform, env: &RenderEnv) -> Option<String
     let a = pl.authorizer.as_ref()?;
     let f = a.function.as_ref()?;
     Some(f.role.clone().unwrap_or_else(|| {
-        names::role_arn(
-            &env.partition,
-            &env.account_id,
-            &pl.name,
-            &names::authorizer_role(&pl.name),
-        )
+        names::role_arn(&env.partition, &env.account_id, &pl.name, &names::authorizer_role(&pl.name))
     }))
 }
 
@@ -213,7 +208,14 @@ pub fn tenant_roles_rendered(
     Ok(out)
 }
 
-fn attribute_state(t: AttributeType, mutable: bool, min_len: Option<u32>, max_len: Option<u32>, min: Option<i64>, max: Option<i64>) -> AttributeState {
+fn attribute_state(
+    t: AttributeType,
+    mutable: bool,
+    min_len: Option<u32>,
+    max_len: Option<u32>,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> AttributeState {
     match t {
         AttributeType::String => AttributeState {
             data_type: "String".into(),
@@ -344,10 +346,7 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
         tags,
     };
     let group = |t: &Tenant, role: &str| GroupState {
-        description: Some(format!(
-            "{} {role} (tenantctl)",
-            t.display_name.clone().unwrap_or_else(|| t.id.clone())
-        )),
+        description: Some(format!("{} {role} (tenantctl)", t.display_name.clone().unwrap_or_else(|| t.id.clone()))),
         precedence: pl.roles.get(role).and_then(|r| r.precedence),
         role_arn: Some(names::role_arn(
             &env.partition,
@@ -358,12 +357,8 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
     };
 
     let mut out = BTreeMap::new();
-    let pooled: Vec<&Tenant> = folder
-        .tenants
-        .iter()
-        .map(|t| &t.value)
-        .filter(|t| t.isolation == Isolation::Pooled)
-        .collect();
+    let pooled: Vec<&Tenant> =
+        folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Pooled).collect();
     if !pooled.is_empty() {
         let mut groups = BTreeMap::new();
         for t in &pooled {
@@ -387,10 +382,7 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
         );
     }
     for t in folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Silo) {
-        let groups = tenant_roles(pl, t)
-            .into_iter()
-            .map(|role| (names::group(&t.id, role), group(t, role)))
-            .collect();
+        let groups = tenant_roles(pl, t).into_iter().map(|role| (names::group(&t.id, role), group(t, role))).collect();
         let address = names::silo_pool_address(&t.id);
         out.insert(
             address.clone(),
@@ -422,11 +414,7 @@ pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, Templat
     if let Some(r) = authorizer_role(folder, env) {
         roles.insert(r.address.clone(), r);
     }
-    Ok(World {
-        pools: pools(folder, env),
-        roles,
-        ..World::default()
-    })
+    Ok(World { pools: pools(folder, env), roles, ..World::default() })
 }
 
 /// The managed execution role of the Lambda authorizer (when the folder names none).

@@ -76,10 +76,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     }
 }
@@ -123,10 +120,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
             .and_then(Value::as_str)
             .map(|s| format!("statement `{s}`"))
             .unwrap_or_else(|| format!("statement {i}"));
-        let sid_needle = st
-            .get("Sid")
-            .and_then(Value::as_str)
-            .map(|s| format!("\"{s}\""));
+        let sid_needle = st.get("Sid").and_then(Value::as_str).map(|s| format!("\"{s}\""));
         let allow = st.get("Effect").and_then(Value::as_str) == Some("Allow");
         let actions = strings(st.get("Action"));
         let resources = strings(st.get("Resource"));
@@ -172,9 +166,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
             }
             if svc.eq_ignore_ascii_case("iam")
                 && a.contains('*')
-                && ["iam:PassRole", "iam:PutRolePolicy", "iam:CreateRole"]
-                    .iter()
-                    .any(|x| glob_match(a, x))
+                && ["iam:PassRole", "iam:PutRolePolicy", "iam:CreateRole"].iter().any(|x| glob_match(a, x))
             {
                 out.push(Finding {
                     rule: "iam-star",
@@ -212,8 +204,7 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
 
         if let Some(Value::Object(ops)) = condition {
             let leading_keys = ops.values().any(|m| {
-                m.as_object()
-                    .is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case("dynamodb:LeadingKeys")))
+                m.as_object().is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case("dynamodb:LeadingKeys")))
             });
             if leading_keys {
                 for a in &actions {
@@ -293,8 +284,14 @@ mod tests {
         assert_eq!(rules(st(json!({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}))), ["allow-with-not"]);
         assert_eq!(rules(st(json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))), ["unscoped-data"]);
         assert_eq!(rules(st(json!({"Effect": "Allow", "Action": "iam:*", "Resource": "arn:x"}))), ["iam-star"]);
-        assert_eq!(rules(st(json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}))), ["escalation-on-star"]);
-        assert_eq!(rules(st(json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}))), ["escalation-on-star"]);
+        assert_eq!(
+            rules(st(json!({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}))),
+            ["escalation-on-star"]
+        );
+        assert_eq!(
+            rules(st(json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}))),
+            ["escalation-on-star"]
+        );
         assert_eq!(rules(st(json!({"Effect": "Allow", "Action": "*", "Resource": "*"}))), ["action-star"]);
         assert_eq!(
             rules(st(json!({"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:t",

@@ -35,12 +35,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: impl Into<String>, pos: Option<Pos>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.into(),
-            pos,
-            message: message.into(),
-            hint: None,
-        }
+        Diagnostic { file: file.into(), pos, message: message.into(), hint: None }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -154,10 +149,7 @@ impl Folder {
 }
 
 fn display_path(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root)
-        .unwrap_or(p)
-        .to_string_lossy()
-        .replace('\\', "/")
+    p.strip_prefix(root).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
 fn collect_files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -167,11 +159,7 @@ fn collect_files(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) -> std::io::
         let ft = entry.file_type()?;
         if ft.is_dir() {
             collect_files(&path, exts, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| exts.contains(&e))
-        {
+        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
             out.push(path);
         }
     }
@@ -186,11 +174,7 @@ fn read_limited(root: &Path, path: &Path, diags: &mut Vec<Diagnostic>) -> Option
                 Diagnostic::new(
                     shown,
                     Some(Pos { line: 1, col: 1 }),
-                    format!(
-                        "file is {} bytes, over tenantctl's limit of {} bytes",
-                        m.len(),
-                        MAX_FILE_BYTES
-                    ),
+                    format!("file is {} bytes, over tenantctl's limit of {} bytes", m.len(), MAX_FILE_BYTES),
                 )
                 .hint("a tenant file is a few hundred bytes; split or fix the file"),
             );
@@ -210,11 +194,7 @@ fn read_limited(root: &Path, path: &Path, diags: &mut Vec<Diagnostic>) -> Option
                 let text = String::from_utf8_lossy(upto);
                 let line = text.matches('\n').count() + 1;
                 let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                diags.push(Diagnostic::new(
-                    shown,
-                    Some(Pos { line, col }),
-                    "file is not valid UTF-8",
-                ));
+                diags.push(Diagnostic::new(shown, Some(Pos { line, col }), "file is not valid UTF-8"));
                 None
             }
         },
@@ -232,23 +212,10 @@ fn from_doc<T: DeserializeOwned>(file: &str, doc: &Document) -> Result<T, Diagno
         let path = path_string(e.path());
         let inner = e.into_inner().to_string();
         // serde reports an unknown field at the map that holds it; point at the key itself.
-        if let Some(field) = inner
-            .strip_prefix("unknown field `")
-            .and_then(|r| r.split('`').next())
-        {
-            let key_path = if path.ends_with(field) {
-                path.clone()
-            } else {
-                yaml::join_key(&path, field)
-            };
-            let expected = inner
-                .split_once(", expected ")
-                .map(|(_, rest)| rest.to_string());
-            let mut d = Diagnostic::new(
-                file,
-                Some(doc.key_pos_of(&key_path)),
-                format!("unknown field `{field}`"),
-            );
+        if let Some(field) = inner.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
+            let key_path = if path.ends_with(field) { path.clone() } else { yaml::join_key(&path, field) };
+            let expected = inner.split_once(", expected ").map(|(_, rest)| rest.to_string());
+            let mut d = Diagnostic::new(file, Some(doc.key_pos_of(&key_path)), format!("unknown field `{field}`"));
             if let Some(exp) = expected {
                 d = d.hint(format!("expected {exp}"));
             }
@@ -257,11 +224,7 @@ fn from_doc<T: DeserializeOwned>(file: &str, doc: &Document) -> Result<T, Diagno
         let mut d = Diagnostic::new(
             file,
             Some(doc.pos_of(&path)),
-            if path.is_empty() {
-                inner.clone()
-            } else {
-                format!("`{path}`: {inner}")
-            },
+            if path.is_empty() { inner.clone() } else { format!("`{path}`: {inner}") },
         );
         if inner.contains("expected a string") {
             d = d.hint("quote the value, e.g. \"0123\"");
@@ -353,28 +316,16 @@ pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
             }
             match obj.get("kind").and_then(Value::as_str) {
                 Some("Platform") => match from_doc::<Platform>(&shown, &doc) {
-                    Ok(p) => platforms.push(Located {
-                        value: p,
-                        file: shown.clone(),
-                        doc: doc.clone(),
-                    }),
+                    Ok(p) => platforms.push(Located { value: p, file: shown.clone(), doc: doc.clone() }),
                     Err(d) => diags.push(d),
                 },
                 Some("Tenant") => match from_doc::<Tenant>(&shown, &doc) {
-                    Ok(t) => tenants.push(Located {
-                        value: t,
-                        file: shown.clone(),
-                        doc: doc.clone(),
-                    }),
+                    Ok(t) => tenants.push(Located { value: t, file: shown.clone(), doc: doc.clone() }),
                     Err(d) => diags.push(d),
                 },
                 Some(other) => diags.push(
-                    Diagnostic::new(
-                        shown.clone(),
-                        Some(doc.pos_of("kind")),
-                        format!("unknown kind `{other}`"),
-                    )
-                    .hint("kind is `Platform` or `Tenant`"),
+                    Diagnostic::new(shown.clone(), Some(doc.pos_of("kind")), format!("unknown kind `{other}`"))
+                        .hint("kind is `Platform` or `Tenant`"),
                 ),
                 None => diags.push(
                     Diagnostic::new(shown.clone(), Some(doc.pos), "missing field `kind`")
@@ -390,12 +341,8 @@ pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
         if platforms.is_empty() {
             if diags.is_empty() {
                 diags.push(
-                    Diagnostic::new(
-                        display_path(root, &tenants_dir),
-                        None,
-                        "no `kind: Platform` document found",
-                    )
-                    .hint("exactly one Platform is required across all files under tenants/"),
+                    Diagnostic::new(display_path(root, &tenants_dir), None, "no `kind: Platform` document found")
+                        .hint("exactly one Platform is required across all files under tenants/"),
                 );
             }
         } else {
@@ -419,12 +366,7 @@ pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
         diags.sort();
         return Err(SpecErrors(diags));
     }
-    Ok(Folder {
-        root: root.to_path_buf(),
-        platform: platforms.remove(0),
-        tenants,
-        policies,
-    })
+    Ok(Folder { root: root.to_path_buf(), platform: platforms.remove(0), tenants, policies })
 }
 
 fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, PolicyTemplate> {
@@ -443,30 +385,15 @@ fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, P
         let Some(raw) = read_limited(root, &path, diags) else {
             continue;
         };
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
         match serde_json::from_str::<Value>(&raw) {
             Ok(doc) => {
-                out.insert(
-                    name.clone(),
-                    PolicyTemplate {
-                        name,
-                        file: shown,
-                        raw,
-                        doc,
-                    },
-                );
+                out.insert(name.clone(), PolicyTemplate { name, file: shown, raw, doc });
             }
             Err(e) => diags.push(
                 Diagnostic::new(
                     shown,
-                    Some(Pos {
-                        line: e.line().max(1),
-                        col: e.column().max(1),
-                    }),
+                    Some(Pos { line: e.line().max(1), col: e.column().max(1) }),
                     format!("policy template is not valid JSON: {e}"),
                 )
                 .hint("a template is a JSON IAM policy document; placeholders go inside strings"),

@@ -30,21 +30,11 @@ pub enum TemplateError {
     #[error("tenant variable `{name}` is not set for this tenant (used at {path})")]
     MissingVar { name: String, path: String },
     #[error("`{{{{{name}}}}}` renders to {value:?}, which contains {reason}: it could widen access")]
-    Widening {
-        name: String,
-        value: String,
-        reason: &'static str,
-    },
+    Widening { name: String, value: String, reason: &'static str },
 }
 
 /// Placeholder names the renderer knows, besides `tenant.vars.NAME`.
-pub const KNOWN: &[&str] = &[
-    "tenant.id",
-    "platform.name",
-    "role",
-    "aws.accountId",
-    "aws.region",
-];
+pub const KNOWN: &[&str] = &["tenant.id", "platform.name", "role", "aws.accountId", "aws.region"];
 
 /// Why a rendered value could widen access, if it could.
 pub fn widening_reason(value: &str) -> Option<&'static str> {
@@ -82,10 +72,7 @@ fn pieces<'s>(s: &'s str, path: &str) -> Result<Vec<(bool, &'s str)>, TemplateEr
         }
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            return Err(TemplateError::Unterminated {
-                text: s.to_string(),
-                path: path.to_string(),
-            });
+            return Err(TemplateError::Unterminated { text: s.to_string(), path: path.to_string() });
         };
         out.push((true, after[..end].trim()));
         rest = &after[end + 2..];
@@ -103,19 +90,13 @@ pub fn placeholders(doc: &Value) -> Result<Vec<(String, String)>, TemplateError>
     Ok(out)
 }
 
-fn walk_placeholders(
-    v: &Value,
-    path: &str,
-    out: &mut Vec<(String, String)>,
-) -> Result<(), TemplateError> {
+fn walk_placeholders(v: &Value, path: &str, out: &mut Vec<(String, String)>) -> Result<(), TemplateError> {
     match v {
         Value::String(s) => {
             for (is_ph, text) in pieces(s, path)? {
                 if is_ph {
                     if !(KNOWN.contains(&text)
-                        || text
-                            .strip_prefix("tenant.vars.")
-                            .is_some_and(|n| !n.is_empty() && !n.contains('.')))
+                        || text.strip_prefix("tenant.vars.").is_some_and(|n| !n.is_empty() && !n.contains('.')))
                     {
                         return Err(TemplateError::UnknownPlaceholder {
                             name: text.to_string(),
@@ -135,10 +116,7 @@ fn walk_placeholders(
             for (k, item) in map {
                 let p = format!("{path}/{k}");
                 if k.contains("{{") {
-                    return Err(TemplateError::PlaceholderInKey {
-                        key: k.clone(),
-                        path: path.to_string(),
-                    });
+                    return Err(TemplateError::PlaceholderInKey { key: k.clone(), path: path.to_string() });
                 }
                 walk_placeholders(item, &p, out)?;
             }
@@ -156,26 +134,16 @@ fn resolve<'c>(name: &str, ctx: &'c Context<'_>, path: &str) -> Result<&'c str, 
         "aws.accountId" => ctx.account_id,
         "aws.region" => ctx.region,
         other => match other.strip_prefix("tenant.vars.") {
-            Some(var) => ctx.vars.get(var).map(String::as_str).ok_or_else(|| {
-                TemplateError::MissingVar {
-                    name: var.to_string(),
-                    path: path.to_string(),
-                }
-            })?,
-            None => {
-                return Err(TemplateError::UnknownPlaceholder {
-                    name: other.to_string(),
-                    path: path.to_string(),
-                })
-            }
+            Some(var) => ctx
+                .vars
+                .get(var)
+                .map(String::as_str)
+                .ok_or_else(|| TemplateError::MissingVar { name: var.to_string(), path: path.to_string() })?,
+            None => return Err(TemplateError::UnknownPlaceholder { name: other.to_string(), path: path.to_string() }),
         },
     };
     if let Some(reason) = widening_reason(v) {
-        return Err(TemplateError::Widening {
-            name: name.to_string(),
-            value: v.to_string(),
-            reason,
-        });
+        return Err(TemplateError::Widening { name: name.to_string(), value: v.to_string(), reason });
     }
     Ok(v)
 }
@@ -228,10 +196,7 @@ fn render_at(v: &Value, ctx: &Context<'_>, path: &str) -> Result<Value, Template
             let mut out = Map::new();
             for (k, item) in map {
                 if k.contains("{{") {
-                    return Err(TemplateError::PlaceholderInKey {
-                        key: k.clone(),
-                        path: path.to_string(),
-                    });
+                    return Err(TemplateError::PlaceholderInKey { key: k.clone(), path: path.to_string() });
                 }
                 out.insert(k.clone(), render_at(item, ctx, &format!("{path}/{k}"))?);
             }
@@ -263,10 +228,7 @@ mod tests {
         let doc = json!({"Resource": "arn:aws:s3:::{{tenant.vars.bucket}}/${aws:PrincipalTag/tenant_id}/*",
                          "Sid": "{{ platform.name }}{{role}}"});
         let out = render(&doc, &ctx(&vars)).unwrap();
-        assert_eq!(
-            out["Resource"],
-            "arn:aws:s3:::acme-data/${aws:PrincipalTag/tenant_id}/*"
-        );
+        assert_eq!(out["Resource"], "arn:aws:s3:::acme-data/${aws:PrincipalTag/tenant_id}/*");
         assert_eq!(out["Sid"], "saasadmin");
     }
 
@@ -275,28 +237,29 @@ mod tests {
         for bad in ["*", "a?b", "${aws:username}", "x\"y", "a\nb", ""] {
             let vars = BTreeMap::from([("bucket".to_string(), bad.to_string())]);
             let doc = json!({"Resource": "arn:aws:s3:::{{tenant.vars.bucket}}"});
-            assert!(matches!(
-                render(&doc, &ctx(&vars)),
-                Err(TemplateError::Widening { .. })
-            ));
+            assert!(matches!(render(&doc, &ctx(&vars)), Err(TemplateError::Widening { .. })));
         }
         let vars = BTreeMap::new();
         assert!(matches!(
             placeholders(&json!({"a": "{{tenant.name}}"})),
             Err(TemplateError::UnknownPlaceholder { .. })
         ));
-        assert!(matches!(
-            placeholders(&json!({"{{tenant.id}}": "x"})),
-            Err(TemplateError::PlaceholderInKey { .. })
-        ));
+        assert!(matches!(placeholders(&json!({"{{tenant.id}}": "x"})), Err(TemplateError::PlaceholderInKey { .. })));
         assert!(matches!(
             render(&json!({"a": "{{tenant.vars.nope}}"}), &ctx(&vars)),
             Err(TemplateError::MissingVar { .. })
         ));
         // Safe values that join into a policy variable.
-        let vars = BTreeMap::from([("a".to_string(), "$".to_string()), ("b".to_string(), "{aws:username}".to_string())]);
-        assert!(matches!(render(&json!({"r": "{{tenant.vars.a}}{{tenant.vars.b}}"}), &ctx(&vars)), Err(TemplateError::Widening { .. })));
+        let vars =
+            BTreeMap::from([("a".to_string(), "$".to_string()), ("b".to_string(), "{aws:username}".to_string())]);
+        assert!(matches!(
+            render(&json!({"r": "{{tenant.vars.a}}{{tenant.vars.b}}"}), &ctx(&vars)),
+            Err(TemplateError::Widening { .. })
+        ));
         let vars = BTreeMap::from([("b".to_string(), "{".to_string())]);
-        assert!(matches!(render(&json!({"r": "${{tenant.vars.b}}"}), &ctx(&vars)), Err(TemplateError::Widening { .. })));
+        assert!(matches!(
+            render(&json!({"r": "${{tenant.vars.b}}"}), &ctx(&vars)),
+            Err(TemplateError::Widening { .. })
+        ));
     }
 }

@@ -28,13 +28,7 @@ pub const MAX_TRUST_POLICY: usize = 2_048;
 pub const MAX_TAGS: usize = 50;
 
 /// Scopes every app client may ask for without a resource server.
-pub const STANDARD_SCOPES: &[&str] = &[
-    "openid",
-    "email",
-    "phone",
-    "profile",
-    "aws.cognito.signin.user.admin",
-];
+pub const STANDARD_SCOPES: &[&str] = &["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"];
 
 const STANDARD_ATTRIBUTES: &[&str] = &[
     "address",
@@ -131,9 +125,7 @@ pub fn tenant_id_problem(id: &str) -> Option<String> {
         });
     }
     if id.starts_with("aws") {
-        return Some(format!(
-            "tenant id `{id}` starts with `aws`, which AWS reserves in tag values and names"
-        ));
+        return Some(format!("tenant id `{id}` starts with `aws`, which AWS reserves in tag values and names"));
     }
     None
 }
@@ -167,7 +159,10 @@ fn check_tags<T>(v: &mut V<'_>, loc: &Located<T>, tags: &BTreeMap<String, String
         if k.is_empty() || k.chars().count() > 128 || !tag_re().is_match(k) {
             v.push(loc.at_key(&path, format!("tag key `{}` is not a valid AWS tag key (1-128 characters of letters, digits, spaces and _ . : / = + - @)", k.escape_debug())));
         } else if key_lower.starts_with("aws:") {
-            v.push(loc.at_key(&path, format!("tag key `{k}` starts with `aws:`, which AWS reserves")).hint("rename the tag key"));
+            v.push(
+                loc.at_key(&path, format!("tag key `{k}` starts with `aws:`, which AWS reserves"))
+                    .hint("rename the tag key"),
+            );
         } else if key_lower.starts_with("tenantctl:") || key_lower == "tenant_id" {
             v.push(
                 loc.at_key(&path, format!("tag key `{k}` is set by tenantctl itself"))
@@ -182,10 +177,7 @@ fn check_tags<T>(v: &mut V<'_>, loc: &Located<T>, tags: &BTreeMap<String, String
 
 /// Runs every check. An empty result means the folder is valid.
 pub fn validate(folder: &Folder) -> Vec<Diagnostic> {
-    let mut v = V {
-        folder,
-        out: Vec::new(),
-    };
+    let mut v = V { folder, out: Vec::new() };
     platform_rules(&mut v);
     tenant_rules(&mut v);
     template_rules(&mut v);
@@ -211,10 +203,16 @@ fn platform_rules(v: &mut V<'_>) {
     }
     check_tags(v, p, &pl.tags, "tags");
     if pl.tags.len() + 2 > MAX_TAGS {
-        v.push(p.at("tags", format!("{} platform tags plus tenantctl's own exceed AWS's 50 tags per resource", pl.tags.len())));
+        v.push(p.at(
+            "tags",
+            format!("{} platform tags plus tenantctl's own exceed AWS's 50 tags per resource", pl.tags.len()),
+        ));
     }
     if pl.roles.is_empty() {
-        v.push(p.at("roles", "the platform declares no roles").hint("declare at least one role, e.g. `roles: {member: {policies: [...]}}`"));
+        v.push(
+            p.at("roles", "the platform declares no roles")
+                .hint("declare at least one role, e.g. `roles: {member: {policies: [...]}}`"),
+        );
     }
     for (name, role) in &pl.roles {
         let path = format!("roles.{name}");
@@ -226,7 +224,13 @@ fn platform_rules(v: &mut V<'_>) {
         }
         if let Some(d) = role.max_session_duration {
             if !(3600..=43200).contains(&d) {
-                v.push(p.at(&format!("{path}.maxSessionDuration"), format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds")).hint("use a number of seconds between 3600 (1 h) and 43200 (12 h)"));
+                v.push(
+                    p.at(
+                        &format!("{path}.maxSessionDuration"),
+                        format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds"),
+                    )
+                    .hint("use a number of seconds between 3600 (1 h) and 43200 (12 h)"),
+                );
             }
         }
         if let Some(desc) = &role.description {
@@ -251,17 +255,26 @@ fn platform_rules(v: &mut V<'_>) {
     for (i, pr) in pl.trust.principals.iter().enumerate() {
         if pr.contains('*') || pr.contains('?') || !arn_re().is_match(pr) {
             v.push(
-                p.at(&format!("trust.principals[{i}]"), format!("trust principal `{}` must be a full IAM ARN without wildcards", pr.escape_debug()))
-                    .hint("e.g. arn:aws:iam::123456789012:role/backend"),
+                p.at(
+                    &format!("trust.principals[{i}]"),
+                    format!("trust principal `{}` must be a full IAM ARN without wildcards", pr.escape_debug()),
+                )
+                .hint("e.g. arn:aws:iam::123456789012:role/backend"),
             );
         }
     }
     if pl.trust.principals.is_empty() && pl.authorizer.is_none() {
-        v.push(p.at("trust", "no trust principals: nothing could assume the tenant roles").hint("list the backend roles in trust.principals"));
+        v.push(
+            p.at("trust", "no trust principals: nothing could assume the tenant roles")
+                .hint("list the backend roles in trust.principals"),
+        );
     }
     if let Some(b) = &pl.permissions_boundary {
         if !arn_re().is_match(b) || !b.contains(":policy/") {
-            v.push(p.at("permissionsBoundary", format!("permissions boundary `{}` must be a managed policy ARN", b.escape_debug())));
+            v.push(p.at(
+                "permissionsBoundary",
+                format!("permissions boundary `{}` must be a managed policy ARN", b.escape_debug()),
+            ));
         }
     }
     pool_rules(v);
@@ -274,19 +287,34 @@ fn pool_rules(v: &mut V<'_>) {
     let ta = &up.tenant_attribute;
     let ta_full = format!("custom:{ta}");
     if ta.is_empty() || ta.chars().count() > MAX_ATTRIBUTE_NAME || !attr_name_re().is_match(ta) {
-        v.push(p.at("userPool.tenantAttribute", format!("tenant attribute `{}` must be 1-{MAX_ATTRIBUTE_NAME} characters of letters, digits and _", ta.escape_debug())));
+        v.push(p.at(
+            "userPool.tenantAttribute",
+            format!(
+                "tenant attribute `{}` must be 1-{MAX_ATTRIBUTE_NAME} characters of letters, digits and _",
+                ta.escape_debug()
+            ),
+        ));
     }
     let pp = &up.password_policy;
     if !(6..=99).contains(&pp.min_length) {
         v.push(p.at("userPool.passwordPolicy.minLength", "minLength must be 6..99"));
     }
     if !(0..=365).contains(&pp.temporary_password_validity_days) {
-        v.push(p.at("userPool.passwordPolicy.temporaryPasswordValidityDays", "temporaryPasswordValidityDays must be 0..365"));
+        v.push(p.at(
+            "userPool.passwordPolicy.temporaryPasswordValidityDays",
+            "temporaryPasswordValidityDays must be 0..365",
+        ));
     }
     if up.custom_attributes.len() + 1 > MAX_CUSTOM_ATTRIBUTES {
         v.push(
-            p.at("userPool.customAttributes", format!("{} custom attributes plus the tenant attribute exceed Cognito's {MAX_CUSTOM_ATTRIBUTES} per pool", up.custom_attributes.len()))
-                .hint("custom attributes can never be removed from a pool; keep the list short"),
+            p.at(
+                "userPool.customAttributes",
+                format!(
+                    "{} custom attributes plus the tenant attribute exceed Cognito's {MAX_CUSTOM_ATTRIBUTES} per pool",
+                    up.custom_attributes.len()
+                ),
+            )
+            .hint("custom attributes can never be removed from a pool; keep the list short"),
         );
     }
     let mut names = HashMap::new();
@@ -294,12 +322,27 @@ fn pool_rules(v: &mut V<'_>) {
         let path = format!("userPool.customAttributes[{i}]");
         let n = a.name.strip_prefix("custom:").unwrap_or(&a.name);
         if n.chars().count() > MAX_ATTRIBUTE_NAME {
-            v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{n}` is {} characters; Cognito allows {MAX_ATTRIBUTE_NAME}", n.chars().count())).hint("choose a shorter name: custom attributes can never be renamed or removed"));
+            v.push(
+                p.at(
+                    &format!("{path}.name"),
+                    format!(
+                        "custom attribute name `{n}` is {} characters; Cognito allows {MAX_ATTRIBUTE_NAME}",
+                        n.chars().count()
+                    ),
+                )
+                .hint("choose a shorter name: custom attributes can never be renamed or removed"),
+            );
         } else if n.is_empty() || !attr_name_re().is_match(n) {
-            v.push(p.at(&format!("{path}.name"), format!("custom attribute name `{}` must be letters, digits and _", n.escape_debug())));
+            v.push(p.at(
+                &format!("{path}.name"),
+                format!("custom attribute name `{}` must be letters, digits and _", n.escape_debug()),
+            ));
         }
         if let Some(prev) = names.insert(n.to_ascii_lowercase(), i) {
-            v.push(p.at(&format!("{path}.name"), format!("custom attribute `{n}` is declared twice (also customAttributes[{prev}])")));
+            v.push(p.at(
+                &format!("{path}.name"),
+                format!("custom attribute `{n}` is declared twice (also customAttributes[{prev}])"),
+            ));
         }
         if n.eq_ignore_ascii_case(ta) {
             if a.mutable {
@@ -309,8 +352,11 @@ fn pool_rules(v: &mut V<'_>) {
                 );
             } else {
                 v.push(
-                    p.at(&format!("{path}.name"), format!("custom attribute `{n}` clashes with the tenant attribute `{ta_full}`"))
-                        .hint("tenantAttribute declares it already; remove this entry or rename it"),
+                    p.at(
+                        &format!("{path}.name"),
+                        format!("custom attribute `{n}` clashes with the tenant attribute `{ta_full}`"),
+                    )
+                    .hint("tenantAttribute declares it already; remove this entry or rename it"),
                 );
             }
         }
@@ -321,7 +367,9 @@ fn pool_rules(v: &mut V<'_>) {
                 }
                 let (lo, hi) = (a.min_length.unwrap_or(0), a.max_length.unwrap_or(2048));
                 if lo > hi || hi > 2048 {
-                    v.push(p.at(&path, format!("attribute `{n}`: length bounds {lo}..{hi} are invalid (at most 2048)")));
+                    v.push(
+                        p.at(&path, format!("attribute `{n}`: length bounds {lo}..{hi} are invalid (at most 2048)")),
+                    );
                 }
             }
             AttributeType::Number => {
@@ -337,25 +385,51 @@ fn pool_rules(v: &mut V<'_>) {
         }
     }
     if up.resource_servers.len() > MAX_RESOURCE_SERVERS {
-        v.push(p.at("userPool.resourceServers", format!("{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool", up.resource_servers.len())).hint("group scopes under fewer resource servers"));
+        v.push(
+            p.at(
+                "userPool.resourceServers",
+                format!(
+                    "{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool",
+                    up.resource_servers.len()
+                ),
+            )
+            .hint("group scopes under fewer resource servers"),
+        );
     }
     let mut declared_scopes: HashSet<String> = HashSet::new();
     let mut rs_ids = HashSet::new();
     for (i, rs) in up.resource_servers.iter().enumerate() {
         let path = format!("userPool.resourceServers[{i}]");
         if !rs_ids.insert(rs.identifier.clone()) {
-            v.push(p.at(&format!("{path}.identifier"), format!("resource server `{}` is declared twice", rs.identifier)));
+            v.push(
+                p.at(&format!("{path}.identifier"), format!("resource server `{}` is declared twice", rs.identifier)),
+            );
         }
-        if rs.identifier.is_empty() || rs.identifier.len() > 256 || rs.identifier.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            v.push(p.at(&format!("{path}.identifier"), "resource server identifier must be 1-256 characters without spaces"));
+        if rs.identifier.is_empty()
+            || rs.identifier.len() > 256
+            || rs.identifier.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            v.push(p.at(
+                &format!("{path}.identifier"),
+                "resource server identifier must be 1-256 characters without spaces",
+            ));
         }
         if rs.scopes.len() > MAX_SCOPES_PER_SERVER {
-            v.push(p.at(&format!("{path}.scopes"), format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len())).hint("split the scopes across resource servers"));
+            v.push(
+                p.at(
+                    &format!("{path}.scopes"),
+                    format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len()),
+                )
+                .hint("split the scopes across resource servers"),
+            );
         }
         let mut seen = HashSet::new();
         for (j, s) in rs.scopes.iter().enumerate() {
             if !scope_name_re().is_match(&s.name) || s.name.len() > 256 {
-                v.push(p.at(&format!("{path}.scopes[{j}].name"), format!("scope name `{}` is not valid", s.name.escape_debug())));
+                v.push(p.at(
+                    &format!("{path}.scopes[{j}].name"),
+                    format!("scope name `{}` is not valid", s.name.escape_debug()),
+                ));
             }
             if !seen.insert(&s.name) {
                 v.push(p.at(&format!("{path}.scopes[{j}].name"), format!("scope `{}` is declared twice", s.name)));
@@ -364,7 +438,10 @@ fn pool_rules(v: &mut V<'_>) {
         }
     }
     if up.app_clients.len() > MAX_APP_CLIENTS {
-        v.push(p.at("userPool.appClients", format!("{} app clients exceed Cognito's {MAX_APP_CLIENTS} per pool", up.app_clients.len())));
+        v.push(p.at(
+            "userPool.appClients",
+            format!("{} app clients exceed Cognito's {MAX_APP_CLIENTS} per pool", up.app_clients.len()),
+        ));
     }
     let custom: HashSet<String> = up
         .custom_attributes
@@ -383,14 +460,23 @@ fn pool_rules(v: &mut V<'_>) {
         }
         for (j, f) in c.auth_flows.iter().enumerate() {
             if !AUTH_FLOWS.contains(&f.as_str()) {
-                v.push(p.at(&format!("{path}.authFlows[{j}]"), format!("unknown auth flow `{f}`")).hint("e.g. USER_SRP_AUTH, REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH"));
+                v.push(
+                    p.at(&format!("{path}.authFlows[{j}]"), format!("unknown auth flow `{f}`"))
+                        .hint("e.g. USER_SRP_AUTH, REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH"),
+                );
             }
         }
         for (field, list) in [("readAttributes", &c.read_attributes), ("writeAttributes", &c.write_attributes)] {
             for (j, a) in list.iter().enumerate() {
                 let known = STANDARD_ATTRIBUTES.contains(&a.as_str()) || custom.contains(a);
                 if !known {
-                    v.push(p.at(&format!("{path}.{field}[{j}]"), format!("attribute `{a}` is neither a standard attribute nor a declared custom attribute")).hint("custom attributes are written `custom:<name>`"));
+                    v.push(
+                        p.at(
+                            &format!("{path}.{field}[{j}]"),
+                            format!("attribute `{a}` is neither a standard attribute nor a declared custom attribute"),
+                        )
+                        .hint("custom attributes are written `custom:<name>`"),
+                    );
                 }
             }
         }
@@ -402,27 +488,45 @@ fn pool_rules(v: &mut V<'_>) {
                 );
             } else {
                 v.push(
-                    p.at(&format!("{path}.writeAttributes[{j}]"), format!("app client `{}` may not write the tenant attribute `{ta_full}`", c.name))
-                        .hint("the tenant attribute is set by administrators only; remove it from writeAttributes"),
+                    p.at(
+                        &format!("{path}.writeAttributes[{j}]"),
+                        format!("app client `{}` may not write the tenant attribute `{ta_full}`", c.name),
+                    )
+                    .hint("the tenant attribute is set by administrators only; remove it from writeAttributes"),
                 );
             }
         }
         if let Some(o) = &c.oauth {
             if o.scopes.len() > MAX_SCOPES_PER_CLIENT {
-                v.push(p.at(&format!("{path}.oauth.scopes"), format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_CLIENT} per app client", o.scopes.len())));
+                v.push(p.at(
+                    &format!("{path}.oauth.scopes"),
+                    format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_CLIENT} per app client", o.scopes.len()),
+                ));
             }
             for (j, s) in o.scopes.iter().enumerate() {
                 if !STANDARD_SCOPES.contains(&s.as_str()) && !declared_scopes.contains(s) {
-                    v.push(p.at(&format!("{path}.oauth.scopes[{j}]"), format!("scope `{s}` is declared by no resource server")).hint("declare it under userPool.resourceServers, as <identifier>/<scope>"));
+                    v.push(
+                        p.at(
+                            &format!("{path}.oauth.scopes[{j}]"),
+                            format!("scope `{s}` is declared by no resource server"),
+                        )
+                        .hint("declare it under userPool.resourceServers, as <identifier>/<scope>"),
+                    );
                 }
             }
             for (j, f) in o.flows.iter().enumerate() {
                 if !["code", "implicit", "client_credentials"].contains(&f.as_str()) {
-                    v.push(p.at(&format!("{path}.oauth.flows[{j}]"), format!("unknown OAuth flow `{f}` (code, implicit, client_credentials)")));
+                    v.push(p.at(
+                        &format!("{path}.oauth.flows[{j}]"),
+                        format!("unknown OAuth flow `{f}` (code, implicit, client_credentials)"),
+                    ));
                 }
             }
             for (j, u) in o.callback_urls.iter().enumerate() {
-                if !(u.starts_with("https://") || u.starts_with("http://localhost")) || u.contains('#') || u.contains('*') {
+                if !(u.starts_with("https://") || u.starts_with("http://localhost"))
+                    || u.contains('#')
+                    || u.contains('*')
+                {
                     v.push(p.at(&format!("{path}.oauth.callbackUrls[{j}]"), format!("callback URL `{u}` must be an https URL without fragment or wildcard (http only for localhost)")));
                 }
             }
@@ -436,8 +540,14 @@ fn pool_rules(v: &mut V<'_>) {
                 if let Some(s) = val {
                     match duration_minutes(s) {
                         Some(m) if (lo..=hi).contains(&m) => {}
-                        Some(_) => v.push(p.at(&format!("{path}.tokenValidity.{field}"), format!("{field} token validity `{s}` is outside Cognito's limits"))),
-                        None => v.push(p.at(&format!("{path}.tokenValidity.{field}"), format!("token validity `{s}` must be a number with m, h or d, e.g. 60m"))),
+                        Some(_) => v.push(p.at(
+                            &format!("{path}.tokenValidity.{field}"),
+                            format!("{field} token validity `{s}` is outside Cognito's limits"),
+                        )),
+                        None => v.push(p.at(
+                            &format!("{path}.tokenValidity.{field}"),
+                            format!("token validity `{s}` must be a number with m, h or d, e.g. 60m"),
+                        )),
                     }
                 }
             }
@@ -460,14 +570,32 @@ fn pool_rules(v: &mut V<'_>) {
     }
     if let Some(d) = &up.domain {
         static R: OnceLock<Regex> = OnceLock::new();
-        if !re(&R, r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$").is_match(d) || d.contains("aws") || d.contains("cognito") || d.contains("amazon") {
+        if !re(&R, r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$").is_match(d)
+            || d.contains("aws")
+            || d.contains("cognito")
+            || d.contains("amazon")
+        {
             v.push(p.at("userPool.domain", format!("domain prefix `{d}` must be lowercase letters, digits and hyphens and may not contain aws, amazon or cognito")));
         }
     }
     for (k, fnname) in &up.triggers {
-        const TRIGGERS: &[&str] = &["preSignUp", "postConfirmation", "preAuthentication", "postAuthentication", "preTokenGeneration", "customMessage", "defineAuthChallenge", "createAuthChallenge", "verifyAuthChallengeResponse", "userMigration"];
+        const TRIGGERS: &[&str] = &[
+            "preSignUp",
+            "postConfirmation",
+            "preAuthentication",
+            "postAuthentication",
+            "preTokenGeneration",
+            "customMessage",
+            "defineAuthChallenge",
+            "createAuthChallenge",
+            "verifyAuthChallengeResponse",
+            "userMigration",
+        ];
         if !TRIGGERS.contains(&k.as_str()) {
-            v.push(p.at(&format!("userPool.triggers.{k}"), format!("unknown trigger `{k}`")).hint(format!("one of {}", TRIGGERS.join(", "))));
+            v.push(
+                p.at(&format!("userPool.triggers.{k}"), format!("unknown trigger `{k}`"))
+                    .hint(format!("one of {}", TRIGGERS.join(", "))),
+            );
         }
         if fnname.is_empty() || fnname.contains('*') {
             v.push(p.at(&format!("userPool.triggers.{k}"), "a trigger names a Lambda function or its ARN"));
@@ -492,17 +620,25 @@ fn authorizer_rules(v: &mut V<'_>) {
     use super::model::AuthorizerType;
     match (a.auth_type, &a.function) {
         (AuthorizerType::Lambda, None) => v.push(p.at("authorizer", "a lambda authorizer needs `function`")),
-        (AuthorizerType::Cognito, Some(_)) => v.push(p.at("authorizer.function", "a cognito authorizer takes no `function`")),
+        (AuthorizerType::Cognito, Some(_)) => {
+            v.push(p.at("authorizer.function", "a cognito authorizer takes no `function`"))
+        }
         (AuthorizerType::Lambda, Some(f)) => {
             static R: OnceLock<Regex> = OnceLock::new();
             if f.name.len() > MAX_LAMBDA_NAME || !re(&R, r"^[A-Za-z0-9_-]+$").is_match(&f.name) {
-                v.push(p.at("authorizer.function.name", format!("function name `{}` must be 1-64 letters, digits, - and _", f.name.escape_debug())));
+                v.push(p.at(
+                    "authorizer.function.name",
+                    format!("function name `{}` must be 1-64 letters, digits, - and _", f.name.escape_debug()),
+                ));
             }
             if !(128..=10240).contains(&f.memory_mb) {
                 v.push(p.at("authorizer.function.memoryMb", "memoryMb must be 128..10240"));
             }
             if !(1..=30).contains(&f.timeout_seconds) {
-                v.push(p.at("authorizer.function.timeoutSeconds", "an authorizer's timeoutSeconds must be 1..30 (API Gateway waits 29 s at most)"));
+                v.push(p.at(
+                    "authorizer.function.timeoutSeconds",
+                    "an authorizer's timeoutSeconds must be 1..30 (API Gateway waits 29 s at most)",
+                ));
             }
             if let Some(r) = &f.role {
                 if !arn_re().is_match(r) || !r.contains(":role/") {
@@ -525,7 +661,9 @@ fn authorizer_rules(v: &mut V<'_>) {
             v.push(p.at(&format!("authorizer.methods[{i}].path"), "a resource path starts with /"));
         }
         if !seen.insert((m.path.clone(), m.method.clone())) {
-            v.push(p.at(&format!("authorizer.methods[{i}]"), format!("method {} {} is listed twice", m.method, m.path)));
+            v.push(
+                p.at(&format!("authorizer.methods[{i}]"), format!("method {} {} is listed twice", m.method, m.path)),
+            );
         }
     }
 }
@@ -543,11 +681,15 @@ fn tenant_rules(v: &mut V<'_>) {
             );
         }
         if let Some(problem) = tenant_id_problem(&tv.id) {
-            v.push(t.at("id", problem).hint("tenant ids end up in IAM names, tags and ARNs; use lowercase letters, digits and hyphens"));
+            v.push(
+                t.at("id", problem)
+                    .hint("tenant ids end up in IAM names, tags and ARNs; use lowercase letters, digits and hyphens"),
+            );
         }
         let lower = tv.id.to_lowercase();
         if let Some(prev) = by_lower.get(&lower) {
-            let what = if prev.value.id == tv.id { "duplicate tenant id" } else { "tenant id differs only in case from" };
+            let what =
+                if prev.value.id == tv.id { "duplicate tenant id" } else { "tenant id differs only in case from" };
             v.push(
                 t.at("id", format!("{what} `{}` in {}:{}", prev.value.id, prev.file, prev.doc.pos_of("id").line))
                     .hint("each tenant is declared once; ids are compared without case"),
@@ -559,7 +701,11 @@ fn tenant_rules(v: &mut V<'_>) {
             let mut seen = HashSet::new();
             for (i, r) in roles.iter().enumerate() {
                 if !pl.roles.contains_key(r) {
-                    v.push(t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(format!("declared roles: {}", pl.roles.keys().cloned().collect::<Vec<_>>().join(", "))));
+                    v.push(
+                        t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(
+                            format!("declared roles: {}", pl.roles.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        ),
+                    );
                 }
                 if !seen.insert(r) {
                     v.push(t.at(&format!("roles[{i}]"), format!("role `{r}` is listed twice")));
@@ -573,12 +719,18 @@ fn tenant_rules(v: &mut V<'_>) {
         for (k, val) in &tv.vars {
             static R: OnceLock<Regex> = OnceLock::new();
             if !re(&R, r"^[A-Za-z_][A-Za-z0-9_]*$").is_match(k) {
-                v.push(t.at_key(&format!("vars.{k}"), format!("variable name `{}` must be letters, digits and _", k.escape_debug())));
+                v.push(t.at_key(
+                    &format!("vars.{k}"),
+                    format!("variable name `{}` must be letters, digits and _", k.escape_debug()),
+                ));
             }
             if let Some(reason) = template::widening_reason(val) {
                 v.push(
-                    t.at(&format!("vars.{k}"), format!("variable `{k}` = {val:?} contains {reason}: it could widen access in a policy"))
-                        .hint("tenant variables are substituted into IAM policies; use plain names"),
+                    t.at(
+                        &format!("vars.{k}"),
+                        format!("variable `{k}` = {val:?} contains {reason}: it could widen access in a policy"),
+                    )
+                    .hint("tenant variables are substituted into IAM policies; use plain names"),
                 );
             }
         }
@@ -590,8 +742,14 @@ fn tenant_rules(v: &mut V<'_>) {
                 let name = names::iam_role(&pl.name, &tv.id, role);
                 if name.len() > MAX_IAM_ROLE_NAME {
                     v.push(
-                        t.at("id", format!("IAM role name `{name}` is {} characters; IAM allows {MAX_IAM_ROLE_NAME}", name.len()))
-                            .hint("shorten the tenant id, the platform name or the role name; tenantctl never cuts names"),
+                        t.at(
+                            "id",
+                            format!(
+                                "IAM role name `{name}` is {} characters; IAM allows {MAX_IAM_ROLE_NAME}",
+                                name.len()
+                            ),
+                        )
+                        .hint("shorten the tenant id, the platform name or the role name; tenantctl never cuts names"),
                     );
                 }
             }
@@ -603,15 +761,21 @@ fn tenant_rules(v: &mut V<'_>) {
                 if let Some(d) = &pl.user_pool.domain {
                     let dom = format!("{d}-{}", tv.id);
                     if dom.len() > MAX_DOMAIN_PREFIX {
-                        v.push(t.at("id", format!("hosted UI domain prefix `{dom}` is over Cognito's {MAX_DOMAIN_PREFIX} characters")));
+                        v.push(t.at(
+                            "id",
+                            format!("hosted UI domain prefix `{dom}` is over Cognito's {MAX_DOMAIN_PREFIX} characters"),
+                        ));
                     }
                 }
             }
         }
         if !tv.identity_providers.is_empty() {
             v.push(
-                t.at("identityProviders", "`identityProviders` (tenant SSO) is not supported by this tenantctl version yet")
-                    .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
+                t.at(
+                    "identityProviders",
+                    "`identityProviders` (tenant SSO) is not supported by this tenantctl version yet",
+                )
+                .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
             );
         }
         let ta_full = format!("custom:{}", pl.user_pool.tenant_attribute);
@@ -620,9 +784,15 @@ fn tenant_rules(v: &mut V<'_>) {
             let path = format!("identityProviders[{i}]");
             let phys = format!("{}-{}", tv.id, idp.name);
             if !role_re().is_match(&idp.name) {
-                v.push(t.at(&format!("{path}.name"), format!("identity provider name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", idp.name.escape_debug())));
+                v.push(t.at(
+                    &format!("{path}.name"),
+                    format!("identity provider name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", idp.name.escape_debug()),
+                ));
             } else if phys.len() > MAX_IDP_NAME {
-                v.push(t.at(&format!("{path}.name"), format!("identity provider name `{phys}` is over Cognito's {MAX_IDP_NAME} characters")));
+                v.push(t.at(
+                    &format!("{path}.name"),
+                    format!("identity provider name `{phys}` is over Cognito's {MAX_IDP_NAME} characters"),
+                ));
             }
             if !idp_names.insert(&idp.name) {
                 v.push(t.at(&format!("{path}.name"), format!("identity provider `{}` is declared twice", idp.name)));
@@ -635,7 +805,9 @@ fn tenant_rules(v: &mut V<'_>) {
                     );
                 }
                 if val.is_empty() {
-                    v.push(t.at(&format!("{path}.attributeMapping.{k}"), "an attribute mapping needs a source attribute"));
+                    v.push(
+                        t.at(&format!("{path}.attributeMapping.{k}"), "an attribute mapping needs a source attribute"),
+                    );
                 }
             }
             use super::model::IdpType;
@@ -656,7 +828,9 @@ fn tenant_rules(v: &mut V<'_>) {
             }
             if let Some(e) = &idp.client_secret_env {
                 if !env_name_re().is_match(e) {
-                    v.push(t.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")));
+                    v.push(
+                        t.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")),
+                    );
                 }
             }
         }
@@ -725,7 +899,9 @@ fn template_rules(v: &mut V<'_>) {
                     }
                     Err(e @ TemplateError::Widening { .. }) => {
                         let var = match &e {
-                            TemplateError::Widening { name, .. } => name.strip_prefix("tenant.vars.").map(|v| format!("vars.{v}")),
+                            TemplateError::Widening { name, .. } => {
+                                name.strip_prefix("tenant.vars.").map(|v| format!("vars.{v}"))
+                            }
                             _ => None,
                         };
                         v.push(

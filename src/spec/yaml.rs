@@ -22,10 +22,7 @@ pub struct Pos {
 
 impl From<Marker> for Pos {
     fn from(m: Marker) -> Self {
-        Pos {
-            line: m.line(),
-            col: m.col() + 1,
-        }
+        Pos { line: m.line(), col: m.col() + 1 }
     }
 }
 
@@ -64,10 +61,7 @@ impl Document {
     }
 
     pub fn key_pos_of(&self, path: &str) -> Pos {
-        self.key_positions
-            .get(path)
-            .copied()
-            .unwrap_or_else(|| self.pos_of(path))
+        self.key_positions.get(path).copied().unwrap_or_else(|| self.pos_of(path))
     }
 }
 
@@ -80,11 +74,7 @@ pub struct YamlError {
 
 impl YamlError {
     fn new(pos: Pos, message: impl Into<String>, hint: Option<&str>) -> Self {
-        YamlError {
-            pos,
-            message: message.into(),
-            hint: hint.map(str::to_string),
-        }
+        YamlError { pos, message: message.into(), hint: hint.map(str::to_string) }
     }
 }
 
@@ -102,15 +92,8 @@ pub fn join_index(path: &str, index: usize) -> String {
 }
 
 enum Frame {
-    Seq {
-        items: Vec<Value>,
-        path: String,
-    },
-    Map {
-        map: Map<String, Value>,
-        path: String,
-        pending_key: Option<(String, Pos)>,
-    },
+    Seq { items: Vec<Value>, path: String },
+    Map { map: Map<String, Value>, path: String, pending_key: Option<(String, Pos)> },
 }
 
 struct Builder<'s> {
@@ -150,9 +133,7 @@ impl Builder<'_> {
         match self.stack.last() {
             None => String::new(),
             Some(Frame::Seq { items, path }) => join_index(path, items.len()),
-            Some(Frame::Map {
-                path, pending_key, ..
-            }) => match pending_key {
+            Some(Frame::Map { path, pending_key, .. }) => match pending_key {
                 Some((k, _)) => join_key(path, k),
                 None => path.clone(),
             },
@@ -160,13 +141,7 @@ impl Builder<'_> {
     }
 
     fn expecting_key(&self) -> bool {
-        matches!(
-            self.stack.last(),
-            Some(Frame::Map {
-                pending_key: None,
-                ..
-            })
-        )
+        matches!(self.stack.last(), Some(Frame::Map { pending_key: None, .. }))
     }
 
     fn push_value(&mut self, value: Value, pos: Pos) {
@@ -178,9 +153,7 @@ impl Builder<'_> {
         match self.stack.last_mut() {
             None => doc.value = value,
             Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map {
-                map, pending_key, ..
-            }) => {
+            Some(Frame::Map { map, pending_key, .. }) => {
                 if let Some((k, _)) = pending_key.take() {
                     map.insert(k, value);
                 }
@@ -239,11 +212,7 @@ impl Builder<'_> {
 
     fn on_start(&mut self, seq: bool, pos: Pos) {
         if self.expecting_key() {
-            self.fail(YamlError::new(
-                pos,
-                "a mapping key must be a plain string",
-                None,
-            ));
+            self.fail(YamlError::new(pos, "a mapping key must be a plain string", None));
             return;
         }
         let path = self.next_path();
@@ -251,16 +220,9 @@ impl Builder<'_> {
             doc.positions.entry(path.clone()).or_insert(pos);
         }
         self.stack.push(if seq {
-            Frame::Seq {
-                items: Vec::new(),
-                path,
-            }
+            Frame::Seq { items: Vec::new(), path }
         } else {
-            Frame::Map {
-                map: Map::new(),
-                path,
-                pending_key: None,
-            }
+            Frame::Map { map: Map::new(), path, pending_key: None }
         });
     }
 
@@ -370,9 +332,7 @@ fn resolve_plain(text: &str) -> Value {
         }
     }
     let looks_float = !digits.is_empty()
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
         && digits.bytes().any(|b| b.is_ascii_digit())
         && digits.as_bytes()[0] != b'e'
         && digits.as_bytes()[0] != b'E';
@@ -384,9 +344,7 @@ fn resolve_plain(text: &str) -> Value {
         }
     }
     match text {
-        ".inf" | ".Inf" | ".INF" | "-.inf" | ".nan" | ".NaN" | ".NAN" => {
-            Value::String(text.to_string())
-        }
+        ".inf" | ".Inf" | ".INF" | "-.inf" | ".nan" | ".NaN" | ".NAN" => Value::String(text.to_string()),
         _ => Value::String(text.to_string()),
     }
 }
@@ -394,14 +352,11 @@ fn resolve_plain(text: &str) -> Value {
 /// What a YAML 1.1 reader would make of a plain scalar that YAML 1.2 reads as a string.
 fn yaml11_reading(text: &str) -> Option<&'static str> {
     match text {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "on" | "On" | "ON"
-        | "off" | "Off" | "OFF" => Some("a boolean"),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "on" | "On" | "ON" | "off" | "Off"
+        | "OFF" => Some("a boolean"),
         _ => {
             let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-            if digits.len() > 1
-                && digits.starts_with('0')
-                && digits.bytes().all(|b| b.is_ascii_digit())
-            {
+            if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
                 Some("an octal number")
             } else if !digits.is_empty()
                 && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_' || b == b':')
@@ -454,13 +409,7 @@ fn clamp(src: &str, pos: Pos) -> Pos {
 
 /// Parses every document of a YAML stream.
 pub fn parse_stream(src: &str) -> Result<Vec<Document>, YamlError> {
-    let mut builder = Builder {
-        src,
-        docs: Vec::new(),
-        stack: Vec::new(),
-        current: None,
-        error: None,
-    };
+    let mut builder = Builder { src, docs: Vec::new(), stack: Vec::new(), current: None, error: None };
     // Events are pulled in a loop (yaml-rust2's `load` recurses once per nesting level and a
     // deeply nested file would overflow the stack); nesting is capped.
     let mut parser = Parser::new_from_str(src);
@@ -491,11 +440,7 @@ pub fn parse_stream(src: &str) -> Result<Vec<Document>, YamlError> {
     if let Some(e) = builder.error {
         return Err(e);
     }
-    Ok(builder
-        .docs
-        .into_iter()
-        .filter(|d| !d.value.is_null())
-        .collect())
+    Ok(builder.docs.into_iter().filter(|d| !d.value.is_null()).collect())
 }
 
 #[cfg(test)]

@@ -63,21 +63,12 @@ impl TenantContext {
         }
         check_role_arn(tenant_id, role_arn)
             .map_err(|m| Error::InvalidContext(format!("role_arn {role_arn:?}: {m}")))?;
-        Ok(TenantContext {
-            tenant_id: tenant_id.to_string(),
-            role_arn: role_arn.to_string(),
-        })
+        Ok(TenantContext { tenant_id: tenant_id.to_string(), role_arn: role_arn.to_string() })
     }
 
     /// From the authorizer context map (`tenant_id`, `role_arn`).
-    pub fn from_authorizer_context<S: std::hash::BuildHasher>(
-        ctx: &HashMap<String, String, S>,
-    ) -> Result<Self, Error> {
-        let get = |k: &str| {
-            ctx.get(k)
-                .map(String::as_str)
-                .ok_or_else(|| Error::InvalidContext(format!("no {k}")))
-        };
+    pub fn from_authorizer_context<S: std::hash::BuildHasher>(ctx: &HashMap<String, String, S>) -> Result<Self, Error> {
+        let get = |k: &str| ctx.get(k).map(String::as_str).ok_or_else(|| Error::InvalidContext(format!("no {k}")));
         TenantContext::new(get("tenant_id")?, get("role_arn")?)
     }
 
@@ -119,22 +110,14 @@ fn check_role_arn(tenant: &str, arn: &str) -> Result<(), String> {
     let [kind, "tenantctl", platform, name] = parts.as_slice() else {
         return Err("not a role under /tenantctl/<platform>/".into());
     };
-    if *kind != "role"
-        || platform.is_empty()
-        || !platform
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    if *kind != "role" || platform.is_empty() || !platform.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     {
         return Err("not a role under /tenantctl/<platform>/".into());
     }
     let role = name
         .strip_prefix(&format!("{platform}-{tenant}-"))
         .ok_or_else(|| format!("role name is not {platform}-{tenant}-<role>"))?;
-    if role.is_empty()
-        || !role
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    {
+    if role.is_empty() || !role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
         return Err(format!("role name is not {platform}-{tenant}-<role>"));
     }
     Ok(())
@@ -184,10 +167,7 @@ pub struct AssumeRequest {
 
 /// Calls STS (or a fake in tests).
 pub trait RoleAssumer: Send + Sync {
-    fn assume_role(
-        &self,
-        req: AssumeRequest,
-    ) -> impl Future<Output = Result<Credentials, Error>> + Send;
+    fn assume_role(&self, req: AssumeRequest) -> impl Future<Output = Result<Credentials, Error>> + Send;
 }
 
 /// The real assumer: STS AssumeRole with the session tag.
@@ -219,9 +199,7 @@ impl RoleAssumer for StsAssumer {
             .send()
             .await
             .map_err(|e| Error::Assume(aws_sdk_sts::error::DisplayErrorContext(&e).to_string()))?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| Error::Assume("no credentials in the response".into()))?;
+        let c = out.credentials().ok_or_else(|| Error::Assume("no credentials in the response".into()))?;
         Ok(Credentials {
             access_key_id: c.access_key_id().to_string(),
             secret_access_key: c.secret_access_key().to_string(),
@@ -241,10 +219,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_unix(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
     }
 }
 
@@ -364,21 +339,10 @@ mod tests {
         }
     }
 
-    fn setup() -> (
-        CredentialsCache<Arc<FakeSts>, TestClock>,
-        Arc<FakeSts>,
-        Arc<AtomicU64>,
-    ) {
+    fn setup() -> (CredentialsCache<Arc<FakeSts>, TestClock>, Arc<FakeSts>, Arc<AtomicU64>) {
         let now = Arc::new(AtomicU64::new(1_700_000_000));
-        let sts = Arc::new(FakeSts {
-            now: now.clone(),
-            ..Default::default()
-        });
-        (
-            CredentialsCache::with_clock(sts.clone(), TestClock(now.clone())),
-            sts,
-            now,
-        )
+        let sts = Arc::new(FakeSts { now: now.clone(), ..Default::default() });
+        (CredentialsCache::with_clock(sts.clone(), TestClock(now.clone())), sts, now)
     }
 
     #[tokio::test]
@@ -408,30 +372,18 @@ mod tests {
     async fn one_entry_per_tenant_role_and_single_flight() {
         let (cache, sts, _) = setup();
         let acme = TenantContext::new("acme", ARN).unwrap();
-        let globex = TenantContext::new(
-            "globex",
-            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member",
-        )
-        .unwrap();
+        let globex =
+            TenantContext::new("globex", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member")
+                .unwrap();
         let calls = (0..10).map(|i| {
-            let ctx = if i % 2 == 0 {
-                acme.clone()
-            } else {
-                globex.clone()
-            };
+            let ctx = if i % 2 == 0 { acme.clone() } else { globex.clone() };
             let cache = &cache;
             async move { cache.credentials(&ctx).await.unwrap() }
         });
         let got = futures_join_all(calls).await;
         assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
         assert!(got.iter().step_by(2).all(|c| *c == got[0]));
-        let tags: Vec<String> = sts
-            .requests
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.tenant_id.clone())
-            .collect();
+        let tags: Vec<String> = sts.requests.lock().unwrap().iter().map(|r| r.tenant_id.clone()).collect();
         assert!(tags.contains(&"acme".to_string()) && tags.contains(&"globex".to_string()));
     }
 
@@ -468,10 +420,7 @@ mod tests {
         let (cache, sts, _) = setup();
         let ctx = TenantContext::new("acme", ARN).unwrap();
         sts.fail.store(true, Ordering::SeqCst);
-        assert!(matches!(
-            cache.credentials(&ctx).await,
-            Err(Error::Assume(_))
-        ));
+        assert!(matches!(cache.credentials(&ctx).await, Err(Error::Assume(_))));
         sts.fail.store(false, Ordering::SeqCst);
         assert!(cache.credentials(&ctx).await.is_ok());
         assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
@@ -488,49 +437,20 @@ mod tests {
         for (tenant, arn) in [
             ("globex", ARN),
             ("acme", "arn:aws:iam::123456789012:role/acmesaas-acme-admin"),
-            (
-                "acme",
-                "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-",
-            ),
-            (
-                "acme",
-                "arn:aws:iam::123456789012:role/tenantctl/acmesaas/other-acme-admin",
-            ),
-            (
-                "acme",
-                "arn:aws:iam::123456789012:user/tenantctl/acmesaas/acmesaas-acme-admin",
-            ),
-            (
-                "acme",
-                "arn:aws:iam::1234:role/tenantctl/acmesaas/acmesaas-acme-admin",
-            ),
-            (
-                "acme",
-                "arn:aws:sts::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin",
-            ),
-            (
-                "acme",
-                "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-*",
-            ),
+            ("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-"),
+            ("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/other-acme-admin"),
+            ("acme", "arn:aws:iam::123456789012:user/tenantctl/acmesaas/acmesaas-acme-admin"),
+            ("acme", "arn:aws:iam::1234:role/tenantctl/acmesaas/acmesaas-acme-admin"),
+            ("acme", "arn:aws:sts::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"),
+            ("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-*"),
             ("*", ARN),
-            (
-                "awsacme",
-                "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-awsacme-admin",
-            ),
+            ("awsacme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-awsacme-admin"),
         ] {
             assert!(TenantContext::new(tenant, arn).is_err(), "{tenant} {arn}");
         }
-        let map: HashMap<String, String> = [
-            ("tenant_id".to_string(), "acme".to_string()),
-            ("role_arn".to_string(), ARN.to_string()),
-        ]
-        .into();
-        assert_eq!(
-            TenantContext::from_authorizer_context(&map)
-                .unwrap()
-                .tenant_id(),
-            "acme"
-        );
+        let map: HashMap<String, String> =
+            [("tenant_id".to_string(), "acme".to_string()), ("role_arn".to_string(), ARN.to_string())].into();
+        assert_eq!(TenantContext::from_authorizer_context(&map).unwrap().tenant_id(), "acme");
     }
 
     #[test]

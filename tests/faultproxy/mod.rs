@@ -176,11 +176,16 @@ fn url_decode(s: &str) -> String {
 pub fn cognito_category(op: &str) -> Option<&'static str> {
     Some(match op {
         "DescribeUserPool" | "ListUserPools" | "GetUserPoolMfaConfig" => "UserPoolRead",
-        "CreateUserPool" | "UpdateUserPool" | "DeleteUserPool" | "AddCustomAttributes" | "SetUserPoolMfaConfig" => "UserPoolUpdate",
-        "DescribeResourceServer" | "ListResourceServers" | "GetGroup" | "ListGroups" => "UserPoolResourceRead",
-        "CreateResourceServer" | "UpdateResourceServer" | "DeleteResourceServer" | "CreateGroup" | "UpdateGroup" | "DeleteGroup" => {
-            "UserPoolResourceUpdate"
+        "CreateUserPool" | "UpdateUserPool" | "DeleteUserPool" | "AddCustomAttributes" | "SetUserPoolMfaConfig" => {
+            "UserPoolUpdate"
         }
+        "DescribeResourceServer" | "ListResourceServers" | "GetGroup" | "ListGroups" => "UserPoolResourceRead",
+        "CreateResourceServer"
+        | "UpdateResourceServer"
+        | "DeleteResourceServer"
+        | "CreateGroup"
+        | "UpdateGroup"
+        | "DeleteGroup" => "UserPoolResourceUpdate",
         "DescribeUserPoolClient" | "ListUserPoolClients" => "UserPoolClientRead",
         "CreateUserPoolClient" | "UpdateUserPoolClient" | "DeleteUserPoolClient" => "UserPoolClientUpdate",
         _ => return None,
@@ -230,7 +235,8 @@ impl Rule {
         self
     }
     fn matches(&self, id: &OpId) -> bool {
-        self.service.as_deref().is_none_or(|s| s == id.service) && self.operation.as_deref().is_none_or(|o| o == id.operation)
+        self.service.as_deref().is_none_or(|s| s == id.service)
+            && self.operation.as_deref().is_none_or(|o| o == id.operation)
     }
 }
 
@@ -255,7 +261,11 @@ fn json_error(status: u16, content_type: &str, code: &str, body: serde_json::Val
 }
 
 fn query_error(service: &str, status: u16, typ: &str, code: &str, message: &str) -> Canned {
-    let ns = if service == "sts" { "https://sts.amazonaws.com/doc/2011-06-15/" } else { "https://iam.amazonaws.com/doc/2010-05-08/" };
+    let ns = if service == "sts" {
+        "https://sts.amazonaws.com/doc/2011-06-15/"
+    } else {
+        "https://iam.amazonaws.com/doc/2010-05-08/"
+    };
     let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     Canned {
         status,
@@ -281,27 +291,44 @@ pub fn error_response(id: &OpId, fault: Fault) -> Option<Canned> {
         (Fault::Throttle, "cognito-idp") => cognito(400, "TooManyRequestsException", "Rate exceeded"),
         (Fault::Throttle, "iam" | "sts") => query_error(svc, 400, "Sender", "Throttling", "Rate exceeded"),
         (Fault::Throttle, "apigateway") => {
-            let mut c = json_error(429, "application/json", "TooManyRequestsException", serde_json::json!({"message": "Too Many Requests"}));
+            let mut c = json_error(
+                429,
+                "application/json",
+                "TooManyRequestsException",
+                serde_json::json!({"message": "Too Many Requests"}),
+            );
             c.headers.push(("retry-after".into(), "1".into()));
             c
         }
         (Fault::Throttle, _) => rest(429, "TooManyRequestsException", "Rate exceeded"),
         (Fault::Http500, "cognito-idp") => cognito(500, "InternalErrorException", "Internal server error (injected)"),
-        (Fault::Http500, "iam" | "sts") => query_error(svc, 500, "Receiver", "ServiceFailure", "Internal failure (injected)"),
+        (Fault::Http500, "iam" | "sts") => {
+            query_error(svc, 500, "Receiver", "ServiceFailure", "Internal failure (injected)")
+        }
         (Fault::Http500, "lambda") => rest(500, "ServiceException", "Internal failure (injected)"),
         (Fault::Http500, _) => rest(500, "InternalFailure", "Internal failure (injected)"),
-        (Fault::Http503, "iam" | "sts") => query_error(svc, 503, "Receiver", "ServiceUnavailable", "Service unavailable (injected)"),
+        (Fault::Http503, "iam" | "sts") => {
+            query_error(svc, 503, "Receiver", "ServiceUnavailable", "Service unavailable (injected)")
+        }
         (Fault::Http503, "cognito-idp") => cognito(503, "ServiceUnavailable", "Service unavailable (injected)"),
         (Fault::Http503, _) => rest(503, "ServiceUnavailableException", "Service unavailable (injected)"),
-        (Fault::Propagation, "iam") if matches!(id.operation.as_str(), "CreateRole" | "UpdateAssumeRolePolicy") => query_error(
-            svc,
-            400,
-            "Sender",
-            "MalformedPolicyDocument",
-            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:role/just-created\"",
-        ),
-        (Fault::Propagation, "lambda") if matches!(id.operation.as_str(), "CreateFunction" | "UpdateFunctionConfiguration") => {
-            rest(400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.")
+        (Fault::Propagation, "iam") if matches!(id.operation.as_str(), "CreateRole" | "UpdateAssumeRolePolicy") => {
+            query_error(
+                svc,
+                400,
+                "Sender",
+                "MalformedPolicyDocument",
+                "Invalid principal in policy: \"AWS\":\"arn:aws:iam::123456789012:role/just-created\"",
+            )
+        }
+        (Fault::Propagation, "lambda")
+            if matches!(id.operation.as_str(), "CreateFunction" | "UpdateFunctionConfiguration") =>
+        {
+            rest(
+                400,
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda.",
+            )
         }
         _ => return None,
     })
@@ -422,7 +449,9 @@ impl FaultProxy {
     /// None turns it off.
     pub fn set_quota(&self, rates: Option<&[(&'static str, f64)]>) {
         self.shared.inner.lock().unwrap().quota = rates.map(|r| {
-            r.iter().map(|(c, rate)| (*c, Bucket { rate: *rate, tokens: rate.max(1.0), last: Instant::now() })).collect()
+            r.iter()
+                .map(|(c, rate)| (*c, Bucket { rate: *rate, tokens: rate.max(1.0), last: Instant::now() }))
+                .collect()
         });
     }
 
@@ -607,7 +636,8 @@ async fn forward(upstream: SocketAddr, parts: hyper::http::request::Parts, body:
 mod tests {
     use super::*;
 
-    const AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/SERVICE/aws4_request, SignedHeaders=host, Signature=00";
+    const AUTH: &str =
+        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/SERVICE/aws4_request, SignedHeaders=host, Signature=00";
 
     fn auth(s: &str) -> String {
         AUTH.replace("SERVICE", s)
@@ -615,15 +645,27 @@ mod tests {
 
     #[test]
     fn classifies_every_protocol() {
-        let c = classify("POST", "/", Some("AWSCognitoIdentityProviderService.CreateUserPool"), Some(&auth("cognito-idp")), b"{}");
+        let c = classify(
+            "POST",
+            "/",
+            Some("AWSCognitoIdentityProviderService.CreateUserPool"),
+            Some(&auth("cognito-idp")),
+            b"{}",
+        );
         assert_eq!(c.key(), "cognito-idp:CreateUserPool");
         let c = classify("POST", "/", None, Some(&auth("iam")), b"Action=CreateRole&Version=2010-05-08&RoleName=x");
         assert_eq!(c.key(), "iam:CreateRole");
         let c = classify("POST", "/", None, Some(&auth("sts")), b"Action=GetCallerIdentity&Version=2011-06-15");
         assert_eq!(c.key(), "sts:GetCallerIdentity");
         // Without a signature, the API version tells IAM from STS.
-        assert_eq!(classify("POST", "/", None, None, b"Version=2011-06-15&Action=GetCallerIdentity").key(), "sts:GetCallerIdentity");
-        assert_eq!(classify("POST", "/", None, None, b"Action=Put%52olePolicy&Version=2010-05-08").key(), "iam:PutRolePolicy");
+        assert_eq!(
+            classify("POST", "/", None, None, b"Version=2011-06-15&Action=GetCallerIdentity").key(),
+            "sts:GetCallerIdentity"
+        );
+        assert_eq!(
+            classify("POST", "/", None, None, b"Action=Put%52olePolicy&Version=2010-05-08").key(),
+            "iam:PutRolePolicy"
+        );
         for (m, p, op) in [
             ("GET", "/restapis", "GetRestApis"),
             ("GET", "/restapis/abc/resources?limit=500", "GetResources"),
@@ -635,7 +677,11 @@ mod tests {
             ("POST", "/restapis/abc/authorizers", "CreateAuthorizer"),
             ("PATCH", "/restapis/abc/authorizers/a1", "UpdateAuthorizer"),
         ] {
-            assert_eq!(classify(m, p, None, Some(&auth("apigateway")), b"").key(), format!("apigateway:{op}"), "{m} {p}");
+            assert_eq!(
+                classify(m, p, None, Some(&auth("apigateway")), b"").key(),
+                format!("apigateway:{op}"),
+                "{m} {p}"
+            );
         }
         for (m, p, op) in [
             ("POST", "/2015-03-31/functions", "CreateFunction"),
@@ -684,7 +730,14 @@ mod tests {
 
     /// SDK clients with retries off, pointed at a proxy whose upstream is a dead port: every
     /// answer is an injected one.
-    async fn clients(url: &str) -> (aws_sdk_cognitoidentityprovider::Client, aws_sdk_iam::Client, aws_sdk_apigateway::Client, aws_sdk_lambda::Client) {
+    async fn clients(
+        url: &str,
+    ) -> (
+        aws_sdk_cognitoidentityprovider::Client,
+        aws_sdk_iam::Client,
+        aws_sdk_apigateway::Client,
+        aws_sdk_lambda::Client,
+    ) {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(url)
@@ -700,7 +753,9 @@ mod tests {
         )
     }
 
-    fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(r: Result<R, E>) -> (Option<String>, Option<String>) {
+    fn code<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+        r: Result<R, E>,
+    ) -> (Option<String>, Option<String>) {
         match r {
             Ok(_) => panic!("expected an error"),
             Err(e) => (e.code().map(str::to_string), e.message().map(str::to_string)),
@@ -729,7 +784,12 @@ mod tests {
 
         proxy.set_rules(vec![Rule::any(Fault::Propagation, 1.0)]);
         let (c, m) = code(
-            iam.create_role().role_name("r").assume_role_policy_document("{}").send().await.map_err(|e| e.into_service_error()),
+            iam.create_role()
+                .role_name("r")
+                .assume_role_policy_document("{}")
+                .send()
+                .await
+                .map_err(|e| e.into_service_error()),
         );
         assert_eq!(c.as_deref(), Some("MalformedPolicyDocument"));
         assert!(m.unwrap().contains("Invalid principal in policy"));
@@ -737,13 +797,19 @@ mod tests {
             .create_function()
             .function_name("f")
             .role("arn:aws:iam::123456789012:role/r")
-            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(b"x".to_vec())).build())
+            .code(
+                aws_sdk_lambda::types::FunctionCode::builder()
+                    .zip_file(aws_smithy_types::Blob::new(b"x".to_vec()))
+                    .build(),
+            )
             .send()
             .await
             .unwrap_err()
             .into_service_error();
         assert!(e.is_invalid_parameter_value_exception(), "{e:?}");
-        assert!(e.to_string().contains("cannot be assumed by Lambda") || format!("{e:?}").contains("cannot be assumed"));
+        assert!(
+            e.to_string().contains("cannot be assumed by Lambda") || format!("{e:?}").contains("cannot be assumed")
+        );
 
         proxy.set_rules(vec![Rule::any(Fault::Http500, 1.0)]);
         let e = cognito.list_user_pools().max_results(1).send().await.unwrap_err().into_service_error();

@@ -37,10 +37,7 @@ pub fn key_b() -> EncodingKey {
 }
 
 pub fn jwks(jwks: &[&str]) -> String {
-    let keys: Vec<Value> = jwks
-        .iter()
-        .map(|j| serde_json::from_str(j).unwrap())
-        .collect();
+    let keys: Vec<Value> = jwks.iter().map(|j| serde_json::from_str(j).unwrap()).collect();
     json!({ "keys": keys }).to_string()
 }
 
@@ -57,12 +54,7 @@ pub fn sign_with(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorit
 
 /// RS256 with key A and kid test-key-a.
 pub fn sign(claims: &Value) -> String {
-    sign_with(
-        &json!({"alg": "RS256", "kid": KID_A}),
-        claims,
-        &key_a(),
-        Algorithm::RS256,
-    )
+    sign_with(&json!({"alg": "RS256", "kid": KID_A}), claims, &key_a(), Algorithm::RS256)
 }
 
 /// A valid Cognito ID token's claims for tenant acme (member + admin).
@@ -90,10 +82,7 @@ pub fn env() -> HashMap<String, String> {
         ("TENANTCTL_ACCOUNT_ID", "123456789012"),
         ("TENANTCTL_REGION", "us-east-1"),
         ("TENANTCTL_ROLES", "admin:1,member:10,viewer:20"),
-        (
-            "TENANTCTL_IDP_TENANTS",
-            "acme-okta:acme,globex-azure:globex",
-        ),
+        ("TENANTCTL_IDP_TENANTS", "acme-okta:acme,globex-azure:globex"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -143,12 +132,7 @@ impl JwksFetcher for CountingFetcher {
     fn fetch(&self, url: &str) -> Result<String, FetchError> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         self.urls.lock().unwrap().push(url.to_string());
-        self.bodies
-            .lock()
-            .unwrap()
-            .get(url)
-            .cloned()
-            .ok_or_else(|| FetchError(format!("404 {url}")))
+        self.bodies.lock().unwrap().get(url).cloned().ok_or_else(|| FetchError(format!("404 {url}")))
     }
 }
 
@@ -157,21 +141,11 @@ pub fn jwks_url(iss: &str) -> String {
 }
 
 /// A verifier for `env` whose fetcher serves key A at pool A's URL and key B at pool B's.
-pub fn verifier_with(
-    env: &HashMap<String, String>,
-) -> (Verifier, Arc<CountingFetcher>, Arc<TestClock>) {
+pub fn verifier_with(env: &HashMap<String, String>) -> (Verifier, Arc<CountingFetcher>, Arc<TestClock>) {
     let fetcher = CountingFetcher::serving(&jwks_url(ISS_A), jwks(&[JWK_A]));
-    fetcher
-        .bodies
-        .lock()
-        .unwrap()
-        .insert(jwks_url(ISS_B), jwks(&[JWK_B]));
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_B), jwks(&[JWK_B]));
     let clock = TestClock::at(NOW);
-    let v = Verifier::new(
-        Config::from_env_map(env).unwrap(),
-        fetcher.clone(),
-        clock.clone(),
-    );
+    let v = Verifier::new(Config::from_env_map(env).unwrap(), fetcher.clone(), clock.clone());
     (v, fetcher, clock)
 }
 
