@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{session, show, Cli, CliError, Ui};
 use crate::engine::{self, Event};
 use crate::ops::{folder_fingerprint, Session};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, Resource};
 
 pub struct Args<'a> {
     pub planfile: Option<&'a Path>,
@@ -104,6 +104,16 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
         b.finish_and_clear();
     }
     session::print_stats(cli, s);
+    let api_changed =
+        outcome.done.iter().any(|i| matches!(plan.changes[*i].resource, Resource::Authorizer | Resource::MethodAuth));
+    if let (true, Some(api)) = (api_changed, &s.ids.rest_api) {
+        // tenantctl does not deploy the API: a deployment would also publish unrelated pending
+        // changes of whoever owns it.
+        ui.status(&format!(
+            "note: API Gateway serves authorizer and method changes after a deployment: \
+             aws apigateway create-deployment --rest-api-id {api} --stage-name <stage>"
+        ));
+    }
     if outcome.ok() {
         ui.status(&format!(
             "Apply complete: {} change{} made.",
