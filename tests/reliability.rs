@@ -59,25 +59,6 @@ fn tenantctl(dir: &Path, endpoint: &str, args: &[&str]) -> Command {
     c
 }
 
-/// Every pool id whose name is `name`.
-async fn pools_named(sdk: &Sdk, name: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let out = sdk.cognito.list_user_pools().max_results(60).set_next_token(token).send().await.unwrap();
-        for p in out.user_pools() {
-            if p.name() == Some(name) {
-                found.push(p.id().unwrap().to_string());
-            }
-        }
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    found
-}
-
 /// Pools whose name is `<p>` or starts with `<p>-`.
 async fn platform_pools(sdk: &Sdk, p: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();

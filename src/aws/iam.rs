@@ -383,29 +383,10 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                 .await
                 .map_err(|e| call_err("iam:PutRolePolicy", e))?;
         }
-        Op::DeleteRolePolicy { role, name } => {
-            aws.limiter.acquire(Category::IamWrite).await;
-            ignore_missing(
-                iam.delete_role_policy()
-                    .role_name(role)
-                    .policy_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| call_err("iam:DeleteRolePolicy", e)),
-            )?;
-        }
-        Op::DetachRolePolicy { role, arn } => {
-            aws.limiter.acquire(Category::IamWrite).await;
-            ignore_missing(
-                iam.detach_role_policy()
-                    .role_name(role)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map_err(|e| call_err("iam:DetachRolePolicy", e)),
-            )?;
-        }
+        Op::DeleteRolePolicy { role, name } => delete_role_policy(aws, role, name).await?,
+        Op::DetachRolePolicy { role, arn } => detach_role_policy(aws, role, arn).await?,
         Op::DeleteRole { name } => {
+            // A role with policies cannot be deleted: remove them first.
             aws.limiter.acquire(Category::IamRead).await;
             let list = iam
                 .list_role_policies()
@@ -414,15 +395,7 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                 .await
                 .map_err(|e| call_err("iam:ListRolePolicies", e))?;
             for p in list.policy_names() {
-                aws.limiter.acquire(Category::IamWrite).await;
-                ignore_missing(
-                    iam.delete_role_policy()
-                        .role_name(name)
-                        .policy_name(p)
-                        .send()
-                        .await
-                        .map_err(|e| call_err("iam:DeleteRolePolicy", e)),
-                )?;
+                delete_role_policy(aws, name, p).await?;
             }
             aws.limiter.acquire(Category::IamRead).await;
             let att = iam
@@ -431,16 +404,8 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                 .send()
                 .await
                 .map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
-            for p in att.attached_policies() {
-                aws.limiter.acquire(Category::IamWrite).await;
-                ignore_missing(
-                    iam.detach_role_policy()
-                        .role_name(name)
-                        .set_policy_arn(p.policy_arn().map(str::to_string))
-                        .send()
-                        .await
-                        .map_err(|e| call_err("iam:DetachRolePolicy", e)),
-                )?;
+            for arn in att.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+                detach_role_policy(aws, name, arn).await?;
             }
             aws.limiter.acquire(Category::IamWrite).await;
             ignore_missing(iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)))?;
@@ -448,6 +413,32 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
         other => return Err(AwsError::Other(format!("iam adapter cannot execute {other:?}"))),
     }
     Ok(())
+}
+
+async fn delete_role_policy(aws: &Aws, role: &str, name: &str) -> Result<(), AwsError> {
+    aws.limiter.acquire(Category::IamWrite).await;
+    ignore_missing(
+        aws.iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| call_err("iam:DeleteRolePolicy", e)),
+    )
+}
+
+async fn detach_role_policy(aws: &Aws, role: &str, arn: &str) -> Result<(), AwsError> {
+    aws.limiter.acquire(Category::IamWrite).await;
+    ignore_missing(
+        aws.iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| call_err("iam:DetachRolePolicy", e)),
+    )
 }
 
 /// Deleting what is already gone is success (re-runs converge).

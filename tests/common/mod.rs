@@ -191,8 +191,8 @@ pub async fn rest_api(sdk: &Sdk, name: &str) -> String {
     id
 }
 
-/// The id of the pool with this name (unique per test platform).
-pub async fn pool_id(sdk: &Sdk, name: &str) -> String {
+/// Every pool id whose name is `name`.
+pub async fn pools_named(sdk: &Sdk, name: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut token = None;
     loop {
@@ -207,6 +207,12 @@ pub async fn pool_id(sdk: &Sdk, name: &str) -> String {
             break;
         }
     }
+    found
+}
+
+/// The id of the pool with this name (unique per test platform).
+pub async fn pool_id(sdk: &Sdk, name: &str) -> String {
+    let mut found = pools_named(sdk, name).await;
     assert_eq!(found.len(), 1, "pools named {name}: {found:?}");
     found.remove(0)
 }
