@@ -1,12 +1,18 @@
 //! insta snapshots of whole CLI runs: the text and JSON plan, drift in every format, a
-//! validation error, render. The per-test platform name is redacted to `PLATFORM`.
+//! validation error, render. The per-test platform name is redacted to `PLATFORM`, the
+//! emulator's address to `ENDPOINT`.
 
 mod common;
 
 use common::*;
 
+/// The per-test platform name and the emulator's address vary from run to run.
 fn redact(s: &str, p: &str) -> String {
-    s.replace(p, "PLATFORM")
+    let s = s.replace(p, "PLATFORM");
+    match std::env::var("TENANTCTL_TEST_ENDPOINT") {
+        Ok(ep) if !ep.is_empty() => s.replace(&ep, "ENDPOINT"),
+        _ => s,
+    }
 }
 
 fn stdout(o: &std::process::Output) -> String {
