@@ -96,15 +96,9 @@ pub fn propagation_window() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-/// The partition of a region.
+/// The partition of a region (see `tenant_credentials::partition`, the one table).
 pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+    tenant_credentials::partition::partition_for_region(region).name
 }
 
 /// The account id in an ARN (`arn:partition:service:region:account:...`).

@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod partition;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
