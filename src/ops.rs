@@ -53,6 +53,8 @@ pub struct Session {
     pub tenants: Vec<String>,
     pub started: Instant,
     pub authorizer: Option<plan::authorizer::AuthorizerDesired>,
+    /// The account's figures for the count quotas (see `plan::quotas`).
+    pub figures: plan::quotas::AccountFigures,
 }
 
 /// The tenants a `--tenant` list names must exist in the folder.
@@ -207,7 +209,7 @@ impl Session {
         if scoped {
             scope(&mut desired, &folder, tenants);
         }
-        aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
+        let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             aws::iam::observe(&aws, &desired, false, &mut observed).await?;
         }
@@ -223,7 +225,16 @@ impl Session {
                 aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
             }
         }
+        // Count quotas: the account's figures, read (one IAM call) only when roles are to be
+        // created, so a converged plan costs nothing more.
+        let mut figures = plan::quotas::AccountFigures { user_pools: Some(user_pools), ..Default::default() };
+        if desired.roles.keys().any(|a| !observed.roles.contains_key(a)) {
+            let (roles, trust) = aws::iam::account_summary(&aws).await?;
+            figures.roles = roles;
+            figures.trust_policy_size_quota = trust;
+        }
         Ok(Session {
+            figures,
             config_dir: config_dir.to_path_buf(),
             folder,
             aws,
@@ -252,7 +263,9 @@ impl Session {
             plan::authorizer::check(a, &self.observed, &self.ids)
                 .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
         }
-        Ok(plan::plan(&self.desired, &self.observed, &self.ids, opts)?)
+        let plan = plan::plan(&self.desired, &self.observed, &self.ids, opts)?;
+        plan::quotas::check(&plan, &self.desired, &self.figures)?;
+        Ok(plan)
     }
 
     /// Fingerprint of the live state this plan was made from (for stale-plan checks).

@@ -74,6 +74,24 @@ pub struct ClientState {
     pub prevent_user_existence_errors: bool,
 }
 
+/// How users sign in; set when a pool is created, never changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UsernamesState {
+    pub case_sensitive: bool,
+    /// UsernameAttributes: email | phone_number
+    pub sign_in_with: BTreeSet<String>,
+    /// AliasAttributes: email | phone_number | preferred_username
+    pub aliases: BTreeSet<String>,
+}
+
+impl Default for UsernamesState {
+    /// What tenantctl creates when the folder says nothing: case-insensitive, sign-in with
+    /// email (the API's own default would be case-sensitive user names).
+    fn default() -> Self {
+        UsernamesState { case_sensitive: false, sign_in_with: BTreeSet::from(["email".to_string()]), aliases: BTreeSet::new() }
+    }
+}
+
 /// A user pool, desired or observed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PoolState {
@@ -87,6 +105,9 @@ pub struct PoolState {
     pub groups: BTreeMap<String, GroupState>,
     pub resource_servers: BTreeMap<String, ResourceServerState>,
     pub clients: BTreeMap<String, ClientState>,
+    /// Desired: as declared (None: not managed; a new pool gets the default). Observed: live.
+    #[serde(default)]
+    pub usernames: Option<UsernamesState>,
 }
 
 /// An IAM role with its inline and attached policies.

@@ -20,7 +20,19 @@ use tenantctl::spec::Folder;
 use tenantctl::state::{Ids, World};
 
 fn endpoint() -> Option<String> {
-    std::env::var("TENANTCTL_TEST_ENDPOINT").ok().filter(|s| !s.is_empty())
+    match std::env::var("TENANTCTL_TEST_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        // Under CI (and scripts/test) a missing emulator is a failure, never a skip.
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+            || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1") =>
+        {
+            panic!("TENANTCTL_TEST_ENDPOINT is not set and CI=true: emulator tests must run")
+        }
+        _ => {
+            eprintln!("note: TENANTCTL_TEST_ENDPOINT is not set; skipping the emulator test");
+            None
+        }
+    }
 }
 
 fn fixture_zip() -> PathBuf {

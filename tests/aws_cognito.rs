@@ -20,8 +20,14 @@ use tokio::sync::Mutex;
 fn endpoint() -> Option<String> {
     match std::env::var("TENANTCTL_TEST_ENDPOINT") {
         Ok(e) if !e.is_empty() => Some(e),
+        // Under CI (and scripts/test) a missing emulator is a failure, never a skip.
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+            || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1") =>
+        {
+            panic!("TENANTCTL_TEST_ENDPOINT is not set and CI=true: emulator tests must run")
+        }
         _ => {
-            eprintln!("note: TENANTCTL_TEST_ENDPOINT is not set; skipping the Cognito emulator test");
+            eprintln!("note: TENANTCTL_TEST_ENDPOINT is not set; skipping the emulator test");
             None
         }
     }
@@ -101,6 +107,7 @@ fn desired_pool(platform: &str) -> PoolState {
         ..ClientState::default()
     };
     PoolState {
+        usernames: None,
         address: "platform/pool".into(),
         name: platform.to_string(),
         tenant: None,

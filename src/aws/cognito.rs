@@ -24,17 +24,17 @@ use aws_sdk_cognitoidentityprovider::types::{
     NumberAttributeConstraintsType, OAuthFlowType, PasswordPolicyType, PreventUserExistenceErrorTypes,
     ResourceServerScopeType, ResourceServerType, SchemaAttributeType, SoftwareTokenMfaConfigType,
     StringAttributeConstraintsType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType,
-    UserPoolPolicyType, UserPoolType,
+    UserPoolPolicyType, UserPoolType, UsernameConfigurationType, UsernameAttributeType, AliasAttributeType,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
-use super::{call_err, Aws, AwsError, Category};
+use super::{call_err, Aws, AwsError};
 use crate::plan::Op;
 use crate::spec::desired::{names, DEFAULT_TOKEN_MINUTES, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
 use crate::state::{
     AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState, ResourceServerState, Tags,
-    World,
+    UsernamesState, World,
 };
 
 /// How many reads of one kind run at once (the limiter keeps them under the quotas).
@@ -42,15 +42,17 @@ const READ_CONCURRENCY: usize = 8;
 
 /// Reads every pool this platform manages (identified by its tags) into `world.pools`,
 /// keyed by address, and their ids into `ids`. When `scoped`, reads only the pools and the
-/// groups named in `desired` (for `--tenant`).
+/// groups named in `desired` (for `--tenant`). Returns how many user pools the account has
+/// (every pool, for the pools-per-account quota).
 pub async fn observe(
     aws: &Aws,
     desired: &World,
     scoped: bool,
     world: &mut World,
     ids: &mut Ids,
-) -> Result<(), AwsError> {
+) -> Result<usize, AwsError> {
     let platform = aws.ctx.platform.as_str();
+    let mut pools_in_account = 0usize;
     // Scoped: only the pools of the named tenants; their names are known, so only those
     // candidates are described.
     let wanted_names: Option<BTreeSet<&str>> =
@@ -60,7 +62,7 @@ pub async fn observe(
     let mut candidates: Vec<(String, String)> = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire(Category::UserPoolRead).await;
+        aws.limiter.acquire_op("cognito-idp:ListUserPools", None).await;
         let out = aws
             .cognito
             .list_user_pools()
@@ -69,6 +71,7 @@ pub async fn observe(
             .send()
             .await
             .map_err(|e| call_err("cognito-idp:ListUserPools", e))?;
+        pools_in_account += out.user_pools().len();
         for p in out.user_pools() {
             let (Some(id), Some(name)) = (p.id(), p.name()) else { continue };
             if !is_candidate_name(platform, name) {
@@ -90,7 +93,7 @@ pub async fn observe(
     // 2. DescribeUserPool each candidate; keep the managed ones.
     let described: Vec<Option<UserPoolType>> = stream::iter(candidates)
         .map(|(id, _)| async move {
-            aws.limiter.acquire(Category::UserPoolRead).await;
+            aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
             match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
                 Ok(out) => Ok(out.user_pool().cloned()),
                 // Deleted between list and describe: not there.
@@ -158,6 +161,7 @@ pub async fn observe(
                     groups,
                     resource_servers,
                     clients: client_states,
+                    usernames: Some(usernames_state(&pool)),
                 };
                 Ok::<_, AwsError>((address, id, state, client_ids))
             }
@@ -171,14 +175,14 @@ pub async fn observe(
         ids.clients.extend(client_ids);
         world.pools.insert(address, state);
     }
-    Ok(())
+    Ok(pools_in_account)
 }
 
 async fn list_groups(aws: &Aws, pool_id: &str) -> Result<BTreeMap<String, GroupState>, AwsError> {
     let mut out = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire(Category::UserPoolResourceRead).await;
+        aws.limiter.acquire_op("cognito-idp:ListGroups", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_groups()
@@ -204,7 +208,7 @@ async fn list_groups(aws: &Aws, pool_id: &str) -> Result<BTreeMap<String, GroupS
 async fn get_groups(aws: &Aws, pool_id: &str, names: &[String]) -> Result<BTreeMap<String, GroupState>, AwsError> {
     let found: Vec<Option<(String, GroupState)>> = stream::iter(names.iter())
         .map(|name| async move {
-            aws.limiter.acquire(Category::UserPoolResourceRead).await;
+            aws.limiter.acquire_op("cognito-idp:GetGroup", Some(pool_id)).await;
             match aws.cognito.get_group().user_pool_id(pool_id).group_name(name).send().await {
                 Ok(out) => Ok(out.group().map(|g| (name.clone(), group_state(g)))),
                 Err(e) => {
@@ -227,7 +231,7 @@ async fn list_resource_servers(aws: &Aws, pool_id: &str) -> Result<BTreeMap<Stri
     let mut out = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire(Category::UserPoolResourceRead).await;
+        aws.limiter.acquire_op("cognito-idp:ListResourceServers", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_resource_servers()
@@ -254,7 +258,7 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
     let mut client_ids = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire(Category::UserPoolClientRead).await;
+        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_user_pool_clients()
@@ -285,7 +289,7 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
 }
 
 async fn describe_pool(aws: &Aws, pool_id: &str) -> Result<UserPoolType, AwsError> {
-    aws.limiter.acquire(Category::UserPoolRead).await;
+    aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
     let out = aws
         .cognito
         .describe_user_pool()
@@ -299,7 +303,7 @@ async fn describe_pool(aws: &Aws, pool_id: &str) -> Result<UserPoolType, AwsErro
 }
 
 async fn describe_client(aws: &Aws, pool_id: &str, client_id: &str) -> Result<UserPoolClientType, AwsError> {
-    aws.limiter.acquire(Category::UserPoolClientRead).await;
+    aws.limiter.acquire_op("cognito-idp:DescribeUserPoolClient", Some(pool_id)).await;
     let out = aws
         .cognito
         .describe_user_pool_client()
@@ -327,7 +331,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::AddAttribute { pool, name, attribute } => {
             let id = pool_id(ids, pool).await?;
-            aws.limiter.acquire(Category::UserPoolUpdate).await;
+            aws.limiter.acquire_op("cognito-idp:AddCustomAttributes", None).await;
             aws.cognito
                 .add_custom_attributes()
                 .user_pool_id(&id)
@@ -339,7 +343,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::PutGroup { pool, name, group, create } => {
             let id = pool_id(ids, pool).await?;
-            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            aws.limiter.acquire_op("cognito-idp:CreateGroup", Some(&id)).await;
             if *create {
                 aws.cognito
                     .create_group()
@@ -367,7 +371,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::DeleteGroup { pool, name } => {
             let id = pool_id(ids, pool).await?;
-            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            aws.limiter.acquire_op("cognito-idp:DeleteGroup", Some(&id)).await;
             aws.cognito
                 .delete_group()
                 .user_pool_id(&id)
@@ -380,7 +384,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         Op::PutResourceServer { pool, identifier, server, create } => {
             let id = pool_id(ids, pool).await?;
             let scopes = scopes(server)?;
-            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            aws.limiter.acquire_op("cognito-idp:CreateResourceServer", Some(&id)).await;
             if *create {
                 aws.cognito
                     .create_resource_server()
@@ -406,7 +410,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::DeleteResourceServer { pool, identifier } => {
             let id = pool_id(ids, pool).await?;
-            aws.limiter.acquire(Category::UserPoolResourceUpdate).await;
+            aws.limiter.acquire_op("cognito-idp:DeleteResourceServer", Some(&id)).await;
             aws.cognito
                 .delete_resource_server()
                 .user_pool_id(&id)
@@ -420,7 +424,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
             let id = pool_id(ids, pool).await?;
             let key = format!("{pool}/{name}");
             if *create {
-                aws.limiter.acquire(Category::UserPoolClientUpdate).await;
+                aws.limiter.acquire_op("cognito-idp:CreateUserPoolClient", Some(&id)).await;
                 let out = create_client_request(aws.cognito.create_user_pool_client(), &id, name, client)
                     .send()
                     .await
@@ -432,7 +436,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
             } else {
                 let cid = client_id(ids, &key).await?;
                 let live = describe_client(aws, &id, &cid).await?;
-                aws.limiter.acquire(Category::UserPoolClientUpdate).await;
+                aws.limiter.acquire_op("cognito-idp:UpdateUserPoolClient", Some(&id)).await;
                 update_client_request(aws.cognito.update_user_pool_client(), &live, &id, &cid, name, client)
                     .send()
                     .await
@@ -444,7 +448,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
             let id = pool_id(ids, pool).await?;
             let key = format!("{pool}/{name}");
             let cid = client_id(ids, &key).await?;
-            aws.limiter.acquire(Category::UserPoolClientUpdate).await;
+            aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(&id)).await;
             aws.cognito
                 .delete_user_pool_client()
                 .user_pool_id(&id)
@@ -457,7 +461,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::DeletePool { pool, force_delete_users } => {
             let id = pool_id(ids, pool).await?;
-            delete_pool(aws, pool, &id, *force_delete_users).await?;
+            delete_pool(aws, pool, &id, *force_delete_users, false).await?;
             let mut ids = ids.lock().await;
             ids.pools.remove(pool);
             let prefix = format!("{pool}/");
@@ -488,7 +492,8 @@ async fn client_id(ids: &Mutex<Ids>, key: &str) -> Result<String, AwsError> {
 
 async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<(), AwsError> {
     let s = &pool.settings;
-    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    let usernames = pool.usernames.clone().unwrap_or_default();
+    aws.limiter.acquire_op("cognito-idp:CreateUserPool", None).await;
     let out = aws
         .cognito
         .create_user_pool()
@@ -500,6 +505,9 @@ async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<()
         )
         .set_schema(Some(pool.attributes.iter().map(|(n, a)| schema_attribute(n, a)).collect()))
         .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
+        .username_configuration(UsernameConfigurationType::builder().case_sensitive(usernames.case_sensitive).build().map_err(|e| AwsError::Other(e.to_string()))?)
+        .set_username_attributes(non_empty_list(&usernames.sign_in_with).map(|v| v.iter().map(|a| UsernameAttributeType::from(a.as_str())).collect()))
+        .set_alias_attributes(non_empty_list(&usernames.aliases).map(|v| v.iter().map(|a| AliasAttributeType::from(a.as_str())).collect()))
         .customize()
         .mutate_request(strip_unused_account_validity)
         .send()
@@ -556,7 +564,7 @@ async fn keep_one_pool(
         }
     }
     if keeper != ours {
-        delete_pool(aws, &pool.address, ours, true).await.map_err(|e| {
+        delete_pool(aws, &pool.address, ours, true, true).await.map_err(|e| {
             AwsError::Conflict(format!(
                 "user pool {ours} was created for `{}` while another run created {keeper}; deleting the extra pool {ours} failed: {e}. \
                  Delete it, then run again",
@@ -577,7 +585,7 @@ async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<(
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire(Category::UserPoolRead).await;
+        aws.limiter.acquire_op("cognito-idp:ListUserPools", None).await;
         let out = aws
             .cognito
             .list_user_pools()
@@ -624,14 +632,43 @@ async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<(
 }
 
 async fn set_mfa(aws: &Aws, pool_id: &str, mfa: &str) -> Result<(), AwsError> {
-    let t = mfa_type(mfa);
-    let mut req = aws.cognito.set_user_pool_mfa_config().user_pool_id(pool_id).mfa_configuration(t.clone());
-    if t != UserPoolMfaType::Off {
-        req = req.software_token_mfa_configuration(SoftwareTokenMfaConfigType::builder().enabled(true).build());
-    }
-    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    // SetUserPoolMfaConfig replaces the whole MFA configuration: read it first and send back
+    // the SMS, email and WebAuthn settings tenantctl does not manage, so users enrolled in SMS
+    // or email MFA are not locked out by a mode change.
+    aws.limiter.acquire_op("cognito-idp:GetUserPoolMfaConfig", None).await;
+    let live = aws
+        .cognito
+        .get_user_pool_mfa_config()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:GetUserPoolMfaConfig", e))?;
+    let req = set_mfa_request(aws.cognito.set_user_pool_mfa_config(), pool_id, mfa, &live);
+    aws.limiter.acquire_op("cognito-idp:SetUserPoolMfaConfig", None).await;
     req.send().await.map_err(|e| call_err("cognito-idp:SetUserPoolMfaConfig", e))?;
     Ok(())
+}
+
+/// The SetUserPoolMfaConfig request: the new mode (TOTP enabled when MFA is on, as AWS
+/// requires a factor), everything else as live.
+fn set_mfa_request(
+    b: aws_sdk_cognitoidentityprovider::operation::set_user_pool_mfa_config::builders::SetUserPoolMfaConfigFluentBuilder,
+    pool_id: &str,
+    mfa: &str,
+    live: &aws_sdk_cognitoidentityprovider::operation::get_user_pool_mfa_config::GetUserPoolMfaConfigOutput,
+) -> aws_sdk_cognitoidentityprovider::operation::set_user_pool_mfa_config::builders::SetUserPoolMfaConfigFluentBuilder {
+    let t = mfa_type(mfa);
+    let totp = if t != UserPoolMfaType::Off {
+        Some(SoftwareTokenMfaConfigType::builder().enabled(true).build())
+    } else {
+        live.software_token_mfa_configuration().cloned()
+    };
+    b.user_pool_id(pool_id)
+        .mfa_configuration(t)
+        .set_software_token_mfa_configuration(totp)
+        .set_sms_mfa_configuration(live.sms_mfa_configuration().cloned())
+        .set_email_mfa_configuration(live.email_mfa_configuration().cloned())
+        .set_web_authn_configuration(live.web_authn_configuration().cloned())
 }
 
 /// Read-modify-write of the pool's managed settings.
@@ -649,7 +686,7 @@ async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Resul
     } else {
         live_mfa
     };
-    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    aws.limiter.acquire_op("cognito-idp:UpdateUserPool", None).await;
     update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, settings, &mfa)
         .customize()
         .mutate_request(strip_unused_account_validity)
@@ -659,9 +696,17 @@ async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Resul
     Ok(())
 }
 
-async fn delete_pool(aws: &Aws, address: &str, pool_id: &str, force_delete_users: bool) -> Result<(), AwsError> {
+/// Deletes a pool (its domain first). `unprotect`: turn deletion protection off on the way
+/// (only for a twin this run created itself; a planned deletion turns it off as its own change).
+async fn delete_pool(
+    aws: &Aws,
+    address: &str,
+    pool_id: &str,
+    force_delete_users: bool,
+    unprotect: bool,
+) -> Result<(), AwsError> {
     if !force_delete_users {
-        aws.limiter.acquire(Category::UserPoolRead).await;
+        aws.limiter.acquire_op("cognito-idp:ListUsers", None).await;
         let users = aws
             .cognito
             .list_users()
@@ -678,9 +723,14 @@ async fn delete_pool(aws: &Aws, address: &str, pool_id: &str, force_delete_users
     }
     let live = describe_pool(aws, pool_id).await?;
     if live.deletion_protection() == Some(&DeletionProtectionType::Active) {
+        if !unprotect {
+            return Err(AwsError::Conflict(format!(
+                "user pool {pool_id} (`{address}`) has deletion protection on; plan again: the plan turns it off as its own change before deleting the pool"
+            )));
+        }
         let settings = PoolSettings { deletion_protection: false, ..pool_settings(&live) };
         let mfa = settings.mfa.clone();
-        aws.limiter.acquire(Category::UserPoolUpdate).await;
+        aws.limiter.acquire_op("cognito-idp:UpdateUserPool", None).await;
         update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, &settings, &mfa)
             .customize()
             .mutate_request(strip_unused_account_validity)
@@ -688,7 +738,18 @@ async fn delete_pool(aws: &Aws, address: &str, pool_id: &str, force_delete_users
             .await
             .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
     }
-    aws.limiter.acquire(Category::UserPoolUpdate).await;
+    // A pool with a hosted-UI domain cannot be deleted until the domain is.
+    for domain in [live.domain(), live.custom_domain()].into_iter().flatten().filter(|d| !d.is_empty()) {
+        aws.limiter.acquire_op("cognito-idp:DeleteUserPoolDomain", None).await;
+        aws.cognito
+            .delete_user_pool_domain()
+            .user_pool_id(pool_id)
+            .domain(domain)
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:DeleteUserPoolDomain", e))?;
+    }
+    aws.limiter.acquire_op("cognito-idp:DeleteUserPool", None).await;
     aws.cognito
         .delete_user_pool()
         .user_pool_id(pool_id)
@@ -837,7 +898,11 @@ fn update_client_request(
         .enable_token_revocation(c.enable_token_revocation)
         .prevent_user_existence_errors(prevent_errors(c.prevent_user_existence_errors))
         // Unmanaged fields, as live.
-        .set_default_redirect_uri(live.default_redirect_uri().map(str::to_string))
+        // Kept only while it is still one of the callback URLs sent (AWS refuses a default
+        // redirect URI outside CallbackURLs): dropped with its URL, in this same update.
+        .set_default_redirect_uri(
+            live.default_redirect_uri().filter(|u| c.callback_urls.contains(*u)).map(str::to_string),
+        )
         .set_analytics_configuration(live.analytics_configuration().cloned())
         .set_auth_session_validity(live.auth_session_validity())
         .set_enable_propagate_additional_user_context_data(live.enable_propagate_additional_user_context_data())
@@ -1019,6 +1084,20 @@ fn attribute_state(a: &SchemaAttributeType) -> Option<(String, AttributeState)> 
         }
     };
     Some((name, state))
+}
+
+fn non_empty_list(s: &BTreeSet<String>) -> Option<Vec<String>> {
+    (!s.is_empty()).then(|| s.iter().cloned().collect())
+}
+
+/// The pool's user-name settings. Without `UsernameConfiguration` a pool is case-sensitive
+/// (the API's default for pools created without it).
+fn usernames_state(p: &UserPoolType) -> UsernamesState {
+    UsernamesState {
+        case_sensitive: p.username_configuration().map_or(true, |u| u.case_sensitive()),
+        sign_in_with: p.username_attributes().iter().map(|a| a.as_str().to_string()).collect(),
+        aliases: p.alias_attributes().iter().map(|a| a.as_str().to_string()).collect(),
+    }
 }
 
 fn group_state(g: &GroupType) -> GroupState {
@@ -1319,7 +1398,9 @@ mod tests {
             .read_attributes("phone_number")
             .build();
         let desired = ClientState {
-            explicit_auth_flows: BTreeSet::from(["ALLOW_USER_SRP_AUTH".to_string()]),
+            // AWS refuses a list without ALLOW_REFRESH_TOKEN_AUTH.
+            explicit_auth_flows: BTreeSet::from(["ALLOW_USER_SRP_AUTH".to_string(), "ALLOW_REFRESH_TOKEN_AUTH".to_string()]),
+            callback_urls: BTreeSet::from(["https://app.example/cb".to_string()]),
             read_attributes: BTreeSet::from(["email".to_string()]),
             access_token_minutes: Some(30),
             id_token_minutes: Some(60),
@@ -1335,7 +1416,7 @@ mod tests {
         assert_eq!(i.get_enable_propagate_additional_user_context_data(), &Some(true));
         assert_eq!(i.get_read_attributes(), &Some(vec!["email".to_string()]));
         // Empty managed lists are sent, to clear.
-        assert_eq!(i.get_callback_urls(), &Some(vec![]));
+        assert_eq!(i.get_logout_urls(), &Some(vec![]));
         assert_eq!(i.get_access_token_validity(), &Some(30));
         assert_eq!(i.get_token_validity_units().as_ref().unwrap().refresh_token(), Some(&TimeUnitsType::Minutes));
         assert_eq!(i.get_prevent_user_existence_errors(), &Some(PreventUserExistenceErrorTypes::Enabled));
@@ -1352,7 +1433,51 @@ mod tests {
             .set_enable_token_revocation(*i.get_enable_token_revocation())
             .set_prevent_user_existence_errors(i.get_prevent_user_existence_errors().clone())
             .set_allowed_o_auth_flows_user_pool_client(*i.get_allowed_o_auth_flows_user_pool_client())
+            .set_callback_urls(i.get_callback_urls().clone())
             .build();
         assert_eq!(client_state(&echoed), desired);
+    }
+
+    /// A mode change carries the live SMS, email and WebAuthn settings through.
+    #[test]
+    fn mfa_change_keeps_sms_email_and_webauthn() {
+        use aws_sdk_cognitoidentityprovider::operation::get_user_pool_mfa_config::GetUserPoolMfaConfigOutput;
+        use aws_sdk_cognitoidentityprovider::types::{EmailMfaConfigType, SmsConfigurationType, SmsMfaConfigType, WebAuthnConfigurationType};
+        let sms = SmsMfaConfigType::builder()
+            .sms_configuration(SmsConfigurationType::builder().sns_caller_arn("arn:aws:iam::123456789012:role/sms").build())
+            .build();
+        let live = GetUserPoolMfaConfigOutput::builder()
+            .mfa_configuration(UserPoolMfaType::Optional)
+            .sms_mfa_configuration(sms.clone())
+            .email_mfa_configuration(EmailMfaConfigType::builder().message("code {####}").build())
+            .web_authn_configuration(WebAuthnConfigurationType::builder().relying_party_id("auth.example").build())
+            .build();
+        let b = set_mfa_request(offline_client().set_user_pool_mfa_config(), "p1", "ON", &live);
+        let i = b.as_input();
+        assert_eq!(i.get_mfa_configuration(), &Some(UserPoolMfaType::On));
+        assert_eq!(i.get_sms_mfa_configuration(), &Some(sms));
+        assert!(i.get_email_mfa_configuration().is_some());
+        assert!(i.get_web_authn_configuration().is_some());
+        assert_eq!(i.get_software_token_mfa_configuration().as_ref().map(|t| t.enabled()), Some(true));
+    }
+
+    /// AWS refuses an UpdateUserPoolClient whose DefaultRedirectURI is not one of its
+    /// CallbackURLs: when the folder drops the live default's URL, the update clears it.
+    #[test]
+    fn default_redirect_uri_dropped_with_its_callback_url() {
+        let live = UserPoolClientType::builder()
+            .client_name("web")
+            .default_redirect_uri("https://old.example/cb")
+            .callback_urls("https://old.example/cb")
+            .build();
+        let desired = ClientState {
+            explicit_auth_flows: BTreeSet::from(["ALLOW_USER_SRP_AUTH".to_string(), "ALLOW_REFRESH_TOKEN_AUTH".to_string()]),
+            callback_urls: BTreeSet::from(["https://new.example/cb".to_string()]),
+            ..ClientState::default()
+        };
+        let b = update_client_request(offline_client().update_user_pool_client(), &live, "p1", "c1", "web", &desired);
+        let i = b.as_input();
+        assert_eq!(i.get_default_redirect_uri(), &None);
+        assert_eq!(i.get_callback_urls(), &Some(vec!["https://new.example/cb".to_string()]));
     }
 }

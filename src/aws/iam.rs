@@ -273,6 +273,21 @@ where
     }
 }
 
+/// IAM `GetAccountSummary` (one call): (`Roles`, `RolesQuota`) and `AssumeRolePolicySizeQuota`.
+pub async fn account_summary(aws: &Aws) -> Result<(Option<(usize, usize)>, Option<usize>), AwsError> {
+    aws.limiter.acquire(Category::IamRead).await;
+    let out = aws.iam.get_account_summary().send().await.map_err(|e| call_err("iam:GetAccountSummary", e))?;
+    let map = out.summary_map();
+    let get = |k: &str| {
+        map.and_then(|m| m.iter().find(|(key, _)| key.as_str() == k).map(|(_, v)| *v)).map(|v| v.max(0) as usize)
+    };
+    let roles = match (get("Roles"), get("RolesQuota")) {
+        (Some(used), Some(quota)) => Some((used, quota)),
+        _ => None,
+    };
+    Ok((roles, get("AssumeRolePolicySizeQuota")))
+}
+
 pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
     let iam = &aws.iam;
     match op {
@@ -353,23 +368,26 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                     }
                 }
             }
-            if !tags_set.is_empty() {
+            for step in tag_steps(tags_set, tags_remove) {
                 aws.limiter.acquire(Category::IamWrite).await;
-                iam.tag_role()
-                    .role_name(&role.name)
-                    .set_tags(Some(tag_list(tags_set)))
-                    .send()
-                    .await
-                    .map_err(|e| call_err("iam:TagRole", e))?;
-            }
-            if !tags_remove.is_empty() {
-                aws.limiter.acquire(Category::IamWrite).await;
-                iam.untag_role()
-                    .role_name(&role.name)
-                    .set_tag_keys(Some(tags_remove.iter().cloned().collect()))
-                    .send()
-                    .await
-                    .map_err(|e| call_err("iam:UntagRole", e))?;
+                match step {
+                    TagStep::Untag(keys) => {
+                        iam.untag_role()
+                            .role_name(&role.name)
+                            .set_tag_keys(Some(keys))
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:UntagRole", e))?;
+                    }
+                    TagStep::Tag(tags) => {
+                        iam.tag_role()
+                            .role_name(&role.name)
+                            .set_tags(Some(tag_list(&tags)))
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:TagRole", e))?;
+                    }
+                }
             }
         }
         Op::PutRolePolicy { role, name, document } => {
@@ -407,12 +425,57 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
             for arn in att.attached_policies().iter().filter_map(|p| p.policy_arn()) {
                 detach_role_policy(aws, name, arn).await?;
             }
+            // A role in an instance profile cannot be deleted (DeleteConflict): take it out of
+            // them first (the role is tenantctl's by tag and path; the profiles stay).
+            aws.limiter.acquire(Category::IamRead).await;
+            let profiles = iam
+                .list_instance_profiles_for_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:ListInstanceProfilesForRole", e));
+            let profiles = match profiles {
+                Ok(p) => p.instance_profiles().iter().map(|p| p.instance_profile_name().to_string()).collect(),
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            for profile in profiles {
+                aws.limiter.acquire(Category::IamWrite).await;
+                ignore_missing(
+                    iam.remove_role_from_instance_profile()
+                        .instance_profile_name(&profile)
+                        .role_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| call_err("iam:RemoveRoleFromInstanceProfile", e)),
+                )?;
+            }
             aws.limiter.acquire(Category::IamWrite).await;
             ignore_missing(iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)))?;
         }
         other => return Err(AwsError::Other(format!("iam adapter cannot execute {other:?}"))),
     }
     Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum TagStep {
+    Untag(Vec<String>),
+    Tag(crate::state::Tags),
+}
+
+/// Removals before additions: IAM compares tag keys case-insensitively, so a key whose case
+/// changes (`env` -> `Env`) must be untagged before it is set again, or the untag of the old
+/// spelling would remove the new one and the change would take two applies.
+fn tag_steps(set: &crate::state::Tags, remove: &std::collections::BTreeSet<String>) -> Vec<TagStep> {
+    let mut steps = Vec::new();
+    if !remove.is_empty() {
+        steps.push(TagStep::Untag(remove.iter().cloned().collect()));
+    }
+    if !set.is_empty() {
+        steps.push(TagStep::Tag(set.clone()));
+    }
+    steps
 }
 
 async fn delete_role_policy(aws: &Aws, role: &str, name: &str) -> Result<(), AwsError> {
@@ -453,6 +516,13 @@ fn ignore_missing<T>(r: Result<T, AwsError>) -> Result<(), AwsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_only_tag_change_untags_before_tagging() {
+        let set = crate::state::Tags::from([("Env".to_string(), "prod".to_string())]);
+        let remove = std::collections::BTreeSet::from(["env".to_string()]);
+        assert_eq!(tag_steps(&set, &remove), vec![TagStep::Untag(vec!["env".into()]), TagStep::Tag(set.clone())]);
+    }
 
     #[test]
     fn role_names_map_back_to_one_address() {

@@ -1,6 +1,17 @@
-//! Request-rate limits per AWS API category (token buckets), so apply stays under the
-//! published Cognito quotas and a conservative IAM rate. The SDK's adaptive retry mode adds
-//! a slow-down on throttling errors on top.
+//! Request-rate limits (token buckets), so apply stays under AWS's request quotas instead of
+//! learning them from refusals.
+//!
+//! Two kinds of bucket:
+//! - per account and Region, one per [`Category`] (Cognito's published operation categories,
+//!   API Gateway's and Lambda's documented rates, a conservative IAM rate);
+//! - per user pool, for the Cognito categories that AWS also limits per pool
+//!   (UserPoolResourceRead/Update and UserPoolClientRead/Update: 5 requests per second per
+//!   pool). A call in such a category takes a token from its category bucket and from its
+//!   pool's bucket.
+//!
+//! Which operation is in which category is [`OPERATIONS`], one table with its sources. On top,
+//! every retry the SDK makes (throttling, 5xx; the SDK runs standard retries, see
+//! `aws::connect`) halves the account-wide rates for a few seconds.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,42 +26,151 @@ pub enum Category {
     UserPoolResourceUpdate,
     UserPoolClientRead,
     UserPoolClientUpdate,
+    UserList,
     IamRead,
     IamWrite,
     ApiGateway,
+    /// API Gateway `GetResources`: 5 requests per 2 seconds per account.
+    ApiGatewayGetResources,
     Lambda,
 }
 
+/// Cognito's per-pool rate for the resource and client categories (requests per second).
+/// Source: "Quotas in Amazon Cognito", operation categories, footnote on per user pool rates;
+/// Service Quotas: "Rate of UserPoolResourceUpdate requests per user pool" (5).
+pub const PER_POOL_RATE: f64 = 5.0;
+
+/// The share of a hard per-pool quota tenantctl uses: requests leave this process 1/rate
+/// apart, but reach AWS with network jitter; 95% keeps a one-second window at 5 even when two
+/// requests arrive up to 50 ms closer than they left.
+const PER_POOL_HEADROOM: f64 = 0.95;
+
 impl Category {
-    /// Default requests per second (Cognito: the published quotas; IAM: conservative).
+    /// Requests per second per account and Region, with the source of each number.
     pub fn default_rate(self) -> f64 {
         match self {
+            // "Quotas in Amazon Cognito", API request rate quotas (per account and Region).
             Category::UserPoolRead => 15.0,
             Category::UserPoolUpdate => 15.0,
             Category::UserPoolResourceRead => 20.0,
             Category::UserPoolResourceUpdate => 15.0,
             Category::UserPoolClientRead => 15.0,
             Category::UserPoolClientUpdate => 15.0,
+            Category::UserList => 30.0,
+            // IAM publishes no rate; conservative values (throttling slows them further).
             Category::IamRead => 20.0,
             Category::IamWrite => 10.0,
+            // "Amazon API Gateway quotas": control-plane calls, 10 requests/s per account
+            // (most operations), GetResources 5 requests per 2 seconds.
             Category::ApiGateway => 10.0,
+            Category::ApiGatewayGetResources => 2.5,
+            // Lambda control plane (function configuration) API: 15 rps documented; 10 kept.
             Category::Lambda => 10.0,
         }
+    }
+
+    /// Whether AWS also limits this category per user pool.
+    pub fn per_pool(self) -> bool {
+        matches!(
+            self,
+            Category::UserPoolResourceRead
+                | Category::UserPoolResourceUpdate
+                | Category::UserPoolClientRead
+                | Category::UserPoolClientUpdate
+        )
+    }
+}
+
+/// Operation -> category, for every AWS operation tenantctl calls. Cognito: the "Quotas in
+/// Amazon Cognito" page, table "Operation categories"; API Gateway and Lambda: their quota
+/// pages; IAM: reads and writes.
+pub const OPERATIONS: &[(&str, Category)] = &[
+    ("cognito-idp:ListUserPools", Category::UserPoolRead),
+    ("cognito-idp:DescribeUserPool", Category::UserPoolRead),
+    ("cognito-idp:GetUserPoolMfaConfig", Category::UserPoolRead),
+    ("cognito-idp:DescribeUserPoolDomain", Category::UserPoolRead),
+    ("cognito-idp:CreateUserPool", Category::UserPoolUpdate),
+    ("cognito-idp:UpdateUserPool", Category::UserPoolUpdate),
+    ("cognito-idp:DeleteUserPool", Category::UserPoolUpdate),
+    ("cognito-idp:SetUserPoolMfaConfig", Category::UserPoolUpdate),
+    ("cognito-idp:AddCustomAttributes", Category::UserPoolUpdate),
+    ("cognito-idp:CreateUserPoolDomain", Category::UserPoolUpdate),
+    ("cognito-idp:DeleteUserPoolDomain", Category::UserPoolUpdate),
+    ("cognito-idp:GetGroup", Category::UserPoolResourceRead),
+    ("cognito-idp:ListGroups", Category::UserPoolResourceRead),
+    ("cognito-idp:DescribeResourceServer", Category::UserPoolResourceRead),
+    ("cognito-idp:ListResourceServers", Category::UserPoolResourceRead),
+    ("cognito-idp:DescribeIdentityProvider", Category::UserPoolResourceRead),
+    ("cognito-idp:ListIdentityProviders", Category::UserPoolResourceRead),
+    ("cognito-idp:CreateGroup", Category::UserPoolResourceUpdate),
+    ("cognito-idp:UpdateGroup", Category::UserPoolResourceUpdate),
+    ("cognito-idp:DeleteGroup", Category::UserPoolResourceUpdate),
+    ("cognito-idp:CreateResourceServer", Category::UserPoolResourceUpdate),
+    ("cognito-idp:UpdateResourceServer", Category::UserPoolResourceUpdate),
+    ("cognito-idp:DeleteResourceServer", Category::UserPoolResourceUpdate),
+    ("cognito-idp:CreateIdentityProvider", Category::UserPoolResourceUpdate),
+    ("cognito-idp:UpdateIdentityProvider", Category::UserPoolResourceUpdate),
+    ("cognito-idp:DeleteIdentityProvider", Category::UserPoolResourceUpdate),
+    ("cognito-idp:DescribeUserPoolClient", Category::UserPoolClientRead),
+    ("cognito-idp:ListUserPoolClients", Category::UserPoolClientRead),
+    ("cognito-idp:CreateUserPoolClient", Category::UserPoolClientUpdate),
+    ("cognito-idp:UpdateUserPoolClient", Category::UserPoolClientUpdate),
+    ("cognito-idp:DeleteUserPoolClient", Category::UserPoolClientUpdate),
+    ("cognito-idp:ListUsers", Category::UserList),
+    ("cognito-idp:ListUsersInGroup", Category::UserList),
+    ("cognito-idp:AdminListGroupsForUser", Category::UserList),
+    ("apigateway:GetResources", Category::ApiGatewayGetResources),
+];
+
+/// The category of an operation named `service:Operation` (IAM and Lambda by their verb,
+/// other API Gateway calls in the general API Gateway bucket).
+pub fn category_of(op: &str) -> Category {
+    if let Some((_, c)) = OPERATIONS.iter().find(|(o, _)| *o == op) {
+        return *c;
+    }
+    let (service, name) = op.split_once(':').unwrap_or(("", op));
+    match service {
+        "iam" if ["Get", "List"].iter().any(|p| name.starts_with(p)) => Category::IamRead,
+        "iam" => Category::IamWrite,
+        "lambda" => Category::Lambda,
+        "cognito-idp" if ["Get", "List", "Describe"].iter().any(|p| name.starts_with(p)) => Category::UserPoolRead,
+        "cognito-idp" => Category::UserPoolUpdate,
+        _ => Category::ApiGateway,
     }
 }
 
 struct Bucket {
     rate: f64,
+    burst: f64,
     tokens: f64,
     last: Instant,
 }
 
-/// Token buckets by category. A rate of 0 disables limiting for that category.
-///
-/// Adaptive: every retry the SDK makes (throttling, 5xx) halves the rates for a few seconds,
-/// down to 1/16; they recover as the retries age out.
+impl Bucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        Bucket { rate, burst, tokens: burst.min(1.0), last: Instant::now() }
+    }
+
+    /// Takes a token now, or says how long until one is there.
+    fn take(&mut self, rate: f64) -> Option<Duration> {
+        self.rate = rate;
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            None
+        } else {
+            Some(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+}
+
+/// Token buckets by category and by (user pool, category). A scale of 0 disables limiting.
 pub struct Limiter {
     buckets: Mutex<HashMap<Category, Bucket>>,
+    pools: Mutex<HashMap<(String, Category), Bucket>>,
     scale: f64,
     retries: std::sync::Mutex<Vec<Instant>>,
 }
@@ -65,9 +185,16 @@ impl Default for Limiter {
 }
 
 impl Limiter {
-    /// `scale` multiplies every default rate (e.g. 0.5 to run at half the quotas).
+    /// `scale` multiplies every account-wide default rate (e.g. 0.5 to run at half the
+    /// quotas); 0 turns limiting off (an emulator). The per-pool rate is a hard published
+    /// quota: it is never scaled up, only down.
     pub fn new(scale: f64) -> Self {
-        Limiter { buckets: Mutex::new(HashMap::new()), scale, retries: std::sync::Mutex::new(Vec::new()) }
+        Limiter {
+            buckets: Mutex::new(HashMap::new()),
+            pools: Mutex::new(HashMap::new()),
+            scale,
+            retries: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     /// Records a retried request (called by the SDK interceptor).
@@ -86,7 +213,16 @@ impl Limiter {
         0.5f64.powi(r.len().min(4) as i32)
     }
 
-    /// Waits until one request of `cat` may be sent.
+    /// The per-pool rate in force (requests per second), 0 when limiting is off.
+    pub fn per_pool_rate(&self) -> f64 {
+        if self.scale <= 0.0 {
+            0.0
+        } else {
+            PER_POOL_RATE * PER_POOL_HEADROOM * self.scale.min(1.0)
+        }
+    }
+
+    /// Waits until one request of `cat` may be sent (account-wide bucket only).
     pub async fn acquire(&self, cat: Category) {
         if cat.default_rate() * self.scale <= 0.0 {
             return;
@@ -95,20 +231,36 @@ impl Limiter {
             let rate = cat.default_rate() * self.scale * self.slowdown();
             let wait = {
                 let mut b = self.buckets.lock().await;
-                let bucket = b.entry(cat).or_insert_with(|| Bucket { rate, tokens: 1.0, last: Instant::now() });
-                bucket.rate = rate;
-                let now = Instant::now();
-                let elapsed = now.duration_since(bucket.last).as_secs_f64();
-                bucket.tokens = (bucket.tokens + elapsed * bucket.rate).min(bucket.rate.max(1.0));
-                bucket.last = now;
-                if bucket.tokens >= 1.0 {
-                    bucket.tokens -= 1.0;
-                    return;
-                }
-                Duration::from_secs_f64((1.0 - bucket.tokens) / bucket.rate)
+                b.entry(cat).or_insert_with(|| Bucket::new(rate, rate.max(1.0))).take(rate)
             };
-            tokio::time::sleep(wait).await;
+            match wait {
+                None => return,
+                Some(d) => tokio::time::sleep(d).await,
+            }
         }
+    }
+
+    /// Waits until the operation `op` (`service:Operation`) may be sent: a token from its
+    /// category's bucket and, for the per-pool categories, from `pool`'s bucket (burst 1, so
+    /// no one-second window holds more than the quota).
+    pub async fn acquire_op(&self, op: &str, pool: Option<&str>) {
+        let cat = category_of(op);
+        if let (Some(pool), true) = (pool, cat.per_pool()) {
+            let rate = self.per_pool_rate();
+            if rate > 0.0 {
+                loop {
+                    let wait = {
+                        let mut b = self.pools.lock().await;
+                        b.entry((pool.to_string(), cat)).or_insert_with(|| Bucket::new(rate, 1.0)).take(rate)
+                    };
+                    match wait {
+                        None => break,
+                        Some(d) => tokio::time::sleep(d).await,
+                    }
+                }
+            }
+        }
+        self.acquire(cat).await;
     }
 }
 
@@ -134,5 +286,49 @@ mod tests {
             l.note_retry();
         }
         assert_eq!(l.slowdown(), 1.0 / 16.0);
+    }
+
+    /// Sixteen concurrent group creates in one pool (what 8-way apply did): no one-second
+    /// window holds more than 5, while another pool's calls are not held up by the first.
+    #[tokio::test]
+    async fn per_pool_bucket_keeps_five_per_second_per_pool() {
+        let l = std::sync::Arc::new(Limiter::new(1.0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let l = l.clone();
+            let pool = if i < 12 { "us-east-1_a" } else { "us-east-1_b" };
+            tasks.push(tokio::spawn(async move {
+                l.acquire_op("cognito-idp:CreateGroup", Some(pool)).await;
+                (pool, start.elapsed().as_secs_f64())
+            }));
+        }
+        let mut times: HashMap<&str, Vec<f64>> = HashMap::new();
+        for t in tasks {
+            let (p, at) = t.await.unwrap();
+            times.entry(p).or_default().push(at);
+        }
+        for (pool, mut ts) in times {
+            ts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            for (i, t0) in ts.iter().enumerate() {
+                let n = ts[i..].iter().take_while(|t| **t < t0 + 1.0).count();
+                assert!(n <= 5, "{pool}: {n} calls within one second from {t0}: {ts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn operations_map_to_their_published_categories() {
+        assert_eq!(category_of("cognito-idp:ListUsers"), Category::UserList);
+        assert_eq!(category_of("cognito-idp:AdminListGroupsForUser"), Category::UserList);
+        assert_eq!(category_of("cognito-idp:CreateGroup"), Category::UserPoolResourceUpdate);
+        assert_eq!(category_of("cognito-idp:DescribeUserPoolClient"), Category::UserPoolClientRead);
+        assert_eq!(category_of("apigateway:GetResources"), Category::ApiGatewayGetResources);
+        assert_eq!(Category::ApiGatewayGetResources.default_rate(), 2.5);
+        assert_eq!(category_of("iam:CreateRole"), Category::IamWrite);
+        assert_eq!(category_of("iam:GetAccountSummary"), Category::IamRead);
+        assert!(Category::UserPoolClientUpdate.per_pool() && !Category::UserPoolUpdate.per_pool());
+        assert!(Limiter::new(4.0).per_pool_rate() <= PER_POOL_RATE);
+        assert_eq!(Limiter::new(0.0).per_pool_rate(), 0.0);
     }
 }

@@ -20,7 +20,12 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_us
         opts.tenants.remove(tenant);
         opts.force_delete_users = force_delete_users;
         let mut plan = session::plan(cli, &s, &opts)?;
-        plan.changes.retain(|c| c.tenant.as_deref() == Some(tenant) && c.action == crate::plan::Action::Delete);
+        // Deletions, and the pool update that turns deletion protection off before its pool is
+        // deleted (only ever inside an explicit destroy or --prune).
+        plan.changes.retain(|c| {
+            c.tenant.as_deref() == Some(tenant)
+                && (c.action == crate::plan::Action::Delete || c.resource == crate::plan::Resource::UserPool)
+        });
         plan.orphans.clear();
         let platform = s.folder.platform.value.name.clone();
         if !ui.quiet {

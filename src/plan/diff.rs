@@ -159,6 +159,21 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
         }
         Some(o) => o,
     };
+    if let (Some(want), Some(live)) = (&d.usernames, &o.usernames) {
+        if want != live {
+            let f = field_changes(Some(live), Some(want)).into_iter().next().expect("differs");
+            return Err(PlanError::UsernamesChange {
+                pool: d.name.clone(),
+                field: match f.path.as_str() {
+                    "case_sensitive" => "caseSensitive".into(),
+                    "sign_in_with" => "signInWith".into(),
+                    p => p.to_string(),
+                },
+                before: f.before.to_string(),
+                after: f.after.to_string(),
+            });
+        }
+    }
     if !cx.opts.scoped {
         let fields = field_changes(Some(&o.settings), Some(&d.settings));
         if !fields.is_empty() {
@@ -235,6 +250,14 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
         }
         for (name, c) in &d.clients {
             let live = o.clients.get(name);
+            if let Some(l) = live.filter(|l| l.generate_secret != c.generate_secret) {
+                return Err(PlanError::ClientSecretChange {
+                    pool: d.name.clone(),
+                    client: name.clone(),
+                    before: l.generate_secret,
+                    after: c.generate_secret,
+                });
+            }
             let fields = field_changes(live, Some(c));
             if !fields.is_empty() {
                 cx.push(
@@ -405,6 +428,24 @@ pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) ->
     if !opts.scoped {
         for (addr, o) in observed.pools.iter().filter(|(a, _)| !desired.pools.contains_key(*a)) {
             let op = Op::DeletePool { pool: addr.clone(), force_delete_users: opts.force_delete_users };
+            let deleted = match pool_tenant(o) {
+                Some(t) => opts.prune || opts.tenants.contains(t),
+                None => opts.prune,
+            };
+            if deleted && o.settings.deletion_protection {
+                // Deletion protection is the user's guard: turned off only here, inside an
+                // explicit destroy or --prune of this pool, as a change of its own.
+                let settings = crate::state::PoolSettings { deletion_protection: false, ..o.settings.clone() };
+                cx.push(
+                    Action::Update,
+                    Resource::UserPool,
+                    addr.clone(),
+                    &o.name,
+                    pool_tenant(o),
+                    field_changes(Some(&o.settings), Some(&settings)),
+                    Op::UpdatePool { pool: addr.clone(), settings },
+                );
+            }
             match pool_tenant(o) {
                 Some(t) => cx.extra(Resource::UserPool, addr.clone(), &o.name, Some(t), op),
                 // The shared pool with no pooled tenant left: an orphan of the platform.

@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod drift;
+pub mod quotas;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -255,13 +256,22 @@ pub enum PlanError {
     AttributeChange { pool: String, name: String, field: String, before: String, after: String },
     #[error("custom attribute `custom:{name}` exists in pool `{pool}` but is no longer declared; Cognito cannot remove custom attributes")]
     AttributeRemoved { pool: String, name: String },
+    #[error("app client `{client}` of pool `{pool}`: generateSecret would change from {before} to {after}, which Cognito cannot do (a client's secret is chosen when it is created)")]
+    ClientSecretChange { pool: String, client: String, before: bool, after: bool },
+    #[error("pool `{pool}`: userPool.usernames.{field} is {after} in the folder but {before} in the live pool; Cognito fixes how users sign in when a pool is created, and a pool cannot be changed this way")]
+    UsernamesChange { pool: String, field: String, before: String, after: String },
+    #[error("quota {quota} would be crossed: {detail}")]
+    Quota { quota: String, detail: String, remedy: String },
 }
 
 impl PlanError {
-    pub fn hint(&self) -> &'static str {
+    pub fn hint(&self) -> &str {
         match self {
+            PlanError::Quota { remedy, .. } => remedy,
             PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
             PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
+            PlanError::ClientSecretChange { .. } => "put generateSecret back, or declare a client under a new name with the secret setting you want (and remove the old one once nothing uses it)",
+            PlanError::UsernamesChange { .. } => "put userPool.usernames back as the live pool has it, or remove the field (an absent `usernames` never changes an existing pool); tenantctl never replaces a user pool",
         }
     }
 }

@@ -21,6 +21,7 @@ fn attr(t: &str, mutable: bool) -> AttributeState {
 
 fn pool(groups: &[&str]) -> PoolState {
     PoolState {
+        usernames: None,
         address: "platform/pool".into(),
         name: "saas".into(),
         tenant: None,
@@ -241,5 +242,65 @@ fn silo_pool_of_a_gone_tenant_is_an_orphan() {
     assert!(p.changes.is_empty());
     assert_eq!(p.orphans.len(), 1);
     let p = run(&d, &o, &PlanOptions { prune: true, ..opts(&[]) });
-    assert_eq!(kinds(&p), vec![(Action::Delete, Resource::UserPool, "tenant/old/pool".into())]);
+    // The pool is protected: turning protection off is its own change, before the deletion.
+    assert_eq!(
+        kinds(&p),
+        vec![
+            (Action::Update, Resource::UserPool, "tenant/old/pool".into()),
+            (Action::Delete, Resource::UserPool, "tenant/old/pool".into())
+        ]
+    );
+}
+
+/// UpdateUserPoolClient has no GenerateSecret: flipping it can never be applied, so it is a
+/// plan error naming the client, not a change that "succeeds" and shows again forever.
+#[test]
+fn generate_secret_flip_is_a_plan_error() {
+    let o = world(&["acme-admin"], &[("acme", "admin")]);
+    let mut d = o.clone();
+    d.pools.get_mut("platform/pool").unwrap().clients.get_mut("web").unwrap().generate_secret = true;
+    let e = plan(&d, &o, &Ids::default(), &opts(&["acme"])).unwrap_err();
+    assert!(matches!(&e, PlanError::ClientSecretChange { client, before: false, after: true, .. } if client == "web"), "{e:?}");
+    assert!(e.to_string().contains("`web`") && e.hint().contains("new name"), "{e} / {}", e.hint());
+}
+
+/// User-name settings are fixed at creation: a declared value that differs from the live
+/// pool is a plan error; an absent one never shows a diff.
+#[test]
+fn usernames_differing_from_the_live_pool_is_a_plan_error() {
+    let mut o = world(&["acme-admin"], &[("acme", "admin")]);
+    o.pools.get_mut("platform/pool").unwrap().usernames =
+        Some(UsernamesState { case_sensitive: true, sign_in_with: BTreeSet::new(), aliases: BTreeSet::new() });
+    let mut d = o.clone();
+    d.pools.get_mut("platform/pool").unwrap().usernames = None;
+    assert!(run(&d, &o, &opts(&["acme"])).is_empty());
+    d.pools.get_mut("platform/pool").unwrap().usernames = Some(UsernamesState::default());
+    let e = plan(&d, &o, &Ids::default(), &opts(&["acme"])).unwrap_err();
+    assert!(matches!(&e, PlanError::UsernamesChange { field, .. } if field == "caseSensitive"), "{e:?}");
+    assert!(e.to_string().contains("cannot be changed"), "{e}");
+}
+
+/// Deletion protection is turned off only inside an explicit prune/destroy of that pool, and
+/// the plan shows it as its own change before the deletion.
+#[test]
+fn pruning_a_protected_pool_turns_protection_off_as_its_own_change() {
+    let mut silo = pool(&["beta-admin"]);
+    silo.address = "tenant/beta/pool".into();
+    silo.name = "saas-beta".into();
+    silo.tenant = Some("beta".into());
+    let mut o = world(&["acme-admin"], &[("acme", "admin")]);
+    o.pools.insert(silo.address.clone(), silo.clone());
+    let d = world(&["acme-admin"], &[("acme", "admin")]);
+    // Without --prune: an orphan, nothing changes.
+    let p = run(&d, &o, &opts(&["acme"]));
+    assert!(p.changes.is_empty() && p.orphans.iter().any(|x| x.address == "tenant/beta/pool"), "{p:?}");
+    let p = run(&d, &o, &PlanOptions { prune: true, ..opts(&["acme"]) });
+    let k = kinds(&p);
+    let upd = k.iter().position(|x| *x == (Action::Update, Resource::UserPool, "tenant/beta/pool".to_string())).expect("unprotect");
+    let del = k.iter().position(|x| *x == (Action::Delete, Resource::UserPool, "tenant/beta/pool".to_string())).expect("delete");
+    assert!(upd < del, "{k:?}");
+    let f = &p.changes[upd].fields;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].path, "deletion_protection");
+    assert_eq!((f[0].before.clone(), f[0].after.clone()), (json!(true), json!(false)));
 }

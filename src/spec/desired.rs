@@ -240,6 +240,10 @@ fn attribute_state(
 /// Cognito's default token validities, in minutes (access, id, refresh).
 pub const DEFAULT_TOKEN_MINUTES: (i32, i32, i32) = (60, 60, 30 * 24 * 60);
 
+/// The auth flows of a client that declares none: SRP sign-in and refresh (what AWS would
+/// enable, less CUSTOM_AUTH).
+pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"];
+
 fn explicit_flow(f: &str) -> String {
     if f.starts_with("ALLOW_") {
         f.to_string()
@@ -307,7 +311,13 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
             });
             let state = ClientState {
                 generate_secret: c.generate_secret,
-                explicit_auth_flows: c.auth_flows.iter().map(|f| explicit_flow(f)).collect(),
+                // Never left unset: without ExplicitAuthFlows Cognito enables SRP, refresh and
+                // CUSTOM_AUTH, so the plan would never settle and CUSTOM_AUTH would be on.
+                explicit_auth_flows: if c.auth_flows.is_empty() {
+                    DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect()
+                } else {
+                    c.auth_flows.iter().map(|f| explicit_flow(f)).collect()
+                },
                 allowed_oauth_flows: oauth.flows.iter().cloned().collect(),
                 allowed_oauth_scopes: oauth.scopes.iter().cloned().collect(),
                 allowed_oauth_flows_user_pool_client: !oauth.flows.is_empty(),
@@ -325,6 +335,11 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
             (c.name.clone(), state)
         })
         .collect();
+    let usernames = up.usernames.as_ref().map(|u| crate::state::UsernamesState {
+        case_sensitive: u.case_sensitive,
+        sign_in_with: u.sign_in_with.iter().cloned().collect(),
+        aliases: u.aliases.iter().cloned().collect(),
+    });
     let pp = &up.password_policy;
     let settings = |tags: Tags| PoolSettings {
         deletion_protection: up.deletion_protection,
@@ -378,6 +393,7 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
                 groups,
                 resource_servers: resource_servers.clone(),
                 clients: clients.clone(),
+                usernames: usernames.clone(),
             },
         );
     }
@@ -395,6 +411,7 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
                 groups,
                 resource_servers: resource_servers.clone(),
                 clients: clients.clone(),
+                usernames: usernames.clone(),
             },
         );
     }

@@ -55,6 +55,26 @@ pub struct UserPoolSpec {
     pub threat_protection: ThreatProtection,
     #[serde(default)]
     pub triggers: BTreeMap<String, String>,
+    /// Contract §1.5: sent when a pool is created; AWS never lets it change.
+    #[serde(default)]
+    pub usernames: Option<UsernamesSpec>,
+}
+
+/// How users sign in (`UsernameConfiguration`, `UsernameAttributes`, `AliasAttributes`):
+/// fixed for the life of a pool.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UsernamesSpec {
+    #[serde(default)]
+    pub case_sensitive: bool,
+    #[serde(default = "sign_in_with_email")]
+    pub sign_in_with: Vec<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+fn sign_in_with_email() -> Vec<String> {
+    vec!["email".to_string()]
 }
 
 impl Default for UserPoolSpec {
@@ -71,6 +91,7 @@ impl Default for UserPoolSpec {
             domain: None,
             threat_protection: ThreatProtection::Off,
             triggers: BTreeMap::new(),
+            usernames: None,
         }
     }
 }

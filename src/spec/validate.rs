@@ -26,6 +26,13 @@ pub const MAX_GROUP_NAME: usize = 128;
 pub const MAX_INLINE_POLICY_TOTAL: usize = 10_240;
 pub const MAX_TRUST_POLICY: usize = 2_048;
 pub const MAX_TAGS: usize = 50;
+/// Groups per user pool (Cognito quota, cannot be raised).
+pub const MAX_GROUPS_PER_POOL: usize = 10_000;
+
+/// A character IAM accepts in a role description (CreateRole `Description` pattern).
+pub fn iam_description_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}')
+}
 
 /// Scopes every app client may ask for without a resource server.
 pub const STANDARD_SCOPES: &[&str] = &["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"];
@@ -180,6 +187,7 @@ pub fn validate(folder: &Folder) -> Vec<Diagnostic> {
     let mut v = V { folder, out: Vec::new() };
     platform_rules(&mut v);
     tenant_rules(&mut v);
+    group_count_rules(&mut v);
     template_rules(&mut v);
     let mut out = v.out;
     for d in &mut out {
@@ -237,6 +245,24 @@ fn platform_rules(v: &mut V<'_>) {
             if desc.chars().count() > 1000 {
                 v.push(p.at(&format!("{path}.description"), "role description is over IAM's 1000 characters"));
             }
+            // IAM CreateRole/UpdateRole `Description`: pattern [\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*
+            if let Some(c) = desc.chars().find(|c| !iam_description_char(*c)) {
+                v.push(
+                    p.at(
+                        &format!("{path}.description"),
+                        format!("role description contains `{}` (U+{:04X}), which IAM refuses: descriptions are Latin-1 only", c.escape_debug(), c as u32),
+                    )
+                    .hint("use plain Latin-1 text (no emoji, em dashes or curly quotes)"),
+                );
+            }
+        }
+        if let Some(n) = role.precedence {
+            if n < 0 {
+                v.push(
+                    p.at(&format!("{path}.precedence"), format!("precedence {n} is negative; Cognito group precedence is a number >= 0"))
+                        .hint("lower numbers win; use 0 for the highest precedence"),
+                );
+            }
         }
         let mut seen = HashSet::new();
         for (i, pol) in role.policies.iter().enumerate() {
@@ -286,6 +312,30 @@ fn pool_rules(v: &mut V<'_>) {
     let up = &p.value.user_pool;
     let ta = &up.tenant_attribute;
     let ta_full = format!("custom:{ta}");
+    if let Some(u) = &up.usernames {
+        for (j, a) in u.sign_in_with.iter().enumerate() {
+            if !["email", "phone_number"].contains(&a.as_str()) {
+                v.push(
+                    p.at(&format!("userPool.usernames.signInWith[{j}]"), format!("`{a}` cannot be a sign-in attribute"))
+                        .hint("signInWith takes email and/or phone_number ([] for free user names)"),
+                );
+            }
+        }
+        for (j, a) in u.aliases.iter().enumerate() {
+            if !["email", "phone_number", "preferred_username"].contains(&a.as_str()) {
+                v.push(
+                    p.at(&format!("userPool.usernames.aliases[{j}]"), format!("`{a}` cannot be an alias"))
+                        .hint("aliases take email, phone_number and/or preferred_username"),
+                );
+            }
+        }
+        if !u.aliases.is_empty() && !u.sign_in_with.is_empty() {
+            v.push(
+                p.at("userPool.usernames.aliases", "aliases need free user names: Cognito refuses AliasAttributes next to UsernameAttributes")
+                    .hint("set `signInWith: []` to use aliases, or drop `aliases`"),
+            );
+        }
+    }
     if ta.is_empty() || ta.chars().count() > MAX_ATTRIBUTE_NAME || !attr_name_re().is_match(ta) {
         v.push(p.at(
             "userPool.tenantAttribute",
@@ -463,6 +513,26 @@ fn pool_rules(v: &mut V<'_>) {
                 v.push(
                     p.at(&format!("{path}.authFlows[{j}]"), format!("unknown auth flow `{f}`"))
                         .hint("e.g. USER_SRP_AUTH, REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH"),
+                );
+            }
+        }
+        if !c.auth_flows.is_empty()
+            && !c.auth_flows.iter().any(|f| f == "REFRESH_TOKEN_AUTH" || f == "ALLOW_REFRESH_TOKEN_AUTH")
+        {
+            v.push(
+                p.at(
+                    &format!("{path}.authFlows"),
+                    format!("app client `{}`: Cognito refuses a list of auth flows without REFRESH_TOKEN_AUTH", c.name),
+                )
+                .hint("add REFRESH_TOKEN_AUTH to authFlows (or leave authFlows out: USER_SRP_AUTH and REFRESH_TOKEN_AUTH)"),
+            );
+        }
+        for (j, a) in c.write_attributes.iter().enumerate() {
+            let name = a.strip_prefix("custom:").unwrap_or(a);
+            if a.starts_with("custom:") && up.custom_attributes.iter().any(|ca| ca.name.strip_prefix("custom:").unwrap_or(&ca.name) == name && !ca.mutable) {
+                v.push(
+                    p.at(&format!("{path}.writeAttributes[{j}]"), format!("app client `{}` cannot write the immutable attribute `{a}`: Cognito refuses the client", c.name))
+                        .hint("remove it from writeAttributes, or declare the attribute mutable (only possible for a new attribute)"),
                 );
             }
         }
@@ -832,6 +902,25 @@ fn tenant_rules(v: &mut V<'_>) {
                         t.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The shared pool holds one group per pooled tenant and role: at most 10,000 (fixed quota).
+fn group_count_rules(v: &mut V<'_>) {
+    let folder = v.folder;
+    let pl = &folder.platform.value;
+    let mut count = 0usize;
+    for t in &folder.tenants {
+        if t.value.isolation == super::model::Isolation::Pooled {
+            count += t.value.roles.as_ref().map_or(pl.roles.len(), Vec::len);
+            if count > MAX_GROUPS_PER_POOL {
+                v.push(
+                    t.at("id", format!("tenant `{}` takes the shared pool past Cognito's {MAX_GROUPS_PER_POOL} groups per pool (one group per pooled tenant and role); the quota cannot be raised", t.value.id))
+                        .hint("make tenants silo (a pool each) or give pooled tenants fewer roles"),
+                );
+                return;
             }
         }
     }

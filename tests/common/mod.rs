@@ -9,10 +9,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
-/// The emulator endpoint, or None (the test then says so and passes without running).
+/// Whether a missing emulator is a failure: under CI (`CI=true`) and in scripts/test
+/// (`TENANTCTL_REQUIRE_EMULATOR=1`) an emulator test never passes by skipping.
+pub fn emulator_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1")
+}
+
+/// The emulator endpoint, or None (the test then says so and passes without running) when
+/// running by hand outside CI; under CI a missing emulator fails the test.
 pub fn endpoint() -> Option<String> {
     match std::env::var("TENANTCTL_TEST_ENDPOINT") {
         Ok(e) if !e.is_empty() => Some(e),
+        _ if emulator_required() => {
+            panic!("TENANTCTL_TEST_ENDPOINT is not set and CI=true: emulator tests must run (scripts/test starts the emulator)")
+        }
         _ => {
             eprintln!("TENANTCTL_TEST_ENDPOINT is not set: run scripts/test (starts the emulator). Skipping.");
             None
@@ -41,6 +51,8 @@ userPool:
   passwordPolicy: {{minLength: 12, requireUppercase: true, requireLowercase: true,
                    requireNumbers: true, requireSymbols: true, temporaryPasswordValidityDays: 7}}
   tenantAttribute: tenant_id
+  # Free user names (the tests sign users in as `alice`); the default is sign-in with email.
+  usernames: {{caseSensitive: false, signInWith: []}}
   customAttributes:
     - {{name: tier, type: string, mutable: true, minLength: 1, maxLength: 32}}
     - {{name: seats, type: number, mutable: true, min: 0, max: 100000}}
@@ -219,4 +231,72 @@ pub async fn pool_id(sdk: &Sdk, name: &str) -> String {
 
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(o)))
+}
+
+/// An emulator of the test's own (moto with the project's shims and strict layer), for tests
+/// that change account-wide settings or measure request rates, which the shared emulator
+/// cannot isolate. Stopped when dropped.
+pub struct PrivateEmulator {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl PrivateEmulator {
+    /// Starts one, or fails the test (it needs the project's `.venv`: scripts/test installs it).
+    pub fn start() -> PrivateEmulator {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join(".venv/bin/python");
+        assert!(python.exists(), "{} is missing: run `scripts/emulator install` (scripts/test does)", python.display());
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("tenantctl-emulator-{port}.log"))).unwrap();
+        let child = std::process::Command::new(python)
+            .arg(root.join("tests/emulator/serve.py"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env("PYTHONPATH", root.join("tests/emulator"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start the emulator");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let mut em = PrivateEmulator { child, endpoint };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return em;
+            }
+            if let Ok(Some(status)) = em.child.try_wait() {
+                panic!("the emulator exited with {status}; log in the temp dir (tenantctl-emulator-{port}.log)");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the emulator did not listen on {port} within 30 s");
+    }
+
+    /// A JSON request to the emulator's own test-control endpoints (`/_tenantctl/...`).
+    pub fn control(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+        assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "{method} {path}: {head}\n{payload}");
+        // Chunked answers: take the JSON between the first `{`/`[` and the last `}`/`]`.
+        let start = payload.find(['{', '[']).unwrap_or(0);
+        let end = payload.rfind(['}', ']']).map_or(payload.len(), |i| i + 1);
+        serde_json::from_str(&payload[start..end]).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {payload}"))
+    }
+}
+
+impl Drop for PrivateEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
