@@ -44,7 +44,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from moto.cognitoidp.exceptions import InvalidParameterException
+from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
 from moto.cognitoidp.models import (
     CognitoIdpBackend,
     CognitoIdpUserPoolAttribute,
@@ -335,8 +335,10 @@ DEFAULT_AUTH_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_
 
 def _check_client(self: CognitoIdpResponse, action: str) -> None:
     params = _params(self)
-    # ResourceNotFoundException for an unknown pool, before any of the rules.
+    # ResourceNotFoundException for an unknown pool or client, before any of the rules.
     pool = self.backend.describe_user_pool(params.get("UserPoolId"))
+    if action == "update" and params.get("ClientId") not in pool.clients:
+        raise ResourceNotFoundError(str(params.get("ClientId")))
 
     # Rule 2 (source above). Stored as if sent, so Describe returns it.
     flows = params.get("ExplicitAuthFlows")

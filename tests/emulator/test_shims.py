@@ -378,7 +378,7 @@ class StrictRatePerPool(ErrorCode, unittest.TestCase):
         self.assertGreaterEqual(throttled(outcomes), 1)
 
     def test_update_category_throttles_past_five(self) -> None:
-        calls = [lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(12)]
+        calls = [lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(20)]
         outcomes, elapsed = burst(calls)
         self.assertBucket(outcomes, elapsed)
         err = next(o for o in outcomes if o is not None)
@@ -386,7 +386,7 @@ class StrictRatePerPool(ErrorCode, unittest.TestCase):
         self.assertEqual(err.response["Error"], {"Code": "TooManyRequestsException", "Message": "Too many requests"})
 
     def test_throttled_request_is_not_executed_and_bucket_refills(self) -> None:
-        outcomes, _ = burst([lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(12)])
+        outcomes, _ = burst([lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(20)])
         created = {g["GroupName"] for g in self.idp.list_groups(UserPoolId=self.pool, Limit=60)["Groups"]}
         self.assertEqual(created, {f"g{i}" for i, o in enumerate(outcomes) if o is None})
         time.sleep(1.1)  # >= 5 tokens again
@@ -394,7 +394,7 @@ class StrictRatePerPool(ErrorCode, unittest.TestCase):
 
     def test_pools_and_categories_have_separate_buckets(self) -> None:
         other = self.idp.create_user_pool(PoolName=unique("rate"))["UserPool"]["Id"]
-        outcomes, elapsed = burst([lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(12)])
+        outcomes, elapsed = burst([lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(20)])
         self.assertBucket(outcomes, elapsed)
         # Another pool, and another category of the same pool, are untouched.
         self.idp.create_group(UserPoolId=other, GroupName="g")
@@ -402,28 +402,28 @@ class StrictRatePerPool(ErrorCode, unittest.TestCase):
         self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c")
 
     def test_read_category(self) -> None:
-        outcomes, elapsed = burst([lambda: self.idp.list_groups(UserPoolId=self.pool) for _ in range(12)])
+        outcomes, elapsed = burst([lambda: self.idp.list_groups(UserPoolId=self.pool) for _ in range(20)])
         self.assertBucket(outcomes, elapsed)
 
     def test_client_categories(self) -> None:
         cid = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c")["UserPoolClient"]["ClientId"]
         outcomes, elapsed = burst(
-            [lambda: self.idp.describe_user_pool_client(UserPoolId=self.pool, ClientId=cid) for _ in range(12)]
+            [lambda: self.idp.describe_user_pool_client(UserPoolId=self.pool, ClientId=cid) for _ in range(20)]
         )
         self.assertBucket(outcomes, elapsed)
         outcomes, elapsed = burst(
-            [lambda i=i: self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=cid, ClientName=f"c{i}") for i in range(12)]
+            [lambda i=i: self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=cid, ClientName=f"c{i}") for i in range(20)]
         )
         self.assertBucket(outcomes, elapsed)
 
     def test_pool_named_by_arn(self) -> None:
         arn = self.idp.describe_user_pool(UserPoolId=self.pool)["UserPool"]["Arn"]
-        outcomes, elapsed = burst([lambda i=i: self.idp.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v"}) for i in range(12)])
+        outcomes, elapsed = burst([lambda i=i: self.idp.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v"}) for i in range(20)])
         self.assertBucket(outcomes, elapsed)
 
     def test_user_pool_category_is_not_limited_per_pool(self) -> None:
         # DescribeUserPool is UserPoolRead: account-wide 15 RPS only, no per-pool limit.
-        outcomes, _ = burst([lambda: self.idp.describe_user_pool(UserPoolId=self.pool) for _ in range(12)])
+        outcomes, _ = burst([lambda: self.idp.describe_user_pool(UserPoolId=self.pool) for _ in range(20)])
         self.assertEqual(throttled(outcomes), 0)
 
 
@@ -535,9 +535,11 @@ class StrictAppClients(ErrorCode, unittest.TestCase):
         self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c", ReadAttributes=["email", "name", "email_verified"],
                                          WriteAttributes=["name", "custom:plan"])
 
-    def test_unknown_pool_is_not_found(self) -> None:
+    def test_unknown_pool_or_client_is_not_found(self) -> None:
         self.assertError("ResourceNotFoundException", self.idp.create_user_pool_client,
-                         UserPoolId="us-east-1_doesnotexist", ClientName="c")
+                         UserPoolId="us-east-1_doesnotexist", ClientName="c", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
+        self.assertError("ResourceNotFoundException", self.idp.update_user_pool_client, UserPoolId=self.pool,
+                         ClientId="doesnotexist", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
 
 
 class StrictGroups(ErrorCode, unittest.TestCase):
