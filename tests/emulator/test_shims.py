@@ -1,18 +1,23 @@
-"""Checks the shims in shims.py against a real serve.py process, through boto3.
+"""Checks the shims in shims.py and the strict layer in strict.py against a real serve.py
+process, through boto3.
 
     .venv/bin/python tests/emulator/test_shims.py        (from the repository root)
 
-Starts tests/emulator/serve.py on a free port, runs the tests, stops the server.
-Needs only what `scripts/emulator install` puts in .venv (moto[server] brings boto3).
+Starts tests/emulator/serve.py on a free port (strict layer on), runs the tests, stops the
+server. Needs only what `scripts/emulator install` puts in .venv (moto[server] brings boto3).
 """
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
+import uuid
 
 import boto3
 from botocore.config import Config
@@ -24,50 +29,64 @@ ENDPOINT = ""
 _server: "subprocess.Popen[bytes] | None" = None
 
 
-def setUpModule() -> None:
-    global ENDPOINT, _server
+def start_server(strict: bool = True) -> "tuple[subprocess.Popen[bytes], str]":
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=HERE + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    _server = subprocess.Popen(
+    env["TENANTCTL_EMULATOR_STRICT"] = "1" if strict else "0"
+    server = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "serve.py"), "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    ENDPOINT = f"http://127.0.0.1:{port}"
+    endpoint = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while time.time() < deadline:
-        if _server.poll() is not None:
-            raise RuntimeError("serve.py exited:\n" + _server.stderr.read().decode())
+        if server.poll() is not None:
+            raise RuntimeError("serve.py exited:\n" + server.stderr.read().decode())
         try:
-            urllib.request.urlopen(ENDPOINT + "/moto-api/", timeout=1)
-            return
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            return server, endpoint
         except OSError:
             time.sleep(0.2)
+    stop_server(server)
     raise RuntimeError("serve.py did not become healthy in 30s")
+
+
+def stop_server(server: "subprocess.Popen[bytes]") -> None:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    if server.stderr is not None:
+        server.stderr.close()
+
+
+def setUpModule() -> None:
+    global ENDPOINT, _server
+    _server, ENDPOINT = start_server(strict=True)
 
 
 def tearDownModule() -> None:
     if _server is not None:
-        _server.terminate()
-        try:
-            _server.wait(10)
-        except subprocess.TimeoutExpired:
-            _server.kill()
-            _server.wait()
+        stop_server(_server)
 
 
-def client(service: str):  # type: ignore[no-untyped-def]
+def client(service: str, endpoint: str = "", validate: bool = True):  # type: ignore[no-untyped-def]
     return boto3.client(
         service,
-        endpoint_url=ENDPOINT,
+        endpoint_url=endpoint or ENDPOINT,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        # A missing operation answers 500; fail at once instead of retrying.
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        # A missing operation answers 500 and throttling 400: fail at once instead of retrying.
+        # validate=False sends values boto3 itself would refuse (the Rust SDK does not check
+        # ranges), so the server's answer can be tested.
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
     )
 
 
@@ -293,6 +312,407 @@ class ApiGatewayTags(ErrorCode, unittest.TestCase):
 
     def test_unknown_api(self) -> None:
         self.assertError("NotFoundException", self.apigw.get_tags, resourceArn=f"arn:aws:apigateway:{REGION}::/restapis/nope000000")
+
+
+# --------------------------------------------------------------------------- strict.py
+
+
+def control(path: str, body: "dict | None" = None, endpoint: str = "") -> "tuple[int, dict]":
+    """A strict-layer test control: GET without body, POST with one."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request((endpoint or ENDPOINT) + path, data=data, method="GET" if data is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        body = err.read()
+        err.close()
+        try:
+            return err.code, json.loads(body or b"{}")
+        except ValueError:
+            return err.code, {"raw": body.decode(errors="replace")}
+
+
+def burst(calls: list) -> "tuple[list, float]":
+    """Runs the calls at once from threads; returns each outcome (None or the ClientError) and
+    the wall time from the first start to the last answer."""
+    outcomes: list = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            calls[i]()
+        except ClientError as err:
+            outcomes[i] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes, time.monotonic() - started
+
+
+def throttled(outcomes: list) -> int:
+    return sum(1 for o in outcomes if o is not None and o.response["Error"]["Code"] == "TooManyRequestsException")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class StrictRatePerPool(ErrorCode, unittest.TestCase):
+    """Rule 1: 5 requests per second per user pool and category, token bucket of 5."""
+
+    def setUp(self) -> None:
+        self.idp = client("cognito-idp")
+        self.pool = self.idp.create_user_pool(PoolName=unique("rate"))["UserPool"]["Id"]
+
+    def assertBucket(self, outcomes: list, elapsed: float) -> None:
+        ok = sum(1 for o in outcomes if o is None)
+        # At most the bucket plus what refilled during the burst, and everything else throttled.
+        self.assertLessEqual(ok, 5 + 5 * elapsed + 1e-9, (ok, elapsed))
+        self.assertEqual(ok + throttled(outcomes), len(outcomes), [o for o in outcomes if o is not None][:1])
+        self.assertGreaterEqual(throttled(outcomes), 1)
+
+    def test_update_category_throttles_past_five(self) -> None:
+        calls = [lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(20)]
+        outcomes, elapsed = burst(calls)
+        self.assertBucket(outcomes, elapsed)
+        err = next(o for o in outcomes if o is not None)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertEqual(err.response["Error"], {"Code": "TooManyRequestsException", "Message": "Too many requests"})
+
+    def test_throttled_request_is_not_executed_and_bucket_refills(self) -> None:
+        outcomes, _ = burst([lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(20)])
+        created = {g["GroupName"] for g in self.idp.list_groups(UserPoolId=self.pool, Limit=60)["Groups"]}
+        self.assertEqual(created, {f"g{i}" for i, o in enumerate(outcomes) if o is None})
+        time.sleep(1.1)  # >= 5 tokens again
+        self.idp.create_group(UserPoolId=self.pool, GroupName="after")
+
+    def test_pools_and_categories_have_separate_buckets(self) -> None:
+        other = self.idp.create_user_pool(PoolName=unique("rate"))["UserPool"]["Id"]
+        outcomes, elapsed = burst([lambda i=i: self.idp.create_group(UserPoolId=self.pool, GroupName=f"g{i}") for i in range(20)])
+        self.assertBucket(outcomes, elapsed)
+        # Another pool, and another category of the same pool, are untouched.
+        self.idp.create_group(UserPoolId=other, GroupName="g")
+        self.idp.list_groups(UserPoolId=self.pool)
+        self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c")
+
+    def test_read_category(self) -> None:
+        outcomes, elapsed = burst([lambda: self.idp.list_groups(UserPoolId=self.pool) for _ in range(20)])
+        self.assertBucket(outcomes, elapsed)
+
+    def test_client_categories(self) -> None:
+        cid = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c")["UserPoolClient"]["ClientId"]
+        outcomes, elapsed = burst(
+            [lambda: self.idp.describe_user_pool_client(UserPoolId=self.pool, ClientId=cid) for _ in range(20)]
+        )
+        self.assertBucket(outcomes, elapsed)
+        outcomes, elapsed = burst(
+            [lambda i=i: self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=cid, ClientName=f"c{i}") for i in range(20)]
+        )
+        self.assertBucket(outcomes, elapsed)
+
+    def test_pool_named_by_arn(self) -> None:
+        arn = self.idp.describe_user_pool(UserPoolId=self.pool)["UserPool"]["Arn"]
+        outcomes, elapsed = burst([lambda i=i: self.idp.tag_resource(ResourceArn=arn, Tags={f"k{i}": "v"}) for i in range(20)])
+        self.assertBucket(outcomes, elapsed)
+
+    def test_user_pool_category_is_not_limited_per_pool(self) -> None:
+        # DescribeUserPool is UserPoolRead: account-wide 15 RPS only, no per-pool limit.
+        outcomes, _ = burst([lambda: self.idp.describe_user_pool(UserPoolId=self.pool) for _ in range(20)])
+        self.assertEqual(throttled(outcomes), 0)
+
+
+class StrictLog(ErrorCode, unittest.TestCase):
+    """Rule 10: GET /_tenantctl/strict/log, POST /_tenantctl/strict/reset."""
+
+    def test_log_records_cognito_requests_and_reset_clears(self) -> None:
+        idp = client("cognito-idp")
+        pool = idp.create_user_pool(PoolName=unique("log"))["UserPool"]["Id"]
+        before = time.time()
+        self.assertEqual(control("/_tenantctl/strict/reset", {})[0], 200)
+        idp.create_group(UserPoolId=pool, GroupName="g")
+        outcomes, _ = burst([lambda: idp.list_groups(UserPoolId=pool) for _ in range(10)])
+        self.assertError("InvalidParameterException", idp.create_user_pool_client, UserPoolId=pool, ClientName="c",
+                         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
+        status, log = control("/_tenantctl/strict/log")
+        self.assertEqual(status, 200)
+        mine = [r for r in log["requests"] if r["pool"] == pool]
+        self.assertEqual(mine[0]["operation"], "CreateGroup")
+        self.assertEqual(set(mine[0]), {"t", "operation", "category", "pool", "throttled"})
+        self.assertEqual(mine[0]["category"], "UserPoolResourceUpdate")
+        self.assertIs(mine[0]["throttled"], False)
+        self.assertGreaterEqual(mine[0]["t"], before)
+        lists = [r for r in mine if r["operation"] == "ListGroups"]
+        self.assertEqual(len(lists), 10)
+        self.assertEqual(sum(r["throttled"] for r in lists), throttled(outcomes))
+        self.assertEqual(log["refusals"].get("rate-per-pool"), throttled(outcomes))
+        self.assertEqual(log["refusals"].get("refresh-token-auth"), 1)
+        status, log = control("/_tenantctl/strict/reset", {})
+        self.assertEqual((status, log["requests"], log["refusals"]), (200, [], {}))
+        self.assertEqual(control("/_tenantctl/strict/log")[1]["requests"], [])
+
+
+class StrictAppClients(ErrorCode, unittest.TestCase):
+    """Rules 2, 3, 4 and 8 on CreateUserPoolClient / UpdateUserPoolClient."""
+
+    def setUp(self) -> None:
+        self.idp = client("cognito-idp")
+        self.pool = self.idp.create_user_pool(
+            PoolName=unique("clients"),
+            Schema=[
+                {"Name": "email", "AttributeDataType": "String", "Mutable": True},
+                {"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False},
+                {"Name": "plan", "AttributeDataType": "String", "Mutable": True},
+            ],
+        )["UserPool"]["Id"]
+
+    def describe(self, cid: str) -> dict:
+        return self.idp.describe_user_pool_client(UserPoolId=self.pool, ClientId=cid)["UserPoolClient"]
+
+    def test_default_auth_flows_stored(self) -> None:
+        out = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c")["UserPoolClient"]
+        default = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
+        self.assertEqual(out["ExplicitAuthFlows"], default)
+        self.assertEqual(self.describe(out["ClientId"])["ExplicitAuthFlows"], default)
+        # UpdateUserPoolClient without ExplicitAuthFlows resets them to the default too.
+        self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=out["ClientId"], ClientName="c",
+                                         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+        self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=out["ClientId"], ClientName="c")
+        self.assertEqual(self.describe(out["ClientId"])["ExplicitAuthFlows"], default)
+
+    def test_refresh_token_auth_required(self) -> None:
+        err = self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                               ClientName="c", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
+        self.assertEqual(err.response["Error"]["Message"], "REFRESH_TOKEN_AUTH should always be allowed.")
+        self.assertEqual(self.idp.list_user_pool_clients(UserPoolId=self.pool, MaxResults=10)["UserPoolClients"], [])
+        cid = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c",
+                                               ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+        self.assertError("InvalidParameterException", self.idp.update_user_pool_client, UserPoolId=self.pool,
+                         ClientId=cid, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])
+        self.assertEqual(self.describe(cid)["ExplicitAuthFlows"], ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+        # Legacy (non-ALLOW_) values always allow refresh: accepted.
+        self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="legacy", ExplicitAuthFlows=["USER_PASSWORD_AUTH"])
+
+    def test_default_redirect_uri_in_callback_urls(self) -> None:
+        kwargs = {"UserPoolId": self.pool, "ClientName": "c", "CallbackURLs": ["https://app.example/cb"]}
+        self.assertError("InvalidParameterException", self.idp.create_user_pool_client,
+                         DefaultRedirectURI="https://app.example/other", **kwargs)
+        self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                         ClientName="c", DefaultRedirectURI="https://app.example/cb")
+        cid = self.idp.create_user_pool_client(DefaultRedirectURI="https://app.example/cb", **kwargs)["UserPoolClient"]["ClientId"]
+        # On update the request's CallbackURLs count (an omitted list is reset, not kept).
+        self.assertError("InvalidParameterException", self.idp.update_user_pool_client, UserPoolId=self.pool,
+                         ClientId=cid, DefaultRedirectURI="https://app.example/cb")
+        self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=cid, DefaultRedirectURI="https://app.example/cb",
+                                         CallbackURLs=["https://app.example/cb"])
+
+    def test_write_immutable_custom_attribute_refused(self) -> None:
+        err = self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                               ClientName="c", WriteAttributes=["email", "custom:tenant_id"])
+        self.assertEqual(err.response["Error"]["Message"], "Invalid write attributes specified while creating a client")
+        cid = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c",
+                                               ReadAttributes=["email", "custom:tenant_id"],
+                                               WriteAttributes=["email", "custom:plan"])["UserPoolClient"]["ClientId"]
+        err = self.assertError("InvalidParameterException", self.idp.update_user_pool_client, UserPoolId=self.pool,
+                               ClientId=cid, WriteAttributes=["custom:tenant_id"])
+        self.assertEqual(err.response["Error"]["Message"], "Invalid write attributes specified while updating a client")
+        self.assertEqual(self.describe(cid)["WriteAttributes"], ["email", "custom:plan"])
+
+    def test_unknown_attributes_refused(self) -> None:
+        err = self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                               ClientName="c", ReadAttributes=["email", "custom:nope"])
+        self.assertEqual(err.response["Error"]["Message"], "Invalid read attributes specified while creating a client")
+        self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                         ClientName="c", WriteAttributes=["custom:nope"])
+        self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                         ClientName="c", ReadAttributes=["tenant_id"])  # custom attributes need their prefix
+        # Standard attributes count even when the pool's Schema did not list them.
+        self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c", ReadAttributes=["email", "name", "email_verified"],
+                                         WriteAttributes=["name", "custom:plan"])
+
+    def test_unknown_pool_or_client_is_not_found(self) -> None:
+        self.assertError("ResourceNotFoundException", self.idp.create_user_pool_client,
+                         UserPoolId="us-east-1_doesnotexist", ClientName="c", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
+        self.assertError("ResourceNotFoundException", self.idp.update_user_pool_client, UserPoolId=self.pool,
+                         ClientId="doesnotexist", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH"])
+
+
+class StrictGroups(ErrorCode, unittest.TestCase):
+    """Rule 5: Precedence >= 0."""
+
+    def test_negative_precedence_refused(self) -> None:
+        idp = client("cognito-idp", validate=False)
+        pool = idp.create_user_pool(PoolName=unique("groups"))["UserPool"]["Id"]
+        err = self.assertError("InvalidParameterException", idp.create_group, UserPoolId=pool, GroupName="g", Precedence=-1)
+        self.assertEqual(
+            err.response["Error"]["Message"],
+            "1 validation error detected: Value '-1' at 'precedence' failed to satisfy constraint: "
+            "Member must have value greater than or equal to 0",
+        )
+        self.assertEqual(idp.list_groups(UserPoolId=pool)["Groups"], [])
+        self.assertEqual(idp.create_group(UserPoolId=pool, GroupName="g", Precedence=0)["Group"]["Precedence"], 0)
+        self.assertError("InvalidParameterException", idp.update_group, UserPoolId=pool, GroupName="g", Precedence=-5)
+        self.assertEqual(idp.get_group(UserPoolId=pool, GroupName="g")["Group"]["Precedence"], 0)
+
+
+class StrictDeleteUserPool(ErrorCode, unittest.TestCase):
+    """Rule 6: deletion protection and a configured domain block DeleteUserPool."""
+
+    def setUp(self) -> None:
+        self.idp = client("cognito-idp")
+
+    def test_deletion_protection(self) -> None:
+        pool = self.idp.create_user_pool(PoolName=unique("protected"), DeletionProtection="ACTIVE")["UserPool"]["Id"]
+        err = self.assertError("InvalidParameterException", self.idp.delete_user_pool, UserPoolId=pool)
+        self.assertEqual(
+            err.response["Error"]["Message"],
+            "The user pool cannot be deleted because deletion protection is activated. "
+            "Deletion protection must be inactivated first.",
+        )
+        self.idp.describe_user_pool(UserPoolId=pool)
+        self.idp.update_user_pool(UserPoolId=pool, DeletionProtection="INACTIVE")
+        self.idp.delete_user_pool(UserPoolId=pool)
+        self.assertError("ResourceNotFoundException", self.idp.describe_user_pool, UserPoolId=pool)
+
+    def test_pool_with_domain(self) -> None:
+        pool = self.idp.create_user_pool(PoolName=unique("domain"))["UserPool"]["Id"]
+        domain = unique("tenantctl-strict")
+        self.idp.create_user_pool_domain(UserPoolId=pool, Domain=domain)
+        err = self.assertError("InvalidParameterException", self.idp.delete_user_pool, UserPoolId=pool)
+        self.assertEqual(
+            err.response["Error"]["Message"],
+            "User pool cannot be deleted. It has a domain configured that should be deleted first.",
+        )
+        self.idp.delete_user_pool_domain(UserPoolId=pool, Domain=domain)
+        self.idp.delete_user_pool(UserPoolId=pool)
+
+    def test_unknown_pool(self) -> None:
+        self.assertError("ResourceNotFoundException", self.idp.delete_user_pool, UserPoolId="us-east-1_doesnotexist")
+
+
+class StrictImmutability(ErrorCode, unittest.TestCase):
+    """Rule 7: custom attributes are add-only; creation-only pool settings survive UpdateUserPool."""
+
+    def setUp(self) -> None:
+        self.idp = client("cognito-idp")
+
+    def test_add_existing_custom_attribute_refused(self) -> None:
+        pool = self.idp.create_user_pool(
+            PoolName=unique("attrs"), Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": False}]
+        )["UserPool"]["Id"]
+        err = self.assertError("InvalidParameterException", self.idp.add_custom_attributes, UserPoolId=pool,
+                               CustomAttributes=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": True}])
+        self.assertEqual(err.response["Error"]["Message"], "custom:tenant_id: Existing attribute already has name custom:tenant_id.")
+        # The same new name twice in one request: nothing is added.
+        self.assertError("InvalidParameterException", self.idp.add_custom_attributes, UserPoolId=pool,
+                         CustomAttributes=[{"Name": "plan", "AttributeDataType": "String"},
+                                           {"Name": "plan", "AttributeDataType": "Number"}])
+        schema = self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]["SchemaAttributes"]
+        self.assertEqual([a["Name"] for a in schema], ["custom:tenant_id"])
+        self.assertIs(schema[0]["Mutable"], False)
+
+    def test_creation_only_settings_survive_update(self) -> None:
+        pool = self.idp.create_user_pool(PoolName=unique("username"), UsernameAttributes=["email"],
+                                          UsernameConfiguration={"CaseSensitive": False})["UserPool"]["Id"]
+        alias = self.idp.create_user_pool(PoolName=unique("alias"), AliasAttributes=["email", "preferred_username"])["UserPool"]["Id"]
+        for pid in (pool, alias):
+            self.idp.update_user_pool(UserPoolId=pid, MfaConfiguration="OFF", UserPoolTags={"k": "v"})
+        got = self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual((got["UsernameAttributes"], got["UsernameConfiguration"]), (["email"], {"CaseSensitive": False}))
+        self.assertEqual(got["UserPoolTags"], {"k": "v"})
+        self.assertEqual(self.idp.describe_user_pool(UserPoolId=alias)["UserPool"]["AliasAttributes"], ["email", "preferred_username"])
+
+    def test_update_cannot_set_creation_only_settings(self) -> None:
+        # boto3 (like every SDK) has no such UpdateUserPool members; sent raw, they are ignored.
+        raw = client("cognito-idp", validate=False)
+        pool = self.idp.create_user_pool(PoolName=unique("raw"), UsernameConfiguration={"CaseSensitive": True})["UserPool"]["Id"]
+        raw.meta.events.register(
+            "before-sign.cognito-idp.UpdateUserPool",
+            lambda request, **_: setattr(request, "data", json.dumps(
+                {**json.loads(request.data), "UsernameConfiguration": {"CaseSensitive": False}, "AliasAttributes": ["email"]}
+            ).encode()),
+        )
+        raw.update_user_pool(UserPoolId=pool)
+        got = self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual(got["UsernameConfiguration"], {"CaseSensitive": True})
+        self.assertNotIn("AliasAttributes", got)
+
+
+class StrictRolesQuota(ErrorCode, unittest.TestCase):
+    """Rule 9: CreateRole past RolesQuota -> 409 LimitExceeded; POST /_tenantctl/strict sets it."""
+
+    def setUp(self) -> None:
+        self.iam = client("iam")
+        self.addCleanup(control, "/_tenantctl/strict", {"roles_quota": None})
+
+    def summary(self) -> dict:
+        return self.iam.get_account_summary()["SummaryMap"]
+
+    def create(self, name: str) -> dict:
+        return self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                      "Action": "sts:AssumeRole"}]}))
+
+    def test_default_quota_is_aws_default(self) -> None:
+        self.assertEqual(control("/_tenantctl/strict")[1]["roles_quota"], 1000)
+        self.assertEqual(self.summary()["RolesQuota"], 1000)
+
+    def test_create_role_past_quota(self) -> None:
+        quota = self.summary()["Roles"] + 2
+        status, settings = control("/_tenantctl/strict", {"roles_quota": quota})
+        self.assertEqual((status, settings["roles_quota"]), (200, quota))
+        self.assertEqual(self.summary()["RolesQuota"], quota)
+        self.create(unique("r"))
+        self.create(unique("r"))
+        raw: dict = {}
+        self.iam.meta.events.register("after-call.iam.CreateRole", lambda http_response, **_: raw.update(body=http_response.content))
+        name = unique("r")
+        err = self.assertError("LimitExceeded", self.create, name)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 409)
+        self.assertEqual(err.response["Error"]["Message"], f"Cannot exceed quota for RolesPerAccount: {quota}")
+        self.assertEqual(err.response["Error"]["Type"], "Sender")
+        self.assertIn(b"<ErrorResponse", raw["body"])
+        self.assertIn(b"<Code>LimitExceeded</Code>", raw["body"])
+        self.assertError("NoSuchEntity", self.iam.get_role, RoleName=name)
+        summary = self.summary()
+        self.assertEqual((summary["Roles"], summary["RolesQuota"]), (quota, quota))
+        # Deleting a role frees a place.
+        listed = self.iam.list_roles(MaxItems=1000)["Roles"]
+        self.iam.delete_role(RoleName=listed[-1]["RoleName"])
+        self.create(name)
+
+    def test_concurrent_creates_never_pass_quota(self) -> None:
+        quota = self.summary()["Roles"] + 3
+        control("/_tenantctl/strict", {"roles_quota": quota})
+        outcomes, _ = burst([lambda: self.create(unique("c")) for _ in range(10)])
+        self.assertEqual(sum(1 for o in outcomes if o is None), 3)
+        self.assertEqual(self.summary()["Roles"], quota)
+
+    def test_control_rejects_bad_values(self) -> None:
+        for body in ({"roles_quota": -1}, {"roles_quota": "5"}, {"roles_quota": True}, {"other": 1}):
+            self.assertEqual(control("/_tenantctl/strict", body)[0], 400, body)
+        self.assertEqual(control("/_tenantctl/strict/nope")[0], 404)
+
+
+class StrictOff(ErrorCode, unittest.TestCase):
+    """TENANTCTL_EMULATOR_STRICT=0 starts plain moto + shims (for debugging)."""
+
+    def test_strict_off(self) -> None:
+        server, endpoint = start_server(strict=False)
+        try:
+            idp = client("cognito-idp", endpoint)
+            pool = idp.create_user_pool(PoolName="off", DeletionProtection="ACTIVE")["UserPool"]["Id"]
+            out = idp.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]
+            self.assertNotIn("ExplicitAuthFlows", out)
+            idp.delete_user_pool(UserPoolId=pool)  # moto ignores deletion protection
+            self.assertNotEqual(control("/_tenantctl/strict", endpoint=endpoint)[0], 200)
+        finally:
+            stop_server(server)
 
 
 if __name__ == "__main__":

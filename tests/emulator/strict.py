@@ -1,0 +1,526 @@
+"""The strict layer: AWS rules tenantctl depends on that moto 5.2.5 does not enforce.
+
+serve.py imports this module (after shims.py) unless TENANTCTL_EMULATOR_STRICT=0; importing it
+patches moto in place. The layer may make the emulator STRICTER than moto, never more lenient
+than AWS, and is never shaped to make tenantctl look right: every rule below follows the
+AWS page cited next to it, and each has its own test in test_shims.py.
+
+Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets):
+
+ 1. [rate-per-pool] UserPoolResourceRead/Update and UserPoolClientRead/Update operations:
+    5 requests per second per user pool and category (token bucket, capacity 5). Over it:
+    HTTP 400 {"__type": "TooManyRequestsException", "message": "Too many requests"}.
+ 2. CreateUserPoolClient/UpdateUserPoolClient without ExplicitAuthFlows store AWS's default
+    [ALLOW_REFRESH_TOKEN_AUTH, ALLOW_USER_SRP_AUTH, ALLOW_CUSTOM_AUTH] (counted under
+    "defaults_filled", not a refusal).
+ 3. [refresh-token-auth] ExplicitAuthFlows with ALLOW_* values but without
+    ALLOW_REFRESH_TOKEN_AUTH -> InvalidParameterException.
+ 4. [default-redirect-uri] DefaultRedirectURI not one of CallbackURLs -> InvalidParameterException.
+ 5. [group-precedence] CreateGroup/UpdateGroup Precedence < 0 -> InvalidParameterException.
+ 6. [deletion-protection] DeleteUserPool while DeletionProtection is ACTIVE, and
+    [pool-has-domain] while the pool has a domain -> InvalidParameterException.
+ 7. [custom-attribute-exists] AddCustomAttributes of a name the pool already has (or twice in
+    one request) -> InvalidParameterException; UpdateUserPool keeps the creation-only
+    UsernameConfiguration, UsernameAttributes and AliasAttributes (moto wiped them).
+ 8. [client-unknown-attribute] Read/WriteAttributes naming an attribute the pool does not have,
+    and [client-write-immutable] WriteAttributes naming an immutable custom attribute ->
+    InvalidParameterException.
+ 9. [roles-quota] IAM CreateRole when the account already has RolesQuota roles -> HTTP 409
+    LimitExceeded; GetAccountSummary reports the same RolesQuota.
+
+Test controls (not AWS behaviour; see NOTES.md):
+    GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "per_pool_rate": 5.0, "per_pool_burst": 5.0}
+    POST /_tenantctl/strict          {"roles_quota": N}  (null: back to AWS's default 1000)
+    GET  /_tenantctl/strict/log      {"requests": [{"t", "operation", "category", "pool", "throttled"}],
+                                      "refusals": {rule: count}, "defaults_filled": {rule: count}}
+    POST /_tenantctl/strict/reset    clears requests, refusals and defaults_filled
+"""
+
+import io
+import json
+import re
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
+from moto.cognitoidp.models import (
+    CognitoIdpBackend,
+    CognitoIdpUserPoolAttribute,
+    cognitoidp_backends,
+)
+from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.iam.exceptions import LimitExceededException
+from moto.iam.models import AccountSummary
+from moto.iam.responses import IamResponse
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+# ----------------------------------------------------------------------------- state
+
+# IAM quotas page ("IAM object quotas": Roles in an AWS account, default 1,000):
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+AWS_DEFAULT_ROLES_QUOTA = 1000
+
+# Cognito quotas page, footnote 3 of the operation categories table: "Any individual
+# operation in this category has a constraint that prevents the operation from being called
+# at a rate higher than 5 RPS for a single user pool"; Service Quotas names these "Rate of
+# <Category> requests per user pool" (5.0, not adjustable). The bucket is per pool and
+# category, which is at least as strict as per pool and operation.
+PER_POOL_RATE = 5.0  # tokens per second
+PER_POOL_BURST = 5.0  # bucket capacity
+
+MAX_LOG = 200_000  # oldest entries are dropped beyond this (a whole test-suite run is far below)
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.iam_lock = threading.Lock()
+        self.buckets: dict[tuple[str, str], list[float]] = {}  # key -> [tokens, last refill]
+        self.requests: list[dict[str, Any]] = []
+        self.refusals: dict[str, int] = {}
+        self.defaults_filled: dict[str, int] = {}
+        self.roles_quota = AWS_DEFAULT_ROLES_QUOTA
+
+    def take(self, pool: str, category: str) -> bool:
+        """One token from the (pool, category) bucket; False when it is empty."""
+        now = time.monotonic()
+        with self.lock:
+            bucket = self.buckets.setdefault((pool, category), [PER_POOL_BURST, now])
+            bucket[0] = min(PER_POOL_BURST, bucket[0] + (now - bucket[1]) * PER_POOL_RATE)
+            bucket[1] = now
+            if bucket[0] >= 1.0:
+                bucket[0] -= 1.0
+                return True
+            return False
+
+    def record(self, operation: str, category: str | None, pool: str | None, throttled: bool) -> None:
+        entry = {"t": time.time(), "operation": operation, "category": category, "pool": pool, "throttled": throttled}
+        with self.lock:
+            self.requests.append(entry)
+            if len(self.requests) > MAX_LOG:
+                del self.requests[: len(self.requests) - MAX_LOG]
+            if throttled:
+                self.refusals["rate-per-pool"] = self.refusals.get("rate-per-pool", 0) + 1
+
+    def refused(self, rule: str) -> None:
+        with self.lock:
+            self.refusals[rule] = self.refusals.get(rule, 0) + 1
+
+    def filled(self, rule: str) -> None:
+        with self.lock:
+            self.defaults_filled[rule] = self.defaults_filled.get(rule, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "requests": list(self.requests),
+                "refusals": dict(self.refusals),
+                "defaults_filled": dict(self.defaults_filled),
+            }
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.refusals.clear()
+            self.defaults_filled.clear()
+
+
+STATE = _State()
+
+
+def _refuse(rule: str, exc: Exception) -> None:
+    STATE.refused(rule)
+    raise exc
+
+
+# ------------------------------------------------------- rule 1: per-pool request rate
+
+# Operation -> category, from "Amazon Cognito user pools API operation categories and request
+# rate quotas" (Cognito developer guide, Quotas in Amazon Cognito):
+# https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html#category_operations
+# Only the four categories with the per-user-pool limit (footnote 3) are listed.
+RATE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "UserPoolResourceRead": (
+        "DescribeIdentityProvider", "DescribeResourceServer", "DescribeUserImportJob",
+        "DescribeUserPoolDomain", "GetCSVHeader", "GetGroup", "GetSigningCertificate",
+        "GetIdentityProviderByIdentifier", "GetUserPoolMfaConfig", "ListGroups",
+        "ListIdentityProviders", "ListResourceServers", "ListTagsForResource",
+        "ListUserImportJobs", "DescribeRiskConfiguration", "GetUICustomization",
+        "DescribeManagedLoginBranding", "DescribeManagedLoginBrandingByClient",
+    ),
+    "UserPoolResourceUpdate": (
+        "AddCustomAttributes", "CreateGroup", "CreateIdentityProvider", "CreateResourceServer",
+        "CreateUserImportJob", "CreateUserPoolDomain", "DeleteGroup", "DeleteIdentityProvider",
+        "DeleteResourceServer", "DeleteUserPoolDomain", "SetUserPoolMfaConfig",
+        "StartUserImportJob", "StopUserImportJob", "UpdateGroup", "UpdateIdentityProvider",
+        "UpdateResourceServer", "UpdateUserPoolDomain", "SetRiskConfiguration",
+        "SetUICustomization", "TagResource", "UntagResource", "CreateManagedLoginBranding",
+        "UpdateManagedLoginBranding", "DeleteManagedLoginBranding",
+    ),
+    "UserPoolClientRead": ("DescribeUserPoolClient", "ListUserPoolClients"),
+    "UserPoolClientUpdate": ("CreateUserPoolClient", "DeleteUserPoolClient", "UpdateUserPoolClient"),
+}
+OPERATION_CATEGORY = {op: cat for cat, ops in RATE_CATEGORIES.items() for op in ops}
+
+_POOL_ARN = re.compile(r"^arn:[\w-]+:cognito-idp:[a-z0-9-]+:\d{12}:userpool/([\w-]+)$")
+
+
+def _pool_of(operation: str, params: dict[str, Any]) -> str | None:
+    """The user pool a Cognito request addresses, or None when it names none."""
+    pool = params.get("UserPoolId")
+    if isinstance(pool, str) and pool:
+        return pool
+    arn = params.get("ResourceArn")
+    if isinstance(arn, str):
+        match = _POOL_ARN.match(arn)
+        return match.group(1) if match else None
+    if operation == "DescribeUserPoolDomain":
+        # The request names only the domain; find its pool in the backends moto has created.
+        domain = params.get("Domain")
+        for regions in list(dict.values(cognitoidp_backends)):
+            for backend in list(dict.values(regions)):
+                found = backend.user_pool_domains.get(domain)
+                if found is not None:
+                    return found.user_pool_id
+    return None
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _respond(start_response: Any, status: str, payload: Any, content_type: str, extra: list | None = None) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))] + (extra or [])
+    start_response(status, headers)
+    return [body]
+
+
+def _throttled(start_response: Any) -> list[bytes]:
+    # Cognito's JSON error shape for throttling (TooManyRequestsException, HTTP 400; API
+    # reference, e.g. CreateGroup "Errors").
+    return _respond(
+        start_response,
+        "400 Bad Request",
+        {"__type": "TooManyRequestsException", "message": "Too many requests"},
+        "application/x-amz-json-1.1",
+        [("x-amzn-RequestId", str(uuid.uuid4())), ("x-amzn-ErrorType", "TooManyRequestsException")],
+    )
+
+
+# ------------------------------------------------------------------ control endpoints
+
+CONTROL = "/_tenantctl/strict"
+
+
+def _settings() -> dict[str, Any]:
+    return {
+        "strict": True,
+        "roles_quota": STATE.roles_quota,
+        "per_pool_rate": PER_POOL_RATE,
+        "per_pool_burst": PER_POOL_BURST,
+    }
+
+
+def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    path = environ.get("PATH_INFO", "").rstrip("/")
+    method = environ.get("REQUEST_METHOD", "GET")
+    ok, bad = "200 OK", "400 Bad Request"
+    ctype = "application/json"
+    if path == CONTROL and method == "GET":
+        return _respond(start_response, ok, _settings(), ctype)
+    if path == CONTROL and method == "POST":
+        try:
+            body = json.loads(_read_body(environ) or b"{}")
+            if not isinstance(body, dict) or set(body) - {"roles_quota"}:
+                raise ValueError("only roles_quota can be set")
+            if "roles_quota" in body:
+                quota = body["roles_quota"]
+                if quota is None:
+                    quota = AWS_DEFAULT_ROLES_QUOTA
+                if isinstance(quota, bool) or not isinstance(quota, int) or quota < 0:
+                    raise ValueError("roles_quota must be an integer >= 0 or null")
+                STATE.roles_quota = quota
+        except ValueError as err:
+            return _respond(start_response, bad, {"error": str(err)}, ctype)
+        return _respond(start_response, ok, _settings(), ctype)
+    if path == CONTROL + "/log" and method == "GET":
+        return _respond(start_response, ok, STATE.snapshot(), ctype)
+    if path == CONTROL + "/reset" and method == "POST":
+        STATE.reset()
+        return _respond(start_response, ok, STATE.snapshot(), ctype)
+    return _respond(start_response, "404 Not Found", {"error": f"no {method} {path}"}, ctype)
+
+
+# --------------------------------------------------------------------- WSGI middleware
+
+_moto_call = DomainDispatcherApplication.__call__
+_COGNITO_TARGET = "AWSCognitoIdentityProviderService."
+
+
+def _strict_call(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
+    path = environ.get("PATH_INFO", "")
+    if path == CONTROL or path.startswith(CONTROL + "/"):
+        return _control(environ, start_response)
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target.startswith(_COGNITO_TARGET):
+        operation = target[len(_COGNITO_TARGET):]
+        try:
+            params = json.loads(_read_body(environ) or b"{}")
+        except ValueError:
+            params = {}
+        if not isinstance(params, dict):
+            params = {}
+        pool = _pool_of(operation, params)
+        category = OPERATION_CATEGORY.get(operation)
+        # Throttling comes before validation, as on AWS: a refused request still costs a token.
+        throttled = bool(category and pool and not STATE.take(pool, category))
+        STATE.record(operation, category, pool, throttled)
+        if throttled:
+            return _throttled(start_response)
+    return _moto_call(self, environ, start_response)
+
+
+DomainDispatcherApplication.__call__ = _strict_call  # type: ignore[method-assign]
+
+
+# ------------------------------------------------- validation rules on moto's handlers
+
+
+def _before(cls: Any, name: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Run `check(self)` before moto's (or the shim's) handler `name` of `cls`."""
+
+    def decorate(check: Callable[[Any], None]) -> Callable[[Any], None]:
+        original = getattr(cls, name)
+
+        def handler(self: Any) -> Any:
+            check(self)
+            return original(self)
+
+        setattr(cls, name, handler)
+        return check
+
+    return decorate
+
+
+def _params(self: CognitoIdpResponse) -> dict[str, Any]:
+    try:
+        params = json.loads(self.body or "{}")
+    except ValueError:
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
+# CreateUserPoolClient / UpdateUserPoolClient, ExplicitAuthFlows: "If you don't specify a value
+# for ExplicitAuthFlows, your app client supports ALLOW_REFRESH_TOKEN_AUTH, ALLOW_USER_SRP_AUTH,
+# and ALLOW_CUSTOM_AUTH." (API reference, CreateUserPoolClient and UpdateUserPoolClient,
+# request parameter ExplicitAuthFlows):
+# https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+DEFAULT_AUTH_FLOWS = ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
+
+
+def _check_client(self: CognitoIdpResponse, action: str) -> None:
+    params = _params(self)
+    # ResourceNotFoundException for an unknown pool or client, before any of the rules.
+    pool = self.backend.describe_user_pool(params.get("UserPoolId"))
+    if action == "update" and params.get("ClientId") not in pool.clients:
+        raise ResourceNotFoundError(str(params.get("ClientId")))
+
+    # Rule 2 (source above). Stored as if sent, so Describe returns it.
+    flows = params.get("ExplicitAuthFlows")
+    if flows is None:
+        params["ExplicitAuthFlows"] = list(DEFAULT_AUTH_FLOWS)
+        self.body = json.dumps(params)
+        STATE.filled("explicit-auth-flows")
+    # Rule 3. AWS answers InvalidParameterException "REFRESH_TOKEN_AUTH should always be
+    # allowed." (error text as reported by CloudFormation/CDK users, aws/aws-cdk#7625).
+    # The ExplicitAuthFlows reference lists ALLOW_REFRESH_TOKEN_AUTH among the ALLOW_ values
+    # and says ALLOW_ values cannot be mixed with the legacy values (ADMIN_NO_SRP_AUTH,
+    # CUSTOM_AUTH_FLOW_ONLY, USER_PASSWORD_AUTH), whose clients always allow refresh: the rule
+    # therefore applies to lists with ALLOW_ values only.
+    elif (
+        isinstance(flows, list)
+        and any(isinstance(f, str) and f.startswith("ALLOW_") for f in flows)
+        and "ALLOW_REFRESH_TOKEN_AUTH" not in flows
+    ):
+        _refuse("refresh-token-auth", InvalidParameterException("REFRESH_TOKEN_AUTH should always be allowed."))
+
+    # Rule 4. DefaultRedirectURI: "Must be in the CallbackURLs list." (API reference,
+    # CreateUserPoolClient/UpdateUserPoolClient, request parameter DefaultRedirectURI). The
+    # request's own list counts: UpdateUserPoolClient resets an omitted CallbackURLs.
+    redirect = params.get("DefaultRedirectURI")
+    if redirect is not None and redirect not in (params.get("CallbackURLs") or []):
+        _refuse(
+            "default-redirect-uri",
+            InvalidParameterException("DefaultRedirectURI must be one of the CallbackURLs."),
+        )
+
+    # Rule 8. Read/WriteAttributes name attributes of the pool (AWS answers
+    # InvalidParameterException "Invalid write attributes specified while creating a client" /
+    # "... while updating a client", as reported in aws/aws-cdk#20760 and aws/aws-sdk-java#1395).
+    # A custom attribute's Mutable: "If true, you can grant app clients write access to the
+    # attribute value. If false, the attribute value can only be set up on sign-up or
+    # administrator creation of users." (API reference, AddCustomAttributes, CustomAttributes):
+    # https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AddCustomAttributes.html
+    known = set(CognitoIdpUserPoolAttribute.STANDARD_SCHEMA) | set(pool.schema_attributes)
+    verb = "creating" if action == "create" else "updating"
+    for kind in ("read", "write"):
+        names = params.get(kind.capitalize() + "Attributes")
+        if not isinstance(names, list):
+            continue
+        if any(name not in known for name in names):
+            _refuse(
+                "client-unknown-attribute",
+                InvalidParameterException(f"Invalid {kind} attributes specified while {verb} a client"),
+            )
+        if kind == "write":
+            for name in names:
+                attribute = pool.schema_attributes.get(name)
+                if attribute is not None and attribute.custom and not attribute.mutable:
+                    _refuse(
+                        "client-write-immutable",
+                        InvalidParameterException(f"Invalid write attributes specified while {verb} a client"),
+                    )
+
+
+@_before(CognitoIdpResponse, "create_user_pool_client")
+def _create_user_pool_client(self: CognitoIdpResponse) -> None:
+    _check_client(self, "create")
+
+
+@_before(CognitoIdpResponse, "update_user_pool_client")
+def _update_user_pool_client(self: CognitoIdpResponse) -> None:
+    _check_client(self, "update")
+
+
+# Rule 5. CreateGroup / UpdateGroup, Precedence: "Valid Range: Minimum value of 0." (API
+# reference, CreateGroup and UpdateGroup request parameters). Cognito reports constraint
+# violations as InvalidParameterException "1 validation error detected: ..." (the format AWS
+# uses for every member constraint, e.g. aws-cloudformation-user-guide#517).
+def _check_precedence(self: CognitoIdpResponse) -> None:
+    precedence = _params(self).get("Precedence")
+    if isinstance(precedence, int) and not isinstance(precedence, bool) and precedence < 0:
+        _refuse(
+            "group-precedence",
+            InvalidParameterException(
+                f"1 validation error detected: Value '{precedence}' at 'precedence' failed to "
+                "satisfy constraint: Member must have value greater than or equal to 0"
+            ),
+        )
+
+
+_before(CognitoIdpResponse, "create_group")(_check_precedence)
+_before(CognitoIdpResponse, "update_group")(_check_precedence)
+
+
+# Rule 6. DeleteUserPool: "When active, DeletionProtection prevents accidental deletion of your
+# user pool. Before you can delete a user pool that you have protected against deletion, you
+# must deactivate this feature. When you try to delete a protected user pool in a DeleteUserPool
+# API request, Amazon Cognito returns an InvalidParameterException error." (API reference,
+# CreateUserPool/UpdateUserPool, request parameter DeletionProtection):
+# https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateUserPool.html
+# Error texts as AWS answers them: deletion protection as the AWS CLI prints it
+# (localstack/localstack#11947); a configured domain as Terraform and aws-nuke report it
+# (hashicorp/terraform-provider-aws#16479, rebuy-de/aws-nuke#330). Which check AWS makes first
+# is not documented.
+@_before(CognitoIdpResponse, "delete_user_pool")
+def _delete_user_pool(self: CognitoIdpResponse) -> None:
+    pool = self.backend.describe_user_pool(_params(self).get("UserPoolId"))
+    if pool.extended_config.get("DeletionProtection") == "ACTIVE":
+        _refuse(
+            "deletion-protection",
+            InvalidParameterException(
+                "The user pool cannot be deleted because deletion protection is activated. "
+                "Deletion protection must be inactivated first."
+            ),
+        )
+    if pool.domain is not None:
+        _refuse(
+            "pool-has-domain",
+            InvalidParameterException(
+                "User pool cannot be deleted. It has a domain configured that should be deleted first."
+            ),
+        )
+
+
+# Rule 7a. AddCustomAttributes: custom attributes can be added but not changed or removed
+# (developer guide, "Working with user attributes": "you can't change or remove a custom
+# attribute"); moto refuses a name the pool has, this also refuses a name given twice in one
+# request, with moto's wording.
+@_before(CognitoIdpResponse, "add_custom_attributes")
+def _add_custom_attributes(self: CognitoIdpResponse) -> None:
+    params = _params(self)
+    pool = self.backend.describe_user_pool(params.get("UserPoolId"))
+    seen: set[str] = set()
+    for attribute in params.get("CustomAttributes") or []:
+        base = str(attribute.get("Name", ""))
+        name = ("dev:" if attribute.get("DeveloperOnlyAttribute") else "") + "custom:" + base
+        if name in pool.schema_attributes or name in seen:
+            _refuse(
+                "custom-attribute-exists",
+                InvalidParameterException(f"custom:{base}: Existing attribute already has name {name}."),
+            )
+        seen.add(name)
+
+
+# Rule 7b. UsernameConfiguration, UsernameAttributes and AliasAttributes are CreateUserPool
+# parameters that UpdateUserPool does not have (API reference, UpdateUserPool request
+# parameters; UsernameConfiguration: "This configuration is immutable after you set it"), so
+# DescribeUserPool keeps returning the creation values. moto's UpdateUserPool replaced the whole
+# configuration and dropped them; keep them, and ignore such keys in an UpdateUserPool request.
+CREATION_ONLY = ("UsernameConfiguration", "UsernameAttributes", "AliasAttributes")
+_moto_update_user_pool = CognitoIdpBackend.update_user_pool
+
+
+def _update_user_pool(self: CognitoIdpBackend, user_pool_id: str, extended_config: dict[str, Any]) -> None:
+    pool = self.describe_user_pool(user_pool_id)
+    kept = {key: pool.extended_config[key] for key in CREATION_ONLY if key in pool.extended_config}
+    config = {key: value for key, value in extended_config.items() if key not in CREATION_ONLY}
+    _moto_update_user_pool(self, user_pool_id, config)
+    pool.extended_config.update(kept)
+
+
+CognitoIdpBackend.update_user_pool = _update_user_pool  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------- rule 9: IAM roles quota
+
+# CreateRole errors: "LimitExceeded: The request was rejected because it attempted to create
+# resources beyond the current AWS account limits. ... HTTP Status Code: 409" (API reference,
+# CreateRole); the quota is RolesQuota of GetAccountSummary (IAM quotas page: roles per
+# account, default 1,000):
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+_moto_create_role = IamResponse.create_role
+
+
+def _create_role(self: IamResponse) -> Any:
+    # One CreateRole at a time, so concurrent requests cannot both take the last place.
+    with STATE.iam_lock:
+        quota = STATE.roles_quota
+        if len(self.backend.roles) >= quota:
+            STATE.refused("roles-quota")
+            raise LimitExceededException(f"Cannot exceed quota for RolesPerAccount: {quota}")
+        return _moto_create_role(self)
+
+
+IamResponse.create_role = _create_role  # type: ignore[method-assign]
+
+# GetAccountSummary reports the quota CreateRole enforces. moto's AccountSummary assigns
+# _roles_quota = 1000 in __init__; the property ignores that and reads the strict state.
+AccountSummary._roles_quota = property(  # type: ignore[assignment]
+    lambda self: STATE.roles_quota, lambda self, value: None
+)
