@@ -107,7 +107,8 @@ fn desired_pool(platform: &str) -> PoolState {
         ..ClientState::default()
     };
     PoolState {
-        usernames: None,
+        // What a new pool gets: read back exactly.
+        usernames: Some(tenantctl::state::UsernamesState::default()),
         address: "platform/pool".into(),
         name: platform.to_string(),
         tenant: None,
@@ -291,6 +292,8 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         .user_pool_id(&pid)
         .client_id(&cid)
         .client_name("web")
+        // AWS requires the default redirect URI among the callback URLs (strict emulator too).
+        .callback_urls("https://app.example/callback")
         .default_redirect_uri("https://app.example/callback")
         .auth_session_validity(10)
         .send()
@@ -378,7 +381,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     aws.cognito
         .admin_create_user()
         .user_pool_id(&pid)
-        .username("alice")
+        .username("alice@example.com")
         .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
         .user_attributes(AttributeType::builder().name("custom:tenant_id").value("acme").build().unwrap())
         .send()
@@ -389,6 +392,16 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         Err(AwsError::Conflict(m)) => assert!(m.contains("users") && m.contains(&pid), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
+    // Deletion protection is on: DeletePool alone refuses; the plan turns it off first, as
+    // its own change (UpdatePool), then deletes.
+    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
+    match cognito::execute(&aws, &op, &ids).await {
+        Err(AwsError::Conflict(m)) => assert!(m.contains("deletion protection"), "{m}"),
+        other => panic!("expected a deletion-protection conflict, got {other:?}"),
+    }
+    let unprotected = PoolSettings { deletion_protection: false, ..desired.settings.clone() };
+    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: unprotected };
+    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool: protection off");
     let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
     cognito::execute(&aws, &op, &ids).await.expect("DeletePool");
     assert!(ids.lock().await.pools.is_empty());

@@ -62,7 +62,7 @@ async fn clients_without_auth_flows_or_with_secrets_settle_and_secret_flip_is_re
     let name = platform_name("fid");
     let dir = folder_with(&platform(&name, TWO_CLIENTS), &["acme".to_string()]);
     run_ok(dir.path(), &ep, &["apply", "--auto-approve", "--rate-scale", "0"], 0);
-    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode", "--rate-scale", "0"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
 
     let sdk = sdk(&ep).await;
     let pool = pool_id(&sdk, &name).await;
@@ -80,7 +80,7 @@ async fn clients_without_auth_flows_or_with_secrets_settle_and_secret_flip_is_re
 
     // Flip the secret: plan and apply fail naming the client, and nothing is written.
     write(dir.path(), "tenants/platform.yaml", &platform(&name, &TWO_CLIENTS.replace("generateSecret: true", "generateSecret: false")));
-    let o = run_ok(dir.path(), &ep, &["plan", "--rate-scale", "0"], 1);
+    let o = run_ok(dir.path(), &ep, &["plan"], 1);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("`backend`") && err.contains("generateSecret"), "{}", text(&o));
     let o = run_ok(dir.path(), &ep, &["--stats", "apply", "--auto-approve", "--rate-scale", "0"], 1);
@@ -103,10 +103,8 @@ async fn roles_quota_is_checked_before_any_write() {
     let name = platform_name("quota");
     let tenants: Vec<String> = ["acme", "globex", "initech"].map(String::from).to_vec();
     let dir = folder_with(&platform(&name, "    - name: web\n"), &tenants);
-    for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {
-        let mut a = args.to_vec();
-        a.extend(["--rate-scale", "0"]);
-        let o = run_ok(dir.path(), &ep, &a, 1);
+    for args in [&["plan"][..], &["apply", "--auto-approve", "--rate-scale", "0"][..]] {
+        let o = run_ok(dir.path(), &ep, args, 1);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("RolesQuota") && err.contains(&format!("> {}", roles_now + 5)), "{}", text(&o));
     }
@@ -152,5 +150,5 @@ async fn three_hundred_pooled_tenants_stay_under_the_per_pool_rate() {
         assert!(worst <= 5, "pool {pool}: {worst} group writes within one second");
         eprintln!("pool {pool}: {} group writes, at most {worst} in any second, {:.1} s", ts.len(), ts[ts.len() - 1] - ts[0]);
     }
-    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode", "--rate-scale", "4"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
 }
