@@ -527,15 +527,6 @@ fn pool_rules(v: &mut V<'_>) {
                 .hint("add REFRESH_TOKEN_AUTH to authFlows (or leave authFlows out: USER_SRP_AUTH and REFRESH_TOKEN_AUTH)"),
             );
         }
-        for (j, a) in c.write_attributes.iter().enumerate() {
-            let name = a.strip_prefix("custom:").unwrap_or(a);
-            if a.starts_with("custom:") && up.custom_attributes.iter().any(|ca| ca.name.strip_prefix("custom:").unwrap_or(&ca.name) == name && !ca.mutable) {
-                v.push(
-                    p.at(&format!("{path}.writeAttributes[{j}]"), format!("app client `{}` cannot write the immutable attribute `{a}`: Cognito refuses the client", c.name))
-                        .hint("remove it from writeAttributes, or declare the attribute mutable (only possible for a new attribute)"),
-                );
-            }
-        }
         for (field, list) in [("readAttributes", &c.read_attributes), ("writeAttributes", &c.write_attributes)] {
             for (j, a) in list.iter().enumerate() {
                 let known = STANDARD_ATTRIBUTES.contains(&a.as_str()) || custom.contains(a);

@@ -22,9 +22,10 @@ Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets)
  7. [custom-attribute-exists] AddCustomAttributes of a name the pool already has (or twice in
     one request) -> InvalidParameterException; UpdateUserPool keeps the creation-only
     UsernameConfiguration, UsernameAttributes and AliasAttributes (moto wiped them).
- 8. [client-unknown-attribute] Read/WriteAttributes naming an attribute the pool does not have,
-    and [client-write-immutable] WriteAttributes naming an immutable custom attribute ->
-    InvalidParameterException.
+ 8. [client-unknown-attribute] Read/WriteAttributes naming an attribute the pool does not have
+    -> InvalidParameterException. (An immutable custom attribute in WriteAttributes is
+    accepted, as AWS accepts it: sign-up through a client sets immutable attributes, which
+    needs write access; aws/aws-cdk#7407. Refusing it would be stricter than AWS.)
  9. [roles-quota] IAM CreateRole when the account already has RolesQuota roles -> HTTP 409
     LimitExceeded; GetAccountSummary reports the same RolesQuota.
 
@@ -387,14 +388,6 @@ def _check_client(self: CognitoIdpResponse, action: str) -> None:
                 "client-unknown-attribute",
                 InvalidParameterException(f"Invalid {kind} attributes specified while {verb} a client"),
             )
-        if kind == "write":
-            for name in names:
-                attribute = pool.schema_attributes.get(name)
-                if attribute is not None and attribute.custom and not attribute.mutable:
-                    _refuse(
-                        "client-write-immutable",
-                        InvalidParameterException(f"Invalid write attributes specified while {verb} a client"),
-                    )
 
 
 @_before(CognitoIdpResponse, "create_user_pool_client")

@@ -511,17 +511,10 @@ class StrictAppClients(ErrorCode, unittest.TestCase):
         self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=cid, DefaultRedirectURI="https://app.example/cb",
                                          CallbackURLs=["https://app.example/cb"])
 
-    def test_write_immutable_custom_attribute_refused(self) -> None:
-        err = self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
-                               ClientName="c", WriteAttributes=["email", "custom:tenant_id"])
-        self.assertEqual(err.response["Error"]["Message"], "Invalid write attributes specified while creating a client")
-        cid = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c",
-                                               ReadAttributes=["email", "custom:tenant_id"],
-                                               WriteAttributes=["email", "custom:plan"])["UserPoolClient"]["ClientId"]
-        err = self.assertError("InvalidParameterException", self.idp.update_user_pool_client, UserPoolId=self.pool,
-                               ClientId=cid, WriteAttributes=["custom:tenant_id"])
-        self.assertEqual(err.response["Error"]["Message"], "Invalid write attributes specified while updating a client")
-        self.assertEqual(self.describe(cid)["WriteAttributes"], ["email", "custom:plan"])
+    def test_write_immutable_custom_attribute_accepted(self) -> None:
+        # AWS accepts it (sign-up through a client needs write access to immutable attributes;
+        # aws/aws-cdk#7407), so the strict layer must not refuse it.
+        self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c", WriteAttributes=["email", "custom:tenant_id"])
 
     def test_unknown_attributes_refused(self) -> None:
         err = self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
