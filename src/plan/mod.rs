@@ -203,6 +203,68 @@ impl Op {
     }
 }
 
+/// The last segment of a role ARN (`arn:...:role/path/name` -> `name`).
+fn role_name_of_arn(arn: &str) -> Option<&str> {
+    arn.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+impl Op {
+    /// Whether this op removes something (deletions run after every other change).
+    pub fn is_delete(&self) -> bool {
+        matches!(
+            self,
+            Op::DeleteGroup { .. }
+                | Op::DeleteResourceServer { .. }
+                | Op::DeleteClient { .. }
+                | Op::DeletePool { .. }
+                | Op::DeleteRole { .. }
+                | Op::DeleteRolePolicy { .. }
+                | Op::DetachRolePolicy { .. }
+        )
+    }
+
+    /// What this op makes exist (keys other ops may need), and what it needs to exist first.
+    /// The engine starts an op once every change in the plan that provides one of its needs
+    /// is done; needs nobody in the plan provides are already there. Keys: `role:<name>`,
+    /// `pool:<address>`, `pool-schema:<address>` (attributes and resource servers a client may
+    /// name), `cognito` (every pool-side change: the authorizer's configuration holds their
+    /// ids), `function`, `authorizer`, `methods`.
+    pub fn deps(&self) -> (Vec<String>, Vec<String>) {
+        let s = |x: String| vec![x];
+        match self {
+            Op::CreateRole { role } | Op::UpdateRole { role, .. } => (s(format!("role:{}", role.name)), vec![]),
+            Op::PutRolePolicy { role, .. } => (vec![], s(format!("role:{role}"))),
+            Op::CreatePool { pool } => (vec![format!("pool:{}", pool.address), "cognito".into()], vec![]),
+            Op::UpdatePool { pool, .. } => (vec![format!("pool:{pool}"), "cognito".into()], vec![]),
+            Op::AddAttribute { pool, .. } | Op::PutResourceServer { pool, .. } => {
+                (vec![format!("pool-schema:{pool}"), "cognito".into()], s(format!("pool:{pool}")))
+            }
+            Op::PutClient { pool, .. } => {
+                (s("cognito".into()), vec![format!("pool:{pool}"), format!("pool-schema:{pool}")])
+            }
+            Op::PutGroup { pool, group, .. } => {
+                let mut needs = vec![format!("pool:{pool}")];
+                if let Some(r) = group.role_arn.as_deref().and_then(role_name_of_arn) {
+                    needs.push(format!("role:{r}"));
+                }
+                (s("cognito".into()), needs)
+            }
+            Op::PutFunction { function, .. } => {
+                let mut needs = vec!["cognito".to_string()];
+                if let Some(r) = role_name_of_arn(&function.role) {
+                    needs.push(format!("role:{r}"));
+                }
+                (s("function".into()), needs)
+            }
+            Op::PutAuthorizer { .. } => (s("authorizer".into()), vec!["function".into(), "cognito".into()]),
+            Op::PutPermission { .. } => (vec![], vec!["function".into(), "authorizer".into()]),
+            Op::SetMethodAuth { .. } => (s("methods".into()), s("authorizer".into())),
+            // Deletions run after everything else, in phase order (see `engine`).
+            _ => (vec![], vec![]),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Change {
     pub action: Action,
