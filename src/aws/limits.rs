@@ -9,9 +9,11 @@
 //!   pool). A call in such a category takes a token from its category bucket and from its
 //!   pool's bucket.
 //!
-//! Which operation is in which category is [`OPERATIONS`], one table with its sources. On top,
-//! every retry the SDK makes (throttling, 5xx; the SDK runs standard retries, see
-//! `aws::connect`) halves the account-wide rates for a few seconds.
+//! Which operation is in which category is [`OPERATIONS`], one table with its sources.
+//! Published quotas (Cognito's) are kept exactly. Unpublished ones (IAM's) are learned, as the
+//! AWS SDKs' adaptive retry mode does: start conservative, raise while calls succeed, halve on
+//! throttling. Every other retry the SDK makes (throttling, 5xx; standard retries, see
+//! `aws::connect`) halves the published-rate buckets for a few seconds.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -68,6 +70,13 @@ impl Category {
             // Lambda control plane (function configuration) API: 15 rps documented; 10 kept.
             Category::Lambda => 10.0,
         }
+    }
+
+    /// Whether AWS publishes no rate for this category, so tenantctl finds it out: start at
+    /// [`Category::default_rate`], raise it while calls succeed, halve it on throttling (the
+    /// AWS SDKs' adaptive retry mode, per category). Published quotas are never probed.
+    pub fn adaptive(self) -> bool {
+        matches!(self, Category::IamRead | Category::IamWrite)
     }
 
     /// Whether AWS also limits this category per user pool.
@@ -168,12 +177,28 @@ impl Bucket {
     }
 }
 
+/// The learned rate of an adaptive category.
+#[derive(Debug, Clone, Copy)]
+struct Learned {
+    rate: f64,
+    last_cut: Option<Instant>,
+}
+
+/// How fast an adaptive rate grows: requests/s added per call while nothing is throttled.
+const ADAPTIVE_STEP: f64 = 0.2;
+/// Calm time after a throttle before the rate grows again.
+const ADAPTIVE_CALM: Duration = Duration::from_secs(2);
+/// Bounds of an adaptive rate (requests per second).
+const ADAPTIVE_MIN: f64 = 1.0;
+const ADAPTIVE_MAX: f64 = 100.0;
+
 /// Token buckets by category and by (user pool, category). A scale of 0 disables limiting.
 pub struct Limiter {
     buckets: Mutex<HashMap<Category, Bucket>>,
     pools: Mutex<HashMap<(String, Category), Bucket>>,
     scale: f64,
     retries: std::sync::Mutex<Vec<Instant>>,
+    learned: std::sync::Mutex<HashMap<Category, Learned>>,
 }
 
 /// How long a retry keeps the rates down.
@@ -195,7 +220,41 @@ impl Limiter {
             pools: Mutex::new(HashMap::new()),
             scale,
             retries: std::sync::Mutex::new(Vec::new()),
+            learned: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Records that a call of `op` was throttled or failed and is retried: an adaptive
+    /// category halves its learned rate; every account-wide rate slows down for a few seconds.
+    pub fn note_retry_of(&self, op: &str) {
+        let cat = category_of(op);
+        if cat.adaptive() {
+            let mut l = self.learned.lock().unwrap();
+            let e = l.entry(cat).or_insert(Learned { rate: cat.default_rate(), last_cut: None });
+            e.rate = (e.rate * 0.5).max(ADAPTIVE_MIN);
+            e.last_cut = Some(Instant::now());
+            return;
+        }
+        self.note_retry();
+    }
+
+    /// The rate in force for `cat` before scaling: learned for adaptive categories (one call's
+    /// worth of growth per acquire while calm), the published or default rate otherwise.
+    fn base_rate(&self, cat: Category) -> f64 {
+        if !cat.adaptive() {
+            return cat.default_rate();
+        }
+        let mut l = self.learned.lock().unwrap();
+        let e = l.entry(cat).or_insert(Learned { rate: cat.default_rate(), last_cut: None });
+        if e.last_cut.is_none_or(|t| t.elapsed() >= ADAPTIVE_CALM) {
+            e.rate = (e.rate + ADAPTIVE_STEP).min(ADAPTIVE_MAX);
+        }
+        e.rate
+    }
+
+    /// The learned rate of an adaptive category (for statistics and tests).
+    pub fn learned_rate(&self, cat: Category) -> Option<f64> {
+        self.learned.lock().unwrap().get(&cat).map(|l| l.rate)
     }
 
     /// Records a retried request (called by the SDK interceptor).
@@ -228,11 +287,17 @@ impl Limiter {
         if cat.default_rate() * self.scale <= 0.0 {
             return;
         }
+        let base = self.base_rate(cat);
         loop {
-            let rate = cat.default_rate() * self.scale * self.slowdown();
+            let slow = if cat.adaptive() { 1.0 } else { self.slowdown() };
+            let rate = base * self.scale * slow;
+            // Adaptive categories keep a small burst while they probe upwards.
+            let burst = if cat.adaptive() { rate.clamp(1.0, 2.0) } else { rate.max(1.0) };
             let wait = {
                 let mut b = self.buckets.lock().await;
-                b.entry(cat).or_insert_with(|| Bucket::new(rate, rate.max(1.0))).take(rate)
+                let bucket = b.entry(cat).or_insert_with(|| Bucket::new(rate, burst));
+                bucket.burst = burst;
+                bucket.take(rate)
             };
             match wait {
                 None => return,
@@ -316,6 +381,29 @@ mod tests {
                 assert!(n <= 5, "{pool}: {n} calls within one second from {t0}: {ts:?}");
             }
         }
+    }
+
+    /// IAM publishes no rate: the limiter starts at the conservative default, grows while
+    /// calls succeed, halves on throttling, and grows again after a calm spell. Cognito's
+    /// published rates never move.
+    #[tokio::test]
+    async fn unpublished_rates_are_learned_published_ones_kept() {
+        let l = Limiter::new(1000.0); // large scale: acquire does not wait in this test
+        for _ in 0..50 {
+            l.acquire(Category::IamWrite).await;
+        }
+        let grown = l.learned_rate(Category::IamWrite).unwrap();
+        assert!((19.9..20.1).contains(&grown), "{grown}");
+        l.note_retry_of("iam:CreateRole");
+        let cut = l.learned_rate(Category::IamWrite).unwrap();
+        assert!((cut - grown / 2.0).abs() < 1e-9, "{cut}");
+        for _ in 0..10 {
+            l.acquire(Category::IamWrite).await;
+        }
+        assert_eq!(l.learned_rate(Category::IamWrite), Some(cut), "no growth during the calm spell");
+        l.note_retry_of("cognito-idp:CreateGroup");
+        assert_eq!(l.learned_rate(Category::UserPoolResourceUpdate), None);
+        assert_eq!(l.slowdown(), 0.5);
     }
 
     #[test]

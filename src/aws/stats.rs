@@ -100,8 +100,8 @@ impl Intercept for Counter {
         if first {
             self.0.bump(k.clone(), true);
         } else {
-            // A retry: throttling or a transient failure. Back off for everyone.
-            self.1.note_retry();
+            // A retry: throttling or a transient failure. Back off (see `limits`).
+            self.1.note_retry_of(&k);
         }
         self.0.bump(k, false);
         Ok(())
