@@ -1,7 +1,9 @@
 //! End to end through the real executable: a fake Lambda Runtime API and JWKS endpoint on
-//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it, one allowed and two
-//! denied events. Checks the response API Gateway gets, the "Unauthorized" error that it maps
-//! to 401, and the one log line per request on stderr (never the token).
+//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it, one allowed event, two
+//! that fail authentication and one authentic token of a foreign group. Checks the response API
+//! Gateway gets (Allow; an explicit Deny policy, which it answers with 403 and caches), the
+//! "Unauthorized" error that it maps to 401, and the one log line per request on stderr (never
+//! the token).
 
 mod common;
 
@@ -116,18 +118,24 @@ fn bootstrap_answers_like_a_token_authorizer() {
     let mut expired = good_claims();
     expired["exp"] = json!(now - 3600);
     let expired = sign(&expired);
+    let mut foreign = good_claims();
+    foreign["iat"] = json!(now - 5);
+    foreign["exp"] = json!(now + 3600);
+    foreign["cognito:groups"] = json!(["globex-member"]);
+    let foreign = sign(&foreign);
     let method_arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders";
     let event = |t: &str| json!({"type": "TOKEN", "authorizationToken": t, "methodArn": method_arn});
     rt.events.lock().unwrap().extend([
         ("req-good".to_string(), event(&format!("Bearer {good}"))),
         ("req-expired".to_string(), event(&expired)),
         ("req-garbage".to_string(), event("Bearer not-a-jwt-xyz")),
+        ("req-foreign".to_string(), event(&format!("Bearer {foreign}"))),
     ]);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_tenantctl-authorizer"))
         .env_clear()
         .envs(env())
-        .env("TENANTCTL_ISSUERS", ISS_A)
+        .env("TENANTCTL_ISSUERS", ISS_A_SHARED)
         .env("TENANTCTL_JWKS_URL", format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"))
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "acmesaas-authorizer")
@@ -142,14 +150,14 @@ fn bootstrap_answers_like_a_token_authorizer() {
         .unwrap();
 
     let start = Instant::now();
-    while rt.results.lock().unwrap().len() < 3 && start.elapsed() < Duration::from_secs(30) {
+    while rt.results.lock().unwrap().len() < 4 && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().ok();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let results = rt.results.lock().unwrap().clone();
-    assert_eq!(results.len(), 3, "results {results:?}\nstderr:\n{stderr}");
+    assert_eq!(results.len(), 4, "results {results:?}\nstderr:\n{stderr}");
 
     let (id, kind, body) = &results[0];
     assert_eq!((id.as_str(), kind.as_str()), ("req-good", "response"), "{body}");
@@ -166,7 +174,20 @@ fn bootstrap_answers_like_a_token_authorizer() {
         let (got, kind, body) = &results[i];
         assert_eq!((got.as_str(), kind.as_str()), (id, "error"));
         assert_eq!(body["errorMessage"], "Unauthorized", "{body}");
+        assert_eq!(body["errorType"], "Unauthorized", "{body}");
     }
+    // Authentic, but a foreign group: an explicit Deny on the stage wildcard, no context.
+    let (id, kind, body) = &results[3];
+    assert_eq!((id.as_str(), kind.as_str()), ("req-foreign", "response"), "{body}");
+    assert_eq!(
+        *body,
+        json!({
+            "principalId": "11111111-2222-3333-4444-555555555555",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Action": "execute-api:Invoke", "Effect": "Deny",
+                "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"]}]}
+        })
+    );
     assert_eq!(*rt.jwks_fetches.lock().unwrap(), 1);
 
     let lines: Vec<Value> = stderr
@@ -180,8 +201,16 @@ fn bootstrap_answers_like_a_token_authorizer() {
     assert_eq!(by_req("req-expired").len(), 1);
     assert_eq!(by_req("req-expired")[0]["reason"], "expired");
     assert_eq!(by_req("req-garbage")[0]["reason"], "malformed_token");
+    assert_eq!(by_req("req-expired")[0]["msg"], "unauthorized");
+    assert_eq!(by_req("req-foreign").len(), 1);
+    assert_eq!(by_req("req-foreign")[0]["msg"], "denied");
+    assert_eq!(by_req("req-foreign")[0]["class"], "forbidden");
+    assert_eq!(by_req("req-foreign")[0]["reason"], "foreign_group");
     assert!(
-        !stderr.contains(&good) && !stderr.contains(&expired) && !stderr.contains("not-a-jwt-xyz"),
+        !stderr.contains(&good)
+            && !stderr.contains(&expired)
+            && !stderr.contains(&foreign)
+            && !stderr.contains("not-a-jwt-xyz"),
         "token in log:\n{stderr}"
     );
 }
