@@ -350,7 +350,7 @@ pub fn check_issuer(iss: &str) -> Result<(), String> {
         return Err(format!("issuer {iss:?}: the DNS suffix of {region} is {want}, not {suffix}"));
     }
     let id = pool.strip_prefix(region).and_then(|p| p.strip_prefix('_'));
-    if !id.is_some_and(|id| !id.is_empty() && id.len() <= 40 && id.bytes().all(|b| b.is_ascii_alphanumeric())) {
+    if !id.is_some_and(|id| !id.is_empty() && pool.len() <= 55 && id.bytes().all(|b| b.is_ascii_alphanumeric())) {
         return Err(format!("issuer {iss:?}: {pool:?} is not a user pool id of {region} (<region>_<id>)"));
     }
     Ok(())
@@ -541,6 +541,29 @@ mod tests {
         assert!(c.issuer_may_speak_for(silo, "globex"));
         assert!(!c.issuer_may_speak_for(silo, "acme"));
         assert!(!c.issuer_may_speak_for("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other", "acme"));
+    }
+
+    #[test]
+    fn issuer_shapes() {
+        for ok in [
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI",
+            // The emulator's pool ids: <region>_<32 hex>.
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_0123456789abcdef0123456789abcdef",
+            "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc",
+            "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_abc",
+        ] {
+            assert_eq!(check_issuer(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_a-b",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc?x",
+            "https://cognito-idp.us-east-1.amazonaws.com:8443/us-east-1_abc",
+            "https://cognito-idp.useast1.amazonaws.com/useast1_abc",
+            &format!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_{}", "a".repeat(50)),
+        ] {
+            assert!(check_issuer(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
