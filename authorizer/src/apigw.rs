@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::verify::{Deny, DenyReason, Verified, Verifier};
+use crate::verify::{Deny, DenyClass, DenyReason, Verified, Verifier};
 
 /// A `TOKEN` authorizer event.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -21,7 +21,9 @@ pub struct TokenAuthorizerEvent {
 pub struct AuthorizerResponse {
     pub principal_id: String,
     pub policy_document: PolicyDocument,
-    pub context: AuthorizerContext,
+    /// Present on `Allow` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<AuthorizerContext>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,6 +53,11 @@ pub struct AuthorizerContext {
 /// `arn:<partition>:execute-api:<region>:<account>:<apiId>/<stage>/*/*` for the API and stage
 /// of `method_arn`: a cached result then covers every method and path of that stage.
 pub fn api_stage_resource(method_arn: &str) -> Option<String> {
+    api_stage(method_arn).map(|(_, r)| r)
+}
+
+/// The partition of `method_arn` and [`api_stage_resource`].
+pub fn api_stage(method_arn: &str) -> Option<(&str, String)> {
     let mut f = method_arn.splitn(6, ':');
     let (arn, partition, service, region, account, rest) =
         (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
@@ -66,7 +73,7 @@ pub fn api_stage_resource(method_arn: &str) -> Option<String> {
     if !plain(api) || !plain(stage) || method.is_empty() {
         return None;
     }
-    Some(format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*"))
+    Some((partition, format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*")))
 }
 
 /// Strips an optional `Bearer ` prefix (any case).
@@ -78,38 +85,99 @@ pub fn bearer_token(header: &str) -> &str {
     }
 }
 
-/// Builds the Allow response for a verified token.
-pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
-    AuthorizerResponse {
-        principal_id: v.sub.clone(),
-        policy_document: PolicyDocument {
+fn policy(principal_id: String, effect: &str, resource: String) -> (String, PolicyDocument) {
+    (
+        principal_id,
+        PolicyDocument {
             version: "2012-10-17".into(),
             statement: vec![Statement {
                 action: "execute-api:Invoke".into(),
-                effect: "Allow".into(),
+                effect: effect.into(),
                 resource: vec![resource],
             }],
         },
-        context: AuthorizerContext {
+    )
+}
+
+/// Builds the Allow response for a verified token.
+pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
+    let (principal_id, policy_document) = policy(v.sub.clone(), "Allow", resource);
+    AuthorizerResponse {
+        principal_id,
+        policy_document,
+        context: Some(AuthorizerContext {
             tenant_id: v.tenant_id.clone(),
             role: v.role.clone(),
             role_arn: v.role_arn.clone(),
             sub: v.sub.clone(),
+        }),
+    }
+}
+
+/// The explicit Deny for an authentic token (on the same API-stage wildcard an Allow would
+/// cover, so the cached answer is the same for every method), no context.
+pub fn deny_policy(principal_id: &str, resource: String) -> AuthorizerResponse {
+    let (principal_id, policy_document) = policy(principal_id.to_string(), "Deny", resource);
+    AuthorizerResponse { principal_id, policy_document, context: None }
+}
+
+/// What the Lambda answers for one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// An Allow policy with the tenant context.
+    Allow(AuthorizerResponse, Verified),
+    /// An authentic token whose tenant or role check failed ([`DenyClass::Forbidden`]): an
+    /// explicit Deny policy; API Gateway answers 403 and caches it.
+    Deny(AuthorizerResponse, Deny),
+    /// Authentication failed ([`DenyClass::Unauthorized`]): the Lambda fails with the error
+    /// `Unauthorized`; API Gateway answers 401.
+    Unauthorized(Deny),
+}
+
+/// The whole decision for one event.
+pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
+    let resource = match stage_resource(verifier, event) {
+        Ok(r) => r,
+        Err(d) => return Decision::Unauthorized(d),
+    };
+    match verifier.verify(bearer_token(&event.authorization_token)) {
+        Ok(v) => Decision::Allow(allow(&v, resource), v),
+        Err(d) => match (d.class(), d.sub.as_deref()) {
+            (DenyClass::Forbidden, Some(sub)) => Decision::Deny(deny_policy(sub, resource), d),
+            _ => Decision::Unauthorized(d),
         },
     }
 }
 
-/// The whole decision for one event. `Err` means 401 Unauthorized.
+/// The decision as a `Result`: `Ok` is Allow; `Err` is either class of denial (see
+/// [`Deny::class`] and [`decide`]).
 pub fn authorize(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Result<(AuthorizerResponse, Verified), Deny> {
-    if event.type_ != "TOKEN" {
-        return Err(Deny { reason: DenyReason::BadEvent, detail: format!("type {:?}", truncate(&event.type_)) });
+    match decide(verifier, event) {
+        Decision::Allow(resp, v) => Ok((resp, v)),
+        Decision::Deny(_, d) | Decision::Unauthorized(d) => Err(d),
     }
-    let resource = api_stage_resource(&event.method_arn).ok_or_else(|| Deny {
+}
+
+/// The API-stage resource of the event's methodArn, which must be in the partition of the
+/// configured region (the role ARN in the context is built in that partition too).
+fn stage_resource(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Result<String, Deny> {
+    if event.type_ != "TOKEN" {
+        return Err(Deny {
+            reason: DenyReason::BadEvent,
+            detail: format!("type {:?}", truncate(&event.type_)),
+            sub: None,
+        });
+    }
+    let bad_arn = || Deny {
         reason: DenyReason::BadMethodArn,
         detail: format!("methodArn {:?}", truncate(&event.method_arn)),
-    })?;
-    let v = verifier.verify(bearer_token(&event.authorization_token))?;
-    Ok((allow(&v, resource.clone()), v))
+        sub: None,
+    };
+    let (partition, resource) = api_stage(&event.method_arn).ok_or_else(bad_arn)?;
+    if partition != verifier.config().partition {
+        return Err(bad_arn());
+    }
+    Ok(resource)
 }
 
 fn truncate(s: &str) -> &str {
@@ -120,11 +188,17 @@ fn truncate(s: &str) -> &str {
     &s[..cut]
 }
 
-/// The one structured log line for a denial (no token, no claims beyond the detail).
+/// The one structured log line for a denial (no token, no claims beyond the detail): `msg` is
+/// `unauthorized` (401) or `denied` (Deny policy, 403), `class` likewise.
 pub fn deny_log_line(d: &Deny, request_id: &str) -> String {
+    let msg = match d.class() {
+        DenyClass::Unauthorized => "unauthorized",
+        DenyClass::Forbidden => "denied",
+    };
     serde_json::json!({
         "level": "WARN",
-        "msg": "unauthorized",
+        "msg": msg,
+        "class": d.class().as_str(),
         "reason": d.reason.as_str(),
         "detail": d.detail,
         "request_id": request_id,

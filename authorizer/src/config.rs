@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
+use crate::partition::partition_for_region;
+
 pub const ENV_ISSUERS: &str = "TENANTCTL_ISSUERS";
 pub const ENV_CLIENT_IDS: &str = "TENANTCTL_CLIENT_IDS";
 pub const ENV_PLATFORM: &str = "TENANTCTL_PLATFORM";
@@ -34,8 +36,12 @@ pub const ENV_VARS: &[&str] = &[
 
 pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
 pub const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
-pub const DEFAULT_JWKS_BACKOFF_SECONDS: u64 = 60;
+/// Minimum time between two JWKS fetches of one issuer (aws-jwt-verify's penalty box waits 10 s).
+pub const DEFAULT_JWKS_BACKOFF_SECONDS: u64 = 10;
 pub const MAX_JWKS_BACKOFF_SECONDS: u64 = 3600;
+/// After a failed fetch the next one may come this soon, whatever the configured back-off: a
+/// JWKS outage blocks a container for at most this long after the endpoint recovers.
+pub const MAX_JWKS_FAILURE_BACKOFF_SECONDS: u64 = 10;
 
 /// Which Cognito token the authorizer accepts (`token_use` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,16 @@ impl TokenUse {
             TokenUse::Access => "access",
         }
     }
+}
+
+/// Which tenants an issuer (user pool) may speak for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerScope {
+    /// `ISSUER=TENANT`: a silo pool, exactly that tenant.
+    Tenant(String),
+    /// `ISSUER=*`: the shared pool, every tenant that no `ISSUER=TENANT` entry binds (pooled
+    /// tenants only).
+    Pooled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,13 +90,19 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
 /// The authorizer's settings. Build it with [`Config::from_env_map`] (or [`Config::from_env`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Accepted `iss` values, compared byte for byte.
+    /// Accepted `iss` values, compared byte for byte, in the order of `TENANTCTL_ISSUERS`.
     pub issuers: Vec<String>,
+    /// Issuer -> the tenants it may speak for (one entry per issuer).
+    pub issuer_scopes: BTreeMap<String, IssuerScope>,
+    /// Tenants bound to a silo issuer: tenant -> issuer.
+    pub silo_tenants: BTreeMap<String, String>,
     /// Accepted `aud` (ID tokens) / `client_id` (access tokens).
     pub client_ids: Vec<String>,
     pub platform: String,
     pub account_id: String,
     pub region: String,
+    /// The ARN partition of `region` (from the one region table, partition.rs).
+    pub partition: &'static str,
     pub token_use: TokenUse,
     /// Name without the `custom:` prefix.
     pub tenant_attribute: String,
@@ -108,9 +130,38 @@ impl Config {
         let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let required = |k: &'static str| get(k).ok_or_else(|| err(k, "is required"));
 
-        let issuers = split_list(required(ENV_ISSUERS)?);
-        for iss in &issuers {
+        let mut issuers = Vec::new();
+        let mut issuer_scopes = BTreeMap::new();
+        let mut silo_tenants = BTreeMap::new();
+        for entry in split_list(required(ENV_ISSUERS)?) {
+            // The issuer is a URL without '='; the tenant never holds one either.
+            let (iss, scope) = entry.split_once('=').ok_or_else(|| {
+                err(
+                    ENV_ISSUERS,
+                    format!("{entry:?} is not ISSUER=TENANT or ISSUER=* (which tenants may this pool speak for?)"),
+                )
+            })?;
+            let (iss, scope) = (iss.trim(), scope.trim());
             check_issuer(iss).map_err(|m| err(ENV_ISSUERS, m))?;
+            let scope = match scope {
+                "*" => {
+                    if issuer_scopes.values().any(|s| *s == IssuerScope::Pooled) {
+                        return Err(err(ENV_ISSUERS, "more than one shared-pool issuer (ISSUER=*)"));
+                    }
+                    IssuerScope::Pooled
+                }
+                t if is_tenant_id(t) => {
+                    if let Some(other) = silo_tenants.insert(t.to_string(), iss.to_string()) {
+                        return Err(err(ENV_ISSUERS, format!("tenant {t:?} bound to two issuers ({other} and {iss})")));
+                    }
+                    IssuerScope::Tenant(t.to_string())
+                }
+                t => return Err(err(ENV_ISSUERS, format!("{t:?} after {iss}= is neither a tenant id nor *"))),
+            };
+            if issuer_scopes.insert(iss.to_string(), scope).is_some() {
+                return Err(err(ENV_ISSUERS, format!("issuer {iss} listed twice")));
+            }
+            issuers.push(iss.to_string());
         }
         let client_ids = split_list(required(ENV_CLIENT_IDS)?);
         for c in &client_ids {
@@ -127,8 +178,21 @@ impl Config {
             return Err(err(ENV_ACCOUNT_ID, format!("{account_id:?} is not a 12-digit account id")));
         }
         let region = required(ENV_REGION)?.to_string();
-        if !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if !is_region(&region) {
             return Err(err(ENV_REGION, format!("invalid region {region:?}")));
+        }
+        let partition = partition_for_region(&region);
+        for iss in &issuers {
+            let theirs = partition_for_region(issuer_region(iss));
+            if theirs.name != partition.name {
+                return Err(err(
+                    ENV_ISSUERS,
+                    format!(
+                        "issuer {iss} is in partition {}, the function's region {region} in {}",
+                        theirs.name, partition.name
+                    ),
+                ));
+            }
         }
         let token_use = match get(ENV_TOKEN_USE).unwrap_or("id") {
             "id" => TokenUse::Id,
@@ -159,9 +223,7 @@ impl Config {
         }
         let jwks_url_template = get(ENV_JWKS_URL).map(str::to_string);
         if let Some(t) = &jwks_url_template {
-            if !(t.starts_with("https://") || t.starts_with("http://")) {
-                return Err(err(ENV_JWKS_URL, "must be an http(s) URL"));
-            }
+            check_jwks_template(t).map_err(|m| err(ENV_JWKS_URL, m))?;
             if issuers.len() > 1 && !t.contains("{issuer}") && !t.contains("{pool_id}") {
                 return Err(err(ENV_JWKS_URL, "several issuers need {issuer} or {pool_id} in the template"));
             }
@@ -197,10 +259,13 @@ impl Config {
 
         Ok(Config {
             issuers,
+            issuer_scopes,
+            silo_tenants,
             client_ids,
             platform,
             account_id,
             region,
+            partition: partition.name,
             token_use,
             tenant_attribute,
             roles,
@@ -216,7 +281,18 @@ impl Config {
         format!("custom:{}", self.tenant_attribute)
     }
 
-    /// Where the keys of `issuer` are fetched from.
+    /// Whether tokens of `issuer` may speak for `tenant`: its own tenant for a silo issuer; any
+    /// tenant not bound to a silo issuer for the shared pool's. Unknown issuers: never.
+    pub fn issuer_may_speak_for(&self, issuer: &str, tenant: &str) -> bool {
+        match self.issuer_scopes.get(issuer) {
+            Some(IssuerScope::Tenant(t)) => t == tenant,
+            Some(IssuerScope::Pooled) => !self.silo_tenants.contains_key(tenant),
+            None => false,
+        }
+    }
+
+    /// Where the keys of `issuer` are fetched from: `{issuer}/.well-known/jwks.json` (the
+    /// issuer itself being checked against the Cognito shape), unless the template overrides it.
     pub fn jwks_url(&self, issuer: &str) -> String {
         match &self.jwks_url_template {
             Some(t) => t.replace("{issuer}", issuer).replace("{pool_id}", pool_id(issuer)),
@@ -224,13 +300,15 @@ impl Config {
         }
     }
 
-    /// The contract's IAM role for (tenant, role).
+    /// The contract's IAM role for (tenant, role), in the configured region's partition.
     pub fn role_arn(&self, tenant: &str, role: &str) -> String {
-        format!(
-            "arn:aws:iam::{}:role/tenantctl/{}/{}-{}-{}",
-            self.account_id, self.platform, self.platform, tenant, role
-        )
+        role_arn_in(self.partition, &self.account_id, &self.platform, tenant, role)
     }
+}
+
+/// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<tenant>-<role>`.
+pub fn role_arn_in(partition: &str, account_id: &str, platform: &str, tenant: &str, role: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:role/tenantctl/{platform}/{platform}-{tenant}-{role}")
 }
 
 /// The last path segment of a Cognito issuer URL (the user pool id).
@@ -242,14 +320,68 @@ fn split_list(v: &str) -> Vec<String> {
     v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
-fn check_issuer(iss: &str) -> Result<(), String> {
-    let rest = iss.strip_prefix("https://").ok_or_else(|| format!("issuer {iss:?} is not an https URL"))?;
-    if iss.ends_with('/') {
-        return Err(format!("issuer {iss:?} ends with '/'"));
+/// The region of a checked issuer (`https://cognito-idp.<region>.<suffix>/<pool>`).
+fn issuer_region(iss: &str) -> &str {
+    iss.strip_prefix("https://cognito-idp.").and_then(|r| r.split('.').next()).unwrap_or("")
+}
+
+/// `^[a-z]{2,}(-[a-z]+)+-[0-9]+$`-ish: lowercase words and a number, hyphen separated.
+fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// A Cognito user pool issuer, exactly: `https://cognito-idp.<region>.<dns_suffix>/<region>_<id>`
+/// with the DNS suffix of the region's partition (partition.rs). The JWKS URL is derived from
+/// it, so this is the trust anchor: nothing else may be configured as an issuer.
+pub fn check_issuer(iss: &str) -> Result<(), String> {
+    let shape = "is not https://cognito-idp.<region>.<dns-suffix>/<pool-id>";
+    let rest = iss.strip_prefix("https://cognito-idp.").ok_or_else(|| format!("issuer {iss:?} {shape}"))?;
+    let (host_rest, pool) = rest.split_once('/').ok_or_else(|| format!("issuer {iss:?} {shape}"))?;
+    let (region, suffix) = host_rest.split_once('.').ok_or_else(|| format!("issuer {iss:?} {shape}"))?;
+    if !is_region(region) {
+        return Err(format!("issuer {iss:?}: invalid region {region:?}"));
     }
-    let (host, path) = rest.split_once('/').ok_or_else(|| format!("issuer {iss:?} has no pool id path"))?;
-    if host.is_empty() || path.is_empty() || iss.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
-        return Err(format!("invalid issuer {iss:?}"));
+    let want = partition_for_region(region).dns_suffix;
+    if suffix != want {
+        return Err(format!("issuer {iss:?}: the DNS suffix of {region} is {want}, not {suffix}"));
+    }
+    let id = pool.strip_prefix(region).and_then(|p| p.strip_prefix('_'));
+    if !id.is_some_and(|id| !id.is_empty() && pool.len() <= 55 && id.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return Err(format!("issuer {iss:?}: {pool:?} is not a user pool id of {region} (<region>_<id>)"));
+    }
+    Ok(())
+}
+
+/// The JWKS override: HTTPS, or plain HTTP only to a loopback host (the local emulator).
+fn check_jwks_template(t: &str) -> Result<(), String> {
+    if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("holds whitespace".into());
+    }
+    // `{issuer}` expands to a checked https issuer.
+    if t.starts_with("https://") || t.starts_with("{issuer}") {
+        return Ok(());
+    }
+    let rest = t.strip_prefix("http://").ok_or("must be an https URL (or http to a loopback host)")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("must not hold user information".into());
+    }
+    let host = if authority.starts_with('[') {
+        authority.split_once(']').map(|(h, _)| &h[1..]).unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::Ipv6Addr>().is_ok_and(|a| a.is_loopback())
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback());
+    if !loopback {
+        return Err(format!(
+            "plain http is allowed only to a loopback host (127.0.0.0/8, localhost, [::1]), not {host:?}; use https"
+        ));
     }
     Ok(())
 }
@@ -299,7 +431,7 @@ mod tests {
 
     fn base() -> HashMap<String, String> {
         [
-            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=*"),
             (ENV_CLIENT_IDS, "client1, client2"),
             (ENV_PLATFORM, "acmesaas"),
             (ENV_ACCOUNT_ID, "123456789012"),
@@ -319,7 +451,9 @@ mod tests {
         assert_eq!(c.client_ids, vec!["client1", "client2"]);
         assert_eq!(c.roles.get("member"), Some(&10));
         assert_eq!(c.clock_skew_seconds, 60);
-        assert_eq!(c.jwks_backoff_seconds, 60);
+        assert_eq!(c.jwks_backoff_seconds, 10);
+        assert_eq!(c.issuers, ["https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"]);
+        assert_eq!(c.partition, "aws");
         assert_eq!(
             c.jwks_url("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json"
@@ -344,9 +478,30 @@ mod tests {
     #[test]
     fn rejects_bad_values() {
         let cases: &[(&str, &str)] = &[
-            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/"),
-            (ENV_ISSUERS, "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/=*"),
+            (ENV_ISSUERS, "http://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=*"),
             (ENV_ISSUERS, ""),
+            // An entry without '=' (the format before pool-to-tenant binding).
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc="),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=Acme"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=*,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=acme"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_a=acme,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_b=acme"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_a=*,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_b=*"),
+            // Not the Cognito issuer shape: another host, the wrong DNS suffix for the region,
+            // a pool id of another region, a path below the pool.
+            (ENV_ISSUERS, "https://evil.example/us-east-1_abc=*"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com.evil.example/us-east-1_abc=*"),
+            (ENV_ISSUERS, "https://cognito-idp.cn-north-1.amazonaws.com/cn-north-1_abc=*"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/eu-west-1_abc=*"),
+            (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/x=*"),
+            // A pool in another partition than the function's region.
+            (ENV_ISSUERS, "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc=*"),
+            (ENV_JWKS_URL, "http://cognito-idp.us-east-1.amazonaws.com/{pool_id}/.well-known/jwks.json"),
+            (ENV_JWKS_URL, "http://10.0.0.1:5000/{pool_id}/.well-known/jwks.json"),
+            (ENV_JWKS_URL, "http://127.0.0.1.evil.example/{pool_id}/.well-known/jwks.json"),
+            (ENV_JWKS_URL, "http://localhost@evil.example/{pool_id}/.well-known/jwks.json"),
+            (ENV_JWKS_URL, "ftp://127.0.0.1/{pool_id}"),
             (ENV_PLATFORM, "acme-saas"),
             (ENV_ACCOUNT_ID, "12345"),
             (ENV_TOKEN_USE, "refresh"),
@@ -365,6 +520,90 @@ mod tests {
             let r = Config::from_env_map(&e);
             assert_eq!(r.as_ref().map_err(|e| e.var), Err(*k), "{k}={v:?} gave {r:?}");
         }
+    }
+
+    #[test]
+    fn issuer_bindings() {
+        let mut e = base();
+        e.insert(
+            ENV_ISSUERS.into(),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_shared=*, https://cognito-idp.us-east-1.amazonaws.com/us-east-1_silo=globex".into(),
+        );
+        let c = Config::from_env_map(&e).unwrap();
+        let (shared, silo) = (
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_shared",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_silo",
+        );
+        assert_eq!(c.issuers, [shared, silo]);
+        assert_eq!(c.issuer_scopes[silo], IssuerScope::Tenant("globex".into()));
+        assert!(c.issuer_may_speak_for(shared, "acme"));
+        assert!(!c.issuer_may_speak_for(shared, "globex"), "a silo tenant is not the shared pool's");
+        assert!(c.issuer_may_speak_for(silo, "globex"));
+        assert!(!c.issuer_may_speak_for(silo, "acme"));
+        assert!(!c.issuer_may_speak_for("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other", "acme"));
+    }
+
+    #[test]
+    fn issuer_shapes() {
+        for ok in [
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEfGhI",
+            // The emulator's pool ids: <region>_<32 hex>.
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_0123456789abcdef0123456789abcdef",
+            "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc",
+            "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_abc",
+        ] {
+            assert_eq!(check_issuer(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_a-b",
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc?x",
+            "https://cognito-idp.us-east-1.amazonaws.com:8443/us-east-1_abc",
+            "https://cognito-idp.useast1.amazonaws.com/useast1_abc",
+            &format!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_{}", "a".repeat(50)),
+        ] {
+            assert!(check_issuer(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn jwks_override_must_be_https_or_loopback() {
+        for ok in [
+            "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json",
+            "http://127.8.9.10/{pool_id}/.well-known/jwks.json",
+            "http://localhost:5000/{pool_id}/.well-known/jwks.json",
+            "http://[::1]:5000/{pool_id}/.well-known/jwks.json",
+            "https://keys.example/{pool_id}.json",
+            "{issuer}/.well-known/jwks.json",
+        ] {
+            let mut e = base();
+            e.insert(ENV_JWKS_URL.into(), ok.into());
+            assert!(Config::from_env_map(&e).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn partitions_come_from_the_region_table() {
+        let mut e = base();
+        e.insert(ENV_REGION.into(), "cn-north-1".into());
+        e.insert(ENV_ISSUERS.into(), "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc=*".into());
+        let c = Config::from_env_map(&e).unwrap();
+        assert_eq!(c.partition, "aws-cn");
+        assert_eq!(
+            c.role_arn("acme", "admin"),
+            "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"
+        );
+        assert_eq!(
+            c.jwks_url(&c.issuers[0]),
+            "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc/.well-known/jwks.json"
+        );
+        e.insert(ENV_REGION.into(), "us-gov-west-1".into());
+        e.insert(ENV_ISSUERS.into(), "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_abc=*".into());
+        let c = Config::from_env_map(&e).unwrap();
+        assert_eq!(
+            c.role_arn("acme", "admin"),
+            "arn:aws-us-gov:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! Keys are cached per issuer and refetched only when a token names a `kid` the cache does
 //! not hold, and then at most once per back-off window per issuer: a flood of forged `kid`s
-//! costs at most one fetch per window.
+//! costs at most one fetch per window. After a *failed* fetch the window is at most
+//! [`MAX_JWKS_FAILURE_BACKOFF_SECONDS`] (10 s, aws-jwt-verify's penalty box), so a JWKS outage
+//! does not keep a warm container refusing every token long after the endpoint is back.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
+
+use crate::config::MAX_JWKS_FAILURE_BACKOFF_SECONDS;
 
 /// Seconds since the Unix epoch. Injectable so tests can move time.
 pub trait Clock: Send + Sync {
@@ -135,6 +139,8 @@ struct IssuerKeys {
     loaded: bool,
     /// When the last fetch was attempted (successful or not).
     last_attempt: Option<u64>,
+    /// Whether that attempt failed (no document, or not a JWKS).
+    last_failed: bool,
     last_error: Option<String>,
 }
 
@@ -162,9 +168,14 @@ impl JwksCache {
             return Ok(k.clone());
         }
         let now = self.clock.now_unix();
+        let window = if entry.last_failed {
+            self.backoff_seconds.min(MAX_JWKS_FAILURE_BACKOFF_SECONDS)
+        } else {
+            self.backoff_seconds
+        };
         let may_fetch = match entry.last_attempt {
             None => true,
-            Some(t) => now >= t.saturating_add(self.backoff_seconds) || now < t,
+            Some(t) => now >= t.saturating_add(window) || now < t,
         };
         if may_fetch {
             entry.last_attempt = Some(now);
@@ -172,9 +183,14 @@ impl JwksCache {
                 Ok(keys) => {
                     entry.keys = keys;
                     entry.loaded = true;
+                    entry.last_failed = false;
                     entry.last_error = None;
                 }
-                Err(e) => entry.last_error = Some(e.0),
+                // Keys already cached stay in use.
+                Err(e) => {
+                    entry.last_failed = true;
+                    entry.last_error = Some(e.0);
+                }
             }
             if let Some(k) = entry.keys.get(kid) {
                 return Ok(k.clone());

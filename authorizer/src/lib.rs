@@ -2,9 +2,11 @@
 //!
 //! Verifies a Cognito JWT (RS256 only, `kid` required, keys from the pool's JWKS with a
 //! refetch back-off, exact `iss`, pinned `token_use`, app client, `exp`/`nbf`/`iat` with bounded
-//! skew, the tenant claim and `<tenant>-<role>` groups) and answers an `Allow` policy for the
-//! whole API stage with context `tenant_id`, `role`, `role_arn`, `sub`. Anything else is
-//! `Unauthorized`, with one structured log line naming a [`DenyReason`].
+//! skew, the issuer's pool-to-tenant binding, the tenant claim and `<tenant>-<role>` groups) and
+//! answers an `Allow` policy for the whole API stage with context `tenant_id`, `role`,
+//! `role_arn`, `sub`. A token that fails authentication is `Unauthorized` (API Gateway: 401); an
+//! authentic token whose tenant or role check fails gets an explicit `Deny` policy (403, cached).
+//! Each answer is one structured log line naming a [`DenyReason`] and its [`DenyClass`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -19,7 +21,12 @@ pub mod config;
 pub mod jwks;
 pub mod verify;
 
-pub use apigw::{authorize, AuthorizerContext, AuthorizerResponse, TokenAuthorizerEvent};
-pub use config::{Config, ConfigError, TokenUse};
+/// The one region -> partition table, shared with tenantctl and tenant-credentials (the file
+/// itself, not a copy: the Lambda must not depend on the SDK crates).
+#[path = "../../tenant-credentials/src/partition.rs"]
+pub mod partition;
+
+pub use apigw::{authorize, decide, AuthorizerContext, AuthorizerResponse, Decision, TokenAuthorizerEvent};
+pub use config::{Config, ConfigError, IssuerScope, TokenUse};
 pub use jwks::{Clock, FetchError, HttpJwksFetcher, JwksFetcher, SystemClock};
-pub use verify::{Deny, DenyReason, Verified, Verifier};
+pub use verify::{Deny, DenyClass, DenyReason, Verified, Verifier};

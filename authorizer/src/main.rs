@@ -5,7 +5,7 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line};
 use tenantctl_authorizer::{
-    authorize, AuthorizerResponse, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
+    decide, AuthorizerResponse, Config, Decision, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
 };
 
 fn unauthorized() -> Diagnostic {
@@ -31,13 +31,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let request_id = event.context.request_id.clone();
             // A JWKS fetch blocks: keep it off the runtime's thread.
-            let decision = tokio::task::spawn_blocking(move || authorize(&verifier, &event.payload)).await;
+            let decision = tokio::task::spawn_blocking(move || decide(&verifier, &event.payload)).await;
             match decision {
-                Ok(Ok((resp, v))) => {
+                Ok(Decision::Allow(resp, v)) => {
                     eprintln!("{}", allow_log_line(&v, &request_id));
                     Ok::<AuthorizerResponse, Diagnostic>(resp)
                 }
-                Ok(Err(deny)) => {
+                // An authentic token failing its tenant or role check: explicit Deny (403).
+                Ok(Decision::Deny(resp, deny)) => {
+                    eprintln!("{}", deny_log_line(&deny, &request_id));
+                    Ok(resp)
+                }
+                // Authentication failed: 401.
+                Ok(Decision::Unauthorized(deny)) => {
                     eprintln!("{}", deny_log_line(&deny, &request_id));
                     Err(unauthorized())
                 }

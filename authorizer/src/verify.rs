@@ -8,13 +8,34 @@ use base64::Engine as _;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
-use crate::config::{is_tenant_id, Config, TokenUse};
+use crate::config::{is_tenant_id, pool_id, Config, TokenUse};
 use crate::jwks::{Clock, JwksCache, JwksFetcher, KeyError};
 
 /// Tokens longer than this are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// How API Gateway is answered for a [`DenyReason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DenyClass {
+    /// Authentication failed (not a well-formed, correctly signed, current token of a known
+    /// issuer and client): the Lambda fails with `Unauthorized`, API Gateway answers 401.
+    Unauthorized,
+    /// The token is authentic but its tenant or role check fails: an explicit `Deny` policy,
+    /// API Gateway answers 403 (and caches the policy for the token).
+    Forbidden,
+}
+
+impl DenyClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DenyClass::Unauthorized => "unauthorized",
+            DenyClass::Forbidden => "forbidden",
+        }
+    }
+}
+
 /// Why a request was denied. Logged (as [`DenyReason::as_str`]), never shown to the caller.
+/// [`DenyReason::class`] says whether it is an authentication failure (401) or a denial (403).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DenyReason {
     /// The event is not a TOKEN authorizer event.
@@ -51,7 +72,8 @@ pub enum DenyReason {
     IssuedInFuture,
     /// No `sub`.
     MissingSub,
-    /// No `custom:<tenantAttribute>` claim.
+    /// No tenant: no `custom:<tenantAttribute>` claim (ID tokens; access tokens: neither that
+    /// claim nor a `<tenant>-<role>` group).
     MissingTenant,
     /// The tenant claim does not match the contract's tenant id pattern.
     InvalidTenant,
@@ -63,8 +85,17 @@ pub enum DenyReason {
     UnknownRole,
     /// A federated identity whose provider is not mapped to a tenant.
     UnknownProvider,
-    /// A federated identity whose provider's tenant differs from the tenant claim.
+    /// A federated identity whose provider's tenant differs from the tenant claim (or from
+    /// another identity's provider).
     ProviderTenantMismatch,
+    /// The token's issuer (user pool) may not speak for the token's tenant: a silo pool's
+    /// token for another tenant, or the shared pool's token for a silo tenant.
+    WrongPool,
+    /// Groups, but no `<tenant>-<role>` group (e.g. only Cognito's automatic federated group).
+    NoRole,
+    /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
+    /// token's own pool, in a token whose `identities` does not name that provider.
+    NotFederated,
 }
 
 impl DenyReason {
@@ -95,6 +126,29 @@ impl DenyReason {
             UnknownRole => "unknown_role",
             UnknownProvider => "unknown_provider",
             ProviderTenantMismatch => "provider_tenant_mismatch",
+            WrongPool => "wrong_pool",
+            NoRole => "no_role",
+            NotFederated => "not_federated",
+        }
+    }
+
+    /// 401 (authentication) or 403 (tenant and role checks of an authentic token).
+    pub fn class(self) -> DenyClass {
+        use DenyReason::*;
+        match self {
+            MissingTenant
+            | InvalidTenant
+            | NoGroups
+            | ForeignGroup
+            | UnknownRole
+            | UnknownProvider
+            | ProviderTenantMismatch
+            | WrongPool
+            | NoRole
+            | NotFederated => DenyClass::Forbidden,
+            BadEvent | BadMethodArn | MalformedToken | AlgNotAllowed | MissingKid | CriticalHeader | WrongIssuer
+            | UnknownKid | JwksUnavailable | BadSignature | WrongTokenUse | WrongClient | MissingExp | Expired
+            | NotYetValid | IssuedInFuture | MissingSub => DenyClass::Unauthorized,
         }
     }
 }
@@ -110,6 +164,15 @@ impl fmt::Display for DenyReason {
 pub struct Deny {
     pub reason: DenyReason,
     pub detail: String,
+    /// The authentic token's `sub`, for the principal of a `Deny` policy ([`DenyClass::Forbidden`]
+    /// reasons only).
+    pub sub: Option<String>,
+}
+
+impl Deny {
+    pub fn class(&self) -> DenyClass {
+        self.reason.class()
+    }
 }
 
 impl fmt::Display for Deny {
@@ -121,7 +184,16 @@ impl fmt::Display for Deny {
 impl std::error::Error for Deny {}
 
 fn deny(reason: DenyReason, detail: impl Into<String>) -> Deny {
-    let mut detail = detail.into();
+    Deny { reason, detail: short(detail.into()), sub: None }
+}
+
+/// A denial of an authentic token (whose `sub` is known).
+fn forbid(sub: &str, reason: DenyReason, detail: impl Into<String>) -> Deny {
+    debug_assert_eq!(reason.class(), DenyClass::Forbidden);
+    Deny { reason, detail: short(detail.into()), sub: Some(sub.to_string()) }
+}
+
+fn short(mut detail: String) -> String {
     if detail.len() > 160 {
         let mut cut = 160;
         while !detail.is_char_boundary(cut) {
@@ -130,7 +202,7 @@ fn deny(reason: DenyReason, detail: impl Into<String>) -> Deny {
         detail.truncate(cut);
         detail.push_str("...");
     }
-    Deny { reason, detail }
+    detail
 }
 
 /// What a verified token grants.
@@ -266,40 +338,68 @@ impl Verifier {
             Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
             _ => return Err(deny(MissingSub, "no sub")),
         };
-        let tenant = match claims.get(&self.tenant_claim) {
-            None | Some(Value::Null) => return Err(deny(MissingTenant, format!("no {}", self.tenant_claim))),
-            Some(Value::String(t)) if is_tenant_id(t) => t.clone(),
-            Some(other) => return Err(deny(InvalidTenant, format!("{} {}", self.tenant_claim, show(Some(other))))),
+        // From here on the token is authentic: a failed tenant or role check is a Deny policy (403).
+        let attr_tenant: Option<&str> = match claims.get(&self.tenant_claim) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) if is_tenant_id(t) => Some(t),
+            Some(other) => {
+                return Err(forbid(&sub, InvalidTenant, format!("{} {}", self.tenant_claim, show(Some(other)))))
+            }
         };
 
-        // Federated users: the tenant comes from the provider they signed in through.
+        // Federated users: the tenant comes from the provider they signed in through (the
+        // token's `identities`, which Cognito writes), and must agree with the tenant claim.
+        let mut providers: Vec<&str> = Vec::new();
+        let mut federated_tenant: Option<&str> = None;
         if let Some(ids) = claims.get("identities") {
             let list: Vec<&Value> = match ids {
                 Value::Array(a) if !a.is_empty() => a.iter().collect(),
                 Value::Object(_) => vec![ids],
-                _ => return Err(deny(UnknownProvider, "identities claim is empty or not a list")),
+                _ => return Err(forbid(&sub, UnknownProvider, "identities claim is empty or not a list")),
             };
             for id in list {
                 let provider = match id.get("providerName") {
-                    Some(Value::String(p)) => p,
-                    _ => return Err(deny(UnknownProvider, "identity without providerName")),
+                    Some(Value::String(p)) if !p.is_empty() => p.as_str(),
+                    _ => return Err(forbid(&sub, UnknownProvider, "identity without providerName")),
                 };
-                match cfg.idp_tenants.get(provider) {
-                    None => return Err(deny(UnknownProvider, format!("provider {provider:?}"))),
-                    Some(t) if *t != tenant => {
-                        return Err(deny(
-                            ProviderTenantMismatch,
-                            format!("provider {provider:?} belongs to {t:?}, token says {tenant:?}"),
-                        ))
-                    }
-                    Some(_) => {}
+                let Some(t) = cfg.idp_tenants.get(provider) else {
+                    return Err(forbid(&sub, UnknownProvider, format!("provider {provider:?}")));
+                };
+                if let Some(prev) = federated_tenant.filter(|prev| *prev != t) {
+                    return Err(forbid(
+                        &sub,
+                        ProviderTenantMismatch,
+                        format!("provider {provider:?} belongs to {t:?}, another identity's to {prev:?}"),
+                    ));
+                }
+                federated_tenant = Some(t);
+                providers.push(provider);
+            }
+            if let (Some(f), Some(a)) = (federated_tenant, attr_tenant) {
+                if f != a {
+                    return Err(forbid(
+                        &sub,
+                        ProviderTenantMismatch,
+                        format!("provider {:?} belongs to {f:?}, token says {a:?}", providers[0]),
+                    ));
                 }
             }
         }
 
+        // The tenant the token claims, before any group is looked at. ID tokens must claim one;
+        // access tokens may leave it to their groups.
+        let claimed = federated_tenant.or(attr_tenant);
+        match claimed {
+            Some(t) => self.check_pool(issuer, t, &sub)?,
+            None if cfg.token_use == TokenUse::Id => {
+                return Err(forbid(&sub, MissingTenant, format!("no {}", self.tenant_claim)))
+            }
+            None => {}
+        }
+
         let groups: Vec<String> = match claims.get("cognito:groups") {
-            None | Some(Value::Null) => return Err(deny(NoGroups, "no cognito:groups")),
-            Some(Value::Array(a)) if a.is_empty() => return Err(deny(NoGroups, "empty cognito:groups")),
+            None | Some(Value::Null) => return Err(forbid(&sub, NoGroups, "no cognito:groups")),
+            Some(Value::Array(a)) if a.is_empty() => return Err(forbid(&sub, NoGroups, "empty cognito:groups")),
             Some(Value::Array(a)) => a
                 .iter()
                 .map(|g| g.as_str().map(str::to_string))
@@ -307,23 +407,67 @@ impl Verifier {
                 .ok_or_else(|| deny(MalformedToken, "cognito:groups holds a non-string"))?,
             Some(_) => return Err(deny(MalformedToken, "cognito:groups is not a list")),
         };
-        let mut best: Option<(u32, &str)> = None;
+        let own_pool = pool_id(issuer);
+        let mut role_groups: Vec<(&str, &str)> = Vec::with_capacity(groups.len());
         for g in &groups {
+            // Cognito's automatic group of a federated user: `<poolId>_<providerName>`, with the
+            // exact pool id of this token's issuer, and only for a provider the token's
+            // `identities` names. It carries no role.
+            if let Some(provider) = g.strip_prefix(own_pool).and_then(|r| r.strip_prefix('_')) {
+                if providers.contains(&provider) {
+                    continue;
+                }
+                return Err(forbid(
+                    &sub,
+                    NotFederated,
+                    format!("group {g:?} of provider {provider:?}, which the token's identities do not name"),
+                ));
+            }
             // Role names hold no hyphen: the last hyphen separates tenant and role.
             let Some((t, role)) = g.rsplit_once('-') else {
-                return Err(deny(ForeignGroup, format!("group {g:?} is not <tenant>-<role>")));
+                return Err(forbid(&sub, ForeignGroup, format!("group {g:?} is not <tenant>-<role>")));
             };
+            role_groups.push((t, role));
+        }
+
+        let tenant: &str = match claimed {
+            Some(t) => t,
+            // Access tokens without a tenant claim: the tenant of their groups, all of them.
+            None => {
+                let Some(&(first, _)) = role_groups.first() else {
+                    return Err(forbid(
+                        &sub,
+                        MissingTenant,
+                        format!("no {} and no <tenant>-<role> group", self.tenant_claim),
+                    ));
+                };
+                if let Some((t, _)) = role_groups.iter().find(|(t, _)| *t != first) {
+                    return Err(forbid(&sub, ForeignGroup, format!("groups of tenants {first:?} and {t:?}")));
+                }
+                if !is_tenant_id(first) {
+                    return Err(forbid(&sub, ForeignGroup, format!("group tenant {first:?} is not a tenant id")));
+                }
+                self.check_pool(issuer, first, &sub)?;
+                first
+            }
+        };
+
+        let mut best: Option<(u32, &str)> = None;
+        for &(t, role) in &role_groups {
             if t != tenant {
-                return Err(deny(ForeignGroup, format!("group {g:?} in a token of tenant {tenant:?}")));
+                return Err(forbid(&sub, ForeignGroup, format!("group {t}-{role} in a token of tenant {tenant:?}")));
             }
             let Some(&prec) = cfg.roles.get(role) else {
-                return Err(deny(UnknownRole, format!("group {g:?}")));
+                return Err(forbid(&sub, UnknownRole, format!("group {t}-{role}")));
             };
             if best.is_none_or(|(p, r)| (prec, role) < (p, r)) {
                 best = Some((prec, role));
             }
         }
-        let role = best.map(|(_, r)| r.to_string()).expect("groups is not empty");
+        let Some((_, role)) = best else {
+            return Err(forbid(&sub, NoRole, format!("no <tenant>-<role> group among {} groups", groups.len())));
+        };
+        let (tenant, role) = (tenant.to_string(), role.to_string());
         Ok(Verified {
             role_arn: cfg.role_arn(&tenant, &role),
             sub,
@@ -332,6 +476,20 @@ impl Verifier {
             issuer: issuer.to_string(),
             groups,
         })
+    }
+}
+
+impl Verifier {
+    /// The pool-to-tenant binding: `wrong_pool` unless `issuer` may speak for `tenant`.
+    fn check_pool(&self, issuer: &str, tenant: &str, sub: &str) -> Result<(), Deny> {
+        if self.config.issuer_may_speak_for(issuer, tenant) {
+            return Ok(());
+        }
+        let why = match self.config.silo_tenants.get(tenant) {
+            Some(own) => format!("tenant {tenant:?} is bound to {own}, token from {issuer}"),
+            None => format!("issuer {issuer} is bound to another tenant than {tenant:?}"),
+        };
+        Err(forbid(sub, DenyReason::WrongPool, why))
     }
 }
 

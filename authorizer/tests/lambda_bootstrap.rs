@@ -1,7 +1,9 @@
 //! End to end through the real executable: a fake Lambda Runtime API and JWKS endpoint on
-//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it, one allowed and two
-//! denied events. Checks the response API Gateway gets, the "Unauthorized" error that it maps
-//! to 401, and the one log line per request on stderr (never the token).
+//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it, one allowed event, two
+//! that fail authentication and one authentic token of a foreign group. Checks the response API
+//! Gateway gets (Allow; an explicit Deny policy, which it answers with 403 and caches), the
+//! "Unauthorized" error that it maps to 401, and the one log line per request on stderr (never
+//! the token).
 
 mod common;
 
@@ -91,8 +93,12 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
     }
 }
 
-#[test]
-fn bootstrap_answers_like_a_token_authorizer() {
+type Results = Vec<(String, String, Value)>;
+
+/// Starts the fake Runtime API and JWKS endpoint, runs the authorizer binary with `env()` plus
+/// `extra_env` until it answered every event; returns the results, its stderr and the number
+/// of JWKS fetches.
+fn run_function(extra_env: &[(&str, &str)], events: Vec<(String, Value)>) -> (Results, String, usize) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let rt = Arc::new(Runtime::default());
@@ -105,29 +111,14 @@ fn bootstrap_answers_like_a_token_authorizer() {
             }
         });
     }
-
-    // The binary runs on the wall clock: tokens around now.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let mut good = good_claims();
-    good["iat"] = json!(now - 5);
-    good["auth_time"] = json!(now - 5);
-    good["exp"] = json!(now + 3600);
-    let good = sign(&good);
-    let mut expired = good_claims();
-    expired["exp"] = json!(now - 3600);
-    let expired = sign(&expired);
-    let method_arn = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders";
-    let event = |t: &str| json!({"type": "TOKEN", "authorizationToken": t, "methodArn": method_arn});
-    rt.events.lock().unwrap().extend([
-        ("req-good".to_string(), event(&format!("Bearer {good}"))),
-        ("req-expired".to_string(), event(&expired)),
-        ("req-garbage".to_string(), event("Bearer not-a-jwt-xyz")),
-    ]);
+    let n = events.len();
+    rt.events.lock().unwrap().extend(events);
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_tenantctl-authorizer"))
         .env_clear()
         .envs(env())
-        .env("TENANTCTL_ISSUERS", ISS_A)
+        .env("TENANTCTL_ISSUERS", ISS_A_SHARED)
+        .envs(extra_env.iter().copied())
         .env("TENANTCTL_JWKS_URL", format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"))
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "acmesaas-authorizer")
@@ -142,14 +133,68 @@ fn bootstrap_answers_like_a_token_authorizer() {
         .unwrap();
 
     let start = Instant::now();
-    while rt.results.lock().unwrap().len() < 3 && start.elapsed() < Duration::from_secs(30) {
+    while rt.results.lock().unwrap().len() < n && start.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().ok();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let results = rt.results.lock().unwrap().clone();
-    assert_eq!(results.len(), 3, "results {results:?}\nstderr:\n{stderr}");
+    assert_eq!(results.len(), n, "results {results:?}\nstderr:\n{stderr}");
+    let fetches = *rt.jwks_fetches.lock().unwrap();
+    (results, stderr, fetches)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// `claims`, issued 5 s ago and valid for an hour on the wall clock (the binary's clock).
+fn current(mut claims: Value) -> Value {
+    let now = now();
+    claims["iat"] = json!(now - 5);
+    claims["auth_time"] = json!(now - 5);
+    claims["exp"] = json!(now + 3600);
+    claims
+}
+
+const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders";
+
+fn event(t: &str) -> Value {
+    json!({"type": "TOKEN", "authorizationToken": t, "methodArn": METHOD_ARN})
+}
+
+fn log_lines(stderr: &str) -> Vec<Value> {
+    stderr.lines().filter_map(|l| serde_json::from_str(l).ok()).filter(|v: &Value| v.get("msg").is_some()).collect()
+}
+
+fn deny_body() -> Value {
+    json!({
+        "principalId": "11111111-2222-3333-4444-555555555555",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Action": "execute-api:Invoke", "Effect": "Deny",
+            "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"]}]}
+    })
+}
+
+#[test]
+fn bootstrap_answers_like_a_token_authorizer() {
+    let good = sign(&current(good_claims()));
+    let mut expired = good_claims();
+    expired["exp"] = json!(now() - 3600);
+    let expired = sign(&expired);
+    let mut foreign = current(good_claims());
+    foreign["cognito:groups"] = json!(["globex-member"]);
+    let foreign = sign(&foreign);
+    let (results, stderr, fetches) = run_function(
+        &[],
+        vec![
+            ("req-good".to_string(), event(&format!("Bearer {good}"))),
+            ("req-expired".to_string(), event(&expired)),
+            ("req-garbage".to_string(), event("Bearer not-a-jwt-xyz")),
+            ("req-foreign".to_string(), event(&format!("Bearer {foreign}"))),
+        ],
+    );
 
     let (id, kind, body) = &results[0];
     assert_eq!((id.as_str(), kind.as_str()), ("req-good", "response"), "{body}");
@@ -166,22 +211,71 @@ fn bootstrap_answers_like_a_token_authorizer() {
         let (got, kind, body) = &results[i];
         assert_eq!((got.as_str(), kind.as_str()), (id, "error"));
         assert_eq!(body["errorMessage"], "Unauthorized", "{body}");
+        assert_eq!(body["errorType"], "Unauthorized", "{body}");
     }
-    assert_eq!(*rt.jwks_fetches.lock().unwrap(), 1);
+    // Authentic, but a foreign group: an explicit Deny on the stage wildcard, no context.
+    let (id, kind, body) = &results[3];
+    assert_eq!((id.as_str(), kind.as_str()), ("req-foreign", "response"), "{body}");
+    assert_eq!(*body, deny_body());
+    assert_eq!(fetches, 1);
 
-    let lines: Vec<Value> = stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &Value| v.get("msg").is_some())
-        .collect();
+    let lines = log_lines(&stderr);
     let by_req = |id: &str| lines.iter().filter(|l| l["request_id"] == id).cloned().collect::<Vec<_>>();
     assert_eq!(by_req("req-good").len(), 1, "stderr:\n{stderr}");
     assert_eq!(by_req("req-good")[0]["msg"], "authorized");
     assert_eq!(by_req("req-expired").len(), 1);
     assert_eq!(by_req("req-expired")[0]["reason"], "expired");
     assert_eq!(by_req("req-garbage")[0]["reason"], "malformed_token");
+    assert_eq!(by_req("req-expired")[0]["msg"], "unauthorized");
+    assert_eq!(by_req("req-foreign").len(), 1);
+    assert_eq!(by_req("req-foreign")[0]["msg"], "denied");
+    assert_eq!(by_req("req-foreign")[0]["class"], "forbidden");
+    assert_eq!(by_req("req-foreign")[0]["reason"], "foreign_group");
     assert!(
-        !stderr.contains(&good) && !stderr.contains(&expired) && !stderr.contains("not-a-jwt-xyz"),
+        !stderr.contains(&good)
+            && !stderr.contains(&expired)
+            && !stderr.contains(&foreign)
+            && !stderr.contains("not-a-jwt-xyz"),
         "token in log:\n{stderr}"
     );
+}
+
+#[test]
+fn bootstrap_with_access_tokens_and_pool_binding() {
+    // Access tokens, pool A shared and pool B globex's silo pool: a Cognito-shaped access
+    // token (no custom attribute) is allowed with the tenant of its groups; one whose groups
+    // are globex's, from the shared pool, gets a Deny (wrong_pool); an ID token is 401.
+    let issuers = format!("{ISS_A_SHARED},{ISS_B}=globex");
+    let access = sign(&current(access_claims()));
+    let mut globex = current(access_claims());
+    globex["cognito:groups"] = json!(["globex-admin"]);
+    let globex = sign(&globex);
+    let id = sign(&current(good_claims()));
+    let (results, stderr, fetches) = run_function(
+        &[("TENANTCTL_TOKEN_USE", "access"), ("TENANTCTL_ISSUERS", &issuers)],
+        vec![
+            ("req-access".to_string(), event(&format!("Bearer {access}"))),
+            ("req-wrong-pool".to_string(), event(&format!("Bearer {globex}"))),
+            ("req-id".to_string(), event(&format!("Bearer {id}"))),
+        ],
+    );
+    let (rid, kind, body) = &results[0];
+    assert_eq!((rid.as_str(), kind.as_str()), ("req-access", "response"), "{body}\n{stderr}");
+    assert_eq!(body["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        body["context"],
+        json!({"tenant_id": "acme", "role": "admin", "sub": "11111111-2222-3333-4444-555555555555",
+               "role_arn": "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"})
+    );
+    let (rid, kind, body) = &results[1];
+    assert_eq!((rid.as_str(), kind.as_str()), ("req-wrong-pool", "response"), "{body}\n{stderr}");
+    assert_eq!(*body, deny_body());
+    let (rid, kind, body) = &results[2];
+    assert_eq!((rid.as_str(), kind.as_str()), ("req-id", "error"), "{body}");
+    assert_eq!(body["errorMessage"], "Unauthorized");
+    assert_eq!(fetches, 1);
+    let lines = log_lines(&stderr);
+    let reason = |id: &str| lines.iter().find(|l| l["request_id"] == id).map(|l| l["reason"].clone());
+    assert_eq!(reason("req-wrong-pool"), Some(json!("wrong_pool")), "{stderr}");
+    assert_eq!(reason("req-id"), Some(json!("wrong_token_use")), "{stderr}");
 }

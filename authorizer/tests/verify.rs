@@ -4,7 +4,9 @@ use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{json, Value};
 use tenantctl_authorizer::apigw::deny_log_line;
-use tenantctl_authorizer::{authorize, Config, DenyReason, TokenAuthorizerEvent, Verifier};
+use tenantctl_authorizer::{
+    authorize, decide, Config, Decision, DenyClass, DenyReason, TokenAuthorizerEvent, Verifier,
+};
 
 fn with(f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
     let mut c = good_claims();
@@ -387,27 +389,123 @@ fn access_tokens_when_configured() {
     assert_eq!(v.verify(&sign(&good_claims())).unwrap_err().reason, DenyReason::WrongTokenUse);
 }
 
+/// Pool A is the shared pool, pool B globex's silo pool.
+fn two_pools() -> (Verifier, std::sync::Arc<CountingFetcher>, std::sync::Arc<TestClock>) {
+    let mut e = env();
+    e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    verifier_with(&e)
+}
+
+fn sign_b(claims: &Value) -> String {
+    sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256)
+}
+
+fn globex(iss: &str) -> Value {
+    with(|c| {
+        c.insert("iss".into(), json!(iss));
+        c.insert("custom:tenant_id".into(), json!("globex"));
+        c.insert("cognito:groups".into(), json!(["globex-member"]));
+    })
+}
+
 #[test]
 fn two_pools_use_their_own_keys() {
-    let mut e = env();
-    e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A},{ISS_B}"));
-    let (v, fetcher, _) = verifier_with(&e);
-    let b = sign_with(
-        &json!({"alg": "RS256", "kid": KID_B}),
-        &with(|c| {
-            c.insert("iss".into(), json!(ISS_B));
-        }),
-        &key_b(),
-        Algorithm::RS256,
-    );
-    assert!(v.verify(&b).is_ok());
-    assert!(v.verify(&sign(&good_claims())).is_ok());
+    let (v, fetcher, _) = two_pools();
+    // globex's silo pool speaks for globex, the shared pool for acme.
+    assert_eq!(v.verify(&sign_b(&globex(ISS_B))).unwrap().tenant_id, "globex");
+    assert_eq!(v.verify(&sign(&good_claims())).unwrap().tenant_id, "acme");
     // Pool A's kid presented under pool B's issuer: B's JWKS does not hold it.
     let cross = sign(&with(|c| {
         c.insert("iss".into(), json!(ISS_B));
     }));
     assert_eq!(v.verify(&cross).unwrap_err().reason, DenyReason::UnknownKid);
     assert_eq!(fetcher.count(), 2);
+}
+
+#[test]
+fn a_pool_speaks_only_for_its_own_tenants() {
+    let (v, _, _) = two_pools();
+    // Before issue 11 any configured issuer was accepted for any tenant: a (correctly signed)
+    // token of globex's silo pool could claim acme.
+    let acme_from_silo = sign_b(&with(|c| {
+        c.insert("iss".into(), json!(ISS_B));
+    }));
+    let d = v.verify(&acme_from_silo).unwrap_err();
+    assert_eq!(d.reason, DenyReason::WrongPool, "{d}");
+    // The shared pool may not speak for a silo tenant.
+    let d = v.verify(&sign(&globex(ISS_A))).unwrap_err();
+    assert_eq!(d.reason, DenyReason::WrongPool, "{d}");
+    // Checked before the groups: a silo-pool token claiming acme with globex's group is
+    // wrong_pool, not foreign_group.
+    let d = v
+        .verify(&sign_b(&with(|c| {
+            c.insert("iss".into(), json!(ISS_B));
+            c.insert("cognito:groups".into(), json!(["globex-admin"]));
+        })))
+        .unwrap_err();
+    assert_eq!(d.reason, DenyReason::WrongPool, "{d}");
+    // ... and before "no groups" too.
+    let d = v
+        .verify(&sign_b(&with(|c| {
+            c.insert("iss".into(), json!(ISS_B));
+            c.remove("cognito:groups");
+        })))
+        .unwrap_err();
+    assert_eq!(d.reason, DenyReason::WrongPool, "{d}");
+    assert_eq!(d.class(), DenyClass::Forbidden);
+}
+
+#[test]
+fn issuers_entry_without_binding_is_a_config_error() {
+    for bad in [
+        ISS_A.to_string(),
+        format!("{ISS_A}=*,{ISS_B}"),
+        format!("{ISS_A}="),
+        format!("{ISS_A}=*,{ISS_B}=*"),
+        format!("{ISS_A}=acme,{ISS_B}=acme"),
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_ISSUERS".into(), bad.clone());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_ISSUERS"), "{bad}: {r:?}");
+    }
+}
+
+#[test]
+fn jwks_trust_anchor_is_the_checked_issuer() {
+    // By default the keys come from {issuer}/.well-known/jwks.json, and an issuer must be a
+    // Cognito issuer of its region's partition: a look-alike cannot redirect the key fetch.
+    for bad in [
+        "https://evil.example/us-east-1_poolA=*",
+        "https://cognito-idp.us-east-1.evil.example/us-east-1_poolA=*",
+        "https://cognito-idp.cn-north-1.amazonaws.com/cn-north-1_poolA=*",
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA/keys=*",
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_ISSUERS".into(), bad.into());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_ISSUERS"), "{bad}: {r:?}");
+    }
+    // The override: https, or plain http to a loopback host only (the local emulator).
+    for (url, ok) in [
+        ("http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json", true),
+        ("http://localhost:5000/{pool_id}/.well-known/jwks.json", true),
+        ("http://[::1]:5000/{pool_id}/.well-known/jwks.json", true),
+        ("https://keys.example/{pool_id}/jwks.json", true),
+        ("http://keys.example/{pool_id}/jwks.json", false),
+        ("http://169.254.169.254/{pool_id}", false),
+        ("http://127.0.0.1.nip.io/{pool_id}", false),
+        ("http://localhost@evil.example/{pool_id}", false),
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_JWKS_URL".into(), url.into());
+        let r = Config::from_env_map(&e);
+        if ok {
+            assert!(r.is_ok(), "{url}: {r:?}");
+        } else {
+            assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_JWKS_URL"), "{url}: {r:?}");
+        }
+    }
 }
 
 #[test]
@@ -431,9 +529,43 @@ fn jwks_unavailable() {
     assert_eq!(v.verify(&t).unwrap_err().reason, DenyReason::JwksUnavailable);
     assert_eq!(fetcher.count(), 1, "failed fetches back off too");
     fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_A]));
-    clock.advance(60);
+    clock.advance(10);
     assert!(v.verify(&t).is_ok());
     assert_eq!(fetcher.count(), 2);
+}
+
+#[test]
+fn failed_jwks_fetch_backs_off_at_most_10_seconds() {
+    // Even with a long configured window (for unknown kids after a good fetch), a failure
+    // blocks the container for at most 10 s (aws-jwt-verify's penalty box), then one fetch.
+    let mut e = env();
+    e.insert("TENANTCTL_JWKS_BACKOFF_SECONDS".into(), "60".into());
+    let fetcher = std::sync::Arc::new(CountingFetcher::default());
+    let clock = TestClock::at(NOW);
+    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), clock.clone());
+    let t = sign(&good_claims());
+    assert_eq!(v.verify(&t).unwrap_err().reason, DenyReason::JwksUnavailable);
+    // The endpoint recovers.
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_A]));
+    clock.advance(9);
+    for _ in 0..100 {
+        let d = v.verify(&t).unwrap_err();
+        assert_eq!((d.reason, d.class()), (DenyReason::JwksUnavailable, DenyClass::Unauthorized));
+    }
+    assert_eq!(fetcher.count(), 1, "one fetch per window");
+    clock.advance(1);
+    assert!(v.verify(&t).is_ok());
+    assert_eq!(fetcher.count(), 2);
+    // After a good fetch the configured window (60 s) applies to unknown kids again.
+    let forged = sign_with(&json!({"alg": "RS256", "kid": "forged"}), &good_claims(), &key_a(), Algorithm::RS256);
+    clock.advance(30);
+    assert_eq!(v.verify(&forged).unwrap_err().reason, DenyReason::UnknownKid);
+    assert_eq!(fetcher.count(), 2);
+    clock.advance(30);
+    assert_eq!(v.verify(&forged).unwrap_err().reason, DenyReason::UnknownKid);
+    assert_eq!(fetcher.count(), 3);
+    // Default: 10 s.
+    assert_eq!(Config::from_env_map(&env()).unwrap().jwks_backoff_seconds, 10);
 }
 
 #[test]
@@ -470,12 +602,12 @@ fn forged_kid_flood_fetches_at_most_once_per_window() {
     // 1,000 distinct forged kids within the window of the cold-start fetch: no refetch.
     flood("forged");
     assert_eq!(fetcher.count(), 1);
-    // 1,000 at one instant once the window has passed: exactly one refetch.
-    clock.advance(60);
+    // 1,000 at one instant once the window (10 s by default) has passed: exactly one refetch.
+    clock.advance(10);
     flood("again");
     assert_eq!(fetcher.count(), 2);
 
-    // 1,000 more spread over 300 s (one second every 10 requests): at most one per 60 s window.
+    // 1,000 more spread over 300 s (3 s every 10 requests): at most one per 10 s window.
     let start = fetcher.count();
     for i in 0..1000 {
         if i % 10 == 0 {
@@ -490,7 +622,7 @@ fn forged_kid_flood_fetches_at_most_once_per_window() {
         assert_eq!(v.verify(&t).unwrap_err().reason, DenyReason::UnknownKid);
     }
     let during = fetcher.count() - start;
-    assert!(during <= 300 / 60 + 1, "{during} fetches in 300 s");
+    assert!(during <= 300 / 10 + 1, "{during} fetches in 300 s");
     assert!(during >= 1, "the window does reopen");
     // The good token kept working from the cache throughout.
     assert!(v.verify(&good).is_ok());
@@ -504,7 +636,7 @@ fn rotated_key_is_picked_up_after_the_window() {
     fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_A, JWK_B]));
     let rotated = sign_with(&json!({"alg": "RS256", "kid": KID_B}), &good_claims(), &key_b(), Algorithm::RS256);
     // Within the back-off window of the last fetch the new kid is not looked up yet...
-    clock.advance(59);
+    clock.advance(9);
     assert_eq!(v.verify(&rotated).unwrap_err().reason, DenyReason::UnknownKid);
     assert_eq!(fetcher.count(), 1);
     // ...after it, the first token with the new kid refetches.
@@ -513,7 +645,7 @@ fn rotated_key_is_picked_up_after_the_window() {
     assert_eq!(fetcher.count(), 2);
     // A key removed from the JWKS is dropped at the next refetch.
     fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), jwks(&[JWK_B]));
-    clock.advance(60);
+    clock.advance(10);
     let forged = sign_with(&json!({"alg": "RS256", "kid": "forged"}), &good_claims(), &key_a(), Algorithm::RS256);
     assert_eq!(v.verify(&forged).unwrap_err().reason, DenyReason::UnknownKid);
     assert_eq!(v.verify(&sign(&good_claims())).unwrap_err().reason, DenyReason::UnknownKid);
@@ -553,4 +685,310 @@ fn authorize_event_allows_the_whole_stage() {
     let mut arn = event;
     arn.method_arn = "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/x".into();
     assert_eq!(authorize(&v, &arn).unwrap_err().reason, DenyReason::BadMethodArn);
+}
+
+const METHOD_ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders";
+
+fn event(token: &str, method_arn: &str) -> TokenAuthorizerEvent {
+    TokenAuthorizerEvent {
+        type_: "TOKEN".into(),
+        authorization_token: format!("Bearer {token}"),
+        method_arn: method_arn.into(),
+    }
+}
+
+#[test]
+fn every_reason_is_either_401_or_403() {
+    use DenyReason::*;
+    // Authentication failures: 401. The tenant and role checks of an authentic token: Deny.
+    for r in [
+        BadEvent,
+        BadMethodArn,
+        MalformedToken,
+        AlgNotAllowed,
+        MissingKid,
+        CriticalHeader,
+        WrongIssuer,
+        UnknownKid,
+        JwksUnavailable,
+        BadSignature,
+        WrongTokenUse,
+        WrongClient,
+        MissingExp,
+        Expired,
+        NotYetValid,
+        IssuedInFuture,
+        MissingSub,
+    ] {
+        assert_eq!(r.class(), DenyClass::Unauthorized, "{r}");
+    }
+    for r in [
+        WrongPool,
+        ForeignGroup,
+        UnknownRole,
+        NoGroups,
+        NoRole,
+        MissingTenant,
+        InvalidTenant,
+        UnknownProvider,
+        ProviderTenantMismatch,
+        NotFederated,
+    ] {
+        assert_eq!(r.class(), DenyClass::Forbidden, "{r}");
+    }
+}
+
+#[test]
+fn authentic_token_failing_tenant_checks_gets_an_explicit_deny() {
+    let (v, _, _) = verifier();
+    let foreign = sign(&with(|c| {
+        c.insert("cognito:groups".into(), json!(["globex-member"]));
+    }));
+    let Decision::Deny(resp, d) = decide(&v, &event(&foreign, METHOD_ARN)) else {
+        panic!("a foreign group must be an explicit Deny (403), got {:?}", decide(&v, &event(&foreign, METHOD_ARN)));
+    };
+    assert_eq!(d.reason, DenyReason::ForeignGroup);
+    assert_eq!(
+        serde_json::to_value(&resp).unwrap(),
+        json!({
+            "principalId": "11111111-2222-3333-4444-555555555555",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Action": "execute-api:Invoke", "Effect": "Deny",
+                "Resource": ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/*/*"]}]}
+        }),
+        "a Deny on the same API-stage wildcard as an Allow, and no context"
+    );
+    let line: Value = serde_json::from_str(&deny_log_line(&d, "r")).unwrap();
+    assert_eq!((line["msg"].as_str(), line["class"].as_str()), (Some("denied"), Some("forbidden")));
+
+    // Every forbidden case of the table is a Deny; every other one stays Unauthorized (401).
+    for (name, token, want) in bad_tokens() {
+        match (decide(&v, &event(&token, METHOD_ARN)), want.class()) {
+            (Decision::Deny(resp, d), DenyClass::Forbidden) => {
+                assert_eq!(d.reason, want, "{name}");
+                assert_eq!(resp.policy_document.statement[0].effect, "Deny", "{name}");
+                assert!(resp.context.is_none(), "{name}");
+            }
+            (Decision::Unauthorized(d), DenyClass::Unauthorized) => assert_eq!(d.reason, want, "{name}"),
+            (other, class) => panic!("{name}: {other:?}, want {class:?} for {want}"),
+        }
+    }
+    // Expired, bad signature, unknown issuer: 401, never a policy.
+    let expired = sign(&with(|c| {
+        c.insert("exp".into(), json!(NOW - 3600));
+    }));
+    assert!(
+        matches!(decide(&v, &event(&expired, METHOD_ARN)), Decision::Unauthorized(d) if d.reason == DenyReason::Expired)
+    );
+    // authorize() keeps its Result shape: Err for both classes.
+    assert_eq!(authorize(&v, &event(&foreign, METHOD_ARN)).unwrap_err().reason, DenyReason::ForeignGroup);
+}
+
+#[test]
+fn role_arn_uses_the_partition_of_the_region() {
+    const ISS_CN: &str = "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_poolC";
+    let mut e = env();
+    e.insert("TENANTCTL_REGION".into(), "cn-north-1".into());
+    e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_CN}=*"));
+    let fetcher = CountingFetcher::serving(&jwks_url(ISS_CN), jwks(&[JWK_A]));
+    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW));
+    let token = sign(&with(|c| {
+        c.insert("iss".into(), json!(ISS_CN));
+    }));
+    let arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abcdef1234/prod/GET/orders";
+    let Decision::Allow(resp, _) = decide(&v, &event(&token, arn)) else { panic!("denied") };
+    let ctx = resp.context.unwrap();
+    assert_eq!(ctx.role_arn, "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin");
+    assert_eq!(
+        resp.policy_document.statement[0].resource,
+        ["arn:aws-cn:execute-api:cn-north-1:123456789012:abcdef1234/prod/*/*"]
+    );
+    assert_eq!(fetcher.urls.lock().unwrap().as_slice(), [format!("{ISS_CN}/.well-known/jwks.json")]);
+    // A methodArn of another partition than the function's region: refused (401).
+    let d = authorize(&v, &event(&token, METHOD_ARN)).unwrap_err();
+    assert_eq!((d.reason, d.class()), (DenyReason::BadMethodArn, DenyClass::Unauthorized));
+}
+
+#[test]
+fn federated_id_token_with_cognitos_automatic_group_is_accepted() {
+    let (v, _, _) = verifier();
+    // As Cognito issues it: identities names acme-okta, groups hold us-east-1_poolA_acme-okta.
+    let mut claims = federated_id_claims(ISS_A, "acme-okta", &["acme-member"]);
+    claims["custom:tenant_id"] = json!("acme");
+    let ok = v.verify(&sign(&claims)).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "member"));
+    assert_eq!(ok.groups, ["us-east-1_poolA_acme-okta", "acme-member"]);
+    // Without the tenant attribute the tenant comes from the provider alone.
+    let claims = federated_id_claims(ISS_A, "acme-okta", &["acme-admin"]);
+    assert_eq!(
+        v.verify(&sign(&claims)).unwrap().role_arn,
+        "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin"
+    );
+    // A silo tenant's IdP in its own pool.
+    let (v2, _, _) = two_pools();
+    let claims = federated_id_claims(ISS_B, "globex-azure", &["globex-member"]);
+    assert_eq!(v2.verify(&sign_b(&claims)).unwrap().tenant_id, "globex");
+}
+
+#[test]
+fn federated_groups_are_recognised_only_for_the_own_pool_and_provider() {
+    use DenyReason::*;
+    let (v, _, _) = verifier();
+    let cases: Vec<(&str, Value, DenyReason)> = vec![
+        (
+            // A native user (no identities) in a group shaped like a federated one.
+            "native user in <poolId>_<provider>",
+            with(|c| {
+                c.insert("cognito:groups".into(), json!(["us-east-1_poolA_acme-okta", "acme-member"]));
+            }),
+            NotFederated,
+        ),
+        (
+            "federated through acme-okta, automatic group of another provider",
+            {
+                let mut c = federated_id_claims(ISS_A, "acme-okta", &["acme-member"]);
+                c["cognito:groups"] =
+                    json!(["us-east-1_poolA_acme-okta", "us-east-1_poolA_globex-azure", "acme-member"]);
+                c
+            },
+            NotFederated,
+        ),
+        (
+            "automatic group with another pool's id",
+            {
+                let mut c = federated_id_claims(ISS_A, "acme-okta", &["acme-member"]);
+                c["cognito:groups"] = json!(["us-east-1_poolB_acme-okta", "acme-member"]);
+                c
+            },
+            ForeignGroup,
+        ),
+        (
+            "automatic group with a pool id that extends ours",
+            {
+                let mut c = federated_id_claims(ISS_A, "acme-okta", &["acme-member"]);
+                c["cognito:groups"] = json!(["us-east-1_poolAB_acme-okta", "acme-member"]);
+                c
+            },
+            ForeignGroup,
+        ),
+        ("only the automatic group: no role", federated_id_claims(ISS_A, "acme-okta", &[]), NoRole),
+        (
+            "federated through acme-okta, tenant attribute globex",
+            {
+                let mut c = federated_id_claims(ISS_A, "acme-okta", &["globex-member"]);
+                c["custom:tenant_id"] = json!("globex");
+                c
+            },
+            ProviderTenantMismatch,
+        ),
+        (
+            "federated through acme-okta, a globex group",
+            federated_id_claims(ISS_A, "acme-okta", &["globex-member"]),
+            ForeignGroup,
+        ),
+        ("provider not mapped to a tenant", federated_id_claims(ISS_A, "Google", &["acme-member"]), UnknownProvider),
+        (
+            "two identities of two tenants' providers",
+            {
+                let mut c = federated_id_claims(ISS_A, "acme-okta", &["acme-member"]);
+                c["identities"] = json!([identity("acme-okta"), identity("globex-azure")]);
+                c
+            },
+            ProviderTenantMismatch,
+        ),
+    ];
+    for (name, claims, want) in cases {
+        let got = v.verify(&sign(&claims));
+        assert_eq!(got.as_ref().err().map(|d| d.reason), Some(want), "{name}: {got:?}");
+    }
+    // A silo pool's federated user is still bound to the silo tenant.
+    let (v2, _, _) = two_pools();
+    let claims = federated_id_claims(ISS_B, "acme-okta", &["acme-member"]);
+    assert_eq!(v2.verify(&sign_b(&claims)).unwrap_err().reason, WrongPool);
+}
+
+fn access_verifier(extra: &[(&str, &str)]) -> (Verifier, std::sync::Arc<CountingFetcher>, std::sync::Arc<TestClock>) {
+    let mut e = env();
+    e.insert("TENANTCTL_TOKEN_USE".into(), "access".into());
+    e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    for (k, val) in extra {
+        e.insert(k.to_string(), val.to_string());
+    }
+    verifier_with(&e)
+}
+
+#[test]
+fn access_token_tenant_comes_from_its_groups() {
+    let (v, _, _) = access_verifier(&[]);
+    // A real Cognito access token: client_id, no aud, no custom attribute, cognito:groups.
+    let ok = v.verify(&sign(&access_claims())).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "admin"));
+    assert_eq!(ok.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin");
+    let Decision::Allow(resp, _) = decide(&v, &event(&sign(&access_claims()), METHOD_ARN)) else { panic!() };
+    assert_eq!(resp.context.unwrap().tenant_id, "acme");
+
+    // A pre-token-generation V2 trigger may add the tenant attribute: it must agree.
+    let mut agreeing = access_claims();
+    agreeing["custom:tenant_id"] = json!("acme");
+    assert!(v.verify(&sign(&agreeing)).is_ok());
+
+    use DenyReason::*;
+    let access = |f: &dyn Fn(&mut Value)| {
+        let mut c = access_claims();
+        f(&mut c);
+        c
+    };
+    let cases: Vec<(&str, String, DenyReason)> = vec![
+        (
+            "tenant attribute disagrees with the groups",
+            sign(&access(&|c| c["custom:tenant_id"] = json!("initech"))),
+            ForeignGroup,
+        ),
+        (
+            // The claimed tenant is checked against the pool first.
+            "tenant attribute of a silo tenant in a shared-pool token",
+            sign(&access(&|c| c["custom:tenant_id"] = json!("globex"))),
+            WrongPool,
+        ),
+        (
+            "groups of two tenants",
+            sign(&access(&|c| c["cognito:groups"] = json!(["acme-admin", "globex-admin"]))),
+            ForeignGroup,
+        ),
+        ("no groups", sign(&access(&|c| drop(c.as_object_mut().unwrap().remove("cognito:groups")))), NoGroups),
+        ("unknown role", sign(&access(&|c| c["cognito:groups"] = json!(["acme-owner"]))), UnknownRole),
+        ("group tenant not a tenant id", sign(&access(&|c| c["cognito:groups"] = json!(["Acme-admin"]))), ForeignGroup),
+        ("acme's groups in a token of globex's silo pool", sign_b(&access(&|c| c["iss"] = json!(ISS_B))), WrongPool),
+        (
+            "globex's groups in a token of the shared pool",
+            sign(&access(&|c| c["cognito:groups"] = json!(["globex-member"]))),
+            WrongPool,
+        ),
+        (
+            // Access tokens carry no identities: the automatic group is not recognised.
+            "federated user's automatic group",
+            sign(&access(&|c| c["cognito:groups"] = json!(["us-east-1_poolA_acme-okta", "acme-member"]))),
+            NotFederated,
+        ),
+        (
+            "client in aud, not client_id",
+            sign(&access(&|c| {
+                let o = c.as_object_mut().unwrap();
+                o.remove("client_id");
+                o.insert("aud".into(), json!(CLIENT));
+            })),
+            WrongClient,
+        ),
+        ("an ID token", sign(&good_claims()), WrongTokenUse),
+    ];
+    for (name, token, want) in cases {
+        let d = v.verify(&token).err().map(|d| d.reason);
+        assert_eq!(d, Some(want), "{name}");
+    }
+    // globex's access token from its silo pool.
+    let globex = access(&|c| {
+        c["iss"] = json!(ISS_B);
+        c["cognito:groups"] = json!(["globex-member"]);
+    });
+    assert_eq!(v.verify(&sign_b(&globex)).unwrap().tenant_id, "globex");
 }

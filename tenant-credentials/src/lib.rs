@@ -51,7 +51,8 @@ impl std::error::Error for Error {}
 
 /// The authorizer's context, checked: `role_arn` is
 /// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<tenant>-<role>` for
-/// `tenant_id` itself.
+/// `tenant_id` itself. [`CredentialsCache::credentials`] also checks that `<partition>` is the
+/// partition of the STS client's region ([`partition::partition_for_region`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantContext {
     tenant_id: String,
@@ -80,6 +81,24 @@ impl TenantContext {
 
     pub fn role_arn(&self) -> &str {
         &self.role_arn
+    }
+
+    /// The ARN partition of `role_arn` (`aws`, `aws-cn`, `aws-us-gov`, ...).
+    pub fn partition(&self) -> &str {
+        self.role_arn.split(':').nth(1).unwrap_or("")
+    }
+
+    /// Errors unless the role is in the partition of `region` (one region table: partition.rs).
+    pub fn check_partition(&self, region: &str) -> Result<(), Error> {
+        let want = partition::partition_for_region(region).name;
+        if self.partition() != want {
+            return Err(Error::InvalidContext(format!(
+                "role_arn {:?} is in partition {:?}, but region {region} is in {want:?}",
+                self.role_arn,
+                self.partition()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -170,6 +189,12 @@ pub struct AssumeRequest {
 /// Calls STS (or a fake in tests).
 pub trait RoleAssumer: Send + Sync {
     fn assume_role(&self, req: AssumeRequest) -> impl Future<Output = Result<Credentials, Error>> + Send;
+
+    /// The region the calls go to, when known: a role ARN of another partition is refused
+    /// before any call.
+    fn region(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The real assumer: STS AssumeRole with the session tag.
@@ -185,6 +210,10 @@ impl StsAssumer {
 }
 
 impl RoleAssumer for StsAssumer {
+    fn region(&self) -> Option<String> {
+        self.client.config().region().map(|r| r.as_ref().to_string())
+    }
+
     async fn assume_role(&self, req: AssumeRequest) -> Result<Credentials, Error> {
         let tag = aws_sdk_sts::types::Tag::builder()
             .key(TENANT_TAG)
@@ -234,6 +263,7 @@ pub struct CredentialsCache<A, C = SystemClock> {
     clock: C,
     refresh_before: u64,
     duration_seconds: Option<i32>,
+    region: Option<String>,
     slots: Mutex<HashMap<TenantContext, Slot>>,
 }
 
@@ -250,6 +280,7 @@ impl<A: RoleAssumer, C: Clock> CredentialsCache<A, C> {
             clock,
             refresh_before: DEFAULT_REFRESH_BEFORE_SECONDS,
             duration_seconds: None,
+            region: None,
             slots: Mutex::new(HashMap::new()),
         }
     }
@@ -266,12 +297,23 @@ impl<A: RoleAssumer, C: Clock> CredentialsCache<A, C> {
         self
     }
 
+    /// The region whose partition role ARNs must be in (default: the assumer's region, for
+    /// [`StsAssumer`] the STS client's).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
     pub fn assumer(&self) -> &A {
         &self.assumer
     }
 
-    /// Credentials of the tenant's role, from the cache or a fresh AssumeRole.
+    /// Credentials of the tenant's role, from the cache or a fresh AssumeRole. A role ARN of
+    /// another partition than the region's is an error.
     pub async fn credentials(&self, ctx: &TenantContext) -> Result<Credentials, Error> {
+        if let Some(region) = self.region.clone().or_else(|| self.assumer.region()) {
+            ctx.check_partition(&region)?;
+        }
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             slots.entry(ctx.clone()).or_default().clone()
@@ -453,6 +495,37 @@ mod tests {
         let map: HashMap<String, String> =
             [("tenant_id".to_string(), "acme".to_string()), ("role_arn".to_string(), ARN.to_string())].into();
         assert_eq!(TenantContext::from_authorizer_context(&map).unwrap().tenant_id(), "acme");
+    }
+
+    #[tokio::test]
+    async fn role_arn_must_be_in_the_regions_partition() {
+        let (cache, sts, _) = setup();
+        let cache = cache.region("cn-north-1");
+        let aws = TenantContext::new("acme", ARN).unwrap();
+        let err = cache.credentials(&aws).await.unwrap_err();
+        assert!(matches!(&err, Error::InvalidContext(m) if m.contains("aws-cn")), "{err}");
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 0, "refused before any STS call");
+        let cn = TenantContext::new("acme", "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin")
+            .unwrap();
+        assert_eq!(cn.partition(), "aws-cn");
+        assert!(cache.credentials(&cn).await.is_ok());
+        assert!(cn.check_partition("us-east-1").is_err());
+        assert!(aws.check_partition("us-east-1").is_ok());
+        let gov =
+            TenantContext::new("acme", "arn:aws-us-gov:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin")
+                .unwrap();
+        assert!(gov.check_partition("us-gov-west-1").is_ok());
+        assert!(gov.check_partition("us-east-1").is_err());
+    }
+
+    #[test]
+    fn sts_assumer_knows_its_region() {
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new("cn-northwest-1"))
+            .build();
+        let assumer = StsAssumer::new(aws_sdk_sts::Client::from_conf(conf));
+        assert_eq!(assumer.region().as_deref(), Some("cn-northwest-1"));
     }
 
     #[test]

@@ -14,6 +14,8 @@ use tenantctl_authorizer::{Clock, Config, FetchError, JwksFetcher, Verifier};
 pub const NOW: u64 = 1_700_000_000;
 pub const ISS_A: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA";
 pub const ISS_B: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolB";
+/// `TENANTCTL_ISSUERS` with pool A as the shared pool.
+pub const ISS_A_SHARED: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA=*";
 pub const CLIENT: &str = "client1";
 pub const KID_A: &str = "test-key-a";
 pub const KID_B: &str = "test-key-b";
@@ -74,9 +76,68 @@ pub fn good_claims() -> Value {
     })
 }
 
+/// A Cognito access token's claims (the claims a real one carries, plus `cognito:groups`):
+/// no `aud`, no `custom:*` attribute (unless a pre-token-generation V2 trigger adds one).
+pub fn access_claims() -> Value {
+    json!({
+        "sub": "11111111-2222-3333-4444-555555555555",
+        "cognito:groups": ["acme-member", "acme-admin"],
+        "iss": ISS_A,
+        "version": 2,
+        "client_id": CLIENT,
+        "origin_jti": "0f7c2a3e-8a6b-4d7e-9d55-4c1f1f6f0a01",
+        "event_id": "5c4b7c2e-1f0a-4a43-9b8e-2b8c3d4e5f60",
+        "token_use": "access",
+        "scope": "aws.cognito.signin.user.admin",
+        "auth_time": NOW - 10,
+        "iat": NOW - 10,
+        "exp": NOW + 3600,
+        "jti": "7d1e6a7b-3c2f-4e5d-8a9b-0c1d2e3f4a5b",
+        "username": "alice",
+    })
+}
+
+/// Cognito's `identities` entry for a user who signed in through `provider` (OIDC).
+pub fn identity(provider: &str) -> Value {
+    json!({
+        "userId": "00u1abcdEFGH2345",
+        "providerName": provider,
+        "providerType": "OIDC",
+        "issuer": "https://acme.okta.example",
+        "primary": "true",
+        "dateCreated": "1699999000000",
+    })
+}
+
+/// A federated user's ID token, as Cognito issues it: signed in through `provider` of the pool
+/// of `iss`, in Cognito's automatic group `<poolId>_<provider>` plus `extra_groups`.
+pub fn federated_id_claims(iss: &str, provider: &str, extra_groups: &[&str]) -> Value {
+    let pool = iss.rsplit('/').next().unwrap();
+    let mut groups = vec![format!("{pool}_{provider}")];
+    groups.extend(extra_groups.iter().map(|g| g.to_string()));
+    json!({
+        "at_hash": "Qk2vXnS2yqV4b8mDq9xJ7w",
+        "sub": "99999999-8888-7777-6666-555555555555",
+        "cognito:groups": groups,
+        "email_verified": false,
+        "iss": iss,
+        "cognito:username": format!("{provider}_00u1abcdEFGH2345"),
+        "nonce": "n-0S6_WzA2Mj",
+        "origin_jti": "2b1a0c9d-8e7f-4a6b-9c5d-1e2f3a4b5c6d",
+        "aud": CLIENT,
+        "identities": [identity(provider)],
+        "token_use": "id",
+        "auth_time": NOW - 10,
+        "exp": NOW + 3600,
+        "iat": NOW - 10,
+        "jti": "3c2b1a0d-9e8f-4b7a-8c6d-2e3f4a5b6c7d",
+        "email": "bob@acme.example",
+    })
+}
+
 pub fn env() -> HashMap<String, String> {
     [
-        ("TENANTCTL_ISSUERS", ISS_A),
+        ("TENANTCTL_ISSUERS", ISS_A_SHARED),
         ("TENANTCTL_CLIENT_IDS", "client1,client2"),
         ("TENANTCTL_PLATFORM", "acmesaas"),
         ("TENANTCTL_ACCOUNT_ID", "123456789012"),
