@@ -64,7 +64,9 @@ fn every_flag_has_a_description_and_every_command_examples() {
         let has_sub = cmd.get_subcommands().any(|s| s.get_name() != "help");
         let examples = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
         if !has_sub || prefix.is_empty() {
-            if !examples.contains("Examples:\n  tenantctl ") {
+            let last = examples.rsplit("Examples:\n").next().unwrap_or("");
+            let n = last.lines().filter(|l| l.starts_with("  tenantctl ")).count();
+            if !examples.contains("Examples:\n  tenantctl ") || !(1..=3).contains(&n) || last.lines().any(|l| !l.starts_with("  tenantctl ")) {
                 missing.push(format!("{here}: --help does not end with examples"));
             }
         }
@@ -160,7 +162,11 @@ fn split_commands(text: &str) -> Vec<Vec<String>> {
                 }
             }
             '>' | '<' => {
-                // Redirection: drop it and its target.
+                // Redirection: drop it, its file descriptor (`2>`) and its target.
+                if in_word && word.chars().all(|c| c.is_ascii_digit()) {
+                    word.clear();
+                    in_word = false;
+                }
                 flush_word(&mut word, &mut in_word, &mut words, &mut skip_redirect);
                 while chars.peek() == Some(&'>') || chars.peek() == Some(&'&') {
                     chars.next();
@@ -187,15 +193,7 @@ fn split_commands(text: &str) -> Vec<Vec<String>> {
     if !words.is_empty() {
         cmds.push(words);
     }
-    // A trailing `2` of `2>` is left as a word; drop bare digits at the end.
-    cmds.into_iter()
-        .map(|mut w| {
-            while w.last().is_some_and(|x| x.chars().all(|c| c.is_ascii_digit())) && w.len() > 1 {
-                w.pop();
-            }
-            w
-        })
-        .collect()
+    cmds
 }
 
 fn check_invocation(words: &[String]) -> Result<(), String> {

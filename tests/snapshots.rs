@@ -226,6 +226,8 @@ mod markdown_plan {
             roles: roles(vec![
                 role("globex", "member", "globex-data", false),
                 role("initech", "member", "initech-data", true),
+                // A tenant whose file is gone: an orphan, kept without --prune.
+                role("umbrella", "member", "umbrella-data", false),
             ]),
             function: Some(function("old-secret-value")),
             ..World::default()
@@ -239,6 +241,7 @@ mod markdown_plan {
         assert_eq!(actions.len(), 3, "creates, updates and deletes: {:#?}", p.changes);
         let tenants: BTreeSet<_> = p.changes.iter().filter_map(|c| c.tenant.clone()).collect();
         assert_eq!(tenants.len(), 3, "{tenants:?}");
+        assert_eq!(p.orphans.len(), 1, "{:#?}", p.orphans);
         let md = tenantctl::cli::show::plan_markdown("saas", &p, false);
         assert!(!md.contains("secret-value"), "sensitive values are hidden:\n{md}");
         insta::assert_snapshot!("plan_markdown", md);

@@ -33,28 +33,28 @@ const MAIN_EXAMPLES: &str = "Examples:
 )]
 pub struct Cli {
     /// Config folder (holds tenants/ and policies/)
-    #[arg(short = 'C', long = "config-dir", global = true, default_value = ".", value_name = "DIR")]
+    #[arg(short = 'C', long = "config-dir", global = true, help_heading = "Global options", default_value = ".", value_name = "DIR")]
     pub config_dir: PathBuf,
     /// AWS region (else the platform's region, else the AWS config chain)
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "REGION")]
     pub region: Option<String>,
     /// AWS profile (else AWS_PROFILE, else the default chain)
-    #[arg(long, global = true, value_name = "PROFILE")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "PROFILE")]
     pub profile: Option<String>,
     /// AWS endpoint URL (e.g. a local emulator; else AWS_ENDPOINT_URL)
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// No colors in output (also: the NO_COLOR environment variable, or output that is not a terminal)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
     /// Print only errors: no status lines, no progress
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// More detail (every field of every change)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
     /// Print AWS calls by operation, retries and wall time to stderr
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub stats: bool,
     #[command(subcommand)]
     pub command: Command,
@@ -83,11 +83,12 @@ pub enum ListFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Offline: parse, check schema, names, limits, isolation rules, templates
-    #[command(after_help = "Examples:
-  tenantctl validate                      # the folder in the current directory
-  tenantctl -C infra/tenants validate     # another folder
+    #[command(after_help = "Every problem of every file is reported in one run, each with file:line:col.
+Exit codes: 0 valid, 1 invalid.
 
-Every problem of every file is reported in one run, each with file:line:col. Exit 0 valid, 1 invalid.")]
+Examples:
+  tenantctl validate                      # the folder in the current directory
+  tenantctl -C infra/tenants validate     # another folder")]
     Validate,
     /// Offline: print the rendered IAM trust and inline policies as JSON
     #[command(after_help = "Examples:
@@ -102,11 +103,12 @@ Every problem of every file is reported in one run, each with file:line:col. Exi
         account_id: Option<String>,
     },
     /// Read AWS, print what apply would change
-    #[command(after_help = "Examples:
-  tenantctl plan --tenant acme                              # only acme's resources
-  tenantctl plan --out plan.json --format markdown > plan.md  # CI: saved plan + PR comment
+    #[command(after_help = "Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error;
+2 changes (only with --detailed-exitcode).
 
-Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error; 2 changes (only with --detailed-exitcode).")]
+Examples:
+  tenantctl plan --tenant acme                                  # only acme's resources
+  tenantctl plan --out plan.json --format markdown > plan.md    # CI: saved plan + PR comment")]
     Plan {
         /// Plan only this tenant's resources (repeatable; default: the whole platform)
         #[arg(long = "tenant", value_name = "ID")]
@@ -207,12 +209,12 @@ Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error; 2 changes
         what: NewWhat,
     },
     /// Print the JSON Schema of the v1 files (Platform and Tenant)
-    #[command(after_help = "Examples:
-  tenantctl schema --out schema/tenantctl-v1.schema.json   # regenerate the committed copy
-  check-jsonschema --schemafile schema/tenantctl-v1.schema.json tenants/acme.yaml
+    #[command(after_help = "Editors with the YAML language server use it when a file starts with:
+  # yaml-language-server: $schema=../schema/tenantctl-v1.schema.json
 
-Editors pick it up from the first line of a tenant file:
-  # yaml-language-server: $schema=../schema/tenantctl-v1.schema.json")]
+Examples:
+  tenantctl schema --out schema/tenantctl-v1.schema.json   # regenerate the committed copy
+  tenantctl schema | jq '.[\"$defs\"].Tenant'")]
     Schema {
         /// Write it to FILE instead of stdout
         #[arg(long, value_name = "FILE")]
@@ -235,11 +237,11 @@ Editors pick it up from the first line of a tenant file:
 #[derive(Debug, Subcommand)]
 pub enum NewWhat {
     /// A tenant file under tenants/
-    #[command(after_help = "Examples:
-  tenantctl new tenant beta --var bucket=beta-data
-  tenantctl new tenant gamma --isolation silo --roles admin,member --display-name \"Gamma Ltd\"
+    #[command(after_help = "The file is tenants/ID.yaml; it is kept only when the whole folder stays valid.
 
-The file is tenants/ID.yaml; it is checked with the whole folder before it is kept.")]
+Examples:
+  tenantctl new tenant beta --var bucket=beta-data
+  tenantctl new tenant gamma --isolation silo --roles admin,member --display-name \"Gamma Ltd\"")]
     Tenant {
         /// The tenant id: lowercase letters, digits and inner hyphens, at most 32 characters
         id: String,
