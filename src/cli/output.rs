@@ -154,3 +154,20 @@ impl Drop for Spinner {
         self.end();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_spinner_off_a_terminal_or_with_quiet() {
+        let ui = Ui { color: false, quiet: false, verbose: false, tty: false };
+        assert!(ui.spinner("reading").thread.is_none());
+        let ui = Ui { color: false, quiet: true, verbose: false, tty: true };
+        assert!(ui.spinner("reading").thread.is_none());
+        let ui = Ui { color: false, quiet: false, verbose: false, tty: true };
+        let s = ui.spinner("reading");
+        assert!(s.thread.is_some());
+        s.finish();
+    }
+}

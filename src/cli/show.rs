@@ -217,7 +217,12 @@ pub fn drift_text(platform: &str, items: &[DriftItem]) -> String {
     for i in items {
         out.push_str(&format!("  {} {} {}\n", kind(i.kind), i.resource.as_str(), i.address));
         for f in &i.fields {
-            out.push_str(&format!("      {}: expected {}, actual {}\n", f.path, short(&f.expected), short(&f.actual)));
+            let (e, a) = if sensitive(&f.path) {
+                ("(sensitive)".to_string(), "(sensitive)".to_string())
+            } else {
+                (short(&f.expected), short(&f.actual))
+            };
+            out.push_str(&format!("      {}: expected {e}, actual {a}\n", f.path));
         }
     }
     out
@@ -246,8 +251,8 @@ pub fn drift_markdown(platform: &str, items: &[DriftItem]) -> String {
                 i.resource.as_str(),
                 i.address,
                 f.path,
-                cell(short(&f.expected)),
-                cell(short(&f.actual))
+                if sensitive(&f.path) { "*(sensitive)*".to_string() } else { cell(short(&f.expected)) },
+                if sensitive(&f.path) { "*(sensitive)*".to_string() } else { cell(short(&f.actual)) }
             ));
         }
     }
@@ -276,4 +281,19 @@ pub fn stats_text(stats: &Stats, wall_ms: u128) -> String {
         out.push_str(&format!("  {k:<48} {:>6}\n", v.calls));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sensitive;
+
+    #[test]
+    fn secrets_and_function_environment_are_sensitive() {
+        for p in ["environment.CLIENT_SECRET", "client_secret", "clientSecret", "api_key.value"] {
+            assert!(sensitive(p), "{p}");
+        }
+        for p in ["generate_secret", "password_policy.min_length", "callback_urls", "mfa", "tags.owner"] {
+            assert!(!sensitive(p), "{p}");
+        }
+    }
 }
