@@ -66,7 +66,10 @@ fn every_flag_has_a_description_and_every_command_examples() {
         if !has_sub || prefix.is_empty() {
             let last = examples.rsplit("Examples:\n").next().unwrap_or("");
             let n = last.lines().filter(|l| l.starts_with("  tenantctl ")).count();
-            if !examples.contains("Examples:\n  tenantctl ") || !(1..=3).contains(&n) || last.lines().any(|l| !l.starts_with("  tenantctl ")) {
+            if !examples.contains("Examples:\n  tenantctl ")
+                || !(1..=3).contains(&n)
+                || last.lines().any(|l| !l.starts_with("  tenantctl "))
+            {
                 missing.push(format!("{here}: --help does not end with examples"));
             }
         }
@@ -264,7 +267,9 @@ fn ci_examples_parse_and_invoke_only_what_the_cli_accepts() {
         }
     }
     let has = |needle: &[&str], platform: &str| {
-        seen.iter().any(|l| l.contains(platform) && needle.iter().all(|n| l.split(": ").nth(1).unwrap().split(' ').any(|w| w == *n)))
+        seen.iter().any(|l| {
+            l.contains(platform) && needle.iter().all(|n| l.split(": ").nth(1).unwrap().split(' ').any(|w| w == *n))
+        })
     };
     for platform in ["github", "gitlab"] {
         assert!(has(&["validate"], platform), "{platform}: validate\n{seen:#?}");
@@ -276,7 +281,19 @@ fn ci_examples_parse_and_invoke_only_what_the_cli_accepts() {
 
 #[test]
 fn the_shell_splitter_finds_invocations() {
-    let c = split_commands("set +e\ntenantctl plan --out plan.json --format markdown > plan.md || [ $? -eq 2 ]\nx=$(tenantctl drift 2>&1)");
-    assert!(c.contains(&vec!["tenantctl".into(), "plan".into(), "--out".into(), "plan.json".into(), "--format".into(), "markdown".into()]), "{c:?}");
+    let c = split_commands(
+        "set +e\ntenantctl plan --out plan.json --format markdown > plan.md || [ $? -eq 2 ]\nx=$(tenantctl drift 2>&1)",
+    );
+    assert!(
+        c.contains(&vec![
+            "tenantctl".into(),
+            "plan".into(),
+            "--out".into(),
+            "plan.json".into(),
+            "--format".into(),
+            "markdown".into()
+        ]),
+        "{c:?}"
+    );
     assert!(c.contains(&vec!["tenantctl".into(), "drift".into()]), "{c:?}");
 }

@@ -74,7 +74,11 @@ fn refused_by_check_jsonschema(tool: &Path, schema: &Path, files: &[PathBuf]) ->
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("check-jsonschema: {e}\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "check-jsonschema: {e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     assert!(
         report["parse_errors"].as_array().map_or(true, |a| a.is_empty()),
@@ -213,10 +217,8 @@ fn check_jsonschema_agrees_on_examples_and_fixtures() {
         }
     }
     // The YAML examples themselves, as editors see them (single-document files directly).
-    let single: Vec<PathBuf> = examples
-        .into_iter()
-        .filter(|p| !std::fs::read_to_string(p).unwrap().contains("\n---"))
-        .collect();
+    let single: Vec<PathBuf> =
+        examples.into_iter().filter(|p| !std::fs::read_to_string(p).unwrap().contains("\n---")).collect();
     let refused = refused_by_check_jsonschema(&tool, &schema_file(), &single);
     assert!(refused.is_empty(), "{refused:?}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -33,7 +33,14 @@ const MAIN_EXAMPLES: &str = "Examples:
 )]
 pub struct Cli {
     /// Config folder (holds tenants/ and policies/)
-    #[arg(short = 'C', long = "config-dir", global = true, help_heading = "Global options", default_value = ".", value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        long = "config-dir",
+        global = true,
+        help_heading = "Global options",
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub config_dir: PathBuf,
     /// AWS region (else the platform's region, else the AWS config chain)
     #[arg(long, global = true, help_heading = "Global options", value_name = "REGION")]
@@ -277,8 +284,8 @@ fn parse_rate_scale(s: &str) -> Result<f64, String> {
 /// The clap command, with colors off when `--no-color` or `NO_COLOR` asks for it.
 pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
     let cmd = Cli::command();
-    let no_color = args.iter().any(|a| a == "--no-color")
-        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let no_color =
+        args.iter().any(|a| a == "--no-color") || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if no_color {
         cmd.color(clap::ColorChoice::Never)
     } else {
@@ -332,11 +339,9 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
         }
         Command::Adopt { tenant, auto_approve } => adopt::run(cli, ui, tenant, *auto_approve),
         Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
-        Command::New { what: NewWhat::Tenant { id, isolation, roles, vars, display_name } } => new::run(
-            cli,
-            ui,
-            new::Args { id, isolation, roles, vars, display_name: display_name.as_deref() },
-        ),
+        Command::New { what: NewWhat::Tenant { id, isolation, roles, vars, display_name } } => {
+            new::run(cli, ui, new::Args { id, isolation, roles, vars, display_name: display_name.as_deref() })
+        }
         Command::Schema { out } => {
             let text = crate::spec::schema::schema_text();
             match out {

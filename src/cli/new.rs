@@ -58,8 +58,11 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
     }
     // The variables the templates of the tenant's roles need, so a missing one is named as
     // the flag to add before anything is written.
-    let roles: Vec<&str> =
-        if a.roles.is_empty() { pl.roles.keys().map(String::as_str).collect() } else { a.roles.iter().map(String::as_str).collect() };
+    let roles: Vec<&str> = if a.roles.is_empty() {
+        pl.roles.keys().map(String::as_str).collect()
+    } else {
+        a.roles.iter().map(String::as_str).collect()
+    };
     let mut needed: BTreeSet<String> = BTreeSet::new();
     for r in &roles {
         for pol in pl.roles.get(*r).map(|rs| rs.policies.as_slice()).unwrap_or_default() {

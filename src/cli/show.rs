@@ -149,11 +149,16 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
             if c.fields.is_empty() || !(c.action == Action::Update || verbose) {
                 continue;
             }
-            out.push_str(&format!("**{} {}** {}\n\n", c.resource.as_str(), md_cell(&c.address), match c.action {
-                Action::Create => "(create)",
-                Action::Update => "(update)",
-                Action::Delete => "(delete)",
-            }));
+            out.push_str(&format!(
+                "**{} {}** {}\n\n",
+                c.resource.as_str(),
+                md_cell(&c.address),
+                match c.action {
+                    Action::Create => "(create)",
+                    Action::Update => "(update)",
+                    Action::Delete => "(delete)",
+                }
+            ));
             out.push_str("| field | before | after |\n|---|---|---|\n");
             for f in &c.fields {
                 out.push_str(&format!(

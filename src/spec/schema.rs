@@ -101,24 +101,54 @@ fn refine(defs: &mut Map<String, Value>) {
         "name",
         json!({"pattern": PLATFORM_NAME_PATTERN, "description": "Prefix of every physical name; no hyphen"}),
     );
-    set(defs, "Platform", "tags", json!({"maxProperties": 48, "propertyNames": {"minLength": 1, "maxLength": 128},
-        "additionalProperties": {"type": "string", "maxLength": 256}, "description": "Added to every taggable resource"}));
-    set(defs, "Platform", "roles", json!({"propertyNames": {"pattern": ROLE_NAME_PATTERN},
-        "description": "Role templates, instantiated once per tenant; names without hyphens"}));
+    set(
+        defs,
+        "Platform",
+        "tags",
+        json!({"maxProperties": 48, "propertyNames": {"minLength": 1, "maxLength": 128},
+        "additionalProperties": {"type": "string", "maxLength": 256}, "description": "Added to every taggable resource"}),
+    );
+    set(
+        defs,
+        "Platform",
+        "roles",
+        json!({"propertyNames": {"pattern": ROLE_NAME_PATTERN},
+        "description": "Role templates, instantiated once per tenant; names without hyphens"}),
+    );
     set(defs, "Platform", "permissionsBoundary", json!({"pattern": ARN_PATTERN}));
-    set(defs, "TrustSpec", "principals", json!({"items": {"type": "string", "pattern": ARN_PATTERN},
-        "description": "Full IAM ARNs (no wildcards) that may assume the tenant roles"}));
+    set(
+        defs,
+        "TrustSpec",
+        "principals",
+        json!({"items": {"type": "string", "pattern": ARN_PATTERN},
+        "description": "Full IAM ARNs (no wildcards) that may assume the tenant roles"}),
+    );
     set(defs, "RoleSpec", "maxSessionDuration", json!({"minimum": 3600, "maximum": 43200}));
     set(defs, "RoleSpec", "description", json!({"maxLength": 1000}));
-    set(defs, "RoleSpec", "policies", json!({"uniqueItems": true, "description": "Names of policies/<name>.json templates"}));
+    set(
+        defs,
+        "RoleSpec",
+        "policies",
+        json!({"uniqueItems": true, "description": "Names of policies/<name>.json templates"}),
+    );
     set(defs, "PasswordPolicy", "minLength", json!({"minimum": 6, "maximum": 99}));
     set(defs, "PasswordPolicy", "temporaryPasswordValidityDays", json!({"minimum": 0, "maximum": 365}));
-    set(defs, "UserPoolSpec", "tenantAttribute", json!({"pattern": TENANT_ATTRIBUTE_PATTERN,
-        "description": "The pool attribute custom:<tenantAttribute>; always immutable, never client-writable"}));
+    set(
+        defs,
+        "UserPoolSpec",
+        "tenantAttribute",
+        json!({"pattern": TENANT_ATTRIBUTE_PATTERN,
+        "description": "The pool attribute custom:<tenantAttribute>; always immutable, never client-writable"}),
+    );
     set(defs, "UserPoolSpec", "customAttributes", json!({"maxItems": 49}));
     set(defs, "UserPoolSpec", "resourceServers", json!({"maxItems": 25}));
     set(defs, "UserPoolSpec", "appClients", json!({"maxItems": 1000}));
-    set(defs, "UserPoolSpec", "selfSignUp", json!({"description": "Users may sign themselves up (default false: admins create users)"}));
+    set(
+        defs,
+        "UserPoolSpec",
+        "selfSignUp",
+        json!({"description": "Users may sign themselves up (default false: admins create users)"}),
+    );
     set(defs, "CustomAttribute", "name", json!({"pattern": ATTRIBUTE_NAME_PATTERN}));
     set(defs, "CustomAttribute", "maxLength", json!({"maximum": 2048}));
     set(defs, "CustomAttribute", "minLength", json!({"maximum": 2048}));
@@ -134,15 +164,40 @@ fn refine(defs: &mut Map<String, Value>) {
     set(defs, "FunctionSpec", "timeoutSeconds", json!({"minimum": 1, "maximum": 30}));
     set(defs, "FunctionSpec", "role", json!({"pattern": ARN_PATTERN}));
     set(defs, "MethodSpec", "path", json!({"pattern": "^/"}));
-    set(defs, "MethodSpec", "method", json!({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]}));
-    set(defs, "Tenant", "id", json!({"pattern": TENANT_ID_PATTERN,
-        "description": "Lowercase letters, digits and inner hyphens, at most 32 characters, not starting with `aws`"}));
-    set(defs, "Tenant", "roles", json!({"items": {"type": "string", "pattern": ROLE_NAME_PATTERN}, "uniqueItems": true,
-        "description": "Subset of the platform's roles; default: all"}));
-    set(defs, "Tenant", "tags", json!({"maxProperties": 47, "propertyNames": {"minLength": 1, "maxLength": 128},
-        "additionalProperties": {"type": "string", "maxLength": 256}}));
-    set(defs, "Tenant", "vars", json!({"propertyNames": {"pattern": VAR_NAME_PATTERN},
-        "description": "Values for {{tenant.vars.NAME}} in policy templates (strings only)"}));
+    set(
+        defs,
+        "MethodSpec",
+        "method",
+        json!({"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"]}),
+    );
+    set(
+        defs,
+        "Tenant",
+        "id",
+        json!({"pattern": TENANT_ID_PATTERN,
+        "description": "Lowercase letters, digits and inner hyphens, at most 32 characters, not starting with `aws`"}),
+    );
+    set(
+        defs,
+        "Tenant",
+        "roles",
+        json!({"items": {"type": "string", "pattern": ROLE_NAME_PATTERN}, "uniqueItems": true,
+        "description": "Subset of the platform's roles; default: all"}),
+    );
+    set(
+        defs,
+        "Tenant",
+        "tags",
+        json!({"maxProperties": 47, "propertyNames": {"minLength": 1, "maxLength": 128},
+        "additionalProperties": {"type": "string", "maxLength": 256}}),
+    );
+    set(
+        defs,
+        "Tenant",
+        "vars",
+        json!({"propertyNames": {"pattern": VAR_NAME_PATTERN},
+        "description": "Values for {{tenant.vars.NAME}} in policy templates (strings only)"}),
+    );
     set(defs, "IdentityProviderSpec", "clientSecretEnv", json!({"pattern": ENV_NAME_PATTERN}));
 }
 
@@ -289,8 +344,10 @@ fn walk(root: &Value, s: &Value, v: &mut Value, path: &str, out: &mut Vec<Proble
             let props = s.get("properties").and_then(Value::as_object);
             let closed = s.get("additionalProperties") == Some(&Value::Bool(false));
             let extra = s.get("additionalProperties").filter(|a| a.is_object());
-            let required: Vec<&str> =
-                s.get("required").and_then(Value::as_array).map_or(vec![], |r| r.iter().filter_map(Value::as_str).collect());
+            let required: Vec<&str> = s
+                .get("required")
+                .and_then(Value::as_array)
+                .map_or(vec![], |r| r.iter().filter_map(Value::as_str).collect());
             let keys: Vec<String> = map.keys().cloned().collect();
             for k in keys {
                 let kp = yaml::join_key(path, &k);
@@ -418,7 +475,9 @@ mod tests {
         assert_eq!(problems.len(), 5, "{msgs:#?}");
         assert!(msgs.iter().any(|m| m.contains("selfSignup") && m.contains("did you mean `selfSignUp`")), "{msgs:#?}");
         assert!(msgs.iter().any(|m| m.contains("optinal") && m.contains("did you mean `optional`")), "{msgs:#?}");
-        assert!(msgs.iter().any(|m| m.contains("userPool.passwordPolicy.minLength") && m.contains("expected an integer")));
+        assert!(msgs
+            .iter()
+            .any(|m| m.contains("userPool.passwordPolicy.minLength") && m.contains("expected an integer")));
         // The rest still deserializes.
         serde_json::from_value::<Platform>(cleaned).unwrap();
     }

@@ -707,7 +707,9 @@ fn tenant_rules(v: &mut V<'_>) {
                         Some(m) => format!("did you mean `{m}`? (declared roles: {declared})"),
                         None => format!("declared roles: {declared}"),
                     };
-                    v.push(t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(hint));
+                    v.push(
+                        t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(hint),
+                    );
                 }
                 if !seen.insert(r) {
                     v.push(t.at(&format!("roles[{i}]"), format!("role `{r}` is listed twice")));
