@@ -302,7 +302,16 @@ pub fn main() -> i32 {
         Err(e) => e.exit(),
     };
     let ui = Ui::new(cli.no_color, cli.quiet, cli.verbose);
+    let started = std::time::Instant::now();
     let result = run(&cli, &ui);
+    // Offline commands make no AWS call; --stats says so rather than print nothing.
+    let offline = matches!(
+        cli.command,
+        Command::Validate | Command::Render { .. } | Command::New { .. } | Command::Schema { .. }
+    );
+    if cli.stats && offline {
+        eprint!("{}", show::stats_text(&crate::aws::Stats::default(), started.elapsed().as_millis()));
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
