@@ -349,14 +349,21 @@ fn walk(root: &Value, s: &Value, v: &mut Value, path: &str, out: &mut Vec<Proble
                 .and_then(Value::as_array)
                 .map_or(vec![], |r| r.iter().filter_map(Value::as_str).collect());
             let keys: Vec<String> = map.keys().cloned().collect();
+            // False when a required field is bad or missing: the caller then drops this whole
+            // mapping if it may (an optional section), so the rest can still be checked.
+            let mut usable = true;
             for k in keys {
                 let kp = yaml::join_key(path, &k);
                 let sub = props.and_then(|p| p.get(&k)).or(extra);
                 match sub {
                     Some(sub) => {
                         let ok = walk(root, sub, map.get_mut(&k).expect("key"), &kp, out);
-                        if !ok && !required.contains(&k.as_str()) {
-                            map.remove(&k);
+                        if !ok {
+                            if required.contains(&k.as_str()) {
+                                usable = false;
+                            } else {
+                                map.remove(&k);
+                            }
                         }
                     }
                     None if closed => {
@@ -381,6 +388,7 @@ fn walk(root: &Value, s: &Value, v: &mut Value, path: &str, out: &mut Vec<Proble
             }
             for r in &required {
                 if !map.contains_key(*r) && !out.iter().any(|p| p.path == yaml::join_key(path, r)) {
+                    usable = false;
                     out.push(Problem {
                         path: path.to_string(),
                         at_key: false,
@@ -389,7 +397,7 @@ fn walk(root: &Value, s: &Value, v: &mut Value, path: &str, out: &mut Vec<Proble
                     });
                 }
             }
-            true
+            usable
         }
         Value::Array(items) => {
             if let Some(item) = s.get("items") {
@@ -480,6 +488,13 @@ mod tests {
             .any(|m| m.contains("userPool.passwordPolicy.minLength") && m.contains("expected an integer")));
         // The rest still deserializes.
         serde_json::from_value::<Platform>(cleaned).unwrap();
+        // A bad required field of an optional section drops the section, not the document.
+        let doc = json!({"apiVersion": "tenantctl/v1", "kind": "Platform", "name": "x",
+            "authorizer": {"restApi": "api", "type": "lamda", "name": "a"}});
+        let (problems, cleaned) = check("Platform", &doc);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].hint.as_deref(), Some("did you mean `lambda`? (one of `lambda`, `cognito`)"));
+        assert!(serde_json::from_value::<Platform>(cleaned).unwrap().authorizer.is_none());
     }
 
     #[test]
