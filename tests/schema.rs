@@ -268,13 +268,25 @@ fn new_tenant_with_var_validates_and_matches_the_schema() {
     tenantctl()
         .arg("-C")
         .arg(tmp.path())
-        .args(["new", "tenant", "beta", "--var", "bucket=beta-data", "--display-name", "Beta GmbH"])
+        .args(["new", "tenant", "beta", "--var", "bucket=beta-data"])
         .assert()
         .success();
     let written = std::fs::read_to_string(tmp.path().join("tenants/beta.yaml")).unwrap();
     assert!(written.starts_with("# yaml-language-server: $schema=../schema/tenantctl-v1.schema.json\n"), "{written}");
     assert!(written.contains("bucket: \"beta-data\""), "{written}");
-    assert!(written.contains("displayName: \"Beta GmbH\""), "{written}");
+    assert!(written.contains("displayName: \"beta\""), "{written}");
+    tenantctl().arg("-C").arg(tmp.path()).arg("validate").assert().success();
+    // --display-name, and the file is never overwritten.
+    tenantctl()
+        .arg("-C")
+        .arg(tmp.path())
+        .args(["new", "tenant", "gamma", "--var", "bucket=gamma-data", "--display-name", "Gamma \"GmbH\""])
+        .assert()
+        .success();
+    let gamma = std::fs::read_to_string(tmp.path().join("tenants/gamma.yaml")).unwrap();
+    assert!(gamma.contains("displayName: \"Gamma \\\"GmbH\\\"\""), "{gamma}");
+    tenantctl().arg("-C").arg(tmp.path()).args(["new", "tenant", "beta", "--var", "bucket=x"]).assert().failure();
+    assert_eq!(std::fs::read_to_string(tmp.path().join("tenants/beta.yaml")).unwrap(), written);
     tenantctl().arg("-C").arg(tmp.path()).arg("validate").assert().success();
 
     let Some(tool) = venv_tool("check-jsonschema") else { return };
