@@ -178,3 +178,83 @@ fn rendered_policies_pass_parliament() {
     assert!(out.status.success(), "parliament failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.trim().is_empty(), "parliament findings:\n{stdout}");
 }
+
+/// Five problems in three files (a misspelt field, a misspelt enum value, a bad tenant id, a
+/// duplicate tenant, an unknown policy) are all reported by one `validate` run, each with
+/// file:line:col and, where it applies, a "did you mean" suggestion.
+#[test]
+fn validate_reports_every_problem_of_every_file_in_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in ["tenants", "policies"] {
+        std::fs::create_dir_all(tmp.path().join(sub)).unwrap();
+        copy_dir(&root().join(sub), &tmp.path().join(sub));
+    }
+    let t = tmp.path().join("tenants");
+    let platform = std::fs::read_to_string(t.join("platform.yaml")).unwrap();
+    let platform = platform
+        .replace("  selfSignUp: false\n", "  selfSignup: false\n")
+        .replace("policies: [tenant-data-ro]", "policies: [tenant-data-rx]");
+    std::fs::write(t.join("platform.yaml"), platform).unwrap();
+    std::fs::write(
+        t.join("acme.yaml"),
+        "apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nisolation: siloo\nvars: {bucket: acme-data}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        t.join("more.yaml"),
+        "apiVersion: tenantctl/v1\nkind: Tenant\nid: Globex_Corp\nvars: {bucket: globex-data}\n---\n\
+         apiVersion: tenantctl/v1\nkind: Tenant\nid: acme\nvars: {bucket: acme-data}\n",
+    )
+    .unwrap();
+    let (code, stderr) = run_validate(tmp.path(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 5, "{stderr}");
+    // Each with its place (and the suggestion on the hint line that follows it).
+    let expect = [
+        ("tenants/platform.yaml:", "unknown field `selfSignup`", Some("did you mean `selfSignUp`?")),
+        ("tenants/platform.yaml:", "policy template `tenant-data-rx` not found", Some("did you mean `tenant-data-r")),
+        ("tenants/acme.yaml:4:12:", "unknown value `siloo`", Some("did you mean `silo`?")),
+        ("tenants/more.yaml:3:5:", "tenant id `Globex_Corp` must match", None),
+        ("tenants/more.yaml:8:5:", "duplicate tenant id `acme` in tenants/acme.yaml:3", None),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    for (place, msg, hint) in expect {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with(&format!("error: {place}")) && l.contains(msg))
+            .unwrap_or_else(|| panic!("no `{place} ...{msg}` in\n{stderr}"));
+        let loc = lines[i].trim_start_matches("error: ").split(": ").next().unwrap();
+        assert_eq!(loc.split(':').count(), 3, "file:line:col in `{}`", lines[i]);
+        if let Some(h) = hint {
+            assert!(lines[i + 1].contains(h), "hint `{h}` after `{}`:\n{stderr}", lines[i]);
+        }
+    }
+    assert!(stderr.contains("5 problems found"), "{stderr}");
+}
+
+/// A YAML syntax error in one document of a file hides neither the schema problems of the
+/// file's other documents nor those of other files.
+#[test]
+fn a_broken_document_does_not_hide_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    for sub in ["tenants", "policies"] {
+        copy_dir_new(&root().join(sub), &tmp.path().join(sub));
+    }
+    std::fs::write(
+        tmp.path().join("tenants/more.yaml"),
+        "apiVersion: tenantctl/v1\nkind: Tenant\nid: globex\nvars: {bucket: [\n---\n\
+         apiVersion: tenantctl/v1\nkind: Tenant\nid: initech\ndisplayname: Initech\nvars: {bucket: b}\n",
+    )
+    .unwrap();
+    let (code, stderr) = run_validate(tmp.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("tenants/more.yaml:4:17: YAML syntax error"), "{stderr}");
+    assert!(stderr.contains("tenants/more.yaml:9:1: unknown field `displayname`"), "{stderr}");
+    assert!(stderr.contains("did you mean `displayName`?"), "{stderr}");
+}
+
+fn copy_dir_new(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    copy_dir(src, dst);
+}

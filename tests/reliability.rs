@@ -636,7 +636,7 @@ async fn client_secret_never_appears_in_output() {
     write(d, "tenants/platform.yaml", &changed);
     let planfile = d.join("plan.out");
     let pf = planfile.to_str().unwrap();
-    for fmt in ["text", "json"] {
+    for fmt in ["text", "json", "markdown"] {
         keep(&mut outputs, &format!("plan {fmt}"), &run_ok(d, &ep, &["-v", "plan", "--format", fmt], 0));
         keep(
             &mut outputs,

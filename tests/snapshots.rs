@@ -83,3 +83,172 @@ fn validation_error_and_render_outputs() {
     assert!(o.status.success());
     insta::assert_snapshot!("render_globex", String::from_utf8_lossy(&o.stdout));
 }
+
+// ---- The Markdown plan, from state literals (no emulator) ------------------------------
+
+mod markdown_plan {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde_json::json;
+    use tenantctl::plan::{plan, PlanOptions};
+    use tenantctl::state::*;
+
+    fn settings(mfa: &str) -> PoolSettings {
+        PoolSettings {
+            deletion_protection: true,
+            mfa: mfa.into(),
+            allow_admin_create_user_only: true,
+            password_policy: PasswordState {
+                min_length: 12,
+                require_uppercase: true,
+                require_lowercase: true,
+                require_numbers: true,
+                require_symbols: true,
+                temporary_password_validity_days: 7,
+            },
+            tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]),
+        }
+    }
+
+    fn group(role_arn: &str) -> GroupState {
+        GroupState { description: None, precedence: Some(10), role_arn: Some(role_arn.into()) }
+    }
+
+    fn arn(name: &str) -> String {
+        format!("arn:aws:iam::123456789012:role/tenantctl/saas/{name}")
+    }
+
+    fn pool(mfa: &str, groups: &[(&str, &str)], clients: &[(&str, bool)]) -> PoolState {
+        PoolState {
+            usernames: None,
+            address: "platform/pool".into(),
+            name: "saas".into(),
+            tenant: None,
+            settings: settings(mfa),
+            attributes: BTreeMap::new(),
+            groups: groups.iter().map(|(g, r)| (g.to_string(), group(&arn(r)))).collect(),
+            resource_servers: BTreeMap::new(),
+            clients: clients
+                .iter()
+                .map(|(c, secret)| {
+                    (
+                        c.to_string(),
+                        ClientState {
+                            generate_secret: *secret,
+                            write_attributes: BTreeSet::from(["email".into()]),
+                            ..ClientState::default()
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn role(tenant: &str, r: &str, bucket: &str, extra_policy: bool) -> RoleState {
+        let mut policies = BTreeMap::from([(
+            "data".to_string(),
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": format!("arn:aws:s3:::{bucket}/${{aws:PrincipalTag/tenant_id}}/*")}]}),
+        )]);
+        if extra_policy {
+            policies.insert("legacy".into(), json!({"Statement": []}));
+        }
+        RoleState {
+            address: format!("tenant/{tenant}/role/{r}"),
+            name: format!("saas-{tenant}-{r}"),
+            path: "/tenantctl/saas/".into(),
+            tenant: Some(tenant.into()),
+            description: None,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            trust_policy: json!({"Statement": [{"Condition": {"StringEquals": {"aws:RequestTag/tenant_id": tenant}}}]}),
+            tags: BTreeMap::from([("tenant_id".into(), tenant.into())]),
+            policies,
+            attached_policies: BTreeSet::new(),
+        }
+    }
+
+    fn function(secret: &str) -> FunctionState {
+        FunctionState {
+            name: "saas-authorizer".into(),
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            role: arn("saas-authorizer"),
+            memory_mb: 128,
+            timeout_seconds: 5,
+            code_sha256: "abc=".into(),
+            environment: BTreeMap::from([("CLIENT_SECRET".into(), secret.into())]),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn roles(list: Vec<RoleState>) -> BTreeMap<String, RoleState> {
+        list.into_iter().map(|r| (r.address.clone(), r)).collect()
+    }
+
+    /// acme is new (creates), globex changes (updates), initech has extra resources
+    /// (deletes); the platform-wide pool and function change too.
+    #[test]
+    fn markdown_plan_with_creates_updates_deletes_across_three_tenants() {
+        let desired = World {
+            pools: BTreeMap::from([(
+                "platform/pool".into(),
+                pool(
+                    "OPTIONAL",
+                    &[
+                        ("acme-admin", "saas-acme-admin"),
+                        ("globex-member", "saas-globex-member"),
+                        ("initech-member", "saas-initech-member"),
+                    ],
+                    &[("web", false)],
+                ),
+            )]),
+            roles: roles(vec![
+                role("acme", "admin", "acme-data", false),
+                role("globex", "member", "globex-data-v2", false),
+                role("initech", "member", "initech-data", false),
+            ]),
+            function: Some(function("new-secret-value")),
+            ..World::default()
+        };
+        let observed = World {
+            pools: BTreeMap::from([(
+                "platform/pool".into(),
+                pool(
+                    "OFF",
+                    &[
+                        ("globex-member", "saas-globex-admin"),
+                        ("initech-member", "saas-initech-member"),
+                        ("initech-admin", "saas-initech-admin"),
+                    ],
+                    &[("web", false)],
+                ),
+            )]),
+            roles: roles(vec![
+                role("globex", "member", "globex-data", false),
+                role("initech", "member", "initech-data", true),
+                // A tenant whose file is gone: an orphan, kept without --prune.
+                role("umbrella", "member", "umbrella-data", false),
+            ]),
+            function: Some(function("old-secret-value")),
+            ..World::default()
+        };
+        let opts = PlanOptions {
+            tenants: ["acme", "globex", "initech"].iter().map(|s| s.to_string()).collect(),
+            ..PlanOptions::default()
+        };
+        let p = plan(&desired, &observed, &Ids::default(), &opts).unwrap();
+        let actions: BTreeSet<_> = p.changes.iter().map(|c| format!("{:?}", c.action)).collect();
+        assert_eq!(actions.len(), 3, "creates, updates and deletes: {:#?}", p.changes);
+        let tenants: BTreeSet<_> = p.changes.iter().filter_map(|c| c.tenant.clone()).collect();
+        assert_eq!(tenants.len(), 3, "{tenants:?}");
+        assert_eq!(p.orphans.len(), 1, "{:#?}", p.orphans);
+        let md = tenantctl::cli::show::plan_markdown("saas", &p, false);
+        assert!(!md.contains("secret-value"), "sensitive values are hidden:\n{md}");
+        insta::assert_snapshot!("plan_markdown", md);
+        // The JSON plan (and the saved plan) carry the contract's format_version.
+        let doc = tenantctl::cli::show::plan_json("saas", &p, serde_json::Value::Null);
+        assert_eq!(doc["format_version"], 1);
+        assert_eq!(doc["summary"]["create"].as_u64().unwrap() as usize, p.summary()["create"]);
+    }
+}

@@ -24,6 +24,14 @@ pub struct Stats {
     ops: Mutex<BTreeMap<String, OpStats>>,
 }
 
+/// Process-wide: calls sent so far and the last operation, for the CLI's progress spinner.
+static PROGRESS: Mutex<(u64, String)> = Mutex::new((0, String::new()));
+
+/// Calls sent so far by this process (each page of a listing is one call) and the last one.
+pub fn progress() -> (u64, String) {
+    PROGRESS.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
 /// Operations that change something (everything but reads).
 pub fn is_write(op: &str) -> bool {
     let name = op.rsplit(':').next().unwrap_or(op);
@@ -44,6 +52,11 @@ impl Stats {
         self.snapshot().values().map(|s| s.attempts.saturating_sub(s.calls)).sum()
     }
     fn bump(&self, key: String, call: bool) {
+        if call {
+            let mut p = PROGRESS.lock().unwrap();
+            p.0 += 1;
+            p.1.clone_from(&key);
+        }
         let mut ops = self.ops.lock().unwrap();
         let e = ops.entry(key).or_default();
         if call {

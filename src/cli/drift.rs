@@ -3,9 +3,11 @@
 use super::{session, show, Cli, CliError, Format, Ui};
 use crate::plan::drift;
 
-pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i32, CliError> {
+pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: Format) -> Result<i32, CliError> {
     session::block_on(async {
+        let spinner = ui.spinner("reading AWS");
         let s = session::open(cli, tenants).await?;
+        spinner.finish();
         let plan = session::plan(cli, &s, &s.options(false))?;
         let items = drift::from_plan(&plan);
         let platform = &s.folder.platform.value.name;

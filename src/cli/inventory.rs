@@ -2,11 +2,13 @@
 
 use serde_json::{json, Value};
 
-use super::{session, Cli, CliError, Format, Ui};
+use super::{session, Cli, CliError, ListFormat, Ui};
 
-pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i32, CliError> {
+pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result<i32, CliError> {
     session::block_on(async {
+        let spinner = ui.spinner("reading AWS");
         let s = session::open(cli, tenants).await?;
+        spinner.finish();
         let c = &s.aws.ctx;
         let mut rows: Vec<Value> = Vec::new();
         for (addr, p) in &s.observed.pools {
@@ -39,12 +41,12 @@ pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], format: Format) -> Result<i3
             rows.retain(|r| r["tenant"].as_str().is_some_and(|t| tenants.iter().any(|x| x == t)));
         }
         match format {
-            Format::Json => println!(
+            ListFormat::Json => println!(
                 "{}",
                 serde_json::to_string_pretty(&json!({"format_version": 1, "platform": c.platform, "resources": rows}))
                     .expect("json")
             ),
-            _ => {
+            ListFormat::Text => {
                 for r in &rows {
                     let id = r.get("arn").or_else(|| r.get("id")).and_then(Value::as_str).unwrap_or("");
                     println!(

@@ -10,154 +10,308 @@ mod output;
 mod plan;
 mod render;
 mod session;
-mod show;
+pub mod show;
 mod validate;
 
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 pub use output::{CliError, Ui};
 
+const MAIN_EXAMPLES: &str = "Examples:
+  tenantctl validate                      # offline checks of ./tenants and ./policies
+  tenantctl plan --out plan.json          # what apply would change; saved for apply
+  tenantctl apply plan.json               # apply exactly the saved plan";
+
 #[derive(Debug, Parser)]
-#[command(name = "tenantctl", version, about = "Tenant isolation on AWS from a folder of declarative YAML")]
+#[command(
+    name = "tenantctl",
+    version,
+    about = "Tenant isolation on AWS from a folder of declarative YAML",
+    after_help = MAIN_EXAMPLES
+)]
 pub struct Cli {
     /// Config folder (holds tenants/ and policies/)
-    #[arg(short = 'C', long = "config-dir", global = true, default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "config-dir",
+        global = true,
+        help_heading = "Global options",
+        default_value = ".",
+        value_name = "DIR"
+    )]
     pub config_dir: PathBuf,
     /// AWS region (else the platform's region, else the AWS config chain)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "REGION")]
     pub region: Option<String>,
-    /// AWS profile
-    #[arg(long, global = true)]
+    /// AWS profile (else AWS_PROFILE, else the default chain)
+    #[arg(long, global = true, help_heading = "Global options", value_name = "PROFILE")]
     pub profile: Option<String>,
-    /// AWS endpoint URL (e.g. a local emulator)
-    #[arg(long, global = true)]
+    /// AWS endpoint URL (e.g. a local emulator; else AWS_ENDPOINT_URL)
+    #[arg(long, global = true, help_heading = "Global options", value_name = "URL")]
     pub endpoint_url: Option<String>,
-    /// No colors in output
-    #[arg(long, global = true)]
+    /// No colors in output (also: the NO_COLOR environment variable, or output that is not a terminal)
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
-    /// Print only errors
-    #[arg(short, long, global = true)]
+    /// Print only errors: no status lines, no progress
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
-    /// More detail
-    #[arg(short, long, global = true)]
+    /// More detail (every field of every change)
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub verbose: bool,
     /// Print AWS calls by operation, retries and wall time to stderr
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub stats: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Output format of `plan` and `drift`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
+    /// For people, on a terminal
     Text,
+    /// The contract's JSON document (format_version 1), for scripts
     Json,
+    /// For pull-request comments and CI job summaries
     Markdown,
+}
+
+/// Output format of `inventory`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    /// One resource per line
+    Text,
+    /// JSON (format_version 1), for scripts
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Offline: parse, check schema, names, limits, isolation rules, templates
+    #[command(after_help = "Every problem of every file is reported in one run, each with file:line:col.
+Exit codes: 0 valid, 1 invalid.
+
+Examples:
+  tenantctl validate                      # the folder in the current directory
+  tenantctl -C infra/tenants validate     # another folder")]
     Validate,
     /// Offline: print the rendered IAM trust and inline policies as JSON
+    #[command(after_help = "Examples:
+  tenantctl render --tenant acme
+  tenantctl render --account-id 123456789012 | jq '.roles[].policies'")]
     Render {
+        /// Only this tenant's roles (repeatable; default: every tenant)
         #[arg(long = "tenant", value_name = "ID")]
         tenants: Vec<String>,
         /// Account id to render {{aws.accountId}} with (offline; default 000000000000)
-        #[arg(long, env = "TENANTCTL_ACCOUNT_ID")]
+        #[arg(long, env = "TENANTCTL_ACCOUNT_ID", value_name = "ACCOUNT")]
         account_id: Option<String>,
     },
     /// Read AWS, print what apply would change
+    #[command(after_help = "Exit codes: 0 success (with --detailed-exitcode: no changes); 1 error;
+2 changes (only with --detailed-exitcode).
+
+Examples:
+  tenantctl plan --tenant acme                                  # only acme's resources
+  tenantctl plan --out plan.json --format markdown > plan.md    # CI: saved plan + PR comment")]
     Plan {
+        /// Plan only this tenant's resources (repeatable; default: the whole platform)
         #[arg(long = "tenant", value_name = "ID")]
         tenants: Vec<String>,
         /// Save the plan (JSON) for `apply PLANFILE`
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Output format on stdout
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        /// Exit 2 when there are changes
+        /// Exit 2 when there are changes (0: none, 1: error)
         #[arg(long)]
         detailed_exitcode: bool,
     },
     /// Make AWS match the folder (or exactly the saved plan)
+    #[command(after_help = "Examples:
+  tenantctl apply                          # shows the plan, asks on a terminal
+  tenantctl apply plan.json                # exactly the saved plan; refused when stale
+  tenantctl apply --auto-approve --prune   # CI: no question; also delete orphans")]
     Apply {
+        /// A plan saved by `plan --out`: apply exactly it (refused when AWS or the folder changed)
+        #[arg(value_name = "PLANFILE")]
         planfile: Option<PathBuf>,
+        /// Apply only this tenant's resources (repeatable)
         #[arg(long = "tenant", value_name = "ID")]
         tenants: Vec<String>,
+        /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
         auto_approve: bool,
         /// Delete orphans (resources of tenants whose files are gone)
         #[arg(long)]
         prune: bool,
         /// Ceiling on concurrent AWS operations per phase (rates stay under the quotas)
-        #[arg(long, default_value_t = 8)]
-        parallelism: usize,
+        #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+        parallelism: u16,
         /// Multiplies every per-category request-rate limit (default quotas: Cognito's
         /// published ones, IAM 10 writes/s); 0 disables client-side limiting
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_name = "F", value_parser = parse_rate_scale)]
         rate_scale: f64,
     },
     /// Compare AWS with the folder; change nothing (exit 2 on drift)
+    #[command(after_help = "Examples:
+  tenantctl drift                                  # exit 0 none, 1 error, 2 drift
+  tenantctl drift --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
     Drift {
+        /// Compare only this tenant's resources (repeatable)
         #[arg(long = "tenant", value_name = "ID")]
         tenants: Vec<String>,
+        /// Output format on stdout
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
     /// Offboard one tenant
+    #[command(after_help = "Examples:
+  tenantctl destroy --tenant acme
+  tenantctl destroy --tenant initech --auto-approve --force-delete-users   # silo pool with users")]
     Destroy {
+        /// The tenant to offboard
         #[arg(long = "tenant", value_name = "ID")]
         tenant: String,
+        /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
         auto_approve: bool,
+        /// Also delete a silo pool that still has users
         #[arg(long)]
         force_delete_users: bool,
     },
     /// Take over existing resources with contract names, after showing the diff
+    #[command(after_help = "Examples:
+  tenantctl adopt --tenant acme                  # shows the diff, asks
+  tenantctl adopt --tenant acme --auto-approve")]
     Adopt {
+        /// The tenant whose existing resources to take over
         #[arg(long = "tenant", value_name = "ID")]
         tenant: String,
+        /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
         auto_approve: bool,
     },
     /// List every managed physical resource with its ARN or id
+    #[command(after_help = "Examples:
+  tenantctl inventory --tenant acme
+  tenantctl inventory --format json | jq -r '.resources[].arn // empty'")]
     Inventory {
+        /// Only this tenant's resources (repeatable)
         #[arg(long = "tenant", value_name = "ID")]
         tenants: Vec<String>,
+        /// Output format on stdout
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: ListFormat,
     },
     /// Write a valid tenant file; never overwrites
+    #[command(after_help = "Examples:
+  tenantctl new tenant beta --var bucket=beta-data
+  tenantctl new tenant gamma --isolation silo --roles admin,member --display-name \"Gamma Ltd\"")]
     New {
         #[command(subcommand)]
         what: NewWhat,
     },
+    /// Print the JSON Schema of the v1 files (Platform and Tenant)
+    #[command(after_help = "Editors with the YAML language server use it when a file starts with:
+  # yaml-language-server: $schema=../schema/tenantctl-v1.schema.json
+
+Examples:
+  tenantctl schema --out schema/tenantctl-v1.schema.json   # regenerate the committed copy
+  tenantctl schema | jq '.[\"$defs\"].Tenant'")]
+    Schema {
+        /// Write it to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Shell completions
-    Completions { shell: clap_complete::Shell },
+    #[command(after_help = "Examples:
+  tenantctl completions bash > /etc/bash_completion.d/tenantctl
+  tenantctl completions zsh > \"${fpath[1]}/_tenantctl\"")]
+    Completions {
+        /// The shell to write completions for
+        shell: clap_complete::Shell,
+    },
     /// Man page
+    #[command(after_help = "Examples:
+  tenantctl man > tenantctl.1 && man ./tenantctl.1")]
     Man,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum NewWhat {
     /// A tenant file under tenants/
+    #[command(after_help = "The file is tenants/ID.yaml; it is kept only when the whole folder stays valid.
+
+Examples:
+  tenantctl new tenant beta --var bucket=beta-data
+  tenantctl new tenant gamma --isolation silo --roles admin,member --display-name \"Gamma Ltd\"")]
     Tenant {
+        /// The tenant id: lowercase letters, digits and inner hyphens, at most 32 characters
         id: String,
+        /// pooled: groups in the shared pool; silo: a pool of its own
         #[arg(long, value_parser = ["pooled", "silo"], default_value = "pooled")]
         isolation: String,
-        #[arg(long, value_delimiter = ',')]
+        /// The platform roles the tenant gets, comma-separated (default: all)
+        #[arg(long, value_delimiter = ',', value_name = "ROLE,...")]
         roles: Vec<String>,
+        /// A template variable, {{tenant.vars.NAME}} (repeatable)
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Human-readable name (default: the id)
+        #[arg(long, value_name = "NAME")]
+        display_name: Option<String>,
     },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+fn parse_rate_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 0.0 => Ok(f),
+        _ => Err(format!("`{s}` is not a number >= 0")),
+    }
+}
+
+/// The clap command, with colors off when `--no-color` or `NO_COLOR` asks for it.
+pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    let cmd = Cli::command();
+    let no_color =
+        args.iter().any(|a| a == "--no-color") || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if no_color {
+        cmd.color(clap::ColorChoice::Never)
+    } else {
+        cmd
+    }
 }
 
 /// Runs the CLI; returns the exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = command_for(&args).get_matches_from(&args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let ui = Ui::new(cli.no_color, cli.quiet, cli.verbose);
+    let started = std::time::Instant::now();
     let result = run(&cli, &ui);
+    // Offline commands make no AWS call; --stats says so rather than print nothing.
+    let offline = matches!(
+        cli.command,
+        Command::Validate | Command::Render { .. } | Command::New { .. } | Command::Schema { .. }
+    );
+    if cli.stats && offline {
+        eprint!("{}", show::stats_text(&crate::aws::Stats::default(), started.elapsed().as_millis()));
+    }
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -184,7 +338,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
                 tenants,
                 auto_approve: *auto_approve,
                 prune: *prune,
-                parallelism: *parallelism,
+                parallelism: usize::from(*parallelism),
                 rate_scale: *rate_scale,
             },
         ),
@@ -194,7 +348,21 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
         }
         Command::Adopt { tenant, auto_approve } => adopt::run(cli, ui, tenant, *auto_approve),
         Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
-        Command::New { what: NewWhat::Tenant { id, isolation, roles } } => new::run(cli, ui, id, isolation, roles),
+        Command::New { what: NewWhat::Tenant { id, isolation, roles, vars, display_name } } => {
+            new::run(cli, ui, new::Args { id, isolation, roles, vars, display_name: display_name.as_deref() })
+        }
+        Command::Schema { out } => {
+            let text = crate::spec::schema::schema_text();
+            match out {
+                Some(path) => {
+                    std::fs::write(path, text)
+                        .map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))?;
+                    ui.status(&format!("wrote {}", path.display()));
+                }
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "tenantctl", &mut std::io::stdout());
             Ok(0)

@@ -14,7 +14,9 @@ pub struct Args<'a> {
 
 pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
     session::block_on(async {
+        let spinner = ui.spinner("reading AWS");
         let s = session::open(cli, a.tenants).await?;
+        spinner.finish();
         let opts = s.options(false);
         let plan = session::plan(cli, &s, &opts)?;
         let wall = s.started.elapsed().as_millis();
@@ -34,7 +36,8 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
         }
         match a.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&doc).expect("json")),
-            _ => print!("{}", show::plan_text(platform, &plan, ui.verbose)),
+            Format::Markdown => print!("{}", show::plan_markdown(platform, &plan, ui.verbose)),
+            Format::Text => print!("{}", show::plan_text(platform, &plan, ui.verbose)),
         }
         session::print_stats(cli, &s);
         Ok(if a.detailed_exitcode && !plan.is_empty() { 2 } else { 0 })

@@ -35,7 +35,12 @@ pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
             out.push_str(&format!("  {sign} {} {} ({})\n", c.resource.as_str(), c.address, c.name));
             if c.action == Action::Update || verbose {
                 for f in &c.fields {
-                    out.push_str(&format!("      {}: {} -> {}\n", f.path, short(&f.before), short(&f.after)));
+                    let (b, a) = if sensitive(&f.path) {
+                        ("(sensitive)".to_string(), "(sensitive)".to_string())
+                    } else {
+                        (short(&f.before), short(&f.after))
+                    };
+                    out.push_str(&format!("      {}: {b} -> {a}\n", f.path));
                 }
             }
         }
@@ -48,6 +53,139 @@ pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
     }
     let s = plan.summary();
     out.push_str(&format!("Plan: {} to create, {} to update, {} to delete.\n", s["create"], s["update"], s["delete"]));
+    out
+}
+
+/// Field paths whose values plan output never shows (secrets, function environment).
+pub fn sensitive(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.split(['.', '[', '/']).any(|seg| {
+        (seg.contains("secret") && !seg.starts_with("generate"))
+            || (seg.contains("password") && !seg.contains("policy"))
+            || seg == "environment"
+            || seg == "api_key"
+            || seg == "key_value"
+    })
+}
+
+fn md_cell(s: &str) -> String {
+    let s = s.replace('|', "\\|").replace(['\n', '\r'], " ");
+    if s.contains('`') {
+        format!("<code>{}</code>", s.replace('<', "&lt;"))
+    } else {
+        format!("`{s}`")
+    }
+}
+
+fn md_value(path: &str, v: &Value) -> String {
+    if sensitive(path) && !v.is_null() {
+        "*(sensitive)*".to_string()
+    } else {
+        md_cell(&short(v))
+    }
+}
+
+fn counts(changes: &[&crate::plan::Change]) -> String {
+    let mut parts = Vec::new();
+    for (a, word) in [(Action::Create, "create"), (Action::Update, "update"), (Action::Delete, "delete")] {
+        let n = changes.iter().filter(|c| c.action == a).count();
+        if n > 0 {
+            parts.push(format!("{n} to {word}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// The plan as Markdown for a pull-request comment: the summary line first, then the
+/// changes grouped by tenant in collapsible sections (platform-wide changes first), each
+/// update's fields as a table, sensitive values hidden.
+pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
+    let s = plan.summary();
+    let n = |k: &str| s.get(k).copied().unwrap_or(0);
+    let orphans = plan.orphans.len();
+    let mut out = format!("## tenantctl plan: `{platform}`\n\n");
+    out.push_str(&format!(
+        "**Plan: {} to create, {} to update, {} to replace, {} to delete; {} orphan{}.**\n\n",
+        n("create"),
+        n("update"),
+        n("replace"),
+        n("delete"),
+        orphans,
+        if orphans == 1 { "" } else { "s" }
+    ));
+    if plan.changes.is_empty() {
+        out.push_str("No changes: AWS matches the folder.\n");
+    }
+    // Platform-wide first, then tenants by id.
+    let mut groups: Vec<(Option<&str>, Vec<&crate::plan::Change>)> = Vec::new();
+    let mut keys: Vec<Option<&str>> = plan.changes.iter().map(|c| c.tenant.as_deref()).collect();
+    keys.sort();
+    keys.dedup();
+    for k in keys {
+        groups.push((k, plan.changes.iter().filter(|c| c.tenant.as_deref() == k).collect()));
+    }
+    for (tenant, changes) in groups {
+        let title = match tenant {
+            None => "Platform-wide".to_string(),
+            Some(t) => format!("Tenant <code>{t}</code>"),
+        };
+        out.push_str(&format!("<details><summary><b>{title}</b>: {}</summary>\n\n", counts(&changes)));
+        out.push_str("| action | resource | address | name |\n|---|---|---|---|\n");
+        for c in &changes {
+            let sign = match c.action {
+                Action::Create => "+ create",
+                Action::Update => "~ update",
+                Action::Delete => "- delete",
+            };
+            out.push_str(&format!(
+                "| {sign} | {} | {} | {} |\n",
+                c.resource.as_str(),
+                md_cell(&c.address),
+                md_cell(&c.name)
+            ));
+        }
+        out.push('\n');
+        for c in &changes {
+            if c.fields.is_empty() || !(c.action == Action::Update || verbose) {
+                continue;
+            }
+            out.push_str(&format!(
+                "**{} {}** {}\n\n",
+                c.resource.as_str(),
+                md_cell(&c.address),
+                match c.action {
+                    Action::Create => "(create)",
+                    Action::Update => "(update)",
+                    Action::Delete => "(delete)",
+                }
+            ));
+            out.push_str("| field | before | after |\n|---|---|---|\n");
+            for f in &c.fields {
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    md_cell(&f.path),
+                    md_value(&f.path, &f.before),
+                    md_value(&f.path, &f.after)
+                ));
+            }
+            out.push('\n');
+        }
+        out.push_str("</details>\n\n");
+    }
+    if !plan.orphans.is_empty() {
+        out.push_str("### Orphans\n\nTheir tenant files are gone; kept unless `apply --prune`.\n\n");
+        out.push_str("| resource | address | name | tenant |\n|---|---|---|---|\n");
+        for o in &plan.orphans {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                o.resource.as_str(),
+                md_cell(&o.address),
+                md_cell(&o.name),
+                o.tenant.as_deref().map(md_cell).unwrap_or_default()
+            ));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -84,7 +222,12 @@ pub fn drift_text(platform: &str, items: &[DriftItem]) -> String {
     for i in items {
         out.push_str(&format!("  {} {} {}\n", kind(i.kind), i.resource.as_str(), i.address));
         for f in &i.fields {
-            out.push_str(&format!("      {}: expected {}, actual {}\n", f.path, short(&f.expected), short(&f.actual)));
+            let (e, a) = if sensitive(&f.path) {
+                ("(sensitive)".to_string(), "(sensitive)".to_string())
+            } else {
+                (short(&f.expected), short(&f.actual))
+            };
+            out.push_str(&format!("      {}: expected {e}, actual {a}\n", f.path));
         }
     }
     out
@@ -113,8 +256,8 @@ pub fn drift_markdown(platform: &str, items: &[DriftItem]) -> String {
                 i.resource.as_str(),
                 i.address,
                 f.path,
-                cell(short(&f.expected)),
-                cell(short(&f.actual))
+                if sensitive(&f.path) { "*(sensitive)*".to_string() } else { cell(short(&f.expected)) },
+                if sensitive(&f.path) { "*(sensitive)*".to_string() } else { cell(short(&f.actual)) }
             ));
         }
     }
@@ -143,4 +286,19 @@ pub fn stats_text(stats: &Stats, wall_ms: u128) -> String {
         out.push_str(&format!("  {k:<48} {:>6}\n", v.calls));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sensitive;
+
+    #[test]
+    fn secrets_and_function_environment_are_sensitive() {
+        for p in ["environment.CLIENT_SECRET", "client_secret", "clientSecret", "api_key.value"] {
+            assert!(sensitive(p), "{p}");
+        }
+        for p in ["generate_secret", "password_policy.min_length", "callback_urls", "mfa", "tags.owner"] {
+            assert!(!sensitive(p), "{p}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 pub mod desired;
 pub mod lint;
 pub mod model;
+pub mod schema;
 pub mod template;
 pub mod validate;
 pub mod yaml;
@@ -205,8 +206,32 @@ fn read_limited(root: &Path, path: &Path, diags: &mut Vec<Diagnostic>) -> Option
     }
 }
 
+/// Checks one document against the schema (every unknown field, wrong type and unknown
+/// enum value, with suggestions), then deserializes it into `T`. With problems, the value
+/// is still deserialized with the offending parts removed when possible, so the folder-wide
+/// rules can look at the rest.
+fn from_doc<T: DeserializeOwned>(file: &str, doc: &Document, def: &str) -> (Option<T>, Vec<Diagnostic>) {
+    let (problems, cleaned) = schema::check(def, &doc.value);
+    if problems.is_empty() {
+        return match serde_doc(file, doc) {
+            Ok(t) => (Some(t), vec![]),
+            Err(d) => (None, vec![d]),
+        };
+    }
+    let diags = problems
+        .into_iter()
+        .map(|p| {
+            let pos = if p.at_key { doc.key_pos_of(&p.path) } else { doc.pos_of(&p.path) };
+            let mut d = Diagnostic::new(file, Some(pos), p.message);
+            d.hint = p.hint;
+            d
+        })
+        .collect();
+    (serde_json::from_value(cleaned).ok(), diags)
+}
+
 /// Deserializes one document's value into `T`, turning serde's error into a located diagnostic.
-fn from_doc<T: DeserializeOwned>(file: &str, doc: &Document) -> Result<T, Diagnostic> {
+fn serde_doc<T: DeserializeOwned>(file: &str, doc: &Document) -> Result<T, Diagnostic> {
     let de = doc.value.clone();
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = path_string(e.path());
@@ -251,16 +276,29 @@ fn path_string(path: &serde_path_to_error::Path) -> String {
 
 /// Loads `DIR/tenants/**/*.y{a,}ml` and `DIR/policies/*.json`.
 pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
+    match load_all(root) {
+        (Some(folder), diags) if diags.is_empty() => Ok(folder),
+        (_, diags) => Err(SpecErrors(diags)),
+    }
+}
+
+/// Loads as much of the folder as can be read, with every problem found on the way: a
+/// document with problems does not hide the others (of the same file or of other files).
+/// The folder is `None` only when no Platform could be read.
+pub fn load_all(root: &Path) -> (Option<Folder>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let tenants_dir = root.join("tenants");
     let mut files = Vec::new();
     if let Err(e) = collect_files(&tenants_dir, &["yaml", "yml"], &mut files) {
-        return Err(SpecErrors(vec![Diagnostic::new(
-            display_path(root, &tenants_dir),
+        return (
             None,
-            format!("cannot read the tenants folder: {e}"),
-        )
-        .hint("run tenantctl in a config folder, or pass -C DIR")]));
+            vec![Diagnostic::new(
+                display_path(root, &tenants_dir),
+                None,
+                format!("cannot read the tenants folder: {e}"),
+            )
+            .hint("run tenantctl in a config folder, or pass -C DIR")],
+        );
     }
     files.sort();
 
@@ -271,15 +309,13 @@ pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
         let Some(text) = read_limited(root, path, &mut diags) else {
             continue;
         };
-        let docs = match yaml::parse_stream(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                let mut d = Diagnostic::new(shown.clone(), Some(e.pos), e.message);
-                d.hint = e.hint;
-                diags.push(d);
-                continue;
-            }
-        };
+        // A broken document does not hide the other documents of the file.
+        let (docs, errors) = yaml::parse_stream_all(&text);
+        for e in errors {
+            let mut d = Diagnostic::new(shown.clone(), Some(e.pos), e.message);
+            d.hint = e.hint;
+            diags.push(d);
+        }
         for doc in docs {
             let doc = Arc::new(doc);
             let Some(obj) = doc.value.as_object() else {
@@ -315,17 +351,27 @@ pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
                 }
             }
             match obj.get("kind").and_then(Value::as_str) {
-                Some("Platform") => match from_doc::<Platform>(&shown, &doc) {
-                    Ok(p) => platforms.push(Located { value: p, file: shown.clone(), doc: doc.clone() }),
-                    Err(d) => diags.push(d),
-                },
-                Some("Tenant") => match from_doc::<Tenant>(&shown, &doc) {
-                    Ok(t) => tenants.push(Located { value: t, file: shown.clone(), doc: doc.clone() }),
-                    Err(d) => diags.push(d),
-                },
+                Some("Platform") => {
+                    let (p, found) = from_doc::<Platform>(&shown, &doc, "Platform");
+                    diags.extend(found);
+                    if let Some(p) = p {
+                        platforms.push(Located { value: p, file: shown.clone(), doc: doc.clone() });
+                    }
+                }
+                Some("Tenant") => {
+                    let (t, found) = from_doc::<Tenant>(&shown, &doc, "Tenant");
+                    diags.extend(found);
+                    if let Some(t) = t {
+                        tenants.push(Located { value: t, file: shown.clone(), doc: doc.clone() });
+                    }
+                }
                 Some(other) => diags.push(
-                    Diagnostic::new(shown.clone(), Some(doc.pos_of("kind")), format!("unknown kind `{other}`"))
-                        .hint("kind is `Platform` or `Tenant`"),
+                    Diagnostic::new(shown.clone(), Some(doc.pos_of("kind")), format!("unknown kind `{other}`")).hint(
+                        match schema::did_you_mean(other, ["Platform", "Tenant"]) {
+                            Some(m) => format!("did you mean `{m}`? (kind is `Platform` or `Tenant`)"),
+                            None => "kind is `Platform` or `Tenant`".to_string(),
+                        },
+                    ),
                 ),
                 None => diags.push(
                     Diagnostic::new(shown.clone(), Some(doc.pos), "missing field `kind`")
@@ -362,11 +408,12 @@ pub fn load(root: &Path) -> Result<Folder, SpecErrors> {
             }
         }
     }
-    if !diags.is_empty() {
-        diags.sort();
-        return Err(SpecErrors(diags));
+    diags.sort();
+    diags.dedup();
+    if platforms.is_empty() {
+        return (None, diags);
     }
-    Ok(Folder { root: root.to_path_buf(), platform: platforms.remove(0), tenants, policies })
+    (Some(Folder { root: root.to_path_buf(), platform: platforms.remove(0), tenants, policies }), diags)
 }
 
 fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, PolicyTemplate> {
@@ -404,12 +451,20 @@ fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, P
 }
 
 /// Loads and validates: the folder is good to render and plan.
+///
+/// Every problem of every file is reported in one run: the folder-wide rules also run on
+/// what could be read when some documents have problems.
 pub fn load_valid(root: &Path) -> Result<Folder, SpecErrors> {
-    let folder = load(root)?;
-    let diags = validate::validate(&folder);
+    let (folder, mut diags) = load_all(root);
+    let Some(folder) = folder else {
+        return Err(SpecErrors(diags));
+    };
+    diags.extend(validate::validate(&folder));
     if diags.is_empty() {
         Ok(folder)
     } else {
+        diags.sort();
+        diags.dedup();
         Err(SpecErrors(diags))
     }
 }

@@ -271,10 +271,11 @@ fn platform_rules(v: &mut V<'_>) {
                 v.push(p.at(&ppath, format!("policy `{pol}` is listed twice")));
             }
             if !v.folder.policies.contains_key(pol) {
-                v.push(
-                    p.at(&ppath, format!("policy template `{pol}` not found"))
-                        .hint(format!("create policies/{pol}.json, or fix the name")),
-                );
+                let hint = match super::schema::did_you_mean(pol, v.folder.policies.keys().map(String::as_str)) {
+                    Some(m) => format!("did you mean `{m}`? (or create policies/{pol}.json)"),
+                    None => format!("create policies/{pol}.json, or fix the name"),
+                };
+                v.push(p.at(&ppath, format!("policy template `{pol}` not found")).hint(hint));
             }
         }
     }
@@ -762,10 +763,13 @@ fn tenant_rules(v: &mut V<'_>) {
             let mut seen = HashSet::new();
             for (i, r) in roles.iter().enumerate() {
                 if !pl.roles.contains_key(r) {
+                    let declared = pl.roles.keys().cloned().collect::<Vec<_>>().join(", ");
+                    let hint = match super::schema::did_you_mean(r, pl.roles.keys().map(String::as_str)) {
+                        Some(m) => format!("did you mean `{m}`? (declared roles: {declared})"),
+                        None => format!("declared roles: {declared}"),
+                    };
                     v.push(
-                        t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(
-                            format!("declared roles: {}", pl.roles.keys().cloned().collect::<Vec<_>>().join(", ")),
-                        ),
+                        t.at(&format!("roles[{i}]"), format!("role `{r}` is not declared by the platform")).hint(hint),
                     );
                 }
                 if !seen.insert(r) {

@@ -443,6 +443,55 @@ pub fn parse_stream(src: &str) -> Result<Vec<Document>, YamlError> {
     Ok(builder.docs.into_iter().filter(|d| !d.value.is_null()).collect())
 }
 
+/// Parses every document of a stream, recovering from a broken document: when the stream
+/// does not parse as a whole, each `---`-separated part is parsed on its own (line numbers
+/// kept), so one document's syntax error does not hide the others.
+pub fn parse_stream_all(src: &str) -> (Vec<Document>, Vec<YamlError>) {
+    let first = match parse_stream(src) {
+        Ok(docs) => return (docs, Vec::new()),
+        Err(e) => e,
+    };
+    let parts = split_documents(src);
+    if parts.len() <= 1 {
+        return (Vec::new(), vec![first]);
+    }
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for (line, part) in parts {
+        // Leading newlines keep every position where it is in the file.
+        let padded = format!("{}{part}", "\n".repeat(line));
+        match parse_stream(&padded) {
+            Ok(d) => docs.extend(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        // The split found no broken part: the whole-stream error stands.
+        errors.push(first);
+    }
+    (docs, errors)
+}
+
+/// The stream's parts, split before each `---` line, with the 0-based line each starts at.
+fn split_documents(src: &str) -> Vec<(usize, &str)> {
+    let mut parts = Vec::new();
+    let (mut start, mut start_line, mut offset) = (0usize, 0usize, 0usize);
+    for (i, line) in src.split_inclusive('\n').enumerate() {
+        let is_sep = line.starts_with("---")
+            && line[3..].chars().next().map_or(true, |c| c == ' ' || c == '\t' || c == '\n' || c == '\r');
+        if is_sep && offset > start {
+            parts.push((start_line, &src[start..offset]));
+            start = offset;
+            start_line = i;
+        }
+        offset += line.len();
+    }
+    if start < src.len() {
+        parts.push((start_line, &src[start..]));
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,6 +530,16 @@ mod tests {
         assert_eq!(e.pos.line, 1);
         let docs = parse_stream("- ").unwrap();
         assert!(docs.iter().all(|d| d.positions.values().all(|p| p.line == 1)));
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_others() {
+        let src = "a: 1\n---\nb: [\n---\nc: 3\n---\nd: &x 4\n";
+        let (docs, errors) = parse_stream_all(src);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].positions["c"], Pos { line: 5, col: 4 });
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors.iter().any(|e| e.message.contains("anchors") && e.pos.line == 7));
     }
 
     #[test]
