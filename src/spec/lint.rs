@@ -44,6 +44,14 @@ const DATA_SERVICES: &[&str] = &[
     "execute-api",
 ];
 
+/// The generated IAM data-action catalogue (scripts/gen-data-actions).
+const DATA_ACTIONS: &str = include_str!("data_actions.txt");
+
+/// Stub: the old hand-written list (to show the new tests failing before the fix).
+pub fn is_data_action(action: &str) -> bool {
+    DATA_SERVICES.contains(&service(action))
+}
+
 const TENANT_MARKERS: &[&str] = &["${aws:PrincipalTag/tenant_id}", "{{tenant.id}}", "{{ tenant.id }}"];
 
 /// IAM action pattern match: `*` any run, `?` one character, case-insensitive.
@@ -306,5 +314,155 @@ mod tests {
         );
         // Deny statements are never a widening.
         assert!(rules(st(json!({"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}))).is_empty());
+    }
+
+    const T: &str = "${aws:PrincipalTag/tenant_id}";
+
+    fn one(s: Value) -> Vec<&'static str> {
+        rules(json!({"Statement": [s]}))
+    }
+
+    fn s3_list(cond: Value) -> Value {
+        json!({"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::shared", "Condition": cond})
+    }
+
+    // Item 9: a tenant value followed by a tenant-id character or a wildcard lets `beta` reach `beta-co`.
+    #[test]
+    fn prefix_collision_in_resources_is_refused() {
+        for r in [
+            format!("arn:aws:s3:::shared/{T}-*"),
+            format!("arn:aws:s3:::shared/{T}*"),
+            format!("arn:aws:s3:::shared/{T}?/*"),
+            format!("arn:aws:s3:::shared/{T}x*"),
+            "arn:aws:dynamodb:{{aws.region}}:{{aws.accountId}}:table/{{tenant.id}}-*".to_string(),
+            format!("arn:aws:sqs:us-east-1:123456789012:{T}{{{{role}}}}*"),
+        ] {
+            let rs = one(json!({"Sid": "Objects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": r}));
+            assert_eq!(rs, ["tenant-prefix-collision"], "{r}");
+        }
+        let f = lint(&json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::shared/{T}-*")}]}));
+        assert_eq!(f[0].needle, format!("\"arn:aws:s3:::shared/{T}-*\""));
+        assert!(f[0].hint.contains(&format!("arn:aws:s3:::shared/{T}/*")), "{}", f[0].hint);
+    }
+
+    #[test]
+    fn prefix_collision_in_leading_keys_is_refused() {
+        let st = json!({"Sid": "Items", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+            "Resource": "arn:aws:dynamodb:{{aws.region}}:{{aws.accountId}}:table/orders",
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [format!("{T}-*")]},
+                          "Null": {"dynamodb:LeadingKeys": "false"}}});
+        assert_eq!(one(st), ["tenant-prefix-collision"]);
+        // The same value under StringEquals is the literal `beta-*`: no wildcard, no collision.
+        let st = json!({"Sid": "Items", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:t",
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [format!("{T}-*")]},
+                          "Null": {"dynamodb:LeadingKeys": "false"}}});
+        assert!(one(st).is_empty());
+        // Any other StringLike on a tenant value collides the same way.
+        let st = json!({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:123456789012:jobs",
+            "Condition": {"StringLike": {"aws:ResourceTag/tenant_id": format!("{T}*")}}});
+        assert_eq!(one(st), ["tenant-prefix-collision"]);
+    }
+
+    #[test]
+    fn s3_prefix_collision_is_refused() {
+        for cond in [
+            json!({"StringEquals": {"s3:prefix": T}}),
+            json!({"StringLike": {"s3:prefix": [T]}}),
+            json!({"StringLike": {"s3:prefix": [format!("{T}*")]}}),
+            json!({"StringLike": {"s3:prefix": [format!("tenants/{T}-*")]}}),
+        ] {
+            assert_eq!(one(s3_list(cond.clone())), ["tenant-prefix-collision"], "{cond}");
+        }
+    }
+
+    #[test]
+    fn exact_values_and_delimited_prefixes_pass() {
+        for r in [
+            format!("arn:aws:s3:::shared/{T}/*"),
+            format!("arn:aws:s3:::shared/{T}"),
+            format!("arn:aws:dynamodb:us-east-1:123456789012:table/{T}_*"),
+            format!("arn:aws:dynamodb:us-east-1:123456789012:table/{T}-orders"),
+            format!("arn:aws:s3:::shared/{T}-data/*"),
+            format!("arn:aws:s3:::shared/{T}${{*}}"),
+            "arn:aws:s3:::shared/{{tenant.id}}/*".to_string(),
+        ] {
+            assert!(one(json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": r})).is_empty(), "{r}");
+        }
+        for cond in [
+            json!({"StringLike": {"s3:prefix": [format!("{T}/*")]}}),
+            json!({"StringEquals": {"s3:prefix": [format!("{T}/"), format!("tenants/{T}/")]}}),
+            json!({"StringLike": {"s3:prefix": [format!("{T}/*"), "public/*"]}}),
+        ] {
+            assert!(one(s3_list(cond.clone())).is_empty(), "{cond}");
+        }
+        let st = json!({"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:t",
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [format!("{T}#*")]},
+                          "Null": {"dynamodb:LeadingKeys": "false"}}});
+        assert!(one(st).is_empty());
+    }
+
+    #[test]
+    fn listing_the_parent_of_all_tenants_is_refused() {
+        for cond in [
+            // AWS's "home folder" console example, with the tenant for the user name.
+            json!({"StringLike": {"s3:prefix": ["", "tenants/", format!("tenants/{T}/*")]}}),
+            json!({"StringEquals": {"s3:prefix": ["", format!("{T}/")]}}),
+            json!({"StringLike": {"s3:prefix": ["tenants/*", format!("tenants/{T}/*")]}}),
+            json!({"StringEquals": {"s3:prefix": ["tenants/"]}, "StringLike": {"s3:prefix": [format!("tenants/{T}/*")]}}),
+            // No prefix at all lists the whole bucket.
+            json!({"StringLikeIfExists": {"s3:prefix": [format!("{T}/*")]}}),
+        ] {
+            assert_eq!(one(s3_list(cond.clone())), ["list-all-tenants"], "{cond}");
+        }
+    }
+
+    // Item 10: data actions come from the generated IAM catalogue.
+    #[test]
+    fn catalogue_data_actions_are_recognised() {
+        for a in ["dax:Scan", "dax:GetItem", "dax:*", "dynamodb:Get*", "ssm:GetParameter", "ssm:GetParam*",
+                  "qldb:SendCommand", "glacier:GetJobOutput", "backup:StartRestoreJob", "kafka-cluster:ReadData",
+                  "s3:PutBucketPolicy", "kms:CreateGrant", "dynamodb:SomeActionNewerThanTheCatalogue"] {
+            assert!(is_data_action(a), "{a}");
+            assert_eq!(one(json!({"Sid": "X", "Effect": "Allow", "Action": a, "Resource": "*"})), ["unscoped-data"], "{a}");
+        }
+        for a in ["ssm:GetDocument", "ssm:*Document*", "glue:StartJobRun", "ec2:DescribeInstances", "lambda:InvokeFunction",
+                  "elasticache:DescribeCacheClusters"] {
+            assert!(!is_data_action(a), "{a}");
+        }
+    }
+
+    #[test]
+    fn catalogue_file_is_the_generated_one() {
+        assert!(DATA_ACTIONS.starts_with("# GENERATED by scripts/gen-data-actions"));
+        assert!(DATA_ACTIONS.lines().any(|l| l == "dax:Scan"));
+    }
+
+    // Item 11: ForAllValues limiting another key in a tenant-scoped statement is AWS's idiom.
+    #[test]
+    fn forallvalues_limiting_other_keys_in_a_scoped_statement_passes() {
+        // DynamoDB fine-grained access: leading keys (guarded) and the attributes returned.
+        let st = json!({"Sid": "Items", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"],
+            "Resource": "arn:aws:dynamodb:{{aws.region}}:{{aws.accountId}}:table/orders",
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [T],
+                                                        "dynamodb:Attributes": ["pk", "sk", "status"]},
+                          "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+                          "Null": {"dynamodb:LeadingKeys": "false"}}});
+        assert!(one(st).is_empty());
+        // Tagging own objects with a fixed set of tag keys.
+        let st = json!({"Sid": "Tags", "Effect": "Allow", "Action": "s3:PutObjectTagging",
+            "Resource": format!("arn:aws:s3:::shared/{T}/*"),
+            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["project", "owner"]}}});
+        assert!(one(st).is_empty());
+    }
+
+    #[test]
+    fn forallvalues_scoping_the_tenant_still_needs_null() {
+        let st = json!({"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:t",
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [T], "dynamodb:Attributes": ["pk"]}}});
+        assert_eq!(one(st), ["forallvalues-without-null"]);
+        // Not scoped by anything else either: the ForAllValues is vacuous without its key.
+        let st = json!({"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "arn:aws:ec2:*:*:instance/*",
+            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["project"]}}});
+        assert_eq!(one(st), ["forallvalues-without-null"]);
     }
 }
