@@ -185,7 +185,7 @@ fn follower(rest: &str) -> String {
         None => "nothing (a prefix)".into(),
         Some('*') | Some('?') => "a wildcard".into(),
         Some('$') | Some('{') => "a variable or placeholder that can expand to tenant-id characters".into(),
-        Some(c) => format!("`{c}`, which tenant ids may contain,"),
+        Some(c) => format!("`{c}` (a character tenant ids contain)"),
     }
 }
 
@@ -298,7 +298,11 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
                     } else {
                         format!("{sid}: the data action `{a}` is not scoped to the tenant (no `${{aws:PrincipalTag/tenant_id}}` in its resources or conditions)")
                     },
-                    hint: "scope the statement by ${aws:PrincipalTag/tenant_id} in the Resource (e.g. an S3 prefix) or a Condition (e.g. dynamodb:LeadingKeys)".into(),
+                    hint: if svc.eq_ignore_ascii_case("dax") {
+                        "DAX does not enforce DynamoDB's item-level conditions: give each tenant its own cluster and name it in the Resource (e.g. `arn:aws:dax:{{aws.region}}:{{aws.accountId}}:cache/{{tenant.id}}`)".into()
+                    } else {
+                        "scope the statement by ${aws:PrincipalTag/tenant_id} in the Resource (e.g. an S3 prefix) or a Condition (e.g. dynamodb:LeadingKeys)".into()
+                    },
                     needle: sid_needle.clone().unwrap_or_else(|| format!("\"{a}\"")),
                 });
                 break;
