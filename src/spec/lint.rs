@@ -40,7 +40,11 @@ fn catalogue() -> &'static Catalogue {
             };
             let action = action.to_ascii_lowercase();
             let entry = cat.entry(service(&action).to_string()).or_default();
-            if other { entry.1.push(action) } else { entry.0.push(action) }
+            if other {
+                entry.1.push(action)
+            } else {
+                entry.0.push(action)
+            }
         }
         cat
     })
@@ -139,9 +143,7 @@ fn positive_string_op(op: &str) -> Option<(bool, bool)> {
 /// are literal characters.
 fn open_tenant_value(s: &str, wildcards: bool, prefix: bool) -> Option<usize> {
     let mut at = 0;
-    while let Some((i, m)) =
-        TENANT_MARKERS.iter().filter_map(|m| s[at..].find(m).map(|i| (at + i, m.len()))).min()
-    {
+    while let Some((i, m)) = TENANT_MARKERS.iter().filter_map(|m| s[at..].find(m).map(|i| (at + i, m.len()))).min() {
         let end = i + m;
         let mut rest = &s[end..];
         let open = loop {
@@ -151,7 +153,9 @@ fn open_tenant_value(s: &str, wildcards: bool, prefix: bool) -> Option<usize> {
             if ["${*}", "${?}", "${$}"].iter().any(|e| rest.starts_with(e)) {
                 break false;
             }
-            if let Some(close) = ["${", "{{"].iter().find(|o| rest.starts_with(**o)).map(|o| if *o == "${" { "}" } else { "}}" }) {
+            if let Some(close) =
+                ["${", "{{"].iter().find(|o| rest.starts_with(**o)).map(|o| if *o == "${" { "}" } else { "}}" })
+            {
                 // Another variable or placeholder: its value may be tenant-id characters.
                 match rest.find(close) {
                     Some(j) => {
@@ -558,7 +562,9 @@ mod tests {
             let rs = one(json!({"Sid": "Objects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": r}));
             assert_eq!(rs, ["tenant-prefix-collision"], "{r}");
         }
-        let f = lint(&json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::shared/{T}-*")}]}));
+        let f = lint(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::shared/{T}-*")}]}),
+        );
         assert_eq!(f[0].needle, format!("\"arn:aws:s3:::shared/{T}-*\""));
         assert!(f[0].hint.contains(&format!("arn:aws:s3:::shared/{T}/*")), "{}", f[0].hint);
     }
@@ -638,14 +644,36 @@ mod tests {
     // Item 10: data actions come from the generated IAM catalogue.
     #[test]
     fn catalogue_data_actions_are_recognised() {
-        for a in ["dax:Scan", "dax:GetItem", "dax:*", "dynamodb:Get*", "ssm:GetParameter", "ssm:GetParam*",
-                  "qldb:SendCommand", "glacier:GetJobOutput", "backup:StartRestoreJob", "kafka-cluster:ReadData",
-                  "s3:PutBucketPolicy", "kms:CreateGrant", "dynamodb:SomeActionNewerThanTheCatalogue"] {
+        for a in [
+            "dax:Scan",
+            "dax:GetItem",
+            "dax:*",
+            "dynamodb:Get*",
+            "ssm:GetParameter",
+            "ssm:GetParam*",
+            "qldb:SendCommand",
+            "glacier:GetJobOutput",
+            "backup:StartRestoreJob",
+            "kafka-cluster:ReadData",
+            "s3:PutBucketPolicy",
+            "kms:CreateGrant",
+            "dynamodb:SomeActionNewerThanTheCatalogue",
+        ] {
             assert!(is_data_action(a), "{a}");
-            assert_eq!(one(json!({"Sid": "X", "Effect": "Allow", "Action": a, "Resource": "*"})), ["unscoped-data"], "{a}");
+            assert_eq!(
+                one(json!({"Sid": "X", "Effect": "Allow", "Action": a, "Resource": "*"})),
+                ["unscoped-data"],
+                "{a}"
+            );
         }
-        for a in ["ssm:GetDocument", "ssm:*Document*", "glue:StartJobRun", "ec2:DescribeInstances", "lambda:InvokeFunction",
-                  "elasticache:DescribeCacheClusters"] {
+        for a in [
+            "ssm:GetDocument",
+            "ssm:*Document*",
+            "glue:StartJobRun",
+            "ec2:DescribeInstances",
+            "lambda:InvokeFunction",
+            "elasticache:DescribeCacheClusters",
+        ] {
             assert!(!is_data_action(a), "{a}");
         }
     }
