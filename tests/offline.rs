@@ -69,6 +69,27 @@ fn every_invalid_fixture_fails_with_its_place_and_message_and_no_aws_call() {
     assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Templates the lint must accept (tests/fixtures/valid/*, written by make_invalid.py): AWS's
+/// documented idioms and delimited tenant values.
+#[test]
+fn every_valid_fixture_passes_validate() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/valid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 4, "expected the generated valid fixtures, found {}", dirs.len());
+    let failures: Vec<String> = dirs
+        .iter()
+        .filter_map(|dir| {
+            let (code, stderr) = run_validate(dir, &[]);
+            (code != 0).then(|| format!("{}: exit {code}\n{stderr}", dir.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{} valid fixture(s) refused:\n{}", failures.len(), failures.join("\n"));
+}
+
 #[test]
 fn a_ten_megabyte_file_is_refused_before_parsing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -257,4 +278,18 @@ fn a_broken_document_does_not_hide_the_others() {
 fn copy_dir_new(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     copy_dir(src, dst);
+}
+
+/// The lint's IAM data-action catalogue is the one scripts/gen-data-actions generates from the
+/// parliament installed in .venv (re-run the script after upgrading parliament).
+#[test]
+fn data_action_catalogue_is_current() {
+    let python = root().join(".venv/bin/python");
+    assert!(python.exists(), "the .venv is missing: run scripts/emulator install");
+    let out = std::process::Command::new(python)
+        .arg(root().join("scripts/gen-data-actions"))
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
