@@ -96,9 +96,14 @@ pub fn propagation_window() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-/// The partition of a region (see `tenant_credentials::partition`, the one table).
+/// The one region -> partition table, shared with the authorizer and `tenant-credentials`
+/// (included as a module: a crate dependency would change the SDK crates' features).
+#[path = "../../tenant-credentials/src/partition.rs"]
+pub mod partition;
+
+/// The partition of a region (see [`partition`], the one table).
 pub fn partition_of(region: &str) -> &'static str {
-    tenant_credentials::partition::partition_for_region(region).name
+    partition::partition_for_region(region).name
 }
 
 /// The account id in an ARN (`arn:partition:service:region:account:...`).

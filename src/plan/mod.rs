@@ -41,6 +41,7 @@ pub enum Resource {
     LambdaPermission,
     Authorizer,
     MethodAuth,
+    StageDeployment,
 }
 
 impl Resource {
@@ -57,6 +58,7 @@ impl Resource {
             Resource::LambdaPermission => "lambda_permission",
             Resource::Authorizer => "authorizer",
             Resource::MethodAuth => "method_auth",
+            Resource::StageDeployment => "stage_deployment",
         }
     }
 }
@@ -175,6 +177,10 @@ pub enum Op {
         key: String,
         auth: MethodAuth,
     },
+    /// CreateDeployment of the REST API to this stage (after authorizer and method changes).
+    DeployStage {
+        stage: String,
+    },
 }
 
 impl Op {
@@ -193,11 +199,12 @@ impl Op {
             Op::PutAuthorizer { .. } => 9,
             Op::PutPermission { .. } => 10,
             Op::SetMethodAuth { .. } => 11,
+            Op::DeployStage { .. } => 12,
             // Deletions last, dependants first.
-            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 12,
-            Op::DeleteResourceServer { .. } => 13,
-            Op::DeletePool { .. } => 14,
-            Op::DeleteRole { .. } => 15,
+            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
+            Op::DeleteResourceServer { .. } => 14,
+            Op::DeletePool { .. } => 15,
+            Op::DeleteRole { .. } => 16,
         }
     }
 }
