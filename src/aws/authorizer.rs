@@ -793,13 +793,92 @@ mod tests {
         assert_eq!(p.source_account.as_deref(), Some("1"));
         assert_eq!(p.action, "lambda:InvokeFunction");
 
-        let mut wide = policy.clone();
-        wide["Statement"].as_array_mut().unwrap().insert(0, json!({"Sid": "wide", "Effect": "Allow",
-            "Action": "lambda:InvokeFunction", "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f"}));
-        let p = apigateway_permission(&wide).unwrap();
-        assert_eq!(p.statement_id, "wide,tenantctl-apigateway-invoke");
-        assert!(p.source_arn.is_some(), "fields come from tenantctl's statement");
+        // Another REST API using the same function, and a statement without SourceArn that
+        // someone else added: not tenantctl's, not observed (so never drift, never deleted).
+        let mut shared = policy.clone();
+        let st = shared["Statement"].as_array_mut().unwrap();
+        st.insert(0, json!({"Sid": "other-api", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+            "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f",
+            "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:1:other/authorizers/x"}}}));
+        st.push(json!({"Sid": "wide", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+            "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f"}));
+        assert_eq!(apigateway_permission(&shared), Some(p.clone()));
+        let only_others: Vec<Value> = shared["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Sid"] != STATEMENT_ID)
+            .cloned()
+            .collect();
+        assert_eq!(apigateway_permission(&json!({"Statement": only_others})), None);
+
+        // tenantctl's Sid twice: folded, so the diff replaces both.
+        let mut dup = policy.clone();
+        let ours = dup["Statement"][0].clone();
+        dup["Statement"].as_array_mut().unwrap().push(ours);
+        assert_eq!(
+            apigateway_permission(&dup).unwrap().statement_id,
+            format!("{STATEMENT_ID},{STATEMENT_ID}")
+        );
 
         assert_eq!(apigateway_permission(&json!({"Statement": []})), None);
+    }
+
+    fn status(s: Option<LastUpdateStatus>) -> Result<UpdateStatus, AwsError> {
+        Ok(UpdateStatus { status: s, reason: Some("bad zip".into()), arn: "arn:f".into() })
+    }
+
+    #[tokio::test]
+    async fn update_still_in_progress_at_the_deadline_is_an_error() {
+        let polls = std::cell::Cell::new(0);
+        let r = wait_until_updated(
+            "f",
+            || {
+                polls.set(polls.get() + 1);
+                async { status(Some(LastUpdateStatus::InProgress)) }
+            },
+            Duration::from_millis(30),
+            Duration::from_millis(5),
+        )
+        .await;
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("still in progress"), "{err}");
+        assert!(polls.get() >= 2, "polled until the deadline: {}", polls.get());
+    }
+
+    #[tokio::test]
+    async fn update_finishing_in_time_returns_the_arn() {
+        let polls = std::cell::Cell::new(0);
+        let r = wait_until_updated(
+            "f",
+            || {
+                polls.set(polls.get() + 1);
+                let n = polls.get();
+                async move {
+                    status(Some(if n < 3 { LastUpdateStatus::InProgress } else { LastUpdateStatus::Successful }))
+                }
+            },
+            Duration::from_secs(10),
+            Duration::from_millis(1),
+        )
+        .await;
+        assert_eq!(r.unwrap(), "arn:f");
+        assert_eq!(polls.get(), 3);
+        // No status at all (an emulator): done.
+        let r = wait_until_updated("f", || async { status(None) }, Duration::ZERO, Duration::ZERO).await;
+        assert_eq!(r.unwrap(), "arn:f");
+    }
+
+    #[tokio::test]
+    async fn failed_update_is_an_error_with_the_reason() {
+        let r = wait_until_updated(
+            "f",
+            || async { status(Some(LastUpdateStatus::Failed)) },
+            Duration::from_secs(10),
+            Duration::from_millis(1),
+        )
+        .await;
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("update failed: bad zip"), "{err}");
     }
 }

@@ -1178,7 +1178,7 @@ mod tests {
     #[test]
     fn cache_ttl_is_capped_by_token_validity() {
         // access 5m: a 300 s cache is fine, 301 s outlives the token.
-        let short = |ttl: &str| {
+        let short = |ttl: &'static str| {
             move |t: String| {
                 t.replace("access: 60m", "access: 5m").replace("resultTtlSeconds: 300", &format!("resultTtlSeconds: {ttl}"))
             }
