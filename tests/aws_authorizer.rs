@@ -313,7 +313,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         "{changes:#?}"
     );
     let perm_paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(perm_paths, ["source_arn"]);
+    assert_eq!(perm_paths, ["source_arn", "source_account"]);
     assert_eq!(changes[1].fields[0].path, "authorization_type");
     assert_eq!(changes[1].fields[0].before, serde_json::json!("NONE"));
     env.apply(&changes, ids).await;

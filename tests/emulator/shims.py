@@ -14,6 +14,8 @@ apigateway (REST protocol, dispatched by method + path to a method of APIGateway
   UpdateMethod                         PATCH /restapis/{id}/resources/{rid}/methods/{verb}
   GetTags / TagResource /              /tags/{arn} for REST API ARNs
   UntagResource                        (moto handles only stage ARNs; those still go to moto)
+  CreateAuthorizer                     moto drops identityValidationExpression (a misspelt
+                                       keyword inside moto); AWS stores and returns it
   GetDeployment ?embed=apisummary      apiSummary: path -> method -> {authorizationType,
                                        apiKeyRequired}, as the methods were when the
                                        deployment was created (CreateDeployment snapshots them)
@@ -29,7 +31,7 @@ from urllib.parse import unquote
 from moto.apigateway import urls as apigateway_urls
 from moto.apigateway.exceptions import BadRequestException
 from moto.awslambda.models import LambdaFunction
-from moto.apigateway.models import RestAPI, apigateway_backends
+from moto.apigateway.models import Authorizer, RestAPI, apigateway_backends
 from moto.apigateway.responses import APIGatewayResponse
 from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
 from moto.cognitoidp.models import cognitoidp_backends
@@ -222,6 +224,22 @@ APIGatewayResponse.untag_resource = _untag_resource_apigw
 apigateway_urls.url_paths[
     "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/(?P<function_id>[^/]+)$"
 ] = APIGatewayResponse.dispatch
+
+# CreateAuthorizer identityValidationExpression (API Gateway API reference, CreateAuthorizer:
+# "identityValidationExpression: A validation expression for the incoming identity token",
+# returned by GetAuthorizer). moto's backend passes it on as `identiy_validation_expression`
+# and the Authorizer reads `identity_validation_expression`, so it is lost; UpdateAuthorizer's
+# `/identityValidationExpression` patch works.
+_moto_authorizer_init = Authorizer.__init__
+
+
+def _authorizer_init(self: Authorizer, *args: Any, **kwargs: Any) -> None:
+    _moto_authorizer_init(self, *args, **kwargs)
+    if self.identity_validation_expression is None:
+        self.identity_validation_expression = kwargs.get("identiy_validation_expression")
+
+
+Authorizer.__init__ = _authorizer_init
 
 # GetDeployment with embed=apisummary (API Gateway API reference, GetDeployment: "this
 # request supports only retrieval of the embedded API summary"; response `apiSummary`: a map

@@ -315,6 +315,23 @@ class ApiGatewayDeploymentSummary(ErrorCode, unittest.TestCase):
             identitySource="method.request.header.Authorization",
         )["id"]
 
+    def test_authorizer_keeps_identity_validation_expression(self) -> None:
+        expr = r"^Bearer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$"
+        created = self.apigw.create_authorizer(
+            restApiId=self.api,
+            name="validated",
+            type="TOKEN",
+            authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations",
+            identitySource="method.request.header.Authorization",
+            identityValidationExpression=expr,
+        )
+        self.assertEqual(created["identityValidationExpression"], expr)
+        got = self.apigw.get_authorizer(restApiId=self.api, authorizerId=created["id"])
+        self.assertEqual(got["identityValidationExpression"], expr)
+        # Without one, none is returned.
+        self.assertNotIn("identityValidationExpression", self.apigw.get_authorizer(restApiId=self.api, authorizerId=self.auth))
+
     def summary(self, deployment_id: str) -> dict:
         return self.apigw.get_deployment(restApiId=self.api, deploymentId=deployment_id, embed=["apisummary"])[
             "apiSummary"
