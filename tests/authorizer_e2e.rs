@@ -388,3 +388,99 @@ async fn jwks_url_only_in_emulator_mode() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("TENANTCTL_EMULATOR"), "{}", text(&o));
 }
+
+/// What `stage` of `api` serves for GET /orders, read with the SDK (GetStage, then
+/// GetDeployment with embed=apisummary).
+async fn stage_serves(sdk: &Sdk, api: &str, stage: &str) -> (String, Option<String>) {
+    let st = sdk.apigw.get_stage().rest_api_id(api).stage_name(stage).send().await.unwrap();
+    let dep = st.deployment_id().unwrap().to_string();
+    let d = sdk.apigw.get_deployment().rest_api_id(api).deployment_id(&dep).embed("apisummary").send().await.unwrap();
+    let t = d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
+    (dep, t.map(str::to_string))
+}
+
+async fn set_get_orders(sdk: &Sdk, api: &str, auth_type: &str, authorizer: Option<&str>) {
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+    let res = sdk.apigw.get_resources().rest_api_id(api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
+    let mut ops = vec![PatchOperation::builder().op(Op::Replace).path("/authorizationType").value(auth_type).build()];
+    if let Some(a) = authorizer {
+        ops.push(PatchOperation::builder().op(Op::Replace).path("/authorizerId").value(a).build());
+    }
+    sdk.apigw
+        .update_method()
+        .rest_api_id(api)
+        .resource_id(orders)
+        .http_method("GET")
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_deploys_the_stage_and_drift_reads_what_it_serves() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("s");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
+    sdk.apigw
+        .put_integration()
+        .rest_api_id(&api)
+        .resource_id(&orders)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    sdk.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("NONE"));
+
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let f = dir.path().join("tenants/platform.yaml");
+    let yaml = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, yaml.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: prod\n")).unwrap();
+
+    let o = run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let out = text(&o);
+    assert!(out.contains("stage_deployment platform/authorizer/stage/prod"), "{out}");
+    assert!(out.contains("deployed stage `prod`"), "{out}");
+    assert!(!out.contains("create-deployment"), "no manual hint when tenantctl deployed: {out}");
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("CUSTOM"));
+    run_ok(dir.path(), &ep, &["drift"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+
+    // The draft guards GET /orders, but the stage was deployed while it did not.
+    let auths = sdk.apigw.get_authorizers().rest_api_id(&api).send().await.unwrap();
+    let auth_id = auths.items().iter().find(|a| a.name() == Some("tenant-authorizer")).unwrap().id().unwrap().to_string();
+    set_get_orders(&sdk, &api, "NONE", None).await;
+    sdk.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
+    set_get_orders(&sdk, &api, "CUSTOM", Some(&auth_id)).await;
+    let o = run_ok(dir.path(), &ep, &["drift", "--format", "json"], 2);
+    let items = json(&o)["items"].clone();
+    let method = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["address"] == "platform/authorizer/method/GET /orders")
+        .unwrap_or_else(|| panic!("{items}"));
+    assert_eq!(method["kind"], "changed");
+    assert_eq!(
+        method["fields"],
+        serde_json::json!([{"path": "stage.prod.authorization_type", "expected": "CUSTOM", "actual": "NONE"}])
+    );
+    assert!(items.as_array().unwrap().iter().any(|i| i["resource"] == "stage_deployment" && i["kind"] == "changed"), "{items}");
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("CUSTOM"));
+    run_ok(dir.path(), &ep, &["drift"], 0);
+
+    // Without a stage: today's hint, and no deployment.
+    std::fs::write(&f, yaml).unwrap();
+    let before = stage_serves(&sdk, &api, "prod").await.0;
+    set_get_orders(&sdk, &api, "NONE", None).await;
+    let o = run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    assert!(text(&o).contains("create-deployment"), "{}", text(&o));
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.0, before);
+}
