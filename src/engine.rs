@@ -72,9 +72,7 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::PutAuthorizer { .. }
         | Op::PutPermission { .. }
         | Op::SetMethodAuth { .. }
-        | Op::DeployStage { .. } => {
-            aws::authorizer::execute(aws, op, ids, config_dir).await
-        }
+        | Op::DeployStage { .. } => aws::authorizer::execute(aws, op, ids, config_dir).await,
     }
 }
 

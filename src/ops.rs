@@ -220,8 +220,10 @@ impl Session {
                 let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
                 // The authorizer fetches keys from the emulator only in emulator mode.
                 let emulator = std::env::var(EMULATOR_ENV).ok();
-                let jwks = plan::authorizer::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref())
-                    .map_err(|m| OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)")))?;
+                let jwks =
+                    plan::authorizer::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref()).map_err(|m| {
+                        OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
+                    })?;
                 if let Some(a) = plan::authorizer::desired(&folder, &env, &desired.pools, sha, jwks.as_deref()) {
                     a.apply_to(&mut desired);
                     authorizer = Some(a);

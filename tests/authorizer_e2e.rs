@@ -274,7 +274,15 @@ async fn user(sdk: &Sdk, pool: &str, user: &str, tenant: &str, groups: &[&str]) 
         .send()
         .await
         .unwrap();
-    sdk.cognito.admin_set_user_password().user_pool_id(pool).username(user).password(PASSWORD).permanent(true).send().await.unwrap();
+    sdk.cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(user)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
     for g in groups {
         sdk.cognito.admin_add_user_to_group().user_pool_id(pool).username(user).group_name(*g).send().await.unwrap();
     }
@@ -336,21 +344,16 @@ async fn each_issuer_speaks_only_for_its_tenants() {
 
     // The silo pool issues a real token for a user in a group named after acme's role, with
     // acme's tenant id: the silo issuer may speak only for initech.
-    sdk.cognito
-        .create_group()
-        .user_pool_id(&silo)
-        .group_name("acme-admin")
-        .role_arn(&role_arn)
-        .send()
-        .await
-        .unwrap();
+    sdk.cognito.create_group().user_pool_id(&silo).group_name("acme-admin").role_arn(&role_arn).send().await.unwrap();
     user(&sdk, &silo, "mallory", "acme", &["acme-admin"]).await;
     let forged = id_token(&sdk, &silo_client, "mallory").await;
     let c = claims(&forged);
     assert_eq!(c["iss"], iss(&silo));
     assert_eq!(c["custom:tenant_id"], "acme");
     assert_eq!(c["cognito:groups"], serde_json::json!(["acme-admin"]));
-    let deny = decide(&verifier, token_event(&forged, &method_arn)).await.expect_err("a silo pool speaking for acme is denied");
+    let deny = decide(&verifier, token_event(&forged, &method_arn))
+        .await
+        .expect_err("a silo pool speaking for acme is denied");
     assert_eq!(deny.reason.as_str(), "wrong_pool", "{deny}");
 }
 
@@ -363,7 +366,8 @@ async fn jwks_url_only_in_emulator_mode() {
     let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
     let f = dir.path().join("tenants/platform.yaml");
     let yaml = std::fs::read_to_string(&f).unwrap();
-    std::fs::write(&f, yaml.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  tokenUse: access\n")).unwrap();
+    std::fs::write(&f, yaml.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  tokenUse: access\n"))
+        .unwrap();
 
     // --endpoint-url alone is not emulator mode: the authorizer derives the keys from the issuer.
     let o = run_with(dir.path(), &ep, &["apply", "--auto-approve"], &[("TENANTCTL_EMULATOR", None)]);
@@ -395,7 +399,8 @@ async fn stage_serves(sdk: &Sdk, api: &str, stage: &str) -> (String, Option<Stri
     let st = sdk.apigw.get_stage().rest_api_id(api).stage_name(stage).send().await.unwrap();
     let dep = st.deployment_id().unwrap().to_string();
     let d = sdk.apigw.get_deployment().rest_api_id(api).deployment_id(&dep).embed("apisummary").send().await.unwrap();
-    let t = d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
+    let t =
+        d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
     (dep, t.map(str::to_string))
 }
 
@@ -454,7 +459,8 @@ async fn apply_deploys_the_stage_and_drift_reads_what_it_serves() {
 
     // The draft guards GET /orders, but the stage was deployed while it did not.
     let auths = sdk.apigw.get_authorizers().rest_api_id(&api).send().await.unwrap();
-    let auth_id = auths.items().iter().find(|a| a.name() == Some("tenant-authorizer")).unwrap().id().unwrap().to_string();
+    let auth_id =
+        auths.items().iter().find(|a| a.name() == Some("tenant-authorizer")).unwrap().id().unwrap().to_string();
     set_get_orders(&sdk, &api, "NONE", None).await;
     sdk.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
     set_get_orders(&sdk, &api, "CUSTOM", Some(&auth_id)).await;
@@ -471,7 +477,10 @@ async fn apply_deploys_the_stage_and_drift_reads_what_it_serves() {
         method["fields"],
         serde_json::json!([{"path": "stage.prod.authorization_type", "expected": "CUSTOM", "actual": "NONE"}])
     );
-    assert!(items.as_array().unwrap().iter().any(|i| i["resource"] == "stage_deployment" && i["kind"] == "changed"), "{items}");
+    assert!(
+        items.as_array().unwrap().iter().any(|i| i["resource"] == "stage_deployment" && i["kind"] == "changed"),
+        "{items}"
+    );
     run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
     assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("CUSTOM"));
     run_ok(dir.path(), &ep, &["drift"], 0);

@@ -327,7 +327,10 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
     let statements = policy["Statement"].as_array().unwrap();
     let by_sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).cloned();
-    assert_eq!(by_sid("other-api").expect("other API's statement kept")["Condition"]["ArnLike"]["AWS:SourceArn"], other_api);
+    assert_eq!(
+        by_sid("other-api").expect("other API's statement kept")["Condition"]["ArnLike"]["AWS:SourceArn"],
+        other_api
+    );
     assert!(by_sid(wiring::STATEMENT_ID).unwrap()["Condition"]["ArnLike"]["AWS:SourceArn"].is_string());
     assert_eq!(statements.len(), 2, "{policy}");
 
@@ -441,8 +444,10 @@ async fn cognito_authorizer_converges() {
 async fn served(env: &Env, api: &str, stage: &str) -> (String, Option<String>) {
     let st = env.aws.apigw.get_stage().rest_api_id(api).stage_name(stage).send().await.unwrap();
     let dep = st.deployment_id().unwrap().to_string();
-    let d = env.aws.apigw.get_deployment().rest_api_id(api).deployment_id(&dep).embed("apisummary").send().await.unwrap();
-    let t = d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
+    let d =
+        env.aws.apigw.get_deployment().rest_api_id(api).deployment_id(&dep).embed("apisummary").send().await.unwrap();
+    let t =
+        d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
     (dep, t.map(str::to_string))
 }
 
@@ -582,7 +587,10 @@ async fn architecture_is_sent_and_changed() {
     .unwrap();
     let env = Env { folder: tenantctl::spec::load_valid(env.dir.path()).unwrap(), ..env };
     let (changes, ids) = env.plan().await;
-    assert_eq!(summary(&changes), vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]);
+    assert_eq!(
+        summary(&changes),
+        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+    );
     assert_eq!(changes[0].fields[0].path, "architecture");
     env.apply(&changes, ids).await;
     let conf = env.aws.lambda.get_function_configuration().function_name(&name).send().await.unwrap();

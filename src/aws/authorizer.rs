@@ -248,9 +248,7 @@ async fn observe_stage(aws: &Aws, api: &str, stage: &str) -> Result<StageState, 
     })?;
     for (path, methods) in summary {
         for (verb, m) in methods {
-            state
-                .methods
-                .insert(method_key(verb, path), m.authorization_type().unwrap_or("NONE").to_string());
+            state.methods.insert(method_key(verb, path), m.authorization_type().unwrap_or("NONE").to_string());
         }
     }
     state.deployment_id = Some(id);
@@ -538,7 +536,12 @@ struct UpdateStatus {
 /// still in progress at the deadline is an error that says so (the next write would be
 /// refused, and the function may still run the old code or configuration); a failed update is
 /// an error with Lambda's reason.
-async fn wait_until_updated<F, Fut>(name: &str, mut poll: F, window: Duration, interval: Duration) -> Result<String, AwsError>
+async fn wait_until_updated<F, Fut>(
+    name: &str,
+    mut poll: F,
+    window: Duration,
+    interval: Duration,
+) -> Result<String, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<UpdateStatus, AwsError>>,
@@ -797,29 +800,24 @@ mod tests {
         // someone else added: not tenantctl's, not observed (so never drift, never deleted).
         let mut shared = policy.clone();
         let st = shared["Statement"].as_array_mut().unwrap();
-        st.insert(0, json!({"Sid": "other-api", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+        st.insert(
+            0,
+            json!({"Sid": "other-api", "Effect": "Allow", "Action": "lambda:InvokeFunction",
             "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f",
-            "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:1:other/authorizers/x"}}}));
+            "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:1:other/authorizers/x"}}}),
+        );
         st.push(json!({"Sid": "wide", "Effect": "Allow", "Action": "lambda:InvokeFunction",
             "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f"}));
         assert_eq!(apigateway_permission(&shared), Some(p.clone()));
-        let only_others: Vec<Value> = shared["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["Sid"] != STATEMENT_ID)
-            .cloned()
-            .collect();
+        let only_others: Vec<Value> =
+            shared["Statement"].as_array().unwrap().iter().filter(|s| s["Sid"] != STATEMENT_ID).cloned().collect();
         assert_eq!(apigateway_permission(&json!({"Statement": only_others})), None);
 
         // tenantctl's Sid twice: folded, so the diff replaces both.
         let mut dup = policy.clone();
         let ours = dup["Statement"][0].clone();
         dup["Statement"].as_array_mut().unwrap().push(ours);
-        assert_eq!(
-            apigateway_permission(&dup).unwrap().statement_id,
-            format!("{STATEMENT_ID},{STATEMENT_ID}")
-        );
+        assert_eq!(apigateway_permission(&dup).unwrap().statement_id, format!("{STATEMENT_ID},{STATEMENT_ID}"));
 
         assert_eq!(apigateway_permission(&json!({"Statement": []})), None);
     }
@@ -849,19 +847,20 @@ mod tests {
     #[tokio::test]
     async fn update_finishing_in_time_returns_the_arn() {
         let polls = std::cell::Cell::new(0);
-        let r = wait_until_updated(
-            "f",
-            || {
-                polls.set(polls.get() + 1);
-                let n = polls.get();
-                async move {
-                    status(Some(if n < 3 { LastUpdateStatus::InProgress } else { LastUpdateStatus::Successful }))
-                }
-            },
-            Duration::from_secs(10),
-            Duration::from_millis(1),
-        )
-        .await;
+        let r =
+            wait_until_updated(
+                "f",
+                || {
+                    polls.set(polls.get() + 1);
+                    let n = polls.get();
+                    async move {
+                        status(Some(if n < 3 { LastUpdateStatus::InProgress } else { LastUpdateStatus::Successful }))
+                    }
+                },
+                Duration::from_secs(10),
+                Duration::from_millis(1),
+            )
+            .await;
         assert_eq!(r.unwrap(), "arn:f");
         assert_eq!(polls.get(), 3);
         // No status at all (an emulator): done.

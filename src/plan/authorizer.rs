@@ -55,16 +55,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Value};
 use crate::aws::partition::cognito_issuer;
+use serde_json::{json, Value};
 
 use crate::plan::{Action, Change, FieldChange, Op, Resource};
 use crate::spec::desired::{self, RenderEnv};
 use crate::spec::model::AuthorizerType;
 use crate::spec::Folder;
-use crate::state::{
-    AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionState, PoolState, StageState, World,
-};
+use crate::state::{AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionState, PoolState, StageState, World};
 
 /// Statement id of the invoke permission tenantctl manages.
 pub const STATEMENT_ID: &str = "tenantctl-apigateway-invoke";
@@ -176,8 +174,7 @@ impl AuthorizerDesired {
         world.permission = self.permission.clone();
         world.authorizer = Some(self.authorizer.clone());
         world.methods = self.methods.clone();
-        world.stage =
-            self.stage.as_ref().map(|name| StageState { name: name.clone(), ..StageState::default() });
+        world.stage = self.stage.as_ref().map(|name| StageState { name: name.clone(), ..StageState::default() });
     }
 
     /// [`diff`] with the code path of this desired state.
@@ -325,7 +322,10 @@ pub fn jwks_endpoint(emulator: Option<&str>, endpoint: Option<&str>) -> Result<O
         None | Some("") | Some("0") => Ok(None),
         Some("1") => match endpoint.filter(|e| !e.is_empty()) {
             Some(ep) => Ok(Some(ep.to_string())),
-            None => Err("TENANTCTL_EMULATOR=1 needs the emulator's endpoint: pass --endpoint-url or set AWS_ENDPOINT_URL".into()),
+            None => {
+                Err("TENANTCTL_EMULATOR=1 needs the emulator's endpoint: pass --endpoint-url or set AWS_ENDPOINT_URL"
+                    .into())
+            }
         },
         Some(other) => Err(format!("TENANTCTL_EMULATOR must be 1 (emulator mode) or unset, not `{other}`")),
     }
@@ -672,7 +672,13 @@ fn diff_methods(
 
 /// The stage (module docs): methods it serves stale, and the deployment apply makes after
 /// the authorizer or method changes pushed since `start`.
-fn diff_stage(stage: &str, desired: &BTreeMap<String, MethodAuth>, observed: &World, start: usize, out: &mut Vec<Change>) {
+fn diff_stage(
+    stage: &str,
+    desired: &BTreeMap<String, MethodAuth>,
+    observed: &World,
+    start: usize,
+    out: &mut Vec<Change>,
+) {
     let live = observed.stage.as_ref().filter(|s| s.name == stage && s.deployment_id.is_some());
     let live_id = live.and_then(|s| s.deployment_id.clone());
     let mut stale = Vec::new();
@@ -920,10 +926,7 @@ mod tests {
         let c = changes(&d, &o, &ids);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].resource, Resource::LambdaPermission);
-        assert_eq!(
-            c[0].fields,
-            vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]
-        );
+        assert_eq!(c[0].fields, vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]);
         match c[0].op.as_ref().unwrap() {
             Op::PutPermission { function, remove, permission } => {
                 assert_eq!(function, "acme-saas-authorizer");
@@ -1011,7 +1014,8 @@ mod tests {
         // The draft is right; the stage still serves the method unguarded.
         o.stage.as_mut().unwrap().methods.insert("GET /orders".into(), "NONE".into());
         let c = changes(&d, &o, &ids);
-        let kinds: Vec<(Action, Resource, &str)> = c.iter().map(|c| (c.action, c.resource, c.address.as_str())).collect();
+        let kinds: Vec<(Action, Resource, &str)> =
+            c.iter().map(|c| (c.action, c.resource, c.address.as_str())).collect();
         assert_eq!(
             kinds,
             vec![
@@ -1028,7 +1032,10 @@ mod tests {
             ]
         );
         assert_eq!(c[1].op, Some(Op::DeployStage { stage: "prod".into() }));
-        assert!(Op::DeployStage { stage: "prod".into() }.phase() > Op::SetMethodAuth { key: String::new(), auth: d.methods["GET /orders"].clone() }.phase());
+        assert!(
+            Op::DeployStage { stage: "prod".into() }.phase()
+                > Op::SetMethodAuth { key: String::new(), auth: d.methods["GET /orders"].clone() }.phase()
+        );
         // A method the stage does not serve at all is drift too.
         o.stage.as_mut().unwrap().methods.clear();
         let c = changes(&d, &o, &ids);
@@ -1064,7 +1071,8 @@ mod tests {
     #[test]
     fn issuers_and_arns_follow_the_partition() {
         let f = folder();
-        let cn = RenderEnv { account_id: "123456789012".into(), region: "cn-north-1".into(), partition: "aws-cn".into() };
+        let cn =
+            RenderEnv { account_id: "123456789012".into(), region: "cn-north-1".into(), partition: "aws-cn".into() };
         let pools = desired::pools(&f, &cn);
         let d = desired(&f, &cn, &pools, Some("c2hh".into()), None).unwrap();
         let (fun, _) = d.function.as_ref().unwrap();
@@ -1073,9 +1081,21 @@ mod tests {
             assert!(iss.starts_with("https://cognito-idp.cn-north-1.amazonaws.com.cn/"), "{iss}");
         }
         assert!(fun.role.starts_with("arn:aws-cn:iam::"), "{}", fun.role);
-        assert!(d.authorizer.authorizer_uri.as_ref().unwrap().starts_with("arn:aws-cn:apigateway:cn-north-1:lambda:path/"));
+        assert!(d
+            .authorizer
+            .authorizer_uri
+            .as_ref()
+            .unwrap()
+            .starts_with("arn:aws-cn:apigateway:cn-north-1:lambda:path/"));
         assert!(d.authorizer.authorizer_uri.as_ref().unwrap().contains("functions/arn:aws-cn:lambda:cn-north-1:"));
-        assert!(d.permission.as_ref().unwrap().source_arn.as_ref().unwrap().starts_with("arn:aws-cn:execute-api:cn-north-1:"));
+        assert!(d
+            .permission
+            .as_ref()
+            .unwrap()
+            .source_arn
+            .as_ref()
+            .unwrap()
+            .starts_with("arn:aws-cn:execute-api:cn-north-1:"));
         assert!(!fun.environment.contains_key("TENANTCTL_JWKS_URL"), "no emulator: keys come from the issuer");
     }
 
@@ -1083,7 +1103,10 @@ mod tests {
     fn jwks_url_only_in_emulator_mode() {
         assert_eq!(jwks_endpoint(None, Some("http://127.0.0.1:5000")), Ok(None));
         assert_eq!(jwks_endpoint(Some("0"), Some("http://127.0.0.1:5000")), Ok(None));
-        assert_eq!(jwks_endpoint(Some("1"), Some("http://127.0.0.1:5000")).unwrap().as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(
+            jwks_endpoint(Some("1"), Some("http://127.0.0.1:5000")).unwrap().as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
         assert!(jwks_endpoint(Some("1"), None).unwrap_err().contains("--endpoint-url"));
         assert!(jwks_endpoint(Some("yes"), Some("http://x")).is_err());
     }
@@ -1118,7 +1141,15 @@ mod tests {
     fn identity_validation_expression_is_a_bearer_jwt() {
         let re = regex::Regex::new(BEARER_JWT_EXPRESSION).unwrap();
         assert!(re.is_match("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x"));
-        for bad in ["garbage", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.c ", "Basic a.b.c", "Bearer a.b.c\nx", "Bearer a.b.c=="] {
+        for bad in [
+            "garbage",
+            "Bearer a.b",
+            "Bearer a.b.c.d",
+            "Bearer a.b.c ",
+            "Basic a.b.c",
+            "Bearer a.b.c\nx",
+            "Bearer a.b.c==",
+        ] {
             assert!(!re.is_match(bad), "{bad:?}");
         }
         // The authorizer accepts what passes the expression.
@@ -1161,13 +1192,15 @@ mod tests {
         assert_eq!(validate_with(|t| t), Vec::<String>::new());
         let errs = validate_with(|t| t.replace("tokenUse: access", "tokenUse: refresh"));
         assert!(errs.len() == 1 && errs[0].contains("tokenUse") && errs[0].contains("platform.yaml:"), "{errs:?}");
-        let errs = validate_with(|t| t.replace("    timeoutSeconds: 5\n", "    timeoutSeconds: 5\n    architecture: arm\n"));
+        let errs =
+            validate_with(|t| t.replace("    timeoutSeconds: 5\n", "    timeoutSeconds: 5\n    architecture: arm\n"));
         assert!(errs.len() == 1 && errs[0].contains("architecture `arm`"), "{errs:?}");
         assert_eq!(
             validate_with(|t| t.replace("    timeoutSeconds: 5\n", "    timeoutSeconds: 5\n    architecture: arm64\n")),
             Vec::<String>::new()
         );
-        let errs = validate_with(|t| t.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: pr-od\n"));
+        let errs =
+            validate_with(|t| t.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: pr-od\n"));
         assert!(errs.len() == 1 && errs[0].contains("stage name"), "{errs:?}");
         assert_eq!(
             validate_with(|t| t.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: prod\n")),
@@ -1180,21 +1213,31 @@ mod tests {
         // access 5m: a 300 s cache is fine, 301 s outlives the token.
         let short = |ttl: &'static str| {
             move |t: String| {
-                t.replace("access: 60m", "access: 5m").replace("resultTtlSeconds: 300", &format!("resultTtlSeconds: {ttl}"))
+                t.replace("access: 60m", "access: 5m")
+                    .replace("resultTtlSeconds: 300", &format!("resultTtlSeconds: {ttl}"))
             }
         };
         assert_eq!(validate_with(short("300")), Vec::<String>::new());
         let errs = validate_with(short("301"));
         assert_eq!(errs.len(), 1, "{errs:?}");
-        assert!(errs[0].contains("resultTtlSeconds 301") && errs[0].contains("access token validity of app client `web`"), "{errs:?}");
+        assert!(
+            errs[0].contains("resultTtlSeconds 301") && errs[0].contains("access token validity of app client `web`"),
+            "{errs:?}"
+        );
         // The place is the resultTtlSeconds line.
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tenants/platform.yaml")).unwrap();
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tenants/platform.yaml")).unwrap();
         let line = text.lines().position(|l| l.contains("resultTtlSeconds")).unwrap() + 1;
         assert!(errs[0].contains(&format!("platform.yaml:{line}:")), "{errs:?}");
         // Without a tokenValidity, Cognito's 60 minutes cap it; 3600 is the hard limit.
-        let errs = validate_with(|t| t.replace("      tokenValidity: {access: 60m, id: 60m, refresh: 30d}\n", "").replace("resultTtlSeconds: 300", "resultTtlSeconds: 3600"));
+        let errs = validate_with(|t| {
+            t.replace("      tokenValidity: {access: 60m, id: 60m, refresh: 30d}\n", "")
+                .replace("resultTtlSeconds: 300", "resultTtlSeconds: 3600")
+        });
         assert_eq!(errs, Vec::<String>::new());
-        let errs = validate_with(|t| t.replace("id: 60m", "id: 30m").replace("resultTtlSeconds: 300", "resultTtlSeconds: 3600"));
+        let errs = validate_with(|t| {
+            t.replace("id: 60m", "id: 30m").replace("resultTtlSeconds: 300", "resultTtlSeconds: 3600")
+        });
         assert!(errs.len() == 1 && errs[0].contains("ID token validity"), "{errs:?}");
         let errs = validate_with(|t| t.replace("resultTtlSeconds: 300", "resultTtlSeconds: 3601"));
         assert!(errs.len() == 1 && errs[0].contains("0..3600"), "{errs:?}");
