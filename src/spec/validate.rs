@@ -612,17 +612,17 @@ fn authorizer_rules(v: &mut V<'_>) {
         v.push(p.at("authorizer.resultTtlSeconds", "resultTtlSeconds must be 0..3600"));
     } else if let Some((minutes, what)) = shortest_token_validity(&p.value.user_pool.app_clients) {
         // A cached Allow must not outlive the token it was computed from.
-        if i64::from(a.result_ttl_seconds) > minutes * 60 {
+        let cap = minutes.saturating_mul(60);
+        if i64::from(a.result_ttl_seconds) > cap {
             v.push(
                 p.at(
                     "authorizer.resultTtlSeconds",
                     format!(
                         "resultTtlSeconds {} is longer than the {what} ({minutes} minutes = {} s): API Gateway would keep allowing an expired token from its cache",
-                        a.result_ttl_seconds,
-                        minutes * 60
+                        a.result_ttl_seconds, cap
                     ),
                 )
-                .hint(format!("set resultTtlSeconds to at most {}", minutes * 60)),
+                .hint(format!("set resultTtlSeconds to at most {cap}")),
             );
         }
     }
