@@ -32,6 +32,10 @@ impl OpsError {
     }
 }
 
+/// `TENANTCTL_EMULATOR=1`: tenantctl runs against the local emulator, and the authorizer
+/// fetches the pools' keys from it (`TENANTCTL_JWKS_URL`) instead of from the issuers.
+pub const EMULATOR_ENV: &str = "TENANTCTL_EMULATOR";
+
 /// AWS settings from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct AwsArgs {
@@ -216,9 +220,13 @@ impl Session {
         if !scoped {
             if let Some(spec) = &pl.authorizer {
                 let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
-                if let Some(a) =
-                    plan::authorizer::desired(&folder, &env, &desired.pools, sha, aws.ctx.endpoint.as_deref())
-                {
+                // The authorizer fetches keys from the emulator only in emulator mode.
+                let emulator = std::env::var(EMULATOR_ENV).ok();
+                let jwks =
+                    plan::authorizer::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref()).map_err(|m| {
+                        OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
+                    })?;
+                if let Some(a) = plan::authorizer::desired(&folder, &env, &desired.pools, sha, jwks.as_deref()) {
                     a.apply_to(&mut desired);
                     authorizer = Some(a);
                 }

@@ -134,6 +134,9 @@ pub struct FunctionState {
     pub role: String,
     pub memory_mb: i32,
     pub timeout_seconds: i32,
+    /// x86_64 | arm64 (Lambda `Architectures`, one element; set by CreateFunction and
+    /// UpdateFunctionCode).
+    pub architecture: String,
     pub code_sha256: String,
     pub environment: BTreeMap<String, String>,
     pub tags: Tags,
@@ -155,8 +158,23 @@ pub struct AuthorizerConfig {
     pub auth_type: String,
     pub authorizer_uri: Option<String>,
     pub identity_source: String,
+    /// The regular expression API Gateway checks the identity against before it invokes a
+    /// TOKEN authorizer.
+    pub identity_validation_expression: Option<String>,
     pub result_ttl_seconds: i32,
     pub provider_arns: BTreeSet<String>,
+}
+
+/// What a REST API stage serves (`authorizer.stage`): observed with `GetStage` (its
+/// deployment) and `GetDeployment` with `embed=apisummary`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct StageState {
+    pub name: String,
+    /// The deployment the stage serves; None when the stage does not exist (desired: always
+    /// None).
+    pub deployment_id: Option<String>,
+    /// `"METHOD /path"` -> the deployed method's `authorizationType`.
+    pub methods: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -190,6 +208,9 @@ pub struct World {
     pub authorizer: Option<AuthorizerConfig>,
     /// "METHOD /path" -> auth
     pub methods: BTreeMap<String, MethodAuth>,
+    /// The stage the authorizer's methods are deployed to, when `authorizer.stage` is set.
+    #[serde(default)]
+    pub stage: Option<StageState>,
 }
 
 /// Canonical form of an IAM policy document for comparison: keys sorted, string lists

@@ -1,4 +1,4 @@
-//! Issue 4 end to end against the emulator: `tenantctl apply` deploys the authorizer function
+//! Issues 4 and 11 end to end against the emulator: `tenantctl apply` deploys the authorizer function
 //! and its wiring; a user of tenant `acme` in group `acme-admin` signs in with
 //! USER_PASSWORD_AUTH; the authorizer's handler, built from the environment tenantctl put on
 //! the function and called in-process with that ID token as API Gateway would, answers Allow
@@ -9,6 +9,10 @@
 //! moto cannot run the Lambda itself (the deployed zip is a dummy), so the handler runs here,
 //! with the real HTTP JWKS fetcher: TENANTCTL_JWKS_URL points at the emulator, which serves
 //! the pool's keys at `<endpoint>/<pool-id>/.well-known/jwks.json`.
+//!
+//! Issue 11: each issuer speaks only for what `TENANTCTL_ISSUERS` binds it to. A silo tenant's
+//! pool cannot issue a token for a pooled tenant (`wrong_pool`), and the JWKS URL is set only
+//! in emulator mode (`TENANTCTL_EMULATOR=1`, which `common::run` sets).
 //!
 //! Skipped (with a note) when TENANTCTL_TEST_ENDPOINT is unset; `scripts/test` sets it.
 
@@ -101,11 +105,13 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
     let pool = pool_id(&sdk, &p).await;
     assert_eq!(config.platform, p);
     assert_eq!(config.account_id, ACCOUNT);
-    assert_eq!(config.issuers, [format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}")]);
+    // The shared pool's issuer, which may speak for every tenant not bound to another issuer.
+    let issuer = format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}");
+    assert_eq!(env["TENANTCTL_ISSUERS"], format!("{issuer}=*"));
     assert_eq!(
-        config.jwks_url(&config.issuers[0]),
+        config.jwks_url(&issuer),
         format!("{}/{pool}/.well-known/jwks.json", ep.trim_end_matches('/')),
-        "TENANTCTL_JWKS_URL points at the emulator"
+        "TENANTCTL_JWKS_URL points at the emulator (TENANTCTL_EMULATOR=1)"
     );
     let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).send().await.unwrap();
     let web = clients.user_pool_clients().iter().find(|c| c.client_name() == Some("web")).expect("web client");
@@ -255,4 +261,235 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
 
     // The original token is still good: the denial came from the claims, not the keys.
     assert!(decide(&verifier, token_event(&token, &method_arn)).await.is_ok());
+}
+
+/// Creates `user` in `pool` with the tenant attribute and groups, password set.
+async fn user(sdk: &Sdk, pool: &str, user: &str, tenant: &str, groups: &[&str]) {
+    sdk.cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(user)
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .user_attributes(AttributeType::builder().name("custom:tenant_id").value(tenant).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(user)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    for g in groups {
+        sdk.cognito.admin_add_user_to_group().user_pool_id(pool).username(user).group_name(*g).send().await.unwrap();
+    }
+}
+
+async fn web_client(sdk: &Sdk, pool: &str) -> String {
+    let clients = sdk.cognito.list_user_pool_clients().user_pool_id(pool).send().await.unwrap();
+    let web = clients.user_pool_clients().iter().find(|c| c.client_name() == Some("web")).expect("web client");
+    web.client_id().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_issuer_speaks_only_for_its_tenants() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("w");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(
+        &p,
+        &format!("{p}-api"),
+        &[("acme", "pooled", Some("admin, member")), ("initech", "silo", Some("admin, member"))],
+    );
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+
+    // What tenantctl deployed, read back from Lambda: each issuer with what it may speak for.
+    let env = function_env(&sdk, &format!("{p}-authorizer")).await;
+    let shared = pool_id(&sdk, &p).await;
+    let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    let iss = |pool: &str| format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}");
+    assert_eq!(env["TENANTCTL_ISSUERS"], format!("{}=*,{}=initech", iss(&shared), iss(&silo)));
+    assert_eq!(env["TENANTCTL_TOKEN_USE"], "id");
+    // Needs the authorizer crate's reader of the `ISSUER=TENANT` format (issue 11).
+    let config = Config::from_env_map(&env).unwrap_or_else(|e| panic!("deployed environment {env:?}: {e}"));
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");
+
+    // A real token from the shared pool for pooled tenant acme: allowed with acme's role.
+    user(&sdk, &shared, "alice", "acme", &["acme-admin"]).await;
+    let token = id_token(&sdk, &web_client(&sdk, &shared).await, "alice").await;
+    let (resp, verified) =
+        decide(&verifier, token_event(&token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-admin");
+    assert_eq!(resp["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(resp["context"]["tenant_id"], "acme");
+    assert_eq!(resp["context"]["role_arn"], role_arn);
+    assert_eq!(verified.tenant_id, "acme");
+    // STS AssumeRole on that role with the session tag succeeds.
+    let tag = aws_sdk_sts::types::Tag::builder().key("tenant_id").value("acme").build().unwrap();
+    let out = sdk.sts.assume_role().role_arn(&role_arn).role_session_name("e2e-shared").tags(tag).send().await.unwrap();
+    assert!(out.credentials().is_some());
+    assert!(out.assumed_role_user().unwrap().arn().contains(&format!("{p}-acme-admin")));
+
+    // The silo pool's own tenant: allowed with initech's role.
+    user(&sdk, &silo, "ivan", "initech", &["initech-member"]).await;
+    let silo_client = web_client(&sdk, &silo).await;
+    let token = id_token(&sdk, &silo_client, "ivan").await;
+    let (resp, _) = decide(&verifier, token_event(&token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
+    assert_eq!(resp["context"]["role_arn"], format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-initech-member"));
+
+    // The silo pool issues a real token for a user in a group named after acme's role, with
+    // acme's tenant id: the silo issuer may speak only for initech.
+    sdk.cognito.create_group().user_pool_id(&silo).group_name("acme-admin").role_arn(&role_arn).send().await.unwrap();
+    user(&sdk, &silo, "mallory", "acme", &["acme-admin"]).await;
+    let forged = id_token(&sdk, &silo_client, "mallory").await;
+    let c = claims(&forged);
+    assert_eq!(c["iss"], iss(&silo));
+    assert_eq!(c["custom:tenant_id"], "acme");
+    assert_eq!(c["cognito:groups"], serde_json::json!(["acme-admin"]));
+    let deny = decide(&verifier, token_event(&forged, &method_arn))
+        .await
+        .expect_err("a silo pool speaking for acme is denied");
+    assert_eq!(deny.reason.as_str(), "wrong_pool", "{deny}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jwks_url_only_in_emulator_mode() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("j");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let f = dir.path().join("tenants/platform.yaml");
+    let yaml = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, yaml.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  tokenUse: access\n"))
+        .unwrap();
+
+    // --endpoint-url alone is not emulator mode: the authorizer derives the keys from the issuer.
+    let o = run_with(dir.path(), &ep, &["apply", "--auto-approve"], &[("TENANTCTL_EMULATOR", None)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let env = function_env(&sdk, &format!("{p}-authorizer")).await;
+    assert!(!env.contains_key("TENANTCTL_JWKS_URL"), "{env:?}");
+    assert_eq!(env["TENANTCTL_TOKEN_USE"], "access");
+
+    // TENANTCTL_EMULATOR=1: plan shows the JWKS URL, apply sets it.
+    let o = run_ok(dir.path(), &ep, &["plan", "--format", "json"], 0);
+    let plan = json(&o);
+    let fields = plan["changes"][0]["fields"].as_array().unwrap();
+    assert!(fields.iter().any(|f| f["path"] == "environment.TENANTCTL_JWKS_URL"), "{plan}");
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let env = function_env(&sdk, &format!("{p}-authorizer")).await;
+    let pool = pool_id(&sdk, &p).await;
+    assert_eq!(env["TENANTCTL_JWKS_URL"], format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/')));
+    assert!(env["TENANTCTL_ISSUERS"].starts_with(&format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}=")));
+
+    // Anything but 1 is refused rather than guessed.
+    let o = run_with(dir.path(), &ep, &["plan"], &[("TENANTCTL_EMULATOR", Some("true"))]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("TENANTCTL_EMULATOR"), "{}", text(&o));
+}
+
+/// What `stage` of `api` serves for GET /orders, read with the SDK (GetStage, then
+/// GetDeployment with embed=apisummary).
+async fn stage_serves(sdk: &Sdk, api: &str, stage: &str) -> (String, Option<String>) {
+    let st = sdk.apigw.get_stage().rest_api_id(api).stage_name(stage).send().await.unwrap();
+    let dep = st.deployment_id().unwrap().to_string();
+    let d = sdk.apigw.get_deployment().rest_api_id(api).deployment_id(&dep).embed("apisummary").send().await.unwrap();
+    let t =
+        d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
+    (dep, t.map(str::to_string))
+}
+
+async fn set_get_orders(sdk: &Sdk, api: &str, auth_type: &str, authorizer: Option<&str>) {
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+    let res = sdk.apigw.get_resources().rest_api_id(api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
+    let mut ops = vec![PatchOperation::builder().op(Op::Replace).path("/authorizationType").value(auth_type).build()];
+    if let Some(a) = authorizer {
+        ops.push(PatchOperation::builder().op(Op::Replace).path("/authorizerId").value(a).build());
+    }
+    sdk.apigw
+        .update_method()
+        .rest_api_id(api)
+        .resource_id(orders)
+        .http_method("GET")
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_deploys_the_stage_and_drift_reads_what_it_serves() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("s");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
+    sdk.apigw
+        .put_integration()
+        .rest_api_id(&api)
+        .resource_id(&orders)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    sdk.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("NONE"));
+
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let f = dir.path().join("tenants/platform.yaml");
+    let yaml = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, yaml.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: prod\n")).unwrap();
+
+    let o = run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let out = text(&o);
+    assert!(out.contains("stage_deployment platform/authorizer/stage/prod"), "{out}");
+    assert!(out.contains("deployed stage `prod`"), "{out}");
+    assert!(!out.contains("create-deployment"), "no manual hint when tenantctl deployed: {out}");
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("CUSTOM"));
+    run_ok(dir.path(), &ep, &["drift"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+
+    // The draft guards GET /orders, but the stage was deployed while it did not.
+    let auths = sdk.apigw.get_authorizers().rest_api_id(&api).send().await.unwrap();
+    let auth_id =
+        auths.items().iter().find(|a| a.name() == Some("tenant-authorizer")).unwrap().id().unwrap().to_string();
+    set_get_orders(&sdk, &api, "NONE", None).await;
+    sdk.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
+    set_get_orders(&sdk, &api, "CUSTOM", Some(&auth_id)).await;
+    let o = run_ok(dir.path(), &ep, &["drift", "--format", "json"], 2);
+    let items = json(&o)["items"].clone();
+    let method = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["address"] == "platform/authorizer/method/GET /orders")
+        .unwrap_or_else(|| panic!("{items}"));
+    assert_eq!(method["kind"], "changed");
+    assert_eq!(
+        method["fields"],
+        serde_json::json!([{"path": "stage.prod.authorization_type", "expected": "CUSTOM", "actual": "NONE"}])
+    );
+    assert!(
+        items.as_array().unwrap().iter().any(|i| i["resource"] == "stage_deployment" && i["kind"] == "changed"),
+        "{items}"
+    );
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("CUSTOM"));
+    run_ok(dir.path(), &ep, &["drift"], 0);
+
+    // Without a stage: today's hint, and no deployment.
+    std::fs::write(&f, yaml).unwrap();
+    let before = stage_serves(&sdk, &api, "prod").await.0;
+    set_get_orders(&sdk, &api, "NONE", None).await;
+    let o = run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    assert!(text(&o).contains("create-deployment"), "{}", text(&o));
+    assert_eq!(stage_serves(&sdk, &api, "prod").await.0, before);
 }

@@ -39,8 +39,9 @@ fn fixture_zip() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/authorizer-dummy.zip")
 }
 
-/// A config folder for a fresh platform (unique names, so reruns share an emulator).
-fn write_folder(dir: &Path, platform: &str, cognito: bool) {
+/// A config folder for a fresh platform (unique names, so reruns share an emulator);
+/// `extra` is added to the authorizer section (e.g. `  stage: prod\n`).
+fn write_folder(dir: &Path, platform: &str, cognito: bool, extra: &str) {
     let kind = if cognito {
         "type: cognito".to_string()
     } else {
@@ -68,7 +69,7 @@ authorizer:
   {kind}
   name: tenant-authorizer
   resultTtlSeconds: 300
-  methods:
+{extra}  methods:
     - {{path: /orders, method: GET}}
 ---
 apiVersion: tenantctl/v1
@@ -135,13 +136,17 @@ impl Env {
 }
 
 async fn setup(ep: &str, cognito: bool) -> Env {
+    setup_with(ep, cognito, "").await
+}
+
+async fn setup_with(ep: &str, cognito: bool, extra: &str) -> Env {
     std::env::set_var("AWS_ACCESS_KEY_ID", "test");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
     std::env::remove_var("AWS_PROFILE");
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     let platform = format!("az{}{:08}", std::process::id() % 1000, nanos % 100_000_000);
     let dir = tempfile::tempdir().unwrap();
-    write_folder(dir.path(), &platform, cognito);
+    write_folder(dir.path(), &platform, cognito, extra);
     let folder = tenantctl::spec::load_valid(dir.path()).unwrap_or_else(|e| panic!("test folder: {e}"));
     let mut aws = aws::connect(&platform, Some("us-east-1".into()), None, Some(ep.to_string()), Limiter::new(0.0))
         .await
@@ -188,6 +193,17 @@ async fn setup(ep: &str, cognito: bool) -> Env {
         .send()
         .await
         .unwrap();
+    // An integration, so that the API can be deployed (CreateDeployment refuses methods
+    // without one).
+    aws.apigw
+        .put_integration()
+        .rest_api_id(&api_id)
+        .resource_id(orders.id().unwrap())
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
 
     Env { aws, folder, render, dir, endpoint: ep.to_string(), cognito_ids }
 }
@@ -223,7 +239,8 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let (observed, _) = env.observe().await;
     let f = observed.function.as_ref().unwrap();
     let pool_id = &env.cognito_ids.pools["platform/pool"];
-    assert_eq!(f.environment["TENANTCTL_ISSUERS"], format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"));
+    // The shared pool may speak for every tenant not bound to another issuer.
+    assert_eq!(f.environment["TENANTCTL_ISSUERS"], format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}=*"));
     assert_eq!(
         f.environment["TENANTCTL_JWKS_URL"],
         format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/'))
@@ -241,15 +258,43 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     );
     assert_eq!(observed.methods["GET /orders"].authorization_type, "CUSTOM");
 
-    // Out-of-band drift: a confused-deputy permission and an unguarded method.
+    // Read back with tenantctl's own calls: the TOKEN authorizer only lets a Bearer JWT through.
+    let live = env
+        .aws
+        .apigw
+        .get_authorizer()
+        .rest_api_id(ids.rest_api.as_ref().unwrap())
+        .authorizer_id(ids.authorizer.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.identity_validation_expression(), Some(wiring::BEARER_JWT_EXPRESSION));
+    let conf = env.aws.lambda.get_function_configuration().function_name(&f.name).send().await.unwrap();
+    assert_eq!(conf.architectures().iter().map(|a| a.as_str()).collect::<Vec<_>>(), ["x86_64"]);
+
+    // Out-of-band drift: tenantctl's statement widened into a confused deputy, another API's
+    // statement on the same function (not tenantctl's: left alone), an unguarded method.
     let fname = f.name.clone();
+    env.aws.lambda.remove_permission().function_name(&fname).statement_id(wiring::STATEMENT_ID).send().await.unwrap();
     env.aws
         .lambda
         .add_permission()
         .function_name(&fname)
-        .statement_id("widened")
+        .statement_id(wiring::STATEMENT_ID)
         .action("lambda:InvokeFunction")
         .principal("apigateway.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let other_api = format!("arn:aws:execute-api:us-east-1:{}:otherapi01/authorizers/abc123", env.render.account_id);
+    env.aws
+        .lambda
+        .add_permission()
+        .function_name(&fname)
+        .statement_id("other-api")
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .source_arn(&other_api)
         .send()
         .await
         .unwrap();
@@ -280,7 +325,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         "{changes:#?}"
     );
     let perm_paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(perm_paths, ["statement_ids"]);
+    assert_eq!(perm_paths, ["source_arn", "source_account"]);
     assert_eq!(changes[1].fields[0].path, "authorization_type");
     assert_eq!(changes[1].fields[0].before, serde_json::json!("NONE"));
     env.apply(&changes, ids).await;
@@ -289,6 +334,17 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
     let (observed, _) = env.observe().await;
     assert_eq!(observed.permission.as_ref().unwrap().statement_id, wiring::STATEMENT_ID);
+    // Read back: tenantctl's statement is scoped again, the other API's is still there.
+    let policy = env.aws.lambda.get_policy().function_name(&fname).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let by_sid = |sid: &str| statements.iter().find(|s| s["Sid"] == sid).cloned();
+    assert_eq!(
+        by_sid("other-api").expect("other API's statement kept")["Condition"]["ArnLike"]["AWS:SourceArn"],
+        other_api
+    );
+    assert!(by_sid(wiring::STATEMENT_ID).unwrap()["Condition"]["ArnLike"]["AWS:SourceArn"].is_string());
+    assert_eq!(statements.len(), 2, "{policy}");
 
     // Config drift on the function (environment changed by hand) is repaired too.
     env.aws
@@ -394,4 +450,163 @@ async fn cognito_authorizer_converges() {
     );
     assert_eq!(observed.methods["GET /orders"].authorization_type, "COGNITO_USER_POOLS");
     assert!(observed.function.is_none() && observed.permission.is_none());
+}
+
+/// What the stage serves, read with the SDK: GET /orders's authorization type.
+async fn served(env: &Env, api: &str, stage: &str) -> (String, Option<String>) {
+    let st = env.aws.apigw.get_stage().rest_api_id(api).stage_name(stage).send().await.unwrap();
+    let dep = st.deployment_id().unwrap().to_string();
+    let d =
+        env.aws.apigw.get_deployment().rest_api_id(api).deployment_id(&dep).embed("apisummary").send().await.unwrap();
+    let t =
+        d.api_summary().and_then(|s| s.get("/orders")).and_then(|m| m.get("GET")).and_then(|m| m.authorization_type());
+    (dep, t.map(str::to_string))
+}
+
+async fn set_method(env: &Env, ids: &Ids, auth_type: &str) {
+    let mut ops = vec![aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(aws_sdk_apigateway::types::Op::Replace)
+        .path("/authorizationType")
+        .value(auth_type)
+        .build()];
+    if auth_type == "CUSTOM" {
+        ops.push(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/authorizerId")
+                .value(ids.authorizer.as_ref().unwrap())
+                .build(),
+        );
+    }
+    env.aws
+        .apigw
+        .update_method()
+        .rest_api_id(ids.rest_api.as_ref().unwrap())
+        .resource_id(&ids.resources["GET /orders"])
+        .http_method("GET")
+        .set_patch_operations(Some(ops))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn stage_is_deployed_and_checked() {
+    let Some(ep) = endpoint() else {
+        eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT");
+        return;
+    };
+    let env = setup_with(&ep, false, "  stage: prod\n").await;
+    let (_, ids0) = env.observe().await;
+    let api = ids0.rest_api.clone().unwrap();
+    // The stage exists and serves GET /orders unguarded.
+    env.aws.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
+    let (first, t) = served(&env, &api, "prod").await;
+    assert_eq!(t.as_deref(), Some("NONE"));
+
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (Action::Create, Resource::LambdaFunction, "platform/authorizer/function".into()),
+            (Action::Create, Resource::Authorizer, "platform/authorizer".into()),
+            (Action::Create, Resource::LambdaPermission, "platform/authorizer/permission".into()),
+            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod".into()),
+        ]
+    );
+    env.apply(&changes, ids).await;
+    let (second, t) = served(&env, &api, "prod").await;
+    assert_ne!(first, second, "a new deployment");
+    assert_eq!(t.as_deref(), Some("CUSTOM"), "the stage serves the authorizer now");
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+
+    // Out of band: the draft is right, but the stage was deployed while the method was NONE.
+    set_method(&env, &ids, "NONE").await;
+    env.aws.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
+    set_method(&env, &ids, "CUSTOM").await;
+    assert_eq!(served(&env, &api, "prod").await.1.as_deref(), Some("NONE"));
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod".into()),
+        ],
+        "{changes:#?}"
+    );
+    assert_eq!(changes[0].fields[0].path, "stage.prod.authorization_type");
+    assert_eq!(changes[0].fields[0].before, serde_json::json!("NONE"));
+    env.apply(&changes, ids).await;
+    assert_eq!(served(&env, &api, "prod").await.1.as_deref(), Some("CUSTOM"));
+    let (changes, ids) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+
+    // An authorizer change is deployed too.
+    env.aws
+        .apigw
+        .update_authorizer()
+        .rest_api_id(&api)
+        .authorizer_id(ids.authorizer.as_ref().unwrap())
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/authorizerResultTtlInSeconds")
+                .value("0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let before = served(&env, &api, "prod").await.0;
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![
+            (Action::Update, Resource::Authorizer, "platform/authorizer".into()),
+            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod".into()),
+        ]
+    );
+    env.apply(&changes, ids).await;
+    assert_ne!(served(&env, &api, "prod").await.0, before);
+    let (changes, _) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
+}
+
+#[tokio::test]
+async fn architecture_is_sent_and_changed() {
+    let Some(ep) = endpoint() else {
+        eprintln!("skipped: set TENANTCTL_TEST_ENDPOINT");
+        return;
+    };
+    let env = setup(&ep, false).await;
+    let (changes, ids) = env.plan().await;
+    env.apply(&changes, ids).await;
+    let name = env.desired().function.unwrap().0.name;
+    let arch = |c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
+        c.architectures().iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()
+    };
+    let conf = env.aws.lambda.get_function_configuration().function_name(&name).send().await.unwrap();
+    assert_eq!(arch(&conf), ["x86_64"]);
+
+    // The folder now says arm64: planned as a field, applied with UpdateFunctionCode.
+    let text = std::fs::read_to_string(env.dir.path().join("tenants/platform.yaml")).unwrap();
+    std::fs::write(
+        env.dir.path().join("tenants/platform.yaml"),
+        text.replace("    code: authorizer.zip\n", "    code: authorizer.zip\n    architecture: arm64\n"),
+    )
+    .unwrap();
+    let env = Env { folder: tenantctl::spec::load_valid(env.dir.path()).unwrap(), ..env };
+    let (changes, ids) = env.plan().await;
+    assert_eq!(
+        summary(&changes),
+        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+    );
+    assert_eq!(changes[0].fields[0].path, "architecture");
+    env.apply(&changes, ids).await;
+    let conf = env.aws.lambda.get_function_configuration().function_name(&name).send().await.unwrap();
+    assert_eq!(arch(&conf), ["arm64"]);
+    let (changes, _) = env.plan().await;
+    assert_eq!(summary(&changes), vec![], "{changes:#?}");
 }

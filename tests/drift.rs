@@ -188,10 +188,18 @@ async fn each_out_of_band_change_is_reported_and_repaired() {
                 ("changed", "platform/authorizer/method/GET /orders".into())
             }
             _ => {
+                // tenantctl's own statement widened by hand (no SourceArn: a confused deputy).
+                sdk.lambda
+                    .remove_permission()
+                    .function_name(&fname)
+                    .statement_id("tenantctl-apigateway-invoke")
+                    .send()
+                    .await
+                    .unwrap();
                 sdk.lambda
                     .add_permission()
                     .function_name(&fname)
-                    .statement_id("wide-open")
+                    .statement_id("tenantctl-apigateway-invoke")
                     .action("lambda:InvokeFunction")
                     .principal("apigateway.amazonaws.com")
                     .send()
@@ -208,6 +216,27 @@ async fn each_out_of_band_change_is_reported_and_repaired() {
         checked += 1;
     }
     assert_eq!(checked, 11);
+
+    // Another REST API that uses the same function has its own statement: not tenantctl's,
+    // so neither drift nor deleted by apply.
+    let other = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:otherapi01/authorizers/abc123");
+    sdk.lambda
+        .add_permission()
+        .function_name(&fname)
+        .statement_id("other-api-invoke")
+        .action("lambda:InvokeFunction")
+        .principal("apigateway.amazonaws.com")
+        .source_arn(&other)
+        .send()
+        .await
+        .unwrap();
+    run_ok(d, &ep, &["drift"], 0);
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let policy = sdk.lambda.get_policy().function_name(&fname).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let sids: Vec<&str> = policy["Statement"].as_array().unwrap().iter().filter_map(|s| s["Sid"].as_str()).collect();
+    assert!(sids.contains(&"other-api-invoke"), "{sids:?}");
+    assert!(sids.contains(&"tenantctl-apigateway-invoke"), "{sids:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -176,6 +176,7 @@ mod markdown_plan {
             role: arn("saas-authorizer"),
             memory_mb: 128,
             timeout_seconds: 5,
+            architecture: "x86_64".into(),
             code_sha256: "abc=".into(),
             environment: BTreeMap::from([("CLIENT_SECRET".into(), secret.into())]),
             tags: BTreeMap::new(),

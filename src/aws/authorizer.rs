@@ -2,13 +2,16 @@
 //!
 //! `observe` reads the REST API (which must exist: tenantctl wires an authorizer into an API,
 //! it never creates one), its authorizer (by name), the guarded methods, and for a Lambda
-//! authorizer the function and the API Gateway statements of its resource policy. `execute`
-//! runs one `PutFunction`, `PutAuthorizer`, `PutPermission` or `SetMethodAuth`, resolving the
-//! ids tokens of [`crate::plan::authorizer`] with the ids known at that moment.
+//! authorizer the function and tenantctl's statement of its resource policy; with
+//! `authorizer.stage`, what that stage serves (`GetStage`, then `GetDeployment` with
+//! `embed=apisummary`). `execute` runs one `PutFunction`, `PutAuthorizer`, `PutPermission`,
+//! `SetMethodAuth` or `DeployStage`, resolving the ids tokens of [`crate::plan::authorizer`]
+//! with the ids known at that moment.
 //!
 //! Observed shapes (see the plan module's docs): `methods: []` reads every method but
-//! `OPTIONS` into `world.methods`; several API Gateway statements are folded into one
-//! `PermissionState` whose `statement_id` lists their Sids joined by `,`.
+//! `OPTIONS` into `world.methods`; only statements with tenantctl's Sid are read (several
+//! with that Sid are folded into one `PermissionState` whose `statement_id` lists them
+//! joined by `,`); other statements belong to others and are left alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_apigateway::types::{AuthorizerType, Op as PatchOp, PatchOperation};
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, Runtime};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
@@ -25,7 +28,7 @@ use super::{call_err, Aws, AwsError, Category};
 use crate::plan::authorizer::{method_key, resolve, ALL_METHODS, APIGW_PRINCIPAL, STATEMENT_ID};
 use crate::plan::Op;
 use crate::spec::model::AuthorizerSpec;
-use crate::state::{AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionState, World};
+use crate::state::{AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionState, StageState, World};
 
 /// How long a Lambda call is retried while IAM propagates a new execution role, or while an
 /// earlier update of the function is still in progress.
@@ -69,6 +72,10 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
                 auth_type: a.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
                 authorizer_uri: a.authorizer_uri().map(str::to_string),
                 identity_source: a.identity_source().unwrap_or_default().to_string(),
+                identity_validation_expression: a
+                    .identity_validation_expression()
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string),
                 result_ttl_seconds: a.authorizer_result_ttl_in_seconds().unwrap_or(300),
                 provider_arns: a.provider_arns().iter().cloned().collect(),
             });
@@ -152,6 +159,9 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
         };
         world.methods.insert(key, MethodAuth { authorization_type: auth_type, authorizer });
     }
+    if let Some(stage) = &spec.stage {
+        world.stage = Some(observe_stage(aws, &api, stage).await?);
+    }
 
     let Some(fspec) = &spec.function else {
         return Ok(());
@@ -175,6 +185,7 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
         role: c.role().unwrap_or_default().to_string(),
         memory_mb: c.memory_size().unwrap_or(128),
         timeout_seconds: c.timeout().unwrap_or(3),
+        architecture: c.architectures().first().map_or("x86_64", |a| a.as_str()).to_string(),
         code_sha256: c.code_sha256().unwrap_or_default().to_string(),
         environment: c
             .environment()
@@ -200,6 +211,48 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
         }
     }
     Ok(())
+}
+
+/// What `stage` serves: its deployment and, from `GetDeployment` with `embed=apisummary`, each
+/// deployed method's authorization type. A stage that does not exist has no deployment.
+async fn observe_stage(aws: &Aws, api: &str, stage: &str) -> Result<StageState, AwsError> {
+    let mut state = StageState { name: stage.to_string(), ..StageState::default() };
+    aws.limiter.acquire(Category::ApiGateway).await;
+    let deployment = match aws.apigw.get_stage().rest_api_id(api).stage_name(stage).send().await {
+        Ok(out) => out.deployment_id().map(str::to_string),
+        Err(e) => {
+            let e = call_err("apigateway:GetStage", e);
+            if e.is_not_found() {
+                return Ok(state);
+            }
+            return Err(e);
+        }
+    };
+    let Some(id) = deployment else {
+        return Ok(state);
+    };
+    aws.limiter.acquire(Category::ApiGateway).await;
+    let out = aws
+        .apigw
+        .get_deployment()
+        .rest_api_id(api)
+        .deployment_id(&id)
+        .embed("apisummary")
+        .send()
+        .await
+        .map_err(|e| call_err("apigateway:GetDeployment", e))?;
+    let summary = out.api_summary().ok_or_else(|| {
+        AwsError::Other(format!(
+            "apigateway:GetDeployment of {api} deployment {id} (stage {stage}) returned no apiSummary for embed=apisummary"
+        ))
+    })?;
+    for (path, methods) in summary {
+        for (verb, m) in methods {
+            state.methods.insert(method_key(verb, path), m.authorization_type().unwrap_or("NONE").to_string());
+        }
+    }
+    state.deployment_id = Some(id);
+    Ok(state)
 }
 
 /// The REST API's id, from its id or its (unique) name.
@@ -243,8 +296,9 @@ async fn find_rest_api(aws: &Aws, wanted: &str) -> Result<String, AwsError> {
     }
 }
 
-/// The statements of a function's resource policy that let API Gateway invoke it, folded
-/// into one state (module docs); None when there are none.
+/// tenantctl's statement(s) of a function's resource policy (Sid [`STATEMENT_ID`]), folded
+/// into one state (module docs); None when there is none. Every other statement, API
+/// Gateway's included, is someone else's.
 pub fn apigateway_permission(policy: &Value) -> Option<PermissionState> {
     let statements: Vec<&Value> = match policy.get("Statement") {
         Some(Value::Array(a)) => a.iter().collect(),
@@ -270,25 +324,30 @@ pub fn apigateway_permission(policy: &Value) -> Option<PermissionState> {
             Some(Value::Object(p)) => as_list(p.get("Service")),
             _ => Vec::new(),
         };
-        if !principals.iter().any(|p| p == APIGW_PRINCIPAL) || s.get("Effect").and_then(Value::as_str) == Some("Deny") {
+        if s.get("Sid").and_then(Value::as_str) != Some(STATEMENT_ID) {
             continue;
         }
         states.push(PermissionState {
-            statement_id: s.get("Sid").and_then(Value::as_str).unwrap_or("").to_string(),
+            statement_id: STATEMENT_ID.to_string(),
             action: as_list(s.get("Action")).join(","),
-            principal: APIGW_PRINCIPAL.to_string(),
+            // What the statement really allows (a changed principal is drift).
+            principal: if principals.iter().any(|p| p == APIGW_PRINCIPAL) || principals.is_empty() {
+                APIGW_PRINCIPAL.to_string()
+            } else {
+                principals.join(",")
+            },
             source_arn: condition(s, "AWS:SourceArn"),
             source_account: condition(s, "AWS:SourceAccount"),
         });
     }
     let sids: Vec<String> = states.iter().map(|s| s.statement_id.clone()).collect();
-    let main = states.iter().position(|s| s.statement_id == STATEMENT_ID).unwrap_or(0);
-    let mut state = states.into_iter().nth(main)?;
+    let mut state = states.into_iter().next()?;
     state.statement_id = sids.join(",");
     Some(state)
 }
 
-/// Executes one authorizer-related op (`PutFunction`, `PutAuthorizer`, `PutPermission`, `SetMethodAuth`).
+/// Executes one authorizer-related op (`PutFunction`, `PutAuthorizer`, `PutPermission`,
+/// `SetMethodAuth`, `DeployStage`).
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
     match op {
         Op::PutFunction { function, code, create, update_code, update_config } => {
@@ -299,6 +358,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) ->
             put_permission(aws, function, permission, remove, ids).await
         }
         Op::SetMethodAuth { key, auth } => set_method_auth(aws, key, auth, ids).await,
+        Op::DeployStage { stage } => deploy_stage(aws, stage, ids).await,
         other => Err(AwsError::Other(format!("not an authorizer op: {other:?}"))),
     }
 }
@@ -382,6 +442,7 @@ async fn put_function(
                 .code(FunctionCode::builder().zip_file(zip.clone()).build())
                 .memory_size(f.memory_mb)
                 .timeout(f.timeout_seconds)
+                .architectures(Architecture::from(f.architecture.as_str()))
                 .environment(environment.clone())
                 .set_tags(Some(tags.clone()))
                 .send()
@@ -401,6 +462,8 @@ async fn put_function(
                 .update_function_code()
                 .function_name(&f.name)
                 .zip_file(zip.clone())
+                // Only UpdateFunctionCode changes the architecture.
+                .architectures(Architecture::from(f.architecture.as_str()))
                 .send()
                 .await
                 .map_err(|e| call_err("lambda:UpdateFunctionCode", e))
@@ -443,8 +506,7 @@ async fn put_function(
 /// Waits until the function's last update finished (AWS refuses a second update meanwhile);
 /// returns its ARN.
 async fn wait_updated(aws: &Aws, name: &str) -> Result<String, AwsError> {
-    let deadline = Instant::now() + super::propagation_window();
-    loop {
+    let poll = || async {
         aws.limiter.acquire(Category::Lambda).await;
         let c = aws
             .lambda
@@ -453,17 +515,58 @@ async fn wait_updated(aws: &Aws, name: &str) -> Result<String, AwsError> {
             .send()
             .await
             .map_err(|e| call_err("lambda:GetFunctionConfiguration", e))?;
-        match c.last_update_status() {
-            Some(LastUpdateStatus::InProgress) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_secs(2)).await;
+        Ok(UpdateStatus {
+            status: c.last_update_status().cloned(),
+            reason: c.last_update_status_reason().map(str::to_string),
+            arn: c.function_arn().unwrap_or(name).to_string(),
+        })
+    };
+    wait_until_updated(name, poll, super::propagation_window(), Duration::from_secs(2)).await
+}
+
+/// One `GetFunctionConfiguration` answer, as [`wait_until_updated`] needs it.
+#[derive(Debug, Clone)]
+struct UpdateStatus {
+    status: Option<LastUpdateStatus>,
+    reason: Option<String>,
+    arn: String,
+}
+
+/// Polls until the last update is no longer in progress, for at most `window`: an update
+/// still in progress at the deadline is an error that says so (the next write would be
+/// refused, and the function may still run the old code or configuration); a failed update is
+/// an error with Lambda's reason.
+async fn wait_until_updated<F, Fut>(
+    name: &str,
+    mut poll: F,
+    window: Duration,
+    interval: Duration,
+) -> Result<String, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<UpdateStatus, AwsError>>,
+{
+    let started = Instant::now();
+    let deadline = started + window;
+    loop {
+        let s = poll().await?;
+        match s.status {
+            Some(LastUpdateStatus::InProgress) => {
+                if Instant::now() >= deadline {
+                    return Err(AwsError::Other(format!(
+                        "lambda function {name}: its update is still in progress after {} s; it may not run the new code or configuration yet (run apply again once it has finished; TENANTCTL_PROPAGATION_TIMEOUT sets the wait)",
+                        started.elapsed().as_secs()
+                    )));
+                }
+                tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
             }
             Some(LastUpdateStatus::Failed) => {
                 return Err(AwsError::Other(format!(
                     "lambda function {name}: update failed: {}",
-                    c.last_update_status_reason().unwrap_or("no reason given")
+                    s.reason.as_deref().unwrap_or("no reason given")
                 )))
             }
-            _ => return Ok(c.function_arn().unwrap_or(name).to_string()),
+            _ => return Ok(s.arn),
         }
     }
 }
@@ -492,6 +595,7 @@ async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids:
             .r#type(AuthorizerType::from(config.auth_type.as_str()))
             .set_authorizer_uri(config.authorizer_uri.clone())
             .identity_source(&config.identity_source)
+            .set_identity_validation_expression(config.identity_validation_expression.clone())
             .authorizer_result_ttl_in_seconds(config.result_ttl_seconds)
             .set_provider_arns((!arns.is_empty()).then(|| arns.iter().cloned().collect()))
             .send()
@@ -524,6 +628,14 @@ async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids:
     }
     if cur.identity_source() != Some(config.identity_source.as_str()) {
         ops.push(patch(PatchOp::Replace, "/identitySource", &config.identity_source));
+    }
+    let cur_validation = cur.identity_validation_expression().filter(|x| !x.is_empty());
+    if cur_validation != config.identity_validation_expression.as_deref() {
+        ops.push(patch(
+            PatchOp::Replace,
+            "/identityValidationExpression",
+            config.identity_validation_expression.clone().unwrap_or_default(),
+        ));
     }
     if cur.authorizer_result_ttl_in_seconds().unwrap_or(300) != config.result_ttl_seconds {
         ops.push(patch(PatchOp::Replace, "/authorizerResultTtlInSeconds", config.result_ttl_seconds.to_string()));
@@ -643,6 +755,26 @@ async fn set_method_auth(aws: &Aws, key: &str, auth: &MethodAuth, ids: &Mutex<Id
     Ok(())
 }
 
+/// Deploys the REST API to `stage` (CreateDeployment creates the stage when it is missing).
+async fn deploy_stage(aws: &Aws, stage: &str, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    let api = ids
+        .lock()
+        .await
+        .rest_api
+        .clone()
+        .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
+    aws.limiter.acquire(Category::ApiGateway).await;
+    aws.apigw
+        .create_deployment()
+        .rest_api_id(&api)
+        .stage_name(stage)
+        .description("tenantctl: authorizer and method changes")
+        .send()
+        .await
+        .map_err(|e| call_err("apigateway:CreateDeployment", e))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,13 +796,88 @@ mod tests {
         assert_eq!(p.source_account.as_deref(), Some("1"));
         assert_eq!(p.action, "lambda:InvokeFunction");
 
-        let mut wide = policy.clone();
-        wide["Statement"].as_array_mut().unwrap().insert(0, json!({"Sid": "wide", "Effect": "Allow",
-            "Action": "lambda:InvokeFunction", "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f"}));
-        let p = apigateway_permission(&wide).unwrap();
-        assert_eq!(p.statement_id, "wide,tenantctl-apigateway-invoke");
-        assert!(p.source_arn.is_some(), "fields come from tenantctl's statement");
+        // Another REST API using the same function, and a statement without SourceArn that
+        // someone else added: not tenantctl's, not observed (so never drift, never deleted).
+        let mut shared = policy.clone();
+        let st = shared["Statement"].as_array_mut().unwrap();
+        st.insert(
+            0,
+            json!({"Sid": "other-api", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+            "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f",
+            "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:1:other/authorizers/x"}}}),
+        );
+        st.push(json!({"Sid": "wide", "Effect": "Allow", "Action": "lambda:InvokeFunction",
+            "Principal": {"Service": "apigateway.amazonaws.com"}, "Resource": "arn:f"}));
+        assert_eq!(apigateway_permission(&shared), Some(p.clone()));
+        let only_others: Vec<Value> =
+            shared["Statement"].as_array().unwrap().iter().filter(|s| s["Sid"] != STATEMENT_ID).cloned().collect();
+        assert_eq!(apigateway_permission(&json!({"Statement": only_others})), None);
+
+        // tenantctl's Sid twice: folded, so the diff replaces both.
+        let mut dup = policy.clone();
+        let ours = dup["Statement"][0].clone();
+        dup["Statement"].as_array_mut().unwrap().push(ours);
+        assert_eq!(apigateway_permission(&dup).unwrap().statement_id, format!("{STATEMENT_ID},{STATEMENT_ID}"));
 
         assert_eq!(apigateway_permission(&json!({"Statement": []})), None);
+    }
+
+    fn status(s: Option<LastUpdateStatus>) -> Result<UpdateStatus, AwsError> {
+        Ok(UpdateStatus { status: s, reason: Some("bad zip".into()), arn: "arn:f".into() })
+    }
+
+    #[tokio::test]
+    async fn update_still_in_progress_at_the_deadline_is_an_error() {
+        let polls = std::cell::Cell::new(0);
+        let r = wait_until_updated(
+            "f",
+            || {
+                polls.set(polls.get() + 1);
+                async { status(Some(LastUpdateStatus::InProgress)) }
+            },
+            Duration::from_millis(30),
+            Duration::from_millis(5),
+        )
+        .await;
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("still in progress"), "{err}");
+        assert!(polls.get() >= 2, "polled until the deadline: {}", polls.get());
+    }
+
+    #[tokio::test]
+    async fn update_finishing_in_time_returns_the_arn() {
+        let polls = std::cell::Cell::new(0);
+        let r =
+            wait_until_updated(
+                "f",
+                || {
+                    polls.set(polls.get() + 1);
+                    let n = polls.get();
+                    async move {
+                        status(Some(if n < 3 { LastUpdateStatus::InProgress } else { LastUpdateStatus::Successful }))
+                    }
+                },
+                Duration::from_secs(10),
+                Duration::from_millis(1),
+            )
+            .await;
+        assert_eq!(r.unwrap(), "arn:f");
+        assert_eq!(polls.get(), 3);
+        // No status at all (an emulator): done.
+        let r = wait_until_updated("f", || async { status(None) }, Duration::ZERO, Duration::ZERO).await;
+        assert_eq!(r.unwrap(), "arn:f");
+    }
+
+    #[tokio::test]
+    async fn failed_update_is_an_error_with_the_reason() {
+        let r = wait_until_updated(
+            "f",
+            || async { status(Some(LastUpdateStatus::Failed)) },
+            Duration::from_secs(10),
+            Duration::from_millis(1),
+        )
+        .await;
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("update failed: bad zip"), "{err}");
     }
 }

@@ -106,7 +106,21 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
     session::print_stats(cli, s);
     let api_changed =
         outcome.done.iter().any(|i| matches!(plan.changes[*i].resource, Resource::Authorizer | Resource::MethodAuth));
-    if let (true, Some(api)) = (api_changed, &s.ids.rest_api) {
+    let deployed: Vec<&str> = outcome
+        .done
+        .iter()
+        .filter(|i| plan.changes[**i].resource == Resource::StageDeployment)
+        .map(|i| plan.changes[*i].name.as_str())
+        .collect();
+    for stage in &deployed {
+        ui.status(&format!(
+            "deployed stage `{stage}` of REST API {}: it serves the authorizer and method changes now",
+            s.ids.rest_api.as_deref().unwrap_or("?")
+        ));
+    }
+    // Without authorizer.stage, tell the user what to run.
+    let planned_deploy = plan.changes.iter().any(|c| c.resource == Resource::StageDeployment);
+    if let (true, false, Some(api)) = (api_changed, planned_deploy, &s.ids.rest_api) {
         // tenantctl does not deploy the API: a deployment would also publish unrelated pending
         // changes of whoever owns it.
         ui.status(&format!(

@@ -42,6 +42,7 @@ pub enum Resource {
     LambdaPermission,
     Authorizer,
     MethodAuth,
+    StageDeployment,
 }
 
 impl Resource {
@@ -58,6 +59,7 @@ impl Resource {
             Resource::LambdaPermission => "lambda_permission",
             Resource::Authorizer => "authorizer",
             Resource::MethodAuth => "method_auth",
+            Resource::StageDeployment => "stage_deployment",
         }
     }
 }
@@ -176,6 +178,10 @@ pub enum Op {
         key: String,
         auth: MethodAuth,
     },
+    /// CreateDeployment of the REST API to this stage (after authorizer and method changes).
+    DeployStage {
+        stage: String,
+    },
 }
 
 impl Op {
@@ -194,11 +200,12 @@ impl Op {
             Op::PutAuthorizer { .. } => 9,
             Op::PutPermission { .. } => 10,
             Op::SetMethodAuth { .. } => 11,
+            Op::DeployStage { .. } => 12,
             // Deletions last, dependants first.
-            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 12,
-            Op::DeleteResourceServer { .. } => 13,
-            Op::DeletePool { .. } => 14,
-            Op::DeleteRole { .. } => 15,
+            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
+            Op::DeleteResourceServer { .. } => 14,
+            Op::DeletePool { .. } => 15,
+            Op::DeleteRole { .. } => 16,
         }
     }
 }
@@ -257,8 +264,10 @@ impl Op {
                 (s("function".into()), needs)
             }
             Op::PutAuthorizer { .. } => (s("authorizer".into()), vec!["function".into(), "cognito".into()]),
-            Op::PutPermission { .. } => (vec![], vec!["function".into(), "authorizer".into()]),
+            Op::PutPermission { .. } => (s("permission".into()), vec!["function".into(), "authorizer".into()]),
             Op::SetMethodAuth { .. } => (s("methods".into()), s("authorizer".into())),
+            // The stage is deployed once the authorizer, its permission and the methods are.
+            Op::DeployStage { .. } => (vec![], vec!["authorizer".into(), "permission".into(), "methods".into()]),
             // Deletions run after everything else, in phase order (see `engine`).
             _ => (vec![], vec![]),
         }

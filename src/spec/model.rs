@@ -299,6 +299,17 @@ pub struct AuthorizerSpec {
     pub function: Option<FunctionSpec>,
     #[serde(default)]
     pub methods: Vec<MethodSpec>,
+    /// Stage that `apply` deploys after authorizer or method changes, and whose deployment
+    /// `drift` checks (contract §1.5).
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// `id` | `access`: which Cognito token callers present (contract §1.5).
+    #[serde(default = "default_token_use")]
+    pub token_use: String,
+}
+
+fn default_token_use() -> String {
+    "id".to_string()
 }
 
 fn default_identity_source() -> String {
@@ -321,6 +332,13 @@ pub struct FunctionSpec {
     pub timeout_seconds: i32,
     #[serde(default)]
     pub role: Option<String>,
+    /// `x86_64` | `arm64` (contract §1.5); must match the built zip.
+    #[serde(default = "default_architecture")]
+    pub architecture: String,
+}
+
+fn default_architecture() -> String {
+    "x86_64".to_string()
 }
 
 fn default_runtime() -> String {

@@ -672,6 +672,33 @@ fn authorizer_rules(v: &mut V<'_>) {
     };
     if !(0..=3600).contains(&a.result_ttl_seconds) {
         v.push(p.at("authorizer.resultTtlSeconds", "resultTtlSeconds must be 0..3600"));
+    } else if let Some((minutes, what)) = shortest_token_validity(&p.value.user_pool.app_clients) {
+        // A cached Allow must not outlive the token it was computed from.
+        let cap = minutes.saturating_mul(60);
+        if i64::from(a.result_ttl_seconds) > cap {
+            v.push(
+                p.at(
+                    "authorizer.resultTtlSeconds",
+                    format!(
+                        "resultTtlSeconds {} is longer than the {what} ({minutes} minutes = {} s): API Gateway would keep allowing an expired token from its cache",
+                        a.result_ttl_seconds, cap
+                    ),
+                )
+                .hint(format!("set resultTtlSeconds to at most {cap}")),
+            );
+        }
+    }
+    if a.token_use != "id" && a.token_use != "access" {
+        v.push(p.at("authorizer.tokenUse", format!("tokenUse `{}` must be id or access", a.token_use.escape_debug())));
+    }
+    if let Some(stage) = &a.stage {
+        static S: OnceLock<Regex> = OnceLock::new();
+        if !re(&S, r"^[A-Za-z0-9_]{1,128}$").is_match(stage) {
+            v.push(p.at(
+                "authorizer.stage",
+                format!("stage name `{}` must be 1-128 letters, digits and _", stage.escape_debug()),
+            ));
+        }
     }
     if a.name.is_empty() || a.rest_api.is_empty() {
         v.push(p.at("authorizer", "authorizer needs a name and a restApi"));
@@ -710,6 +737,12 @@ fn authorizer_rules(v: &mut V<'_>) {
             if f.code.contains("..") || f.code.starts_with('/') {
                 v.push(p.at("authorizer.function.code", "code is a path inside the config folder"));
             }
+            if f.architecture != "x86_64" && f.architecture != "arm64" {
+                v.push(p.at(
+                    "authorizer.function.architecture",
+                    format!("architecture `{}` must be x86_64 or arm64", f.architecture.escape_debug()),
+                ));
+            }
         }
         _ => {}
     }
@@ -728,6 +761,29 @@ fn authorizer_rules(v: &mut V<'_>) {
             );
         }
     }
+}
+
+/// The shortest access or ID token validity of the app clients, in minutes, with what it is
+/// (Cognito's default is 60 minutes for both); None without clients.
+fn shortest_token_validity(clients: &[super::model::AppClientSpec]) -> Option<(i64, String)> {
+    const COGNITO_DEFAULT_MINUTES: i64 = 60;
+    let mut best: Option<(i64, String)> = None;
+    for c in clients {
+        let tv = c.token_validity.clone().unwrap_or_default();
+        for (kind, val) in [("access", &tv.access), ("ID", &tv.id)] {
+            let minutes = match val {
+                Some(s) => match duration_minutes(s) {
+                    Some(m) => m,
+                    None => continue, // reported by the pool rules
+                },
+                None => COGNITO_DEFAULT_MINUTES,
+            };
+            if best.as_ref().is_none_or(|(m, _)| minutes < *m) {
+                best = Some((minutes, format!("{kind} token validity of app client `{}`", c.name)));
+            }
+        }
+    }
+    best
 }
 
 fn tenant_rules(v: &mut V<'_>) {

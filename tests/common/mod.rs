@@ -120,9 +120,22 @@ pub fn write(dir: &Path, rel: &str, text: &str) {
     std::fs::write(dir.join(rel), text).unwrap();
 }
 
-/// Runs tenantctl against the emulator.
+/// Runs tenantctl against the emulator, in emulator mode (`TENANTCTL_EMULATOR=1`: the
+/// authorizer fetches keys from the emulator).
 pub fn run(dir: &Path, endpoint: &str, args: &[&str]) -> Output {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenantctl"))
+    run_with(dir, endpoint, args, &[("TENANTCTL_EMULATOR", Some("1"))])
+}
+
+/// [`run`] with environment variables set (Some) or removed (None).
+pub fn run_with(dir: &Path, endpoint: &str, args: &[&str], vars: &[(&str, Option<&str>)]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tenantctl"));
+    for (k, v) in vars {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd
         .arg("-C")
         .arg(dir)
         .arg("--endpoint-url")

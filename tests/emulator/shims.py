@@ -14,6 +14,13 @@ apigateway (REST protocol, dispatched by method + path to a method of APIGateway
   UpdateMethod                         PATCH /restapis/{id}/resources/{rid}/methods/{verb}
   GetTags / TagResource /              /tags/{arn} for REST API ARNs
   UntagResource                        (moto handles only stage ARNs; those still go to moto)
+  CreateAuthorizer                     moto drops identityValidationExpression (a misspelt
+                                       keyword inside moto); AWS stores and returns it
+  GetDeployment ?embed=apisummary      apiSummary: path -> method -> {authorizationType,
+                                       apiKeyRequired}, as the methods were when the
+                                       deployment was created (CreateDeployment snapshots them)
+lambda (REST-JSON protocol):
+  UpdateFunctionCode Architectures     moto ignores it; AWS changes the function's architecture
 """
 
 import json
@@ -23,7 +30,8 @@ from urllib.parse import unquote
 
 from moto.apigateway import urls as apigateway_urls
 from moto.apigateway.exceptions import BadRequestException
-from moto.apigateway.models import apigateway_backends
+from moto.awslambda.models import LambdaFunction
+from moto.apigateway.models import Authorizer, RestAPI, apigateway_backends
 from moto.apigateway.responses import APIGatewayResponse
 from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
 from moto.cognitoidp.models import cognitoidp_backends
@@ -216,3 +224,77 @@ APIGatewayResponse.untag_resource = _untag_resource_apigw
 apigateway_urls.url_paths[
     "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/restapis/(?P<function_id>[^/]+)$"
 ] = APIGatewayResponse.dispatch
+
+# CreateAuthorizer identityValidationExpression (API Gateway API reference, CreateAuthorizer:
+# "identityValidationExpression: A validation expression for the incoming identity token",
+# returned by GetAuthorizer). moto's backend passes it on as `identiy_validation_expression`
+# and the Authorizer reads `identity_validation_expression`, so it is lost; UpdateAuthorizer's
+# `/identityValidationExpression` patch works.
+_moto_authorizer_init = Authorizer.__init__
+
+
+def _authorizer_init(self: Authorizer, *args: Any, **kwargs: Any) -> None:
+    _moto_authorizer_init(self, *args, **kwargs)
+    if self.identity_validation_expression is None:
+        self.identity_validation_expression = kwargs.get("identiy_validation_expression")
+
+
+Authorizer.__init__ = _authorizer_init
+
+# GetDeployment with embed=apisummary (API Gateway API reference, GetDeployment: "this
+# request supports only retrieval of the embedded API summary"; response `apiSummary`: a map
+# of resource path -> HTTP method -> MethodSnapshot {authorizationType, apiKeyRequired}).
+# A deployment is an immutable snapshot of the API, so the summary is taken when the
+# deployment is created: later method changes are not served until the next deployment.
+
+_moto_rest_api_create_deployment = RestAPI.create_deployment
+_moto_get_deployment = APIGatewayResponse.get_deployment
+
+
+def _method_summary(api: RestAPI) -> dict[str, dict[str, dict[str, Any]]]:
+    summary: dict[str, dict[str, dict[str, Any]]] = {}
+    for resource in api.resources.values():
+        for verb, method in resource.resource_methods.items():
+            summary.setdefault(resource.get_path(), {})[verb] = {
+                "authorizationType": method.authorization_type or "NONE",
+                "apiKeyRequired": bool(method.api_key_required),
+            }
+    return summary
+
+
+def _rest_api_create_deployment(self: RestAPI, *args: Any, **kwargs: Any) -> Any:
+    deployment = _moto_rest_api_create_deployment(self, *args, **kwargs)
+    deployment.api_summary = _method_summary(self)
+    return deployment
+
+
+def _get_deployment(self: APIGatewayResponse) -> Any:
+    embed = [e for v in (self.querystring.get("embed") or []) for e in v.split(",") if e]
+    if "apisummary" not in embed:
+        return _moto_get_deployment(self)
+    parts = self.path.split("/")
+    api_id, deployment_id = parts[2], parts[4]
+    deployment = self.backend.get_deployment(api_id, deployment_id)
+    body = deployment.to_json()
+    body["apiSummary"] = getattr(deployment, "api_summary", {})
+    return 200, {}, json.dumps(body)
+
+
+RestAPI.create_deployment = _rest_api_create_deployment
+APIGatewayResponse.get_deployment = _get_deployment
+
+# ------------------------------------------------------------------------------- lambda
+
+# UpdateFunctionCode `Architectures` (Lambda API reference, UpdateFunctionCode: "The
+# instruction set architecture that the function supports ... arm64 or x86_64"; array of
+# exactly one). moto's setter validates the value as AWS does (ValidationException).
+_moto_update_function_code = LambdaFunction.update_function_code
+
+
+def _update_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) -> dict[str, Any]:
+    if "Architectures" in updated_spec:
+        self.architectures = updated_spec["Architectures"]
+    return _moto_update_function_code(self, updated_spec)
+
+
+LambdaFunction.update_function_code = _update_function_code

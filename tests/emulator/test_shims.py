@@ -706,6 +706,127 @@ class StrictOff(ErrorCode, unittest.TestCase):
             self.assertNotEqual(control("/_tenantctl/strict", endpoint=endpoint)[0], 200)
         finally:
             stop_server(server)
+class ApiGatewayDeploymentSummary(ErrorCode, unittest.TestCase):
+    """GetDeployment with embed=apisummary: what each deployment serves, fixed when it was made."""
+
+    def setUp(self) -> None:
+        self.apigw = client("apigateway")
+        self.api = self.apigw.create_rest_api(name="deployed")["id"]
+        root = self.apigw.get_resources(restApiId=self.api)["items"][0]["id"]
+        self.orders = self.apigw.create_resource(restApiId=self.api, parentId=root, pathPart="orders")["id"]
+        for verb in ("GET", "POST"):
+            self.apigw.put_method(restApiId=self.api, resourceId=self.orders, httpMethod=verb, authorizationType="NONE")
+            self.apigw.put_integration(restApiId=self.api, resourceId=self.orders, httpMethod=verb, type="MOCK")
+        self.auth = self.apigw.create_authorizer(
+            restApiId=self.api,
+            name="lambda",
+            type="TOKEN",
+            authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations",
+            identitySource="method.request.header.Authorization",
+        )["id"]
+
+    def test_authorizer_keeps_identity_validation_expression(self) -> None:
+        expr = r"^Bearer [-0-9A-Za-z_]+\.[-0-9A-Za-z_]+\.[-0-9A-Za-z_]+$"
+        created = self.apigw.create_authorizer(
+            restApiId=self.api,
+            name="validated",
+            type="TOKEN",
+            authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations",
+            identitySource="method.request.header.Authorization",
+            identityValidationExpression=expr,
+        )
+        self.assertEqual(created["identityValidationExpression"], expr)
+        got = self.apigw.get_authorizer(restApiId=self.api, authorizerId=created["id"])
+        self.assertEqual(got["identityValidationExpression"], expr)
+        # Without one, none is returned.
+        self.assertNotIn("identityValidationExpression", self.apigw.get_authorizer(restApiId=self.api, authorizerId=self.auth))
+
+    def summary(self, deployment_id: str) -> dict:
+        return self.apigw.get_deployment(restApiId=self.api, deploymentId=deployment_id, embed=["apisummary"])[
+            "apiSummary"
+        ]
+
+    def test_summary_is_the_methods_at_deployment_time(self) -> None:
+        first = self.apigw.create_deployment(restApiId=self.api, stageName="prod")["id"]
+        self.apigw.update_method(
+            restApiId=self.api,
+            resourceId=self.orders,
+            httpMethod="GET",
+            patchOperations=[
+                {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+                {"op": "replace", "path": "/authorizerId", "value": self.auth},
+                {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+            ],
+        )
+        none = {"authorizationType": "NONE", "apiKeyRequired": False}
+        # The stage still serves the first deployment: GET unguarded.
+        self.assertEqual(self.apigw.get_stage(restApiId=self.api, stageName="prod")["deploymentId"], first)
+        self.assertEqual(self.summary(first), {"/orders": {"GET": none, "POST": none}})
+        second = self.apigw.create_deployment(restApiId=self.api, stageName="prod")["id"]
+        self.assertNotEqual(first, second)
+        self.assertEqual(self.apigw.get_stage(restApiId=self.api, stageName="prod")["deploymentId"], second)
+        self.assertEqual(
+            self.summary(second),
+            {"/orders": {"GET": {"authorizationType": "CUSTOM", "apiKeyRequired": True}, "POST": none}},
+        )
+        self.assertEqual(self.summary(first)["/orders"]["GET"], none)
+
+    def test_without_embed_no_summary(self) -> None:
+        dep = self.apigw.create_deployment(restApiId=self.api, stageName="prod")["id"]
+        out = self.apigw.get_deployment(restApiId=self.api, deploymentId=dep)
+        self.assertNotIn("apiSummary", out)
+        self.assertEqual(out["id"], dep)
+
+    def test_unknown_stage(self) -> None:
+        self.assertError("NotFoundException", self.apigw.get_stage, restApiId=self.api, stageName="nope")
+
+
+class LambdaUpdateFunctionCodeArchitectures(ErrorCode, unittest.TestCase):
+    """UpdateFunctionCode with Architectures changes the function's architecture."""
+
+    def setUp(self) -> None:
+        import io
+        import zipfile
+
+        iam = client("iam")
+        trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+        try:
+            self.role = iam.create_role(RoleName="shim-lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        except ClientError:
+            self.role = iam.get_role(RoleName="shim-lambda")["Role"]["Arn"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\n")
+        self.zip = buf.getvalue()
+        self.lam = client("lambda")
+        self.name = f"arch{time.time_ns()}"
+        self.lam.create_function(
+            FunctionName=self.name,
+            Runtime="provided.al2023",
+            Role=self.role,
+            Handler="bootstrap",
+            Code={"ZipFile": self.zip},
+        )
+
+    def arch(self) -> list:
+        return self.lam.get_function_configuration(FunctionName=self.name)["Architectures"]
+
+    def test_architecture_changes_with_the_code(self) -> None:
+        self.assertEqual(self.arch(), ["x86_64"])
+        out = self.lam.update_function_code(FunctionName=self.name, ZipFile=self.zip, Architectures=["arm64"])
+        self.assertEqual(out["Architectures"], ["arm64"])
+        self.assertEqual(self.arch(), ["arm64"])
+        # Without Architectures the architecture stays.
+        self.lam.update_function_code(FunctionName=self.name, ZipFile=self.zip)
+        self.assertEqual(self.arch(), ["arm64"])
+
+    def test_invalid_architecture(self) -> None:
+        self.assertError(
+            "ValidationException", self.lam.update_function_code, FunctionName=self.name, ZipFile=self.zip, Architectures=["mips"]
+        )
+        self.assertEqual(self.arch(), ["x86_64"])
 
 
 if __name__ == "__main__":
