@@ -155,3 +155,35 @@ async fn three_hundred_pooled_tenants_stay_under_the_per_pool_rate() {
     }
     run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
 }
+
+/// Offboarding a silo tenant whose pool has a hosted-UI domain and whose role sits in an
+/// instance profile: the domain goes before the pool, the role leaves the profile before it is
+/// deleted, and the plan shows deletion protection turned off as its own change.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_handles_domains_instance_profiles_and_deletion_protection() {
+    let Some(ep) = endpoint() else { return };
+    let name = platform_name("off");
+    let dir = folder_with(&platform(&name, "    - name: web\n"), &["acme".to_string()]);
+    write(dir.path(), "tenants/initech.yaml", &tenant_yaml("initech", "silo", Some("admin")));
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve", "--rate-scale", "0"], 0);
+    let sdk = sdk(&ep).await;
+    let silo = pool_id(&sdk, &format!("{name}-initech")).await;
+    let live = sdk.cognito.describe_user_pool().user_pool_id(&silo).send().await.unwrap();
+    assert_eq!(
+        live.user_pool().unwrap().deletion_protection(),
+        Some(&aws_sdk_cognitoidentityprovider::types::DeletionProtectionType::Active)
+    );
+    // Out of band: a hosted-UI domain on the silo pool, the tenant's role in an instance profile.
+    sdk.cognito.create_user_pool_domain().user_pool_id(&silo).domain(format!("{name}-initech")).send().await.unwrap();
+    let profile = format!("{name}-profile");
+    sdk.iam.create_instance_profile().instance_profile_name(&profile).send().await.unwrap();
+    let role = format!("{name}-initech-admin");
+    sdk.iam.add_role_to_instance_profile().instance_profile_name(&profile).role_name(&role).send().await.unwrap();
+
+    let o = run_ok(dir.path(), &ep, &["destroy", "--tenant", "initech", "--auto-approve"], 0);
+    assert!(text(&o).contains("deletion_protection"), "the plan shows protection turned off:\n{}", text(&o));
+    assert!(sdk.cognito.describe_user_pool().user_pool_id(&silo).send().await.is_err(), "pool deleted");
+    assert!(sdk.iam.get_role().role_name(&role).send().await.is_err(), "role deleted");
+    let p = sdk.iam.get_instance_profile().instance_profile_name(&profile).send().await.unwrap();
+    assert!(p.instance_profile().unwrap().roles().is_empty(), "the profile stays, without the role");
+}
