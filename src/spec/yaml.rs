@@ -476,13 +476,13 @@ pub fn parse_stream_all(src: &str) -> (Vec<Document>, Vec<YamlError>) {
 fn split_documents(src: &str) -> Vec<(usize, &str)> {
     let mut parts = Vec::new();
     let (mut start, mut start_line, mut offset) = (0usize, 0usize, 0usize);
-    for (i, line) in src.split_inclusive('\n').enumerate() {
+    for line in src.split_inclusive('\n') {
         let is_sep = line.starts_with("---")
             && line[3..].chars().next().map_or(true, |c| c == ' ' || c == '\t' || c == '\n' || c == '\r');
         if is_sep && offset > start {
             parts.push((start_line, &src[start..offset]));
             start = offset;
-            start_line = i;
+            start_line = yaml_line_breaks(&src[..offset]);
         }
         offset += line.len();
     }
@@ -492,9 +492,25 @@ fn split_documents(src: &str) -> Vec<(usize, &str)> {
     parts
 }
 
+/// YAML line breaks in `s`: `\r\n`, a lone `\r` and `\n` each end a line (YAML 1.2 §5.4), so a
+/// document after a lone `\r` keeps its real line number.
+fn yaml_line_breaks(s: &str) -> usize {
+    let b = s.as_bytes();
+    (0..b.len()).filter(|&i| b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n'))).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz finding (tests/fuzz.rs, folder_with_mutated_tenant): a lone `\r` before a broken
+    /// second document put its error one line too high.
+    #[test]
+    fn lone_carriage_returns_count_as_line_breaks_when_splitting() {
+        assert_eq!(yaml_line_breaks("a\r\nb\rc\n"), 3);
+        let parts = split_documents("\rx: 1\n---\ny: 2\n");
+        assert_eq!(parts[1].0, 2);
+    }
 
     #[test]
     fn positions_and_paths() {
