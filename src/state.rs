@@ -88,7 +88,11 @@ impl Default for UsernamesState {
     /// What tenantctl creates when the folder says nothing: case-insensitive, sign-in with
     /// email (the API's own default would be case-sensitive user names).
     fn default() -> Self {
-        UsernamesState { case_sensitive: false, sign_in_with: BTreeSet::from(["email".to_string()]), aliases: BTreeSet::new() }
+        UsernamesState {
+            case_sensitive: false,
+            sign_in_with: BTreeSet::from(["email".to_string()]),
+            aliases: BTreeSet::new(),
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! then `cargo test --test aws_authorizer`, then `scripts/emulator stop`. Skipped (with a note)
 //! when TENANTCTL_TEST_ENDPOINT is unset.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -19,21 +21,8 @@ use tenantctl::spec::desired::{self, RenderEnv};
 use tenantctl::spec::Folder;
 use tenantctl::state::{Ids, World};
 
-fn endpoint() -> Option<String> {
-    match std::env::var("TENANTCTL_TEST_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        // Under CI (and scripts/test) a missing emulator is a failure, never a skip.
-        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-            || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1") =>
-        {
-            panic!("TENANTCTL_TEST_ENDPOINT is not set and CI=true: emulator tests must run")
-        }
-        _ => {
-            eprintln!("note: TENANTCTL_TEST_ENDPOINT is not set; skipping the emulator test");
-            None
-        }
-    }
-}
+/// The shared emulator (fails under CI when it is missing; see `common::endpoint`).
+use common::endpoint;
 
 fn fixture_zip() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/authorizer-dummy.zip")

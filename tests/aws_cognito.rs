@@ -5,6 +5,8 @@
 //! Skipped unless TENANTCTL_TEST_ENDPOINT is set:
 //!   TENANTCTL_TEST_ENDPOINT=$(scripts/emulator start) cargo test --test aws_cognito
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -17,21 +19,8 @@ use tenantctl::state::{
 };
 use tokio::sync::Mutex;
 
-fn endpoint() -> Option<String> {
-    match std::env::var("TENANTCTL_TEST_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        // Under CI (and scripts/test) a missing emulator is a failure, never a skip.
-        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-            || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1") =>
-        {
-            panic!("TENANTCTL_TEST_ENDPOINT is not set and CI=true: emulator tests must run")
-        }
-        _ => {
-            eprintln!("note: TENANTCTL_TEST_ENDPOINT is not set; skipping the emulator test");
-            None
-        }
-    }
-}
+/// The shared emulator (fails under CI when it is missing; see `common::endpoint`).
+use common::endpoint;
 
 /// A platform name no other test (or earlier run) uses: ^[a-z][a-z0-9]{0,19}$.
 fn unique_platform(tag: &str) -> String {

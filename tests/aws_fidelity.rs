@@ -69,7 +69,14 @@ async fn clients_without_auth_flows_or_with_secrets_settle_and_secret_flip_is_re
     let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).max_results(60).send().await.unwrap();
     let mut flows = BTreeMap::new();
     for c in clients.user_pool_clients() {
-        let d = sdk.cognito.describe_user_pool_client().user_pool_id(&pool).client_id(c.client_id().unwrap()).send().await.unwrap();
+        let d = sdk
+            .cognito
+            .describe_user_pool_client()
+            .user_pool_id(&pool)
+            .client_id(c.client_id().unwrap())
+            .send()
+            .await
+            .unwrap();
         let d = d.user_pool_client().unwrap();
         let f: BTreeSet<String> = d.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect();
         flows.insert(d.client_name().unwrap().to_string(), (f, d.client_secret().is_some()));
@@ -79,7 +86,11 @@ async fn clients_without_auth_flows_or_with_secrets_settle_and_secret_flip_is_re
     assert_eq!(flows["backend"], (srp_refresh, true), "{flows:?}");
 
     // Flip the secret: plan and apply fail naming the client, and nothing is written.
-    write(dir.path(), "tenants/platform.yaml", &platform(&name, &TWO_CLIENTS.replace("generateSecret: true", "generateSecret: false")));
+    write(
+        dir.path(),
+        "tenants/platform.yaml",
+        &platform(&name, &TWO_CLIENTS.replace("generateSecret: true", "generateSecret: false")),
+    );
     let o = run_ok(dir.path(), &ep, &["plan"], 1);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("`backend`") && err.contains("generateSecret"), "{}", text(&o));
@@ -97,7 +108,8 @@ async fn roles_quota_is_checked_before_any_write() {
     let ep = em.endpoint.clone();
     let sdk = sdk(&ep).await;
     let before = sdk.iam.get_account_summary().send().await.unwrap();
-    let roles_now = before.summary_map().and_then(|m| m.get(&aws_sdk_iam::types::SummaryKeyType::Roles).copied()).unwrap_or(0);
+    let roles_now =
+        before.summary_map().and_then(|m| m.get(&aws_sdk_iam::types::SummaryKeyType::Roles).copied()).unwrap_or(0);
     // Three tenants x two roles need 6 roles; leave room for 5.
     em.control("POST", "/_tenantctl/strict", Some(&serde_json::json!({"roles_quota": roles_now + 5})));
     let name = platform_name("quota");
@@ -134,12 +146,20 @@ async fn three_hundred_pooled_tenants_stay_under_the_per_pool_rate() {
     let log = em.control("GET", "/_tenantctl/strict/log", None);
     let requests = log["requests"].as_array().expect("requests in the strict log");
     let throttled: Vec<&serde_json::Value> = requests.iter().filter(|r| r["throttled"] == true).collect();
-    assert!(throttled.is_empty(), "{} calls throttled by the per-pool rule: {:?}", throttled.len(), &throttled[..throttled.len().min(5)]);
+    assert!(
+        throttled.is_empty(),
+        "{} calls throttled by the per-pool rule: {:?}",
+        throttled.len(),
+        &throttled[..throttled.len().min(5)]
+    );
     let mut by_pool: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in requests {
         let op = r["operation"].as_str().unwrap_or_default();
         if matches!(op, "CreateGroup" | "UpdateGroup" | "DeleteGroup") {
-            by_pool.entry(r["pool"].as_str().unwrap_or_default().to_string()).or_default().push(r["t"].as_f64().unwrap());
+            by_pool
+                .entry(r["pool"].as_str().unwrap_or_default().to_string())
+                .or_default()
+                .push(r["t"].as_f64().unwrap());
         }
     }
     let writes: usize = by_pool.values().map(Vec::len).sum();
@@ -151,7 +171,11 @@ async fn three_hundred_pooled_tenants_stay_under_the_per_pool_rate() {
             let i = (0..ts.len()).find(|&i| ts[i..].iter().take_while(|t| **t < ts[i] + 1.0).count() == worst).unwrap();
             panic!("pool {pool}: {worst} group writes within one second: {:?}", &ts[i..i + worst]);
         }
-        eprintln!("pool {pool}: {} group writes, at most {worst} in any second, {:.1} s", ts.len(), ts[ts.len() - 1] - ts[0]);
+        eprintln!(
+            "pool {pool}: {} group writes, at most {worst} in any second, {:.1} s",
+            ts.len(),
+            ts[ts.len() - 1] - ts[0]
+        );
     }
     run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
 }

@@ -20,11 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, AttributeDataType, DeletionProtectionType, ExplicitAuthFlowsType, GroupType,
-    NumberAttributeConstraintsType, OAuthFlowType, PasswordPolicyType, PreventUserExistenceErrorTypes,
+    AdminCreateUserConfigType, AliasAttributeType, AttributeDataType, DeletionProtectionType, ExplicitAuthFlowsType,
+    GroupType, NumberAttributeConstraintsType, OAuthFlowType, PasswordPolicyType, PreventUserExistenceErrorTypes,
     ResourceServerScopeType, ResourceServerType, SchemaAttributeType, SoftwareTokenMfaConfigType,
     StringAttributeConstraintsType, TimeUnitsType, TokenValidityUnitsType, UserPoolClientType, UserPoolMfaType,
-    UserPoolPolicyType, UserPoolType, UsernameConfigurationType, UsernameAttributeType, AliasAttributeType,
+    UserPoolPolicyType, UserPoolType, UsernameAttributeType, UsernameConfigurationType,
 };
 use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
@@ -505,9 +505,20 @@ async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<()
         )
         .set_schema(Some(pool.attributes.iter().map(|(n, a)| schema_attribute(n, a)).collect()))
         .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
-        .username_configuration(UsernameConfigurationType::builder().case_sensitive(usernames.case_sensitive).build().map_err(|e| AwsError::Other(e.to_string()))?)
-        .set_username_attributes(non_empty_list(&usernames.sign_in_with).map(|v| v.iter().map(|a| UsernameAttributeType::from(a.as_str())).collect()))
-        .set_alias_attributes(non_empty_list(&usernames.aliases).map(|v| v.iter().map(|a| AliasAttributeType::from(a.as_str())).collect()))
+        .username_configuration(
+            UsernameConfigurationType::builder()
+                .case_sensitive(usernames.case_sensitive)
+                .build()
+                .map_err(|e| AwsError::Other(e.to_string()))?,
+        )
+        .set_username_attributes(
+            non_empty_list(&usernames.sign_in_with)
+                .map(|v| v.iter().map(|a| UsernameAttributeType::from(a.as_str())).collect()),
+        )
+        .set_alias_attributes(
+            non_empty_list(&usernames.aliases)
+                .map(|v| v.iter().map(|a| AliasAttributeType::from(a.as_str())).collect()),
+        )
         .customize()
         .mutate_request(strip_unused_account_validity)
         .send()
@@ -1399,7 +1410,10 @@ mod tests {
             .build();
         let desired = ClientState {
             // AWS refuses a list without ALLOW_REFRESH_TOKEN_AUTH.
-            explicit_auth_flows: BTreeSet::from(["ALLOW_USER_SRP_AUTH".to_string(), "ALLOW_REFRESH_TOKEN_AUTH".to_string()]),
+            explicit_auth_flows: BTreeSet::from([
+                "ALLOW_USER_SRP_AUTH".to_string(),
+                "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
+            ]),
             callback_urls: BTreeSet::from(["https://app.example/cb".to_string()]),
             read_attributes: BTreeSet::from(["email".to_string()]),
             access_token_minutes: Some(30),
@@ -1442,9 +1456,13 @@ mod tests {
     #[test]
     fn mfa_change_keeps_sms_email_and_webauthn() {
         use aws_sdk_cognitoidentityprovider::operation::get_user_pool_mfa_config::GetUserPoolMfaConfigOutput;
-        use aws_sdk_cognitoidentityprovider::types::{EmailMfaConfigType, SmsConfigurationType, SmsMfaConfigType, WebAuthnConfigurationType};
+        use aws_sdk_cognitoidentityprovider::types::{
+            EmailMfaConfigType, SmsConfigurationType, SmsMfaConfigType, WebAuthnConfigurationType,
+        };
         let sms = SmsMfaConfigType::builder()
-            .sms_configuration(SmsConfigurationType::builder().sns_caller_arn("arn:aws:iam::123456789012:role/sms").build())
+            .sms_configuration(
+                SmsConfigurationType::builder().sns_caller_arn("arn:aws:iam::123456789012:role/sms").build(),
+            )
             .build();
         let live = GetUserPoolMfaConfigOutput::builder()
             .mfa_configuration(UserPoolMfaType::Optional)
@@ -1471,7 +1489,10 @@ mod tests {
             .callback_urls("https://old.example/cb")
             .build();
         let desired = ClientState {
-            explicit_auth_flows: BTreeSet::from(["ALLOW_USER_SRP_AUTH".to_string(), "ALLOW_REFRESH_TOKEN_AUTH".to_string()]),
+            explicit_auth_flows: BTreeSet::from([
+                "ALLOW_USER_SRP_AUTH".to_string(),
+                "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
+            ]),
             callback_urls: BTreeSet::from(["https://new.example/cb".to_string()]),
             ..ClientState::default()
         };

@@ -63,8 +63,14 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
         if pool.groups.len() > GROUPS_PER_POOL {
             return Err(PlanError::Quota {
                 quota: "Cognito groups per user pool".into(),
-                detail: format!("pool `{}` would hold {} groups: {} > {GROUPS_PER_POOL}", pool.name, pool.groups.len(), pool.groups.len()),
-                remedy: "this quota cannot be raised: move tenants to silo pools, or give pooled tenants fewer roles".into(),
+                detail: format!(
+                    "pool `{}` would hold {} groups: {} > {GROUPS_PER_POOL}",
+                    pool.name,
+                    pool.groups.len(),
+                    pool.groups.len()
+                ),
+                remedy: "this quota cannot be raised: move tenants to silo pools, or give pooled tenants fewer roles"
+                    .into(),
             });
         }
     }
@@ -99,7 +105,9 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
 
 /// Whether the plan creates anything whose count quota needs the account's figures.
 pub fn needs_figures(plan: &Plan) -> bool {
-    plan.changes.iter().any(|c| c.action == Action::Create && matches!(c.resource, Resource::IamRole | Resource::UserPool))
+    plan.changes
+        .iter()
+        .any(|c| c.action == Action::Create && matches!(c.resource, Resource::IamRole | Resource::UserPool))
 }
 
 #[cfg(test)]

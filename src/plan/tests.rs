@@ -260,7 +260,10 @@ fn generate_secret_flip_is_a_plan_error() {
     let mut d = o.clone();
     d.pools.get_mut("platform/pool").unwrap().clients.get_mut("web").unwrap().generate_secret = true;
     let e = plan(&d, &o, &Ids::default(), &opts(&["acme"])).unwrap_err();
-    assert!(matches!(&e, PlanError::ClientSecretChange { client, before: false, after: true, .. } if client == "web"), "{e:?}");
+    assert!(
+        matches!(&e, PlanError::ClientSecretChange { client, before: false, after: true, .. } if client == "web"),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("`web`") && e.hint().contains("new name"), "{e} / {}", e.hint());
 }
 
@@ -296,8 +299,14 @@ fn pruning_a_protected_pool_turns_protection_off_as_its_own_change() {
     assert!(p.changes.is_empty() && p.orphans.iter().any(|x| x.address == "tenant/beta/pool"), "{p:?}");
     let p = run(&d, &o, &PlanOptions { prune: true, ..opts(&["acme"]) });
     let k = kinds(&p);
-    let upd = k.iter().position(|x| *x == (Action::Update, Resource::UserPool, "tenant/beta/pool".to_string())).expect("unprotect");
-    let del = k.iter().position(|x| *x == (Action::Delete, Resource::UserPool, "tenant/beta/pool".to_string())).expect("delete");
+    let upd = k
+        .iter()
+        .position(|x| *x == (Action::Update, Resource::UserPool, "tenant/beta/pool".to_string()))
+        .expect("unprotect");
+    let del = k
+        .iter()
+        .position(|x| *x == (Action::Delete, Resource::UserPool, "tenant/beta/pool".to_string()))
+        .expect("delete");
     assert!(upd < del, "{k:?}");
     let f = &p.changes[upd].fields;
     assert_eq!(f.len(), 1, "{f:?}");

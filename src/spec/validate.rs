@@ -259,8 +259,11 @@ fn platform_rules(v: &mut V<'_>) {
         if let Some(n) = role.precedence {
             if n < 0 {
                 v.push(
-                    p.at(&format!("{path}.precedence"), format!("precedence {n} is negative; Cognito group precedence is a number >= 0"))
-                        .hint("lower numbers win; use 0 for the highest precedence"),
+                    p.at(
+                        &format!("{path}.precedence"),
+                        format!("precedence {n} is negative; Cognito group precedence is a number >= 0"),
+                    )
+                    .hint("lower numbers win; use 0 for the highest precedence"),
                 );
             }
         }
@@ -317,8 +320,11 @@ fn pool_rules(v: &mut V<'_>) {
         for (j, a) in u.sign_in_with.iter().enumerate() {
             if !["email", "phone_number"].contains(&a.as_str()) {
                 v.push(
-                    p.at(&format!("userPool.usernames.signInWith[{j}]"), format!("`{a}` cannot be a sign-in attribute"))
-                        .hint("signInWith takes email and/or phone_number ([] for free user names)"),
+                    p.at(
+                        &format!("userPool.usernames.signInWith[{j}]"),
+                        format!("`{a}` cannot be a sign-in attribute"),
+                    )
+                    .hint("signInWith takes email and/or phone_number ([] for free user names)"),
                 );
             }
         }
@@ -332,8 +338,11 @@ fn pool_rules(v: &mut V<'_>) {
         }
         if !u.aliases.is_empty() && !u.sign_in_with.is_empty() {
             v.push(
-                p.at("userPool.usernames.aliases", "aliases need free user names: Cognito refuses AliasAttributes next to UsernameAttributes")
-                    .hint("set `signInWith: []` to use aliases, or drop `aliases`"),
+                p.at(
+                    "userPool.usernames.aliases",
+                    "aliases need free user names: Cognito refuses AliasAttributes next to UsernameAttributes",
+                )
+                .hint("set `signInWith: []` to use aliases, or drop `aliases`"),
             );
         }
     }

@@ -47,14 +47,23 @@ mod tests {
         assert_eq!(partition_for_region("eu-west-3").name, "aws");
         assert_eq!(partition_for_region("cn-north-1"), Partition { name: "aws-cn", dns_suffix: "amazonaws.com.cn" });
         assert_eq!(partition_for_region("cn-northwest-1").name, "aws-cn");
-        assert_eq!(partition_for_region("us-gov-west-1"), Partition { name: "aws-us-gov", dns_suffix: "amazonaws.com" });
+        assert_eq!(
+            partition_for_region("us-gov-west-1"),
+            Partition { name: "aws-us-gov", dns_suffix: "amazonaws.com" }
+        );
         assert_eq!(partition_for_region("us-iso-east-1").name, "aws-iso");
         assert_eq!(partition_for_region("us-isob-east-1").name, "aws-iso-b");
     }
 
     #[test]
     fn issuers_use_the_partition_dns_suffix() {
-        assert_eq!(cognito_issuer("cn-north-1", "cn-north-1_abc"), "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc");
-        assert_eq!(cognito_issuer("us-east-1", "us-east-1_abc"), "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc");
+        assert_eq!(
+            cognito_issuer("cn-north-1", "cn-north-1_abc"),
+            "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc"
+        );
+        assert_eq!(
+            cognito_issuer("us-east-1", "us-east-1_abc"),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc"
+        );
     }
 }

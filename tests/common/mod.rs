@@ -12,7 +12,8 @@ pub const REGION: &str = "us-east-1";
 /// Whether a missing emulator is a failure: under CI (`CI=true`) and in scripts/test
 /// (`TENANTCTL_REQUIRE_EMULATOR=1`) an emulator test never passes by skipping.
 pub fn emulator_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1")
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("TENANTCTL_REQUIRE_EMULATOR").is_ok_and(|v| v == "1")
 }
 
 /// The emulator endpoint, or None (the test then says so and passes without running) when
@@ -299,7 +300,10 @@ impl PrivateEmulator {
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
         let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-        assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "{method} {path}: {head}\n{payload}");
+        assert!(
+            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+            "{method} {path}: {head}\n{payload}"
+        );
         // Chunked answers: take the JSON between the first `{`/`[` and the last `}`/`]`.
         let start = payload.find(['{', '[']).unwrap_or(0);
         let end = payload.rfind(['}', ']']).map_or(payload.len(), |i| i + 1);
