@@ -374,21 +374,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
 
     // Authorizer settings changed by hand are patched back.
-    env.aws
-        .apigw
-        .update_authorizer()
-        .rest_api_id(ids.rest_api.as_ref().unwrap())
-        .authorizer_id(ids.authorizer.as_ref().unwrap())
-        .patch_operations(
-            aws_sdk_apigateway::types::PatchOperation::builder()
-                .op(aws_sdk_apigateway::types::Op::Replace)
-                .path("/authorizerResultTtlInSeconds")
-                .value("0")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    zero_authorizer_ttl(&env.aws, ids.rest_api.as_ref().unwrap(), ids.authorizer.as_ref().unwrap()).await;
     let (changes, ids) = env.plan().await;
     assert_eq!(summary(&changes), vec![(Action::Update, Resource::Authorizer, "platform/authorizer".into())]);
     assert_eq!(changes[0].fields[0].path, "result_ttl_seconds");
@@ -533,21 +519,7 @@ async fn stage_is_deployed_and_checked() {
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
 
     // An authorizer change is deployed too.
-    env.aws
-        .apigw
-        .update_authorizer()
-        .rest_api_id(&api)
-        .authorizer_id(ids.authorizer.as_ref().unwrap())
-        .patch_operations(
-            aws_sdk_apigateway::types::PatchOperation::builder()
-                .op(aws_sdk_apigateway::types::Op::Replace)
-                .path("/authorizerResultTtlInSeconds")
-                .value("0")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    zero_authorizer_ttl(&env.aws, &api, ids.authorizer.as_ref().unwrap()).await;
     let before = served(&env, &api, "prod").await.0;
     let (changes, ids) = env.plan().await;
     assert_eq!(
@@ -598,4 +570,22 @@ async fn architecture_is_sent_and_changed() {
     assert_eq!(arch(&conf), ["arm64"]);
     let (changes, _) = env.plan().await;
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
+}
+
+/// Out of band: the authorizer's result TTL set to 0 by hand.
+async fn zero_authorizer_ttl(aws: &Aws, api: &str, authorizer: &str) {
+    aws.apigw
+        .update_authorizer()
+        .rest_api_id(api)
+        .authorizer_id(authorizer)
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/authorizerResultTtlInSeconds")
+                .value("0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
