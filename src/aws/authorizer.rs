@@ -91,7 +91,8 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut position: Option<String> = None;
     loop {
-        aws.limiter.acquire(Category::ApiGateway).await;
+        // GetResources has its own quota (5 requests per 2 s): `limits::OPERATIONS`.
+        aws.limiter.acquire_op("apigateway:GetResources", None).await;
         let out = aws
             .apigw
             .get_resources()
