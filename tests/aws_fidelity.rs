@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use common::*;
 
@@ -31,22 +30,12 @@ trust:
     )
 }
 
+/// The platform and the pooled tenants, all in one multi-document file.
 fn folder_with(platform_text: &str, tenants: &[String]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
-    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
-    write(dir.path(), "tenants/platform.yaml", platform_text);
-    let mut all = String::new();
-    for id in tenants {
-        all.push_str(&tenant_yaml(id, "pooled", None));
-        all.push_str("---\n");
-    }
-    if !tenants.is_empty() {
-        write(dir.path(), "tenants/tenants.yaml", all.trim_end_matches("---\n"));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for p in ["tenant-data-rw.json", "tenant-data-ro.json"] {
-        std::fs::copy(root.join("policies").join(p), dir.path().join("policies").join(p)).unwrap();
+    let dir = folder_for(platform_text);
+    let docs: Vec<String> = tenants.iter().map(|id| tenant_yaml(id, "pooled", None)).collect();
+    if !docs.is_empty() {
+        write(dir.path(), "tenants/tenants.yaml", &docs.join("---\n"));
     }
     dir
 }

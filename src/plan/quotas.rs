@@ -103,13 +103,6 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
     Ok(())
 }
 
-/// Whether the plan creates anything whose count quota needs the account's figures.
-pub fn needs_figures(plan: &Plan) -> bool {
-    plan.changes
-        .iter()
-        .any(|c| c.action == Action::Create && matches!(c.resource, Resource::IamRole | Resource::UserPool))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

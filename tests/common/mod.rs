@@ -102,13 +102,20 @@ pub fn tenant_yaml(id: &str, isolation: &str, roles: Option<&str>) -> String {
 
 /// A config folder: the platform, the given tenants, the example's policy templates, a zip.
 pub fn folder(platform: &str, api: &str, tenants: &[(&str, &str, Option<&str>)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
-    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
-    write(dir.path(), "tenants/platform.yaml", &platform_yaml(platform, api, ""));
+    let dir = folder_for(&platform_yaml(platform, api, ""));
     for (id, iso, roles) in tenants {
         write(dir.path(), &format!("tenants/{id}.yaml"), &tenant_yaml(id, iso, *roles));
     }
+    dir
+}
+
+/// A config folder with this platform text, the example's policy templates and a zip; no
+/// tenants yet.
+pub fn folder_for(platform_text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tenants")).unwrap();
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    write(dir.path(), "tenants/platform.yaml", platform_text);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     for p in ["tenant-data-rw.json", "tenant-data-ro.json"] {
         std::fs::copy(root.join("policies").join(p), dir.path().join("policies").join(p)).unwrap();
