@@ -90,6 +90,11 @@ def client(service: str, endpoint: str = "", validate: bool = True):  # type: ig
     )
 
 
+# A Lambda authorizer's URI (a function that does not need to exist for these tests).
+AUTH_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations")
+
+
 class ErrorCode:
     def assertError(self, code: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         with self.assertRaises(ClientError) as ctx:  # type: ignore[attr-defined]
@@ -224,8 +229,7 @@ class ApiGatewayUpdateMethod(ErrorCode, unittest.TestCase):
             restApiId=self.api,
             name="lambda",
             type="TOKEN",
-            authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations",
+            authorizerUri=AUTH_URI,
             identitySource="method.request.header.Authorization",
         )["id"]
         self.pool_auth = self.apigw.create_authorizer(
@@ -721,8 +725,7 @@ class ApiGatewayDeploymentSummary(ErrorCode, unittest.TestCase):
             restApiId=self.api,
             name="lambda",
             type="TOKEN",
-            authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations",
+            authorizerUri=AUTH_URI,
             identitySource="method.request.header.Authorization",
         )["id"]
 
@@ -732,8 +735,7 @@ class ApiGatewayDeploymentSummary(ErrorCode, unittest.TestCase):
             restApiId=self.api,
             name="validated",
             type="TOKEN",
-            authorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-            "arn:aws:lambda:us-east-1:123456789012:function:auth/invocations",
+            authorizerUri=AUTH_URI,
             identitySource="method.request.header.Authorization",
             identityValidationExpression=expr,
         )
