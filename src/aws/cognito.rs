@@ -831,8 +831,7 @@ fn create_client_request(
         .set_id_token(minutes(c.id_token_minutes))
         .set_refresh_token(minutes(c.refresh_token_minutes))
         .build();
-    let non_empty =
-        |s: &BTreeSet<String>| if s.is_empty() { None } else { Some(s.iter().cloned().collect::<Vec<_>>()) };
+    let non_empty = non_empty_list;
     b.user_pool_id(pool_id)
         .client_name(name)
         .generate_secret(c.generate_secret)
@@ -1097,6 +1096,7 @@ fn attribute_state(a: &SchemaAttributeType) -> Option<(String, AttributeState)> 
     Some((name, state))
 }
 
+/// A set as a request list; an empty set is left unset.
 fn non_empty_list(s: &BTreeSet<String>) -> Option<Vec<String>> {
     (!s.is_empty()).then(|| s.iter().cloned().collect())
 }
