@@ -14,3 +14,6 @@ pub mod ops;
 pub mod plan;
 pub mod spec;
 pub mod state;
+
+#[cfg(test)]
+mod wiring_tests;

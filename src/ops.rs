@@ -8,8 +8,6 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
-#[allow(unused_imports)]
-use crate::plan::authorizer as _authz;
 use crate::plan::{self, Plan, PlanError, PlanOptions};
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{Ids, World};
@@ -56,7 +54,6 @@ pub struct Session {
     /// `--tenant` given: only those tenants' resources were read.
     pub tenants: Vec<String>,
     pub started: Instant,
-    pub authorizer: Option<plan::authorizer::AuthorizerDesired>,
     /// The account's figures for the count quotas (see `plan::quotas`).
     pub figures: plan::quotas::AccountFigures,
 }
@@ -182,7 +179,6 @@ impl Session {
         let scoped = !tenants.is_empty();
         let mut observed = World::default();
         let mut ids = Ids::default();
-        let mut authorizer = None;
         if scoped {
             // IAM first: the role ARNs it reads tell the account, which saves the STS call.
             let env0 = RenderEnv {
@@ -222,14 +218,10 @@ impl Session {
                 let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
                 // The authorizer fetches keys from the emulator only in emulator mode.
                 let emulator = std::env::var(EMULATOR_ENV).ok();
-                let jwks =
-                    plan::authorizer::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref()).map_err(|m| {
-                        OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
-                    })?;
-                if let Some(a) = plan::authorizer::desired(&folder, &env, &desired.pools, sha, jwks.as_deref()) {
-                    a.apply_to(&mut desired);
-                    authorizer = Some(a);
-                }
+                let jwks = desired::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref()).map_err(|m| {
+                    OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
+                })?;
+                desired::add_authorizer(&folder, &env, &mut desired, sha, jwks.as_deref());
                 aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
             }
         }
@@ -252,7 +244,6 @@ impl Session {
             ids,
             tenants: tenants.to_vec(),
             started,
-            authorizer,
         })
     }
 
@@ -262,15 +253,12 @@ impl Session {
             scoped: !self.tenants.is_empty(),
             tenants: self.folder.tenants.iter().map(|t| t.value.id.clone()).collect(),
             force_delete_users: false,
-            authorizer_code: self.authorizer.as_ref().and_then(|a| a.code_path()).map(str::to_string),
         }
     }
 
     pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, OpsError> {
-        if let Some(a) = &self.authorizer {
-            plan::authorizer::check(a, &self.observed, &self.ids)
-                .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
-        }
+        plan::authorizer::check(&self.desired, &self.observed, &self.ids)
+            .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
         let plan = plan::plan(&self.desired, &self.observed, &self.ids, opts)?;
         plan::quotas::check(&plan, &self.desired, &self.figures)?;
         Ok(plan)

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 use tenantctl::aws::{self, authorizer as adapter, Aws, Limiter};
-use tenantctl::plan::authorizer::{self as wiring, client_key, AuthorizerDesired};
+use tenantctl::plan::authorizer::{self as wiring, client_address};
 use tenantctl::plan::{Action, Change, Resource};
 use tenantctl::spec::desired::{self, RenderEnv};
 use tenantctl::spec::Folder;
@@ -88,11 +88,13 @@ struct Env {
 }
 
 impl Env {
-    fn desired(&self) -> AuthorizerDesired {
-        let pools = desired::pools(&self.folder, &self.render);
+    /// The desired authorizer wiring (and the pools it names).
+    fn desired(&self) -> World {
+        let mut d = World { pools: desired::pools(&self.folder, &self.render), ..World::default() };
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
-        wiring::desired(&self.folder, &self.render, &pools, Some(sha), Some(&self.endpoint)).unwrap()
+        desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));
+        d
     }
 
     async fn observe(&self) -> (World, Ids) {
@@ -108,7 +110,7 @@ impl Env {
         let d = self.desired();
         wiring::check(&d, &observed, &ids).expect("check");
         let mut changes = Vec::new();
-        d.diff(&observed, &ids, &mut changes);
+        wiring::diff(&d, &observed, &ids, &mut changes);
         changes.sort_by_key(|c| c.op.as_ref().map(|o| o.phase()));
         (changes, ids)
     }
@@ -153,9 +155,9 @@ async fn setup_with(ep: &str, cognito: bool, extra: &str) -> Env {
     let pool_id = pool.user_pool().unwrap().id().unwrap().to_string();
     let client = aws.cognito.create_user_pool_client().user_pool_id(&pool_id).client_name("web").send().await.unwrap();
     let mut cognito_ids = Ids::default();
-    cognito_ids.pools.insert(desired::names::shared_pool_address(), pool_id);
-    cognito_ids.clients.insert(
-        client_key(&desired::names::shared_pool_address(), "web"),
+    cognito_ids.set(desired::names::shared_pool_address(), pool_id);
+    cognito_ids.set(
+        client_address(&desired::names::shared_pool_address(), "web"),
         client.user_pool_client().unwrap().client_id().unwrap().to_string(),
     );
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -227,21 +229,24 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
     let (observed, _) = env.observe().await;
     let f = observed.function.as_ref().unwrap();
-    let pool_id = &env.cognito_ids.pools["platform/pool"];
+    let pool_id = env.cognito_ids.id("platform/pool").unwrap();
     // The shared pool may speak for every tenant not bound to another issuer.
-    assert_eq!(f.environment["TENANTCTL_ISSUERS"], format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}=*"));
     assert_eq!(
-        f.environment["TENANTCTL_JWKS_URL"],
+        f.environment["TENANTCTL_ISSUERS"].as_literal().unwrap(),
+        format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}=*")
+    );
+    assert_eq!(
+        f.environment["TENANTCTL_JWKS_URL"].as_literal().unwrap(),
         format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/'))
     );
     let p = observed.permission.as_ref().unwrap();
     assert_eq!(
-        p.source_arn.as_deref(),
+        p.source_arn.as_ref().and_then(|t| t.as_literal()).as_deref(),
         Some(format!(
             "arn:aws:execute-api:us-east-1:{}:{}/authorizers/{}",
             env.render.account_id,
-            ids.rest_api.as_ref().unwrap(),
-            ids.authorizer.as_ref().unwrap()
+            ids.id(wiring::REST_API_ADDRESS).unwrap(),
+            ids.id(wiring::AUTHORIZER_ADDRESS).unwrap()
         ))
         .as_deref()
     );
@@ -252,8 +257,8 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         .aws
         .apigw
         .get_authorizer()
-        .rest_api_id(ids.rest_api.as_ref().unwrap())
-        .authorizer_id(ids.authorizer.as_ref().unwrap())
+        .rest_api_id(ids.id(wiring::REST_API_ADDRESS).unwrap())
+        .authorizer_id(ids.id(wiring::AUTHORIZER_ADDRESS).unwrap())
         .send()
         .await
         .unwrap();
@@ -290,8 +295,8 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     env.aws
         .apigw
         .update_method()
-        .rest_api_id(ids.rest_api.as_ref().unwrap())
-        .resource_id(&ids.resources["GET /orders"])
+        .rest_api_id(ids.id(wiring::REST_API_ADDRESS).unwrap())
+        .resource_id(ids.id(&wiring::method_address("GET /orders")).unwrap())
         .http_method("GET")
         .patch_operations(
             aws_sdk_apigateway::types::PatchOperation::builder()
@@ -374,7 +379,12 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
 
     // Authorizer settings changed by hand are patched back.
-    zero_authorizer_ttl(&env.aws, ids.rest_api.as_ref().unwrap(), ids.authorizer.as_ref().unwrap()).await;
+    zero_authorizer_ttl(
+        &env.aws,
+        ids.id(wiring::REST_API_ADDRESS).unwrap(),
+        ids.id(wiring::AUTHORIZER_ADDRESS).unwrap(),
+    )
+    .await;
     let (changes, ids) = env.plan().await;
     assert_eq!(summary(&changes), vec![(Action::Update, Resource::Authorizer, "platform/authorizer".into())]);
     assert_eq!(changes[0].fields[0].path, "result_ttl_seconds");
@@ -418,9 +428,9 @@ async fn cognito_authorizer_converges() {
     let (observed, _) = env.observe().await;
     let a = observed.authorizer.unwrap();
     assert_eq!(a.auth_type, "COGNITO_USER_POOLS");
-    let pool_id = &env.cognito_ids.pools["platform/pool"];
+    let pool_id = env.cognito_ids.id("platform/pool").unwrap();
     assert_eq!(
-        a.provider_arns.into_iter().collect::<Vec<_>>(),
+        a.provider_arns.into_iter().map(|t| t.as_literal().unwrap()).collect::<Vec<_>>(),
         vec![format!("arn:aws:cognito-idp:us-east-1:{}:userpool/{pool_id}", env.render.account_id)]
     );
     assert_eq!(observed.methods["GET /orders"].authorization_type, "COGNITO_USER_POOLS");
@@ -449,15 +459,15 @@ async fn set_method(env: &Env, ids: &Ids, auth_type: &str) {
             aws_sdk_apigateway::types::PatchOperation::builder()
                 .op(aws_sdk_apigateway::types::Op::Replace)
                 .path("/authorizerId")
-                .value(ids.authorizer.as_ref().unwrap())
+                .value(ids.id(wiring::AUTHORIZER_ADDRESS).unwrap())
                 .build(),
         );
     }
     env.aws
         .apigw
         .update_method()
-        .rest_api_id(ids.rest_api.as_ref().unwrap())
-        .resource_id(&ids.resources["GET /orders"])
+        .rest_api_id(ids.id(wiring::REST_API_ADDRESS).unwrap())
+        .resource_id(ids.id(&wiring::method_address("GET /orders")).unwrap())
         .http_method("GET")
         .set_patch_operations(Some(ops))
         .send()
@@ -473,7 +483,7 @@ async fn stage_is_deployed_and_checked() {
     };
     let env = setup_with(&ep, false, "  stage: prod\n").await;
     let (_, ids0) = env.observe().await;
-    let api = ids0.rest_api.clone().unwrap();
+    let api = ids0.id(wiring::REST_API_ADDRESS).unwrap().to_string();
     // The stage exists and serves GET /orders unguarded.
     env.aws.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
     let (first, t) = served(&env, &api, "prod").await;
@@ -519,7 +529,7 @@ async fn stage_is_deployed_and_checked() {
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
 
     // An authorizer change is deployed too.
-    zero_authorizer_ttl(&env.aws, &api, ids.authorizer.as_ref().unwrap()).await;
+    zero_authorizer_ttl(&env.aws, &api, ids.id(wiring::AUTHORIZER_ADDRESS).unwrap()).await;
     let before = served(&env, &api, "prod").await.0;
     let (changes, ids) = env.plan().await;
     assert_eq!(
@@ -544,7 +554,7 @@ async fn architecture_is_sent_and_changed() {
     let env = setup(&ep, false).await;
     let (changes, ids) = env.plan().await;
     env.apply(&changes, ids).await;
-    let name = env.desired().function.unwrap().0.name;
+    let name = env.desired().function.unwrap().name;
     let arch = |c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
         c.architectures().iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()
     };

@@ -228,15 +228,15 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     let ids = Mutex::new(Ids::default());
     let mut desired = desired_pool(&platform);
     create_all(&aws, &desired, &ids).await;
-    let pid = ids.lock().await.pools["platform/pool"].clone();
+    let pid = ids.lock().await.id("platform/pool").unwrap().to_string();
 
     // 1. Unchanged: observed == desired.
     let (world, seen_ids) = observe(&aws, &World::default(), false).await.expect("observe");
     assert_eq!(world.pools.len(), 1, "{:?}", world.pools.keys().collect::<Vec<_>>());
     assert_pool_eq(&world.pools["platform/pool"], &desired);
-    assert_eq!(seen_ids.pools, ids.lock().await.pools);
-    assert_eq!(seen_ids.clients, ids.lock().await.clients);
-    assert!(seen_ids.clients.contains_key("platform/pool/web"));
+    // Pool and client ids: the same whether read back or learned while applying.
+    assert_eq!(seen_ids, *ids.lock().await);
+    assert!(seen_ids.id("platform/pool/app_client/web").is_some());
 
     // 2. Out of band: a trigger and a verification message (this raw call also resets what
     //    it leaves out, on moto as on AWS; the tags are kept so the pool stays managed).
@@ -275,7 +275,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     assert_pool_eq(&world.pools["platform/pool"], &desired);
 
     // 3. A client field tenantctl does not manage survives PutClient (update).
-    let cid = ids.lock().await.clients["platform/pool/web"].clone();
+    let cid = ids.lock().await.id("platform/pool/app_client/web").unwrap().to_string();
     aws.cognito
         .update_user_pool_client()
         .user_pool_id(&pid)
@@ -338,7 +338,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     assert_eq!(p.groups, desired.groups, "absent groups are left out");
     assert!(p.clients.is_empty() && p.resource_servers.is_empty());
     assert_eq!(p.settings, desired.settings);
-    assert_eq!(seen.pools["platform/pool"], pid);
+    assert_eq!(seen.id("platform/pool").unwrap(), pid);
     // By operation name, from the attempt counts (no retries expected here): the stats
     // interceptor files `calls` under "unknown" and the service as "Cognito Identity Provider".
     let count = |m: &std::collections::BTreeMap<String, aws::stats::OpStats>, op: &str| -> u64 {
@@ -393,7 +393,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     cognito::execute(&aws, &op, &ids).await.expect("UpdatePool: protection off");
     let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
     cognito::execute(&aws, &op, &ids).await.expect("DeletePool");
-    assert!(ids.lock().await.pools.is_empty());
+    assert!(ids.lock().await.is_empty());
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
     assert!(world.pools.is_empty());
 }
@@ -446,7 +446,7 @@ async fn silo_pools_and_duplicate_managed_pools() {
     let (world, seen) = observe(&aws, &World::default(), false).await.expect("observe");
     assert_eq!(world.pools.keys().collect::<Vec<_>>(), vec!["tenant/acme/pool"]);
     assert_pool_eq(&world.pools["tenant/acme/pool"], &silo);
-    let first = seen.pools["tenant/acme/pool"].clone();
+    let first = seen.id("tenant/acme/pool").unwrap().to_string();
 
     // A second managed pool claiming the same address: a conflict naming both ids.
     let second = aws

@@ -25,9 +25,13 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::{call_err, Aws, AwsError, Category};
-use crate::plan::authorizer::{method_key, resolve, ALL_METHODS, APIGW_PRINCIPAL, STATEMENT_ID};
 use crate::plan::Op;
 use crate::spec::model::AuthorizerSpec;
+use crate::state::wiring::{
+    method_address, method_key, ALL_METHODS, APIGW_PRINCIPAL, AUTHORIZER_ADDRESS, FUNCTION_ADDRESS, REST_API_ADDRESS,
+    STATEMENT_ID,
+};
+use crate::state::Text;
 use crate::state::{AuthorizerConfig, FunctionState, Ids, MethodAuth, PermissionState, StageState, World};
 
 /// How long a Lambda call is retried while IAM propagates a new execution role, or while an
@@ -37,7 +41,7 @@ const PAGE: i32 = 500;
 /// Reads the REST API's authorizer, its function, permission and the listed methods.
 pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
     let api = find_rest_api(aws, &spec.rest_api).await?;
-    ids.rest_api = Some(api.clone());
+    ids.set(REST_API_ADDRESS, api.clone());
 
     // Authorizers: ours by name; every id -> name, to name the authorizer of each method.
     let mut names: HashMap<String, String> = HashMap::new();
@@ -61,12 +65,12 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
             if name != spec.name {
                 continue;
             }
-            if let Some(other) = &ids.authorizer {
+            if let Some(other) = ids.id(AUTHORIZER_ADDRESS) {
                 return Err(AwsError::Other(format!(
                     "REST API {api} has several authorizers named `{name}` ({other}, {id}); delete the extra one, tenantctl manages exactly one"
                 )));
             }
-            ids.authorizer = Some(id.to_string());
+            ids.set(AUTHORIZER_ADDRESS, id);
             world.authorizer = Some(AuthorizerConfig {
                 name: name.to_string(),
                 auth_type: a.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
@@ -77,7 +81,7 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
                     .filter(|x| !x.is_empty())
                     .map(str::to_string),
                 result_ttl_seconds: a.authorizer_result_ttl_in_seconds().unwrap_or(300),
-                provider_arns: a.provider_arns().iter().cloned().collect(),
+                provider_arns: a.provider_arns().iter().map(Text::from).collect(),
             });
         }
         position = out.position().map(str::to_string);
@@ -125,7 +129,7 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
         spec.methods.iter().map(|m| method_key(&m.method, &m.path)).collect()
     };
     for (key, (rid, _, _)) in &found {
-        ids.resources.insert(key.clone(), rid.clone());
+        ids.set(method_address(key), rid.clone());
     }
     for key in wanted {
         let Some((rid, auth_type, auth_id)) = found.get(&key).cloned() else {
@@ -178,7 +182,9 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
     let Some(c) = out.configuration() else {
         return Ok(());
     };
-    ids.function_arn = c.function_arn().map(str::to_string);
+    if let Some(arn) = c.function_arn() {
+        ids.set(FUNCTION_ADDRESS, arn);
+    }
     world.function = Some(FunctionState {
         name: c.function_name().unwrap_or(&fspec.name).to_string(),
         runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
@@ -191,9 +197,10 @@ pub async fn observe(aws: &Aws, spec: &AuthorizerSpec, world: &mut World, ids: &
         environment: c
             .environment()
             .and_then(|e| e.variables())
-            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), Text::from(v))).collect())
             .unwrap_or_default(),
         tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        code: None,
     });
 
     aws.limiter.acquire(Category::Lambda).await;
@@ -330,6 +337,7 @@ pub fn apigateway_permission(policy: &Value) -> Option<PermissionState> {
         }
         states.push(PermissionState {
             statement_id: STATEMENT_ID.to_string(),
+            copies: 1,
             action: as_list(s.get("Action")).join(","),
             // What the statement really allows (a changed principal is drift).
             principal: if principals.iter().any(|p| p == APIGW_PRINCIPAL) || principals.is_empty() {
@@ -337,13 +345,13 @@ pub fn apigateway_permission(policy: &Value) -> Option<PermissionState> {
             } else {
                 principals.join(",")
             },
-            source_arn: condition(s, "AWS:SourceArn"),
+            source_arn: condition(s, "AWS:SourceArn").map(Text::from),
             source_account: condition(s, "AWS:SourceAccount"),
         });
     }
-    let sids: Vec<String> = states.iter().map(|s| s.statement_id.clone()).collect();
+    let copies = states.len();
     let mut state = states.into_iter().next()?;
-    state.statement_id = sids.join(",");
+    state.copies = copies;
     Some(state)
 }
 
@@ -364,12 +372,20 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) ->
     }
 }
 
-fn resolved(value: &str, ids: &Ids, what: &str) -> Result<String, AwsError> {
-    resolve(value, ids).ok_or_else(|| {
+fn resolved(value: &Text, ids: &Ids, what: &str) -> Result<String, AwsError> {
+    value.resolve(ids).ok_or_else(|| {
         AwsError::Other(format!(
-            "{what}: `{value}` names an id that is not known (a pool, app client, REST API or authorizer that was not created)"
+            "{what}: `{}` names an id that is not known (a pool, app client, REST API or authorizer that was not created)",
+            value.shown(ids)
         ))
     })
+}
+
+/// The id of the resource at `address`, which must be known by now.
+fn known(ids: &Ids, address: &str, what: &str) -> Result<String, AwsError> {
+    ids.id(address)
+        .map(str::to_string)
+        .ok_or_else(|| AwsError::Other(format!("{what}: its id is not known (observe first)")))
 }
 
 /// Retries `f` while IAM propagates a new role or an earlier function update runs.
@@ -451,7 +467,9 @@ async fn put_function(
                 .map_err(|e| call_err("lambda:CreateFunction", e))
         })
         .await?;
-        ids.lock().await.function_arn = out.function_arn().map(str::to_string);
+        if let Some(arn) = out.function_arn() {
+            ids.lock().await.set(FUNCTION_ADDRESS, arn);
+        }
         return Ok(());
     }
 
@@ -499,7 +517,7 @@ async fn put_function(
             .send()
             .await
             .map_err(|e| call_err("lambda:TagResource", e))?;
-        ids.lock().await.function_arn = Some(arn);
+        ids.lock().await.set(FUNCTION_ADDRESS, arn);
     }
     Ok(())
 }
@@ -578,10 +596,7 @@ fn patch(op: PatchOp, path: &str, value: impl Into<String>) -> PatchOperation {
 
 async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids: &Mutex<Ids>) -> Result<(), AwsError> {
     let snapshot = ids.lock().await.clone();
-    let api = snapshot
-        .rest_api
-        .clone()
-        .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
+    let api = known(&snapshot, REST_API_ADDRESS, "the REST API")?;
     let mut arns = BTreeSet::new();
     for a in &config.provider_arns {
         arns.insert(resolved(a, &snapshot, "authorizer provider ARN")?);
@@ -602,13 +617,12 @@ async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids:
             .send()
             .await
             .map_err(|e| call_err("apigateway:CreateAuthorizer", e))?;
-        ids.lock().await.authorizer = out.id().map(str::to_string);
+        if let Some(id) = out.id() {
+            ids.lock().await.set(AUTHORIZER_ADDRESS, id);
+        }
         return Ok(());
     }
-    let id = snapshot
-        .authorizer
-        .clone()
-        .ok_or_else(|| AwsError::Other(format!("authorizer {}: its id is not known (observe first)", config.name)))?;
+    let id = known(&snapshot, AUTHORIZER_ADDRESS, &format!("authorizer {}", config.name))?;
     aws.limiter.acquire(Category::ApiGateway).await;
     let cur = aws
         .apigw
@@ -724,20 +738,16 @@ async fn set_method_auth(aws: &Aws, key: &str, auth: &MethodAuth, ids: &Mutex<Id
         return Err(AwsError::Other("SetMethodAuth on `*`: the diff expands it to the API's methods".into()));
     }
     let snapshot = ids.lock().await.clone();
-    let api = snapshot
-        .rest_api
-        .clone()
-        .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
+    let api = known(&snapshot, REST_API_ADDRESS, "the REST API")?;
     let (verb, _) =
         key.split_once(' ').ok_or_else(|| AwsError::Other(format!("method key `{key}` is not `METHOD /path`")))?;
     let resource = snapshot
-        .resources
-        .get(key)
-        .cloned()
+        .id(&method_address(key))
+        .map(str::to_string)
         .ok_or_else(|| AwsError::Other(format!("authorizer.methods: {key} does not exist on the REST API")))?;
     let mut ops = Vec::new();
     if auth.authorizer.is_some() {
-        let id = snapshot.authorizer.clone().ok_or_else(|| {
+        let id = snapshot.id(AUTHORIZER_ADDRESS).map(str::to_string).ok_or_else(|| {
             AwsError::Other(format!("method {key}: the authorizer's id is not known (was it created?)"))
         })?;
         ops.push(patch(PatchOp::Replace, "/authorizerId", id));
@@ -758,12 +768,7 @@ async fn set_method_auth(aws: &Aws, key: &str, auth: &MethodAuth, ids: &Mutex<Id
 
 /// Deploys the REST API to `stage` (CreateDeployment creates the stage when it is missing).
 async fn deploy_stage(aws: &Aws, stage: &str, ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    let api = ids
-        .lock()
-        .await
-        .rest_api
-        .clone()
-        .ok_or_else(|| AwsError::Other("authorizer: the REST API's id is not known (observe first)".into()))?;
+    let api = known(&*ids.lock().await, REST_API_ADDRESS, "the REST API")?;
     aws.limiter.acquire(Category::ApiGateway).await;
     aws.apigw
         .create_deployment()
@@ -793,7 +798,7 @@ mod tests {
         ]});
         let p = apigateway_permission(&policy).unwrap();
         assert_eq!(p.statement_id, STATEMENT_ID);
-        assert_eq!(p.source_arn.as_deref(), Some("arn:aws:execute-api:us-east-1:1:a/authorizers/b"));
+        assert_eq!(p.source_arn, Some(Text::from("arn:aws:execute-api:us-east-1:1:a/authorizers/b")));
         assert_eq!(p.source_account.as_deref(), Some("1"));
         assert_eq!(p.action, "lambda:InvokeFunction");
 
@@ -818,7 +823,8 @@ mod tests {
         let mut dup = policy.clone();
         let ours = dup["Statement"][0].clone();
         dup["Statement"].as_array_mut().unwrap().push(ours);
-        assert_eq!(apigateway_permission(&dup).unwrap().statement_id, format!("{STATEMENT_ID},{STATEMENT_ID}"));
+        let twice = apigateway_permission(&dup).unwrap();
+        assert_eq!((twice.statement_id.as_str(), twice.copies), (STATEMENT_ID, 2));
 
         assert_eq!(apigateway_permission(&json!({"Statement": []})), None);
     }

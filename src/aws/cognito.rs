@@ -32,6 +32,7 @@ use tokio::sync::Mutex;
 use super::{call_err, Aws, AwsError};
 use crate::plan::Op;
 use crate::spec::desired::{names, DEFAULT_TOKEN_MINUTES, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
+use crate::state::wiring::client_address;
 use crate::state::{
     AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState, ResourceServerState, Tags,
     UsernamesState, World,
@@ -135,7 +136,7 @@ pub async fn observe(
     }
 
     // 3. Per pool: groups, resource servers, clients.
-    let pools: Vec<(String, String, PoolState, BTreeMap<String, String>)> = stream::iter(managed)
+    let pools: Vec<(String, String, PoolState, Ids)> = stream::iter(managed)
         .map(|(address, (id, pool, tenant))| {
             let desired_groups: Vec<String> =
                 desired.pools.get(&address).map(|p| p.groups.keys().cloned().collect()).unwrap_or_default();
@@ -146,10 +147,10 @@ pub async fn observe(
                     futures::try_join!(list_groups(aws, &id), list_resource_servers(aws, &id), list_clients(aws, &id))?
                 };
                 let mut client_states = BTreeMap::new();
-                let mut client_ids = BTreeMap::new();
+                let mut client_ids = Ids::default();
                 for (cid, c) in clients {
                     let name = c.client_name().unwrap_or_default().to_string();
-                    client_ids.insert(format!("{address}/{name}"), cid);
+                    client_ids.set(client_address(&address, &name), cid);
                     client_states.insert(name, client_state(&c));
                 }
                 let state = PoolState {
@@ -171,8 +172,8 @@ pub async fn observe(
         .await?;
 
     for (address, id, state, client_ids) in pools {
-        ids.pools.insert(address.clone(), id);
-        ids.clients.extend(client_ids);
+        ids.set(address.clone(), id);
+        ids.extend(client_ids);
         world.pools.insert(address, state);
     }
     Ok(pools_in_account)
@@ -422,7 +423,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::PutClient { pool, name, client, create } => {
             let id = pool_id(ids, pool).await?;
-            let key = format!("{pool}/{name}");
+            let key = client_address(pool, name);
             if *create {
                 aws.limiter.acquire_op("cognito-idp:CreateUserPoolClient", Some(&id)).await;
                 let out = create_client_request(aws.cognito.create_user_pool_client(), &id, name, client)
@@ -432,7 +433,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                 let cid = out.user_pool_client().and_then(|c| c.client_id()).ok_or_else(|| {
                     AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer"))
                 })?;
-                ids.lock().await.clients.insert(key, cid.to_string());
+                ids.lock().await.set(key, cid);
             } else {
                 let cid = client_id(ids, &key).await?;
                 let live = describe_client(aws, &id, &cid).await?;
@@ -446,7 +447,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         Op::DeleteClient { pool, name } => {
             let id = pool_id(ids, pool).await?;
-            let key = format!("{pool}/{name}");
+            let key = client_address(pool, name);
             let cid = client_id(ids, &key).await?;
             aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(&id)).await;
             aws.cognito
@@ -456,16 +457,13 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                 .send()
                 .await
                 .map_err(|e| call_err("cognito-idp:DeleteUserPoolClient", e))?;
-            ids.lock().await.clients.remove(&key);
+            ids.lock().await.forget(&key);
             Ok(())
         }
         Op::DeletePool { pool, force_delete_users } => {
             let id = pool_id(ids, pool).await?;
             delete_pool(aws, pool, &id, *force_delete_users, false).await?;
-            let mut ids = ids.lock().await;
-            ids.pools.remove(pool);
-            let prefix = format!("{pool}/");
-            ids.clients.retain(|k, _| !k.starts_with(&prefix));
+            ids.lock().await.forget(pool);
             Ok(())
         }
         other => Err(AwsError::Other(format!("the Cognito adapter cannot execute {other:?}"))),
@@ -475,18 +473,16 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
 async fn pool_id(ids: &Mutex<Ids>, address: &str) -> Result<String, AwsError> {
     ids.lock()
         .await
-        .pools
-        .get(address)
-        .cloned()
+        .id(address)
+        .map(str::to_string)
         .ok_or_else(|| AwsError::Other(format!("no user pool id known for `{address}` (was it created?)")))
 }
 
 async fn client_id(ids: &Mutex<Ids>, key: &str) -> Result<String, AwsError> {
     ids.lock()
         .await
-        .clients
-        .get(key)
-        .cloned()
+        .id(key)
+        .map(str::to_string)
         .ok_or_else(|| AwsError::Other(format!("no app client id known for `{key}`")))
 }
 
@@ -530,10 +526,10 @@ async fn create_pool(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) -> Result<()
         .ok_or_else(|| AwsError::Other(format!("CreateUserPool `{}`: no pool id in the answer", pool.name)))?
         .to_string();
     // Record the id first: a failure below must not make the next run create a second pool.
-    ids.lock().await.pools.insert(pool.address.clone(), id.clone());
+    ids.lock().await.set(pool.address.clone(), id.clone());
     let created = out.user_pool().and_then(|p| p.creation_date()).copied();
     let id = keep_one_pool(aws, pool, &id, created).await?;
-    ids.lock().await.pools.insert(pool.address.clone(), id.clone());
+    ids.lock().await.set(pool.address.clone(), id.clone());
     if mfa_type(&s.mfa) != UserPoolMfaType::Off {
         set_mfa(aws, &id, &s.mfa).await?;
     }

@@ -96,10 +96,7 @@ pub fn propagation_window() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-/// The one region -> partition table, shared with the authorizer and `tenant-credentials`
-/// (included as a module: a crate dependency would change the SDK crates' features).
-#[path = "../../tenant-credentials/src/partition.rs"]
-pub mod partition;
+pub use crate::state::partition;
 
 /// The partition of a region (see [`partition`], the one table).
 pub fn partition_of(region: &str) -> &'static str {

@@ -10,6 +10,7 @@ use super::{session, show, Cli, CliError, Ui};
 use crate::engine::{self, Event};
 use crate::ops::{folder_fingerprint, Session};
 use crate::plan::{Action, Change, Plan, Resource};
+use crate::state::wiring::REST_API_ADDRESS;
 
 pub struct Args<'a> {
     pub planfile: Option<&'a Path>,
@@ -115,12 +116,12 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
     for stage in &deployed {
         ui.status(&format!(
             "deployed stage `{stage}` of REST API {}: it serves the authorizer and method changes now",
-            s.ids.rest_api.as_deref().unwrap_or("?")
+            s.ids.id(REST_API_ADDRESS).unwrap_or("?")
         ));
     }
     // Without authorizer.stage, tell the user what to run.
     let planned_deploy = plan.changes.iter().any(|c| c.resource == Resource::StageDeployment);
-    if let (true, false, Some(api)) = (api_changed, planned_deploy, &s.ids.rest_api) {
+    if let (true, false, Some(api)) = (api_changed, planned_deploy, s.ids.id(REST_API_ADDRESS)) {
         // tenantctl does not deploy the API: a deployment would also publish unrelated pending
         // changes of whoever owns it.
         ui.status(&format!(

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{session, Cli, CliError, ListFormat, Ui};
+use crate::state::wiring;
 
 pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result<i32, CliError> {
     session::block_on(async {
@@ -12,7 +13,7 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
         let c = &s.aws.ctx;
         let mut rows: Vec<Value> = Vec::new();
         for (addr, p) in &s.observed.pools {
-            let id = s.ids.pools.get(addr).cloned().unwrap_or_default();
+            let id = s.ids.id(addr).unwrap_or_default();
             rows.push(json!({"resource": "user_pool", "address": addr, "name": p.name, "tenant": p.tenant,
                 "id": id, "arn": format!("arn:{}:cognito-idp:{}:{}:userpool/{id}", c.partition, c.region, c.account_id)}));
             for g in p.groups.keys() {
@@ -24,17 +25,17 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
             }
             for name in p.clients.keys() {
                 rows.push(json!({"resource": "app_client", "address": format!("{addr}/app_client/{name}"), "name": name, "tenant": p.tenant,
-                    "id": s.ids.clients.get(&format!("{addr}/{name}"))}));
+                    "id": s.ids.id(&wiring::client_address(addr, name))}));
             }
         }
         for (addr, r) in &s.observed.roles {
             rows.push(json!({"resource": "iam_role", "address": addr, "name": r.name, "tenant": r.tenant,
                 "arn": format!("arn:{}:iam::{}:role{}{}", c.partition, c.account_id, r.path, r.name)}));
         }
-        if let Some(arn) = &s.ids.function_arn {
+        if let Some(arn) = s.ids.id(wiring::FUNCTION_ADDRESS) {
             rows.push(json!({"resource": "lambda_function", "address": "platform/authorizer/function", "arn": arn}));
         }
-        if let (Some(api), Some(id)) = (&s.ids.rest_api, &s.ids.authorizer) {
+        if let (Some(api), Some(id)) = (s.ids.id(wiring::REST_API_ADDRESS), s.ids.id(wiring::AUTHORIZER_ADDRESS)) {
             rows.push(json!({"resource": "authorizer", "address": "platform/authorizer", "id": id, "rest_api": api}));
         }
         if !tenants.is_empty() {

@@ -18,8 +18,6 @@ pub struct PlanOptions {
     pub tenants: BTreeSet<String>,
     /// Allow deleting pools that still have users (destroy --force-delete-users).
     pub force_delete_users: bool,
-    /// The authorizer function's code zip, relative to the config folder.
-    pub authorizer_code: Option<String>,
 }
 
 /// Leaf fields of a value, as `path -> value`. Policy documents are leaves.
@@ -476,8 +474,7 @@ pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) ->
             }
             cx.extra(Resource::IamRole, addr.clone(), &o.name, tenant, Op::DeleteRole { name: o.name.clone() });
         }
-        let code = opts.authorizer_code.as_deref().unwrap_or("");
-        super::authorizer::diff_with_code(desired, code, observed, ids, &mut cx.changes);
+        super::authorizer::diff(desired, observed, ids, &mut cx.changes);
     }
     let mut changes = cx.changes;
     changes.sort_by(|a, b| {

@@ -78,7 +78,7 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
     for c in &plan.changes {
         match &c.op {
             Some(Op::CreateRole { role }) | Some(Op::UpdateRole { role, .. }) => {
-                let size = crate::spec::desired::minified_len(&role.trust_policy);
+                let size = crate::state::minified_len(&role.trust_policy);
                 if size > trust_quota {
                     return Err(PlanError::Quota {
                         quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
@@ -91,7 +91,7 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
         }
     }
     for role in desired.roles.values() {
-        let total: usize = role.policies.values().map(crate::spec::desired::minified_len).sum();
+        let total: usize = role.policies.values().map(crate::state::minified_len).sum();
         if total > INLINE_POLICY_CHARS_PER_ROLE {
             return Err(PlanError::Quota {
                 quota: "IAM inline policy characters per role".into(),

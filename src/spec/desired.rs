@@ -5,13 +5,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
+use super::model::AuthorizerType;
 use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
 use super::template::{self, TemplateError};
 use super::{Folder, PolicyTemplate};
+use crate::state::partition::cognito_issuer;
+use crate::state::wiring::*;
 use crate::state::{
-    canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings, PoolState,
-    ResourceServerState, RoleState, Tags, World,
+    canonical_policy, AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth,
+    PasswordState, PermissionState, PoolSettings, PoolState, ResourceServerState, RoleState, StageState, Tags, Text,
+    World,
 };
+
+pub use crate::state::minified_len;
 
 /// Physical names (contract §2).
 pub mod names {
@@ -118,11 +124,6 @@ pub fn render_policy(
             region: &env.region,
         },
     )
-}
-
-/// Length of the document as IAM counts it (no whitespace).
-pub fn minified_len(v: &Value) -> usize {
-    serde_json::to_string(v).map_or(0, |s| s.len())
 }
 
 /// ARN of the authorizer function's execution role, when there is a Lambda authorizer.
@@ -418,8 +419,8 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
     out
 }
 
-/// The desired world (pools and IAM roles; the authorizer wiring is added by
-/// [`crate::plan::authorizer`] once ids are known).
+/// The desired world: pools and IAM roles (the authorizer wiring is added by
+/// [`add_authorizer`], which needs the code's hash).
 pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, TemplateError)> {
     let mut roles = BTreeMap::new();
     for r in tenant_roles_rendered(folder, env, &[])? {
@@ -470,4 +471,196 @@ pub fn authorizer_role(folder: &Folder, env: &RenderEnv) -> Option<RoleState> {
         policies: BTreeMap::from([("logs".to_string(), canonical_policy(&logs))]),
         attached_policies: BTreeSet::new(),
     })
+}
+
+/// Adds the authorizer wiring (function, invoke permission, authorizer, methods, stage) to
+/// the desired `world`, whose pools it names by reference; nothing when the platform declares
+/// no authorizer.
+///
+/// `code_sha256` is the
+/// base64 SHA-256 of the code zip (None when the file is missing), `jwks_endpoint` the
+/// emulator's URL when tenantctl runs in emulator mode (`TENANTCTL_EMULATOR=1`, see
+/// [`jwks_endpoint`]): the function then fetches keys from it, not from the issuer.
+///
+/// `TENANTCTL_ISSUERS` maps each pool's issuer to what it may speak for: `ISSUER=TENANT` for
+/// a silo tenant's pool, `ISSUER=*` for the shared pool (only tenants not bound to another
+/// issuer).
+pub fn add_authorizer(
+    folder: &Folder,
+    env: &RenderEnv,
+    world: &mut World,
+    code_sha256: Option<String>,
+    jwks_endpoint: Option<&str>,
+) {
+    let Some(w) = authorizer(folder, env, &world.pools, code_sha256, jwks_endpoint) else {
+        return;
+    };
+    world.function = w.function;
+    world.permission = w.permission;
+    world.authorizer = w.authorizer;
+    world.methods = w.methods;
+    world.stage = w.stage;
+}
+
+fn authorizer(
+    folder: &Folder,
+    env: &RenderEnv,
+    pools: &BTreeMap<String, PoolState>,
+    code_sha256: Option<String>,
+    jwks_endpoint: Option<&str>,
+) -> Option<World> {
+    let pl = &folder.platform.value;
+    let spec = pl.authorizer.as_ref()?;
+    let p = &env.partition;
+    let r = &env.region;
+    let a = &env.account_id;
+
+    let mut function = None;
+    let mut permission = None;
+    let (auth_type, authorizer_uri, provider_arns, method_type, validation) = match spec.auth_type {
+        AuthorizerType::Lambda => {
+            let fs = spec.function.as_ref()?;
+            let mut environment = BTreeMap::new();
+            let issuers: Vec<Text> = pools
+                .iter()
+                .map(|(addr, pool)| {
+                    let issuer = cognito_issuer(r, "{id}");
+                    let (before, after) = issuer.split_once("{id}").expect("issuer has the pool id");
+                    Text::lit(before).id(addr.clone()).s(after).s(format!("={}", pool.tenant.as_deref().unwrap_or("*")))
+                })
+                .collect();
+            let clients: Vec<Text> = pools
+                .iter()
+                .flat_map(|(addr, pool)| pool.clients.keys().map(move |c| Text::default().id(client_address(addr, c))))
+                .collect();
+            let roles: Vec<String> = pl
+                .roles
+                .iter()
+                .map(|(name, rs)| format!("{name}:{}", rs.precedence.unwrap_or(DEFAULT_ROLE_PRECEDENCE)))
+                .collect();
+            let idp_tenants: Vec<String> = folder
+                .tenants
+                .iter()
+                .flat_map(|t| {
+                    let id = &t.value.id;
+                    t.value.identity_providers.iter().map(move |idp| format!("{id}-{}:{id}", idp.name))
+                })
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            environment.insert("TENANTCTL_ISSUERS".to_string(), join(issuers));
+            environment.insert("TENANTCTL_CLIENT_IDS".to_string(), join(clients));
+            environment.insert("TENANTCTL_PLATFORM".to_string(), pl.name.clone().into());
+            environment.insert("TENANTCTL_ACCOUNT_ID".to_string(), a.into());
+            environment.insert("TENANTCTL_REGION".to_string(), r.into());
+            environment.insert("TENANTCTL_TOKEN_USE".to_string(), spec.token_use.clone().into());
+            environment.insert("TENANTCTL_TENANT_ATTRIBUTE".to_string(), pl.user_pool.tenant_attribute.clone().into());
+            environment.insert("TENANTCTL_ROLES".to_string(), roles.join(",").into());
+            if !idp_tenants.is_empty() {
+                environment.insert("TENANTCTL_IDP_TENANTS".to_string(), idp_tenants.join(",").into());
+            }
+            if let Some(ep) = jwks_endpoint {
+                environment.insert(
+                    "TENANTCTL_JWKS_URL".to_string(),
+                    format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/')).into(),
+                );
+            }
+            let role = authorizer_exec_role_arn(pl, env)?;
+            function = Some(FunctionState {
+                name: fs.name.clone(),
+                runtime: fs.runtime.clone(),
+                handler: HANDLER.to_string(),
+                role,
+                memory_mb: fs.memory_mb,
+                timeout_seconds: fs.timeout_seconds,
+                architecture: fs.architecture.clone(),
+                code_sha256: code_sha256.unwrap_or_default(),
+                environment,
+                tags: platform_tags(pl),
+                code: Some(fs.code.clone()),
+            });
+            permission = Some(PermissionState {
+                statement_id: STATEMENT_ID.to_string(),
+                copies: 1,
+                action: INVOKE_ACTION.to_string(),
+                principal: APIGW_PRINCIPAL.to_string(),
+                source_arn: Some(
+                    Text::lit(format!("arn:{p}:execute-api:{r}:{a}:"))
+                        .id(REST_API_ADDRESS)
+                        .s("/authorizers/")
+                        .id(AUTHORIZER_ADDRESS),
+                ),
+                source_account: Some(a.clone()),
+            });
+            let uri = format!(
+                "arn:{p}:apigateway:{r}:lambda:path/2015-03-31/functions/{}/invocations",
+                function_arn(env, &fs.name)
+            );
+            ("TOKEN", Some(uri), BTreeSet::new(), "CUSTOM", Some(BEARER_JWT_EXPRESSION.to_string()))
+        }
+        AuthorizerType::Cognito => {
+            let arns = pools
+                .keys()
+                .map(|addr| Text::lit(format!("arn:{p}:cognito-idp:{r}:{a}:userpool/")).id(addr.clone()))
+                .collect();
+            ("COGNITO_USER_POOLS", None, arns, "COGNITO_USER_POOLS", None)
+        }
+    };
+    let authorizer = AuthorizerConfig {
+        name: spec.name.clone(),
+        auth_type: auth_type.to_string(),
+        authorizer_uri,
+        identity_source: spec.identity_source.clone(),
+        identity_validation_expression: validation,
+        result_ttl_seconds: spec.result_ttl_seconds,
+        provider_arns,
+    };
+    let auth = MethodAuth { authorization_type: method_type.to_string(), authorizer: Some(spec.name.clone()) };
+    let methods = if spec.methods.is_empty() {
+        BTreeMap::from([(ALL_METHODS.to_string(), auth)])
+    } else {
+        spec.methods.iter().map(|m| (method_key(&m.method, &m.path), auth.clone())).collect()
+    };
+    Some(World {
+        function,
+        permission,
+        authorizer: Some(authorizer),
+        methods,
+        stage: spec.stage.as_ref().map(|name| StageState { name: name.clone(), ..StageState::default() }),
+        ..World::default()
+    })
+}
+
+/// The emulator endpoint the authorizer fetches keys from, from the value of
+/// `TENANTCTL_EMULATOR` and the endpoint tenantctl talks to. Only `TENANTCTL_EMULATOR=1` turns
+/// emulator mode on: a mere `--endpoint-url` (a proxy, a VPC endpoint) must never redirect the
+/// authorizer's trust anchor, which is otherwise derived from the issuer.
+pub fn jwks_endpoint(emulator: Option<&str>, endpoint: Option<&str>) -> Result<Option<String>, String> {
+    match emulator.map(str::trim) {
+        None | Some("") | Some("0") => Ok(None),
+        Some("1") => match endpoint.filter(|e| !e.is_empty()) {
+            Some(ep) => Ok(Some(ep.to_string())),
+            None => {
+                Err("TENANTCTL_EMULATOR=1 needs the emulator's endpoint: pass --endpoint-url or set AWS_ENDPOINT_URL"
+                    .into())
+            }
+        },
+        Some(other) => Err(format!("TENANTCTL_EMULATOR must be 1 (emulator mode) or unset, not `{other}`")),
+    }
+}
+
+/// `arn:<partition>:lambda:<region>:<account>:function:<name>`
+pub fn function_arn(env: &RenderEnv, name: &str) -> String {
+    format!("arn:{}:lambda:{}:{}:function:{name}", env.partition, env.region, env.account_id)
+}
+
+fn join(parts: Vec<Text>) -> Text {
+    let mut out = Text::default();
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out = out.s(",");
+        }
+        out = out.append(p);
+    }
+    out
 }

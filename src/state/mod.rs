@@ -7,6 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The one region -> partition table, shared with the authorizer and `tenant-credentials`
+/// (included as a module: a crate dependency would change the SDK crates' features).
+#[path = "../../tenant-credentials/src/partition.rs"]
+pub mod partition;
+pub mod refs;
+pub mod wiring;
+
+pub use refs::{Ids, Ref, Text, UNKNOWN};
+
 pub type Tags = BTreeMap<String, String>;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -142,17 +151,31 @@ pub struct FunctionState {
     /// UpdateFunctionCode).
     pub architecture: String,
     pub code_sha256: String,
-    pub environment: BTreeMap<String, String>,
+    /// Values may name pools and app clients by id (references).
+    pub environment: BTreeMap<String, Text>,
     pub tags: Tags,
+    /// Desired only: the code zip, relative to the config folder (uploaded on create and when
+    /// `code_sha256` or the architecture changes).
+    #[serde(skip)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PermissionState {
     pub statement_id: String,
+    /// How many statements of the function's policy carry `statement_id` (observed; an
+    /// emulator accepts duplicates). Desired: 1.
+    #[serde(default = "one")]
+    pub copies: usize,
     pub action: String,
     pub principal: String,
-    pub source_arn: Option<String>,
+    /// The REST API's and the authorizer's ids (references).
+    pub source_arn: Option<Text>,
     pub source_account: Option<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -166,7 +189,8 @@ pub struct AuthorizerConfig {
     /// TOKEN authorizer.
     pub identity_validation_expression: Option<String>,
     pub result_ttl_seconds: i32,
-    pub provider_arns: BTreeSet<String>,
+    /// Pool ARNs (references to the pools' ids).
+    pub provider_arns: BTreeSet<Text>,
 }
 
 /// What a REST API stage serves (`authorizer.stage`): observed with `GetStage` (its
@@ -185,21 +209,9 @@ pub struct StageState {
 pub struct MethodAuth {
     /// NONE | CUSTOM | COGNITO_USER_POOLS
     pub authorization_type: String,
-    /// The authorizer's name (ids are resolved by the adapters).
+    /// The authorizer's name (its id is looked up in [`Ids`] under
+    /// [`wiring::AUTHORIZER_ADDRESS`]).
     pub authorizer: Option<String>,
-}
-
-/// Metadata every observed object carries: ids tenantctl needs to act on it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub struct Ids {
-    pub pools: BTreeMap<String, String>,
-    /// (pool address, client name) -> client id
-    pub clients: BTreeMap<String, String>,
-    pub rest_api: Option<String>,
-    pub authorizer: Option<String>,
-    /// "METHOD /path" -> resource id
-    pub resources: BTreeMap<String, String>,
-    pub function_arn: Option<String>,
 }
 
 /// The whole managed world, desired or observed.
@@ -244,6 +256,11 @@ pub fn canonical_policy(v: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(canonical_policy).collect()),
         other => other.clone(),
     }
+}
+
+/// Length of a policy document as IAM counts it (no whitespace).
+pub fn minified_len(v: &Value) -> usize {
+    serde_json::to_string(v).map_or(0, |s| s.len())
 }
 
 /// Parses a policy document as IAM returns it: plain JSON, or URL-encoded JSON (AWS).

@@ -1,0 +1,206 @@
+//! References between resources: one resource naming another by its physical id (a pool's
+//! id in the authorizer's environment, the REST API's id in the invoke permission's
+//! SourceArn). The desired state holds a [`Ref`] to the other resource's address; the id is
+//! looked up in [`Ids`] when it is known (observed, or created earlier in the same apply).
+//! Until then a plan shows [`UNKNOWN`] in its place, and the reference is an edge the apply
+//! order follows.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What a plan shows for an id that exists only once apply has created its resource.
+pub const UNKNOWN: &str = "(known after apply)";
+
+/// Physical ids by address: a pool's id, an app client's id, the REST API's and the
+/// authorizer's ids, a method's resource id, the function's ARN. The one place ids are
+/// looked up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(transparent)]
+pub struct Ids(BTreeMap<String, String>);
+
+impl Ids {
+    /// The id of the resource at `address`, when known.
+    pub fn id(&self, address: &str) -> Option<&str> {
+        self.0.get(address).map(String::as_str)
+    }
+
+    pub fn get(&self, r: &Ref) -> Option<&str> {
+        self.id(&r.0)
+    }
+
+    pub fn set(&mut self, address: impl Into<String>, id: impl Into<String>) {
+        self.0.insert(address.into(), id.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn remove(&mut self, address: &str) {
+        self.0.remove(address);
+    }
+
+    /// Forgets the resource at `address` and everything under it (`<address>/...`).
+    pub fn forget(&mut self, address: &str) {
+        let prefix = format!("{address}/");
+        self.0.retain(|k, _| k != address && !k.starts_with(&prefix));
+    }
+
+    pub fn extend(&mut self, other: Ids) {
+        self.0.extend(other.0);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+}
+
+/// A reference to the resource at an address (it resolves to that resource's physical id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ref(pub String);
+
+impl Ref {
+    pub fn to(address: impl Into<String>) -> Ref {
+        Ref(address.into())
+    }
+
+    pub fn address(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A piece of a [`Text`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Part {
+    Lit(String),
+    /// The physical id of the referenced resource.
+    Id {
+        id_of: Ref,
+    },
+}
+
+/// A string value that may embed other resources' ids, e.g. a Cognito pool ARN
+/// `arn:aws:cognito-idp:us-east-1:123456789012:userpool/` + the pool's id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Text(Vec<Part>);
+
+impl Text {
+    pub fn lit(s: impl Into<String>) -> Text {
+        Text(vec![Part::Lit(s.into())])
+    }
+
+    /// Appends literal text.
+    pub fn s(mut self, s: impl AsRef<str>) -> Text {
+        let s = s.as_ref();
+        if s.is_empty() {
+            return self;
+        }
+        match self.0.last_mut() {
+            Some(Part::Lit(l)) => l.push_str(s),
+            _ => self.0.push(Part::Lit(s.to_string())),
+        }
+        self
+    }
+
+    /// Appends another text.
+    pub fn append(mut self, other: Text) -> Text {
+        for p in other.0 {
+            self = match p {
+                Part::Lit(s) => self.s(s),
+                Part::Id { id_of } => self.id(id_of.0),
+            };
+        }
+        self
+    }
+
+    /// Appends the id of the resource at `address`.
+    pub fn id(mut self, address: impl Into<String>) -> Text {
+        self.0.push(Part::Id { id_of: Ref::to(address) });
+        self
+    }
+
+    /// The references this text holds.
+    pub fn refs(&self) -> impl Iterator<Item = &Ref> {
+        self.0.iter().filter_map(|p| match p {
+            Part::Id { id_of } => Some(id_of),
+            Part::Lit(_) => None,
+        })
+    }
+
+    /// The string with every id filled in; None while one is not known.
+    pub fn resolve(&self, ids: &Ids) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Id { id_of } => out.push_str(ids.get(id_of)?),
+            }
+        }
+        Some(out)
+    }
+
+    /// What a plan shows: known ids filled in, [`UNKNOWN`] for the others.
+    pub fn shown(&self, ids: &Ids) -> String {
+        let mut out = String::new();
+        for p in &self.0 {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Id { id_of } => out.push_str(ids.get(id_of).unwrap_or(UNKNOWN)),
+            }
+        }
+        out
+    }
+
+    /// The string, when it holds no reference.
+    pub fn as_literal(&self) -> Option<String> {
+        self.resolve(&Ids::default())
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::lit(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::lit(s)
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text::lit(s.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_resolves_when_every_id_is_known() {
+        let t = Text::lit("arn:userpool/").id("platform/pool").s("=*");
+        let mut ids = Ids::default();
+        assert_eq!(t.resolve(&ids), None);
+        assert_eq!(t.shown(&ids), format!("arn:userpool/{UNKNOWN}=*"));
+        assert_eq!(t.refs().map(Ref::address).collect::<Vec<_>>(), ["platform/pool"]);
+        ids.set("platform/pool", "us-east-1_abc");
+        assert_eq!(t.resolve(&ids).as_deref(), Some("arn:userpool/us-east-1_abc=*"));
+        assert_eq!(Text::from("plain").as_literal().as_deref(), Some("plain"));
+        assert_eq!(t.as_literal(), None);
+    }
+
+    #[test]
+    fn forget_drops_an_address_and_what_is_under_it() {
+        let mut ids = Ids::default();
+        ids.set("tenant/a/pool", "p1");
+        ids.set("tenant/a/pool/app_client/web", "c1");
+        ids.set("tenant/ab/pool", "p2");
+        ids.forget("tenant/a/pool");
+        assert_eq!(ids.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["tenant/ab/pool"]);
+    }
+}

@@ -1,0 +1,538 @@
+//! The authorizer wiring end to end without AWS: the desired side rendered from the example
+//! folder (`spec::desired`) against observed worlds, through the pure diff
+//! (`plan::authorizer`).
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::plan::authorizer::*;
+use crate::plan::{Action, Change, FieldChange, Op, Resource};
+use crate::spec::desired::{self, add_authorizer, jwks_endpoint, RenderEnv};
+use crate::spec::Folder;
+use crate::state::{Ids, MethodAuth, StageState, Text, World, UNKNOWN};
+
+fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
+    FieldChange { path: path.into(), before, after }
+}
+
+/// The desired wiring (no pools) for a folder.
+fn wiring(f: &Folder, env: &RenderEnv, sha: Option<String>, jwks: Option<&str>) -> World {
+    let mut w = World { pools: desired::pools(f, env), ..World::default() };
+    add_authorizer(f, env, &mut w, sha, jwks);
+    w.pools.clear();
+    w
+}
+
+fn env() -> RenderEnv {
+    RenderEnv { account_id: "123456789012".into(), region: "us-east-1".into(), partition: "aws".into() }
+}
+
+fn folder() -> Folder {
+    crate::spec::load_valid(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("example folder is valid")
+}
+
+fn setup() -> (World, Ids) {
+    let f = folder();
+    let pools = desired::pools(&f, &env());
+    let d = wiring(&f, &env(), Some("c2hh".into()), Some("http://127.0.0.1:5000/"));
+    let mut ids = Ids::default();
+    for (addr, pool) in &pools {
+        ids.set(addr.clone(), format!("us-east-1_{}", addr.replace('/', "")));
+        for c in pool.clients.keys() {
+            ids.set(client_address(addr, c), format!("cid{}{c}", addr.replace('/', "")));
+        }
+    }
+    ids.set(REST_API_ADDRESS, "api123");
+    ids.set(AUTHORIZER_ADDRESS, "auth42");
+    (d, ids)
+}
+
+/// The world the adapter would observe after a successful apply.
+fn applied(d: &World, ids: &Ids) -> World {
+    let mut w = d.clone();
+    let mut f = w.function.take().unwrap();
+    f.environment = f.environment.iter().map(|(k, v)| (k.clone(), Text::lit(v.resolve(ids).unwrap()))).collect();
+    f.code = None;
+    w.function = Some(f);
+    let mut p = w.permission.take().unwrap();
+    p.source_arn = p.source_arn.map(|s| Text::lit(s.resolve(ids).unwrap()));
+    w.permission = Some(p);
+    let a = w.authorizer.as_mut().unwrap();
+    a.provider_arns = a.provider_arns.iter().map(|t| Text::lit(t.resolve(ids).unwrap())).collect();
+    if let Some(st) = w.stage.as_mut() {
+        st.deployment_id = None;
+    }
+    w
+}
+
+fn changes(d: &World, o: &World, ids: &Ids) -> Vec<Change> {
+    let mut out = Vec::new();
+    diff(d, o, ids, &mut out);
+    out
+}
+
+#[test]
+fn references_resolve_with_the_known_ids() {
+    let (_, ids) = setup();
+    let t = Text::lit("a/").id(REST_API_ADDRESS).s("/authorizers/").id(AUTHORIZER_ADDRESS);
+    assert_eq!(t.resolve(&ids).as_deref(), Some("a/api123/authorizers/auth42"));
+    assert_eq!(Text::default().id("platform/pool").resolve(&ids).as_deref(), Some("us-east-1_platformpool"));
+    assert_eq!(Text::default().id("tenant/nope/pool").resolve(&ids), None);
+    assert_eq!(Text::lit("http://x/{pool_id}/jwks").resolve(&ids).as_deref(), Some("http://x/{pool_id}/jwks"));
+    assert_eq!(Text::lit("open {{ only").resolve(&ids).as_deref(), Some("open {{ only"));
+}
+
+#[test]
+fn desired_follows_the_contract() {
+    let (d, ids) = setup();
+    let f = d.function.as_ref().unwrap();
+    assert_eq!(f.code.as_deref(), Some("authorizer.zip"));
+    assert_eq!(f.name, "acme-saas-authorizer");
+    assert_eq!(f.handler, "bootstrap");
+    assert_eq!(f.role, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-authorizer");
+    let e = |k: &str| f.environment[k].resolve(&ids).unwrap();
+    // Each issuer with what it may speak for: the shared pool `*`, a silo pool its tenant.
+    assert_eq!(
+        e("TENANTCTL_ISSUERS"),
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_platformpool=*,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tenantinitechpool=initech"
+    );
+    assert_eq!(e("TENANTCTL_CLIENT_IDS"), "cidplatformpoolweb,cidtenantinitechpoolweb");
+    assert_eq!(e("TENANTCTL_ROLES"), "admin:1,member:10");
+    // The example platform presents access tokens (authorizer.tokenUse: access).
+    assert_eq!(e("TENANTCTL_TOKEN_USE"), "access");
+    assert_eq!(f.architecture, "x86_64");
+    assert_eq!(d.authorizer.as_ref().unwrap().identity_validation_expression.as_deref(), Some(BEARER_JWT_EXPRESSION));
+    assert_eq!(e("TENANTCTL_JWKS_URL"), "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json");
+    assert_eq!(f.tags["tenantctl:managed"], "true");
+    assert_eq!(
+        d.authorizer.as_ref().unwrap().authorizer_uri.as_deref(),
+        Some("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:acme-saas-authorizer/invocations")
+    );
+    assert_eq!(
+        d.permission.as_ref().unwrap().source_arn.as_ref().unwrap().resolve(&ids).unwrap(),
+        "arn:aws:execute-api:us-east-1:123456789012:api123/authorizers/auth42"
+    );
+    assert_eq!(
+        d.methods["GET /orders"],
+        MethodAuth { authorization_type: "CUSTOM".into(), authorizer: Some("tenant-authorizer".into()) }
+    );
+}
+
+#[test]
+fn create_from_nothing_orders_all_four() {
+    let (d, _) = setup();
+    let mut o = World::default();
+    o.methods.insert("GET /orders".into(), MethodAuth { authorization_type: "NONE".into(), authorizer: None });
+    let c = changes(&d, &o, &Ids::default());
+    let kinds: Vec<(Action, Resource)> = c.iter().map(|c| (c.action, c.resource)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Action::Create, Resource::LambdaFunction),
+            (Action::Create, Resource::Authorizer),
+            (Action::Create, Resource::LambdaPermission),
+            (Action::Update, Resource::MethodAuth)
+        ]
+    );
+    match c[0].op.as_ref().unwrap() {
+        Op::PutFunction { code, create, update_code, .. } => {
+            assert_eq!(code, "authorizer.zip");
+            assert!(*create && *update_code);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c[3].address, "platform/authorizer/method/GET /orders");
+}
+
+#[test]
+fn unchanged_means_no_change() {
+    let (d, ids) = setup();
+    let o = applied(&d, &ids);
+    assert_eq!(changes(&d, &o, &ids), vec![]);
+    check(&d, &o, &ids).unwrap();
+}
+
+#[test]
+fn env_drift_is_one_config_update() {
+    let (d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    let f = o.function.as_mut().unwrap();
+    f.environment.insert("TENANTCTL_ISSUERS".into(), "https://evil.example".into());
+    f.environment.insert("EXTRA".into(), "1".into());
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].action, Action::Update);
+    let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["environment.EXTRA", "environment.TENANTCTL_ISSUERS"]);
+    assert_eq!(c[0].fields[0].after, Value::Null);
+    match c[0].op.as_ref().unwrap() {
+        Op::PutFunction { create, update_code, update_config, .. } => {
+            assert!(!create && !update_code && *update_config)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unresolved_ids_differ() {
+    let (d, mut ids) = setup();
+    let o = applied(&d, &ids);
+    ids.remove("tenant/initech/pool");
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].fields[0].path, "environment.TENANTCTL_ISSUERS");
+    assert!(c[0].fields[0].after.as_str().unwrap().contains(UNKNOWN));
+}
+
+#[test]
+fn code_drift_is_code_only() {
+    let (d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    o.function.as_mut().unwrap().code_sha256 = "b2xk".into();
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].fields, vec![fc("code_sha256", json!("b2xk"), json!("c2hh"))]);
+    match c[0].op.as_ref().unwrap() {
+        Op::PutFunction { update_code, update_config, .. } => assert!(*update_code && !update_config),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn missing_zip_blocks_create_only() {
+    let f = folder();
+    let d = wiring(&f, &env(), None, None);
+    let (_, ids) = setup();
+    let err = check(&d, &World::default(), &ids).unwrap_err();
+    assert!(err.contains("authorizer.function.code"), "{err}");
+    // Existing function: the code is left as it is.
+    let mut o = applied(&d, &ids);
+    o.function.as_mut().unwrap().code_sha256 = "b2xk".into();
+    check(&d, &o, &ids).unwrap();
+    assert_eq!(changes(&d, &o, &ids), vec![]);
+}
+
+#[test]
+fn widened_permission_is_replaced() {
+    let (d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    // tenantctl's Sid twice (an emulator accepts duplicates): both go, one comes back.
+    // Statements with other Sids are never observed (they are someone else's).
+    let p = o.permission.as_mut().unwrap();
+    p.copies = 2;
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].resource, Resource::LambdaPermission);
+    assert_eq!(c[0].fields, vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]);
+    match c[0].op.as_ref().unwrap() {
+        Op::PutPermission { function, remove, permission } => {
+            assert_eq!(function, "acme-saas-authorizer");
+            assert_eq!(remove, &vec![STATEMENT_ID.to_string(), STATEMENT_ID.to_string()]);
+            assert_eq!(permission, d.permission.as_ref().unwrap());
+        }
+        other => panic!("{other:?}"),
+    }
+    // A statement without SourceArn in tenantctl's own Sid.
+    let mut o = applied(&d, &ids);
+    o.permission.as_mut().unwrap().source_arn = None;
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].fields[0].path, "source_arn");
+    assert_eq!(c[0].fields[0].before, Value::Null);
+}
+
+#[test]
+fn method_drift_and_all_methods() {
+    let (mut d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    o.methods.insert("GET /orders".into(), MethodAuth { authorization_type: "NONE".into(), authorizer: None });
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].resource, Resource::MethodAuth);
+    assert_eq!(
+        c[0].fields,
+        vec![
+            fc("authorization_type", json!("NONE"), json!("CUSTOM")),
+            fc("authorizer", Value::Null, json!("tenant-authorizer"))
+        ]
+    );
+    // methods: [] -> every observed method.
+    let all = d.methods.remove("GET /orders").unwrap();
+    d.methods.insert(ALL_METHODS.into(), all.clone());
+    o.methods.insert("POST /orders".into(), all);
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].name, "GET /orders");
+}
+
+#[test]
+fn authorizer_drift() {
+    let (d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    o.authorizer.as_mut().unwrap().result_ttl_seconds = 0;
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].fields, vec![fc("result_ttl_seconds", json!(0), json!(300))]);
+    assert_eq!(c[0].op, Some(Op::PutAuthorizer { config: d.authorizer.clone().unwrap(), create: false }));
+}
+
+fn stage_setup(stage: &str) -> (World, Ids, World) {
+    let (mut d, ids) = setup();
+    d.stage = Some(StageState { name: stage.to_string(), ..StageState::default() });
+    let mut o = applied(&d, &ids);
+    o.stage = Some(StageState {
+        name: stage.into(),
+        deployment_id: Some("dep1".into()),
+        methods: BTreeMap::from([("GET /orders".to_string(), "CUSTOM".to_string())]),
+    });
+    (d, ids, o)
+}
+
+#[test]
+fn no_stage_no_deployment() {
+    let (d, ids) = setup();
+    assert_eq!(d.stage, None);
+    let mut o = applied(&d, &ids);
+    o.authorizer.as_mut().unwrap().result_ttl_seconds = 0;
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert!(c.iter().all(|c| c.resource != Resource::StageDeployment));
+}
+
+#[test]
+fn stage_serving_the_authorizer_is_clean() {
+    let (d, ids, o) = stage_setup("prod");
+    assert_eq!(changes(&d, &o, &ids), vec![]);
+}
+
+#[test]
+fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
+    let (d, ids, mut o) = stage_setup("prod");
+    // The draft is right; the stage still serves the method unguarded.
+    o.stage.as_mut().unwrap().methods.insert("GET /orders".into(), "NONE".into());
+    let c = changes(&d, &o, &ids);
+    let kinds: Vec<(Action, Resource, &str)> = c.iter().map(|c| (c.action, c.resource, c.address.as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders"),
+            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod"),
+        ]
+    );
+    assert_eq!(c[0].fields, vec![fc("stage.prod.authorization_type", json!("NONE"), json!("CUSTOM"))]);
+    assert_eq!(
+        c[1].fields,
+        vec![
+            fc("deployment_id", json!("dep1"), json!(NEW_DEPLOYMENT)),
+            fc("methods.GET /orders.authorization_type", json!("NONE"), json!("CUSTOM"))
+        ]
+    );
+    assert_eq!(c[1].op, Some(Op::DeployStage { stage: "prod".into() }));
+    assert!(
+        Op::DeployStage { stage: "prod".into() }.phase()
+            > Op::SetMethodAuth { key: String::new(), auth: d.methods["GET /orders"].clone() }.phase()
+    );
+    // A method the stage does not serve at all is drift too.
+    o.stage.as_mut().unwrap().methods.clear();
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c[0].fields, vec![fc("stage.prod.authorization_type", Value::Null, json!("CUSTOM"))]);
+    // Draft and stage both wrong: one method change with both fields.
+    o.methods.insert("GET /orders".into(), MethodAuth { authorization_type: "NONE".into(), authorizer: None });
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 2);
+    let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["authorization_type", "authorizer", "stage.prod.authorization_type"]);
+}
+
+#[test]
+fn authorizer_or_method_change_deploys_the_stage() {
+    let (d, ids, mut o) = stage_setup("prod");
+    o.authorizer.as_mut().unwrap().result_ttl_seconds = 0;
+    let c = changes(&d, &o, &ids);
+    let kinds: Vec<Resource> = c.iter().map(|c| c.resource).collect();
+    assert_eq!(kinds, vec![Resource::Authorizer, Resource::StageDeployment]);
+    assert_eq!(c[1].fields, vec![fc("deployment_id", json!("dep1"), json!(NEW_DEPLOYMENT))]);
+    // A function or permission change alone needs no deployment.
+    let (d, ids, mut o) = stage_setup("prod");
+    o.function.as_mut().unwrap().memory_mb = 512;
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.iter().map(|c| c.resource).collect::<Vec<_>>(), vec![Resource::LambdaFunction]);
+    // A stage that does not exist yet is created by the deployment.
+    let (d, ids, mut o) = stage_setup("prod");
+    o.stage = Some(StageState { name: "prod".into(), deployment_id: None, methods: BTreeMap::new() });
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.last().map(|c| (c.action, c.resource)), Some((Action::Create, Resource::StageDeployment)));
+}
+
+#[test]
+fn issuers_and_arns_follow_the_partition() {
+    let f = folder();
+    let cn = RenderEnv { account_id: "123456789012".into(), region: "cn-north-1".into(), partition: "aws-cn".into() };
+    let d = wiring(&f, &cn, Some("c2hh".into()), None);
+    let fun = d.function.as_ref().unwrap();
+    let issuers = fun.environment["TENANTCTL_ISSUERS"].shown(&Ids::default());
+    for iss in issuers.split(',') {
+        assert!(iss.starts_with("https://cognito-idp.cn-north-1.amazonaws.com.cn/"), "{iss}");
+    }
+    assert!(fun.role.starts_with("arn:aws-cn:iam::"), "{}", fun.role);
+    assert!(d
+        .authorizer
+        .as_ref()
+        .unwrap()
+        .authorizer_uri
+        .as_ref()
+        .unwrap()
+        .starts_with("arn:aws-cn:apigateway:cn-north-1:lambda:path/"));
+    assert!(d
+        .authorizer
+        .as_ref()
+        .unwrap()
+        .authorizer_uri
+        .as_ref()
+        .unwrap()
+        .contains("functions/arn:aws-cn:lambda:cn-north-1:"));
+    assert!(d
+        .permission
+        .as_ref()
+        .unwrap()
+        .source_arn
+        .as_ref()
+        .unwrap()
+        .shown(&Ids::default())
+        .starts_with("arn:aws-cn:execute-api:cn-north-1:"));
+    assert!(!fun.environment.contains_key("TENANTCTL_JWKS_URL"), "no emulator: keys come from the issuer");
+}
+
+#[test]
+fn jwks_url_only_in_emulator_mode() {
+    assert_eq!(jwks_endpoint(None, Some("http://127.0.0.1:5000")), Ok(None));
+    assert_eq!(jwks_endpoint(Some("0"), Some("http://127.0.0.1:5000")), Ok(None));
+    assert_eq!(
+        jwks_endpoint(Some("1"), Some("http://127.0.0.1:5000")).unwrap().as_deref(),
+        Some("http://127.0.0.1:5000")
+    );
+    assert!(jwks_endpoint(Some("1"), None).unwrap_err().contains("--endpoint-url"));
+    assert!(jwks_endpoint(Some("yes"), Some("http://x")).is_err());
+}
+
+#[test]
+fn architecture_is_planned_and_uploads_the_code() {
+    let (d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    o.function.as_mut().unwrap().architecture = "arm64".into();
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].fields, vec![fc("architecture", json!("arm64"), json!("x86_64"))]);
+    match c[0].op.as_ref().unwrap() {
+        Op::PutFunction { function, update_code, update_config, .. } => {
+            assert!(*update_code && !update_config);
+            assert_eq!(function.architecture, "x86_64");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Created with its architecture.
+    let c = changes(&d, &World::default(), &ids);
+    assert!(c[0].fields.contains(&fc("architecture", Value::Null, json!("x86_64"))));
+    // Without the zip the architecture cannot change: check says so.
+    let f = folder();
+    let nozip = wiring(&f, &env(), None, None);
+    let err = check(&nozip, &o, &ids).unwrap_err();
+    assert!(err.contains("authorizer.function.architecture"), "{err}");
+}
+
+#[test]
+fn identity_validation_expression_is_a_bearer_jwt() {
+    let re = regex::Regex::new(BEARER_JWT_EXPRESSION).unwrap();
+    assert!(re.is_match("Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x"));
+    for bad in
+        ["garbage", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.c ", "Basic a.b.c", "Bearer a.b.c\nx", "Bearer a.b.c=="]
+    {
+        assert!(!re.is_match(bad), "{bad:?}");
+    }
+    // The authorizer accepts what passes the expression.
+    assert_eq!(tenantctl_authorizer_bearer("Bearer a.b.c"), "a.b.c");
+    let (d, ids) = setup();
+    let mut o = applied(&d, &ids);
+    o.authorizer.as_mut().unwrap().identity_validation_expression = None;
+    let c = changes(&d, &o, &ids);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].fields, vec![fc("identity_validation_expression", Value::Null, json!(BEARER_JWT_EXPRESSION))]);
+}
+
+/// `authorizer/src/apigw.rs` `bearer_token` strips `Bearer ` (any case): the expression's
+/// prefix is one it accepts.
+fn tenantctl_authorizer_bearer(h: &str) -> &str {
+    h.strip_prefix("Bearer ").unwrap_or(h)
+}
+
+fn validate_with(edit: impl Fn(String) -> String) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["tenants", "policies"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+        }
+    }
+    let pf = dir.path().join("tenants/platform.yaml");
+    let text = std::fs::read_to_string(&pf).unwrap();
+    std::fs::write(&pf, edit(text)).unwrap();
+    match crate::spec::load_valid(dir.path()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0.iter().map(|d| format!("{}: {}", d.location(), d.message)).collect(),
+    }
+}
+
+#[test]
+fn validate_authorizer_fields() {
+    assert_eq!(validate_with(|t| t), Vec::<String>::new());
+    let errs = validate_with(|t| t.replace("tokenUse: access", "tokenUse: refresh"));
+    assert!(errs.len() == 1 && errs[0].contains("tokenUse") && errs[0].contains("platform.yaml:"), "{errs:?}");
+    let errs =
+        validate_with(|t| t.replace("    timeoutSeconds: 5\n", "    timeoutSeconds: 5\n    architecture: arm\n"));
+    assert!(errs.len() == 1 && errs[0].contains("architecture `arm`"), "{errs:?}");
+    assert_eq!(
+        validate_with(|t| t.replace("    timeoutSeconds: 5\n", "    timeoutSeconds: 5\n    architecture: arm64\n")),
+        Vec::<String>::new()
+    );
+    let errs = validate_with(|t| t.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: pr-od\n"));
+    assert!(errs.len() == 1 && errs[0].contains("stage name"), "{errs:?}");
+    assert_eq!(
+        validate_with(|t| t.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  stage: prod\n")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn cache_ttl_is_capped_by_token_validity() {
+    // access 5m: a 300 s cache is fine, 301 s outlives the token.
+    let short = |ttl: &'static str| {
+        move |t: String| {
+            t.replace("access: 60m", "access: 5m").replace("resultTtlSeconds: 300", &format!("resultTtlSeconds: {ttl}"))
+        }
+    };
+    assert_eq!(validate_with(short("300")), Vec::<String>::new());
+    let errs = validate_with(short("301"));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("resultTtlSeconds 301") && errs[0].contains("access token validity of app client `web`"),
+        "{errs:?}"
+    );
+    // The place is the resultTtlSeconds line.
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tenants/platform.yaml")).unwrap();
+    let line = text.lines().position(|l| l.contains("resultTtlSeconds")).unwrap() + 1;
+    assert!(errs[0].contains(&format!("platform.yaml:{line}:")), "{errs:?}");
+    // Without a tokenValidity, Cognito's 60 minutes cap it; 3600 is the hard limit.
+    let errs = validate_with(|t| {
+        t.replace("      tokenValidity: {access: 60m, id: 60m, refresh: 30d}\n", "")
+            .replace("resultTtlSeconds: 300", "resultTtlSeconds: 3600")
+    });
+    assert_eq!(errs, Vec::<String>::new());
+    let errs =
+        validate_with(|t| t.replace("id: 60m", "id: 30m").replace("resultTtlSeconds: 300", "resultTtlSeconds: 3600"));
+    assert!(errs.len() == 1 && errs[0].contains("ID token validity"), "{errs:?}");
+    let errs = validate_with(|t| t.replace("resultTtlSeconds: 300", "resultTtlSeconds: 3601"));
+    assert!(errs.len() == 1 && errs[0].contains("0..3600"), "{errs:?}");
+}
