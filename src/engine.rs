@@ -61,7 +61,8 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::DeleteResourceServer { .. }
         | Op::PutClient { .. }
         | Op::DeleteClient { .. }
-        | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
+        | Op::DeletePool { .. }
+        | Op::PutDomain { .. } => aws::cognito::execute(aws, op, ids).await,
         Op::CreateRole { .. }
         | Op::UpdateRole { .. }
         | Op::DeleteRole { .. }
