@@ -450,6 +450,25 @@ def _delete_user_pool(self: CognitoIdpResponse) -> None:
         )
 
 
+# CreateUserPoolDomain: a prefix domain is unique in the Region ("The domain prefix ... must
+# be unique across all of AWS in the Region": developer guide, "Using the Amazon Cognito
+# prefix domain"), and a user pool has at most one prefix domain and one custom domain (API
+# reference, CreateUserPoolDomain; DescribeUserPool returns one `Domain`). moto silently
+# re-points an existing prefix to the new pool and lets a pool hold several prefixes.
+# https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolDomain.html
+# https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html
+@_before(CognitoIdpResponse, "create_user_pool_domain")
+def _create_user_pool_domain(self: CognitoIdpResponse) -> None:
+    params = _params(self)
+    domain, pool = params.get("Domain"), params.get("UserPoolId")
+    if domain in self.backend.user_pool_domains:
+        _refuse("domain-taken", InvalidParameterException("Domain already exists."))
+    if not params.get("CustomDomainConfig") and any(
+        d.user_pool_id == pool and not d.custom_domain_config for d in self.backend.user_pool_domains.values()
+    ):
+        _refuse("pool-has-prefix-domain", InvalidParameterException("User pool already has a domain configured."))
+
+
 # Rule 7a. AddCustomAttributes: custom attributes can be added but not changed or removed
 # (developer guide, "Working with user attributes": "you can't change or remove a custom
 # attribute"); moto refuses a name the pool has, this also refuses a name given twice in one

@@ -588,6 +588,22 @@ class StrictDeleteUserPool(ErrorCode, unittest.TestCase):
         self.idp.delete_user_pool_domain(UserPoolId=pool, Domain=domain)
         self.idp.delete_user_pool(UserPoolId=pool)
 
+    def test_domain_prefix_unique_and_one_per_pool(self) -> None:
+        a = self.idp.create_user_pool(PoolName=unique("dom-a"))["UserPool"]["Id"]
+        b = self.idp.create_user_pool(PoolName=unique("dom-b"))["UserPool"]["Id"]
+        domain = unique("tenantctl-strict")
+        self.idp.create_user_pool_domain(UserPoolId=a, Domain=domain)
+        err = self.assertError("InvalidParameterException", self.idp.create_user_pool_domain, UserPoolId=b, Domain=domain)
+        self.assertEqual(err.response["Error"]["Message"], "Domain already exists.")
+        self.assertEqual(self.idp.describe_user_pool_domain(Domain=domain)["DomainDescription"]["UserPoolId"], a)
+        err = self.assertError(
+            "InvalidParameterException", self.idp.create_user_pool_domain, UserPoolId=a, Domain=unique("tenantctl-second")
+        )
+        self.assertEqual(err.response["Error"]["Message"], "User pool already has a domain configured.")
+        # Renaming is delete, then create.
+        self.idp.delete_user_pool_domain(UserPoolId=a, Domain=domain)
+        self.idp.create_user_pool_domain(UserPoolId=a, Domain=unique("tenantctl-renamed"))
+
     def test_unknown_pool(self) -> None:
         self.assertError("ResourceNotFoundException", self.idp.delete_user_pool, UserPoolId="us-east-1_doesnotexist")
 
