@@ -61,8 +61,7 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::DeleteResourceServer { .. }
         | Op::PutClient { .. }
         | Op::DeleteClient { .. }
-        | Op::DeletePool { .. }
-        | Op::PutDomain { .. } => aws::cognito::execute(aws, op, ids).await,
+        | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
         Op::CreateRole { .. }
         | Op::UpdateRole { .. }
         | Op::DeleteRole { .. }

@@ -123,7 +123,6 @@ mod markdown_plan {
     fn pool(mfa: &str, groups: &[(&str, &str)], clients: &[(&str, bool)]) -> PoolState {
         PoolState {
             usernames: None,
-            domain: None,
             address: "platform/pool".into(),
             name: "saas".into(),
             tenant: None,

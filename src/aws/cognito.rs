@@ -163,7 +163,6 @@ pub async fn observe(
                     resource_servers,
                     clients: client_states,
                     usernames: Some(usernames_state(&pool)),
-                    domain: pool.domain().filter(|d| !d.is_empty()).map(str::to_string),
                 };
                 Ok::<_, AwsError>((address, id, state, client_ids))
             }
@@ -459,28 +458,6 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                 .await
                 .map_err(|e| call_err("cognito-idp:DeleteUserPoolClient", e))?;
             ids.lock().await.forget(&key);
-            Ok(())
-        }
-        Op::PutDomain { pool, domain, replaces } => {
-            let id = pool_id(ids, pool).await?;
-            if let Some(old) = replaces {
-                aws.limiter.acquire_op("cognito-idp:DeleteUserPoolDomain", None).await;
-                let gone = aws.cognito.delete_user_pool_domain().user_pool_id(&id).domain(old).send().await;
-                if let Err(e) = gone {
-                    let e = call_err("cognito-idp:DeleteUserPoolDomain", e);
-                    if !e.is_not_found() {
-                        return Err(e);
-                    }
-                }
-            }
-            aws.limiter.acquire_op("cognito-idp:CreateUserPoolDomain", None).await;
-            aws.cognito
-                .create_user_pool_domain()
-                .user_pool_id(&id)
-                .domain(domain)
-                .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateUserPoolDomain", e))?;
             Ok(())
         }
         Op::DeletePool { pool, force_delete_users } => {

@@ -16,9 +16,6 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
             let id = s.ids.id(addr).unwrap_or_default();
             rows.push(json!({"resource": "user_pool", "address": addr, "name": p.name, "tenant": p.tenant,
                 "id": id, "arn": format!("arn:{}:cognito-idp:{}:{}:userpool/{id}", c.partition, c.region, c.account_id)}));
-            if let Some(d) = &p.domain {
-                rows.push(json!({"resource": "pool_domain", "address": format!("{addr}/domain"), "name": d, "tenant": p.tenant, "id": d}));
-            }
             for g in p.groups.keys() {
                 let t = g.rsplit_once('-').map(|(t, _)| t.to_string());
                 rows.push(json!({"resource": "group", "address": format!("{addr}/group/{g}"), "name": g, "tenant": t, "id": g}));

@@ -129,7 +129,6 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
         groups: Default::default(),
         clients: Default::default(),
         resource_servers: Default::default(),
-        domain: None,
         ..d.clone()
     };
     // After CreatePool the pool has its settings and attributes, and nothing else.
@@ -212,23 +211,6 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
                 }
                 Some(_) => {}
             }
-        }
-        if let Some(want) = d.domain.as_ref().filter(|w| o.domain.as_ref() != Some(*w)) {
-            // A domain cannot be renamed: the new one replaces the old one (the hosted UI's
-            // address changes).
-            cx.push(
-                if o.domain.is_some() { Action::Update } else { Action::Create },
-                Resource::PoolDomain,
-                format!("{addr}/domain"),
-                want,
-                tenant,
-                diff_values(
-                    "domain",
-                    &o.domain.as_ref().map_or(Value::Null, |d| Value::from(d.as_str())),
-                    &Value::from(want.as_str()),
-                ),
-                Op::PutDomain { pool: addr.clone(), domain: want.clone(), replaces: o.domain.clone() },
-            );
         }
         if let Some(n) = o.attributes.keys().find(|n| !d.attributes.contains_key(*n)) {
             return Err(PlanError::AttributeRemoved { pool: d.name.clone(), name: n.clone() });

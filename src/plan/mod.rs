@@ -36,7 +36,6 @@ pub enum Resource {
     Group,
     ResourceServer,
     AppClient,
-    PoolDomain,
     IamRole,
     RolePolicy,
     LambdaFunction,
@@ -54,7 +53,6 @@ impl Resource {
             Resource::Group => "group",
             Resource::ResourceServer => "resource_server",
             Resource::AppClient => "app_client",
-            Resource::PoolDomain => "pool_domain",
             Resource::IamRole => "iam_role",
             Resource::RolePolicy => "role_policy",
             Resource::LambdaFunction => "lambda_function",
@@ -128,13 +126,6 @@ pub enum Op {
         pool: String,
         force_delete_users: bool,
     },
-    /// Creates the pool's hosted-UI domain; `replaces`: the live domain deleted first (a
-    /// domain cannot be renamed in place).
-    PutDomain {
-        pool: String,
-        domain: String,
-        replaces: Option<String>,
-    },
 
     CreateRole {
         role: RoleState,
@@ -201,7 +192,7 @@ impl Op {
             Op::CreateRole { .. } | Op::UpdateRole { .. } => 1,
             Op::PutRolePolicy { .. } | Op::DetachRolePolicy { .. } | Op::DeleteRolePolicy { .. } => 2,
             Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
-            Op::AddAttribute { .. } | Op::PutDomain { .. } => 4,
+            Op::AddAttribute { .. } => 4,
             Op::PutResourceServer { .. } => 5,
             Op::PutClient { .. } => 6,
             Op::PutGroup { .. } => 7,

@@ -22,7 +22,6 @@ fn attr(t: &str, mutable: bool) -> AttributeState {
 fn pool(groups: &[&str]) -> PoolState {
     PoolState {
         usernames: None,
-        domain: None,
         address: "platform/pool".into(),
         name: "saas".into(),
         tenant: None,
@@ -313,40 +312,4 @@ fn pruning_a_protected_pool_turns_protection_off_as_its_own_change() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].path, "deletion_protection");
     assert_eq!((f[0].before.clone(), f[0].after.clone()), (json!(true), json!(false)));
-}
-
-#[test]
-fn hosted_ui_domain_is_created_replaced_and_otherwise_left_alone() {
-    let with = |d: Option<&str>| {
-        let mut w = world(&["acme-admin"], &[("acme", "admin")]);
-        w.pools.get_mut("platform/pool").unwrap().domain = d.map(str::to_string);
-        w
-    };
-    // Declared, absent: created after the pool, in the same apply as the pool.
-    let p = run(&with(Some("acme-login")), &World::default(), &opts(&["acme"]));
-    let c = p.changes.iter().find(|c| c.resource == Resource::PoolDomain).expect("domain change");
-    assert_eq!((c.action, c.address.as_str(), c.name.as_str()), (Action::Create, "platform/pool/domain", "acme-login"));
-    let k = kinds(&p);
-    let pos = |r: Resource| k.iter().position(|(_, x, _)| *x == r).unwrap();
-    assert!(pos(Resource::UserPool) < pos(Resource::PoolDomain));
-    // Converged.
-    assert!(run(&with(Some("acme-login")), &with(Some("acme-login")), &opts(&["acme"])).is_empty());
-    // Renamed: the live domain is deleted and the new one created, in one change.
-    let p = run(&with(Some("acme-signin")), &with(Some("acme-login")), &opts(&["acme"]));
-    assert_eq!(p.changes.len(), 1, "{:#?}", p.changes);
-    let c = &p.changes[0];
-    assert_eq!(
-        c.fields,
-        vec![FieldChange { path: "domain".into(), before: "acme-login".into(), after: "acme-signin".into() }]
-    );
-    assert_eq!(
-        c.op,
-        Some(Op::PutDomain {
-            pool: "platform/pool".into(),
-            domain: "acme-signin".into(),
-            replaces: Some("acme-login".into())
-        })
-    );
-    // Not declared: a live domain is not tenantctl's to change.
-    assert!(run(&with(None), &with(Some("acme-login")), &opts(&["acme"])).is_empty());
 }

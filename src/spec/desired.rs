@@ -39,10 +39,6 @@ pub mod names {
     pub fn authorizer_role(platform: &str) -> String {
         format!("{platform}-authorizer")
     }
-    /// A silo pool's hosted-UI domain prefix (contract §1.4).
-    pub fn silo_domain(domain: &str, tenant: &str) -> String {
-        format!("{domain}-{tenant}")
-    }
     pub fn role_arn(partition: &str, account: &str, platform: &str, name: &str) -> String {
         format!("arn:{partition}:iam::{account}:role/tenantctl/{platform}/{name}")
     }
@@ -399,7 +395,6 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
                 resource_servers: resource_servers.clone(),
                 clients: clients.clone(),
                 usernames: usernames.clone(),
-                domain: up.domain.clone(),
             },
         );
     }
@@ -418,7 +413,6 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
                 resource_servers: resource_servers.clone(),
                 clients: clients.clone(),
                 usernames: usernames.clone(),
-                domain: up.domain.as_ref().map(|d| names::silo_domain(d, &t.id)),
             },
         );
     }

@@ -121,10 +121,6 @@ pub struct PoolState {
     /// Desired: as declared (None: not managed; a new pool gets the default). Observed: live.
     #[serde(default)]
     pub usernames: Option<UsernamesState>,
-    /// The hosted-UI domain prefix. Desired: None when the folder declares none (a live
-    /// domain is then left alone). Observed: the pool's prefix domain.
-    #[serde(default)]
-    pub domain: Option<String>,
 }
 
 /// An IAM role with its inline and attached policies.
