@@ -73,6 +73,7 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::PutPermission { .. }
         | Op::SetMethodAuth { .. }
         | Op::DeployStage { .. } => aws::authorizer::execute(aws, op, ids, config_dir).await,
+        Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
     }
 }
 

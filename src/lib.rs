@@ -4,12 +4,14 @@
 //! - [`state`]: the normalised model both desired and observed state are read into.
 //! - [`plan`]: pure: desired + observed -> ordered changes and drift.
 //! - [`aws`]: adapters: read live state, execute one change.
+//! - [`kinds`]: the kind model: one module per resource kind, one registry.
 //! - [`engine`]: runs a plan with bounded concurrency, retries and rate limits.
 //! - [`cli`]: the commands.
 
 pub mod aws;
 pub mod cli;
 pub mod engine;
+pub mod kinds;
 pub mod ops;
 pub mod plan;
 pub mod spec;

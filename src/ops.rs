@@ -8,6 +8,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
+use crate::kinds;
 use crate::plan::{self, Plan, PlanError, PlanOptions};
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{Ids, World};
@@ -139,6 +140,7 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
     for p in world.pools.values_mut() {
         p.groups.retain(|g, _| groups.contains(g));
     }
+    world.items.retain(|_, i| i.tenant.as_deref().is_some_and(|t| keep.contains(t)));
     world.function = None;
     world.permission = None;
     world.authorizer = None;
@@ -206,10 +208,12 @@ impl Session {
         };
         let mut desired = desired::world(&folder, &env)
             .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
+        kinds::desired(&folder, &env, &mut desired);
         if scoped {
             scope(&mut desired, &folder, tenants);
         }
         let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
+        kinds::observe(&aws, &folder, &mut observed, &mut ids).await?;
         if !scoped {
             aws::iam::observe(&aws, &desired, false, &mut observed).await?;
         }
@@ -259,7 +263,7 @@ impl Session {
     pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, OpsError> {
         plan::authorizer::check(&self.desired, &self.observed, &self.ids)
             .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
-        let plan = plan::plan(&self.desired, &self.observed, &self.ids, opts)?;
+        let plan = plan::plan_with(&self.desired, &self.observed, &self.ids, opts, &kinds::rules())?;
         plan::quotas::check(&plan, &self.desired, &self.figures)?;
         Ok(plan)
     }

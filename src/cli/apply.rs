@@ -29,6 +29,8 @@ fn verb(a: Action, done: bool) -> &'static str {
         (Action::Create, false) => "create",
         (Action::Update, false) => "update",
         (Action::Delete, false) => "delete",
+        (Action::Replace, true) => "replaced",
+        (Action::Replace, false) => "replace",
     }
 }
 

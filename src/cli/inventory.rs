@@ -32,6 +32,11 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
             rows.push(json!({"resource": "iam_role", "address": addr, "name": r.name, "tenant": r.tenant,
                 "arn": format!("arn:{}:iam::{}:role{}{}", c.partition, c.account_id, r.path, r.name)}));
         }
+        for (addr, i) in &s.observed.items {
+            rows.push(
+                json!({"resource": i.kind, "address": addr, "name": i.name, "tenant": i.tenant, "id": s.ids.id(addr)}),
+            );
+        }
         if let Some(arn) = s.ids.id(wiring::FUNCTION_ADDRESS) {
             rows.push(json!({"resource": "lambda_function", "address": "platform/authorizer/function", "arn": arn}));
         }

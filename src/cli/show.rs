@@ -31,9 +31,10 @@ pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
                 Action::Create => "+",
                 Action::Update => "~",
                 Action::Delete => "-",
+                Action::Replace => "-/+",
             };
             out.push_str(&format!("  {sign} {} {} ({})\n", c.resource.as_str(), c.address, c.name));
-            if c.action == Action::Update || verbose {
+            if matches!(c.action, Action::Update | Action::Replace) || verbose {
                 for f in &c.fields {
                     let (b, a) = if sensitive(&f.path) {
                         ("(sensitive)".to_string(), "(sensitive)".to_string())
@@ -136,6 +137,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
                 Action::Create => "+ create",
                 Action::Update => "~ update",
                 Action::Delete => "- delete",
+                Action::Replace => "-/+ replace",
             };
             out.push_str(&format!(
                 "| {sign} | {} | {} | {} |\n",
@@ -157,6 +159,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
                     Action::Create => "(create)",
                     Action::Update => "(update)",
                     Action::Delete => "(delete)",
+                    Action::Replace => "(replace)",
                 }
             ));
             out.push_str("| field | before | after |\n|---|---|---|\n");

@@ -417,9 +417,24 @@ fn role_fields(r: &RoleState) -> RoleFields<'_> {
     }
 }
 
-/// Plans the changes that make `observed` match `desired`.
+/// Plans the changes that make `observed` match `desired` (without kind-model items).
 pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    plan_with(desired, observed, ids, opts, &[])
+}
+
+/// [`plan`], with the kind model's kinds (`kinds`: their rules) planning `World::items`.
+pub fn plan_with(
+    desired: &World,
+    observed: &World,
+    ids: &Ids,
+    opts: &PlanOptions,
+    kinds: &[&dyn super::ItemRules],
+) -> Result<Plan, PlanError> {
     let mut cx = Ctx { opts, changes: Vec::new(), orphans: Vec::new() };
+    let kept = |parent: &str| {
+        desired.pools.contains_key(parent) || desired.roles.contains_key(parent) || desired.items.contains_key(parent)
+    };
+    super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &mut cx.changes, &mut cx.orphans)?;
     for (addr, d) in &desired.pools {
         plan_pool(&mut cx, d, observed.pools.get(addr))?;
     }

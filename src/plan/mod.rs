@@ -4,6 +4,7 @@
 
 mod diff;
 pub mod drift;
+pub mod items;
 pub mod quotas;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,8 @@ use crate::state::{
 
 pub mod authorizer;
 
-pub use diff::{diff_values, field_changes, plan, PlanOptions};
+pub use diff::{diff_values, field_changes, plan, plan_with, PlanOptions};
+pub use items::ItemRules;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -26,10 +28,11 @@ pub enum Action {
     Create,
     Update,
     Delete,
+    /// Deleted and created again: AWS cannot change it in place (never a user pool).
+    Replace,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Resource {
     UserPool,
     CustomAttribute,
@@ -43,6 +46,36 @@ pub enum Resource {
     Authorizer,
     MethodAuth,
     StageDeployment,
+    /// A kind of the kind model (`crate::kinds`), by its name.
+    Kind(&'static str),
+}
+
+const NAMED: [Resource; 12] = [
+    Resource::UserPool,
+    Resource::CustomAttribute,
+    Resource::Group,
+    Resource::ResourceServer,
+    Resource::AppClient,
+    Resource::IamRole,
+    Resource::RolePolicy,
+    Resource::LambdaFunction,
+    Resource::LambdaPermission,
+    Resource::Authorizer,
+    Resource::MethodAuth,
+    Resource::StageDeployment,
+];
+
+impl Serialize for Resource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Resource, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(Resource::named(&name))
+    }
 }
 
 impl Resource {
@@ -60,7 +93,24 @@ impl Resource {
             Resource::Authorizer => "authorizer",
             Resource::MethodAuth => "method_auth",
             Resource::StageDeployment => "stage_deployment",
+            Resource::Kind(name) => name,
         }
+    }
+
+    /// The resource of this name (a saved plan's): a kind of the kind model when it is not one
+    /// of the others.
+    pub fn named(name: &str) -> Resource {
+        static KINDS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        if let Some(r) = NAMED.iter().find(|r| r.as_str() == name) {
+            return *r;
+        }
+        let mut known = KINDS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = known.iter().find(|k| **k == name) {
+            return Resource::Kind(k);
+        }
+        let k: &'static str = Box::leak(name.to_string().into_boxed_str());
+        known.push(k);
+        Resource::Kind(k)
     }
 }
 
@@ -182,6 +232,14 @@ pub enum Op {
     DeployStage {
         stage: String,
     },
+    /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
+    /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
+    Item {
+        address: String,
+        desired: Option<crate::state::Item>,
+        live: Option<crate::state::Item>,
+        replace: bool,
+    },
 }
 
 impl Op {
@@ -201,6 +259,8 @@ impl Op {
             Op::PutPermission { .. } => 10,
             Op::SetMethodAuth { .. } => 11,
             Op::DeployStage { .. } => 12,
+            Op::Item { desired: Some(_), .. } => 4,
+            Op::Item { desired: None, .. } => 13,
             // Deletions last, dependants first.
             Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
             Op::DeleteResourceServer { .. } => 14,
@@ -245,6 +305,7 @@ impl Plan {
                 Action::Create => "create",
                 Action::Update => "update",
                 Action::Delete => "delete",
+                Action::Replace => "replace",
             })
             .or_default() += 1;
         }
@@ -269,12 +330,16 @@ pub enum PlanError {
     UsernamesChange { pool: String, field: String, before: String, after: String },
     #[error("quota {quota} would be crossed: {detail}")]
     Quota { quota: String, detail: String, remedy: String },
+    /// A change a kind's rules refuse (see [`ItemRules::compare`]).
+    #[error("{resource} `{address}`: {message}")]
+    Refused { resource: String, address: String, message: String, hint: String },
 }
 
 impl PlanError {
     pub fn hint(&self) -> &str {
         match self {
             PlanError::Quota { remedy, .. } => remedy,
+            PlanError::Refused { hint, .. } => hint,
             PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
             PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
             PlanError::ClientSecretChange { .. } => "put generateSecret back, or declare a client under a new name with the secret setting you want (and remove the old one once nothing uses it)",

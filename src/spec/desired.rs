@@ -39,6 +39,10 @@ pub mod names {
     pub fn authorizer_role(platform: &str) -> String {
         format!("{platform}-authorizer")
     }
+    /// A silo pool's hosted-UI domain prefix (contract §1.4).
+    pub fn silo_domain(domain: &str, tenant: &str) -> String {
+        format!("{domain}-{tenant}")
+    }
     pub fn role_arn(partition: &str, account: &str, platform: &str, name: &str) -> String {
         format!("arn:{partition}:iam::{account}:role/tenantctl/{platform}/{name}")
     }

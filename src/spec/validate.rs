@@ -626,7 +626,6 @@ fn pool_rules(v: &mut V<'_>) {
     }
     // Contract §1.4 features this version does not manage yet: refuse rather than ignore.
     let unsupported = [
-        ("userPool.domain", up.domain.is_some()),
         ("userPool.threatProtection", up.threat_protection != super::model::ThreatProtection::Off),
         ("userPool.triggers", !up.triggers.is_empty()),
         ("monitoring", p.value.monitoring.is_some()),
@@ -889,7 +888,7 @@ fn tenant_rules(v: &mut V<'_>) {
                     v.push(t.at("id", format!("pool name `{pool}` is over Cognito's {MAX_POOL_NAME} characters")));
                 }
                 if let Some(d) = &pl.user_pool.domain {
-                    let dom = format!("{d}-{}", tv.id);
+                    let dom = names::silo_domain(d, &tv.id);
                     if dom.len() > MAX_DOMAIN_PREFIX {
                         v.push(t.at(
                             "id",

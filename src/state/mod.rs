@@ -214,6 +214,22 @@ pub struct MethodAuth {
     pub authorizer: Option<String>,
 }
 
+/// An instance of a resource kind that lives in the kind model (`crate::kinds`): the
+/// registry's kinds keep their state here, as the normalised fields they compare and show.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Item {
+    /// The kind's name in plans, drift and inventory (`pool_domain`).
+    pub kind: String,
+    /// The physical name shown next to the address.
+    pub name: String,
+    pub tenant: Option<String>,
+    /// The resource this one lives in (a pool for a pool's domain): its id is needed to act on
+    /// this one, it is created before and deleted after this one.
+    pub parent: Option<String>,
+    /// The kind's fields.
+    pub state: Value,
+}
+
 /// The whole managed world, desired or observed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct World {
@@ -227,6 +243,9 @@ pub struct World {
     /// The stage the authorizer's methods are deployed to, when `authorizer.stage` is set.
     #[serde(default)]
     pub stage: Option<StageState>,
+    /// Instances of the kind model's kinds, by address.
+    #[serde(default)]
+    pub items: BTreeMap<String, Item>,
 }
 
 /// Canonical form of an IAM policy document for comparison: keys sorted, string lists

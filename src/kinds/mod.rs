@@ -1,0 +1,144 @@
+//! The kind model: each resource kind in one module, listed in one registry ([`KINDS`]).
+//!
+//! A kind's module holds everything about it: how its desired instances are derived from the
+//! folder ([`Kind::desired`]), how live ones are read ([`Kind::observe`], by pages), how a
+//! desired and a live instance compare and which changes AWS cannot make in place
+//! ([`ItemRules`], pure, used by `plan`), which tenant an instance belongs to and what it lives
+//! in (`Item::tenant`, `Item::parent`), and how it is created, updated and deleted. Its
+//! instances live in `World::items`; `plan`, the engine, `destroy`, `--prune`, `--tenant`
+//! and `inventory` handle them through this registry, so adding a kind is: its module, one
+//! line in [`KINDS`], its fields in the spec model and validation.
+//!
+//! The kinds that predate the registry (pools, their attributes, groups, resource servers and
+//! app clients, IAM roles and policies, the authorizer wiring) still have typed places in
+//! `World` and their own arms in `plan` and the adapters; they move here one by one.
+
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+
+use crate::aws::{Aws, AwsError};
+use crate::plan::{ItemRules, Op};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+use crate::state::{Ids, Item, World};
+
+pub mod pool_domain;
+
+/// A resource kind of the kind model (see the module docs).
+pub trait Kind: ItemRules {
+    /// This kind's planning rules.
+    fn rules(&self) -> &dyn ItemRules;
+
+    /// The desired instances, by address, from the folder and the desired world rendered so
+    /// far (the pools a pool's domain belongs to).
+    fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)>;
+
+    /// The live instances, by address, with their physical ids. `observed` and `ids` hold
+    /// what was read before (the kinds of the typed world, and the kinds listed earlier in
+    /// [`KINDS`]).
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        folder: &'a Folder,
+        observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>>;
+
+    /// Creates the instance; returns its physical id. `parent` is the id of `item.parent`.
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>>;
+
+    /// Makes the live instance (`id`) match `item`.
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+
+    /// Deletes the live instance (`id`); gone already is fine.
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+/// The registry: every kind of the kind model, in observation order (a kind whose instances
+/// live in another kind's after that kind).
+pub static KINDS: &[&dyn Kind] = &[&pool_domain::PoolDomain];
+
+/// The kind of this name.
+pub fn of(kind: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.resource().as_str() == kind)
+}
+
+/// Every kind's planning rules (for `plan::plan_with`).
+pub fn rules() -> Vec<&'static dyn ItemRules> {
+    KINDS.iter().map(|k| k.rules()).collect()
+}
+
+/// Adds every kind's desired instances to `world`.
+pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
+    for k in KINDS {
+        let items = k.desired(folder, env, world);
+        world.items.extend(items);
+    }
+}
+
+/// Reads every kind's live instances into `observed` and their ids into `ids`.
+pub async fn observe(aws: &Aws, folder: &Folder, observed: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
+    for k in KINDS {
+        let found = k.observe(aws, folder, observed, ids).await?;
+        for (address, item, id) in found {
+            ids.set(address.clone(), id);
+            observed.items.insert(address, item);
+        }
+    }
+    Ok(())
+}
+
+/// Executes an [`Op::Item`] with its kind, keeping `ids` current.
+pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    let Op::Item { address, desired, live, replace } = op else {
+        return Err(AwsError::Other(format!("not a kind-model change: {op:?}")));
+    };
+    let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
+    let kind = of(&item.kind).ok_or_else(|| AwsError::Other(format!("{address}: unknown kind `{}`", item.kind)))?;
+    let parent = match &item.parent {
+        Some(p) => Some(ids.lock().await.id(p).map(str::to_string).ok_or_else(|| {
+            AwsError::Other(format!("{address}: the id of `{p}`, which it lives in, is not known (was it created?)"))
+        })?),
+        None => None,
+    };
+    let parent = parent.as_deref();
+    let id = ids.lock().await.id(address).map(str::to_string);
+    let missing = || AwsError::Other(format!("{address}: its id is not known (observe first)"));
+    match (desired, live) {
+        (Some(d), None) => {
+            let id = kind.create(aws, d, parent).await?;
+            ids.lock().await.set(address.clone(), id);
+        }
+        (Some(d), Some(o)) if *replace => {
+            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
+            ids.lock().await.remove(address);
+            let id = kind.create(aws, d, parent).await?;
+            ids.lock().await.set(address.clone(), id);
+        }
+        (Some(d), Some(o)) => kind.update(aws, d, o, id.as_deref().ok_or_else(missing)?, parent).await?,
+        (None, Some(o)) => {
+            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
+            ids.lock().await.forget(address);
+        }
+        (None, None) => unreachable!("checked above"),
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! `pool_domain`: the hosted-UI domain prefix of a managed user pool (contract §1.4,
+//! `userPool.domain`; a silo pool gets `<domain>-<tenant>`).
+//!
+//! - Managed only while the folder declares `userPool.domain`: a live domain of a pool whose
+//!   folder declares none is left alone (never drift, never deleted), except that it goes with
+//!   its pool (`destroy`, `--prune`), before it.
+//! - Cognito cannot rename a domain: a new name is a `replace` (the old domain deleted, the
+//!   new one created; the hosted UI's address changes).
+//! - Observed with `DescribeUserPool` of each managed pool (its `Domain`), one call per pool,
+//!   only when the folder declares a domain. The physical id is the prefix itself.
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use serde_json::json;
+
+use super::Kind;
+use crate::aws::{call_err, Aws, AwsError};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::{names, RenderEnv};
+use crate::spec::Folder;
+use crate::state::{Ids, Item, World};
+
+pub struct PoolDomain;
+
+const KIND: &str = "pool_domain";
+
+/// `<pool address>/domain`
+fn address(pool: &str) -> String {
+    format!("{pool}/domain")
+}
+
+fn item(pool: &str, tenant: Option<&str>, domain: &str) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: domain.to_string(),
+        tenant: tenant.map(str::to_string),
+        parent: Some(pool.to_string()),
+        state: json!({"domain": domain}),
+    }
+}
+
+impl ItemRules for PoolDomain {
+    fn resource(&self) -> Resource {
+        Resource::Kind(KIND)
+    }
+
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["domain"]
+    }
+
+    fn owns_undeclared(&self) -> bool {
+        false
+    }
+}
+
+impl Kind for PoolDomain {
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+        let Some(domain) = &folder.platform.value.user_pool.domain else {
+            return Vec::new();
+        };
+        world
+            .pools
+            .iter()
+            .map(|(addr, p)| {
+                let name = match &p.tenant {
+                    Some(t) => names::silo_domain(domain, t),
+                    None => domain.clone(),
+                };
+                (address(addr), item(addr, p.tenant.as_deref(), &name))
+            })
+            .collect()
+    }
+
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        folder: &'a Folder,
+        observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            if folder.platform.value.user_pool.domain.is_none() {
+                return Ok(Vec::new());
+            }
+            let pools: Vec<(String, Option<String>, String)> = observed
+                .pools
+                .iter()
+                .filter_map(|(addr, p)| Some((addr.clone(), p.tenant.clone(), ids.id(addr)?.to_string())))
+                .collect();
+            let found: Vec<Option<(String, Item, String)>> = futures::stream::iter(pools)
+                .map(|(addr, tenant, pool_id)| async move {
+                    aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
+                    let out = aws
+                        .cognito
+                        .describe_user_pool()
+                        .user_pool_id(&pool_id)
+                        .send()
+                        .await
+                        .map_err(|e| call_err("cognito-idp:DescribeUserPool", e))?;
+                    let domain = out.user_pool().and_then(|p| p.domain()).filter(|d| !d.is_empty());
+                    Ok::<_, AwsError>(
+                        domain.map(|d| (address(&addr), item(&addr, tenant.as_deref(), d), d.to_string())),
+                    )
+                })
+                .buffered(4)
+                .try_collect()
+                .await?;
+            Ok(found.into_iter().flatten().collect())
+        }
+        .boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("domain `{}`: no pool", item.name)))?;
+            aws.limiter.acquire_op("cognito-idp:CreateUserPoolDomain", None).await;
+            aws.cognito
+                .create_user_pool_domain()
+                .user_pool_id(pool)
+                .domain(&item.name)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:CreateUserPoolDomain", e))?;
+            Ok(item.name.clone())
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        _item: &'a Item,
+        _live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        // The one field is replaced, never updated.
+        async { Ok(()) }.boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        _live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            aws.limiter.acquire_op("cognito-idp:DeleteUserPoolDomain", None).await;
+            match aws
+                .cognito
+                .delete_user_pool_domain()
+                .set_user_pool_id(parent.map(str::to_string))
+                .domain(id)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let e = call_err("cognito-idp:DeleteUserPoolDomain", e);
+                    if e.is_not_found() {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+}

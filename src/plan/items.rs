@@ -1,0 +1,220 @@
+//! Planning the kind model's kinds (`crate::kinds`): desired and observed [`Item`]s, compared
+//! by address with each kind's [`ItemRules`]. Pure, like the rest of `plan`.
+
+use serde_json::Value;
+
+use super::diff::diff_values;
+use super::{Action, Change, FieldChange, Op, Orphan, PlanError, PlanOptions, Resource};
+use crate::state::{Ids, Item, World};
+
+/// What the plan needs to know of a kind: how a desired and a live instance compare, which
+/// fields AWS cannot change in place, whether an undeclared live instance is tenantctl's.
+pub trait ItemRules: Sync {
+    /// The kind's name (`Item::kind`, the `resource` of its changes).
+    fn resource(&self) -> Resource;
+
+    /// The fields that differ (`before` live, `after` desired). Default: every field of the
+    /// state, desired references resolved with `ids`. An error stops the plan.
+    fn compare(&self, address: &str, desired: &Item, live: &Item, ids: &Ids) -> Result<Vec<FieldChange>, PlanError> {
+        let _ = (address, ids);
+        Ok(diff_values("", &live.state, &desired.state))
+    }
+
+    /// Fields AWS cannot update in place: a change to one deletes and creates the resource
+    /// (`replace`).
+    fn replace_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether a live instance the folder does not declare is deleted (true), or left alone
+    /// (false: the kind is managed only where the folder declares it). Either way it is
+    /// deleted with the resource it lives in.
+    fn owns_undeclared(&self) -> bool {
+        true
+    }
+}
+
+fn change(action: Action, address: &str, item: &Item, resource: Resource, fields: Vec<FieldChange>, op: Op) -> Change {
+    Change {
+        action,
+        resource,
+        address: address.to_string(),
+        name: item.name.clone(),
+        tenant: item.tenant.clone(),
+        fields,
+        op: Some(op),
+    }
+}
+
+/// Changes and orphans for the kinds' items. `parents_kept`: whether a parent address stays
+/// (an undeclared item whose parent goes is deleted with it).
+pub(super) fn plan_items(
+    desired: &World,
+    observed: &World,
+    ids: &Ids,
+    opts: &PlanOptions,
+    kinds: &[&dyn ItemRules],
+    parent_kept: &dyn Fn(&str) -> bool,
+    changes: &mut Vec<Change>,
+    orphans: &mut Vec<Orphan>,
+) -> Result<(), PlanError> {
+    let rules = |kind: &str| kinds.iter().copied().find(|k| k.resource().as_str() == kind);
+    for (addr, d) in &desired.items {
+        let Some(k) = rules(&d.kind) else { continue };
+        let resource = k.resource();
+        match observed.items.get(addr) {
+            None => {
+                let fields = diff_values("", &Value::Null, &d.state);
+                let op = Op::Item { address: addr.clone(), desired: Some(d.clone()), live: None, replace: false };
+                changes.push(change(Action::Create, addr, d, resource, fields, op));
+            }
+            Some(o) => {
+                let fields = k.compare(addr, d, o, ids)?;
+                if fields.is_empty() {
+                    continue;
+                }
+                let replace = fields
+                    .iter()
+                    .any(|f| k.replace_on().iter().any(|r| f.path == *r || f.path.starts_with(&format!("{r}."))));
+                let op = Op::Item { address: addr.clone(), desired: Some(d.clone()), live: Some(o.clone()), replace };
+                let action = if replace { Action::Replace } else { Action::Update };
+                changes.push(change(action, addr, d, resource, fields, op));
+            }
+        }
+    }
+    for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a)) {
+        let Some(k) = rules(&o.kind) else { continue };
+        let parent_goes = o.parent.as_deref().is_some_and(|p| !parent_kept(p));
+        if opts.scoped || !(k.owns_undeclared() || parent_goes) {
+            continue;
+        }
+        let resource = k.resource();
+        let orphan = o.tenant.as_deref().is_some_and(|t| !opts.tenants.contains(t));
+        if orphan && !opts.prune {
+            orphans.push(Orphan { resource, address: addr.clone(), name: o.name.clone(), tenant: o.tenant.clone() });
+            continue;
+        }
+        let op = Op::Item { address: addr.clone(), desired: None, live: Some(o.clone()), replace: false };
+        changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{plan_with, Plan};
+    use serde_json::json;
+
+    /// A kind replaced when `name` changes, updated in place otherwise; `owned`: undeclared
+    /// live instances are deleted.
+    struct Fake {
+        owned: bool,
+    }
+
+    impl ItemRules for Fake {
+        fn resource(&self) -> Resource {
+            Resource::Kind("fake")
+        }
+        fn replace_on(&self) -> &'static [&'static str] {
+            &["name"]
+        }
+        fn owns_undeclared(&self) -> bool {
+            self.owned
+        }
+    }
+
+    fn item(tenant: &str, name: &str, size: i64) -> Item {
+        Item {
+            kind: "fake".into(),
+            name: name.into(),
+            tenant: Some(tenant.into()),
+            parent: Some(format!("tenant/{tenant}/pool")),
+            state: json!({"name": name, "size": size}),
+        }
+    }
+
+    fn world(items: &[(&str, Item)]) -> World {
+        World { items: items.iter().map(|(a, i)| (a.to_string(), i.clone())).collect(), ..World::default() }
+    }
+
+    fn run(d: &World, o: &World, owned: bool, prune: bool) -> Plan {
+        let opts = PlanOptions { prune, tenants: ["acme".to_string()].into(), ..PlanOptions::default() };
+        plan_with(d, o, &Ids::default(), &opts, &[&Fake { owned }]).unwrap()
+    }
+
+    /// The fake kind's changes.
+    fn actions(p: &Plan) -> Vec<(Action, &str)> {
+        p.changes
+            .iter()
+            .filter(|c| c.resource == Resource::Kind("fake"))
+            .map(|c| (c.action, c.address.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn create_update_replace_and_converged() {
+        let a = "tenant/acme/pool/fake";
+        let d = world(&[(a, item("acme", "x", 1))]);
+        assert_eq!(actions(&run(&d, &World::default(), true, false)), [(Action::Create, a)]);
+        assert!(run(&d, &d, true, false).is_empty());
+        let p = run(&d, &world(&[(a, item("acme", "x", 2))]), true, false);
+        assert_eq!(actions(&p), [(Action::Update, a)]);
+        assert_eq!(p.changes[0].fields, vec![FieldChange { path: "size".into(), before: json!(2), after: json!(1) }]);
+        let p = run(&d, &world(&[(a, item("acme", "old", 1))]), true, false);
+        assert_eq!(actions(&p), [(Action::Replace, a)]);
+        assert_eq!(p.changes[0].resource, Resource::Kind("fake"));
+        match &p.changes[0].op {
+            Some(Op::Item { replace, live, desired, .. }) => {
+                assert!(*replace);
+                assert_eq!(live.as_ref().unwrap().name, "old");
+                assert_eq!(desired.as_ref().unwrap().name, "x");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn undeclared_instances_follow_the_kind_and_their_parent() {
+        let a = "tenant/acme/pool/fake";
+        let mut o = world(&[(a, item("acme", "x", 1))]);
+        // Not declared, parent kept (a pool in the desired world): deleted only when owned.
+        let mut d = World::default();
+        let pool = crate::state::PoolState {
+            address: "tenant/acme/pool".into(),
+            name: "saas-acme".into(),
+            tenant: Some("acme".into()),
+            settings: Default::default(),
+            attributes: Default::default(),
+            groups: Default::default(),
+            resource_servers: Default::default(),
+            clients: Default::default(),
+            usernames: None,
+        };
+        d.pools.insert("tenant/acme/pool".into(), pool.clone());
+        o.pools.insert("tenant/acme/pool".into(), pool);
+        assert_eq!(actions(&run(&d, &o, true, false)), [(Action::Delete, a)]);
+        assert!(run(&d, &o, false, false).is_empty());
+        // Its pool goes: deleted with it, even when the kind leaves undeclared ones alone.
+        assert_eq!(actions(&run(&World::default(), &o, false, false)), [(Action::Delete, a)]);
+        // A tenant without a file: an orphan, deleted only with --prune.
+        let gone = world(&[("tenant/umbrella/pool/fake", item("umbrella", "u", 1))]);
+        let p = run(&World::default(), &gone, true, false);
+        assert!(p.changes.is_empty());
+        assert_eq!(p.orphans.len(), 1);
+        assert_eq!(p.orphans[0].resource, Resource::Kind("fake"));
+        assert_eq!(
+            actions(&run(&World::default(), &gone, true, true)),
+            [(Action::Delete, "tenant/umbrella/pool/fake")]
+        );
+    }
+
+    #[test]
+    fn saved_plans_name_kinds_by_their_name() {
+        let r: Resource = serde_json::from_value(json!("pool_domain")).unwrap();
+        assert_eq!(r, Resource::Kind("pool_domain"));
+        assert_eq!(serde_json::to_value(r).unwrap(), json!("pool_domain"));
+        let g: Resource = serde_json::from_value(json!("group")).unwrap();
+        assert_eq!(g, Resource::Group);
+    }
+}
