@@ -20,6 +20,7 @@ use crate::aws::{Aws, AwsError};
 use crate::plan::{ItemRules, Op};
 use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
+use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
 pub mod pool_domain;
@@ -108,7 +109,7 @@ pub async fn observe(aws: &Aws, folder: &Folder, observed: &mut World, ids: &mut
 
 /// Executes an [`Op::Item`] with its kind, keeping `ids` current.
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    let Op::Item { address, desired, live, replace } = op else {
+    let Op::Item { address, desired, live, replace, .. } = op else {
         return Err(AwsError::Other(format!("not a kind-model change: {op:?}")));
     };
     let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
@@ -122,6 +123,21 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
     let parent = parent.as_deref();
     let id = ids.lock().await.id(address).map(str::to_string);
     let missing = || AwsError::Other(format!("{address}: its id is not known (observe first)"));
+    // References in the desired state, resolved with the ids known now (an earlier change
+    // of this apply may have created what they name).
+    let desired = match desired {
+        Some(d) => {
+            let (state, known) = resolve_value(&d.state, &*ids.lock().await);
+            if !known {
+                return Err(AwsError::Other(format!(
+                    "{address}: it names an id that is not known (a resource that was not created): {state}"
+                )));
+            }
+            Some(Item { state, ..d.clone() })
+        }
+        None => None,
+    };
+    let desired = &desired;
     match (desired, live) {
         (Some(d), None) => {
             let id = kind.create(aws, d, parent).await?;

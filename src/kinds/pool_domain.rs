@@ -36,6 +36,7 @@ fn item(pool: &str, tenant: Option<&str>, domain: &str) -> Item {
         tenant: tenant.map(str::to_string),
         parent: Some(pool.to_string()),
         state: json!({"domain": domain}),
+        after: Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::diff::diff_values;
 use super::{Action, Change, FieldChange, Op, Orphan, PlanError, PlanOptions, Resource};
+use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
 /// What the plan needs to know of a kind: how a desired and a live instance compare, which
@@ -14,10 +15,22 @@ pub trait ItemRules: Sync {
     fn resource(&self) -> Resource;
 
     /// The fields that differ (`before` live, `after` desired). Default: every field of the
-    /// state, desired references resolved with `ids`. An error stops the plan.
+    /// state, desired references resolved with `ids` (an id not known yet shows as
+    /// [`crate::state::UNKNOWN`], and differs). An error stops the plan.
     fn compare(&self, address: &str, desired: &Item, live: &Item, ids: &Ids) -> Result<Vec<FieldChange>, PlanError> {
-        let _ = (address, ids);
-        Ok(diff_values("", &live.state, &desired.state))
+        let _ = address;
+        Ok(diff_values("", &live.state, &resolve_value(&desired.state, ids).0))
+    }
+
+    /// Display order of the plan (and, until the engine orders by dependencies, execution
+    /// order): changes sort by this, then by address. Deletes sort after everything else.
+    fn phase(&self, item: &Item, delete: bool) -> u8 {
+        let _ = item;
+        if delete {
+            13
+        } else {
+            4
+        }
     }
 
     /// Fields AWS cannot update in place: a change to one deletes and creates the resource
@@ -64,8 +77,14 @@ pub(super) fn plan_items(
         let resource = k.resource();
         match observed.items.get(addr) {
             None => {
-                let fields = diff_values("", &Value::Null, &d.state);
-                let op = Op::Item { address: addr.clone(), desired: Some(d.clone()), live: None, replace: false };
+                let fields = diff_values("", &Value::Null, &resolve_value(&d.state, ids).0);
+                let op = Op::Item {
+                    address: addr.clone(),
+                    desired: Some(d.clone()),
+                    live: None,
+                    replace: false,
+                    phase: k.phase(d, false),
+                };
                 changes.push(change(Action::Create, addr, d, resource, fields, op));
             }
             Some(o) => {
@@ -76,7 +95,13 @@ pub(super) fn plan_items(
                 let replace = fields
                     .iter()
                     .any(|f| k.replace_on().iter().any(|r| f.path == *r || f.path.starts_with(&format!("{r}."))));
-                let op = Op::Item { address: addr.clone(), desired: Some(d.clone()), live: Some(o.clone()), replace };
+                let op = Op::Item {
+                    address: addr.clone(),
+                    desired: Some(d.clone()),
+                    live: Some(o.clone()),
+                    replace,
+                    phase: k.phase(d, false),
+                };
                 let action = if replace { Action::Replace } else { Action::Update };
                 changes.push(change(action, addr, d, resource, fields, op));
             }
@@ -94,7 +119,13 @@ pub(super) fn plan_items(
             orphans.push(Orphan { resource, address: addr.clone(), name: o.name.clone(), tenant: o.tenant.clone() });
             continue;
         }
-        let op = Op::Item { address: addr.clone(), desired: None, live: Some(o.clone()), replace: false };
+        let op = Op::Item {
+            address: addr.clone(),
+            desired: None,
+            live: Some(o.clone()),
+            replace: false,
+            phase: k.phase(o, true),
+        };
         changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
     }
     Ok(())
@@ -131,6 +162,7 @@ mod tests {
             tenant: Some(tenant.into()),
             parent: Some(format!("tenant/{tenant}/pool")),
             state: json!({"name": name, "size": size}),
+            after: Vec::new(),
         }
     }
 

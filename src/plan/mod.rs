@@ -239,6 +239,8 @@ pub enum Op {
         desired: Option<crate::state::Item>,
         live: Option<crate::state::Item>,
         replace: bool,
+        /// From the kind's rules ([`ItemRules::phase`]).
+        phase: u8,
     },
 }
 
@@ -259,8 +261,7 @@ impl Op {
             Op::PutPermission { .. } => 10,
             Op::SetMethodAuth { .. } => 11,
             Op::DeployStage { .. } => 12,
-            Op::Item { desired: Some(_), .. } => 4,
-            Op::Item { desired: None, .. } => 13,
+            Op::Item { phase, .. } => *phase,
             // Deletions last, dependants first.
             Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
             Op::DeleteResourceServer { .. } => 14,

@@ -226,8 +226,24 @@ pub struct Item {
     /// The resource this one lives in (a pool for a pool's domain): its id is needed to act on
     /// this one, it is created before and deleted after this one.
     pub parent: Option<String>,
-    /// The kind's fields.
+    /// The kind's fields; a [`Text`] in them refers to other resources by address.
     pub state: Value,
+    /// Other resources this one is created after (and deleted before), besides `parent` and
+    /// the ones its state refers to: a group after the role whose ARN it names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
+}
+
+impl Item {
+    /// Every address this item depends on: its parent, `after`, and its state's references.
+    pub fn depends_on(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.parent.iter().cloned().collect();
+        out.extend(self.after.iter().cloned());
+        out.extend(refs::refs_in(&self.state));
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 /// The whole managed world, desired or observed.

@@ -82,13 +82,17 @@ pub enum Part {
 }
 
 /// A string value that may embed other resources' ids, e.g. a Cognito pool ARN
-/// `arn:aws:cognito-idp:us-east-1:123456789012:userpool/` + the pool's id.
+/// `arn:aws:cognito-idp:us-east-1:123456789012:userpool/` + the pool's id. As JSON (in an
+/// `Item`'s state) it is `{"$text": [parts]}`, which [`resolve_value`] turns into the string.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-pub struct Text(Vec<Part>);
+pub struct Text {
+    #[serde(rename = "$text")]
+    parts: Vec<Part>,
+}
 
 impl Text {
     pub fn lit(s: impl Into<String>) -> Text {
-        Text(vec![Part::Lit(s.into())])
+        Text { parts: vec![Part::Lit(s.into())] }
     }
 
     /// Appends literal text.
@@ -97,16 +101,16 @@ impl Text {
         if s.is_empty() {
             return self;
         }
-        match self.0.last_mut() {
+        match self.parts.last_mut() {
             Some(Part::Lit(l)) => l.push_str(s),
-            _ => self.0.push(Part::Lit(s.to_string())),
+            _ => self.parts.push(Part::Lit(s.to_string())),
         }
         self
     }
 
     /// Appends another text.
     pub fn append(mut self, other: Text) -> Text {
-        for p in other.0 {
+        for p in other.parts {
             self = match p {
                 Part::Lit(s) => self.s(s),
                 Part::Id { id_of } => self.id(id_of.0),
@@ -117,13 +121,13 @@ impl Text {
 
     /// Appends the id of the resource at `address`.
     pub fn id(mut self, address: impl Into<String>) -> Text {
-        self.0.push(Part::Id { id_of: Ref::to(address) });
+        self.parts.push(Part::Id { id_of: Ref::to(address) });
         self
     }
 
     /// The references this text holds.
     pub fn refs(&self) -> impl Iterator<Item = &Ref> {
-        self.0.iter().filter_map(|p| match p {
+        self.parts.iter().filter_map(|p| match p {
             Part::Id { id_of } => Some(id_of),
             Part::Lit(_) => None,
         })
@@ -132,7 +136,7 @@ impl Text {
     /// The string with every id filled in; None while one is not known.
     pub fn resolve(&self, ids: &Ids) -> Option<String> {
         let mut out = String::new();
-        for p in &self.0 {
+        for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Id { id_of } => out.push_str(ids.get(id_of)?),
@@ -144,7 +148,7 @@ impl Text {
     /// What a plan shows: known ids filled in, [`UNKNOWN`] for the others.
     pub fn shown(&self, ids: &Ids) -> String {
         let mut out = String::new();
-        for p in &self.0 {
+        for p in &self.parts {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Id { id_of } => out.push_str(ids.get(id_of).unwrap_or(UNKNOWN)),
@@ -157,6 +161,66 @@ impl Text {
     pub fn as_literal(&self) -> Option<String> {
         self.resolve(&Ids::default())
     }
+}
+
+/// A JSON value (an `Item`'s state) with every [`Text`] in it turned into its string: ids
+/// filled in where known, [`UNKNOWN`] elsewhere. The second value says whether every id was
+/// known.
+pub fn resolve_value(v: &serde_json::Value, ids: &Ids) -> (serde_json::Value, bool) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) if m.len() == 1 && m.contains_key("$text") => {
+            match serde_json::from_value::<Text>(v.clone()) {
+                Ok(t) => match t.resolve(ids) {
+                    Some(s) => (Value::String(s), true),
+                    None => (Value::String(t.shown(ids)), false),
+                },
+                Err(_) => (v.clone(), true),
+            }
+        }
+        Value::Object(m) => {
+            let mut all = true;
+            let out = m
+                .iter()
+                .map(|(k, x)| {
+                    let (x, ok) = resolve_value(x, ids);
+                    all &= ok;
+                    (k.clone(), x)
+                })
+                .collect();
+            (Value::Object(out), all)
+        }
+        Value::Array(a) => {
+            let mut all = true;
+            let out = a
+                .iter()
+                .map(|x| {
+                    let (x, ok) = resolve_value(x, ids);
+                    all &= ok;
+                    x
+                })
+                .collect();
+            (Value::Array(out), all)
+        }
+        other => (other.clone(), true),
+    }
+}
+
+/// The addresses the [`Text`]s of a JSON value refer to.
+pub fn refs_in(v: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    let mut out = Vec::new();
+    match v {
+        Value::Object(m) if m.len() == 1 && m.contains_key("$text") => {
+            if let Ok(t) = serde_json::from_value::<Text>(v.clone()) {
+                out.extend(t.refs().map(|r| r.0.clone()));
+            }
+        }
+        Value::Object(m) => m.values().for_each(|x| out.extend(refs_in(x))),
+        Value::Array(a) => a.iter().for_each(|x| out.extend(refs_in(x))),
+        _ => {}
+    }
+    out
 }
 
 impl From<&str> for Text {
@@ -192,6 +256,25 @@ mod tests {
         assert_eq!(t.resolve(&ids).as_deref(), Some("arn:userpool/us-east-1_abc=*"));
         assert_eq!(Text::from("plain").as_literal().as_deref(), Some("plain"));
         assert_eq!(t.as_literal(), None);
+    }
+
+    #[test]
+    fn values_resolve_their_texts() {
+        let t = Text::lit("arn:userpool/").id("platform/pool");
+        let v = serde_json::json!({"arns": [t], "plain": ["a", "b"], "n": 1});
+        assert_eq!(refs_in(&v), ["platform/pool"]);
+        let mut ids = Ids::default();
+        let (shown, known) = resolve_value(&v, &ids);
+        assert!(!known);
+        assert_eq!(
+            shown,
+            serde_json::json!({"arns": [format!("arn:userpool/{UNKNOWN}")], "plain": ["a", "b"], "n": 1})
+        );
+        ids.set("platform/pool", "p1");
+        assert_eq!(
+            resolve_value(&v, &ids),
+            (serde_json::json!({"arns": ["arn:userpool/p1"], "plain": ["a", "b"], "n": 1}), true)
+        );
     }
 
     #[test]
