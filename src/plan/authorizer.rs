@@ -428,13 +428,13 @@ fn diff_function(d: &FunctionState, code: &str, o: Option<&FunctionState>, ids: 
             name: d.name.clone(),
             tenant: None,
             fields,
-            op: Some(Op::PutFunction {
+            op: Op::PutFunction {
                 function: d.clone(),
                 code: code.to_string(),
                 create: true,
                 update_code: true,
                 update_config: true,
-            }),
+            },
         });
         return;
     };
@@ -495,13 +495,7 @@ fn diff_function(d: &FunctionState, code: &str, o: Option<&FunctionState>, ids: 
         name: d.name.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutFunction {
-            function: d.clone(),
-            code: code.to_string(),
-            create: false,
-            update_code,
-            update_config,
-        }),
+        op: Op::PutFunction { function: d.clone(), code: code.to_string(), create: false, update_code, update_config },
     });
 }
 
@@ -561,7 +555,7 @@ fn diff_authorizer(d: &AuthorizerConfig, o: Option<&AuthorizerConfig>, ids: &Ids
         name: d.name.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutAuthorizer { config: d.clone(), create: action == Action::Create }),
+        op: Op::PutAuthorizer { config: d.clone(), create: action == Action::Create },
     });
 }
 
@@ -615,7 +609,7 @@ fn diff_permission(d: &PermissionState, function: &str, o: Option<&PermissionSta
         name: d.statement_id.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutPermission { function: function.to_string(), permission: d.clone(), remove }),
+        op: Op::PutPermission { function: function.to_string(), permission: d.clone(), remove },
     });
 }
 
@@ -665,7 +659,7 @@ fn diff_methods(
             name: key.clone(),
             tenant: None,
             fields,
-            op: Some(Op::SetMethodAuth { key: key.clone(), auth: d.clone() }),
+            op: Op::SetMethodAuth { key: key.clone(), auth: d.clone() },
         });
     }
 }
@@ -701,7 +695,7 @@ fn diff_stage(
                 name: key.clone(),
                 tenant: None,
                 fields: vec![field],
-                op: Some(Op::SetMethodAuth { key: key.clone(), auth: d.clone() }),
+                op: Op::SetMethodAuth { key: key.clone(), auth: d.clone() },
             }),
         }
     }
@@ -718,7 +712,7 @@ fn diff_stage(
         name: stage.to_string(),
         tenant: None,
         fields,
-        op: Some(Op::DeployStage { stage: stage.to_string() }),
+        op: Op::DeployStage { stage: stage.to_string() },
     });
 }
 
@@ -836,7 +830,7 @@ mod tests {
                 (Action::Update, Resource::MethodAuth)
             ]
         );
-        match c[0].op.as_ref().unwrap() {
+        match &c[0].op {
             Op::PutFunction { code, create, update_code, .. } => {
                 assert_eq!(code, "authorizer.zip");
                 assert!(*create && *update_code);
@@ -867,7 +861,7 @@ mod tests {
         let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["environment.EXTRA", "environment.TENANTCTL_ISSUERS"]);
         assert_eq!(c[0].fields[0].after, Value::Null);
-        match c[0].op.as_ref().unwrap() {
+        match &c[0].op {
             Op::PutFunction { create, update_code, update_config, .. } => {
                 assert!(!create && !update_code && *update_config)
             }
@@ -894,7 +888,7 @@ mod tests {
         let c = changes(&d, &o, &ids);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].fields, vec![fc("code_sha256", json!("b2xk"), json!("c2hh"))]);
-        match c[0].op.as_ref().unwrap() {
+        match &c[0].op {
             Op::PutFunction { update_code, update_config, .. } => assert!(*update_code && !update_config),
             other => panic!("{other:?}"),
         }
@@ -927,7 +921,7 @@ mod tests {
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].resource, Resource::LambdaPermission);
         assert_eq!(c[0].fields, vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]);
-        match c[0].op.as_ref().unwrap() {
+        match &c[0].op {
             Op::PutPermission { function, remove, permission } => {
                 assert_eq!(function, "acme-saas-authorizer");
                 assert_eq!(remove, &vec![STATEMENT_ID.to_string(), STATEMENT_ID.to_string()]);
@@ -976,7 +970,7 @@ mod tests {
         let c = changes(&d, &o, &ids);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].fields, vec![fc("result_ttl_seconds", json!(0), json!(300))]);
-        assert_eq!(c[0].op, Some(Op::PutAuthorizer { config: d.authorizer.clone(), create: false }));
+        assert_eq!(c[0].op, Op::PutAuthorizer { config: d.authorizer.clone(), create: false });
     }
 
     fn stage_setup(stage: &str) -> (AuthorizerDesired, Ids, World) {
@@ -1031,7 +1025,7 @@ mod tests {
                 fc("methods.GET /orders.authorization_type", json!("NONE"), json!("CUSTOM"))
             ]
         );
-        assert_eq!(c[1].op, Some(Op::DeployStage { stage: "prod".into() }));
+        assert_eq!(c[1].op, Op::DeployStage { stage: "prod".into() });
         assert!(
             Op::DeployStage { stage: "prod".into() }.phase()
                 > Op::SetMethodAuth { key: String::new(), auth: d.methods["GET /orders"].clone() }.phase()
@@ -1119,7 +1113,7 @@ mod tests {
         let c = changes(&d, &o, &ids);
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].fields, vec![fc("architecture", json!("arm64"), json!("x86_64"))]);
-        match c[0].op.as_ref().unwrap() {
+        match &c[0].op {
             Op::PutFunction { function, update_code, update_config, .. } => {
                 assert!(*update_code && !update_config);
                 assert_eq!(function.architecture, "x86_64");
