@@ -5,6 +5,7 @@
 mod diff;
 pub mod drift;
 pub mod quotas;
+pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
