@@ -93,7 +93,7 @@ where
     let mut outcome = Outcome::default();
     let mut phases: Vec<(u8, Vec<usize>)> = Vec::new();
     for (i, c) in changes.iter().enumerate() {
-        let phase = c.op.as_ref().map_or(u8::MAX, Op::phase);
+        let phase = c.op.phase();
         match phases.last_mut() {
             Some((p, v)) if *p == phase => v.push(i),
             _ => phases.push((phase, vec![i])),
@@ -112,10 +112,7 @@ where
                 let on_event = &on_event;
                 async move {
                     on_event(Event::Started { index: i, change });
-                    let r = match &change.op {
-                        Some(op) => execute(aws, op, ids, config_dir).await,
-                        None => Err(AwsError::Other("change has no operation (plan file without ops?)".into())),
-                    };
+                    let r = execute(aws, &change.op, ids, config_dir).await;
                     match &r {
                         Ok(()) => on_event(Event::Done { index: i, change }),
                         Err(e) => on_event(Event::Failed { index: i, change, error: e }),

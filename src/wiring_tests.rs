@@ -135,7 +135,7 @@ fn create_from_nothing_orders_all_four() {
             (Action::Update, Resource::MethodAuth)
         ]
     );
-    match c[0].op.as_ref().unwrap() {
+    match &c[0].op {
         Op::PutFunction { code, create, update_code, .. } => {
             assert_eq!(code, "authorizer.zip");
             assert!(*create && *update_code);
@@ -166,7 +166,7 @@ fn env_drift_is_one_config_update() {
     let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["environment.EXTRA", "environment.TENANTCTL_ISSUERS"]);
     assert_eq!(c[0].fields[0].after, Value::Null);
-    match c[0].op.as_ref().unwrap() {
+    match &c[0].op {
         Op::PutFunction { create, update_code, update_config, .. } => {
             assert!(!create && !update_code && *update_config)
         }
@@ -193,7 +193,7 @@ fn code_drift_is_code_only() {
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("code_sha256", json!("b2xk"), json!("c2hh"))]);
-    match c[0].op.as_ref().unwrap() {
+    match &c[0].op {
         Op::PutFunction { update_code, update_config, .. } => assert!(*update_code && !update_config),
         other => panic!("{other:?}"),
     }
@@ -225,7 +225,7 @@ fn widened_permission_is_replaced() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].resource, Resource::LambdaPermission);
     assert_eq!(c[0].fields, vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]);
-    match c[0].op.as_ref().unwrap() {
+    match &c[0].op {
         Op::PutPermission { function, remove, permission } => {
             assert_eq!(function, "acme-saas-authorizer");
             assert_eq!(remove, &vec![STATEMENT_ID.to_string(), STATEMENT_ID.to_string()]);
@@ -274,7 +274,7 @@ fn authorizer_drift() {
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("result_ttl_seconds", json!(0), json!(300))]);
-    assert_eq!(c[0].op, Some(Op::PutAuthorizer { config: d.authorizer.clone().unwrap(), create: false }));
+    assert_eq!(c[0].op, Op::PutAuthorizer { config: d.authorizer.clone().unwrap(), create: false });
 }
 
 fn stage_setup(stage: &str) -> (World, Ids, World) {
@@ -328,7 +328,7 @@ fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
             fc("methods.GET /orders.authorization_type", json!("NONE"), json!("CUSTOM"))
         ]
     );
-    assert_eq!(c[1].op, Some(Op::DeployStage { stage: "prod".into() }));
+    assert_eq!(c[1].op, Op::DeployStage { stage: "prod".into() });
     assert!(
         Op::DeployStage { stage: "prod".into() }.phase()
             > Op::SetMethodAuth { key: String::new(), auth: d.methods["GET /orders"].clone() }.phase()
@@ -424,7 +424,7 @@ fn architecture_is_planned_and_uploads_the_code() {
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("architecture", json!("arm64"), json!("x86_64"))]);
-    match c[0].op.as_ref().unwrap() {
+    match &c[0].op {
         Op::PutFunction { function, update_code, update_config, .. } => {
             assert!(*update_code && !update_config);
             assert_eq!(function.architecture, "x86_64");

@@ -111,14 +111,14 @@ impl Env {
         wiring::check(&d, &observed, &ids).expect("check");
         let mut changes = Vec::new();
         wiring::diff(&d, &observed, &ids, &mut changes);
-        changes.sort_by_key(|c| c.op.as_ref().map(|o| o.phase()));
+        changes.sort_by_key(|c| c.op.phase());
         (changes, ids)
     }
 
     async fn apply(&self, changes: &[Change], ids: Ids) {
         let ids = Mutex::new(ids);
         for c in changes {
-            let op = c.op.as_ref().unwrap();
+            let op = &c.op;
             adapter::execute(&self.aws, op, &ids, self.dir.path())
                 .await
                 .unwrap_or_else(|e| panic!("{} {}: {e}", c.resource.as_str(), c.address));

@@ -376,3 +376,26 @@ async fn adopt_takes_over_a_role_with_the_contract_name() {
     let o = run_ok(d, &ep, &["adopt", "--tenant", "zeta", "--auto-approve"], 1);
     assert!(text(&o).contains("cannot be adopted"), "{}", text(&o));
 }
+
+/// A plan file written by an earlier tenantctl (before the `replace` count existed in its
+/// summary) still applies; it is read into the typed saved plan, not indexed as raw JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_old_format_saved_plan_still_applies() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("o");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None)]);
+    let d = dir.path();
+    let planfile = d.join("old-plan.json");
+    let pf = planfile.to_str().unwrap();
+    run_ok(d, &ep, &["plan", "--out", pf], 0);
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&planfile).unwrap()).unwrap();
+    let summary = doc["summary"].as_object_mut().unwrap();
+    summary.remove("replace");
+    assert_eq!(summary.keys().collect::<Vec<_>>(), ["create", "delete", "update"]);
+    std::fs::write(&planfile, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let o = run_ok(d, &ep, &["apply", pf, "--auto-approve"], 0);
+    assert!(text(&o).contains("Apply complete"), "{}", text(&o));
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+}

@@ -293,3 +293,30 @@ fn data_action_catalogue_is_current() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `apply PLANFILE` reads the saved plan before it talks to AWS: a file that is not a plan, or
+/// a plan of another format_version, fails with exit 1 and the file's name, and no AWS call.
+#[test]
+fn a_corrupt_or_foreign_saved_plan_is_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (file, text, why) in [
+        ("truncated.json", "{\"format_version\": 1, \"platform\": \"acmesaas\", \"chan", "not a tenantctl plan"),
+        ("empty-object.json", "{}", "not a tenantctl plan"),
+        ("no-metadata.json", "{\"format_version\": 1, \"platform\": \"acmesaas\", \"changes\": []}", "metadata"),
+        ("future.json", "{\"format_version\": 2, \"platform\": \"acmesaas\"}", "format_version 2"),
+    ] {
+        let path = tmp.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        let out = tenantctl()
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .args(["apply", "--auto-approve", "-C"])
+            .arg(root())
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stderr}");
+        assert!(stderr.contains(&path.display().to_string()), "{file}: the file is named: {stderr}");
+        assert!(stderr.contains(why), "{file}: {stderr}");
+    }
+}

@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{session, show, Cli, CliError, Ui};
 use crate::engine::{self, Event};
 use crate::ops::{folder_fingerprint, Session};
+use crate::plan::saved::SavedPlan;
 use crate::plan::{Action, Change, Plan, Resource};
 use crate::state::wiring::REST_API_ADDRESS;
 
@@ -159,7 +160,7 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
 }
 
 pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
-    let saved: Option<serde_json::Value> = match a.planfile {
+    let saved: Option<SavedPlan> = match a.planfile {
         Some(p) => {
             if !a.tenants.is_empty() || a.prune {
                 return Err(CliError::msg(
@@ -168,26 +169,17 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
             }
             let text = std::fs::read_to_string(p)
                 .map_err(|e| CliError::msg(format!("cannot read the plan {}: {e}", p.display())))?;
-            Some(
-                serde_json::from_str(&text)
-                    .map_err(|e| CliError::msg(format!("{} is not a tenantctl plan: {e}", p.display())))?,
-            )
+            Some(SavedPlan::from_json(&text).map_err(|e| {
+                CliError::hint(
+                    format!("{}: {e}", p.display()),
+                    "apply takes a file written by `tenantctl plan --out`, by this version of tenantctl",
+                )
+            })?)
         }
         None => None,
     };
     let (tenants, prune): (Vec<String>, bool) = match &saved {
-        Some(v) => {
-            if v["format_version"] != 1 {
-                return Err(CliError::msg("unsupported plan format_version"));
-            }
-            (
-                v["metadata"]["tenants"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
-                    .unwrap_or_default(),
-                v["metadata"]["prune"].as_bool().unwrap_or(false),
-            )
-        }
+        Some(v) => (v.metadata.tenants.clone(), v.metadata.prune),
         None => (a.tenants.to_vec(), a.prune),
     };
     session::block_on(async {
@@ -195,10 +187,9 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
         let plan = session::plan(cli, &s, &s.options(prune))?;
         let platform = s.folder.platform.value.name.clone();
         if let Some(v) = &saved {
-            let now = show::plan_json(&platform, &plan, serde_json::Value::Null);
-            let folder_same = v["metadata"]["folder_sha256"] == folder_fingerprint(&s.folder);
-            let state_same = v["metadata"]["state_sha256"] == s.state_fingerprint();
-            if !folder_same || !state_same || v["changes"] != now["changes"] {
+            let folder_same = v.metadata.folder_sha256 == folder_fingerprint(&s.folder);
+            let state_same = v.metadata.state_sha256 == s.state_fingerprint();
+            if !folder_same || !state_same || !v.same_changes(&plan) {
                 let what = if !folder_same { "the folder" } else { "AWS" };
                 return Err(CliError::hint(
                     format!("stale plan: {what} changed since the plan was made"),

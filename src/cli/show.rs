@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::aws::Stats;
 use crate::plan::drift::{DriftItem, Kind};
+use crate::plan::saved::{SavedChange, FORMAT_VERSION};
 use crate::plan::{Action, Plan};
 
 fn short(v: &Value) -> String {
@@ -193,13 +194,9 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
 }
 
 pub fn plan_json(platform: &str, plan: &Plan, metadata: Value) -> Value {
-    let changes: Vec<Value> = plan
-        .changes
-        .iter()
-        .map(|c| json!({"action": c.action, "resource": c.resource, "address": c.address, "name": c.name, "tenant": c.tenant, "fields": c.fields}))
-        .collect();
+    let changes: Vec<SavedChange> = plan.changes.iter().map(SavedChange::from).collect();
     json!({
-        "format_version": 1,
+        "format_version": FORMAT_VERSION,
         "platform": platform,
         "changes": changes,
         "summary": plan.summary(),

@@ -140,13 +140,13 @@ fn diff_function(d: &FunctionState, o: Option<&FunctionState>, ids: &Ids, out: &
             name: d.name.clone(),
             tenant: None,
             fields,
-            op: Some(Op::PutFunction {
+            op: Op::PutFunction {
                 function: d.clone(),
                 code: code.to_string(),
                 create: true,
                 update_code: true,
                 update_config: true,
-            }),
+            },
         });
         return;
     };
@@ -208,13 +208,7 @@ fn diff_function(d: &FunctionState, o: Option<&FunctionState>, ids: &Ids, out: &
         name: d.name.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutFunction {
-            function: d.clone(),
-            code: code.to_string(),
-            create: false,
-            update_code,
-            update_config,
-        }),
+        op: Op::PutFunction { function: d.clone(), code: code.to_string(), create: false, update_code, update_config },
     });
 }
 
@@ -276,7 +270,7 @@ fn diff_authorizer(d: &AuthorizerConfig, o: Option<&AuthorizerConfig>, ids: &Ids
         name: d.name.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutAuthorizer { config: d.clone(), create: action == Action::Create }),
+        op: Op::PutAuthorizer { config: d.clone(), create: action == Action::Create },
     });
 }
 
@@ -331,7 +325,7 @@ fn diff_permission(d: &PermissionState, function: &str, o: Option<&PermissionSta
         name: d.statement_id.clone(),
         tenant: None,
         fields,
-        op: Some(Op::PutPermission { function: function.to_string(), permission: d.clone(), remove }),
+        op: Op::PutPermission { function: function.to_string(), permission: d.clone(), remove },
     });
 }
 
@@ -381,7 +375,7 @@ fn diff_methods(
             name: key.clone(),
             tenant: None,
             fields,
-            op: Some(Op::SetMethodAuth { key: key.clone(), auth: d.clone() }),
+            op: Op::SetMethodAuth { key: key.clone(), auth: d.clone() },
         });
     }
 }
@@ -417,7 +411,7 @@ fn diff_stage(
                 name: key.clone(),
                 tenant: None,
                 fields: vec![field],
-                op: Some(Op::SetMethodAuth { key: key.clone(), auth: d.clone() }),
+                op: Op::SetMethodAuth { key: key.clone(), auth: d.clone() },
             }),
         }
     }
@@ -434,6 +428,6 @@ fn diff_stage(
         name: stage.to_string(),
         tenant: None,
         fields,
-        op: Some(Op::DeployStage { stage: stage.to_string() }),
+        op: Op::DeployStage { stage: stage.to_string() },
     });
 }

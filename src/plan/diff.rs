@@ -95,7 +95,7 @@ impl Ctx<'_> {
             name: name.to_string(),
             tenant: tenant.map(str::to_string),
             fields,
-            op: Some(op),
+            op,
         });
     }
 
@@ -493,8 +493,8 @@ pub fn plan_with(
     }
     let mut changes = cx.changes;
     changes.sort_by(|a, b| {
-        let pa = a.op.as_ref().map_or(99, Op::phase);
-        let pb = b.op.as_ref().map_or(99, Op::phase);
+        let pa = a.op.phase();
+        let pb = b.op.phase();
         (pa, &a.address).cmp(&(pb, &b.address))
     });
     let mut orphans = cx.orphans;

@@ -55,7 +55,7 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
         name: item.name.clone(),
         tenant: item.tenant.clone(),
         fields,
-        op: Some(op),
+        op,
     }
 }
 
@@ -197,7 +197,7 @@ mod tests {
         assert_eq!(actions(&p), [(Action::Replace, a)]);
         assert_eq!(p.changes[0].resource, Resource::Kind("fake"));
         match &p.changes[0].op {
-            Some(Op::Item { replace, live, desired, .. }) => {
+            Op::Item { replace, live, desired, .. } => {
                 assert!(*replace);
                 assert_eq!(live.as_ref().unwrap().name, "old");
                 assert_eq!(desired.as_ref().unwrap().name, "x");

@@ -6,6 +6,7 @@ mod diff;
 pub mod drift;
 pub mod items;
 pub mod quotas;
+pub mod saved;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -271,7 +272,9 @@ impl Op {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// One planned change. `op` is what the engine executes; it is not part of the contract's
+/// JSON (contract §5), so it is never serialized.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Change {
     pub action: Action,
     pub resource: Resource,
@@ -280,7 +283,7 @@ pub struct Change {
     pub tenant: Option<String>,
     pub fields: Vec<FieldChange>,
     #[serde(skip)]
-    pub op: Option<Op>,
+    pub op: Op,
 }
 
 /// A managed resource of a tenant that has no file any more (kept unless `--prune`).
@@ -292,7 +295,7 @@ pub struct Orphan {
     pub tenant: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Plan {
     pub changes: Vec<Change>,
     pub orphans: Vec<Orphan>,

@@ -77,7 +77,7 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
     let trust_quota = figures.trust_policy_size_quota.unwrap_or(DEFAULT_TRUST_POLICY_SIZE);
     for c in &plan.changes {
         match &c.op {
-            Some(Op::CreateRole { role }) | Some(Op::UpdateRole { role, .. }) => {
+            Op::CreateRole { role } | Op::UpdateRole { role, .. } => {
                 let size = crate::state::minified_len(&role.trust_policy);
                 if size > trust_quota {
                     return Err(PlanError::Quota {
@@ -107,7 +107,7 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
 mod tests {
     use super::*;
     use crate::plan::Change;
-    use crate::state::RoleState;
+    use crate::state::{PoolState, RoleState};
     use serde_json::json;
 
     fn role(name: &str) -> RoleState {
@@ -136,7 +136,7 @@ mod tests {
                     name: format!("saas-t{i}-admin"),
                     tenant: Some(format!("t{i}")),
                     fields: vec![],
-                    op: Some(Op::CreateRole { role: role(&format!("saas-t{i}-admin")) }),
+                    op: Op::CreateRole { role: role(&format!("saas-t{i}-admin")) },
                 })
                 .collect(),
             orphans: vec![],
@@ -156,7 +156,7 @@ mod tests {
     #[test]
     fn trust_policy_over_the_account_size_quota_fails() {
         let mut p = creating(1);
-        if let Some(Op::CreateRole { role }) = &mut p.changes[0].op {
+        if let Op::CreateRole { role } = &mut p.changes[0].op {
             role.trust_policy = json!({"Statement": [{"Sid": "x".repeat(3000)}]});
         }
         let figures = AccountFigures { trust_policy_size_quota: Some(2048), ..Default::default() };
@@ -176,7 +176,19 @@ mod tests {
             name: "saas-x".into(),
             tenant: Some("x".into()),
             fields: vec![],
-            op: None,
+            op: Op::CreatePool {
+                pool: PoolState {
+                    address: "tenant/x/pool".into(),
+                    name: "saas-x".into(),
+                    tenant: Some("x".into()),
+                    settings: Default::default(),
+                    attributes: Default::default(),
+                    groups: Default::default(),
+                    resource_servers: Default::default(),
+                    clients: Default::default(),
+                    usernames: None,
+                },
+            },
         });
         let figures = AccountFigures { user_pools: Some(1000), ..Default::default() };
         assert!(check(&p, &World::default(), &figures).unwrap_err().to_string().contains("user pools"));

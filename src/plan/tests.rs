@@ -178,7 +178,7 @@ fn role_drift_becomes_targeted_updates() {
     r.tags.insert("stray".into(), "x".into());
     let p = run(&d, &o, &opts(&["acme"]));
     let upd = p.changes.iter().find(|c| c.resource == Resource::IamRole).unwrap();
-    match upd.op.as_ref().unwrap() {
+    match &upd.op {
         Op::UpdateRole { trust, settings, boundary, tags_remove, tags_set, .. } => {
             assert!(*trust && !*settings && !*boundary);
             assert_eq!(tags_remove, &BTreeSet::from(["stray".to_string()]));
@@ -312,4 +312,17 @@ fn pruning_a_protected_pool_turns_protection_off_as_its_own_change() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].path, "deletion_protection");
     assert_eq!((f[0].before.clone(), f[0].after.clone()), (json!(true), json!(false)));
+}
+
+#[test]
+fn every_change_carries_its_op_which_no_json_shows() {
+    let d = world(&["acme-admin"], &[("acme", "admin")]);
+    let p = run(&d, &World::default(), &opts(&["acme"]));
+    assert!(!p.changes.is_empty());
+    for c in &p.changes {
+        // `op` is an `Op`, never absent: its phase is a real one.
+        assert!(c.op.phase() <= 16, "{c:?}");
+        let v = serde_json::to_value(c).unwrap();
+        assert!(v.get("op").is_none(), "the op is not part of the contract's JSON: {v}");
+    }
 }
