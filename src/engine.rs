@@ -35,9 +35,17 @@ impl Outcome {
     }
 }
 
-/// Executes one op with the adapter that owns it. A create that finds its resource already
-/// there (another apply won the race) becomes a clear conflict.
+/// Executes one op with the adapter that owns it (a replace: its delete, then its create). A
+/// create that finds its resource already there (another apply won the race) becomes a clear
+/// conflict.
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
+    for step in op.steps() {
+        execute_step(aws, step, ids, config_dir).await?;
+    }
+    Ok(())
+}
+
+async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
     execute_op(aws, op, ids, config_dir).await.map_err(|e| match &e {
         AwsError::Call { operation, message, code }
             if code == "GroupExistsException" || code == "ResourceConflictException" || message.contains("already exists") =>
@@ -73,6 +81,7 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::PutPermission { .. }
         | Op::SetMethodAuth { .. }
         | Op::DeployStage { .. } => aws::authorizer::execute(aws, op, ids, config_dir).await,
+        Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
     }
 }
 

@@ -32,9 +32,10 @@ pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
                 Action::Create => "+",
                 Action::Update => "~",
                 Action::Delete => "-",
+                Action::Replace => "-/+",
             };
             out.push_str(&format!("  {sign} {} {} ({})\n", c.resource.as_str(), c.address, c.name));
-            if c.action == Action::Update || verbose {
+            if matches!(c.action, Action::Update | Action::Replace) || verbose {
                 for f in &c.fields {
                     let (b, a) = if sensitive(&f.path) {
                         ("(sensitive)".to_string(), "(sensitive)".to_string())
@@ -53,7 +54,15 @@ pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
         }
     }
     let s = plan.summary();
-    out.push_str(&format!("Plan: {} to create, {} to update, {} to delete.\n", s["create"], s["update"], s["delete"]));
+    // The replace count shows only when there is one: the line stays as it was otherwise.
+    let replace = match s["replace"] {
+        0 => String::new(),
+        n => format!(", {n} to replace"),
+    };
+    out.push_str(&format!(
+        "Plan: {} to create, {} to update{replace}, {} to delete.\n",
+        s["create"], s["update"], s["delete"]
+    ));
     out
 }
 
@@ -88,7 +97,12 @@ fn md_value(path: &str, v: &Value) -> String {
 
 fn counts(changes: &[&crate::plan::Change]) -> String {
     let mut parts = Vec::new();
-    for (a, word) in [(Action::Create, "create"), (Action::Update, "update"), (Action::Delete, "delete")] {
+    for (a, word) in [
+        (Action::Create, "create"),
+        (Action::Update, "update"),
+        (Action::Replace, "replace"),
+        (Action::Delete, "delete"),
+    ] {
         let n = changes.iter().filter(|c| c.action == a).count();
         if n > 0 {
             parts.push(format!("{n} to {word}"));
@@ -137,6 +151,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
                 Action::Create => "+ create",
                 Action::Update => "~ update",
                 Action::Delete => "- delete",
+                Action::Replace => "-/+ replace",
             };
             out.push_str(&format!(
                 "| {sign} | {} | {} | {} |\n",
@@ -147,7 +162,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
         }
         out.push('\n');
         for c in &changes {
-            if c.fields.is_empty() || !(c.action == Action::Update || verbose) {
+            if c.fields.is_empty() || !(matches!(c.action, Action::Update | Action::Replace) || verbose) {
                 continue;
             }
             out.push_str(&format!(
@@ -158,6 +173,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
                     Action::Create => "(create)",
                     Action::Update => "(update)",
                     Action::Delete => "(delete)",
+                    Action::Replace => "(replace: deleted and created again)",
                 }
             ));
             out.push_str("| field | before | after |\n|---|---|---|\n");

@@ -485,6 +485,7 @@ pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) ->
         let pb = b.op.phase();
         (pa, &a.address).cmp(&(pb, &b.address))
     });
+    super::check_no_pool_replace(&changes)?;
     let mut orphans = cx.orphans;
     orphans.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan { changes, orphans })

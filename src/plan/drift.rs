@@ -38,7 +38,7 @@ pub fn from_plan(plan: &Plan) -> Vec<DriftItem> {
         .map(|c| DriftItem {
             kind: match c.action {
                 Action::Create => Kind::Missing,
-                Action::Update => Kind::Changed,
+                Action::Update | Action::Replace => Kind::Changed,
                 Action::Delete => Kind::Unexpected,
             },
             resource: c.resource,
