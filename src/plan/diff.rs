@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Op, Orphan, Plan, PlanError, Resource};
-use crate::state::{Ids, PoolState, RoleState, World};
+use crate::state::{parse_group, Ids, PoolState, RoleState, World};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -114,10 +114,9 @@ impl Ctx<'_> {
     }
 }
 
-/// `<tenant>-<role>` -> tenant (role names hold no hyphen).
+/// `<tenant>-<role>` -> tenant.
 fn group_tenant(name: &str) -> Option<&str> {
-    let (t, r) = name.rsplit_once('-')?;
-    (!t.is_empty() && !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())).then_some(t)
+    parse_group(name).map(|(tenant, _)| tenant)
 }
 
 fn pool_tenant(p: &PoolState) -> Option<&str> {
