@@ -1,9 +1,11 @@
 //! Runs a plan: phase by phase in dependency order (roles before the groups that point at
 //! them, pools before their clients, the function before the authorizer before the methods),
 //! each phase with bounded concurrency. Rates are kept under the quotas by the adapters'
-//! limiter (the SDK's standard retries handle throttling and slow the limiter down); IAM
-//! propagation is retried by the adapters. On a failure the current phase finishes and later phases are not started, so the
-//! report says exactly what was done and what was not; a re-run converges.
+//! limiter (`aws::limits`: published rates exactly, IAM's learned adaptively); the SDK retries
+//! throttled and failed calls in its standard mode, and each retry slows the limiter down. IAM
+//! propagation is retried by the adapters. On a failure the current phase finishes and later
+//! phases are not started, so the report says exactly what was done and what was not; a re-run
+//! converges.
 
 use std::path::Path;
 

@@ -8,8 +8,6 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
-#[allow(unused_imports)]
-use crate::plan::authorizer as _authz;
 use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{parse_group, Ids, World};

@@ -103,7 +103,6 @@ impl Ctx<'_> {
 
     /// An extra resource: an orphan when it belongs to a tenant without a file (deleted only
     /// with --prune), else unexpected (deleted: apply makes managed places match the folder).
-    #[allow(clippy::too_many_arguments)]
     fn extra(&mut self, resource: Resource, address: String, name: &str, tenant: Option<&str>, op: Op) {
         let orphan = tenant.is_some_and(|t| !self.opts.tenants.contains(t));
         if orphan && !self.opts.prune {
