@@ -1,9 +1,11 @@
 //! Runs a plan: phase by phase in dependency order (roles before the groups that point at
 //! them, pools before their clients, the function before the authorizer before the methods),
 //! each phase with bounded concurrency. Rates are kept under the quotas by the adapters'
-//! limiter (the SDK's standard retries handle throttling and slow the limiter down); IAM
-//! propagation is retried by the adapters. On a failure the current phase finishes and later phases are not started, so the
-//! report says exactly what was done and what was not; a re-run converges.
+//! limiter (`aws::limits`: published rates exactly, IAM's learned adaptively); the SDK retries
+//! throttled and failed calls in its standard mode, and each retry slows the limiter down. IAM
+//! propagation is retried by the adapters. On a failure the current phase finishes and later
+//! phases are not started, so the report says exactly what was done and what was not; a re-run
+//! converges.
 
 use std::path::Path;
 
@@ -35,9 +37,17 @@ impl Outcome {
     }
 }
 
-/// Executes one op with the adapter that owns it. A create that finds its resource already
-/// there (another apply won the race) becomes a clear conflict.
+/// Executes one op with the adapter that owns it (a replace: its delete, then its create). A
+/// create that finds its resource already there (another apply won the race) becomes a clear
+/// conflict.
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
+    for step in op.steps() {
+        execute_step(aws, step, ids, config_dir).await?;
+    }
+    Ok(())
+}
+
+async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
     execute_op(aws, op, ids, config_dir).await.map_err(|e| match &e {
         AwsError::Call { operation, message, code }
             if code == "GroupExistsException" || code == "ResourceConflictException" || message.contains("already exists") =>
@@ -74,6 +84,7 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::SetMethodAuth { .. }
         | Op::DeployStage { .. } => aws::authorizer::execute(aws, op, ids, config_dir).await,
         Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
+        Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
     }
 }
 

@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
 use crate::kinds;
-use crate::plan::{self, Plan, PlanError, PlanOptions};
+use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
-use crate::state::{Ids, World};
+use crate::state::{parse_group, Ids, World};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -147,6 +147,27 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
     world.methods.clear();
 }
 
+/// The desired world without one tenant: its roles, its silo pool, its groups in the shared
+/// pool.
+pub fn without_tenant(desired: &mut World, tenant: &str) {
+    desired.roles.retain(|_, r| r.tenant.as_deref() != Some(tenant));
+    desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
+    desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
+    for p in desired.pools.values_mut() {
+        p.groups.retain(|g, _| parse_group(g).map(|(t, _)| t) != Some(tenant));
+    }
+}
+
+/// What `destroy` runs of a plan: the tenant's deletions, and the pool update that turns
+/// deletion protection off before its pool is deleted (only ever inside an explicit destroy or
+/// `--prune`). Nothing else: no orphans, no other tenant's change, no platform-wide change.
+pub fn destroy_changes(plan: &mut Plan, tenant: &str) {
+    plan.changes.retain(|c| {
+        c.tenant.as_deref() == Some(tenant) && (c.action == Action::Delete || c.resource == Resource::UserPool)
+    });
+    plan.orphans.clear();
+}
+
 impl Session {
     /// Loads and validates the folder (no AWS call when it is invalid), connects, reads the
     /// live state.
@@ -261,10 +282,34 @@ impl Session {
     }
 
     pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, OpsError> {
-        plan::authorizer::check(&self.desired, &self.observed, &self.ids)
+        self.plan_towards(&self.desired, opts)
+    }
+
+    /// Plans from the live state towards `desired` (the folder's world, or an edit of it).
+    fn plan_towards(&self, desired: &World, opts: &PlanOptions) -> Result<Plan, OpsError> {
+        plan::authorizer::check(desired, &self.observed, &self.ids)
             .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
-        let plan = plan::plan_with(&self.desired, &self.observed, &self.ids, opts, &kinds::rules())?;
-        plan::quotas::check(&plan, &self.desired, &self.figures)?;
+        let plan = plan::plan_with(desired, &self.observed, &self.ids, opts, &kinds::rules())?;
+        plan::quotas::check(&plan, desired, &self.figures)?;
+        Ok(plan)
+    }
+
+    /// `destroy --tenant`: the plan that offboards one tenant (a session of every tenant).
+    /// It is planned towards the folder without that tenant ([`without_tenant`]), as an
+    /// explicit prune of it, and keeps only that tenant's deletions ([`destroy_changes`]).
+    pub fn destroy_plan(&self, tenant: &str, force_delete_users: bool) -> Result<Plan, OpsError> {
+        if self.folder.tenant(tenant).is_none()
+            && !self.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant))
+        {
+            return Err(OpsError::other(format!("no tenant `{tenant}` in the folder or in AWS"), None));
+        }
+        let mut desired = self.desired.clone();
+        without_tenant(&mut desired, tenant);
+        let mut opts = self.options(true);
+        opts.tenants.remove(tenant);
+        opts.force_delete_users = force_delete_users;
+        let mut plan = self.plan_towards(&desired, &opts)?;
+        destroy_changes(&mut plan, tenant);
         Ok(plan)
     }
 
@@ -272,5 +317,107 @@ impl Session {
     pub fn state_fingerprint(&self) -> String {
         let v = serde_json::json!({"world": self.observed, "ids": self.ids});
         hex(&Sha256::digest(serde_json::to_vec(&v).expect("json")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::{Change, Op, Orphan};
+    use crate::state::{GroupState, PoolSettings, PoolState, RoleState};
+
+    fn pool(address: &str, tenant: Option<&str>, groups: &[&str]) -> PoolState {
+        PoolState {
+            address: address.into(),
+            name: address.into(),
+            tenant: tenant.map(str::to_string),
+            settings: PoolSettings::default(),
+            attributes: BTreeMap::new(),
+            groups: groups
+                .iter()
+                .map(|g| (g.to_string(), GroupState { description: None, precedence: None, role_arn: None }))
+                .collect(),
+            resource_servers: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            usernames: None,
+        }
+    }
+
+    fn role(tenant: &str, r: &str) -> RoleState {
+        RoleState {
+            address: desired::names::role_address(tenant, r),
+            name: format!("saas-{tenant}-{r}"),
+            path: "/tenantctl/saas/".into(),
+            tenant: Some(tenant.into()),
+            description: None,
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            trust_policy: serde_json::json!({}),
+            tags: Default::default(),
+            policies: Default::default(),
+            attached_policies: Default::default(),
+        }
+    }
+
+    #[test]
+    fn without_tenant_drops_its_roles_silo_pool_and_shared_groups_only() {
+        let pools = [
+            pool("platform/pool", None, &["acme-admin", "acme-member", "acme-corp-admin", "acmex-admin", "Admins"]),
+            pool("tenant/acme/pool", Some("acme"), &["acme-admin"]),
+            pool("tenant/acme-corp/pool", Some("acme-corp"), &["acme-corp-admin"]),
+        ];
+        let roles = [role("acme", "admin"), role("acme-corp", "admin")];
+        let mut w = World {
+            pools: pools.into_iter().map(|p| (p.address.clone(), p)).collect(),
+            roles: roles.into_iter().map(|r| (r.address.clone(), r)).collect(),
+            ..World::default()
+        };
+        without_tenant(&mut w, "acme");
+        assert_eq!(w.pools.keys().collect::<Vec<_>>(), ["platform/pool", "tenant/acme-corp/pool"]);
+        assert_eq!(
+            w.pools["platform/pool"].groups.keys().collect::<Vec<_>>(),
+            ["Admins", "acme-corp-admin", "acmex-admin"]
+        );
+        assert_eq!(w.roles.keys().collect::<Vec<_>>(), ["tenant/acme-corp/role/admin"]);
+    }
+
+    #[test]
+    fn destroy_keeps_the_tenants_deletions_and_its_pool_update_only() {
+        let change = |action, resource, tenant: Option<&str>| Change {
+            action,
+            resource,
+            address: format!("{resource:?}/{action:?}/{tenant:?}"),
+            name: "n".into(),
+            tenant: tenant.map(str::to_string),
+            fields: vec![],
+            op: Op::DeployStage { stage: "s".into() },
+        };
+        let mut p = Plan {
+            changes: vec![
+                change(Action::Delete, Resource::Group, Some("acme")),
+                change(Action::Delete, Resource::IamRole, Some("acme")),
+                change(Action::Update, Resource::UserPool, Some("acme")),
+                change(Action::Delete, Resource::UserPool, Some("acme")),
+                change(Action::Update, Resource::IamRole, Some("acme")),
+                change(Action::Create, Resource::Group, Some("acme")),
+                change(Action::Delete, Resource::Group, Some("globex")),
+                change(Action::Update, Resource::UserPool, None),
+            ],
+            orphans: vec![Orphan { resource: Resource::IamRole, address: "a".into(), name: "n".into(), tenant: None }],
+        };
+        destroy_changes(&mut p, "acme");
+        let kept: Vec<_> = p.changes.iter().map(|c| (c.action, c.resource)).collect();
+        assert_eq!(
+            kept,
+            [
+                (Action::Delete, Resource::Group),
+                (Action::Delete, Resource::IamRole),
+                (Action::Update, Resource::UserPool),
+                (Action::Delete, Resource::UserPool)
+            ]
+        );
+        assert!(p.orphans.is_empty());
     }
 }

@@ -475,3 +475,34 @@ async fn silo_pools_and_duplicate_managed_pools() {
         aws.cognito.delete_user_pool().user_pool_id(id).send().await.expect("DeleteUserPool");
     }
 }
+
+/// The executor of a replace runs its delete, then its create, of the same resource: a group
+/// replaced with a new description is there once, with the new description (a create before
+/// the delete would fail: the group exists).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replace_deletes_then_creates_the_same_resource() {
+    let Some(ep) = endpoint() else { return };
+    let platform = unique_platform("rp");
+    let aws = connect(&platform, ep).await;
+    let ids = Mutex::new(Ids::default());
+    let desired = desired_pool(&platform);
+    create_all(&aws, &desired, &ids).await;
+    let (name, old) = desired.groups.iter().next().map(|(n, g)| (n.clone(), g.clone())).expect("a group");
+    let new = GroupState { description: Some("replaced".into()), ..old.clone() };
+    let change = tenantctl::plan::Change::replace(
+        tenantctl::plan::Resource::Group,
+        format!("{}/group/{name}", desired.address),
+        name.clone(),
+        None,
+        vec![],
+        Op::DeleteGroup { pool: desired.address.clone(), name: name.clone() },
+        Op::PutGroup { pool: desired.address.clone(), name: name.clone(), group: new.clone(), create: true },
+    )
+    .expect("a group may be replaced");
+    let dir = tempfile::tempdir().unwrap();
+    tenantctl::engine::execute(&aws, &change.op, &ids, dir.path()).await.expect("replace");
+    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
+    let groups = &world.pools[&desired.address].groups;
+    assert_eq!(groups.get(&name), Some(&new), "{groups:?}");
+    assert_eq!(groups.len(), desired.groups.len());
+}

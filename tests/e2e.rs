@@ -399,3 +399,37 @@ async fn an_old_format_saved_plan_still_applies() {
     assert!(text(&o).contains("Apply complete"), "{}", text(&o));
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
 }
+
+/// Group names parse one way everywhere (`state::parse_group`): with tenants `acme` and
+/// `acme-corp` sharing the pool, inventory and destroy of `acme` see only `acme-<role>`,
+/// never `acme-corp-<role>`.
+#[tokio::test(flavor = "multi_thread")]
+async fn inventory_and_destroy_tell_a_tenant_from_one_whose_id_extends_it() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("g");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None), ("acme-corp", "pooled", None)]);
+    let d = dir.path();
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let inv = json(&run_ok(d, &ep, &["inventory", "--tenant", "acme", "--format", "json"], 0));
+    let rows = inv["resources"].as_array().unwrap();
+    let groups: Vec<&str> =
+        rows.iter().filter(|r| r["resource"] == "group").filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(groups, ["acme-admin", "acme-member"], "{inv:#}");
+    assert!(rows.iter().all(|r| r["tenant"] == "acme"), "{inv:#}");
+    let all = json(&run_ok(d, &ep, &["inventory", "--format", "json"], 0));
+    let corp = all["resources"].as_array().unwrap().iter().filter(|r| r["name"] == "acme-corp-admin").count();
+    assert_eq!(corp, 1, "acme-corp's group belongs to acme-corp: {all:#}");
+
+    std::fs::remove_file(d.join("tenants/acme.yaml")).unwrap();
+    let o = run_ok(d, &ep, &["destroy", "--tenant", "acme", "--auto-approve"], 0);
+    assert!(!text(&o).contains("acme-corp"), "{}", text(&o));
+    let shared = pool_id(&sdk, &p).await;
+    let listed = sdk.cognito.list_groups().user_pool_id(&shared).send().await.unwrap();
+    let mut names: Vec<_> = listed.groups().iter().filter_map(|g| g.group_name()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["acme-corp-admin", "acme-corp-member"]);
+    // Nothing of acme is left, nothing of acme-corp changes.
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+}

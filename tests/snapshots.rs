@@ -256,3 +256,94 @@ mod markdown_plan {
         assert_eq!(doc["summary"]["create"].as_u64().unwrap() as usize, p.summary()["create"]);
     }
 }
+
+// ---- A plan with a replace, in every output format (no emulator) -----------------------
+
+mod replace_plan {
+    use serde_json::json;
+    use tenantctl::cli::show;
+    use tenantctl::plan::drift::from_plan;
+    use tenantctl::plan::{Action, Change, FieldChange, Op, Plan, Resource};
+    use tenantctl::state::GroupState;
+
+    fn group(name: &str, description: &str) -> GroupState {
+        GroupState {
+            description: Some(description.into()),
+            precedence: Some(1),
+            role_arn: Some(format!("arn:aws:iam::123456789012:role/tenantctl/saas/saas-{name}")),
+        }
+    }
+
+    /// acme's admin group is created; globex's member group is replaced (deleted and created
+    /// again), with the field that forces it.
+    fn plan() -> Plan {
+        let create = Change {
+            action: Action::Create,
+            resource: Resource::Group,
+            address: "platform/pool/group/acme-admin".into(),
+            name: "acme-admin".into(),
+            tenant: Some("acme".into()),
+            fields: vec![FieldChange { path: "precedence".into(), before: json!(null), after: json!(1) }],
+            op: Op::PutGroup {
+                pool: "platform/pool".into(),
+                name: "acme-admin".into(),
+                group: group("acme-admin", "Tenant acme admin"),
+                create: true,
+            },
+        };
+        let replace = Change::replace(
+            Resource::Group,
+            "platform/pool/group/globex-member".into(),
+            "globex-member".into(),
+            Some("globex".into()),
+            vec![FieldChange {
+                path: "description".into(),
+                before: json!("Tenant globex members"),
+                after: json!("Tenant globex member"),
+            }],
+            Op::DeleteGroup { pool: "platform/pool".into(), name: "globex-member".into() },
+            Op::PutGroup {
+                pool: "platform/pool".into(),
+                name: "globex-member".into(),
+                group: group("globex-member", "Tenant globex member"),
+                create: true,
+            },
+        )
+        .unwrap();
+        Plan { changes: vec![create, replace], orphans: vec![] }
+    }
+
+    #[test]
+    fn a_replace_shows_in_text_json_markdown_and_drift() {
+        let p = plan();
+        let text = show::plan_text("saas", &p, false);
+        assert!(text.contains("  -/+ group platform/pool/group/globex-member (globex-member)"), "{text}");
+        assert!(text.contains("Plan: 1 to create, 0 to update, 1 to replace, 0 to delete."), "{text}");
+        insta::assert_snapshot!("replace_plan_text", text);
+        let doc = show::plan_json("saas", &p, serde_json::Value::Null);
+        assert_eq!(doc["changes"][1]["action"], "replace");
+        assert!(doc["changes"][1].get("op").is_none(), "{doc}");
+        assert_eq!(doc["summary"], json!({"create": 1, "delete": 0, "replace": 1, "update": 0}));
+        insta::assert_snapshot!("replace_plan_json", serde_json::to_string_pretty(&doc).unwrap());
+        let md = show::plan_markdown("saas", &p, false);
+        assert!(md.contains("| -/+ replace | group | `platform/pool/group/globex-member` |"), "{md}");
+        insta::assert_snapshot!("replace_plan_markdown", md);
+        let items = from_plan(&p);
+        let drift = [
+            show::drift_text("saas", &items),
+            serde_json::to_string_pretty(&show::drift_json("saas", &items)).unwrap(),
+            show::drift_markdown("saas", &items),
+        ];
+        assert!(drift[0].contains("changed group platform/pool/group/globex-member"), "{}", drift[0]);
+        assert!(drift[1].contains("\"kind\": \"changed\""), "{}", drift[1]);
+        insta::assert_snapshot!("replace_drift", drift.join("\n----\n"));
+    }
+
+    #[test]
+    fn a_plan_without_replace_prints_the_summary_line_as_before() {
+        let mut p = plan();
+        p.changes.truncate(1);
+        let text = show::plan_text("saas", &p, false);
+        assert!(text.ends_with("Plan: 1 to create, 0 to update, 0 to delete.\n"), "{text}");
+    }
+}

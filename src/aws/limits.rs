@@ -10,10 +10,14 @@
 //!   pool's bucket.
 //!
 //! Which operation is in which category is [`OPERATIONS`], one table with its sources.
-//! Published quotas (Cognito's) are kept exactly. Unpublished ones (IAM's) are learned, as the
-//! AWS SDKs' adaptive retry mode does: start conservative, raise while calls succeed, halve on
-//! throttling. Every other retry the SDK makes (throttling, 5xx; standard retries, see
-//! `aws::connect`) halves the published-rate buckets for a few seconds.
+//! Published quotas (Cognito's, API Gateway's, Lambda's) are kept exactly, never probed.
+//! Unpublished ones (IAM's read and write rates) are learned per category by this limiter,
+//! the way the client-side rate limiter of the AWS SDKs' adaptive retry mode does (tenantctl
+//! does not use that mode: the SDK makes standard retries, see `aws::connect`): start at a
+//! conservative rate with a burst of at most 2, raise it while calls succeed, halve it when a
+//! call of the category is retried. A retried call of any other category (throttling, 5xx)
+//! slows the account-wide buckets of the published rates down for a few seconds (each retry
+//! halves them, down to 1/16); the per-pool buckets always keep the per-pool quota.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -60,7 +64,7 @@ impl Category {
             Category::UserPoolClientRead => 15.0,
             Category::UserPoolClientUpdate => 15.0,
             Category::UserList => 30.0,
-            // IAM publishes no rate; conservative values (throttling slows them further).
+            // IAM publishes no rate: where its learned rates start (see `adaptive`).
             Category::IamRead => 20.0,
             Category::IamWrite => 10.0,
             // "Amazon API Gateway quotas": control-plane calls, 10 requests/s per account
@@ -72,9 +76,11 @@ impl Category {
         }
     }
 
-    /// Whether AWS publishes no rate for this category, so tenantctl finds it out: start at
-    /// [`Category::default_rate`], raise it while calls succeed, halve it on throttling (the
-    /// AWS SDKs' adaptive retry mode, per category). Published quotas are never probed.
+    /// Whether AWS publishes no rate for this category, so the limiter finds it out: start at
+    /// [`Category::default_rate`], raise it while calls succeed, halve it when a call is
+    /// retried (like the rate limiter of the AWS SDKs' adaptive retry mode, but per category
+    /// and in tenantctl: the SDK itself makes standard retries). Published quotas are never
+    /// probed.
     pub fn adaptive(self) -> bool {
         matches!(self, Category::IamRead | Category::IamWrite)
     }

@@ -27,10 +27,10 @@ fn verb(a: Action, done: bool) -> &'static str {
         (Action::Create, true) => "created",
         (Action::Update, true) => "updated",
         (Action::Delete, true) => "deleted",
+        (Action::Replace, true) => "replaced",
         (Action::Create, false) => "create",
         (Action::Update, false) => "update",
         (Action::Delete, false) => "delete",
-        (Action::Replace, true) => "replaced",
         (Action::Replace, false) => "replace",
     }
 }
@@ -217,4 +217,19 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
         }
         execute(cli, ui, &s, &plan, a.parallelism).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verb;
+    use crate::plan::Action;
+
+    #[test]
+    fn progress_lines_name_every_action() {
+        let all = [Action::Create, Action::Update, Action::Delete, Action::Replace];
+        let done: Vec<_> = all.iter().map(|a| verb(*a, true)).collect();
+        assert_eq!(done, ["created", "updated", "deleted", "replaced"]);
+        let todo: Vec<_> = all.iter().map(|a| verb(*a, false)).collect();
+        assert_eq!(todo, ["create", "update", "delete", "replace"]);
+    }
 }

@@ -1,33 +1,17 @@
-//! `tenantctl destroy --tenant ID`: offboards one tenant (its roles, groups, silo pool).
+//! `tenantctl destroy --tenant ID`: offboards one tenant (its roles, groups, silo pool). What
+//! is deleted is `ops::Session::destroy_plan`; this file has the flags, the confirmation and
+//! the output.
 
 use super::{apply, session, show, Cli, CliError, Ui};
 
 pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_users: bool) -> Result<i32, CliError> {
     session::block_on(async {
-        let mut s = session::open(cli, &[]).await?;
-        if s.folder.tenant(tenant).is_none() && !s.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant))
-        {
-            return Err(CliError::msg(format!("no tenant `{tenant}` in the folder or in AWS")));
-        }
-        // Desired: the folder without this tenant.
-        s.desired.roles.retain(|_, r| r.tenant.as_deref() != Some(tenant));
-        s.desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
-        s.desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
-        let prefix = format!("{tenant}-");
-        for p in s.desired.pools.values_mut() {
-            p.groups.retain(|g, _| !(g.starts_with(&prefix) && !g[prefix.len()..].contains('-')));
-        }
-        let mut opts = s.options(true);
-        opts.tenants.remove(tenant);
-        opts.force_delete_users = force_delete_users;
-        let mut plan = session::plan(cli, &s, &opts)?;
-        // Deletions, and the pool update that turns deletion protection off before its pool is
-        // deleted (only ever inside an explicit destroy or --prune).
-        plan.changes.retain(|c| {
-            c.tenant.as_deref() == Some(tenant)
-                && (c.action == crate::plan::Action::Delete || c.resource == crate::plan::Resource::UserPool)
-        });
-        plan.orphans.clear();
+        let s = session::open(cli, &[]).await?;
+        let plan = s.destroy_plan(tenant, force_delete_users).map_err(|e| {
+            // A refused plan made no write; its reads still show.
+            session::print_stats(cli, &s);
+            CliError::from(e)
+        })?;
         let platform = s.folder.platform.value.name.clone();
         if !ui.quiet {
             eprint!("{}", show::plan_text(&platform, &plan, ui.verbose));

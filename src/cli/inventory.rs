@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{session, Cli, CliError, ListFormat, Ui};
+use crate::state::parse_group;
 use crate::state::wiring;
 
 pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result<i32, CliError> {
@@ -17,7 +18,7 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
             rows.push(json!({"resource": "user_pool", "address": addr, "name": p.name, "tenant": p.tenant,
                 "id": id, "arn": format!("arn:{}:cognito-idp:{}:{}:userpool/{id}", c.partition, c.region, c.account_id)}));
             for g in p.groups.keys() {
-                let t = g.rsplit_once('-').map(|(t, _)| t.to_string());
+                let t = parse_group(g).map(|(t, _)| t);
                 rows.push(json!({"resource": "group", "address": format!("{addr}/group/{g}"), "name": g, "tenant": t, "id": g}));
             }
             for rs in p.resource_servers.keys() {

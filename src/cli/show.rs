@@ -54,7 +54,15 @@ pub fn plan_text(platform: &str, plan: &Plan, verbose: bool) -> String {
         }
     }
     let s = plan.summary();
-    out.push_str(&format!("Plan: {} to create, {} to update, {} to delete.\n", s["create"], s["update"], s["delete"]));
+    // The replace count shows only when there is one: the line stays as it was otherwise.
+    let replace = match s["replace"] {
+        0 => String::new(),
+        n => format!(", {n} to replace"),
+    };
+    out.push_str(&format!(
+        "Plan: {} to create, {} to update{replace}, {} to delete.\n",
+        s["create"], s["update"], s["delete"]
+    ));
     out
 }
 
@@ -89,7 +97,12 @@ fn md_value(path: &str, v: &Value) -> String {
 
 fn counts(changes: &[&crate::plan::Change]) -> String {
     let mut parts = Vec::new();
-    for (a, word) in [(Action::Create, "create"), (Action::Update, "update"), (Action::Delete, "delete")] {
+    for (a, word) in [
+        (Action::Create, "create"),
+        (Action::Update, "update"),
+        (Action::Replace, "replace"),
+        (Action::Delete, "delete"),
+    ] {
         let n = changes.iter().filter(|c| c.action == a).count();
         if n > 0 {
             parts.push(format!("{n} to {word}"));
@@ -149,7 +162,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
         }
         out.push('\n');
         for c in &changes {
-            if c.fields.is_empty() || !(c.action == Action::Update || verbose) {
+            if c.fields.is_empty() || !(matches!(c.action, Action::Update | Action::Replace) || verbose) {
                 continue;
             }
             out.push_str(&format!(
@@ -160,7 +173,7 @@ pub fn plan_markdown(platform: &str, plan: &Plan, verbose: bool) -> String {
                     Action::Create => "(create)",
                     Action::Update => "(update)",
                     Action::Delete => "(delete)",
-                    Action::Replace => "(replace)",
+                    Action::Replace => "(replace: deleted and created again)",
                 }
             ));
             out.push_str("| field | before | after |\n|---|---|---|\n");

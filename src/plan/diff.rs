@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Op, Orphan, Plan, PlanError, Resource};
-use crate::state::{Ids, PoolState, RoleState, World};
+use crate::state::{parse_group, Ids, PoolState, RoleState, World};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -101,7 +101,6 @@ impl Ctx<'_> {
 
     /// An extra resource: an orphan when it belongs to a tenant without a file (deleted only
     /// with --prune), else unexpected (deleted: apply makes managed places match the folder).
-    #[allow(clippy::too_many_arguments)]
     fn extra(&mut self, resource: Resource, address: String, name: &str, tenant: Option<&str>, op: Op) {
         let orphan = tenant.is_some_and(|t| !self.opts.tenants.contains(t));
         if orphan && !self.opts.prune {
@@ -112,10 +111,9 @@ impl Ctx<'_> {
     }
 }
 
-/// `<tenant>-<role>` -> tenant (role names hold no hyphen).
+/// `<tenant>-<role>` -> tenant.
 fn group_tenant(name: &str) -> Option<&str> {
-    let (t, r) = name.rsplit_once('-')?;
-    (!t.is_empty() && !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())).then_some(t)
+    parse_group(name).map(|(tenant, _)| tenant)
 }
 
 fn pool_tenant(p: &PoolState) -> Option<&str> {
@@ -497,6 +495,7 @@ pub fn plan_with(
         let pb = b.op.phase();
         (pa, &a.address).cmp(&(pb, &b.address))
     });
+    super::check_no_pool_replace(&changes)?;
     let mut orphans = cx.orphans;
     orphans.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan { changes, orphans })

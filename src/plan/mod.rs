@@ -29,8 +29,21 @@ pub enum Action {
     Create,
     Update,
     Delete,
-    /// Deleted and created again: AWS cannot change it in place (never a user pool).
+    /// A resource AWS cannot change in place: deleted and created again, as one change whose
+    /// op is [`Op::Replace`]. Never a user pool (contract §4, [`Change::replace`]).
     Replace,
+}
+
+impl Action {
+    /// The word of the contract's JSON and of the plan's summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::Replace => "replace",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -243,12 +256,29 @@ pub enum Op {
         /// From the kind's rules ([`ItemRules::phase`]).
         phase: u8,
     },
+    /// A resource AWS cannot change in place: `delete` runs, then `create` (see
+    /// [`Op::steps`]). Built by [`Change::replace`] only.
+    Replace {
+        delete: Box<Op>,
+        create: Box<Op>,
+    },
 }
 
 impl Op {
+    /// What the executor runs for this op, in order: a replace's delete, then its create;
+    /// any other op is its own single step.
+    pub fn steps(&self) -> Vec<&Op> {
+        match self {
+            Op::Replace { delete, create } => vec![delete, create],
+            op => vec![op],
+        }
+    }
+
     /// Execution phase: every change of a phase runs after all changes of earlier phases.
     pub fn phase(&self) -> u8 {
         match self {
+            // Where its resource is created: after what the new resource depends on.
+            Op::Replace { create, .. } => create.phase(),
             Op::CreateRole { role } | Op::UpdateRole { role, .. } if role.tenant.is_none() => 0,
             Op::CreateRole { .. } | Op::UpdateRole { .. } => 1,
             Op::PutRolePolicy { .. } | Op::DetachRolePolicy { .. } | Op::DeleteRolePolicy { .. } => 2,
@@ -286,6 +316,51 @@ pub struct Change {
     pub op: Op,
 }
 
+impl Change {
+    /// A replace of one resource: `delete`, then `create`, as one change. A user pool is never
+    /// replaced (contract §4): asking for it is a [`PlanError::PoolReplace`].
+    pub fn replace(
+        resource: Resource,
+        address: String,
+        name: String,
+        tenant: Option<String>,
+        fields: Vec<FieldChange>,
+        delete: Op,
+        create: Op,
+    ) -> Result<Change, PlanError> {
+        if resource == Resource::UserPool
+            || [&delete, &create].iter().any(|op| matches!(op, Op::CreatePool { .. } | Op::DeletePool { .. }))
+        {
+            return Err(PlanError::PoolReplace { pool: name });
+        }
+        debug_assert!(
+            !matches!(delete, Op::Replace { .. }) && !matches!(create, Op::Replace { .. }),
+            "a replace's steps are plain ops"
+        );
+        Ok(Change {
+            action: Action::Replace,
+            resource,
+            address,
+            name,
+            tenant,
+            fields,
+            op: Op::Replace { delete: Box::new(delete), create: Box::new(create) },
+        })
+    }
+}
+
+/// The plan's last guard of contract §4: no change replaces a user pool, however it was built.
+pub fn check_no_pool_replace(changes: &[Change]) -> Result<(), PlanError> {
+    match changes.iter().find(|c| {
+        (c.action == Action::Replace || matches!(c.op, Op::Replace { .. }))
+            && (c.resource == Resource::UserPool
+                || c.op.steps().iter().any(|op| matches!(op, Op::CreatePool { .. } | Op::DeletePool { .. })))
+    }) {
+        Some(c) => Err(PlanError::PoolReplace { pool: c.name.clone() }),
+        None => Ok(()),
+    }
+}
+
 /// A managed resource of a tenant that has no file any more (kept unless `--prune`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Orphan {
@@ -303,15 +378,9 @@ pub struct Plan {
 
 impl Plan {
     pub fn summary(&self) -> BTreeMap<&'static str, usize> {
-        let mut s = BTreeMap::from([("create", 0), ("update", 0), ("delete", 0)]);
+        let mut s = BTreeMap::from([("create", 0), ("update", 0), ("delete", 0), ("replace", 0)]);
         for c in &self.changes {
-            *s.entry(match c.action {
-                Action::Create => "create",
-                Action::Update => "update",
-                Action::Delete => "delete",
-                Action::Replace => "replace",
-            })
-            .or_default() += 1;
+            *s.entry(c.action.as_str()).or_default() += 1;
         }
         s
     }
@@ -332,6 +401,10 @@ pub enum PlanError {
     ClientSecretChange { pool: String, client: String, before: bool, after: bool },
     #[error("pool `{pool}`: userPool.usernames.{field} is {after} in the folder but {before} in the live pool; Cognito fixes how users sign in when a pool is created, and a pool cannot be changed this way")]
     UsernamesChange { pool: String, field: String, before: String, after: String },
+    #[error(
+        "pool `{pool}`: the plan would replace a user pool (delete it and create it again), which tenantctl never does"
+    )]
+    PoolReplace { pool: String },
     #[error("quota {quota} would be crossed: {detail}")]
     Quota { quota: String, detail: String, remedy: String },
     /// A change a kind's rules refuse (see [`ItemRules::compare`]).
@@ -347,6 +420,7 @@ impl PlanError {
             PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
             PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
             PlanError::ClientSecretChange { .. } => "put generateSecret back, or declare a client under a new name with the secret setting you want (and remove the old one once nothing uses it)",
+            PlanError::PoolReplace { .. } => "a pool's users and their passwords live only in the pool: change the setting in place, or create a new pool yourself and migrate the users",
             PlanError::UsernamesChange { .. } => "put userPool.usernames back as the live pool has it, or remove the field (an absent `usernames` never changes an existing pool); tenantctl never replaces a user pool",
         }
     }

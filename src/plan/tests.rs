@@ -326,3 +326,90 @@ fn every_change_carries_its_op_which_no_json_shows() {
         assert!(v.get("op").is_none(), "the op is not part of the contract's JSON: {v}");
     }
 }
+
+fn group_replace(name: &str) -> Result<Change, PlanError> {
+    Change::replace(
+        Resource::Group,
+        format!("platform/pool/group/{name}"),
+        name.into(),
+        Some("acme".into()),
+        vec![FieldChange { path: "description".into(), before: json!("old"), after: json!("new") }],
+        Op::DeleteGroup { pool: "platform/pool".into(), name: name.into() },
+        Op::PutGroup {
+            pool: "platform/pool".into(),
+            name: name.into(),
+            group: GroupState { description: Some("new".into()), precedence: Some(1), role_arn: None },
+            create: true,
+        },
+    )
+}
+
+#[test]
+fn a_replace_is_one_change_that_deletes_then_creates() {
+    let c = group_replace("acme-admin").unwrap();
+    assert_eq!(c.action, Action::Replace);
+    let steps = c.op.steps();
+    assert!(matches!(steps[..], [Op::DeleteGroup { .. }, Op::PutGroup { create: true, .. }]), "{steps:?}");
+    // It runs where its resource is created, after what the new resource depends on.
+    assert_eq!(c.op.phase(), steps[1].phase());
+    // A plain op is its own single step.
+    assert_eq!(steps[0].steps(), vec![steps[0]]);
+    let p = Plan { changes: vec![c.clone()], orphans: vec![] };
+    let s = p.summary();
+    assert_eq!((s["create"], s["update"], s["delete"], s["replace"]), (0, 0, 0, 1));
+    assert_eq!(serde_json::to_value(&c).unwrap()["action"], "replace");
+    // Drift reads a replace as a resource that is present and differs.
+    let items = from_plan(&p);
+    assert_eq!(items[0].kind, Kind::Changed);
+    assert_eq!((items[0].fields[0].expected.clone(), items[0].fields[0].actual.clone()), (json!("new"), json!("old")));
+}
+
+#[test]
+fn the_summary_keeps_the_contract_keys_and_adds_replace() {
+    let s = Plan::default().summary();
+    assert_eq!(s.keys().copied().collect::<Vec<_>>(), ["create", "delete", "replace", "update"]);
+}
+
+#[test]
+fn a_user_pool_is_never_replaced() {
+    let pool = pool(&[]);
+    let by_resource = Change::replace(
+        Resource::UserPool,
+        pool.address.clone(),
+        pool.name.clone(),
+        None,
+        vec![],
+        Op::DeletePool { pool: pool.address.clone(), force_delete_users: false },
+        Op::CreatePool { pool: pool.clone() },
+    );
+    assert_eq!(by_resource.unwrap_err(), PlanError::PoolReplace { pool: "saas".into() });
+    // Pool ops under another resource's name are refused too.
+    let by_op = Change::replace(
+        Resource::Group,
+        "platform/pool/group/x".into(),
+        "x".into(),
+        None,
+        vec![],
+        Op::DeletePool { pool: pool.address.clone(), force_delete_users: true },
+        Op::CreatePool { pool: pool.clone() },
+    );
+    assert!(matches!(by_op, Err(PlanError::PoolReplace { .. })));
+    let e = PlanError::PoolReplace { pool: "saas".into() };
+    assert!(e.to_string().contains("never"), "{e}");
+    assert!(e.hint().contains("users"), "{}", e.hint());
+    // However a change was built, the plan's last check refuses a pool replace.
+    let sneaked = Change {
+        action: Action::Replace,
+        resource: Resource::UserPool,
+        address: pool.address.clone(),
+        name: pool.name.clone(),
+        tenant: None,
+        fields: vec![],
+        op: Op::Replace {
+            delete: Box::new(Op::DeletePool { pool: pool.address.clone(), force_delete_users: false }),
+            create: Box::new(Op::CreatePool { pool }),
+        },
+    };
+    assert!(check_no_pool_replace(&[sneaked]).is_err());
+    assert!(check_no_pool_replace(&[group_replace("acme-admin").unwrap()]).is_ok());
+}

@@ -27,6 +27,7 @@ pub mod names {
     pub fn silo_pool(platform: &str, tenant: &str) -> String {
         format!("{platform}-{tenant}")
     }
+    /// Read back with [`crate::state::parse_group`].
     pub fn group(tenant: &str, role: &str) -> String {
         format!("{tenant}-{role}")
     }

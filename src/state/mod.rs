@@ -264,6 +264,16 @@ pub struct World {
     pub items: BTreeMap<String, Item>,
 }
 
+/// The group name `<tenant>-<role>` (contract §2) read back as `(tenant, role)`: the one
+/// parser of group names (the planner's orphans, destroy, inventory), the inverse of
+/// `spec::desired::names::group`. Role names hold no hyphen, so the last hyphen splits (tenant
+/// ids may hold hyphens); a name whose role part is not `[a-z0-9]+` is no tenant's group.
+pub fn parse_group(name: &str) -> Option<(&str, &str)> {
+    let (tenant, role) = name.rsplit_once('-')?;
+    let role_like = !role.is_empty() && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (!tenant.is_empty() && role_like).then_some((tenant, role))
+}
+
 /// Canonical form of an IAM policy document for comparison: keys sorted, string lists
 /// sorted and de-duplicated, one-element lists as plain strings (IAM accepts both and
 /// returns what it was given).
@@ -317,6 +327,15 @@ mod tests {
         let a = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["b", "a"]}]});
         let b = json!({"Statement": [{"Resource": ["a", "b"], "Action": "s3:GetObject", "Effect": "Allow"}], "Version": "2012-10-17"});
         assert_eq!(canonical_policy(&a), canonical_policy(&b));
+    }
+
+    #[test]
+    fn group_names_parse_back_to_tenant_and_role() {
+        assert_eq!(parse_group("acme-admin"), Some(("acme", "admin")));
+        assert_eq!(parse_group("acme-corp-member2"), Some(("acme-corp", "member2")));
+        for not_a_tenant_group in ["admins", "-admin", "acme-", "acme-Admin", "acme-ad_min", ""] {
+            assert_eq!(parse_group(not_a_tenant_group), None, "{not_a_tenant_group}");
+        }
     }
 
     #[test]
