@@ -121,7 +121,6 @@ pub fn code_sha256(path: &Path) -> Option<String> {
 fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
     let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
     let pl = &folder.platform.value;
-    world.roles.retain(|_, r| r.tenant.as_deref().is_some_and(|t| keep.contains(t)));
     let groups: BTreeSet<String> = folder
         .tenants
         .iter()
@@ -191,11 +190,7 @@ impl Session {
             let mut d0 = desired::world(&folder, &env0)
                 .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
             scope(&mut d0, &folder, tenants);
-            let found = if adopt {
-                aws::iam::observe_adoptable(&aws, &d0, &mut observed).await?
-            } else {
-                aws::iam::observe(&aws, &d0, true, &mut observed).await?
-            };
+            let found = kinds::iam_role::observe(&aws, &d0, true, adopt, &mut observed, &mut ids).await?;
             if let Some(acct) = found {
                 aws.ctx.account_id = acct;
             }
@@ -215,7 +210,7 @@ impl Session {
         let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
         kinds::observe(&aws, &folder, &mut observed, &mut ids).await?;
         if !scoped {
-            aws::iam::observe(&aws, &desired, false, &mut observed).await?;
+            kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
         }
         if !scoped {
             if let Some(spec) = &pl.authorizer {
@@ -232,7 +227,7 @@ impl Session {
         // Count quotas: the account's figures, read (one IAM call) only when roles are to be
         // created, so a converged plan costs nothing more.
         let mut figures = plan::quotas::AccountFigures { user_pools: Some(user_pools), ..Default::default() };
-        if desired.roles.keys().any(|a| !observed.roles.contains_key(a)) {
+        if kinds::iam_role::creates_roles(&desired, &observed) {
             let (roles, trust) = aws::iam::account_summary(&aws).await?;
             figures.roles = roles;
             figures.trust_policy_size_quota = trust;

@@ -5,12 +5,10 @@ use super::{apply, session, show, Cli, CliError, Ui};
 pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_users: bool) -> Result<i32, CliError> {
     session::block_on(async {
         let mut s = session::open(cli, &[]).await?;
-        if s.folder.tenant(tenant).is_none() && !s.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant))
-        {
+        if s.folder.tenant(tenant).is_none() && !crate::kinds::iam_role::has_roles_of(&s.observed, tenant) {
             return Err(CliError::msg(format!("no tenant `{tenant}` in the folder or in AWS")));
         }
         // Desired: the folder without this tenant.
-        s.desired.roles.retain(|_, r| r.tenant.as_deref() != Some(tenant));
         s.desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
         s.desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
         let prefix = format!("{tenant}-");

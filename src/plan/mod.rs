@@ -7,14 +7,14 @@ pub mod drift;
 pub mod items;
 pub mod quotas;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::state::{
     AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth, PermissionState,
-    PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
+    PoolSettings, PoolState, ResourceServerState,
 };
 
 pub mod authorizer;
@@ -177,34 +177,6 @@ pub enum Op {
         force_delete_users: bool,
     },
 
-    CreateRole {
-        role: RoleState,
-    },
-    UpdateRole {
-        role: RoleState,
-        trust: bool,
-        settings: bool,
-        boundary: bool,
-        tags_set: Tags,
-        tags_remove: BTreeSet<String>,
-    },
-    DeleteRole {
-        name: String,
-    },
-    PutRolePolicy {
-        role: String,
-        name: String,
-        document: Value,
-    },
-    DeleteRolePolicy {
-        role: String,
-        name: String,
-    },
-    DetachRolePolicy {
-        role: String,
-        arn: String,
-    },
-
     /// Create or update the authorizer function; `code` is the zip path, uploaded when
     /// `update_code` (always on create).
     PutFunction {
@@ -248,9 +220,6 @@ impl Op {
     /// Execution phase: every change of a phase runs after all changes of earlier phases.
     pub fn phase(&self) -> u8 {
         match self {
-            Op::CreateRole { role } | Op::UpdateRole { role, .. } if role.tenant.is_none() => 0,
-            Op::CreateRole { .. } | Op::UpdateRole { .. } => 1,
-            Op::PutRolePolicy { .. } | Op::DetachRolePolicy { .. } | Op::DeleteRolePolicy { .. } => 2,
             Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
             Op::AddAttribute { .. } => 4,
             Op::PutResourceServer { .. } => 5,
@@ -266,7 +235,6 @@ impl Op {
             Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
             Op::DeleteResourceServer { .. } => 14,
             Op::DeletePool { .. } => 15,
-            Op::DeleteRole { .. } => 16,
         }
     }
 }
