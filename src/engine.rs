@@ -72,12 +72,6 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::PutClient { .. }
         | Op::DeleteClient { .. }
         | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
-        Op::CreateRole { .. }
-        | Op::UpdateRole { .. }
-        | Op::DeleteRole { .. }
-        | Op::PutRolePolicy { .. }
-        | Op::DeleteRolePolicy { .. }
-        | Op::DetachRolePolicy { .. } => aws::iam::execute(aws, op).await,
         Op::PutFunction { .. }
         | Op::PutAuthorizer { .. }
         | Op::PutPermission { .. }

@@ -121,7 +121,6 @@ pub fn code_sha256(path: &Path) -> Option<String> {
 fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
     let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
     let pl = &folder.platform.value;
-    world.roles.retain(|_, r| r.tenant.as_deref().is_some_and(|t| keep.contains(t)));
     let groups: BTreeSet<String> = folder
         .tenants
         .iter()
@@ -150,7 +149,6 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
 /// The desired world without one tenant: its roles, its silo pool, its groups in the shared
 /// pool.
 pub fn without_tenant(desired: &mut World, tenant: &str) {
-    desired.roles.retain(|_, r| r.tenant.as_deref() != Some(tenant));
     desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
     desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
     for p in desired.pools.values_mut() {
@@ -212,11 +210,7 @@ impl Session {
             let mut d0 = desired::world(&folder, &env0)
                 .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
             scope(&mut d0, &folder, tenants);
-            let found = if adopt {
-                aws::iam::observe_adoptable(&aws, &d0, &mut observed).await?
-            } else {
-                aws::iam::observe(&aws, &d0, true, &mut observed).await?
-            };
+            let found = kinds::iam_role::observe(&aws, &d0, true, adopt, &mut observed, &mut ids).await?;
             if let Some(acct) = found {
                 aws.ctx.account_id = acct;
             }
@@ -236,7 +230,7 @@ impl Session {
         let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
         kinds::observe(&aws, &folder, &mut observed, &mut ids).await?;
         if !scoped {
-            aws::iam::observe(&aws, &desired, false, &mut observed).await?;
+            kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
         }
         if !scoped {
             if let Some(spec) = &pl.authorizer {
@@ -253,7 +247,7 @@ impl Session {
         // Count quotas: the account's figures, read (one IAM call) only when roles are to be
         // created, so a converged plan costs nothing more.
         let mut figures = plan::quotas::AccountFigures { user_pools: Some(user_pools), ..Default::default() };
-        if desired.roles.keys().any(|a| !observed.roles.contains_key(a)) {
+        if kinds::iam_role::creates_roles(&desired, &observed) {
             let (roles, trust) = aws::iam::account_summary(&aws).await?;
             figures.roles = roles;
             figures.trust_policy_size_quota = trust;
@@ -298,9 +292,7 @@ impl Session {
     /// It is planned towards the folder without that tenant ([`without_tenant`]), as an
     /// explicit prune of it, and keeps only that tenant's deletions ([`destroy_changes`]).
     pub fn destroy_plan(&self, tenant: &str, force_delete_users: bool) -> Result<Plan, OpsError> {
-        if self.folder.tenant(tenant).is_none()
-            && !self.observed.roles.values().any(|r| r.tenant.as_deref() == Some(tenant))
-        {
+        if self.folder.tenant(tenant).is_none() && !kinds::iam_role::has_roles_of(&self.observed, tenant) {
             return Err(OpsError::other(format!("no tenant `{tenant}` in the folder or in AWS"), None));
         }
         let mut desired = self.desired.clone();
@@ -371,7 +363,7 @@ mod tests {
         let roles = [role("acme", "admin"), role("acme-corp", "admin")];
         let mut w = World {
             pools: pools.into_iter().map(|p| (p.address.clone(), p)).collect(),
-            roles: roles.into_iter().map(|r| (r.address.clone(), r)).collect(),
+            items: roles.iter().flat_map(crate::kinds::iam_role::items).collect(),
             ..World::default()
         };
         without_tenant(&mut w, "acme");
@@ -380,7 +372,7 @@ mod tests {
             w.pools["platform/pool"].groups.keys().collect::<Vec<_>>(),
             ["Admins", "acme-corp-admin", "acmex-admin"]
         );
-        assert_eq!(w.roles.keys().collect::<Vec<_>>(), ["tenant/acme-corp/role/admin"]);
+        assert_eq!(w.items.keys().collect::<Vec<_>>(), ["tenant/acme-corp/role/admin"]);
     }
 
     #[test]

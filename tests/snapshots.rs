@@ -92,7 +92,7 @@ mod markdown_plan {
     use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::json;
-    use tenantctl::plan::{plan, PlanOptions};
+    use tenantctl::plan::{plan_with, PlanOptions};
     use tenantctl::state::*;
 
     fn settings(mfa: &str) -> PoolSettings {
@@ -186,8 +186,9 @@ mod markdown_plan {
         }
     }
 
-    fn roles(list: Vec<RoleState>) -> BTreeMap<String, RoleState> {
-        list.into_iter().map(|r| (r.address.clone(), r)).collect()
+    /// The roles and their policies, as items.
+    fn roles(list: Vec<RoleState>) -> BTreeMap<String, Item> {
+        list.iter().flat_map(tenantctl::kinds::iam_role::items).collect()
     }
 
     /// acme is new (creates), globex changes (updates), initech has extra resources
@@ -207,7 +208,7 @@ mod markdown_plan {
                     &[("web", false)],
                 ),
             )]),
-            roles: roles(vec![
+            items: roles(vec![
                 role("acme", "admin", "acme-data", false),
                 role("globex", "member", "globex-data-v2", false),
                 role("initech", "member", "initech-data", false),
@@ -228,7 +229,7 @@ mod markdown_plan {
                     &[("web", false)],
                 ),
             )]),
-            roles: roles(vec![
+            items: roles(vec![
                 role("globex", "member", "globex-data", false),
                 role("initech", "member", "initech-data", true),
                 // A tenant whose file is gone: an orphan, kept without --prune.
@@ -241,7 +242,7 @@ mod markdown_plan {
             tenants: ["acme", "globex", "initech"].iter().map(|s| s.to_string()).collect(),
             ..PlanOptions::default()
         };
-        let p = plan(&desired, &observed, &Ids::default(), &opts).unwrap();
+        let p = plan_with(&desired, &observed, &Ids::default(), &opts, &tenantctl::kinds::rules()).unwrap();
         let actions: BTreeSet<_> = p.changes.iter().map(|c| format!("{:?}", c.action)).collect();
         assert_eq!(actions.len(), 3, "creates, updates and deletes: {:#?}", p.changes);
         let tenants: BTreeSet<_> = p.changes.iter().filter_map(|c| c.tenant.clone()).collect();

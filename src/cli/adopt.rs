@@ -10,13 +10,7 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool) -> Result<i32, 
         let s = Session::open_adopt(&cli.config_dir, &session::aws_args(cli), tenant).await?;
         let plan = session::plan(cli, &s, &s.options(false))?;
         let platform = s.folder.platform.value.name.clone();
-        let adopted: Vec<_> = s
-            .observed
-            .roles
-            .values()
-            .filter(|r| r.tags.get(crate::spec::desired::TAG_MANAGED).map(String::as_str) != Some("true"))
-            .map(|r| r.name.clone())
-            .collect();
+        let adopted = crate::kinds::iam_role::unmanaged(&s.observed);
         if !ui.quiet {
             if adopted.is_empty() {
                 eprintln!("No unmanaged role of tenant {tenant} to adopt.");

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{session, Cli, CliError, ListFormat, Ui};
+use crate::kinds;
 use crate::state::parse_group;
 use crate::state::wiring;
 
@@ -29,14 +30,12 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
                     "id": s.ids.id(&wiring::client_address(addr, name))}));
             }
         }
-        for (addr, r) in &s.observed.roles {
-            rows.push(json!({"resource": "iam_role", "address": addr, "name": r.name, "tenant": r.tenant,
-                "arn": format!("arn:{}:iam::{}:role{}{}", c.partition, c.account_id, r.path, r.name)}));
-        }
-        for (addr, i) in &s.observed.items {
-            rows.push(
-                json!({"resource": i.kind, "address": addr, "name": i.name, "tenant": i.tenant, "id": s.ids.id(addr)}),
-            );
+        // Kind by kind, in the registry's order.
+        for k in kinds::KINDS {
+            let kind = k.resource();
+            for (addr, i) in s.observed.items.iter().filter(|(_, i)| i.kind == kind.as_str()) {
+                rows.extend(k.inventory(addr, i, &s.ids, c));
+            }
         }
         if let Some(arn) = s.ids.id(wiring::FUNCTION_ADDRESS) {
             rows.push(json!({"resource": "lambda_function", "address": "platform/authorizer/function", "arn": arn}));

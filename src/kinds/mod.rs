@@ -10,7 +10,7 @@
 //! line in [`KINDS`], its fields in the spec model and validation.
 //!
 //! The kinds that predate the registry (pools, their attributes, groups, resource servers and
-//! app clients, IAM roles and policies, the authorizer wiring) still have typed places in
+//! app clients, the authorizer wiring) still have typed places in
 //! `World` and their own arms in `plan` and the adapters; they move here one by one.
 
 use futures::future::BoxFuture;
@@ -23,7 +23,9 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod iam_role;
 pub mod pool_domain;
+pub mod role_policy;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
@@ -44,6 +46,14 @@ pub trait Kind: ItemRules {
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>>;
+
+    /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,
+    /// address, name, tenant and id.
+    fn inventory(&self, address: &str, item: &Item, ids: &Ids, ctx: &crate::aws::Ctx) -> Option<serde_json::Value> {
+        let _ = ctx;
+        Some(serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant,
+            "id": ids.id(address)}))
+    }
 
     /// Creates the instance; returns its physical id. `parent` is the id of `item.parent`.
     fn create<'a>(
@@ -75,7 +85,7 @@ pub trait Kind: ItemRules {
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
-pub static KINDS: &[&dyn Kind] = &[&pool_domain::PoolDomain];
+pub static KINDS: &[&dyn Kind] = &[&iam_role::IamRole, &role_policy::RolePolicy, &pool_domain::PoolDomain];
 
 /// The kind of this name.
 pub fn of(kind: &str) -> Option<&'static dyn Kind> {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Op, Orphan, Plan, PlanError, Resource};
-use crate::state::{parse_group, Ids, PoolState, RoleState, World};
+use crate::state::{parse_group, Ids, PoolState, World};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -308,113 +308,6 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
     Ok(())
 }
 
-fn plan_role(cx: &mut Ctx<'_>, d: &RoleState, o: Option<&RoleState>) {
-    let tenant = d.tenant.as_deref();
-    let addr = &d.address;
-    let o = match o {
-        None => {
-            let shell = RoleState { policies: Default::default(), ..d.clone() };
-            cx.push(
-                Action::Create,
-                Resource::IamRole,
-                addr.clone(),
-                &d.name,
-                tenant,
-                field_changes(None, Some(&role_fields(&shell))),
-                Op::CreateRole { role: shell },
-            );
-            None
-        }
-        Some(o) => Some(o),
-    };
-    if let Some(o) = o {
-        let fields = field_changes(Some(&role_fields(o)), Some(&role_fields(d)));
-        if !fields.is_empty() {
-            let tags_remove = o.tags.keys().filter(|k| !d.tags.contains_key(*k)).cloned().collect();
-            let tags_set =
-                d.tags.iter().filter(|(k, v)| o.tags.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-            cx.push(
-                Action::Update,
-                Resource::IamRole,
-                addr.clone(),
-                &d.name,
-                tenant,
-                fields,
-                Op::UpdateRole {
-                    role: RoleState { policies: Default::default(), ..d.clone() },
-                    trust: o.trust_policy != d.trust_policy,
-                    settings: o.description != d.description || o.max_session_duration != d.max_session_duration,
-                    boundary: o.permissions_boundary != d.permissions_boundary,
-                    tags_set,
-                    tags_remove,
-                },
-            );
-        }
-    }
-    let live_policies = o.map(|o| &o.policies);
-    for (name, doc) in &d.policies {
-        let live = live_policies.and_then(|p| p.get(name));
-        if live != Some(doc) {
-            let fields = diff_values("document", live.unwrap_or(&Value::Null), doc);
-            cx.push(
-                if live.is_some() { Action::Update } else { Action::Create },
-                Resource::RolePolicy,
-                format!("{addr}/policy/{name}"),
-                name,
-                tenant,
-                fields,
-                Op::PutRolePolicy { role: d.name.clone(), name: name.clone(), document: doc.clone() },
-            );
-        }
-    }
-    if let Some(o) = o {
-        for name in o.policies.keys().filter(|k| !d.policies.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::RolePolicy,
-                format!("{addr}/policy/{name}"),
-                name,
-                tenant,
-                Vec::new(),
-                Op::DeleteRolePolicy { role: d.name.clone(), name: name.clone() },
-            );
-        }
-        for arn in o.attached_policies.iter().filter(|a| !d.attached_policies.contains(*a)) {
-            cx.push(
-                Action::Delete,
-                Resource::RolePolicy,
-                format!("{addr}/attached/{arn}"),
-                arn,
-                tenant,
-                Vec::new(),
-                Op::DetachRolePolicy { role: d.name.clone(), arn: arn.clone() },
-            );
-        }
-    }
-}
-
-/// The role's own fields (policies are separate resources).
-#[derive(Serialize)]
-struct RoleFields<'a> {
-    path: &'a str,
-    description: &'a Option<String>,
-    max_session_duration: i32,
-    permissions_boundary: &'a Option<String>,
-    trust_policy: &'a Value,
-    tags: &'a crate::state::Tags,
-}
-
-fn role_fields(r: &RoleState) -> RoleFields<'_> {
-    RoleFields {
-        path: &r.path,
-        description: &r.description,
-        max_session_duration: r.max_session_duration,
-        permissions_boundary: &r.permissions_boundary,
-        trust_policy: &r.trust_policy,
-        tags: &r.tags,
-    }
-}
-
 /// Plans the changes that make `observed` match `desired` (without kind-model items).
 pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) -> Result<Plan, PlanError> {
     plan_with(desired, observed, ids, opts, &[])
@@ -429,9 +322,7 @@ pub fn plan_with(
     kinds: &[&dyn super::ItemRules],
 ) -> Result<Plan, PlanError> {
     let mut cx = Ctx { opts, changes: Vec::new(), orphans: Vec::new() };
-    let kept = |parent: &str| {
-        desired.pools.contains_key(parent) || desired.roles.contains_key(parent) || desired.items.contains_key(parent)
-    };
+    let kept = |parent: &str| desired.pools.contains_key(parent) || desired.items.contains_key(parent);
     super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &mut cx.changes, &mut cx.orphans)?;
     for (addr, d) in &desired.pools {
         plan_pool(&mut cx, d, observed.pools.get(addr))?;
@@ -470,23 +361,7 @@ pub fn plan_with(
             }
         }
     }
-    for (addr, d) in &desired.roles {
-        plan_role(&mut cx, d, observed.roles.get(addr));
-    }
     if !opts.scoped {
-        for (addr, o) in observed.roles.iter().filter(|(a, _)| !desired.roles.contains_key(*a)) {
-            let tenant = o.tenant.as_deref();
-            if tenant.is_none() && !opts.prune {
-                cx.orphans.push(Orphan {
-                    resource: Resource::IamRole,
-                    address: addr.clone(),
-                    name: o.name.clone(),
-                    tenant: None,
-                });
-                continue;
-            }
-            cx.extra(Resource::IamRole, addr.clone(), &o.name, tenant, Op::DeleteRole { name: o.name.clone() });
-        }
         super::authorizer::diff(desired, observed, ids, &mut cx.changes);
     }
     let mut changes = cx.changes;

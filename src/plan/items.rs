@@ -45,6 +45,29 @@ pub trait ItemRules: Sync {
     fn owns_undeclared(&self) -> bool {
         true
     }
+
+    /// Whether a `--tenant` plan deletes undeclared instances too (per [`owns_undeclared`]):
+    /// the kind's `--tenant` observation reads only what the named tenants' declared
+    /// resources hold (a role's policies), so what it finds undeclared is theirs. Default: a
+    /// `--tenant` plan deletes nothing undeclared.
+    ///
+    /// [`owns_undeclared`]: ItemRules::owns_undeclared
+    fn owns_undeclared_in_scope(&self) -> bool {
+        false
+    }
+
+    /// Whether an instance goes with the resource it lives in without a change of its own
+    /// (the parent's delete removes it, as deleting a role removes its policies): no delete,
+    /// no orphan when its parent goes. Default: it is deleted before its parent.
+    fn goes_with_parent(&self) -> bool {
+        false
+    }
+
+    /// Whether an undeclared instance that belongs to no tenant is an orphan of the platform
+    /// (kept unless `--prune`), like a tenant's without a file. Default: it is deleted.
+    fn platform_orphans(&self) -> bool {
+        false
+    }
 }
 
 fn change(action: Action, address: &str, item: &Item, resource: Resource, fields: Vec<FieldChange>, op: Op) -> Change {
@@ -110,11 +133,17 @@ pub(super) fn plan_items(
     for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a)) {
         let Some(k) = rules(&o.kind) else { continue };
         let parent_goes = o.parent.as_deref().is_some_and(|p| !parent_kept(p));
-        if opts.scoped || !(k.owns_undeclared() || parent_goes) {
+        if parent_goes && k.goes_with_parent() {
+            continue;
+        }
+        if (opts.scoped && !k.owns_undeclared_in_scope()) || !(k.owns_undeclared() || parent_goes) {
             continue;
         }
         let resource = k.resource();
-        let orphan = o.tenant.as_deref().is_some_and(|t| !opts.tenants.contains(t));
+        let orphan = match o.tenant.as_deref() {
+            Some(t) => !opts.tenants.contains(t),
+            None => k.platform_orphans(),
+        };
         if orphan && !opts.prune {
             orphans.push(Orphan { resource, address: addr.clone(), name: o.name.clone(), tenant: o.tenant.clone() });
             continue;

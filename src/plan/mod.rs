@@ -8,14 +8,14 @@ pub mod items;
 pub mod quotas;
 pub mod saved;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::state::{
     AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth, PermissionState,
-    PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
+    PoolSettings, PoolState, ResourceServerState,
 };
 
 pub mod authorizer;
@@ -191,34 +191,6 @@ pub enum Op {
         force_delete_users: bool,
     },
 
-    CreateRole {
-        role: RoleState,
-    },
-    UpdateRole {
-        role: RoleState,
-        trust: bool,
-        settings: bool,
-        boundary: bool,
-        tags_set: Tags,
-        tags_remove: BTreeSet<String>,
-    },
-    DeleteRole {
-        name: String,
-    },
-    PutRolePolicy {
-        role: String,
-        name: String,
-        document: Value,
-    },
-    DeleteRolePolicy {
-        role: String,
-        name: String,
-    },
-    DetachRolePolicy {
-        role: String,
-        arn: String,
-    },
-
     /// Create or update the authorizer function; `code` is the zip path, uploaded when
     /// `update_code` (always on create).
     PutFunction {
@@ -279,9 +251,6 @@ impl Op {
         match self {
             // Where its resource is created: after what the new resource depends on.
             Op::Replace { create, .. } => create.phase(),
-            Op::CreateRole { role } | Op::UpdateRole { role, .. } if role.tenant.is_none() => 0,
-            Op::CreateRole { .. } | Op::UpdateRole { .. } => 1,
-            Op::PutRolePolicy { .. } | Op::DetachRolePolicy { .. } | Op::DeleteRolePolicy { .. } => 2,
             Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
             Op::AddAttribute { .. } => 4,
             Op::PutResourceServer { .. } => 5,
@@ -297,7 +266,6 @@ impl Op {
             Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
             Op::DeleteResourceServer { .. } => 14,
             Op::DeletePool { .. } => 15,
-            Op::DeleteRole { .. } => 16,
         }
     }
 }

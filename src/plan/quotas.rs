@@ -2,6 +2,8 @@
 //! the quota, the numbers and the remedy, instead of an apply that dies half done at the
 //! 1,001st role. Pure: the account's figures come in as [`AccountFigures`].
 
+use std::collections::BTreeMap;
+
 use super::{Action, Op, Plan, PlanError, Resource};
 use crate::state::World;
 
@@ -74,24 +76,29 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
             });
         }
     }
+    // Roles and their policies are items (`iam_role`, `role_policy`): a role's state holds its
+    // trust policy, a policy's its document.
     let trust_quota = figures.trust_policy_size_quota.unwrap_or(DEFAULT_TRUST_POLICY_SIZE);
-    for c in &plan.changes {
-        match &c.op {
-            Op::CreateRole { role } | Op::UpdateRole { role, .. } => {
-                let size = crate::state::minified_len(&role.trust_policy);
-                if size > trust_quota {
-                    return Err(PlanError::Quota {
-                        quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
-                        detail: format!("role `{}`'s trust policy is {size} characters: {size} > {trust_quota}", role.name),
-                        remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)".into(),
-                    });
-                }
-            }
-            _ => {}
+    for c in plan.changes.iter().filter(|c| c.resource == Resource::IamRole) {
+        let Op::Item { desired: Some(role), .. } = &c.op else { continue };
+        let size = crate::state::minified_len(&role.state["trust_policy"]);
+        if size > trust_quota {
+            return Err(PlanError::Quota {
+                quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
+                detail: format!("role `{}`'s trust policy is {size} characters: {size} > {trust_quota}", role.name),
+                remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)"
+                    .into(),
+            });
         }
     }
-    for role in desired.roles.values() {
-        let total: usize = role.policies.values().map(crate::state::minified_len).sum();
+    let mut inline: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in desired.items.values().filter(|i| i.kind == Resource::RolePolicy.as_str()) {
+        if let (Some(role), Some(doc)) = (p.parent.as_deref(), p.state.get("document")) {
+            *inline.entry(role).or_default() += crate::state::minified_len(doc);
+        }
+    }
+    for (addr, role) in desired.items.iter().filter(|(_, i)| i.kind == Resource::IamRole.as_str()) {
+        let total = inline.get(addr.as_str()).copied().unwrap_or(0);
         if total > INLINE_POLICY_CHARS_PER_ROLE {
             return Err(PlanError::Quota {
                 quota: "IAM inline policy characters per role".into(),
@@ -126,6 +133,11 @@ mod tests {
         }
     }
 
+    /// The role's item (its policies are items of their own).
+    fn role_item(r: &RoleState) -> crate::state::Item {
+        crate::kinds::iam_role::items(r).remove(0).1
+    }
+
     fn creating(n: usize) -> Plan {
         Plan {
             changes: (0..n)
@@ -136,7 +148,13 @@ mod tests {
                     name: format!("saas-t{i}-admin"),
                     tenant: Some(format!("t{i}")),
                     fields: vec![],
-                    op: Op::CreateRole { role: role(&format!("saas-t{i}-admin")) },
+                    op: Op::Item {
+                        address: format!("tenant/t{i}/role/admin"),
+                        desired: Some(role_item(&role(&format!("saas-t{i}-admin")))),
+                        live: None,
+                        replace: false,
+                        phase: 1,
+                    },
                 })
                 .collect(),
             orphans: vec![],
@@ -156,8 +174,8 @@ mod tests {
     #[test]
     fn trust_policy_over_the_account_size_quota_fails() {
         let mut p = creating(1);
-        if let Op::CreateRole { role } = &mut p.changes[0].op {
-            role.trust_policy = json!({"Statement": [{"Sid": "x".repeat(3000)}]});
+        if let Op::Item { desired: Some(role), .. } = &mut p.changes[0].op {
+            role.state["trust_policy"] = json!({"Statement": [{"Sid": "x".repeat(3000)}]});
         }
         let figures = AccountFigures { trust_policy_size_quota: Some(2048), ..Default::default() };
         let e = check(&p, &World::default(), &figures).unwrap_err();

@@ -69,17 +69,16 @@ fn role(tenant: &str, r: &str) -> RoleState {
     }
 }
 
+/// A role and its policies, as items.
+fn role_items(r: &RoleState) -> Vec<(String, Item)> {
+    crate::kinds::iam_role::items(r)
+}
+
 fn world(groups: &[&str], roles: &[(&str, &str)]) -> World {
     let p = pool(groups);
     World {
         pools: BTreeMap::from([(p.address.clone(), p)]),
-        roles: roles
-            .iter()
-            .map(|(t, r)| {
-                let r = role(t, r);
-                (r.address.clone(), r)
-            })
-            .collect(),
+        items: roles.iter().flat_map(|(t, r)| role_items(&role(t, r))).collect(),
         ..World::default()
     }
 }
@@ -89,7 +88,7 @@ fn opts(tenants: &[&str]) -> PlanOptions {
 }
 
 fn run(d: &World, o: &World, opts: &PlanOptions) -> Plan {
-    plan(d, o, &Ids::default(), opts).unwrap()
+    plan_with(d, o, &Ids::default(), opts, &crate::kinds::rules()).unwrap()
 }
 
 fn kinds(p: &Plan) -> Vec<(Action, Resource, String)> {
@@ -170,18 +169,21 @@ fn orphans_are_kept_unless_pruned_and_strays_are_deleted() {
 fn role_drift_becomes_targeted_updates() {
     let d = world(&[], &[("acme", "admin")]);
     let mut o = d.clone();
-    let r = o.roles.get_mut("tenant/acme/role/admin").unwrap();
+    let mut r = role("acme", "admin");
     r.trust_policy = json!({"Statement": [{"Principal": {"AWS": "*"}}]});
     r.policies.insert("data".into(), json!({"Statement": [{"Resource": "*"}]}));
     r.policies.insert("extra".into(), json!({}));
     r.attached_policies.insert("arn:aws:iam::aws:policy/AdministratorAccess".into());
     r.tags.insert("stray".into(), "x".into());
+    o.items.extend(role_items(&r));
     let p = run(&d, &o, &opts(&["acme"]));
     let upd = p.changes.iter().find(|c| c.resource == Resource::IamRole).unwrap();
     match &upd.op {
-        Op::UpdateRole { trust, settings, boundary, tags_remove, tags_set, .. } => {
-            assert!(*trust && !*settings && !*boundary);
-            assert_eq!(tags_remove, &BTreeSet::from(["stray".to_string()]));
+        Op::Item { desired: Some(d), live: Some(l), .. } => {
+            let crate::kinds::iam_role::RoleUpdate { trust, settings, boundary, tags_remove, tags_set } =
+                crate::kinds::iam_role::RoleUpdate::of(d, l).unwrap();
+            assert!(trust && !settings && !boundary);
+            assert_eq!(tags_remove, BTreeSet::from(["stray".to_string()]));
             assert!(tags_set.is_empty());
         }
         other => panic!("{other:?}"),

@@ -424,20 +424,24 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
     out
 }
 
-/// The desired world: pools and IAM roles (the authorizer wiring is added by
+/// The desired world: pools and IAM roles with their policies (the authorizer wiring is added by
 /// [`add_authorizer`], which needs the code's hash).
 pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, TemplateError)> {
-    let mut roles = BTreeMap::new();
+    let mut items = BTreeMap::new();
     for r in tenant_roles_rendered(folder, env, &[])? {
         let mut st = r.state;
         st.trust_policy = canonical_policy(&st.trust_policy);
         st.policies = st.policies.iter().map(|(k, v)| (k.clone(), canonical_policy(v))).collect();
-        roles.insert(st.address.clone(), st);
+        items.extend(crate::kinds::iam_role::items(&st));
     }
     if let Some(r) = authorizer_role(folder, env) {
-        roles.insert(r.address.clone(), r);
+        // Tenant roles trust it: IAM refuses a trust policy naming a role that does not exist.
+        for i in items.values_mut().filter(|i| i.kind == crate::kinds::iam_role::KIND) {
+            i.after.push(r.address.clone());
+        }
+        items.extend(crate::kinds::iam_role::items(&r));
     }
-    Ok(World { pools: pools(folder, env), roles, ..World::default() })
+    Ok(World { pools: pools(folder, env), items, ..World::default() })
 }
 
 /// The managed execution role of the Lambda authorizer (when the folder names none).

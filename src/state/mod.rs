@@ -123,7 +123,8 @@ pub struct PoolState {
     pub usernames: Option<UsernamesState>,
 }
 
-/// An IAM role with its inline and attached policies.
+/// An IAM role with its inline and attached policies, as rendered (`spec::desired`) and read
+/// (`kinds::iam_role`); in a [`World`] it is items of the `iam_role` and `role_policy` kinds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RoleState {
     pub address: String,
@@ -250,7 +251,6 @@ impl Item {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct World {
     pub pools: BTreeMap<String, PoolState>,
-    pub roles: BTreeMap<String, RoleState>,
     pub function: Option<FunctionState>,
     pub permission: Option<PermissionState>,
     pub authorizer: Option<AuthorizerConfig>,

@@ -1,0 +1,693 @@
+//! `iam_role`: a tenant's IAM role (`tenant/<tenant>/role/<role>`, named
+//! `<platform>-<tenant>-<role>`) or the authorizer's managed execution role
+//! (`platform/authorizer/role`, no tenant), at the path `/tenantctl/<platform>/`. Its inline
+//! policies are instances of [`super::role_policy`], which live in it.
+//!
+//! - Desired: rendered by `spec::desired::world` (the templates, with their errors), which
+//!   turns each rendered role into items with [`items`].
+//! - Observed with its policies by [`observe`], which `Session::open` calls: a full read costs
+//!   pages, not calls per role (`ListRoles` by path prefix for the description and maximum
+//!   session duration, `GetAccountAuthorizationDetails` for trust, inline and attached
+//!   policies, tags and boundary); `--tenant` reads only the desired roles (`GetRole` and
+//!   their policy lists), first, because their ARNs tell the account. `adopt` also sees roles
+//!   with contract names that lack tenantctl's tags. The physical id is the role's name.
+//! - Updated with targeted calls ([`RoleUpdate`]): the trust policy, the settings, the
+//!   boundary, the tags; the path never changes (observation only reads roles at the path).
+//! - A role that no tenant owns (the authorizer's) is an orphan of the platform when the folder
+//!   no longer declares it: deleted only with `--prune`. `--tenant` plans never delete roles.
+//! - Deleting a role removes its inline and attached policies and its instance profiles first
+//!   (its policies have no changes of their own then).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use aws_sdk_iam::types::{EntityType, Tag};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::role_policy::{self, delete_role_policy, detach_role_policy, ignore_missing};
+use super::Kind;
+use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::Folder;
+use crate::state::{canonical_policy, parse_policy_document, Ids, Item, RoleState, Tags, World};
+
+pub struct IamRole;
+
+pub const KIND: &str = "iam_role";
+
+/// A role's own fields, as its item's state (its policies are items of their own).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleFields {
+    pub path: String,
+    pub description: Option<String>,
+    pub max_session_duration: i32,
+    pub permissions_boundary: Option<String>,
+    pub trust_policy: Value,
+    pub tags: Tags,
+}
+
+fn fields(item: &Item) -> Result<RoleFields, AwsError> {
+    serde_json::from_value(item.state.clone())
+        .map_err(|e| AwsError::Other(format!("role `{}`: unreadable state: {e}", item.name)))
+}
+
+/// The items of a role: the role, its inline policies and its attached managed policies
+/// (observed only: the folder attaches none).
+pub fn items(role: &RoleState) -> Vec<(String, Item)> {
+    let state = RoleFields {
+        path: role.path.clone(),
+        description: role.description.clone(),
+        max_session_duration: role.max_session_duration,
+        permissions_boundary: role.permissions_boundary.clone(),
+        trust_policy: role.trust_policy.clone(),
+        tags: role.tags.clone(),
+    };
+    let mut out = vec![(
+        role.address.clone(),
+        Item {
+            kind: KIND.to_string(),
+            name: role.name.clone(),
+            tenant: role.tenant.clone(),
+            parent: None,
+            state: serde_json::to_value(state).expect("role state serializes"),
+            after: Vec::new(),
+        },
+    )];
+    for (name, doc) in &role.policies {
+        out.push(role_policy::inline(&role.address, role.tenant.as_deref(), name, doc));
+    }
+    for arn in &role.attached_policies {
+        out.push(role_policy::attached(&role.address, role.tenant.as_deref(), arn));
+    }
+    out
+}
+
+/// Whether `desired` holds a role that `observed` lacks (creating roles needs the account's
+/// role figures, see `plan::quotas`).
+pub fn creates_roles(desired: &World, observed: &World) -> bool {
+    desired.items.iter().any(|(a, i)| i.kind == KIND && !observed.items.contains_key(a))
+}
+
+/// Whether `world` holds a role of `tenant`.
+pub fn has_roles_of(world: &World, tenant: &str) -> bool {
+    world.items.values().any(|i| i.kind == KIND && i.tenant.as_deref() == Some(tenant))
+}
+
+/// The names of the roles of `world` that lack tenantctl's managed tag (what `adopt` takes
+/// over).
+pub fn unmanaged(world: &World) -> Vec<String> {
+    world
+        .items
+        .values()
+        .filter(|i| i.kind == KIND)
+        .filter(|i| i.state["tags"].get(TAG_MANAGED).and_then(Value::as_str) != Some("true"))
+        .map(|i| i.name.clone())
+        .collect()
+}
+
+/// Where a role of this platform sits in the world: (address, tenant), from its name.
+pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String>)> {
+    if name == names::authorizer_role(platform) {
+        return Some((names::authorizer_role_address(), None));
+    }
+    let rest = name.strip_prefix(platform)?.strip_prefix('-')?;
+    let (tenant, role) = rest.rsplit_once('-')?;
+    if tenant.is_empty() || role.is_empty() {
+        return None;
+    }
+    Some((names::role_address(tenant, role), Some(tenant.to_string())))
+}
+
+impl ItemRules for IamRole {
+    fn resource(&self) -> Resource {
+        Resource::IamRole
+    }
+
+    /// Platform roles first (tenant roles trust the authorizer's), then tenant roles; deletes
+    /// after everything else.
+    fn phase(&self, item: &Item, delete: bool) -> u8 {
+        match (delete, &item.tenant) {
+            (true, _) => 16,
+            (false, None) => 0,
+            (false, Some(_)) => 1,
+        }
+    }
+
+    fn platform_orphans(&self) -> bool {
+        true
+    }
+}
+
+impl Kind for IamRole {
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    /// Rendered by `spec::desired::world` (see the module docs).
+    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+        Vec::new()
+    }
+
+    /// Read with the policies by [`observe`], which `Session::open` calls (a `--tenant` read
+    /// needs the desired roles, and comes first).
+    fn observe<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        _folder: &'a Folder,
+        _observed: &'a World,
+        _ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async { Ok(Vec::new()) }.boxed()
+    }
+
+    /// With its ARN (from its path and name).
+    fn inventory(&self, address: &str, item: &Item, _ids: &Ids, ctx: &crate::aws::Ctx) -> Option<Value> {
+        let path = item.state["path"].as_str().unwrap_or_default();
+        Some(serde_json::json!({"resource": KIND, "address": address, "name": item.name, "tenant": item.tenant,
+            "arn": format!("arn:{}:iam::{}:role{path}{}", ctx.partition, ctx.account_id, item.name)}))
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let role = fields(item)?;
+            let iam = &aws.iam;
+            let trust = serde_json::to_string(&role.trust_policy).expect("json");
+            let created = propagating("CreateRole", || async {
+                aws.limiter.acquire(Category::IamWrite).await;
+                iam.create_role()
+                    .role_name(&item.name)
+                    .path(&role.path)
+                    .assume_role_policy_document(&trust)
+                    .set_description(role.description.clone())
+                    .max_session_duration(role.max_session_duration)
+                    .set_permissions_boundary(role.permissions_boundary.clone())
+                    .set_tags(Some(tag_list(&role.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:CreateRole", e))
+            })
+            .await;
+            if let Err(e) = created {
+                if e.code() != Some("EntityAlreadyExists") {
+                    return Err(e);
+                }
+                // Someone made it meanwhile: another tenantctl run, or a person.
+                let theirs = get_role(aws, &item.name, true).await.ok().flatten();
+                let ours = theirs.is_some_and(|(r, _)| managed(&aws.ctx.platform, &r.tags));
+                return Err(AwsError::Conflict(if ours {
+                    format!("role {} was created by another tenantctl run while this apply ran (a concurrent apply?); run apply again once it has finished", item.name)
+                } else {
+                    let tenant = item.tenant.as_deref().unwrap_or("ID");
+                    format!("role {} exists without tenantctl's tags: `tenantctl adopt --tenant {tenant}` takes it over after showing the diff", item.name)
+                }));
+            }
+            Ok(item.name.clone())
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        live: &'a Item,
+        id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let role = fields(item)?;
+            let RoleUpdate { trust, settings, boundary, tags_set, tags_remove } = RoleUpdate::of(item, live)?;
+            let iam = &aws.iam;
+            if trust {
+                let doc = serde_json::to_string(&role.trust_policy).expect("json");
+                propagating("UpdateAssumeRolePolicy", || async {
+                    aws.limiter.acquire(Category::IamWrite).await;
+                    iam.update_assume_role_policy()
+                        .role_name(id)
+                        .policy_document(&doc)
+                        .send()
+                        .await
+                        .map_err(|e| call_err("iam:UpdateAssumeRolePolicy", e))
+                })
+                .await?;
+            }
+            if settings {
+                aws.limiter.acquire(Category::IamWrite).await;
+                // UpdateRole clears an omitted description: always send both fields.
+                iam.update_role()
+                    .role_name(id)
+                    .description(role.description.clone().unwrap_or_default())
+                    .max_session_duration(role.max_session_duration)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("iam:UpdateRole", e))?;
+            }
+            if boundary {
+                aws.limiter.acquire(Category::IamWrite).await;
+                match &role.permissions_boundary {
+                    Some(b) => {
+                        iam.put_role_permissions_boundary()
+                            .role_name(id)
+                            .permissions_boundary(b)
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:PutRolePermissionsBoundary", e))?;
+                    }
+                    None => {
+                        iam.delete_role_permissions_boundary()
+                            .role_name(id)
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:DeleteRolePermissionsBoundary", e))?;
+                    }
+                }
+            }
+            for step in tag_steps(&tags_set, &tags_remove) {
+                aws.limiter.acquire(Category::IamWrite).await;
+                match step {
+                    TagStep::Untag(keys) => {
+                        iam.untag_role()
+                            .role_name(id)
+                            .set_tag_keys(Some(keys))
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:UntagRole", e))?;
+                    }
+                    TagStep::Tag(tags) => {
+                        iam.tag_role()
+                            .role_name(id)
+                            .set_tags(Some(tag_list(&tags)))
+                            .send()
+                            .await
+                            .map_err(|e| call_err("iam:TagRole", e))?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        _live: &'a Item,
+        id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let iam = &aws.iam;
+            let name = id;
+            // A role with policies cannot be deleted: remove them first.
+            aws.limiter.acquire(Category::IamRead).await;
+            let list = iam
+                .list_role_policies()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:ListRolePolicies", e))?;
+            for p in list.policy_names() {
+                delete_role_policy(aws, name, p).await?;
+            }
+            aws.limiter.acquire(Category::IamRead).await;
+            let att = iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
+            for arn in att.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+                detach_role_policy(aws, name, arn).await?;
+            }
+            // A role in an instance profile cannot be deleted (DeleteConflict): take it out of
+            // them first (the role is tenantctl's by tag and path; the profiles stay).
+            aws.limiter.acquire(Category::IamRead).await;
+            let profiles = iam
+                .list_instance_profiles_for_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| call_err("iam:ListInstanceProfilesForRole", e));
+            let profiles = match profiles {
+                Ok(p) => p.instance_profiles().iter().map(|p| p.instance_profile_name().to_string()).collect(),
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            for profile in profiles {
+                aws.limiter.acquire(Category::IamWrite).await;
+                ignore_missing(
+                    iam.remove_role_from_instance_profile()
+                        .instance_profile_name(&profile)
+                        .role_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| call_err("iam:RemoveRoleFromInstanceProfile", e)),
+                )?;
+            }
+            aws.limiter.acquire(Category::IamWrite).await;
+            ignore_missing(iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)))
+        }
+        .boxed()
+    }
+}
+
+/// What an update of a role changes, each with its own calls: the trust policy
+/// (`UpdateAssumeRolePolicy`), the settings (`UpdateRole`: description and maximum session
+/// duration), the boundary (`Put`/`DeleteRolePermissionsBoundary`), the tags (`UntagRole`
+/// of the removed keys, `TagRole` of the set ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleUpdate {
+    pub trust: bool,
+    pub settings: bool,
+    pub boundary: bool,
+    pub tags_set: Tags,
+    pub tags_remove: BTreeSet<String>,
+}
+
+impl RoleUpdate {
+    /// The update that makes the live role (`live`) match the desired one (`desired`).
+    pub fn of(desired: &Item, live: &Item) -> Result<RoleUpdate, AwsError> {
+        let (d, o) = (fields(desired)?, fields(live)?);
+        Ok(RoleUpdate {
+            trust: o.trust_policy != d.trust_policy,
+            settings: o.description != d.description || o.max_session_duration != d.max_session_duration,
+            boundary: o.permissions_boundary != d.permissions_boundary,
+            tags_set: d
+                .tags
+                .iter()
+                .filter(|(k, v)| o.tags.get(*k) != Some(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            tags_remove: o.tags.keys().filter(|k| !d.tags.contains_key(*k)).cloned().collect(),
+        })
+    }
+}
+
+fn doc(raw: Option<&str>) -> Value {
+    raw.and_then(parse_policy_document).map(|v| canonical_policy(&v)).unwrap_or(Value::Null)
+}
+
+fn tags_of(tags: &[Tag]) -> Tags {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+fn managed(platform: &str, tags: &Tags) -> bool {
+    tags.get(TAG_MANAGED).map(String::as_str) == Some("true")
+        && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
+}
+
+/// Reads the platform's managed roles with their policies into `observed` (items) and `ids`
+/// (a role's id is its name, a policy's its name or ARN). When `scoped`, reads only the roles
+/// `desired` holds; `adopt` (scoped): those roles managed or not (a role with a contract name
+/// but without tenantctl's tags is taken over by tagging it; one at another path cannot be,
+/// IAM cannot move a role: that is an error). Returns the account id seen in a role ARN, if
+/// any.
+pub async fn observe(
+    aws: &Aws,
+    desired: &World,
+    scoped: bool,
+    adopt: bool,
+    observed: &mut World,
+    ids: &mut Ids,
+) -> Result<Option<String>, AwsError> {
+    let mut roles = Vec::new();
+    let account = observe_roles(aws, desired, scoped || adopt, adopt, &mut roles).await?;
+    for role in &roles {
+        for (address, item) in items(role) {
+            ids.set(address.clone(), item.name.clone());
+            observed.items.insert(address, item);
+        }
+    }
+    Ok(account)
+}
+
+async fn observe_roles(
+    aws: &Aws,
+    desired: &World,
+    scoped: bool,
+    adopt: bool,
+    world: &mut Vec<RoleState>,
+) -> Result<Option<String>, AwsError> {
+    let platform = aws.ctx.platform.clone();
+    let path = names::role_path(&platform);
+    let mut account = None;
+    if scoped {
+        for d in desired.items.values().filter(|i| i.kind == KIND) {
+            if let Some((r, acct)) = get_role(aws, &d.name, adopt).await? {
+                account = account.or(acct);
+                world.push(r);
+            }
+        }
+        return Ok(account);
+    }
+    // Description and max session duration, from ListRoles pages.
+    let mut settings: BTreeMap<String, (Option<String>, i32)> = BTreeMap::new();
+    let mut marker = None;
+    loop {
+        aws.limiter.acquire(Category::IamRead).await;
+        let out = aws
+            .iam
+            .list_roles()
+            .path_prefix(&path)
+            .max_items(1000)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| call_err("iam:ListRoles", e))?;
+        for r in out.roles() {
+            settings.insert(
+                r.role_name().to_string(),
+                (
+                    r.description().filter(|d| !d.is_empty()).map(str::to_string),
+                    r.max_session_duration().unwrap_or(3600),
+                ),
+            );
+        }
+        match out.marker() {
+            Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    if settings.is_empty() {
+        return Ok(None);
+    }
+    let mut marker = None;
+    loop {
+        aws.limiter.acquire(Category::IamRead).await;
+        let out = aws
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::Role)
+            .max_items(1000)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| call_err("iam:GetAccountAuthorizationDetails", e))?;
+        for r in out.role_detail_list() {
+            if r.path() != Some(path.as_str()) {
+                continue;
+            }
+            let name = r.role_name().unwrap_or_default();
+            if account.is_none() {
+                account = r.arn().and_then(account_of_arn).map(str::to_string);
+            }
+            let tags = tags_of(r.tags());
+            let Some((address, tenant)) = role_address(&platform, name) else { continue };
+            if !managed(&platform, &tags) {
+                continue;
+            }
+            let (description, max) = settings.get(name).cloned().unwrap_or((None, 3600));
+            world.push(RoleState {
+                address,
+                name: name.to_string(),
+                path: path.clone(),
+                tenant,
+                description,
+                max_session_duration: max,
+                permissions_boundary: r
+                    .permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .map(str::to_string),
+                trust_policy: doc(r.assume_role_policy_document()),
+                tags,
+                policies: r
+                    .role_policy_list()
+                    .iter()
+                    .map(|p| (p.policy_name().unwrap_or_default().to_string(), doc(p.policy_document())))
+                    .collect(),
+                attached_policies: r
+                    .attached_managed_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string))
+                    .collect(),
+            });
+        }
+        match out.marker() {
+            Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    Ok(account)
+}
+
+/// One role with its policies (GetRole, ListRolePolicies, GetRolePolicy each, ListAttachedRolePolicies).
+async fn get_role(aws: &Aws, name: &str, adopt: bool) -> Result<Option<(RoleState, Option<String>)>, AwsError> {
+    let platform = &aws.ctx.platform;
+    aws.limiter.acquire(Category::IamRead).await;
+    let out = match aws.iam.get_role().role_name(name).send().await {
+        Ok(o) => o,
+        Err(e) => {
+            let e = call_err("iam:GetRole", e);
+            return if e.is_not_found() { Ok(None) } else { Err(e) };
+        }
+    };
+    let Some(r) = out.role() else { return Ok(None) };
+    let tags = tags_of(r.tags());
+    let Some((address, tenant)) = role_address(platform, name) else { return Ok(None) };
+    if adopt && r.path() != names::role_path(platform) {
+        return Err(AwsError::Conflict(format!(
+            "role {name} exists at path {} and cannot be adopted: IAM cannot move a role to {}; delete or rename it",
+            r.path(),
+            names::role_path(platform)
+        )));
+    }
+    if !adopt && (!managed(platform, &tags) || r.path() != names::role_path(platform)) {
+        return Ok(None);
+    }
+    let mut policies = BTreeMap::new();
+    aws.limiter.acquire(Category::IamRead).await;
+    let list =
+        aws.iam.list_role_policies().role_name(name).send().await.map_err(|e| call_err("iam:ListRolePolicies", e))?;
+    for p in list.policy_names() {
+        aws.limiter.acquire(Category::IamRead).await;
+        let got = aws
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(p)
+            .send()
+            .await
+            .map_err(|e| call_err("iam:GetRolePolicy", e))?;
+        policies.insert(p.clone(), doc(Some(got.policy_document())));
+    }
+    aws.limiter.acquire(Category::IamRead).await;
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| call_err("iam:ListAttachedRolePolicies", e))?;
+    let account = account_of_arn(r.arn()).map(str::to_string);
+    Ok(Some((
+        RoleState {
+            address,
+            name: name.to_string(),
+            path: r.path().to_string(),
+            tenant,
+            description: r.description().filter(|d| !d.is_empty()).map(str::to_string),
+            max_session_duration: r.max_session_duration().unwrap_or(3600),
+            permissions_boundary: r
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_string),
+            trust_policy: doc(r.assume_role_policy_document()),
+            tags,
+            policies,
+            attached_policies: attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect::<BTreeSet<_>>(),
+        },
+        account,
+    )))
+}
+
+fn tag_list(tags: &Tags) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value")).collect()
+}
+
+/// Retries a write while IAM has not yet propagated a principal it refers to.
+async fn propagating<T, F, Fut>(what: &str, mut f: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut delay = Duration::from_millis(500);
+    let deadline = tokio::time::Instant::now() + crate::aws::propagation_window();
+    loop {
+        match f().await {
+            Err(AwsError::Call { code, message, .. })
+                if code == "MalformedPolicyDocument"
+                    && message.contains("principal")
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e @ AwsError::Call { .. }) if e.code() == Some("MalformedPolicyDocument") => {
+                return Err(AwsError::Other(format!(
+                    "{what}: {e} (gave up after waiting for IAM to propagate the principal)"
+                )))
+            }
+            other => return other,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum TagStep {
+    Untag(Vec<String>),
+    Tag(Tags),
+}
+
+/// Removals before additions: IAM compares tag keys case-insensitively, so a key whose case
+/// changes (`env` -> `Env`) must be untagged before it is set again, or the untag of the old
+/// spelling would remove the new one and the change would take two applies.
+fn tag_steps(set: &Tags, remove: &BTreeSet<String>) -> Vec<TagStep> {
+    let mut steps = Vec::new();
+    if !remove.is_empty() {
+        steps.push(TagStep::Untag(remove.iter().cloned().collect()));
+    }
+    if !set.is_empty() {
+        steps.push(TagStep::Tag(set.clone()));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_only_tag_change_untags_before_tagging() {
+        let set = Tags::from([("Env".to_string(), "prod".to_string())]);
+        let remove = BTreeSet::from(["env".to_string()]);
+        assert_eq!(tag_steps(&set, &remove), vec![TagStep::Untag(vec!["env".into()]), TagStep::Tag(set.clone())]);
+    }
+
+    #[test]
+    fn role_names_map_back_to_one_address() {
+        assert_eq!(
+            role_address("saas", "saas-acme-admin"),
+            Some(("tenant/acme/role/admin".into(), Some("acme".into())))
+        );
+        assert_eq!(
+            role_address("saas", "saas-acme-corp-member"),
+            Some(("tenant/acme-corp/role/member".into(), Some("acme-corp".into())))
+        );
+        assert_eq!(role_address("saas", "saas-authorizer"), Some(("platform/authorizer/role".into(), None)));
+        assert_eq!(role_address("saas", "other-acme-admin"), None);
+        assert_eq!(role_address("saas", "saasx-acme-admin"), None);
+    }
+}
