@@ -210,6 +210,130 @@ impl Op {
     }
 }
 
+/// The last segment of a role ARN (`arn:...:role/path/name` -> `name`).
+fn role_name_of_arn(arn: &str) -> Option<&str> {
+    arn.contains(":role/").then(|| arn.rsplit('/').next()).flatten().filter(|n| !n.is_empty())
+}
+
+/// The role names of every role ARN in a JSON value (a trust policy's principals).
+fn role_names_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.extend(role_name_of_arn(s).map(str::to_string)),
+        Value::Array(a) => a.iter().for_each(|x| role_names_in(x, out)),
+        Value::Object(o) => o.values().for_each(|x| role_names_in(x, out)),
+        _ => {}
+    }
+}
+
+/// The dependency keys of the id tokens (`{{pool_id:..}}`, `{{client_id:..}}`,
+/// `{{authorizer_id}}`, see [`authorizer`]) anywhere in `op`: it names those resources by id.
+fn token_needs(op: &Op) -> Vec<String> {
+    let text = serde_json::to_string(op).unwrap_or_default();
+    let mut needs = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        match after[..end].split_once(':') {
+            Some(("pool_id", addr)) => needs.push(format!("pool:{addr}")),
+            Some(("client_id", key)) => needs.push(format!("client:{key}")),
+            None if &after[..end] == "authorizer_id" => needs.push("authorizer".into()),
+            _ => {}
+        }
+        rest = &after[end + 2..];
+    }
+    needs
+}
+
+/// What one op makes exist (or changes) and what must be done before it: see [`Op::deps`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deps {
+    /// Keys this op provides: every op needing one of them waits for it.
+    pub provides: Vec<String>,
+    /// Keys this op waits for (those no change of the plan provides are already there).
+    pub needs: Vec<String>,
+}
+
+impl Op {
+    /// Whether this op removes something.
+    pub fn is_delete(&self) -> bool {
+        matches!(
+            self,
+            Op::DeleteGroup { .. }
+                | Op::DeleteResourceServer { .. }
+                | Op::DeleteClient { .. }
+                | Op::DeletePool { .. }
+                | Op::DeleteRole { .. }
+                | Op::DeleteRolePolicy { .. }
+                | Op::DetachRolePolicy { .. }
+        )
+    }
+
+    /// The dependency edges of this op, as keys (the engine waits for every earlier change of
+    /// the plan that provides a key this op needs). Creates and updates follow references:
+    /// `role:<name>` (a role, by the group, function or trust policy that names its ARN),
+    /// `pool:<address>`, `schema:<pool>` (attributes and resource servers a client may name),
+    /// `client:<pool>/<name>`, `function`, `authorizer`, `permission`, `methods`, and the id
+    /// tokens an op carries. Deletes run in reverse: a removal provides `gone-*` keys that
+    /// the removal of what it pointed at waits for (a pool's groups, clients and servers
+    /// before the pool, a role's policies and the groups before the role), and waits for the
+    /// updates that stop naming it (the function before a pool or client goes, the clients
+    /// before a resource server, the pool's own update before its deletion).
+    pub fn deps(&self) -> Deps {
+        let k = |s: &str, x: &str| format!("{s}:{x}");
+        let (provides, mut needs): (Vec<String>, Vec<String>) = match self {
+            Op::CreateRole { role } | Op::UpdateRole { role, .. } => {
+                let mut needs = Vec::new();
+                role_names_in(&role.trust_policy, &mut needs);
+                needs.retain(|n| *n != role.name);
+                (vec![k("role", &role.name), "roles".into()], needs.iter().map(|n| k("role", n)).collect())
+            }
+            Op::PutRolePolicy { role, .. } => (vec![], vec![k("role", role)]),
+            Op::DeleteRolePolicy { role, .. } | Op::DetachRolePolicy { role, .. } => {
+                (vec![k("gone-policy", role)], vec![k("role", role)])
+            }
+            Op::CreatePool { pool } => (vec![k("pool", &pool.address)], vec![]),
+            Op::UpdatePool { pool, .. } => (vec![k("pool", pool)], vec![]),
+            Op::AddAttribute { pool, .. } => (vec![k("schema", pool)], vec![k("pool", pool)]),
+            Op::PutResourceServer { pool, .. } => (vec![k("schema", pool)], vec![k("pool", pool)]),
+            Op::PutClient { pool, name, .. } => (
+                vec![k("client", &format!("{pool}/{name}")), k("clients", pool)],
+                vec![k("pool", pool), k("schema", pool)],
+            ),
+            Op::PutGroup { pool, group, .. } => {
+                let mut needs = vec![k("pool", pool)];
+                needs.extend(group.role_arn.as_deref().and_then(role_name_of_arn).map(|r| k("role", r)));
+                (vec!["groups".into()], needs)
+            }
+            Op::PutFunction { function, .. } => {
+                (vec!["function".into()], role_name_of_arn(&function.role).map(|r| k("role", r)).into_iter().collect())
+            }
+            Op::PutAuthorizer { .. } => (vec!["authorizer".into()], vec!["function".into()]),
+            Op::PutPermission { .. } => (vec!["permission".into()], vec!["function".into(), "authorizer".into()]),
+            Op::SetMethodAuth { .. } => (vec!["methods".into()], vec!["authorizer".into()]),
+            Op::DeployStage { .. } => (vec![], vec!["authorizer".into(), "permission".into(), "methods".into()]),
+            Op::DeleteGroup { pool, .. } => (vec![k("gone-child", pool), "gone-groups".into()], vec![]),
+            Op::DeleteClient { pool, .. } => {
+                (vec![k("gone-child", pool), k("gone-client", pool)], vec!["function".into()])
+            }
+            Op::DeleteResourceServer { pool, .. } => {
+                (vec![k("gone-child", pool)], vec![k("gone-client", pool), k("clients", pool)])
+            }
+            Op::DeletePool { pool, .. } => {
+                (vec![], vec![k("gone-child", pool), k("pool", pool), "function".into(), "authorizer".into()])
+            }
+            Op::DeleteRole { name } => (
+                vec![],
+                vec![k("gone-policy", name), "gone-groups".into(), "groups".into(), "function".into(), "roles".into()],
+            ),
+        };
+        needs.extend(token_needs(self));
+        needs.sort();
+        needs.dedup();
+        Deps { provides, needs }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Change {
     pub action: Action,
