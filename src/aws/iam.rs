@@ -314,6 +314,26 @@ pub async fn execute(aws: &Aws, op: &Op) -> Result<(), AwsError> {
                 }
                 // Someone made it meanwhile: another tenantctl run, or a person.
                 let theirs = get_role(aws, &role.name, true).await.ok().flatten();
+                if let Some((live, _)) =
+                    theirs.as_ref().filter(|(r, _)| managed(&aws.ctx.platform, &r.tags) && r.path == role.path)
+                {
+                    // Another run of this platform created it: bring it to the desired state.
+                    let update = Op::UpdateRole {
+                        role: role.clone(),
+                        trust: live.trust_policy != role.trust_policy,
+                        settings: live.description != role.description
+                            || live.max_session_duration != role.max_session_duration,
+                        boundary: live.permissions_boundary != role.permissions_boundary,
+                        tags_set: role
+                            .tags
+                            .iter()
+                            .filter(|(k, v)| live.tags.get(*k) != Some(*v))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                        tags_remove: live.tags.keys().filter(|k| !role.tags.contains_key(*k)).cloned().collect(),
+                    };
+                    return Box::pin(execute(aws, &update)).await;
+                }
                 let ours = theirs.is_some_and(|(r, _)| managed(&aws.ctx.platform, &r.tags));
                 return Err(AwsError::Conflict(if ours {
                     format!("role {} was created by another tenantctl run while this apply ran (a concurrent apply?); run apply again once it has finished", role.name)
