@@ -276,8 +276,8 @@ impl Op {
     /// `client:<pool>/<name>`, `function`, `authorizer`, `permission`, `methods`, and the id
     /// tokens an op carries. Deletes run in reverse: a removal provides `gone-*` keys that
     /// the removal of what it pointed at waits for (a pool's groups, clients and servers
-    /// before the pool, a role's policies and the groups before the role), and waits for the
-    /// updates that stop naming it (the function before a pool or client goes, the clients
+    /// before the pool, a role's policies and its tenant's groups before the role), and waits
+    /// for the updates that stop naming it (the function before a pool or client goes, the clients
     /// before a resource server, the pool's own update before its deletion).
     pub fn deps(&self) -> Deps {
         let k = |s: &str, x: &str| format!("{s}:{x}");
@@ -300,10 +300,10 @@ impl Op {
                 vec![k("client", &format!("{pool}/{name}")), k("clients", pool)],
                 vec![k("pool", pool), k("schema", pool)],
             ),
-            Op::PutGroup { pool, group, .. } => {
+            Op::PutGroup { pool, name, group, .. } => {
                 let mut needs = vec![k("pool", pool)];
                 needs.extend(group.role_arn.as_deref().and_then(role_name_of_arn).map(|r| k("role", r)));
-                (vec!["groups".into()], needs)
+                (vec![k("group", name)], needs)
             }
             Op::PutFunction { function, .. } => {
                 (vec!["function".into()], role_name_of_arn(&function.role).map(|r| k("role", r)).into_iter().collect())
@@ -312,7 +312,7 @@ impl Op {
             Op::PutPermission { .. } => (vec!["permission".into()], vec!["function".into(), "authorizer".into()]),
             Op::SetMethodAuth { .. } => (vec!["methods".into()], vec!["authorizer".into()]),
             Op::DeployStage { .. } => (vec![], vec!["authorizer".into(), "permission".into(), "methods".into()]),
-            Op::DeleteGroup { pool, .. } => (vec![k("gone-child", pool), "gone-groups".into()], vec![]),
+            Op::DeleteGroup { pool, name } => (vec![k("gone-child", pool), k("gone-group", name)], vec![]),
             Op::DeleteClient { pool, .. } => {
                 (vec![k("gone-child", pool), k("gone-client", pool)], vec!["function".into()])
             }
@@ -322,10 +322,16 @@ impl Op {
             Op::DeletePool { pool, .. } => {
                 (vec![], vec![k("gone-child", pool), k("pool", pool), "function".into(), "authorizer".into()])
             }
-            Op::DeleteRole { name } => (
-                vec![],
-                vec![k("gone-policy", name), "gone-groups".into(), "groups".into(), "function".into(), "roles".into()],
-            ),
+            Op::DeleteRole { name } => {
+                // The groups that may name it: a tenant's group `<tenant>-<role>` names the
+                // role `<platform>-<tenant>-<role>`, so every name after a `-` of the role's.
+                let mut needs = vec![k("gone-policy", name), "function".into(), "roles".into()];
+                for (at, _) in name.match_indices('-') {
+                    needs.push(k("group", &name[at + 1..]));
+                    needs.push(k("gone-group", &name[at + 1..]));
+                }
+                (vec![], needs)
+            }
         };
         needs.extend(token_needs(self));
         needs.sort();
