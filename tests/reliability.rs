@@ -684,10 +684,15 @@ async fn client_secret_never_appears_in_output() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Benchmark (run by scripts/bench; ignored in the test suite): 200 new tenants through the
-// proxy's quota mode at the published Cognito quotas. No call fails for good, and the group
-// writes (UserPoolResourceUpdate, the binding Cognito quota here) reach >= 80% of 15/s.
+// Benchmark (run by scripts/bench; ignored in the test suite): 200 new pooled tenants x 2
+// roles through the proxy's quota mode, with tenantctl's default limits. The proxy holds the
+// published Cognito quotas (per account and per user pool) and an IAM write quota tenantctl
+// is not told; the floor is the busiest bucket's requests / its rate.
 // ---------------------------------------------------------------------------------------
+
+/// The IAM write rate the proxy enforces in the benchmark (IAM publishes none; tenantctl
+/// starts lower and has to find it).
+const BENCH_IAM_WRITE_RATE: f64 = 25.0;
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore]
@@ -696,41 +701,52 @@ async fn quota_bench_200_tenants() {
     let sdk = sdk(&ep).await;
     let proxy = FaultProxy::start(&ep, seed() + 7);
     proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
+    proxy.set_iam_write_quota(Some(BENCH_IAM_WRITE_RATE));
     let p = platform_name("qb");
     let api = format!("{p}-api");
     rest_api(&sdk, &api).await;
     let ids: Vec<String> = (0..200).map(|i| format!("t{i:03}")).collect();
     let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), "pooled", None)).collect();
     let dir = folder(&p, &api, &tenants);
-    // -q: only the stats reach the piped stderr (progress lines would fill the pipe).
-    let mut child =
-        tenantctl(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats", "--parallelism", "16"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-    // Sample the proxy's count of CreateGroup to time the group phase.
-    let mut samples: Vec<(Instant, u64)> = Vec::new();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        let n = proxy.counts().iter().filter(|(k, _)| k.ends_with("CreateGroup")).map(|(_, v)| *v).sum();
-        samples.push((Instant::now(), n));
-        std::thread::sleep(Duration::from_millis(50));
+    // Emulator mode (as the plan below); -q: only the stats reach stderr. Default parallelism
+    // and rate limits.
+    let start = Instant::now();
+    let o = run(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats"]);
+    let wall = start.elapsed().as_secs_f64();
+    assert!(o.status.success(), "apply failed under quotas:\n{}", text(&o));
+    let usage = proxy.bucket_usage();
+    let binding = usage
+        .iter()
+        .max_by(|a, b| (a.passed as f64 / a.rate).total_cmp(&(b.passed as f64 / b.rate)))
+        .expect("the proxy's buckets")
+        .clone();
+    let floor = binding.passed as f64 / binding.rate;
+    let injected = proxy.injected();
+    let refused = |service: &str| -> u64 {
+        injected.iter().filter(|(k, _)| k.starts_with(service)).filter_map(|(_, m)| m.get("Quota")).sum()
     };
-    let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    assert!(status.success(), "apply failed under quotas:\n{err}");
-    let total = samples.last().map_or(0, |s| s.1);
-    let first = samples.iter().find(|s| s.1 > 0).unwrap();
-    let last = samples.iter().find(|s| s.1 == total).unwrap();
-    let secs = last.0.duration_since(first.0).as_secs_f64().max(0.001);
-    let rate = (total - first.1) as f64 / secs;
-    let rejected: u64 = proxy.injected().values().flat_map(|m| m.values()).sum();
-    let stats = err.lines().find(|l| l.starts_with("AWS calls:")).unwrap_or("").to_string();
-    println!("QUOTA_BENCH tenants=200 create_group={total} group_phase_s={secs:.1} rate_per_s={rate:.2} quota_per_s=15 share={:.0}% quota_rejections={rejected} | {stats}", rate / 15.0 * 100.0);
-    assert_eq!(total, 400);
-    assert!(rate >= 12.0, "group write rate {rate:.2}/s is under 80% of the 15/s quota");
+    let (cognito_rejected, iam_throttled) = (refused("cognito-idp:"), refused("iam:"));
+    let counts = proxy.counts();
+    let groups = counts.get("cognito-idp:CreateGroup").copied().unwrap_or(0);
+    let stats = stats_line(&o);
+    let ratio = wall / floor;
+    println!(
+        "QUOTA_BENCH tenants=200 roles=400 floor_s={floor:.1} (binding: {} {} requests / {}/s) wall_s={wall:.1} \
+         ratio={ratio:.3} (target <= 1.15: {}) cognito_rejected={cognito_rejected} iam_throttled={iam_throttled} \
+         iam_throttled_retried_to_success={} create_group={groups} | {stats}",
+        binding.name,
+        binding.passed,
+        binding.rate,
+        if ratio <= 1.15 { "met" } else { "missed" },
+        if o.status.success() { "all" } else { "no" },
+    );
+    for u in usage.iter().filter(|u| u.passed > 0) {
+        eprintln!("  bucket {}: {} requests at {}/s = {:.1} s", u.name, u.passed, u.rate, u.passed as f64 / u.rate);
+    }
+    assert_eq!(groups, 400);
+    assert_eq!(cognito_rejected, 0, "Cognito refused calls: {injected:?}");
+    // Every throttled IAM call was retried (the apply succeeded, so each retry succeeded).
+    assert!(retries(&o) >= iam_throttled, "{stats} vs {iam_throttled} IAM calls throttled");
     run_ok(dir.path(), &proxy.url(), &["plan", "--detailed-exitcode"], 0);
+    // Speed is reported (ratio, target 1.15 in the line), not asserted: a benchmark measures.
 }

@@ -427,6 +427,34 @@ fn read_code(config_dir: &Path, code: &str) -> Result<Vec<u8>, AwsError> {
         .map_err(|e| AwsError::Other(format!("authorizer.function.code: cannot read {}: {e}", path.display())))
 }
 
+/// How long after a create tenantctl looks again for a twin made by a concurrent apply.
+const TWIN_SETTLE: Duration = Duration::from_millis(1500);
+
+/// The ids of the REST API's authorizers named `name`, lowest first.
+async fn authorizers_named(aws: &Aws, api: &str, name: &str) -> Result<Vec<String>, AwsError> {
+    let mut found = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::ApiGateway).await;
+        let out = aws
+            .apigw
+            .get_authorizers()
+            .rest_api_id(api)
+            .limit(PAGE)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:GetAuthorizers", e))?;
+        found.extend(out.items().iter().filter(|a| a.name() == Some(name)).filter_map(|a| a.id().map(str::to_string)));
+        position = out.position().map(str::to_string);
+        if position.is_none() || out.items().is_empty() {
+            break;
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn put_function(
     aws: &Aws,
@@ -466,9 +494,18 @@ async fn put_function(
                 .await
                 .map_err(|e| call_err("lambda:CreateFunction", e))
         })
-        .await?;
-        if let Some(arn) = out.function_arn() {
-            ids.lock().await.set(FUNCTION_ADDRESS, arn);
+        .await;
+        match out {
+            // Created meanwhile by a concurrent apply: bring it to the desired code and settings.
+            Err(e) if e.code() == Some("ResourceConflictException") && e.to_string().contains("already exist") => {
+                wait_updated(aws, &f.name).await?;
+                return Box::pin(put_function(aws, f, code, false, true, true, ids, config_dir)).await;
+            }
+            out => {
+                if let Some(arn) = out?.function_arn() {
+                    ids.lock().await.set(FUNCTION_ADDRESS, arn);
+                }
+            }
         }
         return Ok(());
     }
@@ -601,6 +638,12 @@ async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids:
     for a in &config.provider_arns {
         arns.insert(resolved(a, &snapshot, "authorizer provider ARN")?);
     }
+    // Made meanwhile by a concurrent apply: adopt it (update it to the desired state).
+    let existing = if create { authorizers_named(aws, &api, &config.name).await?.into_iter().next() } else { None };
+    if let Some(id) = &existing {
+        ids.lock().await.set(AUTHORIZER_ADDRESS, id.clone());
+        return Box::pin(put_authorizer(aws, config, false, ids)).await;
+    }
     if create {
         aws.limiter.acquire(Category::ApiGateway).await;
         let out = aws
@@ -617,8 +660,32 @@ async fn put_authorizer(aws: &Aws, config: &AuthorizerConfig, create: bool, ids:
             .send()
             .await
             .map_err(|e| call_err("apigateway:CreateAuthorizer", e))?;
-        if let Some(id) = out.id() {
-            ids.lock().await.set(AUTHORIZER_ADDRESS, id);
+        let ours = out.id().unwrap_or_default().to_string();
+        ids.lock().await.set(AUTHORIZER_ADDRESS, ours.clone());
+        // API Gateway does not keep names unique: a concurrent apply that looked before this
+        // create may have made a twin. Every run that sees both keeps the lowest id (a look
+        // again after TWIN_SETTLE sees a twin made after the look that found none).
+        for pass in 0..2 {
+            if pass == 1 {
+                tokio::time::sleep(TWIN_SETTLE).await;
+            }
+            let twins = authorizers_named(aws, &api, &config.name).await?;
+            let Some(keeper) = twins.iter().min().filter(|k| **k != ours).cloned() else {
+                if twins.len() > 1 {
+                    break;
+                }
+                continue;
+            };
+            aws.limiter.acquire(Category::ApiGateway).await;
+            aws.apigw
+                .delete_authorizer()
+                .rest_api_id(&api)
+                .authorizer_id(&ours)
+                .send()
+                .await
+                .map_err(|e| call_err("apigateway:DeleteAuthorizer", e))?;
+            ids.lock().await.set(AUTHORIZER_ADDRESS, keeper);
+            return Box::pin(put_authorizer(aws, config, false, ids)).await;
         }
         return Ok(());
     }

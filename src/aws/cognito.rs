@@ -333,20 +333,26 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         Op::AddAttribute { pool, name, attribute } => {
             let id = pool_id(ids, pool).await?;
             aws.limiter.acquire_op("cognito-idp:AddCustomAttributes", None).await;
-            aws.cognito
+            let added = aws
+                .cognito
                 .add_custom_attributes()
                 .user_pool_id(&id)
                 .custom_attributes(schema_attribute(name, attribute))
                 .send()
                 .await
-                .map_err(|e| call_err("cognito-idp:AddCustomAttributes", e))?;
-            Ok(())
+                .map_err(|e| call_err("cognito-idp:AddCustomAttributes", e));
+            match added {
+                // Added meanwhile (a concurrent apply): fine when it is the same definition.
+                Err(e) if is_exists(&e) => adopt_attribute(aws, &id, name, attribute, e).await,
+                other => other.map(|_| ()),
+            }
         }
         Op::PutGroup { pool, name, group, create } => {
             let id = pool_id(ids, pool).await?;
             aws.limiter.acquire_op("cognito-idp:CreateGroup", Some(&id)).await;
             if *create {
-                aws.cognito
+                let created = aws
+                    .cognito
                     .create_group()
                     .user_pool_id(&id)
                     .group_name(name)
@@ -355,7 +361,20 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                     .set_precedence(group.precedence)
                     .send()
                     .await
-                    .map_err(|e| call_err("cognito-idp:CreateGroup", e))?;
+                    .map_err(|e| call_err("cognito-idp:CreateGroup", e));
+                match created {
+                    // Created meanwhile (a concurrent apply): update it to the desired state.
+                    Err(e) if e.code() == Some("GroupExistsException") => {
+                        let update = Op::PutGroup {
+                            pool: pool.clone(),
+                            name: name.clone(),
+                            group: group.clone(),
+                            create: false,
+                        };
+                        return Box::pin(execute(aws, &update, ids)).await;
+                    }
+                    other => other.map(|_| ())?,
+                }
             } else {
                 aws.cognito
                     .update_group()
@@ -387,7 +406,8 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
             let scopes = scopes(server)?;
             aws.limiter.acquire_op("cognito-idp:CreateResourceServer", Some(&id)).await;
             if *create {
-                aws.cognito
+                let created = aws
+                    .cognito
                     .create_resource_server()
                     .user_pool_id(&id)
                     .identifier(identifier)
@@ -395,7 +415,20 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                     .set_scopes(Some(scopes))
                     .send()
                     .await
-                    .map_err(|e| call_err("cognito-idp:CreateResourceServer", e))?;
+                    .map_err(|e| call_err("cognito-idp:CreateResourceServer", e));
+                match created {
+                    // Created meanwhile (a concurrent apply): update it to the desired state.
+                    Err(e) if is_exists(&e) => {
+                        let update = Op::PutResourceServer {
+                            pool: pool.clone(),
+                            identifier: identifier.clone(),
+                            server: server.clone(),
+                            create: false,
+                        };
+                        return Box::pin(execute(aws, &update, ids)).await;
+                    }
+                    other => other.map(|_| ())?,
+                }
             } else {
                 aws.cognito
                     .update_resource_server()
@@ -424,6 +457,14 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         Op::PutClient { pool, name, client, create } => {
             let id = pool_id(ids, pool).await?;
             let key = client_address(pool, name);
+            // Made meanwhile by a concurrent apply (Cognito keeps no names unique): adopt it.
+            let existing = if *create { clients_named(aws, &id, name, None).await?.into_iter().next() } else { None };
+            if let Some((_, cid)) = existing {
+                ids.lock().await.set(key, cid);
+                let update =
+                    Op::PutClient { pool: pool.clone(), name: name.clone(), client: client.clone(), create: false };
+                return Box::pin(execute(aws, &update, ids)).await;
+            }
             if *create {
                 aws.limiter.acquire_op("cognito-idp:CreateUserPoolClient", Some(&id)).await;
                 let out = create_client_request(aws.cognito.create_user_pool_client(), &id, name, client)
@@ -433,6 +474,10 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
                 let cid = out.user_pool_client().and_then(|c| c.client_id()).ok_or_else(|| {
                     AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer"))
                 })?;
+                // Record the id first: a failure below must not make the next run create another.
+                ids.lock().await.set(key.clone(), cid);
+                let created = out.user_pool_client().and_then(|c| c.creation_date()).copied();
+                let cid = keep_one_client(aws, &id, name, cid, created).await?;
                 ids.lock().await.set(key, cid);
             } else {
                 let cid = client_id(ids, &key).await?;
@@ -468,6 +513,106 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         }
         other => Err(AwsError::Other(format!("the Cognito adapter cannot execute {other:?}"))),
     }
+}
+
+/// Whether a create failed because the resource is already there (Cognito answers a second
+/// CreateResourceServer or AddCustomAttributes of a name with InvalidParameterException).
+fn is_exists(e: &AwsError) -> bool {
+    matches!(e, AwsError::Call { code, message, .. }
+        if code == "InvalidParameterException" && message.to_ascii_lowercase().contains("already"))
+}
+
+/// AddCustomAttributes found the attribute there: fine when the live one has the desired
+/// definition (a concurrent apply added it); otherwise the original error.
+async fn adopt_attribute(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    attribute: &AttributeState,
+    err: AwsError,
+) -> Result<(), AwsError> {
+    let live = describe_pool(aws, pool_id).await?;
+    let same = live.schema_attributes().iter().filter_map(attribute_state).any(|(n, a)| n == name && a == *attribute);
+    if same {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+/// The pool's app clients named `name` but `except`: (creation date, id), oldest first.
+async fn clients_named(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<Vec<((i64, u32), String)>, AwsError> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
+        let page = aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool_id)
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+        for c in page.user_pool_clients().iter().filter(|c| c.client_name() == Some(name)) {
+            let Some(cid) = c.client_id().filter(|c| Some(*c) != except) else { continue };
+            match describe_client(aws, pool_id, cid).await {
+                Ok(d) => found
+                    .push((d.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), cid.to_string())),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `CreateUserPoolClient` accepts a name that is already there: a concurrent apply may have
+/// created a twin. As [`keep_one_pool`] does for pools: list the pool's clients of that name
+/// (again after [`TWIN_SETTLE`] when none is seen); the oldest (CreationDate, then id) is the
+/// keeper for every run that looks, and a run whose client is not the keeper deletes its own.
+async fn keep_one_client(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    ours: &str,
+    created: Option<aws_smithy_types::DateTime>,
+) -> Result<String, AwsError> {
+    let mut keeper = ours.to_string();
+    for pass in 0..2 {
+        if pass == 1 {
+            tokio::time::sleep(TWIN_SETTLE).await;
+        }
+        let mut twins = clients_named(aws, pool_id, name, Some(ours)).await?;
+        twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));
+        twins.sort();
+        keeper = twins[0].1.clone();
+        if twins.len() > 1 {
+            break;
+        }
+    }
+    if keeper != ours {
+        aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(pool_id)).await;
+        aws.cognito.delete_user_pool_client().user_pool_id(pool_id).client_id(ours).send().await.map_err(|e| {
+            AwsError::Conflict(format!(
+                "app client {ours} `{name}` was created while another run created {keeper}; deleting the extra client failed: {}. \
+                 Delete it, then run again",
+                call_err("cognito-idp:DeleteUserPoolClient", e)
+            ))
+        })?;
+    }
+    Ok(keeper)
 }
 
 async fn pool_id(ids: &Mutex<Ids>, address: &str) -> Result<String, AwsError> {

@@ -194,6 +194,10 @@ struct Learned {
 const ADAPTIVE_STEP: f64 = 0.2;
 /// Calm time after a throttle before the rate grows again.
 const ADAPTIVE_CALM: Duration = Duration::from_secs(2);
+/// Throttles within this time of a cut answer requests sent before it (at the old rate): they
+/// do not cut again, so one overshoot halves the rate once instead of once per request then
+/// in flight (which would drop it to the minimum).
+const ADAPTIVE_CUT_WINDOW: Duration = Duration::from_secs(1);
 /// Bounds of an adaptive rate (requests per second).
 const ADAPTIVE_MIN: f64 = 1.0;
 const ADAPTIVE_MAX: f64 = 100.0;
@@ -237,8 +241,10 @@ impl Limiter {
         if cat.adaptive() {
             let mut l = self.learned.lock().unwrap();
             let e = l.entry(cat).or_insert(Learned { rate: cat.default_rate(), last_cut: None });
-            e.rate = (e.rate * 0.5).max(ADAPTIVE_MIN);
-            e.last_cut = Some(Instant::now());
+            if e.last_cut.map_or(true, |t| t.elapsed() >= ADAPTIVE_CUT_WINDOW) {
+                e.rate = (e.rate * 0.5).max(ADAPTIVE_MIN);
+                e.last_cut = Some(Instant::now());
+            }
             return;
         }
         self.note_retry();
@@ -403,6 +409,10 @@ mod tests {
         l.note_retry_of("iam:CreateRole");
         let cut = l.learned_rate(Category::IamWrite).unwrap();
         assert!((cut - grown / 2.0).abs() < 1e-9, "{cut}");
+        // The other calls in flight at the old rate are throttled too: one cut, not one each.
+        l.note_retry_of("iam:PutRolePolicy");
+        l.note_retry_of("iam:CreateRole");
+        assert_eq!(l.learned_rate(Category::IamWrite), Some(cut), "one overshoot, one cut");
         for _ in 0..10 {
             l.acquire(Category::IamWrite).await;
         }

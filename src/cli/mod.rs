@@ -148,7 +148,7 @@ Examples:
         /// Delete orphans (resources of tenants whose files are gone)
         #[arg(long)]
         prune: bool,
-        /// Ceiling on concurrent AWS operations per phase (rates stay under the quotas)
+        /// Ceiling on concurrent AWS operations per service (rates stay under the quotas)
         #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
         parallelism: u16,
         /// Multiplies every per-category request-rate limit (default quotas: Cognito's

@@ -143,6 +143,10 @@ impl ItemRules for IamRole {
 }
 
 impl Kind for IamRole {
+    fn service(&self) -> super::Service {
+        super::Service::Iam
+    }
+
     fn rules(&self) -> &dyn ItemRules {
         self
     }
@@ -202,6 +206,14 @@ impl Kind for IamRole {
                 }
                 // Someone made it meanwhile: another tenantctl run, or a person.
                 let theirs = get_role(aws, &item.name, true).await.ok().flatten();
+                if let Some((live, _)) =
+                    theirs.as_ref().filter(|(r, _)| managed(&aws.ctx.platform, &r.tags) && r.path == role.path)
+                {
+                    // Another run of this platform created it: bring it to the desired state.
+                    let live = items(live).into_iter().next().map(|(_, i)| i).expect("a role's first item is the role");
+                    self.update(aws, item, &live, &item.name, None).await?;
+                    return Ok(item.name.clone());
+                }
                 let ours = theirs.is_some_and(|(r, _)| managed(&aws.ctx.platform, &r.tags));
                 return Err(AwsError::Conflict(if ours {
                     format!("role {} was created by another tenantctl run while this apply ran (a concurrent apply?); run apply again once it has finished", item.name)

@@ -27,10 +27,24 @@ pub mod iam_role;
 pub mod pool_domain;
 pub mod role_policy;
 
+/// The AWS service a kind calls: the engine gives each its own concurrency slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Iam,
+    Cognito,
+    Lambda,
+    ApiGateway,
+}
+
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
     /// This kind's planning rules.
     fn rules(&self) -> &dyn ItemRules;
+
+    /// The service its create, update and delete call.
+    fn service(&self) -> Service {
+        Service::Cognito
+    }
 
     /// The desired instances, by address, from the folder and the desired world rendered so
     /// far (the pools a pool's domain belongs to).

@@ -87,6 +87,10 @@ impl ItemRules for RolePolicy {
 }
 
 impl Kind for RolePolicy {
+    fn service(&self) -> super::Service {
+        super::Service::Iam
+    }
+
     fn rules(&self) -> &dyn ItemRules {
         self
     }

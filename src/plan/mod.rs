@@ -270,6 +270,133 @@ impl Op {
     }
 }
 
+/// The last segment of a role ARN (`arn:...:role/path/name` -> `name`).
+fn role_name_of_arn(arn: &str) -> Option<&str> {
+    arn.contains(":role/").then(|| arn.rsplit('/').next()).flatten().filter(|n| !n.is_empty())
+}
+
+/// The role names of every role ARN in a JSON value (a trust policy's principals).
+fn role_names_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.extend(role_name_of_arn(s).map(str::to_string)),
+        Value::Array(a) => a.iter().for_each(|x| role_names_in(x, out)),
+        Value::Object(o) => o.values().for_each(|x| role_names_in(x, out)),
+        _ => {}
+    }
+}
+
+/// The addresses the references (`state::Text`) anywhere in `op` name: it needs their ids.
+fn reference_needs(op: &Op) -> Vec<String> {
+    serde_json::to_value(op).map(|v| crate::state::refs::refs_in(&v)).unwrap_or_default()
+}
+
+/// What one op makes exist (or changes) and what must be done before it: see [`Op::deps`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deps {
+    /// Keys this op provides: every op needing one of them waits for it.
+    pub provides: Vec<String>,
+    /// Keys this op waits for (those no change of the plan provides are already there).
+    pub needs: Vec<String>,
+}
+
+impl Op {
+    /// Whether this op removes something.
+    pub fn is_delete(&self) -> bool {
+        matches!(
+            self,
+            Op::DeleteGroup { .. }
+                | Op::DeleteResourceServer { .. }
+                | Op::DeleteClient { .. }
+                | Op::DeletePool { .. }
+                | Op::Item { desired: None, .. }
+        ) || matches!(self, Op::Replace { .. })
+    }
+
+    /// The dependency edges of this op, as keys (the engine waits for every earlier change of
+    /// the plan that provides a key this op needs). Creates and updates follow references:
+    /// `role:<name>` (a role, by the group, function or trust policy that names its ARN),
+    /// `pool:<address>`, `schema:<pool>` (attributes and resource servers a client may name),
+    /// `client:<pool>/<name>`, `function`, `authorizer`, `permission`, `methods`, and the id
+    /// tokens an op carries. Deletes run in reverse: a removal provides `gone-*` keys that
+    /// the removal of what it pointed at waits for (a pool's groups, clients and servers
+    /// before the pool, a role's policies and its tenant's groups before the role), and waits
+    /// for the updates that stop naming it (the function before a pool or client goes, the clients
+    /// before a resource server, the pool's own update before its deletion).
+    pub fn deps(&self) -> Deps {
+        let k = |s: &str, x: &str| format!("{s}:{x}");
+        let (provides, mut needs): (Vec<String>, Vec<String>) = match self {
+            // A kind-model item: it provides its address (and `<kind>:<name>`), needs what it
+            // depends on (parent, `after`, references; role ARNs it names); a deletion
+            // provides `gone:<address>` of what it depended on, and waits for its own
+            // dependants' deletions and for the function (whose environment may name it).
+            Op::Item { address, desired: Some(d), .. } => {
+                let mut needs = d.depends_on();
+                let mut roles = Vec::new();
+                role_names_in(&d.state, &mut roles);
+                needs.extend(roles.iter().filter(|n| !(d.kind == "iam_role" && **n == d.name)).map(|n| k("role", n)));
+                let mut provides = vec![address.clone(), k(&d.kind, &d.name)];
+                if d.kind == "iam_role" {
+                    provides.extend([k("role", &d.name), "roles".into()]);
+                }
+                (provides, needs)
+            }
+            Op::Item { address, desired: None, live: Some(o), .. } => {
+                let provides = o.depends_on().iter().map(|a| k("gone", a)).collect();
+                let mut needs = vec![k("gone", address), "function".into()];
+                if o.kind == "iam_role" {
+                    // The groups that may name it: a tenant's group `<tenant>-<role>` names
+                    // the role `<platform>-<tenant>-<role>`, so every name after a `-`.
+                    needs.push("roles".into());
+                    for (at, _) in o.name.match_indices('-') {
+                        needs.push(k("group", &o.name[at + 1..]));
+                        needs.push(k("gone-group", &o.name[at + 1..]));
+                    }
+                }
+                (provides, needs)
+            }
+            Op::Item { .. } => (vec![], vec![]),
+            Op::Replace { delete, create } => {
+                let (d, c) = (delete.deps(), create.deps());
+                (c.provides.into_iter().chain(d.provides).collect(), c.needs.into_iter().chain(d.needs).collect())
+            }
+            Op::CreatePool { pool } => (vec![pool.address.clone()], vec![]),
+            Op::UpdatePool { pool, .. } => (vec![pool.clone()], vec![]),
+            Op::AddAttribute { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
+            Op::PutResourceServer { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
+            Op::PutClient { pool, name, .. } => (
+                vec![crate::state::wiring::client_address(pool, name), k("clients", pool)],
+                vec![pool.clone(), k("schema", pool)],
+            ),
+            Op::PutGroup { pool, name, group, .. } => {
+                let mut needs = vec![pool.clone()];
+                needs.extend(group.role_arn.as_deref().and_then(role_name_of_arn).map(|r| k("role", r)));
+                (vec![k("group", name)], needs)
+            }
+            Op::PutFunction { function, .. } => {
+                (vec!["function".into()], role_name_of_arn(&function.role).map(|r| k("role", r)).into_iter().collect())
+            }
+            Op::PutAuthorizer { .. } => {
+                (vec!["authorizer".into(), crate::state::wiring::AUTHORIZER_ADDRESS.into()], vec!["function".into()])
+            }
+            Op::PutPermission { .. } => (vec!["permission".into()], vec!["function".into(), "authorizer".into()]),
+            Op::SetMethodAuth { .. } => (vec!["methods".into()], vec!["authorizer".into()]),
+            Op::DeployStage { .. } => (vec![], vec!["authorizer".into(), "permission".into(), "methods".into()]),
+            Op::DeleteGroup { pool, name } => (vec![k("gone", pool), k("gone-group", name)], vec![]),
+            Op::DeleteClient { pool, .. } => (vec![k("gone", pool), k("gone-client", pool)], vec!["function".into()]),
+            Op::DeleteResourceServer { pool, .. } => {
+                (vec![k("gone", pool)], vec![k("gone-client", pool), k("clients", pool)])
+            }
+            Op::DeletePool { pool, .. } => {
+                (vec![], vec![k("gone", pool), pool.clone(), "function".into(), "authorizer".into()])
+            }
+        };
+        needs.extend(reference_needs(self));
+        needs.sort();
+        needs.dedup();
+        Deps { provides, needs }
+    }
+}
+
 /// One planned change. `op` is what the engine executes; it is not part of the contract's
 /// JSON (contract §5), so it is never serialized.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

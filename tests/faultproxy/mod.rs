@@ -12,8 +12,12 @@
 //! - IAM propagation errors: `MalformedPolicyDocument` "Invalid principal in policy" for
 //!   CreateRole / UpdateAssumeRolePolicy, Lambda `InvalidParameterValueException` "The role
 //!   defined for the function cannot be assumed by Lambda." for CreateFunction;
-//! - a quota mode: token buckets per Cognito API category that answer
-//!   `TooManyRequestsException` when empty.
+//! - a quota mode: token buckets per Cognito API category (per account, and per user pool
+//!   for the categories AWS also limits per pool: 5 requests/s, burst 5, as the strict
+//!   emulator has it) that answer `TooManyRequestsException` when empty, and an IAM write
+//!   bucket at a rate tenantctl is not told, answering as IAM does (HTTP 400 `Throttling`,
+//!   "Rate exceeded"). The proxy counts what each bucket let through, so a benchmark can
+//!   compute the floor its quotas set ([`FaultProxy::bucket_usage`]).
 //!
 //! Faults are drawn from a seeded RNG, so a run is reproducible for a given request order.
 //! The proxy runs on its own thread and runtime: tests may block on child processes.
@@ -170,6 +174,25 @@ fn url_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Cognito's per-user-pool rate for the categories it also limits per pool (requests/s):
+/// "Quotas in Amazon Cognito", footnote on the operation categories ("... at a rate higher
+/// than 5 RPS for a single user pool"), https://docs.aws.amazon.com/cognito/latest/developerguide/limits.html
+pub const PER_POOL_RATE: f64 = 5.0;
+
+/// Whether Cognito also limits a category per user pool (the same four as
+/// `tenantctl::aws::limits::Category::per_pool`).
+pub fn per_pool_category(category: &str) -> bool {
+    matches!(
+        category,
+        "UserPoolResourceRead" | "UserPoolResourceUpdate" | "UserPoolClientRead" | "UserPoolClientUpdate"
+    )
+}
+
+/// IAM writes (what the proxy's IAM write bucket limits): every IAM operation but reads.
+pub fn iam_write(id: &OpId) -> bool {
+    id.service == "iam" && !["Get", "List"].iter().any(|p| id.operation.starts_with(p))
 }
 
 /// Cognito request-rate categories (aws-notes.md); `None`: not limited by the quota mode.
@@ -340,8 +363,40 @@ pub fn error_response(id: &OpId, fault: Fault) -> Option<Canned> {
 
 struct Bucket {
     rate: f64,
+    burst: f64,
     tokens: f64,
     last: Instant,
+    /// Requests the bucket let through.
+    passed: u64,
+}
+
+impl Bucket {
+    fn new(rate: f64, burst: f64) -> Bucket {
+        Bucket { rate, burst, tokens: burst, last: Instant::now(), passed: 0 }
+    }
+
+    /// One token, or false when the bucket is empty.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            self.passed += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What one quota bucket let through: its name (`UserPoolResourceUpdate`,
+/// `UserPoolResourceUpdate pool us-east-1_x`, `iam write`), requests passed, rate per second.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketUse {
+    pub name: String,
+    pub passed: u64,
+    pub rate: f64,
 }
 
 #[derive(Default)]
@@ -357,6 +412,9 @@ struct Inner {
     rules: Vec<(Rule, u64)>,
     rng: fastrand::Rng,
     quota: Option<HashMap<&'static str, Bucket>>,
+    /// Per (user pool, category), for the per-pool categories; created on first use.
+    pool_quota: BTreeMap<(String, &'static str), Bucket>,
+    iam_write: Option<Bucket>,
     counters: Counters,
     hold_after: Option<u64>,
     /// With hold_after = n: request n is forwarded and its answer held (else n is answered and n+1.. held).
@@ -402,6 +460,8 @@ impl FaultProxy {
                 rules: Vec::new(),
                 rng: fastrand::Rng::with_seed(seed),
                 quota: None,
+                pool_quota: BTreeMap::new(),
+                iam_write: None,
                 counters: Counters::default(),
                 hold_after: None,
                 hold_answer: false,
@@ -445,14 +505,37 @@ impl FaultProxy {
         self.shared.inner.lock().unwrap().rules = rules.into_iter().map(|r| (r, 0)).collect();
     }
 
-    /// Quota mode: token buckets per Cognito category at `rates` (requests/s, burst = rate);
-    /// None turns it off.
+    /// Quota mode: token buckets per Cognito category at `rates` (requests/s, burst = rate),
+    /// and per user pool at [`PER_POOL_RATE`] (burst 5) for the categories Cognito also
+    /// limits per pool; None turns it off.
     pub fn set_quota(&self, rates: Option<&[(&'static str, f64)]>) {
-        self.shared.inner.lock().unwrap().quota = rates.map(|r| {
-            r.iter()
-                .map(|(c, rate)| (*c, Bucket { rate: *rate, tokens: rate.max(1.0), last: Instant::now() }))
-                .collect()
-        });
+        let mut inner = self.shared.inner.lock().unwrap();
+        inner.quota = rates.map(|r| r.iter().map(|(c, rate)| (*c, Bucket::new(*rate, rate.max(1.0)))).collect());
+        inner.pool_quota.clear();
+    }
+
+    /// An IAM write bucket at `rate` requests/s (burst = rate), answered as IAM throttles
+    /// (HTTP 400 `Throttling`, "Rate exceeded"); None turns it off. IAM publishes no such
+    /// rate: tenantctl is not told this one and has to find it.
+    pub fn set_iam_write_quota(&self, rate: Option<f64>) {
+        self.shared.inner.lock().unwrap().iam_write = rate.map(|r| Bucket::new(r, r.max(1.0)));
+    }
+
+    /// What each quota bucket let through since its quota was set, by name.
+    pub fn bucket_usage(&self) -> Vec<BucketUse> {
+        let inner = self.shared.inner.lock().unwrap();
+        let mut out: Vec<BucketUse> = Vec::new();
+        for (c, b) in inner.quota.iter().flatten() {
+            out.push(BucketUse { name: c.to_string(), passed: b.passed, rate: b.rate });
+        }
+        for ((pool, c), b) in &inner.pool_quota {
+            out.push(BucketUse { name: format!("{c} pool {pool}"), passed: b.passed, rate: b.rate });
+        }
+        if let Some(b) = &inner.iam_write {
+            out.push(BucketUse { name: "iam write".into(), passed: b.passed, rate: b.rate });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// The published Cognito quotas (aws-notes.md).
@@ -517,7 +600,7 @@ impl Drop for FaultProxy {
     }
 }
 
-fn decide(shared: &Shared, id: &OpId) -> Decision {
+fn decide(shared: &Shared, id: &OpId, pool: Option<&str>) -> Decision {
     let mut guard = shared.inner.lock().unwrap();
     let inner = &mut *guard;
     inner.counters.total += 1;
@@ -535,16 +618,35 @@ fn decide(shared: &Shared, id: &OpId) -> Decision {
         }
     }
     if let (Some(q), "cognito-idp") = (inner.quota.as_mut(), id.service.as_str()) {
-        if let Some(b) = cognito_category(&id.operation).and_then(|c| q.get_mut(c)) {
-            let now = Instant::now();
-            b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * b.rate).min(b.rate.max(1.0));
-            b.last = now;
-            if b.tokens >= 1.0 {
-                b.tokens -= 1.0;
-            } else {
+        if let Some(c) = cognito_category(&id.operation) {
+            // The pool's bucket first (a call refused there takes no account token).
+            let pool_ok = match pool.filter(|_| per_pool_category(c)) {
+                Some(p) => inner
+                    .pool_quota
+                    .entry((p.to_string(), c))
+                    .or_insert_with(|| Bucket::new(PER_POOL_RATE, PER_POOL_RATE))
+                    .take(),
+                None => true,
+            };
+            let account_ok = pool_ok && q.get_mut(c).map_or(true, |b| b.take());
+            if pool_ok && !account_ok {
+                // Refused by the account's bucket: the pool's token was not used.
+                let b = inner.pool_quota.get_mut(&(pool.unwrap_or_default().to_string(), c));
+                if let Some(b) = b.filter(|_| per_pool_category(c)) {
+                    b.tokens += 1.0;
+                    b.passed -= 1;
+                }
+            }
+            if !account_ok {
                 note(&mut inner.counters, "Quota");
                 return Decision::Answer(error_response(id, Fault::Throttle).unwrap());
             }
+        }
+    }
+    if let Some(b) = inner.iam_write.as_mut().filter(|_| iam_write(id)) {
+        if !b.take() {
+            note(&mut inner.counters, "Quota");
+            return Decision::Answer(error_response(id, Fault::Throttle).unwrap());
         }
     }
     let mut delay = None;
@@ -581,8 +683,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Answer {
     let body = body.collect().await.map_err(|e| std::io::Error::other(e.to_string()))?.to_bytes();
     let header = |n: &str| parts.headers.get(n).and_then(|v| v.to_str().ok());
     let id = classify(parts.method.as_str(), parts.uri.path(), header("x-amz-target"), header("authorization"), &body);
+    let pool = (id.service == "cognito-idp")
+        .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+        .flatten()
+        .and_then(|v| v.get("UserPoolId").and_then(|p| p.as_str()).map(str::to_string));
     let mut release = shared.release.subscribe();
-    match decide(&shared, &id) {
+    match decide(&shared, &id, pool.as_deref()) {
         Decision::Answer(c) => {
             let mut b = Response::builder().status(c.status);
             for (k, v) in &c.headers {
@@ -835,6 +941,36 @@ mod tests {
         assert!(proxy.counts()["cognito-idp:ListUserPools"] >= 4);
     }
 
+    /// Quota mode: each user pool has its own bucket (5/s, burst 5) besides the account's
+    /// category bucket; the IAM write bucket answers as IAM throttles; usage is counted.
+    #[test]
+    fn per_pool_and_iam_write_buckets() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = FaultProxy::start(&format!("http://{}", dead.local_addr().unwrap()), 1);
+        p.set_quota(Some(&FaultProxy::cognito_quotas()));
+        p.set_iam_write_quota(Some(3.0));
+        let id = |s: &str, o: &str| OpId { service: s.into(), operation: o.into() };
+        let passed = |id: &OpId, pool: Option<&str>| !matches!(decide(&p.shared, id, pool), Decision::Answer(_));
+        let group = id("cognito-idp", "CreateGroup");
+        let a: Vec<bool> = (0..6).map(|_| passed(&group, Some("pool-a"))).collect();
+        assert_eq!(a, [true, true, true, true, true, false], "burst 5, then refused");
+        assert!(passed(&group, Some("pool-b")), "another pool has its own bucket");
+        assert!(passed(&id("cognito-idp", "CreateUserPool"), None), "not a per-pool category");
+        let iam: Vec<bool> = (0..4).map(|_| passed(&id("iam", "CreateRole"), None)).collect();
+        assert_eq!(iam, [true, true, true, false]);
+        assert!(passed(&id("iam", "GetRole"), None), "reads are not in the write bucket");
+        let c = error_response(&id("iam", "CreateRole"), Fault::Throttle).unwrap();
+        assert!(c.status == 400 && c.body.contains("<Code>Throttling</Code>") && c.body.contains("Rate exceeded"));
+        let usage = p.bucket_usage();
+        let get = |n: &str| usage.iter().find(|u| u.name == n).map(|u| (u.passed, u.rate));
+        assert_eq!(get("UserPoolResourceUpdate pool pool-a"), Some((5, 5.0)));
+        assert_eq!(get("UserPoolResourceUpdate pool pool-b"), Some((1, 5.0)));
+        assert_eq!(get("UserPoolResourceUpdate"), Some((6, 15.0)));
+        assert_eq!(get("iam write"), Some((3, 3.0)));
+        assert_eq!(p.injected()["iam:CreateRole"]["Quota"], 1);
+        assert_eq!(p.injected()["cognito-idp:CreateGroup"]["Quota"], 1);
+    }
+
     #[test]
     fn same_seed_same_faults() {
         let pick = |seed| {
@@ -842,7 +978,7 @@ mod tests {
             let p = FaultProxy::start(&format!("http://{}", dead.local_addr().unwrap()), seed);
             p.set_rules(vec![Rule::any(Fault::Throttle, 0.5)]);
             let id = OpId { service: "iam".into(), operation: "GetRole".into() };
-            (0..64).map(|_| matches!(decide(&p.shared, &id), Decision::Answer(_))).collect::<Vec<_>>()
+            (0..64).map(|_| matches!(decide(&p.shared, &id, None), Decision::Answer(_))).collect::<Vec<_>>()
         };
         assert_eq!(pick(7), pick(7));
         assert_ne!(pick(7), pick(8));
