@@ -68,11 +68,6 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::PutRolePolicy { .. }
         | Op::DeleteRolePolicy { .. }
         | Op::DetachRolePolicy { .. } => aws::iam::execute(aws, op).await,
-        Op::PutFunction { .. }
-        | Op::PutAuthorizer { .. }
-        | Op::PutPermission { .. }
-        | Op::SetMethodAuth { .. }
-        | Op::DeployStage { .. } => aws::authorizer::execute(aws, op, ids, config_dir).await,
         Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
     }
 }

@@ -141,10 +141,6 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
         p.groups.retain(|g, _| groups.contains(g));
     }
     world.items.retain(|_, i| i.tenant.as_deref().is_some_and(|t| keep.contains(t)));
-    world.function = None;
-    world.permission = None;
-    world.authorizer = None;
-    world.methods.clear();
 }
 
 impl Session {
@@ -213,7 +209,7 @@ impl Session {
             scope(&mut desired, &folder, tenants);
         }
         let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
-        kinds::observe(&aws, &folder, &mut observed, &mut ids).await?;
+        kinds::observe(&aws, &folder, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             aws::iam::observe(&aws, &desired, false, &mut observed).await?;
         }
@@ -226,7 +222,6 @@ impl Session {
                     OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
                 })?;
                 desired::add_authorizer(&folder, &env, &mut desired, sha, jwks.as_deref());
-                aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
             }
         }
         // Count quotas: the account's figures, read (one IAM call) only when roles are to be
@@ -261,8 +256,6 @@ impl Session {
     }
 
     pub fn plan(&self, opts: &PlanOptions) -> Result<Plan, OpsError> {
-        plan::authorizer::check(&self.desired, &self.observed, &self.ids)
-            .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
         let plan = plan::plan_with(&self.desired, &self.observed, &self.ids, opts, &kinds::rules())?;
         plan::quotas::check(&plan, &self.desired, &self.figures)?;
         Ok(plan)

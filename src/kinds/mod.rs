@@ -23,12 +23,24 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod authorizer;
+pub mod lambda_function;
+pub mod lambda_permission;
+pub mod method_auth;
 pub mod pool_domain;
+pub mod rest_api;
+pub mod stage_deployment;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
     /// This kind's planning rules.
     fn rules(&self) -> &dyn ItemRules;
+
+    /// Platform-wide, no tenant's (the authorizer wiring): a `--tenant` session does not read
+    /// it.
+    fn platform_wide(&self) -> bool {
+        false
+    }
 
     /// The desired instances, by address, from the folder and the desired world rendered so
     /// far (the pools a pool's domain belongs to).
@@ -75,7 +87,15 @@ pub trait Kind: ItemRules {
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
-pub static KINDS: &[&dyn Kind] = &[&pool_domain::PoolDomain];
+pub static KINDS: &[&dyn Kind] = &[
+    &pool_domain::PoolDomain,
+    &rest_api::RestApi,
+    &authorizer::Authorizer,
+    &method_auth::MethodAuthKind,
+    &stage_deployment::StageDeployment,
+    &lambda_function::LambdaFunction,
+    &lambda_permission::LambdaPermission,
+];
 
 /// The kind of this name.
 pub fn of(kind: &str) -> Option<&'static dyn Kind> {
@@ -95,9 +115,16 @@ pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
     }
 }
 
-/// Reads every kind's live instances into `observed` and their ids into `ids`.
-pub async fn observe(aws: &Aws, folder: &Folder, observed: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
-    for k in KINDS {
+/// Reads every kind's live instances into `observed` and their ids into `ids` (`scoped`: a
+/// `--tenant` session, which leaves platform-wide kinds alone).
+pub async fn observe(
+    aws: &Aws,
+    folder: &Folder,
+    scoped: bool,
+    observed: &mut World,
+    ids: &mut Ids,
+) -> Result<(), AwsError> {
+    for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
         let found = k.observe(aws, folder, observed, ids).await?;
         for (address, item, id) in found {
             ids.set(address.clone(), id);
@@ -157,4 +184,10 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         (None, None) => unreachable!("checked above"),
     }
     Ok(())
+}
+
+/// An item's state as its kind's typed struct.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, AwsError> {
+    serde_json::from_value(item.state.clone())
+        .map_err(|e| AwsError::Other(format!("{} `{}`: unexpected state: {e}", item.kind, item.name)))
 }

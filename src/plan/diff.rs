@@ -489,7 +489,6 @@ pub fn plan_with(
             }
             cx.extra(Resource::IamRole, addr.clone(), &o.name, tenant, Op::DeleteRole { name: o.name.clone() });
         }
-        super::authorizer::diff(desired, observed, ids, &mut cx.changes);
     }
     let mut changes = cx.changes;
     changes.sort_by(|a, b| {

@@ -13,11 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::state::{
-    AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth, PermissionState,
-    PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
+    AttributeState, ClientState, GroupState, PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
 };
-
-pub mod authorizer;
 
 pub use diff::{diff_values, field_changes, plan, plan_with, PlanOptions};
 pub use items::ItemRules;
@@ -205,33 +202,6 @@ pub enum Op {
         arn: String,
     },
 
-    /// Create or update the authorizer function; `code` is the zip path, uploaded when
-    /// `update_code` (always on create).
-    PutFunction {
-        function: FunctionState,
-        code: String,
-        create: bool,
-        update_code: bool,
-        update_config: bool,
-    },
-    PutAuthorizer {
-        config: AuthorizerConfig,
-        create: bool,
-    },
-    /// Replace the invoke permission (remove `remove` statement ids first).
-    PutPermission {
-        function: String,
-        permission: PermissionState,
-        remove: Vec<String>,
-    },
-    SetMethodAuth {
-        key: String,
-        auth: MethodAuth,
-    },
-    /// CreateDeployment of the REST API to this stage (after authorizer and method changes).
-    DeployStage {
-        stage: String,
-    },
     /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
     /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
     Item {
@@ -256,11 +226,6 @@ impl Op {
             Op::PutResourceServer { .. } => 5,
             Op::PutClient { .. } => 6,
             Op::PutGroup { .. } => 7,
-            Op::PutFunction { .. } => 8,
-            Op::PutAuthorizer { .. } => 9,
-            Op::PutPermission { .. } => 10,
-            Op::SetMethodAuth { .. } => 11,
-            Op::DeployStage { .. } => 12,
             Op::Item { phase, .. } => *phase,
             // Deletions last, dependants first.
             Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
@@ -331,6 +296,9 @@ pub enum PlanError {
     UsernamesChange { pool: String, field: String, before: String, after: String },
     #[error("quota {quota} would be crossed: {detail}")]
     Quota { quota: String, detail: String, remedy: String },
+    /// A problem a kind's rules find before comparing (see [`ItemRules::check`]).
+    #[error("{message}")]
+    Check { message: String, hint: String },
     /// A change a kind's rules refuse (see [`ItemRules::compare`]).
     #[error("{resource} `{address}`: {message}")]
     Refused { resource: String, address: String, message: String, hint: String },
@@ -340,7 +308,7 @@ impl PlanError {
     pub fn hint(&self) -> &str {
         match self {
             PlanError::Quota { remedy, .. } => remedy,
-            PlanError::Refused { hint, .. } => hint,
+            PlanError::Refused { hint, .. } | PlanError::Check { hint, .. } => hint,
             PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
             PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
             PlanError::ClientSecretChange { .. } => "put generateSecret back, or declare a client under a new name with the secret setting you want (and remove the old one once nothing uses it)",
