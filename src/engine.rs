@@ -50,7 +50,7 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) ->
     })
 }
 
-async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
+async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
     match op {
         Op::CreatePool { .. }
         | Op::UpdatePool { .. }

@@ -117,7 +117,8 @@ fn applied(d: &World, ids: &Ids) -> World {
     set_authorizer(&mut w, |a| {
         a.provider_arns = a.provider_arns.iter().map(|t| Text::lit(t.resolve(ids).unwrap())).collect()
     });
-    let methods: Vec<(String, Item)> = w.items.iter().filter(|(_, i)| i.kind == method_auth::KIND).map(|(a, i)| (a.clone(), i.clone())).collect();
+    let methods: Vec<(String, Item)> =
+        w.items.iter().filter(|(_, i)| i.kind == method_auth::KIND).map(|(a, i)| (a.clone(), i.clone())).collect();
     for (_, m) in methods {
         let auth = method_auth::state(&m).unwrap();
         set_method(&mut w, &m.name, MethodAuth { authorizer_id: None, ..auth });
@@ -195,10 +196,7 @@ fn desired_follows_the_contract() {
         "arn:aws:execute-api:us-east-1:123456789012:api123/authorizers/auth42"
     );
     let m = method(&d, "GET /orders").unwrap();
-    assert_eq!(
-        (m.authorization_type.as_str(), m.authorizer.as_deref()),
-        ("CUSTOM", Some("tenant-authorizer"))
-    );
+    assert_eq!((m.authorization_type.as_str(), m.authorizer.as_deref()), ("CUSTOM", Some("tenant-authorizer")));
 }
 
 #[test]

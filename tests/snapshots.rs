@@ -92,7 +92,8 @@ mod markdown_plan {
     use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::json;
-    use tenantctl::plan::{plan, PlanOptions};
+    use tenantctl::kinds::lambda_function::{self, FunctionState, FUNCTION_ADDRESS};
+    use tenantctl::plan::{plan_with, PlanOptions};
     use tenantctl::state::*;
 
     fn settings(mfa: &str) -> PoolSettings {
@@ -183,6 +184,7 @@ mod markdown_plan {
             environment: BTreeMap::from([("CLIENT_SECRET".into(), secret.into())]),
             tags: BTreeMap::new(),
             code: None,
+            code_file: None,
         }
     }
 
@@ -212,7 +214,7 @@ mod markdown_plan {
                 role("globex", "member", "globex-data-v2", false),
                 role("initech", "member", "initech-data", false),
             ]),
-            function: Some(function("new-secret-value")),
+            items: BTreeMap::from([(FUNCTION_ADDRESS.into(), lambda_function::item(&function("new-secret-value")))]),
             ..World::default()
         };
         let observed = World {
@@ -234,14 +236,14 @@ mod markdown_plan {
                 // A tenant whose file is gone: an orphan, kept without --prune.
                 role("umbrella", "member", "umbrella-data", false),
             ]),
-            function: Some(function("old-secret-value")),
+            items: BTreeMap::from([(FUNCTION_ADDRESS.into(), lambda_function::item(&function("old-secret-value")))]),
             ..World::default()
         };
         let opts = PlanOptions {
             tenants: ["acme", "globex", "initech"].iter().map(|s| s.to_string()).collect(),
             ..PlanOptions::default()
         };
-        let p = plan(&desired, &observed, &Ids::default(), &opts).unwrap();
+        let p = plan_with(&desired, &observed, &Ids::default(), &opts, &tenantctl::kinds::rules()).unwrap();
         let actions: BTreeSet<_> = p.changes.iter().map(|c| format!("{:?}", c.action)).collect();
         assert_eq!(actions.len(), 3, "creates, updates and deletes: {:#?}", p.changes);
         let tenants: BTreeSet<_> = p.changes.iter().filter_map(|c| c.tenant.clone()).collect();

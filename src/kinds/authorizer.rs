@@ -350,8 +350,7 @@ impl Kind for Authorizer {
         _id: &'a str,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        async move { Err(AwsError::Other(format!("authorizer `{}`: tenantctl does not delete it", live.name))) }
-            .boxed()
+        async move { Err(AwsError::Other(format!("authorizer `{}`: tenantctl does not delete it", live.name))) }.boxed()
     }
 }
 

@@ -150,7 +150,9 @@ impl ItemRules for LambdaFunction {
             fc("architecture", Value::Null, json!(d.architecture)),
             fc("code_sha256", Value::Null, json!(d.code_sha256)),
         ];
-        fields.extend(d.environment.iter().map(|(k, v)| fc(format!("environment.{k}"), Value::Null, json!(v.shown(ids)))));
+        fields.extend(
+            d.environment.iter().map(|(k, v)| fc(format!("environment.{k}"), Value::Null, json!(v.shown(ids)))),
+        );
         fields.extend(d.tags.iter().map(|(k, v)| fc(format!("tags.{k}"), Value::Null, json!(v))));
         fields
     }

@@ -376,5 +376,4 @@ mod tests {
 
         assert_eq!(apigateway_permission(&json!({"Statement": []}), "f"), None);
     }
-
 }

@@ -270,10 +270,8 @@ impl Kind for MethodAuthKind {
         item: &'a Item,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, AwsError>> {
-        async move {
-            Err(AwsError::Other(format!("authorizer.methods: {} does not exist on the REST API", item.name)))
-        }
-        .boxed()
+        async move { Err(AwsError::Other(format!("authorizer.methods: {} does not exist on the REST API", item.name))) }
+            .boxed()
     }
 
     /// `UpdateMethod`: the authorizer's id (when it names one) and the authorization type.

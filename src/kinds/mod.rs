@@ -9,9 +9,14 @@
 //! and `inventory` handle them through this registry, so adding a kind is: its module, one
 //! line in [`KINDS`], its fields in the spec model and validation.
 //!
+//! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
+//! never changed), the function (`lambda_function`), its invoke permission
+//! (`lambda_permission`), the authorizer, the methods' authorization (`method_auth`) and the
+//! stage deployment (`stage_deployment`, planned by [`ItemRules::finish`] after the others).
+//!
 //! The kinds that predate the registry (pools, their attributes, groups, resource servers and
-//! app clients, IAM roles and policies, the authorizer wiring) still have typed places in
-//! `World` and their own arms in `plan` and the adapters; they move here one by one.
+//! app clients, IAM roles and policies) still have typed places in `World` and their own arms
+//! in `plan` and the adapters; they move here one by one.
 
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;

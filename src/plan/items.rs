@@ -156,7 +156,8 @@ pub(super) fn plan_items(
             }
         }
     }
-    for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a) && !wanted.contains_key(*a)) {
+    for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a) && !wanted.contains_key(*a))
+    {
         let Some(k) = rules(&o.kind) else { continue };
         let parent_goes = o.parent.as_deref().is_some_and(|p| !parent_kept(p));
         if opts.scoped || !(k.owns_undeclared() || parent_goes) {

@@ -9,14 +9,14 @@ use super::model::AuthorizerType;
 use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
 use super::template::{self, TemplateError};
 use super::{Folder, PolicyTemplate};
-use crate::state::partition::cognito_issuer;
-use crate::state::wiring::*;
 use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
 use crate::kinds::lambda_function::{self, FunctionState};
 use crate::kinds::lambda_permission::{self, PermissionState};
 use crate::kinds::method_auth::{self, MethodAuth};
 use crate::kinds::rest_api;
 use crate::kinds::stage_deployment::{self, StageState};
+use crate::state::partition::cognito_issuer;
+use crate::state::wiring::*;
 use crate::state::{
     canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings, PoolState,
     ResourceServerState, RoleState, Tags, Text, World,
