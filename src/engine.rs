@@ -66,7 +66,7 @@ async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -
     })
 }
 
-async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
+async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
     match op {
         Op::CreatePool { .. }
         | Op::UpdatePool { .. }
@@ -78,11 +78,6 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         | Op::PutClient { .. }
         | Op::DeleteClient { .. }
         | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
-        Op::PutFunction { .. }
-        | Op::PutAuthorizer { .. }
-        | Op::PutPermission { .. }
-        | Op::SetMethodAuth { .. }
-        | Op::DeployStage { .. } => aws::authorizer::execute(aws, op, ids, config_dir).await,
         Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
         Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
     }
@@ -121,11 +116,6 @@ fn lane(change: &Change) -> usize {
             .or(live.as_ref())
             .and_then(|i| crate::kinds::of(&i.kind))
             .map_or(Service::Cognito, |k| k.service()),
-        Op::PutFunction { .. }
-        | Op::PutAuthorizer { .. }
-        | Op::PutPermission { .. }
-        | Op::SetMethodAuth { .. }
-        | Op::DeployStage { .. } => Service::Lambda,
         _ => Service::Cognito,
     };
     match service {
@@ -290,13 +280,15 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
+    use crate::kinds::lambda_function::{self, FunctionState};
+    use crate::kinds::lambda_permission::{self, PermissionState};
+    use crate::kinds::method_auth::{self, MethodAuth};
+    use crate::kinds::stage_deployment::{self, StageState};
     use crate::kinds::{iam_role, role_policy};
     use crate::plan::{Action, ItemRules, Resource};
     use crate::state::wiring::{client_address, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
-    use crate::state::{
-        AttributeState, AuthorizerConfig, FunctionState, GroupState, Item, MethodAuth, PermissionState, PoolState,
-        ResourceServerState, RoleState, Text,
-    };
+    use crate::state::{AttributeState, GroupState, Item, PoolState, ResourceServerState, RoleState, Text};
     use serde_json::json;
 
     const ACCT: &str = "123456789012";
@@ -376,26 +368,28 @@ mod tests {
         }
     }
 
+    /// A create of the kind-model item `item` (its kind's phase).
+    fn create(address: &str, item: Item) -> Op {
+        let kind = crate::kinds::of(&item.kind).unwrap();
+        item_op(address.to_string(), Some(item), None, kind.rules())
+    }
+
     fn function(role: &str, env: &[(&str, Text)]) -> Op {
-        Op::PutFunction {
-            function: FunctionState {
-                name: "authorizer".into(),
-                runtime: "provided.al2023".into(),
-                handler: "bootstrap".into(),
-                role: role_arn(role),
-                memory_mb: 128,
-                timeout_seconds: 5,
-                architecture: "x86_64".into(),
-                code_sha256: String::new(),
-                environment: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-                tags: Default::default(),
-                code: None,
-            },
-            code: "authorizer.zip".into(),
-            create: true,
-            update_code: true,
-            update_config: true,
-        }
+        let f = FunctionState {
+            name: "authorizer".into(),
+            runtime: "provided.al2023".into(),
+            handler: "bootstrap".into(),
+            role: role_arn(role),
+            memory_mb: 128,
+            timeout_seconds: 5,
+            architecture: "x86_64".into(),
+            code_sha256: String::new(),
+            environment: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            tags: Default::default(),
+            code: Some("authorizer.zip".into()),
+            code_file: None,
+        };
+        create(lambda_function::FUNCTION_ADDRESS, lambda_function::item(&f))
     }
 
     /// Changes labelled by their `name`, in the plan's order (phase, then address), as the
@@ -479,8 +473,9 @@ mod tests {
             ),
             (
                 "authorizer",
-                Op::PutAuthorizer {
-                    config: AuthorizerConfig {
+                create(
+                    AUTHORIZER_ADDRESS,
+                    authorizer_kind::item(&AuthorizerConfig {
                         name: "authz".into(),
                         auth_type: "COGNITO_USER_POOLS".into(),
                         authorizer_uri: None,
@@ -491,15 +486,14 @@ mod tests {
                             Text::lit(format!("arn:aws:cognito-idp:us-east-1:{ACCT}:userpool/")).id("tenant/s/pool")
                         ]
                         .into(),
-                    },
-                    create: true,
-                },
+                    }),
+                ),
             ),
             (
                 "permission",
-                Op::PutPermission {
-                    function: "authorizer".into(),
-                    permission: PermissionState {
+                create(
+                    lambda_permission::PERMISSION_ADDRESS,
+                    lambda_permission::item(&PermissionState {
                         statement_id: "tenantctl".into(),
                         copies: 1,
                         action: "lambda:InvokeFunction".into(),
@@ -511,18 +505,31 @@ mod tests {
                                 .id(AUTHORIZER_ADDRESS),
                         ),
                         source_account: None,
-                    },
-                    remove: vec![],
-                },
+                        function: "authorizer".into(),
+                    }),
+                ),
             ),
             (
                 "method",
-                Op::SetMethodAuth {
-                    key: "GET /orders".into(),
-                    auth: MethodAuth { authorization_type: "CUSTOM".into(), authorizer: Some("authz".into()) },
-                },
+                create(
+                    &crate::state::wiring::method_address("GET /orders"),
+                    method_auth::item(
+                        "GET /orders",
+                        &MethodAuth {
+                            authorization_type: "CUSTOM".into(),
+                            authorizer: Some("authz".into()),
+                            authorizer_id: None,
+                        },
+                    ),
+                ),
             ),
-            ("deploy", Op::DeployStage { stage: "prod".into() }),
+            (
+                "deploy",
+                create(
+                    &crate::state::wiring::stage_address("prod"),
+                    stage_deployment::item(&StageState { name: "prod".into(), ..StageState::default() }),
+                ),
+            ),
         ]);
         let w = waits(&c);
         let none = BTreeSet::new();
@@ -623,15 +630,19 @@ mod tests {
             ("function", function("saas-authorizer", &[("ISSUERS", Text::default().id("platform/pool"))])),
             (
                 "method",
-                Op::SetMethodAuth {
-                    key: "GET /".into(),
-                    auth: MethodAuth { authorization_type: "NONE".into(), authorizer: None },
-                },
+                create(
+                    &crate::state::wiring::method_address("GET /"),
+                    method_auth::item(
+                        "GET /",
+                        &MethodAuth { authorization_type: "NONE".into(), authorizer: None, authorizer_id: None },
+                    ),
+                ),
             ),
             (
                 "authorizer",
-                Op::PutAuthorizer {
-                    config: AuthorizerConfig {
+                create(
+                    AUTHORIZER_ADDRESS,
+                    authorizer_kind::item(&AuthorizerConfig {
                         name: "authz".into(),
                         auth_type: "TOKEN".into(),
                         authorizer_uri: None,
@@ -639,9 +650,8 @@ mod tests {
                         identity_validation_expression: None,
                         result_ttl_seconds: 300,
                         provider_arns: Default::default(),
-                    },
-                    create: true,
-                },
+                    }),
+                ),
             ),
         ]);
         let mut s = Schedule::new(&c, 1);

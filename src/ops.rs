@@ -140,10 +140,6 @@ fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
         p.groups.retain(|g, _| groups.contains(g));
     }
     world.items.retain(|_, i| i.tenant.as_deref().is_some_and(|t| keep.contains(t)));
-    world.function = None;
-    world.permission = None;
-    world.authorizer = None;
-    world.methods.clear();
 }
 
 /// The desired world without one tenant: its roles, its silo pool, its groups in the shared
@@ -228,7 +224,7 @@ impl Session {
             scope(&mut desired, &folder, tenants);
         }
         let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
-        kinds::observe(&aws, &folder, &mut observed, &mut ids).await?;
+        kinds::observe(&aws, &folder, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
         }
@@ -241,7 +237,6 @@ impl Session {
                     OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
                 })?;
                 desired::add_authorizer(&folder, &env, &mut desired, sha, jwks.as_deref());
-                aws::authorizer::observe(&aws, spec, &mut observed, &mut ids).await?;
             }
         }
         // Count quotas: the account's figures, read (one IAM call) only when roles are to be
@@ -281,8 +276,6 @@ impl Session {
 
     /// Plans from the live state towards `desired` (the folder's world, or an edit of it).
     fn plan_towards(&self, desired: &World, opts: &PlanOptions) -> Result<Plan, OpsError> {
-        plan::authorizer::check(desired, &self.observed, &self.ids)
-            .map_err(|m| OpsError::other(m, Some("see the authorizer section of the README")))?;
         let plan = plan::plan_with(desired, &self.observed, &self.ids, opts, &kinds::rules())?;
         plan::quotas::check(&plan, desired, &self.figures)?;
         Ok(plan)
@@ -384,7 +377,7 @@ mod tests {
             name: "n".into(),
             tenant: tenant.map(str::to_string),
             fields: vec![],
-            op: Op::DeployStage { stage: "s".into() },
+            op: Op::Item { address: "s".into(), desired: None, live: None, replace: false, phase: 0 },
         };
         let mut p = Plan {
             changes: vec![

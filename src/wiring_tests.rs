@@ -1,16 +1,22 @@
 //! The authorizer wiring end to end without AWS: the desired side rendered from the example
-//! folder (`spec::desired`) against observed worlds, through the pure diff
-//! (`plan::authorizer`).
+//! folder (`spec::desired`) against observed worlds, through the kinds' pure planning rules
+//! (`kinds::{lambda_function, lambda_permission, authorizer, method_auth, stage_deployment}`).
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::plan::authorizer::*;
-use crate::plan::{Action, Change, FieldChange, Op, Resource};
+use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
+use crate::kinds::lambda_function::{self, Calls, FunctionState};
+use crate::kinds::lambda_permission::{self, PermissionState};
+use crate::kinds::method_auth::{self, MethodAuth};
+use crate::kinds::stage_deployment::{self, StageState};
+use crate::plan::{plan_with, Action, Change, FieldChange, Op, PlanOptions, Resource};
 use crate::spec::desired::{self, add_authorizer, jwks_endpoint, RenderEnv};
 use crate::spec::Folder;
-use crate::state::{Ids, MethodAuth, StageState, Text, World, UNKNOWN};
+use crate::state::refs::resolve_value;
+use crate::state::wiring::*;
+use crate::state::{Ids, Item, Text, World, UNKNOWN};
 
 fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
     FieldChange { path: path.into(), before, after }
@@ -48,28 +54,104 @@ fn setup() -> (World, Ids) {
     (d, ids)
 }
 
+fn function(w: &World) -> Option<FunctionState> {
+    w.items.get(FUNCTION_ADDRESS).and_then(lambda_function::state)
+}
+
+fn permission(w: &World) -> Option<PermissionState> {
+    w.items.get(PERMISSION_ADDRESS).and_then(lambda_permission::state)
+}
+
+fn authorizer(w: &World) -> Option<AuthorizerConfig> {
+    w.items.get(AUTHORIZER_ADDRESS).and_then(authorizer_kind::state)
+}
+
+fn stage(w: &World) -> Option<StageState> {
+    w.items.values().find(|i| i.kind == stage_deployment::KIND).and_then(stage_deployment::state)
+}
+
+fn method(w: &World, key: &str) -> Option<MethodAuth> {
+    w.items.get(&method_address(key)).and_then(method_auth::state)
+}
+
+fn set_function(w: &mut World, edit: impl FnOnce(&mut FunctionState)) {
+    let mut f = function(w).unwrap();
+    edit(&mut f);
+    w.items.insert(FUNCTION_ADDRESS.into(), lambda_function::item(&f));
+}
+
+fn set_permission(w: &mut World, edit: impl FnOnce(&mut PermissionState)) {
+    let mut p = permission(w).unwrap();
+    edit(&mut p);
+    w.items.insert(PERMISSION_ADDRESS.into(), lambda_permission::item(&p));
+}
+
+fn set_authorizer(w: &mut World, edit: impl FnOnce(&mut AuthorizerConfig)) {
+    let mut a = authorizer(w).unwrap();
+    edit(&mut a);
+    w.items.insert(AUTHORIZER_ADDRESS.into(), authorizer_kind::item(&a));
+}
+
+fn set_method(w: &mut World, key: &str, auth: MethodAuth) {
+    w.items.insert(method_address(key), method_auth::item(key, &auth));
+}
+
+fn set_stage(w: &mut World, s: StageState) {
+    w.items.retain(|_, i| i.kind != stage_deployment::KIND);
+    w.items.insert(stage_address(&s.name), stage_deployment::item(&s));
+}
+
+fn unguarded() -> MethodAuth {
+    MethodAuth { authorization_type: "NONE".into(), authorizer: None, authorizer_id: None }
+}
+
 /// The world the adapter would observe after a successful apply.
 fn applied(d: &World, ids: &Ids) -> World {
     let mut w = d.clone();
-    let mut f = w.function.take().unwrap();
-    f.environment = f.environment.iter().map(|(k, v)| (k.clone(), Text::lit(v.resolve(ids).unwrap()))).collect();
-    f.code = None;
-    w.function = Some(f);
-    let mut p = w.permission.take().unwrap();
-    p.source_arn = p.source_arn.map(|s| Text::lit(s.resolve(ids).unwrap()));
-    w.permission = Some(p);
-    let a = w.authorizer.as_mut().unwrap();
-    a.provider_arns = a.provider_arns.iter().map(|t| Text::lit(t.resolve(ids).unwrap())).collect();
-    if let Some(st) = w.stage.as_mut() {
+    set_function(&mut w, |f| {
+        f.environment = f.environment.iter().map(|(k, v)| (k.clone(), Text::lit(v.resolve(ids).unwrap()))).collect();
+        f.code = None;
+        f.code_file = None;
+    });
+    set_permission(&mut w, |p| p.source_arn = p.source_arn.as_ref().map(|s| Text::lit(s.resolve(ids).unwrap())));
+    set_authorizer(&mut w, |a| {
+        a.provider_arns = a.provider_arns.iter().map(|t| Text::lit(t.resolve(ids).unwrap())).collect()
+    });
+    let methods: Vec<(String, Item)> =
+        w.items.iter().filter(|(_, i)| i.kind == method_auth::KIND).map(|(a, i)| (a.clone(), i.clone())).collect();
+    for (_, m) in methods {
+        let auth = method_auth::state(&m).unwrap();
+        set_method(&mut w, &m.name, MethodAuth { authorizer_id: None, ..auth });
+    }
+    if let Some(mut st) = stage(&w) {
         st.deployment_id = None;
+        set_stage(&mut w, st);
     }
     w
 }
 
 fn changes(d: &World, o: &World, ids: &Ids) -> Vec<Change> {
-    let mut out = Vec::new();
-    diff(d, o, ids, &mut out);
-    out
+    plan_with(d, o, ids, &PlanOptions::default(), &crate::kinds::rules()).expect("plan").changes
+}
+
+/// The kinds' checks that stop a plan before it compares anything.
+fn check(d: &World, o: &World, ids: &Ids) -> Result<(), String> {
+    for k in crate::kinds::rules() {
+        k.check(d, o, ids).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// A function change's desired item and what apply calls for it (references resolved).
+fn function_op(c: &Change, ids: &Ids) -> (FunctionState, Calls) {
+    match &c.op {
+        Op::Item { desired: Some(d), live, .. } => {
+            let resolved: FunctionState<String> = serde_json::from_value(resolve_value(&d.state, ids).0).unwrap();
+            let live = live.as_ref().and_then(lambda_function::state);
+            (lambda_function::state(d).unwrap(), lambda_function::calls(&resolved, live.as_ref()))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -86,7 +168,7 @@ fn references_resolve_with_the_known_ids() {
 #[test]
 fn desired_follows_the_contract() {
     let (d, ids) = setup();
-    let f = d.function.as_ref().unwrap();
+    let f = &function(&d).unwrap();
     assert_eq!(f.code.as_deref(), Some("authorizer.zip"));
     assert_eq!(f.name, "acme-saas-authorizer");
     assert_eq!(f.handler, "bootstrap");
@@ -102,28 +184,26 @@ fn desired_follows_the_contract() {
     // The example platform presents access tokens (authorizer.tokenUse: access).
     assert_eq!(e("TENANTCTL_TOKEN_USE"), "access");
     assert_eq!(f.architecture, "x86_64");
-    assert_eq!(d.authorizer.as_ref().unwrap().identity_validation_expression.as_deref(), Some(BEARER_JWT_EXPRESSION));
+    assert_eq!(authorizer(&d).unwrap().identity_validation_expression.as_deref(), Some(BEARER_JWT_EXPRESSION));
     assert_eq!(e("TENANTCTL_JWKS_URL"), "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json");
     assert_eq!(f.tags["tenantctl:managed"], "true");
     assert_eq!(
-        d.authorizer.as_ref().unwrap().authorizer_uri.as_deref(),
+        authorizer(&d).unwrap().authorizer_uri.as_deref(),
         Some("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:acme-saas-authorizer/invocations")
     );
     assert_eq!(
-        d.permission.as_ref().unwrap().source_arn.as_ref().unwrap().resolve(&ids).unwrap(),
+        permission(&d).unwrap().source_arn.as_ref().unwrap().resolve(&ids).unwrap(),
         "arn:aws:execute-api:us-east-1:123456789012:api123/authorizers/auth42"
     );
-    assert_eq!(
-        d.methods["GET /orders"],
-        MethodAuth { authorization_type: "CUSTOM".into(), authorizer: Some("tenant-authorizer".into()) }
-    );
+    let m = method(&d, "GET /orders").unwrap();
+    assert_eq!((m.authorization_type.as_str(), m.authorizer.as_deref()), ("CUSTOM", Some("tenant-authorizer")));
 }
 
 #[test]
 fn create_from_nothing_orders_all_four() {
     let (d, _) = setup();
     let mut o = World::default();
-    o.methods.insert("GET /orders".into(), MethodAuth { authorization_type: "NONE".into(), authorizer: None });
+    set_method(&mut o, "GET /orders", unguarded());
     let c = changes(&d, &o, &Ids::default());
     let kinds: Vec<(Action, Resource)> = c.iter().map(|c| (c.action, c.resource)).collect();
     assert_eq!(
@@ -135,13 +215,9 @@ fn create_from_nothing_orders_all_four() {
             (Action::Update, Resource::MethodAuth)
         ]
     );
-    match &c[0].op {
-        Op::PutFunction { code, create, update_code, .. } => {
-            assert_eq!(code, "authorizer.zip");
-            assert!(*create && *update_code);
-        }
-        other => panic!("{other:?}"),
-    }
+    let (function, Calls { create, update_code, .. }) = function_op(&c[0], &Ids::default());
+    assert_eq!(function.code.as_deref(), Some("authorizer.zip"));
+    assert!(create && update_code);
     assert_eq!(c[3].address, "platform/authorizer/method/GET /orders");
 }
 
@@ -157,21 +233,18 @@ fn unchanged_means_no_change() {
 fn env_drift_is_one_config_update() {
     let (d, ids) = setup();
     let mut o = applied(&d, &ids);
-    let f = o.function.as_mut().unwrap();
-    f.environment.insert("TENANTCTL_ISSUERS".into(), "https://evil.example".into());
-    f.environment.insert("EXTRA".into(), "1".into());
+    set_function(&mut o, |f| {
+        f.environment.insert("TENANTCTL_ISSUERS".into(), "https://evil.example".into());
+        f.environment.insert("EXTRA".into(), "1".into());
+    });
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].action, Action::Update);
     let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["environment.EXTRA", "environment.TENANTCTL_ISSUERS"]);
     assert_eq!(c[0].fields[0].after, Value::Null);
-    match &c[0].op {
-        Op::PutFunction { create, update_code, update_config, .. } => {
-            assert!(!create && !update_code && *update_config)
-        }
-        other => panic!("{other:?}"),
-    }
+    let (_, Calls { create, update_code, update_config }) = function_op(&c[0], &ids);
+    assert!(!create && !update_code && update_config);
 }
 
 #[test]
@@ -189,14 +262,12 @@ fn unresolved_ids_differ() {
 fn code_drift_is_code_only() {
     let (d, ids) = setup();
     let mut o = applied(&d, &ids);
-    o.function.as_mut().unwrap().code_sha256 = "b2xk".into();
+    set_function(&mut o, |f| f.code_sha256 = "b2xk".into());
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("code_sha256", json!("b2xk"), json!("c2hh"))]);
-    match &c[0].op {
-        Op::PutFunction { update_code, update_config, .. } => assert!(*update_code && !update_config),
-        other => panic!("{other:?}"),
-    }
+    let (_, Calls { update_code, update_config, .. }) = function_op(&c[0], &ids);
+    assert!(update_code && !update_config);
 }
 
 #[test]
@@ -208,7 +279,7 @@ fn missing_zip_blocks_create_only() {
     assert!(err.contains("authorizer.function.code"), "{err}");
     // Existing function: the code is left as it is.
     let mut o = applied(&d, &ids);
-    o.function.as_mut().unwrap().code_sha256 = "b2xk".into();
+    set_function(&mut o, |f| f.code_sha256 = "b2xk".into());
     check(&d, &o, &ids).unwrap();
     assert_eq!(changes(&d, &o, &ids), vec![]);
 }
@@ -219,23 +290,24 @@ fn widened_permission_is_replaced() {
     let mut o = applied(&d, &ids);
     // tenantctl's Sid twice (an emulator accepts duplicates): both go, one comes back.
     // Statements with other Sids are never observed (they are someone else's).
-    let p = o.permission.as_mut().unwrap();
-    p.copies = 2;
+    set_permission(&mut o, |p| p.copies = 2);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].resource, Resource::LambdaPermission);
     assert_eq!(c[0].fields, vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]);
     match &c[0].op {
-        Op::PutPermission { function, remove, permission } => {
-            assert_eq!(function, "acme-saas-authorizer");
-            assert_eq!(remove, &vec![STATEMENT_ID.to_string(), STATEMENT_ID.to_string()]);
-            assert_eq!(permission, d.permission.as_ref().unwrap());
+        Op::Item { desired: Some(want), live: Some(live), .. } => {
+            let want = lambda_permission::state(want).unwrap();
+            assert_eq!(want.function, "acme-saas-authorizer");
+            let remove = lambda_permission::removed(&lambda_permission::state(live).unwrap());
+            assert_eq!(remove, vec![STATEMENT_ID.to_string(), STATEMENT_ID.to_string()]);
+            assert_eq!(want, permission(&d).unwrap());
         }
         other => panic!("{other:?}"),
     }
     // A statement without SourceArn in tenantctl's own Sid.
     let mut o = applied(&d, &ids);
-    o.permission.as_mut().unwrap().source_arn = None;
+    set_permission(&mut o, |p| p.source_arn = None);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields[0].path, "source_arn");
@@ -246,7 +318,7 @@ fn widened_permission_is_replaced() {
 fn method_drift_and_all_methods() {
     let (mut d, ids) = setup();
     let mut o = applied(&d, &ids);
-    o.methods.insert("GET /orders".into(), MethodAuth { authorization_type: "NONE".into(), authorizer: None });
+    set_method(&mut o, "GET /orders", unguarded());
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].resource, Resource::MethodAuth);
@@ -258,9 +330,10 @@ fn method_drift_and_all_methods() {
         ]
     );
     // methods: [] -> every observed method.
-    let all = d.methods.remove("GET /orders").unwrap();
-    d.methods.insert(ALL_METHODS.into(), all.clone());
-    o.methods.insert("POST /orders".into(), all);
+    let all = method(&d, "GET /orders").unwrap();
+    d.items.remove(&method_address("GET /orders"));
+    set_method(&mut d, ALL_METHODS, all.clone());
+    set_method(&mut o, "POST /orders", all);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].name, "GET /orders");
@@ -270,31 +343,40 @@ fn method_drift_and_all_methods() {
 fn authorizer_drift() {
     let (d, ids) = setup();
     let mut o = applied(&d, &ids);
-    o.authorizer.as_mut().unwrap().result_ttl_seconds = 0;
+    set_authorizer(&mut o, |a| a.result_ttl_seconds = 0);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("result_ttl_seconds", json!(0), json!(300))]);
-    assert_eq!(c[0].op, Op::PutAuthorizer { config: d.authorizer.clone().unwrap(), create: false });
+    match &c[0].op {
+        Op::Item { desired: Some(want), live, replace: false, .. } => {
+            assert_eq!(authorizer_kind::state(want), authorizer(&d));
+            assert!(live.is_some(), "an update, not a create");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 fn stage_setup(stage: &str) -> (World, Ids, World) {
     let (mut d, ids) = setup();
-    d.stage = Some(StageState { name: stage.to_string(), ..StageState::default() });
+    set_stage(&mut d, StageState { name: stage.to_string(), ..StageState::default() });
     let mut o = applied(&d, &ids);
-    o.stage = Some(StageState {
-        name: stage.into(),
-        deployment_id: Some("dep1".into()),
-        methods: BTreeMap::from([("GET /orders".to_string(), "CUSTOM".to_string())]),
-    });
+    set_stage(
+        &mut o,
+        StageState {
+            name: stage.into(),
+            deployment_id: Some("dep1".into()),
+            methods: BTreeMap::from([("GET /orders".to_string(), "CUSTOM".to_string())]),
+        },
+    );
     (d, ids, o)
 }
 
 #[test]
 fn no_stage_no_deployment() {
     let (d, ids) = setup();
-    assert_eq!(d.stage, None);
+    assert_eq!(stage(&d), None);
     let mut o = applied(&d, &ids);
-    o.authorizer.as_mut().unwrap().result_ttl_seconds = 0;
+    set_authorizer(&mut o, |a| a.result_ttl_seconds = 0);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert!(c.iter().all(|c| c.resource != Resource::StageDeployment));
@@ -310,7 +392,9 @@ fn stage_serving_the_authorizer_is_clean() {
 fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
     let (d, ids, mut o) = stage_setup("prod");
     // The draft is right; the stage still serves the method unguarded.
-    o.stage.as_mut().unwrap().methods.insert("GET /orders".into(), "NONE".into());
+    let mut served = stage(&o).unwrap();
+    served.methods.insert("GET /orders".into(), "NONE".into());
+    set_stage(&mut o, served);
     let c = changes(&d, &o, &ids);
     let kinds: Vec<(Action, Resource, &str)> = c.iter().map(|c| (c.action, c.resource, c.address.as_str())).collect();
     assert_eq!(
@@ -328,17 +412,21 @@ fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
             fc("methods.GET /orders.authorization_type", json!("NONE"), json!("CUSTOM"))
         ]
     );
-    assert_eq!(c[1].op, Op::DeployStage { stage: "prod".into() });
-    assert!(
-        Op::DeployStage { stage: "prod".into() }.phase()
-            > Op::SetMethodAuth { key: String::new(), auth: d.methods["GET /orders"].clone() }.phase()
-    );
+    match &c[1].op {
+        Op::Item { address, desired: Some(want), .. } => {
+            assert_eq!((address.as_str(), want.name.as_str()), ("platform/authorizer/stage/prod", "prod"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(&c[1].op.phase() > &c[0].op.phase());
     // A method the stage does not serve at all is drift too.
-    o.stage.as_mut().unwrap().methods.clear();
+    let mut served = stage(&o).unwrap();
+    served.methods.clear();
+    set_stage(&mut o, served);
     let c = changes(&d, &o, &ids);
     assert_eq!(c[0].fields, vec![fc("stage.prod.authorization_type", Value::Null, json!("CUSTOM"))]);
     // Draft and stage both wrong: one method change with both fields.
-    o.methods.insert("GET /orders".into(), MethodAuth { authorization_type: "NONE".into(), authorizer: None });
+    set_method(&mut o, "GET /orders", unguarded());
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 2);
     let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
@@ -348,19 +436,19 @@ fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
 #[test]
 fn authorizer_or_method_change_deploys_the_stage() {
     let (d, ids, mut o) = stage_setup("prod");
-    o.authorizer.as_mut().unwrap().result_ttl_seconds = 0;
+    set_authorizer(&mut o, |a| a.result_ttl_seconds = 0);
     let c = changes(&d, &o, &ids);
     let kinds: Vec<Resource> = c.iter().map(|c| c.resource).collect();
     assert_eq!(kinds, vec![Resource::Authorizer, Resource::StageDeployment]);
     assert_eq!(c[1].fields, vec![fc("deployment_id", json!("dep1"), json!(NEW_DEPLOYMENT))]);
     // A function or permission change alone needs no deployment.
     let (d, ids, mut o) = stage_setup("prod");
-    o.function.as_mut().unwrap().memory_mb = 512;
+    set_function(&mut o, |f| f.memory_mb = 512);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.iter().map(|c| c.resource).collect::<Vec<_>>(), vec![Resource::LambdaFunction]);
     // A stage that does not exist yet is created by the deployment.
     let (d, ids, mut o) = stage_setup("prod");
-    o.stage = Some(StageState { name: "prod".into(), deployment_id: None, methods: BTreeMap::new() });
+    set_stage(&mut o, StageState { name: "prod".into(), deployment_id: None, methods: BTreeMap::new() });
     let c = changes(&d, &o, &ids);
     assert_eq!(c.last().map(|c| (c.action, c.resource)), Some((Action::Create, Resource::StageDeployment)));
 }
@@ -370,31 +458,25 @@ fn issuers_and_arns_follow_the_partition() {
     let f = folder();
     let cn = RenderEnv { account_id: "123456789012".into(), region: "cn-north-1".into(), partition: "aws-cn".into() };
     let d = wiring(&f, &cn, Some("c2hh".into()), None);
-    let fun = d.function.as_ref().unwrap();
+    let fun = &function(&d).unwrap();
     let issuers = fun.environment["TENANTCTL_ISSUERS"].shown(&Ids::default());
     for iss in issuers.split(',') {
         assert!(iss.starts_with("https://cognito-idp.cn-north-1.amazonaws.com.cn/"), "{iss}");
     }
     assert!(fun.role.starts_with("arn:aws-cn:iam::"), "{}", fun.role);
-    assert!(d
-        .authorizer
-        .as_ref()
+    assert!(authorizer(&d)
         .unwrap()
         .authorizer_uri
         .as_ref()
         .unwrap()
         .starts_with("arn:aws-cn:apigateway:cn-north-1:lambda:path/"));
-    assert!(d
-        .authorizer
-        .as_ref()
+    assert!(authorizer(&d)
         .unwrap()
         .authorizer_uri
         .as_ref()
         .unwrap()
         .contains("functions/arn:aws-cn:lambda:cn-north-1:"));
-    assert!(d
-        .permission
-        .as_ref()
+    assert!(permission(&d)
         .unwrap()
         .source_arn
         .as_ref()
@@ -420,17 +502,13 @@ fn jwks_url_only_in_emulator_mode() {
 fn architecture_is_planned_and_uploads_the_code() {
     let (d, ids) = setup();
     let mut o = applied(&d, &ids);
-    o.function.as_mut().unwrap().architecture = "arm64".into();
+    set_function(&mut o, |f| f.architecture = "arm64".into());
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("architecture", json!("arm64"), json!("x86_64"))]);
-    match &c[0].op {
-        Op::PutFunction { function, update_code, update_config, .. } => {
-            assert!(*update_code && !update_config);
-            assert_eq!(function.architecture, "x86_64");
-        }
-        other => panic!("{other:?}"),
-    }
+    let (function, Calls { update_code, update_config, .. }) = function_op(&c[0], &ids);
+    assert!(update_code && !update_config);
+    assert_eq!(function.architecture, "x86_64");
     // Created with its architecture.
     let c = changes(&d, &World::default(), &ids);
     assert!(c[0].fields.contains(&fc("architecture", Value::Null, json!("x86_64"))));
@@ -454,7 +532,7 @@ fn identity_validation_expression_is_a_bearer_jwt() {
     assert_eq!(tenantctl_authorizer_bearer("Bearer a.b.c"), "a.b.c");
     let (d, ids) = setup();
     let mut o = applied(&d, &ids);
-    o.authorizer.as_mut().unwrap().identity_validation_expression = None;
+    set_authorizer(&mut o, |a| a.identity_validation_expression = None);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].fields, vec![fc("identity_validation_expression", Value::Null, json!(BEARER_JWT_EXPRESSION))]);

@@ -1,5 +1,5 @@
-//! The authorizer wiring against the emulator: observe -> desired -> diff -> execute until the
-//! diff is empty, then out-of-band drift (a widened invoke permission, a method set back to
+//! The authorizer wiring's kinds against the emulator: observe -> desired -> plan -> execute
+//! (`tenantctl::kinds`) until the plan is empty, then out-of-band drift (a widened invoke permission, a method set back to
 //! NONE) is reported exactly and repaired.
 //!
 //! Needs a running emulator: `export TENANTCTL_TEST_ENDPOINT=$(scripts/emulator start)`,
@@ -14,11 +14,12 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use tenantctl::aws::{self, authorizer as adapter, Aws, Limiter};
-use tenantctl::plan::authorizer::{self as wiring, client_address};
-use tenantctl::plan::{Action, Change, Resource};
+use tenantctl::aws::{self, Aws, Limiter};
+use tenantctl::kinds::{self, lambda_function, lambda_permission, method_auth};
+use tenantctl::plan::{plan_with, Action, Change, PlanOptions, Resource};
 use tenantctl::spec::desired::{self, RenderEnv};
 use tenantctl::spec::Folder;
+use tenantctl::state::wiring::{self, client_address};
 use tenantctl::state::{Ids, World};
 
 /// The shared emulator (fails under CI when it is missing; see `common::endpoint`).
@@ -88,42 +89,56 @@ struct Env {
 }
 
 impl Env {
-    /// The desired authorizer wiring (and the pools it names).
+    /// The desired authorizer wiring (rendered with the pools it names, which are the other
+    /// slices' and left out).
     fn desired(&self) -> World {
         let mut d = World { pools: desired::pools(&self.folder, &self.render), ..World::default() };
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
         desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));
+        d.pools.clear();
         d
     }
 
     async fn observe(&self) -> (World, Ids) {
-        let mut world = World::default();
-        let mut ids = self.cognito_ids.clone();
-        let spec = self.folder.platform.value.authorizer.as_ref().unwrap();
-        adapter::observe(&self.aws, spec, &mut world, &mut ids).await.expect("observe");
-        (world, ids)
+        observe_folder(&self.aws, &self.folder, self.cognito_ids.clone()).await.expect("observe")
     }
 
     async fn plan(&self) -> (Vec<Change>, Ids) {
         let (observed, ids) = self.observe().await;
         let d = self.desired();
-        wiring::check(&d, &observed, &ids).expect("check");
-        let mut changes = Vec::new();
-        wiring::diff(&d, &observed, &ids, &mut changes);
-        changes.sort_by_key(|c| c.op.phase());
-        (changes, ids)
+        let plan = plan_with(&d, &observed, &ids, &PlanOptions::default(), &kinds::rules()).expect("plan");
+        (plan.changes, ids)
     }
 
     async fn apply(&self, changes: &[Change], ids: Ids) {
         let ids = Mutex::new(ids);
         for c in changes {
             let op = &c.op;
-            adapter::execute(&self.aws, op, &ids, self.dir.path())
+            kinds::execute(&self.aws, op, &ids)
                 .await
                 .unwrap_or_else(|e| panic!("{} {}: {e}", c.resource.as_str(), c.address));
         }
     }
+}
+
+/// The kinds' observation of a folder, on top of the ids the other slices know.
+async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(World, Ids), aws::AwsError> {
+    let mut world = World::default();
+    kinds::observe(aws, folder, false, &mut world, &mut ids).await?;
+    Ok((world, ids))
+}
+
+fn function(w: &World) -> Option<lambda_function::FunctionState> {
+    w.items.get(wiring::FUNCTION_ADDRESS).and_then(lambda_function::state)
+}
+
+fn permission(w: &World) -> Option<lambda_permission::PermissionState> {
+    w.items.get(wiring::PERMISSION_ADDRESS).and_then(lambda_permission::state)
+}
+
+fn method(w: &World, key: &str) -> method_auth::MethodAuth {
+    w.items.get(&wiring::method_address(key)).and_then(method_auth::state).expect("observed method")
 }
 
 async fn setup(ep: &str, cognito: bool) -> Env {
@@ -228,7 +243,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let (changes, ids) = env.plan().await;
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
     let (observed, _) = env.observe().await;
-    let f = observed.function.as_ref().unwrap();
+    let f = &function(&observed).unwrap();
     let pool_id = env.cognito_ids.id("platform/pool").unwrap();
     // The shared pool may speak for every tenant not bound to another issuer.
     assert_eq!(
@@ -239,7 +254,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         f.environment["TENANTCTL_JWKS_URL"].as_literal().unwrap(),
         format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/'))
     );
-    let p = observed.permission.as_ref().unwrap();
+    let p = permission(&observed).unwrap();
     assert_eq!(
         p.source_arn.as_ref().and_then(|t| t.as_literal()).as_deref(),
         Some(format!(
@@ -250,7 +265,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
         ))
         .as_deref()
     );
-    assert_eq!(observed.methods["GET /orders"].authorization_type, "CUSTOM");
+    assert_eq!(method(&observed, "GET /orders").authorization_type, "CUSTOM");
 
     // Read back with tenantctl's own calls: the TOKEN authorizer only lets a Bearer JWT through.
     let live = env
@@ -327,7 +342,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let (changes, _) = env.plan().await;
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
     let (observed, _) = env.observe().await;
-    assert_eq!(observed.permission.as_ref().unwrap().statement_id, wiring::STATEMENT_ID);
+    assert_eq!(permission(&observed).unwrap().statement_id, wiring::STATEMENT_ID);
     // Read back: tenantctl's statement is scoped again, the other API's is still there.
     let policy = env.aws.lambda.get_policy().function_name(&fname).send().await.unwrap();
     let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
@@ -400,9 +415,9 @@ async fn missing_rest_api_is_a_clear_error() {
         return;
     };
     let env = setup(&ep, false).await;
-    let mut spec = env.folder.platform.value.authorizer.clone().unwrap();
-    spec.rest_api = "no-such-api".into();
-    let err = adapter::observe(&env.aws, &spec, &mut World::default(), &mut Ids::default()).await.unwrap_err();
+    let mut folder = env.folder.clone();
+    folder.platform.value.authorizer.as_mut().unwrap().rest_api = "no-such-api".into();
+    let err = observe_folder(&env.aws, &folder, Ids::default()).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("no-such-api") && msg.contains("must exist"), "{msg}");
 }
@@ -426,15 +441,15 @@ async fn cognito_authorizer_converges() {
     let (changes, _) = env.plan().await;
     assert_eq!(summary(&changes), vec![], "{changes:#?}");
     let (observed, _) = env.observe().await;
-    let a = observed.authorizer.unwrap();
+    let a = observed.items.get(wiring::AUTHORIZER_ADDRESS).and_then(kinds::authorizer::state).unwrap();
     assert_eq!(a.auth_type, "COGNITO_USER_POOLS");
     let pool_id = env.cognito_ids.id("platform/pool").unwrap();
     assert_eq!(
         a.provider_arns.into_iter().map(|t| t.as_literal().unwrap()).collect::<Vec<_>>(),
         vec![format!("arn:aws:cognito-idp:us-east-1:{}:userpool/{pool_id}", env.render.account_id)]
     );
-    assert_eq!(observed.methods["GET /orders"].authorization_type, "COGNITO_USER_POOLS");
-    assert!(observed.function.is_none() && observed.permission.is_none());
+    assert_eq!(method(&observed, "GET /orders").authorization_type, "COGNITO_USER_POOLS");
+    assert!(function(&observed).is_none() && permission(&observed).is_none());
 }
 
 /// What the stage serves, read with the SDK: GET /orders's authorization type.
@@ -554,7 +569,7 @@ async fn architecture_is_sent_and_changed() {
     let env = setup(&ep, false).await;
     let (changes, ids) = env.plan().await;
     env.apply(&changes, ids).await;
-    let name = env.desired().function.unwrap().name;
+    let name = function(&env.desired()).unwrap().name;
     let arch = |c: &aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput| {
         c.architectures().iter().map(|a| a.as_str().to_string()).collect::<Vec<_>>()
     };

@@ -92,6 +92,7 @@ mod markdown_plan {
     use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::json;
+    use tenantctl::kinds::lambda_function::{self, FunctionState, FUNCTION_ADDRESS};
     use tenantctl::plan::{plan_with, PlanOptions};
     use tenantctl::state::*;
 
@@ -183,12 +184,22 @@ mod markdown_plan {
             environment: BTreeMap::from([("CLIENT_SECRET".into(), secret.into())]),
             tags: BTreeMap::new(),
             code: None,
+            code_file: None,
         }
     }
 
     /// The roles and their policies, as items.
     fn roles(list: Vec<RoleState>) -> BTreeMap<String, Item> {
         list.iter().flat_map(tenantctl::kinds::iam_role::items).collect()
+    }
+
+    /// The items with the authorizer function's.
+    fn with_function(
+        mut items: BTreeMap<String, tenantctl::state::Item>,
+        secret: &str,
+    ) -> BTreeMap<String, tenantctl::state::Item> {
+        items.insert(FUNCTION_ADDRESS.into(), lambda_function::item(&function(secret)));
+        items
     }
 
     /// acme is new (creates), globex changes (updates), initech has extra resources
@@ -208,12 +219,14 @@ mod markdown_plan {
                     &[("web", false)],
                 ),
             )]),
-            items: roles(vec![
-                role("acme", "admin", "acme-data", false),
-                role("globex", "member", "globex-data-v2", false),
-                role("initech", "member", "initech-data", false),
-            ]),
-            function: Some(function("new-secret-value")),
+            items: with_function(
+                roles(vec![
+                    role("acme", "admin", "acme-data", false),
+                    role("globex", "member", "globex-data-v2", false),
+                    role("initech", "member", "initech-data", false),
+                ]),
+                "new-secret-value",
+            ),
             ..World::default()
         };
         let observed = World {
@@ -229,13 +242,15 @@ mod markdown_plan {
                     &[("web", false)],
                 ),
             )]),
-            items: roles(vec![
-                role("globex", "member", "globex-data", false),
-                role("initech", "member", "initech-data", true),
-                // A tenant whose file is gone: an orphan, kept without --prune.
-                role("umbrella", "member", "umbrella-data", false),
-            ]),
-            function: Some(function("old-secret-value")),
+            items: with_function(
+                roles(vec![
+                    role("globex", "member", "globex-data", false),
+                    role("initech", "member", "initech-data", true),
+                    // A tenant whose file is gone: an orphan, kept without --prune.
+                    role("umbrella", "member", "umbrella-data", false),
+                ]),
+                "old-secret-value",
+            ),
             ..World::default()
         };
         let opts = PlanOptions {

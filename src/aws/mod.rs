@@ -1,7 +1,6 @@
 //! AWS adapters: read live state into the observed [`World`](crate::state::World) and execute
 //! one [`Op`](crate::plan::Op). They never decide what changed.
 
-pub mod authorizer;
 pub mod cognito;
 pub mod iam;
 pub mod limits;

@@ -37,12 +37,6 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
                 rows.extend(k.inventory(addr, i, &s.ids, c));
             }
         }
-        if let Some(arn) = s.ids.id(wiring::FUNCTION_ADDRESS) {
-            rows.push(json!({"resource": "lambda_function", "address": "platform/authorizer/function", "arn": arn}));
-        }
-        if let (Some(api), Some(id)) = (s.ids.id(wiring::REST_API_ADDRESS), s.ids.id(wiring::AUTHORIZER_ADDRESS)) {
-            rows.push(json!({"resource": "authorizer", "address": "platform/authorizer", "id": id, "rest_api": api}));
-        }
         if !tenants.is_empty() {
             rows.retain(|r| r["tenant"].as_str().is_some_and(|t| tenants.iter().any(|x| x == t)));
         }

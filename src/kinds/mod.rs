@@ -9,9 +9,14 @@
 //! and `inventory` handle them through this registry, so adding a kind is: its module, one
 //! line in [`KINDS`], its fields in the spec model and validation.
 //!
+//! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
+//! never changed), the function (`lambda_function`), its invoke permission
+//! (`lambda_permission`), the authorizer, the methods' authorization (`method_auth`) and the
+//! stage deployment (`stage_deployment`, planned by [`ItemRules::finish`] after the others).
+//!
 //! The kinds that predate the registry (pools, their attributes, groups, resource servers and
-//! app clients, the authorizer wiring) still have typed places in
-//! `World` and their own arms in `plan` and the adapters; they move here one by one.
+//! app clients) still have typed places in `World` and their own arms in `plan` and the
+//! adapters; they move here one by one.
 
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;
@@ -23,9 +28,15 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod authorizer;
 pub mod iam_role;
+pub mod lambda_function;
+pub mod lambda_permission;
+pub mod method_auth;
 pub mod pool_domain;
+pub mod rest_api;
 pub mod role_policy;
+pub mod stage_deployment;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +55,12 @@ pub trait Kind: ItemRules {
     /// The service its create, update and delete call.
     fn service(&self) -> Service {
         Service::Cognito
+    }
+
+    /// Platform-wide, no tenant's (the authorizer wiring): a `--tenant` session does not read
+    /// it.
+    fn platform_wide(&self) -> bool {
+        false
     }
 
     /// The desired instances, by address, from the folder and the desired world rendered so
@@ -99,7 +116,17 @@ pub trait Kind: ItemRules {
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
-pub static KINDS: &[&dyn Kind] = &[&iam_role::IamRole, &role_policy::RolePolicy, &pool_domain::PoolDomain];
+pub static KINDS: &[&dyn Kind] = &[
+    &iam_role::IamRole,
+    &role_policy::RolePolicy,
+    &pool_domain::PoolDomain,
+    &rest_api::RestApi,
+    &authorizer::Authorizer,
+    &method_auth::MethodAuthKind,
+    &stage_deployment::StageDeployment,
+    &lambda_function::LambdaFunction,
+    &lambda_permission::LambdaPermission,
+];
 
 /// The kind of this name.
 pub fn of(kind: &str) -> Option<&'static dyn Kind> {
@@ -119,9 +146,16 @@ pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
     }
 }
 
-/// Reads every kind's live instances into `observed` and their ids into `ids`.
-pub async fn observe(aws: &Aws, folder: &Folder, observed: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
-    for k in KINDS {
+/// Reads every kind's live instances into `observed` and their ids into `ids` (`scoped`: a
+/// `--tenant` session, which leaves platform-wide kinds alone).
+pub async fn observe(
+    aws: &Aws,
+    folder: &Folder,
+    scoped: bool,
+    observed: &mut World,
+    ids: &mut Ids,
+) -> Result<(), AwsError> {
+    for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
         let found = k.observe(aws, folder, observed, ids).await?;
         for (address, item, id) in found {
             ids.set(address.clone(), id);
@@ -181,4 +215,10 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
         (None, None) => unreachable!("checked above"),
     }
     Ok(())
+}
+
+/// An item's state as its kind's typed struct.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, AwsError> {
+    serde_json::from_value(item.state.clone())
+        .map_err(|e| AwsError::Other(format!("{} `{}`: unexpected state: {e}", item.kind, item.name)))
 }

@@ -361,9 +361,7 @@ pub fn plan_with(
             }
         }
     }
-    if !opts.scoped {
-        super::authorizer::diff(desired, observed, ids, &mut cx.changes);
-    }
+    if !opts.scoped {}
     let mut changes = cx.changes;
     changes.sort_by(|a, b| {
         let pa = a.op.phase();

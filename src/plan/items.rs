@@ -1,6 +1,8 @@
 //! Planning the kind model's kinds (`crate::kinds`): desired and observed [`Item`]s, compared
 //! by address with each kind's [`ItemRules`]. Pure, like the rest of `plan`.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::diff::diff_values;
@@ -68,6 +70,41 @@ pub trait ItemRules: Sync {
     fn platform_orphans(&self) -> bool {
         false
     }
+
+    /// Problems that stop the plan before anything is compared (a file the kind needs is
+    /// missing, a limit the desired state would cross). Default: none.
+    fn check(&self, desired: &World, observed: &World, ids: &Ids) -> Result<(), PlanError> {
+        let _ = (desired, observed, ids);
+        Ok(())
+    }
+
+    /// The fields a create shows. Default: every field of the state, references resolved
+    /// with `ids`.
+    fn create_fields(&self, desired: &Item, ids: &Ids) -> Vec<FieldChange> {
+        diff_values("", &Value::Null, &resolve_value(&desired.state, ids).0)
+    }
+
+    /// The desired instances a declared one stands for, given what was observed (pure): None
+    /// keeps it as it is; a list replaces it (empty: it is not planned item by item, e.g. a
+    /// resource only read, or one its kind plans in [`ItemRules::finish`]).
+    fn expand(&self, address: &str, desired: &Item, observed: &World) -> Option<Vec<(String, Item)>> {
+        let _ = (address, desired, observed);
+        None
+    }
+
+    /// Plan-level rule, after every item is planned: `changes` holds the items' changes so
+    /// far, `wanted` the desired items after [`ItemRules::expand`]. For a kind whose change
+    /// follows other kinds' changes (a stage deployment after authorizer and method changes).
+    fn finish(
+        &self,
+        desired: &World,
+        wanted: &BTreeMap<String, Item>,
+        observed: &World,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), PlanError> {
+        let _ = (desired, wanted, observed, changes);
+        Ok(())
+    }
 }
 
 fn change(action: Action, address: &str, item: &Item, resource: Resource, fields: Vec<FieldChange>, op: Op) -> Change {
@@ -95,12 +132,24 @@ pub(super) fn plan_items(
     orphans: &mut Vec<Orphan>,
 ) -> Result<(), PlanError> {
     let rules = |kind: &str| kinds.iter().copied().find(|k| k.resource().as_str() == kind);
+    for k in kinds {
+        k.check(desired, observed, ids)?;
+    }
+    let mut wanted: BTreeMap<String, Item> = BTreeMap::new();
     for (addr, d) in &desired.items {
+        match rules(&d.kind).and_then(|k| k.expand(addr, d, observed)) {
+            Some(items) => wanted.extend(items),
+            None => {
+                wanted.insert(addr.clone(), d.clone());
+            }
+        }
+    }
+    for (addr, d) in &wanted {
         let Some(k) = rules(&d.kind) else { continue };
         let resource = k.resource();
         match observed.items.get(addr) {
             None => {
-                let fields = diff_values("", &Value::Null, &resolve_value(&d.state, ids).0);
+                let fields = k.create_fields(d, ids);
                 let op = Op::Item {
                     address: addr.clone(),
                     desired: Some(d.clone()),
@@ -130,7 +179,8 @@ pub(super) fn plan_items(
             }
         }
     }
-    for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a)) {
+    for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a) && !wanted.contains_key(*a))
+    {
         let Some(k) = rules(&o.kind) else { continue };
         let parent_goes = o.parent.as_deref().is_some_and(|p| !parent_kept(p));
         if parent_goes && k.goes_with_parent() {
@@ -156,6 +206,9 @@ pub(super) fn plan_items(
             phase: k.phase(o, true),
         };
         changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
+    }
+    for k in kinds {
+        k.finish(desired, &wanted, observed, changes)?;
     }
     Ok(())
 }

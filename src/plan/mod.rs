@@ -13,12 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::{
-    AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth, PermissionState,
-    PoolSettings, PoolState, ResourceServerState,
-};
-
-pub mod authorizer;
+use crate::state::{AttributeState, ClientState, GroupState, PoolSettings, PoolState, ResourceServerState};
 
 pub use diff::{diff_values, field_changes, plan, plan_with, PlanOptions};
 pub use items::ItemRules;
@@ -191,33 +186,6 @@ pub enum Op {
         force_delete_users: bool,
     },
 
-    /// Create or update the authorizer function; `code` is the zip path, uploaded when
-    /// `update_code` (always on create).
-    PutFunction {
-        function: FunctionState,
-        code: String,
-        create: bool,
-        update_code: bool,
-        update_config: bool,
-    },
-    PutAuthorizer {
-        config: AuthorizerConfig,
-        create: bool,
-    },
-    /// Replace the invoke permission (remove `remove` statement ids first).
-    PutPermission {
-        function: String,
-        permission: PermissionState,
-        remove: Vec<String>,
-    },
-    SetMethodAuth {
-        key: String,
-        auth: MethodAuth,
-    },
-    /// CreateDeployment of the REST API to this stage (after authorizer and method changes).
-    DeployStage {
-        stage: String,
-    },
     /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
     /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
     Item {
@@ -256,11 +224,6 @@ impl Op {
             Op::PutResourceServer { .. } => 5,
             Op::PutClient { .. } => 6,
             Op::PutGroup { .. } => 7,
-            Op::PutFunction { .. } => 8,
-            Op::PutAuthorizer { .. } => 9,
-            Op::PutPermission { .. } => 10,
-            Op::SetMethodAuth { .. } => 11,
-            Op::DeployStage { .. } => 12,
             Op::Item { phase, .. } => *phase,
             // Deletions last, dependants first.
             Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
@@ -334,7 +297,7 @@ impl Op {
                 let mut roles = Vec::new();
                 role_names_in(&d.state, &mut roles);
                 needs.extend(roles.iter().filter(|n| !(d.kind == "iam_role" && **n == d.name)).map(|n| k("role", n)));
-                let mut provides = vec![address.clone(), k(&d.kind, &d.name)];
+                let mut provides = vec![address.clone(), k(&d.kind, &d.name), k("kind", &d.kind)];
                 if d.kind == "iam_role" {
                     provides.extend([k("role", &d.name), "roles".into()]);
                 }
@@ -342,7 +305,7 @@ impl Op {
             }
             Op::Item { address, desired: None, live: Some(o), .. } => {
                 let provides = o.depends_on().iter().map(|a| k("gone", a)).collect();
-                let mut needs = vec![k("gone", address), "function".into()];
+                let mut needs = vec![k("gone", address), "kind:lambda_function".into()];
                 if o.kind == "iam_role" {
                     // The groups that may name it: a tenant's group `<tenant>-<role>` names
                     // the role `<platform>-<tenant>-<role>`, so every name after a `-`.
@@ -372,22 +335,15 @@ impl Op {
                 needs.extend(group.role_arn.as_deref().and_then(role_name_of_arn).map(|r| k("role", r)));
                 (vec![k("group", name)], needs)
             }
-            Op::PutFunction { function, .. } => {
-                (vec!["function".into()], role_name_of_arn(&function.role).map(|r| k("role", r)).into_iter().collect())
-            }
-            Op::PutAuthorizer { .. } => {
-                (vec!["authorizer".into(), crate::state::wiring::AUTHORIZER_ADDRESS.into()], vec!["function".into()])
-            }
-            Op::PutPermission { .. } => (vec!["permission".into()], vec!["function".into(), "authorizer".into()]),
-            Op::SetMethodAuth { .. } => (vec!["methods".into()], vec!["authorizer".into()]),
-            Op::DeployStage { .. } => (vec![], vec!["authorizer".into(), "permission".into(), "methods".into()]),
             Op::DeleteGroup { pool, name } => (vec![k("gone", pool), k("gone-group", name)], vec![]),
-            Op::DeleteClient { pool, .. } => (vec![k("gone", pool), k("gone-client", pool)], vec!["function".into()]),
+            Op::DeleteClient { pool, .. } => {
+                (vec![k("gone", pool), k("gone-client", pool)], vec!["kind:lambda_function".into()])
+            }
             Op::DeleteResourceServer { pool, .. } => {
                 (vec![k("gone", pool)], vec![k("gone-client", pool), k("clients", pool)])
             }
             Op::DeletePool { pool, .. } => {
-                (vec![], vec![k("gone", pool), pool.clone(), "function".into(), "authorizer".into()])
+                (vec![], vec![k("gone", pool), pool.clone(), "kind:lambda_function".into(), "kind:authorizer".into()])
             }
         };
         needs.extend(reference_needs(self));
@@ -502,6 +458,9 @@ pub enum PlanError {
     PoolReplace { pool: String },
     #[error("quota {quota} would be crossed: {detail}")]
     Quota { quota: String, detail: String, remedy: String },
+    /// A problem a kind's rules find before comparing (see [`ItemRules::check`]).
+    #[error("{message}")]
+    Check { message: String, hint: String },
     /// A change a kind's rules refuse (see [`ItemRules::compare`]).
     #[error("{resource} `{address}`: {message}")]
     Refused { resource: String, address: String, message: String, hint: String },
@@ -511,7 +470,7 @@ impl PlanError {
     pub fn hint(&self) -> &str {
         match self {
             PlanError::Quota { remedy, .. } => remedy,
-            PlanError::Refused { hint, .. } => hint,
+            PlanError::Refused { hint, .. } | PlanError::Check { hint, .. } => hint,
             PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
             PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
             PlanError::ClientSecretChange { .. } => "put generateSecret back, or declare a client under a new name with the secret setting you want (and remove the old one once nothing uses it)",

@@ -9,12 +9,17 @@ use super::model::AuthorizerType;
 use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
 use super::template::{self, TemplateError};
 use super::{Folder, PolicyTemplate};
+use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
+use crate::kinds::lambda_function::{self, FunctionState};
+use crate::kinds::lambda_permission::{self, PermissionState};
+use crate::kinds::method_auth::{self, MethodAuth};
+use crate::kinds::rest_api;
+use crate::kinds::stage_deployment::{self, StageState};
 use crate::state::partition::cognito_issuer;
 use crate::state::wiring::*;
 use crate::state::{
-    canonical_policy, AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth,
-    PasswordState, PermissionState, PoolSettings, PoolState, ResourceServerState, RoleState, StageState, Tags, Text,
-    World,
+    canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings, PoolState,
+    ResourceServerState, RoleState, Tags, Text, World,
 };
 
 pub use crate::state::minified_len;
@@ -501,14 +506,10 @@ pub fn add_authorizer(
     code_sha256: Option<String>,
     jwks_endpoint: Option<&str>,
 ) {
-    let Some(w) = authorizer(folder, env, &world.pools, code_sha256, jwks_endpoint) else {
+    let Some(items) = authorizer(folder, env, &world.pools, code_sha256, jwks_endpoint) else {
         return;
     };
-    world.function = w.function;
-    world.permission = w.permission;
-    world.authorizer = w.authorizer;
-    world.methods = w.methods;
-    world.stage = w.stage;
+    world.items.extend(items);
 }
 
 fn authorizer(
@@ -517,7 +518,7 @@ fn authorizer(
     pools: &BTreeMap<String, PoolState>,
     code_sha256: Option<String>,
     jwks_endpoint: Option<&str>,
-) -> Option<World> {
+) -> Option<Vec<(String, crate::state::Item)>> {
     let pl = &folder.platform.value;
     let spec = pl.authorizer.as_ref()?;
     let p = &env.partition;
@@ -587,6 +588,7 @@ fn authorizer(
                 environment,
                 tags: platform_tags(pl),
                 code: Some(fs.code.clone()),
+                code_file: Some(folder.root.join(&fs.code)),
             });
             permission = Some(PermissionState {
                 statement_id: STATEMENT_ID.to_string(),
@@ -600,6 +602,7 @@ fn authorizer(
                         .id(AUTHORIZER_ADDRESS),
                 ),
                 source_account: Some(a.clone()),
+                function: fs.name.clone(),
             });
             let uri = format!(
                 "arn:{p}:apigateway:{r}:lambda:path/2015-03-31/functions/{}/invocations",
@@ -624,20 +627,28 @@ fn authorizer(
         result_ttl_seconds: spec.result_ttl_seconds,
         provider_arns,
     };
-    let auth = MethodAuth { authorization_type: method_type.to_string(), authorizer: Some(spec.name.clone()) };
-    let methods = if spec.methods.is_empty() {
-        BTreeMap::from([(ALL_METHODS.to_string(), auth)])
-    } else {
-        spec.methods.iter().map(|m| (method_key(&m.method, &m.path), auth.clone())).collect()
+    let auth = MethodAuth {
+        authorization_type: method_type.to_string(),
+        authorizer: Some(spec.name.clone()),
+        authorizer_id: Some(Text::default().id(AUTHORIZER_ADDRESS)),
     };
-    Some(World {
-        function,
-        permission,
-        authorizer: Some(authorizer),
-        methods,
-        stage: spec.stage.as_ref().map(|name| StageState { name: name.clone(), ..StageState::default() }),
-        ..World::default()
-    })
+    let methods: Vec<String> = if spec.methods.is_empty() {
+        vec![ALL_METHODS.to_string()]
+    } else {
+        spec.methods.iter().map(|m| method_key(&m.method, &m.path)).collect()
+    };
+    let mut items = vec![
+        (REST_API_ADDRESS.to_string(), rest_api::item(&spec.rest_api)),
+        (AUTHORIZER_ADDRESS.to_string(), authorizer_kind::item(&authorizer)),
+    ];
+    items.extend(function.map(|f| (FUNCTION_ADDRESS.to_string(), lambda_function::item(&f))));
+    items.extend(permission.map(|p| (PERMISSION_ADDRESS.to_string(), lambda_permission::item(&p))));
+    items.extend(methods.iter().map(|key| (method_address(key), method_auth::item(key, &auth))));
+    if let Some(name) = &spec.stage {
+        let stage = StageState { name: name.clone(), ..StageState::default() };
+        items.push((stage_address(name), stage_deployment::item(&stage)));
+    }
+    Some(items)
 }
 
 /// The emulator endpoint the authorizer fetches keys from, from the value of

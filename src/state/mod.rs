@@ -140,81 +140,6 @@ pub struct RoleState {
     pub attached_policies: BTreeSet<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FunctionState {
-    pub name: String,
-    pub runtime: String,
-    pub handler: String,
-    pub role: String,
-    pub memory_mb: i32,
-    pub timeout_seconds: i32,
-    /// x86_64 | arm64 (Lambda `Architectures`, one element; set by CreateFunction and
-    /// UpdateFunctionCode).
-    pub architecture: String,
-    pub code_sha256: String,
-    /// Values may name pools and app clients by id (references).
-    pub environment: BTreeMap<String, Text>,
-    pub tags: Tags,
-    /// Desired only: the code zip, relative to the config folder (uploaded on create and when
-    /// `code_sha256` or the architecture changes).
-    #[serde(skip)]
-    pub code: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PermissionState {
-    pub statement_id: String,
-    /// How many statements of the function's policy carry `statement_id` (observed; an
-    /// emulator accepts duplicates). Desired: 1.
-    #[serde(default = "one")]
-    pub copies: usize,
-    pub action: String,
-    pub principal: String,
-    /// The REST API's and the authorizer's ids (references).
-    pub source_arn: Option<Text>,
-    pub source_account: Option<String>,
-}
-
-fn one() -> usize {
-    1
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AuthorizerConfig {
-    pub name: String,
-    /// TOKEN | COGNITO_USER_POOLS
-    pub auth_type: String,
-    pub authorizer_uri: Option<String>,
-    pub identity_source: String,
-    /// The regular expression API Gateway checks the identity against before it invokes a
-    /// TOKEN authorizer.
-    pub identity_validation_expression: Option<String>,
-    pub result_ttl_seconds: i32,
-    /// Pool ARNs (references to the pools' ids).
-    pub provider_arns: BTreeSet<Text>,
-}
-
-/// What a REST API stage serves (`authorizer.stage`): observed with `GetStage` (its
-/// deployment) and `GetDeployment` with `embed=apisummary`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub struct StageState {
-    pub name: String,
-    /// The deployment the stage serves; None when the stage does not exist (desired: always
-    /// None).
-    pub deployment_id: Option<String>,
-    /// `"METHOD /path"` -> the deployed method's `authorizationType`.
-    pub methods: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct MethodAuth {
-    /// NONE | CUSTOM | COGNITO_USER_POOLS
-    pub authorization_type: String,
-    /// The authorizer's name (its id is looked up in [`Ids`] under
-    /// [`wiring::AUTHORIZER_ADDRESS`]).
-    pub authorizer: Option<String>,
-}
-
 /// An instance of a resource kind that lives in the kind model (`crate::kinds`): the
 /// registry's kinds keep their state here, as the normalised fields they compare and show.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -251,14 +176,6 @@ impl Item {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct World {
     pub pools: BTreeMap<String, PoolState>,
-    pub function: Option<FunctionState>,
-    pub permission: Option<PermissionState>,
-    pub authorizer: Option<AuthorizerConfig>,
-    /// "METHOD /path" -> auth
-    pub methods: BTreeMap<String, MethodAuth>,
-    /// The stage the authorizer's methods are deployed to, when `authorizer.stage` is set.
-    #[serde(default)]
-    pub stage: Option<StageState>,
     /// Instances of the kind model's kinds, by address.
     #[serde(default)]
     pub items: BTreeMap<String, Item>,

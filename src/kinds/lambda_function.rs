@@ -1,0 +1,628 @@
+//! `lambda_function`: the Lambda authorizer's function (`authorizer.function`), at
+//! [`FUNCTION_ADDRESS`]; its id is its ARN.
+//!
+//! - Its environment names pools and app clients by id ([`Text`] references, resolved when
+//!   known; a value that cannot be resolved yet always differs and shows
+//!   [`crate::state::UNKNOWN`]).
+//! - The code zip (`FunctionState::code`, desired only) is uploaded on create and when
+//!   `code_sha256` or the architecture changes (`UpdateFunctionCode`, the only call that sets
+//!   `Architectures`); the other fields are `UpdateFunctionConfiguration`. Tags: tenantctl sets
+//!   its own and leaves others' alone.
+//! - [`ItemRules::check`] stops the plan when the zip is missing and the function must be
+//!   created or change architecture, and when the environment would cross Lambda's 4 KB.
+//! - Never deleted by tenantctl.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::{typed, Kind};
+use crate::aws::{call_err, Aws, AwsError, Category};
+use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
+use crate::state::{Ids, Item, Tags, Text, World};
+
+pub struct LambdaFunction;
+
+pub const KIND: &str = "lambda_function";
+
+/// The hint of the plan's refusals about the authorizer.
+pub const HINT: &str = "see the authorizer section of the README";
+
+/// The function; `T` is [`Text`] in plans (references) and `String` once they are resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FunctionState<T = Text> {
+    pub name: String,
+    pub runtime: String,
+    pub handler: String,
+    pub role: String,
+    pub memory_mb: i32,
+    pub timeout_seconds: i32,
+    /// x86_64 | arm64 (Lambda `Architectures`, one element; set by CreateFunction and
+    /// UpdateFunctionCode).
+    pub architecture: String,
+    pub code_sha256: String,
+    /// Values may name pools and app clients by id (references).
+    pub environment: BTreeMap<String, T>,
+    pub tags: Tags,
+    /// Desired only: the code zip, relative to the config folder (uploaded on create and when
+    /// `code_sha256` or the architecture changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Desired only: where apply reads the zip (the config folder joined with `code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_file: Option<PathBuf>,
+}
+
+pub fn item(f: &FunctionState) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: f.name.clone(),
+        tenant: None,
+        parent: None,
+        state: serde_json::to_value(f).expect("state serializes"),
+        after: Vec::new(),
+    }
+}
+
+/// The function of an item (desired or observed) of this kind.
+pub fn state(item: &Item) -> Option<FunctionState> {
+    serde_json::from_value(item.state.clone()).ok()
+}
+
+fn at(world: &World) -> Option<FunctionState> {
+    world.items.get(FUNCTION_ADDRESS).filter(|i| i.kind == KIND).and_then(state)
+}
+
+fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
+    FieldChange { path: path.into(), before, after }
+}
+
+fn opt_json(v: Option<&String>) -> Value {
+    v.map_or(Value::Null, |s| json!(s))
+}
+
+impl ItemRules for LambdaFunction {
+    fn resource(&self) -> Resource {
+        Resource::LambdaFunction
+    }
+
+    fn phase(&self, _item: &Item, delete: bool) -> u8 {
+        if delete {
+            13
+        } else {
+            8
+        }
+    }
+
+    fn owns_undeclared(&self) -> bool {
+        false
+    }
+
+    fn check(&self, desired: &World, observed: &World, ids: &Ids) -> Result<(), PlanError> {
+        let Some(f) = at(desired) else { return Ok(()) };
+        let refuse = |message: String| Err(PlanError::Check { message, hint: HINT.to_string() });
+        let code = f.code.as_deref().unwrap_or("");
+        let live = at(observed);
+        if f.code_sha256.is_empty() && live.is_none() {
+            return refuse(format!(
+                "authorizer.function.code: `{code}` does not exist in the config folder, and function `{}` must be created from it (build it with scripts/build-authorizer {code})",
+                f.name
+            ));
+        }
+        if let Some(o) = &live {
+            if f.code_sha256.is_empty() && o.architecture != f.architecture {
+                return refuse(format!(
+                    "authorizer.function.architecture: changing function `{}` from {} to {} uploads the code again (UpdateFunctionCode), and `{code}` does not exist in the config folder (build it with scripts/build-authorizer {code})",
+                    f.name, o.architecture, f.architecture
+                ));
+            }
+        }
+        let size: usize = f.environment.iter().map(|(k, v)| k.len() + v.shown(ids).len()).sum();
+        if size > MAX_ENV_BYTES {
+            return refuse(format!(
+                "authorizer.function: its environment (issuers and client ids of {} pools) would be about {size} bytes, over Lambda's {MAX_ENV_BYTES}-byte limit",
+                f.environment.get("TENANTCTL_ISSUERS").map_or(0, |v| v.shown(ids).split(',').count())
+            ));
+        }
+        Ok(())
+    }
+
+    fn create_fields(&self, desired: &Item, ids: &Ids) -> Vec<FieldChange> {
+        let Some(d) = state(desired) else { return Vec::new() };
+        let mut fields = vec![
+            fc("name", Value::Null, json!(d.name)),
+            fc("runtime", Value::Null, json!(d.runtime)),
+            fc("handler", Value::Null, json!(d.handler)),
+            fc("role", Value::Null, json!(d.role)),
+            fc("memory_mb", Value::Null, json!(d.memory_mb)),
+            fc("timeout_seconds", Value::Null, json!(d.timeout_seconds)),
+            fc("architecture", Value::Null, json!(d.architecture)),
+            fc("code_sha256", Value::Null, json!(d.code_sha256)),
+        ];
+        fields.extend(
+            d.environment.iter().map(|(k, v)| fc(format!("environment.{k}"), Value::Null, json!(v.shown(ids)))),
+        );
+        fields.extend(d.tags.iter().map(|(k, v)| fc(format!("tags.{k}"), Value::Null, json!(v))));
+        fields
+    }
+
+    /// The code first (architecture, hash), then the configuration.
+    fn compare(&self, _address: &str, desired: &Item, live: &Item, ids: &Ids) -> Result<Vec<FieldChange>, PlanError> {
+        let (Some(d), Some(o)) = (state(desired), state(live)) else {
+            return Ok(Vec::new());
+        };
+        let env: BTreeMap<&String, (Option<String>, String)> =
+            d.environment.iter().map(|(k, v)| (k, (v.resolve(ids), v.shown(ids)))).collect();
+        let mut config = Vec::new();
+        if d.runtime != o.runtime {
+            config.push(fc("runtime", json!(o.runtime), json!(d.runtime)));
+        }
+        if d.handler != o.handler {
+            config.push(fc("handler", json!(o.handler), json!(d.handler)));
+        }
+        if d.role != o.role {
+            config.push(fc("role", json!(o.role), json!(d.role)));
+        }
+        if d.memory_mb != o.memory_mb {
+            config.push(fc("memory_mb", json!(o.memory_mb), json!(d.memory_mb)));
+        }
+        if d.timeout_seconds != o.timeout_seconds {
+            config.push(fc("timeout_seconds", json!(o.timeout_seconds), json!(d.timeout_seconds)));
+        }
+        let keys: BTreeSet<&String> = env.keys().copied().chain(o.environment.keys()).collect();
+        for k in keys {
+            let before = o.environment.get(k).map(|t| t.shown(ids));
+            let before = before.as_ref();
+            match env.get(k) {
+                Some((resolved, shown)) if resolved.is_none() || resolved.as_ref() != before => {
+                    config.push(fc(format!("environment.{k}"), opt_json(before), json!(shown)))
+                }
+                None => config.push(fc(format!("environment.{k}"), opt_json(before), Value::Null)),
+                Some(_) => {}
+            }
+        }
+        // Tags: tenantctl sets its own and leaves others' alone.
+        for (k, v) in &d.tags {
+            if o.tags.get(k) != Some(v) {
+                config.push(fc(format!("tags.{k}"), opt_json(o.tags.get(k)), json!(v)));
+            }
+        }
+        let (update_code, _) = updates(&d.code_sha256, &d.architecture, &o);
+        if !update_code && config.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut fields = Vec::new();
+        if d.architecture != o.architecture {
+            fields.push(fc("architecture", json!(o.architecture), json!(d.architecture)));
+        }
+        if !d.code_sha256.is_empty() && d.code_sha256 != o.code_sha256 {
+            fields.push(fc("code_sha256", json!(o.code_sha256), json!(d.code_sha256)));
+        }
+        fields.extend(config);
+        Ok(fields)
+    }
+}
+
+/// Whether the code is uploaded again: a new hash (when the zip exists), or a new
+/// architecture (Lambda changes `Architectures` with UpdateFunctionCode only). The second
+/// value: the architecture changes.
+fn updates(code_sha256: &str, architecture: &str, live: &FunctionState) -> (bool, bool) {
+    let code_changed = !code_sha256.is_empty() && code_sha256 != live.code_sha256;
+    let arch_changed = architecture != live.architecture;
+    (code_changed || arch_changed, arch_changed)
+}
+
+/// What apply calls for the function: `CreateFunction` (with the code), or
+/// `UpdateFunctionCode` and/or `UpdateFunctionConfiguration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calls {
+    pub create: bool,
+    pub update_code: bool,
+    pub update_config: bool,
+}
+
+/// The calls that make `live` (None: missing) the desired function, references resolved.
+pub fn calls(desired: &FunctionState<String>, live: Option<&FunctionState>) -> Calls {
+    match live {
+        None => Calls { create: true, update_code: true, update_config: true },
+        Some(o) => Calls {
+            create: false,
+            update_code: updates(&desired.code_sha256, &desired.architecture, o).0,
+            update_config: config_differs(desired, o),
+        },
+    }
+}
+
+/// Whether `UpdateFunctionConfiguration` is needed: a configuration field, an environment
+/// variable or one of tenantctl's tags differs.
+fn config_differs(d: &FunctionState<String>, o: &FunctionState) -> bool {
+    let live_env: BTreeMap<&String, String> =
+        o.environment.iter().map(|(k, v)| (k, v.as_literal().unwrap_or_default())).collect();
+    let env: BTreeMap<&String, String> = d.environment.iter().map(|(k, v)| (k, v.clone())).collect();
+    d.runtime != o.runtime
+        || d.handler != o.handler
+        || d.role != o.role
+        || d.memory_mb != o.memory_mb
+        || d.timeout_seconds != o.timeout_seconds
+        || env != live_env
+        || d.tags.iter().any(|(k, v)| o.tags.get(k) != Some(v))
+}
+
+impl Kind for LambdaFunction {
+    fn service(&self) -> super::Service {
+        super::Service::Lambda
+    }
+
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn platform_wide(&self) -> bool {
+        true
+    }
+
+    /// Added with the authorizer wiring (`spec::desired::add_authorizer`, which needs the
+    /// code's hash and the emulator's endpoint).
+    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+        Vec::new()
+    }
+
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        folder: &'a Folder,
+        _observed: &'a World,
+        _ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            let Some(fspec) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()) else {
+                return Ok(Vec::new());
+            };
+            aws.limiter.acquire(Category::Lambda).await;
+            let out = match aws.lambda.get_function().function_name(&fspec.name).send().await {
+                Ok(out) => out,
+                Err(e) => {
+                    let e = call_err("lambda:GetFunction", e);
+                    return if e.is_not_found() { Ok(Vec::new()) } else { Err(e) };
+                }
+            };
+            let Some(c) = out.configuration() else {
+                return Ok(Vec::new());
+            };
+            let f = FunctionState {
+                name: c.function_name().unwrap_or(&fspec.name).to_string(),
+                runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+                handler: c.handler().unwrap_or_default().to_string(),
+                role: c.role().unwrap_or_default().to_string(),
+                memory_mb: c.memory_size().unwrap_or(128),
+                timeout_seconds: c.timeout().unwrap_or(3),
+                architecture: c.architectures().first().map_or("x86_64", |a| a.as_str()).to_string(),
+                code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+                environment: c
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .map(|v| v.iter().map(|(k, v)| (k.clone(), Text::from(v))).collect())
+                    .unwrap_or_default(),
+                tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+                code: None,
+                code_file: None,
+            };
+            // Without an ARN the function cannot be acted on: as if it were missing.
+            let Some(arn) = c.function_arn() else { return Ok(Vec::new()) };
+            Ok(vec![(FUNCTION_ADDRESS.to_string(), item(&f), arn.to_string())])
+        }
+        .boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let f: FunctionState<String> = typed(item)?;
+            let zip = Blob::new(read_code(&f)?);
+            let (environment, tags) = environment_and_tags(&f);
+            let out = retrying(|| async {
+                aws.limiter.acquire(Category::Lambda).await;
+                aws.lambda
+                    .create_function()
+                    .function_name(&f.name)
+                    .runtime(Runtime::from(f.runtime.as_str()))
+                    .role(&f.role)
+                    .handler(&f.handler)
+                    .code(FunctionCode::builder().zip_file(zip.clone()).build())
+                    .memory_size(f.memory_mb)
+                    .timeout(f.timeout_seconds)
+                    .architectures(Architecture::from(f.architecture.as_str()))
+                    .environment(environment.clone())
+                    .set_tags(Some(tags.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("lambda:CreateFunction", e))
+            })
+            .await;
+            match out {
+                // Created meanwhile by a concurrent apply: bring it to the desired code and
+                // settings.
+                Err(e) if e.code() == Some("ResourceConflictException") && e.to_string().contains("already exist") => {
+                    wait_updated(aws, &f.name).await?;
+                    update_function(aws, &f, Calls { create: false, update_code: true, update_config: true }).await?;
+                    wait_updated(aws, &f.name).await
+                }
+                out => Ok(out?.function_arn().unwrap_or(&f.name).to_string()),
+            }
+        }
+        .boxed()
+    }
+
+    /// The code (`UpdateFunctionCode`) when its hash or the architecture changes, the
+    /// configuration and tags when they differ.
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let f: FunctionState<String> = typed(item)?;
+            let o: FunctionState = typed(live)?;
+            update_function(aws, &f, calls(&f, Some(&o))).await
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move { Err(AwsError::Other(format!("lambda function `{}`: tenantctl does not delete it", live.name))) }
+            .boxed()
+    }
+}
+
+/// Uploads the code and/or sets the configuration and tags (`calls`).
+async fn update_function(aws: &Aws, f: &FunctionState<String>, calls: Calls) -> Result<(), AwsError> {
+    let Calls { update_code, update_config, .. } = calls;
+    let (environment, tags) = environment_and_tags(f);
+    if update_code {
+        let zip = Blob::new(read_code(f)?);
+        retrying(|| async {
+            aws.limiter.acquire(Category::Lambda).await;
+            aws.lambda
+                .update_function_code()
+                .function_name(&f.name)
+                .zip_file(zip.clone())
+                // Only UpdateFunctionCode changes the architecture.
+                .architectures(Architecture::from(f.architecture.as_str()))
+                .send()
+                .await
+                .map_err(|e| call_err("lambda:UpdateFunctionCode", e))
+        })
+        .await?;
+        wait_updated(aws, &f.name).await?;
+    }
+    if update_config {
+        retrying(|| async {
+            aws.limiter.acquire(Category::Lambda).await;
+            aws.lambda
+                .update_function_configuration()
+                .function_name(&f.name)
+                .runtime(Runtime::from(f.runtime.as_str()))
+                .role(&f.role)
+                .handler(&f.handler)
+                .memory_size(f.memory_mb)
+                .timeout(f.timeout_seconds)
+                .environment(environment.clone())
+                .send()
+                .await
+                .map_err(|e| call_err("lambda:UpdateFunctionConfiguration", e))
+        })
+        .await?;
+        let arn = wait_updated(aws, &f.name).await?;
+        // Tenantctl's tags are set; tags others added stay.
+        aws.limiter.acquire(Category::Lambda).await;
+        aws.lambda
+            .tag_resource()
+            .resource(&arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| call_err("lambda:TagResource", e))?;
+    }
+    Ok(())
+}
+
+fn environment_and_tags(f: &FunctionState<String>) -> (Environment, HashMap<String, String>) {
+    let variables: HashMap<String, String> = f.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let environment = Environment::builder().set_variables(Some(variables)).build();
+    let tags: HashMap<String, String> = f.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    (environment, tags)
+}
+
+fn read_code(f: &FunctionState<String>) -> Result<Vec<u8>, AwsError> {
+    let Some(path) = &f.code_file else {
+        return Err(AwsError::Other(format!(
+            "lambda function `{}`: no code zip to upload (plan it from the folder)",
+            f.name
+        )));
+    };
+    std::fs::read(path)
+        .map_err(|e| AwsError::Other(format!("authorizer.function.code: cannot read {}: {e}", path.display())))
+}
+
+/// Retries `f` while IAM propagates a new role or an earlier function update runs.
+async fn retrying<T, F, Fut>(mut f: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let deadline = Instant::now() + crate::aws::propagation_window();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match f().await {
+            Err(AwsError::Call { code, message, .. })
+                if is_transient(&code, &message) && Instant::now() + delay < deadline =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_transient(code: &str, message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    (code == "InvalidParameterValueException" && m.contains("cannot be assumed"))
+        || (code == "ResourceConflictException"
+            && (m.contains("in progress") || m.contains("cannot be performed at this time")))
+}
+
+/// Waits until the function's last update finished (AWS refuses a second update meanwhile);
+/// returns its ARN.
+async fn wait_updated(aws: &Aws, name: &str) -> Result<String, AwsError> {
+    let poll = || async {
+        aws.limiter.acquire(Category::Lambda).await;
+        let c = aws
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| call_err("lambda:GetFunctionConfiguration", e))?;
+        Ok(UpdateStatus {
+            status: c.last_update_status().cloned(),
+            reason: c.last_update_status_reason().map(str::to_string),
+            arn: c.function_arn().unwrap_or(name).to_string(),
+        })
+    };
+    wait_until_updated(name, poll, crate::aws::propagation_window(), Duration::from_secs(2)).await
+}
+/// One `GetFunctionConfiguration` answer, as [`wait_until_updated`] needs it.
+#[derive(Debug, Clone)]
+struct UpdateStatus {
+    status: Option<LastUpdateStatus>,
+    reason: Option<String>,
+    arn: String,
+}
+
+/// Polls until the last update is no longer in progress, for at most `window`: an update
+/// still in progress at the deadline is an error that says so (the next write would be
+/// refused, and the function may still run the old code or configuration); a failed update is
+/// an error with Lambda's reason.
+async fn wait_until_updated<F, Fut>(
+    name: &str,
+    mut poll: F,
+    window: Duration,
+    interval: Duration,
+) -> Result<String, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<UpdateStatus, AwsError>>,
+{
+    let started = Instant::now();
+    let deadline = started + window;
+    loop {
+        let s = poll().await?;
+        match s.status {
+            Some(LastUpdateStatus::InProgress) => {
+                if Instant::now() >= deadline {
+                    return Err(AwsError::Other(format!(
+                        "lambda function {name}: its update is still in progress after {} s; it may not run the new code or configuration yet (run apply again once it has finished; TENANTCTL_PROPAGATION_TIMEOUT sets the wait)",
+                        started.elapsed().as_secs()
+                    )));
+                }
+                tokio::time::sleep(interval.min(deadline.saturating_duration_since(Instant::now()))).await;
+            }
+            Some(LastUpdateStatus::Failed) => {
+                return Err(AwsError::Other(format!(
+                    "lambda function {name}: update failed: {}",
+                    s.reason.as_deref().unwrap_or("no reason given")
+                )))
+            }
+            _ => return Ok(s.arn),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(s: Option<LastUpdateStatus>) -> Result<UpdateStatus, AwsError> {
+        Ok(UpdateStatus { status: s, reason: Some("bad zip".into()), arn: "arn:f".into() })
+    }
+
+    #[tokio::test]
+    async fn update_still_in_progress_at_the_deadline_is_an_error() {
+        let polls = std::cell::Cell::new(0);
+        let r = wait_until_updated(
+            "f",
+            || {
+                polls.set(polls.get() + 1);
+                async { status(Some(LastUpdateStatus::InProgress)) }
+            },
+            Duration::from_millis(30),
+            Duration::from_millis(5),
+        )
+        .await;
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("still in progress"), "{err}");
+        assert!(polls.get() >= 2, "polled until the deadline: {}", polls.get());
+    }
+
+    #[tokio::test]
+    async fn update_finishing_in_time_returns_the_arn() {
+        let polls = std::cell::Cell::new(0);
+        let r =
+            wait_until_updated(
+                "f",
+                || {
+                    polls.set(polls.get() + 1);
+                    let n = polls.get();
+                    async move {
+                        status(Some(if n < 3 { LastUpdateStatus::InProgress } else { LastUpdateStatus::Successful }))
+                    }
+                },
+                Duration::from_secs(10),
+                Duration::from_millis(1),
+            )
+            .await;
+        assert_eq!(r.unwrap(), "arn:f");
+        assert_eq!(polls.get(), 3);
+        // No status at all (an emulator): done.
+        let r = wait_until_updated("f", || async { status(None) }, Duration::ZERO, Duration::ZERO).await;
+        assert_eq!(r.unwrap(), "arn:f");
+    }
+
+    #[tokio::test]
+    async fn failed_update_is_an_error_with_the_reason() {
+        let r = wait_until_updated(
+            "f",
+            || async { status(Some(LastUpdateStatus::Failed)) },
+            Duration::from_secs(10),
+            Duration::from_millis(1),
+        )
+        .await;
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("update failed: bad zip"), "{err}");
+    }
+}

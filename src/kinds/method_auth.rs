@@ -1,0 +1,333 @@
+//! `method_auth`: the authorization of one method of the REST API (`authorizer.methods`), at
+//! `platform/authorizer/method/<METHOD /path>`; its id is the method's resource id, its parent
+//! the REST API. A field tenantctl patches on an object it does not own: the method must
+//! exist (observation says so otherwise), is only ever updated (`UpdateMethod`), never
+//! created or deleted, and methods the folder does not list are left alone.
+//!
+//! `methods: []` means every method of the API: the desired side holds one item named
+//! [`ALL_METHODS`] (`*`), which [`ItemRules::expand`] turns into one per observed method;
+//! observation then reads every method but `OPTIONS` (which browsers call for CORS preflight
+//! without credentials).
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::authorizer::{patch, rest_api_id};
+use super::{rest_api, typed, Kind};
+use crate::aws::{call_err, Aws, AwsError, Category};
+use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
+use crate::state::{Ids, Item, Text, World};
+use aws_sdk_apigateway::types::Op as PatchOp;
+
+pub struct MethodAuthKind;
+
+pub const KIND: &str = "method_auth";
+
+/// How a method is guarded; `T` is [`Text`] in plans (references) and `String` once they are
+/// resolved.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MethodAuth<T = Text> {
+    /// NONE | CUSTOM | COGNITO_USER_POOLS
+    pub authorization_type: String,
+    /// The authorizer's name.
+    pub authorizer: Option<String>,
+    /// Desired: the authorizer's id (a reference to [`AUTHORIZER_ADDRESS`]), which apply
+    /// sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorizer_id: Option<T>,
+}
+
+/// The item of the method `key` (`"GET /orders"`, or [`ALL_METHODS`]).
+pub fn item(key: &str, auth: &MethodAuth) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: key.to_string(),
+        tenant: None,
+        parent: Some(REST_API_ADDRESS.to_string()),
+        state: serde_json::to_value(auth).expect("state serializes"),
+        // A method's authorization follows its authorizer's changes.
+        after: vec![crate::state::wiring::AUTHORIZER_ADDRESS.to_string()],
+    }
+}
+
+/// The authorization of an item (desired or observed) of this kind.
+pub fn state(item: &Item) -> Option<MethodAuth> {
+    serde_json::from_value(item.state.clone()).ok()
+}
+
+fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
+    FieldChange { path: path.into(), before, after }
+}
+
+fn opt_json(v: Option<&String>) -> Value {
+    v.map_or(Value::Null, |s| json!(s))
+}
+
+/// The fields that differ (`live` None: a method not observed).
+fn fields(d: &MethodAuth, o: Option<&MethodAuth>) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    if o.map(|o| &o.authorization_type) != Some(&d.authorization_type) {
+        fields.push(fc(
+            "authorization_type",
+            o.map_or(Value::Null, |o| json!(o.authorization_type)),
+            json!(d.authorization_type),
+        ));
+    }
+    if o.map(|o| &o.authorizer) != Some(&d.authorizer) {
+        fields.push(fc(
+            "authorizer",
+            o.map_or(Value::Null, |o| opt_json(o.authorizer.as_ref())),
+            opt_json(d.authorizer.as_ref()),
+        ));
+    }
+    fields
+}
+
+/// A method change with these fields (the stage's rule adds one for a method whose draft is
+/// right but which the stage serves otherwise: its update sets the draft again, harmless).
+pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields: Vec<FieldChange>) -> Change {
+    Change {
+        action: Action::Update,
+        resource: Resource::MethodAuth,
+        address: address.to_string(),
+        name: desired.name.clone(),
+        tenant: None,
+        fields,
+        op: Op::Item {
+            address: address.to_string(),
+            desired: Some(desired.clone()),
+            live: live.cloned(),
+            replace: false,
+            phase: MethodAuthKind.phase(desired, false),
+        },
+    }
+}
+
+impl ItemRules for MethodAuthKind {
+    fn resource(&self) -> Resource {
+        Resource::MethodAuth
+    }
+
+    fn phase(&self, _item: &Item, delete: bool) -> u8 {
+        if delete {
+            13
+        } else {
+            11
+        }
+    }
+
+    fn owns_undeclared(&self) -> bool {
+        false
+    }
+
+    /// `*`: every observed method.
+    fn expand(&self, _address: &str, desired: &Item, observed: &World) -> Option<Vec<(String, Item)>> {
+        if desired.name != ALL_METHODS {
+            return None;
+        }
+        Some(
+            observed
+                .items
+                .iter()
+                .filter(|(_, o)| o.kind == KIND)
+                .map(|(addr, o)| (addr.clone(), Item { name: o.name.clone(), ..desired.clone() }))
+                .collect(),
+        )
+    }
+
+    fn create_fields(&self, desired: &Item, _ids: &Ids) -> Vec<FieldChange> {
+        state(desired).map(|d| fields(&d, None)).unwrap_or_default()
+    }
+
+    fn compare(&self, _address: &str, desired: &Item, live: &Item, _ids: &Ids) -> Result<Vec<FieldChange>, PlanError> {
+        Ok(match (state(desired), state(live)) {
+            (Some(d), Some(o)) => fields(&d, Some(&o)),
+            _ => Vec::new(),
+        })
+    }
+}
+
+impl Kind for MethodAuthKind {
+    fn service(&self) -> super::Service {
+        super::Service::ApiGateway
+    }
+
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn platform_wide(&self) -> bool {
+        true
+    }
+
+    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
+    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+        Vec::new()
+    }
+
+    /// The methods of the REST API (`GetResources` with `embed=methods`, by pages): the listed
+    /// ones, or every one but `OPTIONS` for `methods: []`. A listed method that does not
+    /// exist is an error.
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        folder: &'a Folder,
+        observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            let Some(spec) = &folder.platform.value.authorizer else {
+                return Ok(Vec::new());
+            };
+            let Some(api) = ids.id(REST_API_ADDRESS) else {
+                return Ok(Vec::new());
+            };
+            // "METHOD /path" -> (resource id, authorization type, authorizer id).
+            type Found = (String, Option<String>, Option<String>);
+            let mut found: std::collections::BTreeMap<String, Found> = std::collections::BTreeMap::new();
+            let mut position: Option<String> = None;
+            loop {
+                // GetResources has its own quota (5 requests per 2 s): `limits::OPERATIONS`.
+                aws.limiter.acquire_op("apigateway:GetResources", None).await;
+                let out = aws
+                    .apigw
+                    .get_resources()
+                    .rest_api_id(api)
+                    .limit(rest_api::PAGE)
+                    .embed("methods")
+                    .set_position(position.clone())
+                    .send()
+                    .await
+                    .map_err(|e| call_err("apigateway:GetResources", e))?;
+                for r in out.items() {
+                    let (Some(id), Some(path)) = (r.id(), r.path()) else {
+                        continue;
+                    };
+                    for (verb, m) in r.resource_methods().into_iter().flatten() {
+                        found.insert(
+                            method_key(verb, path),
+                            (
+                                id.to_string(),
+                                m.authorization_type().map(str::to_string),
+                                m.authorizer_id().map(str::to_string),
+                            ),
+                        );
+                    }
+                }
+                position = out.position().map(str::to_string);
+                if position.is_none() || out.items().is_empty() {
+                    break;
+                }
+            }
+            let wanted: Vec<String> = if spec.methods.is_empty() {
+                found.keys().filter(|k| !k.starts_with("OPTIONS ")).cloned().collect()
+            } else {
+                spec.methods.iter().map(|m| method_key(&m.method, &m.path)).collect()
+            };
+            let mut out = Vec::new();
+            for key in wanted {
+                let Some((rid, auth_type, auth_id)) = found.get(&key).cloned() else {
+                    return Err(AwsError::Other(format!(
+                        "authorizer.methods: {key} does not exist on REST API `{}` ({api}); create the method first, or remove it from the list",
+                        spec.rest_api
+                    )));
+                };
+                // Without method details in the listing (embed not honoured), ask for the method.
+                let (auth_type, auth_id) = match auth_type {
+                    Some(t) => (t, auth_id),
+                    None => {
+                        let verb = key.split_once(' ').map_or(key.as_str(), |(v, _)| v);
+                        aws.limiter.acquire(Category::ApiGateway).await;
+                        let m = aws
+                            .apigw
+                            .get_method()
+                            .rest_api_id(api)
+                            .resource_id(&rid)
+                            .http_method(verb)
+                            .send()
+                            .await
+                            .map_err(|e| call_err("apigateway:GetMethod", e))?;
+                        (m.authorization_type().unwrap_or("NONE").to_string(), m.authorizer_id().map(str::to_string))
+                    }
+                };
+                let authorizer = match auth_type.as_str() {
+                    "CUSTOM" | "COGNITO_USER_POOLS" => auth_id.map(|id| {
+                        rest_api::authorizer_name(observed, &id).unwrap_or_else(|| format!("(unknown authorizer {id})"))
+                    }),
+                    _ => None,
+                };
+                let auth = MethodAuth { authorization_type: auth_type, authorizer, authorizer_id: None };
+                out.push((method_address(&key), item(&key, &auth), rid));
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        item: &'a Item,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move { Err(AwsError::Other(format!("authorizer.methods: {} does not exist on the REST API", item.name))) }
+            .boxed()
+    }
+
+    /// `UpdateMethod`: the authorizer's id (when it names one) and the authorization type.
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let key = item.name.as_str();
+            if key == ALL_METHODS {
+                return Err(AwsError::Other("UpdateMethod on `*`: the plan expands it to the API's methods".into()));
+            }
+            let auth: MethodAuth<String> = typed(item)?;
+            let api = rest_api_id(parent, key)?;
+            let (verb, _) = key
+                .split_once(' ')
+                .ok_or_else(|| AwsError::Other(format!("method key `{key}` is not `METHOD /path`")))?;
+            let mut ops = Vec::new();
+            if auth.authorizer.is_some() {
+                let authorizer = auth.authorizer_id.clone().ok_or_else(|| {
+                    AwsError::Other(format!("method {key}: the authorizer's id is not known (was it created?)"))
+                })?;
+                ops.push(patch(PatchOp::Replace, "/authorizerId", authorizer));
+            }
+            ops.push(patch(PatchOp::Replace, "/authorizationType", &auth.authorization_type));
+            aws.limiter.acquire(Category::ApiGateway).await;
+            aws.apigw
+                .update_method()
+                .rest_api_id(api)
+                .resource_id(id)
+                .http_method(verb)
+                .set_patch_operations(Some(ops))
+                .send()
+                .await
+                .map_err(|e| call_err("apigateway:UpdateMethod", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move { Err(AwsError::Other(format!("method {}: tenantctl does not delete methods", live.name))) }.boxed()
+    }
+}

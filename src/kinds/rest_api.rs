@@ -1,0 +1,174 @@
+//! `rest_api`: the REST API the authorizer guards (`authorizer.restApi`, by name or id). A data
+//! source: tenantctl reads it and acts on what lives in it (the authorizer, the methods'
+//! authorization, the stage: their `parent`), and never creates, updates or deletes it. A
+//! REST API that does not exist is an error of observation, with a hint.
+//!
+//! - Desired: one item at [`REST_API_ADDRESS`] naming it (added with the rest of the
+//!   authorizer wiring by `spec::desired::add_authorizer`); never planned ([`ItemRules::expand`]
+//!   leaves nothing to compare).
+//! - Observed by the `authorizer` kind, in the same pages as the authorizers it holds: its id
+//!   in `Ids` under [`REST_API_ADDRESS`], its item's state the name of every authorizer by id
+//!   (a method names the authorizer it uses).
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::json;
+
+use super::Kind;
+use crate::aws::{call_err, Aws, AwsError, Category};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+pub use crate::state::wiring::REST_API_ADDRESS;
+use crate::state::{Ids, Item, World};
+
+pub struct RestApi;
+
+pub const KIND: &str = "rest_api";
+
+/// API Gateway's largest page.
+pub(super) const PAGE: i32 = 500;
+
+/// The desired item: the REST API the folder names (`authorizer.restApi`).
+pub fn item(wanted: &str) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: wanted.to_string(),
+        tenant: None,
+        parent: None,
+        state: json!({"name": wanted}),
+        after: Vec::new(),
+    }
+}
+
+/// The observed item: the REST API as found, with its authorizers' names by id.
+pub(super) fn observed(wanted: &str, authorizers: &BTreeMap<String, String>) -> Item {
+    Item { state: json!({"name": wanted, "authorizers": authorizers}), ..item(wanted) }
+}
+
+/// The name of the REST API's authorizer `id`, as observed.
+pub(super) fn authorizer_name(observed: &World, id: &str) -> Option<String> {
+    observed.items.get(REST_API_ADDRESS)?.state.get("authorizers")?.get(id)?.as_str().map(str::to_string)
+}
+
+impl ItemRules for RestApi {
+    fn resource(&self) -> Resource {
+        Resource::Kind(KIND)
+    }
+
+    fn owns_undeclared(&self) -> bool {
+        false
+    }
+
+    /// Read, never planned.
+    fn expand(&self, _address: &str, _desired: &Item, _observed: &World) -> Option<Vec<(String, Item)>> {
+        Some(Vec::new())
+    }
+}
+
+impl Kind for RestApi {
+    fn service(&self) -> super::Service {
+        super::Service::ApiGateway
+    }
+
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn platform_wide(&self) -> bool {
+        true
+    }
+
+    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
+    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+        Vec::new()
+    }
+
+    /// Read by the `authorizer` kind (module docs).
+    fn observe<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        _folder: &'a Folder,
+        _observed: &'a World,
+        _ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async { Ok(Vec::new()) }.boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        item: &'a Item,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move { Err(read_only(item)) }.boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        item: &'a Item,
+        _live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move { Err(read_only(item)) }.boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move { Err(read_only(live)) }.boxed()
+    }
+}
+
+fn read_only(item: &Item) -> AwsError {
+    AwsError::Other(format!("REST API `{}`: tenantctl only reads it", item.name))
+}
+
+/// The REST API's id, from its id or its (unique) name.
+pub(super) async fn find(aws: &Aws, wanted: &str) -> Result<String, AwsError> {
+    let mut by_name = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        aws.limiter.acquire(Category::ApiGateway).await;
+        let out = aws
+            .apigw
+            .get_rest_apis()
+            .limit(PAGE)
+            .set_position(position.clone())
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:GetRestApis", e))?;
+        for a in out.items() {
+            if a.id() == Some(wanted) {
+                return Ok(wanted.to_string());
+            }
+            if a.name() == Some(wanted) {
+                by_name.extend(a.id().map(str::to_string));
+            }
+        }
+        position = out.position().map(str::to_string);
+        if position.is_none() || out.items().is_empty() {
+            break;
+        }
+    }
+    match by_name.len() {
+        1 => Ok(by_name.remove(0)),
+        0 => Err(AwsError::Other(format!(
+            "REST API `{wanted}` (authorizer.restApi) not found in {}\n  hint: the REST API must exist already; tenantctl only wires the authorizer into it. Name it by its name or id.",
+            aws.ctx.region
+        ))),
+        _ => Err(AwsError::Other(format!(
+            "{} REST APIs are named `{wanted}` ({})\n  hint: set authorizer.restApi to the id of the one to use",
+            by_name.len(),
+            by_name.join(", ")
+        ))),
+    }
+}
