@@ -82,8 +82,13 @@ pub trait Kind: ItemRules {
     /// address, name, tenant and id.
     fn inventory(&self, address: &str, item: &Item, ids: &Ids, ctx: &crate::aws::Ctx) -> Option<serde_json::Value> {
         let _ = ctx;
-        Some(serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant,
-            "id": ids.id(address)}))
+        // An id that is an ARN (a function's, a role's) shows as `arn`, as the contract's
+        // "ARN or id" reads.
+        let id = ids.id(address);
+        let key = if id.is_some_and(|i| i.starts_with("arn:")) { "arn" } else { "id" };
+        let mut row = serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant});
+        row[key] = serde_json::json!(id);
+        Some(row)
     }
 
     /// Creates the instance; returns its physical id. `parent` is the id of `item.parent`.
