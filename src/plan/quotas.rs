@@ -86,7 +86,8 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
             return Err(PlanError::Quota {
                 quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
                 detail: format!("role `{}`'s trust policy is {size} characters: {size} > {trust_quota}", role.name),
-                remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)".into(),
+                remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)"
+                    .into(),
             });
         }
     }
@@ -181,6 +182,18 @@ mod tests {
         assert!(e.to_string().contains("AssumeRolePolicySizeQuota"), "{e}");
         let figures = AccountFigures { trust_policy_size_quota: Some(4096), ..Default::default() };
         assert!(check(&p, &World::default(), &figures).is_ok());
+    }
+
+    #[test]
+    fn inline_policies_over_the_per_role_quota_fail() {
+        let mut r = role("acme");
+        r.policies.insert("a".into(), json!({"Sid": "x".repeat(6000)}));
+        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect(), ..World::default() };
+        assert!(check(&creating(0), &desired, &AccountFigures::default()).is_ok());
+        r.policies.insert("b".into(), json!({"Sid": "y".repeat(6000)}));
+        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect(), ..World::default() };
+        let e = check(&creating(0), &desired, &AccountFigures::default()).unwrap_err();
+        assert!(e.to_string().contains("inline policy characters") && e.to_string().contains("`acme`"), "{e}");
     }
 
     #[test]
