@@ -86,7 +86,8 @@ pub trait Kind: ItemRules {
         // "ARN or id" reads.
         let id = ids.id(address);
         let key = if id.is_some_and(|i| i.starts_with("arn:")) { "arn" } else { "id" };
-        let mut row = serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant});
+        let mut row =
+            serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant});
         row[key] = serde_json::json!(id);
         Some(row)
     }

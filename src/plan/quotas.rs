@@ -185,6 +185,18 @@ mod tests {
     }
 
     #[test]
+    fn inline_policies_over_the_per_role_quota_fail() {
+        let mut r = role("acme");
+        r.policies.insert("a".into(), json!({"Sid": "x".repeat(6000)}));
+        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect(), ..World::default() };
+        assert!(check(&creating(0), &desired, &AccountFigures::default()).is_ok());
+        r.policies.insert("b".into(), json!({"Sid": "y".repeat(6000)}));
+        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect(), ..World::default() };
+        let e = check(&creating(0), &desired, &AccountFigures::default()).unwrap_err();
+        assert!(e.to_string().contains("inline policy characters") && e.to_string().contains("`acme`"), "{e}");
+    }
+
+    #[test]
     fn pools_past_the_account_quota_fail() {
         let mut p = creating(0);
         p.changes.push(Change {

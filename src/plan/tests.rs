@@ -415,3 +415,46 @@ fn a_user_pool_is_never_replaced() {
     assert!(check_no_pool_replace(&[sneaked]).is_err());
     assert!(check_no_pool_replace(&[group_replace("acme-admin").unwrap()]).is_ok());
 }
+
+/// A `--tenant` plan reads the tenant's roles whole: an undeclared inline policy or an
+/// attached managed policy of one of them is deleted, as in a full plan; roles are not.
+#[test]
+fn scoped_plans_remove_undeclared_policies_of_declared_roles() {
+    let d = world(&[], &[("acme", "admin")]);
+    let mut o = world(&[], &[("acme", "admin"), ("acme", "owner")]);
+    let mut r = role("acme", "admin");
+    r.policies.insert("extra".into(), json!({}));
+    r.attached_policies.insert("arn:aws:iam::aws:policy/AdministratorAccess".into());
+    o.items.extend(role_items(&r));
+    let p = run(&d, &o, &PlanOptions { scoped: true, ..opts(&["acme"]) });
+    assert_eq!(
+        kinds(&p),
+        vec![
+            (
+                Action::Delete,
+                Resource::RolePolicy,
+                "tenant/acme/role/admin/attached/arn:aws:iam::aws:policy/AdministratorAccess".into()
+            ),
+            (Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/policy/extra".into()),
+        ]
+    );
+}
+
+/// The authorizer's role belongs to no tenant: once undeclared it is an orphan of the
+/// platform, deleted (with its policies, in one change) only with --prune.
+#[test]
+fn an_undeclared_platform_role_is_an_orphan_unless_pruned() {
+    let d = world(&[], &[]);
+    let mut o = d.clone();
+    let mut r = role("acme", "admin");
+    r.address = "platform/authorizer/role".into();
+    r.name = "saas-authorizer".into();
+    r.tenant = None;
+    o.items.extend(role_items(&r));
+    let p = run(&d, &o, &opts(&[]));
+    assert!(p.changes.is_empty(), "{p:?}");
+    assert_eq!(p.orphans.iter().map(|x| x.address.as_str()).collect::<Vec<_>>(), ["platform/authorizer/role"]);
+    let p = run(&d, &o, &PlanOptions { prune: true, ..opts(&[]) });
+    assert!(p.orphans.is_empty());
+    assert_eq!(kinds(&p), vec![(Action::Delete, Resource::IamRole, "platform/authorizer/role".into())]);
+}
