@@ -18,7 +18,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{rest_api, typed, Kind};
+use super::{fc, opt_json, rest_api, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -62,14 +62,6 @@ pub fn item(a: &AuthorizerConfig) -> Item {
 /// The settings of an item (desired or observed) of this kind.
 pub fn state(item: &Item) -> Option<AuthorizerConfig> {
     serde_json::from_value(item.state.clone()).ok()
-}
-
-fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
-    FieldChange { path: path.into(), before, after }
-}
-
-fn opt_json(v: Option<&String>) -> Value {
-    v.map_or(Value::Null, |s| json!(s))
 }
 
 impl ItemRules for Authorizer {

@@ -24,7 +24,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{typed, Kind};
+use super::{fc, opt_json, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -82,14 +82,6 @@ pub fn state(item: &Item) -> Option<FunctionState> {
 
 fn at(world: &World) -> Option<FunctionState> {
     world.items.get(FUNCTION_ADDRESS).filter(|i| i.kind == KIND).and_then(state)
-}
-
-fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
-    FieldChange { path: path.into(), before, after }
-}
-
-fn opt_json(v: Option<&String>) -> Value {
-    v.map_or(Value::Null, |s| json!(s))
 }
 
 impl ItemRules for LambdaFunction {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::lambda_function::FUNCTION_ADDRESS;
-use super::{typed, Kind};
+use super::{fc, opt_json, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -62,14 +62,6 @@ pub fn item(p: &PermissionState) -> Item {
 /// The statement of an item (desired or observed) of this kind.
 pub fn state(item: &Item) -> Option<PermissionState> {
     serde_json::from_value(item.state.clone()).ok()
-}
-
-fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
-    FieldChange { path: path.into(), before, after }
-}
-
-fn opt_json(v: Option<&String>) -> Value {
-    v.map_or(Value::Null, |s| json!(s))
 }
 
 impl ItemRules for LambdaPermission {

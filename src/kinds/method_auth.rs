@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::authorizer::{patch, rest_api_id};
-use super::{rest_api, typed, Kind};
+use super::{fc, opt_json, rest_api, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -58,14 +58,6 @@ pub fn item(key: &str, auth: &MethodAuth) -> Item {
 /// The authorization of an item (desired or observed) of this kind.
 pub fn state(item: &Item) -> Option<MethodAuth> {
     serde_json::from_value(item.state.clone()).ok()
-}
-
-fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
-    FieldChange { path: path.into(), before, after }
-}
-
-fn opt_json(v: Option<&String>) -> Value {
-    v.map_or(Value::Null, |s| json!(s))
 }
 
 /// The fields that differ (`live` None: a method not observed).

@@ -120,6 +120,20 @@ pub trait Kind: ItemRules {
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
+/// A field change (`before` live, `after` desired), for kinds that compare field by field.
+pub(crate) fn fc(
+    path: impl Into<String>,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> crate::plan::FieldChange {
+    crate::plan::FieldChange { path: path.into(), before, after }
+}
+
+/// An optional string as a field value (`null` when absent).
+pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
+    v.map_or(serde_json::Value::Null, |s| serde_json::json!(s))
+}
+
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
 pub static KINDS: &[&dyn Kind] = &[

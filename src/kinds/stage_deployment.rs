@@ -22,12 +22,12 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::authorizer::rest_api_id;
-use super::{method_auth, Kind};
+use super::{fc, method_auth, opt_json, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
-use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
+use crate::plan::{Action, Change, ItemRules, Op, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
@@ -66,14 +66,6 @@ pub fn item(s: &StageState) -> Item {
 /// What an item (desired or observed) of this kind says of its stage.
 pub fn state(item: &Item) -> Option<StageState> {
     serde_json::from_value(item.state.clone()).ok()
-}
-
-fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
-    FieldChange { path: path.into(), before, after }
-}
-
-fn opt_json(v: Option<&String>) -> Value {
-    v.map_or(Value::Null, |s| json!(s))
 }
 
 impl ItemRules for StageDeployment {
