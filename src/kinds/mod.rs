@@ -30,9 +30,11 @@ use crate::state::{Ids, Item, World};
 
 pub mod authorizer;
 pub mod iam_role;
+pub mod identity_provider;
 pub mod lambda_function;
 pub mod lambda_permission;
 pub mod method_auth;
+pub mod pool_alarm;
 pub mod pool_domain;
 pub mod rest_api;
 pub mod role_policy;
@@ -45,6 +47,7 @@ pub enum Service {
     Cognito,
     Lambda,
     ApiGateway,
+    CloudWatch,
 }
 
 /// A resource kind of the kind model (see the module docs).
@@ -140,6 +143,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &iam_role::IamRole,
     &role_policy::RolePolicy,
     &pool_domain::PoolDomain,
+    &identity_provider::IdentityProvider,
+    &pool_alarm::PoolAlarm,
     &rest_api::RestApi,
     &authorizer::Authorizer,
     &method_auth::MethodAuthKind,

@@ -847,5 +847,79 @@ class LambdaUpdateFunctionCodeArchitectures(ErrorCode, unittest.TestCase):
         self.assertEqual(self.arch(), ["x86_64"])
 
 
+class StrictIdentityProviders(ErrorCode, unittest.TestCase):
+    """Rule 10: CreateIdentityProvider of an existing name is DuplicateProviderException."""
+
+    def test_duplicate_name_refused_and_provider_kept(self) -> None:
+        idp = client("cognito-idp")
+        pool = idp.create_user_pool(PoolName=unique("idps"))["UserPool"]["Id"]
+        details = {"client_id": "c1", "client_secret": "s1", "authorize_scopes": "openid"}
+        idp.create_identity_provider(UserPoolId=pool, ProviderName="Google", ProviderType="Google", ProviderDetails=details)
+        self.assertError(
+            "DuplicateProviderException", idp.create_identity_provider, UserPoolId=pool, ProviderName="Google",
+            ProviderType="Google", ProviderDetails={**details, "client_id": "c2"},
+        )
+        got = idp.describe_identity_provider(UserPoolId=pool, ProviderName="Google")["IdentityProvider"]
+        self.assertEqual(got["ProviderDetails"]["client_id"], "c1")
+        # Another pool may use the name.
+        other = idp.create_user_pool(PoolName=unique("idps"))["UserPool"]["Id"]
+        idp.create_identity_provider(UserPoolId=other, ProviderName="Google", ProviderType="Google", ProviderDetails=details)
+
+
+class StrictDescribeAlarms(ErrorCode, unittest.TestCase):
+    """Rule 11: DescribeAlarms pages by MaxRecords (1..100, default 50) with NextToken."""
+
+    def test_pages_in_name_order(self) -> None:
+        cw = client("cloudwatch", validate=False)
+        prefix = unique("alarms")
+        for i in range(7):
+            cw.put_metric_alarm(
+                AlarmName=f"{prefix}-{i}", Namespace="AWS/Cognito", MetricName="SignInThrottles", Statistic="Sum",
+                Period=300, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+            )
+        names, token, pages = [], None, 0
+        while True:
+            kw = {"AlarmNamePrefix": prefix, "MaxRecords": 3}
+            if token:
+                kw["NextToken"] = token
+            out = cw.describe_alarms(**kw)
+            pages += 1
+            self.assertLessEqual(len(out["MetricAlarms"]), 3)
+            names += [a["AlarmName"] for a in out["MetricAlarms"]]
+            token = out.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(pages, 3)
+        self.assertEqual(names, [f"{prefix}-{i}" for i in range(7)])
+        self.assertNotIn("NextToken", cw.describe_alarms(AlarmNamePrefix=prefix))
+        self.assertError("InvalidParameterValue", cw.describe_alarms, MaxRecords=101)
+        self.assertError("InvalidParameterValue", cw.describe_alarms, MaxRecords=0)
+
+    def test_metric_math_alarm_round_trips_with_tags(self) -> None:
+        cw = client("cloudwatch")
+        name = unique("ratio")
+        dims = [{"Name": "UserPool", "Value": "us-east-1_p"}, {"Name": "UserPoolClient", "Value": "c1"}]
+        metrics = [
+            {"Id": "s0", "MetricStat": {"Metric": {"Namespace": "AWS/Cognito", "MetricName": "SignInSuccesses", "Dimensions": dims}, "Period": 300, "Stat": "Sum"}, "ReturnData": False},
+            {"Id": "n0", "MetricStat": {"Metric": {"Namespace": "AWS/Cognito", "MetricName": "SignInSuccesses", "Dimensions": dims}, "Period": 300, "Stat": "SampleCount"}, "ReturnData": False},
+            {"Id": "e", "Expression": "1 - SUM([s0]) / SUM([n0])", "Label": "Failed sign-in ratio", "ReturnData": True},
+        ]
+        cw.put_metric_alarm(
+            AlarmName=name, Metrics=metrics, EvaluationPeriods=1, Threshold=0.2, ComparisonOperator="GreaterThanThreshold",
+            AlarmActions=["arn:aws:sns:us-east-1:123456789012:alerts"], TreatMissingData="notBreaching",
+            Tags=[{"Key": "tenantctl:managed", "Value": "true"}],
+        )
+        got = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        self.assertEqual([m["Id"] for m in got["Metrics"]], ["s0", "n0", "e"])
+        self.assertEqual(got["Metrics"][2]["Expression"], "1 - SUM([s0]) / SUM([n0])")
+        self.assertEqual(got["Metrics"][1]["MetricStat"]["Stat"], "SampleCount")
+        tags = cw.list_tags_for_resource(ResourceARN=got["AlarmArn"])["Tags"]
+        self.assertEqual(tags, [{"Key": "tenantctl:managed", "Value": "true"}])
+        cw.untag_resource(ResourceARN=got["AlarmArn"], TagKeys=["tenantctl:managed"])
+        self.assertEqual(cw.list_tags_for_resource(ResourceARN=got["AlarmArn"])["Tags"], [])
+        cw.delete_alarms(AlarmNames=[name])
+        self.assertEqual(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"], [])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
