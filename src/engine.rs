@@ -55,12 +55,6 @@ async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> 
         Op::CreatePool { .. }
         | Op::UpdatePool { .. }
         | Op::AddAttribute { .. }
-        | Op::PutGroup { .. }
-        | Op::DeleteGroup { .. }
-        | Op::PutResourceServer { .. }
-        | Op::DeleteResourceServer { .. }
-        | Op::PutClient { .. }
-        | Op::DeleteClient { .. }
         | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
         Op::CreateRole { .. }
         | Op::UpdateRole { .. }

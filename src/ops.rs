@@ -117,30 +117,17 @@ pub fn code_sha256(path: &Path) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
 }
 
-/// Keeps only the named tenants' pools, groups and roles.
-fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
+/// Keeps only the named tenants' pools (the shared one when it holds a group of theirs), roles
+/// and items.
+fn scope(world: &mut World, tenants: &[String]) {
     let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
-    let pl = &folder.platform.value;
     world.roles.retain(|_, r| r.tenant.as_deref().is_some_and(|t| keep.contains(t)));
-    let groups: BTreeSet<String> = folder
-        .tenants
-        .iter()
-        .filter(|t| keep.contains(t.value.id.as_str()))
-        .flat_map(|t| {
-            desired::tenant_roles(pl, &t.value)
-                .into_iter()
-                .map(|r| desired::names::group(&t.value.id, r))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    world.pools.retain(|_, p| match &p.tenant {
-        Some(t) => keep.contains(t.as_str()),
-        None => p.groups.keys().any(|g| groups.contains(g)),
-    });
-    for p in world.pools.values_mut() {
-        p.groups.retain(|g, _| groups.contains(g));
-    }
     world.items.retain(|_, i| i.tenant.as_deref().is_some_and(|t| keep.contains(t)));
+    let items = &world.items;
+    world.pools.retain(|addr, p| match &p.tenant {
+        Some(t) => keep.contains(t.as_str()),
+        None => items.values().any(|i| i.kind == kinds::group::KIND && i.parent.as_deref() == Some(addr.as_str())),
+    });
     world.function = None;
     world.permission = None;
     world.authorizer = None;
@@ -190,7 +177,7 @@ impl Session {
             };
             let mut d0 = desired::world(&folder, &env0)
                 .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
-            scope(&mut d0, &folder, tenants);
+            scope(&mut d0, tenants);
             let found = if adopt {
                 aws::iam::observe_adoptable(&aws, &d0, &mut observed).await?
             } else {
@@ -210,10 +197,10 @@ impl Session {
             .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
         kinds::desired(&folder, &env, &mut desired);
         if scoped {
-            scope(&mut desired, &folder, tenants);
+            scope(&mut desired, tenants);
         }
         let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
-        kinds::observe(&aws, &folder, &mut observed, &mut ids).await?;
+        kinds::observe(&aws, &folder, &desired, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             aws::iam::observe(&aws, &desired, false, &mut observed).await?;
         }

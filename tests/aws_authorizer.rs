@@ -91,6 +91,7 @@ impl Env {
     /// The desired authorizer wiring (and the pools it names).
     fn desired(&self) -> World {
         let mut d = World { pools: desired::pools(&self.folder, &self.render), ..World::default() };
+        tenantctl::kinds::desired(&self.folder, &self.render, &mut d);
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
         desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));

@@ -92,7 +92,9 @@ mod markdown_plan {
     use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::json;
-    use tenantctl::plan::{plan, PlanOptions};
+    use tenantctl::kinds::app_client::{self, ClientState};
+    use tenantctl::kinds::group::{self, GroupState};
+    use tenantctl::plan::{plan_with, PlanOptions};
     use tenantctl::state::*;
 
     fn settings(mfa: &str) -> PoolSettings {
@@ -120,30 +122,30 @@ mod markdown_plan {
         format!("arn:aws:iam::123456789012:role/tenantctl/saas/{name}")
     }
 
-    fn pool(mfa: &str, groups: &[(&str, &str)], clients: &[(&str, bool)]) -> PoolState {
-        PoolState {
+    /// The shared pool, and its groups and clients (items of the kind model).
+    fn pool(mfa: &str, groups: &[(&str, &str)], clients: &[(&str, bool)]) -> (PoolState, BTreeMap<String, Item>) {
+        let addr = "platform/pool";
+        let mut items = BTreeMap::new();
+        for (g, r) in groups {
+            items.insert(group::address(addr, g), group::item(addr, None, g, &group(&arn(r))));
+        }
+        for (c, secret) in clients {
+            let state = ClientState {
+                generate_secret: *secret,
+                write_attributes: BTreeSet::from(["email".into()]),
+                ..ClientState::default()
+            };
+            items.insert(wiring::client_address(addr, c), app_client::item(addr, None, c, &state));
+        }
+        let pool = PoolState {
             usernames: None,
-            address: "platform/pool".into(),
+            address: addr.into(),
             name: "saas".into(),
             tenant: None,
             settings: settings(mfa),
             attributes: BTreeMap::new(),
-            groups: groups.iter().map(|(g, r)| (g.to_string(), group(&arn(r)))).collect(),
-            resource_servers: BTreeMap::new(),
-            clients: clients
-                .iter()
-                .map(|(c, secret)| {
-                    (
-                        c.to_string(),
-                        ClientState {
-                            generate_secret: *secret,
-                            write_attributes: BTreeSet::from(["email".into()]),
-                            ..ClientState::default()
-                        },
-                    )
-                })
-                .collect(),
-        }
+        };
+        (pool, items)
     }
 
     fn role(tenant: &str, r: &str, bucket: &str, extra_policy: bool) -> RoleState {
@@ -194,19 +196,18 @@ mod markdown_plan {
     /// (deletes); the platform-wide pool and function change too.
     #[test]
     fn markdown_plan_with_creates_updates_deletes_across_three_tenants() {
+        let (desired_pool, desired_items) = pool(
+            "OPTIONAL",
+            &[
+                ("acme-admin", "saas-acme-admin"),
+                ("globex-member", "saas-globex-member"),
+                ("initech-member", "saas-initech-member"),
+            ],
+            &[("web", false)],
+        );
         let desired = World {
-            pools: BTreeMap::from([(
-                "platform/pool".into(),
-                pool(
-                    "OPTIONAL",
-                    &[
-                        ("acme-admin", "saas-acme-admin"),
-                        ("globex-member", "saas-globex-member"),
-                        ("initech-member", "saas-initech-member"),
-                    ],
-                    &[("web", false)],
-                ),
-            )]),
+            pools: BTreeMap::from([("platform/pool".into(), desired_pool)]),
+            items: desired_items,
             roles: roles(vec![
                 role("acme", "admin", "acme-data", false),
                 role("globex", "member", "globex-data-v2", false),
@@ -215,19 +216,18 @@ mod markdown_plan {
             function: Some(function("new-secret-value")),
             ..World::default()
         };
+        let (observed_pool, observed_items) = pool(
+            "OFF",
+            &[
+                ("globex-member", "saas-globex-admin"),
+                ("initech-member", "saas-initech-member"),
+                ("initech-admin", "saas-initech-admin"),
+            ],
+            &[("web", false)],
+        );
         let observed = World {
-            pools: BTreeMap::from([(
-                "platform/pool".into(),
-                pool(
-                    "OFF",
-                    &[
-                        ("globex-member", "saas-globex-admin"),
-                        ("initech-member", "saas-initech-member"),
-                        ("initech-admin", "saas-initech-admin"),
-                    ],
-                    &[("web", false)],
-                ),
-            )]),
+            pools: BTreeMap::from([("platform/pool".into(), observed_pool)]),
+            items: observed_items,
             roles: roles(vec![
                 role("globex", "member", "globex-data", false),
                 role("initech", "member", "initech-data", true),
@@ -241,7 +241,7 @@ mod markdown_plan {
             tenants: ["acme", "globex", "initech"].iter().map(|s| s.to_string()).collect(),
             ..PlanOptions::default()
         };
-        let p = plan(&desired, &observed, &Ids::default(), &opts).unwrap();
+        let p = plan_with(&desired, &observed, &Ids::default(), &opts, &tenantctl::kinds::rules()).unwrap();
         let actions: BTreeSet<_> = p.changes.iter().map(|c| format!("{:?}", c.action)).collect();
         assert_eq!(actions.len(), 3, "creates, updates and deletes: {:#?}", p.changes);
         let tenants: BTreeSet<_> = p.changes.iter().filter_map(|c| c.tenant.clone()).collect();

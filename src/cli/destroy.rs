@@ -13,10 +13,6 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool, force_delete_us
         s.desired.roles.retain(|_, r| r.tenant.as_deref() != Some(tenant));
         s.desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
         s.desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
-        let prefix = format!("{tenant}-");
-        for p in s.desired.pools.values_mut() {
-            p.groups.retain(|g, _| !(g.starts_with(&prefix) && !g[prefix.len()..].contains('-')));
-        }
         let mut opts = s.options(true);
         opts.tenants.remove(tenant);
         opts.force_delete_users = force_delete_users;

@@ -23,7 +23,10 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod app_client;
+pub mod group;
 pub mod pool_domain;
+pub mod resource_server;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
@@ -36,11 +39,15 @@ pub trait Kind: ItemRules {
 
     /// The live instances, by address, with their physical ids. `observed` and `ids` hold
     /// what was read before (the kinds of the typed world, and the kinds listed earlier in
-    /// [`KINDS`]).
+    /// [`KINDS`]). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
+    /// and only those are to be read.
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        desired: &'a World,
+        scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>>;
@@ -75,7 +82,8 @@ pub trait Kind: ItemRules {
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
-pub static KINDS: &[&dyn Kind] = &[&pool_domain::PoolDomain];
+pub static KINDS: &[&dyn Kind] =
+    &[&resource_server::ResourceServer, &app_client::AppClient, &group::Group, &pool_domain::PoolDomain];
 
 /// The kind of this name.
 pub fn of(kind: &str) -> Option<&'static dyn Kind> {
@@ -96,9 +104,16 @@ pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
 }
 
 /// Reads every kind's live instances into `observed` and their ids into `ids`.
-pub async fn observe(aws: &Aws, folder: &Folder, observed: &mut World, ids: &mut Ids) -> Result<(), AwsError> {
+pub async fn observe(
+    aws: &Aws,
+    folder: &Folder,
+    desired: &World,
+    scoped: bool,
+    observed: &mut World,
+    ids: &mut Ids,
+) -> Result<(), AwsError> {
     for k in KINDS {
-        let found = k.observe(aws, folder, observed, ids).await?;
+        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
         for (address, item, id) in found {
             ids.set(address.clone(), id);
             observed.items.insert(address, item);

@@ -112,12 +112,6 @@ impl Ctx<'_> {
     }
 }
 
-/// `<tenant>-<role>` -> tenant (role names hold no hyphen).
-fn group_tenant(name: &str) -> Option<&str> {
-    let (t, r) = name.rsplit_once('-')?;
-    (!t.is_empty() && !r.is_empty() && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())).then_some(t)
-}
-
 fn pool_tenant(p: &PoolState) -> Option<&str> {
     p.tenant.as_deref()
 }
@@ -125,12 +119,6 @@ fn pool_tenant(p: &PoolState) -> Option<&str> {
 fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(), PlanError> {
     let addr = &d.address;
     let tenant = pool_tenant(d);
-    let empty = PoolState {
-        groups: Default::default(),
-        clients: Default::default(),
-        resource_servers: Default::default(),
-        ..d.clone()
-    };
     // After CreatePool the pool has its settings and attributes, and nothing else.
     let created;
     let o = match o {
@@ -150,9 +138,9 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
                 &d.name,
                 tenant,
                 fields,
-                Op::CreatePool { pool: empty.clone() },
+                Op::CreatePool { pool: d.clone() },
             );
-            created = empty;
+            created = d.clone();
             &created
         }
         Some(o) => o,
@@ -215,97 +203,6 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
         if let Some(n) = o.attributes.keys().find(|n| !d.attributes.contains_key(*n)) {
             return Err(PlanError::AttributeRemoved { pool: d.name.clone(), name: n.clone() });
         }
-        for (id, rs) in &d.resource_servers {
-            let live = o.resource_servers.get(id);
-            let fields = field_changes(live, Some(rs));
-            if !fields.is_empty() {
-                cx.push(
-                    if live.is_some() { Action::Update } else { Action::Create },
-                    Resource::ResourceServer,
-                    format!("{addr}/resource_server/{id}"),
-                    id,
-                    tenant,
-                    fields,
-                    Op::PutResourceServer {
-                        pool: addr.clone(),
-                        identifier: id.clone(),
-                        server: rs.clone(),
-                        create: live.is_none(),
-                    },
-                );
-            }
-        }
-        for id in o.resource_servers.keys().filter(|k| !d.resource_servers.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::ResourceServer,
-                format!("{addr}/resource_server/{id}"),
-                id,
-                tenant,
-                Vec::new(),
-                Op::DeleteResourceServer { pool: addr.clone(), identifier: id.clone() },
-            );
-        }
-        for (name, c) in &d.clients {
-            let live = o.clients.get(name);
-            if let Some(l) = live.filter(|l| l.generate_secret != c.generate_secret) {
-                return Err(PlanError::ClientSecretChange {
-                    pool: d.name.clone(),
-                    client: name.clone(),
-                    before: l.generate_secret,
-                    after: c.generate_secret,
-                });
-            }
-            let fields = field_changes(live, Some(c));
-            if !fields.is_empty() {
-                cx.push(
-                    if live.is_some() { Action::Update } else { Action::Create },
-                    Resource::AppClient,
-                    format!("{addr}/app_client/{name}"),
-                    name,
-                    tenant,
-                    fields,
-                    Op::PutClient { pool: addr.clone(), name: name.clone(), client: c.clone(), create: live.is_none() },
-                );
-            }
-        }
-        for name in o.clients.keys().filter(|k| !d.clients.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::AppClient,
-                format!("{addr}/app_client/{name}"),
-                name,
-                tenant,
-                Vec::new(),
-                Op::DeleteClient { pool: addr.clone(), name: name.clone() },
-            );
-        }
-    }
-    for (name, g) in &d.groups {
-        let live = o.groups.get(name);
-        let fields = field_changes(live, Some(g));
-        if !fields.is_empty() {
-            let gt = group_tenant(name);
-            cx.push(
-                if live.is_some() { Action::Update } else { Action::Create },
-                Resource::Group,
-                format!("{addr}/group/{name}"),
-                name,
-                gt,
-                fields,
-                Op::PutGroup { pool: addr.clone(), name: name.clone(), group: g.clone(), create: live.is_none() },
-            );
-        }
-    }
-    for name in o.groups.keys().filter(|k| !d.groups.contains_key(*k)) {
-        let gt = group_tenant(name).or(tenant);
-        cx.extra(
-            Resource::Group,
-            format!("{addr}/group/{name}"),
-            name,
-            gt,
-            Op::DeleteGroup { pool: addr.clone(), name: name.clone() },
-        );
     }
     Ok(())
 }
@@ -434,7 +331,21 @@ pub fn plan_with(
     let kept = |parent: &str| {
         desired.pools.contains_key(parent) || desired.roles.contains_key(parent) || desired.items.contains_key(parent)
     };
-    super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &mut cx.changes, &mut cx.orphans)?;
+    let parent_name = |parent: &str| {
+        let (pool, role, item) = (desired.pools.get(parent), desired.roles.get(parent), desired.items.get(parent));
+        pool.map(|p| &p.name).or(role.map(|r| &r.name)).or(item.map(|i| &i.name)).cloned().unwrap_or_default()
+    };
+    super::items::plan_items(
+        desired,
+        observed,
+        ids,
+        opts,
+        kinds,
+        &kept,
+        &parent_name,
+        &mut cx.changes,
+        &mut cx.orphans,
+    )?;
     for (addr, d) in &desired.pools {
         plan_pool(&mut cx, d, observed.pools.get(addr))?;
     }

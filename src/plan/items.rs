@@ -45,6 +45,25 @@ pub trait ItemRules: Sync {
     fn owns_undeclared(&self) -> bool {
         true
     }
+
+    /// Whether AWS deletes it with the resource it lives in (a pool's groups and clients):
+    /// when its parent goes, it has no change (nor orphan) of its own.
+    fn deleted_with_parent(&self) -> bool {
+        false
+    }
+
+    /// Whether `--tenant` (scoped) plans compare it (false: only whole-folder plans do, and a
+    /// scoped observation does not read it).
+    fn scoped(&self) -> bool {
+        true
+    }
+
+    /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is
+    /// the physical name of the resource it lives in.
+    fn check(&self, desired: &Item, live: &Item, parent: &str) -> Result<(), PlanError> {
+        let _ = (desired, live, parent);
+        Ok(())
+    }
 }
 
 fn change(action: Action, address: &str, item: &Item, resource: Resource, fields: Vec<FieldChange>, op: Op) -> Change {
@@ -60,7 +79,9 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
 }
 
 /// Changes and orphans for the kinds' items. `parents_kept`: whether a parent address stays
-/// (an undeclared item whose parent goes is deleted with it).
+/// (an undeclared item whose parent goes is deleted with it); `parent_name`: its physical
+/// name.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn plan_items(
     desired: &World,
     observed: &World,
@@ -68,12 +89,16 @@ pub(super) fn plan_items(
     opts: &PlanOptions,
     kinds: &[&dyn ItemRules],
     parent_kept: &dyn Fn(&str) -> bool,
+    parent_name: &dyn Fn(&str) -> String,
     changes: &mut Vec<Change>,
     orphans: &mut Vec<Orphan>,
 ) -> Result<(), PlanError> {
     let rules = |kind: &str| kinds.iter().copied().find(|k| k.resource().as_str() == kind);
     for (addr, d) in &desired.items {
         let Some(k) = rules(&d.kind) else { continue };
+        if opts.scoped && !k.scoped() {
+            continue;
+        }
         let resource = k.resource();
         match observed.items.get(addr) {
             None => {
@@ -88,6 +113,7 @@ pub(super) fn plan_items(
                 changes.push(change(Action::Create, addr, d, resource, fields, op));
             }
             Some(o) => {
+                k.check(d, o, &d.parent.as_deref().map(parent_name).unwrap_or_default())?;
                 let fields = k.compare(addr, d, o, ids)?;
                 if fields.is_empty() {
                     continue;
@@ -110,7 +136,7 @@ pub(super) fn plan_items(
     for (addr, o) in observed.items.iter().filter(|(a, _)| !desired.items.contains_key(*a)) {
         let Some(k) = rules(&o.kind) else { continue };
         let parent_goes = o.parent.as_deref().is_some_and(|p| !parent_kept(p));
-        if opts.scoped || !(k.owns_undeclared() || parent_goes) {
+        if opts.scoped || !(k.owns_undeclared() || parent_goes) || (parent_goes && k.deleted_with_parent()) {
             continue;
         }
         let resource = k.resource();
@@ -218,9 +244,6 @@ mod tests {
             tenant: Some("acme".into()),
             settings: Default::default(),
             attributes: Default::default(),
-            groups: Default::default(),
-            resource_servers: Default::default(),
-            clients: Default::default(),
             usernames: None,
         };
         d.pools.insert("tenant/acme/pool".into(), pool.clone());

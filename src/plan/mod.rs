@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::state::{
-    AttributeState, AuthorizerConfig, ClientState, FunctionState, GroupState, MethodAuth, PermissionState,
-    PoolSettings, PoolState, ResourceServerState, RoleState, Tags,
+    AttributeState, AuthorizerConfig, FunctionState, MethodAuth, PermissionState, PoolSettings, PoolState, RoleState,
+    Tags,
 };
 
 pub mod authorizer;
@@ -141,37 +141,6 @@ pub enum Op {
         name: String,
         attribute: AttributeState,
     },
-    PutGroup {
-        pool: String,
-        name: String,
-        group: GroupState,
-        create: bool,
-    },
-    DeleteGroup {
-        pool: String,
-        name: String,
-    },
-    PutResourceServer {
-        pool: String,
-        identifier: String,
-        server: ResourceServerState,
-        create: bool,
-    },
-    DeleteResourceServer {
-        pool: String,
-        identifier: String,
-    },
-    /// Create, or read-modify-write update, of an app client.
-    PutClient {
-        pool: String,
-        name: String,
-        client: ClientState,
-        create: bool,
-    },
-    DeleteClient {
-        pool: String,
-        name: String,
-    },
     DeletePool {
         pool: String,
         force_delete_users: bool,
@@ -253,9 +222,6 @@ impl Op {
             Op::PutRolePolicy { .. } | Op::DetachRolePolicy { .. } | Op::DeleteRolePolicy { .. } => 2,
             Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
             Op::AddAttribute { .. } => 4,
-            Op::PutResourceServer { .. } => 5,
-            Op::PutClient { .. } => 6,
-            Op::PutGroup { .. } => 7,
             Op::PutFunction { .. } => 8,
             Op::PutAuthorizer { .. } => 9,
             Op::PutPermission { .. } => 10,
@@ -263,8 +229,6 @@ impl Op {
             Op::DeployStage { .. } => 12,
             Op::Item { phase, .. } => *phase,
             // Deletions last, dependants first.
-            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
-            Op::DeleteResourceServer { .. } => 14,
             Op::DeletePool { .. } => 15,
             Op::DeleteRole { .. } => 16,
         }
