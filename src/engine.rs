@@ -52,10 +52,9 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) ->
 
 async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
     match op {
-        Op::CreatePool { .. }
-        | Op::UpdatePool { .. }
-        | Op::AddAttribute { .. }
-        | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
+        Op::CreatePool { .. } | Op::UpdatePool { .. } | Op::AddAttribute { .. } | Op::DeletePool { .. } => {
+            aws::cognito::execute(aws, op, ids).await
+        }
         Op::CreateRole { .. }
         | Op::UpdateRole { .. }
         | Op::DeleteRole { .. }

@@ -271,12 +271,12 @@ fn assert_pool_eq(observed: &PoolWith, desired: &PoolWith) {
     {
         let (observed, desired) = (&o.pool, &d.pool);
         assert_eq!(observed.address, desired.address);
-    assert_eq!(observed.name, desired.name);
-    assert_eq!(observed.tenant, desired.tenant);
-    assert_eq!(observed.settings, desired.settings, "settings");
-    for (n, a) in &desired.attributes {
-        assert_eq!(observed.attributes.get(n), Some(a), "attribute {n}");
-    }
+        assert_eq!(observed.name, desired.name);
+        assert_eq!(observed.tenant, desired.tenant);
+        assert_eq!(observed.settings, desired.settings, "settings");
+        for (n, a) in &desired.attributes {
+            assert_eq!(observed.attributes.get(n), Some(a), "attribute {n}");
+        }
         assert_eq!(observed.attributes, desired.attributes, "attributes");
     }
     let (observed, desired) = (o, d);
@@ -321,7 +321,10 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         .await
         .expect("raw UpdateUserPool");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert_ne!(world.pools["platform/pool"].settings, desired.pool.settings, "the raw update reset the managed settings");
+    assert_ne!(
+        world.pools["platform/pool"].settings, desired.pool.settings,
+        "the raw update reset the managed settings"
+    );
 
     // UpdatePool restores the managed settings (and changes some) and keeps the rest.
     desired.pool.settings.password_policy.min_length = 14;

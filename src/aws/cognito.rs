@@ -30,9 +30,7 @@ use tokio::sync::Mutex;
 use super::{call_err, Aws, AwsError};
 use crate::plan::Op;
 use crate::spec::desired::{names, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
-use crate::state::{
-    AttributeState, Ids, PasswordState, PoolSettings, PoolState, Tags, UsernamesState, World,
-};
+use crate::state::{AttributeState, Ids, PasswordState, PoolSettings, PoolState, Tags, UsernamesState, World};
 
 /// How many reads of one kind run at once (the limiter keeps them under the quotas).
 pub const READ_CONCURRENCY: usize = 8;
@@ -935,5 +933,4 @@ mod tests {
         assert!(i.get_web_authn_configuration().is_some());
         assert_eq!(i.get_software_token_mfa_configuration().as_ref().map(|t| t.enabled()), Some(true));
     }
-
 }

@@ -250,9 +250,10 @@ impl Kind for AppClient {
                 .send()
                 .await
                 .map_err(|e| call_err("cognito-idp:CreateUserPoolClient", e))?;
-            let cid = out.user_pool_client().and_then(|c| c.client_id()).ok_or_else(|| {
-                AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer"))
-            })?;
+            let cid = out
+                .user_pool_client()
+                .and_then(|c| c.client_id())
+                .ok_or_else(|| AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer")))?;
             Ok(cid.to_string())
         }
         .boxed()
@@ -351,8 +352,6 @@ async fn describe_client(aws: &Aws, pool_id: &str, client_id: &str) -> Result<Us
         .cloned()
         .ok_or_else(|| AwsError::Other(format!("DescribeUserPoolClient {client_id}: no client in the answer")))
 }
-
-
 
 /// CreateUserPoolClient with every managed field; token validities in minutes.
 fn create_client_request(
@@ -467,7 +466,6 @@ fn prevent_errors(on: bool) -> PreventUserExistenceErrorTypes {
     }
 }
 
-
 /// A token validity in minutes: `value` in `unit` (or `default_unit` when absent), or
 /// `default_minutes` when there is no value.
 fn token_minutes(
@@ -530,7 +528,6 @@ fn client_state(c: &UserPoolClientType) -> ClientState {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -571,7 +568,6 @@ mod tests {
         assert!(!s.generate_secret);
         assert!(s.read_attributes.is_empty());
     }
-
 
     #[test]
     fn update_client_keeps_unmanaged_and_sets_managed() {

@@ -138,29 +138,28 @@ impl Kind for Group {
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
         async move {
-            let per_pool: Vec<(LivePool, Vec<(String, GroupState)>)> =
-                futures::stream::iter(live_pools(observed, ids))
-                    .map(|pool| {
-                        // Scoped: the groups the named tenants declare in this pool.
-                        let names: Option<Vec<String>> = scoped.then(|| {
-                            desired
-                                .items
-                                .values()
-                                .filter(|i| i.kind == KIND && i.parent.as_deref() == Some(pool.address.as_str()))
-                                .map(|i| i.name.clone())
-                                .collect()
-                        });
-                        async move {
-                            let groups = match names {
-                                Some(names) => get_groups(aws, &pool.id, names).await?,
-                                None => list_groups(aws, &pool.id).await?,
-                            };
-                            Ok::<_, AwsError>((pool, groups))
-                        }
-                    })
-                    .buffered(2)
-                    .try_collect()
-                    .await?;
+            let per_pool: Vec<(LivePool, Vec<(String, GroupState)>)> = futures::stream::iter(live_pools(observed, ids))
+                .map(|pool| {
+                    // Scoped: the groups the named tenants declare in this pool.
+                    let names: Option<Vec<String>> = scoped.then(|| {
+                        desired
+                            .items
+                            .values()
+                            .filter(|i| i.kind == KIND && i.parent.as_deref() == Some(pool.address.as_str()))
+                            .map(|i| i.name.clone())
+                            .collect()
+                    });
+                    async move {
+                        let groups = match names {
+                            Some(names) => get_groups(aws, &pool.id, names).await?,
+                            None => list_groups(aws, &pool.id).await?,
+                        };
+                        Ok::<_, AwsError>((pool, groups))
+                    }
+                })
+                .buffered(2)
+                .try_collect()
+                .await?;
             let mut out = Vec::new();
             for (pool, groups) in per_pool {
                 for (name, g) in groups {
@@ -308,10 +307,20 @@ mod tests {
         assert_eq!(group_tenant("my-co-admin"), Some("my-co"));
         assert_eq!(group_tenant("Hand Made"), None);
         assert_eq!(group_tenant("acme-Owner"), None);
-        let i = item("platform/pool", None, "my-co-admin", &GroupState { description: None, precedence: None, role_arn: None });
+        let i = item(
+            "platform/pool",
+            None,
+            "my-co-admin",
+            &GroupState { description: None, precedence: None, role_arn: None },
+        );
         assert_eq!(i.tenant.as_deref(), Some("my-co"));
         assert_eq!(i.after, ["tenant/my-co/role/admin"]);
-        let i = item("tenant/x/pool", Some("x"), "Hand Made", &GroupState { description: None, precedence: None, role_arn: None });
+        let i = item(
+            "tenant/x/pool",
+            Some("x"),
+            "Hand Made",
+            &GroupState { description: None, precedence: None, role_arn: None },
+        );
         assert_eq!((i.tenant.as_deref(), i.after.len()), (Some("x"), 0));
     }
 }
