@@ -304,6 +304,7 @@ impl Kind for AppClient {
     }
 }
 
+/// ListUserPoolClients pages, then DescribeUserPoolClient each: (client id, client).
 async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolClientType)>, AwsError> {
     let mut client_ids = Vec::new();
     let mut token: Option<String> = None;
@@ -453,10 +454,6 @@ fn update_client_request(
         .set_enable_propagate_additional_user_context_data(live.enable_propagate_additional_user_context_data())
         .set_refresh_token_rotation(live.refresh_token_rotation().cloned())
 }
-
-/// The SDK serialises `AdminCreateUserConfig.UnusedAccountValidityDays` (a plain `i32`)
-/// even when unset, as 0. The field is deprecated in favour of
-/// `PasswordPolicy.TemporaryPasswordValidityDays`, which tenantctl always sends; AWS refuses
 
 fn prevent_errors(on: bool) -> PreventUserExistenceErrorTypes {
     if on {
@@ -621,8 +618,6 @@ mod tests {
             .build();
         assert_eq!(client_state(&echoed), desired);
     }
-
-    /// A mode change carries the live SMS, email and WebAuthn settings through.
 
     /// AWS refuses an UpdateUserPoolClient whose DefaultRedirectURI is not one of its
     /// CallbackURLs: when the folder drops the live default's URL, the update clears it.
