@@ -93,10 +93,16 @@ impl Env {
     /// slices' and left out).
     fn desired(&self) -> World {
         let mut d = World { pools: desired::pools(&self.folder, &self.render), ..World::default() };
+        tenantctl::kinds::desired(&self.folder, &self.render, &mut d);
+        // What lives in the pools is the other slices' too.
+        let theirs: Vec<String> = d.items.keys().cloned().collect();
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
         desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));
         d.pools.clear();
+        for a in theirs {
+            d.items.remove(&a);
+        }
         d
     }
 
@@ -125,7 +131,7 @@ impl Env {
 /// The kinds' observation of a folder, on top of the ids the other slices know.
 async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(World, Ids), aws::AwsError> {
     let mut world = World::default();
-    kinds::observe(aws, folder, false, &mut world, &mut ids).await?;
+    kinds::observe(aws, folder, &World::default(), false, &mut world, &mut ids).await?;
     Ok((world, ids))
 }
 

@@ -158,10 +158,13 @@ impl Kind for IamRole {
 
     /// Read with the policies by [`observe`], which `Session::open` calls (a `--tenant` read
     /// needs the desired roles, and comes first).
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         _aws: &'a Aws,
         _folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

@@ -144,10 +144,13 @@ impl Kind for LambdaPermission {
     }
 
     /// `GetPolicy` of the function, when it exists.
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

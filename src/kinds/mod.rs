@@ -28,12 +28,15 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod app_client;
 pub mod authorizer;
+pub mod group;
 pub mod iam_role;
 pub mod lambda_function;
 pub mod lambda_permission;
 pub mod method_auth;
 pub mod pool_domain;
+pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
@@ -69,11 +72,15 @@ pub trait Kind: ItemRules {
 
     /// The live instances, by address, with their physical ids. `observed` and `ids` hold
     /// what was read before (the kinds of the typed world, and the kinds listed earlier in
-    /// [`KINDS`]).
+    /// [`KINDS`]). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
+    /// and only those are to be read.
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        desired: &'a World,
+        scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>>;
@@ -139,6 +146,9 @@ pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
 pub static KINDS: &[&dyn Kind] = &[
     &iam_role::IamRole,
     &role_policy::RolePolicy,
+    &resource_server::ResourceServer,
+    &app_client::AppClient,
+    &group::Group,
     &pool_domain::PoolDomain,
     &rest_api::RestApi,
     &authorizer::Authorizer,
@@ -166,17 +176,17 @@ pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
     }
 }
 
-/// Reads every kind's live instances into `observed` and their ids into `ids` (`scoped`: a
-/// `--tenant` session, which leaves platform-wide kinds alone).
+/// Reads every kind's live instances into `observed` and their ids into `ids`.
 pub async fn observe(
     aws: &Aws,
     folder: &Folder,
+    desired: &World,
     scoped: bool,
     observed: &mut World,
     ids: &mut Ids,
 ) -> Result<(), AwsError> {
     for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
-        let found = k.observe(aws, folder, observed, ids).await?;
+        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
         for (address, item, id) in found {
             ids.set(address.clone(), id);
             observed.items.insert(address, item);

@@ -80,6 +80,8 @@ impl Kind for PoolDomain {
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

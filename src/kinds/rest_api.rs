@@ -87,10 +87,13 @@ impl Kind for RestApi {
     }
 
     /// Read by the `authorizer` kind (module docs).
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         _aws: &'a Aws,
         _folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

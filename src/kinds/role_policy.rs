@@ -101,10 +101,13 @@ impl Kind for RolePolicy {
     }
 
     /// With its role (see `iam_role::observe`).
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         _aws: &'a Aws,
         _folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

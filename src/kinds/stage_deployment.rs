@@ -171,10 +171,13 @@ impl Kind for StageDeployment {
         Vec::new()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

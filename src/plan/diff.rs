@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Action, Change, FieldChange, Op, Orphan, Plan, PlanError, Resource};
-use crate::state::{parse_group, Ids, PoolState, World};
+use crate::state::{Ids, PoolState, World};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -111,11 +111,6 @@ impl Ctx<'_> {
     }
 }
 
-/// `<tenant>-<role>` -> tenant.
-fn group_tenant(name: &str) -> Option<&str> {
-    parse_group(name).map(|(tenant, _)| tenant)
-}
-
 fn pool_tenant(p: &PoolState) -> Option<&str> {
     p.tenant.as_deref()
 }
@@ -123,12 +118,6 @@ fn pool_tenant(p: &PoolState) -> Option<&str> {
 fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(), PlanError> {
     let addr = &d.address;
     let tenant = pool_tenant(d);
-    let empty = PoolState {
-        groups: Default::default(),
-        clients: Default::default(),
-        resource_servers: Default::default(),
-        ..d.clone()
-    };
     // After CreatePool the pool has its settings and attributes, and nothing else.
     let created;
     let o = match o {
@@ -148,9 +137,9 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
                 &d.name,
                 tenant,
                 fields,
-                Op::CreatePool { pool: empty.clone() },
+                Op::CreatePool { pool: d.clone() },
             );
-            created = empty;
+            created = d.clone();
             &created
         }
         Some(o) => o,
@@ -213,97 +202,6 @@ fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(
         if let Some(n) = o.attributes.keys().find(|n| !d.attributes.contains_key(*n)) {
             return Err(PlanError::AttributeRemoved { pool: d.name.clone(), name: n.clone() });
         }
-        for (id, rs) in &d.resource_servers {
-            let live = o.resource_servers.get(id);
-            let fields = field_changes(live, Some(rs));
-            if !fields.is_empty() {
-                cx.push(
-                    if live.is_some() { Action::Update } else { Action::Create },
-                    Resource::ResourceServer,
-                    format!("{addr}/resource_server/{id}"),
-                    id,
-                    tenant,
-                    fields,
-                    Op::PutResourceServer {
-                        pool: addr.clone(),
-                        identifier: id.clone(),
-                        server: rs.clone(),
-                        create: live.is_none(),
-                    },
-                );
-            }
-        }
-        for id in o.resource_servers.keys().filter(|k| !d.resource_servers.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::ResourceServer,
-                format!("{addr}/resource_server/{id}"),
-                id,
-                tenant,
-                Vec::new(),
-                Op::DeleteResourceServer { pool: addr.clone(), identifier: id.clone() },
-            );
-        }
-        for (name, c) in &d.clients {
-            let live = o.clients.get(name);
-            if let Some(l) = live.filter(|l| l.generate_secret != c.generate_secret) {
-                return Err(PlanError::ClientSecretChange {
-                    pool: d.name.clone(),
-                    client: name.clone(),
-                    before: l.generate_secret,
-                    after: c.generate_secret,
-                });
-            }
-            let fields = field_changes(live, Some(c));
-            if !fields.is_empty() {
-                cx.push(
-                    if live.is_some() { Action::Update } else { Action::Create },
-                    Resource::AppClient,
-                    format!("{addr}/app_client/{name}"),
-                    name,
-                    tenant,
-                    fields,
-                    Op::PutClient { pool: addr.clone(), name: name.clone(), client: c.clone(), create: live.is_none() },
-                );
-            }
-        }
-        for name in o.clients.keys().filter(|k| !d.clients.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::AppClient,
-                format!("{addr}/app_client/{name}"),
-                name,
-                tenant,
-                Vec::new(),
-                Op::DeleteClient { pool: addr.clone(), name: name.clone() },
-            );
-        }
-    }
-    for (name, g) in &d.groups {
-        let live = o.groups.get(name);
-        let fields = field_changes(live, Some(g));
-        if !fields.is_empty() {
-            let gt = group_tenant(name);
-            cx.push(
-                if live.is_some() { Action::Update } else { Action::Create },
-                Resource::Group,
-                format!("{addr}/group/{name}"),
-                name,
-                gt,
-                fields,
-                Op::PutGroup { pool: addr.clone(), name: name.clone(), group: g.clone(), create: live.is_none() },
-            );
-        }
-    }
-    for name in o.groups.keys().filter(|k| !d.groups.contains_key(*k)) {
-        let gt = group_tenant(name).or(tenant);
-        cx.extra(
-            Resource::Group,
-            format!("{addr}/group/{name}"),
-            name,
-            gt,
-            Op::DeleteGroup { pool: addr.clone(), name: name.clone() },
-        );
     }
     Ok(())
 }
@@ -323,7 +221,21 @@ pub fn plan_with(
 ) -> Result<Plan, PlanError> {
     let mut cx = Ctx { opts, changes: Vec::new(), orphans: Vec::new() };
     let kept = |parent: &str| desired.pools.contains_key(parent) || desired.items.contains_key(parent);
-    super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &mut cx.changes, &mut cx.orphans)?;
+    let parent_name = |parent: &str| {
+        let (pool, item) = (desired.pools.get(parent), desired.items.get(parent));
+        pool.map(|p| &p.name).or(item.map(|i| &i.name)).cloned().unwrap_or_default()
+    };
+    super::items::plan_items(
+        desired,
+        observed,
+        ids,
+        opts,
+        kinds,
+        &kept,
+        &parent_name,
+        &mut cx.changes,
+        &mut cx.orphans,
+    )?;
     for (addr, d) in &desired.pools {
         plan_pool(&mut cx, d, observed.pools.get(addr))?;
     }

@@ -105,6 +105,19 @@ pub trait ItemRules: Sync {
         let _ = (desired, wanted, observed, changes);
         Ok(())
     }
+
+    /// Whether `--tenant` (scoped) plans compare it (false: only whole-folder plans do, and a
+    /// scoped observation does not read it).
+    fn scoped(&self) -> bool {
+        true
+    }
+
+    /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is
+    /// the physical name of the resource it lives in.
+    fn check_change(&self, desired: &Item, live: &Item, parent: &str) -> Result<(), PlanError> {
+        let _ = (desired, live, parent);
+        Ok(())
+    }
 }
 
 fn change(action: Action, address: &str, item: &Item, resource: Resource, fields: Vec<FieldChange>, op: Op) -> Change {
@@ -120,7 +133,9 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
 }
 
 /// Changes and orphans for the kinds' items. `parents_kept`: whether a parent address stays
-/// (an undeclared item whose parent goes is deleted with it).
+/// (an undeclared item whose parent goes is deleted with it); `parent_name`: its physical
+/// name.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn plan_items(
     desired: &World,
     observed: &World,
@@ -128,6 +143,7 @@ pub(super) fn plan_items(
     opts: &PlanOptions,
     kinds: &[&dyn ItemRules],
     parent_kept: &dyn Fn(&str) -> bool,
+    parent_name: &dyn Fn(&str) -> String,
     changes: &mut Vec<Change>,
     orphans: &mut Vec<Orphan>,
 ) -> Result<(), PlanError> {
@@ -146,6 +162,9 @@ pub(super) fn plan_items(
     }
     for (addr, d) in &wanted {
         let Some(k) = rules(&d.kind) else { continue };
+        if opts.scoped && !k.scoped() {
+            continue;
+        }
         let resource = k.resource();
         match observed.items.get(addr) {
             None => {
@@ -160,6 +179,7 @@ pub(super) fn plan_items(
                 changes.push(change(Action::Create, addr, d, resource, fields, op));
             }
             Some(o) => {
+                k.check_change(d, o, &d.parent.as_deref().map(parent_name).unwrap_or_default())?;
                 let fields = k.compare(addr, d, o, ids)?;
                 if fields.is_empty() {
                     continue;
@@ -300,9 +320,6 @@ mod tests {
             tenant: Some("acme".into()),
             settings: Default::default(),
             attributes: Default::default(),
-            groups: Default::default(),
-            resource_servers: Default::default(),
-            clients: Default::default(),
             usernames: None,
         };
         d.pools.insert("tenant/acme/pool".into(), pool.clone());

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::{AttributeState, ClientState, GroupState, PoolSettings, PoolState, ResourceServerState};
+use crate::state::{AttributeState, PoolSettings, PoolState};
 
 pub use diff::{diff_values, field_changes, plan, plan_with, PlanOptions};
 pub use items::ItemRules;
@@ -150,37 +150,6 @@ pub enum Op {
         name: String,
         attribute: AttributeState,
     },
-    PutGroup {
-        pool: String,
-        name: String,
-        group: GroupState,
-        create: bool,
-    },
-    DeleteGroup {
-        pool: String,
-        name: String,
-    },
-    PutResourceServer {
-        pool: String,
-        identifier: String,
-        server: ResourceServerState,
-        create: bool,
-    },
-    DeleteResourceServer {
-        pool: String,
-        identifier: String,
-    },
-    /// Create, or read-modify-write update, of an app client.
-    PutClient {
-        pool: String,
-        name: String,
-        client: ClientState,
-        create: bool,
-    },
-    DeleteClient {
-        pool: String,
-        name: String,
-    },
     DeletePool {
         pool: String,
         force_delete_users: bool,
@@ -221,13 +190,8 @@ impl Op {
             Op::Replace { create, .. } => create.phase(),
             Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
             Op::AddAttribute { .. } => 4,
-            Op::PutResourceServer { .. } => 5,
-            Op::PutClient { .. } => 6,
-            Op::PutGroup { .. } => 7,
             Op::Item { phase, .. } => *phase,
             // Deletions last, dependants first.
-            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
-            Op::DeleteResourceServer { .. } => 14,
             Op::DeletePool { .. } => 15,
         }
     }
@@ -253,6 +217,10 @@ fn reference_needs(op: &Op) -> Vec<String> {
     serde_json::to_value(op).map(|v| crate::state::refs::refs_in(&v)).unwrap_or_default()
 }
 
+/// Kinds the authorizer function never names (its environment holds pool and client ids,
+/// its role a role ARN): their deletes need not wait for it.
+const NOT_NAMED_BY_FUNCTION: &[&str] = &["group", "resource_server"];
+
 /// What one op makes exist (or changes) and what must be done before it: see [`Op::deps`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deps {
@@ -265,14 +233,7 @@ pub struct Deps {
 impl Op {
     /// Whether this op removes something.
     pub fn is_delete(&self) -> bool {
-        matches!(
-            self,
-            Op::DeleteGroup { .. }
-                | Op::DeleteResourceServer { .. }
-                | Op::DeleteClient { .. }
-                | Op::DeletePool { .. }
-                | Op::Item { desired: None, .. }
-        ) || matches!(self, Op::Replace { .. })
+        matches!(self, Op::DeletePool { .. } | Op::Item { desired: None, .. }) || matches!(self, Op::Replace { .. })
     }
 
     /// The dependency edges of this op, as keys (the engine waits for every earlier change of
@@ -298,14 +259,26 @@ impl Op {
                 role_names_in(&d.state, &mut roles);
                 needs.extend(roles.iter().filter(|n| !(d.kind == "iam_role" && **n == d.name)).map(|n| k("role", n)));
                 let mut provides = vec![address.clone(), k(&d.kind, &d.name), k("kind", &d.kind)];
+                // `<kind>@<parent>`: what lives in a pool (its servers, before its clients).
+                provides.extend(d.parent.iter().map(|p| format!("{}@{p}", d.kind)));
                 if d.kind == "iam_role" {
                     provides.extend([k("role", &d.name), "roles".into()]);
                 }
                 (provides, needs)
             }
             Op::Item { address, desired: None, live: Some(o), .. } => {
-                let provides = o.depends_on().iter().map(|a| k("gone", a)).collect();
-                let mut needs = vec![k("gone", address), "kind:lambda_function".into()];
+                let mut provides: Vec<String> = o.depends_on().iter().map(|a| k("gone", a)).collect();
+                provides.push(k(&format!("gone-{}", o.kind), &o.name));
+                provides.extend(o.parent.iter().map(|p| format!("{}@{p}", o.kind)));
+                let mut needs = vec![k("gone", address)];
+                if !NOT_NAMED_BY_FUNCTION.contains(&o.kind.as_str()) {
+                    // The authorizer function's environment may name it: it changes first.
+                    needs.push("kind:lambda_function".into());
+                }
+                if o.kind == "resource_server" {
+                    // The pool's clients may name its scopes: they change (or go) first.
+                    needs.extend(o.parent.iter().map(|p| format!("app_client@{p}")));
+                }
                 if o.kind == "iam_role" {
                     // The groups that may name it: a tenant's group `<tenant>-<role>` names
                     // the role `<platform>-<tenant>-<role>`, so every name after a `-`.
@@ -325,23 +298,6 @@ impl Op {
             Op::CreatePool { pool } => (vec![pool.address.clone()], vec![]),
             Op::UpdatePool { pool, .. } => (vec![pool.clone()], vec![]),
             Op::AddAttribute { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
-            Op::PutResourceServer { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
-            Op::PutClient { pool, name, .. } => (
-                vec![crate::state::wiring::client_address(pool, name), k("clients", pool)],
-                vec![pool.clone(), k("schema", pool)],
-            ),
-            Op::PutGroup { pool, name, group, .. } => {
-                let mut needs = vec![pool.clone()];
-                needs.extend(group.role_arn.as_deref().and_then(role_name_of_arn).map(|r| k("role", r)));
-                (vec![k("group", name)], needs)
-            }
-            Op::DeleteGroup { pool, name } => (vec![k("gone", pool), k("gone-group", name)], vec![]),
-            Op::DeleteClient { pool, .. } => {
-                (vec![k("gone", pool), k("gone-client", pool)], vec!["kind:lambda_function".into()])
-            }
-            Op::DeleteResourceServer { pool, .. } => {
-                (vec![k("gone", pool)], vec![k("gone-client", pool), k("clients", pool)])
-            }
             Op::DeletePool { pool, .. } => {
                 (vec![], vec![k("gone", pool), pool.clone(), "kind:lambda_function".into(), "kind:authorizer".into()])
             }

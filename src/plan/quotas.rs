@@ -61,16 +61,16 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
             });
         }
     }
-    for pool in desired.pools.values() {
-        if pool.groups.len() > GROUPS_PER_POOL {
+    let mut groups: std::collections::BTreeMap<&str, usize> = Default::default();
+    for i in desired.items.values().filter(|i| i.kind == Resource::Group.as_str()) {
+        *groups.entry(i.parent.as_deref().unwrap_or_default()).or_default() += 1;
+    }
+    for (pool, n) in groups {
+        if n > GROUPS_PER_POOL {
+            let name = desired.pools.get(pool).map_or(pool, |p| p.name.as_str());
             return Err(PlanError::Quota {
                 quota: "Cognito groups per user pool".into(),
-                detail: format!(
-                    "pool `{}` would hold {} groups: {} > {GROUPS_PER_POOL}",
-                    pool.name,
-                    pool.groups.len(),
-                    pool.groups.len()
-                ),
+                detail: format!("pool `{name}` would hold {n} groups: {n} > {GROUPS_PER_POOL}"),
                 remedy: "this quota cannot be raised: move tenants to silo pools, or give pooled tenants fewer roles"
                     .into(),
             });
@@ -213,9 +213,6 @@ mod tests {
                     tenant: Some("x".into()),
                     settings: Default::default(),
                     attributes: Default::default(),
-                    groups: Default::default(),
-                    resource_servers: Default::default(),
-                    clients: Default::default(),
                     usernames: None,
                 },
             },

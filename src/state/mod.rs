@@ -50,39 +50,6 @@ pub struct AttributeState {
     pub max_value: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct GroupState {
-    pub description: Option<String>,
-    pub precedence: Option<i32>,
-    pub role_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ResourceServerState {
-    pub name: String,
-    /// scope name -> description
-    pub scopes: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub struct ClientState {
-    pub generate_secret: bool,
-    pub explicit_auth_flows: BTreeSet<String>,
-    pub allowed_oauth_flows: BTreeSet<String>,
-    pub allowed_oauth_scopes: BTreeSet<String>,
-    pub allowed_oauth_flows_user_pool_client: bool,
-    pub callback_urls: BTreeSet<String>,
-    pub logout_urls: BTreeSet<String>,
-    pub supported_identity_providers: BTreeSet<String>,
-    pub read_attributes: BTreeSet<String>,
-    pub write_attributes: BTreeSet<String>,
-    pub access_token_minutes: Option<i32>,
-    pub id_token_minutes: Option<i32>,
-    pub refresh_token_minutes: Option<i32>,
-    pub enable_token_revocation: bool,
-    pub prevent_user_existence_errors: bool,
-}
-
 /// How users sign in; set when a pool is created, never changed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UsernamesState {
@@ -115,9 +82,6 @@ pub struct PoolState {
     pub settings: PoolSettings,
     /// name without the `custom:` prefix
     pub attributes: BTreeMap<String, AttributeState>,
-    pub groups: BTreeMap<String, GroupState>,
-    pub resource_servers: BTreeMap<String, ResourceServerState>,
-    pub clients: BTreeMap<String, ClientState>,
     /// Desired: as declared (None: not managed; a new pool gets the default). Observed: live.
     #[serde(default)]
     pub usernames: Option<UsernamesState>,
