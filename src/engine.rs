@@ -17,7 +17,7 @@ use std::path::Path;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Mutex;
 
-use crate::aws::{self, Aws, AwsError};
+use crate::aws::{Aws, AwsError};
 use crate::kinds::Service;
 use crate::plan::{Change, Op};
 use crate::state::Ids;
@@ -68,9 +68,6 @@ async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -
 
 async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
     match op {
-        Op::CreatePool { .. } | Op::UpdatePool { .. } | Op::AddAttribute { .. } | Op::DeletePool { .. } => {
-            aws::cognito::execute(aws, op, ids).await
-        }
         Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
         Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
     }
@@ -352,6 +349,10 @@ mod tests {
         }
     }
 
+    fn create_pool(address: &str) -> Op {
+        create(address, pool(address).item())
+    }
+
     fn group_item(pool: &str, name: &str, role: Option<&str>) -> Item {
         group::item(
             pool,
@@ -444,25 +445,24 @@ mod tests {
             ("role-a", create_role(role("saas-a-admin", trusting.clone()))),
             ("role-b", create_role(role("saas-b-admin", trusting))),
             ("policy-a", put_policy("saas-a-admin")),
-            ("pool", Op::CreatePool { pool: pool(pooled) }),
-            (
-                "attr",
-                Op::AddAttribute {
-                    pool: pooled.into(),
-                    name: "tier".into(),
-                    attribute: AttributeState {
-                        data_type: "String".into(),
-                        mutable: true,
-                        min_length: None,
-                        max_length: None,
-                        min_value: None,
-                        max_value: None,
-                    },
-                },
-            ),
+            ("pool", create_pool(pooled)),
+            ("attr", {
+                let mut p = pool(pooled);
+                let tier = AttributeState {
+                    data_type: "String".into(),
+                    mutable: true,
+                    min_length: None,
+                    max_length: None,
+                    min_value: None,
+                    max_value: None,
+                };
+                p.attributes.insert("tier".into(), tier);
+                let (address, item) = p.attribute_items().remove(0);
+                create(&address, item)
+            }),
             ("server", create(&resource_server::address(pooled, "https://api"), server_item(pooled))),
             ("client", create(&client_address(pooled, "web"), client_item(pooled))),
-            ("silo-pool", Op::CreatePool { pool: pool("tenant/s/pool") }),
+            ("silo-pool", create_pool("tenant/s/pool")),
             ("group-a", group(pooled, "a-admin", Some("saas-a-admin"))),
             ("group-b", group(pooled, "b-admin", Some("saas-b-admin"))),
             ("group-c", group(pooled, "c-admin", None)),
@@ -560,11 +560,16 @@ mod tests {
     fn deletes_run_in_reverse() {
         let silo = "tenant/s/pool";
         let (c, at) = plan(vec![
-            ("pool-off", Op::UpdatePool { pool: silo.into(), settings: Default::default() }),
+            ("pool-off", {
+                let (on, off) = (pool(silo), pool(silo));
+                let mut on = on.item();
+                on.state["deletion_protection"] = json!(true);
+                item_op(silo.into(), Some(off.item()), Some(on), &crate::kinds::user_pool::UserPool)
+            }),
             ("del-group", delete(&group::address(silo, "s-admin"), group_item(silo, "s-admin", None))),
             ("del-client", delete(&client_address(silo, "web"), client_item(silo))),
             ("del-server", delete(&resource_server::address(silo, "https://api"), server_item(silo))),
-            ("del-pool", Op::DeletePool { pool: silo.into(), force_delete_users: false }),
+            ("del-pool", delete(silo, pool(silo).item())),
             (
                 "del-other-group",
                 delete(&group::address("platform/pool", "t-admin"), group_item("platform/pool", "t-admin", None)),
@@ -636,7 +641,7 @@ mod tests {
         let (c, at) = plan(vec![
             ("role-a", create_role(role("saas-a-admin", json!({})))),
             ("role-b", create_role(role("saas-b-admin", json!({})))),
-            ("pool", Op::CreatePool { pool: pool(pooled) }),
+            ("pool", create_pool(pooled)),
             ("group-a", group(pooled, "a-admin", Some("saas-a-admin"))),
             ("group-b", group(pooled, "b-admin", Some("saas-b-admin"))),
             ("function", function("saas-authorizer", &[("ISSUERS", Text::default().id("platform/pool"))])),

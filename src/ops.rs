@@ -121,18 +121,30 @@ pub fn code_sha256(path: &Path) -> Option<String> {
 /// and items.
 fn scope(world: &mut World, tenants: &[String]) {
     let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
-    world.items.retain(|_, i| i.tenant.as_deref().is_some_and(|t| keep.contains(t)));
-    let items = &world.items;
-    world.pools.retain(|addr, p| match &p.tenant {
-        Some(t) => keep.contains(t.as_str()),
-        None => items.values().any(|i| i.kind == kinds::group::KIND && i.parent.as_deref() == Some(addr.as_str())),
+    let theirs = |i: &crate::state::Item| i.tenant.as_deref().is_some_and(|t| keep.contains(t));
+    let pools: BTreeSet<String> = world
+        .items
+        .iter()
+        .filter(|(addr, i)| {
+            i.kind == kinds::user_pool::KIND
+                && (theirs(i)
+                    || (i.tenant.is_none()
+                        && world.items.values().any(|g| {
+                            g.kind == kinds::group::KIND && g.parent.as_deref() == Some(addr.as_str()) && theirs(g)
+                        })))
+        })
+        .map(|(addr, _)| addr.clone())
+        .collect();
+    world.items.retain(|addr, i| match i.kind.as_str() {
+        kinds::user_pool::KIND => pools.contains(addr),
+        kinds::custom_attribute::KIND => i.parent.as_ref().is_some_and(|p| pools.contains(p)),
+        _ => theirs(i),
     });
 }
 
 /// The desired world without one tenant: its roles, its silo pool, its groups in the shared
 /// pool.
 pub fn without_tenant(desired: &mut World, tenant: &str) {
-    desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
     desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
 }
 
@@ -207,7 +219,7 @@ impl Session {
         if scoped {
             scope(&mut desired, tenants);
         }
-        let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
+        let user_pools = kinds::user_pool::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
         kinds::observe(&aws, &folder, &desired, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
@@ -343,16 +355,17 @@ mod tests {
         ];
         let roles = [role("acme", "admin"), role("acme-corp", "admin")];
         let mut w = World {
-            pools: pools.iter().map(|(p, _)| (p.address.clone(), p.clone())).collect(),
             items: roles
                 .iter()
                 .flat_map(crate::kinds::iam_role::items)
-                .chain(pools.into_iter().flat_map(|(_, groups)| groups))
+                .chain(pools.iter().flat_map(|(_, groups)| groups.clone()))
                 .collect(),
-            ..World::default()
         };
+        for (p, _) in &pools {
+            w.insert_pool(p.clone());
+        }
         without_tenant(&mut w, "acme");
-        assert_eq!(w.pools.keys().collect::<Vec<_>>(), ["platform/pool", "tenant/acme-corp/pool"]);
+        assert_eq!(w.pools().keys().collect::<Vec<_>>(), ["platform/pool", "tenant/acme-corp/pool"]);
         let kept = |kind: &str| -> Vec<String> {
             w.items.values().filter(|i| i.kind == kind).map(|i| i.name.clone()).collect()
         };

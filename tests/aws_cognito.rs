@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, LambdaConfigType};
-use tenantctl::aws::{self, cognito, Aws, AwsError, Limiter};
+use tenantctl::aws::{self, Aws, AwsError, Limiter};
 use tenantctl::kinds::app_client::{self, ClientState};
 use tenantctl::kinds::group::{self, GroupState};
 use tenantctl::kinds::resource_server::{self, ResourceServerState};
@@ -76,6 +76,10 @@ struct PoolWith {
 }
 
 impl PoolWith {
+    fn pool_item(&self) -> (String, Item) {
+        (self.pool.address.clone(), self.pool.item())
+    }
+
     fn group(&self, name: &str) -> (String, Item) {
         let p = &self.pool;
         (group::address(&p.address, name), group::item(&p.address, p.tenant.as_deref(), name, &self.groups[name]))
@@ -97,7 +101,9 @@ impl PoolWith {
         items.extend(self.groups.keys().map(|g| self.group(g)));
         items.extend(self.resource_servers.keys().map(|r| self.server(r)));
         items.extend(self.clients.keys().map(|c| self.client(c)));
-        World { pools: BTreeMap::from([(self.pool.address.clone(), self.pool.clone())]), items, ..World::default() }
+        let mut w = World { items };
+        w.insert_pool(self.pool.clone());
+        w
     }
 
     /// The pool at `address` of an observed world, with its items.
@@ -111,7 +117,7 @@ impl PoolWith {
                 .collect()
         }
         PoolWith {
-            pool: world.pools[address].clone(),
+            pool: world.pools()[address].clone(),
             groups: of(world, address, "group"),
             resource_servers: of(world, address, "resource_server"),
             clients: of(world, address, "app_client"),
@@ -238,10 +244,10 @@ async fn create_all(aws: &Aws, desired: &PoolWith, ids: &Mutex<Ids>) {
     let pool = &desired.pool;
     let mut shell = pool.clone();
     let late = shell.attributes.remove("seats");
-    cognito::execute(aws, &Op::CreatePool { pool: shell }, ids).await.expect("CreatePool");
-    if let Some(a) = late {
-        let op = Op::AddAttribute { pool: pool.address.clone(), name: "seats".into(), attribute: a };
-        cognito::execute(aws, &op, ids).await.expect("AddAttribute");
+    put(aws, ids, (pool.address.clone(), shell.item()), false).await.expect("CreatePool");
+    if late.is_some() {
+        let seats = pool.attribute_items().into_iter().find(|(a, _)| a.ends_with("/seats")).unwrap();
+        put(aws, ids, seats, false).await.expect("AddAttribute");
     }
     for identifier in desired.resource_servers.keys() {
         put(aws, ids, desired.server(identifier), false).await.expect("create resource server");
@@ -260,7 +266,7 @@ async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids
     let folder = tenantctl::spec::load_valid(dir.path()).expect("folder");
     let mut world = World::default();
     let mut ids = Ids::default();
-    cognito::observe(aws, desired, scoped, &mut world, &mut ids).await?;
+    kinds::user_pool::observe(aws, desired, scoped, &mut world, &mut ids).await?;
     // The kinds that live in pools (the folder's authorizer wiring is not this test's).
     for kind in ["resource_server", "app_client", "group"] {
         let k = kinds::of(kind).expect("a kind");
@@ -308,7 +314,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
 
     // 1. Unchanged: observed == desired.
     let (world, seen_ids) = observe(&aws, &World::default(), false).await.expect("observe");
-    assert_eq!(world.pools.len(), 1, "{:?}", world.pools.keys().collect::<Vec<_>>());
+    assert_eq!(world.pools().len(), 1, "{:?}", world.pools().keys().collect::<Vec<_>>());
     assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
     // Pool and client ids: the same whether read back or learned while applying.
     assert_eq!(seen_ids, *ids.lock().await);
@@ -329,7 +335,8 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         .expect("raw UpdateUserPool");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
     assert_ne!(
-        world.pools["platform/pool"].settings, desired.pool.settings,
+        world.pools()["platform/pool"].settings,
+        desired.pool.settings,
         "the raw update reset the managed settings"
     );
 
@@ -337,8 +344,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     desired.pool.settings.password_policy.min_length = 14;
     desired.pool.settings.mfa = "OFF".into();
     desired.pool.settings.tags.insert("cost-center".into(), "42".into());
-    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: desired.pool.settings.clone() };
-    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool");
+    put(&aws, &ids, desired.pool_item(), true).await.expect("UpdatePool");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
     assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
     let live = aws.cognito.describe_user_pool().user_pool_id(&pid).send().await.unwrap().user_pool.unwrap();
@@ -348,8 +354,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
 
     // MFA back on, through UpdatePool.
     desired.pool.settings.mfa = "OPTIONAL".into();
-    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: desired.pool.settings.clone() };
-    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool mfa");
+    put(&aws, &ids, desired.pool_item(), true).await.expect("UpdatePool mfa");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
     assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
 
@@ -444,26 +449,25 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         .send()
         .await
         .expect("AdminCreateUser");
-    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: false };
-    match cognito::execute(&aws, &op, &ids).await {
+    match delete(&aws, &ids, desired.pool_item()).await {
         Err(AwsError::Conflict(m)) => assert!(m.contains("users") && m.contains(&pid), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     // Deletion protection is on: DeletePool alone refuses; the plan turns it off first, as
     // its own change (UpdatePool), then deletes.
-    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
-    match cognito::execute(&aws, &op, &ids).await {
+    let mut forced = desired.pool_item();
+    forced.1.state["force_delete_users"] = serde_json::json!(true);
+    match delete(&aws, &ids, forced.clone()).await {
         Err(AwsError::Conflict(m)) => assert!(m.contains("deletion protection"), "{m}"),
         other => panic!("expected a deletion-protection conflict, got {other:?}"),
     }
-    let unprotected = PoolSettings { deletion_protection: false, ..desired.pool.settings.clone() };
-    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: unprotected };
-    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool: protection off");
-    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
-    cognito::execute(&aws, &op, &ids).await.expect("DeletePool");
+    let mut unprotected = desired.clone();
+    unprotected.pool.settings = PoolSettings { deletion_protection: false, ..desired.pool.settings.clone() };
+    put(&aws, &ids, unprotected.pool_item(), true).await.expect("UpdatePool: protection off");
+    delete(&aws, &ids, forced).await.expect("DeletePool");
     assert!(ids.lock().await.is_empty());
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert!(world.pools.is_empty());
+    assert!(world.pools().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -484,7 +488,7 @@ async fn silo_pools_and_duplicate_managed_pools() {
     silo.clients.clear();
     silo.resource_servers.clear();
     silo.groups.clear();
-    cognito::execute(&aws, &Op::CreatePool { pool: silo.pool.clone() }, &ids).await.expect("CreatePool silo");
+    put(&aws, &ids, silo.pool_item(), false).await.expect("CreatePool silo");
 
     // Unmanaged look-alikes are ignored: same name, no tags; another platform's tags;
     // a name that only shares the prefix.
@@ -512,7 +516,7 @@ async fn silo_pools_and_duplicate_managed_pools() {
     let mut cleanup: Vec<String> = extra.into_iter().filter_map(|o| o.user_pool?.id).collect();
 
     let (world, seen) = observe(&aws, &World::default(), false).await.expect("observe");
-    assert_eq!(world.pools.keys().collect::<Vec<_>>(), vec!["tenant/acme/pool"]);
+    assert_eq!(world.pools().keys().collect::<Vec<_>>(), vec!["tenant/acme/pool"]);
     assert_pool_eq(&PoolWith::observed(&world, "tenant/acme/pool"), &silo);
     let first = seen.id("tenant/acme/pool").unwrap().to_string();
 

@@ -218,10 +218,10 @@ mod markdown_plan {
             &[("web", false)],
         );
         let desired = World {
-            pools: BTreeMap::from([("platform/pool".into(), desired_pool)]),
             items: with_function(
                 desired_items
                     .into_iter()
+                    .chain(World::of_pools([desired_pool]).items)
                     .chain(roles(vec![
                         role("acme", "admin", "acme-data", false),
                         role("globex", "member", "globex-data-v2", false),
@@ -230,7 +230,6 @@ mod markdown_plan {
                     .collect(),
                 "new-secret-value",
             ),
-            ..World::default()
         };
         let (observed_pool, observed_items) = pool(
             "OFF",
@@ -242,10 +241,10 @@ mod markdown_plan {
             &[("web", false)],
         );
         let observed = World {
-            pools: BTreeMap::from([("platform/pool".into(), observed_pool)]),
             items: with_function(
                 observed_items
                     .into_iter()
+                    .chain(World::of_pools([observed_pool]).items)
                     .chain(roles(vec![
                         role("globex", "member", "globex-data", false),
                         role("initech", "member", "initech-data", true),
@@ -255,7 +254,6 @@ mod markdown_plan {
                     .collect(),
                 "old-secret-value",
             ),
-            ..World::default()
         };
         let opts = PlanOptions {
             tenants: ["acme", "globex", "initech"].iter().map(|s| s.to_string()).collect(),

@@ -12,11 +12,6 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
         spinner.finish();
         let c = &s.aws.ctx;
         let mut rows: Vec<Value> = Vec::new();
-        for (addr, p) in &s.observed.pools {
-            let id = s.ids.id(addr).unwrap_or_default();
-            rows.push(json!({"resource": "user_pool", "address": addr, "name": p.name, "tenant": p.tenant,
-                "id": id, "arn": format!("arn:{}:cognito-idp:{}:{}:userpool/{id}", c.partition, c.region, c.account_id)}));
-        }
         // Kind by kind, in the registry's order.
         for k in kinds::KINDS {
             let kind = k.resource();

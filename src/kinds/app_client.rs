@@ -75,7 +75,7 @@ pub fn item(pool: &str, tenant: Option<&str>, name: &str, state: &ClientState) -
         parent: Some(pool.to_string()),
         state: serde_json::to_value(state).expect("state serializes"),
         // The pool's custom attributes and resource servers, which it may name, first.
-        after: vec![format!("schema:{pool}"), format!("resource_server@{pool}")],
+        after: vec![format!("custom_attribute@{pool}"), format!("resource_server@{pool}")],
     }
 }
 
@@ -193,7 +193,7 @@ impl Kind for AppClient {
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let clients = desired_states(folder);
         let mut out = Vec::new();
-        for (pool, p) in &world.pools {
+        for (pool, p) in &world.pools() {
             for (name, c) in &clients {
                 out.push((client_address(pool, name), item(pool, p.tenant.as_deref(), name, c)));
             }
@@ -532,6 +532,81 @@ fn client_state(c: &UserPoolClientType) -> ClientState {
     }
 }
 
+/// The pool's app clients named `name` but `except`: (creation date, id), oldest first.
+async fn clients_named(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<Vec<((i64, u32), String)>, AwsError> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
+        let page = aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool_id)
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+        for c in page.user_pool_clients().iter().filter(|c| c.client_name() == Some(name)) {
+            let Some(cid) = c.client_id().filter(|c| Some(*c) != except) else { continue };
+            match describe_client(aws, pool_id, cid).await {
+                Ok(d) => found
+                    .push((d.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), cid.to_string())),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `CreateUserPoolClient` accepts a name that is already there: a concurrent apply may have
+/// created a twin. As `aws::cognito::keep_one_pool` does for pools: list the pool's clients of that name
+/// (again after `TWIN_SETTLE` when none is seen); the oldest (CreationDate, then id) is the
+/// keeper for every run that looks, and a run whose client is not the keeper deletes its own.
+async fn keep_one_client(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    ours: &str,
+    created: Option<aws_smithy_types::DateTime>,
+) -> Result<String, AwsError> {
+    let mut keeper = ours.to_string();
+    for pass in 0..2 {
+        if pass == 1 {
+            tokio::time::sleep(TWIN_SETTLE).await;
+        }
+        let mut twins = clients_named(aws, pool_id, name, Some(ours)).await?;
+        twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));
+        twins.sort();
+        keeper = twins[0].1.clone();
+        if twins.len() > 1 {
+            break;
+        }
+    }
+    if keeper != ours {
+        aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(pool_id)).await;
+        aws.cognito.delete_user_pool_client().user_pool_id(pool_id).client_id(ours).send().await.map_err(|e| {
+            AwsError::Conflict(format!(
+                "app client {ours} `{name}` was created while another run created {keeper}; deleting the extra client failed: {}. \
+                 Delete it, then run again",
+                call_err("cognito-idp:DeleteUserPoolClient", e)
+            ))
+        })?;
+    }
+    Ok(keeper)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,79 +723,4 @@ mod tests {
         assert_eq!(i.get_default_redirect_uri(), &None);
         assert_eq!(i.get_callback_urls(), &Some(vec!["https://new.example/cb".to_string()]));
     }
-}
-
-/// The pool's app clients named `name` but `except`: (creation date, id), oldest first.
-async fn clients_named(
-    aws: &Aws,
-    pool_id: &str,
-    name: &str,
-    except: Option<&str>,
-) -> Result<Vec<((i64, u32), String)>, AwsError> {
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
-        let page = aws
-            .cognito
-            .list_user_pool_clients()
-            .user_pool_id(pool_id)
-            .max_results(60)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
-        for c in page.user_pool_clients().iter().filter(|c| c.client_name() == Some(name)) {
-            let Some(cid) = c.client_id().filter(|c| Some(*c) != except) else { continue };
-            match describe_client(aws, pool_id, cid).await {
-                Ok(d) => found
-                    .push((d.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), cid.to_string())),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// `CreateUserPoolClient` accepts a name that is already there: a concurrent apply may have
-/// created a twin. As `aws::cognito::keep_one_pool` does for pools: list the pool's clients of that name
-/// (again after `TWIN_SETTLE` when none is seen); the oldest (CreationDate, then id) is the
-/// keeper for every run that looks, and a run whose client is not the keeper deletes its own.
-async fn keep_one_client(
-    aws: &Aws,
-    pool_id: &str,
-    name: &str,
-    ours: &str,
-    created: Option<aws_smithy_types::DateTime>,
-) -> Result<String, AwsError> {
-    let mut keeper = ours.to_string();
-    for pass in 0..2 {
-        if pass == 1 {
-            tokio::time::sleep(TWIN_SETTLE).await;
-        }
-        let mut twins = clients_named(aws, pool_id, name, Some(ours)).await?;
-        twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));
-        twins.sort();
-        keeper = twins[0].1.clone();
-        if twins.len() > 1 {
-            break;
-        }
-    }
-    if keeper != ours {
-        aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(pool_id)).await;
-        aws.cognito.delete_user_pool_client().user_pool_id(pool_id).client_id(ours).send().await.map_err(|e| {
-            AwsError::Conflict(format!(
-                "app client {ours} `{name}` was created while another run created {keeper}; deleting the extra client failed: {}. \
-                 Delete it, then run again",
-                call_err("cognito-idp:DeleteUserPoolClient", e)
-            ))
-        })?;
-    }
-    Ok(keeper)
 }

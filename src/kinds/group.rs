@@ -100,7 +100,7 @@ impl Kind for Group {
     fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let pl = &folder.platform.value;
         let mut out = Vec::new();
-        for (pool, p) in &world.pools {
+        for (pool, p) in &world.pools() {
             let tenants = folder.tenants.iter().map(|t| &t.value).filter(|t| match &p.tenant {
                 Some(id) => t.isolation == Isolation::Silo && t.id == *id,
                 None => t.isolation == Isolation::Pooled,

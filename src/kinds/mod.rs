@@ -14,9 +14,10 @@
 //! (`lambda_permission`), the authorizer, the methods' authorization (`method_auth`) and the
 //! stage deployment (`stage_deployment`, planned by [`ItemRules::finish`] after the others).
 //!
-//! The kinds that predate the registry (pools, their attributes, groups, resource servers and
-//! app clients) still have typed places in `World` and their own arms in `plan` and the
-//! adapters; they move here one by one.
+//! Every resource tenantctl manages is here: the pools (`user_pool`) and what lives in them
+//! (`custom_attribute`, `group`, `resource_server`, `app_client`, `pool_domain`), the IAM
+//! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
+//! for any of them, and the engine executes only [`Op::Item`].
 
 use futures::future::BoxFuture;
 use tokio::sync::Mutex;
@@ -30,6 +31,7 @@ use crate::state::{Ids, Item, World};
 
 pub mod app_client;
 pub mod authorizer;
+pub mod custom_attribute;
 pub mod group;
 pub mod iam_role;
 pub mod lambda_function;
@@ -40,6 +42,7 @@ pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
+pub mod user_pool;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,9 @@ pub enum Service {
     Lambda,
     ApiGateway,
 }
+
+/// What a kind's observation found: (address, instance, physical id) each.
+pub type Observed = Vec<(String, Item, String)>;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
@@ -83,7 +89,7 @@ pub trait Kind: ItemRules {
         scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>>;
+    ) -> BoxFuture<'a, Result<Observed, AwsError>>;
 
     /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,
     /// address, name, tenant and id.
@@ -99,7 +105,8 @@ pub trait Kind: ItemRules {
         Some(row)
     }
 
-    /// Creates the instance; returns its physical id. `parent` is the id of `item.parent`.
+    /// Creates the instance; returns its physical id (empty: it has none of its own). `parent` is
+    /// the id of `item.parent`.
     fn create<'a>(
         &'a self,
         aws: &'a Aws,
@@ -144,6 +151,8 @@ pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
 pub static KINDS: &[&dyn Kind] = &[
+    &user_pool::UserPool,
+    &custom_attribute::CustomAttribute,
     &iam_role::IamRole,
     &role_policy::RolePolicy,
     &resource_server::ResourceServer,
@@ -229,7 +238,10 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
     match (desired, live) {
         (Some(d), None) => {
             let id = kind.create(aws, d, parent).await?;
-            ids.lock().await.set(address.clone(), id);
+            // An empty id: the kind's instances have none of their own (a custom attribute).
+            if !id.is_empty() {
+                ids.lock().await.set(address.clone(), id);
+            }
         }
         (Some(d), Some(o)) if *replace => {
             kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;

@@ -64,7 +64,7 @@ impl Kind for PoolDomain {
             return Vec::new();
         };
         world
-            .pools
+            .pools()
             .iter()
             .map(|(addr, p)| {
                 let name = match &p.tenant {
@@ -90,7 +90,7 @@ impl Kind for PoolDomain {
                 return Ok(Vec::new());
             }
             let pools: Vec<(String, Option<String>, String)> = observed
-                .pools
+                .pools()
                 .iter()
                 .filter_map(|(addr, p)| Some((addr.clone(), p.tenant.clone(), ids.id(addr)?.to_string())))
                 .collect();

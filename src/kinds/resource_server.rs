@@ -106,7 +106,7 @@ impl Kind for ResourceServer {
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let servers = &folder.platform.value.user_pool.resource_servers;
         let mut out = Vec::new();
-        for (pool, p) in &world.pools {
+        for (pool, p) in &world.pools() {
             for rs in servers {
                 let state = ResourceServerState {
                     name: rs.name.clone(),

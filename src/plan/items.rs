@@ -100,10 +100,17 @@ pub trait ItemRules: Sync {
         desired: &World,
         wanted: &BTreeMap<String, Item>,
         observed: &World,
+        opts: &PlanOptions,
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
-        let _ = (desired, wanted, observed, changes);
+        let _ = (desired, wanted, observed, opts, changes);
         Ok(())
+    }
+
+    /// Whether a `--tenant` plan updates an existing instance (it still creates a missing one
+    /// and checks [`ItemRules::check_change`]). Default: yes.
+    fn updated_in_scope(&self) -> bool {
+        true
     }
 
     /// Whether `--tenant` (scoped) plans compare it (false: only whole-folder plans do, and a
@@ -113,7 +120,7 @@ pub trait ItemRules: Sync {
     }
 
     /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is
-    /// the physical name of the resource it lives in.
+    /// the physical name of the resource it lives in (its own when it lives in nothing).
     fn check_change(&self, desired: &Item, live: &Item, parent: &str) -> Result<(), PlanError> {
         let _ = (desired, live, parent);
         Ok(())
@@ -179,7 +186,14 @@ pub(super) fn plan_items(
                 changes.push(change(Action::Create, addr, d, resource, fields, op));
             }
             Some(o) => {
-                k.check_change(d, o, &d.parent.as_deref().map(parent_name).unwrap_or_default())?;
+                let parent = match d.parent.as_deref() {
+                    Some(p) => parent_name(p),
+                    None => d.name.clone(),
+                };
+                k.check_change(d, o, &parent)?;
+                if opts.scoped && !k.updated_in_scope() {
+                    continue;
+                }
                 let fields = k.compare(addr, d, o, ids)?;
                 if fields.is_empty() {
                     continue;
@@ -228,7 +242,7 @@ pub(super) fn plan_items(
         changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
     }
     for k in kinds {
-        k.finish(desired, &wanted, observed, changes)?;
+        k.finish(desired, &wanted, observed, opts, changes)?;
     }
     Ok(())
 }
@@ -269,7 +283,7 @@ mod tests {
     }
 
     fn world(items: &[(&str, Item)]) -> World {
-        World { items: items.iter().map(|(a, i)| (a.to_string(), i.clone())).collect(), ..World::default() }
+        World { items: items.iter().map(|(a, i)| (a.to_string(), i.clone())).collect() }
     }
 
     fn run(d: &World, o: &World, owned: bool, prune: bool) -> Plan {
@@ -322,8 +336,8 @@ mod tests {
             attributes: Default::default(),
             usernames: None,
         };
-        d.pools.insert("tenant/acme/pool".into(), pool.clone());
-        o.pools.insert("tenant/acme/pool".into(), pool);
+        d.insert_pool(pool.clone());
+        o.insert_pool(pool);
         assert_eq!(actions(&run(&d, &o, true, false)), [(Action::Delete, a)]);
         assert!(run(&d, &o, false, false).is_empty());
         // Its pool goes: deleted with it, even when the kind leaves undeclared ones alone.

@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::{AttributeState, PoolSettings, PoolState};
-
-pub use diff::{diff_values, field_changes, plan, plan_with, PlanOptions};
+pub use diff::{diff_values, field_changes, plan_with, PlanOptions};
 pub use items::ItemRules;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,25 +134,8 @@ pub struct FieldChange {
 /// apply).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
-    CreatePool {
-        pool: PoolState,
-    },
-    /// Read-modify-write of the pool: only these settings change.
-    UpdatePool {
-        pool: String,
-        settings: PoolSettings,
-    },
-    AddAttribute {
-        pool: String,
-        name: String,
-        attribute: AttributeState,
-    },
-    DeletePool {
-        pool: String,
-        force_delete_users: bool,
-    },
-
     /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
     /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
     Item {
@@ -167,13 +148,16 @@ pub enum Op {
     },
     /// A resource AWS cannot change in place: `delete` runs, then `create` (see
     /// [`Op::steps`]). Built by [`Change::replace`] only.
-    Replace {
-        delete: Box<Op>,
-        create: Box<Op>,
-    },
+    Replace { delete: Box<Op>, create: Box<Op> },
 }
 
 impl Op {
+    /// Whether it creates or deletes a user pool.
+    fn is_pool(&self) -> bool {
+        matches!(self, Op::Item { desired, live, .. }
+            if desired.iter().chain(live.iter()).any(|i| i.kind == crate::state::POOL_KIND))
+    }
+
     /// What the executor runs for this op, in order: a replace's delete, then its create;
     /// any other op is its own single step.
     pub fn steps(&self) -> Vec<&Op> {
@@ -188,11 +172,7 @@ impl Op {
         match self {
             // Where its resource is created: after what the new resource depends on.
             Op::Replace { create, .. } => create.phase(),
-            Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
-            Op::AddAttribute { .. } => 4,
             Op::Item { phase, .. } => *phase,
-            // Deletions last, dependants first.
-            Op::DeletePool { .. } => 15,
         }
     }
 }
@@ -233,19 +213,20 @@ pub struct Deps {
 impl Op {
     /// Whether this op removes something.
     pub fn is_delete(&self) -> bool {
-        matches!(self, Op::DeletePool { .. } | Op::Item { desired: None, .. }) || matches!(self, Op::Replace { .. })
+        matches!(self, Op::Item { desired: None, .. } | Op::Replace { .. })
     }
 
     /// The dependency edges of this op, as keys (the engine waits for every earlier change of
-    /// the plan that provides a key this op needs). Creates and updates follow references:
-    /// `role:<name>` (a role, by the group, function or trust policy that names its ARN),
-    /// `pool:<address>`, `schema:<pool>` (attributes and resource servers a client may name),
-    /// `client:<pool>/<name>`, `function`, `authorizer`, `permission`, `methods`, and the id
-    /// tokens an op carries. Deletes run in reverse: a removal provides `gone-*` keys that
-    /// the removal of what it pointed at waits for (a pool's groups, clients and servers
-    /// before the pool, a role's policies and its tenant's groups before the role), and waits
-    /// for the updates that stop naming it (the function before a pool or client goes, the clients
-    /// before a resource server, the pool's own update before its deletion).
+    /// the plan that provides a key this op needs). A create or update provides its address,
+    /// `<kind>:<name>`, `kind:<kind>` and `<kind>@<parent>` (what lives in a pool: a client
+    /// waits for its pool's attributes and servers), and a role `role:<name>`; it needs its
+    /// parent, its `after` keys, the addresses its references name and the roles whose ARNs
+    /// it names. Deletes run in reverse: a removal provides `gone:<what it depended on>` and
+    /// `gone-<kind>:<name>`, which the removal of what it pointed at waits for (a pool's
+    /// groups, clients and servers before the pool, a role's policies and its tenant's groups
+    /// before the role), and waits for the updates that stop naming it (its own update, the
+    /// function before a pool or client goes, the authorizer before a pool, a pool's clients
+    /// before its servers).
     pub fn deps(&self) -> Deps {
         let k = |s: &str, x: &str| format!("{s}:{x}");
         let (provides, mut needs): (Vec<String>, Vec<String>) = match self {
@@ -270,7 +251,12 @@ impl Op {
                 let mut provides: Vec<String> = o.depends_on().iter().map(|a| k("gone", a)).collect();
                 provides.push(k(&format!("gone-{}", o.kind), &o.name));
                 provides.extend(o.parent.iter().map(|p| format!("{}@{p}", o.kind)));
-                let mut needs = vec![k("gone", address)];
+                // Its own update first (a pool's deletion protection turned off).
+                let mut needs = vec![k("gone", address), address.clone()];
+                if o.kind == "user_pool" {
+                    // The authorizer names the pools it trusts.
+                    needs.push("kind:authorizer".into());
+                }
                 if !NOT_NAMED_BY_FUNCTION.contains(&o.kind.as_str()) {
                     // The authorizer function's environment may name it: it changes first.
                     needs.push("kind:lambda_function".into());
@@ -294,12 +280,6 @@ impl Op {
             Op::Replace { delete, create } => {
                 let (d, c) = (delete.deps(), create.deps());
                 (c.provides.into_iter().chain(d.provides).collect(), c.needs.into_iter().chain(d.needs).collect())
-            }
-            Op::CreatePool { pool } => (vec![pool.address.clone()], vec![]),
-            Op::UpdatePool { pool, .. } => (vec![pool.clone()], vec![]),
-            Op::AddAttribute { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
-            Op::DeletePool { pool, .. } => {
-                (vec![], vec![k("gone", pool), pool.clone(), "kind:lambda_function".into(), "kind:authorizer".into()])
             }
         };
         needs.extend(reference_needs(self));
@@ -335,9 +315,7 @@ impl Change {
         delete: Op,
         create: Op,
     ) -> Result<Change, PlanError> {
-        if resource == Resource::UserPool
-            || [&delete, &create].iter().any(|op| matches!(op, Op::CreatePool { .. } | Op::DeletePool { .. }))
-        {
+        if resource == Resource::UserPool || [&delete, &create].iter().any(|op| op.is_pool()) {
             return Err(PlanError::PoolReplace { pool: name });
         }
         debug_assert!(
@@ -360,8 +338,7 @@ impl Change {
 pub fn check_no_pool_replace(changes: &[Change]) -> Result<(), PlanError> {
     match changes.iter().find(|c| {
         (c.action == Action::Replace || matches!(c.op, Op::Replace { .. }))
-            && (c.resource == Resource::UserPool
-                || c.op.steps().iter().any(|op| matches!(op, Op::CreatePool { .. } | Op::DeletePool { .. })))
+            && (c.resource == Resource::UserPool || c.op.steps().iter().any(|op| op.is_pool()))
     }) {
         Some(c) => Err(PlanError::PoolReplace { pool: c.name.clone() }),
         None => Ok(()),

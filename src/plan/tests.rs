@@ -50,7 +50,7 @@ fn add_pool(w: &mut World, pool: PoolState, groups: &[&str]) {
     }
     let web = ClientState { write_attributes: BTreeSet::from(["email".into()]), ..ClientState::default() };
     w.items.insert(wiring::client_address(&addr, "web"), app_client::item(&addr, tenant.as_deref(), "web", &web));
-    w.pools.insert(addr, pool);
+    w.insert_pool(pool);
 }
 
 /// Changes the client at `address` of `w`.
@@ -88,7 +88,7 @@ fn role_items(r: &RoleState) -> Vec<(String, Item)> {
 }
 
 fn world(groups: &[&str], roles: &[(&str, &str)]) -> World {
-    let mut w = World { items: roles.iter().flat_map(|(t, r)| role_items(&role(t, r))).collect(), ..World::default() };
+    let mut w = World { items: roles.iter().flat_map(|(t, r)| role_items(&role(t, r))).collect() };
     add_pool(&mut w, pool(), groups);
     w
 }
@@ -133,22 +133,30 @@ fn empty_account_creates_roles_before_pool_before_groups() {
 fn attributes_are_add_only() {
     let o = world(&[], &[]);
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.insert("plan".into(), attr("String", true));
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.insert("plan".into(), attr("String", true));
+    });
     let p = run(&d, &o, &opts(&[]));
     assert_eq!(kinds(&p), vec![(Action::Create, Resource::CustomAttribute, "platform/pool/attribute/plan".into())]);
 
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.insert("tier".into(), attr("Number", true));
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.insert("tier".into(), attr("Number", true));
+    });
     let e = plan(&d, &o, &Ids::default(), &opts(&[])).unwrap_err();
     assert!(matches!(&e, PlanError::AttributeChange { name, .. } if name == "tier"), "{e}");
     assert!(e.to_string().contains("custom:tier"));
 
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.get_mut("tier").unwrap().mutable = false;
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.get_mut("tier").unwrap().mutable = false;
+    });
     assert!(matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeChange { .. })));
 
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.remove("tier");
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.remove("tier");
+    });
     assert!(
         matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeRemoved { name, .. }) if name == "tier")
     );
@@ -234,7 +242,9 @@ fn client_able_to_write_tenant_attribute_is_changed_drift() {
 fn scoped_plans_ignore_platform_settings_and_other_tenants() {
     let d = world(&["acme-admin"], &[("acme", "admin")]);
     let mut o = d.clone();
-    o.pools.get_mut("platform/pool").unwrap().settings.mfa = "ON".into();
+    o.edit_pool("platform/pool", |p| {
+        p.settings.mfa = "ON".into();
+    });
     let p = run(&d, &o, &PlanOptions { scoped: true, ..opts(&["acme"]) });
     assert!(p.is_empty(), "{p:?}");
 }
@@ -282,12 +292,18 @@ fn generate_secret_flip_is_a_plan_error() {
 #[test]
 fn usernames_differing_from_the_live_pool_is_a_plan_error() {
     let mut o = world(&["acme-admin"], &[("acme", "admin")]);
-    o.pools.get_mut("platform/pool").unwrap().usernames =
-        Some(UsernamesState { case_sensitive: true, sign_in_with: BTreeSet::new(), aliases: BTreeSet::new() });
+    o.edit_pool("platform/pool", |p| {
+        p.usernames =
+            Some(UsernamesState { case_sensitive: true, sign_in_with: BTreeSet::new(), aliases: BTreeSet::new() });
+    });
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().usernames = None;
+    d.edit_pool("platform/pool", |p| {
+        p.usernames = None;
+    });
     assert!(run(&d, &o, &opts(&["acme"])).is_empty());
-    d.pools.get_mut("platform/pool").unwrap().usernames = Some(UsernamesState::default());
+    d.edit_pool("platform/pool", |p| {
+        p.usernames = Some(UsernamesState::default());
+    });
     let e = plan(&d, &o, &Ids::default(), &opts(&["acme"])).unwrap_err();
     assert!(matches!(&e, PlanError::UsernamesChange { field, .. } if field == "caseSensitive"), "{e:?}");
     assert!(e.to_string().contains("cannot be changed"), "{e}");
@@ -400,6 +416,13 @@ fn the_summary_keeps_the_contract_keys_and_adds_replace() {
     assert_eq!(s.keys().copied().collect::<Vec<_>>(), ["create", "delete", "replace", "update"]);
 }
 
+/// A create (`create`) or delete of the user pool `pool`.
+fn pool_op(pool: &PoolState, create: bool) -> Op {
+    let item = Some(pool.item());
+    let (desired, live) = if create { (item, None) } else { (None, item) };
+    Op::Item { address: pool.address.clone(), desired, live, replace: false, phase: 3 }
+}
+
 #[test]
 fn a_user_pool_is_never_replaced() {
     let pool = pool();
@@ -409,8 +432,8 @@ fn a_user_pool_is_never_replaced() {
         pool.name.clone(),
         None,
         vec![],
-        Op::DeletePool { pool: pool.address.clone(), force_delete_users: false },
-        Op::CreatePool { pool: pool.clone() },
+        pool_op(&pool, false),
+        pool_op(&pool, true),
     );
     assert_eq!(by_resource.unwrap_err(), PlanError::PoolReplace { pool: "saas".into() });
     // Pool ops under another resource's name are refused too.
@@ -420,8 +443,8 @@ fn a_user_pool_is_never_replaced() {
         "x".into(),
         None,
         vec![],
-        Op::DeletePool { pool: pool.address.clone(), force_delete_users: true },
-        Op::CreatePool { pool: pool.clone() },
+        pool_op(&pool, false),
+        pool_op(&pool, true),
     );
     assert!(matches!(by_op, Err(PlanError::PoolReplace { .. })));
     let e = PlanError::PoolReplace { pool: "saas".into() };
@@ -435,10 +458,7 @@ fn a_user_pool_is_never_replaced() {
         name: pool.name.clone(),
         tenant: None,
         fields: vec![],
-        op: Op::Replace {
-            delete: Box::new(Op::DeletePool { pool: pool.address.clone(), force_delete_users: false }),
-            create: Box::new(Op::CreatePool { pool }),
-        },
+        op: Op::Replace { delete: Box::new(pool_op(&pool, false)), create: Box::new(pool_op(&pool, true)) },
     };
     assert!(check_no_pool_replace(&[sneaked]).is_err());
     assert!(check_no_pool_replace(&[group_replace("acme-admin").unwrap()]).is_ok());

@@ -336,7 +336,11 @@ pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, Templat
         }
         items.extend(crate::kinds::iam_role::items(&r));
     }
-    Ok(World { pools: pools(folder, env), items, ..World::default() })
+    let mut world = World { items };
+    for p in pools(folder, env).into_values() {
+        world.insert_pool(p);
+    }
+    Ok(world)
 }
 
 /// The managed execution role of the Lambda authorizer (when the folder names none).
@@ -398,7 +402,7 @@ pub fn add_authorizer(
 ) {
     let clients: Vec<String> =
         world.items.iter().filter(|(_, i)| i.kind == crate::kinds::app_client::KIND).map(|(a, _)| a.clone()).collect();
-    let Some(items) = authorizer(folder, env, &world.pools, &clients, code_sha256, jwks_endpoint) else {
+    let Some(items) = authorizer(folder, env, &world.pools(), &clients, code_sha256, jwks_endpoint) else {
         return;
     };
     world.items.extend(items);

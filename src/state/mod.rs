@@ -139,10 +139,120 @@ impl Item {
 /// The whole managed world, desired or observed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct World {
-    pub pools: BTreeMap<String, PoolState>,
     /// Instances of the kind model's kinds, by address.
     #[serde(default)]
     pub items: BTreeMap<String, Item>,
+}
+
+/// The kind of a user pool's items (`kinds::user_pool`).
+pub const POOL_KIND: &str = "user_pool";
+/// The kind of a pool's custom attributes (`kinds::custom_attribute`).
+pub const ATTRIBUTE_KIND: &str = "custom_attribute";
+
+/// A user pool's item state: its settings (flattened: their field paths are the plan's), the
+/// custom attributes it is created with (each also an item of its own kind, which compares
+/// them), and how users sign in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolItemState {
+    #[serde(flatten)]
+    pub settings: PoolSettings,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeState>,
+    #[serde(default)]
+    pub usernames: Option<UsernamesState>,
+}
+
+impl PoolState {
+    /// The pool as an item of the `user_pool` kind (its address is `self.address`).
+    pub fn item(&self) -> Item {
+        let state = PoolItemState {
+            settings: self.settings.clone(),
+            attributes: self.attributes.clone(),
+            usernames: self.usernames.clone(),
+        };
+        Item {
+            kind: POOL_KIND.into(),
+            name: self.name.clone(),
+            tenant: self.tenant.clone(),
+            parent: None,
+            state: serde_json::to_value(state).expect("state serializes"),
+            after: Vec::new(),
+        }
+    }
+
+    /// The pool an item of the `user_pool` kind at `address` stands for.
+    pub fn of_item(address: &str, item: &Item) -> Option<PoolState> {
+        if item.kind != POOL_KIND {
+            return None;
+        }
+        let s: PoolItemState = serde_json::from_value(item.state.clone()).ok()?;
+        Some(PoolState {
+            address: address.to_string(),
+            name: item.name.clone(),
+            tenant: item.tenant.clone(),
+            settings: s.settings,
+            attributes: s.attributes,
+            usernames: s.usernames,
+        })
+    }
+
+    /// The address of its custom attribute `name` (without `custom:`).
+    pub fn attribute_address(&self, name: &str) -> String {
+        format!("{}/attribute/{name}", self.address)
+    }
+
+    /// Its custom attributes as items of the `custom_attribute` kind, by address.
+    pub fn attribute_items(&self) -> Vec<(String, Item)> {
+        self.attributes
+            .iter()
+            .map(|(n, a)| {
+                let item = Item {
+                    kind: ATTRIBUTE_KIND.into(),
+                    name: format!("custom:{n}"),
+                    tenant: self.tenant.clone(),
+                    parent: Some(self.address.clone()),
+                    state: serde_json::to_value(a).expect("state serializes"),
+                    after: Vec::new(),
+                };
+                (self.attribute_address(n), item)
+            })
+            .collect()
+    }
+}
+
+impl World {
+    /// A world of these pools (and their attributes).
+    pub fn of_pools(pools: impl IntoIterator<Item = PoolState>) -> World {
+        let mut w = World::default();
+        for p in pools {
+            w.insert_pool(p);
+        }
+        w
+    }
+
+    /// Adds a pool: its `user_pool` item and its attributes' `custom_attribute` items.
+    pub fn insert_pool(&mut self, pool: PoolState) {
+        self.items.extend(pool.attribute_items());
+        self.items.insert(pool.address.clone(), pool.item());
+    }
+
+    /// The user pools (items of the `user_pool` kind), by address.
+    pub fn pools(&self) -> BTreeMap<String, PoolState> {
+        self.items.iter().filter_map(|(a, i)| Some((a.clone(), PoolState::of_item(a, i)?))).collect()
+    }
+
+    /// Changes the pool at `address` (and its attributes' items). Panics when it is not there.
+    pub fn edit_pool(&mut self, address: &str, edit: impl FnOnce(&mut PoolState)) {
+        let mut p = self.pool(address).unwrap_or_else(|| panic!("no pool `{address}`"));
+        edit(&mut p);
+        self.items.retain(|_, i| !(i.kind == ATTRIBUTE_KIND && i.parent.as_deref() == Some(address)));
+        self.insert_pool(p);
+    }
+
+    /// The pool at `address`.
+    pub fn pool(&self, address: &str) -> Option<PoolState> {
+        self.items.get(address).and_then(|i| PoolState::of_item(address, i))
+    }
 }
 
 /// The group name `<tenant>-<role>` (contract §2) read back as `(tenant, role)`: the one
