@@ -366,11 +366,15 @@ mod tests {
         }
         without_tenant(&mut w, "acme");
         assert_eq!(w.pools().keys().collect::<Vec<_>>(), ["platform/pool", "tenant/acme-corp/pool"]);
-        let kept = |kind: &str| -> Vec<String> {
-            w.items.values().filter(|i| i.kind == kind).map(|i| i.name.clone()).collect()
+        let kept = |kind: &str, parent: Option<&str>| -> Vec<String> {
+            w.items
+                .values()
+                .filter(|i| i.kind == kind && i.parent.as_deref() == parent)
+                .map(|i| i.name.clone())
+                .collect()
         };
-        assert_eq!(kept(group::KIND), ["Admins", "acme-corp-admin", "acmex-admin", "acme-corp-admin"]);
-        assert_eq!(kept("iam_role"), ["saas-acme-corp-admin"]);
+        assert_eq!(kept(group::KIND, Some("platform/pool")), ["Admins", "acme-corp-admin", "acmex-admin"]);
+        assert_eq!(kept("iam_role", None), ["saas-acme-corp-admin"]);
     }
 
     #[test]

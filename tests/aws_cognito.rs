@@ -189,6 +189,10 @@ fn desired_pool(platform: &str) -> PoolWith {
                 temporary_password_validity_days: 7,
             },
             tags: tags(platform, None),
+            // Declared as AWS fills it in when none is sent (CreateUserPool: "Defaults to ESSENTIALS").
+            feature_plan: Some("ESSENTIALS".into()),
+            threat_protection: None,
+            triggers: None,
         },
         attributes: BTreeMap::from([
             ("tenant_id".to_string(), string_attr(false, "1", "32")),

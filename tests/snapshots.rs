@@ -112,6 +112,9 @@ mod markdown_plan {
                 temporary_password_validity_days: 7,
             },
             tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]),
+            feature_plan: None,
+            threat_protection: None,
+            triggers: None,
         }
     }
 

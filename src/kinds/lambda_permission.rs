@@ -237,6 +237,13 @@ pub fn removed(live: &PermissionState) -> Vec<String> {
 /// into one state (module docs); None when there is none. Every other statement, API
 /// Gateway's included, is someone else's.
 pub fn apigateway_permission(policy: &Value, function: &str) -> Option<PermissionState> {
+    statement(policy, function, STATEMENT_ID, APIGW_PRINCIPAL)
+}
+
+/// The statement(s) with Sid `sid` of a function's resource policy, folded into one state
+/// (their count in `copies`); `principal`: the service principal expected (one the
+/// statement does not name shows as what it names). None when there is none.
+pub fn statement(policy: &Value, function: &str, sid: &str, principal: &str) -> Option<PermissionState> {
     let statements: Vec<&Value> = match policy.get("Statement") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(v @ Value::Object(_)) => vec![v],
@@ -261,16 +268,16 @@ pub fn apigateway_permission(policy: &Value, function: &str) -> Option<Permissio
             Some(Value::Object(p)) => as_list(p.get("Service")),
             _ => Vec::new(),
         };
-        if s.get("Sid").and_then(Value::as_str) != Some(STATEMENT_ID) {
+        if s.get("Sid").and_then(Value::as_str) != Some(sid) {
             continue;
         }
         states.push(PermissionState {
-            statement_id: STATEMENT_ID.to_string(),
+            statement_id: sid.to_string(),
             copies: 1,
             action: as_list(s.get("Action")).join(","),
             // What the statement really allows (a changed principal is drift).
-            principal: if principals.iter().any(|p| p == APIGW_PRINCIPAL) || principals.is_empty() {
-                APIGW_PRINCIPAL.to_string()
+            principal: if principals.iter().any(|p| p == principal) || principals.is_empty() {
+                principal.to_string()
             } else {
                 principals.join(",")
             },
@@ -285,7 +292,7 @@ pub fn apigateway_permission(policy: &Value, function: &str) -> Option<Permissio
     Some(state)
 }
 
-async fn put_permission(aws: &Aws, p: &PermissionState<String>, remove: &[String]) -> Result<(), AwsError> {
+pub(crate) async fn put_permission(aws: &Aws, p: &PermissionState<String>, remove: &[String]) -> Result<(), AwsError> {
     let function = p.function.as_str();
     for sid in remove {
         remove_statement(aws, function, sid).await?;

@@ -42,6 +42,7 @@ pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
+pub mod trigger_permission;
 pub mod user_pool;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
@@ -165,6 +166,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &stage_deployment::StageDeployment,
     &lambda_function::LambdaFunction,
     &lambda_permission::LambdaPermission,
+    &trigger_permission::TriggerPermission,
 ];
 
 /// The kind of this name.

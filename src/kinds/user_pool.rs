@@ -24,11 +24,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
+use aws_sdk_cognitoidentityprovider::types::builders::LambdaConfigTypeBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, AliasAttributeType, AttributeDataType, DeletionProtectionType,
     NumberAttributeConstraintsType, PasswordPolicyType, SchemaAttributeType, SoftwareTokenMfaConfigType,
     StringAttributeConstraintsType, UserPoolMfaType, UserPoolPolicyType, UserPoolType, UsernameAttributeType,
     UsernameConfigurationType,
+};
+use aws_sdk_cognitoidentityprovider::types::{
+    AdvancedSecurityModeType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, UserPoolAddOnsType, UserPoolTierType,
 };
 use futures::future::BoxFuture;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -84,7 +89,16 @@ impl ItemRules for UserPool {
         let (Some(d), Some(o)) = (item_state(desired), item_state(live)) else {
             return Ok(diff_values("", &live.state, &desired.state));
         };
-        Ok(field_changes(Some(&o.settings), Some(&d.settings)))
+        // What the folder does not manage is not compared: a feature plan it does not name,
+        // triggers while it names none.
+        let mut live = o.settings.clone();
+        if d.settings.feature_plan.is_none() {
+            live.feature_plan = None;
+        }
+        if d.settings.triggers.is_none() {
+            live.triggers = None;
+        }
+        Ok(field_changes(Some(&live), Some(&d.settings)))
     }
 
     fn updated_in_scope(&self) -> bool {
@@ -414,6 +428,9 @@ async fn create_pool(aws: &Aws, pool: &PoolState) -> Result<String, AwsError> {
             non_empty_list(&usernames.aliases)
                 .map(|v| v.iter().map(|a| AliasAttributeType::from(a.as_str())).collect()),
         )
+        .set_user_pool_tier(s.feature_plan.as_deref().map(UserPoolTierType::from))
+        .set_user_pool_add_ons(add_ons(s.threat_protection.as_deref(), None)?)
+        .set_lambda_config(s.triggers.as_ref().map(lambda_config).transpose()?)
         .customize()
         .mutate_request(strip_unused_account_validity)
         .send()
@@ -583,7 +600,7 @@ async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Resul
         live_mfa
     };
     aws.limiter.acquire_op("cognito-idp:UpdateUserPool", None).await;
-    update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, settings, &mfa)
+    update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, settings, &mfa)?
         .customize()
         .mutate_request(strip_unused_account_validity)
         .send()
@@ -627,7 +644,7 @@ async fn delete_pool(
         let settings = PoolSettings { deletion_protection: false, ..pool_settings(&live) };
         let mfa = settings.mfa.clone();
         aws.limiter.acquire_op("cognito-idp:UpdateUserPool", None).await;
-        update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, &settings, &mfa)
+        update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, &settings, &mfa)?
             .customize()
             .mutate_request(strip_unused_account_validity)
             .send()
@@ -667,7 +684,7 @@ fn update_pool_request(
     pool_id: &str,
     s: &PoolSettings,
     mfa: &str,
-) -> UpdateUserPoolFluentBuilder {
+) -> Result<UpdateUserPoolFluentBuilder, AwsError> {
     let live_policies = live.policies();
     let policies = UserPoolPolicyType::builder()
         .password_policy(password_policy(&s.password_policy, live_policies.and_then(|p| p.password_policy())))
@@ -680,11 +697,15 @@ fn update_pool_request(
         .set_invite_message_template(live.admin_create_user_config().and_then(|a| a.invite_message_template()).cloned())
         .build();
     let list = |v: &[_]| if v.is_empty() { None } else { Some(v.to_vec()) };
-    b.user_pool_id(pool_id)
+    Ok(b.user_pool_id(pool_id)
         .set_pool_name(live.name().map(str::to_string))
         .policies(policies)
         .deletion_protection(deletion_protection(s.deletion_protection))
-        .set_lambda_config(live.lambda_config().cloned())
+        .set_lambda_config(match &s.triggers {
+            // Once the folder names a trigger, the whole LambdaConfig is the folder's.
+            Some(t) => Some(lambda_config(t)?),
+            None => live.lambda_config().cloned(),
+        })
         .set_auto_verified_attributes(list(live.auto_verified_attributes()))
         .set_sms_verification_message(live.sms_verification_message().map(str::to_string))
         .set_email_verification_message(live.email_verification_message().map(str::to_string))
@@ -698,9 +719,97 @@ fn update_pool_request(
         .set_sms_configuration(live.sms_configuration().cloned())
         .set_user_pool_tags(Some(s.tags.clone().into_iter().collect()))
         .admin_create_user_config(admin)
-        .set_user_pool_add_ons(live.user_pool_add_ons().cloned())
+        .set_user_pool_add_ons(add_ons(s.threat_protection.as_deref(), live.user_pool_add_ons())?)
         .set_account_recovery_setting(live.account_recovery_setting().cloned())
-        .set_user_pool_tier(live.user_pool_tier().cloned())
+        .set_user_pool_tier(match &s.feature_plan {
+            Some(t) => Some(UserPoolTierType::from(t.as_str())),
+            None => live.user_pool_tier().cloned(),
+        }))
+}
+
+/// `UserPoolAddOns` for a threat protection mode (None: OFF), the live add-ons' other fields
+/// kept. Nothing is sent when it is off and the live pool has no add-ons.
+fn add_ons(mode: Option<&str>, live: Option<&UserPoolAddOnsType>) -> Result<Option<UserPoolAddOnsType>, AwsError> {
+    let mode = mode.unwrap_or("OFF");
+    if mode == "OFF" && live.is_none() {
+        return Ok(None);
+    }
+    UserPoolAddOnsType::builder()
+        .advanced_security_mode(AdvancedSecurityModeType::from(mode))
+        .set_advanced_security_additional_flows(live.and_then(|l| l.advanced_security_additional_flows()).cloned())
+        .build()
+        .map(Some)
+        .map_err(|e| AwsError::Other(format!("UserPoolAddOns: {e}")))
+}
+
+type TriggerSetter = fn(LambdaConfigTypeBuilder, String) -> LambdaConfigTypeBuilder;
+
+/// The contract's trigger names, with `LambdaConfig`'s setters (preTokenGeneration apart: it
+/// is `PreTokenGenerationConfig`, event version 2).
+const TRIGGERS: &[(&str, TriggerSetter)] = &[
+    ("preSignUp", |b, a| b.pre_sign_up(a)),
+    ("postConfirmation", |b, a| b.post_confirmation(a)),
+    ("preAuthentication", |b, a| b.pre_authentication(a)),
+    ("postAuthentication", |b, a| b.post_authentication(a)),
+    ("customMessage", |b, a| b.custom_message(a)),
+    ("defineAuthChallenge", |b, a| b.define_auth_challenge(a)),
+    ("createAuthChallenge", |b, a| b.create_auth_challenge(a)),
+    ("verifyAuthChallengeResponse", |b, a| b.verify_auth_challenge_response(a)),
+    ("userMigration", |b, a| b.user_migration(a)),
+];
+
+/// The `LambdaConfig` of the folder's triggers (name -> function ARN).
+fn lambda_config(triggers: &BTreeMap<String, String>) -> Result<LambdaConfigType, AwsError> {
+    let mut b = LambdaConfigType::builder();
+    for (name, arn) in triggers {
+        if name == "preTokenGeneration" {
+            let v2 = PreTokenGenerationVersionConfigType::builder()
+                .lambda_version(PreTokenGenerationLambdaVersionType::V20)
+                .lambda_arn(arn)
+                .build()
+                .map_err(|e| AwsError::Other(format!("PreTokenGenerationConfig: {e}")))?;
+            b = b.pre_token_generation_config(v2);
+        } else if let Some((_, set)) = TRIGGERS.iter().find(|(n, _)| n == name) {
+            b = set(b, arn.clone());
+        } else {
+            return Err(AwsError::Other(format!("unknown trigger `{name}`")));
+        }
+    }
+    Ok(b.build())
+}
+
+/// The live triggers by the contract's names (None: none set).
+fn live_triggers(l: Option<&LambdaConfigType>) -> Option<BTreeMap<String, String>> {
+    let l = l?;
+    let mut out = BTreeMap::new();
+    for (name, arn) in [
+        ("preSignUp", l.pre_sign_up()),
+        ("postConfirmation", l.post_confirmation()),
+        ("preAuthentication", l.pre_authentication()),
+        ("postAuthentication", l.post_authentication()),
+        ("customMessage", l.custom_message()),
+        ("defineAuthChallenge", l.define_auth_challenge()),
+        ("createAuthChallenge", l.create_auth_challenge()),
+        ("verifyAuthChallengeResponse", l.verify_auth_challenge_response()),
+        ("userMigration", l.user_migration()),
+    ] {
+        if let Some(a) = arn.filter(|a| !a.is_empty()) {
+            out.insert(name.to_string(), a.to_string());
+        }
+    }
+    match (l.pre_token_generation_config(), l.pre_token_generation()) {
+        (Some(c), _) if c.lambda_version() == &PreTokenGenerationLambdaVersionType::V20 => {
+            out.insert("preTokenGeneration".into(), c.lambda_arn().to_string());
+        }
+        (Some(c), _) => {
+            out.insert("preTokenGeneration".into(), format!("{} ({})", c.lambda_arn(), c.lambda_version().as_str()));
+        }
+        (None, Some(a)) if !a.is_empty() => {
+            out.insert("preTokenGeneration".into(), format!("{a} (V1_0)"));
+        }
+        _ => {}
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// The SDK serialises `AdminCreateUserConfig.UnusedAccountValidityDays` (a plain `i32`)
@@ -824,6 +933,12 @@ fn pool_settings(p: &UserPoolType) -> PoolSettings {
             temporary_password_validity_days: pp.map_or(7, |x| x.temporary_password_validity_days()),
         },
         tags: pool_tags(p),
+        feature_plan: p.user_pool_tier().map(|t| t.as_str().to_string()),
+        threat_protection: p
+            .user_pool_add_ons()
+            .map(|a| a.advanced_security_mode().as_str().to_string())
+            .filter(|m| m != "OFF"),
+        triggers: live_triggers(p.lambda_config()),
     }
 }
 
@@ -862,7 +977,7 @@ pub(crate) fn attribute_state(a: &SchemaAttributeType) -> Option<(String, Attrib
 /// (the API's default for pools created without it).
 fn usernames_state(p: &UserPoolType) -> UsernamesState {
     UsernamesState {
-        case_sensitive: p.username_configuration().map_or(true, |u| u.case_sensitive()),
+        case_sensitive: p.username_configuration().is_none_or(|u| u.case_sensitive()),
         sign_in_with: p.username_attributes().iter().map(|a| a.as_str().to_string()).collect(),
         aliases: p.alias_attributes().iter().map(|a| a.as_str().to_string()).collect(),
     }
@@ -883,6 +998,65 @@ mod tests {
         aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
     }
 
+    fn pool_item(edit: impl FnOnce(&mut PoolSettings)) -> Item {
+        let mut settings = settings();
+        edit(&mut settings);
+        PoolState {
+            address: "platform/pool".into(),
+            name: "saas".into(),
+            tenant: None,
+            settings,
+            attributes: BTreeMap::new(),
+            usernames: None,
+        }
+        .item()
+    }
+
+    fn changed(desired: &Item, live: &Item) -> Vec<String> {
+        UserPool.compare("platform/pool", desired, live, &Ids::default()).unwrap().into_iter().map(|f| f.path).collect()
+    }
+
+    /// What the folder does not name is not compared: a feature plan it leaves out (Cognito's
+    /// default), the live triggers while it names none. Threat protection is always managed
+    /// (absent = off), and naming any trigger manages the whole LambdaConfig.
+    #[test]
+    fn feature_plan_threat_protection_and_triggers_compare() {
+        let arn = |f: &str| format!("arn:aws:lambda:us-east-1:1:function:{f}");
+        let live = pool_item(|s| {
+            s.feature_plan = Some("ESSENTIALS".into());
+            s.triggers = Some(BTreeMap::from([("preSignUp".into(), arn("manual"))]));
+        });
+        assert!(changed(&pool_item(|_| {}), &live).is_empty());
+        let plus = pool_item(|s| {
+            s.feature_plan = Some("PLUS".into());
+            s.threat_protection = Some("AUDIT".into());
+        });
+        assert_eq!(changed(&plus, &live), ["feature_plan", "threat_protection"]);
+        let triggers = pool_item(|s| {
+            s.triggers = Some(BTreeMap::from([("preTokenGeneration".into(), arn("claims"))]));
+        });
+        assert_eq!(changed(&triggers, &live), ["triggers.preSignUp", "triggers.preTokenGeneration"]);
+        // Turned off in the folder: changed back to off.
+        let audit = pool_item(|s| s.threat_protection = Some("AUDIT".into()));
+        assert_eq!(changed(&pool_item(|_| {}), &audit), ["threat_protection"]);
+    }
+
+    #[test]
+    fn lambda_config_round_trip() {
+        let t = BTreeMap::from([
+            ("preSignUp".to_string(), "arn:a".to_string()),
+            ("preTokenGeneration".to_string(), "arn:b".to_string()),
+        ]);
+        let l = lambda_config(&t).unwrap();
+        assert_eq!(live_triggers(Some(&l)), Some(t));
+        assert_eq!(
+            live_triggers(Some(&LambdaConfigType::builder().pre_token_generation("arn:c").build())),
+            Some(BTreeMap::from([("preTokenGeneration".to_string(), "arn:c (V1_0)".to_string())]))
+        );
+        assert_eq!(live_triggers(Some(&LambdaConfigType::builder().build())), None);
+        assert!(lambda_config(&BTreeMap::from([("nope".to_string(), "arn:x".to_string())])).is_err());
+    }
+
     fn settings() -> PoolSettings {
         PoolSettings {
             deletion_protection: true,
@@ -900,6 +1074,9 @@ mod tests {
                 ("tenantctl:managed".into(), "true".into()),
                 ("tenantctl:platform".into(), "acme".into()),
             ]),
+            feature_plan: None,
+            threat_protection: None,
+            triggers: None,
         }
     }
 
@@ -1031,7 +1208,7 @@ mod tests {
                     .build(),
             )
             .build();
-        let b = update_pool_request(offline_client().update_user_pool(), &live, "p1", &settings(), "OPTIONAL");
+        let b = update_pool_request(offline_client().update_user_pool(), &live, "p1", &settings(), "OPTIONAL").unwrap();
         let i = b.as_input();
         assert_eq!(i.get_user_pool_id().as_deref(), Some("p1"));
         assert_eq!(i.get_pool_name().as_deref(), Some("acme"));

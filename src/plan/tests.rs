@@ -33,6 +33,9 @@ fn pool() -> PoolState {
             allow_admin_create_user_only: true,
             password_policy: PasswordState::default(),
             tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]),
+            feature_plan: None,
+            threat_protection: None,
+            triggers: None,
         },
         attributes: BTreeMap::from([
             ("tenant_id".into(), attr("String", false)),

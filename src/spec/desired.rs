@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::model::AuthorizerType;
-use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
+use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant, ThreatProtection};
 use super::template::{self, TemplateError};
 use super::{Folder, PolicyTemplate};
 use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
@@ -248,7 +248,16 @@ fn attribute_state(
 }
 
 /// The desired state of the pools: the shared pool when any tenant is pooled, one per silo.
-pub fn pools(folder: &Folder, _env: &RenderEnv) -> BTreeMap<String, PoolState> {
+/// A trigger's function ARN: as given, or built from the function's name.
+pub fn trigger_arn(env: &RenderEnv, function: &str) -> String {
+    if function.starts_with("arn:") {
+        function.to_string()
+    } else {
+        function_arn(env, function)
+    }
+}
+
+pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
     let pl = &folder.platform.value;
     let up = &pl.user_pool;
     let mut attributes = BTreeMap::new();
@@ -284,6 +293,14 @@ pub fn pools(folder: &Folder, _env: &RenderEnv) -> BTreeMap<String, PoolState> {
             temporary_password_validity_days: pp.temporary_password_validity_days as i32,
         },
         tags,
+        feature_plan: up.feature_plan.map(|f| f.tier().to_string()),
+        threat_protection: match up.threat_protection {
+            ThreatProtection::Off => None,
+            ThreatProtection::Audit => Some("AUDIT".into()),
+            ThreatProtection::Enforced => Some("ENFORCED".into()),
+        },
+        triggers: (!up.triggers.is_empty())
+            .then(|| up.triggers.iter().map(|(k, f)| (k.clone(), trigger_arn(env, f))).collect()),
     };
     let mut out = BTreeMap::new();
     let pooled: Vec<&Tenant> =

@@ -37,6 +37,20 @@ pub struct PoolSettings {
     pub allow_admin_create_user_only: bool,
     pub password_policy: PasswordState,
     pub tags: Tags,
+    /// `UserPoolTier` (LITE | ESSENTIALS | PLUS), when the folder declares `featurePlan`
+    /// (None: not managed; Cognito's default is ESSENTIALS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_plan: Option<String>,
+    /// `UserPoolAddOns.AdvancedSecurityMode` (AUDIT | ENFORCED); None: OFF (a live pool
+    /// without add-ons reads as None too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threat_protection: Option<String>,
+    /// The pool's `LambdaConfig` by the contract's trigger names (`preSignUp`, ...), function
+    /// ARNs as values, when the folder names any trigger (None: not managed, live triggers
+    /// are left alone). `preTokenGeneration` is event version 2; a live one of another
+    /// version reads as `<arn> (V1_0)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
