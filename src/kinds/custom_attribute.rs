@@ -111,20 +111,6 @@ impl Kind for CustomAttribute {
         Vec::new()
     }
 
-    /// Read with its pool (`user_pool::observe`).
-    #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
-        async { Ok(Vec::new()) }.boxed()
-    }
-
     /// Not listed: the pool's row stands for its schema.
     fn inventory(&self, _a: &str, _i: &Item, _ids: &Ids, _c: &crate::aws::Ctx) -> Option<serde_json::Value> {
         None

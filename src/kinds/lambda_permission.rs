@@ -191,15 +191,9 @@ impl Kind for LambdaPermission {
         item: &'a Item,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, AwsError>> {
-        async move {
-            let p: PermissionState<String> = typed(item)?;
-            put_permission(aws, &p, &[]).await?;
-            Ok(p.statement_id)
-        }
-        .boxed()
+        add(aws, item).boxed()
     }
 
-    /// Removes every copy of the live statement, adds the desired one.
     fn update<'a>(
         &'a self,
         aws: &'a Aws,
@@ -208,11 +202,7 @@ impl Kind for LambdaPermission {
         _id: &'a str,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        async move {
-            let p: PermissionState<String> = typed(item)?;
-            put_permission(aws, &p, &removed(&typed(live)?)).await
-        }
-        .boxed()
+        replace(aws, item, live).boxed()
     }
 
     fn delete<'a>(
@@ -225,6 +215,20 @@ impl Kind for LambdaPermission {
         async move { Err(AwsError::Other(format!("invoke permission `{}`: tenantctl does not delete it", live.name))) }
             .boxed()
     }
+}
+
+/// Adds an item's statement (its references resolved); returns its Sid.
+pub(crate) async fn add(aws: &Aws, item: &Item) -> Result<String, AwsError> {
+    let p: PermissionState<String> = typed(item)?;
+    put_permission(aws, &p, &[]).await?;
+    Ok(p.statement_id)
+}
+
+/// Removes every copy of the live statement, adds the desired one (a statement cannot be
+/// changed in place).
+pub(crate) async fn replace(aws: &Aws, item: &Item, live: &Item) -> Result<(), AwsError> {
+    let p: PermissionState<String> = typed(item)?;
+    put_permission(aws, &p, &removed(&typed(live)?)).await
 }
 
 /// The statement ids an update removes before it adds the desired statement: every copy of
@@ -292,7 +296,7 @@ pub fn statement(policy: &Value, function: &str, sid: &str, principal: &str) -> 
     Some(state)
 }
 
-pub(crate) async fn put_permission(aws: &Aws, p: &PermissionState<String>, remove: &[String]) -> Result<(), AwsError> {
+async fn put_permission(aws: &Aws, p: &PermissionState<String>, remove: &[String]) -> Result<(), AwsError> {
     let function = p.function.as_str();
     for sid in remove {
         remove_statement(aws, function, sid).await?;

@@ -20,6 +20,7 @@
 //! for any of them, and the engine executes only [`Op::Item`].
 
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::sync::Mutex;
 
 use crate::aws::{Aws, AwsError};
@@ -90,7 +91,11 @@ pub trait Kind: ItemRules {
         scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>>;
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        // Default: read elsewhere (with the resource it lives in, or by `Session::open`).
+        let _ = (aws, folder, desired, scoped, observed, ids);
+        async { Ok(Vec::new()) }.boxed()
+    }
 
     /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,
     /// address, name, tenant and id.

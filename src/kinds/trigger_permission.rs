@@ -18,8 +18,8 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::lambda_permission::{put_permission, removed, state, statement, PermissionState};
-use super::{typed, Kind};
+use super::lambda_permission::{state, statement, PermissionState};
+use super::Kind;
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -172,12 +172,7 @@ impl Kind for TriggerPermission {
         item: &'a Item,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, AwsError>> {
-        async move {
-            let p: PermissionState<String> = typed(item)?;
-            put_permission(aws, &p, &[]).await?;
-            Ok(p.statement_id)
-        }
-        .boxed()
+        super::lambda_permission::add(aws, item).boxed()
     }
 
     /// Removes every copy of the live statement, adds the desired one.
@@ -189,11 +184,7 @@ impl Kind for TriggerPermission {
         _id: &'a str,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        async move {
-            let p: PermissionState<String> = typed(item)?;
-            put_permission(aws, &p, &removed(&typed(live)?)).await
-        }
-        .boxed()
+        super::lambda_permission::replace(aws, item, live).boxed()
     }
 
     fn delete<'a>(

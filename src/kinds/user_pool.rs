@@ -205,20 +205,6 @@ impl Kind for UserPool {
         Vec::new()
     }
 
-    /// Read by [`observe`], which `Session::open` calls first.
-    #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
-        async { Ok(Vec::new()) }.boxed()
-    }
-
     /// With its ARN.
     fn inventory(&self, address: &str, item: &Item, ids: &Ids, c: &crate::aws::Ctx) -> Option<Value> {
         let id = ids.id(address).unwrap_or_default();
