@@ -201,8 +201,9 @@ fn declares_any(folder: &Folder) -> bool {
 /// The desired providers, given a way to read environment variables.
 pub fn desired_with(folder: &Folder, world: &World, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, Item)> {
     let pl = &folder.platform.value;
+    let pools = world.pools();
     let mut out = Vec::new();
-    for (pool, p) in &world.pools {
+    for (pool, p) in &pools {
         for idp in &pl.user_pool.identity_providers {
             let d = Declared {
                 name: idp.name.clone(),
@@ -223,11 +224,9 @@ pub fn desired_with(folder: &Folder, world: &World, env: &dyn Fn(&str) -> Option
         let tv = &t.value;
         // The tenant's pool: its silo pool, or the shared pool.
         let Some((pool, _)) =
-            world.pools.iter().find(|(_, p)| p.tenant.as_deref() == Some(tv.id.as_str())).or_else(|| {
-                match tv.isolation {
-                    crate::spec::model::Isolation::Pooled => world.pools.iter().find(|(_, p)| p.tenant.is_none()),
-                    crate::spec::model::Isolation::Silo => None,
-                }
+            pools.iter().find(|(_, p)| p.tenant.as_deref() == Some(tv.id.as_str())).or_else(|| match tv.isolation {
+                crate::spec::model::Isolation::Pooled => pools.iter().find(|(_, p)| p.tenant.is_none()),
+                crate::spec::model::Isolation::Silo => None,
             })
         else {
             continue;
@@ -365,7 +364,7 @@ pub fn observed_state(
 /// Managed pools with a known id: (address, tenant, id).
 pub(crate) fn pools_with_ids(observed: &World, ids: &Ids) -> Vec<(String, Option<String>, String)> {
     observed
-        .pools
+        .pools()
         .iter()
         .filter_map(|(addr, p)| Some((addr.clone(), p.tenant.clone(), ids.id(addr)?.to_string())))
         .collect()
@@ -395,6 +394,8 @@ impl Kind for IdentityProvider {
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

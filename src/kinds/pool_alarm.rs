@@ -281,7 +281,7 @@ impl Kind for PoolAlarm {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for (pool, p) in &world.pools {
+        for (pool, p) in &world.pools() {
             let pool_name = pool_name(folder, p.tenant.as_deref());
             let tags = match p.tenant.as_deref().and_then(|t| folder.tenant(t)) {
                 Some(t) => tenant_tags(pl, &t.value),
@@ -314,6 +314,8 @@ impl Kind for PoolAlarm {
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

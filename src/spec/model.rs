@@ -52,8 +52,8 @@ pub struct UserPoolSpec {
     pub app_clients: Vec<AppClientSpec>,
     #[serde(default)]
     pub domain: Option<String>,
-    /// Contract §1.4: `lite` | `essentials` | `plus` (Cognito `UserPoolTier`); absent:
-    /// essentials.
+    /// Cognito's feature plan (`UserPoolTier`); absent: not managed (Cognito's default,
+    /// essentials).
     #[serde(default)]
     pub feature_plan: Option<FeaturePlan>,
     #[serde(default)]
@@ -124,14 +124,24 @@ pub enum Mfa {
     On,
 }
 
-/// Cognito feature plan (`UserPoolTier`).
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]
+/// Contract §1.4 `userPool.featurePlan` (Cognito's `UserPoolTier`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum FeaturePlan {
     Lite,
-    #[default]
     Essentials,
     Plus,
+}
+
+impl FeaturePlan {
+    /// The `UserPoolTier` value.
+    pub fn tier(self) -> &'static str {
+        match self {
+            FeaturePlan::Lite => "LITE",
+            FeaturePlan::Essentials => "ESSENTIALS",
+            FeaturePlan::Plus => "PLUS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]

@@ -622,19 +622,31 @@ fn pool_rules(v: &mut V<'_>) {
             }
         }
     }
-    // Contract §1.4 features this version does not manage yet: refuse rather than ignore.
-    let unsupported = [
-        ("userPool.threatProtection", up.threat_protection != super::model::ThreatProtection::Off),
-        ("userPool.triggers", !up.triggers.is_empty()),
-        ("userPool.featurePlan", up.feature_plan.is_some()),
-    ];
-    for (path, set) in unsupported {
-        if set {
-            v.push(
-                p.at(path, format!("`{path}` is not supported by this tenantctl version yet"))
-                    .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
-            );
-        }
+    // What the feature plan allows (Cognito's feature plans): threat protection needs plus;
+    // a pre-token-generation trigger (event version 2) needs essentials or plus. An absent
+    // plan is Cognito's default, essentials.
+    let plan = up.feature_plan.unwrap_or(super::model::FeaturePlan::Essentials);
+    let plan_name = format!("{plan:?}").to_lowercase();
+    if up.threat_protection != super::model::ThreatProtection::Off && plan != super::model::FeaturePlan::Plus {
+        v.push(
+            p.at(
+                "userPool.threatProtection",
+                format!(
+                    "threat protection `{}` needs the plus feature plan; userPool.featurePlan is {plan_name}",
+                    format!("{:?}", up.threat_protection).to_lowercase()
+                ),
+            )
+            .hint("set userPool.featurePlan: plus, or threatProtection: off"),
+        );
+    }
+    if up.triggers.contains_key("preTokenGeneration") && plan == super::model::FeaturePlan::Lite {
+        v.push(
+            p.at(
+                "userPool.triggers.preTokenGeneration",
+                format!("a pre-token-generation trigger (event version 2) needs the essentials or plus feature plan; userPool.featurePlan is {plan_name}"),
+            )
+            .hint("set userPool.featurePlan: essentials (or plus)"),
+        );
     }
     if let Some(d) = &up.domain {
         static R: OnceLock<Regex> = OnceLock::new();
@@ -1083,34 +1095,13 @@ pub const MAX_ALARM_METRICS: usize = 10;
 /// Contract §1.4: the pool's own identity providers, tenant providers across tenants, the
 /// feature plan's rules, monitoring.
 fn identity_rules(v: &mut V<'_>) {
-    use super::model::{FeaturePlan, PoolIdpType, ThreatProtection};
+    use super::model::PoolIdpType;
     let folder = v.folder;
     let p = &folder.platform;
     let pl = &p.value;
     let up = &pl.user_pool;
     let ta = &up.tenant_attribute;
     let ta_full = format!("custom:{ta}");
-    // Feature plan: threat protection needs plus; pre-token-generation events of version 2
-    // (the contract's preTokenGeneration) need essentials or plus.
-    let plan = up.feature_plan.unwrap_or_default();
-    if up.threat_protection != ThreatProtection::Off && plan != FeaturePlan::Plus {
-        v.push(
-            p.at(
-                "userPool.threatProtection",
-                format!(
-                    "threat protection needs featurePlan plus (userPool.featurePlan is {})",
-                    feature_plan_name(plan)
-                ),
-            )
-            .hint("set `featurePlan: plus`, or `threatProtection: off`"),
-        );
-    }
-    if up.triggers.contains_key("preTokenGeneration") && plan == FeaturePlan::Lite {
-        v.push(
-            p.at("userPool.triggers.preTokenGeneration", "userPool.triggers.preTokenGeneration (event version 2) needs userPool.featurePlan essentials or plus; it is lite")
-                .hint("set `featurePlan: essentials`, or drop the trigger"),
-        );
-    }
     // The pool's own providers.
     let mut pool_names: HashMap<String, usize> = HashMap::new();
     for (i, idp) in up.identity_providers.iter().enumerate() {
@@ -1301,14 +1292,6 @@ fn identity_rules(v: &mut V<'_>) {
                 v.push(p.at(&path, format!("{clients} app clients need {} metrics in one alarm; a CloudWatch metric-math alarm holds at most {MAX_ALARM_METRICS}", clients * per_client)));
             }
         }
-    }
-}
-
-fn feature_plan_name(p: super::model::FeaturePlan) -> &'static str {
-    match p {
-        super::model::FeaturePlan::Lite => "lite",
-        super::model::FeaturePlan::Essentials => "essentials",
-        super::model::FeaturePlan::Plus => "plus",
     }
 }
 

@@ -608,6 +608,29 @@ class StrictDeleteUserPool(ErrorCode, unittest.TestCase):
         self.assertError("ResourceNotFoundException", self.idp.delete_user_pool, UserPoolId="us-east-1_doesnotexist")
 
 
+class StrictFeaturePlan(ErrorCode, unittest.TestCase):
+    """Rule 10: UserPoolTier defaults to ESSENTIALS; threat protection needs PLUS."""
+
+    def setUp(self) -> None:
+        self.idp = client("cognito-idp")
+
+    def test_tier_default_and_threat_protection_needs_plus(self) -> None:
+        pool = self.idp.create_user_pool(PoolName=unique("tier"))["UserPool"]["Id"]
+        self.assertEqual(self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]["UserPoolTier"], "ESSENTIALS")
+        audit = {"AdvancedSecurityMode": "AUDIT"}
+        err = self.assertError("FeatureUnavailableInTierException", self.idp.update_user_pool, UserPoolId=pool, UserPoolAddOns=audit)
+        self.assertIn("Plus", err.response["Error"]["Message"])
+        self.assertError("FeatureUnavailableInTierException", self.idp.create_user_pool, PoolName=unique("tier"), UserPoolAddOns=audit)
+        self.idp.update_user_pool(UserPoolId=pool, UserPoolTier="PLUS", UserPoolAddOns=audit)
+        live = self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual((live["UserPoolTier"], live["UserPoolAddOns"]["AdvancedSecurityMode"]), ("PLUS", "AUDIT"))
+        # An update that leaves the tier out sets it back to the default, as AWS does.
+        self.assertError("FeatureUnavailableInTierException", self.idp.update_user_pool, UserPoolId=pool, UserPoolAddOns=audit)
+        self.idp.update_user_pool(UserPoolId=pool)
+        self.assertEqual(self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]["UserPoolTier"], "ESSENTIALS")
+        self.idp.delete_user_pool(UserPoolId=pool)
+
+
 class StrictImmutability(ErrorCode, unittest.TestCase):
     """Rule 7: custom attributes are add-only; creation-only pool settings survive UpdateUserPool."""
 
@@ -848,7 +871,7 @@ class LambdaUpdateFunctionCodeArchitectures(ErrorCode, unittest.TestCase):
 
 
 class StrictIdentityProviders(ErrorCode, unittest.TestCase):
-    """Rule 10: CreateIdentityProvider of an existing name is DuplicateProviderException."""
+    """Rule 11: CreateIdentityProvider of an existing name is DuplicateProviderException."""
 
     def test_duplicate_name_refused_and_provider_kept(self) -> None:
         idp = client("cognito-idp")
@@ -867,7 +890,7 @@ class StrictIdentityProviders(ErrorCode, unittest.TestCase):
 
 
 class StrictDescribeAlarms(ErrorCode, unittest.TestCase):
-    """Rule 11: DescribeAlarms pages by MaxRecords (1..100, default 50) with NextToken."""
+    """Rule 12: DescribeAlarms pages by MaxRecords (1..100, default 50) with NextToken."""
 
     def test_pages_in_name_order(self) -> None:
         cw = client("cloudwatch", validate=False)
