@@ -21,6 +21,10 @@ apigateway (REST protocol, dispatched by method + path to a method of APIGateway
                                        deployment was created (CreateDeployment snapshots them)
 lambda (REST-JSON protocol):
   UpdateFunctionCode Architectures     moto ignores it; AWS changes the function's architecture
+cloudwatch (Smithy RPC v2 CBOR, the protocol aws-sdk-cloudwatch speaks; moto routes only
+  its JSON and query protocols):
+  POST /service/GraniteServiceVersion20100801/operation/<Op>   translated to AWS JSON 1.0 for
+                                       moto and the answer back to CBOR, shape by shape
 """
 
 import json

@@ -944,5 +944,75 @@ class StrictDescribeAlarms(ErrorCode, unittest.TestCase):
         self.assertEqual(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"], [])
 
 
+class CloudWatchCbor(ErrorCode, unittest.TestCase):
+    """The CloudWatch shim: Smithy RPC v2 CBOR requests (aws-sdk-cloudwatch's protocol), made
+    and read here with botocore's own CBOR serializer and parser, answered by moto."""
+
+    def call(self, operation: str, params: dict) -> "tuple[int, dict]":  # type: ignore[type-arg]
+        import botocore.parsers
+        import botocore.serialize
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("cloudwatch")
+        op = model.operation_model(operation)
+        req = botocore.serialize.create_serializer("smithy-rpc-v2-cbor", include_validation=False).serialize_to_request(params, op)
+        self.assertEqual(req["url_path"], f"/service/GraniteServiceVersion20100801/operation/{operation}")
+        headers = dict(req["headers"])
+        # moto picks the service from the SigV4 credential scope.
+        headers["Authorization"] = (
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/monitoring/aws4_request, "
+            "SignedHeaders=host, Signature=00"
+        )
+        http = urllib.request.Request(ENDPOINT + req["url_path"], data=req["body"], headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(http) as r:
+                status, rheaders, body = r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            status, rheaders, body = e.code, dict(e.headers), e.read()
+        self.assertEqual(rheaders.get("Content-Type"), "application/cbor")
+        self.assertEqual(rheaders.get("smithy-protocol"), "rpc-v2-cbor")
+        parser = botocore.parsers.create_parser("smithy-rpc-v2-cbor")
+        parsed = parser.parse(
+            {"status_code": status, "headers": rheaders, "body": body}, op.output_shape if status < 400 else None
+        )
+        return status, parsed
+
+    def test_put_describe_tag_delete(self) -> None:
+        name = unique("cbor")
+        dims = [{"Name": "UserPool", "Value": "us-east-1_p"}, {"Name": "UserPoolClient", "Value": "c1"}]
+        status, _ = self.call(
+            "PutMetricAlarm",
+            {
+                "AlarmName": name, "EvaluationPeriods": 1, "Threshold": 10.0,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+                "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:alerts"],
+                "Metrics": [
+                    {"Id": "t0", "MetricStat": {"Metric": {"Namespace": "AWS/Cognito", "MetricName": "SignInThrottles", "Dimensions": dims}, "Period": 300, "Stat": "Sum"}, "ReturnData": False},
+                    {"Id": "e", "Expression": "SUM([t0])", "ReturnData": True},
+                ],
+                "Tags": [{"Key": "tenantctl:managed", "Value": "true"}],
+            },
+        )
+        self.assertEqual(status, 200)
+        status, out = self.call("DescribeAlarms", {"AlarmNamePrefix": name, "MaxRecords": 100})
+        self.assertEqual(status, 200)
+        [alarm] = out["MetricAlarms"]
+        self.assertEqual(alarm["AlarmName"], name)
+        self.assertEqual(alarm["Threshold"], 10.0)
+        self.assertEqual(alarm["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"], dims)
+        self.assertEqual(alarm["Metrics"][1]["Expression"], "SUM([t0])")
+        # Timestamps travel as CBOR tag 1 and parse back as datetimes.
+        self.assertEqual(type(alarm["AlarmConfigurationUpdatedTimestamp"]).__name__, "datetime")
+        status, tags = self.call("ListTagsForResource", {"ResourceARN": alarm["AlarmArn"]})
+        self.assertEqual(tags["Tags"], [{"Key": "tenantctl:managed", "Value": "true"}])
+        self.assertEqual(self.call("DeleteAlarms", {"AlarmNames": [name]})[0], 200)
+        self.assertEqual(self.call("DescribeAlarms", {"AlarmNames": [name]})[1]["MetricAlarms"], [])
+
+    def test_errors_are_cbor_with_their_code(self) -> None:
+        status, out = self.call("DescribeAlarms", {"MaxRecords": 0})
+        self.assertEqual(status, 400)
+        self.assertEqual(out["Error"]["Code"], "InvalidParameterValue")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
