@@ -600,4 +600,47 @@ mod tests {
         assert_eq!(owner(None, "Google"), None);
         assert_eq!(owner(Some("initech"), "Google").as_deref(), Some("initech"));
     }
+
+    /// Planned with the other kinds' rules (pure, no AWS): a declared provider is created,
+    /// an undeclared one of tenantctl's is deleted, and one of a tenant without a file is an
+    /// orphan.
+    #[test]
+    fn plan_creates_deletes_and_orphans() {
+        use crate::plan::{plan_with, Action, PlanOptions};
+        let a = "platform/pool/identity_provider/acme-okta";
+        let mut d = World::default();
+        d.items.insert(a.into(), it(&[("email", "email")], Some("s")));
+        let opts = PlanOptions { tenants: ["acme".to_string()].into(), ..PlanOptions::default() };
+        let rules: Vec<&dyn ItemRules> = vec![&IdentityProvider];
+        let p = plan_with(&d, &World::default(), &Ids::default(), &opts, &rules).unwrap();
+        assert_eq!(p.changes.iter().map(|c| (c.action, c.address.as_str())).collect::<Vec<_>>(), [(Action::Create, a)]);
+        let shown = serde_json::to_string(&p.changes[0].fields).unwrap();
+        assert!(shown.contains("(sensitive) fingerprint") && !shown.contains("\"s\""), "{shown}");
+        // Converged.
+        let mut live = d.clone();
+        live.items.get_mut(a).unwrap().state.as_object_mut().unwrap().remove("secret_env");
+        assert!(plan_with(&d, &live, &Ids::default(), &opts, &rules).unwrap().changes.is_empty());
+        // Removed from the folder: deleted; a tenant without a file: an orphan.
+        let mut gone = live.clone();
+        let mut umbrella = it(&[], None);
+        umbrella.tenant = Some("umbrella".into());
+        umbrella.name = "umbrella-okta".into();
+        gone.items.insert("platform/pool/identity_provider/umbrella-okta".into(), umbrella);
+        // (The pool stays: a provider whose pool goes is deleted with it, no change of its own.)
+        let pool = Item {
+            kind: "user_pool".into(),
+            name: "saas".into(),
+            tenant: None,
+            parent: None,
+            state: json!({}),
+            after: Vec::new(),
+        };
+        let mut kept = World::default();
+        kept.items.insert("platform/pool".into(), pool.clone());
+        gone.items.insert("platform/pool".into(), pool);
+        let p = plan_with(&kept, &gone, &Ids::default(), &opts, &rules).unwrap();
+        assert_eq!(p.changes.iter().map(|c| (c.action, c.address.as_str())).collect::<Vec<_>>(), [(Action::Delete, a)]);
+        assert_eq!(p.orphans.len(), 1);
+        assert_eq!(p.orphans[0].address, "platform/pool/identity_provider/umbrella-okta");
+    }
 }
