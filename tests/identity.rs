@@ -318,6 +318,17 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     assert_eq!(g.provider_details().unwrap()["client_secret"], rotated.google);
     ok(run_s(d, &ep, &rotated, true, &["plan", "--detailed-exitcode"]), &["plan"], 0);
 
+    // Offboarding the silo tenant deletes its alarms (before its pool, which takes its
+    // providers with it); the shared pool's stay.
+    let args = ["destroy", "--tenant", "initech", "--auto-approve"];
+    let o = ok(run_s(d, &ep, &rotated, true, &args), &args, 0);
+    seen.push(("destroy".into(), o.stderr.clone()));
+    assert!(pools_named(&sdk, &format!("{p}-initech")).await.is_empty());
+    assert!(alarm(&cw, &format!("{p}-initech-sign-in-throttles")).await.is_none());
+    assert!(alarm(&cw, &format!("{p}-initech-failed-sign-in-ratio")).await.is_none());
+    assert!(alarm(&cw, &format!("{p}-sign-in-throttles")).await.is_some());
+    assert!(idp(&sdk, &shared, "Google").await.is_some());
+
     for (what, bytes) in &seen {
         let t = String::from_utf8_lossy(bytes);
         for secret in [&s.google, &s.okta, &rotated.google] {
