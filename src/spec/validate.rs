@@ -1170,26 +1170,20 @@ fn identity_rules(v: &mut V<'_>) {
                 .hint("name the environment variable that holds the secret at plan and apply"),
             );
         }
-        match idp.idp_type {
-            PoolIdpType::Oidc => {
-                if !idp.issuer.as_deref().is_some_and(|i| i.starts_with("https://")) {
-                    v.push(p.at(path.as_str(), "an oidc provider needs an https `issuer`"));
-                }
+        let https = |u: &Option<String>| u.as_deref().is_some_and(|i| i.starts_with("https://"));
+        if idp.idp_type == PoolIdpType::Oidc && !https(&idp.issuer) {
+            v.push(p.at(path.as_str(), "an oidc provider needs an https `issuer`"));
+        }
+        if idp.idp_type == PoolIdpType::Saml {
+            if !https(&idp.metadata_url) {
+                v.push(p.at(path.as_str(), "a saml provider needs an https `metadataUrl`"));
             }
-            PoolIdpType::Saml => {
-                if !idp.metadata_url.as_deref().is_some_and(|i| i.starts_with("https://")) {
-                    v.push(p.at(path.as_str(), "a saml provider needs an https `metadataUrl`"));
-                }
-                if idp.client_secret_env.is_some() {
-                    v.push(p.at(&format!("{path}.clientSecretEnv"), "a saml provider takes no client secret"));
-                }
+            if idp.client_secret_env.is_some() {
+                v.push(p.at(&format!("{path}.clientSecretEnv"), "a saml provider takes no client secret"));
             }
-            PoolIdpType::Apple => {
-                if idp.team_id.is_none() || idp.key_id.is_none() {
-                    v.push(p.at(path.as_str(), "an apple provider needs `teamId` and `keyId`"));
-                }
-            }
-            _ => {}
+        }
+        if idp.idp_type == PoolIdpType::Apple && (idp.team_id.is_none() || idp.key_id.is_none()) {
+            v.push(p.at(path.as_str(), "an apple provider needs `teamId` and `keyId`"));
         }
         if idp.idp_type != PoolIdpType::Oidc && idp.issuer.is_some() {
             v.push(p.at(&format!("{path}.issuer"), "`issuer` is for oidc providers only"));
