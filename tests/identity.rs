@@ -342,6 +342,43 @@ fn keep(seen: &mut Vec<(String, Vec<u8>)>, what: &str, o: &Output) {
     seen.push((format!("{what} stderr"), o.stderr.clone()));
 }
 
+/// A provider made by hand under a declared name is never taken over: the plan refuses it,
+/// naming it, before any write.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_not_made_by_tenantctl_is_refused_not_taken_over() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("idh");
+    let s = Secrets::new(&p);
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let dir = folder_for(&platform_yaml(&p, &api, ""));
+    let d = dir.path();
+    write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
+    ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
+    let shared = pool_id(&sdk, &p).await;
+    sdk.cognito
+        .create_identity_provider()
+        .user_pool_id(&shared)
+        .provider_name("acme-okta")
+        .provider_type("OIDC".into())
+        .provider_details("client_id", "by-hand")
+        .provider_details("oidc_issuer", "https://hand.example")
+        .provider_details("authorize_scopes", "openid")
+        .provider_details("attributes_request_method", "GET")
+        .send()
+        .await
+        .unwrap();
+    write(d, "tenants/acme.yaml", &acme(&s));
+    let args = ["apply", "--auto-approve"];
+    let o = ok(run_s(d, &ep, &s, true, &args), &args, 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("acme-okta") && err.contains("not made by tenantctl"), "{err}");
+    let live = idp(&sdk, &shared, "acme-okta").await.unwrap();
+    assert_eq!(live.provider_details().unwrap()["client_id"], "by-hand");
+    assert!(live.idp_identifiers().is_empty());
+}
+
 fn args_drift() -> [&'static str; 3] {
     ["drift", "--format", "json"]
 }

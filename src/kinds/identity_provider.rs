@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::Kind;
@@ -287,7 +287,22 @@ impl ItemRules for IdentityProvider {
         Ok(diff_values("", &comparable(&live.state, declared_username), &comparable(&desired.state, declared_username)))
     }
 
-    fn check(&self, desired: &World, _observed: &World, _ids: &Ids) -> Result<(), PlanError> {
+    fn check(&self, desired: &World, observed: &World, _ids: &Ids) -> Result<(), PlanError> {
+        let taken: Vec<String> = observed
+            .items
+            .iter()
+            .filter(|(_, i)| i.kind == KIND && i.state.get(UNMANAGED).is_some())
+            .map(|(a, i)| format!("`{}` ({a})", i.name))
+            .collect();
+        if !taken.is_empty() {
+            return Err(PlanError::Check {
+                message: format!(
+                    "identity provider {} exists in its pool but was not made by tenantctl (it lacks tenantctl's `{MARKER_PREFIX}` identifier): tenantctl does not take it over",
+                    taken.join(", ")
+                ),
+                hint: "delete or rename the live provider, or declare the provider under another name".into(),
+            });
+        }
         let missing: Vec<String> = desired
             .items
             .values()
@@ -309,6 +324,9 @@ impl ItemRules for IdentityProvider {
         })
     }
 }
+
+/// The state of a live provider of a declared name that tenantctl did not make.
+const UNMANAGED: &str = "unmanaged";
 
 /// The secret for a create or update: read from the environment again, and checked against
 /// the fingerprint the plan showed.
@@ -394,7 +412,7 @@ impl Kind for IdentityProvider {
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
-        _desired: &'a World,
+        desired: &'a World,
         _scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
@@ -444,8 +462,23 @@ impl Kind for IdentityProvider {
                         }
                     };
                     let Some(p) = d.identity_provider() else { continue };
-                    let Some(st) = observed_state(&name, p) else { continue };
                     let addr = address(&pool, &name);
+                    let Some(st) = observed_state(&name, p) else {
+                        // Not tenantctl's: left alone, unless the folder declares one of that
+                        // name there, which `check` refuses (tenantctl never takes it over).
+                        if desired.items.contains_key(&addr) {
+                            let it = Item {
+                                kind: KIND.to_string(),
+                                name: name.clone(),
+                                tenant: owner(tenant.as_deref(), &name),
+                                parent: Some(pool.clone()),
+                                state: json!({UNMANAGED: true}),
+                                after: Vec::new(),
+                            };
+                            out.push((addr, it, name));
+                        }
+                        continue;
+                    };
                     let it = item(&name, &pool, owner(tenant.as_deref(), &name).as_deref(), &st);
                     out.push((addr, it, name));
                 }
@@ -453,6 +486,13 @@ impl Kind for IdentityProvider {
             Ok(out)
         }
         .boxed()
+    }
+
+    fn inventory(&self, address: &str, item: &Item, ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<Value> {
+        // A provider tenantctl did not make is not listed.
+        (item.state.get(UNMANAGED).is_none()).then(|| {
+            json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant, "id": ids.id(address)})
+        })
     }
 
     fn create<'a>(
@@ -545,7 +585,6 @@ impl Kind for IdentityProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn it(mapping: &[(&str, &str)], secret: Option<&str>) -> Item {
         let st = IdpState {
