@@ -1103,6 +1103,12 @@ fn identity_rules(v: &mut V<'_>) {
     let ta = &up.tenant_attribute;
     let ta_full = format!("custom:{ta}");
     // The pool's own providers.
+    if up.identity_providers.len() > MAX_IDPS_PER_POOL {
+        v.push(p.at(
+            "userPool.identityProviders",
+            format!("{} identity providers exceed Cognito's {MAX_IDPS_PER_POOL} per pool", up.identity_providers.len()),
+        ));
+    }
     let mut pool_names: HashMap<String, usize> = HashMap::new();
     for (i, idp) in up.identity_providers.iter().enumerate() {
         let path = format!("userPool.identityProviders[{i}]");
