@@ -38,6 +38,8 @@ pub enum Category {
     ApiGateway,
     /// API Gateway `GetResources`: 5 requests per 2 seconds per account.
     ApiGatewayGetResources,
+    /// API Gateway `CreateApiKey`: 5 requests per second per account.
+    ApiGatewayCreateApiKey,
     Lambda,
 }
 
@@ -71,6 +73,8 @@ impl Category {
             // (most operations), GetResources 5 requests per 2 seconds.
             Category::ApiGateway => 10.0,
             Category::ApiGatewayGetResources => 2.5,
+            // "Amazon API Gateway quotas", CreateApiKey: 5 requests per second per account.
+            Category::ApiGatewayCreateApiKey => 5.0,
             // Lambda control plane (function configuration) API: 15 rps documented; 10 kept.
             Category::Lambda => 10.0,
         }
@@ -136,6 +140,7 @@ pub const OPERATIONS: &[(&str, Category)] = &[
     ("cognito-idp:ListUsersInGroup", Category::UserList),
     ("cognito-idp:AdminListGroupsForUser", Category::UserList),
     ("apigateway:GetResources", Category::ApiGatewayGetResources),
+    ("apigateway:CreateApiKey", Category::ApiGatewayCreateApiKey),
 ];
 
 /// The category of an operation named `service:Operation` (IAM and Lambda by their verb,

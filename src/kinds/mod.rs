@@ -28,6 +28,8 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod api_key;
+pub mod api_key_source;
 pub mod authorizer;
 pub mod iam_role;
 pub mod lambda_function;
@@ -37,6 +39,9 @@ pub mod pool_domain;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
+pub mod usage_plan;
+pub mod usage_plan_key;
+pub mod usage_plan_stage;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +151,13 @@ pub static KINDS: &[&dyn Kind] = &[
     &stage_deployment::StageDeployment,
     &lambda_function::LambdaFunction,
     &lambda_permission::LambdaPermission,
+    // Contract §1.6 (tiers): after the REST API (their ids name it); the memberships after
+    // the plans and keys they join.
+    &api_key_source::ApiKeySource,
+    &usage_plan::UsagePlan,
+    &usage_plan_stage::UsagePlanStage,
+    &api_key::ApiKey,
+    &usage_plan_key::UsagePlanKey,
 ];
 
 /// The kind of this name.
