@@ -19,3 +19,5 @@ pub mod state;
 
 #[cfg(test)]
 mod wiring_tests;
+#[cfg(test)]
+mod tiers_tests;
