@@ -41,6 +41,24 @@ fn tiers_folder(p: &str, api: &str) -> tempfile::TempDir {
     dir
 }
 
+/// A REST API with GET /orders and a mock integration (a deployment needs one); no stage yet:
+/// apply creates `prod` (authorizer.stage) and attaches the plans to it after.
+async fn metered_api(sdk: &Sdk, name: &str) -> String {
+    let api = rest_api(sdk, name).await;
+    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
+    sdk.apigw
+        .put_integration()
+        .rest_api_id(&api)
+        .resource_id(&orders)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    api
+}
+
 /// Usage plans named `<p>-<tier>`: name -> (id, plan).
 async fn plans(sdk: &Sdk, p: &str) -> BTreeMap<String, aws_sdk_apigateway::types::UsagePlan> {
     let out = sdk.apigw.get_usage_plans().limit(500).send().await.unwrap();
@@ -84,7 +102,7 @@ async fn two_tiers_five_tenants_apply_read_back_converge_and_meter_through_the_a
     let Some(ep) = endpoint() else { return };
     let sdk = sdk(&ep).await;
     let p = platform_name("t");
-    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let api = metered_api(&sdk, &format!("{p}-api")).await;
     let dir = tiers_folder(&p, &format!("{p}-api"));
     let d = dir.path();
     run_ok(d, &ep, &["validate"], 0);
@@ -258,7 +276,7 @@ async fn tier_moves_keep_the_key_drift_is_repaired_and_destroy_deletes_the_key()
     let Some(ep) = endpoint() else { return };
     let sdk = sdk(&ep).await;
     let p = platform_name("u");
-    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let api = metered_api(&sdk, &format!("{p}-api")).await;
     let dir = tiers_folder(&p, &format!("{p}-api"));
     let d = dir.path();
     run_ok(d, &ep, &["apply", "--auto-approve"], 0);

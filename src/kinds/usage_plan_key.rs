@@ -160,10 +160,15 @@ pub fn assign(
         .iter()
         .enumerate()
         .map(|(i, (addr, name, plan_id, key))| {
-            let m = Membership { usage_plan: name.clone(), api_key: Text::lit(key), plan_id: Some(plan_id.clone()) };
+            // Observed: plain strings (the key id), as a resolved desired state reads.
+            let m = Membership { usage_plan: name.clone(), api_key: key.clone(), plan_id: Some(plan_id.clone()) };
+            let observed = |tenant: Option<&str>| Item {
+                state: serde_json::to_value(&m).expect("state serializes"),
+                ..item(tenant, addr, &Membership { usage_plan: name.clone(), api_key: Text::default(), plan_id: None })
+            };
             match tenant_of.get(key.as_str()).filter(|t| chosen.get(*t) == Some(&i)) {
-                Some(t) => (address(t), item(Some(t), addr, &m), key.clone()),
-                None => (format!("{addr}/key/{key}"), item(None, addr, &m), key.clone()),
+                Some(t) => (address(t), observed(Some(t)), key.clone()),
+                None => (format!("{addr}/key/{key}"), observed(None), key.clone()),
             }
         })
         .collect()

@@ -51,7 +51,8 @@ fn item(plan: &str, name: &str, api_stage: Text, after: Vec<String>) -> Item {
 
 /// An attachment as observed.
 pub(super) fn observed(plan: &str, api_id: &str, stage: &str) -> Item {
-    item(plan, stage, Text::lit(format!("{api_id}:{stage}")), Vec::new())
+    let state = StageRef { api_stage: format!("{api_id}:{stage}") };
+    Item { state: serde_json::to_value(state).expect("state serializes"), ..item(plan, stage, Text::default(), Vec::new()) }
 }
 
 impl ItemRules for UsagePlanStage {
