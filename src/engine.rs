@@ -17,7 +17,7 @@ use std::path::Path;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Mutex;
 
-use crate::aws::{self, Aws, AwsError};
+use crate::aws::{Aws, AwsError};
 use crate::kinds::Service;
 use crate::plan::{Change, Op};
 use crate::state::Ids;
@@ -68,16 +68,6 @@ async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -
 
 async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
     match op {
-        Op::CreatePool { .. }
-        | Op::UpdatePool { .. }
-        | Op::AddAttribute { .. }
-        | Op::PutGroup { .. }
-        | Op::DeleteGroup { .. }
-        | Op::PutResourceServer { .. }
-        | Op::DeleteResourceServer { .. }
-        | Op::PutClient { .. }
-        | Op::DeleteClient { .. }
-        | Op::DeletePool { .. } => aws::cognito::execute(aws, op, ids).await,
         Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
         Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
     }
@@ -280,15 +270,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::app_client::{self, ClientState};
     use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
+    use crate::kinds::group::{self, GroupState};
     use crate::kinds::lambda_function::{self, FunctionState};
     use crate::kinds::lambda_permission::{self, PermissionState};
     use crate::kinds::method_auth::{self, MethodAuth};
+    use crate::kinds::resource_server::{self, ResourceServerState};
     use crate::kinds::stage_deployment::{self, StageState};
     use crate::kinds::{iam_role, role_policy};
     use crate::plan::{Action, ItemRules, Resource};
     use crate::state::wiring::{client_address, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
-    use crate::state::{AttributeState, GroupState, Item, PoolState, ResourceServerState, RoleState, Text};
+    use crate::state::{AttributeState, Item, PoolState, RoleState, Text};
     use serde_json::json;
 
     const ACCT: &str = "123456789012";
@@ -352,20 +345,44 @@ mod tests {
             tenant: None,
             settings: Default::default(),
             attributes: Default::default(),
-            groups: Default::default(),
-            resource_servers: Default::default(),
-            clients: Default::default(),
             usernames: None,
         }
     }
 
+    fn create_pool(address: &str) -> Op {
+        create(address, pool(address).item())
+    }
+
+    fn group_item(pool: &str, name: &str, role: Option<&str>) -> Item {
+        group::item(
+            pool,
+            None,
+            name,
+            &GroupState { description: None, precedence: Some(1), role_arn: role.map(role_arn) },
+        )
+    }
+
     fn group(pool: &str, name: &str, role: Option<&str>) -> Op {
-        Op::PutGroup {
-            pool: pool.into(),
-            name: name.into(),
-            group: GroupState { description: None, precedence: Some(1), role_arn: role.map(role_arn) },
-            create: true,
-        }
+        create(&group::address(pool, name), group_item(pool, name, role))
+    }
+
+    fn server_item(pool: &str) -> Item {
+        resource_server::item(
+            pool,
+            None,
+            "https://api",
+            &ResourceServerState { name: "api".into(), scopes: Default::default() },
+        )
+    }
+
+    fn client_item(pool: &str) -> Item {
+        app_client::item(pool, None, "web", &ClientState::default())
+    }
+
+    /// A delete of the live kind-model item `item`.
+    fn delete(address: &str, item: Item) -> Op {
+        let kind = crate::kinds::of(&item.kind).unwrap();
+        item_op(address.to_string(), None, Some(item), kind.rules())
     }
 
     /// A create of the kind-model item `item` (its kind's phase).
@@ -428,36 +445,24 @@ mod tests {
             ("role-a", create_role(role("saas-a-admin", trusting.clone()))),
             ("role-b", create_role(role("saas-b-admin", trusting))),
             ("policy-a", put_policy("saas-a-admin")),
-            ("pool", Op::CreatePool { pool: pool(pooled) }),
-            (
-                "attr",
-                Op::AddAttribute {
-                    pool: pooled.into(),
-                    name: "tier".into(),
-                    attribute: AttributeState {
-                        data_type: "String".into(),
-                        mutable: true,
-                        min_length: None,
-                        max_length: None,
-                        min_value: None,
-                        max_value: None,
-                    },
-                },
-            ),
-            (
-                "server",
-                Op::PutResourceServer {
-                    pool: pooled.into(),
-                    identifier: "https://api".into(),
-                    server: ResourceServerState { name: "api".into(), scopes: Default::default() },
-                    create: true,
-                },
-            ),
-            (
-                "client",
-                Op::PutClient { pool: pooled.into(), name: "web".into(), client: Default::default(), create: true },
-            ),
-            ("silo-pool", Op::CreatePool { pool: pool("tenant/s/pool") }),
+            ("pool", create_pool(pooled)),
+            ("attr", {
+                let mut p = pool(pooled);
+                let tier = AttributeState {
+                    data_type: "String".into(),
+                    mutable: true,
+                    min_length: None,
+                    max_length: None,
+                    min_value: None,
+                    max_value: None,
+                };
+                p.attributes.insert("tier".into(), tier);
+                let (address, item) = p.attribute_items().remove(0);
+                create(&address, item)
+            }),
+            ("server", create(&resource_server::address(pooled, "https://api"), server_item(pooled))),
+            ("client", create(&client_address(pooled, "web"), client_item(pooled))),
+            ("silo-pool", create_pool("tenant/s/pool")),
             ("group-a", group(pooled, "a-admin", Some("saas-a-admin"))),
             ("group-b", group(pooled, "b-admin", Some("saas-b-admin"))),
             ("group-c", group(pooled, "c-admin", None)),
@@ -556,12 +561,20 @@ mod tests {
     fn deletes_run_in_reverse() {
         let silo = "tenant/s/pool";
         let (c, at) = plan(vec![
-            ("pool-off", Op::UpdatePool { pool: silo.into(), settings: Default::default() }),
-            ("del-group", Op::DeleteGroup { pool: silo.into(), name: "s-admin".into() }),
-            ("del-client", Op::DeleteClient { pool: silo.into(), name: "web".into() }),
-            ("del-server", Op::DeleteResourceServer { pool: silo.into(), identifier: "https://api".into() }),
-            ("del-pool", Op::DeletePool { pool: silo.into(), force_delete_users: false }),
-            ("del-other-group", Op::DeleteGroup { pool: "platform/pool".into(), name: "t-admin".into() }),
+            ("pool-off", {
+                let (on, off) = (pool(silo), pool(silo));
+                let mut on = on.item();
+                on.state["deletion_protection"] = json!(true);
+                item_op(silo.into(), Some(off.item()), Some(on), &crate::kinds::user_pool::UserPool)
+            }),
+            ("del-group", delete(&group::address(silo, "s-admin"), group_item(silo, "s-admin", None))),
+            ("del-client", delete(&client_address(silo, "web"), client_item(silo))),
+            ("del-server", delete(&resource_server::address(silo, "https://api"), server_item(silo))),
+            ("del-pool", delete(silo, pool(silo).item())),
+            (
+                "del-other-group",
+                delete(&group::address("platform/pool", "t-admin"), group_item("platform/pool", "t-admin", None)),
+            ),
             ("del-policy", delete_policy("saas-s-admin")),
             ("del-policy-other", delete_policy("saas-x-admin")),
             ("del-role", delete_role("saas-s-admin")),
@@ -594,7 +607,11 @@ mod tests {
         let mut ops = Vec::new();
         let labels: Vec<(String, String)> = (0..1000).map(|t| (format!("g{t}"), format!("r{t}"))).collect();
         for (t, (g, r)) in labels.iter().enumerate() {
-            ops.push((g.as_str(), Op::DeleteGroup { pool: "platform/pool".into(), name: format!("t{t}-admin") }));
+            let name = format!("t{t}-admin");
+            ops.push((
+                g.as_str(),
+                delete(&group::address("platform/pool", &name), group_item("platform/pool", &name, None)),
+            ));
             ops.push((r.as_str(), delete_role(&format!("saas-t{t}-admin"))));
         }
         let (c, at) = plan(ops);
@@ -625,7 +642,7 @@ mod tests {
         let (c, at) = plan(vec![
             ("role-a", create_role(role("saas-a-admin", json!({})))),
             ("role-b", create_role(role("saas-b-admin", json!({})))),
-            ("pool", Op::CreatePool { pool: pool(pooled) }),
+            ("pool", create_pool(pooled)),
             ("group-a", group(pooled, "a-admin", Some("saas-a-admin"))),
             ("group-b", group(pooled, "b-admin", Some("saas-b-admin"))),
             ("function", function("saas-authorizer", &[("ISSUERS", Text::default().id("platform/pool"))])),

@@ -11,7 +11,7 @@ use crate::aws::{self, Aws, AwsError, Limiter};
 use crate::kinds;
 use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
 use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
-use crate::state::{parse_group, Ids, World};
+use crate::state::{Ids, World};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -117,39 +117,35 @@ pub fn code_sha256(path: &Path) -> Option<String> {
     Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
 }
 
-/// Keeps only the named tenants' pools, groups and roles.
-fn scope(world: &mut World, folder: &Folder, tenants: &[String]) {
+/// Keeps only the named tenants' pools (the shared one when it holds a group of theirs), roles
+/// and items.
+fn scope(world: &mut World, tenants: &[String]) {
     let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
-    let pl = &folder.platform.value;
-    let groups: BTreeSet<String> = folder
-        .tenants
+    let theirs = |i: &crate::state::Item| i.tenant.as_deref().is_some_and(|t| keep.contains(t));
+    let pools: BTreeSet<String> = world
+        .items
         .iter()
-        .filter(|t| keep.contains(t.value.id.as_str()))
-        .flat_map(|t| {
-            desired::tenant_roles(pl, &t.value)
-                .into_iter()
-                .map(|r| desired::names::group(&t.value.id, r))
-                .collect::<Vec<_>>()
+        .filter(|(addr, i)| {
+            i.kind == kinds::user_pool::KIND
+                && (theirs(i)
+                    || (i.tenant.is_none()
+                        && world.items.values().any(|g| {
+                            g.kind == kinds::group::KIND && g.parent.as_deref() == Some(addr.as_str()) && theirs(g)
+                        })))
         })
+        .map(|(addr, _)| addr.clone())
         .collect();
-    world.pools.retain(|_, p| match &p.tenant {
-        Some(t) => keep.contains(t.as_str()),
-        None => p.groups.keys().any(|g| groups.contains(g)),
+    world.items.retain(|addr, i| match i.kind.as_str() {
+        kinds::user_pool::KIND => pools.contains(addr),
+        kinds::custom_attribute::KIND => i.parent.as_ref().is_some_and(|p| pools.contains(p)),
+        _ => theirs(i),
     });
-    for p in world.pools.values_mut() {
-        p.groups.retain(|g, _| groups.contains(g));
-    }
-    world.items.retain(|_, i| i.tenant.as_deref().is_some_and(|t| keep.contains(t)));
 }
 
 /// The desired world without one tenant: its roles, its silo pool, its groups in the shared
 /// pool.
 pub fn without_tenant(desired: &mut World, tenant: &str) {
-    desired.pools.retain(|_, p| p.tenant.as_deref() != Some(tenant));
     desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
-    for p in desired.pools.values_mut() {
-        p.groups.retain(|g, _| parse_group(g).map(|(t, _)| t) != Some(tenant));
-    }
 }
 
 /// What `destroy` runs of a plan: the tenant's deletions, and the pool update that turns
@@ -205,7 +201,7 @@ impl Session {
             };
             let mut d0 = desired::world(&folder, &env0)
                 .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
-            scope(&mut d0, &folder, tenants);
+            scope(&mut d0, tenants);
             let found = kinds::iam_role::observe(&aws, &d0, true, adopt, &mut observed, &mut ids).await?;
             if let Some(acct) = found {
                 aws.ctx.account_id = acct;
@@ -221,10 +217,10 @@ impl Session {
             .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
         kinds::desired(&folder, &env, &mut desired);
         if scoped {
-            scope(&mut desired, &folder, tenants);
+            scope(&mut desired, tenants);
         }
-        let user_pools = aws::cognito::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
-        kinds::observe(&aws, &folder, scoped, &mut observed, &mut ids).await?;
+        let user_pools = kinds::user_pool::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
+        kinds::observe(&aws, &folder, &desired, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
         }
@@ -311,24 +307,28 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::kinds::group::{self, GroupState};
     use crate::plan::{Change, Op, Orphan};
-    use crate::state::{GroupState, PoolSettings, PoolState, RoleState};
+    use crate::state::{Item, PoolSettings, PoolState, RoleState};
 
-    fn pool(address: &str, tenant: Option<&str>, groups: &[&str]) -> PoolState {
-        PoolState {
+    /// A pool and its groups (items).
+    fn pool(address: &str, tenant: Option<&str>, groups: &[&str]) -> (PoolState, Vec<(String, Item)>) {
+        let pool = PoolState {
             address: address.into(),
             name: address.into(),
             tenant: tenant.map(str::to_string),
             settings: PoolSettings::default(),
             attributes: BTreeMap::new(),
-            groups: groups
-                .iter()
-                .map(|g| (g.to_string(), GroupState { description: None, precedence: None, role_arn: None }))
-                .collect(),
-            resource_servers: BTreeMap::new(),
-            clients: BTreeMap::new(),
             usernames: None,
-        }
+        };
+        let groups = groups
+            .iter()
+            .map(|g| {
+                let state = GroupState { description: None, precedence: None, role_arn: None };
+                (group::address(address, g), group::item(address, tenant, g, &state))
+            })
+            .collect();
+        (pool, groups)
     }
 
     fn role(tenant: &str, r: &str) -> RoleState {
@@ -356,17 +356,26 @@ mod tests {
         ];
         let roles = [role("acme", "admin"), role("acme-corp", "admin")];
         let mut w = World {
-            pools: pools.into_iter().map(|p| (p.address.clone(), p)).collect(),
-            items: roles.iter().flat_map(crate::kinds::iam_role::items).collect(),
-            ..World::default()
+            items: roles
+                .iter()
+                .flat_map(crate::kinds::iam_role::items)
+                .chain(pools.iter().flat_map(|(_, groups)| groups.clone()))
+                .collect(),
         };
+        for (p, _) in &pools {
+            w.insert_pool(p.clone());
+        }
         without_tenant(&mut w, "acme");
-        assert_eq!(w.pools.keys().collect::<Vec<_>>(), ["platform/pool", "tenant/acme-corp/pool"]);
-        assert_eq!(
-            w.pools["platform/pool"].groups.keys().collect::<Vec<_>>(),
-            ["Admins", "acme-corp-admin", "acmex-admin"]
-        );
-        assert_eq!(w.items.keys().collect::<Vec<_>>(), ["tenant/acme-corp/role/admin"]);
+        assert_eq!(w.pools().keys().collect::<Vec<_>>(), ["platform/pool", "tenant/acme-corp/pool"]);
+        let kept = |kind: &str, parent: Option<&str>| -> Vec<String> {
+            w.items
+                .values()
+                .filter(|i| i.kind == kind && i.parent.as_deref() == parent)
+                .map(|i| i.name.clone())
+                .collect()
+        };
+        assert_eq!(kept(group::KIND, Some("platform/pool")), ["Admins", "acme-corp-admin", "acmex-admin"]);
+        assert_eq!(kept("iam_role", None), ["saas-acme-corp-admin"]);
     }
 
     #[test]

@@ -196,8 +196,8 @@ fn a_raised_rate_limit_is_an_update_and_a_new_tenant_a_key_and_membership() {
 fn a_tier_change_between_isolations_is_a_plan_error_that_says_why() {
     let (_t, before) = folder_with(TIERS, &[("acme", "tier: basic\n")]);
     let (_t2, after) = folder_with(TIERS, &[("acme", "tier: premium\n")]);
-    let live = desired::world(&before.unwrap(), &env()).unwrap();
-    let want = desired::world(&after.unwrap(), &env()).unwrap();
+    let live = desired_world(&before.unwrap());
+    let want = desired_world(&after.unwrap());
     let e = crate::plan::moves::check_isolation_moves(&want, &live).unwrap_err();
     let text = e.to_string();
     assert!(text.contains("from pooled to silo"), "{text}");

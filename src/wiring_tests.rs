@@ -24,9 +24,13 @@ fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
 
 /// The desired wiring (no pools) for a folder.
 fn wiring(f: &Folder, env: &RenderEnv, sha: Option<String>, jwks: Option<&str>) -> World {
-    let mut w = World { pools: desired::pools(f, env), ..World::default() };
+    let mut w = World::of_pools(desired::pools(f, env).into_values());
+    crate::kinds::desired(f, env, &mut w);
+    let before: Vec<String> = w.items.keys().cloned().collect();
     add_authorizer(f, env, &mut w, sha, jwks);
-    w.pools.clear();
+    for a in before {
+        w.items.remove(&a);
+    }
     w
 }
 
@@ -40,14 +44,16 @@ fn folder() -> Folder {
 
 fn setup() -> (World, Ids) {
     let f = folder();
-    let pools = desired::pools(&f, &env());
+    let mut pools = World::of_pools(desired::pools(&f, &env()).into_values());
+    crate::kinds::desired(&f, &env(), &mut pools);
     let d = wiring(&f, &env(), Some("c2hh".into()), Some("http://127.0.0.1:5000/"));
     let mut ids = Ids::default();
-    for (addr, pool) in &pools {
+    for addr in pools.pools().keys() {
         ids.set(addr.clone(), format!("us-east-1_{}", addr.replace('/', "")));
-        for c in pool.clients.keys() {
-            ids.set(client_address(addr, c), format!("cid{}{c}", addr.replace('/', "")));
-        }
+    }
+    for (addr, c) in pools.items.iter().filter(|(_, i)| i.kind == crate::kinds::app_client::KIND) {
+        let pool = c.parent.as_deref().unwrap_or_default();
+        ids.set(addr.clone(), format!("cid{}{}", pool.replace('/', ""), c.name));
     }
     ids.set(REST_API_ADDRESS, "api123");
     ids.set(AUTHORIZER_ADDRESS, "auth42");
@@ -418,7 +424,7 @@ fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(&c[1].op.phase() > &c[0].op.phase());
+    assert!(c[1].op.phase() > c[0].op.phase());
     // A method the stage does not serve at all is drift too.
     let mut served = stage(&o).unwrap();
     served.methods.clear();

@@ -92,11 +92,16 @@ impl Env {
     /// The desired authorizer wiring (rendered with the pools it names, which are the other
     /// slices' and left out).
     fn desired(&self) -> World {
-        let mut d = World { pools: desired::pools(&self.folder, &self.render), ..World::default() };
+        let mut d = World::of_pools(desired::pools(&self.folder, &self.render).into_values());
+        tenantctl::kinds::desired(&self.folder, &self.render, &mut d);
+        // What lives in the pools is the other slices' too.
+        let theirs: Vec<String> = d.items.keys().cloned().collect();
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
         desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));
-        d.pools.clear();
+        for a in theirs {
+            d.items.remove(&a);
+        }
         d
     }
 
@@ -125,7 +130,7 @@ impl Env {
 /// The kinds' observation of a folder, on top of the ids the other slices know.
 async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(World, Ids), aws::AwsError> {
     let mut world = World::default();
-    kinds::observe(aws, folder, false, &mut world, &mut ids).await?;
+    kinds::observe(aws, folder, &World::default(), false, &mut world, &mut ids).await?;
     Ok((world, ids))
 }
 

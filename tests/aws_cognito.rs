@@ -11,12 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, LambdaConfigType};
-use tenantctl::aws::{self, cognito, Aws, AwsError, Limiter};
+use tenantctl::aws::{self, Aws, AwsError, Limiter};
+use tenantctl::kinds::app_client::{self, ClientState};
+use tenantctl::kinds::group::{self, GroupState};
+use tenantctl::kinds::resource_server::{self, ResourceServerState};
+use tenantctl::kinds::{self};
 use tenantctl::plan::Op;
-use tenantctl::state::{
-    AttributeState, ClientState, GroupState, Ids, PasswordState, PoolSettings, PoolState, ResourceServerState, Tags,
-    World,
-};
+use tenantctl::state::wiring::client_address;
+use tenantctl::state::{AttributeState, Ids, Item, PasswordState, PoolSettings, PoolState, Tags, World};
 use tokio::sync::Mutex;
 
 /// The shared emulator (fails under CI when it is missing; see `common::endpoint`).
@@ -63,8 +65,81 @@ fn tags(platform: &str, tenant: Option<&str>) -> Tags {
     t
 }
 
-/// A desired pool shaped as `spec::desired::pools` builds it.
-fn desired_pool(platform: &str) -> PoolState {
+/// A pool and what lives in it (its groups, resource servers and clients: items of their
+/// kinds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PoolWith {
+    pool: PoolState,
+    groups: BTreeMap<String, GroupState>,
+    resource_servers: BTreeMap<String, ResourceServerState>,
+    clients: BTreeMap<String, ClientState>,
+}
+
+impl PoolWith {
+    fn pool_item(&self) -> (String, Item) {
+        (self.pool.address.clone(), self.pool.item())
+    }
+
+    fn group(&self, name: &str) -> (String, Item) {
+        let p = &self.pool;
+        (group::address(&p.address, name), group::item(&p.address, p.tenant.as_deref(), name, &self.groups[name]))
+    }
+
+    fn server(&self, id: &str) -> (String, Item) {
+        let (p, rs) = (&self.pool, &self.resource_servers[id]);
+        (resource_server::address(&p.address, id), resource_server::item(&p.address, p.tenant.as_deref(), id, rs))
+    }
+
+    fn client(&self, name: &str) -> (String, Item) {
+        let (p, c) = (&self.pool, &self.clients[name]);
+        (client_address(&p.address, name), app_client::item(&p.address, p.tenant.as_deref(), name, c))
+    }
+
+    /// The pool and its items, as a desired world.
+    fn world(&self) -> World {
+        let mut items: BTreeMap<String, Item> = BTreeMap::new();
+        items.extend(self.groups.keys().map(|g| self.group(g)));
+        items.extend(self.resource_servers.keys().map(|r| self.server(r)));
+        items.extend(self.clients.keys().map(|c| self.client(c)));
+        let mut w = World { items };
+        w.insert_pool(self.pool.clone());
+        w
+    }
+
+    /// The pool at `address` of an observed world, with its items.
+    fn observed(world: &World, address: &str) -> PoolWith {
+        fn of<T: serde::de::DeserializeOwned>(world: &World, address: &str, kind: &str) -> BTreeMap<String, T> {
+            world
+                .items
+                .values()
+                .filter(|i| i.kind == kind && i.parent.as_deref() == Some(address))
+                .map(|i| (i.name.clone(), serde_json::from_value(i.state.clone()).unwrap()))
+                .collect()
+        }
+        PoolWith {
+            pool: world.pools()[address].clone(),
+            groups: of(world, address, "group"),
+            resource_servers: of(world, address, "resource_server"),
+            clients: of(world, address, "app_client"),
+        }
+    }
+}
+
+/// Creates, or updates when `live`, the item at `address`, as apply does.
+async fn put(aws: &Aws, ids: &Mutex<Ids>, (address, item): (String, Item), live: bool) -> Result<(), AwsError> {
+    let live = live.then(|| item.clone());
+    let op = Op::Item { address, desired: Some(item), live, replace: false, phase: 0 };
+    kinds::execute(aws, &op, ids).await
+}
+
+/// Deletes the item at `address`, as apply does.
+async fn delete(aws: &Aws, ids: &Mutex<Ids>, (address, item): (String, Item)) -> Result<(), AwsError> {
+    let op = Op::Item { address, desired: None, live: Some(item), replace: false, phase: 0 };
+    kinds::execute(aws, &op, ids).await
+}
+
+/// A desired pool shaped as `spec::desired::pools` and the kinds build it.
+fn desired_pool(platform: &str) -> PoolWith {
     let web = ClientState {
         generate_secret: false,
         explicit_auth_flows: ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"].map(String::from).into(),
@@ -95,7 +170,7 @@ fn desired_pool(platform: &str) -> PoolState {
         prevent_user_existence_errors: false,
         ..ClientState::default()
     };
-    PoolState {
+    let pool = PoolState {
         // What a new pool gets: read back exactly.
         usernames: Some(tenantctl::state::UsernamesState::default()),
         address: "platform/pool".into(),
@@ -114,6 +189,10 @@ fn desired_pool(platform: &str) -> PoolState {
                 temporary_password_validity_days: 7,
             },
             tags: tags(platform, None),
+            // Declared as AWS fills it in when none is sent (CreateUserPool: "Defaults to ESSENTIALS").
+            feature_plan: Some("ESSENTIALS".into()),
+            threat_protection: None,
+            triggers: None,
         },
         attributes: BTreeMap::from([
             ("tenant_id".to_string(), string_attr(false, "1", "32")),
@@ -130,6 +209,9 @@ fn desired_pool(platform: &str) -> PoolState {
                 },
             ),
         ]),
+    };
+    PoolWith {
+        pool,
         groups: BTreeMap::from([
             (
                 "acme-admin".to_string(),
@@ -162,55 +244,64 @@ fn desired_pool(platform: &str) -> PoolState {
 
 /// Creates `pool` the way apply does: the pool with its settings and all but one attribute,
 /// then the remaining attribute, resource servers, clients, groups.
-async fn create_all(aws: &Aws, pool: &PoolState, ids: &Mutex<Ids>) {
-    let mut shell = PoolState {
-        groups: BTreeMap::new(),
-        clients: BTreeMap::new(),
-        resource_servers: BTreeMap::new(),
-        ..pool.clone()
-    };
+async fn create_all(aws: &Aws, desired: &PoolWith, ids: &Mutex<Ids>) {
+    let pool = &desired.pool;
+    let mut shell = pool.clone();
     let late = shell.attributes.remove("seats");
-    cognito::execute(aws, &Op::CreatePool { pool: shell }, ids).await.expect("CreatePool");
-    if let Some(a) = late {
-        let op = Op::AddAttribute { pool: pool.address.clone(), name: "seats".into(), attribute: a };
-        cognito::execute(aws, &op, ids).await.expect("AddAttribute");
+    put(aws, ids, (pool.address.clone(), shell.item()), false).await.expect("CreatePool");
+    if late.is_some() {
+        let seats = pool.attribute_items().into_iter().find(|(a, _)| a.ends_with("/seats")).unwrap();
+        put(aws, ids, seats, false).await.expect("AddAttribute");
     }
-    for (identifier, server) in &pool.resource_servers {
-        let op = Op::PutResourceServer {
-            pool: pool.address.clone(),
-            identifier: identifier.clone(),
-            server: server.clone(),
-            create: true,
-        };
-        cognito::execute(aws, &op, ids).await.expect("PutResourceServer");
+    for identifier in desired.resource_servers.keys() {
+        put(aws, ids, desired.server(identifier), false).await.expect("create resource server");
     }
-    for (name, client) in &pool.clients {
-        let op = Op::PutClient { pool: pool.address.clone(), name: name.clone(), client: client.clone(), create: true };
-        cognito::execute(aws, &op, ids).await.expect("PutClient");
+    for name in desired.clients.keys() {
+        put(aws, ids, desired.client(name), false).await.expect("create app client");
     }
-    for (name, group) in &pool.groups {
-        let op = Op::PutGroup { pool: pool.address.clone(), name: name.clone(), group: group.clone(), create: true };
-        cognito::execute(aws, &op, ids).await.expect("PutGroup");
+    for name in desired.groups.keys() {
+        put(aws, ids, desired.group(name), false).await.expect("create group");
     }
 }
 
+/// Reads the pools (the Cognito adapter) and what lives in them (the kinds), as `plan` does.
 async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids), AwsError> {
+    let dir = common::folder(&aws.ctx.platform, "api", &[]);
+    let folder = tenantctl::spec::load_valid(dir.path()).expect("folder");
     let mut world = World::default();
     let mut ids = Ids::default();
-    cognito::observe(aws, desired, scoped, &mut world, &mut ids).await?;
+    kinds::user_pool::observe(aws, desired, scoped, &mut world, &mut ids).await?;
+    // The kinds that live in pools (the folder's authorizer wiring is not this test's).
+    for kind in ["resource_server", "app_client", "group"] {
+        let k = kinds::of(kind).expect("a kind");
+        for (address, item, id) in k.observe(aws, &folder, desired, scoped, &world, &ids).await? {
+            ids.set(address.clone(), id);
+            world.items.insert(address, item);
+        }
+    }
     Ok((world, ids))
 }
 
-/// Field by field first, so a failure names what differs.
-fn assert_pool_eq(observed: &PoolState, desired: &PoolState) {
-    assert_eq!(observed.address, desired.address);
-    assert_eq!(observed.name, desired.name);
-    assert_eq!(observed.tenant, desired.tenant);
-    assert_eq!(observed.settings, desired.settings, "settings");
-    for (n, a) in &desired.attributes {
-        assert_eq!(observed.attributes.get(n), Some(a), "attribute {n}");
+/// Field by field first, so a failure names what differs. Live triggers the desired pool
+/// does not manage (`triggers: None`, set out of band) are not compared, as `plan` does not.
+fn assert_pool_eq(observed: &PoolWith, desired: &PoolWith) {
+    let mut o = observed.clone();
+    if desired.pool.settings.triggers.is_none() {
+        o.pool.settings.triggers = None;
     }
-    assert_eq!(observed.attributes, desired.attributes, "attributes");
+    let (o, d) = (&o, desired);
+    {
+        let (observed, desired) = (&o.pool, &d.pool);
+        assert_eq!(observed.address, desired.address);
+        assert_eq!(observed.name, desired.name);
+        assert_eq!(observed.tenant, desired.tenant);
+        assert_eq!(observed.settings, desired.settings, "settings");
+        for (n, a) in &desired.attributes {
+            assert_eq!(observed.attributes.get(n), Some(a), "attribute {n}");
+        }
+        assert_eq!(observed.attributes, desired.attributes, "attributes");
+    }
+    let (observed, desired) = (o, d);
     assert_eq!(observed.groups, desired.groups, "groups");
     assert_eq!(observed.resource_servers, desired.resource_servers, "resource servers");
     for (n, c) in &desired.clients {
@@ -232,8 +323,8 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
 
     // 1. Unchanged: observed == desired.
     let (world, seen_ids) = observe(&aws, &World::default(), false).await.expect("observe");
-    assert_eq!(world.pools.len(), 1, "{:?}", world.pools.keys().collect::<Vec<_>>());
-    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    assert_eq!(world.pools().len(), 1, "{:?}", world.pools().keys().collect::<Vec<_>>());
+    assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
     // Pool and client ids: the same whether read back or learned while applying.
     assert_eq!(seen_ids, *ids.lock().await);
     assert!(seen_ids.id("platform/pool/app_client/web").is_some());
@@ -247,32 +338,34 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         .lambda_config(LambdaConfigType::builder().pre_sign_up(trigger).build())
         .email_verification_message("Your code: {####}")
         .email_verification_subject("Verify")
-        .set_user_pool_tags(Some(desired.settings.tags.clone().into_iter().collect()))
+        .set_user_pool_tags(Some(desired.pool.settings.tags.clone().into_iter().collect()))
         .send()
         .await
         .expect("raw UpdateUserPool");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert_ne!(world.pools["platform/pool"].settings, desired.settings, "the raw update reset the managed settings");
+    assert_ne!(
+        world.pools()["platform/pool"].settings,
+        desired.pool.settings,
+        "the raw update reset the managed settings"
+    );
 
     // UpdatePool restores the managed settings (and changes some) and keeps the rest.
-    desired.settings.password_policy.min_length = 14;
-    desired.settings.mfa = "OFF".into();
-    desired.settings.tags.insert("cost-center".into(), "42".into());
-    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: desired.settings.clone() };
-    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool");
+    desired.pool.settings.password_policy.min_length = 14;
+    desired.pool.settings.mfa = "OFF".into();
+    desired.pool.settings.tags.insert("cost-center".into(), "42".into());
+    put(&aws, &ids, desired.pool_item(), true).await.expect("UpdatePool");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
     let live = aws.cognito.describe_user_pool().user_pool_id(&pid).send().await.unwrap().user_pool.unwrap();
     assert_eq!(live.lambda_config().and_then(|l| l.pre_sign_up()), Some(trigger));
     assert_eq!(live.email_verification_message(), Some("Your code: {####}"));
     assert_eq!(live.email_verification_subject(), Some("Verify"));
 
     // MFA back on, through UpdatePool.
-    desired.settings.mfa = "OPTIONAL".into();
-    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: desired.settings.clone() };
-    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool mfa");
+    desired.pool.settings.mfa = "OPTIONAL".into();
+    put(&aws, &ids, desired.pool_item(), true).await.expect("UpdatePool mfa");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
 
     // 3. A client field tenantctl does not manage survives PutClient (update).
     let cid = ids.lock().await.id("platform/pool/app_client/web").unwrap().to_string();
@@ -293,8 +386,7 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     web.logout_urls.insert("https://app.example/bye".into());
     web.explicit_auth_flows.insert("ALLOW_USER_PASSWORD_AUTH".into());
     web.prevent_user_existence_errors = false;
-    let op = Op::PutClient { pool: "platform/pool".into(), name: "web".into(), client: web.clone(), create: false };
-    cognito::execute(&aws, &op, &ids).await.expect("PutClient update");
+    put(&aws, &ids, desired.client("web"), true).await.expect("PutClient update");
     let live = aws
         .cognito
         .describe_user_pool_client()
@@ -312,32 +404,27 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     let g = desired.groups.get_mut("acme-member").unwrap();
     g.precedence = Some(10);
     g.description = Some("Members".into());
-    let op = Op::PutGroup { pool: "platform/pool".into(), name: "acme-member".into(), group: g.clone(), create: false };
-    cognito::execute(&aws, &op, &ids).await.expect("PutGroup update");
+    put(&aws, &ids, desired.group("acme-member"), true).await.expect("PutGroup update");
     let rs = desired.resource_servers.get_mut("https://api.example").unwrap();
     rs.scopes.remove("orders.write");
     rs.scopes.insert("orders.admin".into(), "Administer orders".into());
-    let op = Op::PutResourceServer {
-        pool: "platform/pool".into(),
-        identifier: "https://api.example".into(),
-        server: rs.clone(),
-        create: false,
-    };
-    cognito::execute(&aws, &op, &ids).await.expect("PutResourceServer update");
+    put(&aws, &ids, desired.server("https://api.example"), true).await.expect("PutResourceServer update");
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
 
     // 4. Scoped: only the named pool and groups; no clients, no resource servers.
     let mut scope = desired.clone();
     scope.groups.insert("nobody-admin".into(), GroupState { description: None, precedence: None, role_arn: None });
-    let scope_world = World { pools: BTreeMap::from([(scope.address.clone(), scope)]), ..World::default() };
+    let scope_world = scope.world();
     let before = aws.stats.snapshot();
     let (world, seen) = observe(&aws, &scope_world, true).await.unwrap();
     let after = aws.stats.snapshot();
-    let p = &world.pools["platform/pool"];
+    let p = &PoolWith::observed(&world, "platform/pool");
     assert_eq!(p.groups, desired.groups, "absent groups are left out");
     assert!(p.clients.is_empty() && p.resource_servers.is_empty());
-    assert_eq!(p.settings, desired.settings);
+    // The out-of-band trigger is live; the desired pool does not manage triggers.
+    let trigger = BTreeMap::from([("preSignUp".to_string(), trigger.to_string())]);
+    assert_eq!(p.pool.settings, PoolSettings { triggers: Some(trigger), ..desired.pool.settings.clone() });
     assert_eq!(seen.id("platform/pool").unwrap(), pid);
     // By operation name, from the attempt counts (no retries expected here): the stats
     // interceptor files `calls` under "unknown" and the service as "Cognito Identity Provider".
@@ -350,21 +437,18 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
     assert_eq!(calls("ListGroups") + calls("ListUserPoolClients") + calls("ListResourceServers"), 0);
 
     // 5. Deletions.
-    let op = Op::DeleteGroup { pool: "platform/pool".into(), name: "acme-member".into() };
-    cognito::execute(&aws, &op, &ids).await.expect("DeleteGroup");
-    let op = Op::DeleteClient { pool: "platform/pool".into(), name: "backend".into() };
-    cognito::execute(&aws, &op, &ids).await.expect("DeleteClient");
+    delete(&aws, &ids, desired.group("acme-member")).await.expect("DeleteGroup");
+    delete(&aws, &ids, desired.client("backend")).await.expect("DeleteClient");
     desired.groups.remove("acme-member");
     desired.clients.remove("backend");
     // moto 5.2.5 has no DeleteResourceServer (HTTP 500, retried) and shims.py does not add
     // one yet: run it only when the emulator says it has it.
     if std::env::var("TENANTCTL_TEST_DELETE_RESOURCE_SERVER").is_ok() {
-        let op = Op::DeleteResourceServer { pool: "platform/pool".into(), identifier: "https://api.example".into() };
-        cognito::execute(&aws, &op, &ids).await.expect("DeleteResourceServer");
+        delete(&aws, &ids, desired.server("https://api.example")).await.expect("DeleteResourceServer");
         desired.resource_servers.clear();
     }
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert_pool_eq(&world.pools["platform/pool"], &desired);
+    assert_pool_eq(&PoolWith::observed(&world, "platform/pool"), &desired);
 
     // A pool with users is not deleted without force_delete_users.
     aws.cognito
@@ -376,26 +460,25 @@ async fn created_pool_observes_as_desired_and_updates_keep_unmanaged_fields() {
         .send()
         .await
         .expect("AdminCreateUser");
-    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: false };
-    match cognito::execute(&aws, &op, &ids).await {
+    match delete(&aws, &ids, desired.pool_item()).await {
         Err(AwsError::Conflict(m)) => assert!(m.contains("users") && m.contains(&pid), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     // Deletion protection is on: DeletePool alone refuses; the plan turns it off first, as
     // its own change (UpdatePool), then deletes.
-    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
-    match cognito::execute(&aws, &op, &ids).await {
+    let mut forced = desired.pool_item();
+    forced.1.state["force_delete_users"] = serde_json::json!(true);
+    match delete(&aws, &ids, forced.clone()).await {
         Err(AwsError::Conflict(m)) => assert!(m.contains("deletion protection"), "{m}"),
         other => panic!("expected a deletion-protection conflict, got {other:?}"),
     }
-    let unprotected = PoolSettings { deletion_protection: false, ..desired.settings.clone() };
-    let op = Op::UpdatePool { pool: "platform/pool".into(), settings: unprotected };
-    cognito::execute(&aws, &op, &ids).await.expect("UpdatePool: protection off");
-    let op = Op::DeletePool { pool: "platform/pool".into(), force_delete_users: true };
-    cognito::execute(&aws, &op, &ids).await.expect("DeletePool");
+    let mut unprotected = desired.clone();
+    unprotected.pool.settings = PoolSettings { deletion_protection: false, ..desired.pool.settings.clone() };
+    put(&aws, &ids, unprotected.pool_item(), true).await.expect("UpdatePool: protection off");
+    delete(&aws, &ids, forced).await.expect("DeletePool");
     assert!(ids.lock().await.is_empty());
     let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    assert!(world.pools.is_empty());
+    assert!(world.pools().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,16 +490,16 @@ async fn silo_pools_and_duplicate_managed_pools() {
 
     // A silo pool: address from its tenant tag.
     let mut silo = desired_pool(&platform);
-    silo.address = "tenant/acme/pool".into();
-    silo.name = format!("{platform}-acme");
-    silo.tenant = Some("acme".into());
-    silo.settings.tags = tags(&platform, Some("acme"));
-    silo.settings.mfa = "OFF".into();
-    silo.settings.deletion_protection = false;
+    silo.pool.address = "tenant/acme/pool".into();
+    silo.pool.name = format!("{platform}-acme");
+    silo.pool.tenant = Some("acme".into());
+    silo.pool.settings.tags = tags(&platform, Some("acme"));
+    silo.pool.settings.mfa = "OFF".into();
+    silo.pool.settings.deletion_protection = false;
     silo.clients.clear();
     silo.resource_servers.clear();
     silo.groups.clear();
-    cognito::execute(&aws, &Op::CreatePool { pool: silo.clone() }, &ids).await.expect("CreatePool silo");
+    put(&aws, &ids, silo.pool_item(), false).await.expect("CreatePool silo");
 
     // Unmanaged look-alikes are ignored: same name, no tags; another platform's tags;
     // a name that only shares the prefix.
@@ -444,8 +527,8 @@ async fn silo_pools_and_duplicate_managed_pools() {
     let mut cleanup: Vec<String> = extra.into_iter().filter_map(|o| o.user_pool?.id).collect();
 
     let (world, seen) = observe(&aws, &World::default(), false).await.expect("observe");
-    assert_eq!(world.pools.keys().collect::<Vec<_>>(), vec!["tenant/acme/pool"]);
-    assert_pool_eq(&world.pools["tenant/acme/pool"], &silo);
+    assert_eq!(world.pools().keys().collect::<Vec<_>>(), vec!["tenant/acme/pool"]);
+    assert_pool_eq(&PoolWith::observed(&world, "tenant/acme/pool"), &silo);
     let first = seen.id("tenant/acme/pool").unwrap().to_string();
 
     // A second managed pool claiming the same address: a conflict naming both ids.
@@ -453,7 +536,7 @@ async fn silo_pools_and_duplicate_managed_pools() {
         .cognito
         .create_user_pool()
         .pool_name(format!("{platform}-acme"))
-        .set_user_pool_tags(Some(silo.settings.tags.clone().into_iter().collect()))
+        .set_user_pool_tags(Some(silo.pool.settings.tags.clone().into_iter().collect()))
         .send()
         .await
         .unwrap()
@@ -489,20 +572,14 @@ async fn a_replace_deletes_then_creates_the_same_resource() {
     create_all(&aws, &desired, &ids).await;
     let (name, old) = desired.groups.iter().next().map(|(n, g)| (n.clone(), g.clone())).expect("a group");
     let new = GroupState { description: Some("replaced".into()), ..old.clone() };
-    let change = tenantctl::plan::Change::replace(
-        tenantctl::plan::Resource::Group,
-        format!("{}/group/{name}", desired.address),
-        name.clone(),
-        None,
-        vec![],
-        Op::DeleteGroup { pool: desired.address.clone(), name: name.clone() },
-        Op::PutGroup { pool: desired.address.clone(), name: name.clone(), group: new.clone(), create: true },
-    )
-    .expect("a group may be replaced");
+    let mut replaced = desired.clone();
+    replaced.groups.insert(name.clone(), new.clone());
+    let (address, live) = desired.group(&name);
+    let op = Op::Item { address, desired: Some(replaced.group(&name).1), live: Some(live), replace: true, phase: 7 };
     let dir = tempfile::tempdir().unwrap();
-    tenantctl::engine::execute(&aws, &change.op, &ids, dir.path()).await.expect("replace");
-    let (world, _) = observe(&aws, &World::default(), false).await.unwrap();
-    let groups = &world.pools[&desired.address].groups;
+    tenantctl::engine::execute(&aws, &op, &ids, dir.path()).await.expect("replace");
+    let (world, _) = observe(&aws, &desired.world(), false).await.unwrap();
+    let groups = PoolWith::observed(&world, &desired.pool.address).groups;
     assert_eq!(groups.get(&name), Some(&new), "{groups:?}");
     assert_eq!(groups.len(), desired.groups.len());
 }

@@ -35,7 +35,7 @@ async fn apply_creates_everything_then_replans_to_zero() {
             pool.schema_attributes().iter().find(|a| a.name() == Some("custom:tenant_id")).expect("tenant attribute");
         assert_eq!(ta.mutable(), Some(false));
         assert!(pool.schema_attributes().iter().any(|a| a.name() == Some("custom:tier")));
-        assert_eq!(pool.admin_create_user_config().unwrap().allow_admin_create_user_only(), true);
+        assert!(pool.admin_create_user_config().unwrap().allow_admin_create_user_only());
         let clients = sdk.cognito.list_user_pool_clients().user_pool_id(id).send().await.unwrap();
         assert_eq!(clients.user_pool_clients().len(), 1);
         let c = sdk
@@ -293,7 +293,7 @@ async fn a_failure_mid_apply_reports_done_and_not_done_and_a_rerun_converges() {
     write(d, "tenants/platform.yaml", &good);
     run_ok(d, &ep, &["apply", "--auto-approve"], 0);
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
-    assert_eq!(pool_id(&sdk, &p).await.len() > 0, true, "exactly one pool");
+    assert!(!pool_id(&sdk, &p).await.is_empty(), "exactly one pool");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -81,7 +81,7 @@ fn refused_by_check_jsonschema(tool: &Path, schema: &Path, files: &[PathBuf]) ->
         )
     });
     assert!(
-        report["parse_errors"].as_array().map_or(true, |a| a.is_empty()),
+        report["parse_errors"].as_array().is_none_or(|a| a.is_empty()),
         "check-jsonschema could not read some files: {report:#}"
     );
     let mut bad: Vec<PathBuf> = report["errors"]

@@ -92,6 +92,8 @@ mod markdown_plan {
     use std::collections::{BTreeMap, BTreeSet};
 
     use serde_json::json;
+    use tenantctl::kinds::app_client::{self, ClientState};
+    use tenantctl::kinds::group::{self, GroupState};
     use tenantctl::kinds::lambda_function::{self, FunctionState, FUNCTION_ADDRESS};
     use tenantctl::plan::{plan_with, PlanOptions};
     use tenantctl::state::*;
@@ -110,6 +112,9 @@ mod markdown_plan {
                 temporary_password_validity_days: 7,
             },
             tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]),
+            feature_plan: None,
+            threat_protection: None,
+            triggers: None,
         }
     }
 
@@ -121,30 +126,30 @@ mod markdown_plan {
         format!("arn:aws:iam::123456789012:role/tenantctl/saas/{name}")
     }
 
-    fn pool(mfa: &str, groups: &[(&str, &str)], clients: &[(&str, bool)]) -> PoolState {
-        PoolState {
+    /// The shared pool, and its groups and clients (items of the kind model).
+    fn pool(mfa: &str, groups: &[(&str, &str)], clients: &[(&str, bool)]) -> (PoolState, BTreeMap<String, Item>) {
+        let addr = "platform/pool";
+        let mut items = BTreeMap::new();
+        for (g, r) in groups {
+            items.insert(group::address(addr, g), group::item(addr, None, g, &group(&arn(r))));
+        }
+        for (c, secret) in clients {
+            let state = ClientState {
+                generate_secret: *secret,
+                write_attributes: BTreeSet::from(["email".into()]),
+                ..ClientState::default()
+            };
+            items.insert(wiring::client_address(addr, c), app_client::item(addr, None, c, &state));
+        }
+        let pool = PoolState {
             usernames: None,
-            address: "platform/pool".into(),
+            address: addr.into(),
             name: "saas".into(),
             tenant: None,
             settings: settings(mfa),
             attributes: BTreeMap::new(),
-            groups: groups.iter().map(|(g, r)| (g.to_string(), group(&arn(r)))).collect(),
-            resource_servers: BTreeMap::new(),
-            clients: clients
-                .iter()
-                .map(|(c, secret)| {
-                    (
-                        c.to_string(),
-                        ClientState {
-                            generate_secret: *secret,
-                            write_attributes: BTreeSet::from(["email".into()]),
-                            ..ClientState::default()
-                        },
-                    )
-                })
-                .collect(),
-        }
+        };
+        (pool, items)
     }
 
     fn role(tenant: &str, r: &str, bucket: &str, extra_policy: bool) -> RoleState {
@@ -206,52 +211,52 @@ mod markdown_plan {
     /// (deletes); the platform-wide pool and function change too.
     #[test]
     fn markdown_plan_with_creates_updates_deletes_across_three_tenants() {
+        let (desired_pool, desired_items) = pool(
+            "OPTIONAL",
+            &[
+                ("acme-admin", "saas-acme-admin"),
+                ("globex-member", "saas-globex-member"),
+                ("initech-member", "saas-initech-member"),
+            ],
+            &[("web", false)],
+        );
         let desired = World {
-            pools: BTreeMap::from([(
-                "platform/pool".into(),
-                pool(
-                    "OPTIONAL",
-                    &[
-                        ("acme-admin", "saas-acme-admin"),
-                        ("globex-member", "saas-globex-member"),
-                        ("initech-member", "saas-initech-member"),
-                    ],
-                    &[("web", false)],
-                ),
-            )]),
             items: with_function(
-                roles(vec![
-                    role("acme", "admin", "acme-data", false),
-                    role("globex", "member", "globex-data-v2", false),
-                    role("initech", "member", "initech-data", false),
-                ]),
+                desired_items
+                    .into_iter()
+                    .chain(World::of_pools([desired_pool]).items)
+                    .chain(roles(vec![
+                        role("acme", "admin", "acme-data", false),
+                        role("globex", "member", "globex-data-v2", false),
+                        role("initech", "member", "initech-data", false),
+                    ]))
+                    .collect(),
                 "new-secret-value",
             ),
-            ..World::default()
         };
+        let (observed_pool, observed_items) = pool(
+            "OFF",
+            &[
+                ("globex-member", "saas-globex-admin"),
+                ("initech-member", "saas-initech-member"),
+                ("initech-admin", "saas-initech-admin"),
+            ],
+            &[("web", false)],
+        );
         let observed = World {
-            pools: BTreeMap::from([(
-                "platform/pool".into(),
-                pool(
-                    "OFF",
-                    &[
-                        ("globex-member", "saas-globex-admin"),
-                        ("initech-member", "saas-initech-member"),
-                        ("initech-admin", "saas-initech-admin"),
-                    ],
-                    &[("web", false)],
-                ),
-            )]),
             items: with_function(
-                roles(vec![
-                    role("globex", "member", "globex-data", false),
-                    role("initech", "member", "initech-data", true),
-                    // A tenant whose file is gone: an orphan, kept without --prune.
-                    role("umbrella", "member", "umbrella-data", false),
-                ]),
+                observed_items
+                    .into_iter()
+                    .chain(World::of_pools([observed_pool]).items)
+                    .chain(roles(vec![
+                        role("globex", "member", "globex-data", false),
+                        role("initech", "member", "initech-data", true),
+                        // A tenant whose file is gone: an orphan, kept without --prune.
+                        role("umbrella", "member", "umbrella-data", false),
+                    ]))
+                    .collect(),
                 "old-secret-value",
             ),
-            ..World::default()
         };
         let opts = PlanOptions {
             tenants: ["acme", "globex", "initech"].iter().map(|s| s.to_string()).collect(),
@@ -278,15 +283,27 @@ mod markdown_plan {
 mod replace_plan {
     use serde_json::json;
     use tenantctl::cli::show;
+    use tenantctl::kinds::group::{self, GroupState};
     use tenantctl::plan::drift::from_plan;
     use tenantctl::plan::{Action, Change, FieldChange, Op, Plan, Resource};
-    use tenantctl::state::GroupState;
 
-    fn group(name: &str, description: &str) -> GroupState {
-        GroupState {
-            description: Some(description.into()),
-            precedence: Some(1),
-            role_arn: Some(format!("arn:aws:iam::123456789012:role/tenantctl/saas/saas-{name}")),
+    /// A kind-model op on group `name` of the shared pool: create (`live` None), delete
+    /// (`desired` None).
+    fn group(name: &str, desired: Option<&str>, live: Option<&str>) -> Op {
+        let item = |description: &str| {
+            let state = GroupState {
+                description: Some(description.into()),
+                precedence: Some(1),
+                role_arn: Some(format!("arn:aws:iam::123456789012:role/tenantctl/saas/saas-{name}")),
+            };
+            group::item("platform/pool", None, name, &state)
+        };
+        Op::Item {
+            address: group::address("platform/pool", name),
+            desired: desired.map(item),
+            live: live.map(item),
+            replace: false,
+            phase: 7,
         }
     }
 
@@ -300,12 +317,7 @@ mod replace_plan {
             name: "acme-admin".into(),
             tenant: Some("acme".into()),
             fields: vec![FieldChange { path: "precedence".into(), before: json!(null), after: json!(1) }],
-            op: Op::PutGroup {
-                pool: "platform/pool".into(),
-                name: "acme-admin".into(),
-                group: group("acme-admin", "Tenant acme admin"),
-                create: true,
-            },
+            op: group("acme-admin", Some("Tenant acme admin"), None),
         };
         let replace = Change::replace(
             Resource::Group,
@@ -317,13 +329,8 @@ mod replace_plan {
                 before: json!("Tenant globex members"),
                 after: json!("Tenant globex member"),
             }],
-            Op::DeleteGroup { pool: "platform/pool".into(), name: "globex-member".into() },
-            Op::PutGroup {
-                pool: "platform/pool".into(),
-                name: "globex-member".into(),
-                group: group("globex-member", "Tenant globex member"),
-                create: true,
-            },
+            group("globex-member", None, Some("Tenant globex members")),
+            group("globex-member", Some("Tenant globex member"), None),
         )
         .unwrap();
         Plan { changes: vec![create, replace], orphans: vec![] }

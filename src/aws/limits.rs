@@ -246,7 +246,7 @@ impl Limiter {
         if cat.adaptive() {
             let mut l = self.learned.lock().unwrap();
             let e = l.entry(cat).or_insert(Learned { rate: cat.default_rate(), last_cut: None });
-            if e.last_cut.map_or(true, |t| t.elapsed() >= ADAPTIVE_CUT_WINDOW) {
+            if e.last_cut.is_none_or(|t| t.elapsed() >= ADAPTIVE_CUT_WINDOW) {
                 e.rate = (e.rate * 0.5).max(ADAPTIVE_MIN);
                 e.last_cut = Some(Instant::now());
             }

@@ -4,8 +4,6 @@ use serde_json::{json, Value};
 
 use super::{session, Cli, CliError, ListFormat, Ui};
 use crate::kinds;
-use crate::state::parse_group;
-use crate::state::wiring;
 
 pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result<i32, CliError> {
     session::block_on(async {
@@ -14,22 +12,6 @@ pub fn run(cli: &Cli, ui: &Ui, tenants: &[String], format: ListFormat) -> Result
         spinner.finish();
         let c = &s.aws.ctx;
         let mut rows: Vec<Value> = Vec::new();
-        for (addr, p) in &s.observed.pools {
-            let id = s.ids.id(addr).unwrap_or_default();
-            rows.push(json!({"resource": "user_pool", "address": addr, "name": p.name, "tenant": p.tenant,
-                "id": id, "arn": format!("arn:{}:cognito-idp:{}:{}:userpool/{id}", c.partition, c.region, c.account_id)}));
-            for g in p.groups.keys() {
-                let t = parse_group(g).map(|(t, _)| t);
-                rows.push(json!({"resource": "group", "address": format!("{addr}/group/{g}"), "name": g, "tenant": t, "id": g}));
-            }
-            for rs in p.resource_servers.keys() {
-                rows.push(json!({"resource": "resource_server", "address": format!("{addr}/resource_server/{rs}"), "name": rs, "tenant": p.tenant, "id": rs}));
-            }
-            for name in p.clients.keys() {
-                rows.push(json!({"resource": "app_client", "address": format!("{addr}/app_client/{name}"), "name": name, "tenant": p.tenant,
-                    "id": s.ids.id(&wiring::client_address(addr, name))}));
-            }
-        }
         // Kind by kind, in the registry's order.
         for k in kinds::KINDS {
             let kind = k.resource();

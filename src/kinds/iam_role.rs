@@ -156,18 +156,6 @@ impl Kind for IamRole {
         Vec::new()
     }
 
-    /// Read with the policies by [`observe`], which `Session::open` calls (a `--tenant` read
-    /// needs the desired roles, and comes first).
-    fn observe<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _folder: &'a Folder,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
-        async { Ok(Vec::new()) }.boxed()
-    }
-
     /// With its ARN (from its path and name).
     fn inventory(&self, address: &str, item: &Item, _ids: &Ids, ctx: &crate::aws::Ctx) -> Option<Value> {
         let path = item.state["path"].as_str().unwrap_or_default();

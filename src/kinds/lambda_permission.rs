@@ -144,10 +144,13 @@ impl Kind for LambdaPermission {
     }
 
     /// `GetPolicy` of the function, when it exists.
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
@@ -188,15 +191,9 @@ impl Kind for LambdaPermission {
         item: &'a Item,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, AwsError>> {
-        async move {
-            let p: PermissionState<String> = typed(item)?;
-            put_permission(aws, &p, &[]).await?;
-            Ok(p.statement_id)
-        }
-        .boxed()
+        add(aws, item).boxed()
     }
 
-    /// Removes every copy of the live statement, adds the desired one.
     fn update<'a>(
         &'a self,
         aws: &'a Aws,
@@ -205,11 +202,7 @@ impl Kind for LambdaPermission {
         _id: &'a str,
         _parent: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
-        async move {
-            let p: PermissionState<String> = typed(item)?;
-            put_permission(aws, &p, &removed(&typed(live)?)).await
-        }
-        .boxed()
+        replace(aws, item, live).boxed()
     }
 
     fn delete<'a>(
@@ -224,6 +217,20 @@ impl Kind for LambdaPermission {
     }
 }
 
+/// Adds an item's statement (its references resolved); returns its Sid.
+pub(crate) async fn add(aws: &Aws, item: &Item) -> Result<String, AwsError> {
+    let p: PermissionState<String> = typed(item)?;
+    put_permission(aws, &p, &[]).await?;
+    Ok(p.statement_id)
+}
+
+/// Removes every copy of the live statement, adds the desired one (a statement cannot be
+/// changed in place).
+pub(crate) async fn replace(aws: &Aws, item: &Item, live: &Item) -> Result<(), AwsError> {
+    let p: PermissionState<String> = typed(item)?;
+    put_permission(aws, &p, &removed(&typed(live)?)).await
+}
+
 /// The statement ids an update removes before it adds the desired statement: every copy of
 /// the live one.
 pub fn removed(live: &PermissionState) -> Vec<String> {
@@ -234,6 +241,13 @@ pub fn removed(live: &PermissionState) -> Vec<String> {
 /// into one state (module docs); None when there is none. Every other statement, API
 /// Gateway's included, is someone else's.
 pub fn apigateway_permission(policy: &Value, function: &str) -> Option<PermissionState> {
+    statement(policy, function, STATEMENT_ID, APIGW_PRINCIPAL)
+}
+
+/// The statement(s) with Sid `sid` of a function's resource policy, folded into one state
+/// (their count in `copies`); `principal`: the service principal expected (one the
+/// statement does not name shows as what it names). None when there is none.
+pub fn statement(policy: &Value, function: &str, sid: &str, principal: &str) -> Option<PermissionState> {
     let statements: Vec<&Value> = match policy.get("Statement") {
         Some(Value::Array(a)) => a.iter().collect(),
         Some(v @ Value::Object(_)) => vec![v],
@@ -258,16 +272,16 @@ pub fn apigateway_permission(policy: &Value, function: &str) -> Option<Permissio
             Some(Value::Object(p)) => as_list(p.get("Service")),
             _ => Vec::new(),
         };
-        if s.get("Sid").and_then(Value::as_str) != Some(STATEMENT_ID) {
+        if s.get("Sid").and_then(Value::as_str) != Some(sid) {
             continue;
         }
         states.push(PermissionState {
-            statement_id: STATEMENT_ID.to_string(),
+            statement_id: sid.to_string(),
             copies: 1,
             action: as_list(s.get("Action")).join(","),
             // What the statement really allows (a changed principal is drift).
-            principal: if principals.iter().any(|p| p == APIGW_PRINCIPAL) || principals.is_empty() {
-                APIGW_PRINCIPAL.to_string()
+            principal: if principals.iter().any(|p| p == principal) || principals.is_empty() {
+                principal.to_string()
             } else {
                 principals.join(",")
             },

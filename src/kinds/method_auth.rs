@@ -175,10 +175,13 @@ impl Kind for MethodAuthKind {
     /// The methods of the REST API (`GetResources` with `embed=methods`, by pages): the listed
     /// ones, or every one but `OPTIONS` for `methods: []`. A listed method that does not
     /// exist is an error.
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

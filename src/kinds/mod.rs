@@ -14,11 +14,13 @@
 //! (`lambda_permission`), the authorizer, the methods' authorization (`method_auth`) and the
 //! stage deployment (`stage_deployment`, planned by [`ItemRules::finish`] after the others).
 //!
-//! The kinds that predate the registry (pools, their attributes, groups, resource servers and
-//! app clients) still have typed places in `World` and their own arms in `plan` and the
-//! adapters; they move here one by one.
+//! Every resource tenantctl manages is here: the pools (`user_pool`) and what lives in them
+//! (`custom_attribute`, `group`, `resource_server`, `app_client`, `pool_domain`), the IAM
+//! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
+//! for any of them, and the engine executes only [`Op::Item`].
 
 use futures::future::BoxFuture;
+use futures::FutureExt;
 use tokio::sync::Mutex;
 
 use crate::aws::{Aws, AwsError};
@@ -30,18 +32,24 @@ use crate::state::{Ids, Item, World};
 
 pub mod api_key;
 pub mod api_key_source;
+pub mod app_client;
 pub mod authorizer;
+pub mod custom_attribute;
+pub mod group;
 pub mod iam_role;
 pub mod lambda_function;
 pub mod lambda_permission;
 pub mod method_auth;
 pub mod pool_domain;
+pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
 pub mod usage_plan;
 pub mod usage_plan_key;
 pub mod usage_plan_stage;
+pub mod trigger_permission;
+pub mod user_pool;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +59,9 @@ pub enum Service {
     Lambda,
     ApiGateway,
 }
+
+/// What a kind's observation found: (address, instance, physical id) each.
+pub type Observed = Vec<(String, Item, String)>;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
@@ -74,14 +85,22 @@ pub trait Kind: ItemRules {
 
     /// The live instances, by address, with their physical ids. `observed` and `ids` hold
     /// what was read before (the kinds of the typed world, and the kinds listed earlier in
-    /// [`KINDS`]).
+    /// [`KINDS`]). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
+    /// and only those are to be read.
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        desired: &'a World,
+        scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>>;
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        // Default: read elsewhere (with the resource it lives in, or by `Session::open`).
+        let _ = (aws, folder, desired, scoped, observed, ids);
+        async { Ok(Vec::new()) }.boxed()
+    }
 
     /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,
     /// address, name, tenant and id.
@@ -97,7 +116,8 @@ pub trait Kind: ItemRules {
         Some(row)
     }
 
-    /// Creates the instance; returns its physical id. `parent` is the id of `item.parent`.
+    /// Creates the instance; returns its physical id (empty: it has none of its own). `parent` is
+    /// the id of `item.parent`.
     fn create<'a>(
         &'a self,
         aws: &'a Aws,
@@ -142,8 +162,13 @@ pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind).
 pub static KINDS: &[&dyn Kind] = &[
+    &user_pool::UserPool,
+    &custom_attribute::CustomAttribute,
     &iam_role::IamRole,
     &role_policy::RolePolicy,
+    &resource_server::ResourceServer,
+    &app_client::AppClient,
+    &group::Group,
     &pool_domain::PoolDomain,
     &rest_api::RestApi,
     &authorizer::Authorizer,
@@ -151,6 +176,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &stage_deployment::StageDeployment,
     &lambda_function::LambdaFunction,
     &lambda_permission::LambdaPermission,
+    &trigger_permission::TriggerPermission,
     // Contract §1.6 (tiers): after the REST API (their ids name it); the memberships after
     // the plans and keys they join.
     &api_key_source::ApiKeySource,
@@ -178,17 +204,17 @@ pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
     }
 }
 
-/// Reads every kind's live instances into `observed` and their ids into `ids` (`scoped`: a
-/// `--tenant` session, which leaves platform-wide kinds alone).
+/// Reads every kind's live instances into `observed` and their ids into `ids`.
 pub async fn observe(
     aws: &Aws,
     folder: &Folder,
+    desired: &World,
     scoped: bool,
     observed: &mut World,
     ids: &mut Ids,
 ) -> Result<(), AwsError> {
     for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
-        let found = k.observe(aws, folder, observed, ids).await?;
+        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
         for (address, item, id) in found {
             ids.set(address.clone(), id);
             observed.items.insert(address, item);
@@ -231,7 +257,10 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
     match (desired, live) {
         (Some(d), None) => {
             let id = kind.create(aws, d, parent).await?;
-            ids.lock().await.set(address.clone(), id);
+            // An empty id: the kind's instances have none of their own (a custom attribute).
+            if !id.is_empty() {
+                ids.lock().await.set(address.clone(), id);
+            }
         }
         (Some(d), Some(o)) if *replace => {
             kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;

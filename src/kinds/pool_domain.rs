@@ -64,7 +64,7 @@ impl Kind for PoolDomain {
             return Vec::new();
         };
         world
-            .pools
+            .pools()
             .iter()
             .map(|(addr, p)| {
                 let name = match &p.tenant {
@@ -80,6 +80,8 @@ impl Kind for PoolDomain {
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
@@ -88,7 +90,7 @@ impl Kind for PoolDomain {
                 return Ok(Vec::new());
             }
             let pools: Vec<(String, Option<String>, String)> = observed
-                .pools
+                .pools()
                 .iter()
                 .filter_map(|(addr, p)| Some((addr.clone(), p.tenant.clone(), ids.id(addr)?.to_string())))
                 .collect();

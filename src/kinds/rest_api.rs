@@ -22,7 +22,7 @@ use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 pub use crate::state::wiring::REST_API_ADDRESS;
-use crate::state::{Ids, Item, World};
+use crate::state::{Item, World};
 
 pub struct RestApi;
 
@@ -84,17 +84,6 @@ impl Kind for RestApi {
     /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()
-    }
-
-    /// Read by the `authorizer` kind (module docs).
-    fn observe<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _folder: &'a Folder,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
-        async { Ok(Vec::new()) }.boxed()
     }
 
     fn create<'a>(

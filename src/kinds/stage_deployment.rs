@@ -27,7 +27,7 @@ use serde_json::json;
 use super::authorizer::rest_api_id;
 use super::{fc, method_auth, opt_json, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
-use crate::plan::{Action, Change, ItemRules, Op, PlanError, Resource};
+use crate::plan::{Action, Change, ItemRules, Op, PlanError, PlanOptions, Resource};
 use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
@@ -96,6 +96,7 @@ impl ItemRules for StageDeployment {
         desired: &World,
         wanted: &BTreeMap<String, Item>,
         observed: &World,
+        _opts: &PlanOptions,
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
         for (address, d) in desired.items.iter().filter(|(_, i)| i.kind == KIND) {
@@ -174,10 +175,13 @@ impl Kind for StageDeployment {
         Vec::new()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn observe<'a>(
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

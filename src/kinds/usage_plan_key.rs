@@ -210,6 +210,8 @@ impl Kind for UsagePlanKey {
         &'a self,
         aws: &'a Aws,
         folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
@@ -413,9 +415,18 @@ mod tests {
             &map(&[("acme", "k-acme")]),
             &map(&[("acme", "gold")]),
         );
-        let o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect(), ..World::default() };
-        let d = world(vec![desired("acme", "gold")]);
-        let p = plan_with(&d, &o, &ids(), &PlanOptions::default(), &[&UsagePlanKey]).unwrap();
+        let mut o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect(), ..World::default() };
+        // The tier's plan stays (an undeclared membership of a plan that goes goes with it).
+        let plan = usage_plan::item(&usage_plan::PlanState {
+            name: "saas-gold".into(),
+            throttle: None,
+            quota: None,
+            tags: Default::default(),
+        });
+        o.items.insert(usage_plan::address("gold"), plan.clone());
+        let mut d = world(vec![desired("acme", "gold")]);
+        d.items.insert(usage_plan::address("gold"), plan);
+        let p = plan_with(&d, &o, &ids(), &PlanOptions::default(), &[&UsagePlanKey, &usage_plan::UsagePlan]).unwrap();
         let got: Vec<(Action, &str)> = p.changes.iter().map(|c| (c.action, c.address.as_str())).collect();
         assert_eq!(got, [(Action::Delete, "platform/usage_plan/gold/key/k-other")]);
     }

@@ -114,6 +114,8 @@ impl Kind for UsagePlanStage {
         &'a self,
         _aws: &'a Aws,
         _folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
         _observed: &'a World,
         _ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {

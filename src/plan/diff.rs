@@ -1,12 +1,13 @@
-//! The diff: desired vs observed, resource by resource, into ordered changes.
+//! The diff: desired vs observed, kind by kind (`plan::items`), into ordered changes; the
+//! generic field diff the kinds share.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Action, Change, FieldChange, Op, Orphan, Plan, PlanError, Resource};
-use crate::state::{parse_group, Ids, PoolState, World};
+use super::{FieldChange, Plan, PlanError};
+use crate::state::{Ids, World};
 
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -70,250 +71,8 @@ pub fn diff_values(prefix: &str, b: &Value, a: &Value) -> Vec<FieldChange> {
         .collect()
 }
 
-struct Ctx<'a> {
-    opts: &'a PlanOptions,
-    changes: Vec<Change>,
-    orphans: Vec<Orphan>,
-}
-
-impl Ctx<'_> {
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        action: Action,
-        resource: Resource,
-        address: String,
-        name: &str,
-        tenant: Option<&str>,
-        fields: Vec<FieldChange>,
-        op: Op,
-    ) {
-        self.changes.push(Change {
-            action,
-            resource,
-            address,
-            name: name.to_string(),
-            tenant: tenant.map(str::to_string),
-            fields,
-            op,
-        });
-    }
-
-    /// An extra resource: an orphan when it belongs to a tenant without a file (deleted only
-    /// with --prune), else unexpected (deleted: apply makes managed places match the folder).
-    fn extra(&mut self, resource: Resource, address: String, name: &str, tenant: Option<&str>, op: Op) {
-        let orphan = tenant.is_some_and(|t| !self.opts.tenants.contains(t));
-        if orphan && !self.opts.prune {
-            self.orphans.push(Orphan { resource, address, name: name.to_string(), tenant: tenant.map(str::to_string) });
-        } else {
-            self.push(Action::Delete, resource, address, name, tenant, Vec::new(), op);
-        }
-    }
-}
-
-/// `<tenant>-<role>` -> tenant.
-fn group_tenant(name: &str) -> Option<&str> {
-    parse_group(name).map(|(tenant, _)| tenant)
-}
-
-fn pool_tenant(p: &PoolState) -> Option<&str> {
-    p.tenant.as_deref()
-}
-
-fn plan_pool(cx: &mut Ctx<'_>, d: &PoolState, o: Option<&PoolState>) -> Result<(), PlanError> {
-    let addr = &d.address;
-    let tenant = pool_tenant(d);
-    let empty = PoolState {
-        groups: Default::default(),
-        clients: Default::default(),
-        resource_servers: Default::default(),
-        ..d.clone()
-    };
-    // After CreatePool the pool has its settings and attributes, and nothing else.
-    let created;
-    let o = match o {
-        None => {
-            let mut fields = field_changes(None, Some(&d.settings));
-            for (n, a) in &d.attributes {
-                fields.extend(diff_values(
-                    &format!("attributes.custom:{n}"),
-                    &Value::Null,
-                    &serde_json::to_value(a).unwrap(),
-                ));
-            }
-            cx.push(
-                Action::Create,
-                Resource::UserPool,
-                addr.clone(),
-                &d.name,
-                tenant,
-                fields,
-                Op::CreatePool { pool: empty.clone() },
-            );
-            created = empty;
-            &created
-        }
-        Some(o) => o,
-    };
-    if let (Some(want), Some(live)) = (&d.usernames, &o.usernames) {
-        if want != live {
-            let f = field_changes(Some(live), Some(want)).into_iter().next().expect("differs");
-            return Err(PlanError::UsernamesChange {
-                pool: d.name.clone(),
-                field: match f.path.as_str() {
-                    "case_sensitive" => "caseSensitive".into(),
-                    "sign_in_with" => "signInWith".into(),
-                    p => p.to_string(),
-                },
-                before: f.before.to_string(),
-                after: f.after.to_string(),
-            });
-        }
-    }
-    if !cx.opts.scoped {
-        let fields = field_changes(Some(&o.settings), Some(&d.settings));
-        if !fields.is_empty() {
-            cx.push(
-                Action::Update,
-                Resource::UserPool,
-                addr.clone(),
-                &d.name,
-                tenant,
-                fields,
-                Op::UpdatePool { pool: addr.clone(), settings: d.settings.clone() },
-            );
-        }
-        for (n, a) in &d.attributes {
-            match o.attributes.get(n) {
-                None => {
-                    let fields = diff_values("", &Value::Null, &serde_json::to_value(a).unwrap());
-                    cx.push(
-                        Action::Create,
-                        Resource::CustomAttribute,
-                        format!("{addr}/attribute/{n}"),
-                        &format!("custom:{n}"),
-                        tenant,
-                        fields,
-                        Op::AddAttribute { pool: addr.clone(), name: n.clone(), attribute: a.clone() },
-                    );
-                }
-                Some(live) if live != a => {
-                    let f = field_changes(Some(live), Some(a)).into_iter().next().expect("differs");
-                    return Err(PlanError::AttributeChange {
-                        pool: d.name.clone(),
-                        name: n.clone(),
-                        field: f.path,
-                        before: f.before.to_string(),
-                        after: f.after.to_string(),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(n) = o.attributes.keys().find(|n| !d.attributes.contains_key(*n)) {
-            return Err(PlanError::AttributeRemoved { pool: d.name.clone(), name: n.clone() });
-        }
-        for (id, rs) in &d.resource_servers {
-            let live = o.resource_servers.get(id);
-            let fields = field_changes(live, Some(rs));
-            if !fields.is_empty() {
-                cx.push(
-                    if live.is_some() { Action::Update } else { Action::Create },
-                    Resource::ResourceServer,
-                    format!("{addr}/resource_server/{id}"),
-                    id,
-                    tenant,
-                    fields,
-                    Op::PutResourceServer {
-                        pool: addr.clone(),
-                        identifier: id.clone(),
-                        server: rs.clone(),
-                        create: live.is_none(),
-                    },
-                );
-            }
-        }
-        for id in o.resource_servers.keys().filter(|k| !d.resource_servers.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::ResourceServer,
-                format!("{addr}/resource_server/{id}"),
-                id,
-                tenant,
-                Vec::new(),
-                Op::DeleteResourceServer { pool: addr.clone(), identifier: id.clone() },
-            );
-        }
-        for (name, c) in &d.clients {
-            let live = o.clients.get(name);
-            if let Some(l) = live.filter(|l| l.generate_secret != c.generate_secret) {
-                return Err(PlanError::ClientSecretChange {
-                    pool: d.name.clone(),
-                    client: name.clone(),
-                    before: l.generate_secret,
-                    after: c.generate_secret,
-                });
-            }
-            let fields = field_changes(live, Some(c));
-            if !fields.is_empty() {
-                cx.push(
-                    if live.is_some() { Action::Update } else { Action::Create },
-                    Resource::AppClient,
-                    format!("{addr}/app_client/{name}"),
-                    name,
-                    tenant,
-                    fields,
-                    Op::PutClient { pool: addr.clone(), name: name.clone(), client: c.clone(), create: live.is_none() },
-                );
-            }
-        }
-        for name in o.clients.keys().filter(|k| !d.clients.contains_key(*k)) {
-            cx.push(
-                Action::Delete,
-                Resource::AppClient,
-                format!("{addr}/app_client/{name}"),
-                name,
-                tenant,
-                Vec::new(),
-                Op::DeleteClient { pool: addr.clone(), name: name.clone() },
-            );
-        }
-    }
-    for (name, g) in &d.groups {
-        let live = o.groups.get(name);
-        let fields = field_changes(live, Some(g));
-        if !fields.is_empty() {
-            let gt = group_tenant(name);
-            cx.push(
-                if live.is_some() { Action::Update } else { Action::Create },
-                Resource::Group,
-                format!("{addr}/group/{name}"),
-                name,
-                gt,
-                fields,
-                Op::PutGroup { pool: addr.clone(), name: name.clone(), group: g.clone(), create: live.is_none() },
-            );
-        }
-    }
-    for name in o.groups.keys().filter(|k| !d.groups.contains_key(*k)) {
-        let gt = group_tenant(name).or(tenant);
-        cx.extra(
-            Resource::Group,
-            format!("{addr}/group/{name}"),
-            name,
-            gt,
-            Op::DeleteGroup { pool: addr.clone(), name: name.clone() },
-        );
-    }
-    Ok(())
-}
-
-/// Plans the changes that make `observed` match `desired` (without kind-model items).
-pub fn plan(desired: &World, observed: &World, ids: &Ids, opts: &PlanOptions) -> Result<Plan, PlanError> {
-    plan_with(desired, observed, ids, opts, &[])
-}
-
-/// [`plan`], with the kind model's kinds (`kinds`: their rules) planning `World::items`.
+/// Plans the changes that make `observed` match `desired`: each kind (`kinds`: their rules,
+/// `kinds::rules()`) plans its items, in the plan's order (phase, then address).
 pub fn plan_with(
     desired: &World,
     observed: &World,
@@ -321,55 +80,17 @@ pub fn plan_with(
     opts: &PlanOptions,
     kinds: &[&dyn super::ItemRules],
 ) -> Result<Plan, PlanError> {
-    let mut cx = Ctx { opts, changes: Vec::new(), orphans: Vec::new() };
-    let kept = |parent: &str| desired.pools.contains_key(parent) || desired.items.contains_key(parent);
-    super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &mut cx.changes, &mut cx.orphans)?;
-    for (addr, d) in &desired.pools {
-        plan_pool(&mut cx, d, observed.pools.get(addr))?;
-    }
-    if !opts.scoped {
-        for (addr, o) in observed.pools.iter().filter(|(a, _)| !desired.pools.contains_key(*a)) {
-            let op = Op::DeletePool { pool: addr.clone(), force_delete_users: opts.force_delete_users };
-            let deleted = match pool_tenant(o) {
-                Some(t) => opts.prune || opts.tenants.contains(t),
-                None => opts.prune,
-            };
-            if deleted && o.settings.deletion_protection {
-                // Deletion protection is the user's guard: turned off only here, inside an
-                // explicit destroy or --prune of this pool, as a change of its own.
-                let settings = crate::state::PoolSettings { deletion_protection: false, ..o.settings.clone() };
-                cx.push(
-                    Action::Update,
-                    Resource::UserPool,
-                    addr.clone(),
-                    &o.name,
-                    pool_tenant(o),
-                    field_changes(Some(&o.settings), Some(&settings)),
-                    Op::UpdatePool { pool: addr.clone(), settings },
-                );
-            }
-            match pool_tenant(o) {
-                Some(t) => cx.extra(Resource::UserPool, addr.clone(), &o.name, Some(t), op),
-                // The shared pool with no pooled tenant left: an orphan of the platform.
-                None if !opts.prune => cx.orphans.push(Orphan {
-                    resource: Resource::UserPool,
-                    address: addr.clone(),
-                    name: o.name.clone(),
-                    tenant: None,
-                }),
-                None => cx.push(Action::Delete, Resource::UserPool, addr.clone(), &o.name, None, Vec::new(), op),
-            }
-        }
-    }
-    if !opts.scoped {}
-    let mut changes = cx.changes;
+    let mut changes = Vec::new();
+    let mut orphans = Vec::new();
+    let kept = |parent: &str| desired.items.contains_key(parent);
+    let parent_name = |parent: &str| desired.items.get(parent).map(|i| i.name.clone()).unwrap_or_default();
+    super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &parent_name, &mut changes, &mut orphans)?;
     changes.sort_by(|a, b| {
         let pa = a.op.phase();
         let pb = b.op.phase();
         (pa, &a.address).cmp(&(pb, &b.address))
     });
     super::check_no_pool_replace(&changes)?;
-    let mut orphans = cx.orphans;
     orphans.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan { changes, orphans })
 }

@@ -100,9 +100,29 @@ pub trait ItemRules: Sync {
         desired: &World,
         wanted: &BTreeMap<String, Item>,
         observed: &World,
+        opts: &PlanOptions,
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
-        let _ = (desired, wanted, observed, changes);
+        let _ = (desired, wanted, observed, opts, changes);
+        Ok(())
+    }
+
+    /// Whether a `--tenant` plan updates an existing instance (it still creates a missing one
+    /// and checks [`ItemRules::check_change`]). Default: yes.
+    fn updated_in_scope(&self) -> bool {
+        true
+    }
+
+    /// Whether `--tenant` (scoped) plans compare it (false: only whole-folder plans do, and a
+    /// scoped observation does not read it).
+    fn scoped(&self) -> bool {
+        true
+    }
+
+    /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is
+    /// the physical name of the resource it lives in (its own when it lives in nothing).
+    fn check_change(&self, desired: &Item, live: &Item, parent: &str) -> Result<(), PlanError> {
+        let _ = (desired, live, parent);
         Ok(())
     }
 }
@@ -120,7 +140,9 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
 }
 
 /// Changes and orphans for the kinds' items. `parents_kept`: whether a parent address stays
-/// (an undeclared item whose parent goes is deleted with it).
+/// (an undeclared item whose parent goes is deleted with it); `parent_name`: its physical
+/// name.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn plan_items(
     desired: &World,
     observed: &World,
@@ -128,6 +150,7 @@ pub(super) fn plan_items(
     opts: &PlanOptions,
     kinds: &[&dyn ItemRules],
     parent_kept: &dyn Fn(&str) -> bool,
+    parent_name: &dyn Fn(&str) -> String,
     changes: &mut Vec<Change>,
     orphans: &mut Vec<Orphan>,
 ) -> Result<(), PlanError> {
@@ -146,6 +169,9 @@ pub(super) fn plan_items(
     }
     for (addr, d) in &wanted {
         let Some(k) = rules(&d.kind) else { continue };
+        if opts.scoped && !k.scoped() {
+            continue;
+        }
         let resource = k.resource();
         match observed.items.get(addr) {
             None => {
@@ -160,6 +186,14 @@ pub(super) fn plan_items(
                 changes.push(change(Action::Create, addr, d, resource, fields, op));
             }
             Some(o) => {
+                let parent = match d.parent.as_deref() {
+                    Some(p) => parent_name(p),
+                    None => d.name.clone(),
+                };
+                k.check_change(d, o, &parent)?;
+                if opts.scoped && !k.updated_in_scope() {
+                    continue;
+                }
                 let fields = k.compare(addr, d, o, ids)?;
                 if fields.is_empty() {
                     continue;
@@ -208,7 +242,7 @@ pub(super) fn plan_items(
         changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
     }
     for k in kinds {
-        k.finish(desired, &wanted, observed, changes)?;
+        k.finish(desired, &wanted, observed, opts, changes)?;
     }
     Ok(())
 }
@@ -249,7 +283,7 @@ mod tests {
     }
 
     fn world(items: &[(&str, Item)]) -> World {
-        World { items: items.iter().map(|(a, i)| (a.to_string(), i.clone())).collect(), ..World::default() }
+        World { items: items.iter().map(|(a, i)| (a.to_string(), i.clone())).collect() }
     }
 
     fn run(d: &World, o: &World, owned: bool, prune: bool) -> Plan {
@@ -300,13 +334,10 @@ mod tests {
             tenant: Some("acme".into()),
             settings: Default::default(),
             attributes: Default::default(),
-            groups: Default::default(),
-            resource_servers: Default::default(),
-            clients: Default::default(),
             usernames: None,
         };
-        d.pools.insert("tenant/acme/pool".into(), pool.clone());
-        o.pools.insert("tenant/acme/pool".into(), pool);
+        d.insert_pool(pool.clone());
+        o.insert_pool(pool);
         assert_eq!(actions(&run(&d, &o, true, false)), [(Action::Delete, a)]);
         assert!(run(&d, &o, false, false).is_empty());
         // Its pool goes: deleted with it, even when the kind leaves undeclared ones alone.

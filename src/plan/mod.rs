@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::state::{AttributeState, ClientState, GroupState, PoolSettings, PoolState, ResourceServerState};
-
-pub use diff::{diff_values, field_changes, plan, plan_with, PlanOptions};
+pub use diff::{diff_values, field_changes, plan_with, PlanOptions};
 pub use items::ItemRules;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -137,56 +135,8 @@ pub struct FieldChange {
 /// apply).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
-    CreatePool {
-        pool: PoolState,
-    },
-    /// Read-modify-write of the pool: only these settings change.
-    UpdatePool {
-        pool: String,
-        settings: PoolSettings,
-    },
-    AddAttribute {
-        pool: String,
-        name: String,
-        attribute: AttributeState,
-    },
-    PutGroup {
-        pool: String,
-        name: String,
-        group: GroupState,
-        create: bool,
-    },
-    DeleteGroup {
-        pool: String,
-        name: String,
-    },
-    PutResourceServer {
-        pool: String,
-        identifier: String,
-        server: ResourceServerState,
-        create: bool,
-    },
-    DeleteResourceServer {
-        pool: String,
-        identifier: String,
-    },
-    /// Create, or read-modify-write update, of an app client.
-    PutClient {
-        pool: String,
-        name: String,
-        client: ClientState,
-        create: bool,
-    },
-    DeleteClient {
-        pool: String,
-        name: String,
-    },
-    DeletePool {
-        pool: String,
-        force_delete_users: bool,
-    },
-
     /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
     /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
     Item {
@@ -199,13 +149,16 @@ pub enum Op {
     },
     /// A resource AWS cannot change in place: `delete` runs, then `create` (see
     /// [`Op::steps`]). Built by [`Change::replace`] only.
-    Replace {
-        delete: Box<Op>,
-        create: Box<Op>,
-    },
+    Replace { delete: Box<Op>, create: Box<Op> },
 }
 
 impl Op {
+    /// Whether it creates or deletes a user pool.
+    fn is_pool(&self) -> bool {
+        matches!(self, Op::Item { desired, live, .. }
+            if desired.iter().chain(live.iter()).any(|i| i.kind == crate::state::POOL_KIND))
+    }
+
     /// What the executor runs for this op, in order: a replace's delete, then its create;
     /// any other op is its own single step.
     pub fn steps(&self) -> Vec<&Op> {
@@ -220,16 +173,7 @@ impl Op {
         match self {
             // Where its resource is created: after what the new resource depends on.
             Op::Replace { create, .. } => create.phase(),
-            Op::CreatePool { .. } | Op::UpdatePool { .. } => 3,
-            Op::AddAttribute { .. } => 4,
-            Op::PutResourceServer { .. } => 5,
-            Op::PutClient { .. } => 6,
-            Op::PutGroup { .. } => 7,
             Op::Item { phase, .. } => *phase,
-            // Deletions last, dependants first.
-            Op::DeleteClient { .. } | Op::DeleteGroup { .. } => 13,
-            Op::DeleteResourceServer { .. } => 14,
-            Op::DeletePool { .. } => 15,
         }
     }
 }
@@ -254,6 +198,10 @@ fn reference_needs(op: &Op) -> Vec<String> {
     serde_json::to_value(op).map(|v| crate::state::refs::refs_in(&v)).unwrap_or_default()
 }
 
+/// Kinds the authorizer function never names (its environment holds pool and client ids,
+/// its role a role ARN): their deletes need not wait for it.
+const NOT_NAMED_BY_FUNCTION: &[&str] = &["group", "resource_server"];
+
 /// What one op makes exist (or changes) and what must be done before it: see [`Op::deps`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deps {
@@ -266,26 +214,20 @@ pub struct Deps {
 impl Op {
     /// Whether this op removes something.
     pub fn is_delete(&self) -> bool {
-        matches!(
-            self,
-            Op::DeleteGroup { .. }
-                | Op::DeleteResourceServer { .. }
-                | Op::DeleteClient { .. }
-                | Op::DeletePool { .. }
-                | Op::Item { desired: None, .. }
-        ) || matches!(self, Op::Replace { .. })
+        matches!(self, Op::Item { desired: None, .. } | Op::Replace { .. })
     }
 
     /// The dependency edges of this op, as keys (the engine waits for every earlier change of
-    /// the plan that provides a key this op needs). Creates and updates follow references:
-    /// `role:<name>` (a role, by the group, function or trust policy that names its ARN),
-    /// `pool:<address>`, `schema:<pool>` (attributes and resource servers a client may name),
-    /// `client:<pool>/<name>`, `function`, `authorizer`, `permission`, `methods`, and the id
-    /// tokens an op carries. Deletes run in reverse: a removal provides `gone-*` keys that
-    /// the removal of what it pointed at waits for (a pool's groups, clients and servers
-    /// before the pool, a role's policies and its tenant's groups before the role), and waits
-    /// for the updates that stop naming it (the function before a pool or client goes, the clients
-    /// before a resource server, the pool's own update before its deletion).
+    /// the plan that provides a key this op needs). A create or update provides its address,
+    /// `<kind>:<name>`, `kind:<kind>` and `<kind>@<parent>` (what lives in a pool: a client
+    /// waits for its pool's attributes and servers), and a role `role:<name>`; it needs its
+    /// parent, its `after` keys, the addresses its references name and the roles whose ARNs
+    /// it names. Deletes run in reverse: a removal provides `gone:<what it depended on>` and
+    /// `gone-<kind>:<name>`, which the removal of what it pointed at waits for (a pool's
+    /// groups, clients and servers before the pool, a role's policies and its tenant's groups
+    /// before the role), and waits for the updates that stop naming it (its own update, the
+    /// function before a pool or client goes, the authorizer before a pool, a pool's clients
+    /// before its servers).
     pub fn deps(&self) -> Deps {
         let k = |s: &str, x: &str| format!("{s}:{x}");
         let (provides, mut needs): (Vec<String>, Vec<String>) = match self {
@@ -299,14 +241,31 @@ impl Op {
                 role_names_in(&d.state, &mut roles);
                 needs.extend(roles.iter().filter(|n| !(d.kind == "iam_role" && **n == d.name)).map(|n| k("role", n)));
                 let mut provides = vec![address.clone(), k(&d.kind, &d.name), k("kind", &d.kind)];
+                // `<kind>@<parent>`: what lives in a pool (its servers, before its clients).
+                provides.extend(d.parent.iter().map(|p| format!("{}@{p}", d.kind)));
                 if d.kind == "iam_role" {
                     provides.extend([k("role", &d.name), "roles".into()]);
                 }
                 (provides, needs)
             }
             Op::Item { address, desired: None, live: Some(o), .. } => {
-                let provides = o.depends_on().iter().map(|a| k("gone", a)).collect();
-                let mut needs = vec![k("gone", address), "kind:lambda_function".into()];
+                let mut provides: Vec<String> = o.depends_on().iter().map(|a| k("gone", a)).collect();
+                provides.push(k(&format!("gone-{}", o.kind), &o.name));
+                provides.extend(o.parent.iter().map(|p| format!("{}@{p}", o.kind)));
+                // Its own update first (a pool's deletion protection turned off).
+                let mut needs = vec![k("gone", address), address.clone()];
+                if o.kind == "user_pool" {
+                    // The authorizer names the pools it trusts.
+                    needs.push("kind:authorizer".into());
+                }
+                if !NOT_NAMED_BY_FUNCTION.contains(&o.kind.as_str()) {
+                    // The authorizer function's environment may name it: it changes first.
+                    needs.push("kind:lambda_function".into());
+                }
+                if o.kind == "resource_server" {
+                    // The pool's clients may name its scopes: they change (or go) first.
+                    needs.extend(o.parent.iter().map(|p| format!("app_client@{p}")));
+                }
                 if o.kind == "iam_role" {
                     // The groups that may name it: a tenant's group `<tenant>-<role>` names
                     // the role `<platform>-<tenant>-<role>`, so every name after a `-`.
@@ -322,29 +281,6 @@ impl Op {
             Op::Replace { delete, create } => {
                 let (d, c) = (delete.deps(), create.deps());
                 (c.provides.into_iter().chain(d.provides).collect(), c.needs.into_iter().chain(d.needs).collect())
-            }
-            Op::CreatePool { pool } => (vec![pool.address.clone()], vec![]),
-            Op::UpdatePool { pool, .. } => (vec![pool.clone()], vec![]),
-            Op::AddAttribute { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
-            Op::PutResourceServer { pool, .. } => (vec![k("schema", pool)], vec![pool.clone()]),
-            Op::PutClient { pool, name, .. } => (
-                vec![crate::state::wiring::client_address(pool, name), k("clients", pool)],
-                vec![pool.clone(), k("schema", pool)],
-            ),
-            Op::PutGroup { pool, name, group, .. } => {
-                let mut needs = vec![pool.clone()];
-                needs.extend(group.role_arn.as_deref().and_then(role_name_of_arn).map(|r| k("role", r)));
-                (vec![k("group", name)], needs)
-            }
-            Op::DeleteGroup { pool, name } => (vec![k("gone", pool), k("gone-group", name)], vec![]),
-            Op::DeleteClient { pool, .. } => {
-                (vec![k("gone", pool), k("gone-client", pool)], vec!["kind:lambda_function".into()])
-            }
-            Op::DeleteResourceServer { pool, .. } => {
-                (vec![k("gone", pool)], vec![k("gone-client", pool), k("clients", pool)])
-            }
-            Op::DeletePool { pool, .. } => {
-                (vec![], vec![k("gone", pool), pool.clone(), "kind:lambda_function".into(), "kind:authorizer".into()])
             }
         };
         needs.extend(reference_needs(self));
@@ -380,9 +316,7 @@ impl Change {
         delete: Op,
         create: Op,
     ) -> Result<Change, PlanError> {
-        if resource == Resource::UserPool
-            || [&delete, &create].iter().any(|op| matches!(op, Op::CreatePool { .. } | Op::DeletePool { .. }))
-        {
+        if resource == Resource::UserPool || [&delete, &create].iter().any(|op| op.is_pool()) {
             return Err(PlanError::PoolReplace { pool: name });
         }
         debug_assert!(
@@ -405,8 +339,7 @@ impl Change {
 pub fn check_no_pool_replace(changes: &[Change]) -> Result<(), PlanError> {
     match changes.iter().find(|c| {
         (c.action == Action::Replace || matches!(c.op, Op::Replace { .. }))
-            && (c.resource == Resource::UserPool
-                || c.op.steps().iter().any(|op| matches!(op, Op::CreatePool { .. } | Op::DeletePool { .. })))
+            && (c.resource == Resource::UserPool || c.op.steps().iter().any(|op| op.is_pool()))
     }) {
         Some(c) => Err(PlanError::PoolReplace { pool: c.name.clone() }),
         None => Ok(()),

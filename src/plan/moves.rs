@@ -3,28 +3,41 @@
 //! MFA, `sub`) to another pool. A tier change that changes the isolation, or a changed
 //! `isolation`, is a plan error that says so, before anything is compared.
 
-use super::PlanError;
-use crate::state::{parse_group, World};
+use std::collections::BTreeSet;
 
-/// The first tenant whose isolation the desired world changes against the live one.
-pub fn check_isolation_moves(desired: &World, observed: &World) -> Result<(), PlanError> {
-    let in_shared = |w: &World, tenant: &str| {
-        w.pools
-            .values()
-            .filter(|p| p.tenant.is_none())
-            .any(|p| p.groups.keys().any(|g| parse_group(g).is_some_and(|(t, _)| t == tenant)))
-    };
-    let silo = |w: &World, tenant: &str| w.pools.values().any(|p| p.tenant.as_deref() == Some(tenant));
-    let mut tenants: Vec<&str> = desired.pools.values().filter_map(|p| p.tenant.as_deref()).collect();
-    for p in desired.pools.values().filter(|p| p.tenant.is_none()) {
-        tenants.extend(p.groups.keys().filter_map(|g| parse_group(g).map(|(t, _)| t)));
+use super::PlanError;
+use crate::kinds::group::KIND as GROUP;
+use crate::kinds::user_pool::KIND as POOL;
+use crate::state::World;
+
+/// Tenants with a silo pool, and tenants with groups in the shared pool.
+fn placement(w: &World) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let shared = crate::spec::desired::names::shared_pool_address();
+    let mut silo = BTreeSet::new();
+    let mut pooled = BTreeSet::new();
+    for i in w.items.values() {
+        match (i.kind.as_str(), i.tenant.as_deref()) {
+            (POOL, Some(t)) => {
+                silo.insert(t);
+            }
+            (GROUP, Some(t)) if i.parent.as_deref() == Some(shared.as_str()) => {
+                pooled.insert(t);
+            }
+            _ => {}
+        }
     }
-    tenants.sort_unstable();
-    tenants.dedup();
-    for t in tenants {
-        let (from, to) = if silo(desired, t) && in_shared(observed, t) && !silo(observed, t) {
+    (silo, pooled)
+}
+
+/// The first tenant whose isolation the desired world changes against the live one: its
+/// groups in the shared pool on one side, a silo pool of its own on the other.
+pub fn check_isolation_moves(desired: &World, observed: &World) -> Result<(), PlanError> {
+    let (want_silo, want_pooled) = placement(desired);
+    let (have_silo, have_pooled) = placement(observed);
+    for t in want_silo.union(&want_pooled) {
+        let (from, to) = if want_silo.contains(t) && have_pooled.contains(t) && !have_silo.contains(t) {
             ("pooled", "silo")
-        } else if in_shared(desired, t) && silo(observed, t) && !silo(desired, t) {
+        } else if want_pooled.contains(t) && have_silo.contains(t) && !want_silo.contains(t) {
             ("silo", "pooled")
         } else {
             continue;
@@ -45,35 +58,34 @@ pub fn check_isolation_moves(desired: &World, observed: &World) -> Result<(), Pl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{GroupState, PoolState};
+    use crate::kinds::group::{self, GroupState};
+    use crate::state::PoolState;
 
-    fn pool(address: &str, tenant: Option<&str>, groups: &[&str]) -> PoolState {
-        PoolState {
-            address: address.into(),
-            name: address.into(),
-            tenant: tenant.map(str::to_string),
-            settings: Default::default(),
-            attributes: Default::default(),
-            groups: groups
-                .iter()
-                .map(|g| (g.to_string(), GroupState { description: None, precedence: None, role_arn: None }))
-                .collect(),
-            resource_servers: Default::default(),
-            clients: Default::default(),
-            usernames: None,
+    fn world(pools: &[(&str, Option<&str>, &[&str])]) -> World {
+        let mut w = World::default();
+        for (address, tenant, groups) in pools {
+            w.insert_pool(PoolState {
+                address: address.to_string(),
+                name: address.to_string(),
+                tenant: tenant.map(str::to_string),
+                settings: Default::default(),
+                attributes: Default::default(),
+                usernames: None,
+            });
+            for g in *groups {
+                let st = GroupState { description: None, precedence: None, role_arn: None };
+                w.items.insert(group::address(address, g), group::item(address, *tenant, g, &st));
+            }
         }
-    }
-
-    fn world(pools: Vec<PoolState>) -> World {
-        World { pools: pools.into_iter().map(|p| (p.address.clone(), p)).collect(), ..World::default() }
+        w
     }
 
     #[test]
     fn pooled_to_silo_and_back_are_refused_with_the_reason() {
-        let pooled = world(vec![pool("platform/pool", None, &["acme-admin", "globex-admin"])]);
-        let silo = world(vec![
-            pool("platform/pool", None, &["globex-admin"]),
-            pool("tenant/acme/pool", Some("acme"), &["acme-admin"]),
+        let pooled = world(&[("platform/pool", None, &["acme-admin", "globex-admin"])]);
+        let silo = world(&[
+            ("platform/pool", None, &["globex-admin"]),
+            ("tenant/acme/pool", Some("acme"), &["acme-admin"]),
         ]);
         let e = check_isolation_moves(&silo, &pooled).unwrap_err();
         let text = e.to_string();

@@ -61,16 +61,16 @@ pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(
             });
         }
     }
-    for pool in desired.pools.values() {
-        if pool.groups.len() > GROUPS_PER_POOL {
+    let mut groups: std::collections::BTreeMap<&str, usize> = Default::default();
+    for i in desired.items.values().filter(|i| i.kind == Resource::Group.as_str()) {
+        *groups.entry(i.parent.as_deref().unwrap_or_default()).or_default() += 1;
+    }
+    for (pool, n) in groups {
+        if n > GROUPS_PER_POOL {
+            let name = desired.items.get(pool).map_or(pool, |p| p.name.as_str());
             return Err(PlanError::Quota {
                 quota: "Cognito groups per user pool".into(),
-                detail: format!(
-                    "pool `{}` would hold {} groups: {} > {GROUPS_PER_POOL}",
-                    pool.name,
-                    pool.groups.len(),
-                    pool.groups.len()
-                ),
+                detail: format!("pool `{name}` would hold {n} groups: {n} > {GROUPS_PER_POOL}"),
                 remedy: "this quota cannot be raised: move tenants to silo pools, or give pooled tenants fewer roles"
                     .into(),
             });
@@ -188,10 +188,10 @@ mod tests {
     fn inline_policies_over_the_per_role_quota_fail() {
         let mut r = role("acme");
         r.policies.insert("a".into(), json!({"Sid": "x".repeat(6000)}));
-        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect(), ..World::default() };
+        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect() };
         assert!(check(&creating(0), &desired, &AccountFigures::default()).is_ok());
         r.policies.insert("b".into(), json!({"Sid": "y".repeat(6000)}));
-        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect(), ..World::default() };
+        let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect() };
         let e = check(&creating(0), &desired, &AccountFigures::default()).unwrap_err();
         assert!(e.to_string().contains("inline policy characters") && e.to_string().contains("`acme`"), "{e}");
     }
@@ -206,18 +206,22 @@ mod tests {
             name: "saas-x".into(),
             tenant: Some("x".into()),
             fields: vec![],
-            op: Op::CreatePool {
-                pool: PoolState {
+            op: {
+                let pool = PoolState {
                     address: "tenant/x/pool".into(),
                     name: "saas-x".into(),
                     tenant: Some("x".into()),
                     settings: Default::default(),
                     attributes: Default::default(),
-                    groups: Default::default(),
-                    resource_servers: Default::default(),
-                    clients: Default::default(),
                     usernames: None,
-                },
+                };
+                Op::Item {
+                    address: pool.address.clone(),
+                    desired: Some(pool.item()),
+                    live: None,
+                    replace: false,
+                    phase: 3,
+                }
             },
         });
         let figures = AccountFigures { user_pools: Some(1000), ..Default::default() };

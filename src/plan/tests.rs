@@ -6,6 +6,8 @@ use serde_json::json;
 
 use super::drift::{from_plan, Kind};
 use super::*;
+use crate::kinds::app_client::{self, ClientState};
+use crate::kinds::group::{self, GroupState};
 use crate::state::*;
 
 fn attr(t: &str, mutable: bool) -> AttributeState {
@@ -19,7 +21,7 @@ fn attr(t: &str, mutable: bool) -> AttributeState {
     }
 }
 
-fn pool(groups: &[&str]) -> PoolState {
+fn pool() -> PoolState {
     PoolState {
         usernames: None,
         address: "platform/pool".into(),
@@ -31,26 +33,40 @@ fn pool(groups: &[&str]) -> PoolState {
             allow_admin_create_user_only: true,
             password_policy: PasswordState::default(),
             tags: BTreeMap::from([("tenantctl:managed".into(), "true".into())]),
+            feature_plan: None,
+            threat_protection: None,
+            triggers: None,
         },
         attributes: BTreeMap::from([
             ("tenant_id".into(), attr("String", false)),
             ("tier".into(), attr("String", true)),
         ]),
-        groups: groups
-            .iter()
-            .map(|g| {
-                (
-                    g.to_string(),
-                    GroupState { description: None, precedence: Some(1), role_arn: Some(format!("arn:{g}")) },
-                )
-            })
-            .collect(),
-        resource_servers: BTreeMap::new(),
-        clients: BTreeMap::from([(
-            "web".into(),
-            ClientState { write_attributes: BTreeSet::from(["email".into()]), ..ClientState::default() },
-        )]),
     }
+}
+
+/// `pool` with its groups and its client `web`, in `w`.
+fn add_pool(w: &mut World, pool: PoolState, groups: &[&str]) {
+    let (addr, tenant) = (pool.address.clone(), pool.tenant.clone());
+    for g in groups {
+        let state = GroupState { description: None, precedence: Some(1), role_arn: Some(format!("arn:{g}")) };
+        w.items.insert(group::address(&addr, g), group::item(&addr, tenant.as_deref(), g, &state));
+    }
+    let web = ClientState { write_attributes: BTreeSet::from(["email".into()]), ..ClientState::default() };
+    w.items.insert(wiring::client_address(&addr, "web"), app_client::item(&addr, tenant.as_deref(), "web", &web));
+    w.insert_pool(pool);
+}
+
+/// Changes the client at `address` of `w`.
+fn edit_client(w: &mut World, address: &str, f: impl FnOnce(&mut ClientState)) {
+    let item = w.items.get_mut(address).unwrap();
+    let mut c: ClientState = serde_json::from_value(item.state.clone()).unwrap();
+    f(&mut c);
+    item.state = serde_json::to_value(c).unwrap();
+}
+
+/// The planner with every kind of the kind model.
+fn plan(d: &World, o: &World, ids: &Ids, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    plan_with(d, o, ids, opts, &crate::kinds::rules())
 }
 
 fn role(tenant: &str, r: &str) -> RoleState {
@@ -75,12 +91,9 @@ fn role_items(r: &RoleState) -> Vec<(String, Item)> {
 }
 
 fn world(groups: &[&str], roles: &[(&str, &str)]) -> World {
-    let p = pool(groups);
-    World {
-        pools: BTreeMap::from([(p.address.clone(), p)]),
-        items: roles.iter().flat_map(|(t, r)| role_items(&role(t, r))).collect(),
-        ..World::default()
-    }
+    let mut w = World { items: roles.iter().flat_map(|(t, r)| role_items(&role(t, r))).collect() };
+    add_pool(&mut w, pool(), groups);
+    w
 }
 
 fn opts(tenants: &[&str]) -> PlanOptions {
@@ -123,22 +136,30 @@ fn empty_account_creates_roles_before_pool_before_groups() {
 fn attributes_are_add_only() {
     let o = world(&[], &[]);
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.insert("plan".into(), attr("String", true));
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.insert("plan".into(), attr("String", true));
+    });
     let p = run(&d, &o, &opts(&[]));
     assert_eq!(kinds(&p), vec![(Action::Create, Resource::CustomAttribute, "platform/pool/attribute/plan".into())]);
 
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.insert("tier".into(), attr("Number", true));
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.insert("tier".into(), attr("Number", true));
+    });
     let e = plan(&d, &o, &Ids::default(), &opts(&[])).unwrap_err();
     assert!(matches!(&e, PlanError::AttributeChange { name, .. } if name == "tier"), "{e}");
     assert!(e.to_string().contains("custom:tier"));
 
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.get_mut("tier").unwrap().mutable = false;
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.get_mut("tier").unwrap().mutable = false;
+    });
     assert!(matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeChange { .. })));
 
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().attributes.remove("tier");
+    d.edit_pool("platform/pool", |p| {
+        p.attributes.remove("tier");
+    });
     assert!(
         matches!(plan(&d, &o, &Ids::default(), &opts(&[])), Err(PlanError::AttributeRemoved { name, .. }) if name == "tier")
     );
@@ -202,15 +223,13 @@ fn role_drift_becomes_targeted_updates() {
 fn client_able_to_write_tenant_attribute_is_changed_drift() {
     let d = world(&[], &[]);
     let mut o = d.clone();
-    o.pools
-        .get_mut("platform/pool")
-        .unwrap()
-        .clients
-        .get_mut("web")
-        .unwrap()
-        .write_attributes
-        .insert("custom:tenant_id".into());
-    o.pools.get_mut("platform/pool").unwrap().clients.insert("rogue".into(), ClientState::default());
+    edit_client(&mut o, "platform/pool/app_client/web", |c| {
+        c.write_attributes.insert("custom:tenant_id".into());
+    });
+    o.items.insert(
+        "platform/pool/app_client/rogue".into(),
+        app_client::item("platform/pool", None, "rogue", &ClientState::default()),
+    );
     let p = run(&d, &o, &opts(&[]));
     let items = from_plan(&p);
     assert_eq!(items.len(), 2);
@@ -226,7 +245,9 @@ fn client_able_to_write_tenant_attribute_is_changed_drift() {
 fn scoped_plans_ignore_platform_settings_and_other_tenants() {
     let d = world(&["acme-admin"], &[("acme", "admin")]);
     let mut o = d.clone();
-    o.pools.get_mut("platform/pool").unwrap().settings.mfa = "ON".into();
+    o.edit_pool("platform/pool", |p| {
+        p.settings.mfa = "ON".into();
+    });
     let p = run(&d, &o, &PlanOptions { scoped: true, ..opts(&["acme"]) });
     assert!(p.is_empty(), "{p:?}");
 }
@@ -235,11 +256,11 @@ fn scoped_plans_ignore_platform_settings_and_other_tenants() {
 fn silo_pool_of_a_gone_tenant_is_an_orphan() {
     let d = world(&[], &[]);
     let mut o = d.clone();
-    let mut silo = pool(&["old-admin"]);
+    let mut silo = pool();
     silo.address = "tenant/old/pool".into();
     silo.name = "saas-old".into();
     silo.tenant = Some("old".into());
-    o.pools.insert(silo.address.clone(), silo);
+    add_pool(&mut o, silo, &["old-admin"]);
     let p = run(&d, &o, &opts(&[]));
     assert!(p.changes.is_empty());
     assert_eq!(p.orphans.len(), 1);
@@ -260,7 +281,7 @@ fn silo_pool_of_a_gone_tenant_is_an_orphan() {
 fn generate_secret_flip_is_a_plan_error() {
     let o = world(&["acme-admin"], &[("acme", "admin")]);
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().clients.get_mut("web").unwrap().generate_secret = true;
+    edit_client(&mut d, "platform/pool/app_client/web", |c| c.generate_secret = true);
     let e = plan(&d, &o, &Ids::default(), &opts(&["acme"])).unwrap_err();
     assert!(
         matches!(&e, PlanError::ClientSecretChange { client, before: false, after: true, .. } if client == "web"),
@@ -274,12 +295,18 @@ fn generate_secret_flip_is_a_plan_error() {
 #[test]
 fn usernames_differing_from_the_live_pool_is_a_plan_error() {
     let mut o = world(&["acme-admin"], &[("acme", "admin")]);
-    o.pools.get_mut("platform/pool").unwrap().usernames =
-        Some(UsernamesState { case_sensitive: true, sign_in_with: BTreeSet::new(), aliases: BTreeSet::new() });
+    o.edit_pool("platform/pool", |p| {
+        p.usernames =
+            Some(UsernamesState { case_sensitive: true, sign_in_with: BTreeSet::new(), aliases: BTreeSet::new() });
+    });
     let mut d = o.clone();
-    d.pools.get_mut("platform/pool").unwrap().usernames = None;
+    d.edit_pool("platform/pool", |p| {
+        p.usernames = None;
+    });
     assert!(run(&d, &o, &opts(&["acme"])).is_empty());
-    d.pools.get_mut("platform/pool").unwrap().usernames = Some(UsernamesState::default());
+    d.edit_pool("platform/pool", |p| {
+        p.usernames = Some(UsernamesState::default());
+    });
     let e = plan(&d, &o, &Ids::default(), &opts(&["acme"])).unwrap_err();
     assert!(matches!(&e, PlanError::UsernamesChange { field, .. } if field == "caseSensitive"), "{e:?}");
     assert!(e.to_string().contains("cannot be changed"), "{e}");
@@ -289,12 +316,12 @@ fn usernames_differing_from_the_live_pool_is_a_plan_error() {
 /// the plan shows it as its own change before the deletion.
 #[test]
 fn pruning_a_protected_pool_turns_protection_off_as_its_own_change() {
-    let mut silo = pool(&["beta-admin"]);
+    let mut silo = pool();
     silo.address = "tenant/beta/pool".into();
     silo.name = "saas-beta".into();
     silo.tenant = Some("beta".into());
     let mut o = world(&["acme-admin"], &[("acme", "admin")]);
-    o.pools.insert(silo.address.clone(), silo.clone());
+    add_pool(&mut o, silo, &["beta-admin"]);
     let d = world(&["acme-admin"], &[("acme", "admin")]);
     // Without --prune: an orphan, nothing changes.
     let p = run(&d, &o, &opts(&["acme"]));
@@ -336,14 +363,28 @@ fn group_replace(name: &str) -> Result<Change, PlanError> {
         name.into(),
         Some("acme".into()),
         vec![FieldChange { path: "description".into(), before: json!("old"), after: json!("new") }],
-        Op::DeleteGroup { pool: "platform/pool".into(), name: name.into() },
-        Op::PutGroup {
-            pool: "platform/pool".into(),
-            name: name.into(),
-            group: GroupState { description: Some("new".into()), precedence: Some(1), role_arn: None },
-            create: true,
-        },
+        group_op(name, None, Some(Some("old"))),
+        group_op(name, Some(Some("new")), None),
     )
+}
+
+/// A kind-model op on group `name`: desired and live descriptions (None: absent).
+fn group_op(name: &str, desired: Option<Option<&str>>, live: Option<Option<&str>>) -> Op {
+    let item = |d: Option<&str>| {
+        group::item(
+            "platform/pool",
+            None,
+            name,
+            &GroupState { description: d.map(str::to_string), precedence: Some(1), role_arn: None },
+        )
+    };
+    Op::Item {
+        address: group::address("platform/pool", name),
+        desired: desired.map(item),
+        live: live.map(item),
+        replace: false,
+        phase: 7,
+    }
 }
 
 #[test]
@@ -351,7 +392,13 @@ fn a_replace_is_one_change_that_deletes_then_creates() {
     let c = group_replace("acme-admin").unwrap();
     assert_eq!(c.action, Action::Replace);
     let steps = c.op.steps();
-    assert!(matches!(steps[..], [Op::DeleteGroup { .. }, Op::PutGroup { create: true, .. }]), "{steps:?}");
+    assert!(
+        matches!(
+            steps[..],
+            [Op::Item { desired: None, live: Some(_), .. }, Op::Item { desired: Some(_), live: None, .. }]
+        ),
+        "{steps:?}"
+    );
     // It runs where its resource is created, after what the new resource depends on.
     assert_eq!(c.op.phase(), steps[1].phase());
     // A plain op is its own single step.
@@ -372,17 +419,24 @@ fn the_summary_keeps_the_contract_keys_and_adds_replace() {
     assert_eq!(s.keys().copied().collect::<Vec<_>>(), ["create", "delete", "replace", "update"]);
 }
 
+/// A create (`create`) or delete of the user pool `pool`.
+fn pool_op(pool: &PoolState, create: bool) -> Op {
+    let item = Some(pool.item());
+    let (desired, live) = if create { (item, None) } else { (None, item) };
+    Op::Item { address: pool.address.clone(), desired, live, replace: false, phase: 3 }
+}
+
 #[test]
 fn a_user_pool_is_never_replaced() {
-    let pool = pool(&[]);
+    let pool = pool();
     let by_resource = Change::replace(
         Resource::UserPool,
         pool.address.clone(),
         pool.name.clone(),
         None,
         vec![],
-        Op::DeletePool { pool: pool.address.clone(), force_delete_users: false },
-        Op::CreatePool { pool: pool.clone() },
+        pool_op(&pool, false),
+        pool_op(&pool, true),
     );
     assert_eq!(by_resource.unwrap_err(), PlanError::PoolReplace { pool: "saas".into() });
     // Pool ops under another resource's name are refused too.
@@ -392,8 +446,8 @@ fn a_user_pool_is_never_replaced() {
         "x".into(),
         None,
         vec![],
-        Op::DeletePool { pool: pool.address.clone(), force_delete_users: true },
-        Op::CreatePool { pool: pool.clone() },
+        pool_op(&pool, false),
+        pool_op(&pool, true),
     );
     assert!(matches!(by_op, Err(PlanError::PoolReplace { .. })));
     let e = PlanError::PoolReplace { pool: "saas".into() };
@@ -407,10 +461,7 @@ fn a_user_pool_is_never_replaced() {
         name: pool.name.clone(),
         tenant: None,
         fields: vec![],
-        op: Op::Replace {
-            delete: Box::new(Op::DeletePool { pool: pool.address.clone(), force_delete_users: false }),
-            create: Box::new(Op::CreatePool { pool }),
-        },
+        op: Op::Replace { delete: Box::new(pool_op(&pool, false)), create: Box::new(pool_op(&pool, true)) },
     };
     assert!(check_no_pool_replace(&[sneaked]).is_err());
     assert!(check_no_pool_replace(&[group_replace("acme-admin").unwrap()]).is_ok());

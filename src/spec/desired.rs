@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::model::AuthorizerType;
-use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant};
+use super::model::{AttributeType, Isolation, Mfa, Platform, Tenant, ThreatProtection};
 use super::template::{self, TemplateError};
 use super::{Folder, PolicyTemplate};
 use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
@@ -18,8 +18,7 @@ use crate::kinds::stage_deployment::{self, StageState};
 use crate::state::partition::cognito_issuer;
 use crate::state::wiring::*;
 use crate::state::{
-    canonical_policy, AttributeState, ClientState, GroupState, PasswordState, PoolSettings, PoolState,
-    ResourceServerState, RoleState, Tags, Text, World,
+    canonical_policy, AttributeState, PasswordState, PoolSettings, PoolState, RoleState, Tags, Text, World,
 };
 
 pub use crate::state::minified_len;
@@ -248,26 +247,19 @@ fn attribute_state(
     }
 }
 
-/// Cognito's default token validities, in minutes (access, id, refresh).
-pub const DEFAULT_TOKEN_MINUTES: (i32, i32, i32) = (60, 60, 30 * 24 * 60);
-
-/// The auth flows of a client that declares none: SRP sign-in and refresh (what AWS would
-/// enable, less CUSTOM_AUTH).
-pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"];
-
-fn explicit_flow(f: &str) -> String {
-    if f.starts_with("ALLOW_") {
-        f.to_string()
+/// The desired state of the pools: the shared pool when any tenant is pooled, one per silo.
+/// A trigger's function ARN: as given, or built from the function's name.
+pub fn trigger_arn(env: &RenderEnv, function: &str) -> String {
+    if function.starts_with("arn:") {
+        function.to_string()
     } else {
-        format!("ALLOW_{f}")
+        function_arn(env, function)
     }
 }
 
-/// The desired state of the pools: the shared pool when any tenant is pooled, one per silo.
 pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
     let pl = &folder.platform.value;
     let up = &pl.user_pool;
-    let ta = format!("custom:{}", up.tenant_attribute);
     let mut attributes = BTreeMap::new();
     attributes.insert(
         up.tenant_attribute.clone(),
@@ -277,75 +269,6 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
         let n = a.name.strip_prefix("custom:").unwrap_or(&a.name).to_string();
         attributes.insert(n, attribute_state(a.attr_type, a.mutable, a.min_length, a.max_length, a.min, a.max));
     }
-    let resource_servers: BTreeMap<String, ResourceServerState> = up
-        .resource_servers
-        .iter()
-        .map(|rs| {
-            (
-                rs.identifier.clone(),
-                ResourceServerState {
-                    name: rs.name.clone(),
-                    scopes: rs
-                        .scopes
-                        .iter()
-                        .map(|s| (s.name.clone(), s.description.clone().unwrap_or_else(|| s.name.clone())))
-                        .collect(),
-                },
-            )
-        })
-        .collect();
-    let clients: BTreeMap<String, ClientState> = up
-        .app_clients
-        .iter()
-        .map(|c| {
-            let tv = c.token_validity.clone().unwrap_or_default();
-            let mins = |s: &Option<String>, d: i32| {
-                Some(s.as_deref().and_then(super::validate::duration_minutes).map_or(d, |m| m as i32))
-            };
-            let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
-            if read.is_empty() {
-                read.insert("email".into());
-            }
-            read.insert(ta.clone());
-            let mut write: BTreeSet<String> = c.write_attributes.iter().cloned().collect();
-            write.remove(&ta);
-            if write.is_empty() {
-                // An empty list means "unset" to Cognito, which lets the client write every
-                // standard attribute; pin a minimal explicit list instead.
-                write.insert("email".into());
-            }
-            let oauth = c.oauth.clone().unwrap_or(super::model::OAuthSpec {
-                flows: vec![],
-                scopes: vec![],
-                callback_urls: vec![],
-                logout_urls: vec![],
-            });
-            let state = ClientState {
-                generate_secret: c.generate_secret,
-                // Never left unset: without ExplicitAuthFlows Cognito enables SRP, refresh and
-                // CUSTOM_AUTH, so the plan would never settle and CUSTOM_AUTH would be on.
-                explicit_auth_flows: if c.auth_flows.is_empty() {
-                    DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect()
-                } else {
-                    c.auth_flows.iter().map(|f| explicit_flow(f)).collect()
-                },
-                allowed_oauth_flows: oauth.flows.iter().cloned().collect(),
-                allowed_oauth_scopes: oauth.scopes.iter().cloned().collect(),
-                allowed_oauth_flows_user_pool_client: !oauth.flows.is_empty(),
-                callback_urls: oauth.callback_urls.iter().cloned().collect(),
-                logout_urls: oauth.logout_urls.iter().cloned().collect(),
-                supported_identity_providers: BTreeSet::from(["COGNITO".to_string()]),
-                read_attributes: read,
-                write_attributes: write,
-                access_token_minutes: mins(&tv.access, DEFAULT_TOKEN_MINUTES.0),
-                id_token_minutes: mins(&tv.id, DEFAULT_TOKEN_MINUTES.1),
-                refresh_token_minutes: mins(&tv.refresh, DEFAULT_TOKEN_MINUTES.2),
-                enable_token_revocation: c.enable_token_revocation,
-                prevent_user_existence_errors: c.prevent_user_existence_errors,
-            };
-            (c.name.clone(), state)
-        })
-        .collect();
     let usernames = up.usernames.as_ref().map(|u| crate::state::UsernamesState {
         case_sensitive: u.case_sensitive,
         sign_in_with: u.sign_in_with.iter().cloned().collect(),
@@ -370,28 +293,19 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
             temporary_password_validity_days: pp.temporary_password_validity_days as i32,
         },
         tags,
+        feature_plan: up.feature_plan.map(|f| f.tier().to_string()),
+        threat_protection: match up.threat_protection {
+            ThreatProtection::Off => None,
+            ThreatProtection::Audit => Some("AUDIT".into()),
+            ThreatProtection::Enforced => Some("ENFORCED".into()),
+        },
+        triggers: (!up.triggers.is_empty())
+            .then(|| up.triggers.iter().map(|(k, f)| (k.clone(), trigger_arn(env, f))).collect()),
     };
-    let group = |t: &Tenant, role: &str| GroupState {
-        description: Some(format!("{} {role} (tenantctl)", t.display_name.clone().unwrap_or_else(|| t.id.clone()))),
-        precedence: pl.roles.get(role).and_then(|r| r.precedence),
-        role_arn: Some(names::role_arn(
-            &env.partition,
-            &env.account_id,
-            &pl.name,
-            &names::iam_role(&pl.name, &t.id, role),
-        )),
-    };
-
     let mut out = BTreeMap::new();
     let pooled: Vec<&Tenant> =
         folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Pooled).collect();
     if !pooled.is_empty() {
-        let mut groups = BTreeMap::new();
-        for t in &pooled {
-            for role in tenant_roles(pl, t) {
-                groups.insert(names::group(&t.id, role), group(t, role));
-            }
-        }
         let address = names::shared_pool_address();
         out.insert(
             address.clone(),
@@ -401,15 +315,11 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
                 tenant: None,
                 settings: settings(platform_tags(pl)),
                 attributes: attributes.clone(),
-                groups,
-                resource_servers: resource_servers.clone(),
-                clients: clients.clone(),
                 usernames: usernames.clone(),
             },
         );
     }
     for t in folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Silo) {
-        let groups = tenant_roles(pl, t).into_iter().map(|role| (names::group(&t.id, role), group(t, role))).collect();
         let address = names::silo_pool_address(&t.id);
         out.insert(
             address.clone(),
@@ -419,9 +329,6 @@ pub fn pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
                 tenant: Some(t.id.clone()),
                 settings: settings(tenant_tags(pl, t)),
                 attributes: attributes.clone(),
-                groups,
-                resource_servers: resource_servers.clone(),
-                clients: clients.clone(),
                 usernames: usernames.clone(),
             },
         );
@@ -446,7 +353,11 @@ pub fn world(folder: &Folder, env: &RenderEnv) -> Result<World, (String, Templat
         }
         items.extend(crate::kinds::iam_role::items(&r));
     }
-    Ok(World { pools: pools(folder, env), items, ..World::default() })
+    let mut world = World { items };
+    for p in pools(folder, env).into_values() {
+        world.insert_pool(p);
+    }
+    Ok(world)
 }
 
 /// The managed execution role of the Lambda authorizer (when the folder names none).
@@ -531,7 +442,9 @@ pub fn add_authorizer(
     code_sha256: Option<String>,
     jwks_endpoint: Option<&str>,
 ) {
-    let Some(items) = authorizer(folder, env, &world.pools, code_sha256, jwks_endpoint) else {
+    let clients: Vec<String> =
+        world.items.iter().filter(|(_, i)| i.kind == crate::kinds::app_client::KIND).map(|(a, _)| a.clone()).collect();
+    let Some(items) = authorizer(folder, env, &world.pools(), &clients, code_sha256, jwks_endpoint) else {
         return;
     };
     world.items.extend(items);
@@ -541,6 +454,7 @@ fn authorizer(
     folder: &Folder,
     env: &RenderEnv,
     pools: &BTreeMap<String, PoolState>,
+    clients: &[String],
     code_sha256: Option<String>,
     jwks_endpoint: Option<&str>,
 ) -> Option<Vec<(String, crate::state::Item)>> {
@@ -564,10 +478,7 @@ fn authorizer(
                     Text::lit(before).id(addr.clone()).s(after).s(format!("={}", pool.tenant.as_deref().unwrap_or("*")))
                 })
                 .collect();
-            let clients: Vec<Text> = pools
-                .iter()
-                .flat_map(|(addr, pool)| pool.clients.keys().map(move |c| Text::default().id(client_address(addr, c))))
-                .collect();
+            let clients: Vec<Text> = clients.iter().map(|c| Text::default().id(c.clone())).collect();
             let roles: Vec<String> = pl
                 .roles
                 .iter()

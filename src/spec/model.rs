@@ -125,6 +125,10 @@ pub struct UserPoolSpec {
     pub app_clients: Vec<AppClientSpec>,
     #[serde(default)]
     pub domain: Option<String>,
+    /// Cognito's feature plan (`UserPoolTier`); absent: not managed (Cognito's default,
+    /// essentials).
+    #[serde(default)]
+    pub feature_plan: Option<FeaturePlan>,
     #[serde(default)]
     pub threat_protection: ThreatProtection,
     #[serde(default)]
@@ -163,6 +167,7 @@ impl Default for UserPoolSpec {
             resource_servers: Vec::new(),
             app_clients: Vec::new(),
             domain: None,
+            feature_plan: None,
             threat_protection: ThreatProtection::Off,
             triggers: BTreeMap::new(),
             usernames: None,
@@ -185,6 +190,26 @@ pub enum Mfa {
     Off,
     Optional,
     On,
+}
+
+/// Contract §1.4 `userPool.featurePlan` (Cognito's `UserPoolTier`).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum FeaturePlan {
+    Lite,
+    Essentials,
+    Plus,
+}
+
+impl FeaturePlan {
+    /// The `UserPoolTier` value.
+    pub fn tier(self) -> &'static str {
+        match self {
+            FeaturePlan::Lite => "LITE",
+            FeaturePlan::Essentials => "ESSENTIALS",
+            FeaturePlan::Plus => "PLUS",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]

@@ -225,7 +225,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
             continue;
         }
         let score = strsim::normalized_damerau_levenshtein(&lw, &lc);
-        if best.map_or(true, |(b, _)| score > b) {
+        if best.is_none_or(|(b, _)| score > b) {
             best = Some((score, c));
         }
     }

@@ -632,11 +632,33 @@ fn pool_rules(v: &mut V<'_>) {
         }
     }
     // Contract §1.4 features this version does not manage yet: refuse rather than ignore.
-    let unsupported = [
-        ("userPool.threatProtection", up.threat_protection != super::model::ThreatProtection::Off),
-        ("userPool.triggers", !up.triggers.is_empty()),
-        ("monitoring", p.value.monitoring.is_some()),
-    ];
+    let unsupported = [("monitoring", p.value.monitoring.is_some())];
+    // What the feature plan allows (Cognito's feature plans): threat protection needs plus;
+    // a pre-token-generation trigger (event version 2) needs essentials or plus. An absent
+    // plan is Cognito's default, essentials.
+    let plan = up.feature_plan.unwrap_or(super::model::FeaturePlan::Essentials);
+    let plan_name = format!("{plan:?}").to_lowercase();
+    if up.threat_protection != super::model::ThreatProtection::Off && plan != super::model::FeaturePlan::Plus {
+        v.push(
+            p.at(
+                "userPool.threatProtection",
+                format!(
+                    "threat protection `{}` needs the plus feature plan; userPool.featurePlan is {plan_name}",
+                    format!("{:?}", up.threat_protection).to_lowercase()
+                ),
+            )
+            .hint("set userPool.featurePlan: plus, or threatProtection: off"),
+        );
+    }
+    if up.triggers.contains_key("preTokenGeneration") && plan == super::model::FeaturePlan::Lite {
+        v.push(
+            p.at(
+                "userPool.triggers.preTokenGeneration",
+                format!("a pre-token-generation trigger (event version 2) needs the essentials or plus feature plan; userPool.featurePlan is {plan_name}"),
+            )
+            .hint("set userPool.featurePlan: essentials (or plus)"),
+        );
+    }
     for (path, set) in unsupported {
         if set {
             v.push(

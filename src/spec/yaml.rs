@@ -478,7 +478,7 @@ fn split_documents(src: &str) -> Vec<(usize, &str)> {
     let (mut start, mut start_line, mut offset) = (0usize, 0usize, 0usize);
     for line in src.split_inclusive('\n') {
         let is_sep = line.starts_with("---")
-            && line[3..].chars().next().map_or(true, |c| c == ' ' || c == '\t' || c == '\n' || c == '\r');
+            && line[3..].chars().next().is_none_or(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r');
         if is_sep && offset > start {
             parts.push((start_line, &src[start..offset]));
             start = offset;

@@ -37,6 +37,20 @@ pub struct PoolSettings {
     pub allow_admin_create_user_only: bool,
     pub password_policy: PasswordState,
     pub tags: Tags,
+    /// `UserPoolTier` (LITE | ESSENTIALS | PLUS), when the folder declares `featurePlan`
+    /// (None: not managed; Cognito's default is ESSENTIALS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_plan: Option<String>,
+    /// `UserPoolAddOns.AdvancedSecurityMode` (AUDIT | ENFORCED); None: OFF (a live pool
+    /// without add-ons reads as None too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threat_protection: Option<String>,
+    /// The pool's `LambdaConfig` by the contract's trigger names (`preSignUp`, ...), function
+    /// ARNs as values, when the folder names any trigger (None: not managed, live triggers
+    /// are left alone). `preTokenGeneration` is event version 2; a live one of another
+    /// version reads as `<arn> (V1_0)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -48,39 +62,6 @@ pub struct AttributeState {
     pub max_length: Option<String>,
     pub min_value: Option<String>,
     pub max_value: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct GroupState {
-    pub description: Option<String>,
-    pub precedence: Option<i32>,
-    pub role_arn: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ResourceServerState {
-    pub name: String,
-    /// scope name -> description
-    pub scopes: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
-pub struct ClientState {
-    pub generate_secret: bool,
-    pub explicit_auth_flows: BTreeSet<String>,
-    pub allowed_oauth_flows: BTreeSet<String>,
-    pub allowed_oauth_scopes: BTreeSet<String>,
-    pub allowed_oauth_flows_user_pool_client: bool,
-    pub callback_urls: BTreeSet<String>,
-    pub logout_urls: BTreeSet<String>,
-    pub supported_identity_providers: BTreeSet<String>,
-    pub read_attributes: BTreeSet<String>,
-    pub write_attributes: BTreeSet<String>,
-    pub access_token_minutes: Option<i32>,
-    pub id_token_minutes: Option<i32>,
-    pub refresh_token_minutes: Option<i32>,
-    pub enable_token_revocation: bool,
-    pub prevent_user_existence_errors: bool,
 }
 
 /// How users sign in; set when a pool is created, never changed.
@@ -115,9 +96,6 @@ pub struct PoolState {
     pub settings: PoolSettings,
     /// name without the `custom:` prefix
     pub attributes: BTreeMap<String, AttributeState>,
-    pub groups: BTreeMap<String, GroupState>,
-    pub resource_servers: BTreeMap<String, ResourceServerState>,
-    pub clients: BTreeMap<String, ClientState>,
     /// Desired: as declared (None: not managed; a new pool gets the default). Observed: live.
     #[serde(default)]
     pub usernames: Option<UsernamesState>,
@@ -175,10 +153,120 @@ impl Item {
 /// The whole managed world, desired or observed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct World {
-    pub pools: BTreeMap<String, PoolState>,
     /// Instances of the kind model's kinds, by address.
     #[serde(default)]
     pub items: BTreeMap<String, Item>,
+}
+
+/// The kind of a user pool's items (`kinds::user_pool`).
+pub const POOL_KIND: &str = "user_pool";
+/// The kind of a pool's custom attributes (`kinds::custom_attribute`).
+pub const ATTRIBUTE_KIND: &str = "custom_attribute";
+
+/// A user pool's item state: its settings (flattened: their field paths are the plan's), the
+/// custom attributes it is created with (each also an item of its own kind, which compares
+/// them), and how users sign in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolItemState {
+    #[serde(flatten)]
+    pub settings: PoolSettings,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeState>,
+    #[serde(default)]
+    pub usernames: Option<UsernamesState>,
+}
+
+impl PoolState {
+    /// The pool as an item of the `user_pool` kind (its address is `self.address`).
+    pub fn item(&self) -> Item {
+        let state = PoolItemState {
+            settings: self.settings.clone(),
+            attributes: self.attributes.clone(),
+            usernames: self.usernames.clone(),
+        };
+        Item {
+            kind: POOL_KIND.into(),
+            name: self.name.clone(),
+            tenant: self.tenant.clone(),
+            parent: None,
+            state: serde_json::to_value(state).expect("state serializes"),
+            after: Vec::new(),
+        }
+    }
+
+    /// The pool an item of the `user_pool` kind at `address` stands for.
+    pub fn of_item(address: &str, item: &Item) -> Option<PoolState> {
+        if item.kind != POOL_KIND {
+            return None;
+        }
+        let s: PoolItemState = serde_json::from_value(item.state.clone()).ok()?;
+        Some(PoolState {
+            address: address.to_string(),
+            name: item.name.clone(),
+            tenant: item.tenant.clone(),
+            settings: s.settings,
+            attributes: s.attributes,
+            usernames: s.usernames,
+        })
+    }
+
+    /// The address of its custom attribute `name` (without `custom:`).
+    pub fn attribute_address(&self, name: &str) -> String {
+        format!("{}/attribute/{name}", self.address)
+    }
+
+    /// Its custom attributes as items of the `custom_attribute` kind, by address.
+    pub fn attribute_items(&self) -> Vec<(String, Item)> {
+        self.attributes
+            .iter()
+            .map(|(n, a)| {
+                let item = Item {
+                    kind: ATTRIBUTE_KIND.into(),
+                    name: format!("custom:{n}"),
+                    tenant: self.tenant.clone(),
+                    parent: Some(self.address.clone()),
+                    state: serde_json::to_value(a).expect("state serializes"),
+                    after: Vec::new(),
+                };
+                (self.attribute_address(n), item)
+            })
+            .collect()
+    }
+}
+
+impl World {
+    /// A world of these pools (and their attributes).
+    pub fn of_pools(pools: impl IntoIterator<Item = PoolState>) -> World {
+        let mut w = World::default();
+        for p in pools {
+            w.insert_pool(p);
+        }
+        w
+    }
+
+    /// Adds a pool: its `user_pool` item and its attributes' `custom_attribute` items.
+    pub fn insert_pool(&mut self, pool: PoolState) {
+        self.items.extend(pool.attribute_items());
+        self.items.insert(pool.address.clone(), pool.item());
+    }
+
+    /// The user pools (items of the `user_pool` kind), by address.
+    pub fn pools(&self) -> BTreeMap<String, PoolState> {
+        self.items.iter().filter_map(|(a, i)| Some((a.clone(), PoolState::of_item(a, i)?))).collect()
+    }
+
+    /// Changes the pool at `address` (and its attributes' items). Panics when it is not there.
+    pub fn edit_pool(&mut self, address: &str, edit: impl FnOnce(&mut PoolState)) {
+        let mut p = self.pool(address).unwrap_or_else(|| panic!("no pool `{address}`"));
+        edit(&mut p);
+        self.items.retain(|_, i| !(i.kind == ATTRIBUTE_KIND && i.parent.as_deref() == Some(address)));
+        self.insert_pool(p);
+    }
+
+    /// The pool at `address`.
+    pub fn pool(&self, address: &str) -> Option<PoolState> {
+        self.items.get(address).and_then(|i| PoolState::of_item(address, i))
+    }
 }
 
 /// The group name `<tenant>-<role>` (contract §2) read back as `(tenant, role)`: the one

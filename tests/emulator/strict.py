@@ -28,6 +28,9 @@ Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets)
     needs write access; aws/aws-cdk#7407. Refusing it would be stricter than AWS.)
  9. [roles-quota] IAM CreateRole when the account already has RolesQuota roles -> HTTP 409
     LimitExceeded; GetAccountSummary reports the same RolesQuota.
+10. CreateUserPool/UpdateUserPool without UserPoolTier store AWS's default ESSENTIALS (counted
+    under "defaults_filled"); [threat-protection-tier] UserPoolAddOns.AdvancedSecurityMode
+    AUDIT or ENFORCED on a pool whose tier is not PLUS -> FeatureUnavailableInTierException.
 
 Test controls (not AWS behaviour; see NOTES.md):
     GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "per_pool_rate": 5.0, "per_pool_burst": 5.0}
@@ -46,6 +49,7 @@ import uuid
 from typing import Any, Callable
 
 from moto.cognitoidp.exceptions import InvalidParameterException, ResourceNotFoundError
+from moto.core.exceptions import JsonRESTError
 from moto.cognitoidp.models import (
     CognitoIdpBackend,
     CognitoIdpUserPoolAttribute,
@@ -507,6 +511,47 @@ def _update_user_pool(self: CognitoIdpBackend, user_pool_id: str, extended_confi
 
 
 CognitoIdpBackend.update_user_pool = _update_user_pool  # type: ignore[method-assign]
+
+
+# Rule 10. Feature plans. UserPoolTier: "The user pool feature plan, or tier. This parameter
+# determines the eligibility of the user pool for features like managed login, access-token
+# customization, and threat protection. Defaults to ESSENTIALS." (API reference, CreateUserPool
+# and UpdateUserPool request parameter UserPoolTier; UpdateUserPool: "If you don't provide a
+# value for an attribute, Amazon Cognito sets it to its default value"). UserPoolAddOns: "To
+# activate this setting, your user pool must be on the Plus tier." (API reference,
+# UserPoolAddOnsType); the refusal is FeatureUnavailableInTierException ("This feature isn't
+# available in the tier that your user pool is in", API reference, CreateUserPool errors).
+# https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPool.html
+# https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UserPoolAddOnsType.html
+class FeatureUnavailableInTierException(JsonRESTError):
+    def __init__(self, message: str) -> None:
+        super().__init__("FeatureUnavailableInTierException", message)
+
+
+def _check_tier(self: CognitoIdpResponse) -> None:
+    params = _params(self)
+    if "UserPoolTier" not in params:
+        params["UserPoolTier"] = "ESSENTIALS"
+        self.body = json.dumps(params)
+        STATE.filled("user-pool-tier")
+    mode = (params.get("UserPoolAddOns") or {}).get("AdvancedSecurityMode", "OFF")
+    if mode != "OFF" and params["UserPoolTier"] != "PLUS":
+        _refuse(
+            "threat-protection-tier",
+            FeatureUnavailableInTierException(
+                "Threat protection requires the Plus feature plan: set UserPoolTier to PLUS."
+            ),
+        )
+
+
+@_before(CognitoIdpResponse, "create_user_pool")
+def _create_user_pool(self: CognitoIdpResponse) -> None:
+    _check_tier(self)
+
+
+@_before(CognitoIdpResponse, "update_user_pool")
+def _update_user_pool_tier(self: CognitoIdpResponse) -> None:
+    _check_tier(self)
 
 
 # --------------------------------------------------------------- rule 9: IAM roles quota

@@ -608,6 +608,29 @@ class StrictDeleteUserPool(ErrorCode, unittest.TestCase):
         self.assertError("ResourceNotFoundException", self.idp.delete_user_pool, UserPoolId="us-east-1_doesnotexist")
 
 
+class StrictFeaturePlan(ErrorCode, unittest.TestCase):
+    """Rule 10: UserPoolTier defaults to ESSENTIALS; threat protection needs PLUS."""
+
+    def setUp(self) -> None:
+        self.idp = client("cognito-idp")
+
+    def test_tier_default_and_threat_protection_needs_plus(self) -> None:
+        pool = self.idp.create_user_pool(PoolName=unique("tier"))["UserPool"]["Id"]
+        self.assertEqual(self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]["UserPoolTier"], "ESSENTIALS")
+        audit = {"AdvancedSecurityMode": "AUDIT"}
+        err = self.assertError("FeatureUnavailableInTierException", self.idp.update_user_pool, UserPoolId=pool, UserPoolAddOns=audit)
+        self.assertIn("Plus", err.response["Error"]["Message"])
+        self.assertError("FeatureUnavailableInTierException", self.idp.create_user_pool, PoolName=unique("tier"), UserPoolAddOns=audit)
+        self.idp.update_user_pool(UserPoolId=pool, UserPoolTier="PLUS", UserPoolAddOns=audit)
+        live = self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]
+        self.assertEqual((live["UserPoolTier"], live["UserPoolAddOns"]["AdvancedSecurityMode"]), ("PLUS", "AUDIT"))
+        # An update that leaves the tier out sets it back to the default, as AWS does.
+        self.assertError("FeatureUnavailableInTierException", self.idp.update_user_pool, UserPoolId=pool, UserPoolAddOns=audit)
+        self.idp.update_user_pool(UserPoolId=pool)
+        self.assertEqual(self.idp.describe_user_pool(UserPoolId=pool)["UserPool"]["UserPoolTier"], "ESSENTIALS")
+        self.idp.delete_user_pool(UserPoolId=pool)
+
+
 class StrictImmutability(ErrorCode, unittest.TestCase):
     """Rule 7: custom attributes are add-only; creation-only pool settings survive UpdateUserPool."""
 

@@ -628,7 +628,7 @@ fn decide(shared: &Shared, id: &OpId, pool: Option<&str>) -> Decision {
                     .take(),
                 None => true,
             };
-            let account_ok = pool_ok && q.get_mut(c).map_or(true, |b| b.take());
+            let account_ok = pool_ok && q.get_mut(c).is_none_or(|b| b.take());
             if pool_ok && !account_ok {
                 // Refused by the account's bucket: the pool's token was not used.
                 let b = inner.pool_quota.get_mut(&(pool.unwrap_or_default().to_string(), c));

@@ -1,0 +1,726 @@
+//! `app_client`: an app client of a user pool (`userPool.appClients`); every managed pool
+//! gets the folder's clients.
+//!
+//! - Lives in its pool (`parent`) and goes with it; an undeclared client in a managed pool is
+//!   deleted. Its tenant is its pool's (None in the shared pool).
+//! - `generateSecret` is chosen when a client is created (UpdateUserPoolClient has no such
+//!   field): a flip is a plan error naming the client, never a change.
+//! - The tenant attribute: every client reads it and none writes it (desired side); a live
+//!   client able to write it is changed drift (`write_attributes`), like any other field.
+//! - Compared only in whole-folder plans: a `--tenant` observation does not read it.
+//! - Observed with `ListUserPoolClients` pages per managed pool, then
+//!   `DescribeUserPoolClient` each. Its physical id is the client id (the authorizer's
+//!   function names it by reference). Updates are read-modify-write: UpdateUserPoolClient
+//!   resets every field left out.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder;
+use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
+use aws_sdk_cognitoidentityprovider::types::{
+    ExplicitAuthFlowsType, OAuthFlowType, PreventUserExistenceErrorTypes, TimeUnitsType, TokenValidityUnitsType,
+    UserPoolClientType,
+};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::Kind;
+use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
+use crate::aws::{call_err, Aws, AwsError};
+use crate::plan::{ItemRules, PlanError, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+use crate::state::wiring::client_address;
+use crate::state::{Ids, Item, World};
+
+pub struct AppClient;
+
+pub const KIND: &str = "app_client";
+
+/// Cognito's default token validities, in minutes (access, id, refresh).
+pub const DEFAULT_TOKEN_MINUTES: (i32, i32, i32) = (60, 60, 30 * 24 * 60);
+
+/// The auth flows of a client that declares none: SRP sign-in and refresh (what AWS would
+/// enable, less CUSTOM_AUTH).
+pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"];
+
+/// The fields tenantctl manages on an app client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ClientState {
+    pub generate_secret: bool,
+    pub explicit_auth_flows: BTreeSet<String>,
+    pub allowed_oauth_flows: BTreeSet<String>,
+    pub allowed_oauth_scopes: BTreeSet<String>,
+    pub allowed_oauth_flows_user_pool_client: bool,
+    pub callback_urls: BTreeSet<String>,
+    pub logout_urls: BTreeSet<String>,
+    pub supported_identity_providers: BTreeSet<String>,
+    pub read_attributes: BTreeSet<String>,
+    pub write_attributes: BTreeSet<String>,
+    pub access_token_minutes: Option<i32>,
+    pub id_token_minutes: Option<i32>,
+    pub refresh_token_minutes: Option<i32>,
+    pub enable_token_revocation: bool,
+    pub prevent_user_existence_errors: bool,
+}
+
+/// The client `name` of the pool at `pool` (silo tenant `tenant`), as an item; its address is
+/// [`client_address`].
+pub fn item(pool: &str, tenant: Option<&str>, name: &str, state: &ClientState) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: name.to_string(),
+        tenant: tenant.map(str::to_string),
+        parent: Some(pool.to_string()),
+        state: serde_json::to_value(state).expect("state serializes"),
+        // The pool's custom attributes and resource servers, which it may name, first.
+        after: vec![format!("custom_attribute@{pool}"), format!("resource_server@{pool}")],
+    }
+}
+
+fn state(item: &Item) -> Result<ClientState, AwsError> {
+    serde_json::from_value(item.state.clone()).map_err(|e| AwsError::Other(format!("app client `{}`: {e}", item.name)))
+}
+
+fn explicit_flow(f: &str) -> String {
+    if f.starts_with("ALLOW_") {
+        f.to_string()
+    } else {
+        format!("ALLOW_{f}")
+    }
+}
+
+/// The desired clients, from the folder: every client reads the tenant attribute and none
+/// writes it.
+pub fn desired_states(folder: &Folder) -> Vec<(String, ClientState)> {
+    let up = &folder.platform.value.user_pool;
+    let ta = format!("custom:{}", up.tenant_attribute);
+    up.app_clients
+        .iter()
+        .map(|c| {
+            let tv = c.token_validity.clone().unwrap_or_default();
+            let mins = |s: &Option<String>, d: i32| {
+                Some(s.as_deref().and_then(crate::spec::validate::duration_minutes).map_or(d, |m| m as i32))
+            };
+            let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
+            if read.is_empty() {
+                read.insert("email".into());
+            }
+            read.insert(ta.clone());
+            let mut write: BTreeSet<String> = c.write_attributes.iter().cloned().collect();
+            write.remove(&ta);
+            if write.is_empty() {
+                // An empty list means "unset" to Cognito, which lets the client write every
+                // standard attribute; pin a minimal explicit list instead.
+                write.insert("email".into());
+            }
+            let oauth = c.oauth.clone().unwrap_or(crate::spec::model::OAuthSpec {
+                flows: vec![],
+                scopes: vec![],
+                callback_urls: vec![],
+                logout_urls: vec![],
+            });
+            let state = ClientState {
+                generate_secret: c.generate_secret,
+                // Never left unset: without ExplicitAuthFlows Cognito enables SRP, refresh and
+                // CUSTOM_AUTH, so the plan would never settle and CUSTOM_AUTH would be on.
+                explicit_auth_flows: if c.auth_flows.is_empty() {
+                    DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect()
+                } else {
+                    c.auth_flows.iter().map(|f| explicit_flow(f)).collect()
+                },
+                allowed_oauth_flows: oauth.flows.iter().cloned().collect(),
+                allowed_oauth_scopes: oauth.scopes.iter().cloned().collect(),
+                allowed_oauth_flows_user_pool_client: !oauth.flows.is_empty(),
+                callback_urls: oauth.callback_urls.iter().cloned().collect(),
+                logout_urls: oauth.logout_urls.iter().cloned().collect(),
+                supported_identity_providers: BTreeSet::from(["COGNITO".to_string()]),
+                read_attributes: read,
+                write_attributes: write,
+                access_token_minutes: mins(&tv.access, DEFAULT_TOKEN_MINUTES.0),
+                id_token_minutes: mins(&tv.id, DEFAULT_TOKEN_MINUTES.1),
+                refresh_token_minutes: mins(&tv.refresh, DEFAULT_TOKEN_MINUTES.2),
+                enable_token_revocation: c.enable_token_revocation,
+                prevent_user_existence_errors: c.prevent_user_existence_errors,
+            };
+            (c.name.clone(), state)
+        })
+        .collect()
+}
+
+impl ItemRules for AppClient {
+    fn resource(&self) -> Resource {
+        Resource::AppClient
+    }
+
+    fn phase(&self, _item: &Item, delete: bool) -> u8 {
+        if delete {
+            13
+        } else {
+            6
+        }
+    }
+
+    fn goes_with_parent(&self) -> bool {
+        true
+    }
+
+    fn scoped(&self) -> bool {
+        false
+    }
+
+    fn check_change(&self, desired: &Item, live: &Item, pool: &str) -> Result<(), PlanError> {
+        let secret = |i: &Item| i.state.get("generate_secret").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let (before, after) = (secret(live), secret(desired));
+        if before != after {
+            return Err(PlanError::ClientSecretChange {
+                pool: pool.to_string(),
+                client: desired.name.clone(),
+                before,
+                after,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Kind for AppClient {
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+        let clients = desired_states(folder);
+        let mut out = Vec::new();
+        for (pool, p) in &world.pools() {
+            for (name, c) in &clients {
+                out.push((client_address(pool, name), item(pool, p.tenant.as_deref(), name, c)));
+            }
+        }
+        out
+    }
+
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        _folder: &'a Folder,
+        _desired: &'a World,
+        scoped: bool,
+        observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            if scoped {
+                return Ok(Vec::new());
+            }
+            let per_pool: Vec<(LivePool, Vec<(String, UserPoolClientType)>)> =
+                futures::stream::iter(live_pools(observed, ids))
+                    .map(|pool| async move {
+                        let clients = list_clients(aws, &pool.id).await?;
+                        Ok::<_, AwsError>((pool, clients))
+                    })
+                    .buffered(2)
+                    .try_collect()
+                    .await?;
+            let mut out = Vec::new();
+            for (pool, clients) in per_pool {
+                for (cid, c) in clients {
+                    let name = c.client_name().unwrap_or_default().to_string();
+                    let item = item(&pool.address, pool.tenant.as_deref(), &name, &client_state(&c));
+                    out.push((client_address(&pool.address, &name), item, cid));
+                }
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("app client `{}`: no pool", item.name)))?;
+            let client = state(item)?;
+            let name = &item.name;
+            // Made meanwhile by a concurrent apply (Cognito keeps no names unique): adopt it.
+            if let Some((_, cid)) = clients_named(aws, pool, name, None).await?.into_iter().next() {
+                self.update(aws, item, item, &cid, parent).await?;
+                return Ok(cid);
+            }
+            aws.limiter.acquire_op("cognito-idp:CreateUserPoolClient", Some(pool)).await;
+            let out = create_client_request(aws.cognito.create_user_pool_client(), pool, name, &client)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:CreateUserPoolClient", e))?;
+            let cid = out
+                .user_pool_client()
+                .and_then(|c| c.client_id())
+                .ok_or_else(|| AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer")))?;
+            let created = out.user_pool_client().and_then(|c| c.creation_date()).copied();
+            keep_one_client(aws, pool, name, cid, created).await
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _live: &'a Item,
+        cid: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("app client `{}`: no pool", item.name)))?;
+            let client = state(item)?;
+            let live = describe_client(aws, pool, cid).await?;
+            aws.limiter.acquire_op("cognito-idp:UpdateUserPoolClient", Some(pool)).await;
+            update_client_request(aws.cognito.update_user_pool_client(), &live, pool, cid, &item.name, &client)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:UpdateUserPoolClient", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        live: &'a Item,
+        cid: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("app client `{}`: no pool", live.name)))?;
+            aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(pool)).await;
+            aws.cognito
+                .delete_user_pool_client()
+                .user_pool_id(pool)
+                .client_id(cid)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:DeleteUserPoolClient", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// ListUserPoolClients pages, then DescribeUserPoolClient each: (client id, client).
+async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolClientType)>, AwsError> {
+    let mut client_ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
+        let page = aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool_id)
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+        client_ids.extend(page.user_pool_clients().iter().filter_map(|c| c.client_id().map(str::to_string)));
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    let clients: Vec<Option<(String, UserPoolClientType)>> = futures::stream::iter(client_ids)
+        .map(|cid| async move {
+            match describe_client(aws, pool_id, &cid).await {
+                Ok(c) => Ok(Some((cid, c))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(clients.into_iter().flatten().collect())
+}
+
+async fn describe_client(aws: &Aws, pool_id: &str, client_id: &str) -> Result<UserPoolClientType, AwsError> {
+    aws.limiter.acquire_op("cognito-idp:DescribeUserPoolClient", Some(pool_id)).await;
+    let out = aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_id(client_id)
+        .send()
+        .await
+        .map_err(|e| call_err("cognito-idp:DescribeUserPoolClient", e))?;
+    out.user_pool_client()
+        .cloned()
+        .ok_or_else(|| AwsError::Other(format!("DescribeUserPoolClient {client_id}: no client in the answer")))
+}
+
+/// CreateUserPoolClient with every managed field; token validities in minutes.
+fn create_client_request(
+    b: CreateUserPoolClientFluentBuilder,
+    pool_id: &str,
+    name: &str,
+    c: &ClientState,
+) -> CreateUserPoolClientFluentBuilder {
+    let minutes = |v: Option<i32>| v.map(|_| TimeUnitsType::Minutes);
+    let units = TokenValidityUnitsType::builder()
+        .set_access_token(minutes(c.access_token_minutes))
+        .set_id_token(minutes(c.id_token_minutes))
+        .set_refresh_token(minutes(c.refresh_token_minutes))
+        .build();
+    let non_empty = non_empty_list;
+    b.user_pool_id(pool_id)
+        .client_name(name)
+        .generate_secret(c.generate_secret)
+        .set_explicit_auth_flows(
+            non_empty(&c.explicit_auth_flows)
+                .map(|v| v.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect()),
+        )
+        .set_allowed_o_auth_flows(
+            non_empty(&c.allowed_oauth_flows).map(|v| v.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()),
+        )
+        .set_allowed_o_auth_scopes(non_empty(&c.allowed_oauth_scopes))
+        .allowed_o_auth_flows_user_pool_client(c.allowed_oauth_flows_user_pool_client)
+        .set_callback_urls(non_empty(&c.callback_urls))
+        .set_logout_urls(non_empty(&c.logout_urls))
+        .set_supported_identity_providers(non_empty(&c.supported_identity_providers))
+        .set_read_attributes(non_empty(&c.read_attributes))
+        .set_write_attributes(non_empty(&c.write_attributes))
+        .set_access_token_validity(c.access_token_minutes)
+        .set_id_token_validity(c.id_token_minutes)
+        .set_refresh_token_validity(c.refresh_token_minutes)
+        .token_validity_units(units)
+        .enable_token_revocation(c.enable_token_revocation)
+        .prevent_user_existence_errors(prevent_errors(c.prevent_user_existence_errors))
+}
+
+/// UpdateUserPoolClient: every field of the live client, with the managed ones replaced.
+/// Managed lists are always sent (an empty list clears; leaving it out would not on moto).
+fn update_client_request(
+    b: UpdateUserPoolClientFluentBuilder,
+    live: &UserPoolClientType,
+    pool_id: &str,
+    client_id: &str,
+    name: &str,
+    c: &ClientState,
+) -> UpdateUserPoolClientFluentBuilder {
+    let v = |s: &BTreeSet<String>| Some(s.iter().cloned().collect::<Vec<_>>());
+    let live_units = live.token_validity_units();
+    // A managed validity is sent in minutes; an unmanaged one (None) as live, in its unit.
+    let (access, access_unit) = match c.access_token_minutes {
+        Some(m) => (Some(m), Some(TimeUnitsType::Minutes)),
+        None => (live.access_token_validity(), live_units.and_then(|u| u.access_token()).cloned()),
+    };
+    let (id_tok, id_unit) = match c.id_token_minutes {
+        Some(m) => (Some(m), Some(TimeUnitsType::Minutes)),
+        None => (live.id_token_validity(), live_units.and_then(|u| u.id_token()).cloned()),
+    };
+    let (refresh, refresh_unit) = match c.refresh_token_minutes {
+        Some(m) => (Some(m), Some(TimeUnitsType::Minutes)),
+        None => (refresh_validity(live), live_units.and_then(|u| u.refresh_token()).cloned()),
+    };
+    let units = TokenValidityUnitsType::builder()
+        .set_access_token(access_unit)
+        .set_id_token(id_unit)
+        .set_refresh_token(refresh_unit)
+        .build();
+    b.user_pool_id(pool_id)
+        .client_id(client_id)
+        .client_name(name)
+        .set_explicit_auth_flows(Some(
+            c.explicit_auth_flows.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect(),
+        ))
+        .set_allowed_o_auth_flows(Some(c.allowed_oauth_flows.iter().map(|f| OAuthFlowType::from(f.as_str())).collect()))
+        .set_allowed_o_auth_scopes(v(&c.allowed_oauth_scopes))
+        .allowed_o_auth_flows_user_pool_client(c.allowed_oauth_flows_user_pool_client)
+        .set_callback_urls(v(&c.callback_urls))
+        .set_logout_urls(v(&c.logout_urls))
+        .set_supported_identity_providers(v(&c.supported_identity_providers))
+        .set_read_attributes(v(&c.read_attributes))
+        .set_write_attributes(v(&c.write_attributes))
+        .set_access_token_validity(access)
+        .set_id_token_validity(id_tok)
+        .set_refresh_token_validity(refresh)
+        .token_validity_units(units)
+        .enable_token_revocation(c.enable_token_revocation)
+        .prevent_user_existence_errors(prevent_errors(c.prevent_user_existence_errors))
+        // Unmanaged fields, as live.
+        // Kept only while it is still one of the callback URLs sent (AWS refuses a default
+        // redirect URI outside CallbackURLs): dropped with its URL, in this same update.
+        .set_default_redirect_uri(
+            live.default_redirect_uri().filter(|u| c.callback_urls.contains(*u)).map(str::to_string),
+        )
+        .set_analytics_configuration(live.analytics_configuration().cloned())
+        .set_auth_session_validity(live.auth_session_validity())
+        .set_enable_propagate_additional_user_context_data(live.enable_propagate_additional_user_context_data())
+        .set_refresh_token_rotation(live.refresh_token_rotation().cloned())
+}
+
+fn prevent_errors(on: bool) -> PreventUserExistenceErrorTypes {
+    if on {
+        PreventUserExistenceErrorTypes::Enabled
+    } else {
+        PreventUserExistenceErrorTypes::Legacy
+    }
+}
+
+/// A token validity in minutes: `value` in `unit` (or `default_unit` when absent), or
+/// `default_minutes` when there is no value.
+fn token_minutes(
+    value: Option<i32>,
+    unit: Option<&TimeUnitsType>,
+    default_unit: TimeUnitsType,
+    default_minutes: i32,
+) -> i32 {
+    let Some(v) = value else { return default_minutes };
+    match unit.unwrap_or(&default_unit) {
+        TimeUnitsType::Seconds => v / 60,
+        TimeUnitsType::Minutes => v,
+        TimeUnitsType::Hours => v * 60,
+        TimeUnitsType::Days => v * 24 * 60,
+        _ => v,
+    }
+}
+
+/// The SDK reads an absent RefreshTokenValidity as 0, which is never a valid value.
+fn refresh_validity(c: &UserPoolClientType) -> Option<i32> {
+    Some(c.refresh_token_validity()).filter(|v| *v > 0)
+}
+
+/// A described app client, normalised.
+fn client_state(c: &UserPoolClientType) -> ClientState {
+    let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
+    let units = c.token_validity_units();
+    ClientState {
+        generate_secret: c.client_secret().is_some_and(|s| !s.is_empty()),
+        explicit_auth_flows: c.explicit_auth_flows().iter().map(|f| f.as_str().to_string()).collect(),
+        allowed_oauth_flows: c.allowed_o_auth_flows().iter().map(|f| f.as_str().to_string()).collect(),
+        allowed_oauth_scopes: set(c.allowed_o_auth_scopes()),
+        allowed_oauth_flows_user_pool_client: c.allowed_o_auth_flows_user_pool_client().unwrap_or(false),
+        callback_urls: set(c.callback_urls()),
+        logout_urls: set(c.logout_urls()),
+        supported_identity_providers: set(c.supported_identity_providers()),
+        read_attributes: set(c.read_attributes()),
+        write_attributes: set(c.write_attributes()),
+        access_token_minutes: Some(token_minutes(
+            c.access_token_validity(),
+            units.and_then(|u| u.access_token()),
+            TimeUnitsType::Hours,
+            DEFAULT_TOKEN_MINUTES.0,
+        )),
+        id_token_minutes: Some(token_minutes(
+            c.id_token_validity(),
+            units.and_then(|u| u.id_token()),
+            TimeUnitsType::Hours,
+            DEFAULT_TOKEN_MINUTES.1,
+        )),
+        refresh_token_minutes: Some(token_minutes(
+            refresh_validity(c),
+            units.and_then(|u| u.refresh_token()),
+            TimeUnitsType::Days,
+            DEFAULT_TOKEN_MINUTES.2,
+        )),
+        enable_token_revocation: c.enable_token_revocation().unwrap_or(true),
+        prevent_user_existence_errors: c.prevent_user_existence_errors()
+            == Some(&PreventUserExistenceErrorTypes::Enabled),
+    }
+}
+
+/// The pool's app clients named `name` but `except`: (creation date, id), oldest first.
+async fn clients_named(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<Vec<((i64, u32), String)>, AwsError> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
+        let page = aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(pool_id)
+            .max_results(60)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+        for c in page.user_pool_clients().iter().filter(|c| c.client_name() == Some(name)) {
+            let Some(cid) = c.client_id().filter(|c| Some(*c) != except) else { continue };
+            match describe_client(aws, pool_id, cid).await {
+                Ok(d) => found
+                    .push((d.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), cid.to_string())),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `CreateUserPoolClient` accepts a name that is already there: a concurrent apply may have
+/// created a twin. As `aws::cognito::keep_one_pool` does for pools: list the pool's clients of that name
+/// (again after `TWIN_SETTLE` when none is seen); the oldest (CreationDate, then id) is the
+/// keeper for every run that looks, and a run whose client is not the keeper deletes its own.
+async fn keep_one_client(
+    aws: &Aws,
+    pool_id: &str,
+    name: &str,
+    ours: &str,
+    created: Option<aws_smithy_types::DateTime>,
+) -> Result<String, AwsError> {
+    let mut keeper = ours.to_string();
+    for pass in 0..2 {
+        if pass == 1 {
+            tokio::time::sleep(TWIN_SETTLE).await;
+        }
+        let mut twins = clients_named(aws, pool_id, name, Some(ours)).await?;
+        twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));
+        twins.sort();
+        keeper = twins[0].1.clone();
+        if twins.len() > 1 {
+            break;
+        }
+    }
+    if keeper != ours {
+        aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(pool_id)).await;
+        aws.cognito.delete_user_pool_client().user_pool_id(pool_id).client_id(ours).send().await.map_err(|e| {
+            AwsError::Conflict(format!(
+                "app client {ours} `{name}` was created while another run created {keeper}; deleting the extra client failed: {}. \
+                 Delete it, then run again",
+                call_err("cognito-idp:DeleteUserPoolClient", e)
+            ))
+        })?;
+    }
+    Ok(keeper)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offline_client() -> aws_sdk_cognitoidentityprovider::Client {
+        let conf = aws_sdk_cognitoidentityprovider::Config::builder()
+            .behavior_version(aws_sdk_cognitoidentityprovider::config::BehaviorVersion::latest())
+            .region(aws_sdk_cognitoidentityprovider::config::Region::new("us-east-1"))
+            .build();
+        aws_sdk_cognitoidentityprovider::Client::from_conf(conf)
+    }
+
+    #[test]
+    fn token_validity_in_minutes() {
+        assert_eq!(token_minutes(Some(1), None, TimeUnitsType::Hours, 60), 60);
+        assert_eq!(token_minutes(Some(30), None, TimeUnitsType::Days, 0), 43200);
+        assert_eq!(token_minutes(Some(90), Some(&TimeUnitsType::Minutes), TimeUnitsType::Hours, 0), 90);
+        assert_eq!(token_minutes(Some(3600), Some(&TimeUnitsType::Seconds), TimeUnitsType::Hours, 0), 60);
+        assert_eq!(token_minutes(None, None, TimeUnitsType::Hours, 60), 60);
+    }
+
+    #[test]
+    fn minimal_client_normalises_to_defaults() {
+        // What moto answers for a client created with a name only.
+        let c = UserPoolClientType::builder()
+            .client_name("web")
+            .refresh_token_validity(30)
+            .enable_token_revocation(true)
+            .allowed_o_auth_flows_user_pool_client(false)
+            .auth_session_validity(3)
+            .build();
+        let s = client_state(&c);
+        assert_eq!(s.access_token_minutes, Some(60));
+        assert_eq!(s.id_token_minutes, Some(60));
+        assert_eq!(s.refresh_token_minutes, Some(43200));
+        assert!(s.enable_token_revocation);
+        assert!(!s.prevent_user_existence_errors);
+        assert!(!s.generate_secret);
+        assert!(s.read_attributes.is_empty());
+    }
+
+    #[test]
+    fn update_client_keeps_unmanaged_and_sets_managed() {
+        let live = UserPoolClientType::builder()
+            .client_name("web")
+            .default_redirect_uri("https://app.example/cb")
+            .auth_session_validity(7)
+            .enable_propagate_additional_user_context_data(true)
+            .read_attributes("phone_number")
+            .build();
+        let desired = ClientState {
+            // AWS refuses a list without ALLOW_REFRESH_TOKEN_AUTH.
+            explicit_auth_flows: BTreeSet::from([
+                "ALLOW_USER_SRP_AUTH".to_string(),
+                "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
+            ]),
+            callback_urls: BTreeSet::from(["https://app.example/cb".to_string()]),
+            read_attributes: BTreeSet::from(["email".to_string()]),
+            access_token_minutes: Some(30),
+            id_token_minutes: Some(60),
+            refresh_token_minutes: Some(1440),
+            enable_token_revocation: true,
+            prevent_user_existence_errors: true,
+            ..ClientState::default()
+        };
+        let b = update_client_request(offline_client().update_user_pool_client(), &live, "p1", "c1", "web", &desired);
+        let i = b.as_input();
+        assert_eq!(i.get_default_redirect_uri().as_deref(), Some("https://app.example/cb"));
+        assert_eq!(i.get_auth_session_validity(), &Some(7));
+        assert_eq!(i.get_enable_propagate_additional_user_context_data(), &Some(true));
+        assert_eq!(i.get_read_attributes(), &Some(vec!["email".to_string()]));
+        // Empty managed lists are sent, to clear.
+        assert_eq!(i.get_logout_urls(), &Some(vec![]));
+        assert_eq!(i.get_access_token_validity(), &Some(30));
+        assert_eq!(i.get_token_validity_units().as_ref().unwrap().refresh_token(), Some(&TimeUnitsType::Minutes));
+        assert_eq!(i.get_prevent_user_existence_errors(), &Some(PreventUserExistenceErrorTypes::Enabled));
+
+        // And what we sent reads back as the desired state.
+        let echoed = UserPoolClientType::builder()
+            .set_explicit_auth_flows(i.get_explicit_auth_flows().clone())
+            .set_read_attributes(i.get_read_attributes().clone())
+            .set_write_attributes(i.get_write_attributes().clone())
+            .set_access_token_validity(*i.get_access_token_validity())
+            .set_id_token_validity(*i.get_id_token_validity())
+            .set_refresh_token_validity(*i.get_refresh_token_validity())
+            .set_token_validity_units(i.get_token_validity_units().clone())
+            .set_enable_token_revocation(*i.get_enable_token_revocation())
+            .set_prevent_user_existence_errors(i.get_prevent_user_existence_errors().clone())
+            .set_allowed_o_auth_flows_user_pool_client(*i.get_allowed_o_auth_flows_user_pool_client())
+            .set_callback_urls(i.get_callback_urls().clone())
+            .build();
+        assert_eq!(client_state(&echoed), desired);
+    }
+
+    /// AWS refuses an UpdateUserPoolClient whose DefaultRedirectURI is not one of its
+    /// CallbackURLs: when the folder drops the live default's URL, the update clears it.
+    #[test]
+    fn default_redirect_uri_dropped_with_its_callback_url() {
+        let live = UserPoolClientType::builder()
+            .client_name("web")
+            .default_redirect_uri("https://old.example/cb")
+            .callback_urls("https://old.example/cb")
+            .build();
+        let desired = ClientState {
+            explicit_auth_flows: BTreeSet::from([
+                "ALLOW_USER_SRP_AUTH".to_string(),
+                "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
+            ]),
+            callback_urls: BTreeSet::from(["https://new.example/cb".to_string()]),
+            ..ClientState::default()
+        };
+        let b = update_client_request(offline_client().update_user_pool_client(), &live, "p1", "c1", "web", &desired);
+        let i = b.as_input();
+        assert_eq!(i.get_default_redirect_uri(), &None);
+        assert_eq!(i.get_callback_urls(), &Some(vec!["https://new.example/cb".to_string()]));
+    }
+}

@@ -1,0 +1,270 @@
+//! `resource_server`: an OAuth resource server of a user pool (`userPool.resourceServers`),
+//! with its scopes; every managed pool gets the folder's servers.
+//!
+//! - Lives in its pool (`parent`) and goes with it; an undeclared server in a managed pool is
+//!   deleted. Its tenant is its pool's (None in the shared pool).
+//! - Compared only in whole-folder plans: a `--tenant` observation does not read it.
+//! - Observed with `ListResourceServers` pages per managed pool. Its physical id is its
+//!   identifier.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_cognitoidentityprovider::types::{ResourceServerScopeType, ResourceServerType};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::Kind;
+use crate::aws::cognito::{live_pools, LivePool};
+use crate::aws::{call_err, Aws, AwsError};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+use crate::state::{Ids, Item, World};
+
+pub struct ResourceServer;
+
+const KIND: &str = "resource_server";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResourceServerState {
+    pub name: String,
+    /// scope name -> description
+    pub scopes: BTreeMap<String, String>,
+}
+
+/// `<pool address>/resource_server/<identifier>`
+pub fn address(pool: &str, identifier: &str) -> String {
+    format!("{pool}/resource_server/{identifier}")
+}
+
+/// The server `identifier` of the pool at `pool` (silo tenant `tenant`), as an item.
+pub fn item(pool: &str, tenant: Option<&str>, identifier: &str, state: &ResourceServerState) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: identifier.to_string(),
+        tenant: tenant.map(str::to_string),
+        parent: Some(pool.to_string()),
+        state: serde_json::to_value(state).expect("state serializes"),
+        after: Vec::new(),
+    }
+}
+
+fn live_state(rs: &ResourceServerType) -> ResourceServerState {
+    ResourceServerState {
+        name: rs.name().unwrap_or_default().to_string(),
+        scopes: rs.scopes().iter().map(|s| (s.scope_name().to_string(), s.scope_description().to_string())).collect(),
+    }
+}
+
+fn state(item: &Item) -> Result<ResourceServerState, AwsError> {
+    serde_json::from_value(item.state.clone())
+        .map_err(|e| AwsError::Other(format!("resource server `{}`: {e}", item.name)))
+}
+
+fn scopes(server: &ResourceServerState) -> Result<Vec<ResourceServerScopeType>, AwsError> {
+    server
+        .scopes
+        .iter()
+        .map(|(n, d)| {
+            ResourceServerScopeType::builder()
+                .scope_name(n)
+                .scope_description(d)
+                .build()
+                .map_err(|e| AwsError::Other(format!("resource server scope `{n}`: {e}")))
+        })
+        .collect()
+}
+
+impl ItemRules for ResourceServer {
+    fn resource(&self) -> Resource {
+        Resource::ResourceServer
+    }
+
+    fn phase(&self, _item: &Item, delete: bool) -> u8 {
+        if delete {
+            14
+        } else {
+            5
+        }
+    }
+
+    fn goes_with_parent(&self) -> bool {
+        true
+    }
+
+    fn scoped(&self) -> bool {
+        false
+    }
+}
+
+impl Kind for ResourceServer {
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+        let servers = &folder.platform.value.user_pool.resource_servers;
+        let mut out = Vec::new();
+        for (pool, p) in &world.pools() {
+            for rs in servers {
+                let state = ResourceServerState {
+                    name: rs.name.clone(),
+                    scopes: rs
+                        .scopes
+                        .iter()
+                        .map(|s| (s.name.clone(), s.description.clone().unwrap_or_else(|| s.name.clone())))
+                        .collect(),
+                };
+                out.push((address(pool, &rs.identifier), item(pool, p.tenant.as_deref(), &rs.identifier, &state)));
+            }
+        }
+        out
+    }
+
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        _folder: &'a Folder,
+        _desired: &'a World,
+        scoped: bool,
+        observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            if scoped {
+                return Ok(Vec::new());
+            }
+            let per_pool: Vec<(LivePool, Vec<(String, ResourceServerState)>)> =
+                futures::stream::iter(live_pools(observed, ids))
+                    .map(|pool| async move {
+                        let servers = list(aws, &pool.id).await?;
+                        Ok::<_, AwsError>((pool, servers))
+                    })
+                    .buffered(2)
+                    .try_collect()
+                    .await?;
+            let mut out = Vec::new();
+            for (pool, servers) in per_pool {
+                for (identifier, rs) in servers {
+                    out.push((
+                        address(&pool.address, &identifier),
+                        item(&pool.address, pool.tenant.as_deref(), &identifier, &rs),
+                        identifier,
+                    ));
+                }
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("resource server `{}`: no pool", item.name)))?;
+            let server = state(item)?;
+            let scopes = scopes(&server)?;
+            aws.limiter.acquire_op("cognito-idp:CreateResourceServer", Some(pool)).await;
+            let created = aws
+                .cognito
+                .create_resource_server()
+                .user_pool_id(pool)
+                .identifier(&item.name)
+                .name(&server.name)
+                .set_scopes(Some(scopes))
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:CreateResourceServer", e));
+            match created {
+                // Created meanwhile (a concurrent apply): update it to the desired state.
+                Err(e) if crate::aws::cognito::is_exists(&e) => {
+                    self.update(aws, item, item, &item.name, parent).await?;
+                }
+                other => other.map(|_| ())?,
+            }
+            Ok(item.name.clone())
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("resource server `{}`: no pool", item.name)))?;
+            let server = state(item)?;
+            let scopes = scopes(&server)?;
+            // Paced as CreateResourceServer (the same quota category).
+            aws.limiter.acquire_op("cognito-idp:CreateResourceServer", Some(pool)).await;
+            aws.cognito
+                .update_resource_server()
+                .user_pool_id(pool)
+                .identifier(id)
+                .name(&server.name)
+                .set_scopes(Some(scopes))
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:UpdateResourceServer", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("resource server `{}`: no pool", live.name)))?;
+            aws.limiter.acquire_op("cognito-idp:DeleteResourceServer", Some(pool)).await;
+            aws.cognito
+                .delete_resource_server()
+                .user_pool_id(pool)
+                .identifier(id)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:DeleteResourceServer", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerState)>, AwsError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        aws.limiter.acquire_op("cognito-idp:ListResourceServers", Some(pool_id)).await;
+        let page = aws
+            .cognito
+            .list_resource_servers()
+            .user_pool_id(pool_id)
+            .max_results(50)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| call_err("cognito-idp:ListResourceServers", e))?;
+        for rs in page.resource_servers() {
+            if let Some(id) = rs.identifier() {
+                out.push((id.to_string(), live_state(rs)));
+            }
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
