@@ -18,6 +18,6 @@ pub mod spec;
 pub mod state;
 
 #[cfg(test)]
-mod wiring_tests;
-#[cfg(test)]
 mod tiers_tests;
+#[cfg(test)]
+mod wiring_tests;

@@ -55,7 +55,10 @@ fn a_tier_gives_its_isolation_and_a_contradiction_names_file_and_place() {
     assert_eq!(f.tenant("acme").unwrap().value.isolation, Isolation::Pooled);
     assert_eq!(f.tenant("initech").unwrap().value.isolation, Isolation::Silo);
     // An explicit isolation that agrees is fine; one that contradicts is an error at the field.
-    let (_t, f) = folder_with(TIERS, &[("acme", "isolation: pooled\ntier: basic\n"), ("initech", "isolation: pooled\ntier: premium\n")]);
+    let (_t, f) = folder_with(
+        TIERS,
+        &[("acme", "isolation: pooled\ntier: basic\n"), ("initech", "isolation: pooled\ntier: premium\n")],
+    );
     let p = problems(&f);
     assert_eq!(p.lines().count(), 1, "{p}");
     assert!(p.starts_with("tenants/initech.yaml:5:"), "{p}");
@@ -146,7 +149,8 @@ fn desired_plans_keys_memberships_and_the_authorizers_view() {
     // Its role may read those plans' keys, nothing else of API Gateway.
     let policy = &w.items["platform/authorizer/role/policy/usage-plan-keys"].state["document"];
     let (policy, _) = crate::state::refs::resolve_value(policy, &ids);
-    let resources: Vec<&str> = policy["Statement"].as_array().unwrap().iter().map(|s| s["Resource"].as_str().unwrap()).collect();
+    let resources: Vec<&str> =
+        policy["Statement"].as_array().unwrap().iter().map(|s| s["Resource"].as_str().unwrap()).collect();
     assert_eq!(
         resources,
         ["arn:aws:apigateway:us-east-1::/usageplans/p1/keys", "arn:aws:apigateway:us-east-1::/usageplans/p2/keys"]
@@ -168,8 +172,12 @@ fn a_raised_rate_limit_is_an_update_and_a_new_tenant_a_key_and_membership() {
     let f = f.unwrap();
     let d = desired_world(&f);
     let only = |kinds: &[&str]| World {
-        items: d.items.iter().filter(|(_, i)| kinds.contains(&i.kind.as_str())).map(|(a, i)| (a.clone(), i.clone())).collect(),
-        ..World::default()
+        items: d
+            .items
+            .iter()
+            .filter(|(_, i)| kinds.contains(&i.kind.as_str()))
+            .map(|(a, i)| (a.clone(), i.clone()))
+            .collect(),
     };
     let d = only(&["usage_plan", "api_key", "usage_plan_key"]);
     let mut o = d.clone();

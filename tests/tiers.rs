@@ -172,13 +172,15 @@ async fn two_tiers_five_tenants_apply_read_back_converge_and_meter_through_the_a
     assert_eq!(plan_ids, BTreeSet::from([basic.id().unwrap(), gold.id().unwrap()]));
     let config = Config::from_env_map(&env).unwrap_or_else(|e| panic!("deployed environment {env:?}: {e}"));
     // The Lambda signs with its runtime credentials; here the test's.
-    let lister = HttpKeyLister::new(config.apigw_endpoint.clone(), config.region.clone()).with_credentials(Credentials {
-        access_key_id: "test".into(),
-        secret_access_key: "test".into(),
-        session_token: None,
-    });
+    let lister =
+        HttpKeyLister::new(config.apigw_endpoint.clone(), config.region.clone()).with_credentials(Credentials {
+            access_key_id: "test".into(),
+            secret_access_key: "test".into(),
+            session_token: None,
+        });
     let verifier = Arc::new(
-        Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)).with_key_lister(Arc::new(lister)),
+        Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock))
+            .with_key_lister(Arc::new(lister)),
     );
     let pool = pool_id(&sdk, &p).await;
     let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).send().await.unwrap();
@@ -311,17 +313,37 @@ async fn tier_moves_keep_the_key_drift_is_repaired_and_destroy_deletes_the_key()
                 ("missing", "tenant/globex/usage_plan_key".into())
             }
             1 => {
-                sdk.apigw.update_usage_plan().usage_plan_id(&basic).patch_operations(replace("/throttle/rateLimit", "500")).send().await.unwrap();
+                sdk.apigw
+                    .update_usage_plan()
+                    .usage_plan_id(&basic)
+                    .patch_operations(replace("/throttle/rateLimit", "500"))
+                    .send()
+                    .await
+                    .unwrap();
                 ("changed", "platform/usage_plan/basic".into())
             }
             2 => {
-                sdk.apigw.update_api_key().api_key(&globex_key).patch_operations(replace("/enabled", "false")).send().await.unwrap();
+                sdk.apigw
+                    .update_api_key()
+                    .api_key(&globex_key)
+                    .patch_operations(replace("/enabled", "false"))
+                    .send()
+                    .await
+                    .unwrap();
                 ("changed", "tenant/globex/api_key".into())
             }
             _ => {
-                let extra = sdk.apigw.create_api_key().name(format!("{p}-intruder")).enabled(true).send().await.unwrap();
+                let extra =
+                    sdk.apigw.create_api_key().name(format!("{p}-intruder")).enabled(true).send().await.unwrap();
                 let id = extra.id().unwrap().to_string();
-                sdk.apigw.create_usage_plan_key().usage_plan_id(&basic).key_id(&id).key_type("API_KEY").send().await.unwrap();
+                sdk.apigw
+                    .create_usage_plan_key()
+                    .usage_plan_id(&basic)
+                    .key_id(&id)
+                    .key_type("API_KEY")
+                    .send()
+                    .await
+                    .unwrap();
                 ("unexpected", format!("platform/usage_plan/basic/key/{id}"))
             }
         };
@@ -343,4 +365,54 @@ async fn tier_moves_keep_the_key_drift_is_repaired_and_destroy_deletes_the_key()
     run_ok(d, &ep, &["destroy", "--tenant", "initech", "--auto-approve"], 0);
     assert!(!keys(&sdk, &p).await.contains_key(&format!("{p}-initech")));
     assert!(!plan_key_names(&sdk, &basic).await.contains(&format!("{p}-initech")));
+}
+
+/// Calls reported by `--stats` ("AWS calls: N (W writes)").
+fn calls(o: &std::process::Output) -> u64 {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().find(|l| l.starts_with("AWS calls:")).unwrap_or_else(|| panic!("no stats in:\n{err}"));
+    line.trim_start_matches("AWS calls:").split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Issue 14's scale row (BENCHMARKS.md): 1,000 pooled tenants in two tiers (one role each, so
+/// the setup fits the strict emulator's per-pool pacing), on an emulator of its own with the
+/// roles quota raised. The setup apply runs at the real rates: 1,000 `CreateApiKey` at 5 per
+/// second take at least 200 s. Then a converged `plan` makes at most 70 AWS calls.
+/// Ignored (about 5 minutes): `cargo test --test tiers -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn thousand_pooled_tenants_in_two_tiers_plan_in_at_most_70_calls() {
+    let em = PrivateEmulator::start();
+    em.control("POST", "/_tenantctl/strict", Some(&serde_json::json!({"roles_quota": 5000})));
+    let ep = em.endpoint.clone();
+    let sdk = sdk(&ep).await;
+    let p = platform_name("k");
+    let api = metered_api(&sdk, &format!("{p}-api")).await;
+    let _ = api;
+    let dir = folder_for(&platform_text(&p, &format!("{p}-api")));
+    let d = dir.path();
+    for i in 0..1000 {
+        let t = format!("t{i:05}");
+        let tier = if i % 2 == 0 { "basic" } else { "gold" };
+        let text = format!(
+            "apiVersion: tenantctl/v1\nkind: Tenant\nid: {t}\nroles: [member]\nvars: {{bucket: data-{t}}}\ntier: {tier}\n"
+        );
+        write(d, &format!("tenants/{t}.yaml"), &text);
+    }
+    let started = std::time::Instant::now();
+    let setup = run_ok(d, &ep, &["apply", "--auto-approve", "--stats"], 0);
+    let setup_s = started.elapsed().as_secs_f64();
+    let keys = sdk.apigw.get_api_keys().limit(500).send().await.unwrap().items().len();
+    assert!(keys >= 1000, "{keys} keys");
+    assert!(setup_s >= 199.0, "1,000 CreateApiKey at 5/s take at least 199 s, not {setup_s:.1}");
+    let started = std::time::Instant::now();
+    let plan = run_ok(d, &ep, &["plan", "--detailed-exitcode", "--stats"], 0);
+    let plan_s = started.elapsed().as_secs_f64();
+    let n = calls(&plan);
+    eprintln!(
+        "BENCH 1000 pooled, 2 tiers: setup apply {setup_s:.1} s ({} calls); plan {plan_s:.2} s, {n} calls\n{}",
+        calls(&setup),
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(n <= 70, "plan made {n} AWS calls:\n{}", text(&plan));
 }

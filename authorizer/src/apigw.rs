@@ -157,7 +157,10 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
                 match keys.key_for(&v.tenant_id) {
                     Ok(Some(key)) => resp.usage_identifier_key = Some(key),
                     Ok(None) => {
-                        return denied(DenyReason::NoApiKey, format!("tenant {} has no API key in a tier plan", v.tenant_id))
+                        return denied(
+                            DenyReason::NoApiKey,
+                            format!("tenant {} has no API key in a tier plan", v.tenant_id),
+                        )
                     }
                     Err(e) => return denied(DenyReason::ApiKeysUnavailable, e.0),
                 }

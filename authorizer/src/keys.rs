@@ -130,13 +130,18 @@ impl KeyLister for HttpKeyLister {
                 .map_err(|e| FetchError(format!("GetUsagePlanKeys {usage_plan_id}: {e}")))?;
             if status != 200 {
                 // The error body names no key value.
-                return Err(FetchError(format!("GetUsagePlanKeys {usage_plan_id}: HTTP {status}: {}", first_line(&body))));
+                return Err(FetchError(format!(
+                    "GetUsagePlanKeys {usage_plan_id}: HTTP {status}: {}",
+                    first_line(&body)
+                )));
             }
             let page: serde_json::Value = serde_json::from_str(&body)
                 .map_err(|e| FetchError(format!("GetUsagePlanKeys {usage_plan_id}: not JSON: {e}")))?;
             let items = page.get("item").and_then(|i| i.as_array()).cloned().unwrap_or_default();
             for k in &items {
-                if let (Some(name), Some(value)) = (k.get("name").and_then(|v| v.as_str()), k.get("value").and_then(|v| v.as_str())) {
+                if let (Some(name), Some(value)) =
+                    (k.get("name").and_then(|v| v.as_str()), k.get("value").and_then(|v| v.as_str()))
+                {
                     out.push((name.to_string(), value.to_string()));
                 }
             }
@@ -263,7 +268,13 @@ fn hmac_sha256(key: &[u8], data: &str) -> Vec<u8> {
 
 /// AWS Signature Version 4 of a request without body: the headers to send (`x-amz-date`,
 /// `x-amz-security-token` with temporary credentials, `authorization`).
-pub fn sign(req: &Request<'_>, creds: &Credentials, region: &str, service: &str, amz_date: String) -> Vec<(String, String)> {
+pub fn sign(
+    req: &Request<'_>,
+    creds: &Credentials,
+    region: &str,
+    service: &str,
+    amz_date: String,
+) -> Vec<(String, String)> {
     let date = &amz_date[..8];
     let mut headers = vec![("host".to_string(), req.host.to_string()), ("x-amz-date".to_string(), amz_date.clone())];
     if let Some(t) = &creds.session_token {

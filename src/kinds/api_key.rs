@@ -100,7 +100,8 @@ pub(super) async fn live_keys(aws: &Aws, platform: &str) -> Result<Vec<(String, 
                 continue;
             }
             let Some(tenant) = k.tags().and_then(|t| t.get(TAG_TENANT)) else { continue };
-            let tags: Tags = k.tags().map(|t| t.iter().map(|(a, b)| (a.clone(), b.clone())).collect()).unwrap_or_default();
+            let tags: Tags =
+                k.tags().map(|t| t.iter().map(|(a, b)| (a.clone(), b.clone())).collect()).unwrap_or_default();
             let state = KeyState { name: k.name().unwrap_or_default().to_string(), enabled: k.enabled(), tags };
             out.push((tenant.clone(), id.to_string(), state));
         }
@@ -159,8 +160,11 @@ impl Kind for ApiKey {
                 .await?
                 .into_iter()
                 .map(|(tenant, id, state)| {
-                    let addr =
-                        if seen.insert(tenant.clone()) { address(&tenant) } else { format!("{}#{id}", address(&tenant)) };
+                    let addr = if seen.insert(tenant.clone()) {
+                        address(&tenant)
+                    } else {
+                        format!("{}#{id}", address(&tenant))
+                    };
                     (addr, item(&tenant, &state), id)
                 })
                 .collect())

@@ -92,8 +92,13 @@ impl Kind for ApiKeySource {
             }
             let Some(api) = ids.id(REST_API_ADDRESS) else { return Ok(Vec::new()) };
             aws.limiter.acquire(Category::ApiGateway).await;
-            let out =
-                aws.apigw.get_rest_api().rest_api_id(api).send().await.map_err(|e| call_err("apigateway:GetRestApi", e))?;
+            let out = aws
+                .apigw
+                .get_rest_api()
+                .rest_api_id(api)
+                .send()
+                .await
+                .map_err(|e| call_err("apigateway:GetRestApi", e))?;
             // API Gateway's default is HEADER.
             let source = out.api_key_source().map_or("HEADER", |s| s.as_str()).to_string();
             Ok(vec![(ADDRESS.to_string(), item(&source), api.to_string())])

@@ -45,10 +45,10 @@ pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
+pub mod trigger_permission;
 pub mod usage_plan;
 pub mod usage_plan_key;
 pub mod usage_plan_stage;
-pub mod trigger_permission;
 pub mod user_pool;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.

@@ -104,7 +104,8 @@ pub fn desired_plans(folder: &Folder) -> Vec<(String, Item)> {
 /// Whether AWS tags say the resource is this platform's.
 pub(super) fn ours(tags: Option<&std::collections::HashMap<String, String>>, platform: &str) -> bool {
     tags.is_some_and(|t| {
-        t.get(TAG_MANAGED).map(String::as_str) == Some("true") && t.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
+        t.get(TAG_MANAGED).map(String::as_str) == Some("true")
+            && t.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
     })
 }
 
@@ -184,7 +185,8 @@ pub(super) async fn live_plans(aws: &Aws, platform: &str) -> Result<Vec<LivePlan
                 continue;
             }
             let Some(tier) = name.strip_prefix(&prefix) else { continue };
-            let tags: Tags = p.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+            let tags: Tags =
+                p.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
             let state = PlanState {
                 name: name.to_string(),
                 throttle: p
@@ -198,11 +200,8 @@ pub(super) async fn live_plans(aws: &Aws, platform: &str) -> Result<Vec<LivePlan
                 }),
                 tags,
             };
-            let stages = p
-                .api_stages()
-                .iter()
-                .filter_map(|s| Some((s.api_id()?.to_string(), s.stage()?.to_string())))
-                .collect();
+            let stages =
+                p.api_stages().iter().filter_map(|s| Some((s.api_id()?.to_string(), s.stage()?.to_string()))).collect();
             out.push(LivePlan { tier: tier.to_string(), id: id.to_string(), state, stages });
         }
         position = page.position().map(str::to_string);
@@ -245,7 +244,11 @@ impl Kind for UsagePlan {
             let mut out = Vec::new();
             let mut seen = std::collections::BTreeSet::new();
             for p in live_plans(aws, &pl.name).await? {
-                let addr = if seen.insert(p.tier.clone()) { address(&p.tier) } else { format!("{}#{}", address(&p.tier), p.id) };
+                let addr = if seen.insert(p.tier.clone()) {
+                    address(&p.tier)
+                } else {
+                    format!("{}#{}", address(&p.tier), p.id)
+                };
                 for (api_id, stage) in &p.stages {
                     // The declared stage by its name; any other by `apiId:stage` (undeclared).
                     let key = if Some(api_id.as_str()) == api && *stage == usage.stage {
@@ -275,27 +278,25 @@ impl Kind for UsagePlan {
         async move {
             let st: PlanState = typed(item)?;
             aws.limiter.acquire(Category::ApiGateway).await;
-            let out = aws
-                .apigw
-                .create_usage_plan()
-                .name(&st.name)
-                .description("tenantctl: API usage of the tenants of this tier")
-                .set_throttle(
-                    st.throttle.as_ref().map(|t| {
+            let out =
+                aws.apigw
+                    .create_usage_plan()
+                    .name(&st.name)
+                    .description("tenantctl: API usage of the tenants of this tier")
+                    .set_throttle(st.throttle.as_ref().map(|t| {
                         ThrottleSettings::builder().rate_limit(t.rate_limit).burst_limit(t.burst_limit).build()
-                    }),
-                )
-                .set_quota(st.quota.as_ref().map(|q| {
-                    QuotaSettings::builder()
-                        .limit(q.limit)
-                        .offset(q.offset)
-                        .period(QuotaPeriodType::from(q.period.as_str()))
-                        .build()
-                }))
-                .set_tags(Some(st.tags.clone().into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| call_err("apigateway:CreateUsagePlan", e))?;
+                    }))
+                    .set_quota(st.quota.as_ref().map(|q| {
+                        QuotaSettings::builder()
+                            .limit(q.limit)
+                            .offset(q.offset)
+                            .period(QuotaPeriodType::from(q.period.as_str()))
+                            .build()
+                    }))
+                    .set_tags(Some(st.tags.clone().into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| call_err("apigateway:CreateUsagePlan", e))?;
             out.id()
                 .map(str::to_string)
                 .ok_or_else(|| AwsError::Other(format!("apigateway:CreateUsagePlan of `{}`: no id", st.name)))

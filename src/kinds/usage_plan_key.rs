@@ -103,7 +103,10 @@ impl ItemRules for UsagePlanKey {
 }
 
 /// The tiers' plans' keys: (plan address, plan name, plan id, key id), by pages.
-async fn plan_keys(aws: &Aws, plans: &[(String, String, String)]) -> Result<Vec<(String, String, String, String)>, AwsError> {
+async fn plan_keys(
+    aws: &Aws,
+    plans: &[(String, String, String)],
+) -> Result<Vec<(String, String, String, String)>, AwsError> {
     let mut out = Vec::new();
     for (addr, name, plan_id) in plans {
         let mut position: Option<String> = None;
@@ -119,9 +122,11 @@ async fn plan_keys(aws: &Aws, plans: &[(String, String, String)]) -> Result<Vec<
                 .await
                 .map_err(|e| call_err("apigateway:GetUsagePlanKeys", e))?;
             // Ids only: the values in this answer are dropped here.
-            out.extend(page.items().iter().filter_map(|k| {
-                Some((addr.clone(), name.clone(), plan_id.clone(), k.id()?.to_string()))
-            }));
+            out.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|k| Some((addr.clone(), name.clone(), plan_id.clone(), k.id()?.to_string()))),
+            );
             position = page.position().map(str::to_string);
             if position.is_none() || page.items().is_empty() {
                 break;
@@ -354,7 +359,7 @@ mod tests {
     }
 
     fn world(items: Vec<(String, Item)>) -> World {
-        World { items: items.into_iter().collect(), ..World::default() }
+        World { items: items.into_iter().collect() }
     }
 
     fn ids() -> Ids {
@@ -391,7 +396,7 @@ mod tests {
     fn converged_when_the_key_is_in_its_tier_plan() {
         let o = assign(&[found("gold", "k-acme")], &map(&[("acme", "k-acme")]), &map(&[("acme", "gold")]));
         let d = world(vec![desired("acme", "gold")]);
-        let o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect(), ..World::default() };
+        let o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect() };
         let p = plan_with(&d, &o, &ids(), &PlanOptions::default(), &[&UsagePlanKey]).unwrap();
         assert!(p.changes.is_empty(), "{:?}", p.changes);
     }
@@ -399,7 +404,7 @@ mod tests {
     #[test]
     fn a_tier_change_moves_the_key_in_one_update() {
         let o = assign(&[found("basic", "k-acme")], &map(&[("acme", "k-acme")]), &map(&[("acme", "gold")]));
-        let o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect(), ..World::default() };
+        let o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect() };
         let d = world(vec![desired("acme", "gold")]);
         let p = plan_with(&d, &o, &ids(), &PlanOptions::default(), &[&UsagePlanKey]).unwrap();
         assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
@@ -415,7 +420,7 @@ mod tests {
             &map(&[("acme", "k-acme")]),
             &map(&[("acme", "gold")]),
         );
-        let mut o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect(), ..World::default() };
+        let mut o = World { items: o.into_iter().map(|(a, i, _)| (a, i)).collect() };
         // The tier's plan stays (an undeclared membership of a plan that goes goes with it).
         let plan = usage_plan::item(&usage_plan::PlanState {
             name: "saas-gold".into(),

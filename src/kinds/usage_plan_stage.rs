@@ -52,7 +52,10 @@ fn item(plan: &str, name: &str, api_stage: Text, after: Vec<String>) -> Item {
 /// An attachment as observed.
 pub(super) fn observed(plan: &str, api_id: &str, stage: &str) -> Item {
     let state = StageRef { api_stage: format!("{api_id}:{stage}") };
-    Item { state: serde_json::to_value(state).expect("state serializes"), ..item(plan, stage, Text::default(), Vec::new()) }
+    Item {
+        state: serde_json::to_value(state).expect("state serializes"),
+        ..item(plan, stage, Text::default(), Vec::new())
+    }
 }
 
 impl ItemRules for UsagePlanStage {

@@ -83,10 +83,8 @@ mod tests {
     #[test]
     fn pooled_to_silo_and_back_are_refused_with_the_reason() {
         let pooled = world(&[("platform/pool", None, &["acme-admin", "globex-admin"])]);
-        let silo = world(&[
-            ("platform/pool", None, &["globex-admin"]),
-            ("tenant/acme/pool", Some("acme"), &["acme-admin"]),
-        ]);
+        let silo =
+            world(&[("platform/pool", None, &["globex-admin"]), ("tenant/acme/pool", Some("acme"), &["acme-admin"])]);
         let e = check_isolation_moves(&silo, &pooled).unwrap_err();
         let text = e.to_string();
         assert!(text.contains("tenant/acme") && text.contains("from pooled to silo"), "{text}");

@@ -1159,8 +1159,11 @@ fn tier_rules(v: &mut V<'_>) {
         }
         match &pl.authorizer {
             None => v.push(
-                p.at("apiUsage", "apiUsage needs a Lambda `authorizer`: it returns each tenant's API key to API Gateway")
-                    .hint("declare authorizer (type lambda) on the same REST API"),
+                p.at(
+                    "apiUsage",
+                    "apiUsage needs a Lambda `authorizer`: it returns each tenant's API key to API Gateway",
+                )
+                .hint("declare authorizer (type lambda) on the same REST API"),
             ),
             Some(a) => {
                 if a.auth_type != super::model::AuthorizerType::Lambda {
@@ -1173,7 +1176,10 @@ fn tier_rules(v: &mut V<'_>) {
                     v.push(
                         p.at(
                             "apiUsage.restApi",
-                            format!("apiUsage.restApi `{}` is not the authorizer's REST API `{}`", u.rest_api, a.rest_api),
+                            format!(
+                                "apiUsage.restApi `{}` is not the authorizer's REST API `{}`",
+                                u.rest_api, a.rest_api
+                            ),
                         )
                         .hint("the guarded methods, whose callers are metered, are the authorizer's"),
                     );
@@ -1221,9 +1227,12 @@ fn tier_rules(v: &mut V<'_>) {
         }
     }
     if pl.api_usage.is_some() && keyed > MAX_API_KEYS {
-        v.push(p.at(
-            "apiUsage",
-            format!("{keyed} tenants with an API key: an account holds at most {MAX_API_KEYS} API keys per Region"),
-        ).hint("ask AWS to raise the API key quota"));
+        v.push(
+            p.at(
+                "apiUsage",
+                format!("{keyed} tenants with an API key: an account holds at most {MAX_API_KEYS} API keys per Region"),
+            )
+            .hint("ask AWS to raise the API key quota"),
+        );
     }
 }
