@@ -1,5 +1,5 @@
 """Driver of scripts/bench (see there). Starts its own emulator on a free port."""
-import json, os, platform, re, shutil, socket, subprocess, sys, tempfile, time
+import json, os, platform, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ["TENANTCTL_BIN"]
@@ -11,30 +11,51 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-def start_emulator():
+# The account the size runs model: IAM's roles quota raised to 5,000, the most Service Quotas
+# grants ("Roles per account", IAM quotas page). 1,000 pooled tenants x 2 roles need 2,001
+# roles, over AWS's default 1,000; `plan` refuses them before any write (RolesQuota of
+# GetAccountSummary), as it must. Everything else stays as strict as the strict layer is.
+BENCH_ROLES_QUOTA = 5000
+
+
+def start_emulator(strict, roles_quota=None):
     port = free_port()
-    # The strict layer's per-pool rate (5/s, as Cognito) would make the setup apply of 1,000
-    # pooled tenants take 400 s of group writes; the bench measures reads and calls, so its
-    # emulator runs without it (TENANTCTL_BENCH_STRICT=1 keeps it).
-    strict = os.environ.get("TENANTCTL_BENCH_STRICT", "0")
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests/emulator"), TENANTCTL_EMULATOR_STRICT=strict)
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests/emulator"), TENANTCTL_EMULATOR_STRICT="1" if strict else "0")
     proc = subprocess.Popen([os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "tests/emulator/serve.py"),
                              "--host", "127.0.0.1", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    import urllib.request
     for _ in range(150):
         try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1); return proc, url
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
         except Exception:
             time.sleep(0.2)
-    raise SystemExit("emulator did not start")
+    else:
+        proc.terminate()
+        raise SystemExit("emulator did not start")
+    if roles_quota is not None:
+        # The strict layer's test control (tests/emulator/strict.py): CreateRole and
+        # GetAccountSummary then both use this quota.
+        settings = strict_control(url, "", {"roles_quota": roles_quota})
+        if settings.get("roles_quota") != roles_quota:
+            proc.terminate()
+            raise SystemExit(f"emulator did not take roles_quota {roles_quota}: {settings}")
+    return proc, url
+
+
+def strict_control(url, path, body=None):
+    req = urllib.request.Request(url + "/_tenantctl/strict" + path, method="GET" if body is None else "POST",
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
 
 
 PLATFORM = open(os.path.join(ROOT, "tenants/platform.yaml")).read()
 
 
-def make_folder(name, pooled, silo, api):
+def make_folder(name, pooled, silo, api, roles=None):
     d = tempfile.mkdtemp(prefix=f"tenantctl-bench-{name}-")
     os.makedirs(os.path.join(d, "tenants")); shutil.copytree(os.path.join(ROOT, "policies"), os.path.join(d, "policies"))
     text = PLATFORM.replace("name: acmesaas", f"name: {name}").replace("restApi: acme-saas-api", f"restApi: {api}") \
@@ -44,7 +65,8 @@ def make_folder(name, pooled, silo, api):
         f.write(open(os.path.join(ROOT, "tests/fixtures/authorizer-dummy.zip"), "rb").read())
     for i in range(pooled):
         open(os.path.join(d, f"tenants/t{i:05d}.yaml"), "w").write(
-            f"apiVersion: tenantctl/v1\nkind: Tenant\nid: t{i:05d}\nisolation: pooled\nvars: {{bucket: data-t{i:05d}}}\n")
+            f"apiVersion: tenantctl/v1\nkind: Tenant\nid: t{i:05d}\nisolation: pooled\nvars: {{bucket: data-t{i:05d}}}\n"
+            + (f"roles: [{', '.join(roles)}]\n" if roles else ""))
     for i in range(silo):
         open(os.path.join(d, f"tenants/s{i:03d}.yaml"), "w").write(
             f"apiVersion: tenantctl/v1\nkind: Tenant\nid: s{i:03d}\nisolation: silo\nvars: {{bucket: data-s{i:03d}}}\n")
@@ -68,15 +90,15 @@ def run(folder, url, args, expect=(0,)):
     if p.returncode not in expect:
         raise SystemExit(f"{' '.join(args)} exited {p.returncode}:\n{p.stderr[-3000:]}")
     m = re.search(r"TIME ([\d.]+) (\d+)", p.stderr)
-    calls, writes, ops = 0, 0, {}
-    cm = re.search(r"AWS calls: (\d+) \((\d+) writes\)", p.stderr)
+    calls, writes, retries, ops = 0, 0, 0, {}
+    cm = re.search(r"AWS calls: (\d+) \((\d+) writes\), retries: (\d+)", p.stderr)
     if cm:
-        calls, writes = int(cm.group(1)), int(cm.group(2))
+        calls, writes, retries = int(cm.group(1)), int(cm.group(2)), int(cm.group(3))
         for line in p.stderr.splitlines():
             lm = re.match(r"\s+(\S+:\S+)\s+(\d+)$", line)
             if lm:
                 ops[lm.group(1)] = int(lm.group(2))
-    return {"wall": wall, "rss_mb": int(m.group(2)) / 1024 if m else None, "calls": calls, "writes": writes, "ops": ops, "stdout": p.stdout}
+    return {"wall": wall, "rss_mb": int(m.group(2)) / 1024 if m else None, "calls": calls, "writes": writes, "retries": retries, "ops": ops, "stdout": p.stdout}
 
 
 def per_resource(folder, url):
@@ -94,21 +116,49 @@ def fmt_ops(ops):
     return ", ".join(f"{k.split(':',1)[1]} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))
 
 
+def quota_bench():
+    """Quota mode: 200 new pooled tenants x 2 roles through the fault proxy's token buckets:
+    the published Cognito quotas (per account and per user pool) and an IAM write quota
+    tenantctl is not told (25/s). The line gives the floor those quotas set (the busiest
+    bucket's requests / its rate), the wall time and their ratio. Its own fresh emulator, as
+    it was measured (the proxy holds the quotas; TENANTCTL_BENCH_STRICT=1 adds the strict
+    layer behind it)."""
+    proc, url = start_emulator(os.environ.get("TENANTCTL_BENCH_STRICT", "0") != "0")
+    try:
+        q = subprocess.run(["cargo", "test", "--quiet", "--test", "reliability", "quota_bench", "--", "--ignored", "--nocapture"],
+                           cwd=ROOT, env=dict(os.environ, TENANTCTL_TEST_ENDPOINT=url), capture_output=True, text=True)
+    finally:
+        proc.terminate()
+    quota = next((l for l in q.stdout.splitlines() if l.startswith("QUOTA_BENCH")), None)
+    if q.returncode != 0 or not quota:
+        raise SystemExit("quota benchmark failed:\n" + q.stdout[-3000:] + q.stderr[-3000:])
+    return quota
+
+
 def main():
     args = sys.argv[1:]
     quota_only = args == ["quota"]
-    sizes = [] if quota_only else [int(a) for a in args] or [100, 1000]
-    proc, url = start_emulator()
+    if quota_only:
+        print(quota_bench())
+        return
+    sizes = [int(a) for a in args] or [100, 1000]
+    # The size runs: the strict emulator (every rule of tests/emulator/strict.py, the per-pool
+    # Cognito rate included) for an account whose roles quota was raised to BENCH_ROLES_QUOTA.
+    # The setup apply therefore runs with tenantctl's default limits (the per-pool 4.5/s
+    # binds: 2,000 groups in one pool take about 445 s); `--rate-scale 0` would break the
+    # per-pool quota the emulator holds, as it would on AWS.
+    proc, url = start_emulator(True, BENCH_ROLES_QUOTA)
     rows = []
     try:
-        cases = [] if quota_only else [(f"bench{n}", n, 0) for n in sizes] + [("benchsilo", 0, 20)]
+        strict_control(url, "/reset", {})
+        cases = [(f"bench{n}", n, 0) for n in sizes] + [("benchsilo", 0, 20)]
         for name, pooled, silo in cases:
             api = f"{name}-api"; create_api(url, api)
             d = make_folder(name, pooled, silo, api)
-            first = run(d, url, ["apply", "--auto-approve", "--rate-scale", "0", "--parallelism", "16"])
+            first = run(d, url, ["apply", "--auto-approve", "--parallelism", "16"])
             refresh, inv = per_resource(d, url)
             label = f"{pooled} pooled" if pooled else f"{silo} silo"
-            rows.append((label, "initial apply (rate limits off)", first, None))
+            rows.append((label, "initial apply (default limits)", first, None))
             for cmd in (["plan", "--detailed-exitcode"], ["drift"], ["apply", "--auto-approve"]):
                 r = run(d, url, cmd)
                 rows.append((label, " ".join(cmd), r, refresh))
@@ -116,32 +166,29 @@ def main():
             r = run(d, url, ["plan", "--tenant", one, "--detailed-exitcode"])
             rows.append((label, f"plan --tenant {one}", r, 4 * 2 + 2 + 1 + 1))
             print(f"{label}: inventory {inv}", file=sys.stderr)
-        # Quota mode: 200 new pooled tenants x 2 roles through the fault proxy's token buckets:
-        # the published Cognito quotas (per account and per user pool) and an IAM write quota
-        # tenantctl is not told (25/s). The line gives the floor those quotas set (the busiest
-        # bucket's requests / its rate), the wall time and their ratio.
-        q = subprocess.run(["cargo", "test", "--quiet", "--test", "reliability", "quota_bench", "--", "--ignored", "--nocapture"],
-                           cwd=ROOT, env=dict(os.environ, TENANTCTL_TEST_ENDPOINT=url), capture_output=True, text=True)
-        quota = next((l for l in q.stdout.splitlines() if l.startswith("QUOTA_BENCH")), None)
-        if q.returncode != 0 or not quota:
-            raise SystemExit("quota benchmark failed:\n" + q.stdout[-3000:] + q.stderr[-3000:])
+        refusals = strict_control(url, "/log")["refusals"]
+        roles_quota = strict_control(url, "")["roles_quota"]
     finally:
         proc.terminate()
-    if quota_only:
-        print(quota)
-        return
-    # Offline validate of 10,000 tenants.
-    d = make_folder("benchval", 10000, 0, "x")
+    quota = None if os.environ.get("TENANTCTL_BENCH_QUOTA", "1") == "0" else quota_bench()
+    # Offline validate of 10,000 tenants. One role each: the shared pool holds at most 10,000
+    # groups (one per pooled tenant and role; Cognito's fixed quota, which validate checks),
+    # so 10,000 pooled tenants with both roles are refused.
+    d = make_folder("benchval", 10000, 0, "x", roles=["member"])
     r = run(d, None, ["validate"])
     rows.append(("10000 pooled", "validate (offline)", r, 0))
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
-    out = [f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem)//1024//1024} GiB; emulator: moto 5.2.5 on 127.0.0.1; release build.",
-           "", "| inventory | command | wall s | peak MB | AWS calls | writes | per-resource refresh calls | calls by operation |",
-           "|---|---|---|---|---|---|---|---|"]
+    build = "debug build (wall times not comparable with release runs)" if "/debug/" in BIN else "release build" if "/release/" in BIN else f"build {BIN}"
+    out = [f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem)//1024//1024} GiB; emulator: moto 5.2.5 on 127.0.0.1 with the strict layer, "
+           f"RolesQuota {roles_quota}; {build}.",
+           "", "| inventory | command | wall s | peak MB | AWS calls | writes | retries | per-resource refresh calls | calls by operation |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for label, cmd, r, refresh in rows:
-        out.append(f"| {label} | `{cmd}` | {r['wall']:.2f} | {r['rss_mb']:.0f} | {r['calls']} | {r['writes']} | {refresh if refresh is not None else ''} | {fmt_ops(r['ops'])} |")
-    out += ["", "Quota mode (tests/reliability.rs `quota_bench_200_tenants`, debug build, behind the fault proxy's", "token buckets at the published Cognito quotas, per pool included, and an IAM write quota of 25/s tenantctl is not told):", "", "    " + quota]
+        out.append(f"| {label} | `{cmd}` | {r['wall']:.2f} | {r['rss_mb']:.0f} | {r['calls']} | {r['writes']} | {r['retries']} | {refresh if refresh is not None else ''} | {fmt_ops(r['ops'])} |")
+    out += ["", f"Strict-layer refusals over the size runs (GET /_tenantctl/strict/log): {json.dumps(refusals, sort_keys=True) if refusals else 'none'}"]
+    if quota:
+        out += ["", "Quota mode (tests/reliability.rs `quota_bench_200_tenants`, debug build, behind the fault proxy's", "token buckets at the published Cognito quotas, per pool included, and an IAM write quota of 25/s tenantctl is not told):", "", "    " + quota]
     text = "\n".join(out) + "\n"
     print(text)
     os.makedirs(os.path.join(ROOT, "target/bench"), exist_ok=True)
