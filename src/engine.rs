@@ -524,6 +524,7 @@ mod tests {
                             authorization_type: "CUSTOM".into(),
                             authorizer: Some("authz".into()),
                             authorizer_id: None,
+                            api_key_required: None,
                         },
                     ),
                 ),
@@ -651,7 +652,12 @@ mod tests {
                     &crate::state::wiring::method_address("GET /"),
                     method_auth::item(
                         "GET /",
-                        &MethodAuth { authorization_type: "NONE".into(), authorizer: None, authorizer_id: None },
+                        &MethodAuth {
+                            authorization_type: "NONE".into(),
+                            authorizer: None,
+                            authorizer_id: None,
+                            api_key_required: None,
+                        },
                     ),
                 ),
             ),

@@ -18,4 +18,6 @@ pub mod spec;
 pub mod state;
 
 #[cfg(test)]
+mod tiers_tests;
+#[cfg(test)]
 mod wiring_tests;

@@ -108,7 +108,7 @@ fn set_stage(w: &mut World, s: StageState) {
 }
 
 fn unguarded() -> MethodAuth {
-    MethodAuth { authorization_type: "NONE".into(), authorizer: None, authorizer_id: None }
+    MethodAuth { authorization_type: "NONE".into(), authorizer: None, authorizer_id: None, api_key_required: None }
 }
 
 /// The world the adapter would observe after a successful apply.

@@ -24,6 +24,11 @@ pub struct AuthorizerResponse {
     /// Present on `Allow` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<AuthorizerContext>,
+    /// Contract §1.6: the tenant's API key value (Allow only, with `TENANTCTL_USAGE_PLANS`):
+    /// API Gateway meters the request against the key's usage plan (`apiKeySource`
+    /// `AUTHORIZER`). Never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_identifier_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -111,6 +116,7 @@ pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
             role_arn: v.role_arn.clone(),
             sub: v.sub.clone(),
         }),
+        usage_identifier_key: None,
     }
 }
 
@@ -118,7 +124,7 @@ pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
 /// cover, so the cached answer is the same for every method), no context.
 pub fn deny_policy(principal_id: &str, resource: String) -> AuthorizerResponse {
     let (principal_id, policy_document) = policy(principal_id.to_string(), "Deny", resource);
-    AuthorizerResponse { principal_id, policy_document, context: None }
+    AuthorizerResponse { principal_id, policy_document, context: None, usage_identifier_key: None }
 }
 
 /// What the Lambda answers for one event.
@@ -141,7 +147,26 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
         Err(d) => return Decision::Unauthorized(d),
     };
     match verifier.verify(bearer_token(&event.authorization_token)) {
-        Ok(v) => Decision::Allow(allow(&v, resource), v),
+        Ok(v) => {
+            let mut resp = allow(&v, resource.clone());
+            if let Some(keys) = verifier.api_keys() {
+                let denied = |reason, detail: String| {
+                    let d = Deny { reason, detail, sub: Some(v.sub.clone()) };
+                    Decision::Deny(deny_policy(&v.sub, resource.clone()), d)
+                };
+                match keys.key_for(&v.tenant_id) {
+                    Ok(Some(key)) => resp.usage_identifier_key = Some(key),
+                    Ok(None) => {
+                        return denied(
+                            DenyReason::NoApiKey,
+                            format!("tenant {} has no API key in a tier plan", v.tenant_id),
+                        )
+                    }
+                    Err(e) => return denied(DenyReason::ApiKeysUnavailable, e.0),
+                }
+            }
+            Decision::Allow(resp, v)
+        }
         Err(d) => match (d.class(), d.sub.as_deref()) {
             (DenyClass::Forbidden, Some(sub)) => Decision::Deny(deny_policy(sub, resource), d),
             _ => Decision::Unauthorized(d),

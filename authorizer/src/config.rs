@@ -20,6 +20,10 @@ pub const ENV_IDP_TENANTS: &str = "TENANTCTL_IDP_TENANTS";
 pub const ANY_TENANT: &str = "*";
 pub const ENV_CLOCK_SKEW_SECONDS: &str = "TENANTCTL_CLOCK_SKEW_SECONDS";
 pub const ENV_JWKS_BACKOFF_SECONDS: &str = "TENANTCTL_JWKS_BACKOFF_SECONDS";
+/// Contract §1.6: the tiers' usage plan ids, whose keys the authorizer reads (`keys`).
+pub const ENV_USAGE_PLANS: &str = "TENANTCTL_USAGE_PLANS";
+/// The API Gateway endpoint to read them from (emulator mode only; https or loopback http).
+pub const ENV_APIGW_ENDPOINT: &str = "TENANTCTL_APIGW_ENDPOINT";
 
 /// Every variable the authorizer reads (and `tenantctl apply` may set).
 pub const ENV_VARS: &[&str] = &[
@@ -35,6 +39,8 @@ pub const ENV_VARS: &[&str] = &[
     ENV_IDP_TENANTS,
     ENV_CLOCK_SKEW_SECONDS,
     ENV_JWKS_BACKOFF_SECONDS,
+    ENV_USAGE_PLANS,
+    ENV_APIGW_ENDPOINT,
 ];
 
 pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
@@ -117,6 +123,11 @@ pub struct Config {
     pub idp_tenants: BTreeMap<String, String>,
     pub clock_skew_seconds: u64,
     pub jwks_backoff_seconds: u64,
+    /// Usage plan ids (`TENANTCTL_USAGE_PLANS`): when set, every Allow carries the tenant's
+    /// API key as `usageIdentifierKey`.
+    pub usage_plans: Vec<String>,
+    /// `TENANTCTL_APIGW_ENDPOINT`, else `https://apigateway.<region>.<dns suffix>`.
+    pub apigw_endpoint: String,
 }
 
 impl Config {
@@ -262,7 +273,22 @@ impl Config {
             MAX_JWKS_BACKOFF_SECONDS,
         )?;
 
+        let usage_plans = get(ENV_USAGE_PLANS).map(split_list).unwrap_or_default();
+        for p in &usage_plans {
+            if !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(err(ENV_USAGE_PLANS, format!("invalid usage plan id {p:?}")));
+            }
+        }
+        let apigw_endpoint = match get(ENV_APIGW_ENDPOINT) {
+            Some(e) => {
+                check_jwks_template(e).map_err(|m| err(ENV_APIGW_ENDPOINT, m))?;
+                e.trim_end_matches('/').to_string()
+            }
+            None => format!("https://apigateway.{region}.{}", partition.dns_suffix),
+        };
         Ok(Config {
+            usage_plans,
+            apigw_endpoint,
             issuers,
             issuer_scopes,
             silo_tenants,

@@ -19,6 +19,7 @@
 pub mod apigw;
 pub mod config;
 pub mod jwks;
+pub mod keys;
 pub mod verify;
 
 /// The one region -> partition table, shared with tenantctl and tenant-credentials (the file
@@ -29,4 +30,5 @@ pub mod partition;
 pub use apigw::{authorize, decide, AuthorizerContext, AuthorizerResponse, Decision, TokenAuthorizerEvent};
 pub use config::{Config, ConfigError, IssuerScope, TokenUse};
 pub use jwks::{Clock, FetchError, HttpJwksFetcher, JwksFetcher, SystemClock};
+pub use keys::{ApiKeys, HttpKeyLister, KeyLister};
 pub use verify::{Deny, DenyClass, DenyReason, Verified, Verifier};

@@ -96,6 +96,10 @@ pub enum DenyReason {
     /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
     /// token's own pool, in a token whose `identities` does not name that provider.
     NotFederated,
+    /// Contract §1.6: no tier usage plan holds an API key of the tenant.
+    NoApiKey,
+    /// The tiers' API keys could not be read (see the log line's detail).
+    ApiKeysUnavailable,
 }
 
 impl DenyReason {
@@ -129,6 +133,8 @@ impl DenyReason {
             WrongPool => "wrong_pool",
             NoRole => "no_role",
             NotFederated => "not_federated",
+            NoApiKey => "no_api_key",
+            ApiKeysUnavailable => "api_keys_unavailable",
         }
     }
 
@@ -145,7 +151,9 @@ impl DenyReason {
             | ProviderTenantMismatch
             | WrongPool
             | NoRole
-            | NotFederated => DenyClass::Forbidden,
+            | NotFederated
+            | NoApiKey
+            | ApiKeysUnavailable => DenyClass::Forbidden,
             BadEvent | BadMethodArn | MalformedToken | AlgNotAllowed | MissingKid | CriticalHeader | WrongIssuer
             | UnknownKid | JwksUnavailable | BadSignature | WrongTokenUse | WrongClient | MissingExp | Expired
             | NotYetValid | IssuedInFuture | MissingSub => DenyClass::Unauthorized,
@@ -223,12 +231,33 @@ pub struct Verifier {
     tenant_claim: String,
     clock: Arc<dyn Clock>,
     jwks: JwksCache,
+    api_keys: Option<std::sync::Arc<crate::keys::ApiKeys>>,
 }
 
 impl Verifier {
     pub fn new(config: Config, fetcher: Arc<dyn JwksFetcher>, clock: Arc<dyn Clock>) -> Self {
         let jwks = JwksCache::new(fetcher, clock.clone(), config.jwks_backoff_seconds);
-        Verifier { tenant_claim: config.tenant_claim(), config, clock, jwks }
+        let api_keys = (!config.usage_plans.is_empty()).then(|| {
+            let lister = crate::keys::HttpKeyLister::new(config.apigw_endpoint.clone(), config.region.clone());
+            Arc::new(crate::keys::ApiKeys::new(config.platform.clone(), config.usage_plans.clone(), Arc::new(lister)))
+        });
+        Verifier { tenant_claim: config.tenant_claim(), config, clock, jwks, api_keys }
+    }
+
+    /// Reads the tenants' API keys with `lister` (tests; by default the plans are read over
+    /// HTTP when `TENANTCTL_USAGE_PLANS` is set).
+    pub fn with_key_lister(mut self, lister: Arc<dyn crate::keys::KeyLister>) -> Self {
+        self.api_keys = Some(Arc::new(crate::keys::ApiKeys::new(
+            self.config.platform.clone(),
+            self.config.usage_plans.clone(),
+            lister,
+        )));
+        self
+    }
+
+    /// The tenants' API keys, when usage is metered (`TENANTCTL_USAGE_PLANS`).
+    pub fn api_keys(&self) -> Option<&crate::keys::ApiKeys> {
+        self.api_keys.as_deref()
     }
 
     pub fn config(&self) -> &Config {

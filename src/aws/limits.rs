@@ -38,6 +38,8 @@ pub enum Category {
     ApiGateway,
     /// API Gateway `GetResources`: 5 requests per 2 seconds per account.
     ApiGatewayGetResources,
+    /// API Gateway `CreateApiKey`: 5 requests per second per account.
+    ApiGatewayCreateApiKey,
     Lambda,
     /// CloudWatch alarm writes (PutMetricAlarm, DeleteAlarms, TagResource, UntagResource).
     CloudWatchWrite,
@@ -75,6 +77,8 @@ impl Category {
             // (most operations), GetResources 5 requests per 2 seconds.
             Category::ApiGateway => 10.0,
             Category::ApiGatewayGetResources => 2.5,
+            // "Amazon API Gateway quotas", CreateApiKey: 5 requests per second per account.
+            Category::ApiGatewayCreateApiKey => 5.0,
             // Lambda control plane (function configuration) API: 15 rps documented; 10 kept.
             Category::Lambda => 10.0,
             // "CloudWatch service quotas", API requests (per account and Region):
@@ -145,6 +149,7 @@ pub const OPERATIONS: &[(&str, Category)] = &[
     ("cognito-idp:ListUsersInGroup", Category::UserList),
     ("cognito-idp:AdminListGroupsForUser", Category::UserList),
     ("apigateway:GetResources", Category::ApiGatewayGetResources),
+    ("apigateway:CreateApiKey", Category::ApiGatewayCreateApiKey),
 ];
 
 /// The category of an operation named `service:Operation` (IAM and Lambda by their verb,
@@ -315,7 +320,15 @@ impl Limiter {
             let slow = if cat.adaptive() { 1.0 } else { self.slowdown() };
             let rate = base * self.scale * slow;
             // Adaptive categories keep a small burst while they probe upwards.
-            let burst = if cat.adaptive() { rate.clamp(1.0, 2.0) } else { rate.max(1.0) };
+            // CreateApiKey's quota is a hard per-second one: a burst of 1, so no one-second
+            // window holds more than 5.
+            let burst = if cat.adaptive() {
+                rate.clamp(1.0, 2.0)
+            } else if cat == Category::ApiGatewayCreateApiKey {
+                1.0
+            } else {
+                rate.max(1.0)
+            };
             let wait = {
                 let mut b = self.buckets.lock().await;
                 let bucket = b.entry(cat).or_insert_with(|| Bucket::new(rate, burst));
@@ -375,6 +388,33 @@ mod tests {
             l.note_retry();
         }
         assert_eq!(l.slowdown(), 1.0 / 16.0);
+    }
+
+    /// Issue 14: onboarding many tenants creates their API keys at most 5 per second (no
+    /// one-second window holds more), whatever else API Gateway is doing.
+    #[tokio::test]
+    async fn create_api_key_keeps_five_per_second() {
+        assert_eq!(category_of("apigateway:CreateApiKey"), Category::ApiGatewayCreateApiKey);
+        let l = std::sync::Arc::new(Limiter::new(1.0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                l.acquire_op("apigateway:CreateApiKey", None).await;
+                start.elapsed().as_secs_f64()
+            }));
+        }
+        let mut at = Vec::new();
+        for t in tasks {
+            at.push(t.await.unwrap());
+        }
+        at.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        for (i, t) in at.iter().enumerate() {
+            let in_window = at[i..].iter().take_while(|u| **u < t + 0.999).count();
+            assert!(in_window <= 5, "{in_window} CreateApiKey within 1 s from {t}: {at:?}");
+        }
+        assert!(at[15] >= 2.9, "16 keys take 3 s at 5/s: {at:?}");
     }
 
     /// Sixteen concurrent group creates in one pool (what 8-way apply did): no one-second

@@ -40,6 +40,10 @@ pub struct MethodAuth<T = Text> {
     /// sets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer_id: Option<T>,
+    /// `apiKeyRequired` (contract §1.6, `apiUsage`): desired Some(true) when tenants' API
+    /// usage is metered, None when the folder leaves it alone; observed as the method has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_required: Option<bool>,
 }
 
 /// The item of the method `key` (`"GET /orders"`, or [`ALL_METHODS`]).
@@ -76,6 +80,12 @@ fn fields(d: &MethodAuth, o: Option<&MethodAuth>) -> Vec<FieldChange> {
             o.map_or(Value::Null, |o| opt_json(o.authorizer.as_ref())),
             opt_json(d.authorizer.as_ref()),
         ));
+    }
+    if let Some(want) = d.api_key_required {
+        let have = o.and_then(|o| o.api_key_required);
+        if have != Some(want) {
+            fields.push(fc("api_key_required", have.map_or(Value::Null, |h| json!(h)), json!(want)));
+        }
     }
     fields
 }
@@ -183,7 +193,7 @@ impl Kind for MethodAuthKind {
                 return Ok(Vec::new());
             };
             // "METHOD /path" -> (resource id, authorization type, authorizer id).
-            type Found = (String, Option<String>, Option<String>);
+            type Found = (String, Option<String>, Option<String>, Option<bool>);
             let mut found: std::collections::BTreeMap<String, Found> = std::collections::BTreeMap::new();
             let mut position: Option<String> = None;
             loop {
@@ -210,6 +220,7 @@ impl Kind for MethodAuthKind {
                                 id.to_string(),
                                 m.authorization_type().map(str::to_string),
                                 m.authorizer_id().map(str::to_string),
+                                m.api_key_required(),
                             ),
                         );
                     }
@@ -226,15 +237,15 @@ impl Kind for MethodAuthKind {
             };
             let mut out = Vec::new();
             for key in wanted {
-                let Some((rid, auth_type, auth_id)) = found.get(&key).cloned() else {
+                let Some((rid, auth_type, auth_id, key_required)) = found.get(&key).cloned() else {
                     return Err(AwsError::Other(format!(
                         "authorizer.methods: {key} does not exist on REST API `{}` ({api}); create the method first, or remove it from the list",
                         spec.rest_api
                     )));
                 };
                 // Without method details in the listing (embed not honoured), ask for the method.
-                let (auth_type, auth_id) = match auth_type {
-                    Some(t) => (t, auth_id),
+                let (auth_type, auth_id, key_required) = match auth_type {
+                    Some(t) => (t, auth_id, key_required),
                     None => {
                         let verb = key.split_once(' ').map_or(key.as_str(), |(v, _)| v);
                         aws.limiter.acquire(Category::ApiGateway).await;
@@ -247,7 +258,11 @@ impl Kind for MethodAuthKind {
                             .send()
                             .await
                             .map_err(|e| call_err("apigateway:GetMethod", e))?;
-                        (m.authorization_type().unwrap_or("NONE").to_string(), m.authorizer_id().map(str::to_string))
+                        (
+                            m.authorization_type().unwrap_or("NONE").to_string(),
+                            m.authorizer_id().map(str::to_string),
+                            m.api_key_required(),
+                        )
                     }
                 };
                 let authorizer = match auth_type.as_str() {
@@ -256,7 +271,12 @@ impl Kind for MethodAuthKind {
                     }),
                     _ => None,
                 };
-                let auth = MethodAuth { authorization_type: auth_type, authorizer, authorizer_id: None };
+                let auth = MethodAuth {
+                    authorization_type: auth_type,
+                    authorizer,
+                    authorizer_id: None,
+                    api_key_required: Some(key_required.unwrap_or(false)),
+                };
                 out.push((method_address(&key), item(&key, &auth), rid));
             }
             Ok(out)
@@ -301,6 +321,9 @@ impl Kind for MethodAuthKind {
                 ops.push(patch(PatchOp::Replace, "/authorizerId", authorizer));
             }
             ops.push(patch(PatchOp::Replace, "/authorizationType", &auth.authorization_type));
+            if let Some(required) = auth.api_key_required {
+                ops.push(patch(PatchOp::Replace, "/apiKeyRequired", required.to_string()));
+            }
             aws.limiter.acquire(Category::ApiGateway).await;
             aws.apigw
                 .update_method()

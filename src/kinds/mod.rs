@@ -30,6 +30,8 @@ use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
+pub mod api_key;
+pub mod api_key_source;
 pub mod app_client;
 pub mod authorizer;
 pub mod custom_attribute;
@@ -46,6 +48,9 @@ pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
 pub mod trigger_permission;
+pub mod usage_plan;
+pub mod usage_plan_key;
+pub mod usage_plan_stage;
 pub mod user_pool;
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
@@ -177,6 +182,13 @@ pub static KINDS: &[&dyn Kind] = &[
     &lambda_function::LambdaFunction,
     &lambda_permission::LambdaPermission,
     &trigger_permission::TriggerPermission,
+    // Contract §1.6 (tiers): after the REST API (their ids name it); the memberships after
+    // the plans and keys they join.
+    &api_key_source::ApiKeySource,
+    &usage_plan::UsagePlan,
+    &usage_plan_stage::UsagePlanStage,
+    &api_key::ApiKey,
+    &usage_plan_key::UsagePlanKey,
 ];
 
 /// The kind of this name.

@@ -128,7 +128,10 @@ impl ItemRules for StageDeployment {
                     None => changes.push(method_auth::change(maddr, m, observed.items.get(maddr), vec![field])),
                 }
             }
-            let api_changed = changes.iter().any(|c| matches!(c.resource, Resource::Authorizer | Resource::MethodAuth));
+            let api_changed = changes.iter().any(|c| {
+                matches!(c.resource, Resource::Authorizer | Resource::MethodAuth)
+                    || c.resource == Resource::Kind(super::api_key_source::KIND)
+            });
             if stale.is_empty() && !api_changed {
                 continue;
             }

@@ -5,6 +5,7 @@
 mod diff;
 pub mod drift;
 pub mod items;
+pub mod moves;
 pub mod quotas;
 pub mod saved;
 

@@ -393,9 +393,34 @@ pub fn authorizer_role(folder: &Folder, env: &RenderEnv) -> Option<RoleState> {
         permissions_boundary: None,
         trust_policy: canonical_policy(&trust),
         tags: platform_tags(pl),
-        policies: BTreeMap::from([("logs".to_string(), canonical_policy(&logs))]),
+        policies: authorizer_policies(pl, env, canonical_policy(&logs)),
         attached_policies: BTreeSet::new(),
     })
+}
+
+/// The authorizer role's inline policies: `logs`, and with `apiUsage` (contract §1.6)
+/// `usage-plan-keys`: `apigateway:GET` on the key list of each tier's usage plan only (the
+/// authorizer reads its tenants' key values there at cold start), one statement per plan so
+/// that each names one plan id (a reference, known once the plan exists).
+fn authorizer_policies(pl: &Platform, env: &RenderEnv, logs: Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::from([("logs".to_string(), logs)]);
+    if pl.api_usage.is_some() && !pl.tiers.is_empty() {
+        let statements: Vec<Value> = pl
+            .tiers
+            .keys()
+            .map(|tier| {
+                let arn = Text::lit(format!("arn:{}:apigateway:{}::/usageplans/", env.partition, env.region))
+                    .id(crate::kinds::usage_plan::address(tier))
+                    .s("/keys");
+                json!({"Sid": format!("UsagePlanKeys{}", tier.to_ascii_uppercase()), "Effect": "Allow", "Action": "apigateway:GET", "Resource": arn})
+            })
+            .collect();
+        out.insert(
+            "usage-plan-keys".to_string(),
+            canonical_policy(&json!({"Version": "2012-10-17", "Statement": statements})),
+        );
+    }
+    out
 }
 
 /// Adds the authorizer wiring (function, invoke permission, authorizer, methods, stage) to
@@ -488,6 +513,16 @@ fn authorizer(
                     format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/')).into(),
                 );
             }
+            // Contract §1.6: the tiers' usage plans, whose keys the authorizer reads at cold
+            // start (by id, never their values: see `crate::kinds::usage_plan_key`).
+            if pl.api_usage.is_some() && !pl.tiers.is_empty() {
+                let plans: Vec<Text> =
+                    pl.tiers.keys().map(|t| Text::default().id(crate::kinds::usage_plan::address(t))).collect();
+                environment.insert("TENANTCTL_USAGE_PLANS".to_string(), join(plans));
+                if let Some(ep) = jwks_endpoint {
+                    environment.insert("TENANTCTL_APIGW_ENDPOINT".to_string(), ep.trim_end_matches('/').into());
+                }
+            }
             let role = authorizer_exec_role_arn(pl, env)?;
             function = Some(FunctionState {
                 name: fs.name.clone(),
@@ -544,6 +579,8 @@ fn authorizer(
         authorization_type: method_type.to_string(),
         authorizer: Some(spec.name.clone()),
         authorizer_id: Some(Text::default().id(AUTHORIZER_ADDRESS)),
+        // Contract §1.6: metered methods need the key the authorizer names.
+        api_key_required: pl.api_usage.as_ref().map(|_| true),
     };
     let methods: Vec<String> = if spec.methods.is_empty() {
         vec![ALL_METHODS.to_string()]

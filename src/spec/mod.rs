@@ -413,7 +413,22 @@ pub fn load_all(root: &Path) -> (Option<Folder>, Vec<Diagnostic>) {
     if platforms.is_empty() {
         return (None, diags);
     }
-    (Some(Folder { root: root.to_path_buf(), platform: platforms.remove(0), tenants, policies }), diags)
+    let platform = platforms.remove(0);
+    tiers_give_isolation(&platform.value, &mut tenants);
+    (Some(Folder { root: root.to_path_buf(), platform, tenants, policies }), diags)
+}
+
+/// Contract §1.6: a tenant of a tier gets the tier's isolation, unless its file says
+/// `isolation` itself (a contradiction is a `validate` error, see `validate::tier_rules`).
+fn tiers_give_isolation(platform: &Platform, tenants: &mut [Located<Tenant>]) {
+    for t in tenants.iter_mut() {
+        let explicit = t.doc.value.get("isolation").is_some();
+        if let Some(tier) = t.value.tier.as_ref().and_then(|name| platform.tiers.get(name)) {
+            if !explicit {
+                t.value.isolation = tier.isolation;
+            }
+        }
+    }
 }
 
 fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, PolicyTemplate> {

@@ -29,6 +29,79 @@ pub struct Platform {
     pub authorizer: Option<AuthorizerSpec>,
     #[serde(default)]
     pub monitoring: Option<MonitoringSpec>,
+    /// Contract §1.6: service tiers by name (`^[a-z][a-z0-9]{0,15}$`); a tenant's `tier`
+    /// gives its isolation and, with `apiUsage`, its API throttle and quota.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, TierSpec>,
+    /// Contract §1.6: the REST API stage the tiers' usage plans meter.
+    #[serde(default)]
+    pub api_usage: Option<ApiUsageSpec>,
+}
+
+/// A service tier (contract §1.6): one usage plan `<platform>-<tier>` with `apiUsage`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TierSpec {
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// Requests per second and burst, per tenant (per API key).
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    /// Requests per period, per tenant (per API key).
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ThrottleSpec {
+    /// Steady-state requests per second (API Gateway's `rateLimit`, a double).
+    #[schemars(range(min = 0))]
+    pub rate_limit: f64,
+    /// Burst capacity (API Gateway's `burstLimit`, an integer).
+    #[schemars(range(min = 0))]
+    pub burst_limit: i32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QuotaSpec {
+    /// Requests per period (API Gateway's `quota.limit`).
+    #[schemars(range(min = 1))]
+    pub limit: i32,
+    pub period: QuotaPeriod,
+    /// Days into the period the quota starts (`quota.offset`): DAY 0, WEEK 0-6, MONTH 0-27.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 27))]
+    pub offset: i32,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum QuotaPeriod {
+    Day,
+    Week,
+    Month,
+}
+
+impl QuotaPeriod {
+    pub fn aws_name(self) -> &'static str {
+        match self {
+            QuotaPeriod::Day => "DAY",
+            QuotaPeriod::Week => "WEEK",
+            QuotaPeriod::Month => "MONTH",
+        }
+    }
+}
+
+/// Where tenants' API usage is metered (contract §1.6).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApiUsageSpec {
+    /// The REST API (name or id); the authorizer's (`authorizer.restApi`).
+    pub rest_api: String,
+    /// The stage the usage plans are attached to.
+    pub stage: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -446,6 +519,10 @@ pub struct Tenant {
     pub vars: BTreeMap<String, String>,
     #[serde(default)]
     pub identity_providers: Vec<IdentityProviderSpec>,
+    /// Contract §1.6: the tier (of the Platform's `tiers`); the tenant's isolation comes
+    /// from it.
+    #[serde(default)]
+    pub tier: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]

@@ -1,0 +1,161 @@
+//! `api_key_source`: the REST API's `apiKeySource`, which `apiUsage` sets to `AUTHORIZER` (the
+//! authorizer's `usageIdentifierKey` names the caller's API key; callers send none), at
+//! `platform/rest_api/api_key_source`. A field tenantctl patches on an object it does not own
+//! (like `method_auth`): read with `GetRestApi`, changed with `UpdateRestApi`
+//! (`replace /apiKeySource`), never deleted; without `apiUsage` it is neither read nor
+//! changed (removing `apiUsage` leaves the API as it is). API Gateway serves it after a
+//! deployment: a change of it makes the stage deployment (`authorizer.stage`) deploy again.
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::json;
+
+use super::authorizer::{patch, rest_api_id};
+use super::Kind;
+use crate::aws::{call_err, Aws, AwsError, Category};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+use crate::state::wiring::REST_API_ADDRESS;
+use crate::state::{Ids, Item, World};
+use aws_sdk_apigateway::types::Op as PatchOp;
+
+pub struct ApiKeySource;
+
+pub const KIND: &str = "api_key_source";
+pub const ADDRESS: &str = "platform/rest_api/api_key_source";
+/// The source `apiUsage` needs.
+pub const AUTHORIZER: &str = "AUTHORIZER";
+
+pub fn item(source: &str) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: "apiKeySource".to_string(),
+        tenant: None,
+        parent: Some(REST_API_ADDRESS.to_string()),
+        state: json!({"api_key_source": source}),
+        after: Vec::new(),
+    }
+}
+
+impl ItemRules for ApiKeySource {
+    fn resource(&self) -> Resource {
+        Resource::Kind(KIND)
+    }
+
+    /// With the methods (11), before the stage deployment (12).
+    fn phase(&self, _item: &Item, delete: bool) -> u8 {
+        if delete {
+            13
+        } else {
+            11
+        }
+    }
+
+    fn owns_undeclared(&self) -> bool {
+        false
+    }
+}
+
+impl Kind for ApiKeySource {
+    fn service(&self) -> super::Service {
+        super::Service::ApiGateway
+    }
+
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn platform_wide(&self) -> bool {
+        true
+    }
+
+    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+        match &folder.platform.value.api_usage {
+            Some(_) => vec![(ADDRESS.to_string(), item(AUTHORIZER))],
+            None => Vec::new(),
+        }
+    }
+
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        folder: &'a Folder,
+        _desired: &'a World,
+        _scoped: bool,
+        _observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            if folder.platform.value.api_usage.is_none() {
+                return Ok(Vec::new());
+            }
+            let Some(api) = ids.id(REST_API_ADDRESS) else { return Ok(Vec::new()) };
+            aws.limiter.acquire(Category::ApiGateway).await;
+            let out = aws
+                .apigw
+                .get_rest_api()
+                .rest_api_id(api)
+                .send()
+                .await
+                .map_err(|e| call_err("apigateway:GetRestApi", e))?;
+            // API Gateway's default is HEADER.
+            let source = out.api_key_source().map_or("HEADER", |s| s.as_str()).to_string();
+            Ok(vec![(ADDRESS.to_string(), item(&source), api.to_string())])
+        }
+        .boxed()
+    }
+
+    fn inventory(&self, _address: &str, _item: &Item, _ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<serde_json::Value> {
+        None
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let api = rest_api_id(parent, "apiKeySource")?;
+            self.update(aws, item, item, api, parent).await?;
+            Ok(api.to_string())
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _live: &'a Item,
+        _id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let api = rest_api_id(parent, "apiKeySource")?;
+            let source = item.state.get("api_key_source").and_then(|v| v.as_str()).unwrap_or(AUTHORIZER);
+            aws.limiter.acquire(Category::ApiGateway).await;
+            aws.apigw
+                .update_rest_api()
+                .rest_api_id(api)
+                .patch_operations(patch(PatchOp::Replace, "/apiKeySource", source))
+                .send()
+                .await
+                .map_err(|e| call_err("apigateway:UpdateRestApi", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        _live: &'a Item,
+        _id: &'a str,
+        _parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        // Never planned (owns_undeclared is false): the REST API is not tenantctl's.
+        async { Ok(()) }.boxed()
+    }
+}
