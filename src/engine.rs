@@ -111,7 +111,7 @@ fn lane(change: &Change) -> usize {
     match service {
         Service::Iam => 0,
         Service::Cognito => 1,
-        Service::Lambda | Service::ApiGateway => 2,
+        Service::Lambda | Service::ApiGateway | Service::CloudWatch => 2,
     }
 }
 

@@ -116,7 +116,7 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
     let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).send().await.unwrap();
     let web = clients.user_pool_clients().iter().find(|c| c.client_name() == Some("web")).expect("web client");
     let client_id = web.client_id().unwrap().to_string();
-    assert_eq!(config.client_ids, [client_id.clone()]);
+    assert_eq!(config.client_ids, std::slice::from_ref(&client_id));
     let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
 
     // A user of tenant acme, in acme-admin, signs in.

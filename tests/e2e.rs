@@ -176,8 +176,7 @@ async fn folder_changes_apply_in_place_and_users_survive() {
     write(
         d,
         "tenants/platform.yaml",
-        &platform_yaml(&p, &format!("{p}-api"), "    - {name: plan, type: string, mutable: true}\n")
-            .replace("  customAttributes:\n", "  customAttributes:\n"),
+        &platform_yaml(&p, &format!("{p}-api"), "    - {name: plan, type: string, mutable: true}\n"),
     );
     let plan = run_ok(d, &ep, &["plan", "--format", "json"], 0);
     let plan = json(&plan);

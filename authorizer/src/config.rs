@@ -15,6 +15,9 @@ pub const ENV_TENANT_ATTRIBUTE: &str = "TENANTCTL_TENANT_ATTRIBUTE";
 pub const ENV_ROLES: &str = "TENANTCTL_ROLES";
 pub const ENV_JWKS_URL: &str = "TENANTCTL_JWKS_URL";
 pub const ENV_IDP_TENANTS: &str = "TENANTCTL_IDP_TENANTS";
+/// `TENANTCTL_IDP_TENANTS` value of a provider that belongs to no tenant (a pool's own
+/// social or enterprise provider): its users' tenant is their tenant attribute.
+pub const ANY_TENANT: &str = "*";
 pub const ENV_CLOCK_SKEW_SECONDS: &str = "TENANTCTL_CLOCK_SKEW_SECONDS";
 pub const ENV_JWKS_BACKOFF_SECONDS: &str = "TENANTCTL_JWKS_BACKOFF_SECONDS";
 /// Contract §1.6: the tiers' usage plan ids, whose keys the authorizer reads (`keys`).
@@ -116,7 +119,7 @@ pub struct Config {
     pub roles: BTreeMap<String, u32>,
     /// Optional JWKS URL template with `{issuer}` and/or `{pool_id}`.
     pub jwks_url_template: Option<String>,
-    /// Federated provider name -> tenant.
+    /// Federated provider name -> tenant, or [`ANY_TENANT`] for a pool's own provider.
     pub idp_tenants: BTreeMap<String, String>,
     pub clock_skew_seconds: u64,
     pub jwks_backoff_seconds: u64,
@@ -245,7 +248,9 @@ impl Config {
                 let (provider, tenant) = item
                     .rsplit_once(':')
                     .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
-                if provider.is_empty() || !is_tenant_id(tenant) {
+                // `*`: one of the pool's own providers (social, enterprise), which speaks
+                // for no tenant: the tenant comes from the tenant attribute.
+                if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(tenant)) {
                     return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
                 }
                 if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {

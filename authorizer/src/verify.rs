@@ -394,6 +394,12 @@ impl Verifier {
                 let Some(t) = cfg.idp_tenants.get(provider) else {
                     return Err(forbid(&sub, UnknownProvider, format!("provider {provider:?}")));
                 };
+                if t == crate::config::ANY_TENANT {
+                    // A pool's own provider: binds no tenant (the tenant attribute, which no
+                    // provider may map, says which).
+                    providers.push(provider);
+                    continue;
+                }
                 if let Some(prev) = federated_tenant.filter(|prev| *prev != t) {
                     return Err(forbid(
                         &sub,

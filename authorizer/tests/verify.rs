@@ -992,3 +992,39 @@ fn access_token_tenant_comes_from_its_groups() {
     });
     assert_eq!(v.verify(&sign_b(&globex)).unwrap().tenant_id, "globex");
 }
+
+/// Contract §1.4: a tenant's own provider (`<tenant>-<name>:<tenant>`) binds its users to that
+/// tenant, and a token whose tenant attribute names another tenant is denied; the pool's own
+/// providers (`Google:*`, as tenantctl writes them) bind none, so their users' tenant is the
+/// tenant attribute.
+#[test]
+fn provider_tenant_binding_and_pool_providers() {
+    let mut e = env();
+    e.insert("TENANTCTL_IDP_TENANTS".into(), "acme-okta:acme,globex-saml:globex,Google:*".into());
+    let (v, _, _) = verifier_with(&e);
+    // The tenant's provider, the tenant's attribute: allowed.
+    let mut ok = federated_id_claims(ISS_A, "acme-okta", &["acme-member"]);
+    ok["custom:tenant_id"] = json!("acme");
+    assert_eq!(v.verify(&sign(&ok)).unwrap().tenant_id, "acme");
+    // The provider is acme's, the attribute says globex: denied, whatever the groups.
+    for groups in [&["globex-member"][..], &["acme-member"][..]] {
+        let mut c = federated_id_claims(ISS_A, "acme-okta", groups);
+        c["custom:tenant_id"] = json!("globex");
+        assert_eq!(v.verify(&sign(&c)).err().map(|d| d.reason), Some(DenyReason::ProviderTenantMismatch));
+    }
+    // A SAML provider of globex, attribute acme: denied too.
+    let mut c = federated_id_claims(ISS_A, "globex-saml", &["acme-member"]);
+    c["custom:tenant_id"] = json!("acme");
+    assert_eq!(v.verify(&sign(&c)).err().map(|d| d.reason), Some(DenyReason::ProviderTenantMismatch));
+    // The pool's own provider: the tenant attribute decides.
+    let mut g = federated_id_claims(ISS_A, "Google", &["acme-member"]);
+    g["custom:tenant_id"] = json!("acme");
+    assert_eq!(v.verify(&sign(&g)).unwrap().tenant_id, "acme");
+    // ... and without one, an ID token has no tenant.
+    let g = federated_id_claims(ISS_A, "Google", &["acme-member"]);
+    assert_eq!(v.verify(&sign(&g)).err().map(|d| d.reason), Some(DenyReason::MissingTenant));
+    // A provider tenantctl did not list is still unknown.
+    let mut f = federated_id_claims(ISS_A, "Facebook", &["acme-member"]);
+    f["custom:tenant_id"] = json!("acme");
+    assert_eq!(v.verify(&sign(&f)).err().map(|d| d.reason), Some(DenyReason::UnknownProvider));
+}

@@ -41,6 +41,10 @@ pub enum Category {
     /// API Gateway `CreateApiKey`: 5 requests per second per account.
     ApiGatewayCreateApiKey,
     Lambda,
+    /// CloudWatch alarm writes (PutMetricAlarm, DeleteAlarms, TagResource, UntagResource).
+    CloudWatchWrite,
+    /// CloudWatch reads (DescribeAlarms, ListTagsForResource).
+    CloudWatchRead,
 }
 
 /// Cognito's per-pool rate for the resource and client categories (requests per second).
@@ -77,6 +81,11 @@ impl Category {
             Category::ApiGatewayCreateApiKey => 5.0,
             // Lambda control plane (function configuration) API: 15 rps documented; 10 kept.
             Category::Lambda => 10.0,
+            // "CloudWatch service quotas", API requests (per account and Region):
+            // PutMetricAlarm 3 TPS, DescribeAlarms 9 TPS. DeleteAlarms and the tagging calls
+            // are kept at the alarm-write rate.
+            Category::CloudWatchWrite => 3.0,
+            Category::CloudWatchRead => 9.0,
         }
     }
 
@@ -154,6 +163,8 @@ pub fn category_of(op: &str) -> Category {
         "iam" if ["Get", "List"].iter().any(|p| name.starts_with(p)) => Category::IamRead,
         "iam" => Category::IamWrite,
         "lambda" => Category::Lambda,
+        "monitoring" if ["Describe", "List", "Get"].iter().any(|p| name.starts_with(p)) => Category::CloudWatchRead,
+        "monitoring" => Category::CloudWatchWrite,
         "cognito-idp" if ["Get", "List", "Describe"].iter().any(|p| name.starts_with(p)) => Category::UserPoolRead,
         "cognito-idp" => Category::UserPoolUpdate,
         _ => Category::ApiGateway,
@@ -470,6 +481,9 @@ mod tests {
         assert_eq!(category_of("cognito-idp:DescribeUserPoolClient"), Category::UserPoolClientRead);
         assert_eq!(category_of("apigateway:GetResources"), Category::ApiGatewayGetResources);
         assert_eq!(Category::ApiGatewayGetResources.default_rate(), 2.5);
+        assert_eq!(category_of("monitoring:PutMetricAlarm"), Category::CloudWatchWrite);
+        assert_eq!(category_of("monitoring:DescribeAlarms"), Category::CloudWatchRead);
+        assert_eq!(Category::CloudWatchWrite.default_rate(), 3.0);
         assert_eq!(category_of("iam:CreateRole"), Category::IamWrite);
         assert_eq!(category_of("iam:GetAccountSummary"), Category::IamRead);
         assert!(Category::UserPoolClientUpdate.per_pool() && !Category::UserPoolUpdate.per_pool());

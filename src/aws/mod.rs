@@ -22,6 +22,8 @@ pub struct Aws {
     pub apigw: aws_sdk_apigateway::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sts: aws_sdk_sts::Client,
+    /// CloudWatch (the pools' alarms, `kinds::pool_alarm`).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub stats: Arc<Stats>,
     pub limiter: Arc<Limiter>,
     pub ctx: Ctx,
@@ -166,6 +168,9 @@ pub async fn connect(
     let lambda = aws_sdk_lambda::Client::from_conf(
         aws_sdk_lambda::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
     );
+    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&conf).interceptor(interceptor.clone()).build(),
+    );
     let sts =
         aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&conf).interceptor(interceptor).build());
     // The account is resolved lazily (see `Aws::resolve_account`): a `--tenant` plan learns it
@@ -178,6 +183,7 @@ pub async fn connect(
         apigw,
         lambda,
         sts,
+        cloudwatch,
         stats,
         limiter,
         ctx: Ctx { platform: platform.to_string(), account_id, region, partition, endpoint },

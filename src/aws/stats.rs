@@ -91,6 +91,7 @@ fn short_service(s: &str) -> &str {
         "APIGateway" | "apigateway" | "API Gateway" => "apigateway",
         "Lambda" | "lambda" => "lambda",
         "Sts" | "sts" | "STS" => "sts",
+        "CloudWatch" | "cloudwatch" | "monitoring" => "monitoring",
         other => other,
     }
 }

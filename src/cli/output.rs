@@ -105,11 +105,9 @@ impl Spinner {
             let (base, _) = crate::aws::stats::progress();
             let started = std::time::Instant::now();
             let mut bar: Option<indicatif::ProgressBar> = None;
-            loop {
-                match rx.recv_timeout(std::time::Duration::from_millis(100)) {
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                    _ => break,
-                }
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(std::time::Duration::from_millis(100))
+            {
                 if started.elapsed() < Self::DELAY {
                     continue;
                 }

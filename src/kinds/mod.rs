@@ -37,9 +37,11 @@ pub mod authorizer;
 pub mod custom_attribute;
 pub mod group;
 pub mod iam_role;
+pub mod identity_provider;
 pub mod lambda_function;
 pub mod lambda_permission;
 pub mod method_auth;
+pub mod pool_alarm;
 pub mod pool_domain;
 pub mod resource_server;
 pub mod rest_api;
@@ -58,6 +60,7 @@ pub enum Service {
     Cognito,
     Lambda,
     ApiGateway,
+    CloudWatch,
 }
 
 /// What a kind's observation found: (address, instance, physical id) each.
@@ -170,6 +173,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &app_client::AppClient,
     &group::Group,
     &pool_domain::PoolDomain,
+    &identity_provider::IdentityProvider,
+    &pool_alarm::PoolAlarm,
     &rest_api::RestApi,
     &authorizer::Authorizer,
     &method_auth::MethodAuthKind,

@@ -491,6 +491,8 @@ fn authorizer(
                     let id = &t.value.id;
                     t.value.identity_providers.iter().map(move |idp| format!("{id}-{}:{id}", idp.name))
                 })
+                // The pool's own providers bind no tenant (`*`, contract §1.4).
+                .chain(pl.user_pool.identity_providers.iter().map(|idp| format!("{}:*", idp.name)))
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();

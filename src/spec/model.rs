@@ -133,6 +133,10 @@ pub struct UserPoolSpec {
     pub threat_protection: ThreatProtection,
     #[serde(default)]
     pub triggers: BTreeMap<String, String>,
+    /// Contract §1.4: the pool's own social and enterprise identity providers, in every
+    /// managed pool.
+    #[serde(default)]
+    pub identity_providers: Vec<PoolIdentityProviderSpec>,
     /// Contract §1.5: sent when a pool is created; AWS never lets it change.
     #[serde(default)]
     pub usernames: Option<UsernamesSpec>,
@@ -170,6 +174,7 @@ impl Default for UserPoolSpec {
             feature_plan: None,
             threat_protection: ThreatProtection::Off,
             triggers: BTreeMap::new(),
+            identity_providers: Vec::new(),
             usernames: None,
         }
     }
@@ -461,7 +466,19 @@ pub struct MethodSpec {
 pub struct MonitoringSpec {
     pub sns_topic_arn: String,
     #[serde(default)]
-    pub alarms: BTreeMap<String, AlarmSpec>,
+    pub alarms: AlarmsSpec,
+}
+
+/// The alarms tenantctl puts on every managed pool (contract §1.4); an absent one is not made.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AlarmsSpec {
+    /// Sign-in requests Cognito throttled in one period (SignInThrottles, Sum).
+    #[serde(default)]
+    pub sign_in_throttles: Option<AlarmSpec>,
+    /// Failed sign-ins / all sign-ins in one period (SignInSuccesses: 1 - Sum / SampleCount).
+    #[serde(default)]
+    pub failed_sign_in_ratio: Option<AlarmSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -515,6 +532,49 @@ pub enum IdpType {
     Saml,
 }
 
+/// The type of a pool's own identity provider (contract §1.4).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolIdpType {
+    Google,
+    Facebook,
+    Amazon,
+    Apple,
+    Oidc,
+    Saml,
+}
+
+/// A pool's own identity provider (`userPool.identityProviders`), in every managed pool.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolIdentityProviderSpec {
+    /// Google | Facebook | LoginWithAmazon | SignInWithApple, or a name for oidc/saml.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub idp_type: PoolIdpType,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The environment variable holding the client secret (apple: the private key), read at
+    /// plan and apply; never in YAML.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// oidc only.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// saml only.
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// apple only: the Apple developer team id and the key id of the private key.
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct IdentityProviderSpec {
@@ -529,6 +589,8 @@ pub struct IdentityProviderSpec {
     pub client_secret_env: Option<String>,
     #[serde(default)]
     pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
     #[serde(default)]
     pub attribute_mapping: BTreeMap<String, String>,
 }

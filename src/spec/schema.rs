@@ -375,12 +375,16 @@ fn walk(root: &Value, s: &Value, v: &mut Value, path: &str, out: &mut Vec<Proble
                                 names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                             ),
                         };
-                        out.push(Problem {
-                            path: kp,
-                            at_key: true,
-                            message: format!("unknown field `{k}`"),
-                            hint: Some(hint),
-                        });
+                        // A secret written inline: name the mistake, never echo the value.
+                        let (message, hint) = if k == "clientSecret" {
+                            (
+                                "`clientSecret`: a client secret is never written in YAML (it would end up in the repository)".to_string(),
+                                "put it in an environment variable and name the variable in `clientSecretEnv`".to_string(),
+                            )
+                        } else {
+                            (format!("unknown field `{k}`"), hint)
+                        };
+                        out.push(Problem { path: kp, at_key: true, message, hint: Some(hint) });
                         map.remove(&k);
                     }
                     None => {}

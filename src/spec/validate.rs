@@ -194,6 +194,7 @@ pub fn validate(folder: &Folder) -> Vec<Diagnostic> {
     platform_rules(&mut v);
     tenant_rules(&mut v);
     tier_rules(&mut v);
+    identity_rules(&mut v);
     group_count_rules(&mut v);
     template_rules(&mut v);
     let mut out = v.out;
@@ -601,11 +602,8 @@ fn pool_rules(v: &mut V<'_>) {
                 }
             }
             for (j, u) in o.callback_urls.iter().enumerate() {
-                if !(u.starts_with("https://") || u.starts_with("http://localhost"))
-                    || u.contains('#')
-                    || u.contains('*')
-                {
-                    v.push(p.at(&format!("{path}.oauth.callbackUrls[{j}]"), format!("callback URL `{u}` must be an https URL without fragment or wildcard (http only for localhost)")));
+                if !(u.starts_with("https://") || is_loopback_http(u)) || u.contains('#') || u.contains('*') {
+                    v.push(p.at(&format!("{path}.oauth.callbackUrls[{j}]"), format!("callback URL `{u}` must be an https URL without fragment or wildcard (http only for localhost or 127.0.0.1)")));
                 }
             }
         }
@@ -631,8 +629,6 @@ fn pool_rules(v: &mut V<'_>) {
             }
         }
     }
-    // Contract §1.4 features this version does not manage yet: refuse rather than ignore.
-    let unsupported = [("monitoring", p.value.monitoring.is_some())];
     // What the feature plan allows (Cognito's feature plans): threat protection needs plus;
     // a pre-token-generation trigger (event version 2) needs essentials or plus. An absent
     // plan is Cognito's default, essentials.
@@ -658,14 +654,6 @@ fn pool_rules(v: &mut V<'_>) {
             )
             .hint("set userPool.featurePlan: essentials (or plus)"),
         );
-    }
-    for (path, set) in unsupported {
-        if set {
-            v.push(
-                p.at(path, format!("`{path}` is not supported by this tenantctl version yet"))
-                    .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
-            );
-        }
     }
     if let Some(d) = &up.domain {
         static R: OnceLock<Regex> = OnceLock::new();
@@ -927,15 +915,6 @@ fn tenant_rules(v: &mut V<'_>) {
                 }
             }
         }
-        if !tv.identity_providers.is_empty() {
-            v.push(
-                t.at(
-                    "identityProviders",
-                    "`identityProviders` (tenant SSO) is not supported by this tenantctl version yet",
-                )
-                .hint("remove it for now; tenantctl refuses settings it would not apply rather than ignore them"),
-            );
-        }
         let ta_full = format!("custom:{}", pl.user_pool.tenant_attribute);
         let mut idp_names = HashSet::new();
         for (i, idp) in tv.identity_providers.iter().enumerate() {
@@ -990,6 +969,9 @@ fn tenant_rules(v: &mut V<'_>) {
                         t.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")),
                     );
                 }
+            }
+            if idp.idp_type == IdpType::Saml && idp.client_secret_env.is_some() {
+                v.push(t.at(&format!("{path}.clientSecretEnv"), "a saml provider takes no client secret"));
             }
         }
     }
@@ -1234,5 +1216,232 @@ fn tier_rules(v: &mut V<'_>) {
             )
             .hint("ask AWS to raise the API key quota"),
         );
+    }
+}
+
+/// An `http://` URL whose host is exactly `localhost` or `127.0.0.1` (any port): the only
+/// plain-http callback URLs Cognito accepts.
+fn is_loopback_http(u: &str) -> bool {
+    let Some(rest) = u.strip_prefix("http://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some(_) => return false,
+        None => authority,
+    };
+    host == "localhost" || host == "127.0.0.1"
+}
+
+/// Identity providers per user pool (Cognito quota).
+pub const MAX_IDPS_PER_POOL: usize = 300;
+/// CloudWatch: an alarm on metric math holds at most 10 metrics.
+pub const MAX_ALARM_METRICS: usize = 10;
+
+/// Contract §1.4: the pool's own identity providers, tenant providers across tenants, the
+/// feature plan's rules, monitoring.
+fn identity_rules(v: &mut V<'_>) {
+    use super::model::PoolIdpType;
+    let folder = v.folder;
+    let p = &folder.platform;
+    let pl = &p.value;
+    let up = &pl.user_pool;
+    let ta = &up.tenant_attribute;
+    let ta_full = format!("custom:{ta}");
+    // The pool's own providers.
+    let mut pool_names: HashMap<String, usize> = HashMap::new();
+    for (i, idp) in up.identity_providers.iter().enumerate() {
+        let path = format!("userPool.identityProviders[{i}]");
+        let fixed = match idp.idp_type {
+            PoolIdpType::Google => Some("Google"),
+            PoolIdpType::Facebook => Some("Facebook"),
+            PoolIdpType::Amazon => Some("LoginWithAmazon"),
+            PoolIdpType::Apple => Some("SignInWithApple"),
+            PoolIdpType::Oidc | PoolIdpType::Saml => None,
+        };
+        match fixed {
+            Some(n) if idp.name != n => v.push(
+                p.at(
+                    &format!("{path}.name"),
+                    format!(
+                        "a {} provider is named `{n}` in Cognito, not `{}`",
+                        pool_idp_type_name(idp.idp_type),
+                        idp.name.escape_debug()
+                    ),
+                )
+                .hint(format!("name: {n}")),
+            ),
+            None => {
+                static R: OnceLock<Regex> = OnceLock::new();
+                if !re(&R, r"^[A-Za-z][A-Za-z0-9_.]{0,31}$").is_match(&idp.name)
+                    || ["Google", "Facebook", "LoginWithAmazon", "SignInWithApple", "COGNITO"]
+                        .contains(&idp.name.as_str())
+                {
+                    v.push(
+                        p.at(&format!("{path}.name"), format!("identity provider name `{}` must be 1-32 letters, digits, _ and . (no hyphen: `<tenant>-<name>` is a tenant's provider), and not a social provider's name", idp.name.escape_debug())),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if let Some(prev) = pool_names.insert(idp.name.clone(), i) {
+            v.push(p.at(
+                &format!("{path}.name"),
+                format!("identity provider `{}` is declared twice (also identityProviders[{prev}])", idp.name),
+            ));
+        }
+        if let Some(e) = &idp.client_secret_env {
+            if !env_name_re().is_match(e) {
+                v.push(p.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")));
+            }
+        }
+        let needs_client = idp.idp_type != PoolIdpType::Saml;
+        if needs_client && idp.client_id.as_deref().is_none_or(str::is_empty) {
+            v.push(p.at(path.as_str(), format!("a {} provider needs `clientId`", pool_idp_type_name(idp.idp_type))));
+        }
+        let needs_secret = matches!(
+            idp.idp_type,
+            PoolIdpType::Google | PoolIdpType::Facebook | PoolIdpType::Amazon | PoolIdpType::Apple
+        );
+        if needs_secret && idp.client_secret_env.is_none() {
+            v.push(
+                p.at(
+                    path.as_str(),
+                    format!(
+                        "a {} provider needs `clientSecretEnv`{}",
+                        pool_idp_type_name(idp.idp_type),
+                        if idp.idp_type == PoolIdpType::Apple { " (the variable holding the private key)" } else { "" }
+                    ),
+                )
+                .hint("name the environment variable that holds the secret at plan and apply"),
+            );
+        }
+        let https = |u: &Option<String>| u.as_deref().is_some_and(|i| i.starts_with("https://"));
+        if idp.idp_type == PoolIdpType::Oidc && !https(&idp.issuer) {
+            v.push(p.at(path.as_str(), "an oidc provider needs an https `issuer`"));
+        }
+        if idp.idp_type == PoolIdpType::Saml {
+            if !https(&idp.metadata_url) {
+                v.push(p.at(path.as_str(), "a saml provider needs an https `metadataUrl`"));
+            }
+            if idp.client_secret_env.is_some() {
+                v.push(p.at(&format!("{path}.clientSecretEnv"), "a saml provider takes no client secret"));
+            }
+        }
+        if idp.idp_type == PoolIdpType::Apple && (idp.team_id.is_none() || idp.key_id.is_none()) {
+            v.push(p.at(path.as_str(), "an apple provider needs `teamId` and `keyId`"));
+        }
+        if idp.idp_type != PoolIdpType::Oidc && idp.issuer.is_some() {
+            v.push(p.at(&format!("{path}.issuer"), "`issuer` is for oidc providers only"));
+        }
+        if idp.idp_type != PoolIdpType::Saml && idp.metadata_url.is_some() {
+            v.push(p.at(&format!("{path}.metadataUrl"), "`metadataUrl` is for saml providers only"));
+        }
+        if idp.idp_type != PoolIdpType::Apple && (idp.team_id.is_some() || idp.key_id.is_some()) {
+            v.push(p.at(path.as_str(), "`teamId` and `keyId` are for apple providers only"));
+        }
+        for (k, val) in &idp.attribute_mapping {
+            if *k == ta_full || k == ta {
+                v.push(
+                    p.at(&format!("{path}.attributeMapping.{k}"), format!("mapping an IdP attribute onto the tenant attribute `{ta_full}` lets the IdP choose the tenant"))
+                        .hint("a federated user's tenant is set by administrators (or comes from a tenant's own provider); remove this mapping"),
+                );
+            }
+            if val.is_empty() {
+                v.push(p.at(&format!("{path}.attributeMapping.{k}"), "an attribute mapping needs a source attribute"));
+            }
+        }
+    }
+    // Tenant providers across tenants: one external identity provider (issuer or metadata
+    // URL) serves one tenant, and physical names never meet the pool's own.
+    let mut by_source: HashMap<String, (String, String)> = HashMap::new();
+    let mut per_pool: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &folder.tenants {
+        let tv = &t.value;
+        let pool = match tv.isolation {
+            Isolation::Pooled => names::shared_pool(&pl.name),
+            Isolation::Silo => names::silo_pool(&pl.name, &tv.id),
+        };
+        *per_pool.entry(pool.clone()).or_insert(up.identity_providers.len()) += tv.identity_providers.len();
+        if per_pool[&pool] > MAX_IDPS_PER_POOL {
+            v.push(
+                t.at("identityProviders", format!("tenant `{}` takes pool `{pool}` past Cognito's {MAX_IDPS_PER_POOL} identity providers per pool (the pool's own {} and its tenants' providers)", tv.id, up.identity_providers.len()))
+                    .hint("make some tenants silo (a pool each), or declare fewer providers"),
+            );
+            per_pool.insert(pool, usize::MIN);
+        }
+        for (i, idp) in tv.identity_providers.iter().enumerate() {
+            let path = format!("identityProviders[{i}]");
+            let source = match idp.idp_type {
+                super::model::IdpType::Oidc => idp
+                    .issuer
+                    .clone()
+                    .map(|s| format!("{}|{}", s.trim_end_matches('/'), idp.client_id.clone().unwrap_or_default())),
+                super::model::IdpType::Saml => idp.metadata_url.clone(),
+            };
+            let phys = format!("{}-{}", tv.id, idp.name);
+            if let Some(source) = source {
+                if let Some((other, other_name)) = by_source.get(&source).filter(|(o, _)| *o != tv.id) {
+                    v.push(
+                        t.at(&format!("{path}.name"), format!("identity provider `{phys}` is the same provider as tenant `{other}`'s `{other_name}`: one provider would sign users in to two tenants"))
+                            .hint("each tenant federates with its own provider (its own issuer and client, or its own SAML metadata)"),
+                    );
+                } else {
+                    by_source.insert(source, (tv.id.clone(), phys.clone()));
+                }
+            }
+            if up.identity_providers.iter().any(|pi| pi.name == phys) {
+                v.push(t.at(
+                    &format!("{path}.name"),
+                    format!("identity provider `{phys}` is also the name of one of the pool's own providers"),
+                ));
+            }
+        }
+    }
+    // Monitoring.
+    if let Some(m) = &pl.monitoring {
+        if !arn_re().is_match(&m.sns_topic_arn) || !m.sns_topic_arn.contains(":sns:") {
+            v.push(
+                p.at("monitoring.snsTopicArn", format!("`{}` is not an SNS topic ARN", m.sns_topic_arn.escape_debug()))
+                    .hint("e.g. arn:aws:sns:us-east-1:123456789012:security-alerts"),
+            );
+        }
+        let clients = up.app_clients.len();
+        for (name, a, per_client) in [
+            ("signInThrottles", &m.alarms.sign_in_throttles, 1usize),
+            ("failedSignInRatio", &m.alarms.failed_sign_in_ratio, 2),
+        ] {
+            let Some(a) = a else { continue };
+            let path = format!("monitoring.alarms.{name}");
+            if !(60..=86_400).contains(&a.period_seconds) || a.period_seconds % 60 != 0 {
+                v.push(p.at(&format!("{path}.periodSeconds"), format!("periodSeconds {} must be a multiple of 60 between 60 and 86400 (Cognito publishes its metrics every 5 minutes)", a.period_seconds)));
+            }
+            if !a.threshold.is_finite() || a.threshold < 0.0 || (per_client == 2 && a.threshold >= 1.0) {
+                v.push(p.at(
+                    &format!("{path}.threshold"),
+                    if per_client == 2 {
+                        "a ratio threshold is at least 0 and below 1"
+                    } else {
+                        "a threshold is a number >= 0"
+                    },
+                ));
+            }
+            if clients == 0 {
+                v.push(p.at(&path, "the pool declares no app clients: Cognito publishes sign-in metrics per app client, so there is nothing to watch").hint("declare userPool.appClients, or drop this alarm"));
+            } else if clients * per_client > MAX_ALARM_METRICS {
+                v.push(p.at(&path, format!("{clients} app clients need {} metrics in one alarm; a CloudWatch metric-math alarm holds at most {MAX_ALARM_METRICS}", clients * per_client)));
+            }
+        }
+    }
+}
+
+fn pool_idp_type_name(t: super::model::PoolIdpType) -> &'static str {
+    use super::model::PoolIdpType::*;
+    match t {
+        Google => "google",
+        Facebook => "facebook",
+        Amazon => "amazon",
+        Apple => "apple",
+        Oidc => "oidc",
+        Saml => "saml",
     }
 }

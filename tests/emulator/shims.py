@@ -21,6 +21,10 @@ apigateway (REST protocol, dispatched by method + path to a method of APIGateway
                                        deployment was created (CreateDeployment snapshots them)
 lambda (REST-JSON protocol):
   UpdateFunctionCode Architectures     moto ignores it; AWS changes the function's architecture
+cloudwatch (Smithy RPC v2 CBOR, the protocol aws-sdk-cloudwatch speaks; moto routes only
+  its JSON and query protocols):
+  POST /service/GraniteServiceVersion20100801/operation/<Op>   translated to AWS JSON 1.0 for
+                                       moto and the answer back to CBOR, shape by shape
 """
 
 import json
@@ -298,3 +302,222 @@ def _update_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) ->
 
 
 LambdaFunction.update_function_code = _update_function_code
+
+# ---------------------------------------------------------------------------- cloudwatch
+
+# aws-sdk-cloudwatch (like botocore, but moto's server only routes the other protocols)
+# speaks the Smithy RPC v2 CBOR protocol: POST /service/GraniteServiceVersion20100801/
+# operation/<Operation>, `smithy-protocol: rpc-v2-cbor`, CBOR bodies (RFC 8949; timestamps as
+# tag 1, epoch seconds), errors as a CBOR map with `__type` and `message`
+# (https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html). CloudWatch also
+# serves the AWS JSON 1.0 protocol (`X-Amz-Target: GraniteServiceVersion20100801.<Op>`),
+# which moto implements; this middleware translates one into the other, shape by shape from
+# botocore's CloudWatch model, so moto's own CloudWatch answers every operation.
+import base64  # noqa: E402
+import datetime  # noqa: E402
+import io  # noqa: E402
+import struct  # noqa: E402
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: E402
+
+_CW_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
+_CW_MODEL = None
+
+
+def _cw_model():  # type: ignore[no-untyped-def]
+    global _CW_MODEL
+    if _CW_MODEL is None:
+        import botocore.session
+
+        _CW_MODEL = botocore.session.get_session().get_service_model("cloudwatch")
+    return _CW_MODEL
+
+
+class _CborReader:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def _take(self, n: int) -> bytes:
+        out = self.data[self.pos : self.pos + n]
+        if len(out) != n:
+            raise ValueError("truncated CBOR")
+        self.pos += n
+        return out
+
+    def _arg(self, info: int) -> Any:
+        if info < 24:
+            return info
+        if info == 31:
+            return None  # indefinite length
+        size = {24: 1, 25: 2, 26: 4, 27: 8}[info]
+        return int.from_bytes(self._take(size), "big")
+
+    def item(self) -> Any:
+        first = self._take(1)[0]
+        major, info = first >> 5, first & 0x1F
+        if major == 0:
+            return self._arg(info)
+        if major == 1:
+            return -1 - self._arg(info)
+        if major in (2, 3):
+            n = self._arg(info)
+            if n is None:
+                chunks = []
+                while self.data[self.pos] != 0xFF:
+                    chunks.append(self.item())
+                self.pos += 1
+                return b"".join(chunks) if major == 2 else "".join(chunks)
+            raw = self._take(n)
+            return raw if major == 2 else raw.decode("utf-8")
+        if major == 4:
+            n = self._arg(info)
+            if n is None:
+                out = []
+                while self.data[self.pos] != 0xFF:
+                    out.append(self.item())
+                self.pos += 1
+                return out
+            return [self.item() for _ in range(n)]
+        if major == 5:
+            n = self._arg(info)
+            out: dict[Any, Any] = {}
+            if n is None:
+                while self.data[self.pos] != 0xFF:
+                    k = self.item()
+                    out[k] = self.item()
+                self.pos += 1
+                return out
+            for _ in range(n):
+                k = self.item()
+                out[k] = self.item()
+            return out
+        if major == 6:
+            self._arg(info)  # tag 1 (epoch timestamp) is the only one Smithy uses: keep the number
+            return self.item()
+        if info == 20:
+            return False
+        if info == 21:
+            return True
+        if info in (22, 23):
+            return None
+        if info == 25:
+            return struct.unpack(">e", self._take(2))[0]
+        if info == 26:
+            return struct.unpack(">f", self._take(4))[0]
+        if info == 27:
+            return struct.unpack(">d", self._take(8))[0]
+        raise ValueError(f"unsupported CBOR simple value {info}")
+
+
+def _cbor_head(major: int, n: int) -> bytes:
+    if n < 24:
+        return bytes([major << 5 | n])
+    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([major << 5 | info]) + n.to_bytes(size, "big")
+    raise ValueError("CBOR integer too large")
+
+
+def _cbor(value: Any, shape: Any = None) -> bytes:
+    """Encodes a JSON-protocol value as CBOR, guided by its botocore shape (None: by type)."""
+    kind = shape.type_name if shape is not None else None
+    if value is None:
+        return b"\xf6"
+    if kind == "timestamp":
+        if isinstance(value, str):
+            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        return b"\xc1\xfb" + struct.pack(">d", float(value))
+    if kind == "blob":
+        raw = base64.b64decode(value) if isinstance(value, str) else bytes(value)
+        return _cbor_head(2, len(raw)) + raw
+    if kind in ("double", "float") or (kind is None and isinstance(value, float)):
+        return b"\xfb" + struct.pack(">d", float(value))
+    if isinstance(value, bool):
+        return b"\xf5" if value else b"\xf4"
+    if isinstance(value, int):
+        return _cbor_head(0, value) if value >= 0 else _cbor_head(1, -1 - value)
+    if isinstance(value, str):
+        raw = value.encode("utf-8")
+        return _cbor_head(3, len(raw)) + raw
+    if isinstance(value, list):
+        member = shape.member if kind == "list" else None
+        return _cbor_head(4, len(value)) + b"".join(_cbor(v, member) for v in value)
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            if v is None:
+                continue
+            if kind == "structure":
+                sub = shape.members.get(k)
+            elif kind == "map":
+                sub = shape.value
+            else:
+                sub = None
+            out.append(_cbor(k) + _cbor(v, sub))
+        return _cbor_head(5, len(out)) + b"".join(out)
+    raise ValueError(f"cannot encode {type(value)} as CBOR")
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    return value
+
+
+_moto_wsgi_call = DomainDispatcherApplication.__call__
+
+
+def _cloudwatch_cbor(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(_CW_PREFIX):
+        return _moto_wsgi_call(self, environ, start_response)
+    operation = path[len(_CW_PREFIX) :]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    params = _CborReader(raw).item() if raw else {}
+    body = json.dumps(_json_ready(params or {})).encode()
+    inner = dict(environ)
+    inner.update(
+        {
+            "PATH_INFO": "/",
+            "CONTENT_TYPE": "application/x-amz-json-1.0",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_X_AMZ_TARGET": f"GraniteServiceVersion20100801.{operation}",
+            "wsgi.input": io.BytesIO(body),
+        }
+    )
+    inner.pop("HTTP_SMITHY_PROTOCOL", None)
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list, exc_info: Any = None) -> Any:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    chunks = _moto_wsgi_call(self, inner, capture)
+    answer = b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    status = captured.get("status", "500 INTERNAL SERVER ERROR")
+    try:
+        payload = json.loads(answer or b"{}")
+    except ValueError:
+        payload = {"__type": "InternalFailure", "message": answer.decode("utf-8", "replace")}
+    if int(status.split()[0]) < 400:
+        try:
+            shape = _cw_model().operation_model(operation).output_shape
+        except Exception:  # noqa: BLE001
+            shape = None
+        out = _cbor(payload, shape)
+    else:
+        out = _cbor({k: v for k, v in payload.items() if isinstance(v, str)})
+    headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() not in ("content-type", "content-length")]
+    headers += [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"), ("Content-Length", str(len(out)))]
+    start_response(status, headers)
+    return [out]
+
+
+DomainDispatcherApplication.__call__ = _cloudwatch_cbor  # type: ignore[method-assign]

@@ -31,6 +31,11 @@ Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets)
 10. CreateUserPool/UpdateUserPool without UserPoolTier store AWS's default ESSENTIALS (counted
     under "defaults_filled"); [threat-protection-tier] UserPoolAddOns.AdvancedSecurityMode
     AUDIT or ENFORCED on a pool whose tier is not PLUS -> FeatureUnavailableInTierException.
+11. [duplicate-provider] cognito-idp CreateIdentityProvider of a ProviderName the pool already
+    has -> DuplicateProviderException (moto silently replaced the provider).
+12. CloudWatch DescribeAlarms answers in pages: at most MaxRecords (1..100, default 50)
+    alarms, in name order, with NextToken (moto returned every alarm at once); a MaxRecords
+    outside 1..100 -> InvalidParameterValue [describe-alarms-max-records].
 
 Test controls (not AWS behaviour; see NOTES.md):
     GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "per_pool_rate": 5.0, "per_pool_burst": 5.0}
@@ -581,3 +586,64 @@ IamResponse.create_role = _create_role  # type: ignore[method-assign]
 AccountSummary._roles_quota = property(  # type: ignore[assignment]
     lambda self: STATE.roles_quota, lambda self, value: None
 )
+
+
+# Rule 11. CreateIdentityProvider, Errors: "DuplicateProviderException: This exception is
+# thrown when the provider is already supported by the user pool." (API reference,
+# CreateIdentityProvider):
+# https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateIdentityProvider.html
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+
+
+class _DuplicateProvider(JsonRESTError):
+    def __init__(self, name: str) -> None:
+        super().__init__("DuplicateProviderException", f"A provider with the name {name} already exists in this user pool.")
+
+
+@_before(CognitoIdpResponse, "create_identity_provider")
+def _create_identity_provider(self: CognitoIdpResponse) -> None:
+    params = _params(self)
+    pool = self.backend.describe_user_pool(params.get("UserPoolId"))
+    name = params.get("ProviderName")
+    if name in pool.identity_providers:
+        _refuse("duplicate-provider", _DuplicateProvider(str(name)))
+
+
+# Rule 12. DescribeAlarms (CloudWatch API reference): "MaxRecords: The maximum number of alarm
+# descriptions to retrieve. Valid Range: Minimum value of 1. Maximum value of 100." and
+# "NextToken: The token returned by a previous call to indicate that there is more data
+# available." Unset MaxRecords: pages of 50 (never a larger page than AWS could answer).
+# Name order, so that a token is a position that survives new alarms.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
+from moto.cloudwatch.exceptions import InvalidParameterValue  # noqa: E402
+from moto.cloudwatch.responses import CloudWatchResponse  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+
+_moto_describe_alarms = CloudWatchResponse.describe_alarms
+
+
+def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
+    max_records = self._get_param("MaxRecords")
+    token = self._get_param("NextToken")
+    limit = 50 if max_records is None else int(max_records)
+    if not 1 <= limit <= 100:
+        _refuse(
+            "describe-alarms-max-records",
+            InvalidParameterValue(f"The value {limit} for parameter MaxRecords is not valid: 1 to 100."),
+        )
+    full = _moto_describe_alarms(self).result  # type: ignore[attr-defined]
+    alarms = sorted(list(full.get("MetricAlarms", [])) + list(full.get("CompositeAlarms", [])), key=lambda a: a.name)
+    start = 0
+    if token:
+        start = next((i for i, a in enumerate(alarms) if a.name > token), len(alarms))
+    page = alarms[start : start + limit]
+    result: dict[str, Any] = {
+        "MetricAlarms": [a for a in page if a.rule is None],
+        "CompositeAlarms": [a for a in page if a.rule is not None],
+    }
+    if start + limit < len(alarms):
+        result["NextToken"] = page[-1].name
+    return ActionResult(result)
+
+
+CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]

@@ -870,5 +870,149 @@ class LambdaUpdateFunctionCodeArchitectures(ErrorCode, unittest.TestCase):
         self.assertEqual(self.arch(), ["x86_64"])
 
 
+class StrictIdentityProviders(ErrorCode, unittest.TestCase):
+    """Rule 11: CreateIdentityProvider of an existing name is DuplicateProviderException."""
+
+    def test_duplicate_name_refused_and_provider_kept(self) -> None:
+        idp = client("cognito-idp")
+        pool = idp.create_user_pool(PoolName=unique("idps"))["UserPool"]["Id"]
+        details = {"client_id": "c1", "client_secret": "s1", "authorize_scopes": "openid"}
+        idp.create_identity_provider(UserPoolId=pool, ProviderName="Google", ProviderType="Google", ProviderDetails=details)
+        self.assertError(
+            "DuplicateProviderException", idp.create_identity_provider, UserPoolId=pool, ProviderName="Google",
+            ProviderType="Google", ProviderDetails={**details, "client_id": "c2"},
+        )
+        got = idp.describe_identity_provider(UserPoolId=pool, ProviderName="Google")["IdentityProvider"]
+        self.assertEqual(got["ProviderDetails"]["client_id"], "c1")
+        # Another pool may use the name.
+        other = idp.create_user_pool(PoolName=unique("idps"))["UserPool"]["Id"]
+        idp.create_identity_provider(UserPoolId=other, ProviderName="Google", ProviderType="Google", ProviderDetails=details)
+
+
+class StrictDescribeAlarms(ErrorCode, unittest.TestCase):
+    """Rule 12: DescribeAlarms pages by MaxRecords (1..100, default 50) with NextToken."""
+
+    def test_pages_in_name_order(self) -> None:
+        cw = client("cloudwatch", validate=False)
+        prefix = unique("alarms")
+        for i in range(7):
+            cw.put_metric_alarm(
+                AlarmName=f"{prefix}-{i}", Namespace="AWS/Cognito", MetricName="SignInThrottles", Statistic="Sum",
+                Period=300, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+            )
+        names, token, pages = [], None, 0
+        while True:
+            kw = {"AlarmNamePrefix": prefix, "MaxRecords": 3}
+            if token:
+                kw["NextToken"] = token
+            out = cw.describe_alarms(**kw)
+            pages += 1
+            self.assertLessEqual(len(out["MetricAlarms"]), 3)
+            names += [a["AlarmName"] for a in out["MetricAlarms"]]
+            token = out.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(pages, 3)
+        self.assertEqual(names, [f"{prefix}-{i}" for i in range(7)])
+        self.assertNotIn("NextToken", cw.describe_alarms(AlarmNamePrefix=prefix))
+        self.assertError("InvalidParameterValue", cw.describe_alarms, MaxRecords=101)
+        self.assertError("InvalidParameterValue", cw.describe_alarms, MaxRecords=0)
+
+    def test_metric_math_alarm_round_trips_with_tags(self) -> None:
+        cw = client("cloudwatch")
+        name = unique("ratio")
+        dims = [{"Name": "UserPool", "Value": "us-east-1_p"}, {"Name": "UserPoolClient", "Value": "c1"}]
+        metrics = [
+            {"Id": "s0", "MetricStat": {"Metric": {"Namespace": "AWS/Cognito", "MetricName": "SignInSuccesses", "Dimensions": dims}, "Period": 300, "Stat": "Sum"}, "ReturnData": False},
+            {"Id": "n0", "MetricStat": {"Metric": {"Namespace": "AWS/Cognito", "MetricName": "SignInSuccesses", "Dimensions": dims}, "Period": 300, "Stat": "SampleCount"}, "ReturnData": False},
+            {"Id": "e", "Expression": "1 - SUM([s0]) / SUM([n0])", "Label": "Failed sign-in ratio", "ReturnData": True},
+        ]
+        cw.put_metric_alarm(
+            AlarmName=name, Metrics=metrics, EvaluationPeriods=1, Threshold=0.2, ComparisonOperator="GreaterThanThreshold",
+            AlarmActions=["arn:aws:sns:us-east-1:123456789012:alerts"], TreatMissingData="notBreaching",
+            Tags=[{"Key": "tenantctl:managed", "Value": "true"}],
+        )
+        got = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        self.assertEqual([m["Id"] for m in got["Metrics"]], ["s0", "n0", "e"])
+        self.assertEqual(got["Metrics"][2]["Expression"], "1 - SUM([s0]) / SUM([n0])")
+        self.assertEqual(got["Metrics"][1]["MetricStat"]["Stat"], "SampleCount")
+        tags = cw.list_tags_for_resource(ResourceARN=got["AlarmArn"])["Tags"]
+        self.assertEqual(tags, [{"Key": "tenantctl:managed", "Value": "true"}])
+        cw.untag_resource(ResourceARN=got["AlarmArn"], TagKeys=["tenantctl:managed"])
+        self.assertEqual(cw.list_tags_for_resource(ResourceARN=got["AlarmArn"])["Tags"], [])
+        cw.delete_alarms(AlarmNames=[name])
+        self.assertEqual(cw.describe_alarms(AlarmNames=[name])["MetricAlarms"], [])
+
+
+class CloudWatchCbor(ErrorCode, unittest.TestCase):
+    """The CloudWatch shim: Smithy RPC v2 CBOR requests (aws-sdk-cloudwatch's protocol), made
+    and read here with botocore's own CBOR serializer and parser, answered by moto."""
+
+    def call(self, operation: str, params: dict) -> "tuple[int, dict]":  # type: ignore[type-arg]
+        import botocore.parsers
+        import botocore.serialize
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("cloudwatch")
+        op = model.operation_model(operation)
+        req = botocore.serialize.create_serializer("smithy-rpc-v2-cbor", include_validation=False).serialize_to_request(params, op)
+        self.assertEqual(req["url_path"], f"/service/GraniteServiceVersion20100801/operation/{operation}")
+        headers = dict(req["headers"])
+        # moto picks the service from the SigV4 credential scope.
+        headers["Authorization"] = (
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/monitoring/aws4_request, "
+            "SignedHeaders=host, Signature=00"
+        )
+        http = urllib.request.Request(ENDPOINT + req["url_path"], data=req["body"], headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(http) as r:
+                status, rheaders, body = r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            status, rheaders, body = e.code, dict(e.headers), e.read()
+        self.assertEqual(rheaders.get("Content-Type"), "application/cbor")
+        self.assertEqual(rheaders.get("smithy-protocol"), "rpc-v2-cbor")
+        parser = botocore.parsers.create_parser("smithy-rpc-v2-cbor")
+        parsed = parser.parse(
+            {"status_code": status, "headers": rheaders, "body": body}, op.output_shape if status < 400 else None
+        )
+        return status, parsed
+
+    def test_put_describe_tag_delete(self) -> None:
+        name = unique("cbor")
+        dims = [{"Name": "UserPool", "Value": "us-east-1_p"}, {"Name": "UserPoolClient", "Value": "c1"}]
+        status, _ = self.call(
+            "PutMetricAlarm",
+            {
+                "AlarmName": name, "EvaluationPeriods": 1, "Threshold": 10.0,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold", "TreatMissingData": "notBreaching",
+                "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:alerts"],
+                "Metrics": [
+                    {"Id": "t0", "MetricStat": {"Metric": {"Namespace": "AWS/Cognito", "MetricName": "SignInThrottles", "Dimensions": dims}, "Period": 300, "Stat": "Sum"}, "ReturnData": False},
+                    {"Id": "e", "Expression": "SUM([t0])", "ReturnData": True},
+                ],
+                "Tags": [{"Key": "tenantctl:managed", "Value": "true"}],
+            },
+        )
+        self.assertEqual(status, 200)
+        status, out = self.call("DescribeAlarms", {"AlarmNamePrefix": name, "MaxRecords": 100})
+        self.assertEqual(status, 200)
+        [alarm] = out["MetricAlarms"]
+        self.assertEqual(alarm["AlarmName"], name)
+        self.assertEqual(alarm["Threshold"], 10.0)
+        self.assertEqual(alarm["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"], dims)
+        self.assertEqual(alarm["Metrics"][1]["Expression"], "SUM([t0])")
+        # Timestamps travel as CBOR tag 1 and parse back as datetimes.
+        self.assertEqual(type(alarm["AlarmConfigurationUpdatedTimestamp"]).__name__, "datetime")
+        status, tags = self.call("ListTagsForResource", {"ResourceARN": alarm["AlarmArn"]})
+        self.assertEqual(tags["Tags"], [{"Key": "tenantctl:managed", "Value": "true"}])
+        self.assertEqual(self.call("DeleteAlarms", {"AlarmNames": [name]})[0], 200)
+        self.assertEqual(self.call("DescribeAlarms", {"AlarmNames": [name]})[1]["MetricAlarms"], [])
+
+    def test_errors_are_cbor_with_their_code(self) -> None:
+        status, out = self.call("DescribeAlarms", {"MaxRecords": 0})
+        self.assertEqual(status, 400)
+        self.assertEqual(out["Error"]["Code"], "InvalidParameterValue")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -80,6 +80,10 @@ pub fn classify(method: &str, path: &str, target: Option<&str>, authorization: O
     }
     let path = path.split('?').next().unwrap_or(path);
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Smithy RPC v2 (CloudWatch): /service/<ServiceShape>/operation/<Operation>.
+    if let ["service", _, "operation", op] = segs.as_slice() {
+        return OpId { service: signed.unwrap_or_else(|| "monitoring".into()), operation: op.to_string() };
+    }
     if segs.first() == Some(&"restapis") {
         return OpId { service: "apigateway".into(), operation: apigateway_op(method, &segs[1..]) };
     }
@@ -801,6 +805,14 @@ mod tests {
         ] {
             assert_eq!(classify(m, p, None, Some(&auth("lambda")), b"").key(), format!("lambda:{op}"), "{m} {p}");
         }
+        let c = classify(
+            "POST",
+            "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm",
+            None,
+            Some(&auth("monitoring")),
+            b"",
+        );
+        assert_eq!(c.key(), "monitoring:PutMetricAlarm");
     }
 
     #[test]

@@ -1,0 +1,685 @@
+//! `identity_provider`: a user pool's external identity providers (contract §1.4): the pool's
+//! own (`userPool.identityProviders`: google, facebook, amazon, apple, oidc, saml; in every
+//! managed pool, under their declared names) and each tenant's (`identityProviders`: oidc,
+//! saml; named `<tenant>-<name>`, in the tenant's pool).
+//!
+//! - **Secrets.** A provider's client secret (apple: its private key) is read from the
+//!   environment variable `clientSecretEnv` names, when planning and again when applying; it
+//!   is never in the item's state, so never in a plan, a plan file, output or logs. A missing
+//!   variable stops the plan before any write ([`ItemRules::check`]).
+//! - **Fingerprints.** Cognito's identity providers take no tags, and tenantctl treats their
+//!   secret as unreadable. So tenantctl keeps a fingerprint of what it set in the provider's
+//!   `IdpIdentifiers`: one identifier `tenantctl-<24 hex>`, the first 96 bits of
+//!   SHA-256(`tenantctl-idp\0<provider name>\0<secret>`) (the name makes it unique in the pool,
+//!   as Cognito requires of identifiers; 96 bits of a salted hash do not help guessing a real
+//!   secret). The plan compares fingerprints and shows the field `client_secret` as
+//!   `(sensitive) fingerprint ...`; a changed secret is an update. tenantctl owns the
+//!   provider's `IdpIdentifiers` (the folder declares none).
+//! - **Ownership.** The same identifier marks a provider as tenantctl's: observation keeps
+//!   only marked providers, so a provider made by hand in a managed pool is never changed or
+//!   deleted. An undeclared marked provider is deleted (a tenant's without a file: an orphan).
+//! - **Observation.** Only when the folder declares a provider (pool or tenant): then every
+//!   managed pool's `ListIdentityProviders` (pages of 60) and one `DescribeIdentityProvider`
+//!   per provider. A folder that declares none leaves the live ones alone (like domains).
+//! - A provider's type cannot change (`UpdateIdentityProvider` has no type): a `replace`.
+//! - The provider goes with its pool (a silo pool's deletion removes its providers).
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::Kind;
+use crate::aws::{call_err, Aws, AwsError};
+use crate::plan::diff_values;
+use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::model::{IdpType, PoolIdpType};
+use crate::spec::Folder;
+use crate::state::{Ids, Item, World};
+
+pub struct IdentityProvider;
+
+pub const KIND: &str = "identity_provider";
+/// The prefix of the `IdpIdentifiers` entry that marks and fingerprints a provider.
+pub const MARKER_PREFIX: &str = "tenantctl-";
+const SENSITIVE: &str = "(sensitive) fingerprint ";
+
+/// `<pool address>/identity_provider/<physical name>`
+pub fn address(pool: &str, name: &str) -> String {
+    format!("{pool}/identity_provider/{name}")
+}
+
+/// The physical name of a tenant's provider (contract §1.4).
+pub fn tenant_provider_name(tenant: &str, name: &str) -> String {
+    format!("{tenant}-{name}")
+}
+
+/// The state tenantctl compares (never the secret itself).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdpState {
+    /// Cognito's ProviderType: Google | Facebook | LoginWithAmazon | SignInWithApple | OIDC | SAML.
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    /// The ProviderDetails tenantctl manages (without the secret).
+    pub details: BTreeMap<String, String>,
+    pub attribute_mapping: BTreeMap<String, String>,
+    /// `(sensitive) fingerprint <hex>` when the provider has a secret; null otherwise; the
+    /// desired side holds None with `secret_env` set when the variable is missing.
+    pub client_secret: Option<String>,
+    /// The environment variable holding the secret (desired side only; not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+}
+
+/// The `IdpIdentifiers` marker of a provider and secret ("" when it has none).
+pub fn marker(provider: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"tenantctl-idp\0");
+    h.update(provider.as_bytes());
+    h.update(b"\0");
+    h.update(secret.as_bytes());
+    let d = h.finalize();
+    format!("{MARKER_PREFIX}{}", d[..12].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn shown(marker: &str) -> String {
+    format!("{SENSITIVE}{}", marker.trim_start_matches(MARKER_PREFIX))
+}
+
+/// The ProviderDetails key the secret goes in, by provider type (None: no secret).
+fn secret_key(provider_type: &str) -> &'static str {
+    if provider_type == "SignInWithApple" {
+        "private_key"
+    } else {
+        "client_secret"
+    }
+}
+
+/// The ProviderDetails keys tenantctl manages, by provider type (Cognito adds others it
+/// discovers, e.g. an OIDC provider's endpoints; they are not compared).
+fn managed_keys(provider_type: &str) -> &'static [&'static str] {
+    match provider_type {
+        "Google" | "Facebook" | "LoginWithAmazon" => &["client_id", "authorize_scopes"],
+        "SignInWithApple" => &["client_id", "team_id", "key_id", "authorize_scopes"],
+        "OIDC" => &["client_id", "oidc_issuer", "attributes_request_method", "authorize_scopes"],
+        "SAML" => &["MetadataURL"],
+        _ => &[],
+    }
+}
+
+struct Declared<'a> {
+    name: String,
+    provider_type: &'static str,
+    client_id: Option<&'a String>,
+    secret_env: Option<&'a String>,
+    scopes: &'a [String],
+    issuer: Option<&'a String>,
+    metadata_url: Option<&'a String>,
+    team_id: Option<&'a String>,
+    key_id: Option<&'a String>,
+    attribute_mapping: &'a BTreeMap<String, String>,
+}
+
+/// The desired state of a declared provider; the secret is read from the environment (`env`
+/// looks a variable up; the process environment outside tests).
+fn state(d: &Declared<'_>, env: &dyn Fn(&str) -> Option<String>) -> IdpState {
+    let mut details = BTreeMap::new();
+    let t = d.provider_type;
+    if let Some(c) = d.client_id {
+        details.insert("client_id".to_string(), c.clone());
+    }
+    let (default_scopes, sep) = match t {
+        "Google" => ("openid email profile", " "),
+        "Facebook" => ("public_profile,email", ","),
+        "LoginWithAmazon" => ("profile", " "),
+        "SignInWithApple" => ("email name", " "),
+        "OIDC" => ("openid email", " "),
+        _ => ("", " "),
+    };
+    if t != "SAML" {
+        let scopes = if d.scopes.is_empty() { default_scopes.to_string() } else { d.scopes.join(sep) };
+        details.insert("authorize_scopes".to_string(), scopes);
+    }
+    if let Some(i) = d.issuer {
+        details.insert("oidc_issuer".to_string(), i.clone());
+        details.insert("attributes_request_method".to_string(), "GET".to_string());
+    }
+    if let Some(m) = d.metadata_url {
+        details.insert("MetadataURL".to_string(), m.clone());
+    }
+    if let Some(v) = d.team_id {
+        details.insert("team_id".to_string(), v.clone());
+    }
+    if let Some(v) = d.key_id {
+        details.insert("key_id".to_string(), v.clone());
+    }
+    let client_secret = match d.secret_env {
+        Some(var) => env(var).filter(|s| !s.is_empty()).map(|s| shown(&marker(&d.name, &s))),
+        None => None,
+    };
+    IdpState {
+        provider_type: t.to_string(),
+        details,
+        attribute_mapping: d.attribute_mapping.clone(),
+        client_secret,
+        secret_env: d.secret_env.cloned(),
+    }
+}
+
+fn item(name: &str, pool: &str, tenant: Option<&str>, st: &IdpState) -> Item {
+    Item {
+        kind: KIND.to_string(),
+        name: name.to_string(),
+        tenant: tenant.map(str::to_string),
+        parent: Some(pool.to_string()),
+        state: serde_json::to_value(st).unwrap_or(Value::Null),
+        after: Vec::new(),
+    }
+}
+
+fn pool_type(t: PoolIdpType) -> &'static str {
+    match t {
+        PoolIdpType::Google => "Google",
+        PoolIdpType::Facebook => "Facebook",
+        PoolIdpType::Amazon => "LoginWithAmazon",
+        PoolIdpType::Apple => "SignInWithApple",
+        PoolIdpType::Oidc => "OIDC",
+        PoolIdpType::Saml => "SAML",
+    }
+}
+
+/// Whether the folder declares any provider (else nothing is observed).
+fn declares_any(folder: &Folder) -> bool {
+    !folder.platform.value.user_pool.identity_providers.is_empty()
+        || folder.tenants.iter().any(|t| !t.value.identity_providers.is_empty())
+}
+
+/// The desired providers, given a way to read environment variables.
+pub fn desired_with(folder: &Folder, world: &World, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, Item)> {
+    let pl = &folder.platform.value;
+    let pools = world.pools();
+    let mut out = Vec::new();
+    for (pool, p) in &pools {
+        for idp in &pl.user_pool.identity_providers {
+            let d = Declared {
+                name: idp.name.clone(),
+                provider_type: pool_type(idp.idp_type),
+                client_id: idp.client_id.as_ref(),
+                secret_env: idp.client_secret_env.as_ref(),
+                scopes: &idp.scopes,
+                issuer: idp.issuer.as_ref(),
+                metadata_url: idp.metadata_url.as_ref(),
+                team_id: idp.team_id.as_ref(),
+                key_id: idp.key_id.as_ref(),
+                attribute_mapping: &idp.attribute_mapping,
+            };
+            out.push((address(pool, &idp.name), item(&idp.name, pool, p.tenant.as_deref(), &state(&d, env))));
+        }
+    }
+    for t in &folder.tenants {
+        let tv = &t.value;
+        // The tenant's pool: its silo pool, or the shared pool.
+        let Some((pool, _)) =
+            pools.iter().find(|(_, p)| p.tenant.as_deref() == Some(tv.id.as_str())).or_else(|| match tv.isolation {
+                crate::spec::model::Isolation::Pooled => pools.iter().find(|(_, p)| p.tenant.is_none()),
+                crate::spec::model::Isolation::Silo => None,
+            })
+        else {
+            continue;
+        };
+        for idp in &tv.identity_providers {
+            let name = tenant_provider_name(&tv.id, &idp.name);
+            let d = Declared {
+                name: name.clone(),
+                provider_type: match idp.idp_type {
+                    IdpType::Oidc => "OIDC",
+                    IdpType::Saml => "SAML",
+                },
+                client_id: idp.client_id.as_ref().filter(|_| idp.idp_type == IdpType::Oidc),
+                secret_env: idp.client_secret_env.as_ref(),
+                scopes: &idp.scopes,
+                issuer: idp.issuer.as_ref().filter(|_| idp.idp_type == IdpType::Oidc),
+                metadata_url: idp.metadata_url.as_ref().filter(|_| idp.idp_type == IdpType::Saml),
+                team_id: None,
+                key_id: None,
+                attribute_mapping: &idp.attribute_mapping,
+            };
+            out.push((address(pool, &name), item(&name, pool, Some(&tv.id), &state(&d, env))));
+        }
+    }
+    out
+}
+
+/// The state compared: without the variable's name, and without Cognito's own `username`
+/// mapping when the folder maps nothing onto `username`.
+fn comparable(v: &Value, declared_username: bool) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("secret_env");
+        if !declared_username {
+            if let Some(am) = m.get_mut("attribute_mapping").and_then(Value::as_object_mut) {
+                am.remove("username");
+            }
+        }
+    }
+    v
+}
+
+impl ItemRules for IdentityProvider {
+    fn resource(&self) -> Resource {
+        Resource::Kind(KIND)
+    }
+
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["type"]
+    }
+
+    fn goes_with_parent(&self) -> bool {
+        true
+    }
+
+    fn compare(&self, _address: &str, desired: &Item, live: &Item, _ids: &Ids) -> Result<Vec<FieldChange>, PlanError> {
+        let declared_username = desired.state["attribute_mapping"].get("username").is_some();
+        Ok(diff_values("", &comparable(&live.state, declared_username), &comparable(&desired.state, declared_username)))
+    }
+
+    fn check(&self, desired: &World, observed: &World, _ids: &Ids) -> Result<(), PlanError> {
+        let taken: Vec<String> = observed
+            .items
+            .iter()
+            .filter(|(_, i)| i.kind == KIND && i.state.get(UNMANAGED).is_some())
+            .map(|(a, i)| format!("`{}` ({a})", i.name))
+            .collect();
+        if !taken.is_empty() {
+            return Err(PlanError::Check {
+                message: format!(
+                    "identity provider {} exists in its pool but was not made by tenantctl (it lacks tenantctl's `{MARKER_PREFIX}` identifier): tenantctl does not take it over",
+                    taken.join(", ")
+                ),
+                hint: "delete or rename the live provider, or declare the provider under another name".into(),
+            });
+        }
+        let missing: Vec<String> = desired
+            .items
+            .values()
+            .filter(|i| i.kind == KIND)
+            .filter_map(|i| {
+                let st: IdpState = serde_json::from_value(i.state.clone()).ok()?;
+                match (&st.secret_env, &st.client_secret) {
+                    (Some(var), None) => Some(format!("`{var}` (identity provider `{}`)", i.name)),
+                    _ => None,
+                }
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(PlanError::Check {
+            message: format!("the environment variable holding an identity provider's secret is not set: {}", missing.join(", ")),
+            hint: "set it (tenantctl reads identity provider secrets from the environment when it plans and applies; they are never written to YAML)".into(),
+        })
+    }
+}
+
+/// The state of a live provider of a declared name that tenantctl did not make.
+const UNMANAGED: &str = "unmanaged";
+
+/// The secret for a create or update: read from the environment again, and checked against
+/// the fingerprint the plan showed.
+fn secret_for(item: &Item, st: &IdpState) -> Result<Option<String>, AwsError> {
+    let Some(var) = &st.secret_env else { return Ok(None) };
+    let secret = std::env::var(var).ok().filter(|s| !s.is_empty()).ok_or_else(|| {
+        AwsError::Other(format!(
+            "identity provider `{}`: the environment variable `{var}` holding its secret is not set",
+            item.name
+        ))
+    })?;
+    if st.client_secret.as_deref() != Some(shown(&marker(&item.name, &secret)).as_str()) {
+        return Err(AwsError::Other(format!(
+            "identity provider `{}`: the secret in `{var}` is not the one the plan was made with; plan again",
+            item.name
+        )));
+    }
+    Ok(Some(secret))
+}
+
+fn details_with_secret(
+    item: &Item,
+    st: &IdpState,
+) -> Result<(std::collections::HashMap<String, String>, String), AwsError> {
+    let secret = secret_for(item, st)?;
+    let mut details: std::collections::HashMap<String, String> = st.details.clone().into_iter().collect();
+    if let Some(s) = &secret {
+        details.insert(secret_key(&st.provider_type).to_string(), s.clone());
+    }
+    Ok((details, marker(&item.name, secret.as_deref().unwrap_or(""))))
+}
+
+/// The observed state of a described provider, when it carries tenantctl's marker.
+pub fn observed_state(
+    name: &str,
+    p: &aws_sdk_cognitoidentityprovider::types::IdentityProviderType,
+) -> Option<IdpState> {
+    let mark = p.idp_identifiers().iter().find(|i| i.starts_with(MARKER_PREFIX))?;
+    let provider_type = p.provider_type().map(|t| t.as_str().to_string()).unwrap_or_default();
+    let live = p.provider_details().cloned().unwrap_or_default();
+    let details =
+        managed_keys(&provider_type).iter().filter_map(|k| live.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+    let client_secret = (*mark != marker(name, "")).then(|| shown(mark));
+    Some(IdpState {
+        provider_type,
+        details,
+        attribute_mapping: p.attribute_mapping().cloned().unwrap_or_default().into_iter().collect(),
+        client_secret,
+        secret_env: None,
+    })
+}
+
+/// Managed pools with a known id: (address, tenant, id).
+pub(crate) fn pools_with_ids(observed: &World, ids: &Ids) -> Vec<(String, Option<String>, String)> {
+    observed
+        .pools()
+        .iter()
+        .filter_map(|(addr, p)| Some((addr.clone(), p.tenant.clone(), ids.id(addr)?.to_string())))
+        .collect()
+}
+
+/// The tenant a marked provider belongs to: a silo pool's tenant, or the `<tenant>` of a
+/// `<tenant>-<name>` provider in the shared pool; None for the pool's own.
+fn owner(pool_tenant: Option<&str>, name: &str) -> Option<String> {
+    if let Some(t) = pool_tenant {
+        return Some(t.to_string());
+    }
+    let (tenant, rest) = name.rsplit_once('-')?;
+    let provider_like = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (!tenant.is_empty() && provider_like).then(|| tenant.to_string())
+}
+
+impl Kind for IdentityProvider {
+    fn rules(&self) -> &dyn ItemRules {
+        self
+    }
+
+    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+        desired_with(folder, world, &|var| std::env::var(var).ok())
+    }
+
+    fn observe<'a>(
+        &'a self,
+        aws: &'a Aws,
+        folder: &'a Folder,
+        desired: &'a World,
+        _scoped: bool,
+        observed: &'a World,
+        ids: &'a Ids,
+    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+        async move {
+            if !declares_any(folder) {
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::new();
+            for (pool, tenant, pool_id) in pools_with_ids(observed, ids) {
+                let mut names = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    aws.limiter.acquire_op("cognito-idp:ListIdentityProviders", Some(&pool_id)).await;
+                    let page = aws
+                        .cognito
+                        .list_identity_providers()
+                        .user_pool_id(&pool_id)
+                        .max_results(60)
+                        .set_next_token(token.take())
+                        .send()
+                        .await
+                        .map_err(|e| call_err("cognito-idp:ListIdentityProviders", e))?;
+                    names.extend(page.providers().iter().filter_map(|p| p.provider_name().map(str::to_string)));
+                    match page.next_token().filter(|t| !t.is_empty()) {
+                        Some(t) => token = Some(t.to_string()),
+                        None => break,
+                    }
+                }
+                for name in names {
+                    aws.limiter.acquire_op("cognito-idp:DescribeIdentityProvider", Some(&pool_id)).await;
+                    let d = match aws
+                        .cognito
+                        .describe_identity_provider()
+                        .user_pool_id(&pool_id)
+                        .provider_name(&name)
+                        .send()
+                        .await
+                    {
+                        Ok(d) => d,
+                        Err(e) => {
+                            let e = call_err("cognito-idp:DescribeIdentityProvider", e);
+                            if e.is_not_found() {
+                                continue;
+                            }
+                            return Err(e);
+                        }
+                    };
+                    let Some(p) = d.identity_provider() else { continue };
+                    let addr = address(&pool, &name);
+                    let Some(st) = observed_state(&name, p) else {
+                        // Not tenantctl's: left alone, unless the folder declares one of that
+                        // name there, which `check` refuses (tenantctl never takes it over).
+                        if desired.items.contains_key(&addr) {
+                            let it = Item {
+                                kind: KIND.to_string(),
+                                name: name.clone(),
+                                tenant: owner(tenant.as_deref(), &name),
+                                parent: Some(pool.clone()),
+                                state: json!({UNMANAGED: true}),
+                                after: Vec::new(),
+                            };
+                            out.push((addr, it, name));
+                        }
+                        continue;
+                    };
+                    let it = item(&name, &pool, owner(tenant.as_deref(), &name).as_deref(), &st);
+                    out.push((addr, it, name));
+                }
+            }
+            Ok(out)
+        }
+        .boxed()
+    }
+
+    fn inventory(&self, address: &str, item: &Item, ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<Value> {
+        // A provider tenantctl did not make is not listed.
+        (item.state.get(UNMANAGED).is_none()).then(|| {
+            json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant, "id": ids.id(address)})
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("identity provider `{}`: no pool", item.name)))?;
+            let st: IdpState = super::typed(item)?;
+            let (details, mark) = details_with_secret(item, &st)?;
+            aws.limiter.acquire_op("cognito-idp:CreateIdentityProvider", Some(pool)).await;
+            aws.cognito
+                .create_identity_provider()
+                .user_pool_id(pool)
+                .provider_name(&item.name)
+                .provider_type(st.provider_type.as_str().into())
+                .set_provider_details(Some(details))
+                .set_attribute_mapping(Some(st.attribute_mapping.clone().into_iter().collect()))
+                .idp_identifiers(mark)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:CreateIdentityProvider", e))?;
+            Ok(item.name.clone())
+        }
+        .boxed()
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        item: &'a Item,
+        _live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            let pool = parent.ok_or_else(|| AwsError::Other(format!("identity provider `{}`: no pool", item.name)))?;
+            let st: IdpState = super::typed(item)?;
+            let (details, mark) = details_with_secret(item, &st)?;
+            aws.limiter.acquire_op("cognito-idp:UpdateIdentityProvider", Some(pool)).await;
+            aws.cognito
+                .update_identity_provider()
+                .user_pool_id(pool)
+                .provider_name(id)
+                .set_provider_details(Some(details))
+                .set_attribute_mapping(Some(st.attribute_mapping.clone().into_iter().collect()))
+                .idp_identifiers(mark)
+                .send()
+                .await
+                .map_err(|e| call_err("cognito-idp:UpdateIdentityProvider", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        _live: &'a Item,
+        id: &'a str,
+        parent: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        async move {
+            aws.limiter.acquire_op("cognito-idp:DeleteIdentityProvider", parent).await;
+            match aws
+                .cognito
+                .delete_identity_provider()
+                .set_user_pool_id(parent.map(str::to_string))
+                .provider_name(id)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let e = call_err("cognito-idp:DeleteIdentityProvider", e);
+                    if e.is_not_found() {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn it(mapping: &[(&str, &str)], secret: Option<&str>) -> Item {
+        let st = IdpState {
+            provider_type: "OIDC".into(),
+            details: BTreeMap::from([("client_id".into(), "c".into())]),
+            attribute_mapping: mapping.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            client_secret: secret.map(|s| shown(&marker("acme-okta", s))),
+            secret_env: Some("ACME_OKTA_SECRET".into()),
+        };
+        item("acme-okta", "platform/pool", Some("acme"), &st)
+    }
+
+    #[test]
+    fn secrets_compare_by_fingerprint_and_never_show() {
+        let d = it(&[("email", "email")], Some("s3cr3t-value"));
+        let mut live = d.clone();
+        live.state["secret_env"] = Value::Null;
+        live.state.as_object_mut().unwrap().remove("secret_env");
+        // Cognito's own username mapping is not a difference.
+        live.state["attribute_mapping"]["username"] = json!("sub");
+        assert!(IdentityProvider.compare("a", &d, &live, &Ids::default()).unwrap().is_empty());
+        let changed =
+            IdentityProvider.compare("a", &it(&[("email", "email")], Some("rotated")), &live, &Ids::default()).unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].path, "client_secret");
+        let shown_plan = serde_json::to_string(&changed).unwrap() + &serde_json::to_string(&d).unwrap();
+        assert!(!shown_plan.contains("s3cr3t-value") && !shown_plan.contains("rotated"), "{shown_plan}");
+        assert!(changed[0].after.as_str().unwrap().starts_with("(sensitive)"));
+        // The tenant attribute mapped out of band shows.
+        live.state["attribute_mapping"]["custom:tenant_id"] = json!("tenant");
+        let f = IdentityProvider.compare("a", &d, &live, &Ids::default()).unwrap();
+        assert_eq!(f[0].path, "attribute_mapping.custom:tenant_id", "{f:?}");
+    }
+
+    #[test]
+    fn a_missing_variable_stops_the_plan() {
+        let mut w = World::default();
+        w.items.insert("platform/pool/identity_provider/acme-okta".into(), it(&[], None));
+        let e = IdentityProvider.check(&w, &World::default(), &Ids::default()).unwrap_err();
+        assert!(e.to_string().contains("ACME_OKTA_SECRET"), "{e}");
+        w.items.insert("platform/pool/identity_provider/acme-okta".into(), it(&[], Some("x")));
+        IdentityProvider.check(&w, &World::default(), &Ids::default()).unwrap();
+    }
+
+    #[test]
+    fn markers_are_per_provider_and_owners_parse() {
+        assert_ne!(marker("acme-okta", "s"), marker("globex-okta", "s"));
+        assert_ne!(marker("acme-okta", "s"), marker("acme-okta", "t"));
+        let m = marker("Google", "s");
+        assert!(m.len() <= 40 && m.starts_with(MARKER_PREFIX), "{m}");
+        assert_eq!(owner(None, "acme-corp-okta").as_deref(), Some("acme-corp"));
+        assert_eq!(owner(None, "Google"), None);
+        assert_eq!(owner(Some("initech"), "Google").as_deref(), Some("initech"));
+    }
+
+    /// Planned with the other kinds' rules (pure, no AWS): a declared provider is created,
+    /// an undeclared one of tenantctl's is deleted, and one of a tenant without a file is an
+    /// orphan.
+    #[test]
+    fn plan_creates_deletes_and_orphans() {
+        use crate::plan::{plan_with, Action, PlanOptions};
+        let a = "platform/pool/identity_provider/acme-okta";
+        let mut d = World::default();
+        d.items.insert(a.into(), it(&[("email", "email")], Some("s")));
+        let opts = PlanOptions { tenants: ["acme".to_string()].into(), ..PlanOptions::default() };
+        let rules: Vec<&dyn ItemRules> = vec![&IdentityProvider];
+        let p = plan_with(&d, &World::default(), &Ids::default(), &opts, &rules).unwrap();
+        assert_eq!(p.changes.iter().map(|c| (c.action, c.address.as_str())).collect::<Vec<_>>(), [(Action::Create, a)]);
+        let shown = serde_json::to_string(&p.changes[0].fields).unwrap();
+        assert!(shown.contains("(sensitive) fingerprint") && !shown.contains("\"s\""), "{shown}");
+        // Converged.
+        let mut live = d.clone();
+        live.items.get_mut(a).unwrap().state.as_object_mut().unwrap().remove("secret_env");
+        assert!(plan_with(&d, &live, &Ids::default(), &opts, &rules).unwrap().changes.is_empty());
+        // Removed from the folder: deleted; a tenant without a file: an orphan.
+        let mut gone = live.clone();
+        let mut umbrella = it(&[], None);
+        umbrella.tenant = Some("umbrella".into());
+        umbrella.name = "umbrella-okta".into();
+        gone.items.insert("platform/pool/identity_provider/umbrella-okta".into(), umbrella);
+        // (The pool stays: a provider whose pool goes is deleted with it, no change of its own.)
+        let pool = Item {
+            kind: "user_pool".into(),
+            name: "saas".into(),
+            tenant: None,
+            parent: None,
+            state: json!({}),
+            after: Vec::new(),
+        };
+        let mut kept = World::default();
+        kept.items.insert("platform/pool".into(), pool.clone());
+        gone.items.insert("platform/pool".into(), pool);
+        let p = plan_with(&kept, &gone, &Ids::default(), &opts, &rules).unwrap();
+        assert_eq!(p.changes.iter().map(|c| (c.action, c.address.as_str())).collect::<Vec<_>>(), [(Action::Delete, a)]);
+        assert_eq!(p.orphans.len(), 1);
+        assert_eq!(p.orphans[0].address, "platform/pool/identity_provider/umbrella-okta");
+    }
+}

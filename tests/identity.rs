@@ -1,0 +1,400 @@
+//! Identity features (contract §1.4): the pool's own identity providers, tenants' providers
+//! (`identity_provider`), CloudWatch alarms per pool (`alarm`), the provider-to-tenant map of
+//! the authorizer. Applied to the emulator, read back with the test's own AWS calls, drift
+//! repaired, and the providers' secrets never shown.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:security-alerts";
+
+/// Environment variable names and secret values of one test (unique per process).
+struct Secrets {
+    google_var: String,
+    google: String,
+    okta_var: String,
+    okta: String,
+}
+
+impl Secrets {
+    fn new(p: &str) -> Secrets {
+        let up = p.to_ascii_uppercase();
+        Secrets {
+            google_var: format!("TCTL_{up}_GOOGLE_SECRET"),
+            google: format!("gsecret-{p}-Zq8vW2"),
+            okta_var: format!("TCTL_{up}_OKTA_SECRET"),
+            okta: format!("oktasecret-{p}-Lm4xR9"),
+        }
+    }
+}
+
+fn platform_text(p: &str, api: &str, s: &Secrets) -> String {
+    let idps = format!(
+        "  identityProviders:\n    - {{name: Google, type: google, clientId: g-123.apps.googleusercontent.com, clientSecretEnv: {}, scopes: [openid, email], attributeMapping: {{email: email}}}}\n",
+        s.google_var
+    );
+    let mut text = platform_yaml(p, api, &idps);
+    text.push_str(&format!(
+        "monitoring:\n  snsTopicArn: \"{TOPIC}\"\n  alarms:\n    signInThrottles: {{threshold: 10, periodSeconds: 300}}\n    failedSignInRatio: {{threshold: 0.2, periodSeconds: 300}}\n"
+    ));
+    text
+}
+
+fn acme(s: &Secrets) -> String {
+    format!(
+        "{}identityProviders:\n  - name: okta\n    type: oidc\n    issuer: https://acme.okta.example\n    clientId: 0oa1example\n    clientSecretEnv: {}\n    attributeMapping: {{email: email}}\n",
+        tenant_yaml("acme", "pooled", None),
+        s.okta_var
+    )
+}
+
+fn initech() -> String {
+    format!(
+        "{}identityProviders:\n  - name: adfs\n    type: saml\n    metadataUrl: https://adfs.initech.example/FederationMetadata.xml\n    attributeMapping: {{email: \"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress\"}}\n",
+        tenant_yaml("initech", "silo", None)
+    )
+}
+
+/// Runs tenantctl in emulator mode with the secrets set (`with_secrets`) or unset.
+fn run_s(d: &Path, ep: &str, s: &Secrets, with_secrets: bool, args: &[&str]) -> Output {
+    let (g, o) = if with_secrets { (Some(s.google.as_str()), Some(s.okta.as_str())) } else { (None, None) };
+    run_with(d, ep, args, &[("TENANTCTL_EMULATOR", Some("1")), (s.google_var.as_str(), g), (s.okta_var.as_str(), o)])
+}
+
+fn ok(o: Output, args: &[&str], code: i32) -> Output {
+    assert_eq!(o.status.code(), Some(code), "tenantctl {args:?}:\n{}", text(&o));
+    o
+}
+
+async fn cloudwatch(ep: &str) -> aws_sdk_cloudwatch::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(ep)
+        .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await;
+    aws_sdk_cloudwatch::Client::new(&conf)
+}
+
+async fn idp(
+    sdk: &Sdk,
+    pool: &str,
+    name: &str,
+) -> Option<aws_sdk_cognitoidentityprovider::types::IdentityProviderType> {
+    match sdk.cognito.describe_identity_provider().user_pool_id(pool).provider_name(name).send().await {
+        Ok(o) => o.identity_provider().cloned(),
+        Err(_) => None,
+    }
+}
+
+async fn alarm(cw: &aws_sdk_cloudwatch::Client, name: &str) -> Option<aws_sdk_cloudwatch::types::MetricAlarm> {
+    let out = cw.describe_alarms().alarm_names(name).send().await.unwrap();
+    out.metric_alarms().first().cloned()
+}
+
+async fn client_id(sdk: &Sdk, pool: &str, name: &str) -> String {
+    let out = sdk.cognito.list_user_pool_clients().user_pool_id(pool).max_results(60).send().await.unwrap();
+    out.user_pool_clients().iter().find(|c| c.client_name() == Some(name)).unwrap().client_id().unwrap().to_string()
+}
+
+fn changes_of<'a>(plan: &'a serde_json::Value, resource: &str) -> Vec<&'a serde_json::Value> {
+    plan["changes"].as_array().unwrap().iter().filter(|c| c["resource"] == resource).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_features_apply_read_back_drift_and_keep_secrets() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let cw = cloudwatch(&ep).await;
+    let p = platform_name("idf");
+    let s = Secrets::new(&p);
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let dir = folder_for(&platform_text(&p, &api, &s));
+    let d = dir.path();
+    write(d, "tenants/acme.yaml", &acme(&s));
+    write(d, "tenants/initech.yaml", &initech());
+    // Everything tenantctl prints (and the plan file), to grep for the secrets at the end.
+    let mut seen: Vec<(String, Vec<u8>)> = Vec::new();
+
+    // A missing secret variable: a named error before anything is written.
+    let args = ["apply", "--auto-approve"];
+    let o = ok(run_s(d, &ep, &s, false, &args), &args, 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&s.google_var) && err.contains(&s.okta_var), "{err}");
+    assert!(pools_named(&sdk, &p).await.is_empty(), "a pool was created before the error");
+    keep(&mut seen, "apply without secrets", &o);
+
+    // Planned: the pool's own provider in both pools, each tenant's in its pool, two alarms per pool.
+    let args = ["plan", "--format", "json"];
+    let o = ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    keep(&mut seen, "plan json", &o);
+    let plan = json(&o);
+    let mut idps: Vec<String> =
+        changes_of(&plan, "identity_provider").iter().map(|c| c["address"].as_str().unwrap().to_string()).collect();
+    idps.sort();
+    assert_eq!(
+        idps,
+        [
+            "platform/pool/identity_provider/Google",
+            "platform/pool/identity_provider/acme-okta",
+            "tenant/initech/pool/identity_provider/Google",
+            "tenant/initech/pool/identity_provider/initech-adfs",
+        ],
+        "{plan:#}"
+    );
+    let google = changes_of(&plan, "identity_provider")
+        .into_iter()
+        .find(|c| c["address"] == "platform/pool/identity_provider/Google")
+        .unwrap();
+    let secret = google["fields"].as_array().unwrap().iter().find(|f| f["path"] == "client_secret").unwrap();
+    assert!(secret["after"].as_str().unwrap().starts_with("(sensitive)"), "{secret}");
+    assert_eq!(changes_of(&plan, "alarm").len(), 4, "{plan:#}");
+
+    let plan_file = d.join("identity.plan");
+    let args = ["plan", "--out", plan_file.to_str().unwrap()];
+    keep(&mut seen, "plan --out", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    seen.push(("plan file".into(), std::fs::read(&plan_file).unwrap()));
+    let args = ["apply", plan_file.to_str().unwrap(), "--auto-approve", "-v"];
+    keep(&mut seen, "apply", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    let args = ["plan", "--detailed-exitcode"];
+    keep(&mut seen, "plan converged", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+
+    // Read back: providers.
+    let shared = pool_id(&sdk, &p).await;
+    let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    for pool in [&shared, &silo] {
+        let g = idp(&sdk, pool, "Google").await.expect("Google in every managed pool");
+        assert_eq!(g.provider_type().unwrap().as_str(), "Google");
+        let det = g.provider_details().unwrap();
+        assert_eq!(det["client_id"], "g-123.apps.googleusercontent.com");
+        assert_eq!(det["authorize_scopes"], "openid email");
+        assert_eq!(det["client_secret"], s.google, "the secret from the environment was sent");
+        assert_eq!(g.attribute_mapping().unwrap()["email"], "email");
+        assert!(g.idp_identifiers().iter().any(|i| i.starts_with("tenantctl-")), "{g:?}");
+    }
+    let okta = idp(&sdk, &shared, "acme-okta").await.expect("acme-okta in the shared pool");
+    assert_eq!(okta.provider_type().unwrap().as_str(), "OIDC");
+    let det = okta.provider_details().unwrap();
+    assert_eq!(det["oidc_issuer"], "https://acme.okta.example");
+    assert_eq!(det["client_id"], "0oa1example");
+    assert_eq!(det["client_secret"], s.okta);
+    assert!(idp(&sdk, &silo, "acme-okta").await.is_none());
+    let adfs = idp(&sdk, &silo, "initech-adfs").await.expect("initech-adfs in the silo pool");
+    assert_eq!(adfs.provider_type().unwrap().as_str(), "SAML");
+    assert_eq!(adfs.provider_details().unwrap()["MetadataURL"], "https://adfs.initech.example/FederationMetadata.xml");
+    assert!(idp(&sdk, &shared, "initech-adfs").await.is_none());
+
+    // Read back: alarms, on the pool's clients, notifying the topic, tagged.
+    let web = client_id(&sdk, &shared, "web").await;
+    let a = alarm(&cw, &format!("{p}-failed-sign-in-ratio")).await.expect("ratio alarm of the shared pool");
+    assert_eq!(a.alarm_actions(), [TOPIC]);
+    assert_eq!(a.threshold(), Some(0.2));
+    assert_eq!(a.comparison_operator().unwrap().as_str(), "GreaterThanThreshold");
+    let metrics = a.metrics();
+    assert_eq!(metrics.len(), 3);
+    let expr = metrics.iter().find(|m| m.expression().is_some()).unwrap();
+    assert_eq!(expr.expression(), Some("1 - SUM([s0]) / SUM([n0])"));
+    assert_eq!(expr.return_data(), Some(true));
+    for m in metrics.iter().filter_map(|m| m.metric_stat()) {
+        let metric = m.metric().unwrap();
+        assert_eq!(metric.namespace(), Some("AWS/Cognito"));
+        assert_eq!(metric.metric_name(), Some("SignInSuccesses"));
+        let dims: Vec<(&str, &str)> =
+            metric.dimensions().iter().map(|d| (d.name().unwrap(), d.value().unwrap())).collect();
+        assert_eq!(dims, [("UserPool", shared.as_str()), ("UserPoolClient", web.as_str())]);
+        assert_eq!(m.period(), Some(300));
+    }
+    let stats: Vec<&str> = metrics.iter().filter_map(|m| m.metric_stat()).filter_map(|m| m.stat()).collect();
+    assert_eq!(stats, ["Sum", "SampleCount"]);
+    let t = alarm(&cw, &format!("{p}-initech-sign-in-throttles")).await.expect("throttles alarm of the silo pool");
+    assert_eq!(t.threshold(), Some(10.0));
+    let silo_web = client_id(&sdk, &silo, "web").await;
+    let m = t.metrics().iter().find_map(|m| m.metric_stat()).unwrap().metric().unwrap().clone();
+    assert_eq!(m.metric_name(), Some("SignInThrottles"));
+    assert_eq!(m.dimensions()[0].value(), Some(silo.as_str()));
+    assert_eq!(m.dimensions()[1].value(), Some(silo_web.as_str()));
+    let tags = cw.list_tags_for_resource().resource_arn(t.alarm_arn().unwrap()).send().await.unwrap();
+    let tags: std::collections::BTreeMap<&str, &str> =
+        tags.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    assert_eq!(tags.get("tenantctl:managed"), Some(&"true"));
+    assert_eq!(tags.get("tenantctl:platform"), Some(&p.as_str()));
+    assert_eq!(tags.get("tenant_id"), Some(&"initech"));
+    assert_eq!(tags.get("owner"), Some(&"platform-team"));
+
+    // The authorizer knows which provider speaks for which tenant.
+    let f = sdk.lambda.get_function_configuration().function_name(format!("{p}-authorizer")).send().await.unwrap();
+    let env = f.environment().and_then(|e| e.variables()).unwrap();
+    let map: std::collections::BTreeSet<&str> = env["TENANTCTL_IDP_TENANTS"].split(',').collect();
+    assert_eq!(map, ["Google:*", "acme-okta:acme", "initech-adfs:initech"].into_iter().collect());
+
+    // Every output format, with the secrets set.
+    for args in [
+        &["plan"][..],
+        &["plan", "-v", "--format", "json"],
+        &["drift"],
+        &["drift", "--format", "json"],
+        &["drift", "--format", "markdown"],
+        &["inventory"],
+        &["inventory", "--format", "json"],
+        &["validate"],
+        &["render"],
+    ] {
+        keep(&mut seen, &format!("{args:?}"), &run_s(d, &ep, &s, true, args));
+    }
+    let inv = json(&run_s(d, &ep, &s, true, &["inventory", "--format", "json"]));
+    let rows = inv.as_array().or_else(|| inv["resources"].as_array()).cloned().unwrap_or_default();
+    assert!(rows.iter().any(|r| r["resource"] == "alarm"), "{inv:#}");
+    assert!(rows.iter().any(|r| r["resource"] == "identity_provider"), "{inv:#}");
+
+    // Drift: an alarm deleted out of band is missing, and apply puts it back.
+    cw.delete_alarms().alarm_names(format!("{p}-sign-in-throttles")).send().await.unwrap();
+    let args = ["drift", "--format", "json"];
+    let o = ok(run_s(d, &ep, &s, true, &args), &args, 2);
+    keep(&mut seen, "drift alarm", &o);
+    let report = json(&o);
+    let items = report["items"].as_array().unwrap();
+    assert!(
+        items.iter().any(|i| i["kind"] == "missing" && i["address"] == "platform/pool/alarm/sign-in-throttles"),
+        "{report:#}"
+    );
+    let args = ["apply", "--auto-approve"];
+    keep(&mut seen, "apply alarm", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    assert!(alarm(&cw, &format!("{p}-sign-in-throttles")).await.is_some());
+
+    // Drift: the tenant attribute mapped from the IdP out of band.
+    let mut mapping = okta.attribute_mapping().cloned().unwrap();
+    mapping.insert("custom:tenant_id".into(), "email".into());
+    let mut details = okta.provider_details().cloned().unwrap();
+    details.insert("client_secret".into(), s.okta.clone());
+    sdk.cognito
+        .update_identity_provider()
+        .user_pool_id(&shared)
+        .provider_name("acme-okta")
+        .set_attribute_mapping(Some(mapping))
+        .set_provider_details(Some(details))
+        .set_idp_identifiers(Some(okta.idp_identifiers().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let o = ok(run_s(d, &ep, &s, true, &args_drift()), &args_drift(), 2);
+    keep(&mut seen, "drift mapping", &o);
+    let report = json(&o);
+    let item = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["address"] == "platform/pool/identity_provider/acme-okta")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(item["kind"], "changed");
+    assert!(
+        item["fields"].as_array().unwrap().iter().any(|f| f["path"] == "attribute_mapping.custom:tenant_id"),
+        "{item:#}"
+    );
+    let args = ["apply", "--auto-approve"];
+    keep(&mut seen, "apply mapping", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    let okta = idp(&sdk, &shared, "acme-okta").await.unwrap();
+    assert!(!okta.attribute_mapping().unwrap().contains_key("custom:tenant_id"), "{okta:?}");
+    let args = ["drift"];
+    keep(&mut seen, "drift clean", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+
+    // A rotated secret is an update, shown only as a fingerprint.
+    let rotated = Secrets { google: format!("{}-rotated", s.google), ..Secrets::new(&p) };
+    let args = ["plan", "--format", "json"];
+    let o = ok(run_s(d, &ep, &rotated, true, &args), &args, 0);
+    let plan = json(&o);
+    let ups = changes_of(&plan, "identity_provider");
+    assert_eq!(ups.len(), 2, "{plan:#}");
+    assert!(ups.iter().all(|c| c["action"] == "update" && c["fields"][0]["path"] == "client_secret"), "{plan:#}");
+    seen.push(("rotated plan".into(), o.stdout.clone()));
+    let args = ["apply", "--auto-approve"];
+    let o = ok(run_s(d, &ep, &rotated, true, &args), &args, 0);
+    seen.push(("rotated apply".into(), o.stderr.clone()));
+    let g = idp(&sdk, &shared, "Google").await.unwrap();
+    assert_eq!(g.provider_details().unwrap()["client_secret"], rotated.google);
+    ok(run_s(d, &ep, &rotated, true, &["plan", "--detailed-exitcode"]), &["plan"], 0);
+
+    // Offboarding the silo tenant deletes its alarms (before its pool, which takes its
+    // providers with it); the shared pool's stay.
+    let args = ["destroy", "--tenant", "initech", "--auto-approve"];
+    let o = ok(run_s(d, &ep, &rotated, true, &args), &args, 0);
+    seen.push(("destroy".into(), o.stderr.clone()));
+    assert!(pools_named(&sdk, &format!("{p}-initech")).await.is_empty());
+    assert!(alarm(&cw, &format!("{p}-initech-sign-in-throttles")).await.is_none());
+    assert!(alarm(&cw, &format!("{p}-initech-failed-sign-in-ratio")).await.is_none());
+    assert!(alarm(&cw, &format!("{p}-sign-in-throttles")).await.is_some());
+    assert!(idp(&sdk, &shared, "Google").await.is_some());
+
+    for (what, bytes) in &seen {
+        let t = String::from_utf8_lossy(bytes);
+        for secret in [&s.google, &s.okta, &rotated.google] {
+            assert!(!t.contains(secret.as_str()), "{what} shows a secret:\n{t}");
+        }
+    }
+}
+
+fn keep(seen: &mut Vec<(String, Vec<u8>)>, what: &str, o: &Output) {
+    seen.push((format!("{what} stdout"), o.stdout.clone()));
+    seen.push((format!("{what} stderr"), o.stderr.clone()));
+}
+
+/// A provider made by hand under a declared name is never taken over: the plan refuses it,
+/// naming it, before any write.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_not_made_by_tenantctl_is_refused_not_taken_over() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("idh");
+    let s = Secrets::new(&p);
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let dir = folder_for(&platform_yaml(&p, &api, ""));
+    let d = dir.path();
+    write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
+    ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
+    let shared = pool_id(&sdk, &p).await;
+    sdk.cognito
+        .create_identity_provider()
+        .user_pool_id(&shared)
+        .provider_name("acme-okta")
+        .provider_type("OIDC".into())
+        .provider_details("client_id", "by-hand")
+        .provider_details("oidc_issuer", "https://hand.example")
+        .provider_details("authorize_scopes", "openid")
+        .provider_details("attributes_request_method", "GET")
+        .send()
+        .await
+        .unwrap();
+    write(d, "tenants/acme.yaml", &acme(&s));
+    let args = ["apply", "--auto-approve"];
+    let o = ok(run_s(d, &ep, &s, true, &args), &args, 1);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("acme-okta") && err.contains("not made by tenantctl"), "{err}");
+    let live = idp(&sdk, &shared, "acme-okta").await.unwrap();
+    assert_eq!(live.provider_details().unwrap()["client_id"], "by-hand");
+    assert!(live.idp_identifiers().is_empty());
+}
+
+fn args_drift() -> [&'static str; 3] {
+    ["drift", "--format", "json"]
+}
+
+/// Validate names an inline secret without echoing it.
+#[test]
+fn an_inline_secret_is_refused_without_being_shown() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid/idp-inline-secret");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tenantctl"))
+        .arg("validate")
+        .arg("-C")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("never written in YAML") && err.contains("clientSecretEnv"), "{err}");
+    assert!(!err.contains("hunter2-not-shown"), "{err}");
+}
