@@ -193,8 +193,8 @@ pub fn validate(folder: &Folder) -> Vec<Diagnostic> {
     let mut v = V { folder, out: Vec::new() };
     platform_rules(&mut v);
     tenant_rules(&mut v);
-    identity_rules(&mut v);
     tier_rules(&mut v);
+    identity_rules(&mut v);
     group_count_rules(&mut v);
     template_rules(&mut v);
     let mut out = v.out;
@@ -1081,6 +1081,144 @@ fn template_rules(v: &mut V<'_>) {
     }
 }
 
+fn tier_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[a-z][a-z0-9]{0,15}$")
+}
+
+fn stage_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[A-Za-z0-9_]{1,128}$")
+}
+
+/// Contract §1.6: tiers, `apiUsage` and the tenants' `tier`.
+fn tier_rules(v: &mut V<'_>) {
+    let folder = v.folder;
+    let p = &folder.platform;
+    let pl = &p.value;
+    for (name, tier) in &pl.tiers {
+        let at = format!("tiers.{name}");
+        if !tier_name_re().is_match(name) {
+            v.push(p.at_key(&at, format!("tier name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", name.escape_debug())));
+        }
+        if let Some(t) = &tier.throttle {
+            if !(t.rate_limit.is_finite() && t.rate_limit >= 0.0) {
+                v.push(p.at(&format!("{at}.throttle.rateLimit"), "rateLimit must be a number >= 0"));
+            }
+            if t.burst_limit < 0 {
+                v.push(p.at(&format!("{at}.throttle.burstLimit"), "burstLimit must be >= 0"));
+            }
+        }
+        if let Some(q) = &tier.quota {
+            if q.limit < 1 {
+                v.push(p.at(&format!("{at}.quota.limit"), "quota limit must be at least 1"));
+            }
+            let max_offset = match q.period {
+                super::model::QuotaPeriod::Day => 0,
+                super::model::QuotaPeriod::Week => 6,
+                super::model::QuotaPeriod::Month => 27,
+            };
+            if !(0..=max_offset).contains(&q.offset) {
+                v.push(p.at(
+                    &format!("{at}.quota.offset"),
+                    format!("quota offset for period {} must be 0..{max_offset}", q.period.aws_name()),
+                ));
+            }
+        }
+    }
+    if pl.tiers.len() > MAX_USAGE_PLANS {
+        v.push(
+            p.at("tiers", format!("{} tiers: each is a usage plan, and an account holds at most {MAX_USAGE_PLANS} usage plans per Region", pl.tiers.len()))
+                .hint("ask AWS to raise the usage plan quota, or use fewer tiers"),
+        );
+    }
+    if let Some(u) = &pl.api_usage {
+        if !stage_name_re().is_match(&u.stage) {
+            v.push(p.at("apiUsage.stage", "stage name must be 1-128 letters, digits or _"));
+        }
+        if pl.tiers.is_empty() {
+            v.push(p.at("apiUsage", "apiUsage needs `tiers`: each tier is a usage plan of the stage"));
+        }
+        match &pl.authorizer {
+            None => v.push(
+                p.at(
+                    "apiUsage",
+                    "apiUsage needs a Lambda `authorizer`: it returns each tenant's API key to API Gateway",
+                )
+                .hint("declare authorizer (type lambda) on the same REST API"),
+            ),
+            Some(a) => {
+                if a.auth_type != super::model::AuthorizerType::Lambda {
+                    v.push(p.at(
+                        "apiUsage",
+                        "apiUsage needs a Lambda authorizer (type lambda): a Cognito authorizer cannot name the tenant's API key",
+                    ));
+                }
+                if a.rest_api != u.rest_api {
+                    v.push(
+                        p.at(
+                            "apiUsage.restApi",
+                            format!(
+                                "apiUsage.restApi `{}` is not the authorizer's REST API `{}`",
+                                u.rest_api, a.rest_api
+                            ),
+                        )
+                        .hint("the guarded methods, whose callers are metered, are the authorizer's"),
+                    );
+                }
+            }
+        }
+    }
+    let mut keyed = 0usize;
+    for t in &folder.tenants {
+        let tv = &t.value;
+        match &tv.tier {
+            Some(tier) => match pl.tiers.get(tier) {
+                None => {
+                    let declared = pl.tiers.keys().cloned().collect::<Vec<_>>().join(", ");
+                    let hint = match super::schema::did_you_mean(tier, pl.tiers.keys().map(String::as_str)) {
+                        Some(m) => format!("did you mean `{m}`? (declared tiers: {declared})"),
+                        None if declared.is_empty() => "the Platform declares no `tiers`; a tier removed from the Platform must first be left by its tenants".into(),
+                        None => format!("declared tiers: {declared}; a tier removed from the Platform must first be left by its tenants"),
+                    };
+                    v.push(t.at("tier", format!("tier `{tier}` is not declared by the platform")).hint(hint));
+                }
+                Some(spec) => {
+                    keyed += 1;
+                    if t.doc.value.get("isolation").is_some() && tv.isolation != spec.isolation {
+                        let name = |i: Isolation| if i == Isolation::Silo { "silo" } else { "pooled" };
+                        v.push(
+                            t.at(
+                                "isolation",
+                                format!(
+                                    "isolation `{}` contradicts tier `{tier}`, whose isolation is `{}`",
+                                    name(tv.isolation),
+                                    name(spec.isolation)
+                                ),
+                            )
+                            .hint("the tier decides the isolation: remove `isolation`, or choose another tier"),
+                        );
+                    }
+                }
+            },
+            None if pl.api_usage.is_some() => v.push(
+                t.at("id", format!("tenant `{}` has no `tier`; with apiUsage every tenant needs one (its API key is in its tier's usage plan, and guarded methods require a key)", tv.id))
+                    .hint(format!("add `tier: {}`", pl.tiers.keys().next().map_or("<tier>", String::as_str))),
+            ),
+            None => {}
+        }
+    }
+    if pl.api_usage.is_some() && keyed > MAX_API_KEYS {
+        v.push(
+            p.at(
+                "apiUsage",
+                format!("{keyed} tenants with an API key: an account holds at most {MAX_API_KEYS} API keys per Region"),
+            )
+            .hint("ask AWS to raise the API key quota"),
+        );
+    }
+}
+
 /// An `http://` URL whose host is exactly `localhost` or `127.0.0.1` (any port): the only
 /// plain-http callback URLs Cognito accepts.
 fn is_loopback_http(u: &str) -> bool {
@@ -1311,143 +1449,5 @@ fn pool_idp_type_name(t: super::model::PoolIdpType) -> &'static str {
         Apple => "apple",
         Oidc => "oidc",
         Saml => "saml",
-    }
-}
-
-fn tier_name_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^[a-z][a-z0-9]{0,15}$")
-}
-
-fn stage_name_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^[A-Za-z0-9_]{1,128}$")
-}
-
-/// Contract §1.6: tiers, `apiUsage` and the tenants' `tier`.
-fn tier_rules(v: &mut V<'_>) {
-    let folder = v.folder;
-    let p = &folder.platform;
-    let pl = &p.value;
-    for (name, tier) in &pl.tiers {
-        let at = format!("tiers.{name}");
-        if !tier_name_re().is_match(name) {
-            v.push(p.at_key(&at, format!("tier name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", name.escape_debug())));
-        }
-        if let Some(t) = &tier.throttle {
-            if !(t.rate_limit.is_finite() && t.rate_limit >= 0.0) {
-                v.push(p.at(&format!("{at}.throttle.rateLimit"), "rateLimit must be a number >= 0"));
-            }
-            if t.burst_limit < 0 {
-                v.push(p.at(&format!("{at}.throttle.burstLimit"), "burstLimit must be >= 0"));
-            }
-        }
-        if let Some(q) = &tier.quota {
-            if q.limit < 1 {
-                v.push(p.at(&format!("{at}.quota.limit"), "quota limit must be at least 1"));
-            }
-            let max_offset = match q.period {
-                super::model::QuotaPeriod::Day => 0,
-                super::model::QuotaPeriod::Week => 6,
-                super::model::QuotaPeriod::Month => 27,
-            };
-            if !(0..=max_offset).contains(&q.offset) {
-                v.push(p.at(
-                    &format!("{at}.quota.offset"),
-                    format!("quota offset for period {} must be 0..{max_offset}", q.period.aws_name()),
-                ));
-            }
-        }
-    }
-    if pl.tiers.len() > MAX_USAGE_PLANS {
-        v.push(
-            p.at("tiers", format!("{} tiers: each is a usage plan, and an account holds at most {MAX_USAGE_PLANS} usage plans per Region", pl.tiers.len()))
-                .hint("ask AWS to raise the usage plan quota, or use fewer tiers"),
-        );
-    }
-    if let Some(u) = &pl.api_usage {
-        if !stage_name_re().is_match(&u.stage) {
-            v.push(p.at("apiUsage.stage", "stage name must be 1-128 letters, digits or _"));
-        }
-        if pl.tiers.is_empty() {
-            v.push(p.at("apiUsage", "apiUsage needs `tiers`: each tier is a usage plan of the stage"));
-        }
-        match &pl.authorizer {
-            None => v.push(
-                p.at(
-                    "apiUsage",
-                    "apiUsage needs a Lambda `authorizer`: it returns each tenant's API key to API Gateway",
-                )
-                .hint("declare authorizer (type lambda) on the same REST API"),
-            ),
-            Some(a) => {
-                if a.auth_type != super::model::AuthorizerType::Lambda {
-                    v.push(p.at(
-                        "apiUsage",
-                        "apiUsage needs a Lambda authorizer (type lambda): a Cognito authorizer cannot name the tenant's API key",
-                    ));
-                }
-                if a.rest_api != u.rest_api {
-                    v.push(
-                        p.at(
-                            "apiUsage.restApi",
-                            format!(
-                                "apiUsage.restApi `{}` is not the authorizer's REST API `{}`",
-                                u.rest_api, a.rest_api
-                            ),
-                        )
-                        .hint("the guarded methods, whose callers are metered, are the authorizer's"),
-                    );
-                }
-            }
-        }
-    }
-    let mut keyed = 0usize;
-    for t in &folder.tenants {
-        let tv = &t.value;
-        match &tv.tier {
-            Some(tier) => match pl.tiers.get(tier) {
-                None => {
-                    let declared = pl.tiers.keys().cloned().collect::<Vec<_>>().join(", ");
-                    let hint = match super::schema::did_you_mean(tier, pl.tiers.keys().map(String::as_str)) {
-                        Some(m) => format!("did you mean `{m}`? (declared tiers: {declared})"),
-                        None if declared.is_empty() => "the Platform declares no `tiers`; a tier removed from the Platform must first be left by its tenants".into(),
-                        None => format!("declared tiers: {declared}; a tier removed from the Platform must first be left by its tenants"),
-                    };
-                    v.push(t.at("tier", format!("tier `{tier}` is not declared by the platform")).hint(hint));
-                }
-                Some(spec) => {
-                    keyed += 1;
-                    if t.doc.value.get("isolation").is_some() && tv.isolation != spec.isolation {
-                        let name = |i: Isolation| if i == Isolation::Silo { "silo" } else { "pooled" };
-                        v.push(
-                            t.at(
-                                "isolation",
-                                format!(
-                                    "isolation `{}` contradicts tier `{tier}`, whose isolation is `{}`",
-                                    name(tv.isolation),
-                                    name(spec.isolation)
-                                ),
-                            )
-                            .hint("the tier decides the isolation: remove `isolation`, or choose another tier"),
-                        );
-                    }
-                }
-            },
-            None if pl.api_usage.is_some() => v.push(
-                t.at("id", format!("tenant `{}` has no `tier`; with apiUsage every tenant needs one (its API key is in its tier's usage plan, and guarded methods require a key)", tv.id))
-                    .hint(format!("add `tier: {}`", pl.tiers.keys().next().map_or("<tier>", String::as_str))),
-            ),
-            None => {}
-        }
-    }
-    if pl.api_usage.is_some() && keyed > MAX_API_KEYS {
-        v.push(
-            p.at(
-                "apiUsage",
-                format!("{keyed} tenants with an API key: an account holds at most {MAX_API_KEYS} API keys per Region"),
-            )
-            .hint("ask AWS to raise the API key quota"),
-        );
     }
 }
