@@ -67,6 +67,15 @@ impl AwsError {
     }
 }
 
+/// A delete's answer: a resource that is gone already (not found) is deleted.
+pub fn done_if_gone<T>(answer: Result<T, AwsError>) -> Result<(), AwsError> {
+    match answer {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Turns an SDK error into an [`AwsError`] naming the operation.
 pub fn call_err<E, R>(operation: &str, e: SdkError<E, R>) -> AwsError
 where

@@ -244,17 +244,9 @@ impl Kind for ApiKey {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             aws.limiter.acquire(Category::ApiGateway).await;
-            match aws.apigw.delete_api_key().api_key(id).send().await {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let e = call_err("apigateway:DeleteApiKey", e);
-                    if e.is_not_found() {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            crate::aws::done_if_gone(
+                aws.apigw.delete_api_key().api_key(id).send().await.map_err(|e| call_err("apigateway:DeleteApiKey", e)),
+            )
         }
         .boxed()
     }

@@ -328,17 +328,15 @@ async fn put_permission(aws: &Aws, p: &PermissionState<String>, remove: &[String
 
 async fn remove_statement(aws: &Aws, function: &str, sid: &str) -> Result<(), AwsError> {
     aws.limiter.acquire(Category::Lambda).await;
-    match aws.lambda.remove_permission().function_name(function).statement_id(sid).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = call_err("lambda:RemovePermission", e);
-            if e.is_not_found() {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
-    }
+    crate::aws::done_if_gone(
+        aws.lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .send()
+            .await
+            .map_err(|e| call_err("lambda:RemovePermission", e)),
+    )
 }
 
 #[cfg(test)]

@@ -368,17 +368,14 @@ impl Kind for UsagePlan {
                     .map_err(|e| call_err("apigateway:UpdateUsagePlan", e))?;
             }
             aws.limiter.acquire(Category::ApiGateway).await;
-            match aws.apigw.delete_usage_plan().usage_plan_id(id).send().await {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let e = call_err("apigateway:DeleteUsagePlan", e);
-                    if e.is_not_found() {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            crate::aws::done_if_gone(
+                aws.apigw
+                    .delete_usage_plan()
+                    .usage_plan_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| call_err("apigateway:DeleteUsagePlan", e)),
+            )
         }
         .boxed()
     }

@@ -322,17 +322,15 @@ async fn add(aws: &Aws, plan: &str, key: &str) -> Result<(), AwsError> {
 
 async fn remove(aws: &Aws, plan: &str, key: &str) -> Result<(), AwsError> {
     aws.limiter.acquire(Category::ApiGateway).await;
-    match aws.apigw.delete_usage_plan_key().usage_plan_id(plan).key_id(key).send().await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let e = call_err("apigateway:DeleteUsagePlanKey", e);
-            if e.is_not_found() {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        }
-    }
+    crate::aws::done_if_gone(
+        aws.apigw
+            .delete_usage_plan_key()
+            .usage_plan_id(plan)
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| call_err("apigateway:DeleteUsagePlanKey", e)),
+    )
 }
 
 #[cfg(test)]
