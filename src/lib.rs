@@ -18,6 +18,8 @@ pub mod spec;
 pub mod state;
 
 #[cfg(test)]
+mod sso_tests;
+#[cfg(test)]
 mod tiers_tests;
 #[cfg(test)]
 mod wiring_tests;

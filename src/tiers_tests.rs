@@ -17,6 +17,14 @@ const TIERS: &str = "tiers:\n  basic: {isolation: pooled, throttle: {rateLimit: 
 
 /// The example folder with `platform_extra` appended to the platform and these tenant files.
 fn folder_with(platform_extra: &str, tenants: &[(&str, &str)]) -> (tempfile::TempDir, Result<Folder, SpecErrors>) {
+    folder_edited(&|p| format!("{p}{platform_extra}"), tenants)
+}
+
+/// The example folder with its platform file edited by `edit`, and these tenant files.
+pub(crate) fn folder_edited(
+    edit: &dyn Fn(&str) -> String,
+    tenants: &[(&str, &str)],
+) -> (tempfile::TempDir, Result<Folder, SpecErrors>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("tenants")).unwrap();
@@ -25,7 +33,7 @@ fn folder_with(platform_extra: &str, tenants: &[(&str, &str)]) -> (tempfile::Tem
         std::fs::copy(root.join("policies").join(p), tmp.path().join("policies").join(p)).unwrap();
     }
     let platform = std::fs::read_to_string(root.join("tenants/platform.yaml")).unwrap();
-    std::fs::write(tmp.path().join("tenants/platform.yaml"), format!("{platform}{platform_extra}")).unwrap();
+    std::fs::write(tmp.path().join("tenants/platform.yaml"), edit(&platform)).unwrap();
     for (id, extra) in tenants {
         std::fs::write(
             tmp.path().join(format!("tenants/{id}.yaml")),

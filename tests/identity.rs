@@ -101,6 +101,21 @@ async fn client_id(sdk: &Sdk, pool: &str, name: &str) -> String {
     out.user_pool_clients().iter().find(|c| c.client_name() == Some(name)).unwrap().client_id().unwrap().to_string()
 }
 
+async fn client_names(sdk: &Sdk, pool: &str) -> Vec<String> {
+    let out = sdk.cognito.list_user_pool_clients().user_pool_id(pool).max_results(60).send().await.unwrap();
+    out.user_pool_clients().iter().filter_map(|c| c.client_name().map(str::to_string)).collect()
+}
+
+async fn describe_client(
+    sdk: &Sdk,
+    pool: &str,
+    name: &str,
+) -> aws_sdk_cognitoidentityprovider::types::UserPoolClientType {
+    let id = client_id(sdk, pool, name).await;
+    let out = sdk.cognito.describe_user_pool_client().user_pool_id(pool).client_id(id).send().await.unwrap();
+    out.user_pool_client().unwrap().clone()
+}
+
 fn changes_of<'a>(plan: &'a serde_json::Value, resource: &str) -> Vec<&'a serde_json::Value> {
     plan["changes"].as_array().unwrap().iter().filter(|c| c["resource"] == resource).collect()
 }
@@ -154,6 +169,20 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     let secret = google["fields"].as_array().unwrap().iter().find(|f| f["path"] == "client_secret").unwrap();
     assert!(secret["after"].as_str().unwrap().starts_with("(sensitive)"), "{secret}");
     assert_eq!(changes_of(&plan, "alarm").len(), 4, "{plan:#}");
+    // Each tenant with a provider gets its SSO client, in its own pool.
+    let mut clients: Vec<&str> =
+        changes_of(&plan, "app_client").iter().map(|c| c["address"].as_str().unwrap()).collect();
+    clients.sort();
+    assert_eq!(
+        clients,
+        [
+            "platform/pool/app_client/acme-sso",
+            "platform/pool/app_client/web",
+            "tenant/initech/pool/app_client/initech-sso",
+            "tenant/initech/pool/app_client/web",
+        ],
+        "{plan:#}"
+    );
 
     let plan_file = d.join("identity.plan");
     let args = ["plan", "--out", plan_file.to_str().unwrap()];
@@ -188,6 +217,27 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     assert_eq!(adfs.provider_type().unwrap().as_str(), "SAML");
     assert_eq!(adfs.provider_details().unwrap()["MetadataURL"], "https://adfs.initech.example/FederationMetadata.xml");
     assert!(idp(&sdk, &shared, "initech-adfs").await.is_none());
+
+    // Read back: the clients offer what their pool and tenant federate with.
+    let providers = |c: &aws_sdk_cognitoidentityprovider::types::UserPoolClientType| -> Vec<String> {
+        let mut v = c.supported_identity_providers().to_vec();
+        v.sort();
+        v
+    };
+    let shared_web = describe_client(&sdk, &shared, "web").await;
+    for pool in [&shared, &silo] {
+        assert_eq!(providers(&describe_client(&sdk, pool, "web").await), ["COGNITO", "Google"]);
+    }
+    let acme_sso = describe_client(&sdk, &shared, "acme-sso").await;
+    assert_eq!(providers(&acme_sso), ["acme-okta"]);
+    // Signed in through the hosted UI: the folder's OAuth client's flows, scopes and callbacks.
+    assert_eq!(acme_sso.callback_urls(), shared_web.callback_urls());
+    assert_eq!(acme_sso.allowed_o_auth_flows(), shared_web.allowed_o_auth_flows());
+    assert_eq!(acme_sso.allowed_o_auth_flows_user_pool_client(), Some(true));
+    assert_eq!(providers(&describe_client(&sdk, &silo, "initech-sso").await), ["initech-adfs"]);
+    let shared_names = client_names(&sdk, &shared).await;
+    assert!(!shared_names.contains(&"initech-sso".to_string()), "{shared_names:?}");
+    assert!(!client_names(&sdk, &silo).await.contains(&"acme-sso".to_string()));
 
     // Read back: alarms, on the pool's clients, notifying the topic, tagged.
     let web = client_id(&sdk, &shared, "web").await;
@@ -301,6 +351,50 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     assert!(!okta.attribute_mapping().unwrap().contains_key("custom:tenant_id"), "{okta:?}");
     let args = ["drift"];
     keep(&mut seen, "drift clean", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+
+    // Drift: the SSO client given a second provider (COGNITO: sign-in without the IdP, so
+    // without the tenant's provider deciding who is in), read-modify-write as a console would.
+    let live = describe_client(&sdk, &shared, "acme-sso").await;
+    sdk.cognito
+        .update_user_pool_client()
+        .user_pool_id(&shared)
+        .client_id(live.client_id().unwrap())
+        .client_name("acme-sso")
+        .set_explicit_auth_flows(Some(live.explicit_auth_flows().to_vec()))
+        .set_allowed_o_auth_flows(Some(live.allowed_o_auth_flows().to_vec()))
+        .set_allowed_o_auth_scopes(Some(live.allowed_o_auth_scopes().to_vec()))
+        .set_allowed_o_auth_flows_user_pool_client(live.allowed_o_auth_flows_user_pool_client())
+        .set_callback_urls(Some(live.callback_urls().to_vec()))
+        .set_read_attributes(Some(live.read_attributes().to_vec()))
+        .set_write_attributes(Some(live.write_attributes().to_vec()))
+        .set_access_token_validity(live.access_token_validity())
+        .set_id_token_validity(live.id_token_validity())
+        .set_refresh_token_validity(Some(live.refresh_token_validity()))
+        .set_token_validity_units(live.token_validity_units().cloned())
+        .set_enable_token_revocation(live.enable_token_revocation())
+        .set_prevent_user_existence_errors(live.prevent_user_existence_errors().cloned())
+        .supported_identity_providers("acme-okta")
+        .supported_identity_providers("COGNITO")
+        .send()
+        .await
+        .unwrap();
+    let o = ok(run_s(d, &ep, &s, true, &args_drift()), &args_drift(), 2);
+    keep(&mut seen, "drift sso client", &o);
+    let report = json(&o);
+    let items = report["items"].as_array().unwrap();
+    let item = items
+        .iter()
+        .find(|i| i["address"] == "platform/pool/app_client/acme-sso")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(item["kind"], "changed");
+    let paths: Vec<&str> = item["fields"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(!paths.is_empty() && paths.iter().all(|p| p.starts_with("supported_identity_providers")), "{item:#}");
+    assert_eq!(items.len(), 1, "only the SSO client drifted: {report:#}");
+    let args = ["apply", "--auto-approve"];
+    keep(&mut seen, "apply sso client", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    assert_eq!(providers(&describe_client(&sdk, &shared, "acme-sso").await), ["acme-okta"]);
+    let args = ["drift"];
+    keep(&mut seen, "drift clean after sso", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
 
     // A rotated secret is an update, shown only as a fingerprint.
     let rotated = Secrets { google: format!("{}-rotated", s.google), ..Secrets::new(&p) };

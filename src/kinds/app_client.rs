@@ -1,8 +1,17 @@
 //! `app_client`: an app client of a user pool (`userPool.appClients`); every managed pool
-//! gets the folder's clients.
+//! gets the folder's clients. A tenant with its own identity provider (contract §1.4) also
+//! gets `<tenant>-sso` in its pool.
 //!
 //! - Lives in its pool (`parent`) and goes with it; an undeclared client in a managed pool is
-//!   deleted. Its tenant is its pool's (None in the shared pool).
+//!   deleted. Its tenant is its pool's (None in the shared pool), but `<tenant>-sso` in the
+//!   shared pool is that tenant's (`validate` keeps `-sso` names for SSO clients), so a
+//!   tenant's offboarding deletes it and a tenant without a file leaves it as an orphan.
+//! - `supportedIdentityProviders` is derived, never declared: the folder's clients offer
+//!   `COGNITO` and the pool's own providers (`userPool.identityProviders`); `<tenant>-sso`
+//!   offers only the tenant's provider `<tenant>-<name>`. Any other live list is drift.
+//! - `<tenant>-sso` takes its other settings from the folder's first client that declares
+//!   `oauth` (else its first client; else the defaults): federation signs in through the
+//!   hosted UI, so it needs that client's flows, scopes and callback URLs.
 //! - `generateSecret` is chosen when a client is created (UpdateUserPoolClient has no such
 //!   field): a flip is a plan error naming the client, never a change.
 //! - The tenant attribute: every client reads it and none writes it (desired side); a live
@@ -74,8 +83,13 @@ pub fn item(pool: &str, tenant: Option<&str>, name: &str, state: &ClientState) -
         tenant: tenant.map(str::to_string),
         parent: Some(pool.to_string()),
         state: serde_json::to_value(state).expect("state serializes"),
-        // The pool's custom attributes and resource servers, which it may name, first.
-        after: vec![format!("custom_attribute@{pool}"), format!("resource_server@{pool}")],
+        // The pool's custom attributes, resource servers and identity providers, which it may
+        // name, first.
+        after: vec![
+            format!("custom_attribute@{pool}"),
+            format!("resource_server@{pool}"),
+            format!("identity_provider@{pool}"),
+        ],
     }
 }
 
@@ -91,62 +105,106 @@ fn explicit_flow(f: &str) -> String {
     }
 }
 
-/// The desired clients, from the folder: every client reads the tenant attribute and none
-/// writes it.
+/// The desired clients of every managed pool, from the folder: every client reads the
+/// tenant attribute and none writes it; they offer Cognito's own sign-in and the pool's own
+/// identity providers.
 pub fn desired_states(folder: &Folder) -> Vec<(String, ClientState)> {
     let up = &folder.platform.value.user_pool;
-    let ta = format!("custom:{}", up.tenant_attribute);
+    let providers: BTreeSet<String> =
+        std::iter::once("COGNITO".to_string()).chain(up.identity_providers.iter().map(|p| p.name.clone())).collect();
     up.app_clients
         .iter()
         .map(|c| {
-            let tv = c.token_validity.clone().unwrap_or_default();
-            let mins = |s: &Option<String>, d: i32| {
-                Some(s.as_deref().and_then(crate::spec::validate::duration_minutes).map_or(d, |m| m as i32))
-            };
-            let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
-            if read.is_empty() {
-                read.insert("email".into());
-            }
-            read.insert(ta.clone());
-            let mut write: BTreeSet<String> = c.write_attributes.iter().cloned().collect();
-            write.remove(&ta);
-            if write.is_empty() {
-                // An empty list means "unset" to Cognito, which lets the client write every
-                // standard attribute; pin a minimal explicit list instead.
-                write.insert("email".into());
-            }
-            let oauth = c.oauth.clone().unwrap_or(crate::spec::model::OAuthSpec {
-                flows: vec![],
-                scopes: vec![],
-                callback_urls: vec![],
-                logout_urls: vec![],
-            });
-            let state = ClientState {
-                generate_secret: c.generate_secret,
-                // Never left unset: without ExplicitAuthFlows Cognito enables SRP, refresh and
-                // CUSTOM_AUTH, so the plan would never settle and CUSTOM_AUTH would be on.
-                explicit_auth_flows: if c.auth_flows.is_empty() {
-                    DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect()
-                } else {
-                    c.auth_flows.iter().map(|f| explicit_flow(f)).collect()
-                },
-                allowed_oauth_flows: oauth.flows.iter().cloned().collect(),
-                allowed_oauth_scopes: oauth.scopes.iter().cloned().collect(),
-                allowed_oauth_flows_user_pool_client: !oauth.flows.is_empty(),
-                callback_urls: oauth.callback_urls.iter().cloned().collect(),
-                logout_urls: oauth.logout_urls.iter().cloned().collect(),
-                supported_identity_providers: BTreeSet::from(["COGNITO".to_string()]),
-                read_attributes: read,
-                write_attributes: write,
-                access_token_minutes: mins(&tv.access, DEFAULT_TOKEN_MINUTES.0),
-                id_token_minutes: mins(&tv.id, DEFAULT_TOKEN_MINUTES.1),
-                refresh_token_minutes: mins(&tv.refresh, DEFAULT_TOKEN_MINUTES.2),
-                enable_token_revocation: c.enable_token_revocation,
-                prevent_user_existence_errors: c.prevent_user_existence_errors,
-            };
+            let mut state = spec_state(folder, c);
+            state.supported_identity_providers = providers.clone();
             (c.name.clone(), state)
         })
         .collect()
+}
+
+/// The name of a tenant's SSO client (contract §1.4).
+pub fn sso_client_name(tenant: &str) -> String {
+    format!("{tenant}-sso")
+}
+
+/// The SSO client of a tenant whose provider is `provider` (its physical name): the settings
+/// of the folder's first client that declares `oauth` (else its first; else the defaults),
+/// offering that provider only.
+pub fn sso_state(folder: &Folder, provider: &str) -> ClientState {
+    let up = &folder.platform.value.user_pool;
+    let default_spec;
+    let template = match up.app_clients.iter().find(|c| c.oauth.is_some()).or(up.app_clients.first()) {
+        Some(c) => c,
+        None => {
+            default_spec =
+                serde_json::from_value::<crate::spec::model::AppClientSpec>(serde_json::json!({"name": "sso"}))
+                    .expect("a client of a name only is valid");
+            &default_spec
+        }
+    };
+    let mut state = spec_state(folder, template);
+    state.supported_identity_providers = BTreeSet::from([provider.to_string()]);
+    state
+}
+
+/// The tenant an observed client belongs to: its pool's (a silo pool's tenant), or in the
+/// shared pool the `<tenant>` of `<tenant>-sso`.
+pub fn client_tenant(pool_tenant: Option<&str>, name: &str) -> Option<String> {
+    if let Some(t) = pool_tenant {
+        return Some(t.to_string());
+    }
+    name.strip_suffix("-sso").filter(|t| !t.is_empty()).map(str::to_string)
+}
+
+/// A declared client's state, without its identity providers.
+fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientState {
+    let up = &folder.platform.value.user_pool;
+    let ta = format!("custom:{}", up.tenant_attribute);
+    let tv = c.token_validity.clone().unwrap_or_default();
+    let mins = |s: &Option<String>, d: i32| {
+        Some(s.as_deref().and_then(crate::spec::validate::duration_minutes).map_or(d, |m| m as i32))
+    };
+    let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
+    if read.is_empty() {
+        read.insert("email".into());
+    }
+    read.insert(ta.clone());
+    let mut write: BTreeSet<String> = c.write_attributes.iter().cloned().collect();
+    write.remove(&ta);
+    if write.is_empty() {
+        // An empty list means "unset" to Cognito, which lets the client write every
+        // standard attribute; pin a minimal explicit list instead.
+        write.insert("email".into());
+    }
+    let oauth = c.oauth.clone().unwrap_or(crate::spec::model::OAuthSpec {
+        flows: vec![],
+        scopes: vec![],
+        callback_urls: vec![],
+        logout_urls: vec![],
+    });
+    ClientState {
+        generate_secret: c.generate_secret,
+        // Never left unset: without ExplicitAuthFlows Cognito enables SRP, refresh and
+        // CUSTOM_AUTH, so the plan would never settle and CUSTOM_AUTH would be on.
+        explicit_auth_flows: if c.auth_flows.is_empty() {
+            DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect()
+        } else {
+            c.auth_flows.iter().map(|f| explicit_flow(f)).collect()
+        },
+        allowed_oauth_flows: oauth.flows.iter().cloned().collect(),
+        allowed_oauth_scopes: oauth.scopes.iter().cloned().collect(),
+        allowed_oauth_flows_user_pool_client: !oauth.flows.is_empty(),
+        callback_urls: oauth.callback_urls.iter().cloned().collect(),
+        logout_urls: oauth.logout_urls.iter().cloned().collect(),
+        supported_identity_providers: BTreeSet::new(),
+        read_attributes: read,
+        write_attributes: write,
+        access_token_minutes: mins(&tv.access, DEFAULT_TOKEN_MINUTES.0),
+        id_token_minutes: mins(&tv.id, DEFAULT_TOKEN_MINUTES.1),
+        refresh_token_minutes: mins(&tv.refresh, DEFAULT_TOKEN_MINUTES.2),
+        enable_token_revocation: c.enable_token_revocation,
+        prevent_user_existence_errors: c.prevent_user_existence_errors,
+    }
 }
 
 impl ItemRules for AppClient {
@@ -192,11 +250,21 @@ impl Kind for AppClient {
 
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let clients = desired_states(folder);
+        let pools = world.pools();
         let mut out = Vec::new();
-        for (pool, p) in &world.pools() {
+        for (pool, p) in &pools {
             for (name, c) in &clients {
                 out.push((client_address(pool, name), item(pool, p.tenant.as_deref(), name, c)));
             }
+        }
+        for t in &folder.tenants {
+            let tv = &t.value;
+            // One provider per tenant (`validate`): its client offers it alone.
+            let Some(idp) = tv.identity_providers.first() else { continue };
+            let Some(pool) = super::identity_provider::tenant_pool(&pools, tv) else { continue };
+            let provider = super::identity_provider::tenant_provider_name(&tv.id, &idp.name);
+            let name = sso_client_name(&tv.id);
+            out.push((client_address(pool, &name), item(pool, Some(&tv.id), &name, &sso_state(folder, &provider))));
         }
         out
     }
@@ -227,7 +295,8 @@ impl Kind for AppClient {
             for (pool, clients) in per_pool {
                 for (cid, c) in clients {
                     let name = c.client_name().unwrap_or_default().to_string();
-                    let item = item(&pool.address, pool.tenant.as_deref(), &name, &client_state(&c));
+                    let tenant = client_tenant(pool.tenant.as_deref(), &name);
+                    let item = item(&pool.address, tenant.as_deref(), &name, &client_state(&c));
                     out.push((client_address(&pool.address, &name), item, cid));
                 }
             }

@@ -222,15 +222,7 @@ pub fn desired_with(folder: &Folder, world: &World, env: &dyn Fn(&str) -> Option
     }
     for t in &folder.tenants {
         let tv = &t.value;
-        // The tenant's pool: its silo pool, or the shared pool.
-        let Some((pool, _)) =
-            pools.iter().find(|(_, p)| p.tenant.as_deref() == Some(tv.id.as_str())).or_else(|| match tv.isolation {
-                crate::spec::model::Isolation::Pooled => pools.iter().find(|(_, p)| p.tenant.is_none()),
-                crate::spec::model::Isolation::Silo => None,
-            })
-        else {
-            continue;
-        };
+        let Some(pool) = tenant_pool(&pools, tv) else { continue };
         for idp in &tv.identity_providers {
             let name = tenant_provider_name(&tv.id, &idp.name);
             let d = Declared {
@@ -252,6 +244,21 @@ pub fn desired_with(folder: &Folder, world: &World, env: &dyn Fn(&str) -> Option
         }
     }
     out
+}
+
+/// The address of a tenant's pool (its silo pool, or the shared pool), among `pools`.
+pub(crate) fn tenant_pool<'a>(
+    pools: &'a BTreeMap<String, crate::state::PoolState>,
+    tv: &crate::spec::model::Tenant,
+) -> Option<&'a String> {
+    pools
+        .iter()
+        .find(|(_, p)| p.tenant.as_deref() == Some(tv.id.as_str()))
+        .or_else(|| match tv.isolation {
+            crate::spec::model::Isolation::Pooled => pools.iter().find(|(_, p)| p.tenant.is_none()),
+            crate::spec::model::Isolation::Silo => None,
+        })
+        .map(|(a, _)| a)
 }
 
 /// The state compared: without the variable's name, and without Cognito's own `username`
@@ -276,6 +283,15 @@ impl ItemRules for IdentityProvider {
 
     fn replace_on(&self) -> &'static [&'static str] {
         &["type"]
+    }
+
+    /// Deleted after the pool's clients change (or go): they may offer it.
+    fn phase(&self, _item: &Item, delete: bool) -> u8 {
+        if delete {
+            14
+        } else {
+            4
+        }
     }
 
     fn goes_with_parent(&self) -> bool {

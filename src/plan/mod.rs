@@ -262,8 +262,9 @@ impl Op {
                     // The authorizer function's environment may name it: it changes first.
                     needs.push("kind:lambda_function".into());
                 }
-                if o.kind == "resource_server" {
-                    // The pool's clients may name its scopes: they change (or go) first.
+                if o.kind == "resource_server" || o.kind == "identity_provider" {
+                    // The pool's clients may name its scopes or offer the provider: they change
+                    // (or go) first.
                     needs.extend(o.parent.iter().map(|p| format!("app_client@{p}")));
                 }
                 if o.kind == "iam_role" {

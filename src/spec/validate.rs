@@ -1361,6 +1361,7 @@ fn identity_rules(v: &mut V<'_>) {
     // URL) serves one tenant, and physical names never meet the pool's own.
     let mut by_source: HashMap<String, (String, String)> = HashMap::new();
     let mut per_pool: BTreeMap<String, usize> = BTreeMap::new();
+    let mut sso_clients: BTreeMap<String, usize> = BTreeMap::new();
     for t in &folder.tenants {
         let tv = &t.value;
         let pool = match tv.isolation {
@@ -1373,7 +1374,32 @@ fn identity_rules(v: &mut V<'_>) {
                 t.at("identityProviders", format!("tenant `{}` takes pool `{pool}` past Cognito's {MAX_IDPS_PER_POOL} identity providers per pool (the pool's own {} and its tenants' providers)", tv.id, up.identity_providers.len()))
                     .hint("make some tenants silo (a pool each), or declare fewer providers"),
             );
-            per_pool.insert(pool, usize::MIN);
+            per_pool.insert(pool.clone(), usize::MIN);
+        }
+        if tv.identity_providers.len() > 1 {
+            v.push(
+                t.at(
+                    "identityProviders[1].name",
+                    format!(
+                        "tenant `{}` declares {} identity providers; a tenant has one: its app client `{}-sso` is bound 1:1 to it",
+                        tv.id,
+                        tv.identity_providers.len(),
+                        tv.id
+                    ),
+                )
+                .hint("keep one provider per tenant (contract §1.4); federate further IdPs behind it"),
+            );
+        }
+        if !tv.identity_providers.is_empty() {
+            // The tenant's SSO client `<tenant>-sso` sits in its pool next to the folder's clients.
+            let n = sso_clients.entry(pool.clone()).or_insert(up.app_clients.len());
+            *n += 1;
+            if *n == MAX_APP_CLIENTS + 1 {
+                v.push(
+                    t.at("identityProviders", format!("tenant `{}`'s SSO client `{}-sso` takes pool `{pool}` past Cognito's {MAX_APP_CLIENTS} app clients per pool", tv.id, tv.id))
+                        .hint("make some tenants silo (a pool each), or declare fewer app clients"),
+                );
+            }
         }
         for (i, idp) in tv.identity_providers.iter().enumerate() {
             let path = format!("identityProviders[{i}]");

@@ -36,6 +36,9 @@ Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets)
 12. CloudWatch DescribeAlarms answers in pages: at most MaxRecords (1..100, default 50)
     alarms, in name order, with NextToken (moto returned every alarm at once); a MaxRecords
     outside 1..100 -> InvalidParameterValue [describe-alarms-max-records].
+13. [client-unknown-provider] CreateUserPoolClient/UpdateUserPoolClient whose
+    SupportedIdentityProviders names a provider the pool does not have (other than COGNITO)
+    -> InvalidParameterException.
 
 Test controls (not AWS behaviour; see NOTES.md):
     GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "per_pool_rate": 5.0, "per_pool_burst": 5.0}
@@ -396,6 +399,23 @@ def _check_client(self: CognitoIdpResponse, action: str) -> None:
             _refuse(
                 "client-unknown-attribute",
                 InvalidParameterException(f"Invalid {kind} attributes specified while {verb} a client"),
+            )
+
+
+    # Rule 13. SupportedIdentityProviders: "A list of provider names for the identity providers
+    # (IdPs) that are supported on this client. The following are supported: COGNITO, Facebook,
+    # Google, SignInWithApple, and LoginWithAmazon. You can also specify the names that you
+    # configured for the SAML and OIDC IdPs in your user pool" (API reference,
+    # CreateUserPoolClient/UpdateUserPoolClient, request parameter SupportedIdentityProviders):
+    # a name other than COGNITO must be a provider of the pool, or AWS answers
+    # InvalidParameterException "The provider X does not exist for User Pool Y." (error text as
+    # reported in lgallard/terraform-aws-cognito-user-pool#71).
+    # https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPoolClient.html
+    for name in params.get("SupportedIdentityProviders") or []:
+        if name != "COGNITO" and name not in pool.identity_providers:
+            _refuse(
+                "client-unknown-provider",
+                InvalidParameterException(f"The provider {name} does not exist for User Pool {pool.id}."),
             )
 
 

@@ -462,7 +462,7 @@ class StrictLog(ErrorCode, unittest.TestCase):
 
 
 class StrictAppClients(ErrorCode, unittest.TestCase):
-    """Rules 2, 3, 4 and 8 on CreateUserPoolClient / UpdateUserPoolClient."""
+    """Rules 2, 3, 4, 8 and 13 on CreateUserPoolClient / UpdateUserPoolClient."""
 
     def setUp(self) -> None:
         self.idp = client("cognito-idp")
@@ -531,6 +531,21 @@ class StrictAppClients(ErrorCode, unittest.TestCase):
         # Standard attributes count even when the pool's Schema did not list them.
         self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c", ReadAttributes=["email", "name", "email_verified"],
                                          WriteAttributes=["name", "custom:plan"])
+
+    def test_supported_providers_must_exist_in_the_pool(self) -> None:
+        # Rule 13.
+        err = self.assertError("InvalidParameterException", self.idp.create_user_pool_client, UserPoolId=self.pool,
+                               ClientName="c", SupportedIdentityProviders=["COGNITO", "acme-okta"])
+        self.assertEqual(err.response["Error"]["Message"], f"The provider acme-okta does not exist for User Pool {self.pool}.")
+        cid = self.idp.create_user_pool_client(UserPoolId=self.pool, ClientName="c",
+                                               SupportedIdentityProviders=["COGNITO"])["UserPoolClient"]["ClientId"]
+        self.assertError("InvalidParameterException", self.idp.update_user_pool_client, UserPoolId=self.pool,
+                         ClientId=cid, SupportedIdentityProviders=["acme-okta"])
+        self.idp.create_identity_provider(UserPoolId=self.pool, ProviderName="acme-okta", ProviderType="OIDC",
+                                          ProviderDetails={"client_id": "c", "oidc_issuer": "https://acme.example",
+                                                           "authorize_scopes": "openid", "attributes_request_method": "GET"})
+        self.idp.update_user_pool_client(UserPoolId=self.pool, ClientId=cid, SupportedIdentityProviders=["acme-okta"])
+        self.assertEqual(self.describe(cid)["SupportedIdentityProviders"], ["acme-okta"])
 
     def test_unknown_pool_or_client_is_not_found(self) -> None:
         self.assertError("ResourceNotFoundException", self.idp.create_user_pool_client,
