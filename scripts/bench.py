@@ -112,6 +112,44 @@ def per_resource(folder, url):
     return roles * 4 + groups + pools + clients + servers + 5, dict(roles=roles, groups=groups, pools=pools, clients=clients, servers=servers)
 
 
+# Tenant SSO (contract §1.4): how many tenants of the 1,000 get their own provider.
+SSO_TENANTS = 100
+
+
+def identity_stage(d, url, label, pooled):
+    """The identity features on the converged size run: the pool's own provider (Google) in
+    the platform, then SSO_TENANTS tenants with their own OIDC provider (and so their
+    `<tenant>-sso` client). Rows: plan and drift without tenant SSO, then with it; the line
+    says how many calls each tenant with its own provider adds to the plan."""
+    ENV["BENCH_GOOGLE_SECRET"] = "bench-google-secret"
+    ENV["BENCH_OKTA_SECRET"] = "bench-okta-secret"
+    path = os.path.join(d, "tenants/platform.yaml")
+    text = open(path).read()
+    google = ("  identityProviders:\n    - {name: Google, type: google, clientId: bench.apps.googleusercontent.com,"
+              " clientSecretEnv: BENCH_GOOGLE_SECRET, scopes: [openid, email], attributeMapping: {email: email}}\n")
+    open(path, "w").write(text.replace("  appClients:\n", google + "  appClients:\n", 1))
+    rows = []
+    rows.append((f"{label} + pool IdP", "apply (pool IdP added)", run(d, url, ["apply", "--auto-approve"]), None))
+    base = run(d, url, ["plan", "--detailed-exitcode"])
+    rows.append((f"{label} + pool IdP", "plan --detailed-exitcode", base, None))
+    rows.append((f"{label} + pool IdP", "drift", run(d, url, ["drift"]), None))
+    for i in range(SSO_TENANTS):
+        with open(os.path.join(d, f"tenants/t{i:05d}.yaml"), "a") as f:
+            f.write(f"identityProviders:\n  - {{name: okta, type: oidc, issuer: https://t{i:05d}.okta.example, clientId: c{i},"
+                    f" clientSecretEnv: BENCH_OKTA_SECRET, attributeMapping: {{email: email}}}}\n")
+    sso_label = f"{label} + pool IdP, {SSO_TENANTS} with SSO"
+    rows.append((sso_label, "apply (tenant providers added)", run(d, url, ["apply", "--auto-approve"]), None))
+    sso = run(d, url, ["plan", "--detailed-exitcode"])
+    rows.append((sso_label, "plan --detailed-exitcode", sso, None))
+    rows.append((sso_label, "drift", run(d, url, ["drift"]), None))
+    growth = (f"Tenant SSO: the {pooled}-tenant plan makes {base['calls']} AWS calls with no tenant SSO and {sso['calls']} with "
+              f"{SSO_TENANTS} tenants that have their own provider: {(sso['calls'] - base['calls']) / SSO_TENANTS:.2f} calls "
+              f"per such tenant (DescribeIdentityProvider {sso['ops'].get('cognito-idp:DescribeIdentityProvider', 0) - base['ops'].get('cognito-idp:DescribeIdentityProvider', 0)}, "
+              f"DescribeUserPoolClient {sso['ops'].get('cognito-idp:DescribeUserPoolClient', 0) - base['ops'].get('cognito-idp:DescribeUserPoolClient', 0)}, "
+              f"list pages {sso['ops'].get('cognito-idp:ListIdentityProviders', 0) + sso['ops'].get('cognito-idp:ListUserPoolClients', 0) - base['ops'].get('cognito-idp:ListIdentityProviders', 0) - base['ops'].get('cognito-idp:ListUserPoolClients', 0)}).")
+    return rows, growth
+
+
 def fmt_ops(ops):
     return ", ".join(f"{k.split(':',1)[1]} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))
 
@@ -148,7 +186,7 @@ def main():
     # binds: 2,000 groups in one pool take about 445 s); `--rate-scale 0` would break the
     # per-pool quota the emulator holds, as it would on AWS.
     proc, url = start_emulator(True, BENCH_ROLES_QUOTA)
-    rows = []
+    rows, notes = [], []
     try:
         strict_control(url, "/reset", {})
         cases = [(f"bench{n}", n, 0) for n in sizes] + [("benchsilo", 0, 20)]
@@ -166,6 +204,10 @@ def main():
             r = run(d, url, ["plan", "--tenant", one, "--detailed-exitcode"])
             rows.append((label, f"plan --tenant {one}", r, 4 * 2 + 2 + 1 + 1))
             print(f"{label}: inventory {inv}", file=sys.stderr)
+            if pooled >= 1000:
+                sso_rows, growth = identity_stage(d, url, label, pooled)
+                rows += sso_rows
+                notes.append(growth)
         refusals = strict_control(url, "/log")["refusals"]
         roles_quota = strict_control(url, "")["roles_quota"]
     finally:
@@ -186,6 +228,7 @@ def main():
            "|---|---|---|---|---|---|---|---|---|"]
     for label, cmd, r, refresh in rows:
         out.append(f"| {label} | `{cmd}` | {r['wall']:.2f} | {r['rss_mb']:.0f} | {r['calls']} | {r['writes']} | {r['retries']} | {refresh if refresh is not None else ''} | {fmt_ops(r['ops'])} |")
+    out += [""] + notes if notes else []
     out += ["", f"Strict-layer refusals over the size runs (GET /_tenantctl/strict/log): {json.dumps(refusals, sort_keys=True) if refusals else 'none'}"]
     if quota:
         out += ["", "Quota mode (tests/reliability.rs `quota_bench_200_tenants`, debug build, behind the fault proxy's", "token buckets at the published Cognito quotas, per pool included, and an IAM write quota of 25/s tenantctl is not told):", "", "    " + quota]

@@ -27,12 +27,13 @@
 use std::collections::BTreeMap;
 
 use futures::future::BoxFuture;
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::Kind;
+use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::diff_values;
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
@@ -458,26 +459,38 @@ impl Kind for IdentityProvider {
                         None => break,
                     }
                 }
-                for name in names {
-                    aws.limiter.acquire_op("cognito-idp:DescribeIdentityProvider", Some(&pool_id)).await;
-                    let d = match aws
-                        .cognito
-                        .describe_identity_provider()
-                        .user_pool_id(&pool_id)
-                        .provider_name(&name)
-                        .send()
-                        .await
-                    {
-                        Ok(d) => d,
-                        Err(e) => {
-                            let e = call_err("cognito-idp:DescribeIdentityProvider", e);
-                            if e.is_not_found() {
-                                continue;
+                // One DescribeIdentityProvider each, several at a time (paced by the limiter).
+                let described: Vec<Option<(String, aws_sdk_cognitoidentityprovider::types::IdentityProviderType)>> =
+                    futures::stream::iter(names)
+                        .map(|name| {
+                            let pool_id = &pool_id;
+                            async move {
+                                aws.limiter.acquire_op("cognito-idp:DescribeIdentityProvider", Some(pool_id)).await;
+                                match aws
+                                    .cognito
+                                    .describe_identity_provider()
+                                    .user_pool_id(pool_id)
+                                    .provider_name(&name)
+                                    .send()
+                                    .await
+                                {
+                                    Ok(d) => Ok(d.identity_provider().cloned().map(|p| (name, p))),
+                                    Err(e) => {
+                                        let e = call_err("cognito-idp:DescribeIdentityProvider", e);
+                                        if e.is_not_found() {
+                                            Ok(None)
+                                        } else {
+                                            Err(e)
+                                        }
+                                    }
+                                }
                             }
-                            return Err(e);
-                        }
-                    };
-                    let Some(p) = d.identity_provider() else { continue };
+                        })
+                        .buffered(READ_CONCURRENCY)
+                        .try_collect()
+                        .await?;
+                for (name, p) in described.into_iter().flatten() {
+                    let p = &p;
                     let addr = address(&pool, &name);
                     let Some(st) = observed_state(&name, p) else {
                         // Not tenantctl's: left alone, unless the folder declares one of that
