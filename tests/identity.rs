@@ -492,3 +492,58 @@ fn an_inline_secret_is_refused_without_being_shown() {
     assert!(err.contains("never written in YAML") && err.contains("clientSecretEnv"), "{err}");
     assert!(!err.contains("hunter2-not-shown"), "{err}");
 }
+
+/// Onboarding with `apply --tenant`: a pooled tenant's provider and its SSO client are both
+/// made (the client after the provider it offers), the scoped plan converges, and
+/// `destroy --tenant` takes both away again, leaving the folder's client and other tenants.
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("ids");
+    let s = Secrets::new(&p);
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let dir = folder_for(&platform_yaml(&p, &api, ""));
+    let d = dir.path();
+    write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
+    write(d, "tenants/globex.yaml", &tenant_yaml("globex", "pooled", None));
+    ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
+    let shared = pool_id(&sdk, &p).await;
+
+    write(d, "tenants/acme.yaml", &acme(&s));
+    let args = ["plan", "--tenant", "acme", "--format", "json"];
+    let plan = json(&ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    let mut planned: Vec<(&str, &str)> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["address"].as_str().unwrap()))
+        .collect();
+    planned.sort();
+    assert_eq!(
+        planned,
+        [("create", "platform/pool/app_client/acme-sso"), ("create", "platform/pool/identity_provider/acme-okta")],
+        "{plan:#}"
+    );
+    let args = ["apply", "--tenant", "acme", "--auto-approve"];
+    ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    assert_eq!(describe_client(&sdk, &shared, "acme-sso").await.supported_identity_providers(), ["acme-okta"]);
+    let args = ["plan", "--tenant", "acme", "--detailed-exitcode"];
+    ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    // The authorizer is platform-wide, so only a whole-folder apply tells it the new client
+    // and provider (README): that is all the whole-folder plan has left to do.
+    let args = ["plan", "--format", "json"];
+    let plan = json(&ok(run_s(d, &ep, &s, true, &args), &args, 0));
+    let left: Vec<&str> = plan["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
+    assert_eq!(left, ["platform/authorizer/function"], "{plan:#}");
+    ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
+    let args = ["plan", "--detailed-exitcode"];
+    ok(run_s(d, &ep, &s, true, &args), &args, 0);
+
+    let args = ["destroy", "--tenant", "acme", "--auto-approve"];
+    ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    let names = client_names(&sdk, &shared).await;
+    assert!(!names.contains(&"acme-sso".to_string()) && names.contains(&"web".to_string()), "{names:?}");
+    assert!(idp(&sdk, &shared, "acme-okta").await.is_none());
+}

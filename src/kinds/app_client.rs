@@ -228,6 +228,12 @@ impl ItemRules for AppClient {
         false
     }
 
+    /// A tenant's SSO client is its own: `--tenant` plans compare it (so onboarding a tenant
+    /// with `apply --tenant` makes its client); the folder's clients only in whole-folder plans.
+    fn scoped_item(&self, item: &Item) -> bool {
+        is_sso_client(item)
+    }
+
     fn check_change(&self, desired: &Item, live: &Item, pool: &str) -> Result<(), PlanError> {
         let secret = |i: &Item| i.state.get("generate_secret").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let (before, after) = (secret(live), secret(desired));
@@ -273,14 +279,14 @@ impl Kind for AppClient {
         &'a self,
         aws: &'a Aws,
         _folder: &'a Folder,
-        _desired: &'a World,
+        desired: &'a World,
         scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
         async move {
             if scoped {
-                return Ok(Vec::new());
+                return observe_sso_clients(aws, desired, observed, ids).await;
             }
             let per_pool: Vec<(LivePool, Vec<(String, UserPoolClientType)>)> =
                 futures::stream::iter(live_pools(observed, ids))
@@ -378,6 +384,43 @@ impl Kind for AppClient {
         }
         .boxed()
     }
+}
+
+/// Whether an item is a tenant's SSO client (`<tenant>-sso`, that tenant's).
+fn is_sso_client(item: &Item) -> bool {
+    item.kind == KIND && item.tenant.as_deref().is_some_and(|t| item.name == sso_client_name(t))
+}
+
+/// A `--tenant` observation: the scoped tenants' SSO clients only (the desired world is
+/// scoped), by the pages of their pools' clients and one DescribeUserPoolClient each.
+async fn observe_sso_clients(
+    aws: &Aws,
+    desired: &World,
+    observed: &World,
+    ids: &Ids,
+) -> Result<Vec<(String, Item, String)>, AwsError> {
+    let mut out = Vec::new();
+    for pool in live_pools(observed, ids) {
+        let wanted: BTreeSet<&str> = desired
+            .items
+            .values()
+            .filter(|i| is_sso_client(i) && i.parent.as_deref() == Some(pool.address.as_str()))
+            .map(|i| i.name.as_str())
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        for name in wanted {
+            // Twins are settled by `keep_one_client`; the oldest is the one compared.
+            if let Some((_, cid)) = clients_named(aws, &pool.id, name, None).await?.into_iter().next() {
+                let c = describe_client(aws, &pool.id, &cid).await?;
+                let tenant = client_tenant(pool.tenant.as_deref(), name);
+                let it = item(&pool.address, tenant.as_deref(), name, &client_state(&c));
+                out.push((client_address(&pool.address, name), it, cid));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// ListUserPoolClients pages, then DescribeUserPoolClient each: (client id, client).

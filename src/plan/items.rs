@@ -119,6 +119,13 @@ pub trait ItemRules: Sync {
         true
     }
 
+    /// Whether `--tenant` plans compare this instance. Default: [`ItemRules::scoped`], for
+    /// every instance of the kind.
+    fn scoped_item(&self, item: &Item) -> bool {
+        let _ = item;
+        self.scoped()
+    }
+
     /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is
     /// the physical name of the resource it lives in (its own when it lives in nothing).
     fn check_change(&self, desired: &Item, live: &Item, parent: &str) -> Result<(), PlanError> {
@@ -169,7 +176,7 @@ pub(super) fn plan_items(
     }
     for (addr, d) in &wanted {
         let Some(k) = rules(&d.kind) else { continue };
-        if opts.scoped && !k.scoped() {
+        if opts.scoped && !k.scoped_item(d) {
             continue;
         }
         let resource = k.resource();
