@@ -119,6 +119,9 @@ const SCHEMA_EXPRESSES: &[&str] = &[
     "bad-api-version",
     // `clientSecret` is no field of the schema (validate names the mistake)
     "idp-inline-secret",
+    // a tenant has one identity provider (`maxItems: 1`); these fixtures declare two
+    "idp-declared-twice",
+    "idp-two-per-tenant",
     "custom-attribute-name-too-long",
     // its second id is `ACME`: a pattern problem as well as a case duplicate
     "duplicate-tenant-case",

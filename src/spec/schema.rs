@@ -199,6 +199,13 @@ fn refine(defs: &mut Map<String, Value>) {
         "description": "Values for {{tenant.vars.NAME}} in policy templates (strings only)"}),
     );
     set(defs, "IdentityProviderSpec", "clientSecretEnv", json!({"pattern": ENV_NAME_PATTERN}));
+    set(
+        defs,
+        "Tenant",
+        "identityProviders",
+        json!({"maxItems": 1,
+        "description": "The tenant's own IdP, named <tenant>-<name>; its app client <tenant>-sso offers it alone"}),
+    );
 }
 
 /// One structural problem of a document: an unknown field, a wrong type, a value outside
