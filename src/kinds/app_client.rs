@@ -410,14 +410,17 @@ async fn observe_sso_clients(
         if wanted.is_empty() {
             continue;
         }
-        for name in wanted {
-            // Twins are settled by `keep_one_client`; the oldest is the one compared.
-            if let Some((_, cid)) = clients_named(aws, &pool.id, name, None).await?.into_iter().next() {
-                let c = describe_client(aws, &pool.id, &cid).await?;
-                let tenant = client_tenant(pool.tenant.as_deref(), name);
-                let it = item(&pool.address, tenant.as_deref(), name, &client_state(&c));
-                out.push((client_address(&pool.address, name), it, cid));
+        let found = clients_named_described(aws, &pool.id, &|n| wanted.contains(n), None).await?;
+        // Oldest first: of twins (settled by `keep_one_client`), the oldest is compared.
+        let mut seen = BTreeSet::new();
+        for (_, cid, c) in found {
+            let name = c.client_name().unwrap_or_default().to_string();
+            if !seen.insert(name.clone()) {
+                continue;
             }
+            let tenant = client_tenant(pool.tenant.as_deref(), &name);
+            let it = item(&pool.address, tenant.as_deref(), &name, &client_state(&c));
+            out.push((client_address(&pool.address, &name), it, cid));
         }
     }
     Ok(out)
@@ -651,6 +654,18 @@ async fn clients_named(
     name: &str,
     except: Option<&str>,
 ) -> Result<Vec<((i64, u32), String)>, AwsError> {
+    let named = clients_named_described(aws, pool_id, &|n| n == name, except).await?;
+    Ok(named.into_iter().map(|(d, id, _)| (d, id)).collect())
+}
+
+/// The pool's app clients whose name is `wanted` but `except`, as described: (creation
+/// date, id, client), oldest first. One pass over the list's pages.
+async fn clients_named_described(
+    aws: &Aws,
+    pool_id: &str,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+    except: Option<&str>,
+) -> Result<Vec<((i64, u32), String, UserPoolClientType)>, AwsError> {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -664,11 +679,14 @@ async fn clients_named(
             .send()
             .await
             .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
-        for c in page.user_pool_clients().iter().filter(|c| c.client_name() == Some(name)) {
+        for c in page.user_pool_clients().iter().filter(|c| c.client_name().is_some_and(wanted)) {
             let Some(cid) = c.client_id().filter(|c| Some(*c) != except) else { continue };
             match describe_client(aws, pool_id, cid).await {
-                Ok(d) => found
-                    .push((d.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)), cid.to_string())),
+                Ok(d) => found.push((
+                    d.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)),
+                    cid.to_string(),
+                    d,
+                )),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
             }
@@ -678,7 +696,7 @@ async fn clients_named(
             _ => break,
         }
     }
-    found.sort();
+    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     Ok(found)
 }
 
