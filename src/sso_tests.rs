@@ -137,3 +137,46 @@ fn providers_are_created_before_their_clients_and_deleted_after() {
     assert!(w[pi].contains(&ci), "the provider's delete does not wait for its client's");
     assert!(p.changes.iter().all(|c| c.tenant.as_deref() == Some("acme")), "{:#?}", p.changes);
 }
+
+/// Each tenant with its own provider adds its SSO client's id and its provider to the
+/// authorizer's environment: past Lambda's 4 KB the plan stops, naming the counts.
+#[test]
+fn the_authorizers_environment_bounds_the_tenants_with_sso() {
+    use crate::plan::ItemRules;
+    use crate::state::Ids;
+    let tenants = |n: usize| -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| {
+                let id = format!("t{i:05}");
+                let idp = format!("identityProviders:\n  - {{name: okta, type: oidc, issuer: https://{id}.okta.example, clientId: c{i}, clientSecretEnv: TCTL_SSO_UNIT_OKTA}}\n");
+                (id, idp)
+            })
+            .collect()
+    };
+    std::env::set_var("TCTL_SSO_UNIT_OKTA", "okta-secret");
+    for (n, fits) in [(40, true), (100, false)] {
+        let ts = tenants(n);
+        let refs: Vec<(&str, &str)> = ts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let (_t, f) = folder_edited(&|p| p.to_string(), &refs);
+        let f = f.unwrap_or_else(|e| panic!("{e}"));
+        let mut w = desired_world(&f);
+        desired::add_authorizer(&f, &env(), &mut w, Some("c2hh".into()), None);
+        // Every client made, so its id counts at its real length (26 characters).
+        let mut ids = Ids::default();
+        for (a, i) in &w.items {
+            if i.kind == "app_client" {
+                ids.set(a.clone(), format!("{:026}", a.len()));
+            }
+        }
+        let r = crate::kinds::lambda_function::LambdaFunction.check(&w, &World::default(), &ids);
+        match (fits, r) {
+            (true, Ok(())) => {}
+            (false, Err(e)) => {
+                let m = e.to_string();
+                assert!(m.contains(&format!("{} app client ids, {n} identity providers", n + 1)), "{m}");
+                assert!(m.contains("over Lambda's 4096-byte limit"), "{m}");
+            }
+            (_, r) => panic!("{n} tenants with SSO: {r:?}"),
+        }
+    }
+}

@@ -122,10 +122,18 @@ impl ItemRules for LambdaFunction {
         }
         let size: usize = f.environment.iter().map(|(k, v)| k.len() + v.shown(ids).len()).sum();
         if size > MAX_ENV_BYTES {
-            return refuse(format!(
-                "authorizer.function: its environment (issuers and client ids of {} pools) would be about {size} bytes, over Lambda's {MAX_ENV_BYTES}-byte limit",
-                f.environment.get("TENANTCTL_ISSUERS").map_or(0, |v| v.shown(ids).split(',').count())
-            ));
+            let count = |var: &str| {
+                f.environment.get(var).map_or(0, |v| v.shown(ids).split(',').filter(|e| !e.is_empty()).count())
+            };
+            return Err(PlanError::Check {
+                message: format!(
+                    "authorizer.function: its environment (the issuers of {} pools, {} app client ids, {} identity providers) would be about {size} bytes, over Lambda's {MAX_ENV_BYTES}-byte limit",
+                    count("TENANTCTL_ISSUERS"),
+                    count("TENANTCTL_CLIENT_IDS"),
+                    count("TENANTCTL_IDP_TENANTS")
+                ),
+                hint: "each silo tenant adds its pool's issuer and client ids, each tenant with its own identity provider its `<tenant>-sso` client id and provider (README, The authorizer: about 35 silo tenants or 75 tenants with SSO fit)".to_string(),
+            });
         }
         Ok(())
     }
