@@ -1,7 +1,9 @@
-//! Identity features (contract §1.4): the pool's own identity providers, tenants' providers
-//! (`identity_provider`), CloudWatch alarms per pool (`alarm`), the provider-to-tenant map of
-//! the authorizer. Applied to the emulator, read back with the test's own AWS calls, drift
-//! repaired, and the providers' secrets never shown.
+//! Identity features (contract §1.4) on one platform: a hosted-UI domain, the plus plan with
+//! threat protection, two triggers, the pool's own identity provider and tenants' OIDC and
+//! SAML providers (`identity_provider`) with their `<tenant>-sso` clients, CloudWatch alarms
+//! per pool (`alarm`), the provider-to-tenant map of the authorizer. Applied to the emulator,
+//! read back with the test's own AWS calls, drift repaired, and the providers' secrets never
+//! shown.
 
 mod common;
 
@@ -32,9 +34,11 @@ impl Secrets {
     }
 }
 
-fn platform_text(p: &str, api: &str, s: &Secrets) -> String {
+/// The platform of contract §1.4 whole: a hosted-UI domain, the plus plan with threat
+/// protection, two triggers (`pool_extra`), the pool's Google provider, monitoring.
+fn platform_text(p: &str, api: &str, s: &Secrets, pool_extra: &str) -> String {
     let idps = format!(
-        "  identityProviders:\n    - {{name: Google, type: google, clientId: g-123.apps.googleusercontent.com, clientSecretEnv: {}, scopes: [openid, email], attributeMapping: {{email: email}}}}\n",
+        "{pool_extra}  identityProviders:\n    - {{name: Google, type: google, clientId: g-123.apps.googleusercontent.com, clientSecretEnv: {}, scopes: [openid, email], attributeMapping: {{email: email}}}}\n",
         s.google_var
     );
     let mut text = platform_yaml(p, api, &idps);
@@ -129,7 +133,13 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     let s = Secrets::new(&p);
     let api = format!("{p}-api");
     rest_api(&sdk, &api).await;
-    let dir = folder_for(&platform_text(&p, &api, &s));
+    let role = lambda_role(&sdk, &format!("{p}-trigger-role")).await;
+    let presignup = trigger_function(&sdk, &format!("{p}-presignup"), &role).await;
+    let claims = trigger_function(&sdk, &format!("{p}-claims"), &role).await;
+    let pool_extra = format!(
+        "  domain: {p}-login\n  featurePlan: plus\n  threatProtection: audit\n  triggers:\n    preSignUp: {p}-presignup\n    preTokenGeneration: {claims}\n"
+    );
+    let dir = folder_for(&platform_text(&p, &api, &s, &pool_extra));
     let d = dir.path();
     write(d, "tenants/acme.yaml", &acme(&s));
     write(d, "tenants/initech.yaml", &initech());
@@ -193,9 +203,22 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     let args = ["plan", "--detailed-exitcode"];
     keep(&mut seen, "plan converged", &ok(run_s(d, &ep, &s, true, &args), &args, 0));
 
-    // Read back: providers.
+    // Read back: the pools' plan, threat protection, triggers and domains.
     let shared = pool_id(&sdk, &p).await;
     let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    for (pool, domain) in [(&shared, format!("{p}-login")), (&silo, format!("{p}-login-initech"))] {
+        let up = sdk.cognito.describe_user_pool().user_pool_id(pool).send().await.unwrap().user_pool.unwrap();
+        assert_eq!(up.user_pool_tier().map(|t| t.as_str()), Some("PLUS"));
+        assert_eq!(up.user_pool_add_ons().map(|a| a.advanced_security_mode().as_str()), Some("AUDIT"));
+        let l = up.lambda_config().expect("LambdaConfig");
+        assert_eq!(l.pre_sign_up(), Some(presignup.as_str()));
+        let v2 = l.pre_token_generation_config().expect("PreTokenGenerationConfig");
+        assert_eq!((v2.lambda_arn(), v2.lambda_version().as_str()), (claims.as_str(), "V2_0"));
+        let d = sdk.cognito.describe_user_pool_domain().domain(&domain).send().await.unwrap();
+        assert_eq!(d.domain_description().and_then(|d| d.user_pool_id()), Some(pool.as_str()), "{domain}");
+    }
+
+    // Read back: providers.
     for pool in [&shared, &silo] {
         let g = idp(&sdk, pool, "Google").await.expect("Google in every managed pool");
         assert_eq!(g.provider_type().unwrap().as_str(), "Google");

@@ -9,25 +9,6 @@ use aws_sdk_cognitoidentityprovider::types::{LambdaConfigType, PreTokenGeneratio
 use common::*;
 use serde_json::Value;
 
-const ZIP: &str = "tests/fixtures/authorizer-dummy.zip";
-
-/// Creates a Lambda function (the user's trigger; tenantctl does not create it).
-async fn function(sdk: &Sdk, name: &str, role: &str) -> String {
-    let zip = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(ZIP)).unwrap();
-    let out = sdk
-        .lambda
-        .create_function()
-        .function_name(name)
-        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
-        .handler("bootstrap")
-        .role(role)
-        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(zip.into()).build())
-        .send()
-        .await
-        .expect("CreateFunction");
-    out.function_arn().unwrap().to_string()
-}
-
 /// The statements of a function's resource policy.
 async fn statements(sdk: &Sdk, function: &str) -> Vec<Value> {
     let p = sdk.lambda.get_policy().function_name(function).send().await.expect("GetPolicy");
@@ -49,21 +30,9 @@ async fn feature_plan_threat_protection_and_triggers_apply_read_back_and_repair(
     let p = platform_name("trg");
     let api = format!("{p}-api");
     rest_api(&sdk, &api).await;
-    let role = sdk
-        .iam
-        .create_role()
-        .role_name(format!("{p}-trigger-role"))
-        .assume_role_policy_document(
-            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
-        )
-        .send()
-        .await
-        .unwrap()
-        .role
-        .unwrap()
-        .arn;
-    let presignup = function(&sdk, &format!("{p}-presignup"), &role).await;
-    let claims = function(&sdk, &format!("{p}-claims"), &role).await;
+    let role = lambda_role(&sdk, &format!("{p}-trigger-role")).await;
+    let presignup = trigger_function(&sdk, &format!("{p}-presignup"), &role).await;
+    let claims = trigger_function(&sdk, &format!("{p}-claims"), &role).await;
     let extra = format!(
         "  featurePlan: plus\n  threatProtection: audit\n  triggers:\n    preSignUp: {p}-presignup\n    preTokenGeneration: {claims}\n"
     );

@@ -324,3 +324,38 @@ impl Drop for PrivateEmulator {
         let _ = self.child.wait();
     }
 }
+
+/// An execution role for Lambda functions the test makes (users' trigger functions).
+pub async fn lambda_role(sdk: &Sdk, name: &str) -> String {
+    sdk.iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn
+}
+
+/// Creates a Lambda function, as a user's trigger (tenantctl does not create triggers): its ARN.
+pub async fn trigger_function(sdk: &Sdk, name: &str, role: &str) -> String {
+    let zip =
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/authorizer-dummy.zip"))
+            .unwrap();
+    let out = sdk
+        .lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(zip.into()).build())
+        .send()
+        .await
+        .expect("CreateFunction");
+    out.function_arn().unwrap().to_string()
+}
