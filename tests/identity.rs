@@ -530,7 +530,14 @@ async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
     let dir = folder_for(&platform_yaml(&p, &api, ""));
     let d = dir.path();
     write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
-    write(d, "tenants/globex.yaml", &tenant_yaml("globex", "pooled", None));
+    // globex federates from the start; initech never.
+    let globex = format!(
+        "{}identityProviders:\n  - {{name: okta, type: oidc, issuer: https://globex.okta.example, clientId: 0oa2example, clientSecretEnv: {}}}\n",
+        tenant_yaml("globex", "pooled", None),
+        s.okta_var
+    );
+    write(d, "tenants/globex.yaml", &globex);
+    write(d, "tenants/initech.yaml", &tenant_yaml("initech", "pooled", None));
     ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
     let shared = pool_id(&sdk, &p).await;
 
@@ -552,8 +559,17 @@ async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
     let args = ["apply", "--tenant", "acme", "--auto-approve"];
     ok(run_s(d, &ep, &s, true, &args), &args, 0);
     assert_eq!(describe_client(&sdk, &shared, "acme-sso").await.supported_identity_providers(), ["acme-okta"]);
-    let args = ["plan", "--tenant", "acme", "--detailed-exitcode"];
-    ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    // A `--tenant` plan reads only that tenant's provider and SSO client (the pool holds
+    // globex's too), and nothing of them for a tenant without SSO.
+    let args = ["plan", "--tenant", "acme", "--detailed-exitcode", "--stats"];
+    let o = ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    assert_eq!(calls_of(&o, "cognito-idp:DescribeIdentityProvider"), 1, "{}", text(&o));
+    assert_eq!(calls_of(&o, "cognito-idp:DescribeUserPoolClient"), 1, "{}", text(&o));
+    let args = ["plan", "--tenant", "initech", "--detailed-exitcode", "--stats"];
+    let o = ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    for op in ["ListIdentityProviders", "DescribeIdentityProvider", "ListUserPoolClients", "DescribeUserPoolClient"] {
+        assert_eq!(calls_of(&o, &format!("cognito-idp:{op}")), 0, "{op}: {}", text(&o));
+    }
     // The authorizer is platform-wide, so only a whole-folder apply tells it the new client
     // and provider (README): that is all the whole-folder plan has left to do.
     let args = ["plan", "--format", "json"];
@@ -568,5 +584,7 @@ async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
     ok(run_s(d, &ep, &s, true, &args), &args, 0);
     let names = client_names(&sdk, &shared).await;
     assert!(!names.contains(&"acme-sso".to_string()) && names.contains(&"web".to_string()), "{names:?}");
+    assert!(names.contains(&"globex-sso".to_string()), "{names:?}");
     assert!(idp(&sdk, &shared, "acme-okta").await.is_none());
+    assert!(idp(&sdk, &shared, "globex-okta").await.is_some());
 }

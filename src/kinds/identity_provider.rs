@@ -21,6 +21,8 @@
 //! - **Observation.** Only when the folder declares a provider (pool or tenant): then every
 //!   managed pool's `ListIdentityProviders` (pages of 60) and one `DescribeIdentityProvider`
 //!   per provider. A folder that declares none leaves the live ones alone (like domains).
+//!   A `--tenant` observation describes only the named tenants' providers (none at all, not
+//!   even a list, when they declare none).
 //! - A provider's type cannot change (`UpdateIdentityProvider` has no type): a `replace`.
 //! - The provider goes with its pool (a silo pool's deletion removes its providers).
 
@@ -430,12 +432,18 @@ impl Kind for IdentityProvider {
         aws: &'a Aws,
         folder: &'a Folder,
         desired: &'a World,
-        _scoped: bool,
+        scoped: bool,
         observed: &'a World,
         ids: &'a Ids,
     ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
         async move {
             if !declares_any(folder) {
+                return Ok(Vec::new());
+            }
+            // A `--tenant` plan compares only the named tenants' providers (and deletes
+            // nothing undeclared): it describes only those.
+            let wanted = |pool: &str, name: &str| !scoped || desired.items.contains_key(&address(pool, name));
+            if scoped && !desired.items.values().any(|i| i.kind == KIND) {
                 return Ok(Vec::new());
             }
             let mut out = Vec::new();
@@ -453,7 +461,13 @@ impl Kind for IdentityProvider {
                         .send()
                         .await
                         .map_err(|e| call_err("cognito-idp:ListIdentityProviders", e))?;
-                    names.extend(page.providers().iter().filter_map(|p| p.provider_name().map(str::to_string)));
+                    names.extend(
+                        page.providers()
+                            .iter()
+                            .filter_map(|p| p.provider_name())
+                            .filter(|n| wanted(&pool, n))
+                            .map(str::to_string),
+                    );
                     match page.next_token().filter(|t| !t.is_empty()) {
                         Some(t) => token = Some(t.to_string()),
                         None => break,

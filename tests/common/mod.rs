@@ -181,6 +181,18 @@ pub fn writes(o: &Output) -> u64 {
     w.parse().unwrap()
 }
 
+/// Calls of one operation (`service:Operation`) reported by `--stats` (0 when not listed).
+pub fn calls_of(o: &Output, operation: &str) -> u64 {
+    let err = String::from_utf8_lossy(&o.stderr);
+    err.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(operation)).then(|| w.next().and_then(|n| n.parse().ok())).flatten()
+        })
+        .next()
+        .unwrap_or(0)
+}
+
 pub struct Sdk {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub iam: aws_sdk_iam::Client,
