@@ -464,14 +464,8 @@ fn keep(seen: &mut Vec<(String, Vec<u8>)>, what: &str, o: &Output) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_provider_not_made_by_tenantctl_is_refused_not_taken_over() {
     let Some(ep) = endpoint() else { return };
-    let sdk = sdk(&ep).await;
-    let p = platform_name("idh");
-    let s = Secrets::new(&p);
-    let api = format!("{p}-api");
-    rest_api(&sdk, &api).await;
-    let dir = folder_for(&platform_yaml(&p, &api, ""));
+    let (sdk, p, s, dir) = plain_platform(&ep, "idh").await;
     let d = dir.path();
-    write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
     ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
     let shared = pool_id(&sdk, &p).await;
     sdk.cognito
@@ -494,6 +488,19 @@ async fn a_provider_not_made_by_tenantctl_is_refused_not_taken_over() {
     let live = idp(&sdk, &shared, "acme-okta").await.unwrap();
     assert_eq!(live.provider_details().unwrap()["client_id"], "by-hand");
     assert!(live.idp_identifiers().is_empty());
+}
+
+/// A platform without identity features (prefix `prefix`), its REST API, and a folder with
+/// the pooled tenant acme: (sdk, platform name, secrets, folder).
+async fn plain_platform(ep: &str, prefix: &str) -> (Sdk, String, Secrets, tempfile::TempDir) {
+    let sdk = sdk(ep).await;
+    let p = platform_name(prefix);
+    let s = Secrets::new(&p);
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let dir = folder_for(&platform_yaml(&p, &api, ""));
+    write(dir.path(), "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
+    (sdk, p, s, dir)
 }
 
 fn args_drift() -> [&'static str; 3] {
@@ -522,14 +529,8 @@ fn an_inline_secret_is_refused_without_being_shown() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
     let Some(ep) = endpoint() else { return };
-    let sdk = sdk(&ep).await;
-    let p = platform_name("ids");
-    let s = Secrets::new(&p);
-    let api = format!("{p}-api");
-    rest_api(&sdk, &api).await;
-    let dir = folder_for(&platform_yaml(&p, &api, ""));
+    let (sdk, p, s, dir) = plain_platform(&ep, "ids").await;
     let d = dir.path();
-    write(d, "tenants/acme.yaml", &tenant_yaml("acme", "pooled", None));
     // globex federates from the start; initech never.
     let globex = format!(
         "{}identityProviders:\n  - {{name: okta, type: oidc, issuer: https://globex.okta.example, clientId: 0oa2example, clientSecretEnv: {}}}\n",

@@ -76,6 +76,15 @@ pub fn done_if_gone<T>(answer: Result<T, AwsError>) -> Result<(), AwsError> {
     }
 }
 
+/// A read's answer: a resource that is gone (not found) is None, as if never listed.
+pub fn none_if_gone<T>(answer: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match answer {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Turns an SDK error into an [`AwsError`] naming the operation.
 pub fn call_err<E, R>(operation: &str, e: SdkError<E, R>) -> AwsError
 where

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Kind;
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{names, tenant_roles, RenderEnv};
 use crate::spec::model::Isolation;
@@ -287,17 +287,9 @@ async fn get_groups(aws: &Aws, pool_id: &str, names: Vec<String>) -> Result<Vec<
     let found: Vec<Option<(String, GroupState)>> = futures::stream::iter(names)
         .map(|name| async move {
             aws.limiter.acquire_op("cognito-idp:GetGroup", Some(pool_id)).await;
-            match aws.cognito.get_group().user_pool_id(pool_id).group_name(&name).send().await {
-                Ok(out) => Ok(out.group().map(|g| (name.clone(), live_state(g)))),
-                Err(e) => {
-                    let e = call_err("cognito-idp:GetGroup", e);
-                    if e.is_not_found() {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            let out = aws.cognito.get_group().user_pool_id(pool_id).group_name(&name).send().await;
+            Ok(none_if_gone(out.map_err(|e| call_err("cognito-idp:GetGroup", e)))?
+                .and_then(|out| out.group().map(|g| (name.clone(), live_state(g)))))
         })
         .buffered(READ_CONCURRENCY)
         .try_collect()

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use super::Kind;
 use crate::aws::cognito::READ_CONCURRENCY;
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::diff_values;
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -480,24 +480,15 @@ impl Kind for IdentityProvider {
                             let pool_id = &pool_id;
                             async move {
                                 aws.limiter.acquire_op("cognito-idp:DescribeIdentityProvider", Some(pool_id)).await;
-                                match aws
+                                let out = aws
                                     .cognito
                                     .describe_identity_provider()
                                     .user_pool_id(pool_id)
                                     .provider_name(&name)
                                     .send()
                                     .await
-                                {
-                                    Ok(d) => Ok(d.identity_provider().cloned().map(|p| (name, p))),
-                                    Err(e) => {
-                                        let e = call_err("cognito-idp:DescribeIdentityProvider", e);
-                                        if e.is_not_found() {
-                                            Ok(None)
-                                        } else {
-                                            Err(e)
-                                        }
-                                    }
-                                }
+                                    .map_err(|e| call_err("cognito-idp:DescribeIdentityProvider", e));
+                                Ok(none_if_gone(out)?.and_then(|d| d.identity_provider().cloned()).map(|p| (name, p)))
                             }
                         })
                         .buffered(READ_CONCURRENCY)

@@ -42,7 +42,7 @@ use serde_json::Value;
 
 use super::Kind;
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{
     diff_values, field_changes, Action, Change, FieldChange, ItemRules, Op, PlanError, PlanOptions, Resource,
 };
@@ -318,18 +318,10 @@ pub async fn observe(
     let described: Vec<Option<UserPoolType>> = stream::iter(candidates)
         .map(|(id, _)| async move {
             aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
-            match aws.cognito.describe_user_pool().user_pool_id(&id).send().await {
-                Ok(out) => Ok(out.user_pool().cloned()),
-                // Deleted between list and describe: not there.
-                Err(e) => {
-                    let e = call_err("cognito-idp:DescribeUserPool", e);
-                    if e.is_not_found() {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+            // Deleted between list and describe: not there.
+            let out = aws.cognito.describe_user_pool().user_pool_id(&id).send().await;
+            Ok(none_if_gone(out.map_err(|e| call_err("cognito-idp:DescribeUserPool", e)))?
+                .and_then(|out| out.user_pool().cloned()))
         })
         .buffered(READ_CONCURRENCY)
         .try_collect()
