@@ -447,17 +447,14 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
             _ => break,
         }
     }
-    let clients: Vec<Option<(String, UserPoolClientType)>> = futures::stream::iter(client_ids)
-        .map(|cid| async move {
-            match describe_client(aws, pool_id, &cid).await {
-                Ok(c) => Ok(Some((cid, c))),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-        .buffered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let clients: Vec<Option<(String, UserPoolClientType)>> =
+        futures::stream::iter(client_ids)
+            .map(|cid| async move {
+                Ok(crate::aws::none_if_gone(describe_client(aws, pool_id, &cid).await)?.map(|c| (cid, c)))
+            })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
     Ok(clients.into_iter().flatten().collect())
 }
 

@@ -27,7 +27,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::role_policy::{self, delete_role_policy, detach_role_policy, ignore_missing};
+use super::role_policy::{self, delete_role_policy, detach_role_policy};
 use super::Kind;
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
@@ -344,7 +344,7 @@ impl Kind for IamRole {
             };
             for profile in profiles {
                 aws.limiter.acquire(Category::IamWrite).await;
-                ignore_missing(
+                crate::aws::done_if_gone(
                     iam.remove_role_from_instance_profile()
                         .instance_profile_name(&profile)
                         .role_name(name)
@@ -354,7 +354,9 @@ impl Kind for IamRole {
                 )?;
             }
             aws.limiter.acquire(Category::IamWrite).await;
-            ignore_missing(iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)))
+            crate::aws::done_if_gone(
+                iam.delete_role().role_name(name).send().await.map_err(|e| call_err("iam:DeleteRole", e)),
+            )
         }
         .boxed()
     }
@@ -543,13 +545,8 @@ async fn observe_roles(
 async fn get_role(aws: &Aws, name: &str, adopt: bool) -> Result<Option<(RoleState, Option<String>)>, AwsError> {
     let platform = &aws.ctx.platform;
     aws.limiter.acquire(Category::IamRead).await;
-    let out = match aws.iam.get_role().role_name(name).send().await {
-        Ok(o) => o,
-        Err(e) => {
-            let e = call_err("iam:GetRole", e);
-            return if e.is_not_found() { Ok(None) } else { Err(e) };
-        }
-    };
+    let out = aws.iam.get_role().role_name(name).send().await.map_err(|e| call_err("iam:GetRole", e));
+    let Some(out) = crate::aws::none_if_gone(out)? else { return Ok(None) };
     let Some(r) = out.role() else { return Ok(None) };
     let tags = tags_of(r.tags());
     let Some((address, tenant)) = role_address(platform, name) else { return Ok(None) };

@@ -593,24 +593,14 @@ impl Kind for IdentityProvider {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             aws.limiter.acquire_op("cognito-idp:DeleteIdentityProvider", parent).await;
-            match aws
+            let out = aws
                 .cognito
                 .delete_identity_provider()
                 .set_user_pool_id(parent.map(str::to_string))
                 .provider_name(id)
                 .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let e = call_err("cognito-idp:DeleteIdentityProvider", e);
-                    if e.is_not_found() {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+                .await;
+            crate::aws::done_if_gone(out.map_err(|e| call_err("cognito-idp:DeleteIdentityProvider", e)))
         }
         .boxed()
     }

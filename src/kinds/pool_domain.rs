@@ -159,24 +159,14 @@ impl Kind for PoolDomain {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             aws.limiter.acquire_op("cognito-idp:DeleteUserPoolDomain", None).await;
-            match aws
+            let out = aws
                 .cognito
                 .delete_user_pool_domain()
                 .set_user_pool_id(parent.map(str::to_string))
                 .domain(id)
                 .send()
-                .await
-            {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let e = call_err("cognito-idp:DeleteUserPoolDomain", e);
-                    if e.is_not_found() {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
+                .await;
+            crate::aws::done_if_gone(out.map_err(|e| call_err("cognito-idp:DeleteUserPoolDomain", e)))
         }
         .boxed()
     }

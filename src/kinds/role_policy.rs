@@ -165,7 +165,7 @@ async fn put_role_policy(aws: &Aws, item: &Item, role: &str) -> Result<(), AwsEr
 
 pub(super) async fn delete_role_policy(aws: &Aws, role: &str, name: &str) -> Result<(), AwsError> {
     aws.limiter.acquire(Category::IamWrite).await;
-    ignore_missing(
+    crate::aws::done_if_gone(
         aws.iam
             .delete_role_policy()
             .role_name(role)
@@ -178,7 +178,7 @@ pub(super) async fn delete_role_policy(aws: &Aws, role: &str, name: &str) -> Res
 
 pub(super) async fn detach_role_policy(aws: &Aws, role: &str, arn: &str) -> Result<(), AwsError> {
     aws.limiter.acquire(Category::IamWrite).await;
-    ignore_missing(
+    crate::aws::done_if_gone(
         aws.iam
             .detach_role_policy()
             .role_name(role)
@@ -187,15 +187,6 @@ pub(super) async fn detach_role_policy(aws: &Aws, role: &str, arn: &str) -> Resu
             .await
             .map_err(|e| call_err("iam:DetachRolePolicy", e)),
     )
-}
-
-/// Deleting what is already gone is success (re-runs converge).
-pub(super) fn ignore_missing<T>(r: Result<T, AwsError>) -> Result<(), AwsError> {
-    match r {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

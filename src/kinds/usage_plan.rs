@@ -345,12 +345,10 @@ impl Kind for UsagePlan {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             aws.limiter.acquire(Category::ApiGateway).await;
-            let cur = match aws.apigw.get_usage_plan().usage_plan_id(id).send().await {
-                Ok(c) => c,
-                Err(e) => {
-                    let e = call_err("apigateway:GetUsagePlan", e);
-                    return if e.is_not_found() { Ok(()) } else { Err(e) };
-                }
+            let cur = aws.apigw.get_usage_plan().usage_plan_id(id).send().await;
+            // Gone already: deleted.
+            let Some(cur) = crate::aws::none_if_gone(cur.map_err(|e| call_err("apigateway:GetUsagePlan", e)))? else {
+                return Ok(());
             };
             let ops: Vec<_> = cur
                 .api_stages()

@@ -165,10 +165,7 @@ impl Kind for UsagePlanStage {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             let plan = parent.ok_or_else(|| AwsError::Other(format!("stage `{}`: no usage plan", live.name)))?;
-            match attach(aws, plan, PatchOp::Remove, id).await {
-                Err(e) if e.is_not_found() => Ok(()),
-                other => other,
-            }
+            crate::aws::done_if_gone(attach(aws, plan, PatchOp::Remove, id).await)
         }
         .boxed()
     }
