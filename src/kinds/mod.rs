@@ -7,7 +7,7 @@
 //! in (`Item::tenant`, `Item::parent`), and how it is created, updated and deleted. Its
 //! instances live in `World::items`; `plan`, the engine, `destroy`, `--prune`, `--tenant`
 //! and `inventory` handle them through this registry, so adding a kind is: its module, one
-//! line in [`KINDS`], its fields in the spec model and validation.
+//! line in [`KINDS`], its fields in the spec model (their checks are its own, [`Kind::validate`]).
 //!
 //! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
 //! never changed), the function (`lambda_function`), its invoke permission
@@ -26,7 +26,7 @@ use tokio::sync::Mutex;
 use crate::aws::{Aws, AwsError};
 use crate::plan::{ItemRules, Op};
 use crate::spec::desired::RenderEnv;
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
@@ -117,6 +117,14 @@ pub trait Kind: ItemRules {
             serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant});
         row[key] = serde_json::json!(id);
         Some(row)
+    }
+
+    /// What this kind's part of the folder must satisfy beyond the folder-wide rules
+    /// (`spec::validate`): its problems, each at its file, line and column. `check::validate`
+    /// runs it for every kind before anything reads AWS.
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        let _ = folder;
+        Vec::new()
     }
 
     /// Creates the instance; returns its physical id (empty: it has none of its own). `parent` is

@@ -464,22 +464,3 @@ fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, P
     }
     out
 }
-
-/// Loads and validates: the folder is good to render and plan.
-///
-/// Every problem of every file is reported in one run: the folder-wide rules also run on
-/// what could be read when some documents have problems.
-pub fn load_valid(root: &Path) -> Result<Folder, SpecErrors> {
-    let (folder, mut diags) = load_all(root);
-    let Some(folder) = folder else {
-        return Err(SpecErrors(diags));
-    };
-    diags.extend(validate::validate(&folder));
-    if diags.is_empty() {
-        Ok(folder)
-    } else {
-        diags.sort();
-        diags.dedup();
-        Err(SpecErrors(diags))
-    }
-}
