@@ -39,9 +39,9 @@ pub fn name(platform: &str, tier: &str) -> String {
     format!("{platform}-{tier}")
 }
 
-/// `platform/usage_plan/<tier>`
+/// `platform/usage_plan/<tier>` (`state::wiring::usage_plan_address`).
 pub fn address(tier: &str) -> String {
-    format!("platform/usage_plan/{tier}")
+    crate::state::wiring::usage_plan_address(tier)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

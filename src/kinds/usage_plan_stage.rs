@@ -22,7 +22,7 @@ use crate::spec::desired::RenderEnv;
 use crate::spec::validate::re;
 use crate::spec::Diagnostic;
 use crate::spec::Folder;
-use crate::state::wiring::{stage_address, REST_API_ADDRESS};
+use crate::state::wiring::{stage_address, usage_plan_address, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
 use aws_sdk_apigateway::types::Op as PatchOp;
 use regex::Regex;
@@ -109,7 +109,7 @@ impl Kind for UsagePlanStage {
         pl.tiers
             .keys()
             .map(|tier| {
-                let plan = super::usage_plan::address(tier);
+                let plan = usage_plan_address(tier);
                 let api_stage = Text::default().id(REST_API_ADDRESS).s(format!(":{}", usage.stage));
                 (address(&plan, &usage.stage), item(&plan, &usage.stage, api_stage, after.clone()))
             })
