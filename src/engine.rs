@@ -12,7 +12,6 @@
 //! was not; a re-run converges.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Mutex;
@@ -43,18 +42,10 @@ impl Outcome {
     }
 }
 
-/// Executes one op with the adapter that owns it (a replace: its delete, then its create). A
-/// create that finds its resource already there (another apply won the race) becomes a clear
-/// conflict.
-pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
-    for step in op.steps() {
-        execute_step(aws, step, ids, config_dir).await?;
-    }
-    Ok(())
-}
-
-async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
-    execute_op(aws, op, ids, config_dir).await.map_err(|e| match &e {
+/// Executes one op with its kind. A create that finds its resource already there (another
+/// apply won the race) becomes a clear conflict.
+pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    crate::kinds::execute(aws, op, ids).await.map_err(|e| match &e {
         AwsError::Call { operation, message, code }
             if code == "GroupExistsException" || code == "ResourceConflictException" || message.contains("already exists") =>
         {
@@ -64,13 +55,6 @@ async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -
         }
         _ => e,
     })
-}
-
-async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
-    match op {
-        Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
-        Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
-    }
 }
 
 /// For each change, the earlier changes (by index) it waits for: those that provide a key
@@ -100,14 +84,12 @@ pub fn waits(changes: &[Change]) -> Vec<BTreeSet<usize>> {
 
 /// The service an op calls: each has its own concurrency slots.
 fn lane(change: &Change) -> usize {
-    let service = match &change.op {
-        Op::Item { desired, live, .. } => desired
-            .as_ref()
-            .or(live.as_ref())
-            .and_then(|i| crate::kinds::of(&i.kind))
-            .map_or(Service::Cognito, |k| k.service()),
-        _ => Service::Cognito,
-    };
+    let Op::Item { desired, live, .. } = &change.op;
+    let service = desired
+        .as_ref()
+        .or(live.as_ref())
+        .and_then(|i| crate::kinds::of(&i.kind))
+        .map_or(Service::Cognito, |k| k.service());
     match service {
         Service::Iam => 0,
         Service::Cognito => 1,
@@ -216,14 +198,7 @@ impl Schedule {
 /// Runs `changes` with at most `parallelism` calls in flight per service: a change starts as
 /// soon as the changes it waits for ([`waits`]) are done. After a failure, what is in flight
 /// finishes, what depends on the failed change is not attempted, the rest goes on.
-pub async fn run<F>(
-    aws: &Aws,
-    changes: &[Change],
-    ids: Ids,
-    parallelism: usize,
-    config_dir: &Path,
-    on_event: F,
-) -> (Outcome, Ids)
+pub async fn run<F>(aws: &Aws, changes: &[Change], ids: Ids, parallelism: usize, on_event: F) -> (Outcome, Ids)
 where
     F: Fn(Event<'_>) + Sync,
 {
@@ -236,7 +211,7 @@ where
         let on_event = &on_event;
         async move {
             on_event(Event::Started { index: i, change });
-            let r = execute(aws, &change.op, ids, config_dir).await;
+            let r = execute(aws, &change.op, ids).await;
             match &r {
                 Ok(()) => on_event(Event::Done { index: i, change }),
                 Err(e) => on_event(Event::Failed { index: i, change, error: e }),

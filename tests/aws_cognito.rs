@@ -576,8 +576,7 @@ async fn a_replace_deletes_then_creates_the_same_resource() {
     replaced.groups.insert(name.clone(), new.clone());
     let (address, live) = desired.group(&name);
     let op = Op::Item { address, desired: Some(replaced.group(&name).1), live: Some(live), replace: true, phase: 7 };
-    let dir = tempfile::tempdir().unwrap();
-    tenantctl::engine::execute(&aws, &op, &ids, dir.path()).await.expect("replace");
+    tenantctl::engine::execute(&aws, &op, &ids).await.expect("replace");
     let (world, _) = observe(&aws, &desired.world(), false).await.unwrap();
     let groups = PoolWith::observed(&world, &desired.pool.address).groups;
     assert_eq!(groups.get(&name), Some(&new), "{groups:?}");

@@ -103,7 +103,7 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
             }
         }
     };
-    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, &s.config_dir, on_event).await;
+    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, on_event).await;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

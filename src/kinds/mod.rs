@@ -230,9 +230,7 @@ pub async fn observe(
 
 /// Executes an [`Op::Item`] with its kind, keeping `ids` current.
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    let Op::Item { address, desired, live, replace, .. } = op else {
-        return Err(AwsError::Other(format!("not a kind-model change: {op:?}")));
-    };
+    let Op::Item { address, desired, live, replace, .. } = op;
     let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
     let kind = of(&item.kind).ok_or_else(|| AwsError::Other(format!("{address}: unknown kind `{}`", item.kind)))?;
     let parent = match &item.parent {

@@ -319,14 +319,10 @@ mod tests {
         let p = run(&d, &world(&[(a, item("acme", "old", 1))]), true, false);
         assert_eq!(actions(&p), [(Action::Replace, a)]);
         assert_eq!(p.changes[0].resource, Resource::Kind("fake"));
-        match &p.changes[0].op {
-            Op::Item { replace, live, desired, .. } => {
-                assert!(*replace);
-                assert_eq!(live.as_ref().unwrap().name, "old");
-                assert_eq!(desired.as_ref().unwrap().name, "x");
-            }
-            other => panic!("{other:?}"),
-        }
+        let Op::Item { replace, live, desired, .. } = &p.changes[0].op;
+        assert!(*replace);
+        assert_eq!(live.as_ref().unwrap().name, "old");
+        assert_eq!(desired.as_ref().unwrap().name, "x");
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub enum Action {
     Update,
     Delete,
     /// A resource AWS cannot change in place: deleted and created again, as one change whose
-    /// op is [`Op::Replace`]. Never a user pool (contract §4, [`Change::replace`]).
+    /// op is an [`Op::Item`] with `replace` set (its kind's [`ItemRules::replace_on`]). Never a
+    /// user pool (contract §4, [`check_no_pool_replace`]).
     Replace,
 }
 
@@ -130,12 +131,10 @@ pub struct FieldChange {
     pub after: Value,
 }
 
-/// What an adapter executes for one change. Pools, clients and the authorizer are named by
-/// address; the engine resolves their ids (which may come from an earlier step of the same
-/// apply).
+/// What the engine executes for one change. Other resources are named by address; the
+/// engine resolves their ids (which may come from an earlier change of the same apply).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
-#[allow(clippy::large_enum_variant)]
 pub enum Op {
     /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
     /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
@@ -147,9 +146,6 @@ pub enum Op {
         /// From the kind's rules ([`ItemRules::phase`]).
         phase: u8,
     },
-    /// A resource AWS cannot change in place: `delete` runs, then `create` (see
-    /// [`Op::steps`]). Built by [`Change::replace`] only.
-    Replace { delete: Box<Op>, create: Box<Op> },
 }
 
 impl Op {
@@ -159,20 +155,9 @@ impl Op {
             if desired.iter().chain(live.iter()).any(|i| i.kind == crate::state::POOL_KIND))
     }
 
-    /// What the executor runs for this op, in order: a replace's delete, then its create;
-    /// any other op is its own single step.
-    pub fn steps(&self) -> Vec<&Op> {
-        match self {
-            Op::Replace { delete, create } => vec![delete, create],
-            op => vec![op],
-        }
-    }
-
     /// Execution phase: every change of a phase runs after all changes of earlier phases.
     pub fn phase(&self) -> u8 {
         match self {
-            // Where its resource is created: after what the new resource depends on.
-            Op::Replace { create, .. } => create.phase(),
             Op::Item { phase, .. } => *phase,
         }
     }
@@ -214,7 +199,7 @@ pub struct Deps {
 impl Op {
     /// Whether this op removes something.
     pub fn is_delete(&self) -> bool {
-        matches!(self, Op::Item { desired: None, .. } | Op::Replace { .. })
+        matches!(self, Op::Item { desired: None, .. })
     }
 
     /// The dependency edges of this op, as keys (the engine waits for every earlier change of
@@ -279,10 +264,6 @@ impl Op {
                 (provides, needs)
             }
             Op::Item { .. } => (vec![], vec![]),
-            Op::Replace { delete, create } => {
-                let (d, c) = (delete.deps(), create.deps());
-                (c.provides.into_iter().chain(d.provides).collect(), c.needs.into_iter().chain(d.needs).collect())
-            }
         };
         needs.extend(reference_needs(self));
         needs.sort();
@@ -305,42 +286,11 @@ pub struct Change {
     pub op: Op,
 }
 
-impl Change {
-    /// A replace of one resource: `delete`, then `create`, as one change. A user pool is never
-    /// replaced (contract §4): asking for it is a [`PlanError::PoolReplace`].
-    pub fn replace(
-        resource: Resource,
-        address: String,
-        name: String,
-        tenant: Option<String>,
-        fields: Vec<FieldChange>,
-        delete: Op,
-        create: Op,
-    ) -> Result<Change, PlanError> {
-        if resource == Resource::UserPool || [&delete, &create].iter().any(|op| op.is_pool()) {
-            return Err(PlanError::PoolReplace { pool: name });
-        }
-        debug_assert!(
-            !matches!(delete, Op::Replace { .. }) && !matches!(create, Op::Replace { .. }),
-            "a replace's steps are plain ops"
-        );
-        Ok(Change {
-            action: Action::Replace,
-            resource,
-            address,
-            name,
-            tenant,
-            fields,
-            op: Op::Replace { delete: Box::new(delete), create: Box::new(create) },
-        })
-    }
-}
-
 /// The plan's last guard of contract §4: no change replaces a user pool, however it was built.
 pub fn check_no_pool_replace(changes: &[Change]) -> Result<(), PlanError> {
     match changes.iter().find(|c| {
-        (c.action == Action::Replace || matches!(c.op, Op::Replace { .. }))
-            && (c.resource == Resource::UserPool || c.op.steps().iter().any(|op| op.is_pool()))
+        let replaces = c.action == Action::Replace || matches!(c.op, Op::Item { replace: true, .. });
+        replaces && (c.resource == Resource::UserPool || c.op.is_pool())
     }) {
         Some(c) => Err(PlanError::PoolReplace { pool: c.name.clone() }),
         None => Ok(()),
