@@ -387,7 +387,7 @@ mod tests {
             name: "n".into(),
             tenant: tenant.map(str::to_string),
             fields: vec![],
-            op: Op::Item { address: "s".into(), desired: None, live: None, replace: false, phase: 0 },
+            op: Op::Item { address: "s".into(), desired: None, live: None, replace: false },
         };
         let mut p = Plan {
             changes: vec![

@@ -303,7 +303,6 @@ mod replace_plan {
             desired: desired.map(item),
             live: live.map(item),
             replace: false,
-            phase: 7,
         }
     }
 
@@ -321,7 +320,7 @@ mod replace_plan {
         };
         let Op::Item { address, desired, .. } = group("globex-member", Some("Tenant globex member"), None);
         let Op::Item { live, .. } = group("globex-member", None, Some("Tenant globex members"));
-        let replace_op = Op::Item { address, desired, live, replace: true, phase: 7 };
+        let replace_op = Op::Item { address, desired, live, replace: true };
         let replace = Change {
             action: Action::Replace,
             resource: Resource::Group,

@@ -103,7 +103,9 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
             }
         }
     };
-    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, on_event).await;
+    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, on_event)
+        .await
+        .map_err(|e| CliError::hint(e.to_string(), e.hint()))?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -43,15 +43,6 @@ impl ItemRules for ApiKeySource {
         Resource::Kind(KIND)
     }
 
-    /// With the methods (11), before the stage deployment (12).
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            11
-        }
-    }
-
     fn owns_undeclared(&self) -> bool {
         false
     }

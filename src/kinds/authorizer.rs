@@ -69,14 +69,6 @@ impl ItemRules for Authorizer {
         Resource::Authorizer
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            9
-        }
-    }
-
     fn owns_undeclared(&self) -> bool {
         false
     }

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::Kind;
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::{ItemRules, Resource};
+use crate::plan::order::role_name;
+use crate::plan::{Deps, ItemRules, Key, Resource};
 use crate::spec::desired::{names, tenant_roles, RenderEnv};
 use crate::spec::model::Isolation;
 use crate::spec::Folder;
@@ -66,6 +67,11 @@ fn state(item: &Item) -> Result<GroupState, AwsError> {
     serde_json::from_value(item.state.clone()).map_err(|e| AwsError::Other(format!("group `{}`: {e}", item.name)))
 }
 
+/// The name of the role a group's state names.
+fn named_role(item: &Item) -> Option<String> {
+    item.state.get("role_arn")?.as_str().and_then(role_name).map(str::to_string)
+}
+
 fn live_state(g: &aws_sdk_cognitoidentityprovider::types::GroupType) -> GroupState {
     GroupState {
         description: g.description().map(str::to_string),
@@ -79,12 +85,14 @@ impl ItemRules for Group {
         Resource::Group
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            7
-        }
+    /// A group names its role by ARN: its update or delete stops naming the live one, which
+    /// that role's delete waits for ([`Key::RoleReleased`]).
+    fn order(&self, _desired: &Item, live: Option<&Item>, deps: &mut Deps) {
+        deps.provides.extend(live.and_then(named_role).map(Key::RoleReleased));
+    }
+
+    fn delete_order(&self, live: &Item, deps: &mut Deps) {
+        deps.provides.extend(named_role(live).map(Key::RoleReleased));
     }
 
     fn goes_with_parent(&self) -> bool {

@@ -30,7 +30,7 @@ use serde_json::Value;
 use super::role_policy::{self, delete_role_policy, detach_role_policy};
 use super::Kind;
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
-use crate::plan::{ItemRules, Resource};
+use crate::plan::{Deps, ItemRules, Key, Resource};
 use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::Folder;
 use crate::state::{canonical_policy, parse_policy_document, Ids, Item, RoleState, Tags, World};
@@ -127,14 +127,15 @@ impl ItemRules for IamRole {
         Resource::IamRole
     }
 
-    /// Platform roles first (tenant roles trust the authorizer's), then tenant roles; deletes
-    /// after everything else.
-    fn phase(&self, item: &Item, delete: bool) -> u8 {
-        match (delete, &item.tenant) {
-            (true, _) => 16,
-            (false, None) => 0,
-            (false, Some(_)) => 1,
-        }
+    /// A role ARN in another item's state names it ([`Key::Role`]).
+    fn order(&self, desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
+        deps.provides.push(Key::Role(desired.name.clone()));
+    }
+
+    /// After the plan's role creates and updates (IAM checks the roles a trust policy names)
+    /// and after the changes that stop naming it (a group that pointed at it).
+    fn delete_order(&self, live: &Item, deps: &mut Deps) {
+        deps.needs.extend([Key::Kind(self.resource()), Key::RoleReleased(live.name.clone())]);
     }
 
     fn platform_orphans(&self) -> bool {

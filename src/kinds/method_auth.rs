@@ -105,7 +105,6 @@ pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields:
             desired: Some(desired.clone()),
             live: live.cloned(),
             replace: false,
-            phase: MethodAuthKind.phase(desired, false),
         },
     }
 }
@@ -113,14 +112,6 @@ pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields:
 impl ItemRules for MethodAuthKind {
     fn resource(&self) -> Resource {
         Resource::MethodAuth
-    }
-
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            11
-        }
     }
 
     fn owns_undeclared(&self) -> bool {

@@ -73,14 +73,6 @@ impl ItemRules for StageDeployment {
         Resource::StageDeployment
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            12
-        }
-    }
-
     fn owns_undeclared(&self) -> bool {
         false
     }
@@ -149,7 +141,6 @@ impl ItemRules for StageDeployment {
                     desired: Some(d.clone()),
                     live: live.cloned(),
                     replace: false,
-                    phase: self.phase(d, false),
                 },
             });
         }

@@ -44,7 +44,7 @@ use super::Kind;
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{
-    diff_values, field_changes, Action, Change, FieldChange, ItemRules, Op, PlanError, PlanOptions, Resource,
+    diff_values, field_changes, Action, Change, Deps, FieldChange, ItemRules, Key, Op, PlanError, PlanOptions, Resource,
 };
 use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
 use crate::spec::Folder;
@@ -74,12 +74,9 @@ impl ItemRules for UserPool {
         Resource::UserPool
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            15
-        } else {
-            3
-        }
+    /// After the authorizer's change: it names the pools it trusts.
+    fn delete_order(&self, _live: &Item, deps: &mut Deps) {
+        deps.needs.push(Key::Kind(Resource::named(super::authorizer::KIND)));
     }
 
     /// Its settings; its attributes are their kind's and `usernames` is [`check_change`]'s.
@@ -185,7 +182,6 @@ impl ItemRules for UserPool {
                         desired: Some(desired),
                         live: Some(live),
                         replace: false,
-                        phase: 3,
                     },
                 });
             }

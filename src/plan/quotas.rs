@@ -153,7 +153,6 @@ mod tests {
                         desired: Some(role_item(&role(&format!("saas-t{i}-admin")))),
                         live: None,
                         replace: false,
-                        phase: 1,
                     },
                 })
                 .collect(),
@@ -215,13 +214,7 @@ mod tests {
                     attributes: Default::default(),
                     usernames: None,
                 };
-                Op::Item {
-                    address: pool.address.clone(),
-                    desired: Some(pool.item()),
-                    live: None,
-                    replace: false,
-                    phase: 3,
-                }
+                Op::Item { address: pool.address.clone(), desired: Some(pool.item()), live: None, replace: false }
             },
         });
         let figures = AccountFigures { user_pools: Some(1000), ..Default::default() };
