@@ -596,6 +596,31 @@ mod tests {
         assert!(s.not_attempted().is_empty());
     }
 
+    /// Changes that wait for each other never start: the schedule refuses them.
+    #[test]
+    fn a_cycle_is_refused_before_anything_runs() {
+        let mut a = pool("tenant/a/pool").item();
+        a.after = vec!["tenant/b/pool".into()];
+        let mut b = pool("tenant/b/pool").item();
+        b.after = vec!["tenant/a/pool".into()];
+        let (c, _) = plan(vec![("a", create("tenant/a/pool", a.clone())), ("other", create_pool("tenant/c/pool"))]);
+        assert!(Schedule::new(&c, 1).is_ok());
+        let changes: Vec<Change> = [("tenant/a/pool", a), ("tenant/b/pool", b)]
+            .into_iter()
+            .map(|(address, item)| Change {
+                action: Action::Create,
+                resource: Resource::UserPool,
+                address: address.into(),
+                name: item.name.clone(),
+                tenant: None,
+                fields: vec![],
+                op: create(address, item),
+            })
+            .collect();
+        let e = Schedule::new(&changes, 1).unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
+    }
+
     /// A failure marks what depends on it (directly or not) as not attempted; independent
     /// changes go on; each service has its own slots.
     #[test]

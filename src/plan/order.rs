@@ -227,3 +227,69 @@ pub fn sort(changes: Vec<Change>, kinds: &[&dyn ItemRules]) -> Result<Vec<Change
     let mut slots: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
     Ok(order.into_iter().map(|i| slots[i].take().expect("each change once")).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::{plan_with, Action, PlanOptions};
+    use crate::state::{Ids, Item, World};
+
+    /// A kind of items that each come after the one their `after` names.
+    struct Chain(&'static str);
+
+    impl ItemRules for Chain {
+        fn resource(&self) -> Resource {
+            Resource::named(self.0)
+        }
+    }
+
+    fn item(kind: &str, name: &str, after: &[&str]) -> (String, Item) {
+        let item = Item {
+            kind: kind.into(),
+            name: name.into(),
+            tenant: None,
+            parent: None,
+            state: json!({}),
+            after: after.iter().map(|a| a.to_string()).collect(),
+        };
+        (name.to_string(), item)
+    }
+
+    fn create(desired: &World, kinds: &[&dyn ItemRules]) -> Result<Vec<String>, PlanError> {
+        let p = plan_with(desired, &World::default(), &Ids::default(), &PlanOptions::default(), kinds)?;
+        assert!(p.changes.iter().all(|c| c.action == Action::Create));
+        Ok(p.changes.into_iter().map(|c| c.address).collect())
+    }
+
+    /// Dependencies first, whatever the kinds' order; where they leave a choice, the kinds'
+    /// order, then the address.
+    #[test]
+    fn a_topological_order_with_ties_by_kind_then_address() {
+        let d = World {
+            items: [
+                item("first", "z", &["b"]),
+                item("first", "y", &[]),
+                item("second", "b", &[]),
+                item("second", "a", &[]),
+            ]
+            .into(),
+        };
+        assert_eq!(create(&d, &[&Chain("first"), &Chain("second")]).unwrap(), ["y", "a", "b", "z"]);
+        assert_eq!(create(&d, &[&Chain("second"), &Chain("first")]).unwrap(), ["a", "b", "y", "z"]);
+    }
+
+    /// Changes that wait for each other are an error naming the cycle, never an edge dropped.
+    #[test]
+    fn a_cycle_is_an_error_naming_it() {
+        let d =
+            World { items: [item("ring", "a", &["b"]), item("ring", "b", &["c"]), item("ring", "c", &["a"])].into() };
+        let e = create(&d, &[&Chain("ring")]).unwrap_err();
+        let PlanError::Cycle { changes } = &e else { panic!("{e}") };
+        assert_eq!(changes.len(), 4, "{e}");
+        assert_eq!(changes.first(), changes.last());
+        assert!(e.to_string().contains("create ring a -> create ring b -> create ring c -> create ring a"), "{e}");
+        assert!(e.hint().contains("report"), "{}", e.hint());
+    }
+}
