@@ -43,6 +43,11 @@ impl ItemRules for ApiKeySource {
         Resource::Kind(KIND)
     }
 
+    /// API Gateway serves a key source change once the stage is deployed again.
+    fn served_after_deployment(&self) -> bool {
+        true
+    }
+
     fn owns_undeclared(&self) -> bool {
         false
     }

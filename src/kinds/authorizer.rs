@@ -69,6 +69,11 @@ impl ItemRules for Authorizer {
         Resource::Authorizer
     }
 
+    /// API Gateway serves an authorizer change once the stage is deployed again.
+    fn served_after_deployment(&self) -> bool {
+        true
+    }
+
     fn owns_undeclared(&self) -> bool {
         false
     }

@@ -114,6 +114,11 @@ impl ItemRules for MethodAuthKind {
         Resource::MethodAuth
     }
 
+    /// API Gateway serves a method change once the stage is deployed again.
+    fn served_after_deployment(&self) -> bool {
+        true
+    }
+
     fn owns_undeclared(&self) -> bool {
         false
     }

@@ -63,6 +63,12 @@ pub fn item(s: &StageState) -> Item {
     }
 }
 
+/// Whether API Gateway serves a change of this kind only after a deployment (its rules say):
+/// the one rule `plan` and `apply` follow.
+pub fn served_after_deployment(resource: Resource) -> bool {
+    super::of(resource.as_str()).is_some_and(|k| k.served_after_deployment())
+}
+
 /// What an item (desired or observed) of this kind says of its stage.
 pub fn state(item: &Item) -> Option<StageState> {
     serde_json::from_value(item.state.clone()).ok()
@@ -71,6 +77,10 @@ pub fn state(item: &Item) -> Option<StageState> {
 impl ItemRules for StageDeployment {
     fn resource(&self) -> Resource {
         Resource::StageDeployment
+    }
+
+    fn deploys(&self) -> bool {
+        true
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -120,10 +130,7 @@ impl ItemRules for StageDeployment {
                     None => changes.push(method_auth::change(maddr, m, observed.items.get(maddr), vec![field])),
                 }
             }
-            let api_changed = changes.iter().any(|c| {
-                matches!(c.resource, Resource::Authorizer | Resource::MethodAuth)
-                    || c.resource == Resource::Kind(super::api_key_source::KIND)
-            });
+            let api_changed = changes.iter().any(|c| served_after_deployment(c.resource));
             if stale.is_empty() && !api_changed {
                 continue;
             }

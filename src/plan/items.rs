@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::diff::diff_values;
-use super::{Action, Change, Deps, FieldChange, Op, Orphan, PlanError, PlanOptions, Resource};
+use super::quotas::AccountFigures;
+use super::{Action, Change, Deps, FieldChange, Op, Orphan, Plan, PlanError, PlanOptions, Resource};
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
@@ -127,6 +128,24 @@ pub trait ItemRules: Sync {
     fn scoped_item(&self, item: &Item) -> bool {
         let _ = item;
         self.scoped()
+    }
+
+    /// The count quotas of this kind the plan would cross (checked before the first write),
+    /// given the account's figures. Default: none.
+    fn check_quotas(&self, plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
+        let _ = (plan, desired, figures);
+        Ok(())
+    }
+
+    /// Whether API Gateway serves a change of this kind only once the stage is deployed again
+    /// (the authorizer, a method's authorization, the API's key source). Default: no.
+    fn served_after_deployment(&self) -> bool {
+        false
+    }
+
+    /// Whether a change of this kind deploys a stage (what serves the changes above).
+    fn deploys(&self) -> bool {
+        false
     }
 
     /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is

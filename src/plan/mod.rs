@@ -5,7 +5,6 @@
 mod diff;
 pub mod drift;
 pub mod items;
-pub mod moves;
 pub mod order;
 pub mod quotas;
 pub mod saved;
