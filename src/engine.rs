@@ -11,15 +11,14 @@
 //! attempted, and independent ones go on, so the report says exactly what was done and what
 //! was not; a re-run converges.
 
-use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::collections::BTreeSet;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Mutex;
 
 use crate::aws::{Aws, AwsError};
 use crate::kinds::Service;
-use crate::plan::{Change, Op};
+use crate::plan::{Change, Op, PlanError};
 use crate::state::Ids;
 
 /// Progress events for the CLI's renderers.
@@ -43,18 +42,10 @@ impl Outcome {
     }
 }
 
-/// Executes one op with the adapter that owns it (a replace: its delete, then its create). A
-/// create that finds its resource already there (another apply won the race) becomes a clear
-/// conflict.
-pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
-    for step in op.steps() {
-        execute_step(aws, step, ids, config_dir).await?;
-    }
-    Ok(())
-}
-
-async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -> Result<(), AwsError> {
-    execute_op(aws, op, ids, config_dir).await.map_err(|e| match &e {
+/// Executes one op with its kind. A create that finds its resource already there (another
+/// apply won the race) becomes a clear conflict.
+pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    crate::kinds::execute(aws, op, ids).await.map_err(|e| match &e {
         AwsError::Call { operation, message, code }
             if code == "GroupExistsException" || code == "ResourceConflictException" || message.contains("already exists") =>
         {
@@ -66,48 +57,20 @@ async fn execute_step(aws: &Aws, op: &Op, ids: &Mutex<Ids>, config_dir: &Path) -
     })
 }
 
-async fn execute_op(aws: &Aws, op: &Op, ids: &Mutex<Ids>, _config_dir: &Path) -> Result<(), AwsError> {
-    match op {
-        Op::Item { .. } => crate::kinds::execute(aws, op, ids).await,
-        Op::Replace { .. } => Err(AwsError::Other("a replace runs as its steps (Op::steps)".into())),
-    }
-}
-
-/// For each change, the earlier changes (by index) it waits for: those that provide a key
-/// it needs ([`Op::deps`]). Only earlier changes count: the plan's order (by phase) is a
-/// valid order, so the graph has no cycle, and an edge the phases would not honour either is
-/// never added.
+/// For each change, the other changes (by index) it waits for: those that provide a key it
+/// needs ([`Op::deps`], with the kinds' ordering hooks). See [`crate::plan::order::waits`].
 pub fn waits(changes: &[Change]) -> Vec<BTreeSet<usize>> {
-    let deps: Vec<Option<crate::plan::Deps>> = changes.iter().map(|c| Some(c.op.deps())).collect();
-    let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, d) in deps.iter().enumerate() {
-        for key in d.iter().flat_map(|d| &d.provides) {
-            providers.entry(key.as_str()).or_default().push(i);
-        }
-    }
-    deps.iter()
-        .enumerate()
-        .map(|(i, d)| {
-            d.iter()
-                .flat_map(|d| &d.needs)
-                .flat_map(|need| providers.get(need.as_str()).into_iter().flatten())
-                .copied()
-                .filter(|&j| j < i)
-                .collect()
-        })
-        .collect()
+    crate::plan::order::waits(changes, &crate::kinds::rules())
 }
 
 /// The service an op calls: each has its own concurrency slots.
 fn lane(change: &Change) -> usize {
-    let service = match &change.op {
-        Op::Item { desired, live, .. } => desired
-            .as_ref()
-            .or(live.as_ref())
-            .and_then(|i| crate::kinds::of(&i.kind))
-            .map_or(Service::Cognito, |k| k.service()),
-        _ => Service::Cognito,
-    };
+    let Op::Item { desired, live, .. } = &change.op;
+    let service = desired
+        .as_ref()
+        .or(live.as_ref())
+        .and_then(|i| crate::kinds::of(&i.kind))
+        .map_or(Service::Cognito, |k| k.service());
     match service {
         Service::Iam => 0,
         Service::Cognito => 1,
@@ -143,8 +106,11 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn new(changes: &[Change], parallelism: usize) -> Schedule {
+    /// The schedule of `changes`; an error when they wait for each other in a cycle (none
+    /// would ever start).
+    pub fn new(changes: &[Change], parallelism: usize) -> Result<Schedule, PlanError> {
         let waits = waits(changes);
+        crate::plan::order::check(changes, &waits)?;
         let mut dependants = vec![Vec::new(); changes.len()];
         for (i, w) in waits.iter().enumerate() {
             for &j in w {
@@ -156,7 +122,7 @@ impl Schedule {
         for i in (0..waits.len()).filter(|&i| waits[i].is_empty()) {
             ready[lanes[i]].insert(i);
         }
-        Schedule {
+        Ok(Schedule {
             dependants,
             remaining: waits.iter().map(BTreeSet::len).collect(),
             lanes,
@@ -164,7 +130,7 @@ impl Schedule {
             ready,
             running: [0; LANES],
             parallelism: parallelism.max(1),
-        }
+        })
     }
 
     /// The changes that may start now (marked running): every change they wait for is done,
@@ -215,28 +181,28 @@ impl Schedule {
 
 /// Runs `changes` with at most `parallelism` calls in flight per service: a change starts as
 /// soon as the changes it waits for ([`waits`]) are done. After a failure, what is in flight
-/// finishes, what depends on the failed change is not attempted, the rest goes on.
+/// finishes, what depends on the failed change is not attempted, the rest goes on. Changes
+/// that wait for each other in a cycle are an error, before anything runs.
 pub async fn run<F>(
     aws: &Aws,
     changes: &[Change],
     ids: Ids,
     parallelism: usize,
-    config_dir: &Path,
     on_event: F,
-) -> (Outcome, Ids)
+) -> Result<(Outcome, Ids), PlanError>
 where
     F: Fn(Event<'_>) + Sync,
 {
     let ids = Mutex::new(ids);
     let mut outcome = Outcome::default();
-    let mut schedule = Schedule::new(changes, parallelism);
+    let mut schedule = Schedule::new(changes, parallelism)?;
     let exec = |i: usize| {
         let change = &changes[i];
         let ids = &ids;
         let on_event = &on_event;
         async move {
             on_event(Event::Started { index: i, change });
-            let r = execute(aws, &change.op, ids, config_dir).await;
+            let r = execute(aws, &change.op, ids).await;
             match &r {
                 Ok(()) => on_event(Event::Done { index: i, change }),
                 Err(e) => on_event(Event::Failed { index: i, change, error: e }),
@@ -264,7 +230,7 @@ where
     drop(running);
     outcome.not_attempted = schedule.not_attempted();
     outcome.done.sort_unstable();
-    (outcome, ids.into_inner())
+    Ok((outcome, ids.into_inner()))
 }
 
 #[cfg(test)]
@@ -273,13 +239,13 @@ mod tests {
     use crate::kinds::app_client::{self, ClientState};
     use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
     use crate::kinds::group::{self, GroupState};
+    use crate::kinds::iam_role;
     use crate::kinds::lambda_function::{self, FunctionState};
     use crate::kinds::lambda_permission::{self, PermissionState};
     use crate::kinds::method_auth::{self, MethodAuth};
     use crate::kinds::resource_server::{self, ResourceServerState};
     use crate::kinds::stage_deployment::{self, StageState};
-    use crate::kinds::{iam_role, role_policy};
-    use crate::plan::{Action, ItemRules, Resource};
+    use crate::plan::{Action, Resource};
     use crate::state::wiring::{client_address, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
     use crate::state::{AttributeState, Item, PoolState, RoleState, Text};
     use serde_json::json;
@@ -309,29 +275,27 @@ mod tests {
         (items.next().unwrap(), items.next().unwrap())
     }
 
-    fn item_op(address: String, desired: Option<Item>, live: Option<Item>, rules: &dyn ItemRules) -> Op {
-        let i = desired.as_ref().or(live.as_ref()).unwrap().clone();
-        let phase = rules.phase(&i, desired.is_none());
-        Op::Item { address, desired, live, replace: false, phase }
+    fn item_op(address: String, desired: Option<Item>, live: Option<Item>) -> Op {
+        Op::Item { address, desired, live, replace: false }
     }
 
     fn create_role(r: RoleState) -> Op {
-        item_op(r.address.clone(), Some(role_items(&r).0), None, &iam_role::IamRole)
+        item_op(r.address.clone(), Some(role_items(&r).0), None)
     }
 
     fn delete_role(name: &str) -> Op {
         let r = role(name, json!({}));
-        item_op(r.address.clone(), None, Some(role_items(&r).0), &iam_role::IamRole)
+        item_op(r.address.clone(), None, Some(role_items(&r).0))
     }
 
     fn put_policy(role_name: &str) -> Op {
         let r = role(role_name, json!({}));
-        item_op(format!("{}/policy/p", r.address), Some(role_items(&r).1), None, &role_policy::RolePolicy)
+        item_op(format!("{}/policy/p", r.address), Some(role_items(&r).1), None)
     }
 
     fn delete_policy(role_name: &str) -> Op {
         let r = role(role_name, json!({}));
-        item_op(format!("{}/policy/p", r.address), None, Some(role_items(&r).1), &role_policy::RolePolicy)
+        item_op(format!("{}/policy/p", r.address), None, Some(role_items(&r).1))
     }
 
     fn role_arn(name: &str) -> String {
@@ -381,14 +345,12 @@ mod tests {
 
     /// A delete of the live kind-model item `item`.
     fn delete(address: &str, item: Item) -> Op {
-        let kind = crate::kinds::of(&item.kind).unwrap();
-        item_op(address.to_string(), None, Some(item), kind.rules())
+        item_op(address.to_string(), None, Some(item))
     }
 
-    /// A create of the kind-model item `item` (its kind's phase).
+    /// A create of the kind-model item `item`.
     fn create(address: &str, item: Item) -> Op {
-        let kind = crate::kinds::of(&item.kind).unwrap();
-        item_op(address.to_string(), Some(item), None, kind.rules())
+        item_op(address.to_string(), Some(item), None)
     }
 
     fn function(role: &str, env: &[(&str, Text)]) -> Op {
@@ -409,10 +371,9 @@ mod tests {
         create(lambda_function::FUNCTION_ADDRESS, lambda_function::item(&f))
     }
 
-    /// Changes labelled by their `name`, in the plan's order (phase, then address), as the
-    /// planner sorts them.
+    /// Changes labelled by their `name`, in the plan's order ([`crate::plan::order::sort`]).
     fn plan(ops: Vec<(&str, Op)>) -> (Vec<Change>, impl Fn(&str) -> usize) {
-        let mut changes: Vec<Change> = ops
+        let changes: Vec<Change> = ops
             .into_iter()
             .map(|(label, op)| Change {
                 action: if op.is_delete() { Action::Delete } else { Action::Create },
@@ -424,7 +385,7 @@ mod tests {
                 op,
             })
             .collect();
-        changes.sort_by(|a, b| (a.op.phase(), &a.address).cmp(&(b.op.phase(), &b.address)));
+        let changes = crate::plan::order::sort(changes, &crate::kinds::rules()).expect("no cycle");
         let names: Vec<String> = changes.iter().map(|c| c.name.clone()).collect();
         (changes, move |l: &str| names.iter().position(|n| n == l).unwrap_or_else(|| panic!("no change {l}")))
     }
@@ -565,9 +526,9 @@ mod tests {
                 let (on, off) = (pool(silo), pool(silo));
                 let mut on = on.item();
                 on.state["deletion_protection"] = json!(true);
-                item_op(silo.into(), Some(off.item()), Some(on), &crate::kinds::user_pool::UserPool)
+                item_op(silo.into(), Some(off.item()), Some(on))
             }),
-            ("del-group", delete(&group::address(silo, "s-admin"), group_item(silo, "s-admin", None))),
+            ("del-group", delete(&group::address(silo, "s-admin"), group_item(silo, "s-admin", Some("saas-s-admin")))),
             ("del-client", delete(&client_address(silo, "web"), client_item(silo))),
             ("del-server", delete(&resource_server::address(silo, "https://api"), server_item(silo))),
             ("del-pool", delete(silo, pool(silo).item())),
@@ -608,17 +569,18 @@ mod tests {
         let labels: Vec<(String, String)> = (0..1000).map(|t| (format!("g{t}"), format!("r{t}"))).collect();
         for (t, (g, r)) in labels.iter().enumerate() {
             let name = format!("t{t}-admin");
+            let role = format!("saas-t{t}-admin");
             ops.push((
                 g.as_str(),
-                delete(&group::address("platform/pool", &name), group_item("platform/pool", &name, None)),
+                delete(&group::address("platform/pool", &name), group_item("platform/pool", &name, Some(&role))),
             ));
-            ops.push((r.as_str(), delete_role(&format!("saas-t{t}-admin"))));
+            ops.push((r.as_str(), delete_role(&role)));
         }
         let (c, at) = plan(ops);
         let w = waits(&c);
         assert_eq!(w[at("r7")], set(&at, ["g7"]));
         assert!(w.iter().map(BTreeSet::len).sum::<usize>() <= 1000);
-        let mut s = Schedule::new(&c, 8);
+        let mut s = Schedule::new(&c, 8).unwrap();
         let mut done = 0;
         loop {
             let started = s.start();
@@ -632,6 +594,31 @@ mod tests {
         }
         assert_eq!(done, 2000);
         assert!(s.not_attempted().is_empty());
+    }
+
+    /// Changes that wait for each other never start: the schedule refuses them.
+    #[test]
+    fn a_cycle_is_refused_before_anything_runs() {
+        let mut a = pool("tenant/a/pool").item();
+        a.after = vec!["tenant/b/pool".into()];
+        let mut b = pool("tenant/b/pool").item();
+        b.after = vec!["tenant/a/pool".into()];
+        let (c, _) = plan(vec![("a", create("tenant/a/pool", a.clone())), ("other", create_pool("tenant/c/pool"))]);
+        assert!(Schedule::new(&c, 1).is_ok());
+        let changes: Vec<Change> = [("tenant/a/pool", a), ("tenant/b/pool", b)]
+            .into_iter()
+            .map(|(address, item)| Change {
+                action: Action::Create,
+                resource: Resource::UserPool,
+                address: address.into(),
+                name: item.name.clone(),
+                tenant: None,
+                fields: vec![],
+                op: create(address, item),
+            })
+            .collect();
+        let e = Schedule::new(&changes, 1).unwrap_err();
+        assert!(e.to_string().contains("cycle"), "{e}");
     }
 
     /// A failure marks what depends on it (directly or not) as not attempted; independent
@@ -677,18 +664,170 @@ mod tests {
                 ),
             ),
         ]);
-        let mut s = Schedule::new(&c, 1);
+        let mut s = Schedule::new(&c, 1).unwrap();
         // One slot per service: a role (IAM) and the pool (Cognito) start together.
-        assert_eq!(s.start(), vec![at("role-a"), at("pool")]);
+        assert_eq!(s.start().into_iter().collect::<BTreeSet<_>>(), set(&at, ["role-a", "pool"]));
         s.finish(at("role-a"), false);
         assert_eq!(s.start(), vec![at("role-b")]);
         s.finish(at("pool"), true);
         s.finish(at("role-b"), true);
         // group-a is not attempted (its role failed); group-b and the function go on.
-        assert_eq!(s.start(), vec![at("group-b"), at("function")]);
+        assert_eq!(s.start().into_iter().collect::<BTreeSet<_>>(), set(&at, ["group-b", "function"]));
         s.finish(at("function"), false);
         s.finish(at("group-b"), true);
         assert_eq!(s.start(), Vec::<usize>::new());
         assert_eq!(s.not_attempted(), set(&at, ["group-a", "authorizer", "method"]).into_iter().collect::<Vec<_>>());
+    }
+
+    // ---- Every reference is an edge: the example platform, created and destroyed ----------
+
+    /// The repository's example platform (`tenants/`, `policies/`), rendered as
+    /// `Session::open` does, with a fixed environment; `without`: one tenant's file removed.
+    fn example_platform(without: Option<&str>) -> (crate::spec::Folder, crate::state::World) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut folder = crate::check::load_valid(root).expect("the example folder is valid");
+        folder.tenants.retain(|t| Some(t.value.id.as_str()) != without);
+        let env = crate::spec::desired::RenderEnv {
+            account_id: ACCT.into(),
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+        };
+        let mut world = crate::spec::desired::world(&folder, &env).expect("the example renders");
+        crate::kinds::desired(&folder, &env, &mut world);
+        crate::spec::desired::add_authorizer(&folder, &env, &mut world, Some("c2hhMjU2".into()), None);
+        (folder, world)
+    }
+
+    /// The changes each reference of `item` designates: its parent, its `after` entries, the
+    /// addresses its references (`state::Text`) name and the roles whose ARNs it holds.
+    fn references(item: &Item, changes: &[Change]) -> Vec<(String, Vec<usize>)> {
+        use crate::plan::Key;
+        let designated = |f: &dyn Fn(&str, &Item) -> bool| -> Vec<usize> {
+            (0..changes.len()).filter(|&j| changes[j].op.item().is_some_and(|i| f(&changes[j].address, i))).collect()
+        };
+        let mut out = Vec::new();
+        for a in item.parent.iter().chain(crate::state::refs::refs_in(&item.state).iter()) {
+            out.push((a.clone(), designated(&|addr, _| addr == a)));
+        }
+        for a in &item.after {
+            let found = match Key::after(a) {
+                Key::Address(a) => designated(&|addr, _| addr == a),
+                Key::Kind(k) => designated(&|_, i| i.kind == k.as_str()),
+                Key::In(k, p) => designated(&|_, i| i.kind == k.as_str() && i.parent.as_deref() == Some(p.as_str())),
+                other => panic!("{other:?}"),
+            };
+            out.push((a.clone(), found));
+        }
+        let mut strings = Vec::new();
+        fn walk<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        walk(&item.state, &mut strings);
+        for role in strings.into_iter().filter_map(crate::plan::order::role_name) {
+            out.push((format!("role {role}"), designated(&|_, i| i.kind == iam_role::KIND && i.name == role)));
+        }
+        out
+    }
+
+    /// Every change `i` waits for, directly or not.
+    fn before(waits: &[BTreeSet<usize>], i: usize) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<usize> = waits[i].iter().copied().collect();
+        while let Some(j) = stack.pop() {
+            if seen.insert(j) {
+                stack.extend(waits[j].iter().copied());
+            }
+        }
+        seen
+    }
+
+    /// The references no edge honours: a create or update runs after what its desired state
+    /// designates; a delete, or an update, runs before the deletes of what its live state
+    /// designated (an update stops naming it).
+    fn unhonoured(changes: &[Change], waits: &[BTreeSet<usize>]) -> Vec<String> {
+        let mut missing = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            let Op::Item { desired, live, .. } = &c.op;
+            let mut check = |item: &Item, after_it: bool| {
+                for (reference, targets) in references(item, changes) {
+                    for t in targets.into_iter().filter(|&t| t != i) {
+                        let ok = match after_it {
+                            true => !changes[t].op.is_delete() || before(waits, t).contains(&i),
+                            false => before(waits, i).contains(&t),
+                        };
+                        if !ok {
+                            let (a, t) = (&c.address, &changes[t].address);
+                            missing.push(format!("{} {a} -> {reference} ({t})", c.action.as_str()));
+                        }
+                    }
+                }
+            };
+            if let Some(d) = desired {
+                check(d, false);
+            }
+            if let Some(l) = live {
+                check(l, true);
+            }
+        }
+        missing
+    }
+
+    /// The example platform created from nothing (only the REST API exists), destroyed (what
+    /// it declares is live, with ids; the folder declares nothing) and without each of its
+    /// tenants in turn (`destroy --tenant`: a pooled tenant's groups, a silo tenant's pool).
+    fn example_plans() -> Vec<(String, Vec<Change>)> {
+        use crate::plan::{plan_with, PlanOptions};
+        let (folder, world) = example_platform(None);
+        let tenants: BTreeSet<String> = folder.tenants.iter().map(|t| t.value.id.clone()).collect();
+        let opts =
+            PlanOptions { tenants: tenants.clone(), prune: true, force_delete_users: true, ..PlanOptions::default() };
+        let rest_api = |w: &crate::state::World| crate::state::World {
+            items: w
+                .items
+                .iter()
+                .filter(|(_, i)| i.kind == crate::kinds::rest_api::KIND)
+                .map(|(a, i)| (a.clone(), i.clone()))
+                .collect(),
+        };
+        let plan = |d: &crate::state::World, o: &crate::state::World, ids: &Ids| {
+            plan_with(d, o, ids, &opts, &crate::kinds::rules()).expect("a plan").changes
+        };
+        let mut ids = Ids::default();
+        ids.set(REST_API_ADDRESS, "a1b2c3");
+        let mut plans = vec![("create".to_string(), plan(&world, &rest_api(&world), &ids))];
+        for (n, a) in world.items.keys().enumerate() {
+            ids.set(a.clone(), format!("id{n}"));
+        }
+        plans.push(("destroy".into(), plan(&rest_api(&world), &world, &ids)));
+        for t in &tenants {
+            let (_, without) = example_platform(Some(t));
+            plans.push((format!("destroy --tenant {t}"), plan(&without, &world, &ids)));
+        }
+        plans
+    }
+
+    /// Each reference a change carries is an edge of the engine's graph: creating the example
+    /// platform, each change runs after what it names; destroying it, each delete runs before
+    /// the deletes of what it named. A kind that forgot an edge fails here.
+    #[test]
+    fn every_reference_of_the_example_platform_is_an_edge() {
+        let plans = example_plans();
+        let kinds = |c: &[Change]| c.iter().map(|c| c.resource.as_str()).collect::<BTreeSet<_>>();
+        let (_, create) = &plans[0];
+        assert!(kinds(create).len() >= 10, "{:?}", kinds(create));
+        assert!(create.iter().all(|c| !c.op.is_delete()), "{create:#?}");
+        // What lives in a pool or a role goes with it; the wiring is left alone.
+        assert_eq!(kinds(&plans[1].1), BTreeSet::from(["iam_role", "user_pool"]), "{:#?}", plans[1]);
+        let deleted = |c: &[Change], kind: &str| c.iter().any(|c| c.op.is_delete() && c.resource.as_str() == kind);
+        assert!(plans[2..].iter().any(|(_, c)| deleted(c, "group")), "a pooled tenant's groups go");
+        for (what, changes) in &plans {
+            let w = waits(changes);
+            assert_eq!(unhonoured(changes, &w), Vec::<String>::new(), "{what}");
+        }
     }
 }

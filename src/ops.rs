@@ -272,9 +272,8 @@ impl Session {
 
     /// Plans from the live state towards `desired` (the folder's world, or an edit of it).
     fn plan_towards(&self, desired: &World, opts: &PlanOptions) -> Result<Plan, OpsError> {
-        plan::moves::check_isolation_moves(desired, &self.observed)?;
         let plan = plan::plan_with(desired, &self.observed, &self.ids, opts, &kinds::rules())?;
-        plan::quotas::check(&plan, desired, &self.figures)?;
+        plan::quotas::check(&plan, desired, &self.figures, &kinds::rules())?;
         Ok(plan)
     }
 
@@ -387,7 +386,7 @@ mod tests {
             name: "n".into(),
             tenant: tenant.map(str::to_string),
             fields: vec![],
-            op: Op::Item { address: "s".into(), desired: None, live: None, replace: false, phase: 0 },
+            op: Op::Item { address: "s".into(), desired: None, live: None, replace: false },
         };
         let mut p = Plan {
             changes: vec![

@@ -215,7 +215,7 @@ fn a_tier_change_between_isolations_is_a_plan_error_that_says_why() {
     let (_t2, after) = folder_with(TIERS, &[("acme", "tier: premium\n")]);
     let live = desired_world(&before.unwrap());
     let want = desired_world(&after.unwrap());
-    let e = crate::plan::moves::check_isolation_moves(&want, &live).unwrap_err();
+    let e = crate::kinds::group::check_isolation_moves(&want, &live).unwrap_err();
     let text = e.to_string();
     assert!(text.contains("from pooled to silo"), "{text}");
     assert!(text.contains("users cannot move between user pools"), "{text}");

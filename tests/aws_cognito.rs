@@ -128,13 +128,13 @@ impl PoolWith {
 /// Creates, or updates when `live`, the item at `address`, as apply does.
 async fn put(aws: &Aws, ids: &Mutex<Ids>, (address, item): (String, Item), live: bool) -> Result<(), AwsError> {
     let live = live.then(|| item.clone());
-    let op = Op::Item { address, desired: Some(item), live, replace: false, phase: 0 };
+    let op = Op::Item { address, desired: Some(item), live, replace: false };
     kinds::execute(aws, &op, ids).await
 }
 
 /// Deletes the item at `address`, as apply does.
 async fn delete(aws: &Aws, ids: &Mutex<Ids>, (address, item): (String, Item)) -> Result<(), AwsError> {
-    let op = Op::Item { address, desired: None, live: Some(item), replace: false, phase: 0 };
+    let op = Op::Item { address, desired: None, live: Some(item), replace: false };
     kinds::execute(aws, &op, ids).await
 }
 
@@ -575,9 +575,8 @@ async fn a_replace_deletes_then_creates_the_same_resource() {
     let mut replaced = desired.clone();
     replaced.groups.insert(name.clone(), new.clone());
     let (address, live) = desired.group(&name);
-    let op = Op::Item { address, desired: Some(replaced.group(&name).1), live: Some(live), replace: true, phase: 7 };
-    let dir = tempfile::tempdir().unwrap();
-    tenantctl::engine::execute(&aws, &op, &ids, dir.path()).await.expect("replace");
+    let op = Op::Item { address, desired: Some(replaced.group(&name).1), live: Some(live), replace: true };
+    tenantctl::engine::execute(&aws, &op, &ids).await.expect("replace");
     let (world, _) = observe(&aws, &desired.world(), false).await.unwrap();
     let groups = PoolWith::observed(&world, &desired.pool.address).groups;
     assert_eq!(groups.get(&name), Some(&new), "{groups:?}");

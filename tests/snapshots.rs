@@ -303,7 +303,6 @@ mod replace_plan {
             desired: desired.map(item),
             live: live.map(item),
             replace: false,
-            phase: 7,
         }
     }
 
@@ -319,20 +318,22 @@ mod replace_plan {
             fields: vec![FieldChange { path: "precedence".into(), before: json!(null), after: json!(1) }],
             op: group("acme-admin", Some("Tenant acme admin"), None),
         };
-        let replace = Change::replace(
-            Resource::Group,
-            "platform/pool/group/globex-member".into(),
-            "globex-member".into(),
-            Some("globex".into()),
-            vec![FieldChange {
+        let Op::Item { address, desired, .. } = group("globex-member", Some("Tenant globex member"), None);
+        let Op::Item { live, .. } = group("globex-member", None, Some("Tenant globex members"));
+        let replace_op = Op::Item { address, desired, live, replace: true };
+        let replace = Change {
+            action: Action::Replace,
+            resource: Resource::Group,
+            address: "platform/pool/group/globex-member".into(),
+            name: "globex-member".into(),
+            tenant: Some("globex".into()),
+            fields: vec![FieldChange {
                 path: "description".into(),
                 before: json!("Tenant globex members"),
                 after: json!("Tenant globex member"),
             }],
-            group("globex-member", None, Some("Tenant globex members")),
-            group("globex-member", Some("Tenant globex member"), None),
-        )
-        .unwrap();
+            op: replace_op,
+        };
         Plan { changes: vec![create, replace], orphans: vec![] }
     }
 

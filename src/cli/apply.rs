@@ -8,9 +8,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{session, show, Cli, CliError, Ui};
 use crate::engine::{self, Event};
+use crate::kinds::{self, stage_deployment::served_after_deployment};
 use crate::ops::{folder_fingerprint, Session};
 use crate::plan::saved::SavedPlan;
-use crate::plan::{Action, Change, Plan, Resource};
+use crate::plan::{Action, Change, Plan};
 use crate::state::wiring::REST_API_ADDRESS;
 
 pub struct Args<'a> {
@@ -103,19 +104,17 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
             }
         }
     };
-    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, &s.config_dir, on_event).await;
+    let (outcome, _ids) = engine::run(&s.aws, &plan.changes, s.ids.clone(), parallelism, on_event)
+        .await
+        .map_err(|e| CliError::hint(e.to_string(), e.hint()))?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     session::print_stats(cli, s);
-    let api_changed =
-        outcome.done.iter().any(|i| matches!(plan.changes[*i].resource, Resource::Authorizer | Resource::MethodAuth));
-    let deployed: Vec<&str> = outcome
-        .done
-        .iter()
-        .filter(|i| plan.changes[**i].resource == Resource::StageDeployment)
-        .map(|i| plan.changes[*i].name.as_str())
-        .collect();
+    let api_changed = outcome.done.iter().any(|i| served_after_deployment(plan.changes[*i].resource));
+    let deploys = |c: &Change| kinds::of(c.resource.as_str()).is_some_and(|k| k.deploys());
+    let deployed: Vec<&str> =
+        outcome.done.iter().filter(|i| deploys(&plan.changes[**i])).map(|i| plan.changes[*i].name.as_str()).collect();
     for stage in &deployed {
         ui.status(&format!(
             "deployed stage `{stage}` of REST API {}: it serves the authorizer and method changes now",
@@ -123,7 +122,7 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
         ));
     }
     // Without authorizer.stage, tell the user what to run.
-    let planned_deploy = plan.changes.iter().any(|c| c.resource == Resource::StageDeployment);
+    let planned_deploy = plan.changes.iter().any(deploys);
     if let (true, false, Some(api)) = (api_changed, planned_deploy, s.ids.id(REST_API_ADDRESS)) {
         // tenantctl does not deploy the API: a deployment would also publish unrelated pending
         // changes of whoever owns it.

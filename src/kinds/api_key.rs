@@ -68,15 +68,6 @@ impl ItemRules for ApiKey {
     fn resource(&self) -> Resource {
         Resource::Kind(KIND)
     }
-
-    /// Before its membership (2); deleted after it (13).
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            14
-        } else {
-            1
-        }
-    }
 }
 
 /// This platform's keys, by tenant (`GetApiKeys`, 500 a page, without values): (tenant, id,

@@ -45,13 +45,9 @@ impl ItemRules for ApiKeySource {
         Resource::Kind(KIND)
     }
 
-    /// With the methods (11), before the stage deployment (12).
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            11
-        }
+    /// API Gateway serves a key source change once the stage is deployed again.
+    fn served_after_deployment(&self) -> bool {
+        true
     }
 
     fn owns_undeclared(&self) -> bool {

@@ -218,14 +218,6 @@ impl ItemRules for AppClient {
         Resource::AppClient
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            6
-        }
-    }
-
     fn goes_with_parent(&self) -> bool {
         true
     }

@@ -71,12 +71,9 @@ impl ItemRules for Authorizer {
         Resource::Authorizer
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            9
-        }
+    /// API Gateway serves an authorizer change once the stage is deployed again.
+    fn served_after_deployment(&self) -> bool {
+        true
     }
 
     fn owns_undeclared(&self) -> bool {

@@ -50,14 +50,6 @@ impl ItemRules for CustomAttribute {
         Resource::CustomAttribute
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            4
-        }
-    }
-
     fn owns_undeclared(&self) -> bool {
         false
     }

@@ -13,9 +13,14 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::Kind;
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::{ItemRules, Resource};
+use crate::plan::order::role_name;
+use crate::plan::quotas::{AccountFigures, GROUPS_PER_POOL};
+use crate::plan::{Deps, ItemRules, Key, Resource};
+use crate::plan::{Plan, PlanError};
 use crate::spec::desired::{names, tenant_roles, RenderEnv};
 use crate::spec::model::Isolation;
 use crate::spec::Diagnostic;
@@ -67,6 +72,11 @@ fn state(item: &Item) -> Result<GroupState, AwsError> {
     serde_json::from_value(item.state.clone()).map_err(|e| AwsError::Other(format!("group `{}`: {e}", item.name)))
 }
 
+/// The name of the role a group's state names.
+fn named_role(item: &Item) -> Option<String> {
+    item.state.get("role_arn")?.as_str().and_then(role_name).map(str::to_string)
+}
+
 fn live_state(g: &aws_sdk_cognitoidentityprovider::types::GroupType) -> GroupState {
     GroupState {
         description: g.description().map(str::to_string),
@@ -80,12 +90,40 @@ impl ItemRules for Group {
         Resource::Group
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            7
+    /// Groups per user pool (a fixed Cognito quota).
+    fn check_quotas(&self, _plan: &Plan, desired: &World, _figures: &AccountFigures) -> Result<(), PlanError> {
+        let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in desired.items.values().filter(|i| i.kind == KIND) {
+            *groups.entry(i.parent.as_deref().unwrap_or_default()).or_default() += 1;
         }
+        for (pool, n) in groups {
+            if n > GROUPS_PER_POOL {
+                let name = desired.items.get(pool).map_or(pool, |p| p.name.as_str());
+                return Err(PlanError::Quota {
+                    quota: "Cognito groups per user pool".into(),
+                    detail: format!("pool `{name}` would hold {n} groups: {n} > {GROUPS_PER_POOL}"),
+                    remedy:
+                        "this quota cannot be raised: move tenants to silo pools, or give pooled tenants fewer roles"
+                            .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A tenant's isolation cannot change ([`check_isolation_moves`]).
+    fn check(&self, desired: &World, observed: &World, _ids: &Ids) -> Result<(), PlanError> {
+        check_isolation_moves(desired, observed)
+    }
+
+    /// A group names its role by ARN: its update or delete stops naming the live one, which
+    /// that role's delete waits for ([`Key::RoleReleased`]).
+    fn order(&self, _desired: &Item, live: Option<&Item>, deps: &mut Deps) {
+        deps.provides.extend(live.and_then(named_role).map(Key::RoleReleased));
+    }
+
+    fn delete_order(&self, live: &Item, deps: &mut Deps) {
+        deps.provides.extend(named_role(live).map(Key::RoleReleased));
     }
 
     fn goes_with_parent(&self) -> bool {
@@ -351,6 +389,56 @@ fn group_count_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
     }
 }
 
+// ---- A tenant's isolation cannot change (contract §1.6): its users live in one user pool
+// (the shared pool when pooled, its own when silo), and Cognito cannot move a user (password,
+// MFA, `sub`) to another pool. A tier change that changes the isolation, or a changed
+// `isolation`, is a plan error that says so, before anything is compared.
+
+/// Tenants with a silo pool, and tenants with groups in the shared pool.
+fn placement(w: &World) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let shared = crate::spec::desired::names::shared_pool_address();
+    let mut silo = BTreeSet::new();
+    let mut pooled = BTreeSet::new();
+    for i in w.items.values() {
+        match (i.kind.as_str(), i.tenant.as_deref()) {
+            (super::user_pool::KIND, Some(t)) => {
+                silo.insert(t);
+            }
+            (KIND, Some(t)) if i.parent.as_deref() == Some(shared.as_str()) => {
+                pooled.insert(t);
+            }
+            _ => {}
+        }
+    }
+    (silo, pooled)
+}
+
+/// The first tenant whose isolation the desired world changes against the live one: its
+/// groups in the shared pool on one side, a silo pool of its own on the other.
+pub fn check_isolation_moves(desired: &World, observed: &World) -> Result<(), PlanError> {
+    let (want_silo, want_pooled) = placement(desired);
+    let (have_silo, have_pooled) = placement(observed);
+    for t in want_silo.union(&want_pooled) {
+        let (from, to) = if want_silo.contains(t) && have_pooled.contains(t) && !have_silo.contains(t) {
+            ("pooled", "silo")
+        } else if want_pooled.contains(t) && have_silo.contains(t) && !want_silo.contains(t) {
+            ("silo", "pooled")
+        } else {
+            continue;
+        };
+        return Err(PlanError::Refused {
+            resource: "tenant".into(),
+            address: format!("tenant/{t}"),
+            message: format!(
+                "its isolation would change from {from} to {to} (its `tier` or `isolation` changed): its users live in {}, and users cannot move between user pools (Cognito keeps a user's password, MFA and sub in one pool)",
+                if from == "pooled" { "the shared pool" } else { "a pool of its own" }
+            ),
+            hint: "put the tier (or isolation) back, or move the tenant to a tier of the same isolation; to change isolation, onboard the tenant under a new id and migrate its users yourself".into(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +464,47 @@ mod tests {
             &GroupState { description: None, precedence: None, role_arn: None },
         );
         assert_eq!((i.tenant.as_deref(), i.after.len()), (Some("x"), 0));
+    }
+}
+
+#[cfg(test)]
+mod isolation_tests {
+    use super::*;
+    use crate::state::PoolState;
+
+    fn world(pools: &[(&str, Option<&str>, &[&str])]) -> World {
+        let mut w = World::default();
+        for (pool, tenant, groups) in pools {
+            w.insert_pool(PoolState {
+                address: pool.to_string(),
+                name: pool.to_string(),
+                tenant: tenant.map(str::to_string),
+                settings: Default::default(),
+                attributes: Default::default(),
+                usernames: None,
+            });
+            for g in *groups {
+                let st = GroupState { description: None, precedence: None, role_arn: None };
+                w.items.insert(address(pool, g), item(pool, *tenant, g, &st));
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn pooled_to_silo_and_back_are_refused_with_the_reason() {
+        let pooled = world(&[("platform/pool", None, &["acme-admin", "globex-admin"])]);
+        let silo =
+            world(&[("platform/pool", None, &["globex-admin"]), ("tenant/acme/pool", Some("acme"), &["acme-admin"])]);
+        let e = check_isolation_moves(&silo, &pooled).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("tenant/acme") && text.contains("from pooled to silo"), "{text}");
+        assert!(text.contains("users cannot move between user pools"), "{text}");
+        let e = check_isolation_moves(&pooled, &silo).unwrap_err();
+        assert!(e.to_string().contains("from silo to pooled"), "{e}");
+        // Unchanged, new tenants, and tenants leaving: fine.
+        assert!(check_isolation_moves(&pooled, &pooled).is_ok());
+        assert!(check_isolation_moves(&silo, &World::default()).is_ok());
+        assert!(check_isolation_moves(&World::default(), &silo).is_ok());
     }
 }

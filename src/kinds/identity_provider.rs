@@ -38,7 +38,8 @@ use super::Kind;
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::diff_values;
-use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
+
+use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
 use crate::spec::desired::names;
 use crate::spec::desired::RenderEnv;
 use crate::spec::model::Isolation;
@@ -294,17 +295,14 @@ impl ItemRules for IdentityProvider {
         Resource::Kind(KIND)
     }
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["type"]
+    /// After its pool's clients change or go: they may offer it.
+    fn delete_order(&self, live: &Item, deps: &mut Deps) {
+        let client = Resource::named(super::app_client::KIND);
+        deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 
-    /// Deleted after the pool's clients change (or go): they may offer it.
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            14
-        } else {
-            4
-        }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["type"]
     }
 
     fn goes_with_parent(&self) -> bool {

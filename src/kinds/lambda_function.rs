@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 
 use super::{fc, opt_json, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
-use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
+use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
 use crate::spec::model::AuthorizerType;
 use crate::spec::validate::arn_re;
@@ -95,12 +95,13 @@ impl ItemRules for LambdaFunction {
         Resource::LambdaFunction
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            8
-        }
+    /// Its environment names other resources by id (pools, clients, usage plans) and its role
+    /// by ARN: the delete of an instance of any kind it may name waits for its change
+    /// ([`Key::Releases`]). It never names groups, resource servers nor role policies.
+    fn order(&self, _desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
+        const NEVER_NAMED: [&str; 3] = [super::group::KIND, super::resource_server::KIND, super::role_policy::KIND];
+        let named = super::KINDS.iter().map(|k| k.resource()).filter(|r| !NEVER_NAMED.contains(&r.as_str()));
+        deps.provides.extend(named.map(Key::Releases));
     }
 
     fn owns_undeclared(&self) -> bool {

@@ -69,14 +69,6 @@ impl ItemRules for LambdaPermission {
         Resource::LambdaPermission
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            10
-        }
-    }
-
     fn owns_undeclared(&self) -> bool {
         false
     }

@@ -107,7 +107,6 @@ pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields:
             desired: Some(desired.clone()),
             live: live.cloned(),
             replace: false,
-            phase: MethodAuthKind.phase(desired, false),
         },
     }
 }
@@ -117,12 +116,9 @@ impl ItemRules for MethodAuthKind {
         Resource::MethodAuth
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            11
-        }
+    /// API Gateway serves a method change once the stage is deployed again.
+    fn served_after_deployment(&self) -> bool {
+        true
     }
 
     fn owns_undeclared(&self) -> bool {

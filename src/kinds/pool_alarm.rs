@@ -127,16 +127,6 @@ impl ItemRules for PoolAlarm {
     fn resource(&self) -> Resource {
         Resource::Kind(KIND)
     }
-
-    /// After the app clients whose ids its metrics name (the engine only waits for changes
-    /// that come earlier in the plan's order).
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            8
-        }
-    }
 }
 
 /// The managed pool names by address, from the folder (shared pool: `<platform>`).

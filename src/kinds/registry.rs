@@ -13,32 +13,33 @@ use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
-/// live in another kind's after that kind).
+/// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
+/// names them). It is also the plan's display order where dependencies leave a choice
+/// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
+/// pools and what lives in them, then the authorizer wiring.
 pub static KINDS: &[&dyn Kind] = &[
+    &rest_api::RestApi,
+    &iam_role::IamRole,
+    &usage_plan::UsagePlan,
+    &api_key::ApiKey,
+    &role_policy::RolePolicy,
+    &usage_plan_key::UsagePlanKey,
     &user_pool::UserPool,
     &custom_attribute::CustomAttribute,
-    &iam_role::IamRole,
-    &role_policy::RolePolicy,
+    &identity_provider::IdentityProvider,
+    &pool_domain::PoolDomain,
     &resource_server::ResourceServer,
     &app_client::AppClient,
     &group::Group,
-    &pool_domain::PoolDomain,
-    &identity_provider::IdentityProvider,
-    &pool_alarm::PoolAlarm,
-    &rest_api::RestApi,
-    &authorizer::Authorizer,
-    &method_auth::MethodAuthKind,
-    &stage_deployment::StageDeployment,
     &lambda_function::LambdaFunction,
+    &pool_alarm::PoolAlarm,
+    &authorizer::Authorizer,
     &lambda_permission::LambdaPermission,
     &trigger_permission::TriggerPermission,
-    // Contract §1.6 (tiers): after the REST API (their ids name it); the memberships after
-    // the plans and keys they join.
+    &method_auth::MethodAuthKind,
     &api_key_source::ApiKeySource,
-    &usage_plan::UsagePlan,
+    &stage_deployment::StageDeployment,
     &usage_plan_stage::UsagePlanStage,
-    &api_key::ApiKey,
-    &usage_plan_key::UsagePlanKey,
 ];
 
 /// The kind of this name.
@@ -80,9 +81,7 @@ pub async fn observe(
 
 /// Executes an [`Op::Item`] with its kind, keeping `ids` current.
 pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    let Op::Item { address, desired, live, replace, .. } = op else {
-        return Err(AwsError::Other(format!("not a kind-model change: {op:?}")));
-    };
+    let Op::Item { address, desired, live, replace, .. } = op;
     let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
     let kind = of(&item.kind).ok_or_else(|| AwsError::Other(format!("{address}: unknown kind `{}`", item.kind)))?;
     let parent = match &item.parent {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::Kind;
 use crate::aws::cognito::{live_pools, LivePool};
 use crate::aws::{call_err, Aws, AwsError};
-use crate::plan::{ItemRules, Resource};
+use crate::plan::{Deps, ItemRules, Key, Resource};
 use crate::spec::desired::RenderEnv;
 use crate::spec::validate::re;
 use crate::spec::Diagnostic;
@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 pub struct ResourceServer;
 
-const KIND: &str = "resource_server";
+pub const KIND: &str = "resource_server";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ResourceServerState {
@@ -86,12 +86,10 @@ impl ItemRules for ResourceServer {
         Resource::ResourceServer
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            14
-        } else {
-            5
-        }
+    /// After its pool's clients change or go: they may name its scopes.
+    fn delete_order(&self, live: &Item, deps: &mut Deps) {
+        let client = Resource::named(super::app_client::KIND);
+        deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 
     fn goes_with_parent(&self) -> bool {

@@ -72,11 +72,6 @@ impl ItemRules for RolePolicy {
         Resource::RolePolicy
     }
 
-    /// After the roles, before the pools; deletes too.
-    fn phase(&self, _item: &Item, _delete: bool) -> u8 {
-        2
-    }
-
     fn goes_with_parent(&self) -> bool {
         true
     }

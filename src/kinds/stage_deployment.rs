@@ -67,6 +67,12 @@ pub fn item(s: &StageState) -> Item {
     }
 }
 
+/// Whether API Gateway serves a change of this kind only after a deployment (its rules say):
+/// the one rule `plan` and `apply` follow.
+pub fn served_after_deployment(resource: Resource) -> bool {
+    super::of(resource.as_str()).is_some_and(|k| k.served_after_deployment())
+}
+
 /// What an item (desired or observed) of this kind says of its stage.
 pub fn state(item: &Item) -> Option<StageState> {
     serde_json::from_value(item.state.clone()).ok()
@@ -77,12 +83,8 @@ impl ItemRules for StageDeployment {
         Resource::StageDeployment
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            12
-        }
+    fn deploys(&self) -> bool {
+        true
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -132,10 +134,7 @@ impl ItemRules for StageDeployment {
                     None => changes.push(method_auth::change(maddr, m, observed.items.get(maddr), vec![field])),
                 }
             }
-            let api_changed = changes.iter().any(|c| {
-                matches!(c.resource, Resource::Authorizer | Resource::MethodAuth)
-                    || c.resource == Resource::Kind(super::api_key_source::KIND)
-            });
+            let api_changed = changes.iter().any(|c| served_after_deployment(c.resource));
             if stale.is_empty() && !api_changed {
                 continue;
             }
@@ -153,7 +152,6 @@ impl ItemRules for StageDeployment {
                     desired: Some(d.clone()),
                     live: live.cloned(),
                     replace: false,
-                    phase: self.phase(d, false),
                 },
             });
         }

@@ -53,14 +53,6 @@ impl ItemRules for TriggerPermission {
         Resource::Kind(KIND)
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            10
-        }
-    }
-
     fn owns_undeclared(&self) -> bool {
         false
     }

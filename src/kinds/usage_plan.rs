@@ -147,15 +147,6 @@ impl ItemRules for UsagePlan {
     fn resource(&self) -> Resource {
         Resource::Kind(KIND)
     }
-
-    /// Before the role policies (2) and the function (8) that name its id.
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            15
-        } else {
-            1
-        }
-    }
 }
 
 /// One page of `GetUsagePlans` and what it says (shared with `usage_plan_stage` and

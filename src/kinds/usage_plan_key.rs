@@ -72,15 +72,6 @@ impl ItemRules for UsagePlanKey {
         Resource::Kind(KIND)
     }
 
-    /// After its plan and key (1).
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            2
-        }
-    }
-
     fn goes_with_parent(&self) -> bool {
         true
     }

@@ -4,7 +4,7 @@
 //!
 //! - A kind of its own so that the plan can exist before the stage does: with
 //!   `authorizer.stage` equal to `apiUsage.stage`, tenantctl may create the stage in the same
-//!   apply (the stage deployment, phase 12), and the attachment comes after it.
+//!   apply (the stage deployment), and the attachment comes after it (`after`).
 //! - Observed with the plans (`usage_plan::observe`); a stage of another API or name attached
 //!   to a tier's plan is undeclared (`<plan>/stage/<apiId>:<stage>`) and detached by `apply`
 //!   (`drift`: unexpected).
@@ -65,15 +65,6 @@ pub(super) fn observed(plan: &str, api_id: &str, stage: &str) -> Item {
 impl ItemRules for UsagePlanStage {
     fn resource(&self) -> Resource {
         Resource::Kind(KIND)
-    }
-
-    /// After the stage deployment (12, `platform/authorizer/stage/...` sorts first).
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            13
-        } else {
-            12
-        }
     }
 
     fn replace_on(&self) -> &'static [&'static str] {

@@ -43,8 +43,10 @@ use serde_json::Value;
 use super::Kind;
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
+use crate::plan::quotas::{count, AccountFigures, USER_POOLS_PER_ACCOUNT};
+use crate::plan::Plan;
 use crate::plan::{
-    diff_values, field_changes, Action, Change, FieldChange, ItemRules, Op, PlanError, PlanOptions, Resource,
+    diff_values, field_changes, Action, Change, Deps, FieldChange, ItemRules, Key, Op, PlanError, PlanOptions, Resource,
 };
 use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
 use crate::spec::model::Isolation;
@@ -78,12 +80,26 @@ impl ItemRules for UserPool {
         Resource::UserPool
     }
 
-    fn phase(&self, _item: &Item, delete: bool) -> u8 {
-        if delete {
-            15
-        } else {
-            3
+    /// User pools per account and Region: the pools there are, plus the plan's creates,
+    /// minus its deletes.
+    fn check_quotas(&self, plan: &Plan, _desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
+        let Some(used) = figures.user_pools else { return Ok(()) };
+        let creates = count(plan, self.resource(), Action::Create);
+        let deletes = count(plan, self.resource(), Action::Delete);
+        let needed = (used + creates).saturating_sub(deletes);
+        if creates > 0 && needed > USER_POOLS_PER_ACCOUNT {
+            return Err(PlanError::Quota {
+                quota: "Cognito user pools per account and Region".into(),
+                detail: format!("the account has {used} user pools, this plan creates {creates}: {needed} > {USER_POOLS_PER_ACCOUNT}"),
+                remedy: "request a higher user pool quota in Service Quotas (Amazon Cognito user pools), or make some silo tenants pooled".into(),
+            });
         }
+        Ok(())
+    }
+
+    /// After the authorizer's change: it names the pools it trusts.
+    fn delete_order(&self, _live: &Item, deps: &mut Deps) {
+        deps.needs.push(Key::Kind(Resource::named(super::authorizer::KIND)));
     }
 
     /// Its settings; its attributes are their kind's and `usernames` is [`check_change`]'s.
@@ -189,7 +205,6 @@ impl ItemRules for UserPool {
                         desired: Some(desired),
                         live: Some(live),
                         replace: false,
-                        phase: 3,
                     },
                 });
             }

@@ -72,7 +72,8 @@ pub fn diff_values(prefix: &str, b: &Value, a: &Value) -> Vec<FieldChange> {
 }
 
 /// Plans the changes that make `observed` match `desired`: each kind (`kinds`: their rules,
-/// `kinds::rules()`) plans its items, in the plan's order (phase, then address).
+/// `kinds::rules()`, in the registry's order) plans its items; the changes come in the
+/// plan's order ([`super::order::sort`]).
 pub fn plan_with(
     desired: &World,
     observed: &World,
@@ -85,11 +86,7 @@ pub fn plan_with(
     let kept = |parent: &str| desired.items.contains_key(parent);
     let parent_name = |parent: &str| desired.items.get(parent).map(|i| i.name.clone()).unwrap_or_default();
     super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &parent_name, &mut changes, &mut orphans)?;
-    changes.sort_by(|a, b| {
-        let pa = a.op.phase();
-        let pb = b.op.phase();
-        (pa, &a.address).cmp(&(pb, &b.address))
-    });
+    let changes = super::order::sort(changes, kinds)?;
     super::check_no_pool_replace(&changes)?;
     orphans.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan { changes, orphans })

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::diff::diff_values;
-use super::{Action, Change, FieldChange, Op, Orphan, PlanError, PlanOptions, Resource};
+use super::quotas::AccountFigures;
+use super::{Action, Change, Deps, FieldChange, Op, Orphan, Plan, PlanError, PlanOptions, Resource};
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
 
@@ -24,15 +25,18 @@ pub trait ItemRules: Sync {
         Ok(diff_values("", &live.state, &resolve_value(&desired.state, ids).0))
     }
 
-    /// Display order of the plan (and, until the engine orders by dependencies, execution
-    /// order): changes sort by this, then by address. Deletes sort after everything else.
-    fn phase(&self, item: &Item, delete: bool) -> u8 {
-        let _ = item;
-        if delete {
-            13
-        } else {
-            4
-        }
+    /// What a create or update of `desired` (`live`: the instance it updates or replaces)
+    /// provides and needs beyond the generic edges of [`Op::deps`], e.g. a role's name, which
+    /// role ARNs name. Default: nothing more.
+    fn order(&self, desired: &Item, live: Option<&Item>, deps: &mut Deps) {
+        let _ = (desired, live, deps);
+    }
+
+    /// What the delete of `live` provides and what must go before it, beyond the generic edges
+    /// of [`Op::deps`] (e.g. the pool's clients before a resource server). Default: nothing
+    /// more.
+    fn delete_order(&self, live: &Item, deps: &mut Deps) {
+        let _ = (live, deps);
     }
 
     /// Fields AWS cannot update in place: a change to one deletes and creates the resource
@@ -126,6 +130,24 @@ pub trait ItemRules: Sync {
         self.scoped()
     }
 
+    /// The count quotas of this kind the plan would cross (checked before the first write),
+    /// given the account's figures. Default: none.
+    fn check_quotas(&self, plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
+        let _ = (plan, desired, figures);
+        Ok(())
+    }
+
+    /// Whether API Gateway serves a change of this kind only once the stage is deployed again
+    /// (the authorizer, a method's authorization, the API's key source). Default: no.
+    fn served_after_deployment(&self) -> bool {
+        false
+    }
+
+    /// Whether a change of this kind deploys a stage (what serves the changes above).
+    fn deploys(&self) -> bool {
+        false
+    }
+
     /// Refuses a change AWS cannot make (checked before [`ItemRules::compare`]); `parent` is
     /// the physical name of the resource it lives in (its own when it lives in nothing).
     fn check_change(&self, desired: &Item, live: &Item, parent: &str) -> Result<(), PlanError> {
@@ -183,13 +205,7 @@ pub(super) fn plan_items(
         match observed.items.get(addr) {
             None => {
                 let fields = k.create_fields(d, ids);
-                let op = Op::Item {
-                    address: addr.clone(),
-                    desired: Some(d.clone()),
-                    live: None,
-                    replace: false,
-                    phase: k.phase(d, false),
-                };
+                let op = Op::Item { address: addr.clone(), desired: Some(d.clone()), live: None, replace: false };
                 changes.push(change(Action::Create, addr, d, resource, fields, op));
             }
             Some(o) => {
@@ -208,13 +224,7 @@ pub(super) fn plan_items(
                 let replace = fields
                     .iter()
                     .any(|f| k.replace_on().iter().any(|r| f.path == *r || f.path.starts_with(&format!("{r}."))));
-                let op = Op::Item {
-                    address: addr.clone(),
-                    desired: Some(d.clone()),
-                    live: Some(o.clone()),
-                    replace,
-                    phase: k.phase(d, false),
-                };
+                let op = Op::Item { address: addr.clone(), desired: Some(d.clone()), live: Some(o.clone()), replace };
                 let action = if replace { Action::Replace } else { Action::Update };
                 changes.push(change(action, addr, d, resource, fields, op));
             }
@@ -239,13 +249,7 @@ pub(super) fn plan_items(
             orphans.push(Orphan { resource, address: addr.clone(), name: o.name.clone(), tenant: o.tenant.clone() });
             continue;
         }
-        let op = Op::Item {
-            address: addr.clone(),
-            desired: None,
-            live: Some(o.clone()),
-            replace: false,
-            phase: k.phase(o, true),
-        };
+        let op = Op::Item { address: addr.clone(), desired: None, live: Some(o.clone()), replace: false };
         changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
     }
     for k in kinds {
@@ -319,14 +323,10 @@ mod tests {
         let p = run(&d, &world(&[(a, item("acme", "old", 1))]), true, false);
         assert_eq!(actions(&p), [(Action::Replace, a)]);
         assert_eq!(p.changes[0].resource, Resource::Kind("fake"));
-        match &p.changes[0].op {
-            Op::Item { replace, live, desired, .. } => {
-                assert!(*replace);
-                assert_eq!(live.as_ref().unwrap().name, "old");
-                assert_eq!(desired.as_ref().unwrap().name, "x");
-            }
-            other => panic!("{other:?}"),
-        }
+        let Op::Item { replace, live, desired, .. } = &p.changes[0].op;
+        assert!(*replace);
+        assert_eq!(live.as_ref().unwrap().name, "old");
+        assert_eq!(desired.as_ref().unwrap().name, "x");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 mod diff;
 pub mod drift;
 pub mod items;
-pub mod moves;
+pub mod order;
 pub mod quotas;
 pub mod saved;
 
@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub use diff::{diff_values, field_changes, plan_with, PlanOptions};
 pub use items::ItemRules;
+pub use order::{Deps, Key};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -24,7 +25,8 @@ pub enum Action {
     Update,
     Delete,
     /// A resource AWS cannot change in place: deleted and created again, as one change whose
-    /// op is [`Op::Replace`]. Never a user pool (contract §4, [`Change::replace`]).
+    /// op is an [`Op::Item`] with `replace` set (its kind's [`ItemRules::replace_on`]). Never a
+    /// user pool (contract §4, [`check_no_pool_replace`]).
     Replace,
 }
 
@@ -130,26 +132,14 @@ pub struct FieldChange {
     pub after: Value,
 }
 
-/// What an adapter executes for one change. Pools, clients and the authorizer are named by
-/// address; the engine resolves their ids (which may come from an earlier step of the same
-/// apply).
+/// What the engine executes for one change. Other resources are named by address; the
+/// engine resolves their ids (which may come from an earlier change of the same apply).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "op", rename_all = "snake_case")]
-#[allow(clippy::large_enum_variant)]
 pub enum Op {
     /// A change of a kind-model kind, executed by its kind (`crate::kinds`): create (no
     /// `live`), update, replace (delete `live`, create `desired`) or delete (no `desired`).
-    Item {
-        address: String,
-        desired: Option<crate::state::Item>,
-        live: Option<crate::state::Item>,
-        replace: bool,
-        /// From the kind's rules ([`ItemRules::phase`]).
-        phase: u8,
-    },
-    /// A resource AWS cannot change in place: `delete` runs, then `create` (see
-    /// [`Op::steps`]). Built by [`Change::replace`] only.
-    Replace { delete: Box<Op>, create: Box<Op> },
+    Item { address: String, desired: Option<crate::state::Item>, live: Option<crate::state::Item>, replace: bool },
 }
 
 impl Op {
@@ -158,136 +148,12 @@ impl Op {
         matches!(self, Op::Item { desired, live, .. }
             if desired.iter().chain(live.iter()).any(|i| i.kind == crate::state::POOL_KIND))
     }
-
-    /// What the executor runs for this op, in order: a replace's delete, then its create;
-    /// any other op is its own single step.
-    pub fn steps(&self) -> Vec<&Op> {
-        match self {
-            Op::Replace { delete, create } => vec![delete, create],
-            op => vec![op],
-        }
-    }
-
-    /// Execution phase: every change of a phase runs after all changes of earlier phases.
-    pub fn phase(&self) -> u8 {
-        match self {
-            // Where its resource is created: after what the new resource depends on.
-            Op::Replace { create, .. } => create.phase(),
-            Op::Item { phase, .. } => *phase,
-        }
-    }
-}
-
-/// The last segment of a role ARN (`arn:...:role/path/name` -> `name`).
-fn role_name_of_arn(arn: &str) -> Option<&str> {
-    arn.contains(":role/").then(|| arn.rsplit('/').next()).flatten().filter(|n| !n.is_empty())
-}
-
-/// The role names of every role ARN in a JSON value (a trust policy's principals).
-fn role_names_in(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.extend(role_name_of_arn(s).map(str::to_string)),
-        Value::Array(a) => a.iter().for_each(|x| role_names_in(x, out)),
-        Value::Object(o) => o.values().for_each(|x| role_names_in(x, out)),
-        _ => {}
-    }
-}
-
-/// The addresses the references (`state::Text`) anywhere in `op` name: it needs their ids.
-fn reference_needs(op: &Op) -> Vec<String> {
-    serde_json::to_value(op).map(|v| crate::state::refs::refs_in(&v)).unwrap_or_default()
-}
-
-/// Kinds the authorizer function never names (its environment holds pool and client ids,
-/// its role a role ARN): their deletes need not wait for it.
-const NOT_NAMED_BY_FUNCTION: &[&str] = &["group", "resource_server"];
-
-/// What one op makes exist (or changes) and what must be done before it: see [`Op::deps`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Deps {
-    /// Keys this op provides: every op needing one of them waits for it.
-    pub provides: Vec<String>,
-    /// Keys this op waits for (those no change of the plan provides are already there).
-    pub needs: Vec<String>,
 }
 
 impl Op {
     /// Whether this op removes something.
     pub fn is_delete(&self) -> bool {
-        matches!(self, Op::Item { desired: None, .. } | Op::Replace { .. })
-    }
-
-    /// The dependency edges of this op, as keys (the engine waits for every earlier change of
-    /// the plan that provides a key this op needs). A create or update provides its address,
-    /// `<kind>:<name>`, `kind:<kind>` and `<kind>@<parent>` (what lives in a pool: a client
-    /// waits for its pool's attributes and servers), and a role `role:<name>`; it needs its
-    /// parent, its `after` keys, the addresses its references name and the roles whose ARNs
-    /// it names. Deletes run in reverse: a removal provides `gone:<what it depended on>` and
-    /// `gone-<kind>:<name>`, which the removal of what it pointed at waits for (a pool's
-    /// groups, clients and servers before the pool, a role's policies and its tenant's groups
-    /// before the role), and waits for the updates that stop naming it (its own update, the
-    /// function before a pool or client goes, the authorizer before a pool, a pool's clients
-    /// before its servers).
-    pub fn deps(&self) -> Deps {
-        let k = |s: &str, x: &str| format!("{s}:{x}");
-        let (provides, mut needs): (Vec<String>, Vec<String>) = match self {
-            // A kind-model item: it provides its address (and `<kind>:<name>`), needs what it
-            // depends on (parent, `after`, references; role ARNs it names); a deletion
-            // provides `gone:<address>` of what it depended on, and waits for its own
-            // dependants' deletions and for the function (whose environment may name it).
-            Op::Item { address, desired: Some(d), .. } => {
-                let mut needs = d.depends_on();
-                let mut roles = Vec::new();
-                role_names_in(&d.state, &mut roles);
-                needs.extend(roles.iter().filter(|n| !(d.kind == "iam_role" && **n == d.name)).map(|n| k("role", n)));
-                let mut provides = vec![address.clone(), k(&d.kind, &d.name), k("kind", &d.kind)];
-                // `<kind>@<parent>`: what lives in a pool (its servers, before its clients).
-                provides.extend(d.parent.iter().map(|p| format!("{}@{p}", d.kind)));
-                if d.kind == "iam_role" {
-                    provides.extend([k("role", &d.name), "roles".into()]);
-                }
-                (provides, needs)
-            }
-            Op::Item { address, desired: None, live: Some(o), .. } => {
-                let mut provides: Vec<String> = o.depends_on().iter().map(|a| k("gone", a)).collect();
-                provides.push(k(&format!("gone-{}", o.kind), &o.name));
-                provides.extend(o.parent.iter().map(|p| format!("{}@{p}", o.kind)));
-                // Its own update first (a pool's deletion protection turned off).
-                let mut needs = vec![k("gone", address), address.clone()];
-                if o.kind == "user_pool" {
-                    // The authorizer names the pools it trusts.
-                    needs.push("kind:authorizer".into());
-                }
-                if !NOT_NAMED_BY_FUNCTION.contains(&o.kind.as_str()) {
-                    // The authorizer function's environment may name it: it changes first.
-                    needs.push("kind:lambda_function".into());
-                }
-                if o.kind == "resource_server" || o.kind == "identity_provider" {
-                    // The pool's clients may name its scopes or offer the provider: they change
-                    // (or go) first.
-                    needs.extend(o.parent.iter().map(|p| format!("app_client@{p}")));
-                }
-                if o.kind == "iam_role" {
-                    // The groups that may name it: a tenant's group `<tenant>-<role>` names
-                    // the role `<platform>-<tenant>-<role>`, so every name after a `-`.
-                    needs.push("roles".into());
-                    for (at, _) in o.name.match_indices('-') {
-                        needs.push(k("group", &o.name[at + 1..]));
-                        needs.push(k("gone-group", &o.name[at + 1..]));
-                    }
-                }
-                (provides, needs)
-            }
-            Op::Item { .. } => (vec![], vec![]),
-            Op::Replace { delete, create } => {
-                let (d, c) = (delete.deps(), create.deps());
-                (c.provides.into_iter().chain(d.provides).collect(), c.needs.into_iter().chain(d.needs).collect())
-            }
-        };
-        needs.extend(reference_needs(self));
-        needs.sort();
-        needs.dedup();
-        Deps { provides, needs }
+        matches!(self, Op::Item { desired: None, .. })
     }
 }
 
@@ -305,42 +171,11 @@ pub struct Change {
     pub op: Op,
 }
 
-impl Change {
-    /// A replace of one resource: `delete`, then `create`, as one change. A user pool is never
-    /// replaced (contract §4): asking for it is a [`PlanError::PoolReplace`].
-    pub fn replace(
-        resource: Resource,
-        address: String,
-        name: String,
-        tenant: Option<String>,
-        fields: Vec<FieldChange>,
-        delete: Op,
-        create: Op,
-    ) -> Result<Change, PlanError> {
-        if resource == Resource::UserPool || [&delete, &create].iter().any(|op| op.is_pool()) {
-            return Err(PlanError::PoolReplace { pool: name });
-        }
-        debug_assert!(
-            !matches!(delete, Op::Replace { .. }) && !matches!(create, Op::Replace { .. }),
-            "a replace's steps are plain ops"
-        );
-        Ok(Change {
-            action: Action::Replace,
-            resource,
-            address,
-            name,
-            tenant,
-            fields,
-            op: Op::Replace { delete: Box::new(delete), create: Box::new(create) },
-        })
-    }
-}
-
 /// The plan's last guard of contract §4: no change replaces a user pool, however it was built.
 pub fn check_no_pool_replace(changes: &[Change]) -> Result<(), PlanError> {
     match changes.iter().find(|c| {
-        (c.action == Action::Replace || matches!(c.op, Op::Replace { .. }))
-            && (c.resource == Resource::UserPool || c.op.steps().iter().any(|op| op.is_pool()))
+        let replaces = c.action == Action::Replace || matches!(c.op, Op::Item { replace: true, .. });
+        replaces && (c.resource == Resource::UserPool || c.op.is_pool())
     }) {
         Some(c) => Err(PlanError::PoolReplace { pool: c.name.clone() }),
         None => Ok(()),
@@ -391,6 +226,10 @@ pub enum PlanError {
         "pool `{pool}`: the plan would replace a user pool (delete it and create it again), which tenantctl never does"
     )]
     PoolReplace { pool: String },
+    /// Changes that wait for each other (see [`order`]): a kind's ordering hook declared an
+    /// edge that cannot be honoured.
+    #[error("the plan's changes wait for each other in a cycle: {}", changes.join(" -> "))]
+    Cycle { changes: Vec<String> },
     #[error("quota {quota} would be crossed: {detail}")]
     Quota { quota: String, detail: String, remedy: String },
     /// A problem a kind's rules find before comparing (see [`ItemRules::check`]).
@@ -409,6 +248,7 @@ impl PlanError {
             PlanError::AttributeChange { .. } => "put the attribute back as it was, or add a new attribute under another name; tenantctl never replaces a user pool",
             PlanError::AttributeRemoved { .. } => "declare the attribute again (it stays in the pool); tenantctl never replaces a user pool",
             PlanError::ClientSecretChange { .. } => "put generateSecret back, or declare a client under a new name with the secret setting you want (and remove the old one once nothing uses it)",
+            PlanError::Cycle { .. } => "a bug in tenantctl's kinds (their ordering hooks): please report it with this message",
             PlanError::PoolReplace { .. } => "a pool's users and their passwords live only in the pool: change the setting in place, or create a new pool yourself and migrate the users",
             PlanError::UsernamesChange { .. } => "put userPool.usernames back as the live pool has it, or remove the field (an absent `usernames` never changes an existing pool); tenantctl never replaces a user pool",
         }

@@ -2,9 +2,7 @@
 //! the quota, the numbers and the remedy, instead of an apply that dies half done at the
 //! 1,001st role. Pure: the account's figures come in as [`AccountFigures`].
 
-use std::collections::BTreeMap;
-
-use super::{Action, Op, Plan, PlanError, Resource};
+use super::{Action, ItemRules, Plan, PlanError, Resource};
 use crate::state::World;
 
 /// Cognito: groups per user pool (fixed). "Quotas in Amazon Cognito", resource quotas.
@@ -31,89 +29,27 @@ pub struct AccountFigures {
     pub user_pools: Option<usize>,
 }
 
-fn count(plan: &Plan, resource: Resource, action: Action) -> usize {
+/// How many changes of the plan `action` a resource of this kind.
+pub fn count(plan: &Plan, resource: Resource, action: Action) -> usize {
     plan.changes.iter().filter(|c| c.resource == resource && c.action == action).count()
 }
 
-/// Fails on the first count quota the plan would cross.
-pub fn check(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
-    if let Some((used, quota)) = figures.roles {
-        let creates = count(plan, Resource::IamRole, Action::Create);
-        let deletes = count(plan, Resource::IamRole, Action::Delete);
-        let needed = (used + creates).saturating_sub(deletes);
-        if creates > 0 && needed > quota {
-            return Err(PlanError::Quota {
-                quota: "IAM roles per account (RolesQuota)".into(),
-                detail: format!("the account has {used} roles, this plan creates {creates} (deletes {deletes}): {needed} > {quota}"),
-                remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or onboard fewer tenants".into(),
-            });
-        }
-    }
-    if let Some(used) = figures.user_pools {
-        let creates = count(plan, Resource::UserPool, Action::Create);
-        let deletes = count(plan, Resource::UserPool, Action::Delete);
-        let needed = (used + creates).saturating_sub(deletes);
-        if creates > 0 && needed > USER_POOLS_PER_ACCOUNT {
-            return Err(PlanError::Quota {
-                quota: "Cognito user pools per account and Region".into(),
-                detail: format!("the account has {used} user pools, this plan creates {creates}: {needed} > {USER_POOLS_PER_ACCOUNT}"),
-                remedy: "request a higher user pool quota in Service Quotas (Amazon Cognito user pools), or make some silo tenants pooled".into(),
-            });
-        }
-    }
-    let mut groups: std::collections::BTreeMap<&str, usize> = Default::default();
-    for i in desired.items.values().filter(|i| i.kind == Resource::Group.as_str()) {
-        *groups.entry(i.parent.as_deref().unwrap_or_default()).or_default() += 1;
-    }
-    for (pool, n) in groups {
-        if n > GROUPS_PER_POOL {
-            let name = desired.items.get(pool).map_or(pool, |p| p.name.as_str());
-            return Err(PlanError::Quota {
-                quota: "Cognito groups per user pool".into(),
-                detail: format!("pool `{name}` would hold {n} groups: {n} > {GROUPS_PER_POOL}"),
-                remedy: "this quota cannot be raised: move tenants to silo pools, or give pooled tenants fewer roles"
-                    .into(),
-            });
-        }
-    }
-    // Roles and their policies are items (`iam_role`, `role_policy`): a role's state holds its
-    // trust policy, a policy's its document.
-    let trust_quota = figures.trust_policy_size_quota.unwrap_or(DEFAULT_TRUST_POLICY_SIZE);
-    for c in plan.changes.iter().filter(|c| c.resource == Resource::IamRole) {
-        let Op::Item { desired: Some(role), .. } = &c.op else { continue };
-        let size = crate::state::minified_len(&role.state["trust_policy"]);
-        if size > trust_quota {
-            return Err(PlanError::Quota {
-                quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
-                detail: format!("role `{}`'s trust policy is {size} characters: {size} > {trust_quota}", role.name),
-                remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)"
-                    .into(),
-            });
-        }
-    }
-    let mut inline: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in desired.items.values().filter(|i| i.kind == Resource::RolePolicy.as_str()) {
-        if let (Some(role), Some(doc)) = (p.parent.as_deref(), p.state.get("document")) {
-            *inline.entry(role).or_default() += crate::state::minified_len(doc);
-        }
-    }
-    for (addr, role) in desired.items.iter().filter(|(_, i)| i.kind == Resource::IamRole.as_str()) {
-        let total = inline.get(addr.as_str()).copied().unwrap_or(0);
-        if total > INLINE_POLICY_CHARS_PER_ROLE {
-            return Err(PlanError::Quota {
-                quota: "IAM inline policy characters per role".into(),
-                detail: format!("role `{}`'s inline policies total {total} characters: {total} > {INLINE_POLICY_CHARS_PER_ROLE}", role.name),
-                remedy: "this quota cannot be raised: shorten the templates or split the role's permissions into managed policies".into(),
-            });
-        }
-    }
-    Ok(())
+/// Fails on the first count quota the plan would cross: each kind checks its own
+/// ([`ItemRules::check_quotas`]), in the order of `kinds` (the registry's).
+pub fn check(
+    plan: &Plan,
+    desired: &World,
+    figures: &AccountFigures,
+    kinds: &[&dyn ItemRules],
+) -> Result<(), PlanError> {
+    kinds.iter().try_for_each(|k| k.check_quotas(plan, desired, figures))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plan::Change;
+    use crate::plan::Op;
     use crate::state::{PoolState, RoleState};
     use serde_json::json;
 
@@ -153,7 +89,6 @@ mod tests {
                         desired: Some(role_item(&role(&format!("saas-t{i}-admin")))),
                         live: None,
                         replace: false,
-                        phase: 1,
                     },
                 })
                 .collect(),
@@ -164,8 +99,8 @@ mod tests {
     #[test]
     fn roles_past_the_account_quota_fail_naming_it() {
         let figures = AccountFigures { roles: Some((990, 1000)), ..Default::default() };
-        assert!(check(&creating(10), &World::default(), &figures).is_ok());
-        let e = check(&creating(11), &World::default(), &figures).unwrap_err();
+        assert!(check(&creating(10), &World::default(), &figures, &crate::kinds::rules()).is_ok());
+        let e = check(&creating(11), &World::default(), &figures, &crate::kinds::rules()).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("RolesQuota") && msg.contains("1001 > 1000"), "{msg}");
         assert!(e.hint().contains("quota"), "{}", e.hint());
@@ -178,10 +113,10 @@ mod tests {
             role.state["trust_policy"] = json!({"Statement": [{"Sid": "x".repeat(3000)}]});
         }
         let figures = AccountFigures { trust_policy_size_quota: Some(2048), ..Default::default() };
-        let e = check(&p, &World::default(), &figures).unwrap_err();
+        let e = check(&p, &World::default(), &figures, &crate::kinds::rules()).unwrap_err();
         assert!(e.to_string().contains("AssumeRolePolicySizeQuota"), "{e}");
         let figures = AccountFigures { trust_policy_size_quota: Some(4096), ..Default::default() };
-        assert!(check(&p, &World::default(), &figures).is_ok());
+        assert!(check(&p, &World::default(), &figures, &crate::kinds::rules()).is_ok());
     }
 
     #[test]
@@ -189,10 +124,10 @@ mod tests {
         let mut r = role("acme");
         r.policies.insert("a".into(), json!({"Sid": "x".repeat(6000)}));
         let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect() };
-        assert!(check(&creating(0), &desired, &AccountFigures::default()).is_ok());
+        assert!(check(&creating(0), &desired, &AccountFigures::default(), &crate::kinds::rules()).is_ok());
         r.policies.insert("b".into(), json!({"Sid": "y".repeat(6000)}));
         let desired = World { items: crate::kinds::iam_role::items(&r).into_iter().collect() };
-        let e = check(&creating(0), &desired, &AccountFigures::default()).unwrap_err();
+        let e = check(&creating(0), &desired, &AccountFigures::default(), &crate::kinds::rules()).unwrap_err();
         assert!(e.to_string().contains("inline policy characters") && e.to_string().contains("`acme`"), "{e}");
     }
 
@@ -215,16 +150,13 @@ mod tests {
                     attributes: Default::default(),
                     usernames: None,
                 };
-                Op::Item {
-                    address: pool.address.clone(),
-                    desired: Some(pool.item()),
-                    live: None,
-                    replace: false,
-                    phase: 3,
-                }
+                Op::Item { address: pool.address.clone(), desired: Some(pool.item()), live: None, replace: false }
             },
         });
         let figures = AccountFigures { user_pools: Some(1000), ..Default::default() };
-        assert!(check(&p, &World::default(), &figures).unwrap_err().to_string().contains("user pools"));
+        assert!(check(&p, &World::default(), &figures, &crate::kinds::rules())
+            .unwrap_err()
+            .to_string()
+            .contains("user pools"));
     }
 }

@@ -145,7 +145,7 @@ mod tests {
             name: "acmesaas-acme-admin".into(),
             tenant: Some("acme".into()),
             fields: vec![FieldChange { path: "tags.tenant_id".into(), before: Value::Null, after: "acme".into() }],
-            op: Op::Item { address: "prod".into(), desired: None, live: None, replace: false, phase: 0 },
+            op: Op::Item { address: "prod".into(), desired: None, live: None, replace: false },
         }
     }
 

@@ -349,60 +349,44 @@ fn every_change_carries_its_op_which_no_json_shows() {
     let p = run(&d, &World::default(), &opts(&["acme"]));
     assert!(!p.changes.is_empty());
     for c in &p.changes {
-        // `op` is an `Op`, never absent: its phase is a real one.
-        assert!(c.op.phase() <= 16, "{c:?}");
+        // `op` is an `Op`, never absent: it carries the item it changes.
+        assert!(c.op.item().is_some_and(|i| i.name == c.name), "{c:?}");
         let v = serde_json::to_value(c).unwrap();
         assert!(v.get("op").is_none(), "the op is not part of the contract's JSON: {v}");
     }
 }
 
-fn group_replace(name: &str) -> Result<Change, PlanError> {
-    Change::replace(
-        Resource::Group,
-        format!("platform/pool/group/{name}"),
-        name.into(),
-        Some("acme".into()),
-        vec![FieldChange { path: "description".into(), before: json!("old"), after: json!("new") }],
-        group_op(name, None, Some(Some("old"))),
-        group_op(name, Some(Some("new")), None),
-    )
-}
-
-/// A kind-model op on group `name`: desired and live descriptions (None: absent).
-fn group_op(name: &str, desired: Option<Option<&str>>, live: Option<Option<&str>>) -> Op {
-    let item = |d: Option<&str>| {
+/// A replace of group `name` of the shared pool: one change whose op deletes the live group
+/// and creates the desired one.
+fn group_replace(name: &str) -> Change {
+    let item = |d: &str| {
         group::item(
             "platform/pool",
             None,
             name,
-            &GroupState { description: d.map(str::to_string), precedence: Some(1), role_arn: None },
+            &GroupState { description: Some(d.to_string()), precedence: Some(1), role_arn: None },
         )
     };
-    Op::Item {
+    Change {
+        action: Action::Replace,
+        resource: Resource::Group,
         address: group::address("platform/pool", name),
-        desired: desired.map(item),
-        live: live.map(item),
-        replace: false,
-        phase: 7,
+        name: name.into(),
+        tenant: Some("acme".into()),
+        fields: vec![FieldChange { path: "description".into(), before: json!("old"), after: json!("new") }],
+        op: Op::Item {
+            address: group::address("platform/pool", name),
+            desired: Some(item("new")),
+            live: Some(item("old")),
+            replace: true,
+        },
     }
 }
 
 #[test]
 fn a_replace_is_one_change_that_deletes_then_creates() {
-    let c = group_replace("acme-admin").unwrap();
+    let c = group_replace("acme-admin");
     assert_eq!(c.action, Action::Replace);
-    let steps = c.op.steps();
-    assert!(
-        matches!(
-            steps[..],
-            [Op::Item { desired: None, live: Some(_), .. }, Op::Item { desired: Some(_), live: None, .. }]
-        ),
-        "{steps:?}"
-    );
-    // It runs where its resource is created, after what the new resource depends on.
-    assert_eq!(c.op.phase(), steps[1].phase());
-    // A plain op is its own single step.
-    assert_eq!(steps[0].steps(), vec![steps[0]]);
     let p = Plan { changes: vec![c.clone()], orphans: vec![] };
     let s = p.summary();
     assert_eq!((s["create"], s["update"], s["delete"], s["replace"]), (0, 0, 0, 1));
@@ -419,52 +403,47 @@ fn the_summary_keeps_the_contract_keys_and_adds_replace() {
     assert_eq!(s.keys().copied().collect::<Vec<_>>(), ["create", "delete", "replace", "update"]);
 }
 
-/// A create (`create`) or delete of the user pool `pool`.
-fn pool_op(pool: &PoolState, create: bool) -> Op {
-    let item = Some(pool.item());
-    let (desired, live) = if create { (item, None) } else { (None, item) };
-    Op::Item { address: pool.address.clone(), desired, live, replace: false, phase: 3 }
+/// The user pool's rules with a field AWS could not change in place: what the real planner
+/// would make a replace.
+struct ReplaceablePool;
+
+impl ItemRules for ReplaceablePool {
+    fn resource(&self) -> Resource {
+        Resource::UserPool
+    }
+    fn replace_on(&self) -> &'static [&'static str] {
+        &["mfa"]
+    }
 }
 
+/// However a pool's change comes to be a replace (`Op::Item { replace }`, through the real
+/// planner), the plan refuses it.
 #[test]
 fn a_user_pool_is_never_replaced() {
-    let pool = pool();
-    let by_resource = Change::replace(
-        Resource::UserPool,
-        pool.address.clone(),
-        pool.name.clone(),
-        None,
-        vec![],
-        pool_op(&pool, false),
-        pool_op(&pool, true),
-    );
-    assert_eq!(by_resource.unwrap_err(), PlanError::PoolReplace { pool: "saas".into() });
-    // Pool ops under another resource's name are refused too.
-    let by_op = Change::replace(
-        Resource::Group,
-        "platform/pool/group/x".into(),
-        "x".into(),
-        None,
-        vec![],
-        pool_op(&pool, false),
-        pool_op(&pool, true),
-    );
-    assert!(matches!(by_op, Err(PlanError::PoolReplace { .. })));
-    let e = PlanError::PoolReplace { pool: "saas".into() };
+    let d = World::of_pools([pool()]);
+    let mut live = pool();
+    live.settings.mfa = "ON".into();
+    let o = World::of_pools([live]);
+    let e = plan_with(&d, &o, &Ids::default(), &opts(&[]), &[&ReplaceablePool]).unwrap_err();
+    assert_eq!(e, PlanError::PoolReplace { pool: "saas".into() });
     assert!(e.to_string().contains("never"), "{e}");
     assert!(e.hint().contains("users"), "{}", e.hint());
+    // The real rules update it in place.
+    let p = plan(&d, &o, &Ids::default(), &opts(&[])).unwrap();
+    assert!(p.changes.iter().all(|c| c.action == Action::Update && !matches!(c.op, Op::Item { replace: true, .. })));
     // However a change was built, the plan's last check refuses a pool replace.
+    let item = pool().item();
     let sneaked = Change {
-        action: Action::Replace,
-        resource: Resource::UserPool,
-        address: pool.address.clone(),
-        name: pool.name.clone(),
+        action: Action::Update,
+        resource: Resource::Group,
+        address: pool().address,
+        name: pool().name,
         tenant: None,
         fields: vec![],
-        op: Op::Replace { delete: Box::new(pool_op(&pool, false)), create: Box::new(pool_op(&pool, true)) },
+        op: Op::Item { address: pool().address, desired: Some(item.clone()), live: Some(item), replace: true },
     };
     assert!(check_no_pool_replace(&[sneaked]).is_err());
-    assert!(check_no_pool_replace(&[group_replace("acme-admin").unwrap()]).is_ok());
+    assert!(check_no_pool_replace(&[group_replace("acme-admin")]).is_ok());
 }
 
 /// A `--tenant` plan reads the tenant's roles whole: an undeclared inline policy or an
