@@ -95,18 +95,18 @@ fn code_only(src: &str) -> String {
     let mut i = 0;
     let blank = |out: &mut String, ch: char| out.push(if ch == '\n' { '\n' } else { ' ' });
     while i < c.len() {
-        if ch(&c, i + 0) == '/' && ch(&c, i + 1) == '/' {
+        if ch(&c, i) == '/' && ch(&c, i + 1) == '/' {
             while i < c.len() && c[i] != '\n' {
                 i += 1;
             }
-        } else if ch(&c, i + 0) == '/' && ch(&c, i + 1) == '*' {
+        } else if ch(&c, i) == '/' && ch(&c, i + 1) == '*' {
             let mut depth = 0;
             while i < c.len() {
-                if ch(&c, i + 0) == '/' && ch(&c, i + 1) == '*' {
+                if ch(&c, i) == '/' && ch(&c, i + 1) == '*' {
                     depth += 1;
                     out.push_str("  ");
                     i += 2;
-                } else if ch(&c, i + 0) == '*' && ch(&c, i + 1) == '/' {
+                } else if ch(&c, i) == '*' && ch(&c, i + 1) == '/' {
                     depth -= 1;
                     out.push_str("  ");
                     i += 2;
@@ -118,8 +118,8 @@ fn code_only(src: &str) -> String {
                     i += 1;
                 }
             }
-        } else if (ch(&c, i + 0) == 'r' || (ch(&c, i + 0) == 'b' && ch(&c, i + 1) == 'r')) && !prev_is_ident(&c, i) && {
-            let s = if ch(&c, i + 0) == 'b' { 2 } else { 1 };
+        } else if (ch(&c, i) == 'r' || (ch(&c, i) == 'b' && ch(&c, i + 1) == 'r')) && !prev_is_ident(&c, i) && {
+            let s = if ch(&c, i) == 'b' { 2 } else { 1 };
             let mut k = s;
             while ch(&c, i + k) == '#' {
                 k += 1;
@@ -127,7 +127,7 @@ fn code_only(src: &str) -> String {
             ch(&c, i + k) == '"'
         } {
             // Raw string: r"..", r#".."#, br"..".
-            let s = if ch(&c, i + 0) == 'b' { 2 } else { 1 };
+            let s = if ch(&c, i) == 'b' { 2 } else { 1 };
             let mut hashes = 0;
             while ch(&c, i + s + hashes) == '#' {
                 hashes += 1;
@@ -143,7 +143,7 @@ fn code_only(src: &str) -> String {
                 i += 1;
             }
             out.push('"');
-        } else if ch(&c, i + 0) == '"' {
+        } else if ch(&c, i) == '"' {
             out.push('"');
             i += 1;
             while i < c.len() && c[i] != '"' {
@@ -158,12 +158,12 @@ fn code_only(src: &str) -> String {
             }
             out.push('"');
             i += 1;
-        } else if ch(&c, i + 0) == '\'' && (ch(&c, i + 1) == '\\' || (ch(&c, i + 2) == '\'' && ch(&c, i + 1) != '\'')) {
+        } else if ch(&c, i) == '\'' && (ch(&c, i + 1) == '\\' || (ch(&c, i + 2) == '\'' && ch(&c, i + 1) != '\'')) {
             // A char literal ('x', '\n', '\u{1F600}'); a lifetime ('a) has no closing quote.
             out.push_str("' '");
             i += 1;
-            if ch(&c, i + 0) == '\\' {
-                i += 1;
+            if ch(&c, i) == '\\' {
+                i += 2; // the backslash and the escaped char (which may be a quote)
             }
             while i < c.len() && c[i] != '\'' {
                 i += 1;
@@ -301,6 +301,10 @@ fn use_tree(toks: &[(Tok, usize)], i: &mut usize, prefix: &[String], out: &mut V
                     _ => String::new(),
                 };
                 *i += 1;
+                // `use a::{self as b}` imports `a` as `b`.
+                if path.last().map(String::as_str) == Some("self") {
+                    path.pop();
+                }
                 out.push((path, Some(alias)));
                 return;
             }
@@ -811,7 +815,7 @@ mod scanner {
     fn comments_and_strings_name_nothing() {
         let g = graph(&[
             ("lib.rs", "pub mod a; pub mod b;"),
-            ("a.rs", "//! uses crate::b\n/* crate::b::x */ fn f() { let s = \"crate::b::x\"; let r = r#\"super::b\"#; let c = '\"'; }"),
+            ("a.rs", "//! uses crate::b\n/* crate::b::x */ fn f() { let s = \"crate::b::x\"; let r = r#\"super::b\"#; let c = '\"'; let q = '\\''; let s2 = \"crate::b\"; }"),
             ("b.rs", ""),
         ]);
         assert!(edges(&g).is_empty(), "{:?}", edges(&g));

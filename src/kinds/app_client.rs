@@ -738,13 +738,16 @@ async fn keep_one_client(
 
 // ---------------------------------------------------------------- validation
 
+/// OAuth scopes per app client (Cognito).
 pub const MAX_SCOPES_PER_CLIENT: usize = 50;
 
+/// App clients per user pool (Cognito quota).
 pub const MAX_APP_CLIENTS: usize = 1000;
 
 /// Scopes every app client may ask for without a resource server.
 pub const STANDARD_SCOPES: &[&str] = &["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"];
 
+/// Cognito's standard attributes (a client may read or write them without declaring them).
 const STANDARD_ATTRIBUTES: &[&str] = &[
     "address",
     "birthdate",
@@ -767,6 +770,7 @@ const STANDARD_ATTRIBUTES: &[&str] = &[
     "zoneinfo",
 ];
 
+/// The auth flows Cognito knows (`ExplicitAuthFlows`).
 const AUTH_FLOWS: &[&str] = &[
     "ALLOW_ADMIN_USER_PASSWORD_AUTH",
     "ALLOW_CUSTOM_AUTH",

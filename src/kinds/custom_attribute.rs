@@ -194,8 +194,10 @@ async fn adopt(
 
 // ---------------------------------------------------------------- validation
 
+/// Custom attributes per user pool (Cognito).
 pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
 
+/// A custom attribute's name, without `custom:` (Cognito).
 pub const MAX_ATTRIBUTE_NAME: usize = 20;
 
 fn attr_name_re() -> &'static Regex {

@@ -342,6 +342,7 @@ async fn get_groups(aws: &Aws, pool_id: &str, names: Vec<String>) -> Result<Vec<
 
 // ---------------------------------------------------------------- validation
 
+/// A group's name (Cognito).
 pub const MAX_GROUP_NAME: usize = 128;
 
 /// Groups per user pool (Cognito quota, cannot be raised).

@@ -686,8 +686,10 @@ fn tag_steps(set: &Tags, remove: &BTreeSet<String>) -> Vec<TagStep> {
 
 // ---------------------------------------------------------------- validation
 
+/// A role's name (IAM).
 pub const MAX_IAM_ROLE_NAME: usize = 64;
 
+/// A role's trust policy, in characters (IAM, default).
 pub const MAX_TRUST_POLICY: usize = 2_048;
 
 /// A character IAM accepts in a role description (CreateRole `Description` pattern).

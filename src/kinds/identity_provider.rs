@@ -620,6 +620,7 @@ impl Kind for IdentityProvider {
 
 // ---------------------------------------------------------------- validation
 
+/// An identity provider's name (Cognito).
 pub const MAX_IDP_NAME: usize = 32;
 
 /// Identity providers per user pool (Cognito quota).

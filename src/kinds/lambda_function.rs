@@ -579,6 +579,7 @@ where
 
 // ---------------------------------------------------------------- validation
 
+/// A function's name (Lambda).
 pub const MAX_LAMBDA_NAME: usize = 64;
 
 /// What Lambda accepts of the authorizer's function (`Kind::validate`).

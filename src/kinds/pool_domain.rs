@@ -185,6 +185,7 @@ impl Kind for PoolDomain {
 
 // ---------------------------------------------------------------- validation
 
+/// A hosted-UI domain prefix (Cognito).
 pub const MAX_DOMAIN_PREFIX: usize = 63;
 
 /// What Cognito accepts of the domain prefix (`Kind::validate`), a silo pool's

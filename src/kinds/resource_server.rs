@@ -278,8 +278,10 @@ async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerSta
 
 // ---------------------------------------------------------------- validation
 
+/// Resource servers per user pool (Cognito).
 pub const MAX_RESOURCE_SERVERS: usize = 25;
 
+/// Scopes per resource server (Cognito).
 pub const MAX_SCOPES_PER_SERVER: usize = 100;
 
 fn scope_name_re() -> &'static Regex {

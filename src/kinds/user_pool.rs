@@ -986,6 +986,7 @@ fn usernames_state(p: &UserPoolType) -> UsernamesState {
 
 // ---------------------------------------------------------------- validation
 
+/// A user pool's name (Cognito).
 pub const MAX_POOL_NAME: usize = 128;
 
 /// What Cognito accepts of a pool's settings (`Kind::validate`): the sign-in attributes, the

@@ -1,7 +1,8 @@
-//! The folder-wide rules, checked offline: names, references between documents, counts
-//! across tenants, YAML 1.1 readings, tags and the policy templates. Each finding names file,
-//! line and column. What one resource kind accepts is that kind's own rule
-//! (`kinds::Kind::validate`); `check::validate` runs both.
+//! The folder-wide rules, checked offline: names (platform, roles, tenant ids), references
+//! between documents (roles, policy templates, tiers), YAML 1.1 readings, tags and their count,
+//! tenant variables and the policy templates (placeholders, the lint, rendered sizes). Each
+//! finding names file, line and column. What one resource kind accepts is that kind's own
+//! rule (`kinds::Kind::validate`); `check::validate` runs both.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -14,7 +15,9 @@ use super::model::{Isolation, Tenant};
 use super::template::{self, TemplateError};
 use super::{Diagnostic, Folder, Located};
 
+/// IAM: the inline policies of one role, in characters (minified).
 pub const MAX_INLINE_POLICY_TOTAL: usize = 10_240;
+/// Tags per resource (AWS).
 pub const MAX_TAGS: usize = 50;
 
 /// A regex compiled once, in `cell`.
