@@ -9,7 +9,7 @@
 //!   values whose strings are made of `{{`, `}}`, `${`, `*`, `?` and placeholders, and on
 //!   mutated seed templates: it never panics, a successful render keeps the document's shape,
 //!   and it never introduces `*`, `?` or `${` beyond those in the template's literal text;
-//! - the whole folder (`spec::load` + `validate::validate`) with a mutated tenant file or a
+//! - the whole folder (`spec::load` + `check::validate`: the folder-wide rules and every kind's) with a mutated tenant file or a
 //!   mutated policy template: no panic, and diagnostics point into the file.
 //!
 //! Cases per target: the defaults below (about 30 s in total in a debug build on two cores);
@@ -29,7 +29,7 @@ use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Map, Value};
 
 use tenantctl::spec::template::{self, Context};
-use tenantctl::spec::{self, validate, yaml};
+use tenantctl::spec::{self, yaml};
 
 // ------------------------------------------------------------------------------ set-up
 
@@ -718,7 +718,7 @@ fn json_seed(name: &str) -> &'static str {
 fn folder_checked(s: &Scratch, tenant: &str, rw: &str) -> Result<(), TestCaseError> {
     s.set(tenant, rw, json_seed("policy-ro.json"));
     let diags = match spec::load(s.path()) {
-        Ok(folder) => validate::validate(&folder),
+        Ok(folder) => tenantctl::check::validate(&folder),
         Err(e) => e.0,
     };
     for d in &diags {
@@ -776,7 +776,7 @@ fn seeds_are_meaningful() {
     for tenant in ["tenant-acme.yaml", "tenants-multi.yaml"] {
         s.set(corpus_yaml(tenant), json_seed("policy-rw.json"), json_seed("policy-ro.json"));
         let folder = spec::load(s.path()).unwrap_or_else(|e| panic!("{tenant}: {e}"));
-        assert_eq!(validate::validate(&folder), vec![], "{tenant}");
+        assert_eq!(tenantctl::check::validate(&folder), vec![], "{tenant}");
     }
     s.set(corpus_yaml("tenant-hostile.yaml"), json_seed("policy-rw.json"), json_seed("policy-ro.json"));
     assert!(spec::load(s.path()).is_err(), "the hostile seed is refused");
