@@ -25,6 +25,26 @@ pub const ENV_USAGE_PLANS: &str = "TENANTCTL_USAGE_PLANS";
 /// The API Gateway endpoint to read them from (emulator mode only; https or loopback http).
 pub const ENV_APIGW_ENDPOINT: &str = "TENANTCTL_APIGW_ENDPOINT";
 
+/// The value of a required list variable that lists nothing (`TENANTCTL_IDP_TENANTS`,
+/// `TENANTCTL_USAGE_PLANS`): the variable is still set, so a missing one is an error rather
+/// than a silent "none".
+pub const NONE: &str = "-";
+
+/// The variables `tenantctl apply` always writes: the function refuses to start (and logs
+/// why) when one is missing or empty, rather than defaulting.
+pub const REQUIRED_ENV_VARS: &[&str] = &[
+    ENV_ISSUERS,
+    ENV_CLIENT_IDS,
+    ENV_PLATFORM,
+    ENV_ACCOUNT_ID,
+    ENV_REGION,
+    ENV_TOKEN_USE,
+    ENV_TENANT_ATTRIBUTE,
+    ENV_ROLES,
+    ENV_IDP_TENANTS,
+    ENV_USAGE_PLANS,
+];
+
 /// Every variable the authorizer reads (and `tenantctl apply` may set).
 pub const ENV_VARS: &[&str] = &[
     ENV_ISSUERS,
@@ -208,12 +228,12 @@ impl Config {
                 ));
             }
         }
-        let token_use = match get(ENV_TOKEN_USE).unwrap_or("id") {
+        let token_use = match required(ENV_TOKEN_USE)? {
             "id" => TokenUse::Id,
             "access" => TokenUse::Access,
             other => return Err(err(ENV_TOKEN_USE, format!("{other:?} is neither id nor access"))),
         };
-        let tenant_attribute = get(ENV_TENANT_ATTRIBUTE).unwrap_or("tenant_id").to_string();
+        let tenant_attribute = required(ENV_TENANT_ATTRIBUTE)?.to_string();
         if tenant_attribute.is_empty()
             || tenant_attribute.len() > 20
             || !tenant_attribute.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -243,7 +263,7 @@ impl Config {
             }
         }
         let mut idp_tenants = BTreeMap::new();
-        if let Some(v) = get(ENV_IDP_TENANTS) {
+        if let Some(v) = none_or(required(ENV_IDP_TENANTS)?) {
             for item in split_list(v) {
                 let (provider, tenant) = item
                     .rsplit_once(':')
@@ -273,7 +293,7 @@ impl Config {
             MAX_JWKS_BACKOFF_SECONDS,
         )?;
 
-        let usage_plans = get(ENV_USAGE_PLANS).map(split_list).unwrap_or_default();
+        let usage_plans = none_or(required(ENV_USAGE_PLANS)?).map(split_list).unwrap_or_default();
         for p in &usage_plans {
             if !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(err(ENV_USAGE_PLANS, format!("invalid usage plan id {p:?}")));
@@ -345,6 +365,11 @@ pub fn role_arn_in(partition: &str, account_id: &str, platform: &str, tenant: &s
 /// The last path segment of a Cognito issuer URL (the user pool id).
 pub fn pool_id(issuer: &str) -> &str {
     issuer.rsplit('/').next().unwrap_or(issuer)
+}
+
+/// [`NONE`] as `None`: a required list variable that tenantctl writes even when it is empty.
+fn none_or(v: &str) -> Option<&str> {
+    (v != NONE).then_some(v)
 }
 
 fn split_list(v: &str) -> Vec<String> {
@@ -468,6 +493,10 @@ mod tests {
             (ENV_ACCOUNT_ID, "123456789012"),
             (ENV_REGION, "us-east-1"),
             (ENV_ROLES, "admin:1,member:10"),
+            (ENV_TOKEN_USE, "id"),
+            (ENV_TENANT_ATTRIBUTE, "tenant_id"),
+            (ENV_IDP_TENANTS, "-"),
+            (ENV_USAGE_PLANS, "-"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -475,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults() {
+    fn parses_the_settings() {
         let c = Config::from_env_map(&base()).unwrap();
         assert_eq!(c.token_use, TokenUse::Id);
         assert_eq!(c.tenant_claim(), "custom:tenant_id");

@@ -1028,3 +1028,45 @@ fn provider_tenant_binding_and_pool_providers() {
     f["custom:tenant_id"] = json!("acme");
     assert_eq!(v.verify(&sign(&f)).err().map(|d| d.reason), Some(DenyReason::UnknownProvider));
 }
+
+/// Issue 23 item 6: every setting tenantctl writes is required; a missing one (or an empty
+/// one) fails closed at init instead of defaulting (token use `id`, tenant attribute
+/// `tenant_id`, no usage plans: no key). `-` says "none" where a list may be empty.
+#[test]
+fn every_setting_tenantctl_writes_is_required() {
+    for var in [
+        "TENANTCTL_ISSUERS",
+        "TENANTCTL_CLIENT_IDS",
+        "TENANTCTL_PLATFORM",
+        "TENANTCTL_ACCOUNT_ID",
+        "TENANTCTL_REGION",
+        "TENANTCTL_TOKEN_USE",
+        "TENANTCTL_TENANT_ATTRIBUTE",
+        "TENANTCTL_ROLES",
+        "TENANTCTL_IDP_TENANTS",
+        "TENANTCTL_USAGE_PLANS",
+    ] {
+        for absent in [None, Some(""), Some("  ")] {
+            let mut e = env();
+            match absent {
+                None => drop(e.remove(var)),
+                Some(v) => drop(e.insert(var.into(), v.into())),
+            }
+            let r = Config::from_env_map(&e);
+            assert_eq!(r.as_ref().map_err(|e| e.var), Err(var), "{var}={absent:?}: {r:?}");
+            assert!(r.unwrap_err().to_string().contains("is required"), "{var}");
+        }
+    }
+    // `-`: explicitly none.
+    let c = Config::from_env_map(&env()).unwrap();
+    assert!(c.usage_plans.is_empty());
+    let mut e = env();
+    e.insert("TENANTCTL_IDP_TENANTS".into(), "-".into());
+    assert!(Config::from_env_map(&e).unwrap().idp_tenants.is_empty());
+    // `-` inside a list is no provider or plan.
+    for (var, bad) in [("TENANTCTL_IDP_TENANTS", "-,acme-okta:acme"), ("TENANTCTL_USAGE_PLANS", "abc123,-")] {
+        let mut e = env();
+        e.insert(var.into(), bad.into());
+        assert_eq!(Config::from_env_map(&e).map_err(|e| e.var).err(), Some(var), "{var}={bad}");
+    }
+}

@@ -144,6 +144,9 @@ pub fn env() -> HashMap<String, String> {
         ("TENANTCTL_REGION", "us-east-1"),
         ("TENANTCTL_ROLES", "admin:1,member:10,viewer:20"),
         ("TENANTCTL_IDP_TENANTS", "acme-okta:acme,globex-azure:globex"),
+        ("TENANTCTL_TOKEN_USE", "id"),
+        ("TENANTCTL_TENANT_ATTRIBUTE", "tenant_id"),
+        ("TENANTCTL_USAGE_PLANS", "-"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
