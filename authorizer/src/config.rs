@@ -125,8 +125,12 @@ pub struct Config {
     pub issuer_scopes: BTreeMap<String, IssuerScope>,
     /// Tenants bound to a silo issuer: tenant -> issuer.
     pub silo_tenants: BTreeMap<String, String>,
-    /// Accepted `aud` (ID tokens) / `client_id` (access tokens).
+    /// Accepted `aud` (ID tokens) / `client_id` (access tokens), in the order of
+    /// `TENANTCTL_CLIENT_IDS`.
     pub client_ids: Vec<String>,
+    /// App client id -> the issuer of its pool: a client's id is accepted only in a token
+    /// that pool signed.
+    pub client_issuers: BTreeMap<String, String>,
     pub platform: String,
     pub account_id: String,
     pub region: String,
@@ -197,11 +201,24 @@ impl Config {
             }
             issuers.push(iss.to_string());
         }
-        let client_ids = split_list(required(ENV_CLIENT_IDS)?);
-        for c in &client_ids {
-            if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+        // `CLIENT_ID:POOL_ID`: each app client belongs to the one pool (issuer) that may sign
+        // its tokens.
+        let mut client_ids = Vec::new();
+        let mut client_issuers = BTreeMap::new();
+        for entry in split_list(required(ENV_CLIENT_IDS)?) {
+            let (c, pool) = entry
+                .split_once(':')
+                .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
+            if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
                 return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
             }
+            let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
+                return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
+            };
+            if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
+                return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
+            }
+            client_ids.push(c.to_string());
         }
         let platform = required(ENV_PLATFORM)?.to_string();
         if !is_platform_name(&platform) {
@@ -313,6 +330,7 @@ impl Config {
             issuer_scopes,
             silo_tenants,
             client_ids,
+            client_issuers,
             platform,
             account_id,
             region,
@@ -330,6 +348,11 @@ impl Config {
     /// The claim that carries the tenant: `custom:<tenantAttribute>`.
     pub fn tenant_claim(&self) -> String {
         format!("custom:{}", self.tenant_attribute)
+    }
+
+    /// Whether `client` is an app client of the pool of `issuer`.
+    pub fn client_of(&self, client: &str, issuer: &str) -> bool {
+        self.client_issuers.get(client).is_some_and(|i| i == issuer)
     }
 
     /// Whether tokens of `issuer` may speak for `tenant`: its own tenant for a silo issuer; any
@@ -488,7 +511,7 @@ mod tests {
     fn base() -> HashMap<String, String> {
         [
             (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=*"),
-            (ENV_CLIENT_IDS, "client1, client2"),
+            (ENV_CLIENT_IDS, "client1:us-east-1_abc, client2:us-east-1_abc"),
             (ENV_PLATFORM, "acmesaas"),
             (ENV_ACCOUNT_ID, "123456789012"),
             (ENV_REGION, "us-east-1"),

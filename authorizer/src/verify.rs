@@ -60,7 +60,8 @@ pub enum DenyReason {
     BadSignature,
     /// `token_use` is not the configured one.
     WrongTokenUse,
-    /// `aud` (ID token) or `client_id` (access token) is not a configured app client.
+    /// `aud` (ID token) or `client_id` (access token) is not a configured app client of the
+    /// token's own pool (issuer).
     WrongClient,
     /// No `exp` claim.
     MissingExp,
@@ -330,10 +331,11 @@ impl Verifier {
             TokenUse::Id => "aud",
             TokenUse::Access => "client_id",
         };
+        // Each client of the issuer's own pool: another managed pool's client id is refused.
         let client_ok = match claims.get(client_claim) {
-            Some(Value::String(c)) => cfg.client_ids.contains(c),
+            Some(Value::String(c)) => cfg.client_of(c, issuer),
             Some(Value::Array(a)) => {
-                !a.is_empty() && a.iter().all(|c| matches!(c, Value::String(c) if cfg.client_ids.contains(c)))
+                !a.is_empty() && a.iter().all(|c| matches!(c, Value::String(c) if cfg.client_of(c, issuer)))
             }
             _ => false,
         };

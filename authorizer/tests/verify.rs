@@ -393,11 +393,61 @@ fn access_tokens_when_configured() {
 fn two_pools() -> (Verifier, std::sync::Arc<CountingFetcher>, std::sync::Arc<TestClock>) {
     let mut e = env();
     e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    e.insert("TENANTCTL_CLIENT_IDS".into(), CLIENTS_AB.into());
     verifier_with(&e)
 }
 
+/// Signed by pool B, for pool B's app client (a token naming pool A's `CLIENT` gets B's).
 fn sign_b(claims: &Value) -> String {
-    sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256)
+    let mut claims = claims.clone();
+    for claim in ["aud", "client_id"] {
+        if claims.get(claim) == Some(&json!(CLIENT)) {
+            claims[claim] = json!(CLIENT_B);
+        }
+    }
+    sign_with(&json!({"alg": "RS256", "kid": KID_B}), &claims, &key_b(), Algorithm::RS256)
+}
+
+/// Issue 23 item 2: an app client belongs to one pool. Before, `TENANTCTL_CLIENT_IDS` was one
+/// list for every issuer, so pool A's client id in a token signed by pool B was accepted.
+#[test]
+fn a_client_id_is_accepted_only_from_its_own_pool() {
+    let (v, _, _) = two_pools();
+    let b_token = |claims: &Value| sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256);
+    // Pool B's token for pool B's client: allowed; for pool A's client (ID token and access
+    // token alike): refused.
+    assert_eq!(v.verify(&sign_b(&globex(ISS_B))).unwrap().tenant_id, "globex");
+    let d = v.verify(&b_token(&globex(ISS_B))).unwrap_err();
+    assert_eq!((d.reason, d.class()), (DenyReason::WrongClient, DenyClass::Unauthorized), "{d}");
+    let mut both = globex(ISS_B);
+    both["aud"] = json!([CLIENT_B, CLIENT]);
+    assert_eq!(v.verify(&b_token(&both)).unwrap_err().reason, DenyReason::WrongClient);
+    // Pool A's token for pool B's client.
+    let mut a = good_claims();
+    a["aud"] = json!(CLIENT_B);
+    assert_eq!(v.verify(&sign(&a)).unwrap_err().reason, DenyReason::WrongClient);
+    let (va, _, _) = access_verifier(&[]);
+    let mut access = access_claims();
+    access["iss"] = json!(ISS_B);
+    access["cognito:groups"] = json!(["globex-member"]);
+    assert_eq!(va.verify(&sign_b(&access)).unwrap().tenant_id, "globex");
+    assert_eq!(va.verify(&b_token(&access)).unwrap_err().reason, DenyReason::WrongClient);
+
+    // The configuration names each client's pool, which must be a configured issuer's.
+    for bad in [
+        "client1",
+        "client1:",
+        ":us-east-1_poolA",
+        "client1:us-east-1_poolB",
+        "client1:us-east-1_poolA,client1:us-east-1_poolA",
+        "client1:https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA",
+        "client-1!:us-east-1_poolA",
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_CLIENT_IDS".into(), bad.into());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_CLIENT_IDS"), "{bad}: {r:?}");
+    }
 }
 
 fn globex(iss: &str) -> Value {
@@ -911,6 +961,7 @@ fn access_verifier(extra: &[(&str, &str)]) -> (Verifier, std::sync::Arc<Counting
     let mut e = env();
     e.insert("TENANTCTL_TOKEN_USE".into(), "access".into());
     e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    e.insert("TENANTCTL_CLIENT_IDS".into(), CLIENTS_AB.into());
     for (k, val) in extra {
         e.insert(k.to_string(), val.to_string());
     }
