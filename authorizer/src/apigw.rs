@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ScopedMethod;
 use crate::verify::{Deny, DenyClass, DenyReason, Verified, Verifier};
 
 /// A `TOKEN` authorizer event.
@@ -81,6 +82,13 @@ pub fn api_stage(method_arn: &str) -> Option<(&str, String)> {
     Some((partition, format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*")))
 }
 
+/// The verb and the path (without its leading `/`) of a methodArn checked by [`api_stage`].
+fn request_method(method_arn: &str) -> (&str, &str) {
+    let rest = method_arn.splitn(6, ':').nth(5).unwrap_or("");
+    let mut p = rest.splitn(4, '/').skip(2);
+    (p.next().unwrap_or(""), p.next().unwrap_or(""))
+}
+
 /// Strips an optional `Bearer ` prefix (any case).
 pub fn bearer_token(header: &str) -> &str {
     let h = header.trim();
@@ -106,7 +114,20 @@ fn policy(principal_id: String, effect: &str, resource: String) -> (String, Poli
 
 /// Builds the Allow response for a verified token.
 pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
-    let (principal_id, policy_document) = policy(v.sub.clone(), "Allow", resource);
+    allow_except(v, resource, Vec::new())
+}
+
+/// The Allow response for the API stage `resource`, with an explicit Deny of `denied` (the
+/// execute-api resources of the scoped methods the token lacks a scope for) when not empty.
+pub fn allow_except(v: &Verified, resource: String, denied: Vec<String>) -> AuthorizerResponse {
+    let (principal_id, mut policy_document) = policy(v.sub.clone(), "Allow", resource);
+    if !denied.is_empty() {
+        policy_document.statement.push(Statement {
+            action: "execute-api:Invoke".into(),
+            effect: "Deny".into(),
+            resource: denied,
+        });
+    }
     AuthorizerResponse {
         principal_id,
         policy_document,
@@ -148,7 +169,14 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
     };
     match verifier.verify(bearer_token(&event.authorization_token)) {
         Ok(v) => {
-            let mut resp = allow(&v, resource.clone());
+            // The answer is cached for the token and every method of the stage: it denies
+            // each scoped method the token holds none of the scopes of.
+            let scoped = &verifier.config().method_scopes;
+            let lacking: Vec<&ScopedMethod> =
+                scoped.iter().filter(|m| !m.scopes.iter().any(|s| v.scopes.contains(s))).collect();
+            let stage = resource.strip_suffix("*/*").unwrap_or(&resource);
+            let scoped_off = lacking.iter().map(|m| format!("{stage}{}", m.resource_suffix())).collect();
+            let mut resp = allow_except(&v, resource.clone(), scoped_off);
             if let Some(keys) = verifier.api_keys() {
                 let denied = |reason, detail: String| {
                     let d = Deny { reason, detail, sub: Some(v.sub.clone()) };
@@ -164,6 +192,12 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
                     }
                     Err(e) => return denied(DenyReason::ApiKeysUnavailable, e.0),
                 }
+            }
+            let (verb, path) = request_method(&event.method_arn);
+            if let Some(m) = lacking.iter().find(|m| m.matches(verb, path)) {
+                let detail = format!("{} {} needs one of the scopes {:?}", m.method, m.path, m.scopes);
+                let d = Deny { reason: DenyReason::MissingScope, detail, sub: Some(v.sub.clone()) };
+                return Decision::Deny(resp, d);
             }
             Decision::Allow(resp, v)
         }

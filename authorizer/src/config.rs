@@ -22,6 +22,9 @@ pub const ENV_CLOCK_SKEW_SECONDS: &str = "TENANTCTL_CLOCK_SKEW_SECONDS";
 pub const ENV_JWKS_BACKOFF_SECONDS: &str = "TENANTCTL_JWKS_BACKOFF_SECONDS";
 /// Contract §1.6: the tiers' usage plan ids, whose keys the authorizer reads (`keys`).
 pub const ENV_USAGE_PLANS: &str = "TENANTCTL_USAGE_PLANS";
+/// Issue 23 item 7: the methods that need scopes, as a JSON object
+/// `{"METHOD /path": ["scope", ...], ...}` (`{}`: none), from `authorizer.methods[].scopes`.
+pub const ENV_METHOD_SCOPES: &str = "TENANTCTL_METHOD_SCOPES";
 /// The API Gateway endpoint to read them from (emulator mode only; https or loopback http).
 pub const ENV_APIGW_ENDPOINT: &str = "TENANTCTL_APIGW_ENDPOINT";
 
@@ -43,6 +46,7 @@ pub const REQUIRED_ENV_VARS: &[&str] = &[
     ENV_ROLES,
     ENV_IDP_TENANTS,
     ENV_USAGE_PLANS,
+    ENV_METHOD_SCOPES,
 ];
 
 /// Every variable the authorizer reads (and `tenantctl apply` may set).
@@ -60,6 +64,7 @@ pub const ENV_VARS: &[&str] = &[
     ENV_CLOCK_SKEW_SECONDS,
     ENV_JWKS_BACKOFF_SECONDS,
     ENV_USAGE_PLANS,
+    ENV_METHOD_SCOPES,
     ENV_APIGW_ENDPOINT,
 ];
 
@@ -86,6 +91,105 @@ impl TokenUse {
             TokenUse::Access => "access",
         }
     }
+}
+
+/// A method whose callers need an access token holding one of `scopes` (as the Cognito
+/// authorizer's `authorizationScopes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedMethod {
+    /// `GET`, `POST`, ... or `ANY`.
+    pub method: String,
+    /// The resource path as declared: `/orders/{id}`, `/files/{proxy+}`.
+    pub path: String,
+    pub scopes: Vec<String>,
+}
+
+const HTTP_METHODS: &[&str] = &["ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
+impl ScopedMethod {
+    /// Whether a request (`verb`, and its path as the methodArn holds it: no leading `/`)
+    /// is this method: a `{param}` segment matches one segment, a last `{param+}` one or more.
+    pub fn matches(&self, verb: &str, request_path: &str) -> bool {
+        if self.method != "ANY" && self.method != verb {
+            return false;
+        }
+        let mut want = self.path.split('/').skip(1).filter(|s| !s.is_empty());
+        let mut got = request_path.split('/').filter(|s| !s.is_empty());
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(_)) if w.starts_with('{') && w.ends_with("+}") => return true,
+                (Some(w), Some(_)) if w.starts_with('{') => {}
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The method in a policy's execute-api resource, after `<api>/<stage>/`: `GET/orders/*`
+    /// for `GET /orders/{id}` (`*` also matches the paths below it), `*` for `ANY`.
+    pub fn resource_suffix(&self) -> String {
+        let verb = if self.method == "ANY" { "*" } else { self.method.as_str() };
+        let path: Vec<&str> = self
+            .path
+            .split('/')
+            .skip(1)
+            .filter(|s| !s.is_empty())
+            .map(|s| if s.starts_with('{') { "*" } else { s })
+            .collect();
+        format!("{verb}/{}", path.join("/"))
+    }
+}
+
+/// `{"METHOD /path": ["scope", ...]}`: methods of [`HTTP_METHODS`], paths of literal segments
+/// (`[A-Za-z0-9._~-]`) and `{param}` (a last `{param+}`), scopes without whitespace, quotes or
+/// backslashes (Cognito's resource server scopes).
+fn parse_method_scopes(v: &str) -> Result<Vec<ScopedMethod>, String> {
+    let map: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(v).map_err(|e| format!("not a JSON object of \"METHOD /path\": [scopes]: {e}"))?;
+    let mut out = Vec::with_capacity(map.len());
+    for (key, scopes) in map {
+        let (method, path) = key.split_once(' ').ok_or_else(|| format!("{key:?} is not \"METHOD /path\""))?;
+        if !HTTP_METHODS.contains(&method) {
+            return Err(format!("{key:?}: method {method:?} is not one of {}", HTTP_METHODS.join(", ")));
+        }
+        check_resource_path(path).map_err(|m| format!("{key:?}: {m}"))?;
+        let list = scopes.as_array().filter(|a| !a.is_empty()).ok_or_else(|| format!("{key:?}: scopes must be a non-empty list"))?;
+        let mut names = Vec::with_capacity(list.len());
+        for s in list {
+            match s.as_str() {
+                Some(s) if !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') => {
+                    names.push(s.to_string())
+                }
+                _ => return Err(format!("{key:?}: invalid scope {s}")),
+            }
+        }
+        out.push(ScopedMethod { method: method.to_string(), path: path.to_string(), scopes: names });
+    }
+    Ok(out)
+}
+
+fn check_resource_path(path: &str) -> Result<(), String> {
+    if path == "/" {
+        return Ok(());
+    }
+    let segments: Vec<&str> = path.strip_prefix('/').ok_or("the path must start with /")?.split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let ok = if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let name = match name.strip_suffix('+') {
+                Some(n) if i + 1 == segments.len() => n,
+                Some(_) => return Err(format!("{seg} must be the last segment")),
+                None => name,
+            };
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        } else {
+            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+        };
+        if !ok {
+            return Err(format!("invalid path segment {seg:?}"));
+        }
+    }
+    Ok(())
 }
 
 /// Which tenants an issuer (user pool) may speak for.
@@ -150,6 +254,8 @@ pub struct Config {
     /// Usage plan ids (`TENANTCTL_USAGE_PLANS`): when set, every Allow carries the tenant's
     /// API key as `usageIdentifierKey`.
     pub usage_plans: Vec<String>,
+    /// `TENANTCTL_METHOD_SCOPES`: the methods that need an access token holding a scope.
+    pub method_scopes: Vec<ScopedMethod>,
     /// `TENANTCTL_APIGW_ENDPOINT`, else `https://apigateway.<region>.<dns suffix>`.
     pub apigw_endpoint: String,
 }
@@ -323,8 +429,10 @@ impl Config {
             }
             None => format!("https://apigateway.{region}.{}", partition.dns_suffix),
         };
+        let method_scopes = parse_method_scopes(required(ENV_METHOD_SCOPES)?).map_err(|m| err(ENV_METHOD_SCOPES, m))?;
         Ok(Config {
             usage_plans,
+            method_scopes,
             apigw_endpoint,
             issuers,
             issuer_scopes,
@@ -520,6 +628,7 @@ mod tests {
             (ENV_TENANT_ATTRIBUTE, "tenant_id"),
             (ENV_IDP_TENANTS, "-"),
             (ENV_USAGE_PLANS, "-"),
+            (ENV_METHOD_SCOPES, "{}"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

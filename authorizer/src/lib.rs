@@ -28,7 +28,7 @@ pub mod verify;
 pub mod partition;
 
 pub use apigw::{authorize, decide, AuthorizerContext, AuthorizerResponse, Decision, TokenAuthorizerEvent};
-pub use config::{Config, ConfigError, IssuerScope, TokenUse};
+pub use config::{Config, ConfigError, IssuerScope, ScopedMethod, TokenUse};
 pub use jwks::{Clock, FetchError, HttpJwksFetcher, JwksFetcher, SystemClock};
 pub use keys::{ApiKeys, HttpKeyLister, KeyLister};
 pub use verify::{Deny, DenyClass, DenyReason, Verified, Verifier};

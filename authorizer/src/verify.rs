@@ -97,6 +97,9 @@ pub enum DenyReason {
     /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
     /// token's own pool, in a token whose `identities` does not name that provider.
     NotFederated,
+    /// The method needs a scope (`TENANTCTL_METHOD_SCOPES`) the token does not hold (an ID
+    /// token holds none).
+    MissingScope,
     /// Contract §1.6: no tier usage plan holds an API key of the tenant.
     NoApiKey,
     /// The tiers' API keys could not be read (see the log line's detail).
@@ -134,6 +137,7 @@ impl DenyReason {
             WrongPool => "wrong_pool",
             NoRole => "no_role",
             NotFederated => "not_federated",
+            MissingScope => "missing_scope",
             NoApiKey => "no_api_key",
             ApiKeysUnavailable => "api_keys_unavailable",
         }
@@ -153,6 +157,7 @@ impl DenyReason {
             | WrongPool
             | NoRole
             | NotFederated
+            | MissingScope
             | NoApiKey
             | ApiKeysUnavailable => DenyClass::Forbidden,
             BadEvent | BadMethodArn | MalformedToken | AlgNotAllowed | MissingKid | CriticalHeader | WrongIssuer
@@ -224,6 +229,9 @@ pub struct Verified {
     pub role_arn: String,
     pub issuer: String,
     pub groups: Vec<String>,
+    /// The access token's `scope`, read only when some method needs a scope
+    /// (`TENANTCTL_METHOD_SCOPES`); empty otherwise and for ID tokens.
+    pub scopes: Vec<String>,
 }
 
 /// Verifies tokens against a [`Config`], with a shared JWKS cache.
@@ -505,7 +513,14 @@ impl Verifier {
             return Err(forbid(&sub, NoRole, format!("no <tenant>-<role> group among {} groups", groups.len())));
         };
         let (tenant, role) = (tenant.to_string(), role.to_string());
+        let scopes = match claims.get("scope") {
+            Some(Value::String(s)) if !cfg.method_scopes.is_empty() && cfg.token_use == TokenUse::Access => {
+                s.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(Verified {
+            scopes,
             role_arn: cfg.role_arn(&tenant, &role),
             sub,
             tenant_id: tenant,

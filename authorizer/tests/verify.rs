@@ -1096,6 +1096,7 @@ fn every_setting_tenantctl_writes_is_required() {
         "TENANTCTL_ROLES",
         "TENANTCTL_IDP_TENANTS",
         "TENANTCTL_USAGE_PLANS",
+        "TENANTCTL_METHOD_SCOPES",
     ] {
         for absent in [None, Some(""), Some("  ")] {
             let mut e = env();
@@ -1119,5 +1120,106 @@ fn every_setting_tenantctl_writes_is_required() {
         let mut e = env();
         e.insert(var.into(), bad.into());
         assert_eq!(Config::from_env_map(&e).map_err(|e| e.var).err(), Some(var), "{var}={bad}");
+    }
+}
+
+const SCOPES: &str = r#"{"GET /orders/{id}": ["https://api.example/orders.read", "api/admin"], "POST /orders": ["api/orders.write"], "ANY /admin/{proxy+}": ["api/admin"]}"#;
+
+fn stage_arn(method_and_path: &str) -> String {
+    format!("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/{method_and_path}")
+}
+
+fn statements(resp: &tenantctl_authorizer::AuthorizerResponse) -> Vec<(String, Vec<String>)> {
+    resp.policy_document.statement.iter().map(|s| (s.effect.clone(), s.resource.clone())).collect()
+}
+
+/// Issue 23 item 7: a method with scopes (`TENANTCTL_METHOD_SCOPES`, as the Cognito
+/// authorizer's `authorizationScopes`) needs an access token holding one of them. Before, any
+/// access token was allowed whatever its scope. The cached policy covers the whole stage, so
+/// it carries an explicit Deny for each scoped method the token lacks a scope for: the answer
+/// API Gateway caches for the token is right for every method.
+#[test]
+fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
+    let (v, _, _) = access_verifier(&[("TENANTCTL_METHOD_SCOPES", SCOPES)]);
+    let stage = stage_arn("*/*");
+    let all_denied = vec![stage_arn("*/admin/*"), stage_arn("GET/orders/*"), stage_arn("POST/orders")];
+    // Only aws.cognito.signin.user.admin: a scoped method is denied (403) ...
+    let only_admin = sign(&access_claims());
+    for arn in ["GET/orders/42", "POST/orders", "DELETE/admin/users/7"] {
+        match decide(&v, &event(&only_admin, &stage_arn(arn))) {
+            Decision::Deny(resp, d) => {
+                assert_eq!((d.reason, d.class()), (DenyReason::MissingScope, DenyClass::Forbidden), "{arn}");
+                assert_eq!(
+                    statements(&resp),
+                    [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), all_denied.clone())],
+                    "{arn}"
+                );
+                assert_eq!(resp.context.as_ref().unwrap().tenant_id, "acme", "the cached answer serves other methods");
+            }
+            other => panic!("{arn}: {other:?}"),
+        }
+    }
+    // ... an unscoped one allowed, with the same policy (API Gateway caches it for the token).
+    for arn in ["GET/health", "GET/orders", "POST/orders/42", "GET/admin"] {
+        let Decision::Allow(resp, _) = decide(&v, &event(&only_admin, &stage_arn(arn))) else {
+            panic!("{arn}: {:?}", decide(&v, &event(&only_admin, &stage_arn(arn))))
+        };
+        assert_eq!(statements(&resp), [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), all_denied.clone())]);
+    }
+    // One of the method's scopes is enough; the others stay denied.
+    let mut read = access_claims();
+    read["scope"] = json!("openid https://api.example/orders.read");
+    let read = sign(&read);
+    let Decision::Allow(resp, _) = decide(&v, &event(&read, &stage_arn("GET/orders/42"))) else { panic!() };
+    assert_eq!(
+        statements(&resp),
+        [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), vec![stage_arn("*/admin/*"), stage_arn("POST/orders")])]
+    );
+    let d = authorize(&v, &event(&read, &stage_arn("POST/orders"))).unwrap_err();
+    assert_eq!(d.reason, DenyReason::MissingScope);
+    // A prefix or a part of a scope is not the scope.
+    for scope in ["api/orders", "api/orders.writer", "api/orders.write2", "API/ADMIN", "\"api/admin\""] {
+        let mut c = access_claims();
+        c["scope"] = json!(scope);
+        assert_eq!(authorize(&v, &event(&sign(&c), &stage_arn("POST/orders"))).unwrap_err().reason, DenyReason::MissingScope, "{scope}");
+    }
+    // Every scope: the plain stage Allow, as without scopes.
+    let mut all = access_claims();
+    all["scope"] = json!("api/admin api/orders.write");
+    let Decision::Allow(resp, _) = decide(&v, &event(&sign(&all), &stage_arn("POST/orders"))) else { panic!() };
+    assert_eq!(statements(&resp), [("Allow".to_string(), vec![stage.clone()])]);
+    // A scope of the wrong type holds none.
+    let mut odd = access_claims();
+    odd["scope"] = json!(["api/admin"]);
+    assert_eq!(authorize(&v, &event(&sign(&odd), &stage_arn("DELETE/admin/x"))).unwrap_err().reason, DenyReason::MissingScope);
+
+    // ID tokens hold no scope: a scoped method refuses them (as the Cognito authorizer does).
+    let mut e = env();
+    e.insert("TENANTCTL_METHOD_SCOPES".into(), SCOPES.into());
+    let (vid, _, _) = verifier_with(&e);
+    let id = sign(&good_claims());
+    assert_eq!(authorize(&vid, &event(&id, &stage_arn("GET/orders/1"))).unwrap_err().reason, DenyReason::MissingScope);
+    assert!(authorize(&vid, &event(&id, &stage_arn("GET/orders"))).is_ok());
+
+    // Bad settings fail at init.
+    for bad in [
+        "",
+        "[]",
+        "{",
+        r#"{"GET /orders": []}"#,
+        r#"{"GET /orders": "api/read"}"#,
+        r#"{"GET /orders": ["api read"]}"#,
+        r#"{"GET /orders": [""]}"#,
+        r#"{"FETCH /orders": ["api/read"]}"#,
+        r#"{"GET orders": ["api/read"]}"#,
+        r#"{"GET /orders/{id": ["api/read"]}"#,
+        r#"{"GET /{proxy+}/x": ["api/read"]}"#,
+        r#"{"GET /a//b": ["api/read"]}"#,
+        r#"{"GET /a*": ["api/read"]}"#,
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_METHOD_SCOPES".into(), bad.into());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_METHOD_SCOPES"), "{bad}: {r:?}");
     }
 }

@@ -151,6 +151,7 @@ pub fn env() -> HashMap<String, String> {
         ("TENANTCTL_TOKEN_USE", "id"),
         ("TENANTCTL_TENANT_ATTRIBUTE", "tenant_id"),
         ("TENANTCTL_USAGE_PLANS", "-"),
+        ("TENANTCTL_METHOD_SCOPES", "{}"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
