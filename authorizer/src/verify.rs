@@ -95,7 +95,8 @@ pub enum DenyReason {
     /// Groups, but no `<tenant>-<role>` group (e.g. only Cognito's automatic federated group).
     NoRole,
     /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
-    /// token's own pool, in a token whose `identities` does not name that provider.
+    /// token's own pool, in a token whose `identities` does not name that provider (access
+    /// tokens without `identities` take the group itself as the provider).
     NotFederated,
     /// The method needs a scope (`TENANTCTL_METHOD_SCOPES`) the token does not hold (an ID
     /// token holds none).
@@ -388,8 +389,10 @@ impl Verifier {
 
         // Federated users: the tenant comes from the provider they signed in through (the
         // token's `identities`, which Cognito writes), and must agree with the tenant claim.
-        let mut providers: Vec<&str> = Vec::new();
-        let mut federated_tenant: Option<&str> = None;
+        // Access tokens carry no `identities`: there Cognito's automatic group
+        // `<poolId>_<provider>` of the token's own pool names the provider (issue 23).
+        let own_pool = pool_id(issuer);
+        let mut named: Vec<&str> = Vec::new();
         if let Some(ids) = claims.get("identities") {
             let list: Vec<&Value> = match ids {
                 Value::Array(a) if !a.is_empty() => a.iter().collect(),
@@ -397,10 +400,18 @@ impl Verifier {
                 _ => return Err(forbid(&sub, UnknownProvider, "identities claim is empty or not a list")),
             };
             for id in list {
-                let provider = match id.get("providerName") {
-                    Some(Value::String(p)) if !p.is_empty() => p.as_str(),
+                match id.get("providerName") {
+                    Some(Value::String(p)) if !p.is_empty() => named.push(p.as_str()),
                     _ => return Err(forbid(&sub, UnknownProvider, "identity without providerName")),
                 };
+            }
+        } else if let (TokenUse::Access, Some(Value::Array(groups))) = (cfg.token_use, claims.get("cognito:groups")) {
+            named.extend(groups.iter().filter_map(|g| automatic_group_provider(g.as_str()?, own_pool)));
+        }
+        let mut providers: Vec<&str> = Vec::new();
+        let mut federated_tenant: Option<&str> = None;
+        if !named.is_empty() {
+            for provider in named {
                 let Some(t) = cfg.idp_tenants.get(provider) else {
                     return Err(forbid(&sub, UnknownProvider, format!("provider {provider:?}")));
                 };
@@ -452,13 +463,12 @@ impl Verifier {
                 .ok_or_else(|| deny(MalformedToken, "cognito:groups holds a non-string"))?,
             Some(_) => return Err(deny(MalformedToken, "cognito:groups is not a list")),
         };
-        let own_pool = pool_id(issuer);
         let mut role_groups: Vec<(&str, &str)> = Vec::with_capacity(groups.len());
         for g in &groups {
             // Cognito's automatic group of a federated user: `<poolId>_<providerName>`, with the
             // exact pool id of this token's issuer, and only for a provider the token's
             // `identities` names. It carries no role.
-            if let Some(provider) = g.strip_prefix(own_pool).and_then(|r| r.strip_prefix('_')) {
+            if let Some(provider) = automatic_group_provider(g, own_pool) {
                 if providers.contains(&provider) {
                     continue;
                 }
@@ -543,6 +553,11 @@ impl Verifier {
         };
         Err(forbid(sub, DenyReason::WrongPool, why))
     }
+}
+
+/// The provider of Cognito's automatic group `<poolId>_<provider>` of `own_pool`.
+fn automatic_group_provider<'a>(group: &'a str, own_pool: &str) -> Option<&'a str> {
+    group.strip_prefix(own_pool).and_then(|r| r.strip_prefix('_'))
 }
 
 fn decode_json(part: &str) -> Result<Map<String, Value>, String> {

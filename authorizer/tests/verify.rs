@@ -1016,10 +1016,10 @@ fn access_token_tenant_comes_from_its_groups() {
             WrongPool,
         ),
         (
-            // Access tokens carry no identities: the automatic group is not recognised.
-            "federated user's automatic group",
-            sign(&access(&|c| c["cognito:groups"] = json!(["us-east-1_poolA_acme-okta", "acme-member"]))),
-            NotFederated,
+            // Access tokens carry no identities: the automatic group is the provider (issue 23).
+            "automatic group of another tenant's provider",
+            sign(&access(&|c| c["cognito:groups"] = json!(["us-east-1_poolA_globex-azure", "acme-member"]))),
+            ProviderTenantMismatch,
         ),
         (
             "client in aud, not client_id",
@@ -1222,4 +1222,63 @@ fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
         let r = Config::from_env_map(&e);
         assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_METHOD_SCOPES"), "{bad}: {r:?}");
     }
+}
+
+/// Issue 23 item 1: an access token carries no `identities`; Cognito's automatic group
+/// `<poolId>_<provider>` of the token's own pool is then the evidence of the provider the user
+/// signed in through, and binds the token to that provider's tenant (it only narrows access).
+/// Before, the group was refused (`not_federated`) and the README advised a trigger that strips
+/// it, after which a linked account could carry another tenant's groups.
+#[test]
+fn access_token_automatic_group_binds_its_providers_tenant() {
+    use DenyReason::*;
+    let (v, _, _) = access_verifier(&[(
+        "TENANTCTL_IDP_TENANTS",
+        "acme-okta:acme,initech-okta:initech,globex-azure:globex,Google:*",
+    )]);
+    let groups = |g: &[&str]| {
+        let mut c = access_claims();
+        c["cognito:groups"] = json!(g);
+        c
+    };
+    let ok = v.verify(&sign(&groups(&["us-east-1_poolA_acme-okta", "acme-member"]))).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "member"));
+    // The pool's own provider binds no tenant.
+    assert_eq!(v.verify(&sign(&groups(&["us-east-1_poolA_Google", "acme-admin"]))).unwrap().tenant_id, "acme");
+    // globex's provider in its silo pool.
+    let mut g = groups(&["us-east-1_poolB_globex-azure", "globex-member"]);
+    g["iss"] = json!(ISS_B);
+    assert_eq!(v.verify(&sign_b(&g)).unwrap().tenant_id, "globex");
+    let cases: Vec<(&str, Value, DenyReason)> = vec![
+        ("a linked account: initech's provider, acme's groups", groups(&["us-east-1_poolA_initech-okta", "acme-admin"]), ProviderTenantMismatch),
+        (
+            "acme's provider, tenant attribute initech",
+            {
+                let mut c = groups(&["us-east-1_poolA_acme-okta", "initech-admin"]);
+                c["custom:tenant_id"] = json!("initech");
+                c
+            },
+            ProviderTenantMismatch,
+        ),
+        ("acme's provider, initech's groups", groups(&["us-east-1_poolA_acme-okta", "initech-admin"]), ForeignGroup),
+        (
+            "two providers of two tenants",
+            groups(&["us-east-1_poolA_acme-okta", "us-east-1_poolA_initech-okta", "acme-admin"]),
+            ProviderTenantMismatch,
+        ),
+        ("a provider tenantctl did not list", groups(&["us-east-1_poolA_evil", "acme-admin"]), UnknownProvider),
+        // A silo tenant's provider speaks for the silo tenant, whom the shared pool may not.
+        ("globex's provider in a token of the shared pool", groups(&["us-east-1_poolA_globex-azure", "acme-admin"]), WrongPool),
+        ("another pool's automatic group", groups(&["us-east-1_poolB_acme-okta", "acme-admin"]), ForeignGroup),
+        ("only the automatic group", groups(&["us-east-1_poolA_acme-okta"]), NoRole),
+    ];
+    for (name, claims, want) in cases {
+        let got = v.verify(&sign(&claims));
+        assert_eq!(got.as_ref().err().map(|d| d.reason), Some(want), "{name}: {got:?}");
+    }
+    // ID tokens keep the stricter rule: the group needs the provider in `identities`.
+    let (vid, _, _) = verifier();
+    let mut c = good_claims();
+    c["cognito:groups"] = json!(["us-east-1_poolA_acme-okta", "acme-member"]);
+    assert_eq!(vid.verify(&sign(&c)).unwrap_err().reason, NotFederated);
 }
