@@ -159,6 +159,9 @@ pub enum Decision {
     /// Authentication failed ([`DenyClass::Unauthorized`]): the Lambda fails with the error
     /// `Unauthorized`; API Gateway answers 401.
     Unauthorized(Deny),
+    /// No decision now ([`DenyClass::Error`]: the tenants' API keys cannot be read): the
+    /// Lambda fails with another error; API Gateway answers 500 and caches nothing.
+    Error(Deny),
 }
 
 /// The whole decision for one event.
@@ -178,19 +181,17 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
             let scoped_off = lacking.iter().map(|m| format!("{stage}{}", m.resource_suffix())).collect();
             let mut resp = allow_except(&v, resource.clone(), scoped_off);
             if let Some(keys) = verifier.api_keys() {
-                let denied = |reason, detail: String| {
-                    let d = Deny { reason, detail, sub: Some(v.sub.clone()) };
-                    Decision::Deny(deny_policy(&v.sub, resource.clone()), d)
-                };
+                // Not a Deny: API Gateway would cache it for the token.
+                let failed = |reason, detail: String| Decision::Error(Deny { reason, detail, sub: Some(v.sub.clone()) });
                 match keys.key_for(&v.tenant_id) {
                     Ok(Some(key)) => resp.usage_identifier_key = Some(key),
                     Ok(None) => {
-                        return denied(
+                        return failed(
                             DenyReason::NoApiKey,
                             format!("tenant {} has no API key in a tier plan", v.tenant_id),
                         )
                     }
-                    Err(e) => return denied(DenyReason::ApiKeysUnavailable, e.0),
+                    Err(e) => return failed(DenyReason::ApiKeysUnavailable, e.0),
                 }
             }
             let (verb, path) = request_method(&event.method_arn);
@@ -213,7 +214,7 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
 pub fn authorize(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Result<(AuthorizerResponse, Verified), Deny> {
     match decide(verifier, event) {
         Decision::Allow(resp, v) => Ok((resp, v)),
-        Decision::Deny(_, d) | Decision::Unauthorized(d) => Err(d),
+        Decision::Deny(_, d) | Decision::Unauthorized(d) | Decision::Error(d) => Err(d),
     }
 }
 
@@ -248,14 +249,16 @@ fn truncate(s: &str) -> &str {
 }
 
 /// The one structured log line for a denial (no token, no claims beyond the detail): `msg` is
-/// `unauthorized` (401) or `denied` (Deny policy, 403), `class` likewise.
+/// `unauthorized` (401), `denied` (Deny policy, 403) or `error` (500, level `ERROR`), `class`
+/// likewise.
 pub fn deny_log_line(d: &Deny, request_id: &str) -> String {
-    let msg = match d.class() {
-        DenyClass::Unauthorized => "unauthorized",
-        DenyClass::Forbidden => "denied",
+    let (level, msg) = match d.class() {
+        DenyClass::Unauthorized => ("WARN", "unauthorized"),
+        DenyClass::Forbidden => ("WARN", "denied"),
+        DenyClass::Error => ("ERROR", "error"),
     };
     serde_json::json!({
-        "level": "WARN",
+        "level": level,
         "msg": msg,
         "class": d.class().as_str(),
         "reason": d.reason.as_str(),

@@ -13,6 +13,11 @@ fn unauthorized() -> Diagnostic {
     Diagnostic { error_type: "Unauthorized".into(), error_message: "Unauthorized".into() }
 }
 
+/// Any error but `Unauthorized`: API Gateway answers 500 and caches nothing.
+fn failure() -> Diagnostic {
+    Diagnostic { error_type: "AuthorizerError".into(), error_message: "the authorizer cannot decide now".into() }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = match Config::from_env() {
@@ -26,6 +31,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    // Cold start: the tenants' API keys are read now, not on the first request. A failure is
+    // logged and remembered (requests answer 500 until a read succeeds).
+    if let Some(keys) = verifier.api_keys() {
+        if let Err(e) = keys.load() {
+            eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "api keys unavailable at init", "detail": e.0}));
+        }
+    }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TokenAuthorizerEvent>| {
         let verifier = verifier.clone();
         async move {
@@ -46,6 +58,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 Ok(Decision::Unauthorized(deny)) => {
                     eprintln!("{}", deny_log_line(&deny, &request_id));
                     Err(unauthorized())
+                }
+                // No decision now (the key store fails): 500, which API Gateway does not cache.
+                Ok(Decision::Error(deny)) => {
+                    eprintln!("{}", deny_log_line(&deny, &request_id));
+                    Err(failure())
                 }
                 Err(join) => {
                     eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "unauthorized", "reason": "internal", "detail": join.to_string(), "request_id": request_id}));

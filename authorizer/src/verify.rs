@@ -23,6 +23,10 @@ pub enum DenyClass {
     /// The token is authentic but its tenant or role check fails: an explicit `Deny` policy,
     /// API Gateway answers 403 (and caches the policy for the token).
     Forbidden,
+    /// The authorizer cannot decide now (the tenants' API keys cannot be read): the Lambda
+    /// fails with an error other than `Unauthorized`, which API Gateway answers with 500
+    /// (gateway response `AUTHORIZER_CONFIGURATION_ERROR`) and does not cache.
+    Error,
 }
 
 impl DenyClass {
@@ -30,6 +34,7 @@ impl DenyClass {
         match self {
             DenyClass::Unauthorized => "unauthorized",
             DenyClass::Forbidden => "forbidden",
+            DenyClass::Error => "error",
         }
     }
 }
@@ -101,9 +106,10 @@ pub enum DenyReason {
     /// The method needs a scope (`TENANTCTL_METHOD_SCOPES`) the token does not hold (an ID
     /// token holds none).
     MissingScope,
-    /// Contract §1.6: no tier usage plan holds an API key of the tenant.
+    /// Contract §1.6: no tier usage plan holds an API key of the tenant (a read at most
+    /// 10 s old says so). An error (500), not a cached Deny: the key may come.
     NoApiKey,
-    /// The tiers' API keys could not be read (see the log line's detail).
+    /// The tiers' API keys could not be read (see the log line's detail): an error (500).
     ApiKeysUnavailable,
 }
 
@@ -158,9 +164,8 @@ impl DenyReason {
             | WrongPool
             | NoRole
             | NotFederated
-            | MissingScope
-            | NoApiKey
-            | ApiKeysUnavailable => DenyClass::Forbidden,
+            | MissingScope => DenyClass::Forbidden,
+            NoApiKey | ApiKeysUnavailable => DenyClass::Error,
             BadEvent | BadMethodArn | MalformedToken | AlgNotAllowed | MissingKid | CriticalHeader | WrongIssuer
             | UnknownKid | JwksUnavailable | BadSignature | WrongTokenUse | WrongClient | MissingExp | Expired
             | NotYetValid | IssuedInFuture | MissingSub => DenyClass::Unauthorized,
@@ -249,7 +254,8 @@ impl Verifier {
         let jwks = JwksCache::new(fetcher, clock.clone(), config.jwks_backoff_seconds);
         let api_keys = (!config.usage_plans.is_empty()).then(|| {
             let lister = crate::keys::HttpKeyLister::new(config.apigw_endpoint.clone(), config.region.clone());
-            Arc::new(crate::keys::ApiKeys::new(config.platform.clone(), config.usage_plans.clone(), Arc::new(lister)))
+            let keys = crate::keys::ApiKeys::new(config.platform.clone(), config.usage_plans.clone(), Arc::new(lister));
+            Arc::new(keys.with_clock(clock.clone()))
         });
         Verifier { tenant_claim: config.tenant_claim(), config, clock, jwks, api_keys }
     }
@@ -257,11 +263,8 @@ impl Verifier {
     /// Reads the tenants' API keys with `lister` (tests; by default the plans are read over
     /// HTTP when `TENANTCTL_USAGE_PLANS` is set).
     pub fn with_key_lister(mut self, lister: Arc<dyn crate::keys::KeyLister>) -> Self {
-        self.api_keys = Some(Arc::new(crate::keys::ApiKeys::new(
-            self.config.platform.clone(),
-            self.config.usage_plans.clone(),
-            lister,
-        )));
+        let keys = crate::keys::ApiKeys::new(self.config.platform.clone(), self.config.usage_plans.clone(), lister);
+        self.api_keys = Some(Arc::new(keys.with_clock(self.clock.clone())));
         self
     }
 

@@ -1282,3 +1282,34 @@ fn access_token_automatic_group_binds_its_providers_tenant() {
     c["cognito:groups"] = json!(["us-east-1_poolA_acme-okta", "acme-member"]);
     assert_eq!(vid.verify(&sign(&c)).unwrap_err().reason, NotFederated);
 }
+
+struct Keys(Result<Vec<(String, String)>, String>);
+
+impl tenantctl_authorizer::KeyLister for Keys {
+    fn list(&self, _plan: &str) -> Result<Vec<(String, String)>, tenantctl_authorizer::FetchError> {
+        self.0.clone().map_err(tenantctl_authorizer::FetchError)
+    }
+}
+
+/// Issue 23 item 3: before, an unavailable key store and a missing key were an explicit Deny,
+/// which API Gateway caches for the token (`resultTtlSeconds`): now both are errors (500).
+#[test]
+fn key_store_failures_are_errors_api_gateway_does_not_cache() {
+    let mut e = env();
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "plan1".into());
+    for (lister, want) in [
+        (Keys(Err("HTTP 503".into())), DenyReason::ApiKeysUnavailable),
+        (Keys(Ok(vec![("acmesaas-globex".into(), "k".into())])), DenyReason::NoApiKey),
+    ] {
+        let (v, _, _) = verifier_with(&e);
+        let v = v.with_key_lister(std::sync::Arc::new(lister));
+        match decide(&v, &event(&sign(&good_claims()), METHOD_ARN)) {
+            Decision::Error(d) => assert_eq!((d.reason, d.class()), (want, DenyClass::Error)),
+            other => panic!("{want}: {other:?}"),
+        }
+    }
+    let (v, _, _) = verifier_with(&e);
+    let v = v.with_key_lister(std::sync::Arc::new(Keys(Ok(vec![("acmesaas-acme".into(), "k-acme".into())]))));
+    let Decision::Allow(resp, _) = decide(&v, &event(&sign(&good_claims()), METHOD_ARN)) else { panic!() };
+    assert_eq!(resp.usage_identifier_key.as_deref(), Some("k-acme"));
+}
