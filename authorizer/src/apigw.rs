@@ -1,5 +1,7 @@
 //! The API Gateway TOKEN authorizer event and response, and the handler logic.
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::ScopedMethod;
@@ -17,7 +19,8 @@ pub struct TokenAuthorizerEvent {
     pub method_arn: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `Debug` shows no API key value (see [`AuthorizerResponse::usage_identifier_key`]).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizerResponse {
     pub principal_id: String,
@@ -30,6 +33,17 @@ pub struct AuthorizerResponse {
     /// `AUTHORIZER`). Never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_identifier_key: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizerResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizerResponse")
+            .field("principal_id", &self.principal_id)
+            .field("policy_document", &self.policy_document)
+            .field("context", &self.context)
+            .field("usage_identifier_key", &self.usage_identifier_key.as_ref().map(|_| "** redacted **"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -164,13 +178,30 @@ pub enum Decision {
     Error(Deny),
 }
 
+/// Time kept back from the invocation's deadline for answering and logging.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+/// The deadline of the fetches during init (cold start), well within Lambda's 10 s init phase.
+pub const INIT_FETCH_BUDGET: Duration = Duration::from_secs(4);
+
+/// The deadline the fetches of one invocation share: Lambda's deadline (milliseconds since the
+/// Unix epoch, `Lambda-Runtime-Deadline-Ms`) less [`ANSWER_MARGIN`].
+pub fn fetch_deadline(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(ANSWER_MARGIN)
+}
+
 /// The whole decision for one event.
 pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
+    decide_until(verifier, event, None)
+}
+
+/// [`decide`], the key set fetch and the key reads sharing `deadline` (the invocation's).
+pub fn decide_until(verifier: &Verifier, event: &TokenAuthorizerEvent, deadline: Option<Instant>) -> Decision {
     let resource = match stage_resource(verifier, event) {
         Ok(r) => r,
         Err(d) => return Decision::Unauthorized(d),
     };
-    match verifier.verify(bearer_token(&event.authorization_token)) {
+    match verifier.verify_until(bearer_token(&event.authorization_token), deadline) {
         Ok(v) => {
             // The answer is cached for the token and every method of the stage: it denies
             // each scoped method the token holds none of the scopes of.
@@ -183,7 +214,7 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
             if let Some(keys) = verifier.api_keys() {
                 // Not a Deny: API Gateway would cache it for the token.
                 let failed = |reason, detail: String| Decision::Error(Deny { reason, detail, sub: Some(v.sub.clone()) });
-                match keys.key_for(&v.tenant_id) {
+                match keys.key_until(&v.tenant_id, deadline) {
                     Ok(Some(key)) => resp.usage_identifier_key = Some(key),
                     Ok(None) => {
                         return failed(

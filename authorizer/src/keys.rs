@@ -18,11 +18,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ring::{digest, hmac};
 
-use crate::jwks::{Clock, FetchError, SystemClock};
+use crate::jwks::{time_left, Clock, FetchError, SystemClock};
 
 /// Minimum time between two reads of the plans' keys for a tenant whose key is not known.
 pub const REFRESH_BACKOFF_SECONDS: u64 = 10;
@@ -30,6 +30,8 @@ pub const REFRESH_BACKOFF_SECONDS: u64 = 10;
 pub const FAILURE_BACKOFF_SECONDS: u64 = 5;
 /// A key read this long ago is read again before it is used.
 pub const KEY_TTL_SECONDS: u64 = 300;
+/// At most this long for one page.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(3);
 /// API Gateway's largest page.
 pub const PAGE: u32 = 500;
 /// Upper bound on one page of usage plan keys (500 keys of ~200 bytes).
@@ -38,6 +40,13 @@ pub const MAX_PAGE_BYTES: u64 = 1024 * 1024;
 /// Reads the keys of one usage plan: (name, value) pairs.
 pub trait KeyLister: Send + Sync {
     fn list(&self, usage_plan_id: &str) -> Result<Vec<(String, String)>, FetchError>;
+
+    /// [`KeyLister::list`], given up at `deadline` (shared with the other fetches of the
+    /// request or of init). By default the deadline is not looked at.
+    fn list_until(&self, usage_plan_id: &str, deadline: Option<Instant>) -> Result<Vec<(String, String)>, FetchError> {
+        let _ = deadline;
+        self.list(usage_plan_id)
+    }
 }
 
 /// AWS credentials (the Lambda's, from its environment).
@@ -80,7 +89,7 @@ impl HttpKeyLister {
     /// `endpoint`: `https://apigateway.<region>.<dns suffix>` unless overridden (emulator).
     pub fn new(endpoint: String, region: String) -> Self {
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(3)))
+            .timeout_global(Some(PAGE_TIMEOUT))
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent("tenantctl-authorizer")
@@ -102,6 +111,10 @@ impl HttpKeyLister {
 
 impl KeyLister for HttpKeyLister {
     fn list(&self, usage_plan_id: &str) -> Result<Vec<(String, String)>, FetchError> {
+        self.list_until(usage_plan_id, None)
+    }
+
+    fn list_until(&self, usage_plan_id: &str, deadline: Option<Instant>) -> Result<Vec<(String, String)>, FetchError> {
         if usage_plan_id.is_empty() || !usage_plan_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(FetchError(format!("invalid usage plan id {usage_plan_id:?}")));
         }
@@ -126,7 +139,11 @@ impl KeyLister for HttpKeyLister {
                 now(),
             );
             let url = format!("{}{}?{}", self.endpoint, path, canonical_query(&query));
-            let mut req = self.agent.get(&url).header("accept", "application/json");
+            // Each page within the time left: the pages share the deadline.
+            let timeout = time_left(deadline, PAGE_TIMEOUT)
+                .map_err(|e| FetchError(format!("GetUsagePlanKeys {usage_plan_id}: {e}")))?;
+            let mut req =
+                self.agent.get(&url).config().timeout_global(Some(timeout)).build().header("accept", "application/json");
             for (k, v) in &signed {
                 req = req.header(k.as_str(), v.as_str());
             }
@@ -204,10 +221,11 @@ impl ApiKeys {
         self
     }
 
-    /// Reads every plan's keys now (the cold start). A failure is remembered as a later read's.
-    pub fn load(&self) -> Result<(), FetchError> {
+    /// Reads every plan's keys now (the cold start), by `deadline`. A failure is remembered as
+    /// a later read's.
+    pub fn load(&self, deadline: Option<Instant>) -> Result<(), FetchError> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        self.read(&mut st)
+        self.read(&mut st, deadline)
     }
 
     /// The tenant's key value: Ok(None) when no tier plan holds a key of that tenant (after a
@@ -215,6 +233,11 @@ impl ApiKeys {
     /// (now, or within [`FAILURE_BACKOFF_SECONDS`] of a failed read) and none of the tenant's
     /// was read before.
     pub fn key_for(&self, tenant: &str) -> Result<Option<String>, FetchError> {
+        self.key_until(tenant, None)
+    }
+
+    /// [`ApiKeys::key_for`], a read given up at `deadline`.
+    pub fn key_until(&self, tenant: &str, deadline: Option<Instant>) -> Result<Option<String>, FetchError> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.clock.now_unix();
         let age = |t: Option<u64>| t.map(|t| now.saturating_sub(t));
@@ -230,7 +253,7 @@ impl ApiKeys {
         let result = if failed_recently {
             Err(FetchError(format!("{} (an earlier read, retried after {FAILURE_BACKOFF_SECONDS} s)", st.failed.as_ref().map_or("", |(_, e)| e.as_str()))))
         } else {
-            self.read(&mut st)
+            self.read(&mut st, deadline)
         };
         match (result, st.by_tenant.get(tenant)) {
             (Ok(()), key) => Ok(key.cloned()),
@@ -241,12 +264,15 @@ impl ApiKeys {
     }
 
     /// Reads every plan's keys into `st`; on failure keeps the keys read before.
-    fn read(&self, st: &mut KeysState) -> Result<(), FetchError> {
+    fn read(&self, st: &mut KeysState, deadline: Option<Instant>) -> Result<(), FetchError> {
         let now = self.clock.now_unix();
         let prefix = format!("{}-", self.platform);
         let mut by_tenant = HashMap::new();
         for plan in &self.plans {
-            match self.lister.list(plan) {
+            let listed = time_left(deadline, PAGE_TIMEOUT)
+                .map_err(|e| FetchError(format!("GetUsagePlanKeys {plan}: {e}")))
+                .and_then(|_| self.lister.list_until(plan, deadline));
+            match listed {
                 Ok(keys) => {
                     for (name, value) in keys {
                         if let Some(t) = name.strip_prefix(&prefix) {
@@ -445,7 +471,7 @@ mod tests {
     #[test]
     fn a_failed_read_is_an_error_remembered_briefly_never_no_key() {
         let (keys, lister, clock) = failing(true);
-        assert!(keys.load().is_err());
+        assert!(keys.load(None).is_err());
         for tenant in ["acme", "globex", "acme"] {
             let e = keys.key_for(tenant).unwrap_err();
             assert!(e.0.contains("HTTP 503"), "{e}");
@@ -463,7 +489,7 @@ mod tests {
     #[test]
     fn cached_keys_expire_and_stay_in_use_while_the_store_fails() {
         let (keys, lister, clock) = failing(false);
-        keys.load().unwrap();
+        keys.load(None).unwrap();
         assert_eq!(lister.0.load(Ordering::SeqCst), 1, "read at init");
         *lister.2.lock().unwrap() = "v2".into();
         clock.0.fetch_add(KEY_TTL_SECONDS - 1, Ordering::SeqCst);

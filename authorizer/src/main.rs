@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
-use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line};
+use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line, INIT_FETCH_BUDGET};
 use tenantctl_authorizer::{
-    decide, AuthorizerResponse, Config, Decision, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
+    decide_until, fetch_deadline, AuthorizerResponse, Config, Decision, HttpJwksFetcher, SystemClock,
+    TokenAuthorizerEvent, Verifier,
 };
 
 fn unauthorized() -> Diagnostic {
@@ -34,7 +35,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Cold start: the tenants' API keys are read now, not on the first request. A failure is
     // logged and remembered (requests answer 500 until a read succeeds).
     if let Some(keys) = verifier.api_keys() {
-        if let Err(e) = keys.load() {
+        if let Err(e) = keys.load(Some(std::time::Instant::now() + INIT_FETCH_BUDGET)) {
             eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "api keys unavailable at init", "detail": e.0}));
         }
     }
@@ -42,8 +43,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let verifier = verifier.clone();
         async move {
             let request_id = event.context.request_id.clone();
+            // The key set fetch and the key reads share one deadline, before the function's.
+            let deadline = fetch_deadline(event.context.deadline);
             // A JWKS fetch blocks: keep it off the runtime's thread.
-            let decision = tokio::task::spawn_blocking(move || decide(&verifier, &event.payload)).await;
+            let decision =
+                tokio::task::spawn_blocking(move || decide_until(&verifier, &event.payload, Some(deadline))).await;
             match decision {
                 Ok(Decision::Allow(resp, v)) => {
                     eprintln!("{}", allow_log_line(&v, &request_id));

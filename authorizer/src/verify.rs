@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -85,6 +86,8 @@ pub enum DenyReason {
     InvalidTenant,
     /// No `cognito:groups`, or an empty list.
     NoGroups,
+    /// `cognito:groups` is not a list of strings.
+    InvalidGroups,
     /// A group that is not `<tenant>-<role>` for the token's own tenant.
     ForeignGroup,
     /// A `<tenant>-<role>` group whose role is not configured.
@@ -137,6 +140,7 @@ impl DenyReason {
             MissingTenant => "missing_tenant",
             InvalidTenant => "invalid_tenant",
             NoGroups => "no_groups",
+            InvalidGroups => "invalid_groups",
             ForeignGroup => "foreign_group",
             UnknownRole => "unknown_role",
             UnknownProvider => "unknown_provider",
@@ -157,6 +161,7 @@ impl DenyReason {
             MissingTenant
             | InvalidTenant
             | NoGroups
+            | InvalidGroups
             | ForeignGroup
             | UnknownRole
             | UnknownProvider
@@ -279,6 +284,11 @@ impl Verifier {
 
     /// Verifies a raw JWT (no `Bearer ` prefix).
     pub fn verify(&self, token: &str) -> Result<Verified, Deny> {
+        self.verify_until(token, None)
+    }
+
+    /// [`Verifier::verify`], a key set fetch given up at `deadline` (the request's).
+    pub fn verify_until(&self, token: &str, deadline: Option<Instant>) -> Result<Verified, Deny> {
         use DenyReason::*;
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
             return Err(deny(MalformedToken, format!("token length {}", token.len())));
@@ -315,7 +325,7 @@ impl Verifier {
         if s64.is_empty() {
             return Err(deny(MalformedToken, "empty signature"));
         }
-        let key = self.jwks.key(issuer, &self.config.jwks_url(issuer), kid).map_err(|e| match e {
+        let key = self.jwks.key(issuer, &self.config.jwks_url(issuer), kid, deadline).map_err(|e| match e {
             KeyError::UnknownKid => deny(UnknownKid, format!("kid {kid:?} of {issuer}")),
             KeyError::Unavailable(why) => deny(JwksUnavailable, why),
         })?;
@@ -459,12 +469,15 @@ impl Verifier {
         let groups: Vec<String> = match claims.get("cognito:groups") {
             None | Some(Value::Null) => return Err(forbid(&sub, NoGroups, "no cognito:groups")),
             Some(Value::Array(a)) if a.is_empty() => return Err(forbid(&sub, NoGroups, "empty cognito:groups")),
+            // An authentic token whose groups are of the wrong type fails its role check: 403.
             Some(Value::Array(a)) => a
                 .iter()
                 .map(|g| g.as_str().map(str::to_string))
                 .collect::<Option<_>>()
-                .ok_or_else(|| deny(MalformedToken, "cognito:groups holds a non-string"))?,
-            Some(_) => return Err(deny(MalformedToken, "cognito:groups is not a list")),
+                .ok_or_else(|| forbid(&sub, InvalidGroups, "cognito:groups holds a non-string"))?,
+            Some(other) => {
+                return Err(forbid(&sub, InvalidGroups, format!("cognito:groups is {}", type_name(Some(other)))))
+            }
         };
         let mut role_groups: Vec<(&str, &str)> = Vec::with_capacity(groups.len());
         for g in &groups {

@@ -251,6 +251,21 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
             NoGroups,
         ),
         (
+            // Issue 23 item 8: an authentic token failing its role check is 403, not 401.
+            "groups not a list",
+            rs(&with(|c| {
+                c.insert("cognito:groups".into(), json!("acme-admin"));
+            })),
+            InvalidGroups,
+        ),
+        (
+            "groups holding a number",
+            rs(&with(|c| {
+                c.insert("cognito:groups".into(), json!(["acme-admin", 7]));
+            })),
+            InvalidGroups,
+        ),
+        (
             "federated through an unknown provider",
             rs(&with(|c| {
                 c.insert(
@@ -777,6 +792,7 @@ fn every_reason_is_either_401_or_403() {
         ForeignGroup,
         UnknownRole,
         NoGroups,
+        InvalidGroups,
         NoRole,
         MissingTenant,
         InvalidTenant,
@@ -1312,4 +1328,140 @@ fn key_store_failures_are_errors_api_gateway_does_not_cache() {
     let v = v.with_key_lister(std::sync::Arc::new(Keys(Ok(vec![("acmesaas-acme".into(), "k-acme".into())]))));
     let Decision::Allow(resp, _) = decide(&v, &event(&sign(&good_claims()), METHOD_ARN)) else { panic!() };
     assert_eq!(resp.usage_identifier_key.as_deref(), Some("k-acme"));
+}
+
+/// Issue 23 item 8: a key set answer without an RS256 signing key (empty, or only keys of
+/// other types) replaced the cached keys, so every token was 401 for the back-off window.
+#[test]
+fn a_key_set_without_rs256_keys_keeps_the_previous_keys() {
+    let (v, fetcher, clock) = verifier();
+    let good = sign(&good_claims());
+    assert!(v.verify(&good).is_ok());
+    let forged = sign_with(&json!({"alg": "RS256", "kid": "forged"}), &good_claims(), &key_a(), Algorithm::RS256);
+    for body in [
+        json!({"keys": []}).to_string(),
+        json!({"keys": [{"kty": "EC", "kid": "ec1", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}).to_string(),
+    ] {
+        fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), body.clone());
+        clock.advance(10);
+        let before = fetcher.count();
+        assert_eq!(v.verify(&forged).unwrap_err().reason, DenyReason::UnknownKid, "{body}");
+        assert_eq!(fetcher.count(), before + 1, "the unknown kid refetched");
+        assert!(v.verify(&good).is_ok(), "the cached keys stay after {body}");
+    }
+}
+
+/// Issue 23 item 8: two roles of equal precedence (tenantctl writes a role without
+/// `precedence` as 2147483647) tie-break by role name, the first in alphabetical order.
+#[test]
+fn roles_of_equal_precedence_tie_break_by_name() {
+    let mut e = env();
+    e.insert("TENANTCTL_ROLES".into(), "admin:2147483647,member:2147483647,viewer:20".into());
+    let (v, _, _) = verifier_with(&e);
+    let role = |groups: Value| {
+        let mut c = good_claims();
+        c["cognito:groups"] = groups;
+        v.verify(&sign(&c)).unwrap().role
+    };
+    assert_eq!(role(json!(["acme-member", "acme-admin"])), "admin");
+    assert_eq!(role(json!(["acme-admin", "acme-member"])), "admin");
+    assert_eq!(role(json!(["acme-member", "acme-viewer"])), "viewer");
+}
+
+/// Issue 23 item 8: `Debug` of the answer shows no API key value.
+#[test]
+fn debug_of_the_answer_redacts_the_api_key() {
+    let mut e = env();
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "plan1".into());
+    let (v, _, _) = verifier_with(&e);
+    let v = v.with_key_lister(std::sync::Arc::new(Keys(Ok(vec![("acmesaas-acme".into(), "s3cr3t-key-value".into())]))));
+    let decision = decide(&v, &event(&sign(&good_claims()), METHOD_ARN));
+    let Decision::Allow(resp, _) = &decision else { panic!("{decision:?}") };
+    assert_eq!(resp.usage_identifier_key.as_deref(), Some("s3cr3t-key-value"));
+    for shown in [format!("{decision:?}"), format!("{resp:?}"), format!("{decision:#?}")] {
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+}
+
+struct SlowKeys(std::sync::Mutex<Vec<Option<std::time::Instant>>>, std::time::Duration);
+
+impl tenantctl_authorizer::KeyLister for SlowKeys {
+    fn list(&self, plan: &str) -> Result<Vec<(String, String)>, tenantctl_authorizer::FetchError> {
+        self.list_until(plan, None)
+    }
+    fn list_until(
+        &self,
+        _plan: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<(String, String)>, tenantctl_authorizer::FetchError> {
+        self.0.lock().unwrap().push(deadline);
+        std::thread::sleep(self.1);
+        Ok(vec![("acmesaas-acme".into(), "k".into())])
+    }
+}
+
+struct DeadlineFetcher(std::sync::Mutex<Vec<Option<std::time::Instant>>>);
+
+impl tenantctl_authorizer::JwksFetcher for DeadlineFetcher {
+    fn fetch(&self, url: &str) -> Result<String, tenantctl_authorizer::FetchError> {
+        self.fetch_until(url, None)
+    }
+    fn fetch_until(&self, _url: &str, deadline: Option<std::time::Instant>) -> Result<String, tenantctl_authorizer::FetchError> {
+        self.0.lock().unwrap().push(deadline);
+        Ok(jwks(&[JWK_A]))
+    }
+}
+
+/// Issue 23 item 8: the key set fetch and every usage plan read of a request share the
+/// request's deadline; once it has passed no further read starts. Before, each took up to 3 s
+/// of its own, past a 5 s function timeout.
+#[test]
+fn the_fetches_of_a_request_share_one_deadline() {
+    use std::time::{Duration, Instant};
+    let mut e = env();
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "p1,p2,p3,p4".into());
+    let fetcher = std::sync::Arc::new(DeadlineFetcher(Default::default()));
+    let lister = std::sync::Arc::new(SlowKeys(Default::default(), Duration::from_millis(150)));
+    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW)).with_key_lister(lister.clone());
+    let deadline = Instant::now() + Duration::from_millis(200);
+    let start = Instant::now();
+    let decision = tenantctl_authorizer::decide_until(&v, &event(&sign(&good_claims()), METHOD_ARN), Some(deadline));
+    match &decision {
+        Decision::Error(d) => {
+            assert_eq!(d.reason, DenyReason::ApiKeysUnavailable);
+            assert!(d.detail.contains("deadline"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_millis(1000), "{:?}", start.elapsed());
+    assert_eq!(fetcher.0.lock().unwrap().as_slice(), [Some(deadline)]);
+    let reads = lister.0.lock().unwrap().clone();
+    assert!(reads.len() < 4 && reads.iter().all(|d| *d == Some(deadline)), "{reads:?}");
+
+    // The real clients give up at the deadline too (a server that never answers).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let _hold = std::thread::spawn(move || {
+        let conns: Vec<_> = silent.incoming().take(2).collect();
+        std::thread::sleep(Duration::from_secs(10));
+        drop(conns);
+    });
+    use tenantctl_authorizer::{HttpJwksFetcher, HttpKeyLister, JwksFetcher, KeyLister};
+    let start = Instant::now();
+    let r = HttpJwksFetcher::default()
+        .fetch_until(&format!("http://{addr}/jwks.json"), Some(Instant::now() + Duration::from_millis(300)));
+    assert!(r.is_err());
+    assert!(start.elapsed() < Duration::from_millis(2000), "JWKS: {:?}", start.elapsed());
+    let creds = tenantctl_authorizer::keys::Credentials {
+        access_key_id: "AKID".into(),
+        secret_access_key: "secret".into(),
+        session_token: None,
+    };
+    let start = Instant::now();
+    let r = HttpKeyLister::new(format!("http://{addr}"), "us-east-1".into())
+        .with_credentials(creds)
+        .list_until("plan1", Some(Instant::now() + Duration::from_millis(300)));
+    assert!(r.is_err());
+    assert!(start.elapsed() < Duration::from_millis(2000), "keys: {:?}", start.elapsed());
 }
