@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use common::*;
-use tenant_credentials::{CredentialsCache, StsAssumer, TenantContext};
+use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
 use tenantctl_authorizer::{
     authorize, Config, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
 };
@@ -176,7 +176,7 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
     assert_eq!(role.role().unwrap().arn(), role_arn);
     let ctx: HashMap<String, String> = serde_json::from_value(resp["context"].clone()).unwrap();
     let tenant = TenantContext::from_authorizer_context(&ctx).unwrap();
-    let cache = CredentialsCache::new(StsAssumer::new(sdk.sts.clone()));
+    let cache = CredentialsCache::new(StsAssumer::new(sdk.sts.clone()), RolePin::new(ACCOUNT, &p).unwrap());
     let creds = cache.credentials(&tenant).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(!creds.access_key_id.is_empty() && !creds.session_token.is_empty());
     // The same credentials again from the cache (no second AssumeRole needed).
