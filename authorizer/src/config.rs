@@ -307,25 +307,6 @@ impl Config {
             }
             issuers.push(iss.to_string());
         }
-        // `CLIENT_ID:POOL_ID`: each app client belongs to the one pool (issuer) that may sign
-        // its tokens.
-        let mut client_ids = Vec::new();
-        let mut client_issuers = BTreeMap::new();
-        for entry in split_list(required(ENV_CLIENT_IDS)?) {
-            let (c, pool) = entry
-                .split_once(':')
-                .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
-            if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-                return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
-            }
-            let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
-                return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
-            };
-            if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
-                return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
-            }
-            client_ids.push(c.to_string());
-        }
         let platform = required(ENV_PLATFORM)?.to_string();
         if !is_platform_name(&platform) {
             return Err(err(ENV_PLATFORM, format!("{platform:?} does not match ^[a-z][a-z0-9]{{0,19}}$")));
@@ -350,6 +331,25 @@ impl Config {
                     ),
                 ));
             }
+        }
+        // `CLIENT_ID:POOL_ID`: each app client belongs to the one pool (issuer) that may sign
+        // its tokens.
+        let mut client_ids = Vec::new();
+        let mut client_issuers = BTreeMap::new();
+        for entry in split_list(required(ENV_CLIENT_IDS)?) {
+            let (c, pool) = entry
+                .split_once(':')
+                .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
+            if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+                return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
+            }
+            let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
+                return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
+            };
+            if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
+                return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
+            }
+            client_ids.push(c.to_string());
         }
         let token_use = match required(ENV_TOKEN_USE)? {
             "id" => TokenUse::Id,
@@ -721,6 +721,7 @@ mod tests {
             ENV_ISSUERS.into(),
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_shared=*, https://cognito-idp.us-east-1.amazonaws.com/us-east-1_silo=globex".into(),
         );
+        e.insert(ENV_CLIENT_IDS.into(), "client1:us-east-1_shared,client2:us-east-1_silo".into());
         let c = Config::from_env_map(&e).unwrap();
         let (shared, silo) = (
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_shared",
@@ -779,6 +780,7 @@ mod tests {
         let mut e = base();
         e.insert(ENV_REGION.into(), "cn-north-1".into());
         e.insert(ENV_ISSUERS.into(), "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc=*".into());
+        e.insert(ENV_CLIENT_IDS.into(), "client1:cn-north-1_abc".into());
         let c = Config::from_env_map(&e).unwrap();
         assert_eq!(c.partition, "aws-cn");
         assert_eq!(
@@ -791,6 +793,7 @@ mod tests {
         );
         e.insert(ENV_REGION.into(), "us-gov-west-1".into());
         e.insert(ENV_ISSUERS.into(), "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_abc=*".into());
+        e.insert(ENV_CLIENT_IDS.into(), "client1:us-gov-west-1_abc".into());
         let c = Config::from_env_map(&e).unwrap();
         assert_eq!(
             c.role_arn("acme", "admin"),
