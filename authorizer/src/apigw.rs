@@ -213,7 +213,8 @@ pub fn decide_until(verifier: &Verifier, event: &TokenAuthorizerEvent, deadline:
             let mut resp = allow_except(&v, resource.clone(), scoped_off);
             if let Some(keys) = verifier.api_keys() {
                 // Not a Deny: API Gateway would cache it for the token.
-                let failed = |reason, detail: String| Decision::Error(Deny { reason, detail, sub: Some(v.sub.clone()) });
+                let failed =
+                    |reason, detail: String| Decision::Error(Deny { reason, detail, sub: Some(v.sub.clone()) });
                 match keys.key_until(&v.tenant_id, deadline) {
                     Ok(Some(key)) => resp.usage_identifier_key = Some(key),
                     Ok(None) => {

@@ -154,11 +154,18 @@ fn parse_method_scopes(v: &str) -> Result<Vec<ScopedMethod>, String> {
             return Err(format!("{key:?}: method {method:?} is not one of {}", HTTP_METHODS.join(", ")));
         }
         check_resource_path(path).map_err(|m| format!("{key:?}: {m}"))?;
-        let list = scopes.as_array().filter(|a| !a.is_empty()).ok_or_else(|| format!("{key:?}: scopes must be a non-empty list"))?;
+        let list = scopes
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| format!("{key:?}: scopes must be a non-empty list"))?;
         let mut names = Vec::with_capacity(list.len());
         for s in list {
             match s.as_str() {
-                Some(s) if !s.is_empty() && s.len() <= 256 && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') => {
+                Some(s)
+                    if !s.is_empty()
+                        && s.len() <= 256
+                        && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') =>
+                {
                     names.push(s.to_string())
                 }
                 _ => return Err(format!("{key:?}: invalid scope {s}")),
@@ -337,9 +344,9 @@ impl Config {
         let mut client_ids = Vec::new();
         let mut client_issuers = BTreeMap::new();
         for entry in split_list(required(ENV_CLIENT_IDS)?) {
-            let (c, pool) = entry
-                .split_once(':')
-                .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
+            let (c, pool) = entry.split_once(':').ok_or_else(|| {
+                err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)"))
+            })?;
             if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
                 return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
             }

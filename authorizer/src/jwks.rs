@@ -191,7 +191,13 @@ impl JwksCache {
 
     /// The key `kid` of `issuer` (whose JWKS lives at `url`), fetching the JWKS when the kid is
     /// unknown and the back-off window since the last attempt has passed.
-    pub fn key(&self, issuer: &str, url: &str, kid: &str, deadline: Option<Instant>) -> Result<Arc<DecodingKey>, KeyError> {
+    pub fn key(
+        &self,
+        issuer: &str,
+        url: &str,
+        kid: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<DecodingKey>, KeyError> {
         let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
         let entry = issuers.entry(issuer.to_string()).or_default();
         if let Some(k) = entry.keys.get(kid) {

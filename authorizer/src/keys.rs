@@ -142,8 +142,13 @@ impl KeyLister for HttpKeyLister {
             // Each page within the time left: the pages share the deadline.
             let timeout = time_left(deadline, PAGE_TIMEOUT)
                 .map_err(|e| FetchError(format!("GetUsagePlanKeys {usage_plan_id}: {e}")))?;
-            let mut req =
-                self.agent.get(&url).config().timeout_global(Some(timeout)).build().header("accept", "application/json");
+            let mut req = self
+                .agent
+                .get(&url)
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .header("accept", "application/json");
             for (k, v) in &signed {
                 req = req.header(k.as_str(), v.as_str());
             }
@@ -251,7 +256,10 @@ impl ApiKeys {
         }
         let failed_recently = st.failed.as_ref().is_some_and(|(t, _)| now.saturating_sub(*t) < FAILURE_BACKOFF_SECONDS);
         let result = if failed_recently {
-            Err(FetchError(format!("{} (an earlier read, retried after {FAILURE_BACKOFF_SECONDS} s)", st.failed.as_ref().map_or("", |(_, e)| e.as_str()))))
+            Err(FetchError(format!(
+                "{} (an earlier read, retried after {FAILURE_BACKOFF_SECONDS} s)",
+                st.failed.as_ref().map_or("", |(_, e)| e.as_str())
+            )))
         } else {
             self.read(&mut st, deadline)
         };
@@ -476,7 +484,11 @@ mod tests {
             let e = keys.key_for(tenant).unwrap_err();
             assert!(e.0.contains("HTTP 503"), "{e}");
         }
-        assert_eq!(lister.0.load(Ordering::SeqCst), 1, "the failure is remembered: no read for {FAILURE_BACKOFF_SECONDS} s");
+        assert_eq!(
+            lister.0.load(Ordering::SeqCst),
+            1,
+            "the failure is remembered: no read for {FAILURE_BACKOFF_SECONDS} s"
+        );
         lister.1.store(false, Ordering::SeqCst);
         clock.0.fetch_add(FAILURE_BACKOFF_SECONDS, Ordering::SeqCst);
         assert_eq!(keys.key_for("acme").unwrap().as_deref(), Some("v1"));

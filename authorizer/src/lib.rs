@@ -28,7 +28,8 @@ pub mod verify;
 pub mod partition;
 
 pub use apigw::{
-    authorize, decide, decide_until, fetch_deadline, AuthorizerContext, AuthorizerResponse, Decision, TokenAuthorizerEvent,
+    authorize, decide, decide_until, fetch_deadline, AuthorizerContext, AuthorizerResponse, Decision,
+    TokenAuthorizerEvent,
 };
 pub use config::{Config, ConfigError, IssuerScope, ScopedMethod, TokenUse};
 pub use jwks::{Clock, FetchError, HttpJwksFetcher, JwksFetcher, SystemClock};

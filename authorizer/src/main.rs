@@ -36,7 +36,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // logged and remembered (requests answer 500 until a read succeeds).
     if let Some(keys) = verifier.api_keys() {
         if let Err(e) = keys.load(Some(std::time::Instant::now() + INIT_FETCH_BUDGET)) {
-            eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "api keys unavailable at init", "detail": e.0}));
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "ERROR", "msg": "api keys unavailable at init", "detail": e.0})
+            );
         }
     }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TokenAuthorizerEvent>| {

@@ -62,7 +62,10 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
                 status = "500 Internal Server Error";
                 (String::new(), r#"{"message":"boom"}"#.to_string())
             } else {
-                (String::new(), r#"{"item":[{"id":"k1","type":"API_KEY","name":"acmesaas-acme","value":"key-acme"}]}"#.to_string())
+                (
+                    String::new(),
+                    r#"{"item":[{"id":"k1","type":"API_KEY","name":"acmesaas-acme","value":"key-acme"}]}"#.to_string(),
+                )
             }
         } else if method == "GET" && path.ends_with("/.well-known/jwks.json") {
             *rt.jwks_fetches.lock().unwrap() += 1;
@@ -318,8 +321,11 @@ const KEYS_ENV: &[(&str, &str)] = &[
 #[test]
 fn bootstrap_reads_the_api_keys_at_cold_start() {
     let good = sign(&current(good_claims()));
-    let (results, stderr, _, requests) =
-        run_function_with(Runtime::default(), KEYS_ENV, vec![("req-good".to_string(), event(&format!("Bearer {good}")))]);
+    let (results, stderr, _, requests) = run_function_with(
+        Runtime::default(),
+        KEYS_ENV,
+        vec![("req-good".to_string(), event(&format!("Bearer {good}")))],
+    );
     let (_, kind, body) = &results[0];
     assert_eq!(kind, "response", "{body}\n{stderr}");
     assert_eq!(body["usageIdentifierKey"], "key-acme");

@@ -428,7 +428,8 @@ fn sign_b(claims: &Value) -> String {
 #[test]
 fn a_client_id_is_accepted_only_from_its_own_pool() {
     let (v, _, _) = two_pools();
-    let b_token = |claims: &Value| sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256);
+    let b_token =
+        |claims: &Value| sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256);
     // Pool B's token for pool B's client: allowed; for pool A's client (ID token and access
     // token alike): refused.
     assert_eq!(v.verify(&sign_b(&globex(ISS_B))).unwrap().tenant_id, "globex");
@@ -1182,7 +1183,10 @@ fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
         let Decision::Allow(resp, _) = decide(&v, &event(&only_admin, &stage_arn(arn))) else {
             panic!("{arn}: {:?}", decide(&v, &event(&only_admin, &stage_arn(arn))))
         };
-        assert_eq!(statements(&resp), [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), all_denied.clone())]);
+        assert_eq!(
+            statements(&resp),
+            [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), all_denied.clone())]
+        );
     }
     // One of the method's scopes is enough; the others stay denied.
     let mut read = access_claims();
@@ -1191,7 +1195,10 @@ fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
     let Decision::Allow(resp, _) = decide(&v, &event(&read, &stage_arn("GET/orders/42"))) else { panic!() };
     assert_eq!(
         statements(&resp),
-        [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), vec![stage_arn("*/admin/*"), stage_arn("POST/orders")])]
+        [
+            ("Allow".to_string(), vec![stage.clone()]),
+            ("Deny".to_string(), vec![stage_arn("*/admin/*"), stage_arn("POST/orders")])
+        ]
     );
     let d = authorize(&v, &event(&read, &stage_arn("POST/orders"))).unwrap_err();
     assert_eq!(d.reason, DenyReason::MissingScope);
@@ -1199,7 +1206,11 @@ fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
     for scope in ["api/orders", "api/orders.writer", "api/orders.write2", "API/ADMIN", "\"api/admin\""] {
         let mut c = access_claims();
         c["scope"] = json!(scope);
-        assert_eq!(authorize(&v, &event(&sign(&c), &stage_arn("POST/orders"))).unwrap_err().reason, DenyReason::MissingScope, "{scope}");
+        assert_eq!(
+            authorize(&v, &event(&sign(&c), &stage_arn("POST/orders"))).unwrap_err().reason,
+            DenyReason::MissingScope,
+            "{scope}"
+        );
     }
     // Every scope: the plain stage Allow, as without scopes.
     let mut all = access_claims();
@@ -1209,7 +1220,10 @@ fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
     // A scope of the wrong type holds none.
     let mut odd = access_claims();
     odd["scope"] = json!(["api/admin"]);
-    assert_eq!(authorize(&v, &event(&sign(&odd), &stage_arn("DELETE/admin/x"))).unwrap_err().reason, DenyReason::MissingScope);
+    assert_eq!(
+        authorize(&v, &event(&sign(&odd), &stage_arn("DELETE/admin/x"))).unwrap_err().reason,
+        DenyReason::MissingScope
+    );
 
     // ID tokens hold no scope: a scoped method refuses them (as the Cognito authorizer does).
     let mut e = env();
@@ -1268,7 +1282,11 @@ fn access_token_automatic_group_binds_its_providers_tenant() {
     g["iss"] = json!(ISS_B);
     assert_eq!(v.verify(&sign_b(&g)).unwrap().tenant_id, "globex");
     let cases: Vec<(&str, Value, DenyReason)> = vec![
-        ("a linked account: initech's provider, acme's groups", groups(&["us-east-1_poolA_initech-okta", "acme-admin"]), ForeignGroup),
+        (
+            "a linked account: initech's provider, acme's groups",
+            groups(&["us-east-1_poolA_initech-okta", "acme-admin"]),
+            ForeignGroup,
+        ),
         (
             "acme's provider, tenant attribute initech",
             {
@@ -1286,7 +1304,11 @@ fn access_token_automatic_group_binds_its_providers_tenant() {
         ),
         ("a provider tenantctl did not list", groups(&["us-east-1_poolA_evil", "acme-admin"]), UnknownProvider),
         // A silo tenant's provider speaks for the silo tenant, whom the shared pool may not.
-        ("globex's provider in a token of the shared pool", groups(&["us-east-1_poolA_globex-azure", "acme-admin"]), WrongPool),
+        (
+            "globex's provider in a token of the shared pool",
+            groups(&["us-east-1_poolA_globex-azure", "acme-admin"]),
+            WrongPool,
+        ),
         ("another pool's automatic group", groups(&["us-east-1_poolB_acme-okta", "acme-admin"]), ForeignGroup),
         ("only the automatic group", groups(&["us-east-1_poolA_acme-okta"]), NoRole),
     ];
@@ -1409,7 +1431,11 @@ impl tenantctl_authorizer::JwksFetcher for DeadlineFetcher {
     fn fetch(&self, url: &str) -> Result<String, tenantctl_authorizer::FetchError> {
         self.fetch_until(url, None)
     }
-    fn fetch_until(&self, _url: &str, deadline: Option<std::time::Instant>) -> Result<String, tenantctl_authorizer::FetchError> {
+    fn fetch_until(
+        &self,
+        _url: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<String, tenantctl_authorizer::FetchError> {
         self.0.lock().unwrap().push(deadline);
         Ok(jwks(&[JWK_A]))
     }
@@ -1425,7 +1451,8 @@ fn the_fetches_of_a_request_share_one_deadline() {
     e.insert("TENANTCTL_USAGE_PLANS".into(), "p1,p2,p3,p4".into());
     let fetcher = std::sync::Arc::new(DeadlineFetcher(Default::default()));
     let lister = std::sync::Arc::new(SlowKeys(Default::default(), Duration::from_millis(150)));
-    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW)).with_key_lister(lister.clone());
+    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW))
+        .with_key_lister(lister.clone());
     let deadline = Instant::now() + Duration::from_millis(200);
     let start = Instant::now();
     let decision = tenantctl_authorizer::decide_until(&v, &event(&sign(&good_claims()), METHOD_ARN), Some(deadline));

@@ -352,6 +352,8 @@ enum Cached {
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+/// The slots by key, each with the use counter of its last use; and the counter.
+type Slots = (HashMap<TenantContext, (Slot, u64)>, u64);
 
 /// Credentials per (tenant, role ARN, caller), refreshed `refresh_before` seconds before
 /// expiry. One AssumeRole at a time per key: concurrent callers wait for it instead of calling
@@ -366,7 +368,7 @@ pub struct CredentialsCache<A, C = SystemClock> {
     duration_seconds: Option<i32>,
     region: Option<String>,
     /// Slot and the use counter of its last use (the least recently used is evicted first).
-    slots: Mutex<(HashMap<TenantContext, (Slot, u64)>, u64)>,
+    slots: Mutex<Slots>,
 }
 
 impl<A: RoleAssumer> CredentialsCache<A, SystemClock> {
@@ -573,9 +575,12 @@ mod tests {
     async fn one_entry_per_tenant_role_and_single_flight() {
         let (cache, sts, _) = setup();
         let acme = TenantContext::new("acme", ARN, SUB).unwrap();
-        let globex =
-            TenantContext::new("globex", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member", SUB)
-                .unwrap();
+        let globex = TenantContext::new(
+            "globex",
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member",
+            SUB,
+        )
+        .unwrap();
         let calls = (0..10).map(|i| {
             let ctx = if i % 2 == 0 { acme.clone() } else { globex.clone() };
             let cache = &cache;
@@ -711,7 +716,11 @@ mod tests {
     #[test]
     fn context_must_name_the_tenants_own_role() {
         assert!(TenantContext::new("acme", ARN, SUB).is_ok());
-        assert!(TenantContext::new("acme-corp", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-admin", SUB)
+        assert!(TenantContext::new(
+            "acme-corp",
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-admin",
+            SUB
+        )
         .is_ok());
         for (tenant, arn) in [
             ("globex", ARN),
@@ -727,8 +736,10 @@ mod tests {
         ] {
             assert!(TenantContext::new(tenant, arn, SUB).is_err(), "{tenant} {arn}");
         }
-        let map: HashMap<String, String> =
-            [("tenant_id", "acme"), ("role_arn", ARN), ("sub", SUB)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = [("tenant_id", "acme"), ("role_arn", ARN), ("sub", SUB)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(TenantContext::from_authorizer_context(&map).unwrap().tenant_id(), "acme");
     }
 
@@ -740,15 +751,19 @@ mod tests {
         let err = cache.credentials(&aws).await.unwrap_err();
         assert!(matches!(&err, Error::InvalidContext(m) if m.contains("aws-cn")), "{err}");
         assert_eq!(sts.calls.load(Ordering::SeqCst), 0, "refused before any STS call");
-        let cn = TenantContext::new("acme", "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin", SUB)
-            .unwrap();
+        let cn =
+            TenantContext::new("acme", "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin", SUB)
+                .unwrap();
         assert_eq!(cn.partition(), "aws-cn");
         assert!(cache.credentials(&cn).await.is_ok());
         assert!(cn.check_partition("us-east-1").is_err());
         assert!(aws.check_partition("us-east-1").is_ok());
-        let gov =
-            TenantContext::new("acme", "arn:aws-us-gov:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin", SUB)
-                .unwrap();
+        let gov = TenantContext::new(
+            "acme",
+            "arn:aws-us-gov:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin",
+            SUB,
+        )
+        .unwrap();
         assert!(gov.check_partition("us-gov-west-1").is_ok());
         assert!(gov.check_partition("us-east-1").is_err());
     }
