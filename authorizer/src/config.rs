@@ -339,25 +339,7 @@ impl Config {
                 ));
             }
         }
-        // `CLIENT_ID:POOL_ID`: each app client belongs to the one pool (issuer) that may sign
-        // its tokens.
-        let mut client_ids = Vec::new();
-        let mut client_issuers = BTreeMap::new();
-        for entry in split_list(required(ENV_CLIENT_IDS)?) {
-            let (c, pool) = entry.split_once(':').ok_or_else(|| {
-                err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)"))
-            })?;
-            if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-                return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
-            }
-            let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
-                return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
-            };
-            if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
-                return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
-            }
-            client_ids.push(c.to_string());
-        }
+        let (client_ids, client_issuers) = parse_clients(required(ENV_CLIENT_IDS)?, &issuers)?;
         let token_use = match required(ENV_TOKEN_USE)? {
             "id" => TokenUse::Id,
             "access" => TokenUse::Access,
@@ -392,22 +374,7 @@ impl Config {
                 return Err(err(ENV_JWKS_URL, "several issuers need {issuer} or {pool_id} in the template"));
             }
         }
-        let mut idp_tenants = BTreeMap::new();
-        if let Some(v) = none_or(required(ENV_IDP_TENANTS)?) {
-            for item in split_list(v) {
-                let (provider, tenant) = item
-                    .rsplit_once(':')
-                    .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
-                // `*`: one of the pool's own providers (social, enterprise), which speaks
-                // for no tenant: the tenant comes from the tenant attribute.
-                if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(tenant)) {
-                    return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
-                }
-                if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
-                    return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
-                }
-            }
-        }
+        let idp_tenants = parse_idp_tenants(none_or(required(ENV_IDP_TENANTS)?))?;
         let clock_skew_seconds = parse_seconds(
             get(ENV_CLOCK_SKEW_SECONDS),
             ENV_CLOCK_SKEW_SECONDS,
@@ -503,6 +470,48 @@ pub fn role_arn_in(partition: &str, account_id: &str, platform: &str, tenant: &s
 /// The last path segment of a Cognito issuer URL (the user pool id).
 pub fn pool_id(issuer: &str) -> &str {
     issuer.rsplit('/').next().unwrap_or(issuer)
+}
+
+/// `TENANTCTL_CLIENT_IDS`, `CLIENT_ID:POOL_ID,...`: each app client belongs to the one pool
+/// (of `issuers`) that may sign its tokens. The ids in order, and client -> issuer.
+fn parse_clients(v: &str, issuers: &[String]) -> Result<(Vec<String>, BTreeMap<String, String>), ConfigError> {
+    let mut client_ids = Vec::new();
+    let mut client_issuers = BTreeMap::new();
+    for entry in split_list(v) {
+        let (c, pool) = entry
+            .split_once(':')
+            .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
+        if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
+        }
+        let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
+            return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
+        };
+        if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
+            return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
+        }
+        client_ids.push(c.to_string());
+    }
+    Ok((client_ids, client_issuers))
+}
+
+/// `TENANTCTL_IDP_TENANTS`, `providerName:tenant,...` (None: `-`, no provider).
+fn parse_idp_tenants(v: Option<&str>) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut idp_tenants = BTreeMap::new();
+    for item in v.map(split_list).unwrap_or_default() {
+        let (provider, tenant) = item
+            .rsplit_once(':')
+            .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
+        // `*`: one of the pool's own providers (social, enterprise), which speaks for no
+        // tenant: the tenant comes from the tenant attribute.
+        if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(tenant)) {
+            return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
+        }
+        if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
+            return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
+        }
+    }
+    Ok(idp_tenants)
 }
 
 /// [`NONE`] as `None`: a required list variable that tenantctl writes even when it is empty.

@@ -400,60 +400,8 @@ impl Verifier {
             }
         };
 
-        // Federated users: the tenant comes from the provider they signed in through (the
-        // token's `identities`, which Cognito writes), and must agree with the tenant claim.
-        // Access tokens carry no `identities`: there Cognito's automatic group
-        // `<poolId>_<provider>` of the token's own pool names the provider (issue 23).
         let own_pool = pool_id(issuer);
-        let mut named: Vec<&str> = Vec::new();
-        if let Some(ids) = claims.get("identities") {
-            let list: Vec<&Value> = match ids {
-                Value::Array(a) if !a.is_empty() => a.iter().collect(),
-                Value::Object(_) => vec![ids],
-                _ => return Err(forbid(&sub, UnknownProvider, "identities claim is empty or not a list")),
-            };
-            for id in list {
-                match id.get("providerName") {
-                    Some(Value::String(p)) if !p.is_empty() => named.push(p.as_str()),
-                    _ => return Err(forbid(&sub, UnknownProvider, "identity without providerName")),
-                };
-            }
-        } else if let (TokenUse::Access, Some(Value::Array(groups))) = (cfg.token_use, claims.get("cognito:groups")) {
-            named.extend(groups.iter().filter_map(|g| automatic_group_provider(g.as_str()?, own_pool)));
-        }
-        let mut providers: Vec<&str> = Vec::new();
-        let mut federated_tenant: Option<&str> = None;
-        if !named.is_empty() {
-            for provider in named {
-                let Some(t) = cfg.idp_tenants.get(provider) else {
-                    return Err(forbid(&sub, UnknownProvider, format!("provider {provider:?}")));
-                };
-                if t == crate::config::ANY_TENANT {
-                    // A pool's own provider: binds no tenant (the tenant attribute, which no
-                    // provider may map, says which).
-                    providers.push(provider);
-                    continue;
-                }
-                if let Some(prev) = federated_tenant.filter(|prev| *prev != t) {
-                    return Err(forbid(
-                        &sub,
-                        ProviderTenantMismatch,
-                        format!("provider {provider:?} belongs to {t:?}, another identity's to {prev:?}"),
-                    ));
-                }
-                federated_tenant = Some(t);
-                providers.push(provider);
-            }
-            if let (Some(f), Some(a)) = (federated_tenant, attr_tenant) {
-                if f != a {
-                    return Err(forbid(
-                        &sub,
-                        ProviderTenantMismatch,
-                        format!("provider {:?} belongs to {f:?}, token says {a:?}", providers[0]),
-                    ));
-                }
-            }
-        }
+        let (providers, federated_tenant) = self.federation(claims, own_pool, attr_tenant, &sub)?;
 
         // The tenant the token claims, before any group is looked at. ID tokens must claim one;
         // access tokens may leave it to their groups.
@@ -558,6 +506,72 @@ impl Verifier {
 }
 
 impl Verifier {
+    /// Federated users: the tenant comes from the provider they signed in through (the
+    /// token's `identities`, which Cognito writes), and must agree with the tenant claim
+    /// `attr_tenant`. Access tokens carry no `identities`: there Cognito's automatic group
+    /// `<poolId>_<provider>` of the token's own pool names the provider (issue 23). Returns the
+    /// providers named and the tenant they bind (None: no provider, or only the pool's own).
+    fn federation<'a>(
+        &'a self,
+        claims: &'a Map<String, Value>,
+        own_pool: &str,
+        attr_tenant: Option<&str>,
+        sub: &str,
+    ) -> Result<(Vec<&'a str>, Option<&'a str>), Deny> {
+        use DenyReason::*;
+        let cfg = &self.config;
+        let mut named: Vec<&str> = Vec::new();
+        if let Some(ids) = claims.get("identities") {
+            let list: Vec<&Value> = match ids {
+                Value::Array(a) if !a.is_empty() => a.iter().collect(),
+                Value::Object(_) => vec![ids],
+                _ => return Err(forbid(sub, UnknownProvider, "identities claim is empty or not a list")),
+            };
+            for id in list {
+                match id.get("providerName") {
+                    Some(Value::String(p)) if !p.is_empty() => named.push(p.as_str()),
+                    _ => return Err(forbid(sub, UnknownProvider, "identity without providerName")),
+                };
+            }
+        } else if let (TokenUse::Access, Some(Value::Array(groups))) = (cfg.token_use, claims.get("cognito:groups")) {
+            named.extend(groups.iter().filter_map(|g| automatic_group_provider(g.as_str()?, own_pool)));
+        }
+        let mut providers: Vec<&str> = Vec::new();
+        let mut federated_tenant: Option<&str> = None;
+        if !named.is_empty() {
+            for provider in named {
+                let Some(t) = cfg.idp_tenants.get(provider) else {
+                    return Err(forbid(sub, UnknownProvider, format!("provider {provider:?}")));
+                };
+                if t == crate::config::ANY_TENANT {
+                    // A pool's own provider: binds no tenant (the tenant attribute, which no
+                    // provider may map, says which).
+                    providers.push(provider);
+                    continue;
+                }
+                if let Some(prev) = federated_tenant.filter(|prev| *prev != t) {
+                    return Err(forbid(
+                        sub,
+                        ProviderTenantMismatch,
+                        format!("provider {provider:?} belongs to {t:?}, another identity's to {prev:?}"),
+                    ));
+                }
+                federated_tenant = Some(t);
+                providers.push(provider);
+            }
+            if let (Some(f), Some(a)) = (federated_tenant, attr_tenant) {
+                if f != a {
+                    return Err(forbid(
+                        sub,
+                        ProviderTenantMismatch,
+                        format!("provider {:?} belongs to {f:?}, token says {a:?}", providers[0]),
+                    ));
+                }
+            }
+        }
+        Ok((providers, federated_tenant))
+    }
+
     /// The pool-to-tenant binding: `wrong_pool` unless `issuer` may speak for `tenant`.
     fn check_pool(&self, issuer: &str, tenant: &str, sub: &str) -> Result<(), Deny> {
         if self.config.issuer_may_speak_for(issuer, tenant) {
