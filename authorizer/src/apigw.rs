@@ -1,7 +1,10 @@
 //! The API Gateway TOKEN authorizer event and response, and the handler logic.
 
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Serialize};
 
+use crate::config::ScopedMethod;
 use crate::verify::{Deny, DenyClass, DenyReason, Verified, Verifier};
 
 /// A `TOKEN` authorizer event.
@@ -16,7 +19,8 @@ pub struct TokenAuthorizerEvent {
     pub method_arn: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `Debug` shows no API key value (see [`AuthorizerResponse::usage_identifier_key`]).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizerResponse {
     pub principal_id: String,
@@ -29,6 +33,17 @@ pub struct AuthorizerResponse {
     /// `AUTHORIZER`). Never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_identifier_key: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizerResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizerResponse")
+            .field("principal_id", &self.principal_id)
+            .field("policy_document", &self.policy_document)
+            .field("context", &self.context)
+            .field("usage_identifier_key", &self.usage_identifier_key.as_ref().map(|_| "** redacted **"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,6 +96,13 @@ pub fn api_stage(method_arn: &str) -> Option<(&str, String)> {
     Some((partition, format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}/*/*")))
 }
 
+/// The verb and the path (without its leading `/`) of a methodArn checked by [`api_stage`].
+fn request_method(method_arn: &str) -> (&str, &str) {
+    let rest = method_arn.splitn(6, ':').nth(5).unwrap_or("");
+    let mut p = rest.splitn(4, '/').skip(2);
+    (p.next().unwrap_or(""), p.next().unwrap_or(""))
+}
+
 /// Strips an optional `Bearer ` prefix (any case).
 pub fn bearer_token(header: &str) -> &str {
     let h = header.trim();
@@ -106,7 +128,20 @@ fn policy(principal_id: String, effect: &str, resource: String) -> (String, Poli
 
 /// Builds the Allow response for a verified token.
 pub fn allow(v: &Verified, resource: String) -> AuthorizerResponse {
-    let (principal_id, policy_document) = policy(v.sub.clone(), "Allow", resource);
+    allow_except(v, resource, Vec::new())
+}
+
+/// The Allow response for the API stage `resource`, with an explicit Deny of `denied` (the
+/// execute-api resources of the scoped methods the token lacks a scope for) when not empty.
+pub fn allow_except(v: &Verified, resource: String, denied: Vec<String>) -> AuthorizerResponse {
+    let (principal_id, mut policy_document) = policy(v.sub.clone(), "Allow", resource);
+    if !denied.is_empty() {
+        policy_document.statement.push(Statement {
+            action: "execute-api:Invoke".into(),
+            effect: "Deny".into(),
+            resource: denied,
+        });
+    }
     AuthorizerResponse {
         principal_id,
         policy_document,
@@ -138,32 +173,64 @@ pub enum Decision {
     /// Authentication failed ([`DenyClass::Unauthorized`]): the Lambda fails with the error
     /// `Unauthorized`; API Gateway answers 401.
     Unauthorized(Deny),
+    /// No decision now ([`DenyClass::Error`]: the tenants' API keys cannot be read): the
+    /// Lambda fails with another error; API Gateway answers 500 and caches nothing.
+    Error(Deny),
+}
+
+/// Time kept back from the invocation's deadline for answering and logging.
+pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
+/// The deadline of the fetches during init (cold start), well within Lambda's 10 s init phase.
+pub const INIT_FETCH_BUDGET: Duration = Duration::from_secs(4);
+
+/// The deadline the fetches of one invocation share: Lambda's deadline (milliseconds since the
+/// Unix epoch, `Lambda-Runtime-Deadline-Ms`) less [`ANSWER_MARGIN`].
+pub fn fetch_deadline(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(ANSWER_MARGIN)
 }
 
 /// The whole decision for one event.
 pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
+    decide_until(verifier, event, None)
+}
+
+/// [`decide`], the key set fetch and the key reads sharing `deadline` (the invocation's).
+pub fn decide_until(verifier: &Verifier, event: &TokenAuthorizerEvent, deadline: Option<Instant>) -> Decision {
     let resource = match stage_resource(verifier, event) {
         Ok(r) => r,
         Err(d) => return Decision::Unauthorized(d),
     };
-    match verifier.verify(bearer_token(&event.authorization_token)) {
+    match verifier.verify_until(bearer_token(&event.authorization_token), deadline) {
         Ok(v) => {
-            let mut resp = allow(&v, resource.clone());
+            // The answer is cached for the token and every method of the stage: it denies
+            // each scoped method the token holds none of the scopes of.
+            let scoped = &verifier.config().method_scopes;
+            let lacking: Vec<&ScopedMethod> =
+                scoped.iter().filter(|m| !m.scopes.iter().any(|s| v.scopes.contains(s))).collect();
+            let stage = resource.strip_suffix("*/*").unwrap_or(&resource);
+            let scoped_off = lacking.iter().map(|m| format!("{stage}{}", m.resource_suffix())).collect();
+            let mut resp = allow_except(&v, resource.clone(), scoped_off);
             if let Some(keys) = verifier.api_keys() {
-                let denied = |reason, detail: String| {
-                    let d = Deny { reason, detail, sub: Some(v.sub.clone()) };
-                    Decision::Deny(deny_policy(&v.sub, resource.clone()), d)
-                };
-                match keys.key_for(&v.tenant_id) {
+                // Not a Deny: API Gateway would cache it for the token.
+                let failed =
+                    |reason, detail: String| Decision::Error(Deny { reason, detail, sub: Some(v.sub.clone()) });
+                match keys.key_until(&v.tenant_id, deadline) {
                     Ok(Some(key)) => resp.usage_identifier_key = Some(key),
                     Ok(None) => {
-                        return denied(
+                        return failed(
                             DenyReason::NoApiKey,
                             format!("tenant {} has no API key in a tier plan", v.tenant_id),
                         )
                     }
-                    Err(e) => return denied(DenyReason::ApiKeysUnavailable, e.0),
+                    Err(e) => return failed(DenyReason::ApiKeysUnavailable, e.0),
                 }
+            }
+            let (verb, path) = request_method(&event.method_arn);
+            if let Some(m) = lacking.iter().find(|m| m.matches(verb, path)) {
+                let detail = format!("{} {} needs one of the scopes {:?}", m.method, m.path, m.scopes);
+                let d = Deny { reason: DenyReason::MissingScope, detail, sub: Some(v.sub.clone()) };
+                return Decision::Deny(resp, d);
             }
             Decision::Allow(resp, v)
         }
@@ -179,7 +246,7 @@ pub fn decide(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Decision {
 pub fn authorize(verifier: &Verifier, event: &TokenAuthorizerEvent) -> Result<(AuthorizerResponse, Verified), Deny> {
     match decide(verifier, event) {
         Decision::Allow(resp, v) => Ok((resp, v)),
-        Decision::Deny(_, d) | Decision::Unauthorized(d) => Err(d),
+        Decision::Deny(_, d) | Decision::Unauthorized(d) | Decision::Error(d) => Err(d),
     }
 }
 
@@ -214,14 +281,16 @@ fn truncate(s: &str) -> &str {
 }
 
 /// The one structured log line for a denial (no token, no claims beyond the detail): `msg` is
-/// `unauthorized` (401) or `denied` (Deny policy, 403), `class` likewise.
+/// `unauthorized` (401), `denied` (Deny policy, 403) or `error` (500, level `ERROR`), `class`
+/// likewise.
 pub fn deny_log_line(d: &Deny, request_id: &str) -> String {
-    let msg = match d.class() {
-        DenyClass::Unauthorized => "unauthorized",
-        DenyClass::Forbidden => "denied",
+    let (level, msg) = match d.class() {
+        DenyClass::Unauthorized => ("WARN", "unauthorized"),
+        DenyClass::Forbidden => ("WARN", "denied"),
+        DenyClass::Error => ("ERROR", "error"),
     };
     serde_json::json!({
-        "level": "WARN",
+        "level": level,
         "msg": msg,
         "class": d.class().as_str(),
         "reason": d.reason.as_str(),

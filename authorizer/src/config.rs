@@ -22,8 +22,32 @@ pub const ENV_CLOCK_SKEW_SECONDS: &str = "TENANTCTL_CLOCK_SKEW_SECONDS";
 pub const ENV_JWKS_BACKOFF_SECONDS: &str = "TENANTCTL_JWKS_BACKOFF_SECONDS";
 /// Contract §1.6: the tiers' usage plan ids, whose keys the authorizer reads (`keys`).
 pub const ENV_USAGE_PLANS: &str = "TENANTCTL_USAGE_PLANS";
+/// Issue 23 item 7: the methods that need scopes, as a JSON object
+/// `{"METHOD /path": ["scope", ...], ...}` (`{}`: none), from `authorizer.methods[].scopes`.
+pub const ENV_METHOD_SCOPES: &str = "TENANTCTL_METHOD_SCOPES";
 /// The API Gateway endpoint to read them from (emulator mode only; https or loopback http).
 pub const ENV_APIGW_ENDPOINT: &str = "TENANTCTL_APIGW_ENDPOINT";
+
+/// The value of a required list variable that lists nothing (`TENANTCTL_IDP_TENANTS`,
+/// `TENANTCTL_USAGE_PLANS`): the variable is still set, so a missing one is an error rather
+/// than a silent "none".
+pub const NONE: &str = "-";
+
+/// The variables `tenantctl apply` always writes: the function refuses to start (and logs
+/// why) when one is missing or empty, rather than defaulting.
+pub const REQUIRED_ENV_VARS: &[&str] = &[
+    ENV_ISSUERS,
+    ENV_CLIENT_IDS,
+    ENV_PLATFORM,
+    ENV_ACCOUNT_ID,
+    ENV_REGION,
+    ENV_TOKEN_USE,
+    ENV_TENANT_ATTRIBUTE,
+    ENV_ROLES,
+    ENV_IDP_TENANTS,
+    ENV_USAGE_PLANS,
+    ENV_METHOD_SCOPES,
+];
 
 /// Every variable the authorizer reads (and `tenantctl apply` may set).
 pub const ENV_VARS: &[&str] = &[
@@ -40,6 +64,7 @@ pub const ENV_VARS: &[&str] = &[
     ENV_CLOCK_SKEW_SECONDS,
     ENV_JWKS_BACKOFF_SECONDS,
     ENV_USAGE_PLANS,
+    ENV_METHOD_SCOPES,
     ENV_APIGW_ENDPOINT,
 ];
 
@@ -66,6 +91,112 @@ impl TokenUse {
             TokenUse::Access => "access",
         }
     }
+}
+
+/// A method whose callers need an access token holding one of `scopes` (as the Cognito
+/// authorizer's `authorizationScopes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopedMethod {
+    /// `GET`, `POST`, ... or `ANY`.
+    pub method: String,
+    /// The resource path as declared: `/orders/{id}`, `/files/{proxy+}`.
+    pub path: String,
+    pub scopes: Vec<String>,
+}
+
+const HTTP_METHODS: &[&str] = &["ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
+impl ScopedMethod {
+    /// Whether a request (`verb`, and its path as the methodArn holds it: no leading `/`)
+    /// is this method: a `{param}` segment matches one segment, a last `{param+}` one or more.
+    pub fn matches(&self, verb: &str, request_path: &str) -> bool {
+        if self.method != "ANY" && self.method != verb {
+            return false;
+        }
+        let mut want = self.path.split('/').skip(1).filter(|s| !s.is_empty());
+        let mut got = request_path.split('/').filter(|s| !s.is_empty());
+        loop {
+            match (want.next(), got.next()) {
+                (None, None) => return true,
+                (Some(w), Some(_)) if w.starts_with('{') && w.ends_with("+}") => return true,
+                (Some(w), Some(_)) if w.starts_with('{') => {}
+                (Some(w), Some(g)) if w == g => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// The method in a policy's execute-api resource, after `<api>/<stage>/`: `GET/orders/*`
+    /// for `GET /orders/{id}` (`*` also matches the paths below it), `*` for `ANY`.
+    pub fn resource_suffix(&self) -> String {
+        let verb = if self.method == "ANY" { "*" } else { self.method.as_str() };
+        let path: Vec<&str> = self
+            .path
+            .split('/')
+            .skip(1)
+            .filter(|s| !s.is_empty())
+            .map(|s| if s.starts_with('{') { "*" } else { s })
+            .collect();
+        format!("{verb}/{}", path.join("/"))
+    }
+}
+
+/// `{"METHOD /path": ["scope", ...]}`: methods of [`HTTP_METHODS`], paths of literal segments
+/// (`[A-Za-z0-9._~-]`) and `{param}` (a last `{param+}`), scopes without whitespace, quotes or
+/// backslashes (Cognito's resource server scopes).
+fn parse_method_scopes(v: &str) -> Result<Vec<ScopedMethod>, String> {
+    let map: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(v).map_err(|e| format!("not a JSON object of \"METHOD /path\": [scopes]: {e}"))?;
+    let mut out = Vec::with_capacity(map.len());
+    for (key, scopes) in map {
+        let (method, path) = key.split_once(' ').ok_or_else(|| format!("{key:?} is not \"METHOD /path\""))?;
+        if !HTTP_METHODS.contains(&method) {
+            return Err(format!("{key:?}: method {method:?} is not one of {}", HTTP_METHODS.join(", ")));
+        }
+        check_resource_path(path).map_err(|m| format!("{key:?}: {m}"))?;
+        let list = scopes
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| format!("{key:?}: scopes must be a non-empty list"))?;
+        let mut names = Vec::with_capacity(list.len());
+        for s in list {
+            match s.as_str() {
+                Some(s)
+                    if !s.is_empty()
+                        && s.len() <= 256
+                        && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') =>
+                {
+                    names.push(s.to_string())
+                }
+                _ => return Err(format!("{key:?}: invalid scope {s}")),
+            }
+        }
+        out.push(ScopedMethod { method: method.to_string(), path: path.to_string(), scopes: names });
+    }
+    Ok(out)
+}
+
+fn check_resource_path(path: &str) -> Result<(), String> {
+    if path == "/" {
+        return Ok(());
+    }
+    let segments: Vec<&str> = path.strip_prefix('/').ok_or("the path must start with /")?.split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let ok = if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let name = match name.strip_suffix('+') {
+                Some(n) if i + 1 == segments.len() => n,
+                Some(_) => return Err(format!("{seg} must be the last segment")),
+                None => name,
+            };
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        } else {
+            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+        };
+        if !ok {
+            return Err(format!("invalid path segment {seg:?}"));
+        }
+    }
+    Ok(())
 }
 
 /// Which tenants an issuer (user pool) may speak for.
@@ -105,8 +236,12 @@ pub struct Config {
     pub issuer_scopes: BTreeMap<String, IssuerScope>,
     /// Tenants bound to a silo issuer: tenant -> issuer.
     pub silo_tenants: BTreeMap<String, String>,
-    /// Accepted `aud` (ID tokens) / `client_id` (access tokens).
+    /// Accepted `aud` (ID tokens) / `client_id` (access tokens), in the order of
+    /// `TENANTCTL_CLIENT_IDS`.
     pub client_ids: Vec<String>,
+    /// App client id -> the issuer of its pool: a client's id is accepted only in a token
+    /// that pool signed.
+    pub client_issuers: BTreeMap<String, String>,
     pub platform: String,
     pub account_id: String,
     pub region: String,
@@ -126,6 +261,8 @@ pub struct Config {
     /// Usage plan ids (`TENANTCTL_USAGE_PLANS`): when set, every Allow carries the tenant's
     /// API key as `usageIdentifierKey`.
     pub usage_plans: Vec<String>,
+    /// `TENANTCTL_METHOD_SCOPES`: the methods that need an access token holding a scope.
+    pub method_scopes: Vec<ScopedMethod>,
     /// `TENANTCTL_APIGW_ENDPOINT`, else `https://apigateway.<region>.<dns suffix>`.
     pub apigw_endpoint: String,
 }
@@ -177,12 +314,6 @@ impl Config {
             }
             issuers.push(iss.to_string());
         }
-        let client_ids = split_list(required(ENV_CLIENT_IDS)?);
-        for c in &client_ids {
-            if !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-                return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
-            }
-        }
         let platform = required(ENV_PLATFORM)?.to_string();
         if !is_platform_name(&platform) {
             return Err(err(ENV_PLATFORM, format!("{platform:?} does not match ^[a-z][a-z0-9]{{0,19}}$")));
@@ -208,12 +339,13 @@ impl Config {
                 ));
             }
         }
-        let token_use = match get(ENV_TOKEN_USE).unwrap_or("id") {
+        let (client_ids, client_issuers) = parse_clients(required(ENV_CLIENT_IDS)?, &issuers)?;
+        let token_use = match required(ENV_TOKEN_USE)? {
             "id" => TokenUse::Id,
             "access" => TokenUse::Access,
             other => return Err(err(ENV_TOKEN_USE, format!("{other:?} is neither id nor access"))),
         };
-        let tenant_attribute = get(ENV_TENANT_ATTRIBUTE).unwrap_or("tenant_id").to_string();
+        let tenant_attribute = required(ENV_TENANT_ATTRIBUTE)?.to_string();
         if tenant_attribute.is_empty()
             || tenant_attribute.len() > 20
             || !tenant_attribute.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -242,22 +374,7 @@ impl Config {
                 return Err(err(ENV_JWKS_URL, "several issuers need {issuer} or {pool_id} in the template"));
             }
         }
-        let mut idp_tenants = BTreeMap::new();
-        if let Some(v) = get(ENV_IDP_TENANTS) {
-            for item in split_list(v) {
-                let (provider, tenant) = item
-                    .rsplit_once(':')
-                    .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
-                // `*`: one of the pool's own providers (social, enterprise), which speaks
-                // for no tenant: the tenant comes from the tenant attribute.
-                if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(tenant)) {
-                    return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
-                }
-                if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
-                    return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
-                }
-            }
-        }
+        let idp_tenants = parse_idp_tenants(none_or(required(ENV_IDP_TENANTS)?))?;
         let clock_skew_seconds = parse_seconds(
             get(ENV_CLOCK_SKEW_SECONDS),
             ENV_CLOCK_SKEW_SECONDS,
@@ -273,7 +390,7 @@ impl Config {
             MAX_JWKS_BACKOFF_SECONDS,
         )?;
 
-        let usage_plans = get(ENV_USAGE_PLANS).map(split_list).unwrap_or_default();
+        let usage_plans = none_or(required(ENV_USAGE_PLANS)?).map(split_list).unwrap_or_default();
         for p in &usage_plans {
             if !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 return Err(err(ENV_USAGE_PLANS, format!("invalid usage plan id {p:?}")));
@@ -286,13 +403,16 @@ impl Config {
             }
             None => format!("https://apigateway.{region}.{}", partition.dns_suffix),
         };
+        let method_scopes = parse_method_scopes(required(ENV_METHOD_SCOPES)?).map_err(|m| err(ENV_METHOD_SCOPES, m))?;
         Ok(Config {
             usage_plans,
+            method_scopes,
             apigw_endpoint,
             issuers,
             issuer_scopes,
             silo_tenants,
             client_ids,
+            client_issuers,
             platform,
             account_id,
             region,
@@ -310,6 +430,11 @@ impl Config {
     /// The claim that carries the tenant: `custom:<tenantAttribute>`.
     pub fn tenant_claim(&self) -> String {
         format!("custom:{}", self.tenant_attribute)
+    }
+
+    /// Whether `client` is an app client of the pool of `issuer`.
+    pub fn client_of(&self, client: &str, issuer: &str) -> bool {
+        self.client_issuers.get(client).is_some_and(|i| i == issuer)
     }
 
     /// Whether tokens of `issuer` may speak for `tenant`: its own tenant for a silo issuer; any
@@ -345,6 +470,53 @@ pub fn role_arn_in(partition: &str, account_id: &str, platform: &str, tenant: &s
 /// The last path segment of a Cognito issuer URL (the user pool id).
 pub fn pool_id(issuer: &str) -> &str {
     issuer.rsplit('/').next().unwrap_or(issuer)
+}
+
+/// `TENANTCTL_CLIENT_IDS`, `CLIENT_ID:POOL_ID,...`: each app client belongs to the one pool
+/// (of `issuers`) that may sign its tokens. The ids in order, and client -> issuer.
+fn parse_clients(v: &str, issuers: &[String]) -> Result<(Vec<String>, BTreeMap<String, String>), ConfigError> {
+    let mut client_ids = Vec::new();
+    let mut client_issuers = BTreeMap::new();
+    for entry in split_list(v) {
+        let (c, pool) = entry
+            .split_once(':')
+            .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
+        if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
+        }
+        let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
+            return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
+        };
+        if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
+            return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
+        }
+        client_ids.push(c.to_string());
+    }
+    Ok((client_ids, client_issuers))
+}
+
+/// `TENANTCTL_IDP_TENANTS`, `providerName:tenant,...` (None: `-`, no provider).
+fn parse_idp_tenants(v: Option<&str>) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut idp_tenants = BTreeMap::new();
+    for item in v.map(split_list).unwrap_or_default() {
+        let (provider, tenant) = item
+            .rsplit_once(':')
+            .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
+        // `*`: one of the pool's own providers (social, enterprise), which speaks for no
+        // tenant: the tenant comes from the tenant attribute.
+        if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(tenant)) {
+            return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
+        }
+        if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
+            return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
+        }
+    }
+    Ok(idp_tenants)
+}
+
+/// [`NONE`] as `None`: a required list variable that tenantctl writes even when it is empty.
+fn none_or(v: &str) -> Option<&str> {
+    (v != NONE).then_some(v)
 }
 
 fn split_list(v: &str) -> Vec<String> {
@@ -463,11 +635,16 @@ mod tests {
     fn base() -> HashMap<String, String> {
         [
             (ENV_ISSUERS, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc=*"),
-            (ENV_CLIENT_IDS, "client1, client2"),
+            (ENV_CLIENT_IDS, "client1:us-east-1_abc, client2:us-east-1_abc"),
             (ENV_PLATFORM, "acmesaas"),
             (ENV_ACCOUNT_ID, "123456789012"),
             (ENV_REGION, "us-east-1"),
             (ENV_ROLES, "admin:1,member:10"),
+            (ENV_TOKEN_USE, "id"),
+            (ENV_TENANT_ATTRIBUTE, "tenant_id"),
+            (ENV_IDP_TENANTS, "-"),
+            (ENV_USAGE_PLANS, "-"),
+            (ENV_METHOD_SCOPES, "{}"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -475,7 +652,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults() {
+    fn parses_the_settings() {
         let c = Config::from_env_map(&base()).unwrap();
         assert_eq!(c.token_use, TokenUse::Id);
         assert_eq!(c.tenant_claim(), "custom:tenant_id");
@@ -560,6 +737,7 @@ mod tests {
             ENV_ISSUERS.into(),
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_shared=*, https://cognito-idp.us-east-1.amazonaws.com/us-east-1_silo=globex".into(),
         );
+        e.insert(ENV_CLIENT_IDS.into(), "client1:us-east-1_shared,client2:us-east-1_silo".into());
         let c = Config::from_env_map(&e).unwrap();
         let (shared, silo) = (
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_shared",
@@ -618,6 +796,7 @@ mod tests {
         let mut e = base();
         e.insert(ENV_REGION.into(), "cn-north-1".into());
         e.insert(ENV_ISSUERS.into(), "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_abc=*".into());
+        e.insert(ENV_CLIENT_IDS.into(), "client1:cn-north-1_abc".into());
         let c = Config::from_env_map(&e).unwrap();
         assert_eq!(c.partition, "aws-cn");
         assert_eq!(
@@ -630,6 +809,7 @@ mod tests {
         );
         e.insert(ENV_REGION.into(), "us-gov-west-1".into());
         e.insert(ENV_ISSUERS.into(), "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_abc=*".into());
+        e.insert(ENV_CLIENT_IDS.into(), "client1:us-gov-west-1_abc".into());
         let c = Config::from_env_map(&e).unwrap();
         assert_eq!(
             c.role_arn("acme", "admin"),

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
@@ -44,6 +44,23 @@ impl std::error::Error for FetchError {}
 /// Fetches a JWKS document (the response body) from a URL.
 pub trait JwksFetcher: Send + Sync {
     fn fetch(&self, url: &str) -> Result<String, FetchError>;
+
+    /// [`JwksFetcher::fetch`], given up at `deadline` (the request's, shared with the other
+    /// fetches it needs). By default the deadline is not looked at.
+    fn fetch_until(&self, url: &str, deadline: Option<Instant>) -> Result<String, FetchError> {
+        let _ = deadline;
+        self.fetch(url)
+    }
+}
+
+/// The time a call may take: `cap`, or less when `deadline` comes first; an error once it has
+/// passed.
+pub fn time_left(deadline: Option<Instant>, cap: Duration) -> Result<Duration, FetchError> {
+    let Some(d) = deadline else { return Ok(cap) };
+    match d.checked_duration_since(Instant::now()) {
+        Some(left) if !left.is_zero() => Ok(left.min(cap)),
+        _ => Err(FetchError("the request's deadline has passed".into())),
+    }
 }
 
 /// Upper bound on a JWKS document; Cognito's holds two keys (~1 KiB).
@@ -52,6 +69,7 @@ pub const MAX_JWKS_BYTES: u64 = 64 * 1024;
 /// The real fetcher: a blocking HTTP GET with a short overall timeout.
 pub struct HttpJwksFetcher {
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 impl HttpJwksFetcher {
@@ -61,7 +79,7 @@ impl HttpJwksFetcher {
             .max_redirects(0)
             .user_agent("tenantctl-authorizer")
             .build();
-        HttpJwksFetcher { agent: config.into() }
+        HttpJwksFetcher { agent: config.into(), timeout }
     }
 }
 
@@ -73,7 +91,19 @@ impl Default for HttpJwksFetcher {
 
 impl JwksFetcher for HttpJwksFetcher {
     fn fetch(&self, url: &str) -> Result<String, FetchError> {
-        let mut resp = self.agent.get(url).call().map_err(|e| FetchError(format!("GET {url}: {e}")))?;
+        self.fetch_until(url, None)
+    }
+
+    fn fetch_until(&self, url: &str, deadline: Option<Instant>) -> Result<String, FetchError> {
+        let timeout = time_left(deadline, self.timeout).map_err(|e| FetchError(format!("GET {url}: {e}")))?;
+        let mut resp = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call()
+            .map_err(|e| FetchError(format!("GET {url}: {e}")))?;
         resp.body_mut()
             .with_config()
             .limit(MAX_JWKS_BYTES)
@@ -161,7 +191,13 @@ impl JwksCache {
 
     /// The key `kid` of `issuer` (whose JWKS lives at `url`), fetching the JWKS when the kid is
     /// unknown and the back-off window since the last attempt has passed.
-    pub fn key(&self, issuer: &str, url: &str, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+    pub fn key(
+        &self,
+        issuer: &str,
+        url: &str,
+        kid: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Arc<DecodingKey>, KeyError> {
         let mut issuers = self.issuers.lock().unwrap_or_else(|p| p.into_inner());
         let entry = issuers.entry(issuer.to_string()).or_default();
         if let Some(k) = entry.keys.get(kid) {
@@ -179,7 +215,15 @@ impl JwksCache {
         };
         if may_fetch {
             entry.last_attempt = Some(now);
-            match self.fetcher.fetch(url).and_then(|body| parse_jwks(&body)) {
+            // A key set without one RS256 signing key is no answer: the keys cached stay.
+            let fetched = self.fetcher.fetch_until(url, deadline).and_then(|body| parse_jwks(&body)).and_then(|keys| {
+                if keys.is_empty() {
+                    Err(FetchError(format!("{url}: no RS256 signing key in the key set")))
+                } else {
+                    Ok(keys)
+                }
+            });
+            match fetched {
                 Ok(keys) => {
                     entry.keys = keys;
                     entry.loaded = true;

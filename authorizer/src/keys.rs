@@ -2,13 +2,19 @@
 //! key as `usageIdentifierKey`, so API Gateway meters the request against the tenant's tier
 //! (the REST API's `apiKeySource` is `AUTHORIZER`).
 //!
-//! Key values are never in the function's configuration (nor in tenantctl's plans): at cold
-//! start the authorizer reads them from the tiers' usage plans it is given by id
-//! (`TENANTCTL_USAGE_PLANS`), with `GetUsagePlanKeys` (`GET /usageplans/{id}/keys`, 500 a
-//! page, SigV4-signed with the function's own credentials), which its execution role may call
-//! on exactly those plans. A tenant whose key is not known (onboarded since the cold start)
-//! makes it read again, at most once per [`REFRESH_BACKOFF`]. The key named
+//! Key values are never in the function's configuration (nor in tenantctl's plans): during
+//! init (cold start, [`ApiKeys::load`]) the authorizer reads them from the tiers' usage plans
+//! it is given by id (`TENANTCTL_USAGE_PLANS`), with `GetUsagePlanKeys`
+//! (`GET /usageplans/{id}/keys`, 500 a page, SigV4-signed with the function's own
+//! credentials), which its execution role may call on exactly those plans. The key named
 //! `<platform>-<tenant>` is the tenant's. Values are kept in memory only and never logged.
+//!
+//! The keys are read again when they are older than [`KEY_TTL_SECONDS`] (a re-created key is
+//! picked up), and for a tenant whose key is not known (onboarded since the last read), at
+//! most once per [`REFRESH_BACKOFF_SECONDS`]. A failed read is an error
+//! ([`crate::DenyClass::Error`]: API Gateway answers 500 and caches nothing), remembered for
+//! [`FAILURE_BACKOFF_SECONDS`] (no new read, the same error); a key already read is still
+//! served while the key store fails.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,10 +22,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ring::{digest, hmac};
 
-use crate::jwks::FetchError;
+use crate::jwks::{time_left, Clock, FetchError, SystemClock};
 
-/// Minimum time between two reads of the plans' keys.
-pub const REFRESH_BACKOFF: Duration = Duration::from_secs(10);
+/// Minimum time between two reads of the plans' keys for a tenant whose key is not known.
+pub const REFRESH_BACKOFF_SECONDS: u64 = 10;
+/// After a failed read, no new read for this long: the failure is the answer.
+pub const FAILURE_BACKOFF_SECONDS: u64 = 5;
+/// A key read this long ago is read again before it is used.
+pub const KEY_TTL_SECONDS: u64 = 300;
+/// At most this long for one page.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(3);
 /// API Gateway's largest page.
 pub const PAGE: u32 = 500;
 /// Upper bound on one page of usage plan keys (500 keys of ~200 bytes).
@@ -28,6 +40,13 @@ pub const MAX_PAGE_BYTES: u64 = 1024 * 1024;
 /// Reads the keys of one usage plan: (name, value) pairs.
 pub trait KeyLister: Send + Sync {
     fn list(&self, usage_plan_id: &str) -> Result<Vec<(String, String)>, FetchError>;
+
+    /// [`KeyLister::list`], given up at `deadline` (shared with the other fetches of the
+    /// request or of init). By default the deadline is not looked at.
+    fn list_until(&self, usage_plan_id: &str, deadline: Option<Instant>) -> Result<Vec<(String, String)>, FetchError> {
+        let _ = deadline;
+        self.list(usage_plan_id)
+    }
 }
 
 /// AWS credentials (the Lambda's, from its environment).
@@ -70,7 +89,7 @@ impl HttpKeyLister {
     /// `endpoint`: `https://apigateway.<region>.<dns suffix>` unless overridden (emulator).
     pub fn new(endpoint: String, region: String) -> Self {
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(3)))
+            .timeout_global(Some(PAGE_TIMEOUT))
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent("tenantctl-authorizer")
@@ -92,6 +111,10 @@ impl HttpKeyLister {
 
 impl KeyLister for HttpKeyLister {
     fn list(&self, usage_plan_id: &str) -> Result<Vec<(String, String)>, FetchError> {
+        self.list_until(usage_plan_id, None)
+    }
+
+    fn list_until(&self, usage_plan_id: &str, deadline: Option<Instant>) -> Result<Vec<(String, String)>, FetchError> {
         if usage_plan_id.is_empty() || !usage_plan_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(FetchError(format!("invalid usage plan id {usage_plan_id:?}")));
         }
@@ -116,7 +139,16 @@ impl KeyLister for HttpKeyLister {
                 now(),
             );
             let url = format!("{}{}?{}", self.endpoint, path, canonical_query(&query));
-            let mut req = self.agent.get(&url).header("accept", "application/json");
+            // Each page within the time left: the pages share the deadline.
+            let timeout = time_left(deadline, PAGE_TIMEOUT)
+                .map_err(|e| FetchError(format!("GetUsagePlanKeys {usage_plan_id}: {e}")))?;
+            let mut req = self
+                .agent
+                .get(&url)
+                .config()
+                .timeout_global(Some(timeout))
+                .build()
+                .header("accept", "application/json");
             for (k, v) in &signed {
                 req = req.header(k.as_str(), v.as_str());
             }
@@ -159,18 +191,22 @@ fn first_line(s: &str) -> &str {
     &l[..l.len().min(200)]
 }
 
-/// The tenants' keys, read lazily and refreshed on an unknown tenant (module docs).
+/// The tenants' keys: read at init, refreshed on expiry and on an unknown tenant (module docs).
 pub struct ApiKeys {
     platform: String,
     plans: Vec<String>,
     lister: Arc<dyn KeyLister>,
+    clock: Arc<dyn Clock>,
     state: Mutex<KeysState>,
 }
 
 #[derive(Default)]
 struct KeysState {
     by_tenant: HashMap<String, String>,
-    last_read: Option<Instant>,
+    /// When the keys were last read successfully.
+    read_at: Option<u64>,
+    /// The last read, when it failed: when, and why.
+    failed: Option<(u64, String)>,
 }
 
 impl std::fmt::Debug for ApiKeys {
@@ -181,31 +217,87 @@ impl std::fmt::Debug for ApiKeys {
 
 impl ApiKeys {
     pub fn new(platform: String, plans: Vec<String>, lister: Arc<dyn KeyLister>) -> Self {
-        ApiKeys { platform, plans, lister, state: Mutex::new(KeysState::default()) }
+        ApiKeys { platform, plans, lister, clock: Arc::new(SystemClock), state: Mutex::new(KeysState::default()) }
+    }
+
+    /// Measures the TTL and back-offs with `clock` (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Reads every plan's keys now (the cold start), by `deadline`. A failure is remembered as
+    /// a later read's.
+    pub fn load(&self, deadline: Option<Instant>) -> Result<(), FetchError> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.read(&mut st, deadline)
     }
 
     /// The tenant's key value: Ok(None) when no tier plan holds a key of that tenant (after a
-    /// read no older than the back-off).
+    /// read no older than [`REFRESH_BACKOFF_SECONDS`]); an error when the keys cannot be read
+    /// (now, or within [`FAILURE_BACKOFF_SECONDS`] of a failed read) and none of the tenant's
+    /// was read before.
     pub fn key_for(&self, tenant: &str) -> Result<Option<String>, FetchError> {
+        self.key_until(tenant, None)
+    }
+
+    /// [`ApiKeys::key_for`], a read given up at `deadline`.
+    pub fn key_until(&self, tenant: &str, deadline: Option<Instant>) -> Result<Option<String>, FetchError> {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = st.by_tenant.get(tenant) {
-            return Ok(Some(v.clone()));
+        let now = self.clock.now_unix();
+        let age = |t: Option<u64>| t.map(|t| now.saturating_sub(t));
+        let fresh = age(st.read_at).is_some_and(|a| a < KEY_TTL_SECONDS);
+        if fresh {
+            match st.by_tenant.get(tenant) {
+                Some(v) => return Ok(Some(v.clone())),
+                None if age(st.read_at).is_some_and(|a| a < REFRESH_BACKOFF_SECONDS) => return Ok(None),
+                None => {}
+            }
         }
-        if st.last_read.is_some_and(|t| t.elapsed() < REFRESH_BACKOFF) {
-            return Ok(None);
+        let failed_recently = st.failed.as_ref().is_some_and(|(t, _)| now.saturating_sub(*t) < FAILURE_BACKOFF_SECONDS);
+        let result = if failed_recently {
+            Err(FetchError(format!(
+                "{} (an earlier read, retried after {FAILURE_BACKOFF_SECONDS} s)",
+                st.failed.as_ref().map_or("", |(_, e)| e.as_str())
+            )))
+        } else {
+            self.read(&mut st, deadline)
+        };
+        match (result, st.by_tenant.get(tenant)) {
+            (Ok(()), key) => Ok(key.cloned()),
+            // The key store fails: a key read before is still served.
+            (Err(_), Some(stale)) => Ok(Some(stale.clone())),
+            (Err(e), None) => Err(e),
         }
-        st.last_read = Some(Instant::now());
+    }
+
+    /// Reads every plan's keys into `st`; on failure keeps the keys read before.
+    fn read(&self, st: &mut KeysState, deadline: Option<Instant>) -> Result<(), FetchError> {
+        let now = self.clock.now_unix();
         let prefix = format!("{}-", self.platform);
         let mut by_tenant = HashMap::new();
         for plan in &self.plans {
-            for (name, value) in self.lister.list(plan)? {
-                if let Some(t) = name.strip_prefix(&prefix) {
-                    by_tenant.insert(t.to_string(), value);
+            let listed = time_left(deadline, PAGE_TIMEOUT)
+                .map_err(|e| FetchError(format!("GetUsagePlanKeys {plan}: {e}")))
+                .and_then(|_| self.lister.list_until(plan, deadline));
+            match listed {
+                Ok(keys) => {
+                    for (name, value) in keys {
+                        if let Some(t) = name.strip_prefix(&prefix) {
+                            by_tenant.insert(t.to_string(), value);
+                        }
+                    }
+                }
+                Err(e) => {
+                    st.failed = Some((now, e.0.clone()));
+                    return Err(e);
                 }
             }
         }
         st.by_tenant = by_tenant;
-        Ok(st.by_tenant.get(tenant).cloned())
+        st.read_at = Some(now);
+        st.failed = None;
+        Ok(())
     }
 }
 
@@ -353,6 +445,76 @@ mod tests {
             self.0.fetch_add(1, Ordering::SeqCst);
             Ok(self.1.lock().unwrap().iter().filter(|(n, _)| n.ends_with(plan)).cloned().collect())
         }
+    }
+
+    struct Failing(AtomicUsize, std::sync::atomic::AtomicBool, Mutex<String>);
+
+    impl KeyLister for Failing {
+        fn list(&self, _plan: &str) -> Result<Vec<(String, String)>, FetchError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if self.1.load(Ordering::SeqCst) {
+                return Err(FetchError("HTTP 503".into()));
+            }
+            Ok(vec![("saas-acme".into(), self.2.lock().unwrap().clone())])
+        }
+    }
+
+    struct At(std::sync::atomic::AtomicU64);
+
+    impl Clock for At {
+        fn now_unix(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn failing(fail: bool) -> (ApiKeys, Arc<Failing>, Arc<At>) {
+        let lister = Arc::new(Failing(AtomicUsize::new(0), fail.into(), Mutex::new("v1".into())));
+        let clock = Arc::new(At(1_700_000_000.into()));
+        let keys = ApiKeys::new("saas".into(), vec!["p1".into()], lister.clone()).with_clock(clock.clone());
+        (keys, lister, clock)
+    }
+
+    /// Issue 23 item 3: before, a failed read set the back-off, and every tenant not yet cached
+    /// got `Ok(None)` (`no_api_key`, a cached 403) for 10 s.
+    #[test]
+    fn a_failed_read_is_an_error_remembered_briefly_never_no_key() {
+        let (keys, lister, clock) = failing(true);
+        assert!(keys.load(None).is_err());
+        for tenant in ["acme", "globex", "acme"] {
+            let e = keys.key_for(tenant).unwrap_err();
+            assert!(e.0.contains("HTTP 503"), "{e}");
+        }
+        assert_eq!(
+            lister.0.load(Ordering::SeqCst),
+            1,
+            "the failure is remembered: no read for {FAILURE_BACKOFF_SECONDS} s"
+        );
+        lister.1.store(false, Ordering::SeqCst);
+        clock.0.fetch_add(FAILURE_BACKOFF_SECONDS, Ordering::SeqCst);
+        assert_eq!(keys.key_for("acme").unwrap().as_deref(), Some("v1"));
+        assert_eq!(keys.key_for("globex").unwrap(), None);
+        assert_eq!(lister.0.load(Ordering::SeqCst), 2);
+    }
+
+    /// Issue 23 item 3: before, a cached key never expired (a re-created key was refused by API
+    /// Gateway until the container restarted).
+    #[test]
+    fn cached_keys_expire_and_stay_in_use_while_the_store_fails() {
+        let (keys, lister, clock) = failing(false);
+        keys.load(None).unwrap();
+        assert_eq!(lister.0.load(Ordering::SeqCst), 1, "read at init");
+        *lister.2.lock().unwrap() = "v2".into();
+        clock.0.fetch_add(KEY_TTL_SECONDS - 1, Ordering::SeqCst);
+        assert_eq!(keys.key_for("acme").unwrap().as_deref(), Some("v1"));
+        assert_eq!(lister.0.load(Ordering::SeqCst), 1);
+        clock.0.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(keys.key_for("acme").unwrap().as_deref(), Some("v2"), "re-read after the TTL");
+        assert_eq!(lister.0.load(Ordering::SeqCst), 2);
+        // Expired, and the store fails: the key read before is still served.
+        lister.1.store(true, Ordering::SeqCst);
+        clock.0.fetch_add(KEY_TTL_SECONDS, Ordering::SeqCst);
+        assert_eq!(keys.key_for("acme").unwrap().as_deref(), Some("v2"));
+        assert!(keys.key_for("globex").is_err());
     }
 
     #[test]

@@ -27,8 +27,11 @@ pub mod verify;
 #[path = "../../tenant-credentials/src/partition.rs"]
 pub mod partition;
 
-pub use apigw::{authorize, decide, AuthorizerContext, AuthorizerResponse, Decision, TokenAuthorizerEvent};
-pub use config::{Config, ConfigError, IssuerScope, TokenUse};
+pub use apigw::{
+    authorize, decide, decide_until, fetch_deadline, AuthorizerContext, AuthorizerResponse, Decision,
+    TokenAuthorizerEvent,
+};
+pub use config::{Config, ConfigError, IssuerScope, ScopedMethod, TokenUse};
 pub use jwks::{Clock, FetchError, HttpJwksFetcher, JwksFetcher, SystemClock};
 pub use keys::{ApiKeys, HttpKeyLister, KeyLister};
 pub use verify::{Deny, DenyClass, DenyReason, Verified, Verifier};

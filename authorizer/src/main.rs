@@ -3,14 +3,20 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
-use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line};
+use tenantctl_authorizer::apigw::{allow_log_line, deny_log_line, INIT_FETCH_BUDGET};
 use tenantctl_authorizer::{
-    decide, AuthorizerResponse, Config, Decision, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
+    decide_until, fetch_deadline, AuthorizerResponse, Config, Decision, HttpJwksFetcher, SystemClock,
+    TokenAuthorizerEvent, Verifier,
 };
 
 fn unauthorized() -> Diagnostic {
     // API Gateway answers 401 when a TOKEN authorizer fails with exactly "Unauthorized".
     Diagnostic { error_type: "Unauthorized".into(), error_message: "Unauthorized".into() }
+}
+
+/// Any error but `Unauthorized`: API Gateway answers 500 and caches nothing.
+fn failure() -> Diagnostic {
+    Diagnostic { error_type: "AuthorizerError".into(), error_message: "the authorizer cannot decide now".into() }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -26,12 +32,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         }
     };
     let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    // Cold start: the tenants' API keys are read now, not on the first request. A failure is
+    // logged and remembered (requests answer 500 until a read succeeds).
+    if let Some(keys) = verifier.api_keys() {
+        if let Err(e) = keys.load(Some(std::time::Instant::now() + INIT_FETCH_BUDGET)) {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "ERROR", "msg": "api keys unavailable at init", "detail": e.0})
+            );
+        }
+    }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<TokenAuthorizerEvent>| {
         let verifier = verifier.clone();
         async move {
             let request_id = event.context.request_id.clone();
+            // The key set fetch and the key reads share one deadline, before the function's.
+            let deadline = fetch_deadline(event.context.deadline);
             // A JWKS fetch blocks: keep it off the runtime's thread.
-            let decision = tokio::task::spawn_blocking(move || decide(&verifier, &event.payload)).await;
+            let decision =
+                tokio::task::spawn_blocking(move || decide_until(&verifier, &event.payload, Some(deadline))).await;
             match decision {
                 Ok(Decision::Allow(resp, v)) => {
                     eprintln!("{}", allow_log_line(&v, &request_id));
@@ -46,6 +65,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 Ok(Decision::Unauthorized(deny)) => {
                     eprintln!("{}", deny_log_line(&deny, &request_id));
                     Err(unauthorized())
+                }
+                // No decision now (the key store fails): 500, which API Gateway does not cache.
+                Ok(Decision::Error(deny)) => {
+                    eprintln!("{}", deny_log_line(&deny, &request_id));
+                    Err(failure())
                 }
                 Err(join) => {
                     eprintln!("{}", serde_json::json!({"level": "ERROR", "msg": "unauthorized", "reason": "internal", "detail": join.to_string(), "request_id": request_id}));

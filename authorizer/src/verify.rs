@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -23,6 +24,10 @@ pub enum DenyClass {
     /// The token is authentic but its tenant or role check fails: an explicit `Deny` policy,
     /// API Gateway answers 403 (and caches the policy for the token).
     Forbidden,
+    /// The authorizer cannot decide now (the tenants' API keys cannot be read): the Lambda
+    /// fails with an error other than `Unauthorized`, which API Gateway answers with 500
+    /// (gateway response `AUTHORIZER_CONFIGURATION_ERROR`) and does not cache.
+    Error,
 }
 
 impl DenyClass {
@@ -30,6 +35,7 @@ impl DenyClass {
         match self {
             DenyClass::Unauthorized => "unauthorized",
             DenyClass::Forbidden => "forbidden",
+            DenyClass::Error => "error",
         }
     }
 }
@@ -60,7 +66,8 @@ pub enum DenyReason {
     BadSignature,
     /// `token_use` is not the configured one.
     WrongTokenUse,
-    /// `aud` (ID token) or `client_id` (access token) is not a configured app client.
+    /// `aud` (ID token) or `client_id` (access token) is not a configured app client of the
+    /// token's own pool (issuer).
     WrongClient,
     /// No `exp` claim.
     MissingExp,
@@ -79,6 +86,8 @@ pub enum DenyReason {
     InvalidTenant,
     /// No `cognito:groups`, or an empty list.
     NoGroups,
+    /// `cognito:groups` is not a list of strings.
+    InvalidGroups,
     /// A group that is not `<tenant>-<role>` for the token's own tenant.
     ForeignGroup,
     /// A `<tenant>-<role>` group whose role is not configured.
@@ -94,11 +103,16 @@ pub enum DenyReason {
     /// Groups, but no `<tenant>-<role>` group (e.g. only Cognito's automatic federated group).
     NoRole,
     /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
-    /// token's own pool, in a token whose `identities` does not name that provider.
+    /// token's own pool, in a token whose `identities` does not name that provider (access
+    /// tokens without `identities` take the group itself as the provider).
     NotFederated,
-    /// Contract §1.6: no tier usage plan holds an API key of the tenant.
+    /// The method needs a scope (`TENANTCTL_METHOD_SCOPES`) the token does not hold (an ID
+    /// token holds none).
+    MissingScope,
+    /// Contract §1.6: no tier usage plan holds an API key of the tenant (a read at most
+    /// 10 s old says so). An error (500), not a cached Deny: the key may come.
     NoApiKey,
-    /// The tiers' API keys could not be read (see the log line's detail).
+    /// The tiers' API keys could not be read (see the log line's detail): an error (500).
     ApiKeysUnavailable,
 }
 
@@ -126,6 +140,7 @@ impl DenyReason {
             MissingTenant => "missing_tenant",
             InvalidTenant => "invalid_tenant",
             NoGroups => "no_groups",
+            InvalidGroups => "invalid_groups",
             ForeignGroup => "foreign_group",
             UnknownRole => "unknown_role",
             UnknownProvider => "unknown_provider",
@@ -133,6 +148,7 @@ impl DenyReason {
             WrongPool => "wrong_pool",
             NoRole => "no_role",
             NotFederated => "not_federated",
+            MissingScope => "missing_scope",
             NoApiKey => "no_api_key",
             ApiKeysUnavailable => "api_keys_unavailable",
         }
@@ -145,6 +161,7 @@ impl DenyReason {
             MissingTenant
             | InvalidTenant
             | NoGroups
+            | InvalidGroups
             | ForeignGroup
             | UnknownRole
             | UnknownProvider
@@ -152,8 +169,8 @@ impl DenyReason {
             | WrongPool
             | NoRole
             | NotFederated
-            | NoApiKey
-            | ApiKeysUnavailable => DenyClass::Forbidden,
+            | MissingScope => DenyClass::Forbidden,
+            NoApiKey | ApiKeysUnavailable => DenyClass::Error,
             BadEvent | BadMethodArn | MalformedToken | AlgNotAllowed | MissingKid | CriticalHeader | WrongIssuer
             | UnknownKid | JwksUnavailable | BadSignature | WrongTokenUse | WrongClient | MissingExp | Expired
             | NotYetValid | IssuedInFuture | MissingSub => DenyClass::Unauthorized,
@@ -223,6 +240,9 @@ pub struct Verified {
     pub role_arn: String,
     pub issuer: String,
     pub groups: Vec<String>,
+    /// The access token's `scope`, read only when some method needs a scope
+    /// (`TENANTCTL_METHOD_SCOPES`); empty otherwise and for ID tokens.
+    pub scopes: Vec<String>,
 }
 
 /// Verifies tokens against a [`Config`], with a shared JWKS cache.
@@ -239,7 +259,8 @@ impl Verifier {
         let jwks = JwksCache::new(fetcher, clock.clone(), config.jwks_backoff_seconds);
         let api_keys = (!config.usage_plans.is_empty()).then(|| {
             let lister = crate::keys::HttpKeyLister::new(config.apigw_endpoint.clone(), config.region.clone());
-            Arc::new(crate::keys::ApiKeys::new(config.platform.clone(), config.usage_plans.clone(), Arc::new(lister)))
+            let keys = crate::keys::ApiKeys::new(config.platform.clone(), config.usage_plans.clone(), Arc::new(lister));
+            Arc::new(keys.with_clock(clock.clone()))
         });
         Verifier { tenant_claim: config.tenant_claim(), config, clock, jwks, api_keys }
     }
@@ -247,11 +268,8 @@ impl Verifier {
     /// Reads the tenants' API keys with `lister` (tests; by default the plans are read over
     /// HTTP when `TENANTCTL_USAGE_PLANS` is set).
     pub fn with_key_lister(mut self, lister: Arc<dyn crate::keys::KeyLister>) -> Self {
-        self.api_keys = Some(Arc::new(crate::keys::ApiKeys::new(
-            self.config.platform.clone(),
-            self.config.usage_plans.clone(),
-            lister,
-        )));
+        let keys = crate::keys::ApiKeys::new(self.config.platform.clone(), self.config.usage_plans.clone(), lister);
+        self.api_keys = Some(Arc::new(keys.with_clock(self.clock.clone())));
         self
     }
 
@@ -266,6 +284,11 @@ impl Verifier {
 
     /// Verifies a raw JWT (no `Bearer ` prefix).
     pub fn verify(&self, token: &str) -> Result<Verified, Deny> {
+        self.verify_until(token, None)
+    }
+
+    /// [`Verifier::verify`], a key set fetch given up at `deadline` (the request's).
+    pub fn verify_until(&self, token: &str, deadline: Option<Instant>) -> Result<Verified, Deny> {
         use DenyReason::*;
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
             return Err(deny(MalformedToken, format!("token length {}", token.len())));
@@ -302,7 +325,7 @@ impl Verifier {
         if s64.is_empty() {
             return Err(deny(MalformedToken, "empty signature"));
         }
-        let key = self.jwks.key(issuer, &self.config.jwks_url(issuer), kid).map_err(|e| match e {
+        let key = self.jwks.key(issuer, &self.config.jwks_url(issuer), kid, deadline).map_err(|e| match e {
             KeyError::UnknownKid => deny(UnknownKid, format!("kid {kid:?} of {issuer}")),
             KeyError::Unavailable(why) => deny(JwksUnavailable, why),
         })?;
@@ -330,10 +353,11 @@ impl Verifier {
             TokenUse::Id => "aud",
             TokenUse::Access => "client_id",
         };
+        // Each client of the issuer's own pool: another managed pool's client id is refused.
         let client_ok = match claims.get(client_claim) {
-            Some(Value::String(c)) => cfg.client_ids.contains(c),
+            Some(Value::String(c)) => cfg.client_of(c, issuer),
             Some(Value::Array(a)) => {
-                !a.is_empty() && a.iter().all(|c| matches!(c, Value::String(c) if cfg.client_ids.contains(c)))
+                !a.is_empty() && a.iter().all(|c| matches!(c, Value::String(c) if cfg.client_of(c, issuer)))
             }
             _ => false,
         };
@@ -376,50 +400,8 @@ impl Verifier {
             }
         };
 
-        // Federated users: the tenant comes from the provider they signed in through (the
-        // token's `identities`, which Cognito writes), and must agree with the tenant claim.
-        let mut providers: Vec<&str> = Vec::new();
-        let mut federated_tenant: Option<&str> = None;
-        if let Some(ids) = claims.get("identities") {
-            let list: Vec<&Value> = match ids {
-                Value::Array(a) if !a.is_empty() => a.iter().collect(),
-                Value::Object(_) => vec![ids],
-                _ => return Err(forbid(&sub, UnknownProvider, "identities claim is empty or not a list")),
-            };
-            for id in list {
-                let provider = match id.get("providerName") {
-                    Some(Value::String(p)) if !p.is_empty() => p.as_str(),
-                    _ => return Err(forbid(&sub, UnknownProvider, "identity without providerName")),
-                };
-                let Some(t) = cfg.idp_tenants.get(provider) else {
-                    return Err(forbid(&sub, UnknownProvider, format!("provider {provider:?}")));
-                };
-                if t == crate::config::ANY_TENANT {
-                    // A pool's own provider: binds no tenant (the tenant attribute, which no
-                    // provider may map, says which).
-                    providers.push(provider);
-                    continue;
-                }
-                if let Some(prev) = federated_tenant.filter(|prev| *prev != t) {
-                    return Err(forbid(
-                        &sub,
-                        ProviderTenantMismatch,
-                        format!("provider {provider:?} belongs to {t:?}, another identity's to {prev:?}"),
-                    ));
-                }
-                federated_tenant = Some(t);
-                providers.push(provider);
-            }
-            if let (Some(f), Some(a)) = (federated_tenant, attr_tenant) {
-                if f != a {
-                    return Err(forbid(
-                        &sub,
-                        ProviderTenantMismatch,
-                        format!("provider {:?} belongs to {f:?}, token says {a:?}", providers[0]),
-                    ));
-                }
-            }
-        }
+        let own_pool = pool_id(issuer);
+        let (providers, federated_tenant) = self.federation(claims, own_pool, attr_tenant, &sub)?;
 
         // The tenant the token claims, before any group is looked at. ID tokens must claim one;
         // access tokens may leave it to their groups.
@@ -435,20 +417,22 @@ impl Verifier {
         let groups: Vec<String> = match claims.get("cognito:groups") {
             None | Some(Value::Null) => return Err(forbid(&sub, NoGroups, "no cognito:groups")),
             Some(Value::Array(a)) if a.is_empty() => return Err(forbid(&sub, NoGroups, "empty cognito:groups")),
+            // An authentic token whose groups are of the wrong type fails its role check: 403.
             Some(Value::Array(a)) => a
                 .iter()
                 .map(|g| g.as_str().map(str::to_string))
                 .collect::<Option<_>>()
-                .ok_or_else(|| deny(MalformedToken, "cognito:groups holds a non-string"))?,
-            Some(_) => return Err(deny(MalformedToken, "cognito:groups is not a list")),
+                .ok_or_else(|| forbid(&sub, InvalidGroups, "cognito:groups holds a non-string"))?,
+            Some(other) => {
+                return Err(forbid(&sub, InvalidGroups, format!("cognito:groups is {}", type_name(Some(other)))))
+            }
         };
-        let own_pool = pool_id(issuer);
         let mut role_groups: Vec<(&str, &str)> = Vec::with_capacity(groups.len());
         for g in &groups {
             // Cognito's automatic group of a federated user: `<poolId>_<providerName>`, with the
             // exact pool id of this token's issuer, and only for a provider the token's
             // `identities` names. It carries no role.
-            if let Some(provider) = g.strip_prefix(own_pool).and_then(|r| r.strip_prefix('_')) {
+            if let Some(provider) = automatic_group_provider(g, own_pool) {
                 if providers.contains(&provider) {
                     continue;
                 }
@@ -503,7 +487,14 @@ impl Verifier {
             return Err(forbid(&sub, NoRole, format!("no <tenant>-<role> group among {} groups", groups.len())));
         };
         let (tenant, role) = (tenant.to_string(), role.to_string());
+        let scopes = match claims.get("scope") {
+            Some(Value::String(s)) if !cfg.method_scopes.is_empty() && cfg.token_use == TokenUse::Access => {
+                s.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(Verified {
+            scopes,
             role_arn: cfg.role_arn(&tenant, &role),
             sub,
             tenant_id: tenant,
@@ -515,6 +506,72 @@ impl Verifier {
 }
 
 impl Verifier {
+    /// Federated users: the tenant comes from the provider they signed in through (the
+    /// token's `identities`, which Cognito writes), and must agree with the tenant claim
+    /// `attr_tenant`. Access tokens carry no `identities`: there Cognito's automatic group
+    /// `<poolId>_<provider>` of the token's own pool names the provider (issue 23). Returns the
+    /// providers named and the tenant they bind (None: no provider, or only the pool's own).
+    fn federation<'a>(
+        &'a self,
+        claims: &'a Map<String, Value>,
+        own_pool: &str,
+        attr_tenant: Option<&str>,
+        sub: &str,
+    ) -> Result<(Vec<&'a str>, Option<&'a str>), Deny> {
+        use DenyReason::*;
+        let cfg = &self.config;
+        let mut named: Vec<&str> = Vec::new();
+        if let Some(ids) = claims.get("identities") {
+            let list: Vec<&Value> = match ids {
+                Value::Array(a) if !a.is_empty() => a.iter().collect(),
+                Value::Object(_) => vec![ids],
+                _ => return Err(forbid(sub, UnknownProvider, "identities claim is empty or not a list")),
+            };
+            for id in list {
+                match id.get("providerName") {
+                    Some(Value::String(p)) if !p.is_empty() => named.push(p.as_str()),
+                    _ => return Err(forbid(sub, UnknownProvider, "identity without providerName")),
+                };
+            }
+        } else if let (TokenUse::Access, Some(Value::Array(groups))) = (cfg.token_use, claims.get("cognito:groups")) {
+            named.extend(groups.iter().filter_map(|g| automatic_group_provider(g.as_str()?, own_pool)));
+        }
+        let mut providers: Vec<&str> = Vec::new();
+        let mut federated_tenant: Option<&str> = None;
+        if !named.is_empty() {
+            for provider in named {
+                let Some(t) = cfg.idp_tenants.get(provider) else {
+                    return Err(forbid(sub, UnknownProvider, format!("provider {provider:?}")));
+                };
+                if t == crate::config::ANY_TENANT {
+                    // A pool's own provider: binds no tenant (the tenant attribute, which no
+                    // provider may map, says which).
+                    providers.push(provider);
+                    continue;
+                }
+                if let Some(prev) = federated_tenant.filter(|prev| *prev != t) {
+                    return Err(forbid(
+                        sub,
+                        ProviderTenantMismatch,
+                        format!("provider {provider:?} belongs to {t:?}, another identity's to {prev:?}"),
+                    ));
+                }
+                federated_tenant = Some(t);
+                providers.push(provider);
+            }
+            if let (Some(f), Some(a)) = (federated_tenant, attr_tenant) {
+                if f != a {
+                    return Err(forbid(
+                        sub,
+                        ProviderTenantMismatch,
+                        format!("provider {:?} belongs to {f:?}, token says {a:?}", providers[0]),
+                    ));
+                }
+            }
+        }
+        Ok((providers, federated_tenant))
+    }
+
     /// The pool-to-tenant binding: `wrong_pool` unless `issuer` may speak for `tenant`.
     fn check_pool(&self, issuer: &str, tenant: &str, sub: &str) -> Result<(), Deny> {
         if self.config.issuer_may_speak_for(issuer, tenant) {
@@ -526,6 +583,11 @@ impl Verifier {
         };
         Err(forbid(sub, DenyReason::WrongPool, why))
     }
+}
+
+/// The provider of Cognito's automatic group `<poolId>_<provider>` of `own_pool`.
+fn automatic_group_provider<'a>(group: &'a str, own_pool: &str) -> Option<&'a str> {
+    group.strip_prefix(own_pool).and_then(|r| r.strip_prefix('_'))
 }
 
 fn decode_json(part: &str) -> Result<Map<String, Value>, String> {

@@ -22,6 +22,10 @@ struct Runtime {
     events: Mutex<VecDeque<(String, Value)>>,
     results: Mutex<Vec<(String, String, Value)>>, // (request id, "response" | "error", body)
     jwks_fetches: Mutex<usize>,
+    /// Every request's "METHOD path" in order.
+    requests: Mutex<Vec<String>>,
+    /// GetUsagePlanKeys answers HTTP 500.
+    keys_fail: std::sync::atomic::AtomicBool,
 }
 
 fn serve(stream: TcpStream, rt: Arc<Runtime>) {
@@ -51,7 +55,19 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
         }
         let mut body = vec![0; len];
         reader.read_exact(&mut body).unwrap();
-        let (extra, payload) = if method == "GET" && path.ends_with("/.well-known/jwks.json") {
+        rt.requests.lock().unwrap().push(format!("{method} {path}"));
+        let mut status = if method == "POST" { "202 Accepted" } else { "200 OK" };
+        let (extra, payload) = if method == "GET" && path.starts_with("/usageplans/plan1/keys") {
+            if rt.keys_fail.load(std::sync::atomic::Ordering::SeqCst) {
+                status = "500 Internal Server Error";
+                (String::new(), r#"{"message":"boom"}"#.to_string())
+            } else {
+                (
+                    String::new(),
+                    r#"{"item":[{"id":"k1","type":"API_KEY","name":"acmesaas-acme","value":"key-acme"}]}"#.to_string(),
+                )
+            }
+        } else if method == "GET" && path.ends_with("/.well-known/jwks.json") {
             *rt.jwks_fetches.lock().unwrap() += 1;
             assert_eq!(path, "/us-east-1_poolA/.well-known/jwks.json");
             (String::new(), jwks(&[JWK_A]))
@@ -82,7 +98,6 @@ fn serve(stream: TcpStream, rt: Arc<Runtime>) {
         } else {
             panic!("unexpected request {method} {path}");
         };
-        let status = if method == "POST" { "202 Accepted" } else { "200 OK" };
         let resp = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}\r\n{payload}",
             payload.len()
@@ -99,9 +114,22 @@ type Results = Vec<(String, String, Value)>;
 /// `extra_env` until it answered every event; returns the results, its stderr and the number
 /// of JWKS fetches.
 fn run_function(extra_env: &[(&str, &str)], events: Vec<(String, Value)>) -> (Results, String, usize) {
+    let (results, stderr, fetches, _) = run_function_with(Runtime::default(), extra_env, events);
+    (results, stderr, fetches)
+}
+
+/// [`run_function`] with a prepared runtime, and `{addr}` in `extra_env` values replaced by
+/// the fake's address; also returns every request the fake got, in order.
+fn run_function_with(
+    rt: Runtime,
+    extra_env: &[(&str, &str)],
+    events: Vec<(String, Value)>,
+) -> (Results, String, usize, Vec<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let rt = Arc::new(Runtime::default());
+    let rt = Arc::new(rt);
+    let extra_env: Vec<(&str, String)> =
+        extra_env.iter().map(|(k, v)| (*k, v.replace("{addr}", &addr.to_string()))).collect();
     {
         let rt = rt.clone();
         std::thread::spawn(move || {
@@ -118,7 +146,7 @@ fn run_function(extra_env: &[(&str, &str)], events: Vec<(String, Value)>) -> (Re
         .env_clear()
         .envs(env())
         .env("TENANTCTL_ISSUERS", ISS_A_SHARED)
-        .envs(extra_env.iter().copied())
+        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("TENANTCTL_JWKS_URL", format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"))
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "acmesaas-authorizer")
@@ -142,7 +170,8 @@ fn run_function(extra_env: &[(&str, &str)], events: Vec<(String, Value)>) -> (Re
     let results = rt.results.lock().unwrap().clone();
     assert_eq!(results.len(), n, "results {results:?}\nstderr:\n{stderr}");
     let fetches = *rt.jwks_fetches.lock().unwrap();
-    (results, stderr, fetches)
+    let requests = rt.requests.lock().unwrap().clone();
+    (results, stderr, fetches, requests)
 }
 
 fn now() -> u64 {
@@ -278,4 +307,60 @@ fn bootstrap_with_access_tokens_and_pool_binding() {
     let reason = |id: &str| lines.iter().find(|l| l["request_id"] == id).map(|l| l["reason"].clone());
     assert_eq!(reason("req-wrong-pool"), Some(json!("wrong_pool")), "{stderr}");
     assert_eq!(reason("req-id"), Some(json!("wrong_token_use")), "{stderr}");
+}
+
+const KEYS_ENV: &[(&str, &str)] = &[
+    ("TENANTCTL_USAGE_PLANS", "plan1"),
+    ("TENANTCTL_APIGW_ENDPOINT", "http://{addr}"),
+    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+];
+
+/// Issue 23 item 3: the keys are read during init (before the first event is asked for), and
+/// the key's value goes to API Gateway as `usageIdentifierKey`.
+#[test]
+fn bootstrap_reads_the_api_keys_at_cold_start() {
+    let good = sign(&current(good_claims()));
+    let (results, stderr, _, requests) = run_function_with(
+        Runtime::default(),
+        KEYS_ENV,
+        vec![("req-good".to_string(), event(&format!("Bearer {good}")))],
+    );
+    let (_, kind, body) = &results[0];
+    assert_eq!(kind, "response", "{body}\n{stderr}");
+    assert_eq!(body["usageIdentifierKey"], "key-acme");
+    let keys = requests.iter().position(|r| r.starts_with("GET /usageplans/plan1/keys")).expect("keys read");
+    let next = requests.iter().position(|r| r.ends_with("/runtime/invocation/next")).unwrap();
+    assert!(keys < next, "read before the first event: {requests:?}");
+    assert_eq!(requests.iter().filter(|r| r.contains("/usageplans/")).count(), 1, "{requests:?}");
+    assert!(!stderr.contains("key-acme"), "a key value in the log:\n{stderr}");
+}
+
+/// Issue 23 item 3: an unavailable key store is a Lambda error other than `Unauthorized`
+/// (API Gateway: 500, not cached), not a Deny (403, cached for the token); the failed read is
+/// remembered (no new read for each request).
+#[test]
+fn bootstrap_answers_an_error_when_the_key_store_fails() {
+    let rt = Runtime::default();
+    rt.keys_fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let good = sign(&current(good_claims()));
+    let (results, stderr, _, requests) = run_function_with(
+        rt,
+        KEYS_ENV,
+        vec![
+            ("req-1".to_string(), event(&format!("Bearer {good}"))),
+            ("req-2".to_string(), event(&format!("Bearer {good}"))),
+        ],
+    );
+    for (id, kind, body) in &results {
+        assert_eq!(kind, "error", "{id}: {body}\n{stderr}");
+        assert_ne!(body["errorType"], "Unauthorized", "{id}: {body}");
+        assert_ne!(body["errorMessage"], "Unauthorized", "{id}: {body}");
+    }
+    assert_eq!(requests.iter().filter(|r| r.contains("/usageplans/")).count(), 1, "{requests:?}");
+    let lines = log_lines(&stderr);
+    let line = lines.iter().find(|l| l["request_id"] == "req-1").unwrap();
+    assert_eq!((line["msg"].as_str(), line["class"].as_str()), (Some("error"), Some("error")), "{stderr}");
+    assert_eq!(line["reason"], "api_keys_unavailable");
+    assert!(lines.iter().any(|l| l["msg"] == "api keys unavailable at init"), "{stderr}");
 }

@@ -251,6 +251,21 @@ fn bad_tokens() -> Vec<(&'static str, String, DenyReason)> {
             NoGroups,
         ),
         (
+            // Issue 23 item 8: an authentic token failing its role check is 403, not 401.
+            "groups not a list",
+            rs(&with(|c| {
+                c.insert("cognito:groups".into(), json!("acme-admin"));
+            })),
+            InvalidGroups,
+        ),
+        (
+            "groups holding a number",
+            rs(&with(|c| {
+                c.insert("cognito:groups".into(), json!(["acme-admin", 7]));
+            })),
+            InvalidGroups,
+        ),
+        (
             "federated through an unknown provider",
             rs(&with(|c| {
                 c.insert(
@@ -393,11 +408,62 @@ fn access_tokens_when_configured() {
 fn two_pools() -> (Verifier, std::sync::Arc<CountingFetcher>, std::sync::Arc<TestClock>) {
     let mut e = env();
     e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    e.insert("TENANTCTL_CLIENT_IDS".into(), CLIENTS_AB.into());
     verifier_with(&e)
 }
 
+/// Signed by pool B, for pool B's app client (a token naming pool A's `CLIENT` gets B's).
 fn sign_b(claims: &Value) -> String {
-    sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256)
+    let mut claims = claims.clone();
+    for claim in ["aud", "client_id"] {
+        if claims.get(claim) == Some(&json!(CLIENT)) {
+            claims[claim] = json!(CLIENT_B);
+        }
+    }
+    sign_with(&json!({"alg": "RS256", "kid": KID_B}), &claims, &key_b(), Algorithm::RS256)
+}
+
+/// Issue 23 item 2: an app client belongs to one pool. Before, `TENANTCTL_CLIENT_IDS` was one
+/// list for every issuer, so pool A's client id in a token signed by pool B was accepted.
+#[test]
+fn a_client_id_is_accepted_only_from_its_own_pool() {
+    let (v, _, _) = two_pools();
+    let b_token =
+        |claims: &Value| sign_with(&json!({"alg": "RS256", "kid": KID_B}), claims, &key_b(), Algorithm::RS256);
+    // Pool B's token for pool B's client: allowed; for pool A's client (ID token and access
+    // token alike): refused.
+    assert_eq!(v.verify(&sign_b(&globex(ISS_B))).unwrap().tenant_id, "globex");
+    let d = v.verify(&b_token(&globex(ISS_B))).unwrap_err();
+    assert_eq!((d.reason, d.class()), (DenyReason::WrongClient, DenyClass::Unauthorized), "{d}");
+    let mut both = globex(ISS_B);
+    both["aud"] = json!([CLIENT_B, CLIENT]);
+    assert_eq!(v.verify(&b_token(&both)).unwrap_err().reason, DenyReason::WrongClient);
+    // Pool A's token for pool B's client.
+    let mut a = good_claims();
+    a["aud"] = json!(CLIENT_B);
+    assert_eq!(v.verify(&sign(&a)).unwrap_err().reason, DenyReason::WrongClient);
+    let (va, _, _) = access_verifier(&[]);
+    let mut access = access_claims();
+    access["iss"] = json!(ISS_B);
+    access["cognito:groups"] = json!(["globex-member"]);
+    assert_eq!(va.verify(&sign_b(&access)).unwrap().tenant_id, "globex");
+    assert_eq!(va.verify(&b_token(&access)).unwrap_err().reason, DenyReason::WrongClient);
+
+    // The configuration names each client's pool, which must be a configured issuer's.
+    for bad in [
+        "client1",
+        "client1:",
+        ":us-east-1_poolA",
+        "client1:us-east-1_poolB",
+        "client1:us-east-1_poolA,client1:us-east-1_poolA",
+        "client1:https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA",
+        "client-1!:us-east-1_poolA",
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_CLIENT_IDS".into(), bad.into());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_CLIENT_IDS"), "{bad}: {r:?}");
+    }
 }
 
 fn globex(iss: &str) -> Value {
@@ -727,6 +793,7 @@ fn every_reason_is_either_401_or_403() {
         ForeignGroup,
         UnknownRole,
         NoGroups,
+        InvalidGroups,
         NoRole,
         MissingTenant,
         InvalidTenant,
@@ -790,6 +857,7 @@ fn role_arn_uses_the_partition_of_the_region() {
     let mut e = env();
     e.insert("TENANTCTL_REGION".into(), "cn-north-1".into());
     e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_CN}=*"));
+    e.insert("TENANTCTL_CLIENT_IDS".into(), "client1:cn-north-1_poolC".into());
     let fetcher = CountingFetcher::serving(&jwks_url(ISS_CN), jwks(&[JWK_A]));
     let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW));
     let token = sign(&with(|c| {
@@ -911,6 +979,7 @@ fn access_verifier(extra: &[(&str, &str)]) -> (Verifier, std::sync::Arc<Counting
     let mut e = env();
     e.insert("TENANTCTL_TOKEN_USE".into(), "access".into());
     e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    e.insert("TENANTCTL_CLIENT_IDS".into(), CLIENTS_AB.into());
     for (k, val) in extra {
         e.insert(k.to_string(), val.to_string());
     }
@@ -965,10 +1034,11 @@ fn access_token_tenant_comes_from_its_groups() {
             WrongPool,
         ),
         (
-            // Access tokens carry no identities: the automatic group is not recognised.
-            "federated user's automatic group",
-            sign(&access(&|c| c["cognito:groups"] = json!(["us-east-1_poolA_acme-okta", "acme-member"]))),
-            NotFederated,
+            // Access tokens carry no identities: the automatic group is the provider (issue 23),
+            // here the silo tenant globex's, whom the shared pool may not speak for.
+            "automatic group of a silo tenant's provider",
+            sign(&access(&|c| c["cognito:groups"] = json!(["us-east-1_poolA_globex-azure", "acme-member"]))),
+            WrongPool,
         ),
         (
             "client in aud, not client_id",
@@ -1027,4 +1097,400 @@ fn provider_tenant_binding_and_pool_providers() {
     let mut f = federated_id_claims(ISS_A, "Facebook", &["acme-member"]);
     f["custom:tenant_id"] = json!("acme");
     assert_eq!(v.verify(&sign(&f)).err().map(|d| d.reason), Some(DenyReason::UnknownProvider));
+}
+
+/// Issue 23 item 6: every setting tenantctl writes is required; a missing one (or an empty
+/// one) fails closed at init instead of defaulting (token use `id`, tenant attribute
+/// `tenant_id`, no usage plans: no key). `-` says "none" where a list may be empty.
+#[test]
+fn every_setting_tenantctl_writes_is_required() {
+    for var in [
+        "TENANTCTL_ISSUERS",
+        "TENANTCTL_CLIENT_IDS",
+        "TENANTCTL_PLATFORM",
+        "TENANTCTL_ACCOUNT_ID",
+        "TENANTCTL_REGION",
+        "TENANTCTL_TOKEN_USE",
+        "TENANTCTL_TENANT_ATTRIBUTE",
+        "TENANTCTL_ROLES",
+        "TENANTCTL_IDP_TENANTS",
+        "TENANTCTL_USAGE_PLANS",
+        "TENANTCTL_METHOD_SCOPES",
+    ] {
+        for absent in [None, Some(""), Some("  ")] {
+            let mut e = env();
+            match absent {
+                None => drop(e.remove(var)),
+                Some(v) => drop(e.insert(var.into(), v.into())),
+            }
+            let r = Config::from_env_map(&e);
+            assert_eq!(r.as_ref().map_err(|e| e.var), Err(var), "{var}={absent:?}: {r:?}");
+            assert!(r.unwrap_err().to_string().contains("is required"), "{var}");
+        }
+    }
+    // `-`: explicitly none.
+    let c = Config::from_env_map(&env()).unwrap();
+    assert!(c.usage_plans.is_empty());
+    let mut e = env();
+    e.insert("TENANTCTL_IDP_TENANTS".into(), "-".into());
+    assert!(Config::from_env_map(&e).unwrap().idp_tenants.is_empty());
+    // `-` inside a list is no provider or plan.
+    for (var, bad) in [("TENANTCTL_IDP_TENANTS", "-,acme-okta:acme"), ("TENANTCTL_USAGE_PLANS", "abc123,-")] {
+        let mut e = env();
+        e.insert(var.into(), bad.into());
+        assert_eq!(Config::from_env_map(&e).map_err(|e| e.var).err(), Some(var), "{var}={bad}");
+    }
+}
+
+const SCOPES: &str = r#"{"GET /orders/{id}": ["https://api.example/orders.read", "api/admin"], "POST /orders": ["api/orders.write"], "ANY /admin/{proxy+}": ["api/admin"]}"#;
+
+fn stage_arn(method_and_path: &str) -> String {
+    format!("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/{method_and_path}")
+}
+
+fn statements(resp: &tenantctl_authorizer::AuthorizerResponse) -> Vec<(String, Vec<String>)> {
+    resp.policy_document.statement.iter().map(|s| (s.effect.clone(), s.resource.clone())).collect()
+}
+
+/// Issue 23 item 7: a method with scopes (`TENANTCTL_METHOD_SCOPES`, as the Cognito
+/// authorizer's `authorizationScopes`) needs an access token holding one of them. Before, any
+/// access token was allowed whatever its scope. The cached policy covers the whole stage, so
+/// it carries an explicit Deny for each scoped method the token lacks a scope for: the answer
+/// API Gateway caches for the token is right for every method.
+#[test]
+fn scoped_methods_need_an_access_token_holding_one_of_their_scopes() {
+    let (v, _, _) = access_verifier(&[("TENANTCTL_METHOD_SCOPES", SCOPES)]);
+    let stage = stage_arn("*/*");
+    let all_denied = vec![stage_arn("*/admin/*"), stage_arn("GET/orders/*"), stage_arn("POST/orders")];
+    // Only aws.cognito.signin.user.admin: a scoped method is denied (403) ...
+    let only_admin = sign(&access_claims());
+    for arn in ["GET/orders/42", "POST/orders", "DELETE/admin/users/7"] {
+        match decide(&v, &event(&only_admin, &stage_arn(arn))) {
+            Decision::Deny(resp, d) => {
+                assert_eq!((d.reason, d.class()), (DenyReason::MissingScope, DenyClass::Forbidden), "{arn}");
+                assert_eq!(
+                    statements(&resp),
+                    [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), all_denied.clone())],
+                    "{arn}"
+                );
+                assert_eq!(resp.context.as_ref().unwrap().tenant_id, "acme", "the cached answer serves other methods");
+            }
+            other => panic!("{arn}: {other:?}"),
+        }
+    }
+    // ... an unscoped one allowed, with the same policy (API Gateway caches it for the token).
+    for arn in ["GET/health", "GET/orders", "POST/orders/42", "GET/admin"] {
+        let Decision::Allow(resp, _) = decide(&v, &event(&only_admin, &stage_arn(arn))) else {
+            panic!("{arn}: {:?}", decide(&v, &event(&only_admin, &stage_arn(arn))))
+        };
+        assert_eq!(
+            statements(&resp),
+            [("Allow".to_string(), vec![stage.clone()]), ("Deny".to_string(), all_denied.clone())]
+        );
+    }
+    // One of the method's scopes is enough; the others stay denied.
+    let mut read = access_claims();
+    read["scope"] = json!("openid https://api.example/orders.read");
+    let read = sign(&read);
+    let Decision::Allow(resp, _) = decide(&v, &event(&read, &stage_arn("GET/orders/42"))) else { panic!() };
+    assert_eq!(
+        statements(&resp),
+        [
+            ("Allow".to_string(), vec![stage.clone()]),
+            ("Deny".to_string(), vec![stage_arn("*/admin/*"), stage_arn("POST/orders")])
+        ]
+    );
+    let d = authorize(&v, &event(&read, &stage_arn("POST/orders"))).unwrap_err();
+    assert_eq!(d.reason, DenyReason::MissingScope);
+    // A prefix or a part of a scope is not the scope.
+    for scope in ["api/orders", "api/orders.writer", "api/orders.write2", "API/ADMIN", "\"api/admin\""] {
+        let mut c = access_claims();
+        c["scope"] = json!(scope);
+        assert_eq!(
+            authorize(&v, &event(&sign(&c), &stage_arn("POST/orders"))).unwrap_err().reason,
+            DenyReason::MissingScope,
+            "{scope}"
+        );
+    }
+    // Every scope: the plain stage Allow, as without scopes.
+    let mut all = access_claims();
+    all["scope"] = json!("api/admin api/orders.write");
+    let Decision::Allow(resp, _) = decide(&v, &event(&sign(&all), &stage_arn("POST/orders"))) else { panic!() };
+    assert_eq!(statements(&resp), [("Allow".to_string(), vec![stage.clone()])]);
+    // A scope of the wrong type holds none.
+    let mut odd = access_claims();
+    odd["scope"] = json!(["api/admin"]);
+    assert_eq!(
+        authorize(&v, &event(&sign(&odd), &stage_arn("DELETE/admin/x"))).unwrap_err().reason,
+        DenyReason::MissingScope
+    );
+
+    // ID tokens hold no scope: a scoped method refuses them (as the Cognito authorizer does).
+    let mut e = env();
+    e.insert("TENANTCTL_METHOD_SCOPES".into(), SCOPES.into());
+    let (vid, _, _) = verifier_with(&e);
+    let id = sign(&good_claims());
+    assert_eq!(authorize(&vid, &event(&id, &stage_arn("GET/orders/1"))).unwrap_err().reason, DenyReason::MissingScope);
+    assert!(authorize(&vid, &event(&id, &stage_arn("GET/orders"))).is_ok());
+
+    // Bad settings fail at init.
+    for bad in [
+        "",
+        "[]",
+        "{",
+        r#"{"GET /orders": []}"#,
+        r#"{"GET /orders": "api/read"}"#,
+        r#"{"GET /orders": ["api read"]}"#,
+        r#"{"GET /orders": [""]}"#,
+        r#"{"FETCH /orders": ["api/read"]}"#,
+        r#"{"GET orders": ["api/read"]}"#,
+        r#"{"GET /orders/{id": ["api/read"]}"#,
+        r#"{"GET /{proxy+}/x": ["api/read"]}"#,
+        r#"{"GET /a//b": ["api/read"]}"#,
+        r#"{"GET /a*": ["api/read"]}"#,
+    ] {
+        let mut e = env();
+        e.insert("TENANTCTL_METHOD_SCOPES".into(), bad.into());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err("TENANTCTL_METHOD_SCOPES"), "{bad}: {r:?}");
+    }
+}
+
+/// Issue 23 item 1: an access token carries no `identities`; Cognito's automatic group
+/// `<poolId>_<provider>` of the token's own pool is then the evidence of the provider the user
+/// signed in through, and binds the token to that provider's tenant (it only narrows access).
+/// Before, the group was refused (`not_federated`) and the README advised a trigger that strips
+/// it, after which a linked account could carry another tenant's groups.
+#[test]
+fn access_token_automatic_group_binds_its_providers_tenant() {
+    use DenyReason::*;
+    let (v, _, _) = access_verifier(&[(
+        "TENANTCTL_IDP_TENANTS",
+        "acme-okta:acme,initech-okta:initech,globex-azure:globex,Google:*",
+    )]);
+    let groups = |g: &[&str]| {
+        let mut c = access_claims();
+        c["cognito:groups"] = json!(g);
+        c
+    };
+    let ok = v.verify(&sign(&groups(&["us-east-1_poolA_acme-okta", "acme-member"]))).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "member"));
+    // The pool's own provider binds no tenant.
+    assert_eq!(v.verify(&sign(&groups(&["us-east-1_poolA_Google", "acme-admin"]))).unwrap().tenant_id, "acme");
+    // globex's provider in its silo pool.
+    let mut g = groups(&["us-east-1_poolB_globex-azure", "globex-member"]);
+    g["iss"] = json!(ISS_B);
+    assert_eq!(v.verify(&sign_b(&g)).unwrap().tenant_id, "globex");
+    let cases: Vec<(&str, Value, DenyReason)> = vec![
+        (
+            "a linked account: initech's provider, acme's groups",
+            groups(&["us-east-1_poolA_initech-okta", "acme-admin"]),
+            ForeignGroup,
+        ),
+        (
+            "acme's provider, tenant attribute initech",
+            {
+                let mut c = groups(&["us-east-1_poolA_acme-okta", "initech-admin"]);
+                c["custom:tenant_id"] = json!("initech");
+                c
+            },
+            ProviderTenantMismatch,
+        ),
+        ("acme's provider, initech's groups", groups(&["us-east-1_poolA_acme-okta", "initech-admin"]), ForeignGroup),
+        (
+            "two providers of two tenants",
+            groups(&["us-east-1_poolA_acme-okta", "us-east-1_poolA_initech-okta", "acme-admin"]),
+            ProviderTenantMismatch,
+        ),
+        ("a provider tenantctl did not list", groups(&["us-east-1_poolA_evil", "acme-admin"]), UnknownProvider),
+        // A silo tenant's provider speaks for the silo tenant, whom the shared pool may not.
+        (
+            "globex's provider in a token of the shared pool",
+            groups(&["us-east-1_poolA_globex-azure", "acme-admin"]),
+            WrongPool,
+        ),
+        ("another pool's automatic group", groups(&["us-east-1_poolB_acme-okta", "acme-admin"]), ForeignGroup),
+        ("only the automatic group", groups(&["us-east-1_poolA_acme-okta"]), NoRole),
+    ];
+    for (name, claims, want) in cases {
+        let got = v.verify(&sign(&claims));
+        assert_eq!(got.as_ref().err().map(|d| d.reason), Some(want), "{name}: {got:?}");
+    }
+    // ID tokens keep the stricter rule: the group needs the provider in `identities`.
+    let (vid, _, _) = verifier();
+    let mut c = good_claims();
+    c["cognito:groups"] = json!(["us-east-1_poolA_acme-okta", "acme-member"]);
+    assert_eq!(vid.verify(&sign(&c)).unwrap_err().reason, NotFederated);
+}
+
+struct Keys(Result<Vec<(String, String)>, String>);
+
+impl tenantctl_authorizer::KeyLister for Keys {
+    fn list(&self, _plan: &str) -> Result<Vec<(String, String)>, tenantctl_authorizer::FetchError> {
+        self.0.clone().map_err(tenantctl_authorizer::FetchError)
+    }
+}
+
+/// Issue 23 item 3: before, an unavailable key store and a missing key were an explicit Deny,
+/// which API Gateway caches for the token (`resultTtlSeconds`): now both are errors (500).
+#[test]
+fn key_store_failures_are_errors_api_gateway_does_not_cache() {
+    let mut e = env();
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "plan1".into());
+    for (lister, want) in [
+        (Keys(Err("HTTP 503".into())), DenyReason::ApiKeysUnavailable),
+        (Keys(Ok(vec![("acmesaas-globex".into(), "k".into())])), DenyReason::NoApiKey),
+    ] {
+        let (v, _, _) = verifier_with(&e);
+        let v = v.with_key_lister(std::sync::Arc::new(lister));
+        match decide(&v, &event(&sign(&good_claims()), METHOD_ARN)) {
+            Decision::Error(d) => assert_eq!((d.reason, d.class()), (want, DenyClass::Error)),
+            other => panic!("{want}: {other:?}"),
+        }
+    }
+    let (v, _, _) = verifier_with(&e);
+    let v = v.with_key_lister(std::sync::Arc::new(Keys(Ok(vec![("acmesaas-acme".into(), "k-acme".into())]))));
+    let Decision::Allow(resp, _) = decide(&v, &event(&sign(&good_claims()), METHOD_ARN)) else { panic!() };
+    assert_eq!(resp.usage_identifier_key.as_deref(), Some("k-acme"));
+}
+
+/// Issue 23 item 8: a key set answer without an RS256 signing key (empty, or only keys of
+/// other types) replaced the cached keys, so every token was 401 for the back-off window.
+#[test]
+fn a_key_set_without_rs256_keys_keeps_the_previous_keys() {
+    let (v, fetcher, clock) = verifier();
+    let good = sign(&good_claims());
+    assert!(v.verify(&good).is_ok());
+    let forged = sign_with(&json!({"alg": "RS256", "kid": "forged"}), &good_claims(), &key_a(), Algorithm::RS256);
+    for body in [
+        json!({"keys": []}).to_string(),
+        json!({"keys": [{"kty": "EC", "kid": "ec1", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}).to_string(),
+    ] {
+        fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_A), body.clone());
+        clock.advance(10);
+        let before = fetcher.count();
+        assert_eq!(v.verify(&forged).unwrap_err().reason, DenyReason::UnknownKid, "{body}");
+        assert_eq!(fetcher.count(), before + 1, "the unknown kid refetched");
+        assert!(v.verify(&good).is_ok(), "the cached keys stay after {body}");
+    }
+}
+
+/// Issue 23 item 8: two roles of equal precedence (tenantctl writes a role without
+/// `precedence` as 2147483647) tie-break by role name, the first in alphabetical order.
+#[test]
+fn roles_of_equal_precedence_tie_break_by_name() {
+    let mut e = env();
+    e.insert("TENANTCTL_ROLES".into(), "admin:2147483647,member:2147483647,viewer:20".into());
+    let (v, _, _) = verifier_with(&e);
+    let role = |groups: Value| {
+        let mut c = good_claims();
+        c["cognito:groups"] = groups;
+        v.verify(&sign(&c)).unwrap().role
+    };
+    assert_eq!(role(json!(["acme-member", "acme-admin"])), "admin");
+    assert_eq!(role(json!(["acme-admin", "acme-member"])), "admin");
+    assert_eq!(role(json!(["acme-member", "acme-viewer"])), "viewer");
+}
+
+/// Issue 23 item 8: `Debug` of the answer shows no API key value.
+#[test]
+fn debug_of_the_answer_redacts_the_api_key() {
+    let mut e = env();
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "plan1".into());
+    let (v, _, _) = verifier_with(&e);
+    let v = v.with_key_lister(std::sync::Arc::new(Keys(Ok(vec![("acmesaas-acme".into(), "s3cr3t-key-value".into())]))));
+    let decision = decide(&v, &event(&sign(&good_claims()), METHOD_ARN));
+    let Decision::Allow(resp, _) = &decision else { panic!("{decision:?}") };
+    assert_eq!(resp.usage_identifier_key.as_deref(), Some("s3cr3t-key-value"));
+    for shown in [format!("{decision:?}"), format!("{resp:?}"), format!("{decision:#?}")] {
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+}
+
+struct SlowKeys(std::sync::Mutex<Vec<Option<std::time::Instant>>>, std::time::Duration);
+
+impl tenantctl_authorizer::KeyLister for SlowKeys {
+    fn list(&self, plan: &str) -> Result<Vec<(String, String)>, tenantctl_authorizer::FetchError> {
+        self.list_until(plan, None)
+    }
+    fn list_until(
+        &self,
+        _plan: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<(String, String)>, tenantctl_authorizer::FetchError> {
+        self.0.lock().unwrap().push(deadline);
+        std::thread::sleep(self.1);
+        Ok(vec![("acmesaas-acme".into(), "k".into())])
+    }
+}
+
+struct DeadlineFetcher(std::sync::Mutex<Vec<Option<std::time::Instant>>>);
+
+impl tenantctl_authorizer::JwksFetcher for DeadlineFetcher {
+    fn fetch(&self, url: &str) -> Result<String, tenantctl_authorizer::FetchError> {
+        self.fetch_until(url, None)
+    }
+    fn fetch_until(
+        &self,
+        _url: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<String, tenantctl_authorizer::FetchError> {
+        self.0.lock().unwrap().push(deadline);
+        Ok(jwks(&[JWK_A]))
+    }
+}
+
+/// Issue 23 item 8: the key set fetch and every usage plan read of a request share the
+/// request's deadline; once it has passed no further read starts. Before, each took up to 3 s
+/// of its own, past a 5 s function timeout.
+#[test]
+fn the_fetches_of_a_request_share_one_deadline() {
+    use std::time::{Duration, Instant};
+    let mut e = env();
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "p1,p2,p3,p4".into());
+    let fetcher = std::sync::Arc::new(DeadlineFetcher(Default::default()));
+    let lister = std::sync::Arc::new(SlowKeys(Default::default(), Duration::from_millis(150)));
+    let v = Verifier::new(Config::from_env_map(&e).unwrap(), fetcher.clone(), TestClock::at(NOW))
+        .with_key_lister(lister.clone());
+    let deadline = Instant::now() + Duration::from_millis(200);
+    let start = Instant::now();
+    let decision = tenantctl_authorizer::decide_until(&v, &event(&sign(&good_claims()), METHOD_ARN), Some(deadline));
+    match &decision {
+        Decision::Error(d) => {
+            assert_eq!(d.reason, DenyReason::ApiKeysUnavailable);
+            assert!(d.detail.contains("deadline"), "{d}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_millis(1000), "{:?}", start.elapsed());
+    assert_eq!(fetcher.0.lock().unwrap().as_slice(), [Some(deadline)]);
+    let reads = lister.0.lock().unwrap().clone();
+    assert!(reads.len() < 4 && reads.iter().all(|d| *d == Some(deadline)), "{reads:?}");
+
+    // The real clients give up at the deadline too (a server that never answers).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let _hold = std::thread::spawn(move || {
+        let conns: Vec<_> = silent.incoming().take(2).collect();
+        std::thread::sleep(Duration::from_secs(10));
+        drop(conns);
+    });
+    use tenantctl_authorizer::{HttpJwksFetcher, HttpKeyLister, JwksFetcher, KeyLister};
+    let start = Instant::now();
+    let r = HttpJwksFetcher::default()
+        .fetch_until(&format!("http://{addr}/jwks.json"), Some(Instant::now() + Duration::from_millis(300)));
+    assert!(r.is_err());
+    assert!(start.elapsed() < Duration::from_millis(2000), "JWKS: {:?}", start.elapsed());
+    let creds = tenantctl_authorizer::keys::Credentials {
+        access_key_id: "AKID".into(),
+        secret_access_key: "secret".into(),
+        session_token: None,
+    };
+    let start = Instant::now();
+    let r = HttpKeyLister::new(format!("http://{addr}"), "us-east-1".into())
+        .with_credentials(creds)
+        .list_until("plan1", Some(Instant::now() + Duration::from_millis(300)));
+    assert!(r.is_err());
+    assert!(start.elapsed() < Duration::from_millis(2000), "keys: {:?}", start.elapsed());
 }

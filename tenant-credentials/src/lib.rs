@@ -1,17 +1,28 @@
 //! Tenant credentials for backends behind the tenantctl authorizer.
 //!
-//! The authorizer hands the backend `tenant_id` and `role_arn` (API Gateway's
-//! `requestContext.authorizer`). [`CredentialsCache::credentials`] assumes that role with the
-//! session tag `tenant_id=<tenant>` (which the role's trust policy requires, and which its ABAC
-//! policies read as `${aws:PrincipalTag/tenant_id}`) and reuses the credentials until
-//! [`DEFAULT_REFRESH_BEFORE_SECONDS`] before they expire.
+//! The authorizer hands the backend `tenant_id`, `role_arn` and `sub` (API Gateway's
+//! `requestContext.authorizer`). [`CredentialsCache::credentials`] assumes that role, which
+//! must be one of the platform's ([`RolePin`]: its account and role path), with the session tag
+//! `tenant_id=<tenant>` (which the role's trust policy requires, and which its ABAC policies
+//! read as `${aws:PrincipalTag/tenant_id}`), `SourceIdentity` = the caller's `sub` and a
+//! session name naming the user (CloudTrail tells users apart), and reuses the credentials
+//! until [`DEFAULT_REFRESH_BEFORE_SECONDS`] before they expire. A failed AssumeRole is the
+//! answer for [`DEFAULT_FAILURE_CACHE_SECONDS`]; the cache holds at most
+//! [`DEFAULT_MAX_ENTRIES`] users' credentials (the least recently used go first).
+//!
+//! `SourceIdentity` needs `sts:SetSourceIdentity` in the role's trust policy, beside
+//! `sts:AssumeRole` and `sts:TagSession`.
 //!
 //! ```no_run
 //! # async fn demo(sts: aws_sdk_sts::Client) -> Result<(), tenant_credentials::Error> {
 //! // sts: aws_sdk_sts::Client::new(&aws_config::load_from_env().await), built once per process
-//! use tenant_credentials::{CredentialsCache, StsAssumer, TenantContext};
-//! let cache = CredentialsCache::new(StsAssumer::new(sts));
-//! let ctx = TenantContext::new("acme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin")?;
+//! use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
+//! let cache = CredentialsCache::new(StsAssumer::new(sts), RolePin::new("123456789012", "acmesaas")?);
+//! let ctx = TenantContext::new(
+//!     "acme",
+//!     "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin",
+//!     "11111111-2222-3333-4444-555555555555",
+//! )?;
 //! let creds = cache.credentials(&ctx).await?;
 //! let for_sdk: aws_credential_types::Credentials = creds.into();
 //! # Ok(()) }
@@ -27,6 +38,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Credentials are refreshed this long before they expire.
 pub const DEFAULT_REFRESH_BEFORE_SECONDS: u64 = 300;
+/// A failed AssumeRole is the answer for this long (no new STS call for that user).
+pub const DEFAULT_FAILURE_CACHE_SECONDS: u64 = 5;
+/// At most this many (tenant, role, user) entries are cached.
+pub const DEFAULT_MAX_ENTRIES: usize = 10_000;
+/// STS's limit on `RoleSessionName` and `SourceIdentity`.
+pub const MAX_SESSION_NAME: usize = 64;
 /// The session tag that carries the tenant.
 pub const TENANT_TAG: &str = "tenant_id";
 
@@ -49,34 +66,104 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The platform whose tenant roles a [`CredentialsCache`] may assume: a role ARN of another
+/// account, or outside the path `/tenantctl/<platform>/`, is refused before any STS call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePin {
+    account_id: String,
+    platform: String,
+}
+
+impl RolePin {
+    /// `account_id`: 12 digits; `platform`: the platform's name (`^[a-z][a-z0-9]{0,19}$`).
+    pub fn new(account_id: &str, platform: &str) -> Result<Self, Error> {
+        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::InvalidContext(format!("account id {account_id:?} is not 12 digits")));
+        }
+        let p = platform.as_bytes();
+        if p.is_empty()
+            || p.len() > 20
+            || !p[0].is_ascii_lowercase()
+            || !p.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(Error::InvalidContext(format!("platform {platform:?} is not a platform name")));
+        }
+        Ok(RolePin { account_id: account_id.to_string(), platform: platform.to_string() })
+    }
+
+    /// Errors unless `ctx`'s role is in the pinned account, under `/tenantctl/<platform>/`.
+    pub fn check(&self, ctx: &TenantContext) -> Result<(), Error> {
+        let mut f = ctx.role_arn.split(':');
+        let account = f.nth(4).unwrap_or("");
+        if account != self.account_id {
+            return Err(Error::InvalidContext(format!(
+                "role_arn {:?} is not a role of account {}",
+                ctx.role_arn, self.account_id
+            )));
+        }
+        let path = format!(":role/tenantctl/{}/{}-", self.platform, self.platform);
+        if !ctx.role_arn.contains(&path) {
+            return Err(Error::InvalidContext(format!(
+                "role_arn {:?} is not a role of platform {} (path /tenantctl/{}/)",
+                ctx.role_arn, self.platform, self.platform
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The authorizer's context, checked: `role_arn` is
 /// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<tenant>-<role>` for
-/// `tenant_id` itself. [`CredentialsCache::credentials`] also checks that `<partition>` is the
+/// `tenant_id` itself, and `sub` (the caller) is usable as STS's `SourceIdentity`
+/// (`[\w+=,.@-]`, 2 to 64 characters; a Cognito `sub` is a UUID).
+/// [`CredentialsCache::credentials`] also checks the [`RolePin`] and that `<partition>` is the
 /// partition of the STS client's region ([`partition::partition_for_region`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TenantContext {
     tenant_id: String,
     role_arn: String,
+    sub: String,
+}
+
+/// STS's `[\w+=,.@-]` (`\w`: ASCII letters, digits, `_`).
+fn is_sts_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'=' | b',' | b'.' | b'@' | b'-')
 }
 
 impl TenantContext {
-    pub fn new(tenant_id: &str, role_arn: &str) -> Result<Self, Error> {
+    pub fn new(tenant_id: &str, role_arn: &str, sub: &str) -> Result<Self, Error> {
         if !is_tenant_id(tenant_id) {
             return Err(Error::InvalidContext(format!("tenant_id {tenant_id:?}")));
         }
         check_role_arn(tenant_id, role_arn)
             .map_err(|m| Error::InvalidContext(format!("role_arn {role_arn:?}: {m}")))?;
-        Ok(TenantContext { tenant_id: tenant_id.to_string(), role_arn: role_arn.to_string() })
+        if sub.len() < 2 || sub.len() > MAX_SESSION_NAME || !sub.bytes().all(is_sts_name_char) {
+            return Err(Error::InvalidContext(format!("sub {sub:?} is not [\\w+=,.@-]{{2,64}}")));
+        }
+        Ok(TenantContext { tenant_id: tenant_id.to_string(), role_arn: role_arn.to_string(), sub: sub.to_string() })
     }
 
-    /// From the authorizer context map (`tenant_id`, `role_arn`).
+    /// From the authorizer context map (`tenant_id`, `role_arn`, `sub`).
     pub fn from_authorizer_context<S: std::hash::BuildHasher>(ctx: &HashMap<String, String, S>) -> Result<Self, Error> {
         let get = |k: &str| ctx.get(k).map(String::as_str).ok_or_else(|| Error::InvalidContext(format!("no {k}")));
-        TenantContext::new(get("tenant_id")?, get("role_arn")?)
+        TenantContext::new(get("tenant_id")?, get("role_arn")?, get("sub")?)
     }
 
     pub fn tenant_id(&self) -> &str {
         &self.tenant_id
+    }
+
+    /// The caller (`SourceIdentity`).
+    pub fn sub(&self) -> &str {
+        &self.sub
+    }
+
+    /// The role session name: `<sub>@<tenant>`, the tenant cut to fit STS's 64 characters
+    /// (the `sub`, which tells users apart, is never cut).
+    pub fn session_name(&self) -> String {
+        let mut name = format!("{}@{}", self.sub, self.tenant_id);
+        name.truncate(MAX_SESSION_NAME);
+        name
     }
 
     pub fn role_arn(&self) -> &str {
@@ -183,6 +270,8 @@ pub struct AssumeRequest {
     pub session_name: String,
     /// Sent as the session tag `tenant_id`.
     pub tenant_id: String,
+    /// Sent as `SourceIdentity`: the caller's `sub`.
+    pub source_identity: String,
     pub duration_seconds: Option<i32>,
 }
 
@@ -225,6 +314,7 @@ impl RoleAssumer for StsAssumer {
             .assume_role()
             .role_arn(&req.role_arn)
             .role_session_name(&req.session_name)
+            .source_identity(&req.source_identity)
             .tags(tag)
             .set_duration_seconds(req.duration_seconds)
             .send()
@@ -254,40 +344,69 @@ impl Clock for SystemClock {
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Credentials>>>;
+/// What a slot holds: credentials, or a failure with its time.
+#[derive(Clone)]
+enum Cached {
+    Credentials(Credentials),
+    Failed(Error, u64),
+}
 
-/// Credentials per (tenant, role ARN), refreshed `refresh_before` seconds before expiry. One
-/// AssumeRole at a time per key: concurrent callers wait for it instead of calling STS too.
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
+/// The slots by key, each with the use counter of its last use; and the counter.
+type Slots = (HashMap<TenantContext, (Slot, u64)>, u64);
+
+/// Credentials per (tenant, role ARN, caller), refreshed `refresh_before` seconds before
+/// expiry. One AssumeRole at a time per key: concurrent callers wait for it instead of calling
+/// STS too.
 pub struct CredentialsCache<A, C = SystemClock> {
     assumer: A,
     clock: C,
+    pin: RolePin,
     refresh_before: u64,
+    failure_seconds: u64,
+    max_entries: usize,
     duration_seconds: Option<i32>,
     region: Option<String>,
-    slots: Mutex<HashMap<TenantContext, Slot>>,
+    /// Slot and the use counter of its last use (the least recently used is evicted first).
+    slots: Mutex<Slots>,
 }
 
 impl<A: RoleAssumer> CredentialsCache<A, SystemClock> {
-    pub fn new(assumer: A) -> Self {
-        CredentialsCache::with_clock(assumer, SystemClock)
+    pub fn new(assumer: A, pin: RolePin) -> Self {
+        CredentialsCache::with_clock(assumer, pin, SystemClock)
     }
 }
 
 impl<A: RoleAssumer, C: Clock> CredentialsCache<A, C> {
-    pub fn with_clock(assumer: A, clock: C) -> Self {
+    pub fn with_clock(assumer: A, pin: RolePin, clock: C) -> Self {
         CredentialsCache {
             assumer,
             clock,
+            pin,
             refresh_before: DEFAULT_REFRESH_BEFORE_SECONDS,
+            failure_seconds: DEFAULT_FAILURE_CACHE_SECONDS,
+            max_entries: DEFAULT_MAX_ENTRIES,
             duration_seconds: None,
             region: None,
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new((HashMap::new(), 0)),
         }
     }
 
     /// Refresh this many seconds before expiry (default 300).
     pub fn refresh_before(mut self, seconds: u64) -> Self {
         self.refresh_before = seconds;
+        self
+    }
+
+    /// A failed AssumeRole is the answer for this long (default 5 s; 0: never remembered).
+    pub fn failure_cache_seconds(mut self, seconds: u64) -> Self {
+        self.failure_seconds = seconds;
+        self
+    }
+
+    /// At most this many entries (default 10,000, at least 1).
+    pub fn max_entries(mut self, n: usize) -> Self {
+        self.max_entries = n.max(1);
         self
     }
 
@@ -308,38 +427,72 @@ impl<A: RoleAssumer, C: Clock> CredentialsCache<A, C> {
         &self.assumer
     }
 
-    /// Credentials of the tenant's role, from the cache or a fresh AssumeRole. A role ARN of
-    /// another partition than the region's is an error.
+    /// How many entries the cache holds.
+    pub fn len(&self) -> usize {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Credentials of the tenant's role for the caller, from the cache or a fresh AssumeRole.
+    /// A role ARN of another account or platform ([`RolePin`]) or of another partition than
+    /// the region's is an error, before any STS call.
     pub async fn credentials(&self, ctx: &TenantContext) -> Result<Credentials, Error> {
+        self.pin.check(ctx)?;
         if let Some(region) = self.region.clone().or_else(|| self.assumer.region()) {
             ctx.check_partition(&region)?;
         }
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.entry(ctx.clone()).or_default().clone()
-        };
+        let slot = self.slot(ctx);
         let mut held = slot.lock().await;
-        if let Some(c) = held.as_ref() {
-            if self.clock.now_unix().saturating_add(self.refresh_before) < c.expires_at {
-                return Ok(c.clone());
+        let now = self.clock.now_unix();
+        match held.as_ref() {
+            Some(Cached::Credentials(c)) if now.saturating_add(self.refresh_before) < c.expires_at => {
+                return Ok(c.clone())
             }
+            Some(Cached::Failed(e, at)) if now.saturating_sub(*at) < self.failure_seconds => return Err(e.clone()),
+            _ => {}
         }
         let fresh = self
             .assumer
             .assume_role(AssumeRequest {
                 role_arn: ctx.role_arn.clone(),
-                session_name: format!("tenantctl-{}", ctx.tenant_id),
+                session_name: ctx.session_name(),
                 tenant_id: ctx.tenant_id.clone(),
+                source_identity: ctx.sub.clone(),
                 duration_seconds: self.duration_seconds,
             })
-            .await?;
-        *held = Some(fresh.clone());
-        Ok(fresh)
+            .await;
+        *held = Some(match &fresh {
+            Ok(c) => Cached::Credentials(c.clone()),
+            Err(e) => Cached::Failed(e.clone(), now),
+        });
+        fresh
+    }
+
+    /// The slot of `ctx`, made room for: when the cache is full, the least recently used
+    /// entry goes.
+    fn slot(&self, ctx: &TenantContext) -> Slot {
+        let mut guard = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let (slots, tick) = &mut *guard;
+        *tick += 1;
+        if let Some((slot, used)) = slots.get_mut(ctx) {
+            *used = *tick;
+            return slot.clone();
+        }
+        while slots.len() >= self.max_entries {
+            let Some(oldest) = slots.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) else { break };
+            slots.remove(&oldest);
+        }
+        let slot = Slot::default();
+        slots.insert(ctx.clone(), (slot.clone(), *tick));
+        slot
     }
 
     /// Drops every cached credential.
     pub fn clear(&self) {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).0.clear();
     }
 }
 
@@ -349,6 +502,11 @@ mod tests {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
     const ARN: &str = "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin";
+    const SUB: &str = "11111111-2222-3333-4444-555555555555";
+
+    fn pin() -> RolePin {
+        RolePin::new("123456789012", "acmesaas").unwrap()
+    }
 
     #[derive(Default)]
     struct FakeSts {
@@ -386,19 +544,20 @@ mod tests {
     fn setup() -> (CredentialsCache<Arc<FakeSts>, TestClock>, Arc<FakeSts>, Arc<AtomicU64>) {
         let now = Arc::new(AtomicU64::new(1_700_000_000));
         let sts = Arc::new(FakeSts { now: now.clone(), ..Default::default() });
-        (CredentialsCache::with_clock(sts.clone(), TestClock(now.clone())), sts, now)
+        (CredentialsCache::with_clock(sts.clone(), pin(), TestClock(now.clone())), sts, now)
     }
 
     #[tokio::test]
     async fn caches_until_five_minutes_before_expiry() {
         let (cache, sts, now) = setup();
-        let ctx = TenantContext::new("acme", ARN).unwrap();
+        let ctx = TenantContext::new("acme", ARN, SUB).unwrap();
         let first = cache.credentials(&ctx).await.unwrap();
         assert_eq!(sts.calls.load(Ordering::SeqCst), 1);
         let req = sts.requests.lock().unwrap()[0].clone();
         assert_eq!(req.role_arn, ARN);
         assert_eq!(req.tenant_id, "acme");
-        assert_eq!(req.session_name, "tenantctl-acme");
+        assert_eq!(req.session_name, format!("{SUB}@acme"));
+        assert_eq!(req.source_identity, SUB);
 
         now.fetch_add(3600 - 301, Ordering::SeqCst);
         assert_eq!(cache.credentials(&ctx).await.unwrap(), first);
@@ -415,10 +574,13 @@ mod tests {
     #[tokio::test]
     async fn one_entry_per_tenant_role_and_single_flight() {
         let (cache, sts, _) = setup();
-        let acme = TenantContext::new("acme", ARN).unwrap();
-        let globex =
-            TenantContext::new("globex", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member")
-                .unwrap();
+        let acme = TenantContext::new("acme", ARN, SUB).unwrap();
+        let globex = TenantContext::new(
+            "globex",
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member",
+            SUB,
+        )
+        .unwrap();
         let calls = (0..10).map(|i| {
             let ctx = if i % 2 == 0 { acme.clone() } else { globex.clone() };
             let cache = &cache;
@@ -459,23 +621,105 @@ mod tests {
         outs.into_iter().map(Option::unwrap).collect()
     }
 
+    /// Issue 23 item 5: before, every request after a failed AssumeRole called STS again.
     #[tokio::test]
-    async fn errors_are_not_cached() {
-        let (cache, sts, _) = setup();
-        let ctx = TenantContext::new("acme", ARN).unwrap();
+    async fn a_failed_assume_role_is_remembered_briefly() {
+        let (cache, sts, now) = setup();
+        let ctx = TenantContext::new("acme", ARN, SUB).unwrap();
         sts.fail.store(true, Ordering::SeqCst);
         assert!(matches!(cache.credentials(&ctx).await, Err(Error::Assume(_))));
         sts.fail.store(false, Ordering::SeqCst);
+        now.fetch_add(DEFAULT_FAILURE_CACHE_SECONDS - 1, Ordering::SeqCst);
+        assert!(matches!(cache.credentials(&ctx).await, Err(Error::Assume(_))), "the failure is the answer");
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 1);
+        now.fetch_add(1, Ordering::SeqCst);
         assert!(cache.credentials(&ctx).await.is_ok());
         assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
     }
 
+    /// Issue 23 item 5: before, `TenantContext::new("acme", <a role of any account>)` was
+    /// assumed with `tenant_id=acme`.
+    #[tokio::test]
+    async fn pins_the_account_and_the_platforms_role_path() {
+        let (cache, sts, _) = setup();
+        for arn in [
+            "arn:aws:iam::999999999999:role/tenantctl/acmesaas/acmesaas-acme-admin",
+            "arn:aws:iam::123456789012:role/tenantctl/othersaas/othersaas-acme-admin",
+        ] {
+            let ctx = TenantContext::new("acme", arn, SUB).unwrap();
+            let err = cache.credentials(&ctx).await.unwrap_err();
+            assert!(matches!(&err, Error::InvalidContext(_)), "{arn}: {err}");
+        }
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 0, "refused before any STS call");
+        assert!(cache.credentials(&TenantContext::new("acme", ARN, SUB).unwrap()).await.is_ok());
+        for (account, platform) in [("12345", "acmesaas"), ("123456789012", "Acme"), ("123456789012", "")] {
+            assert!(RolePin::new(account, platform).is_err(), "{account} {platform}");
+        }
+    }
+
+    /// Issue 23 item 5: before, the session name was `tenantctl-<tenant>` (no user told apart)
+    /// and no `SourceIdentity` was set.
+    #[tokio::test]
+    async fn source_identity_is_the_caller_and_the_session_name_names_the_user() {
+        let (cache, sts, _) = setup();
+        let long = "a".repeat(32);
+        let long_arn = format!("arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-{long}-admin");
+        let other = "99999999-8888-7777-6666-555555555555";
+        for ctx in [
+            TenantContext::new("acme", ARN, SUB).unwrap(),
+            TenantContext::new("acme", ARN, other).unwrap(),
+            TenantContext::new(&long, &long_arn, SUB).unwrap(),
+        ] {
+            cache.credentials(&ctx).await.unwrap();
+        }
+        let reqs = sts.requests.lock().unwrap().clone();
+        assert_eq!(reqs.len(), 3, "one entry per caller");
+        assert_eq!((reqs[0].source_identity.as_str(), reqs[0].session_name.as_str()), (SUB, &*format!("{SUB}@acme")));
+        assert_eq!(reqs[1].source_identity, other);
+        assert_eq!(reqs[2].session_name.len(), MAX_SESSION_NAME);
+        assert!(reqs[2].session_name.starts_with(&format!("{SUB}@aaa")));
+        for r in &reqs {
+            assert!(r.session_name.bytes().all(is_sts_name_char) && r.session_name.len() <= 64, "{r:?}");
+        }
+        for bad in ["", "a", "a b", "a/b", "ü", &"a".repeat(65)] {
+            assert!(TenantContext::new("acme", ARN, bad).is_err(), "{bad:?}");
+        }
+        let map: HashMap<String, String> = [("tenant_id", "acme"), ("role_arn", ARN)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(TenantContext::from_authorizer_context(&map).is_err(), "no sub");
+    }
+
+    /// Issue 23 item 5: before, the cache grew without bound.
+    #[tokio::test]
+    async fn the_cache_is_bounded_least_recently_used_first() {
+        let (cache, sts, _) = setup();
+        let cache = cache.max_entries(3);
+        let user = |i: usize| TenantContext::new("acme", ARN, &format!("user-{i}")).unwrap();
+        for i in 0..3 {
+            cache.credentials(&user(i)).await.unwrap();
+        }
+        cache.credentials(&user(0)).await.unwrap(); // user 0 used again: user 1 is the oldest
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 3);
+        for i in 3..6 {
+            cache.credentials(&user(i)).await.unwrap();
+            assert!(cache.len() <= 3);
+        }
+        assert_eq!(cache.len(), 3);
+        cache.credentials(&user(5)).await.unwrap();
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 6, "the newest still cached");
+        cache.credentials(&user(1)).await.unwrap();
+        assert_eq!(sts.calls.load(Ordering::SeqCst), 7, "evicted");
+    }
+
     #[test]
     fn context_must_name_the_tenants_own_role() {
-        assert!(TenantContext::new("acme", ARN).is_ok());
+        assert!(TenantContext::new("acme", ARN, SUB).is_ok());
         assert!(TenantContext::new(
             "acme-corp",
-            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-admin"
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-corp-admin",
+            SUB
         )
         .is_ok());
         for (tenant, arn) in [
@@ -490,10 +734,12 @@ mod tests {
             ("*", ARN),
             ("awsacme", "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-awsacme-admin"),
         ] {
-            assert!(TenantContext::new(tenant, arn).is_err(), "{tenant} {arn}");
+            assert!(TenantContext::new(tenant, arn, SUB).is_err(), "{tenant} {arn}");
         }
-        let map: HashMap<String, String> =
-            [("tenant_id".to_string(), "acme".to_string()), ("role_arn".to_string(), ARN.to_string())].into();
+        let map: HashMap<String, String> = [("tenant_id", "acme"), ("role_arn", ARN), ("sub", SUB)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         assert_eq!(TenantContext::from_authorizer_context(&map).unwrap().tenant_id(), "acme");
     }
 
@@ -501,19 +747,23 @@ mod tests {
     async fn role_arn_must_be_in_the_regions_partition() {
         let (cache, sts, _) = setup();
         let cache = cache.region("cn-north-1");
-        let aws = TenantContext::new("acme", ARN).unwrap();
+        let aws = TenantContext::new("acme", ARN, SUB).unwrap();
         let err = cache.credentials(&aws).await.unwrap_err();
         assert!(matches!(&err, Error::InvalidContext(m) if m.contains("aws-cn")), "{err}");
         assert_eq!(sts.calls.load(Ordering::SeqCst), 0, "refused before any STS call");
-        let cn = TenantContext::new("acme", "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin")
-            .unwrap();
+        let cn =
+            TenantContext::new("acme", "arn:aws-cn:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin", SUB)
+                .unwrap();
         assert_eq!(cn.partition(), "aws-cn");
         assert!(cache.credentials(&cn).await.is_ok());
         assert!(cn.check_partition("us-east-1").is_err());
         assert!(aws.check_partition("us-east-1").is_ok());
-        let gov =
-            TenantContext::new("acme", "arn:aws-us-gov:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin")
-                .unwrap();
+        let gov = TenantContext::new(
+            "acme",
+            "arn:aws-us-gov:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-admin",
+            SUB,
+        )
+        .unwrap();
         assert!(gov.check_partition("us-gov-west-1").is_ok());
         assert!(gov.check_partition("us-east-1").is_err());
     }

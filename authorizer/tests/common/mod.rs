@@ -17,6 +17,10 @@ pub const ISS_B: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_p
 /// `TENANTCTL_ISSUERS` with pool A as the shared pool.
 pub const ISS_A_SHARED: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA=*";
 pub const CLIENT: &str = "client1";
+/// An app client of pool B.
+pub const CLIENT_B: &str = "clientb";
+/// `TENANTCTL_CLIENT_IDS` when pools A and B are both configured.
+pub const CLIENTS_AB: &str = "client1:us-east-1_poolA,client2:us-east-1_poolA,clientb:us-east-1_poolB";
 pub const KID_A: &str = "test-key-a";
 pub const KID_B: &str = "test-key-b";
 
@@ -138,12 +142,16 @@ pub fn federated_id_claims(iss: &str, provider: &str, extra_groups: &[&str]) -> 
 pub fn env() -> HashMap<String, String> {
     [
         ("TENANTCTL_ISSUERS", ISS_A_SHARED),
-        ("TENANTCTL_CLIENT_IDS", "client1,client2"),
+        ("TENANTCTL_CLIENT_IDS", "client1:us-east-1_poolA,client2:us-east-1_poolA"),
         ("TENANTCTL_PLATFORM", "acmesaas"),
         ("TENANTCTL_ACCOUNT_ID", "123456789012"),
         ("TENANTCTL_REGION", "us-east-1"),
         ("TENANTCTL_ROLES", "admin:1,member:10,viewer:20"),
         ("TENANTCTL_IDP_TENANTS", "acme-okta:acme,globex-azure:globex"),
+        ("TENANTCTL_TOKEN_USE", "id"),
+        ("TENANTCTL_TENANT_ATTRIBUTE", "tenant_id"),
+        ("TENANTCTL_USAGE_PLANS", "-"),
+        ("TENANTCTL_METHOD_SCOPES", "{}"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
