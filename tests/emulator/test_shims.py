@@ -750,6 +750,192 @@ class StrictRolesQuota(ErrorCode, unittest.TestCase):
         self.assertEqual(control("/_tenantctl/strict/nope")[0], 404)
 
 
+def lambda_role() -> str:
+    iam = client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                                  "Action": "sts:AssumeRole"}]})
+    try:
+        return iam.create_role(RoleName="strict-lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    except ClientError:
+        return iam.get_role(RoleName="strict-lambda")["Role"]["Arn"]
+
+
+def bootstrap_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    return buf.getvalue()
+
+
+class StrictLambdaEnvironment(ErrorCode, unittest.TestCase):
+    """Rule 14: Lambda environment variables over 4 KB, measured as compact JSON."""
+
+    def setUp(self) -> None:
+        self.lam = client("lambda")
+        self.role = lambda_role()
+
+    def create(self, name: str, variables: dict) -> dict:
+        return self.lam.create_function(
+            FunctionName=name, Runtime="provided.al2023", Role=self.role, Handler="bootstrap",
+            Code={"ZipFile": bootstrap_zip()}, Environment={"Variables": variables},
+        )
+
+    def variables(self, name: str) -> dict:
+        return self.lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+
+    def test_create_at_and_over_the_limit(self) -> None:
+        # {"A":"<v>"} is 8 bytes plus the value: 4,088 characters make exactly 4,096 bytes.
+        exact = {"A": "x" * 4088}
+        self.assertEqual(len(json.dumps(exact, separators=(",", ":"))), 4096)
+        self.create(unique("env"), exact)
+        name = unique("env")
+        err = self.assertError("InvalidParameterValueException", self.create, name, {"A": "x" * 4089})
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertIn("exceeded the 4KB limit. String measured: {\"A\":\"xxx", err.response["Error"]["Message"])
+        self.assertError("ResourceNotFoundException", self.lam.get_function, FunctionName=name)
+        # Names count too, and so do the JSON quotes and separators of every variable.
+        many = {f"V{i:02}": "y" * 30 for i in range(100)}  # 100 * ("V00":"<30>" = 5 + 1 + 32) + 99 + 2
+        self.assertEqual(len(json.dumps(many, separators=(",", ":"))), 3901)
+        self.create(unique("env"), many)
+        many = {f"V{i:02}": "y" * 32 for i in range(100)}  # the same with 2 more per value: 4,101
+        self.assertError("InvalidParameterValueException", self.create, unique("env"), many)
+
+    def test_non_ascii_counts_its_utf8_bytes(self) -> None:
+        # "é" is 2 bytes in UTF-8: 2,044 of them plus {"A":""} make 4,096 bytes.
+        self.create(unique("env"), {"A": "é" * 2044})
+        self.assertError("InvalidParameterValueException", self.create, unique("env"), {"A": "é" * 2045})
+
+    def test_update_over_the_limit_keeps_the_variables(self) -> None:
+        name = unique("env")
+        self.create(name, {"A": "1"})
+        self.assertError(
+            "InvalidParameterValueException", self.lam.update_function_configuration,
+            FunctionName=name, Environment={"Variables": {"A": "x" * 5000}},
+        )
+        self.assertEqual(self.variables(name), {"A": "1"})
+        self.lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"B": "x" * 4088}})
+        self.assertEqual(self.variables(name), {"B": "x" * 4088})
+        # Without Environment nothing is measured and the variables stay.
+        self.lam.update_function_configuration(FunctionName=name, Timeout=10)
+        self.assertEqual(self.variables(name), {"B": "x" * 4088})
+        log = control("/_tenantctl/strict/log")[1]
+        self.assertGreaterEqual(log["refusals"].get("lambda-environment-size", 0), 1)
+
+
+class StrictLambdaPermissions(ErrorCode, unittest.TestCase):
+    """Rules 15 and 16: AddPermission of a Sid the policy holds (409 ResourceConflictException) and
+    a policy over 20,480 bytes (PolicyLengthExceededException)."""
+
+    def setUp(self) -> None:
+        self.lam = client("lambda")
+        self.name = unique("perm")
+        self.lam.create_function(
+            FunctionName=self.name, Runtime="provided.al2023", Role=lambda_role(), Handler="bootstrap",
+            Code={"ZipFile": bootstrap_zip()},
+        )
+
+    def add(self, sid: str, source: str = "arn:aws:execute-api:us-east-1:123456789012:abcdefghij/*") -> dict:
+        return self.lam.add_permission(
+            FunctionName=self.name, StatementId=sid, Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com", SourceArn=source,
+        )
+
+    def policy(self) -> "tuple[list, str]":
+        out = self.lam.get_policy(FunctionName=self.name)
+        return json.loads(out["Policy"])["Statement"], out["RevisionId"]
+
+    def test_duplicate_statement_id_refused(self) -> None:
+        self.add("tenantctl-api")
+        before = self.policy()
+        err = self.assertError("ResourceConflictException", self.add, "tenantctl-api", "arn:aws:execute-api:us-east-1:123456789012:other/*")
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 409)
+        self.assertEqual(
+            err.response["Error"]["Message"],
+            "The statement id (tenantctl-api) provided already exists. Please provide a new statement id, "
+            "or remove the existing statement.",
+        )
+        self.assertEqual(self.policy(), before)
+        # Removed, the Sid can be added again.
+        self.lam.remove_permission(FunctionName=self.name, StatementId="tenantctl-api")
+        self.add("tenantctl-api")
+        self.assertEqual([s["Sid"] for s in self.policy()[0]], ["tenantctl-api"])
+
+    def test_concurrent_duplicates_leave_one_statement(self) -> None:
+        outcomes, _ = burst([lambda: self.add("same") for _ in range(8)])
+        codes = sorted(o.response["Error"]["Code"] if o is not None else "ok" for o in outcomes)
+        self.assertEqual(codes, ["ResourceConflictException"] * 7 + ["ok"])
+        self.assertEqual([s["Sid"] for s in self.policy()[0]], ["same"])
+
+    def test_policy_over_20_kb_refused(self) -> None:
+        added = 0
+        while True:
+            source = f"arn:aws:execute-api:us-east-1:123456789012:{added:010d}/*/*/" + "p" * 200
+            try:
+                self.add(f"s{added:03}", source)
+            except ClientError as err:
+                self.assertEqual(err.response["Error"]["Code"], "PolicyLengthExceededException")
+                self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+                refused = err.response["Error"]["Message"]
+                break
+            added += 1
+            self.assertLess(added, 200, "no refusal")
+        statements, revision = self.policy()
+        self.assertEqual(len(statements), added)
+        compact = lambda st: len(json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": st}, separators=(",", ":")))
+        kept = compact(statements)
+        self.assertLessEqual(kept, 20480)
+        size = int(refused.split("(")[1].split(")")[0])
+        self.assertGreater(size, 20480)
+        self.assertEqual(refused, f"The final policy size ({size}) is bigger than the limit (20480).")
+        # The refused statement is not in the policy, and its revision did not move.
+        self.assertEqual(self.policy(), (statements, revision))
+        # A short statement still fits when there is room, and removing one makes room.
+        self.lam.remove_permission(FunctionName=self.name, StatementId="s000")
+        self.add("again", f"arn:aws:execute-api:us-east-1:123456789012:{0:010d}/*/*/" + "p" * 200)
+
+
+class StrictApiKeysQuota(ErrorCode, unittest.TestCase):
+    """Rule 17: CreateApiKey past api_keys_quota (AWS: 10,000) -> 429 LimitExceededException."""
+
+    def setUp(self) -> None:
+        self.apigw = client("apigateway")
+        self.addCleanup(control, "/_tenantctl/strict", {"api_keys_quota": None})
+
+    def count(self) -> int:
+        return len(self.apigw.get_api_keys(limit=500)["items"])
+
+    def test_default_is_aws_quota(self) -> None:
+        self.assertEqual(control("/_tenantctl/strict")[1]["api_keys_quota"], 10000)
+
+    def test_create_past_quota(self) -> None:
+        quota = self.count() + 2
+        status, settings = control("/_tenantctl/strict", {"api_keys_quota": quota})
+        self.assertEqual((status, settings["api_keys_quota"]), (200, quota))
+        self.apigw.create_api_key(name=unique("k"), enabled=True)
+        doomed = self.apigw.create_api_key(name=unique("k"), enabled=True)["id"]
+        err = self.assertError("LimitExceededException", self.apigw.create_api_key, name="over", enabled=True)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+        self.assertEqual(self.count(), quota)
+        self.apigw.delete_api_key(apiKey=doomed)
+        self.apigw.create_api_key(name=unique("k"), enabled=True)
+
+    def test_concurrent_creates_never_pass_quota(self) -> None:
+        quota = self.count() + 3
+        control("/_tenantctl/strict", {"api_keys_quota": quota})
+        outcomes, _ = burst([lambda: self.apigw.create_api_key(name=unique("c")) for _ in range(8)])
+        self.assertEqual(sum(1 for o in outcomes if o is None), 3)
+        self.assertEqual(self.count(), quota)
+
+    def test_control_rejects_bad_values_and_sets_nothing(self) -> None:
+        for body in ({"api_keys_quota": -1}, {"api_keys_quota": "5"}, {"roles_quota": 5, "api_keys_quota": False}):
+            self.assertEqual(control("/_tenantctl/strict", body)[0], 400, body)
+        settings = control("/_tenantctl/strict")[1]
+        self.assertEqual((settings["roles_quota"], settings["api_keys_quota"]), (1000, 10000))
+
+
 class StrictOff(ErrorCode, unittest.TestCase):
     """TENANTCTL_EMULATOR_STRICT=0 starts plain moto + shims (for debugging)."""
 
