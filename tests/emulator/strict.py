@@ -47,6 +47,9 @@ Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets)
     JSON) larger than 20,480 bytes -> PolicyLengthExceededException; the policy is unchanged.
 17. [api-keys-quota] API Gateway CreateApiKey when the account and Region have api_keys_quota
     keys (AWS: 10,000) -> HTTP 429 LimitExceededException.
+18. IAM identity policies by action, opt-in per access key (strict_iam.py): a request signed
+    with a key a test registered a policy for needs its IAM action(s) allowed, else each
+    service's AccessDenied answer; resources and conditions are not evaluated.
 
 Test controls (not AWS behaviour; see NOTES.md):
     GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "api_keys_quota": N,
@@ -56,6 +59,7 @@ Test controls (not AWS behaviour; see NOTES.md):
     GET  /_tenantctl/strict/log      {"requests": [{"t", "operation", "category", "pool", "throttled"}],
                                       "refusals": {rule: count}, "defaults_filled": {rule: count}}
     POST /_tenantctl/strict/reset    clears requests, refusals and defaults_filled
+    /_tenantctl/strict/iam[/reset]   rule 18's policies and action log (strict_iam.py)
 """
 
 import io
@@ -78,6 +82,8 @@ from moto.iam.exceptions import LimitExceededException
 from moto.iam.models import AccountSummary
 from moto.iam.responses import IamResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+import strict_iam  # rule 18, IAM actions per access key (next to this file, like shims.py)
 
 # ----------------------------------------------------------------------------- state
 
@@ -307,8 +313,22 @@ _COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 
 def _strict_call(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
     path = environ.get("PATH_INFO", "")
+    if path == strict_iam.CONTROL or path.startswith(strict_iam.CONTROL + "/"):
+        status, payload = strict_iam.control(
+            environ.get("REQUEST_METHOD", "GET"), path.rstrip("/"), environ.get("QUERY_STRING", ""), _read_body(environ)
+        )
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+        return _respond(start_response, f"{status} {reason}", payload, "application/json")
     if path == CONTROL or path.startswith(CONTROL + "/"):
         return _control(environ, start_response)
+    # Rule 18 (strict_iam.py): the caller's identity policy, when a test registered one, before
+    # anything else looks at the request.
+    if strict_iam.caller(environ) is not None:
+        denied = strict_iam.evaluate(environ, _read_body(environ))
+        if denied is not None:
+            status, headers, body = denied
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target.startswith(_COGNITO_TARGET):
         operation = target[len(_COGNITO_TARGET):]
