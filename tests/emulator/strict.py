@@ -39,13 +39,27 @@ Rules (refusal counters in GET /_tenantctl/strict/log use the names in brackets)
 13. [client-unknown-provider] CreateUserPoolClient/UpdateUserPoolClient whose
     SupportedIdentityProviders names a provider the pool does not have (other than COGNITO)
     -> InvalidParameterException.
+14. [lambda-environment-size] Lambda CreateFunction/UpdateFunctionConfiguration whose
+    Environment.Variables, as compact JSON, exceed 4,096 bytes -> InvalidParameterValueException.
+15. [lambda-statement-id-exists] Lambda AddPermission with a StatementId the function's policy
+    already holds -> HTTP 409 ResourceConflictException (moto added a second statement).
+16. [lambda-policy-size] Lambda AddPermission that would make the function's policy (compact
+    JSON) larger than 20,480 bytes -> PolicyLengthExceededException; the policy is unchanged.
+17. [api-keys-quota] API Gateway CreateApiKey when the account and Region have api_keys_quota
+    keys (AWS: 10,000) -> HTTP 429 LimitExceededException.
+18. IAM identity policies by action, opt-in per access key (strict_iam.py): a request signed
+    with a key a test registered a policy for needs its IAM action(s) allowed, else each
+    service's AccessDenied answer; resources and conditions are not evaluated.
 
 Test controls (not AWS behaviour; see NOTES.md):
-    GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "per_pool_rate": 5.0, "per_pool_burst": 5.0}
-    POST /_tenantctl/strict          {"roles_quota": N}  (null: back to AWS's default 1000)
+    GET  /_tenantctl/strict          {"strict": true, "roles_quota": N, "api_keys_quota": N,
+                                      "per_pool_rate": 5.0, "per_pool_burst": 5.0}
+    POST /_tenantctl/strict          {"roles_quota": N, "api_keys_quota": N}  (either or both;
+                                      null: back to AWS's default, 1000 and 10000)
     GET  /_tenantctl/strict/log      {"requests": [{"t", "operation", "category", "pool", "throttled"}],
                                       "refusals": {rule: count}, "defaults_filled": {rule: count}}
     POST /_tenantctl/strict/reset    clears requests, refusals and defaults_filled
+    /_tenantctl/strict/iam[/reset]   rule 18's policies and action log (strict_iam.py)
 """
 
 import io
@@ -69,11 +83,18 @@ from moto.iam.models import AccountSummary
 from moto.iam.responses import IamResponse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
+import strict_iam  # rule 18, IAM actions per access key (next to this file, like shims.py)
+
 # ----------------------------------------------------------------------------- state
 
 # IAM quotas page ("IAM object quotas": Roles in an AWS account, default 1,000):
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 AWS_DEFAULT_ROLES_QUOTA = 1000
+
+# "Quotas for configuring and running a REST API in API Gateway": API keys per account per
+# Region, 10000, not adjustable (rule 17):
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html
+AWS_API_KEYS_QUOTA = 10_000
 
 # Cognito quotas page, footnote 3 of the operation categories table: "Any individual
 # operation in this category has a constraint that prevents the operation from being called
@@ -90,11 +111,14 @@ class _State:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.iam_lock = threading.Lock()
+        self.lambda_lock = threading.Lock()
+        self.apigateway_lock = threading.Lock()
         self.buckets: dict[tuple[str, str], list[float]] = {}  # key -> [tokens, last refill]
         self.requests: list[dict[str, Any]] = []
         self.refusals: dict[str, int] = {}
         self.defaults_filled: dict[str, int] = {}
         self.roles_quota = AWS_DEFAULT_ROLES_QUOTA
+        self.api_keys_quota = AWS_API_KEYS_QUOTA
 
     def take(self, pool: str, category: str) -> bool:
         """One token from the (pool, category) bucket; False when it is empty."""
@@ -238,12 +262,15 @@ def _throttled(start_response: Any) -> list[bytes]:
 # ------------------------------------------------------------------ control endpoints
 
 CONTROL = "/_tenantctl/strict"
+# The quotas a test may lower (or raise) with POST /_tenantctl/strict; null = AWS's default.
+QUOTA_DEFAULTS = {"roles_quota": AWS_DEFAULT_ROLES_QUOTA, "api_keys_quota": AWS_API_KEYS_QUOTA}
 
 
 def _settings() -> dict[str, Any]:
     return {
         "strict": True,
         "roles_quota": STATE.roles_quota,
+        "api_keys_quota": STATE.api_keys_quota,
         "per_pool_rate": PER_POOL_RATE,
         "per_pool_burst": PER_POOL_BURST,
     }
@@ -259,15 +286,14 @@ def _control(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     if path == CONTROL and method == "POST":
         try:
             body = json.loads(_read_body(environ) or b"{}")
-            if not isinstance(body, dict) or set(body) - {"roles_quota"}:
-                raise ValueError("only roles_quota can be set")
-            if "roles_quota" in body:
-                quota = body["roles_quota"]
-                if quota is None:
-                    quota = AWS_DEFAULT_ROLES_QUOTA
+            if not isinstance(body, dict) or set(body) - set(QUOTA_DEFAULTS):
+                raise ValueError("only " + ", ".join(QUOTA_DEFAULTS) + " can be set")
+            quotas = {name: QUOTA_DEFAULTS[name] if value is None else value for name, value in body.items()}
+            for name, quota in quotas.items():
                 if isinstance(quota, bool) or not isinstance(quota, int) or quota < 0:
-                    raise ValueError("roles_quota must be an integer >= 0 or null")
-                STATE.roles_quota = quota
+                    raise ValueError(f"{name} must be an integer >= 0 or null")
+            for name, quota in quotas.items():
+                setattr(STATE, name, quota)
         except ValueError as err:
             return _respond(start_response, bad, {"error": str(err)}, ctype)
         return _respond(start_response, ok, _settings(), ctype)
@@ -287,8 +313,22 @@ _COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 
 def _strict_call(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
     path = environ.get("PATH_INFO", "")
+    if path == strict_iam.CONTROL or path.startswith(strict_iam.CONTROL + "/"):
+        status, payload = strict_iam.control(
+            environ.get("REQUEST_METHOD", "GET"), path.rstrip("/"), environ.get("QUERY_STRING", ""), _read_body(environ)
+        )
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+        return _respond(start_response, f"{status} {reason}", payload, "application/json")
     if path == CONTROL or path.startswith(CONTROL + "/"):
         return _control(environ, start_response)
+    # Rule 18 (strict_iam.py): the caller's identity policy, when a test registered one, before
+    # anything else looks at the request.
+    if strict_iam.caller(environ) is not None:
+        denied = strict_iam.evaluate(environ, _read_body(environ))
+        if denied is not None:
+            status, headers, body = denied
+            start_response(status, headers + [("Content-Length", str(len(body)))])
+            return [body]
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target.startswith(_COGNITO_TARGET):
         operation = target[len(_COGNITO_TARGET):]
@@ -667,3 +707,148 @@ def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
 
 
 CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------ rules 14-16: Lambda size rules
+
+# Rule 14. Lambda quotas page ("Lambda quotas", function configuration): "Function environment
+# variables: 4 KB, for all environment variables associated with the function, in aggregate";
+# not adjustable:
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+# Lambda measures the variables map as compact JSON and says so in its refusal:
+# "InvalidParameterValueException: Lambda was unable to configure your environment variables
+# because the environment variables you have provided exceeded the 4KB limit. String
+# measured: {"A":"..."}" (as reported against AWS in
+# github-aws-runners/terraform-aws-github-runner#3594; LocalStack measures it the same way,
+# json.dumps with separators (",", ":") encoded as UTF-8). Non-ASCII characters are counted as
+# their UTF-8 bytes, not as \u escapes (the smaller of the two readings: never stricter than
+# AWS). Checked on CreateFunction and on UpdateFunctionConfiguration with an Environment
+# (without one the variables are kept and not measured again).
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError  # noqa: E402
+from moto.awslambda.models import LambdaBackend  # noqa: E402
+from moto.awslambda.responses import LambdaResponse  # noqa: E402
+
+LAMBDA_ENVIRONMENT_LIMIT = 4 * 1024  # bytes
+LAMBDA_POLICY_LIMIT = 20 * 1024  # bytes
+
+
+def _check_environment(self: LambdaResponse) -> None:
+    environment = _params(self).get("Environment")
+    if not isinstance(environment, dict):
+        return
+    variables = environment.get("Variables") or {}
+    measured = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+    if len(measured.encode("utf-8")) > LAMBDA_ENVIRONMENT_LIMIT:
+        _refuse(
+            "lambda-environment-size",
+            InvalidParameterValueException(
+                "Lambda was unable to configure your environment variables because the environment "
+                f"variables you have provided exceeded the 4KB limit. String measured: {measured}"
+            ),
+        )
+
+
+_before(LambdaResponse, "create_function")(_check_environment)
+_before(LambdaResponse, "update_function_configuration")(_check_environment)
+
+
+# Rule 15. AddPermission, Errors: "ResourceConflictException: The resource already exists, or
+# another operation is in progress. HTTP Status Code: 409" (API reference, AddPermission); for
+# a statement id the policy holds AWS answers "The statement id (X) provided already exists.
+# Please provide a new statement id, or remove the existing statement." (as reported in
+# hashicorp/terraform-provider-aws#1524 and cargo-lambda/cargo-lambda#261). moto appended a
+# second statement with the same Sid.
+# https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html
+#
+# Rule 16. Same page, Errors: "PolicyLengthExceededException: The permissions policy for the
+# resource is too large. HTTP Status Code: 400"; the Lambda quotas page: "Function
+# resource-based policy: 20 KB". AWS's text: "The final policy size (20749) is bigger than the
+# limit (20480)." (adobe/helix-deploy#24, serverless/serverless#5357): the size of the policy
+# with the new statement, measured here as its compact JSON (as GetPolicy returns it on AWS).
+class _ResourceConflict(LambdaClientError):
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceConflictException", message)
+
+
+class _PolicyLengthExceeded(LambdaClientError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("PolicyLengthExceededException", message)
+
+
+def _policy_size(statements: list[dict[str, Any]]) -> int:
+    document = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+_moto_add_permission = LambdaBackend.add_permission
+
+
+def _add_permission(self: LambdaBackend, function_name: str, qualifier: str, raw: str) -> dict[str, Any]:
+    fn = self.get_function(function_name, qualifier)
+    try:
+        sid = json.loads(raw).get("StatementId")
+    except (ValueError, AttributeError):
+        sid = None
+    # One AddPermission at a time, so two concurrent requests with one Sid cannot both pass.
+    with STATE.lambda_lock:
+        if sid is not None and any(s.get("Sid") == sid for s in fn.policy.statements):
+            _refuse(
+                "lambda-statement-id-exists",
+                _ResourceConflict(
+                    f"The statement id ({sid}) provided already exists. Please provide a new "
+                    "statement id, or remove the existing statement."
+                ),
+            )
+        revision = fn.policy.revision
+        statement = _moto_add_permission(self, function_name, qualifier, raw)
+        size = _policy_size(fn.policy.statements)
+        if size > LAMBDA_POLICY_LIMIT:
+            # Undo: the refused statement never reaches the policy.
+            fn.policy.statements.remove(statement)
+            fn.policy.revision = revision
+            _refuse(
+                "lambda-policy-size",
+                _PolicyLengthExceeded(f"The final policy size ({size}) is bigger than the limit ({LAMBDA_POLICY_LIMIT})."),
+            )
+        return statement
+
+
+LambdaBackend.add_permission = _add_permission  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------- rule 17: API keys per account
+
+# Rule 17. AWS_API_KEYS_QUOTA: 10,000 API keys per account and Region (source at the top).
+# CreateApiKey, Errors: "LimitExceededException: The request exceeded the rate limit. Retry
+# after the specified time period. HTTP Status Code: 429" (API reference, CreateApiKey; the
+# only limit error CreateApiKey declares). The message text is not documented (unverified).
+# https://docs.aws.amazon.com/apigateway/latest/api/API_CreateApiKey.html
+# The quota can be lowered for a test with POST /_tenantctl/strict {"api_keys_quota": N}.
+from moto.apigateway.exceptions import ApiGatewayException  # noqa: E402
+from moto.apigateway.models import APIGatewayBackend  # noqa: E402
+
+
+class _ApiKeysLimitExceeded(ApiGatewayException):
+    code = 429
+
+    def __init__(self, quota: int) -> None:
+        super().__init__("LimitExceededException", f"API keys per account per Region quota exceeded: {quota}")
+
+
+_moto_create_api_key = APIGatewayBackend.create_api_key
+
+
+def _create_api_key(self: APIGatewayBackend, payload: dict[str, Any]) -> Any:
+    # One CreateApiKey at a time, so concurrent requests cannot both take the last place.
+    with STATE.apigateway_lock:
+        quota = STATE.api_keys_quota
+        if len(self.keys) >= quota:
+            _refuse("api-keys-quota", _ApiKeysLimitExceeded(quota))
+        return _moto_create_api_key(self, payload)
+
+
+APIGatewayBackend.create_api_key = _create_api_key  # type: ignore[method-assign]

@@ -750,6 +750,400 @@ class StrictRolesQuota(ErrorCode, unittest.TestCase):
         self.assertEqual(control("/_tenantctl/strict/nope")[0], 404)
 
 
+def lambda_role() -> str:
+    iam = client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                                  "Action": "sts:AssumeRole"}]})
+    try:
+        return iam.create_role(RoleName="strict-lambda", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    except ClientError:
+        return iam.get_role(RoleName="strict-lambda")["Role"]["Arn"]
+
+
+def bootstrap_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\n")
+    return buf.getvalue()
+
+
+class StrictLambdaEnvironment(ErrorCode, unittest.TestCase):
+    """Rule 14: Lambda environment variables over 4 KB, measured as compact JSON."""
+
+    def setUp(self) -> None:
+        self.lam = client("lambda")
+        self.role = lambda_role()
+
+    def create(self, name: str, variables: dict) -> dict:
+        return self.lam.create_function(
+            FunctionName=name, Runtime="provided.al2023", Role=self.role, Handler="bootstrap",
+            Code={"ZipFile": bootstrap_zip()}, Environment={"Variables": variables},
+        )
+
+    def variables(self, name: str) -> dict:
+        return self.lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+
+    def test_create_at_and_over_the_limit(self) -> None:
+        # {"A":"<v>"} is 8 bytes plus the value: 4,088 characters make exactly 4,096 bytes.
+        exact = {"A": "x" * 4088}
+        self.assertEqual(len(json.dumps(exact, separators=(",", ":"))), 4096)
+        self.create(unique("env"), exact)
+        name = unique("env")
+        err = self.assertError("InvalidParameterValueException", self.create, name, {"A": "x" * 4089})
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertIn("exceeded the 4KB limit. String measured: {\"A\":\"xxx", err.response["Error"]["Message"])
+        self.assertError("ResourceNotFoundException", self.lam.get_function, FunctionName=name)
+        # Names count too, and so do the JSON quotes and separators of every variable.
+        many = {f"V{i:02}": "y" * 30 for i in range(100)}  # 100 * ("V00":"<30>" = 5 + 1 + 32) + 99 + 2
+        self.assertEqual(len(json.dumps(many, separators=(",", ":"))), 3901)
+        self.create(unique("env"), many)
+        many = {f"V{i:02}": "y" * 32 for i in range(100)}  # the same with 2 more per value: 4,101
+        self.assertError("InvalidParameterValueException", self.create, unique("env"), many)
+
+    def test_non_ascii_counts_its_utf8_bytes(self) -> None:
+        # "é" is 2 bytes in UTF-8: 2,044 of them plus {"A":""} make 4,096 bytes.
+        self.create(unique("env"), {"A": "é" * 2044})
+        self.assertError("InvalidParameterValueException", self.create, unique("env"), {"A": "é" * 2045})
+
+    def test_update_over_the_limit_keeps_the_variables(self) -> None:
+        name = unique("env")
+        self.create(name, {"A": "1"})
+        self.assertError(
+            "InvalidParameterValueException", self.lam.update_function_configuration,
+            FunctionName=name, Environment={"Variables": {"A": "x" * 5000}},
+        )
+        self.assertEqual(self.variables(name), {"A": "1"})
+        self.lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"B": "x" * 4088}})
+        self.assertEqual(self.variables(name), {"B": "x" * 4088})
+        # Without Environment nothing is measured and the variables stay.
+        self.lam.update_function_configuration(FunctionName=name, Timeout=10)
+        self.assertEqual(self.variables(name), {"B": "x" * 4088})
+        log = control("/_tenantctl/strict/log")[1]
+        self.assertGreaterEqual(log["refusals"].get("lambda-environment-size", 0), 1)
+
+
+class StrictLambdaPermissions(ErrorCode, unittest.TestCase):
+    """Rules 15 and 16: AddPermission of a Sid the policy holds (409 ResourceConflictException) and
+    a policy over 20,480 bytes (PolicyLengthExceededException)."""
+
+    def setUp(self) -> None:
+        self.lam = client("lambda")
+        self.name = unique("perm")
+        self.lam.create_function(
+            FunctionName=self.name, Runtime="provided.al2023", Role=lambda_role(), Handler="bootstrap",
+            Code={"ZipFile": bootstrap_zip()},
+        )
+
+    def add(self, sid: str, source: str = "arn:aws:execute-api:us-east-1:123456789012:abcdefghij/*") -> dict:
+        return self.lam.add_permission(
+            FunctionName=self.name, StatementId=sid, Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com", SourceArn=source,
+        )
+
+    def policy(self) -> "tuple[list, str]":
+        out = self.lam.get_policy(FunctionName=self.name)
+        return json.loads(out["Policy"])["Statement"], out["RevisionId"]
+
+    def test_duplicate_statement_id_refused(self) -> None:
+        self.add("tenantctl-api")
+        before = self.policy()
+        err = self.assertError("ResourceConflictException", self.add, "tenantctl-api", "arn:aws:execute-api:us-east-1:123456789012:other/*")
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 409)
+        self.assertEqual(
+            err.response["Error"]["Message"],
+            "The statement id (tenantctl-api) provided already exists. Please provide a new statement id, "
+            "or remove the existing statement.",
+        )
+        self.assertEqual(self.policy(), before)
+        # Removed, the Sid can be added again.
+        self.lam.remove_permission(FunctionName=self.name, StatementId="tenantctl-api")
+        self.add("tenantctl-api")
+        self.assertEqual([s["Sid"] for s in self.policy()[0]], ["tenantctl-api"])
+
+    def test_concurrent_duplicates_leave_one_statement(self) -> None:
+        outcomes, _ = burst([lambda: self.add("same") for _ in range(8)])
+        codes = sorted(o.response["Error"]["Code"] if o is not None else "ok" for o in outcomes)
+        self.assertEqual(codes, ["ResourceConflictException"] * 7 + ["ok"])
+        self.assertEqual([s["Sid"] for s in self.policy()[0]], ["same"])
+
+    def test_policy_over_20_kb_refused(self) -> None:
+        added = 0
+        while True:
+            source = f"arn:aws:execute-api:us-east-1:123456789012:{added:010d}/*/*/" + "p" * 200
+            try:
+                self.add(f"s{added:03}", source)
+            except ClientError as err:
+                self.assertEqual(err.response["Error"]["Code"], "PolicyLengthExceededException")
+                self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+                refused = err.response["Error"]["Message"]
+                break
+            added += 1
+            self.assertLess(added, 200, "no refusal")
+        statements, revision = self.policy()
+        self.assertEqual(len(statements), added)
+        compact = lambda st: len(json.dumps({"Version": "2012-10-17", "Id": "default", "Statement": st}, separators=(",", ":")))
+        kept = compact(statements)
+        self.assertLessEqual(kept, 20480)
+        size = int(refused.split("(")[1].split(")")[0])
+        self.assertGreater(size, 20480)
+        self.assertEqual(refused, f"The final policy size ({size}) is bigger than the limit (20480).")
+        # The refused statement is not in the policy, and its revision did not move.
+        self.assertEqual(self.policy(), (statements, revision))
+        # A short statement still fits when there is room, and removing one makes room.
+        self.lam.remove_permission(FunctionName=self.name, StatementId="s000")
+        self.add("again", f"arn:aws:execute-api:us-east-1:123456789012:{0:010d}/*/*/" + "p" * 200)
+
+
+class StrictApiKeysQuota(ErrorCode, unittest.TestCase):
+    """Rule 17: CreateApiKey past api_keys_quota (AWS: 10,000) -> 429 LimitExceededException."""
+
+    def setUp(self) -> None:
+        self.apigw = client("apigateway")
+        self.addCleanup(control, "/_tenantctl/strict", {"api_keys_quota": None})
+
+    def count(self) -> int:
+        return len(self.apigw.get_api_keys(limit=500)["items"])
+
+    def test_default_is_aws_quota(self) -> None:
+        self.assertEqual(control("/_tenantctl/strict")[1]["api_keys_quota"], 10000)
+
+    def test_create_past_quota(self) -> None:
+        quota = self.count() + 2
+        status, settings = control("/_tenantctl/strict", {"api_keys_quota": quota})
+        self.assertEqual((status, settings["api_keys_quota"]), (200, quota))
+        self.apigw.create_api_key(name=unique("k"), enabled=True)
+        doomed = self.apigw.create_api_key(name=unique("k"), enabled=True)["id"]
+        err = self.assertError("LimitExceededException", self.apigw.create_api_key, name="over", enabled=True)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+        self.assertEqual(self.count(), quota)
+        self.apigw.delete_api_key(apiKey=doomed)
+        self.apigw.create_api_key(name=unique("k"), enabled=True)
+
+    def test_concurrent_creates_never_pass_quota(self) -> None:
+        quota = self.count() + 3
+        control("/_tenantctl/strict", {"api_keys_quota": quota})
+        outcomes, _ = burst([lambda: self.apigw.create_api_key(name=unique("c")) for _ in range(8)])
+        self.assertEqual(sum(1 for o in outcomes if o is None), 3)
+        self.assertEqual(self.count(), quota)
+
+    def test_control_rejects_bad_values_and_sets_nothing(self) -> None:
+        for body in ({"api_keys_quota": -1}, {"api_keys_quota": "5"}, {"roles_quota": 5, "api_keys_quota": False}):
+            self.assertEqual(control("/_tenantctl/strict", body)[0], 400, body)
+        settings = control("/_tenantctl/strict")[1]
+        self.assertEqual((settings["roles_quota"], settings["api_keys_quota"]), (1000, 10000))
+
+
+def as_key(service: str, key: str):  # type: ignore[no-untyped-def]
+    """A boto3 client signing with the access key `key`."""
+    return boto3.client(
+        service, endpoint_url=ENDPOINT, region_name=REGION, aws_access_key_id=key, aws_secret_access_key="secret",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def iam_policy(key: str, policy, arn: "str | None" = None) -> "tuple[int, dict]":  # type: ignore[no-untyped-def]
+    body = {"access_key": key, "policy": policy}
+    if arn:
+        body["arn"] = arn
+    return control("/_tenantctl/strict/iam", body)
+
+
+def allow(*actions: str) -> dict:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+
+
+class StrictIamActions(ErrorCode, unittest.TestCase):
+    """Rule 18: identity policies enforced by IAM action for the access keys a test registers,
+    with each service's AccessDenied shape; resources and conditions are not evaluated."""
+
+    def setUp(self) -> None:
+        control("/_tenantctl/strict/iam/reset", {})
+        self.addCleanup(control, "/_tenantctl/strict/iam/reset", {})
+        self.key = "AKIA" + uuid.uuid4().hex[:16].upper()
+
+    def denied(self, code: str, status: int, action: str, fn, *args, **kwargs) -> str:  # type: ignore[no-untyped-def]
+        err = self.assertError(code, fn, *args, **kwargs)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], status)
+        message = err.response["Error"]["Message"]
+        self.assertIn(f"is not authorized to perform: {action}", message)
+        return message
+
+    def log(self) -> dict:
+        status, out = control(f"/_tenantctl/strict/iam?access_key={self.key}")
+        self.assertEqual(status, 200)
+        return out["keys"][self.key]
+
+    def test_read_only_policy_in_every_service(self) -> None:
+        arn = "arn:aws:sts::123456789012:assumed-role/ci-plan/run"
+        policy = allow("cognito-idp:List*", "cognito-idp:Describe*", "iam:Get*", "iam:List*", "lambda:Get*",
+                       "apigateway:GET", "cloudwatch:Describe*", "sts:GetCallerIdentity")
+        self.assertEqual(iam_policy(self.key, policy, arn)[0], 200)
+        idp, iam, sts = as_key("cognito-idp", self.key), as_key("iam", self.key), as_key("sts", self.key)
+        lam, apigw, cw = as_key("lambda", self.key), as_key("apigateway", self.key), as_key("cloudwatch", self.key)
+        # Allowed: moto answers (an unknown function is moto's ResourceNotFoundException).
+        idp.list_user_pools(MaxResults=10)
+        iam.get_account_summary()
+        sts.get_caller_identity()
+        apigw.get_rest_apis()
+        cw.describe_alarms()
+        self.assertError("ResourceNotFoundException", lam.get_function, FunctionName="nope")
+        # Refused, each in its service's shape.
+        message = self.denied("AccessDeniedException", 400, "cognito-idp:CreateUserPool", idp.create_user_pool, PoolName="x")
+        self.assertEqual(
+            message,
+            f"User: {arn} is not authorized to perform: cognito-idp:CreateUserPool because no identity-based "
+            "policy allows the cognito-idp:CreateUserPool action",
+        )
+        raw: dict = {}
+        iam.meta.events.register("after-call.iam.CreateRole", lambda http_response, **_: raw.update(body=http_response.content))
+        err_message = self.denied("AccessDenied", 403, "iam:CreateRole", iam.create_role, RoleName="x", AssumeRolePolicyDocument="{}")
+        self.assertIn(b"<ErrorResponse", raw["body"])
+        self.assertIn(b"<Type>Sender</Type><Code>AccessDenied</Code>", raw["body"])
+        self.assertIn("iam:CreateRole", err_message)
+        self.denied("AccessDenied", 403, "sts:AssumeRole", sts.assume_role, RoleArn="arn:aws:iam::123456789012:role/x", RoleSessionName="session")
+        self.denied("AccessDeniedException", 403, "lambda:ListFunctions", lam.list_functions)
+        self.denied("AccessDeniedException", 403, "lambda:AddPermission", lam.add_permission, FunctionName="f",
+                    StatementId="s", Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com")
+        self.denied("AccessDeniedException", 403, "apigateway:POST", apigw.create_rest_api, name="x")
+        self.denied("AccessDeniedException", 403, "apigateway:PATCH", apigw.update_rest_api, restApiId="x", patchOperations=[])
+        # CloudWatch over CBOR (boto3's first protocol for it, as aws-sdk-cloudwatch's): the
+        # query-compatible code AccessDenied.
+        self.denied("AccessDenied", 403, "cloudwatch:PutMetricAlarm", cw.put_metric_alarm, AlarmName="a",
+                    MetricName="m", Namespace="n", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0,
+                    ComparisonOperator="GreaterThanThreshold")
+        log = self.log()
+        self.assertTrue(log["enforced"])
+        self.assertEqual(log["actions"]["cognito-idp:ListUserPools"], 1)
+        self.assertEqual(log["actions"]["lambda:GetFunction"], 1)
+        self.assertEqual(log["actions"]["cloudwatch:DescribeAlarms"], 1)
+        self.assertEqual(log["actions"]["apigateway:GET"], 1)
+        self.assertEqual(
+            sorted(log["denied"]),
+            ["apigateway:PATCH", "apigateway:POST", "cloudwatch:PutMetricAlarm", "cognito-idp:CreateUserPool",
+             "iam:CreateRole", "lambda:AddPermission", "lambda:ListFunctions", "sts:AssumeRole"],
+        )
+        # Nothing refused was executed.
+        self.assertNotIn("x", [p["Name"] for p in client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]])
+
+    def test_explicit_deny_wins_and_get_caller_identity_always_passes(self) -> None:
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": ["iam:CreateRole", "sts:*"], "Resource": "*"},
+        ]}
+        iam_policy(self.key, policy)
+        iam, sts = as_key("iam", self.key), as_key("sts", self.key)
+        message = self.denied("AccessDenied", 403, "iam:CreateRole", iam.create_role, RoleName="x", AssumeRolePolicyDocument="{}")
+        self.assertTrue(message.endswith("iam:CreateRole with an explicit deny in an identity-based policy"), message)
+        iam.list_roles()
+        # STS API reference, GetCallerIdentity: no permissions are required, even under a Deny.
+        sts.get_caller_identity()
+        self.denied("AccessDenied", 403, "sts:AssumeRole", sts.assume_role, RoleArn="arn:aws:iam::123456789012:role/x", RoleSessionName="session")
+
+    def test_not_action_wildcards_and_case(self) -> None:
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "NotAction": ["iam:*", "cognito-idp:Delete*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "IAM:list?oles", "Resource": "*"},
+        ]}
+        iam_policy(self.key, policy)
+        idp, iam = as_key("cognito-idp", self.key), as_key("iam", self.key)
+        pool = idp.create_user_pool(PoolName=unique("iam"))["UserPool"]["Id"]
+        self.denied("AccessDeniedException", 400, "cognito-idp:DeleteUserPool", idp.delete_user_pool, UserPoolId=pool)
+        iam.list_roles()
+        self.denied("AccessDenied", 403, "iam:ListUsers", iam.list_users)
+
+    def test_lambda_operations_and_pass_role(self) -> None:
+        role = lambda_role()
+        iam_policy(self.key, allow("lambda:CreateFunction", "lambda:GetFunctionConfiguration"))
+        lam = as_key("lambda", self.key)
+        name = unique("iamfn")
+        spec = dict(FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap", Code={"ZipFile": bootstrap_zip()})
+        # CreateFunction with a Role also needs iam:PassRole.
+        self.denied("AccessDeniedException", 403, "iam:PassRole", lam.create_function, **spec)
+        iam_policy(self.key, allow("lambda:CreateFunction", "lambda:GetFunctionConfiguration", "lambda:*Permission",
+                                   "lambda:GetPolicy", "iam:PassRole"))
+        lam.create_function(**spec)
+        lam.get_function_configuration(FunctionName=name)
+        lam.add_permission(FunctionName=name, StatementId="s", Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com")
+        lam.get_policy(FunctionName=name)
+        lam.remove_permission(FunctionName=name, StatementId="s")
+        self.denied("AccessDeniedException", 403, "lambda:UpdateFunctionConfiguration", lam.update_function_configuration,
+                    FunctionName=name, Timeout=9)
+        self.denied("AccessDeniedException", 403, "lambda:UpdateFunctionCode", lam.update_function_code,
+                    FunctionName=name, ZipFile=bootstrap_zip())
+        self.denied("AccessDeniedException", 403, "lambda:TagResource", lam.tag_resource,
+                    Resource=f"arn:aws:lambda:us-east-1:123456789012:function:{name}", Tags={"a": "b"})
+        self.denied("AccessDeniedException", 403, "lambda:InvokeFunction", lam.invoke, FunctionName=name)
+        self.denied("AccessDeniedException", 403, "lambda:DeleteFunction", lam.delete_function, FunctionName=name)
+        actions = self.log()["actions"]
+        for action in ("lambda:CreateFunction", "iam:PassRole", "lambda:AddPermission", "lambda:GetPolicy",
+                       "lambda:RemovePermission", "lambda:GetFunctionConfiguration"):
+            self.assertIn(action, actions)
+        self.assertEqual(actions["iam:PassRole"], 2)
+
+    def test_cloudwatch_query_and_json_protocols(self) -> None:
+        iam_policy(self.key, allow("cloudwatch:Describe*"))
+        scope = f"Credential={self.key}/20260101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=00"
+        auth = {"Authorization": "AWS4-HMAC-SHA256 " + scope}
+
+        def send(body: bytes, headers: dict) -> "tuple[int, dict, bytes]":
+            request = urllib.request.Request(ENDPOINT + "/", data=body, headers={**auth, **headers}, method="POST")
+            try:
+                with urllib.request.urlopen(request) as r:
+                    return r.status, dict(r.headers), r.read()
+            except urllib.error.HTTPError as e:
+                return e.code, dict(e.headers), e.read()
+
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, body = send(b"Action=DescribeAlarms&Version=2010-08-01", form)
+        self.assertEqual(status, 200, body)
+        status, _, body = send(b"Action=DeleteAlarms&Version=2010-08-01&AlarmNames.member.1=a", form)
+        self.assertEqual(status, 403)
+        self.assertIn(b"<Code>AccessDenied</Code>", body)
+        json_headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "GraniteServiceVersion20100801.DeleteAlarms"}
+        status, headers, body = send(b'{"AlarmNames": ["a"]}', json_headers)
+        self.assertEqual(status, 403)
+        self.assertEqual(json.loads(body)["__type"], "AccessDeniedException")
+        self.assertEqual(headers.get("x-amzn-query-error"), "AccessDenied;Sender")
+
+    def test_unregistered_keys_pass_and_are_logged_and_reset_forgets(self) -> None:
+        idp = as_key("cognito-idp", self.key)
+        idp.list_user_pools(MaxResults=10)
+        log = self.log()
+        self.assertEqual((log["enforced"], log["actions"], log["denied"]), (False, {"cognito-idp:ListUserPools": 1}, {}))
+        iam_policy(self.key, allow("iam:*"))
+        self.denied("AccessDeniedException", 400, "cognito-idp:ListUserPools", idp.list_user_pools, MaxResults=10)
+        # policy null: no longer enforced.
+        self.assertEqual(iam_policy(self.key, None)[1]["keys"][self.key]["enforced"], False)
+        idp.list_user_pools(MaxResults=10)
+        self.assertEqual(self.log()["actions"], {"cognito-idp:ListUserPools": 3})
+        # Another key is logged on its own; unsigned requests are not attributed to any key.
+        as_key("cognito-idp", "AKIAOTHERKEY0000000").list_user_pools(MaxResults=10)
+        urllib.request.urlopen(ENDPOINT + "/us-east-1_none/.well-known/jwks.json").read()
+        keys = control("/_tenantctl/strict/iam")[1]["keys"]
+        self.assertEqual(set(keys), {self.key, "AKIAOTHERKEY0000000"})
+        control("/_tenantctl/strict/iam/reset", {})
+        self.assertEqual(control("/_tenantctl/strict/iam")[1], {"keys": {}})
+
+    def test_control_rejects_bad_requests(self) -> None:
+        for body in (
+            {"policy": allow("iam:*")},
+            {"access_key": self.key},
+            {"access_key": self.key, "policy": {"Statement": [{"Effect": "Maybe", "Action": "*"}]}},
+            {"access_key": self.key, "policy": {"Statement": [{"Effect": "Allow"}]}},
+            {"access_key": self.key, "policy": {"Statement": [{"Effect": "Allow", "Action": "*", "NotAction": "x"}]}},
+            {"access_key": self.key, "policy": {"Version": "2012-10-17"}},
+            {"access_key": self.key, "policy": allow(), "other": 1},
+        ):
+            self.assertEqual(control("/_tenantctl/strict/iam", body)[0], 400, body)
+        self.assertEqual(control("/_tenantctl/strict/iam/nope", {})[0], 404)
+        # A list of documents, and a document given as a JSON string, are accepted.
+        status, out = iam_policy(self.key, [allow("iam:*"), json.dumps(allow("sts:*"))])
+        self.assertEqual((status, out["keys"][self.key]["enforced"]), (200, True))
+
+
 class StrictOff(ErrorCode, unittest.TestCase):
     """TENANTCTL_EMULATOR_STRICT=0 starts plain moto + shims (for debugging)."""
 
