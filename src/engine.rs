@@ -377,7 +377,7 @@ mod tests {
             .into_iter()
             .map(|(label, op)| Change {
                 action: if op.is_delete() { Action::Delete } else { Action::Create },
-                resource: Resource::Group,
+                resource: Resource::new("group"),
                 address: label.into(),
                 name: label.into(),
                 tenant: None,
@@ -609,7 +609,7 @@ mod tests {
             .into_iter()
             .map(|(address, item)| Change {
                 action: Action::Create,
-                resource: Resource::UserPool,
+                resource: Resource::new("user_pool"),
                 address: address.into(),
                 name: item.name.clone(),
                 tenant: None,

@@ -65,7 +65,7 @@ pub fn item(tenant: &str, state: &KeyState) -> Item {
 
 impl ItemRules for ApiKey {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 }
 

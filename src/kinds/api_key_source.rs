@@ -40,7 +40,7 @@ pub fn item(source: &str) -> Item {
 
 impl ItemRules for ApiKeySource {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     /// API Gateway serves a key source change once the stage is deployed again.

@@ -209,7 +209,7 @@ fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientS
 
 impl ItemRules for AppClient {
     fn resource(&self) -> Resource {
-        Resource::AppClient
+        Resource::new(KIND)
     }
 
     fn goes_with_parent(&self) -> bool {

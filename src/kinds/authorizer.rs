@@ -66,7 +66,7 @@ pub fn state(item: &Item) -> Option<AuthorizerConfig> {
 
 impl ItemRules for Authorizer {
     fn resource(&self) -> Resource {
-        Resource::Authorizer
+        Resource::new(KIND)
     }
 
     /// API Gateway serves an authorizer change once the stage is deployed again.

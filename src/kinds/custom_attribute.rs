@@ -41,7 +41,7 @@ fn bare(name: &str) -> &str {
 
 impl ItemRules for CustomAttribute {
     fn resource(&self) -> Resource {
-        Resource::CustomAttribute
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {

@@ -86,7 +86,7 @@ fn live_state(g: &aws_sdk_cognitoidentityprovider::types::GroupType) -> GroupSta
 
 impl ItemRules for Group {
     fn resource(&self) -> Resource {
-        Resource::Group
+        Resource::new(KIND)
     }
 
     /// Groups per user pool (a fixed Cognito quota).

@@ -126,7 +126,7 @@ pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String
 
 impl ItemRules for IamRole {
     fn resource(&self) -> Resource {
-        Resource::IamRole
+        Resource::new(KIND)
     }
 
     /// The account's roles quota, each role's trust policy size and its inline policies'

@@ -281,12 +281,12 @@ fn comparable(v: &Value, declared_username: bool) -> Value {
 
 impl ItemRules for IdentityProvider {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     /// After its pool's clients change or go: they may offer it.
     fn delete_order(&self, live: &Item, deps: &mut Deps) {
-        let client = Resource::named(super::app_client::KIND);
+        let client = Resource::new(super::app_client::KIND);
         deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 

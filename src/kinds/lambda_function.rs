@@ -86,7 +86,7 @@ fn at(world: &World) -> Option<FunctionState> {
 
 impl ItemRules for LambdaFunction {
     fn resource(&self) -> Resource {
-        Resource::LambdaFunction
+        Resource::new(KIND)
     }
 
     /// Its environment names other resources by id (pools, clients, usage plans) and its role

@@ -66,7 +66,7 @@ pub fn state(item: &Item) -> Option<PermissionState> {
 
 impl ItemRules for LambdaPermission {
     fn resource(&self) -> Resource {
-        Resource::LambdaPermission
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {

@@ -95,7 +95,7 @@ fn fields(d: &MethodAuth, o: Option<&MethodAuth>) -> Vec<FieldChange> {
 pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields: Vec<FieldChange>) -> Change {
     Change {
         action: Action::Update,
-        resource: Resource::MethodAuth,
+        resource: Resource::new("method_auth"),
         address: address.to_string(),
         name: desired.name.clone(),
         tenant: None,
@@ -111,7 +111,7 @@ pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields:
 
 impl ItemRules for MethodAuthKind {
     fn resource(&self) -> Resource {
-        Resource::MethodAuth
+        Resource::new(KIND)
     }
 
     /// API Gateway serves a method change once the stage is deployed again.

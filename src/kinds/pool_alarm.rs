@@ -123,7 +123,7 @@ pub fn state(
 
 impl ItemRules for PoolAlarm {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 }
 

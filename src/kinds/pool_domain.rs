@@ -42,7 +42,7 @@ fn item(pool: &str, tenant: Option<&str>, domain: &str) -> Item {
 
 impl ItemRules for PoolDomain {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn replace_on(&self) -> &'static [&'static str] {

@@ -78,12 +78,12 @@ fn scopes(server: &ResourceServerState) -> Result<Vec<ResourceServerScopeType>, 
 
 impl ItemRules for ResourceServer {
     fn resource(&self) -> Resource {
-        Resource::ResourceServer
+        Resource::new(KIND)
     }
 
     /// After its pool's clients change or go: they may name its scopes.
     fn delete_order(&self, live: &Item, deps: &mut Deps) {
-        let client = Resource::named(super::app_client::KIND);
+        let client = Resource::new(super::app_client::KIND);
         deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 

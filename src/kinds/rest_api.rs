@@ -55,7 +55,7 @@ pub(super) fn authorizer_name(observed: &World, id: &str) -> Option<String> {
 
 impl ItemRules for RestApi {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {

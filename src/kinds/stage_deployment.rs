@@ -76,7 +76,7 @@ pub fn state(item: &Item) -> Option<StageState> {
 
 impl ItemRules for StageDeployment {
     fn resource(&self) -> Resource {
-        Resource::StageDeployment
+        Resource::new(KIND)
     }
 
     fn deploys(&self) -> bool {
@@ -125,7 +125,7 @@ impl ItemRules for StageDeployment {
                     json!(auth.authorization_type),
                 ));
                 let field = fc(format!("stage.{stage}.authorization_type"), before, json!(auth.authorization_type));
-                match changes.iter_mut().find(|c| c.resource == Resource::MethodAuth && c.name == *key) {
+                match changes.iter_mut().find(|c| c.resource == Resource::new("method_auth") && c.name == *key) {
                     Some(c) => c.fields.push(field),
                     None => changes.push(method_auth::change(maddr, m, observed.items.get(maddr), vec![field])),
                 }
@@ -138,7 +138,7 @@ impl ItemRules for StageDeployment {
             fields.extend(stale);
             changes.push(Change {
                 action: if live_id.is_some() { Action::Update } else { Action::Create },
-                resource: Resource::StageDeployment,
+                resource: Resource::new("stage_deployment"),
                 address: address.clone(),
                 name: stage.to_string(),
                 tenant: None,

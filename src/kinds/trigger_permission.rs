@@ -49,7 +49,7 @@ pub fn address(pool: &str, function: &str) -> String {
 
 impl ItemRules for TriggerPermission {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {

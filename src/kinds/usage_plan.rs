@@ -141,7 +141,7 @@ pub(super) async fn retag(aws: &Aws, arn: &str, have: &Tags, want: &Tags) -> Res
 
 impl ItemRules for UsagePlan {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 }
 

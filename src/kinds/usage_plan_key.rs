@@ -66,7 +66,7 @@ fn shown(item: &Item, ids: &Ids) -> (Value, Value) {
 
 impl ItemRules for UsagePlanKey {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn goes_with_parent(&self) -> bool {

@@ -60,7 +60,7 @@ pub(super) fn observed(plan: &str, api_id: &str, stage: &str) -> Item {
 
 impl ItemRules for UsagePlanStage {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn replace_on(&self) -> &'static [&'static str] {

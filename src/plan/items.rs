@@ -272,7 +272,7 @@ mod tests {
 
     impl ItemRules for Fake {
         fn resource(&self) -> Resource {
-            Resource::Kind("fake")
+            Resource::new("fake")
         }
         fn replace_on(&self) -> &'static [&'static str] {
             &["name"]
@@ -306,7 +306,7 @@ mod tests {
     fn actions(p: &Plan) -> Vec<(Action, &str)> {
         p.changes
             .iter()
-            .filter(|c| c.resource == Resource::Kind("fake"))
+            .filter(|c| c.resource == Resource::new("fake"))
             .map(|c| (c.action, c.address.as_str()))
             .collect()
     }
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(p.changes[0].fields, vec![FieldChange { path: "size".into(), before: json!(2), after: json!(1) }]);
         let p = run(&d, &world(&[(a, item("acme", "old", 1))]), true, false);
         assert_eq!(actions(&p), [(Action::Replace, a)]);
-        assert_eq!(p.changes[0].resource, Resource::Kind("fake"));
+        assert_eq!(p.changes[0].resource, Resource::new("fake"));
         let Op::Item { replace, live, desired, .. } = &p.changes[0].op;
         assert!(*replace);
         assert_eq!(live.as_ref().unwrap().name, "old");
@@ -354,7 +354,7 @@ mod tests {
         let p = run(&World::default(), &gone, true, false);
         assert!(p.changes.is_empty());
         assert_eq!(p.orphans.len(), 1);
-        assert_eq!(p.orphans[0].resource, Resource::Kind("fake"));
+        assert_eq!(p.orphans[0].resource, Resource::new("fake"));
         assert_eq!(
             actions(&run(&World::default(), &gone, true, true)),
             [(Action::Delete, "tenant/umbrella/pool/fake")]
@@ -364,9 +364,9 @@ mod tests {
     #[test]
     fn saved_plans_name_kinds_by_their_name() {
         let r: Resource = serde_json::from_value(json!("pool_domain")).unwrap();
-        assert_eq!(r, Resource::Kind("pool_domain"));
+        assert_eq!(r, Resource::new("pool_domain"));
         assert_eq!(serde_json::to_value(r).unwrap(), json!("pool_domain"));
         let g: Resource = serde_json::from_value(json!("group")).unwrap();
-        assert_eq!(g, Resource::Group);
+        assert_eq!(g, Resource::new("group"));
     }
 }
