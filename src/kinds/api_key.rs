@@ -110,10 +110,6 @@ impl Kind for ApiKey {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// One per tenant of a declared tier, with `apiUsage`.
     fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         let pl = &folder.platform.value;

@@ -58,10 +58,6 @@ impl Kind for ApiKeySource {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

@@ -242,10 +242,6 @@ impl ItemRules for AppClient {
 }
 
 impl Kind for AppClient {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let clients = desired_states(folder);
         let pools = world.pools();

@@ -148,10 +148,6 @@ impl Kind for Authorizer {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

@@ -94,10 +94,6 @@ impl ItemRules for CustomAttribute {
 }
 
 impl Kind for CustomAttribute {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// Rendered with its pool (`World::insert_pool`).
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()

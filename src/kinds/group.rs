@@ -131,10 +131,6 @@ impl ItemRules for Group {
 }
 
 impl Kind for Group {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let pl = &folder.platform.value;
         let mut out = Vec::new();

@@ -158,10 +158,6 @@ impl Kind for IamRole {
         super::Service::Iam
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// Rendered by `spec::desired::world` (see the module docs).
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()

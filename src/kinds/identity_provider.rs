@@ -416,10 +416,6 @@ fn owner(pool_tenant: Option<&str>, name: &str) -> Option<String> {
 }
 
 impl Kind for IdentityProvider {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         desired_with(folder, world, &|var| std::env::var(var).ok())
     }

@@ -265,10 +265,6 @@ impl Kind for LambdaFunction {
         super::Service::Lambda
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

@@ -122,10 +122,6 @@ impl Kind for LambdaPermission {
         super::Service::Lambda
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

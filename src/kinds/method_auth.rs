@@ -155,10 +155,6 @@ impl Kind for MethodAuthKind {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

@@ -255,10 +255,6 @@ fn alarm_arn(aws: &Aws, name: &str) -> String {
 }
 
 impl Kind for PoolAlarm {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn service(&self) -> super::Service {
         super::Service::CloudWatch
     }

@@ -55,10 +55,6 @@ impl ItemRules for PoolDomain {
 }
 
 impl Kind for PoolDomain {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let Some(domain) = &folder.platform.value.user_pool.domain else {
             return Vec::new();

@@ -97,10 +97,6 @@ impl ItemRules for ResourceServer {
 }
 
 impl Kind for ResourceServer {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let servers = &folder.platform.value.user_pool.resource_servers;
         let mut out = Vec::new();

@@ -73,10 +73,6 @@ impl Kind for RestApi {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

@@ -86,10 +86,6 @@ impl Kind for RolePolicy {
         super::Service::Iam
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// With its role (see `iam_role`).
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()

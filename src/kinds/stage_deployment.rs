@@ -160,10 +160,6 @@ impl Kind for StageDeployment {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn platform_wide(&self) -> bool {
         true
     }

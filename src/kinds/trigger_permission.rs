@@ -74,10 +74,6 @@ impl Kind for TriggerPermission {
         super::Service::Lambda
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// One per (pool, function) of the pools' triggers.
     fn desired(&self, _folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let mut out = Vec::new();

@@ -209,10 +209,6 @@ impl Kind for UsagePlan {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         desired_plans(folder)
     }

@@ -175,10 +175,6 @@ impl Kind for UsagePlanKey {
         super::Service::ApiGateway
     }
 
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// Each keyed tenant's key in its tier's plan.
     fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         let pl = &folder.platform.value;

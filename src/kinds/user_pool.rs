@@ -211,10 +211,6 @@ impl ItemRules for UserPool {
 }
 
 impl Kind for UserPool {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// The pools are rendered with the roles (`spec::desired::world`), before every kind.
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()

@@ -1,15 +1,28 @@
 //! Planning the kind model's kinds (`crate::kinds`): desired and observed [`Item`]s, compared
-//! by address with each kind's [`ItemRules`]. Pure, like the rest of `plan`.
+//! by address with each kind's [`ItemRules`], into the plan's changes ([`plan_with`]). Pure,
+//! like the rest of `plan`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::diff::diff_values;
 use super::quotas::AccountFigures;
-use super::{Action, Change, Deps, FieldChange, Op, Orphan, Plan, PlanError, PlanOptions, Resource};
+use super::{Action, Change, Deps, FieldChange, Op, Orphan, Plan, PlanError, Resource};
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Delete orphans (resources of tenants whose files are gone).
+    pub prune: bool,
+    /// `--tenant`: only the named tenants' resources were read; compare only those.
+    pub scoped: bool,
+    /// Every tenant id the folder declares (to tell orphans from unexpected resources).
+    pub tenants: BTreeSet<String>,
+    /// Allow deleting pools that still have users (destroy --force-delete-users).
+    pub force_delete_users: bool,
+}
 
 /// What the plan needs to know of a kind: how a desired and a live instance compare, which
 /// fields AWS cannot change in place, whether an undeclared live instance is tenantctl's.
@@ -172,7 +185,7 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
 /// (an undeclared item whose parent goes is deleted with it); `parent_name`: its physical
 /// name.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn plan_items(
+fn plan_items(
     desired: &World,
     observed: &World,
     ids: &Ids,
@@ -256,6 +269,27 @@ pub(super) fn plan_items(
         k.finish(desired, &wanted, observed, opts, changes)?;
     }
     Ok(())
+}
+
+/// Plans the changes that make `observed` match `desired`: each kind (`kinds`: their rules,
+/// `kinds::rules()`, in the registry's order) plans its items; the changes come in the
+/// plan's order ([`super::order::sort`]).
+pub fn plan_with(
+    desired: &World,
+    observed: &World,
+    ids: &Ids,
+    opts: &PlanOptions,
+    kinds: &[&dyn ItemRules],
+) -> Result<Plan, PlanError> {
+    let mut changes = Vec::new();
+    let mut orphans = Vec::new();
+    let kept = |parent: &str| desired.items.contains_key(parent);
+    let parent_name = |parent: &str| desired.items.get(parent).map(|i| i.name.clone()).unwrap_or_default();
+    plan_items(desired, observed, ids, opts, kinds, &kept, &parent_name, &mut changes, &mut orphans)?;
+    let changes = super::order::sort(changes, kinds)?;
+    super::check_no_pool_replace(&changes)?;
+    orphans.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Plan { changes, orphans })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Pure planning: desired + observed [`World`] -> ordered [`Change`]s, orphans and drift.
-//! No AWS types and no async here. The Cognito rules live here: custom attributes are
-//! add-only, a pool is never replaced.
+//! No AWS types and no async here, and no kind by name: each kind's rules come in as
+//! [`ItemRules`] (implemented in `crate::kinds`). The contract's last guard lives here: a
+//! user pool is never replaced ([`check_no_pool_replace`]).
 
 mod diff;
 pub mod drift;
@@ -14,8 +15,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use diff::{diff_values, field_changes, plan_with, PlanOptions};
-pub use items::ItemRules;
+pub use diff::{diff_values, field_changes};
+pub use items::{plan_with, ItemRules, PlanOptions};
 pub use order::{Deps, Key};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
