@@ -688,7 +688,7 @@ mod tests {
     /// `Session::open` does, with a fixed environment; `without`: one tenant's file removed.
     fn example_platform(without: Option<&str>) -> (crate::spec::Folder, crate::state::World) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut folder = crate::spec::load_valid(root).expect("the example folder is valid");
+        let mut folder = crate::check::load_valid(root).expect("the example folder is valid");
         folder.tenants.retain(|t| Some(t.value.id.as_str()) != without);
         let env = crate::spec::desired::RenderEnv {
             account_id: ACCT.into(),

@@ -7,11 +7,13 @@
 //!   and what the kinds share.
 //! - [`kinds`]: the kind model: one module per resource kind (how it is read, compared,
 //!   ordered and changed), one registry.
+//! - [`check`]: validation of the whole folder: the folder-wide rules and every kind's.
 //! - [`engine`]: runs a plan as a dependency graph, with bounded concurrency per service; the
 //!   SDK's retries and the `aws` limiter keep the calls under AWS's rates.
 //! - [`cli`]: the commands.
 
 pub mod aws;
+pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod kinds;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::aws::{self, Aws, AwsError, Limiter};
 use crate::kinds;
 use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
-use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
+use crate::spec::{desired, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{Ids, World};
 
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +184,7 @@ impl Session {
         adopt: bool,
     ) -> Result<Session, OpsError> {
         let started = Instant::now();
-        let folder = spec::load_valid(config_dir)?;
+        let folder = crate::check::load_valid(config_dir)?;
         check_tenants(&folder, tenants)?;
         let pl = &folder.platform.value;
         let region = args.region.clone().or_else(|| pl.region.clone());

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::check::load_valid;
 use crate::kinds::{api_key, usage_plan, usage_plan_key, usage_plan_stage};
 use crate::plan::{plan_with, Action, PlanOptions};
 use crate::spec::desired::{self, RenderEnv};
 use crate::spec::model::Isolation;
-use crate::spec::{load_valid, Folder, SpecErrors};
+use crate::spec::{Folder, SpecErrors};
 use crate::state::wiring::{method_address, FUNCTION_ADDRESS, REST_API_ADDRESS};
 use crate::state::{Ids, World};
 
@@ -108,7 +109,7 @@ fn tier_rules_refuse_what_aws_or_the_contract_would() {
 #[test]
 fn too_many_tiers_for_the_usage_plan_quota() {
     let mut extra = String::from("tiers:\n");
-    for i in 0..=crate::spec::validate::MAX_USAGE_PLANS {
+    for i in 0..=crate::kinds::usage_plan::MAX_USAGE_PLANS {
         extra.push_str(&format!("  t{i}: {{}}\n"));
     }
     let (_t, f) = folder_with(&extra, &[]);

@@ -15,6 +15,8 @@ use super::Kind;
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::RenderEnv;
+use crate::spec::model::AuthorizerType;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 use crate::state::wiring::REST_API_ADDRESS;
 use crate::state::{Ids, Item, World};
@@ -150,4 +152,35 @@ impl Kind for ApiKeySource {
         // Never planned (owns_undeclared is false): the REST API is not tenantctl's.
         async { Ok(()) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// `apiUsage` needs a Lambda authorizer (`Kind::validate`): it names each caller's API key.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    if pl.api_usage.is_none() {
+        return out;
+    }
+    match &pl.authorizer {
+        None => out.push(
+            p.at("apiUsage", "apiUsage needs a Lambda `authorizer`: it returns each tenant's API key to API Gateway")
+                .hint("declare authorizer (type lambda) on the same REST API"),
+        ),
+        Some(a) => {
+            if a.auth_type != AuthorizerType::Lambda {
+                out.push(p.at(
+                        "apiUsage",
+                        "apiUsage needs a Lambda authorizer (type lambda): a Cognito authorizer cannot name the tenant's API key",
+                    ));
+            }
+        }
+    }
+    out
 }

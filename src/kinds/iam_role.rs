@@ -33,7 +33,13 @@ use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
 use crate::plan::quotas::{count, AccountFigures, DEFAULT_TRUST_POLICY_SIZE, INLINE_POLICY_CHARS_PER_ROLE};
 use crate::plan::{Action, Op, Plan, PlanError};
 use crate::plan::{Deps, ItemRules, Key, Resource};
+use crate::spec::desired;
 use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::validate::arn_re;
+use crate::spec::validate::platform_re;
+use crate::spec::validate::role_re;
+use crate::spec::validate::tenant_id_problem;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 use crate::state::{canonical_policy, parse_policy_document, Ids, Item, RoleState, Tags, World};
 
@@ -366,6 +372,10 @@ impl Kind for IamRole {
             )
         }
         .boxed()
+    }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
     }
 }
 
@@ -723,6 +733,108 @@ fn inline_policy_chars(desired: &World) -> Result<(), PlanError> {
         }
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_IAM_ROLE_NAME: usize = 64;
+
+pub const MAX_TRUST_POLICY: usize = 2_048;
+
+/// A character IAM accepts in a role description (CreateRole `Description` pattern).
+pub fn iam_description_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}')
+}
+
+/// What IAM accepts of a role (`Kind::validate`): `maxSessionDuration`, the description, the
+/// trust principals, the permissions boundary, and every tenant role's physical name.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    for (name, role) in &pl.roles {
+        let path = format!("roles.{name}");
+        if let Some(d) = role.max_session_duration {
+            if !(3600..=43200).contains(&d) {
+                out.push(
+                    p.at(
+                        &format!("{path}.maxSessionDuration"),
+                        format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds"),
+                    )
+                    .hint("use a number of seconds between 3600 (1 h) and 43200 (12 h)"),
+                );
+            }
+        }
+        if let Some(desc) = &role.description {
+            if desc.chars().count() > 1000 {
+                out.push(p.at(&format!("{path}.description"), "role description is over IAM's 1000 characters"));
+            }
+            // IAM CreateRole/UpdateRole `Description`: pattern [\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*
+            if let Some(c) = desc.chars().find(|c| !iam_description_char(*c)) {
+                out.push(
+                    p.at(
+                        &format!("{path}.description"),
+                        format!("role description contains `{}` (U+{:04X}), which IAM refuses: descriptions are Latin-1 only", c.escape_debug(), c as u32),
+                    )
+                    .hint("use plain Latin-1 text (no emoji, em dashes or curly quotes)"),
+                );
+            }
+        }
+    }
+    for (i, pr) in pl.trust.principals.iter().enumerate() {
+        if pr.contains('*') || pr.contains('?') || !arn_re().is_match(pr) {
+            out.push(
+                p.at(
+                    &format!("trust.principals[{i}]"),
+                    format!("trust principal `{}` must be a full IAM ARN without wildcards", pr.escape_debug()),
+                )
+                .hint("e.g. arn:aws:iam::123456789012:role/backend"),
+            );
+        }
+    }
+    if pl.trust.principals.is_empty() && pl.authorizer.is_none() {
+        out.push(
+            p.at("trust", "no trust principals: nothing could assume the tenant roles")
+                .hint("list the backend roles in trust.principals"),
+        );
+    }
+    if let Some(b) = &pl.permissions_boundary {
+        if !arn_re().is_match(b) || !b.contains(":policy/") {
+            out.push(p.at(
+                "permissionsBoundary",
+                format!("permissions boundary `{}` must be a managed policy ARN", b.escape_debug()),
+            ));
+        }
+    }
+    role_name_rules(folder, &mut out);
+    out
+}
+
+/// A tenant role's name `<platform>-<tenant>-<role>` fits IAM's limit (once the parts are
+/// valid: their own rules report them otherwise).
+fn role_name_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    for t in &folder.tenants {
+        let tv = &t.value;
+        if tenant_id_problem(&tv.id).is_some() || !platform_re().is_match(&pl.name) {
+            continue;
+        }
+        for role in desired::tenant_roles(pl, tv) {
+            if !role_re().is_match(role) {
+                continue;
+            }
+            let name = names::iam_role(&pl.name, &tv.id, role);
+            if name.len() > MAX_IAM_ROLE_NAME {
+                out.push(
+                    t.at(
+                        "id",
+                        format!("IAM role name `{name}` is {} characters; IAM allows {MAX_IAM_ROLE_NAME}", name.len()),
+                    )
+                    .hint("shorten the tenant id, the platform name or the role name; tenantctl never cuts names"),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,9 +28,15 @@ use super::{fc, opt_json, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
+use crate::spec::model::AuthorizerType;
+use crate::spec::validate::arn_re;
+use crate::spec::validate::re;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
 use crate::state::{Ids, Item, Tags, Text, World};
+use regex::Regex;
+use std::sync::OnceLock;
 
 pub struct LambdaFunction;
 
@@ -89,13 +95,12 @@ impl ItemRules for LambdaFunction {
         Resource::new(KIND)
     }
 
-    /// Its environment names other resources by id (pools, clients, usage plans) and its role
-    /// by ARN: the delete of an instance of any kind it may name waits for its change
-    /// ([`Key::Releases`]). It never names groups, resource servers nor role policies.
+    /// Its environment names the pools, their clients and the usage plans by id, and its role
+    /// by ARN: the delete of an instance of those kinds waits for its change
+    /// ([`Key::Releases`]).
     fn order(&self, _desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
-        const NEVER_NAMED: [&str; 3] = [super::group::KIND, super::resource_server::KIND, super::role_policy::KIND];
-        let named = super::KINDS.iter().map(|k| k.resource()).filter(|r| !NEVER_NAMED.contains(&r.as_str()));
-        deps.provides.extend(named.map(Key::Releases));
+        let named = [super::user_pool::KIND, super::app_client::KIND, super::usage_plan::KIND, super::iam_role::KIND];
+        deps.provides.extend(named.into_iter().map(|k| Key::Releases(Resource::new(k))));
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -396,6 +401,10 @@ impl Kind for LambdaFunction {
         async move { Err(AwsError::Other(format!("lambda function `{}`: tenantctl does not delete it", live.name))) }
             .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 /// Uploads the code and/or sets the configuration and tags (`calls`).
@@ -561,6 +570,52 @@ where
             _ => return Ok(s.arn),
         }
     }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_LAMBDA_NAME: usize = 64;
+
+/// What Lambda accepts of the authorizer's function (`Kind::validate`).
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    if let (AuthorizerType::Lambda, Some(f)) = (a.auth_type, &a.function) {
+        static R: OnceLock<Regex> = OnceLock::new();
+        if f.name.len() > MAX_LAMBDA_NAME || !re(&R, r"^[A-Za-z0-9_-]+$").is_match(&f.name) {
+            out.push(p.at(
+                "authorizer.function.name",
+                format!("function name `{}` must be 1-64 letters, digits, - and _", f.name.escape_debug()),
+            ));
+        }
+        if !(128..=10240).contains(&f.memory_mb) {
+            out.push(p.at("authorizer.function.memoryMb", "memoryMb must be 128..10240"));
+        }
+        if !(1..=30).contains(&f.timeout_seconds) {
+            out.push(p.at(
+                "authorizer.function.timeoutSeconds",
+                "an authorizer's timeoutSeconds must be 1..30 (API Gateway waits 29 s at most)",
+            ));
+        }
+        if let Some(r) = &f.role {
+            if !arn_re().is_match(r) || !r.contains(":role/") {
+                out.push(p.at("authorizer.function.role", "role must be an IAM role ARN"));
+            }
+        }
+        if f.code.contains("..") || f.code.starts_with('/') {
+            out.push(p.at("authorizer.function.code", "code is a path inside the config folder"));
+        }
+        if f.architecture != "x86_64" && f.architecture != "arm64" {
+            out.push(p.at(
+                "authorizer.function.architecture",
+                format!("architecture `{}` must be x86_64 or arm64", f.architecture.escape_debug()),
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

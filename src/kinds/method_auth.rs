@@ -19,10 +19,12 @@ use super::{fc, opt_json, rest_api, typed, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
 use aws_sdk_apigateway::types::Op as PatchOp;
+use std::collections::HashSet;
 
 pub struct MethodAuthKind;
 
@@ -340,4 +342,35 @@ impl Kind for MethodAuthKind {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move { Err(AwsError::Other(format!("method {}: tenantctl does not delete methods", live.name))) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The guarded methods (`Kind::validate`): known HTTP methods, resource paths, each once.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    let mut seen = HashSet::new();
+    for (i, m) in a.methods.iter().enumerate() {
+        const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+        if !METHODS.contains(&m.method.as_str()) {
+            out.push(p.at(&format!("authorizer.methods[{i}].method"), format!("unknown HTTP method `{}`", m.method)));
+        }
+        if !m.path.starts_with('/') {
+            out.push(p.at(&format!("authorizer.methods[{i}].path"), "a resource path starts with /"));
+        }
+        if !seen.insert((m.path.clone(), m.method.clone())) {
+            out.push(
+                p.at(&format!("authorizer.methods[{i}]"), format!("method {} {} is listed twice", m.method, m.path)),
+            );
+        }
+    }
+    out
 }

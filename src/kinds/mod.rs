@@ -6,9 +6,9 @@
 //! ([`ItemRules`], pure, used by `plan`), which tenant an instance belongs to and what it lives
 //! in (`Item::tenant`, `Item::parent`), and how it is created, updated and deleted. Its
 //! instances live in `World::items`; `plan`, the engine, `destroy`, `--prune`, `--tenant`
-//! and `inventory` handle them through this registry, so adding a kind is: its module
-//! (which also declares its ordering, [`ItemRules::order`]), one line in [`KINDS`], and its
-//! fields in the spec model with their checks.
+//! and `inventory` handle them through this registry, so adding a kind is: its module (which
+//! also declares its checks, [`Kind::validate`], and its ordering, [`ItemRules::order`]), one
+//! line in [`KINDS`], and its fields in the spec model.
 //!
 //! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
 //! never changed), the function (`lambda_function`), its invoke permission
@@ -18,17 +18,15 @@
 //! Every resource tenantctl manages is here: the pools (`user_pool`) and what lives in them
 //! (`custom_attribute`, `group`, `resource_server`, `app_client`, `pool_domain`), the IAM
 //! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
-//! for any of them, and the engine executes only [`Op::Item`].
+//! for any of them, and the engine executes only [`Op::Item`](crate::plan::Op::Item).
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use tokio::sync::Mutex;
 
 use crate::aws::{Aws, AwsError};
-use crate::plan::{ItemRules, Op};
+use crate::plan::ItemRules;
 use crate::spec::desired::RenderEnv;
-use crate::spec::Folder;
-use crate::state::refs::resolve_value;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, World};
 
 pub mod api_key;
@@ -53,6 +51,9 @@ pub mod usage_plan;
 pub mod usage_plan_key;
 pub mod usage_plan_stage;
 pub mod user_pool;
+
+mod registry;
+pub use registry::{desired, execute, observe, of, rules, KINDS};
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,14 @@ pub trait Kind: ItemRules {
         Some(row)
     }
 
+    /// What this kind's part of the folder must satisfy beyond the folder-wide rules
+    /// (`spec::validate`): its problems, each at its file, line and column. `check::validate`
+    /// runs it for every kind before anything reads AWS.
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        let _ = folder;
+        Vec::new()
+    }
+
     /// Creates the instance; returns its physical id (empty: it has none of its own). `parent` is
     /// the id of `item.parent`.
     fn create<'a>(
@@ -158,126 +167,6 @@ pub(crate) fn fc(
 /// An optional string as a field value (`null` when absent).
 pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
     v.map_or(serde_json::Value::Null, |s| serde_json::json!(s))
-}
-
-/// The registry: every kind of the kind model, in observation order (a kind whose instances
-/// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
-/// names them). It is also the plan's display order where dependencies leave a choice
-/// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
-/// pools and what lives in them, then the authorizer wiring.
-pub static KINDS: &[&dyn Kind] = &[
-    &rest_api::RestApi,
-    &iam_role::IamRole,
-    &usage_plan::UsagePlan,
-    &api_key::ApiKey,
-    &role_policy::RolePolicy,
-    &usage_plan_key::UsagePlanKey,
-    &user_pool::UserPool,
-    &custom_attribute::CustomAttribute,
-    &identity_provider::IdentityProvider,
-    &pool_domain::PoolDomain,
-    &resource_server::ResourceServer,
-    &app_client::AppClient,
-    &group::Group,
-    &lambda_function::LambdaFunction,
-    &pool_alarm::PoolAlarm,
-    &authorizer::Authorizer,
-    &lambda_permission::LambdaPermission,
-    &trigger_permission::TriggerPermission,
-    &method_auth::MethodAuthKind,
-    &api_key_source::ApiKeySource,
-    &stage_deployment::StageDeployment,
-    &usage_plan_stage::UsagePlanStage,
-];
-
-/// The kind of this name.
-pub fn of(kind: &str) -> Option<&'static dyn Kind> {
-    KINDS.iter().copied().find(|k| k.resource().as_str() == kind)
-}
-
-/// Every kind's planning rules (for `plan::plan_with`).
-pub fn rules() -> Vec<&'static dyn ItemRules> {
-    KINDS.iter().map(|&k| k as &dyn ItemRules).collect()
-}
-
-/// Adds every kind's desired instances to `world`.
-pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
-    for k in KINDS {
-        let items = k.desired(folder, env, world);
-        world.items.extend(items);
-    }
-}
-
-/// Reads every kind's live instances into `observed` and their ids into `ids`.
-pub async fn observe(
-    aws: &Aws,
-    folder: &Folder,
-    desired: &World,
-    scoped: bool,
-    observed: &mut World,
-    ids: &mut Ids,
-) -> Result<(), AwsError> {
-    for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
-        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
-        for (address, item, id) in found {
-            ids.set(address.clone(), id);
-            observed.items.insert(address, item);
-        }
-    }
-    Ok(())
-}
-
-/// Executes an [`Op::Item`] with its kind, keeping `ids` current.
-pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    let Op::Item { address, desired, live, replace, .. } = op;
-    let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
-    let kind = of(&item.kind).ok_or_else(|| AwsError::Other(format!("{address}: unknown kind `{}`", item.kind)))?;
-    let parent = match &item.parent {
-        Some(p) => Some(ids.lock().await.id(p).map(str::to_string).ok_or_else(|| {
-            AwsError::Other(format!("{address}: the id of `{p}`, which it lives in, is not known (was it created?)"))
-        })?),
-        None => None,
-    };
-    let parent = parent.as_deref();
-    let id = ids.lock().await.id(address).map(str::to_string);
-    let missing = || AwsError::Other(format!("{address}: its id is not known (observe first)"));
-    // References in the desired state, resolved with the ids known now (an earlier change
-    // of this apply may have created what they name).
-    let desired = match desired {
-        Some(d) => {
-            let (state, known) = resolve_value(&d.state, &*ids.lock().await);
-            if !known {
-                return Err(AwsError::Other(format!(
-                    "{address}: it names an id that is not known (a resource that was not created): {state}"
-                )));
-            }
-            Some(Item { state, ..d.clone() })
-        }
-        None => None,
-    };
-    let desired = &desired;
-    match (desired, live) {
-        (Some(d), None) => {
-            let id = kind.create(aws, d, parent).await?;
-            // An empty id: the kind's instances have none of their own (a custom attribute).
-            if !id.is_empty() {
-                ids.lock().await.set(address.clone(), id);
-            }
-        }
-        (Some(d), Some(o)) if *replace => {
-            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
-            ids.lock().await.remove(address);
-            let id = kind.create(aws, d, parent).await?;
-            ids.lock().await.set(address.clone(), id);
-        }
-        (Some(d), Some(o)) => kind.update(aws, d, o, id.as_deref().ok_or_else(missing)?, parent).await?,
-        (None, Some(o)) => {
-            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
-            ids.lock().await.forget(address);
-        }
-        (None, None) => unreachable!("checked above"),
-    }
-    Ok(())
 }
 
 /// An item's state as its kind's typed struct.

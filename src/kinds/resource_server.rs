@@ -19,8 +19,13 @@ use crate::aws::cognito::{live_pools, LivePool};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{Deps, ItemRules, Key, Resource};
 use crate::spec::desired::RenderEnv;
+use crate::spec::validate::re;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 use crate::state::{Ids, Item, World};
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 pub struct ResourceServer;
 
@@ -235,6 +240,10 @@ impl Kind for ResourceServer {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerState)>, AwsError> {
@@ -261,4 +270,74 @@ async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerSta
             _ => return Ok(out),
         }
     }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_RESOURCE_SERVERS: usize = 25;
+
+pub const MAX_SCOPES_PER_SERVER: usize = 100;
+
+fn scope_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$")
+}
+
+/// What Cognito accepts of the resource servers and their scopes (`Kind::validate`).
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let mut out = Vec::new();
+    if up.resource_servers.len() > MAX_RESOURCE_SERVERS {
+        out.push(
+            p.at(
+                "userPool.resourceServers",
+                format!(
+                    "{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool",
+                    up.resource_servers.len()
+                ),
+            )
+            .hint("group scopes under fewer resource servers"),
+        );
+    }
+    let mut rs_ids = HashSet::new();
+    for (i, rs) in up.resource_servers.iter().enumerate() {
+        let path = format!("userPool.resourceServers[{i}]");
+        if !rs_ids.insert(rs.identifier.clone()) {
+            out.push(
+                p.at(&format!("{path}.identifier"), format!("resource server `{}` is declared twice", rs.identifier)),
+            );
+        }
+        if rs.identifier.is_empty()
+            || rs.identifier.len() > 256
+            || rs.identifier.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            out.push(p.at(
+                &format!("{path}.identifier"),
+                "resource server identifier must be 1-256 characters without spaces",
+            ));
+        }
+        if rs.scopes.len() > MAX_SCOPES_PER_SERVER {
+            out.push(
+                p.at(
+                    &format!("{path}.scopes"),
+                    format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len()),
+                )
+                .hint("split the scopes across resource servers"),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (j, s) in rs.scopes.iter().enumerate() {
+            if !scope_name_re().is_match(&s.name) || s.name.len() > 256 {
+                out.push(p.at(
+                    &format!("{path}.scopes[{j}].name"),
+                    format!("scope name `{}` is not valid", s.name.escape_debug()),
+                ));
+            }
+            if !seen.insert(&s.name) {
+                out.push(p.at(&format!("{path}.scopes[{j}].name"), format!("scope `{}` is declared twice", s.name)));
+            }
+        }
+    }
+    out
 }

@@ -29,9 +29,13 @@ use super::{fc, method_auth, opt_json, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, ItemRules, Op, PlanError, PlanOptions, Resource};
 use crate::spec::desired::RenderEnv;
+use crate::spec::validate::re;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
 use crate::state::{Ids, Item, World};
+use regex::Regex;
+use std::sync::OnceLock;
 
 pub struct StageDeployment;
 
@@ -257,6 +261,10 @@ impl Kind for StageDeployment {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move { Err(AwsError::Other(format!("stage `{}`: tenantctl does not delete stages", live.name))) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 /// Deploys the REST API to `stage`; returns the deployment's id.
@@ -272,4 +280,25 @@ async fn deploy(aws: &Aws, stage: &str, api: &str) -> Result<String, AwsError> {
         .await
         .map_err(|e| call_err("apigateway:CreateDeployment", e))?;
     Ok(out.id().unwrap_or_default().to_string())
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The stage's name (`Kind::validate`).
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    if let Some(stage) = &a.stage {
+        static S: OnceLock<Regex> = OnceLock::new();
+        if !re(&S, r"^[A-Za-z0-9_]{1,128}$").is_match(stage) {
+            out.push(p.at(
+                "authorizer.stage",
+                format!("stage name `{}` must be 1-128 letters, digits and _", stage.escape_debug()),
+            ));
+        }
+    }
+    out
 }

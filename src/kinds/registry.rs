@@ -1,0 +1,133 @@
+//! The registry: every kind, listed once ([`KINDS`]), and what goes through all of them (their
+//! desired instances, their observation, the execution of a change by its kind). Apart from
+//! the kinds' trait (`kinds/mod.rs`): a kind's module imports the trait, never this list.
+
+use tokio::sync::Mutex;
+
+use super::*;
+use crate::aws::{Aws, AwsError};
+use crate::plan::{ItemRules, Op};
+use crate::spec::desired::RenderEnv;
+use crate::spec::Folder;
+use crate::state::refs::resolve_value;
+use crate::state::{Ids, Item, World};
+
+/// The registry: every kind of the kind model, in observation order (a kind whose instances
+/// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
+/// names them). It is also the plan's display order where dependencies leave a choice
+/// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
+/// pools and what lives in them, then the authorizer wiring.
+pub static KINDS: &[&dyn Kind] = &[
+    &rest_api::RestApi,
+    &iam_role::IamRole,
+    &usage_plan::UsagePlan,
+    &api_key::ApiKey,
+    &role_policy::RolePolicy,
+    &usage_plan_key::UsagePlanKey,
+    &user_pool::UserPool,
+    &custom_attribute::CustomAttribute,
+    &identity_provider::IdentityProvider,
+    &pool_domain::PoolDomain,
+    &resource_server::ResourceServer,
+    &app_client::AppClient,
+    &group::Group,
+    &lambda_function::LambdaFunction,
+    &pool_alarm::PoolAlarm,
+    &authorizer::Authorizer,
+    &lambda_permission::LambdaPermission,
+    &trigger_permission::TriggerPermission,
+    &method_auth::MethodAuthKind,
+    &api_key_source::ApiKeySource,
+    &stage_deployment::StageDeployment,
+    &usage_plan_stage::UsagePlanStage,
+];
+
+/// The kind of this name.
+pub fn of(kind: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.resource().as_str() == kind)
+}
+
+/// Every kind's planning rules (for `plan::plan_with`).
+pub fn rules() -> Vec<&'static dyn ItemRules> {
+    KINDS.iter().map(|&k| k as &dyn ItemRules).collect()
+}
+
+/// Adds every kind's desired instances to `world`.
+pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
+    for k in KINDS {
+        let items = k.desired(folder, env, world);
+        world.items.extend(items);
+    }
+}
+
+/// Reads every kind's live instances into `observed` and their ids into `ids`.
+pub async fn observe(
+    aws: &Aws,
+    folder: &Folder,
+    desired: &World,
+    scoped: bool,
+    observed: &mut World,
+    ids: &mut Ids,
+) -> Result<(), AwsError> {
+    for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
+        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
+        for (address, item, id) in found {
+            ids.set(address.clone(), id);
+            observed.items.insert(address, item);
+        }
+    }
+    Ok(())
+}
+
+/// Executes an [`Op::Item`] with its kind, keeping `ids` current.
+pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
+    let Op::Item { address, desired, live, replace, .. } = op;
+    let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
+    let kind = of(&item.kind).ok_or_else(|| AwsError::Other(format!("{address}: unknown kind `{}`", item.kind)))?;
+    let parent = match &item.parent {
+        Some(p) => Some(ids.lock().await.id(p).map(str::to_string).ok_or_else(|| {
+            AwsError::Other(format!("{address}: the id of `{p}`, which it lives in, is not known (was it created?)"))
+        })?),
+        None => None,
+    };
+    let parent = parent.as_deref();
+    let id = ids.lock().await.id(address).map(str::to_string);
+    let missing = || AwsError::Other(format!("{address}: its id is not known (observe first)"));
+    // References in the desired state, resolved with the ids known now (an earlier change
+    // of this apply may have created what they name).
+    let desired = match desired {
+        Some(d) => {
+            let (state, known) = resolve_value(&d.state, &*ids.lock().await);
+            if !known {
+                return Err(AwsError::Other(format!(
+                    "{address}: it names an id that is not known (a resource that was not created): {state}"
+                )));
+            }
+            Some(Item { state, ..d.clone() })
+        }
+        None => None,
+    };
+    let desired = &desired;
+    match (desired, live) {
+        (Some(d), None) => {
+            let id = kind.create(aws, d, parent).await?;
+            // An empty id: the kind's instances have none of their own (a custom attribute).
+            if !id.is_empty() {
+                ids.lock().await.set(address.clone(), id);
+            }
+        }
+        (Some(d), Some(o)) if *replace => {
+            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
+            ids.lock().await.remove(address);
+            let id = kind.create(aws, d, parent).await?;
+            ids.lock().await.set(address.clone(), id);
+        }
+        (Some(d), Some(o)) => kind.update(aws, d, o, id.as_deref().ok_or_else(missing)?, parent).await?,
+        (None, Some(o)) => {
+            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
+            ids.lock().await.forget(address);
+        }
+        (None, None) => unreachable!("checked above"),
+    }
+    Ok(())
+}
