@@ -1,15 +1,17 @@
-//! Runs a plan as a dependency graph: a change starts as soon as the changes it depends on
-//! ([`Op::deps`]) are done, so IAM, Cognito and the authorizer's services work at the same
-//! time (a tenant's group starts once its role and the pool exist, not after every role).
-//! Creates and updates follow references; deletions run in reverse (a pool's groups, clients
-//! and servers before the pool, a role's policies and groups before the role). Each service
-//! (IAM, Cognito, Lambda and API Gateway) has its own `parallelism` slots, so one service
-//! waiting for its rate limit never holds up another's ready work. Rates are kept under the
-//! quotas by the adapters' limiter (the SDK's standard retries handle throttling and slow the
-//! limiter down); IAM propagation is retried by the adapters. On a failure the changes in
-//! flight finish, the changes that depend on the failed one (directly or not) are not
-//! attempted, and independent ones go on, so the report says exactly what was done and what
-//! was not; a re-run converges.
+//! Runs a plan as a dependency graph: a change starts as soon as the changes it waits for
+//! ([`waits`], from each change's declared dependencies, [`Op::deps`]) are done, so IAM,
+//! Cognito and the authorizer's services work at the same time (a tenant's group starts once
+//! its role and the pool exist, not after every role). Creates and updates follow
+//! references; deletions run in reverse (a pool's groups, clients and servers before the
+//! pool, a role's policies and the groups naming it before the role). The changes run in
+//! three lanes, each with its own `parallelism` slots: IAM, Cognito, and one for Lambda, API
+//! Gateway and CloudWatch ([`Kind::service`](crate::kinds::Kind::service)), so IAM waiting for
+//! its rate limit never holds up Cognito's ready work. Rates are kept under the quotas by the
+//! adapters' limiter (the SDK's standard retries handle throttling and slow the limiter down);
+//! IAM propagation is retried by the adapters. On a failure the changes in flight finish, the
+//! changes that depend on the failed one (directly or not) are not attempted, and independent
+//! ones go on, so the report says exactly what was done and what was not; a re-run converges.
+//! Changes that wait for each other in a cycle are an error before anything runs.
 
 use std::collections::BTreeSet;
 
@@ -63,7 +65,8 @@ pub fn waits(changes: &[Change]) -> Vec<BTreeSet<usize>> {
     crate::plan::order::waits(changes, &crate::kinds::rules())
 }
 
-/// The service an op calls: each has its own concurrency slots.
+/// The lane of an op, from the service its kind calls: IAM, Cognito, or the others (Lambda,
+/// API Gateway, CloudWatch), each lane with its own concurrency slots.
 fn lane(change: &Change) -> usize {
     let Op::Item { desired, live, .. } = &change.op;
     let service = desired
@@ -377,7 +380,7 @@ mod tests {
             .into_iter()
             .map(|(label, op)| Change {
                 action: if op.is_delete() { Action::Delete } else { Action::Create },
-                resource: Resource::Group,
+                resource: Resource::new("group"),
                 address: label.into(),
                 name: label.into(),
                 tenant: None,
@@ -395,7 +398,7 @@ mod tests {
     }
 
     /// A tenant's group waits for its pool and its own role, not for every role of the plan
-    /// nor for role policies (the phased engine ran all of IAM before any of Cognito); the
+    /// nor for role policies (an engine by phases would run all of IAM before any of Cognito); the
     /// pool waits for nothing; a tenant role waits for the role its trust policy names.
     #[test]
     fn creates_follow_references() {
@@ -609,7 +612,7 @@ mod tests {
             .into_iter()
             .map(|(address, item)| Change {
                 action: Action::Create,
-                resource: Resource::UserPool,
+                resource: Resource::new("user_pool"),
                 address: address.into(),
                 name: item.name.clone(),
                 tenant: None,

@@ -153,7 +153,7 @@ pub fn without_tenant(desired: &mut World, tenant: &str) {
 /// `--prune`). Nothing else: no orphans, no other tenant's change, no platform-wide change.
 pub fn destroy_changes(plan: &mut Plan, tenant: &str) {
     plan.changes.retain(|c| {
-        c.tenant.as_deref() == Some(tenant) && (c.action == Action::Delete || c.resource == Resource::UserPool)
+        c.tenant.as_deref() == Some(tenant) && (c.action == Action::Delete || c.resource == Resource::new("user_pool"))
     });
     plan.orphans.clear();
 }
@@ -390,26 +390,31 @@ mod tests {
         };
         let mut p = Plan {
             changes: vec![
-                change(Action::Delete, Resource::Group, Some("acme")),
-                change(Action::Delete, Resource::IamRole, Some("acme")),
-                change(Action::Update, Resource::UserPool, Some("acme")),
-                change(Action::Delete, Resource::UserPool, Some("acme")),
-                change(Action::Update, Resource::IamRole, Some("acme")),
-                change(Action::Create, Resource::Group, Some("acme")),
-                change(Action::Delete, Resource::Group, Some("globex")),
-                change(Action::Update, Resource::UserPool, None),
+                change(Action::Delete, Resource::new("group"), Some("acme")),
+                change(Action::Delete, Resource::new("iam_role"), Some("acme")),
+                change(Action::Update, Resource::new("user_pool"), Some("acme")),
+                change(Action::Delete, Resource::new("user_pool"), Some("acme")),
+                change(Action::Update, Resource::new("iam_role"), Some("acme")),
+                change(Action::Create, Resource::new("group"), Some("acme")),
+                change(Action::Delete, Resource::new("group"), Some("globex")),
+                change(Action::Update, Resource::new("user_pool"), None),
             ],
-            orphans: vec![Orphan { resource: Resource::IamRole, address: "a".into(), name: "n".into(), tenant: None }],
+            orphans: vec![Orphan {
+                resource: Resource::new("iam_role"),
+                address: "a".into(),
+                name: "n".into(),
+                tenant: None,
+            }],
         };
         destroy_changes(&mut p, "acme");
         let kept: Vec<_> = p.changes.iter().map(|c| (c.action, c.resource)).collect();
         assert_eq!(
             kept,
             [
-                (Action::Delete, Resource::Group),
-                (Action::Delete, Resource::IamRole),
-                (Action::Update, Resource::UserPool),
-                (Action::Delete, Resource::UserPool)
+                (Action::Delete, Resource::new("group")),
+                (Action::Delete, Resource::new("iam_role")),
+                (Action::Update, Resource::new("user_pool")),
+                (Action::Delete, Resource::new("user_pool"))
             ]
         );
         assert!(p.orphans.is_empty());

@@ -215,10 +215,10 @@ fn create_from_nothing_orders_all_four() {
     assert_eq!(
         kinds,
         vec![
-            (Action::Create, Resource::LambdaFunction),
-            (Action::Create, Resource::Authorizer),
-            (Action::Create, Resource::LambdaPermission),
-            (Action::Update, Resource::MethodAuth)
+            (Action::Create, Resource::new("lambda_function")),
+            (Action::Create, Resource::new("authorizer")),
+            (Action::Create, Resource::new("lambda_permission")),
+            (Action::Update, Resource::new("method_auth"))
         ]
     );
     let (function, Calls { create, update_code, .. }) = function_op(&c[0], &Ids::default());
@@ -299,7 +299,7 @@ fn widened_permission_is_replaced() {
     set_permission(&mut o, |p| p.copies = 2);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].resource, Resource::LambdaPermission);
+    assert_eq!(c[0].resource, Resource::new("lambda_permission"));
     assert_eq!(c[0].fields, vec![fc("statement_ids", json!([STATEMENT_ID, STATEMENT_ID]), json!([STATEMENT_ID]))]);
     match &c[0].op {
         Op::Item { desired: Some(want), live: Some(live), .. } => {
@@ -327,7 +327,7 @@ fn method_drift_and_all_methods() {
     set_method(&mut o, "GET /orders", unguarded());
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].resource, Resource::MethodAuth);
+    assert_eq!(c[0].resource, Resource::new("method_auth"));
     assert_eq!(
         c[0].fields,
         vec![
@@ -385,7 +385,7 @@ fn no_stage_no_deployment() {
     set_authorizer(&mut o, |a| a.result_ttl_seconds = 0);
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
-    assert!(c.iter().all(|c| c.resource != Resource::StageDeployment));
+    assert!(c.iter().all(|c| c.resource != Resource::new("stage_deployment")));
 }
 
 #[test]
@@ -406,8 +406,8 @@ fn stage_serving_a_method_without_the_authorizer_is_drift_and_deployed() {
     assert_eq!(
         kinds,
         vec![
-            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders"),
-            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod"),
+            (Action::Update, Resource::new("method_auth"), "platform/authorizer/method/GET /orders"),
+            (Action::Update, Resource::new("stage_deployment"), "platform/authorizer/stage/prod"),
         ]
     );
     assert_eq!(c[0].fields, vec![fc("stage.prod.authorization_type", json!("NONE"), json!("CUSTOM"))]);
@@ -445,18 +445,18 @@ fn authorizer_or_method_change_deploys_the_stage() {
     set_authorizer(&mut o, |a| a.result_ttl_seconds = 0);
     let c = changes(&d, &o, &ids);
     let kinds: Vec<Resource> = c.iter().map(|c| c.resource).collect();
-    assert_eq!(kinds, vec![Resource::Authorizer, Resource::StageDeployment]);
+    assert_eq!(kinds, vec![Resource::new("authorizer"), Resource::new("stage_deployment")]);
     assert_eq!(c[1].fields, vec![fc("deployment_id", json!("dep1"), json!(NEW_DEPLOYMENT))]);
     // A function or permission change alone needs no deployment.
     let (d, ids, mut o) = stage_setup("prod");
     set_function(&mut o, |f| f.memory_mb = 512);
     let c = changes(&d, &o, &ids);
-    assert_eq!(c.iter().map(|c| c.resource).collect::<Vec<_>>(), vec![Resource::LambdaFunction]);
+    assert_eq!(c.iter().map(|c| c.resource).collect::<Vec<_>>(), vec![Resource::new("lambda_function")]);
     // A stage that does not exist yet is created by the deployment.
     let (d, ids, mut o) = stage_setup("prod");
     set_stage(&mut o, StageState { name: "prod".into(), deployment_id: None, methods: BTreeMap::new() });
     let c = changes(&d, &o, &ids);
-    assert_eq!(c.last().map(|c| (c.action, c.resource)), Some((Action::Create, Resource::StageDeployment)));
+    assert_eq!(c.last().map(|c| (c.action, c.resource)), Some((Action::Create, Resource::new("stage_deployment"))));
 }
 
 #[test]

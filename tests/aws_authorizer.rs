@@ -236,10 +236,10 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     assert_eq!(
         summary(&changes),
         vec![
-            (Action::Create, Resource::LambdaFunction, "platform/authorizer/function".into()),
-            (Action::Create, Resource::Authorizer, "platform/authorizer".into()),
-            (Action::Create, Resource::LambdaPermission, "platform/authorizer/permission".into()),
-            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+            (Action::Create, Resource::new("lambda_function"), "platform/authorizer/function".into()),
+            (Action::Create, Resource::new("authorizer"), "platform/authorizer".into()),
+            (Action::Create, Resource::new("lambda_permission"), "platform/authorizer/permission".into()),
+            (Action::Update, Resource::new("method_auth"), "platform/authorizer/method/GET /orders".into()),
         ]
     );
     env.apply(&changes, ids).await;
@@ -333,8 +333,8 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     assert_eq!(
         summary(&changes),
         vec![
-            (Action::Update, Resource::LambdaPermission, "platform/authorizer/permission".into()),
-            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+            (Action::Update, Resource::new("lambda_permission"), "platform/authorizer/permission".into()),
+            (Action::Update, Resource::new("method_auth"), "platform/authorizer/method/GET /orders".into()),
         ],
         "{changes:#?}"
     );
@@ -376,7 +376,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let (changes, ids) = env.plan().await;
     assert_eq!(
         summary(&changes),
-        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+        vec![(Action::Update, Resource::new("lambda_function"), "platform/authorizer/function".into())]
     );
     env.apply(&changes, ids).await;
     let (changes, _) = env.plan().await;
@@ -390,7 +390,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let (changes, ids) = env.plan().await;
     assert_eq!(
         summary(&changes),
-        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+        vec![(Action::Update, Resource::new("lambda_function"), "platform/authorizer/function".into())]
     );
     let paths: Vec<&str> = changes[0].fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["code_sha256"]);
@@ -406,7 +406,7 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     )
     .await;
     let (changes, ids) = env.plan().await;
-    assert_eq!(summary(&changes), vec![(Action::Update, Resource::Authorizer, "platform/authorizer".into())]);
+    assert_eq!(summary(&changes), vec![(Action::Update, Resource::new("authorizer"), "platform/authorizer".into())]);
     assert_eq!(changes[0].fields[0].path, "result_ttl_seconds");
     env.apply(&changes, ids).await;
     let (changes, _) = env.plan().await;
@@ -438,8 +438,8 @@ async fn cognito_authorizer_converges() {
     assert_eq!(
         summary(&changes),
         vec![
-            (Action::Create, Resource::Authorizer, "platform/authorizer".into()),
-            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
+            (Action::Create, Resource::new("authorizer"), "platform/authorizer".into()),
+            (Action::Update, Resource::new("method_auth"), "platform/authorizer/method/GET /orders".into()),
         ]
     );
     env.apply(&changes, ids).await;
@@ -513,11 +513,11 @@ async fn stage_is_deployed_and_checked() {
     assert_eq!(
         summary(&changes),
         vec![
-            (Action::Create, Resource::LambdaFunction, "platform/authorizer/function".into()),
-            (Action::Create, Resource::Authorizer, "platform/authorizer".into()),
-            (Action::Create, Resource::LambdaPermission, "platform/authorizer/permission".into()),
-            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
-            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod".into()),
+            (Action::Create, Resource::new("lambda_function"), "platform/authorizer/function".into()),
+            (Action::Create, Resource::new("authorizer"), "platform/authorizer".into()),
+            (Action::Create, Resource::new("lambda_permission"), "platform/authorizer/permission".into()),
+            (Action::Update, Resource::new("method_auth"), "platform/authorizer/method/GET /orders".into()),
+            (Action::Update, Resource::new("stage_deployment"), "platform/authorizer/stage/prod".into()),
         ]
     );
     env.apply(&changes, ids).await;
@@ -536,8 +536,8 @@ async fn stage_is_deployed_and_checked() {
     assert_eq!(
         summary(&changes),
         vec![
-            (Action::Update, Resource::MethodAuth, "platform/authorizer/method/GET /orders".into()),
-            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod".into()),
+            (Action::Update, Resource::new("method_auth"), "platform/authorizer/method/GET /orders".into()),
+            (Action::Update, Resource::new("stage_deployment"), "platform/authorizer/stage/prod".into()),
         ],
         "{changes:#?}"
     );
@@ -555,8 +555,8 @@ async fn stage_is_deployed_and_checked() {
     assert_eq!(
         summary(&changes),
         vec![
-            (Action::Update, Resource::Authorizer, "platform/authorizer".into()),
-            (Action::Update, Resource::StageDeployment, "platform/authorizer/stage/prod".into()),
+            (Action::Update, Resource::new("authorizer"), "platform/authorizer".into()),
+            (Action::Update, Resource::new("stage_deployment"), "platform/authorizer/stage/prod".into()),
         ]
     );
     env.apply(&changes, ids).await;
@@ -592,7 +592,7 @@ async fn architecture_is_sent_and_changed() {
     let (changes, ids) = env.plan().await;
     assert_eq!(
         summary(&changes),
-        vec![(Action::Update, Resource::LambdaFunction, "platform/authorizer/function".into())]
+        vec![(Action::Update, Resource::new("lambda_function"), "platform/authorizer/function".into())]
     );
     assert_eq!(changes[0].fields[0].path, "architecture");
     env.apply(&changes, ids).await;

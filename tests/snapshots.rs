@@ -311,7 +311,7 @@ mod replace_plan {
     fn plan() -> Plan {
         let create = Change {
             action: Action::Create,
-            resource: Resource::Group,
+            resource: Resource::new("group"),
             address: "platform/pool/group/acme-admin".into(),
             name: "acme-admin".into(),
             tenant: Some("acme".into()),
@@ -323,7 +323,7 @@ mod replace_plan {
         let replace_op = Op::Item { address, desired, live, replace: true };
         let replace = Change {
             action: Action::Replace,
-            resource: Resource::Group,
+            resource: Resource::new("group"),
             address: "platform/pool/group/globex-member".into(),
             name: "globex-member".into(),
             tenant: Some("globex".into()),

@@ -1,5 +1,6 @@
-//! AWS adapters: read live state into the observed [`World`](crate::state::World) and execute
-//! one [`Op`](crate::plan::Op). They never decide what changed.
+//! The AWS clients ([`Aws`]), the request-rate limiter and what the kinds (`crate::kinds`)
+//! share to read and change resources: errors that name their operation, the Cognito and IAM
+//! helpers. Nothing here decides what changed.
 
 pub mod cognito;
 pub mod iam;

@@ -66,7 +66,7 @@ pub fn item(tenant: &str, state: &KeyState) -> Item {
 
 impl ItemRules for ApiKey {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 }
 
@@ -109,10 +109,6 @@ pub(super) async fn live_keys(aws: &Aws, platform: &str) -> Result<Vec<(String, 
 impl Kind for ApiKey {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     /// One per tenant of a declared tier, with `apiUsage`.

@@ -42,7 +42,7 @@ pub fn item(source: &str) -> Item {
 
 impl ItemRules for ApiKeySource {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     /// API Gateway serves a key source change once the stage is deployed again.
@@ -58,10 +58,6 @@ impl ItemRules for ApiKeySource {
 impl Kind for ApiKeySource {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

@@ -215,7 +215,7 @@ fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientS
 
 impl ItemRules for AppClient {
     fn resource(&self) -> Resource {
-        Resource::AppClient
+        Resource::new(KIND)
     }
 
     fn goes_with_parent(&self) -> bool {
@@ -248,10 +248,6 @@ impl ItemRules for AppClient {
 }
 
 impl Kind for AppClient {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let clients = desired_states(folder);
         let pools = world.pools();

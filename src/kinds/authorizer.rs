@@ -68,7 +68,7 @@ pub fn state(item: &Item) -> Option<AuthorizerConfig> {
 
 impl ItemRules for Authorizer {
     fn resource(&self) -> Resource {
-        Resource::Authorizer
+        Resource::new(KIND)
     }
 
     /// API Gateway serves an authorizer change once the stage is deployed again.
@@ -148,10 +148,6 @@ impl ItemRules for Authorizer {
 impl Kind for Authorizer {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

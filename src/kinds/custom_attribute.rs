@@ -47,7 +47,7 @@ fn bare(name: &str) -> &str {
 
 impl ItemRules for CustomAttribute {
     fn resource(&self) -> Resource {
-        Resource::CustomAttribute
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -100,10 +100,6 @@ impl ItemRules for CustomAttribute {
 }
 
 impl Kind for CustomAttribute {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// Rendered with its pool (`World::insert_pool`).
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()

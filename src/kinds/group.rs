@@ -87,7 +87,7 @@ fn live_state(g: &aws_sdk_cognitoidentityprovider::types::GroupType) -> GroupSta
 
 impl ItemRules for Group {
     fn resource(&self) -> Resource {
-        Resource::Group
+        Resource::new(KIND)
     }
 
     /// Groups per user pool (a fixed Cognito quota).
@@ -132,10 +132,6 @@ impl ItemRules for Group {
 }
 
 impl Kind for Group {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let pl = &folder.platform.value;
         let mut out = Vec::new();
@@ -340,56 +336,6 @@ async fn get_groups(aws: &Aws, pool_id: &str, names: Vec<String>) -> Result<Vec<
     Ok(found.into_iter().flatten().collect())
 }
 
-// ---------------------------------------------------------------- validation
-
-/// A group's name (Cognito).
-pub const MAX_GROUP_NAME: usize = 128;
-
-/// Groups per user pool (Cognito quota, cannot be raised).
-pub const MAX_GROUPS_PER_POOL: usize = 10_000;
-
-/// What Cognito accepts of the groups (`Kind::validate`): a role's precedence, the groups
-/// of the shared pool.
-fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
-    let p = &folder.platform;
-    let pl = &p.value;
-    let mut out = Vec::new();
-    for (name, role) in &pl.roles {
-        let path = format!("roles.{name}");
-        if let Some(n) = role.precedence {
-            if n < 0 {
-                out.push(
-                    p.at(
-                        &format!("{path}.precedence"),
-                        format!("precedence {n} is negative; Cognito group precedence is a number >= 0"),
-                    )
-                    .hint("lower numbers win; use 0 for the highest precedence"),
-                );
-            }
-        }
-    }
-    group_count_rules(folder, &mut out);
-    out
-}
-
-/// The shared pool holds one group per pooled tenant and role: at most 10,000 (fixed quota).
-fn group_count_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
-    let pl = &folder.platform.value;
-    let mut count = 0usize;
-    for t in &folder.tenants {
-        if t.value.isolation == crate::spec::model::Isolation::Pooled {
-            count += t.value.roles.as_ref().map_or(pl.roles.len(), Vec::len);
-            if count > MAX_GROUPS_PER_POOL {
-                out.push(
-                    t.at("id", format!("tenant `{}` takes the shared pool past Cognito's {MAX_GROUPS_PER_POOL} groups per pool (one group per pooled tenant and role); the quota cannot be raised", t.value.id))
-                        .hint("make tenants silo (a pool each) or give pooled tenants fewer roles"),
-                );
-                return;
-            }
-        }
-    }
-}
-
 // ---- A tenant's isolation cannot change (contract §1.6): its users live in one user pool
 // (the shared pool when pooled, its own when silo), and Cognito cannot move a user (password,
 // MFA, `sub`) to another pool. A tier change that changes the isolation, or a changed
@@ -438,6 +384,55 @@ pub fn check_isolation_moves(desired: &World, observed: &World) -> Result<(), Pl
         });
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_GROUP_NAME: usize = 128;
+
+/// Groups per user pool (Cognito quota, cannot be raised).
+pub const MAX_GROUPS_PER_POOL: usize = 10_000;
+
+/// What Cognito accepts of the groups (`Kind::validate`): a role's precedence, the groups
+/// of the shared pool.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    for (name, role) in &pl.roles {
+        let path = format!("roles.{name}");
+        if let Some(n) = role.precedence {
+            if n < 0 {
+                out.push(
+                    p.at(
+                        &format!("{path}.precedence"),
+                        format!("precedence {n} is negative; Cognito group precedence is a number >= 0"),
+                    )
+                    .hint("lower numbers win; use 0 for the highest precedence"),
+                );
+            }
+        }
+    }
+    group_count_rules(folder, &mut out);
+    out
+}
+
+/// The shared pool holds one group per pooled tenant and role: at most 10,000 (fixed quota).
+fn group_count_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    let mut count = 0usize;
+    for t in &folder.tenants {
+        if t.value.isolation == crate::spec::model::Isolation::Pooled {
+            count += t.value.roles.as_ref().map_or(pl.roles.len(), Vec::len);
+            if count > MAX_GROUPS_PER_POOL {
+                out.push(
+                    t.at("id", format!("tenant `{}` takes the shared pool past Cognito's {MAX_GROUPS_PER_POOL} groups per pool (one group per pooled tenant and role); the quota cannot be raised", t.value.id))
+                        .hint("make tenants silo (a pool each) or give pooled tenants fewer roles"),
+                );
+                return;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

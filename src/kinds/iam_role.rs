@@ -30,7 +30,6 @@ use serde_json::Value;
 use super::role_policy::{self, delete_role_policy, detach_role_policy};
 use super::Kind;
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
-
 use crate::plan::quotas::{count, AccountFigures, DEFAULT_TRUST_POLICY_SIZE, INLINE_POLICY_CHARS_PER_ROLE};
 use crate::plan::{Action, Op, Plan, PlanError};
 use crate::plan::{Deps, ItemRules, Key, Resource};
@@ -133,7 +132,7 @@ pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String
 
 impl ItemRules for IamRole {
     fn resource(&self) -> Resource {
-        Resource::IamRole
+        Resource::new(KIND)
     }
 
     /// The account's roles quota, each role's trust policy size and its inline policies'
@@ -163,10 +162,6 @@ impl ItemRules for IamRole {
 impl Kind for IamRole {
     fn service(&self) -> super::Service {
         super::Service::Iam
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     /// Rendered by `spec::desired::world` (see the module docs).
@@ -684,12 +679,66 @@ fn tag_steps(set: &Tags, remove: &BTreeSet<String>) -> Vec<TagStep> {
     steps
 }
 
+/// IAM roles per account: the roles there are, plus the plan's creates, minus its deletes.
+fn roles_quota(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
+    let Some((used, quota)) = figures.roles else { return Ok(()) };
+    let creates = count(plan, IamRole.resource(), Action::Create);
+    let deletes = count(plan, IamRole.resource(), Action::Delete);
+    let needed = (used + creates).saturating_sub(deletes);
+    if creates > 0 && needed > quota {
+        return Err(PlanError::Quota {
+            quota: "IAM roles per account (RolesQuota)".into(),
+            detail: format!("the account has {used} roles, this plan creates {creates} (deletes {deletes}): {needed} > {quota}"),
+            remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or onboard fewer tenants".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Each role's trust policy (its state's `trust_policy`) against the account's size quota.
+fn trust_policy_sizes(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
+    let trust_quota = figures.trust_policy_size_quota.unwrap_or(DEFAULT_TRUST_POLICY_SIZE);
+    for c in plan.changes.iter().filter(|c| c.resource == IamRole.resource()) {
+        let Op::Item { desired: Some(role), .. } = &c.op else { continue };
+        let size = crate::state::minified_len(&role.state["trust_policy"]);
+        if size > trust_quota {
+            return Err(PlanError::Quota {
+                quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
+                detail: format!("role `{}`'s trust policy is {size} characters: {size} > {trust_quota}", role.name),
+                remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The characters of each desired role's inline policies (its `role_policy` items'
+/// documents), against IAM's fixed per-role quota.
+fn inline_policy_chars(desired: &World) -> Result<(), PlanError> {
+    let mut inline: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in desired.items.values().filter(|i| i.kind == role_policy::KIND) {
+        if let (Some(role), Some(doc)) = (p.parent.as_deref(), p.state.get("document")) {
+            *inline.entry(role).or_default() += crate::state::minified_len(doc);
+        }
+    }
+    for (addr, role) in desired.items.iter().filter(|(_, i)| i.kind == KIND) {
+        let total = inline.get(addr.as_str()).copied().unwrap_or(0);
+        if total > INLINE_POLICY_CHARS_PER_ROLE {
+            return Err(PlanError::Quota {
+                quota: "IAM inline policy characters per role".into(),
+                detail: format!("role `{}`'s inline policies total {total} characters: {total} > {INLINE_POLICY_CHARS_PER_ROLE}", role.name),
+                remedy: "this quota cannot be raised: shorten the templates or split the role's permissions into managed policies".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- validation
 
-/// A role's name (IAM).
 pub const MAX_IAM_ROLE_NAME: usize = 64;
 
-/// A role's trust policy, in characters (IAM, default).
 pub const MAX_TRUST_POLICY: usize = 2_048;
 
 /// A character IAM accepts in a role description (CreateRole `Description` pattern).
@@ -786,62 +835,6 @@ fn role_name_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-}
-
-/// IAM roles per account: the roles there are, plus the plan's creates, minus its deletes.
-fn roles_quota(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
-    let Some((used, quota)) = figures.roles else { return Ok(()) };
-    let creates = count(plan, IamRole.resource(), Action::Create);
-    let deletes = count(plan, IamRole.resource(), Action::Delete);
-    let needed = (used + creates).saturating_sub(deletes);
-    if creates > 0 && needed > quota {
-        return Err(PlanError::Quota {
-            quota: "IAM roles per account (RolesQuota)".into(),
-            detail: format!("the account has {used} roles, this plan creates {creates} (deletes {deletes}): {needed} > {quota}"),
-            remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or onboard fewer tenants".into(),
-        });
-    }
-    Ok(())
-}
-
-/// Each role's trust policy (its state's `trust_policy`) against the account's size quota.
-fn trust_policy_sizes(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
-    let trust_quota = figures.trust_policy_size_quota.unwrap_or(DEFAULT_TRUST_POLICY_SIZE);
-    for c in plan.changes.iter().filter(|c| c.resource == IamRole.resource()) {
-        let Op::Item { desired: Some(role), .. } = &c.op else { continue };
-        let size = crate::state::minified_len(&role.state["trust_policy"]);
-        if size > trust_quota {
-            return Err(PlanError::Quota {
-                quota: "IAM trust policy size (AssumeRolePolicySizeQuota)".into(),
-                detail: format!("role `{}`'s trust policy is {size} characters: {size} > {trust_quota}", role.name),
-                remedy: "list fewer trust principals, or ask AWS Support for a larger trust policy quota (up to 4,096)"
-                    .into(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The characters of each desired role's inline policies (its `role_policy` items'
-/// documents), against IAM's fixed per-role quota.
-fn inline_policy_chars(desired: &World) -> Result<(), PlanError> {
-    let mut inline: BTreeMap<&str, usize> = BTreeMap::new();
-    for p in desired.items.values().filter(|i| i.kind == role_policy::KIND) {
-        if let (Some(role), Some(doc)) = (p.parent.as_deref(), p.state.get("document")) {
-            *inline.entry(role).or_default() += crate::state::minified_len(doc);
-        }
-    }
-    for (addr, role) in desired.items.iter().filter(|(_, i)| i.kind == KIND) {
-        let total = inline.get(addr.as_str()).copied().unwrap_or(0);
-        if total > INLINE_POLICY_CHARS_PER_ROLE {
-            return Err(PlanError::Quota {
-                quota: "IAM inline policy characters per role".into(),
-                detail: format!("role `{}`'s inline policies total {total} characters: {total} > {INLINE_POLICY_CHARS_PER_ROLE}", role.name),
-                remedy: "this quota cannot be raised: shorten the templates or split the role's permissions into managed policies".into(),
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

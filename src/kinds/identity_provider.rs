@@ -38,7 +38,6 @@ use super::Kind;
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::diff_values;
-
 use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
 use crate::spec::desired::names;
 use crate::spec::desired::RenderEnv;
@@ -292,12 +291,12 @@ fn comparable(v: &Value, declared_username: bool) -> Value {
 
 impl ItemRules for IdentityProvider {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     /// After its pool's clients change or go: they may offer it.
     fn delete_order(&self, live: &Item, deps: &mut Deps) {
-        let client = Resource::named(super::app_client::KIND);
+        let client = Resource::new(super::app_client::KIND);
         deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 
@@ -427,10 +426,6 @@ fn owner(pool_tenant: Option<&str>, name: &str) -> Option<String> {
 }
 
 impl Kind for IdentityProvider {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         desired_with(folder, world, &|var| std::env::var(var).ok())
     }
@@ -620,7 +615,6 @@ impl Kind for IdentityProvider {
 
 // ---------------------------------------------------------------- validation
 
-/// An identity provider's name (Cognito).
 pub const MAX_IDP_NAME: usize = 32;
 
 /// Identity providers per user pool (Cognito quota).

@@ -92,16 +92,15 @@ fn at(world: &World) -> Option<FunctionState> {
 
 impl ItemRules for LambdaFunction {
     fn resource(&self) -> Resource {
-        Resource::LambdaFunction
+        Resource::new(KIND)
     }
 
-    /// Its environment names other resources by id (pools, clients, usage plans) and its role
-    /// by ARN: the delete of an instance of any kind it may name waits for its change
-    /// ([`Key::Releases`]). It never names groups, resource servers nor role policies.
+    /// Its environment names the pools, their clients and the usage plans by id, and its role
+    /// by ARN: the delete of an instance of those kinds waits for its change
+    /// ([`Key::Releases`]).
     fn order(&self, _desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
-        const NEVER_NAMED: [&str; 3] = [super::group::KIND, super::resource_server::KIND, super::role_policy::KIND];
-        let named = super::KINDS.iter().map(|k| k.resource()).filter(|r| !NEVER_NAMED.contains(&r.as_str()));
-        deps.provides.extend(named.map(Key::Releases));
+        let named = [super::user_pool::KIND, super::app_client::KIND, super::usage_plan::KIND, super::iam_role::KIND];
+        deps.provides.extend(named.into_iter().map(|k| Key::Releases(Resource::new(k))));
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -269,10 +268,6 @@ fn config_differs(d: &FunctionState<String>, o: &FunctionState) -> bool {
 impl Kind for LambdaFunction {
     fn service(&self) -> super::Service {
         super::Service::Lambda
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

@@ -66,7 +66,7 @@ pub fn state(item: &Item) -> Option<PermissionState> {
 
 impl ItemRules for LambdaPermission {
     fn resource(&self) -> Resource {
-        Resource::LambdaPermission
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -120,10 +120,6 @@ impl ItemRules for LambdaPermission {
 impl Kind for LambdaPermission {
     fn service(&self) -> super::Service {
         super::Service::Lambda
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

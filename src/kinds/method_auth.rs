@@ -97,7 +97,7 @@ fn fields(d: &MethodAuth, o: Option<&MethodAuth>) -> Vec<FieldChange> {
 pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields: Vec<FieldChange>) -> Change {
     Change {
         action: Action::Update,
-        resource: Resource::MethodAuth,
+        resource: Resource::new("method_auth"),
         address: address.to_string(),
         name: desired.name.clone(),
         tenant: None,
@@ -113,7 +113,7 @@ pub(super) fn change(address: &str, desired: &Item, live: Option<&Item>, fields:
 
 impl ItemRules for MethodAuthKind {
     fn resource(&self) -> Resource {
-        Resource::MethodAuth
+        Resource::new(KIND)
     }
 
     /// API Gateway serves a method change once the stage is deployed again.
@@ -155,10 +155,6 @@ impl ItemRules for MethodAuthKind {
 impl Kind for MethodAuthKind {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

@@ -6,8 +6,9 @@
 //! ([`ItemRules`], pure, used by `plan`), which tenant an instance belongs to and what it lives
 //! in (`Item::tenant`, `Item::parent`), and how it is created, updated and deleted. Its
 //! instances live in `World::items`; `plan`, the engine, `destroy`, `--prune`, `--tenant`
-//! and `inventory` handle them through this registry, so adding a kind is: its module, one
-//! line in [`KINDS`], its fields in the spec model (their checks are its own, [`Kind::validate`]).
+//! and `inventory` handle them through this registry, so adding a kind is: its module (which
+//! also declares its checks, [`Kind::validate`], and its ordering, [`ItemRules::order`]), one
+//! line in [`KINDS`], and its fields in the spec model.
 //!
 //! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
 //! never changed), the function (`lambda_function`), its invoke permission
@@ -69,9 +70,6 @@ pub type Observed = Vec<(String, Item, String)>;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
-    /// This kind's planning rules.
-    fn rules(&self) -> &dyn ItemRules;
-
     /// The service its create, update and delete call.
     fn service(&self) -> Service {
         Service::Cognito
@@ -88,8 +86,8 @@ pub trait Kind: ItemRules {
     fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)>;
 
     /// The live instances, by address, with their physical ids. `observed` and `ids` hold
-    /// what was read before (the kinds of the typed world, and the kinds listed earlier in
-    /// [`KINDS`]). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
+    /// what was read before (the kinds listed earlier in [`KINDS`], and what `Session::open`
+    /// read itself). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
     /// and only those are to be read.
     #[allow(clippy::too_many_arguments)]
     fn observe<'a>(

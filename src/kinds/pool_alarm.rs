@@ -125,7 +125,7 @@ pub fn state(
 
 impl ItemRules for PoolAlarm {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 }
 
@@ -257,10 +257,6 @@ fn alarm_arn(aws: &Aws, name: &str) -> String {
 }
 
 impl Kind for PoolAlarm {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn service(&self) -> super::Service {
         super::Service::CloudWatch
     }

@@ -49,7 +49,7 @@ fn item(pool: &str, tenant: Option<&str>, domain: &str) -> Item {
 
 impl ItemRules for PoolDomain {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn replace_on(&self) -> &'static [&'static str] {
@@ -62,10 +62,6 @@ impl ItemRules for PoolDomain {
 }
 
 impl Kind for PoolDomain {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let Some(domain) = &folder.platform.value.user_pool.domain else {
             return Vec::new();

@@ -49,7 +49,7 @@ pub fn of(kind: &str) -> Option<&'static dyn Kind> {
 
 /// Every kind's planning rules (for `plan::plan_with`).
 pub fn rules() -> Vec<&'static dyn ItemRules> {
-    KINDS.iter().map(|k| k.rules()).collect()
+    KINDS.iter().map(|&k| k as &dyn ItemRules).collect()
 }
 
 /// Adds every kind's desired instances to `world`.

@@ -83,12 +83,12 @@ fn scopes(server: &ResourceServerState) -> Result<Vec<ResourceServerScopeType>, 
 
 impl ItemRules for ResourceServer {
     fn resource(&self) -> Resource {
-        Resource::ResourceServer
+        Resource::new(KIND)
     }
 
     /// After its pool's clients change or go: they may name its scopes.
     fn delete_order(&self, live: &Item, deps: &mut Deps) {
-        let client = Resource::named(super::app_client::KIND);
+        let client = Resource::new(super::app_client::KIND);
         deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 
@@ -102,10 +102,6 @@ impl ItemRules for ResourceServer {
 }
 
 impl Kind for ResourceServer {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
         let servers = &folder.platform.value.user_pool.resource_servers;
         let mut out = Vec::new();

@@ -55,7 +55,7 @@ pub(super) fn authorizer_name(observed: &World, id: &str) -> Option<String> {
 
 impl ItemRules for RestApi {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -71,10 +71,6 @@ impl ItemRules for RestApi {
 impl Kind for RestApi {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

@@ -69,7 +69,7 @@ fn role_of<'a>(item: &Item, parent: Option<&'a str>) -> Result<&'a str, AwsError
 
 impl ItemRules for RolePolicy {
     fn resource(&self) -> Resource {
-        Resource::RolePolicy
+        Resource::new(KIND)
     }
 
     fn goes_with_parent(&self) -> bool {
@@ -84,10 +84,6 @@ impl ItemRules for RolePolicy {
 impl Kind for RolePolicy {
     fn service(&self) -> super::Service {
         super::Service::Iam
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     /// With its role (see `iam_role`).

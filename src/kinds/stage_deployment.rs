@@ -80,7 +80,7 @@ pub fn state(item: &Item) -> Option<StageState> {
 
 impl ItemRules for StageDeployment {
     fn resource(&self) -> Resource {
-        Resource::StageDeployment
+        Resource::new(KIND)
     }
 
     fn deploys(&self) -> bool {
@@ -129,7 +129,7 @@ impl ItemRules for StageDeployment {
                     json!(auth.authorization_type),
                 ));
                 let field = fc(format!("stage.{stage}.authorization_type"), before, json!(auth.authorization_type));
-                match changes.iter_mut().find(|c| c.resource == Resource::MethodAuth && c.name == *key) {
+                match changes.iter_mut().find(|c| c.resource == Resource::new("method_auth") && c.name == *key) {
                     Some(c) => c.fields.push(field),
                     None => changes.push(method_auth::change(maddr, m, observed.items.get(maddr), vec![field])),
                 }
@@ -142,7 +142,7 @@ impl ItemRules for StageDeployment {
             fields.extend(stale);
             changes.push(Change {
                 action: if live_id.is_some() { Action::Update } else { Action::Create },
-                resource: Resource::StageDeployment,
+                resource: Resource::new("stage_deployment"),
                 address: address.clone(),
                 name: stage.to_string(),
                 tenant: None,
@@ -162,10 +162,6 @@ impl ItemRules for StageDeployment {
 impl Kind for StageDeployment {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

@@ -50,7 +50,7 @@ pub fn address(pool: &str, function: &str) -> String {
 
 impl ItemRules for TriggerPermission {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn owns_undeclared(&self) -> bool {
@@ -73,10 +73,6 @@ impl ItemRules for TriggerPermission {
 impl Kind for TriggerPermission {
     fn service(&self) -> super::Service {
         super::Service::Lambda
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     /// One per (pool, function) of the pools' triggers.

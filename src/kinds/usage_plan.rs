@@ -145,7 +145,7 @@ pub(super) async fn retag(aws: &Aws, arn: &str, have: &Tags, want: &Tags) -> Res
 
 impl ItemRules for UsagePlan {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 }
 
@@ -211,10 +211,6 @@ pub(super) async fn live_plans(aws: &Aws, platform: &str) -> Result<Vec<LivePlan
 impl Kind for UsagePlan {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {

@@ -69,7 +69,7 @@ fn shown(item: &Item, ids: &Ids) -> (Value, Value) {
 
 impl ItemRules for UsagePlanKey {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn goes_with_parent(&self) -> bool {
@@ -176,10 +176,6 @@ pub fn assign(
 impl Kind for UsagePlanKey {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     /// Each keyed tenant's key in its tier's plan.

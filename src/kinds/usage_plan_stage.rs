@@ -64,7 +64,7 @@ pub(super) fn observed(plan: &str, api_id: &str, stage: &str) -> Item {
 
 impl ItemRules for UsagePlanStage {
     fn resource(&self) -> Resource {
-        Resource::Kind(KIND)
+        Resource::new(KIND)
     }
 
     fn replace_on(&self) -> &'static [&'static str] {
@@ -79,10 +79,6 @@ impl ItemRules for UsagePlanStage {
 impl Kind for UsagePlanStage {
     fn service(&self) -> super::Service {
         super::Service::ApiGateway
-    }
-
-    fn rules(&self) -> &dyn ItemRules {
-        self
     }
 
     fn platform_wide(&self) -> bool {

@@ -77,7 +77,7 @@ fn item_state(item: &Item) -> Option<PoolItemState> {
 
 impl ItemRules for UserPool {
     fn resource(&self) -> Resource {
-        Resource::UserPool
+        Resource::new(KIND)
     }
 
     /// User pools per account and Region: the pools there are, plus the plan's creates,
@@ -99,7 +99,7 @@ impl ItemRules for UserPool {
 
     /// After the authorizer's change: it names the pools it trusts.
     fn delete_order(&self, _live: &Item, deps: &mut Deps) {
-        deps.needs.push(Key::Kind(Resource::named(super::authorizer::KIND)));
+        deps.needs.push(Key::Kind(Resource::new(super::authorizer::KIND)));
     }
 
     /// Its settings; its attributes are their kind's and `usernames` is [`check_change`]'s.
@@ -176,7 +176,7 @@ impl ItemRules for UserPool {
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
         let mut off = Vec::new();
-        for c in changes.iter_mut().filter(|c| c.action == Action::Delete && c.resource == Resource::UserPool) {
+        for c in changes.iter_mut().filter(|c| c.action == Action::Delete && c.resource == Resource::new("user_pool")) {
             let Op::Item { live: Some(live), .. } = &mut c.op else { continue };
             let Some(state) = item_state(live) else { continue };
             if opts.force_delete_users {
@@ -195,7 +195,7 @@ impl ItemRules for UserPool {
                     Item { state: serde_json::to_value(&unprotected).expect("state serializes"), ..live.clone() };
                 off.push(Change {
                     action: Action::Update,
-                    resource: Resource::UserPool,
+                    resource: Resource::new("user_pool"),
                     address: c.address.clone(),
                     name: c.name.clone(),
                     tenant: c.tenant.clone(),
@@ -215,10 +215,6 @@ impl ItemRules for UserPool {
 }
 
 impl Kind for UserPool {
-    fn rules(&self) -> &dyn ItemRules {
-        self
-    }
-
     /// The pools are rendered with the roles (`spec::desired::world`), before every kind.
     fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
         Vec::new()

@@ -1,25 +1,11 @@
-//! The diff: desired vs observed, kind by kind (`plan::items`), into ordered changes; the
-//! generic field diff the kinds share.
+//! The generic field diff the kinds share: desired vs live values, leaf field by leaf field.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{FieldChange, Plan, PlanError};
-use crate::state::{Ids, World};
-
-#[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
-    /// Delete orphans (resources of tenants whose files are gone).
-    pub prune: bool,
-    /// `--tenant`: only the named tenants' resources were read; compare only those.
-    pub scoped: bool,
-    /// Every tenant id the folder declares (to tell orphans from unexpected resources).
-    pub tenants: BTreeSet<String>,
-    /// Allow deleting pools that still have users (destroy --force-delete-users).
-    pub force_delete_users: bool,
-}
+use super::FieldChange;
 
 /// Leaf fields of a value, as `path -> value`. Policy documents are leaves.
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
@@ -69,25 +55,4 @@ pub fn diff_values(prefix: &str, b: &Value, a: &Value) -> Vec<FieldChange> {
             (before != after).then(|| FieldChange { path: p.clone(), before, after })
         })
         .collect()
-}
-
-/// Plans the changes that make `observed` match `desired`: each kind (`kinds`: their rules,
-/// `kinds::rules()`, in the registry's order) plans its items; the changes come in the
-/// plan's order ([`super::order::sort`]).
-pub fn plan_with(
-    desired: &World,
-    observed: &World,
-    ids: &Ids,
-    opts: &PlanOptions,
-    kinds: &[&dyn super::ItemRules],
-) -> Result<Plan, PlanError> {
-    let mut changes = Vec::new();
-    let mut orphans = Vec::new();
-    let kept = |parent: &str| desired.items.contains_key(parent);
-    let parent_name = |parent: &str| desired.items.get(parent).map(|i| i.name.clone()).unwrap_or_default();
-    super::items::plan_items(desired, observed, ids, opts, kinds, &kept, &parent_name, &mut changes, &mut orphans)?;
-    let changes = super::order::sort(changes, kinds)?;
-    super::check_no_pool_replace(&changes)?;
-    orphans.sort_by(|a, b| a.address.cmp(&b.address));
-    Ok(Plan { changes, orphans })
 }

@@ -1,15 +1,28 @@
 //! Planning the kind model's kinds (`crate::kinds`): desired and observed [`Item`]s, compared
-//! by address with each kind's [`ItemRules`]. Pure, like the rest of `plan`.
+//! by address with each kind's [`ItemRules`], into the plan's changes ([`plan_with`]). Pure,
+//! like the rest of `plan`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::diff::diff_values;
 use super::quotas::AccountFigures;
-use super::{Action, Change, Deps, FieldChange, Op, Orphan, Plan, PlanError, PlanOptions, Resource};
+use super::{Action, Change, Deps, FieldChange, Op, Orphan, Plan, PlanError, Resource};
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Delete orphans (resources of tenants whose files are gone).
+    pub prune: bool,
+    /// `--tenant`: only the named tenants' resources were read; compare only those.
+    pub scoped: bool,
+    /// Every tenant id the folder declares (to tell orphans from unexpected resources).
+    pub tenants: BTreeSet<String>,
+    /// Allow deleting pools that still have users (destroy --force-delete-users).
+    pub force_delete_users: bool,
+}
 
 /// What the plan needs to know of a kind: how a desired and a live instance compare, which
 /// fields AWS cannot change in place, whether an undeclared live instance is tenantctl's.
@@ -172,7 +185,7 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
 /// (an undeclared item whose parent goes is deleted with it); `parent_name`: its physical
 /// name.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn plan_items(
+fn plan_items(
     desired: &World,
     observed: &World,
     ids: &Ids,
@@ -258,6 +271,27 @@ pub(super) fn plan_items(
     Ok(())
 }
 
+/// Plans the changes that make `observed` match `desired`: each kind (`kinds`: their rules,
+/// `kinds::rules()`, in the registry's order) plans its items; the changes come in the
+/// plan's order ([`super::order::sort`]).
+pub fn plan_with(
+    desired: &World,
+    observed: &World,
+    ids: &Ids,
+    opts: &PlanOptions,
+    kinds: &[&dyn ItemRules],
+) -> Result<Plan, PlanError> {
+    let mut changes = Vec::new();
+    let mut orphans = Vec::new();
+    let kept = |parent: &str| desired.items.contains_key(parent);
+    let parent_name = |parent: &str| desired.items.get(parent).map(|i| i.name.clone()).unwrap_or_default();
+    plan_items(desired, observed, ids, opts, kinds, &kept, &parent_name, &mut changes, &mut orphans)?;
+    let changes = super::order::sort(changes, kinds)?;
+    super::check_no_pool_replace(&changes)?;
+    orphans.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Plan { changes, orphans })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,7 +306,7 @@ mod tests {
 
     impl ItemRules for Fake {
         fn resource(&self) -> Resource {
-            Resource::Kind("fake")
+            Resource::new("fake")
         }
         fn replace_on(&self) -> &'static [&'static str] {
             &["name"]
@@ -306,7 +340,7 @@ mod tests {
     fn actions(p: &Plan) -> Vec<(Action, &str)> {
         p.changes
             .iter()
-            .filter(|c| c.resource == Resource::Kind("fake"))
+            .filter(|c| c.resource == Resource::new("fake"))
             .map(|c| (c.action, c.address.as_str()))
             .collect()
     }
@@ -322,7 +356,7 @@ mod tests {
         assert_eq!(p.changes[0].fields, vec![FieldChange { path: "size".into(), before: json!(2), after: json!(1) }]);
         let p = run(&d, &world(&[(a, item("acme", "old", 1))]), true, false);
         assert_eq!(actions(&p), [(Action::Replace, a)]);
-        assert_eq!(p.changes[0].resource, Resource::Kind("fake"));
+        assert_eq!(p.changes[0].resource, Resource::new("fake"));
         let Op::Item { replace, live, desired, .. } = &p.changes[0].op;
         assert!(*replace);
         assert_eq!(live.as_ref().unwrap().name, "old");
@@ -354,7 +388,7 @@ mod tests {
         let p = run(&World::default(), &gone, true, false);
         assert!(p.changes.is_empty());
         assert_eq!(p.orphans.len(), 1);
-        assert_eq!(p.orphans[0].resource, Resource::Kind("fake"));
+        assert_eq!(p.orphans[0].resource, Resource::new("fake"));
         assert_eq!(
             actions(&run(&World::default(), &gone, true, true)),
             [(Action::Delete, "tenant/umbrella/pool/fake")]
@@ -364,9 +398,9 @@ mod tests {
     #[test]
     fn saved_plans_name_kinds_by_their_name() {
         let r: Resource = serde_json::from_value(json!("pool_domain")).unwrap();
-        assert_eq!(r, Resource::Kind("pool_domain"));
+        assert_eq!(r, Resource::new("pool_domain"));
         assert_eq!(serde_json::to_value(r).unwrap(), json!("pool_domain"));
         let g: Resource = serde_json::from_value(json!("group")).unwrap();
-        assert_eq!(g, Resource::Group);
+        assert_eq!(g, Resource::new("group"));
     }
 }

@@ -1,6 +1,7 @@
 //! Pure planning: desired + observed [`World`] -> ordered [`Change`]s, orphans and drift.
-//! No AWS types and no async here. The Cognito rules live here: custom attributes are
-//! add-only, a pool is never replaced.
+//! No AWS types and no async here, and no kind by name: each kind's rules come in as
+//! [`ItemRules`] (implemented in `crate::kinds`). The contract's last guard lives here: a
+//! user pool is never replaced ([`check_no_pool_replace`]).
 
 mod diff;
 pub mod drift;
@@ -14,8 +15,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use diff::{diff_values, field_changes, plan_with, PlanOptions};
-pub use items::ItemRules;
+pub use diff::{diff_values, field_changes};
+pub use items::{plan_with, ItemRules, PlanOptions};
 pub use order::{Deps, Key};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,42 +43,15 @@ impl Action {
     }
 }
 
+/// A kind's name: `Item::kind`, the `resource` of a change or an orphan (the contract's JSON,
+/// a string). Each kind's module names its own (`Resource::new(KIND)`); [`Resource::named`]
+/// reads one back (a saved plan's, an item's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Resource {
-    UserPool,
-    CustomAttribute,
-    Group,
-    ResourceServer,
-    AppClient,
-    IamRole,
-    RolePolicy,
-    LambdaFunction,
-    LambdaPermission,
-    Authorizer,
-    MethodAuth,
-    StageDeployment,
-    /// A kind of the kind model (`crate::kinds`), by its name.
-    Kind(&'static str),
-}
-
-const NAMED: [Resource; 12] = [
-    Resource::UserPool,
-    Resource::CustomAttribute,
-    Resource::Group,
-    Resource::ResourceServer,
-    Resource::AppClient,
-    Resource::IamRole,
-    Resource::RolePolicy,
-    Resource::LambdaFunction,
-    Resource::LambdaPermission,
-    Resource::Authorizer,
-    Resource::MethodAuth,
-    Resource::StageDeployment,
-];
+pub struct Resource(&'static str);
 
 impl Serialize for Resource {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(self.0)
     }
 }
 
@@ -89,38 +63,25 @@ impl<'de> Deserialize<'de> for Resource {
 }
 
 impl Resource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resource::UserPool => "user_pool",
-            Resource::CustomAttribute => "custom_attribute",
-            Resource::Group => "group",
-            Resource::ResourceServer => "resource_server",
-            Resource::AppClient => "app_client",
-            Resource::IamRole => "iam_role",
-            Resource::RolePolicy => "role_policy",
-            Resource::LambdaFunction => "lambda_function",
-            Resource::LambdaPermission => "lambda_permission",
-            Resource::Authorizer => "authorizer",
-            Resource::MethodAuth => "method_auth",
-            Resource::StageDeployment => "stage_deployment",
-            Resource::Kind(name) => name,
-        }
+    /// The kind of this name.
+    pub const fn new(name: &'static str) -> Resource {
+        Resource(name)
     }
 
-    /// The resource of this name (a saved plan's): a kind of the kind model when it is not one
-    /// of the others.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// The kind of this name, for a name read at run time (each distinct name is kept once).
     pub fn named(name: &str) -> Resource {
-        static KINDS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-        if let Some(r) = NAMED.iter().find(|r| r.as_str() == name) {
-            return *r;
-        }
-        let mut known = KINDS.lock().unwrap_or_else(|e| e.into_inner());
+        static KNOWN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(k) = known.iter().find(|k| **k == name) {
-            return Resource::Kind(k);
+            return Resource(k);
         }
         let k: &'static str = Box::leak(name.to_string().into_boxed_str());
         known.push(k);
-        Resource::Kind(k)
+        Resource(k)
     }
 }
 
@@ -175,7 +136,7 @@ pub struct Change {
 pub fn check_no_pool_replace(changes: &[Change]) -> Result<(), PlanError> {
     match changes.iter().find(|c| {
         let replaces = c.action == Action::Replace || matches!(c.op, Op::Item { replace: true, .. });
-        replaces && (c.resource == Resource::UserPool || c.op.is_pool())
+        replaces && (c.resource == Resource::new("user_pool") || c.op.is_pool())
     }) {
         Some(c) => Err(PlanError::PoolReplace { pool: c.name.clone() }),
         None => Ok(()),

@@ -79,7 +79,7 @@ mod tests {
             changes: (0..n)
                 .map(|i| Change {
                     action: Action::Create,
-                    resource: Resource::IamRole,
+                    resource: Resource::new("iam_role"),
                     address: format!("tenant/t{i}/role/admin"),
                     name: format!("saas-t{i}-admin"),
                     tenant: Some(format!("t{i}")),
@@ -136,7 +136,7 @@ mod tests {
         let mut p = creating(0);
         p.changes.push(Change {
             action: Action::Create,
-            resource: Resource::UserPool,
+            resource: Resource::new("user_pool"),
             address: "tenant/x/pool".into(),
             name: "saas-x".into(),
             tenant: Some("x".into()),

@@ -140,7 +140,7 @@ mod tests {
     fn role_change() -> Change {
         Change {
             action: Action::Create,
-            resource: Resource::IamRole,
+            resource: Resource::new("iam_role"),
             address: "tenant/acme/role/admin".into(),
             name: "acmesaas-acme-admin".into(),
             tenant: Some("acme".into()),

@@ -121,14 +121,14 @@ fn empty_account_creates_roles_before_pool_before_groups() {
     let p = run(&d, &World::default(), &opts(&["acme"]));
     let k = kinds(&p);
     let pos = |r: Resource| k.iter().position(|(_, x, _)| *x == r).unwrap();
-    assert!(pos(Resource::IamRole) < pos(Resource::RolePolicy));
-    assert!(pos(Resource::RolePolicy) < pos(Resource::UserPool));
-    assert!(pos(Resource::UserPool) < pos(Resource::AppClient));
-    assert!(pos(Resource::AppClient) < pos(Resource::Group));
+    assert!(pos(Resource::new("iam_role")) < pos(Resource::new("role_policy")));
+    assert!(pos(Resource::new("role_policy")) < pos(Resource::new("user_pool")));
+    assert!(pos(Resource::new("user_pool")) < pos(Resource::new("app_client")));
+    assert!(pos(Resource::new("app_client")) < pos(Resource::new("group")));
     assert!(k.iter().all(|(a, _, _)| *a == Action::Create));
     // The pool is created with its attributes: no separate attribute changes.
-    assert!(!k.iter().any(|(_, r, _)| *r == Resource::CustomAttribute));
-    let role = p.changes.iter().find(|c| c.resource == Resource::IamRole).unwrap();
+    assert!(!k.iter().any(|(_, r, _)| *r == Resource::new("custom_attribute")));
+    let role = p.changes.iter().find(|c| c.resource == Resource::new("iam_role")).unwrap();
     assert!(role.fields.iter().any(|f| f.path == "tags.tenant_id" && f.before.is_null() && f.after == "acme"));
 }
 
@@ -140,7 +140,10 @@ fn attributes_are_add_only() {
         p.attributes.insert("plan".into(), attr("String", true));
     });
     let p = run(&d, &o, &opts(&[]));
-    assert_eq!(kinds(&p), vec![(Action::Create, Resource::CustomAttribute, "platform/pool/attribute/plan".into())]);
+    assert_eq!(
+        kinds(&p),
+        vec![(Action::Create, Resource::new("custom_attribute"), "platform/pool/attribute/plan".into())]
+    );
 
     let mut d = o.clone();
     d.edit_pool("platform/pool", |p| {
@@ -175,15 +178,15 @@ fn orphans_are_kept_unless_pruned_and_strays_are_deleted() {
     assert_eq!(
         kinds(&p),
         vec![
-            (Action::Delete, Resource::Group, "platform/pool/group/Hand Made".into()),
-            (Action::Delete, Resource::Group, "platform/pool/group/acme-owner".into()),
+            (Action::Delete, Resource::new("group"), "platform/pool/group/Hand Made".into()),
+            (Action::Delete, Resource::new("group"), "platform/pool/group/acme-owner".into()),
         ]
     );
     let pruned = run(&d, &o, &PlanOptions { prune: true, ..opts(&["acme"]) });
     assert!(pruned.orphans.is_empty());
     assert_eq!(pruned.changes.len(), 4);
     // Deletions come last, roles after groups.
-    assert_eq!(pruned.changes.last().unwrap().resource, Resource::IamRole);
+    assert_eq!(pruned.changes.last().unwrap().resource, Resource::new("iam_role"));
 }
 
 #[test]
@@ -198,7 +201,7 @@ fn role_drift_becomes_targeted_updates() {
     r.tags.insert("stray".into(), "x".into());
     o.items.extend(role_items(&r));
     let p = run(&d, &o, &opts(&["acme"]));
-    let upd = p.changes.iter().find(|c| c.resource == Resource::IamRole).unwrap();
+    let upd = p.changes.iter().find(|c| c.resource == Resource::new("iam_role")).unwrap();
     match &upd.op {
         Op::Item { desired: Some(d), live: Some(l), .. } => {
             let crate::kinds::iam_role::RoleUpdate { trust, settings, boundary, tags_remove, tags_set } =
@@ -210,11 +213,11 @@ fn role_drift_becomes_targeted_updates() {
         other => panic!("{other:?}"),
     }
     let k = kinds(&p);
-    assert!(k.contains(&(Action::Update, Resource::RolePolicy, "tenant/acme/role/admin/policy/data".into())));
-    assert!(k.contains(&(Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/policy/extra".into())));
+    assert!(k.contains(&(Action::Update, Resource::new("role_policy"), "tenant/acme/role/admin/policy/data".into())));
+    assert!(k.contains(&(Action::Delete, Resource::new("role_policy"), "tenant/acme/role/admin/policy/extra".into())));
     assert!(k.contains(&(
         Action::Delete,
-        Resource::RolePolicy,
+        Resource::new("role_policy"),
         "tenant/acme/role/admin/attached/arn:aws:iam::aws:policy/AdministratorAccess".into()
     )));
 }
@@ -269,8 +272,8 @@ fn silo_pool_of_a_gone_tenant_is_an_orphan() {
     assert_eq!(
         kinds(&p),
         vec![
-            (Action::Update, Resource::UserPool, "tenant/old/pool".into()),
-            (Action::Delete, Resource::UserPool, "tenant/old/pool".into())
+            (Action::Update, Resource::new("user_pool"), "tenant/old/pool".into()),
+            (Action::Delete, Resource::new("user_pool"), "tenant/old/pool".into())
         ]
     );
 }
@@ -330,11 +333,11 @@ fn pruning_a_protected_pool_turns_protection_off_as_its_own_change() {
     let k = kinds(&p);
     let upd = k
         .iter()
-        .position(|x| *x == (Action::Update, Resource::UserPool, "tenant/beta/pool".to_string()))
+        .position(|x| *x == (Action::Update, Resource::new("user_pool"), "tenant/beta/pool".to_string()))
         .expect("unprotect");
     let del = k
         .iter()
-        .position(|x| *x == (Action::Delete, Resource::UserPool, "tenant/beta/pool".to_string()))
+        .position(|x| *x == (Action::Delete, Resource::new("user_pool"), "tenant/beta/pool".to_string()))
         .expect("delete");
     assert!(upd < del, "{k:?}");
     let f = &p.changes[upd].fields;
@@ -369,7 +372,7 @@ fn group_replace(name: &str) -> Change {
     };
     Change {
         action: Action::Replace,
-        resource: Resource::Group,
+        resource: Resource::new("group"),
         address: group::address("platform/pool", name),
         name: name.into(),
         tenant: Some("acme".into()),
@@ -409,7 +412,7 @@ struct ReplaceablePool;
 
 impl ItemRules for ReplaceablePool {
     fn resource(&self) -> Resource {
-        Resource::UserPool
+        Resource::new("user_pool")
     }
     fn replace_on(&self) -> &'static [&'static str] {
         &["mfa"]
@@ -435,7 +438,7 @@ fn a_user_pool_is_never_replaced() {
     let item = pool().item();
     let sneaked = Change {
         action: Action::Update,
-        resource: Resource::Group,
+        resource: Resource::new("group"),
         address: pool().address,
         name: pool().name,
         tenant: None,
@@ -462,10 +465,10 @@ fn scoped_plans_remove_undeclared_policies_of_declared_roles() {
         vec![
             (
                 Action::Delete,
-                Resource::RolePolicy,
+                Resource::new("role_policy"),
                 "tenant/acme/role/admin/attached/arn:aws:iam::aws:policy/AdministratorAccess".into()
             ),
-            (Action::Delete, Resource::RolePolicy, "tenant/acme/role/admin/policy/extra".into()),
+            (Action::Delete, Resource::new("role_policy"), "tenant/acme/role/admin/policy/extra".into()),
         ]
     );
 }
@@ -486,5 +489,5 @@ fn an_undeclared_platform_role_is_an_orphan_unless_pruned() {
     assert_eq!(p.orphans.iter().map(|x| x.address.as_str()).collect::<Vec<_>>(), ["platform/authorizer/role"]);
     let p = run(&d, &o, &PlanOptions { prune: true, ..opts(&[]) });
     assert!(p.orphans.is_empty());
-    assert_eq!(kinds(&p), vec![(Action::Delete, Resource::IamRole, "platform/authorizer/role".into())]);
+    assert_eq!(kinds(&p), vec![(Action::Delete, Resource::new("iam_role"), "platform/authorizer/role".into())]);
 }
