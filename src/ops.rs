@@ -8,9 +8,9 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::aws::{self, Aws, AwsError, Limiter};
-use crate::kinds;
+use crate::kinds::{self, DesiredCtx, DesiredError};
 use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
-use crate::spec::{self, desired, desired::RenderEnv, Folder, SpecErrors};
+use crate::spec::{self, desired::RenderEnv, Folder, SpecErrors};
 use crate::state::{Ids, World};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,10 +30,6 @@ impl OpsError {
         OpsError::Other { message: message.into(), hint: hint.map(str::to_string) }
     }
 }
-
-/// `TENANTCTL_EMULATOR=1`: tenantctl runs against the local emulator, and the authorizer
-/// fetches the pools' keys from it (`TENANTCTL_JWKS_URL`) instead of from the issuers.
-pub const EMULATOR_ENV: &str = "TENANTCTL_EMULATOR";
 
 /// AWS settings from the command line.
 #[derive(Debug, Clone, Default)]
@@ -110,11 +106,8 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Base64 SHA-256 of a file, as Lambda's CodeSha256.
-pub fn code_sha256(path: &Path) -> Option<String> {
-    use base64::Engine;
-    let bytes = std::fs::read(path).ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
+fn desired_error(e: DesiredError) -> OpsError {
+    OpsError::other(e.to_string(), None)
 }
 
 /// Keeps only the named tenants' pools (the shared one when it holds a group of theirs), roles
@@ -199,8 +192,7 @@ impl Session {
                 region: aws.ctx.region.clone(),
                 partition: aws.ctx.partition.clone(),
             };
-            let mut d0 = desired::world(&folder, &env0)
-                .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
+            let mut d0 = kinds::desired(&folder, &DesiredCtx::of(env0)).map_err(desired_error)?;
             scope(&mut d0, tenants);
             let found = kinds::iam_role::observe(&aws, &d0, true, adopt, &mut observed, &mut ids).await?;
             if let Some(acct) = found {
@@ -213,9 +205,15 @@ impl Session {
             region: aws.ctx.region.clone(),
             partition: aws.ctx.partition.clone(),
         };
-        let mut desired = desired::world(&folder, &env)
-            .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
-        kinds::desired(&folder, &env, &mut desired);
+        // A `--tenant` session plans no platform-wide resource (the authorizer wiring): it
+        // reads neither the code nor the emulator setting.
+        let ctx = if scoped {
+            DesiredCtx::of(env.clone())
+        } else {
+            DesiredCtx::for_session(&folder, env.clone(), aws.ctx.endpoint.as_deref())
+                .map_err(|m| OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)")))?
+        };
+        let mut desired = kinds::desired(&folder, &ctx).map_err(desired_error)?;
         if scoped {
             scope(&mut desired, tenants);
         }
@@ -223,17 +221,6 @@ impl Session {
         kinds::observe(&aws, &folder, &desired, scoped, &mut observed, &mut ids).await?;
         if !scoped {
             kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
-        }
-        if !scoped {
-            if let Some(spec) = &pl.authorizer {
-                let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
-                // The authorizer fetches keys from the emulator only in emulator mode.
-                let emulator = std::env::var(EMULATOR_ENV).ok();
-                let jwks = desired::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref()).map_err(|m| {
-                    OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
-                })?;
-                desired::add_authorizer(&folder, &env, &mut desired, sha, jwks.as_deref());
-            }
         }
         // Count quotas: the account's figures, read (one IAM call) only when roles are to be
         // created, so a converged plan costs nothing more.
@@ -333,7 +320,7 @@ mod tests {
 
     fn role(tenant: &str, r: &str) -> RoleState {
         RoleState {
-            address: desired::names::role_address(tenant, r),
+            address: crate::spec::desired::names::role_address(tenant, r),
             name: format!("saas-{tenant}-{r}"),
             path: "/tenantctl/saas/".into(),
             tenant: Some(tenant.into()),

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use crate::engine::waits;
 use crate::kinds::app_client::{self, ClientState};
+use crate::kinds::DesiredCtx;
 use crate::plan::{plan_with, Action, Plan, PlanOptions};
-use crate::spec::desired::{self, RenderEnv};
+use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::World;
 use crate::tiers_tests::folder_edited;
@@ -33,9 +34,8 @@ fn env() -> RenderEnv {
 }
 
 fn desired_world(f: &Folder) -> World {
-    let mut w = desired::world(f, &env()).unwrap();
-    crate::kinds::desired(f, &env(), &mut w);
-    w
+    let ctx = DesiredCtx { env: env(), code_sha256: Some("c2hh".into()), jwks_endpoint: None };
+    crate::kinds::desired(f, &ctx).unwrap()
 }
 
 fn client(w: &World, address: &str) -> ClientState {
@@ -159,8 +159,7 @@ fn the_authorizers_environment_bounds_the_tenants_with_sso() {
         let refs: Vec<(&str, &str)> = ts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let (_t, f) = folder_edited(&|p| p.to_string(), &refs);
         let f = f.unwrap_or_else(|e| panic!("{e}"));
-        let mut w = desired_world(&f);
-        desired::add_authorizer(&f, &env(), &mut w, Some("c2hh".into()), None);
+        let w = desired_world(&f);
         // Every client made, so its id counts at its real length (26 characters).
         let mut ids = Ids::default();
         for (a, i) in &w.items {

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::kinds::DesiredCtx;
 use crate::kinds::{api_key, usage_plan, usage_plan_key, usage_plan_stage};
 use crate::plan::{plan_with, Action, PlanOptions};
-use crate::spec::desired::{self, RenderEnv};
+use crate::spec::desired::RenderEnv;
 use crate::spec::model::Isolation;
 use crate::spec::{load_valid, Folder, SpecErrors};
 use crate::state::wiring::{method_address, FUNCTION_ADDRESS, REST_API_ADDRESS};
@@ -117,10 +118,12 @@ fn too_many_tiers_for_the_usage_plan_quota() {
 
 /// The desired world of a folder, with the kinds' items and the authorizer wiring.
 fn desired_world(f: &Folder) -> World {
-    let mut w = desired::world(f, &env()).unwrap();
-    crate::kinds::desired(f, &env(), &mut w);
-    desired::add_authorizer(f, &env(), &mut w, Some("c2hh".into()), Some("http://127.0.0.1:5000"));
-    w
+    let ctx = DesiredCtx {
+        env: env(),
+        code_sha256: Some("c2hh".into()),
+        jwks_endpoint: Some("http://127.0.0.1:5000".into()),
+    };
+    crate::kinds::desired(f, &ctx).unwrap()
 }
 
 #[test]

@@ -92,16 +92,24 @@ impl Env {
     /// The desired authorizer wiring (rendered with the pools it names, which are the other
     /// slices' and left out).
     fn desired(&self) -> World {
-        let mut d = World::of_pools(desired::pools(&self.folder, &self.render).into_values());
-        tenantctl::kinds::desired(&self.folder, &self.render, &mut d);
-        // What lives in the pools is the other slices' too.
-        let theirs: Vec<String> = d.items.keys().cloned().collect();
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
-        desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));
-        for a in theirs {
-            d.items.remove(&a);
-        }
+        let ctx = kinds::DesiredCtx {
+            env: self.render.clone(),
+            code_sha256: Some(sha),
+            jwks_endpoint: Some(self.endpoint.clone()),
+        };
+        let mut d = kinds::desired(&self.folder, &ctx).expect("desired");
+        // The pools, what lives in them and the roles are the other slices'.
+        let wiring = [
+            kinds::rest_api::KIND,
+            kinds::authorizer::KIND,
+            lambda_function::KIND,
+            lambda_permission::KIND,
+            method_auth::KIND,
+            kinds::stage_deployment::KIND,
+        ];
+        d.items.retain(|_, i| wiring.contains(&i.kind.as_str()));
         d
     }
 

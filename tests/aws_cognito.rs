@@ -138,7 +138,7 @@ async fn delete(aws: &Aws, ids: &Mutex<Ids>, (address, item): (String, Item)) ->
     kinds::execute(aws, &op, ids).await
 }
 
-/// A desired pool shaped as `spec::desired::pools` and the kinds build it.
+/// A desired pool shaped as `kinds::user_pool::desired_pools` and the kinds build it.
 fn desired_pool(platform: &str) -> PoolWith {
     let web = ClientState {
         generate_secret: false,

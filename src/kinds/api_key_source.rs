@@ -11,10 +11,9 @@ use futures::FutureExt;
 use serde_json::json;
 
 use super::authorizer::{patch, rest_api_id};
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::wiring::REST_API_ADDRESS;
 use crate::state::{Ids, Item, World};
@@ -70,11 +69,11 @@ impl Kind for ApiKeySource {
         true
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        match &folder.platform.value.api_usage {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(match &folder.platform.value.api_usage {
             Some(_) => vec![(ADDRESS.to_string(), item(AUTHORIZER))],
             None => Vec::new(),
-        }
+        })
     }
 
     fn observe<'a>(

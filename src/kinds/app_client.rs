@@ -34,11 +34,10 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::wiring::client_address;
 use crate::state::{Ids, Item, World};
@@ -162,7 +161,7 @@ fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientS
     let ta = format!("custom:{}", up.tenant_attribute);
     let tv = c.token_validity.clone().unwrap_or_default();
     let mins = |s: &Option<String>, d: i32| {
-        Some(s.as_deref().and_then(crate::spec::validate::duration_minutes).map_or(d, |m| m as i32))
+        Some(s.as_deref().and_then(crate::spec::model::duration_minutes).map_or(d, |m| m as i32))
     };
     let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
     if read.is_empty() {
@@ -254,7 +253,7 @@ impl Kind for AppClient {
         self
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let clients = desired_states(folder);
         let pools = world.pools();
         let mut out = Vec::new();
@@ -272,7 +271,7 @@ impl Kind for AppClient {
             let name = sso_client_name(&tv.id);
             out.push((client_address(pool, &name), item(pool, Some(&tv.id), &name, &sso_state(folder, &provider))));
         }
-        out
+        Ok(out)
     }
 
     fn observe<'a>(

@@ -8,8 +8,8 @@
 //! - A new pool is created with its attributes (`CreateUserPool` carries the schema): they
 //!   have no change of their own. An existing pool gets a new one by `AddCustomAttributes`.
 //! - Lives in its pool and goes with it. Compared only in whole-folder plans.
-//! - Desired and observed with its pool (`World::insert_pool`; `DescribeUserPool` carries the
-//!   schema): no call of its own to read it.
+//! - Desired from the desired pools' states; observed with its pool (`World::insert_pool`;
+//!   `DescribeUserPool` carries the schema): no call of its own to read it.
 
 use std::collections::BTreeMap;
 
@@ -17,11 +17,10 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::user_pool::{attribute_state, schema_attribute};
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::cognito::{describe_pool, is_exists};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{field_changes, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::{AttributeState, Ids, Item, World, ATTRIBUTE_KIND};
 
@@ -106,9 +105,9 @@ impl Kind for CustomAttribute {
         self
     }
 
-    /// Rendered with its pool (`World::insert_pool`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// Those of each desired pool (its state carries them: `CreateUserPool` creates them).
+    fn desired(&self, _folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
+        Ok(world.pools().values().flat_map(|p| p.attribute_items()).collect())
     }
 
     /// Not listed: the pool's row stands for its schema.

@@ -12,11 +12,11 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, tenant_roles, RenderEnv};
+use crate::spec::desired::{names, tenant_roles};
 use crate::spec::model::Isolation;
 use crate::spec::Folder;
 use crate::state::{Ids, Item, World};
@@ -97,7 +97,8 @@ impl Kind for Group {
         self
     }
 
-    fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
+        let env = &ctx.env;
         let pl = &folder.platform.value;
         let mut out = Vec::new();
         for (pool, p) in &world.pools() {
@@ -125,7 +126,7 @@ impl Kind for Group {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     fn observe<'a>(

@@ -3,8 +3,8 @@
 //! (`platform/authorizer/role`, no tenant), at the path `/tenantctl/<platform>/`. Its inline
 //! policies are instances of [`super::role_policy`], which live in it.
 //!
-//! - Desired: rendered by `spec::desired::world` (the templates, with their errors), which
-//!   turns each rendered role into items with [`items`].
+//! - Desired: the tenant roles and the authorizer's managed execution role ([`desired_items`];
+//!   their inline policies are `role_policy`'s instances, rendered from the templates).
 //! - Observed with its policies by [`observe`], which `Session::open` calls: a full read costs
 //!   pages, not calls per role (`ListRoles` by path prefix for the description and maximum
 //!   session duration, `GetAccountAuthorizationDetails` for trust, inline and attached
@@ -28,12 +28,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::role_policy::{self, delete_role_policy, detach_role_policy};
-use super::Kind;
+use super::{Desired, DesiredCtx, DesiredError, Kind};
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::desired::{
+    authorizer_exec_role_arn, names, platform_tags, render_policy, tenant_roles, tenant_tags, RenderEnv, TAG_MANAGED,
+    TAG_PLATFORM,
+};
+use crate::spec::model::Platform;
 use crate::spec::Folder;
+use crate::state::Text;
 use crate::state::{canonical_policy, parse_policy_document, Ids, Item, RoleState, Tags, World};
+use serde_json::json;
 
 pub struct IamRole;
 
@@ -122,6 +128,181 @@ pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String
     Some((names::role_address(tenant, role), Some(tenant.to_string())))
 }
 
+// ---------------------------------------------------------------------------------------
+// Desired
+// ---------------------------------------------------------------------------------------
+
+/// The desired roles' items (with their policies' when `policies`): the tenant roles, with
+/// their trust policy and inline policies canonical, and the authorizer's managed execution
+/// role.
+pub(super) fn desired_items(
+    folder: &Folder,
+    env: &RenderEnv,
+    policies: bool,
+) -> Result<Vec<(String, Item)>, DesiredError> {
+    let mut out = Vec::new();
+    let managed = authorizer_role(folder, env);
+    for r in render_roles(folder, env, &[], policies)? {
+        let mut st = r.state;
+        st.trust_policy = canonical_policy(&st.trust_policy);
+        st.policies = st.policies.iter().map(|(k, v)| (k.clone(), canonical_policy(v))).collect();
+        let mut role = items(&st);
+        if let Some(m) = &managed {
+            // Tenant roles trust it: IAM refuses a trust policy naming a role that does not
+            // exist.
+            role[0].1.after.push(m.address.clone());
+        }
+        out.extend(role);
+    }
+    out.extend(managed.iter().flat_map(items));
+    Ok(out)
+}
+
+/// The trust policy of a tenant role: the platform's principals may assume it and tag the
+/// session, only with `aws:RequestTag/tenant_id` equal to this tenant.
+pub fn trust_policy(pl: &Platform, tenant: &str, env: &RenderEnv) -> Value {
+    let mut principals: BTreeSet<String> = pl.trust.principals.iter().cloned().collect();
+    if let Some(arn) = authorizer_exec_role_arn(pl, env) {
+        principals.insert(arn);
+    }
+    let principals: Vec<String> = principals.into_iter().collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TenantSession",
+            "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:RequestTag/tenant_id": tenant}}
+        }]
+    })
+}
+
+/// One rendered tenant role, as `render` prints it.
+pub struct RenderedRole {
+    pub tenant: String,
+    pub role: String,
+    pub state: RoleState,
+}
+
+/// Every tenant role of the folder (optionally only some tenants), rendered.
+pub fn rendered(folder: &Folder, env: &RenderEnv, only: &[String]) -> Result<Vec<RenderedRole>, DesiredError> {
+    render_roles(folder, env, only, true)
+}
+
+/// The tenant roles, with their rendered policies when `with_policies` (the templates are
+/// rendered for `role_policy`'s instances only).
+fn render_roles(
+    folder: &Folder,
+    env: &RenderEnv,
+    only: &[String],
+    with_policies: bool,
+) -> Result<Vec<RenderedRole>, DesiredError> {
+    let pl = &folder.platform.value;
+    let mut out = Vec::new();
+    for t in &folder.tenants {
+        let t = &t.value;
+        if !only.is_empty() && !only.contains(&t.id) {
+            continue;
+        }
+        for role in tenant_roles(pl, t) {
+            let Some(spec) = pl.roles.get(role) else {
+                continue;
+            };
+            let mut policies = BTreeMap::new();
+            for pol in spec.policies.iter().filter(|_| with_policies) {
+                let Some(tpl) = folder.policies.get(pol) else {
+                    continue;
+                };
+                let doc = render_policy(tpl, pl, t, role, env)
+                    .map_err(|source| DesiredError { policy: pol.clone(), source })?;
+                policies.insert(pol.clone(), doc);
+            }
+            out.push(RenderedRole {
+                tenant: t.id.clone(),
+                role: role.to_string(),
+                state: RoleState {
+                    address: names::role_address(&t.id, role),
+                    name: names::iam_role(&pl.name, &t.id, role),
+                    path: names::role_path(&pl.name),
+                    tenant: Some(t.id.clone()),
+                    description: spec.description.clone(),
+                    max_session_duration: spec.max_session_duration.unwrap_or(3600),
+                    permissions_boundary: pl.permissions_boundary.clone(),
+                    trust_policy: trust_policy(pl, &t.id, env),
+                    tags: tenant_tags(pl, t),
+                    policies,
+                    attached_policies: BTreeSet::new(),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The managed execution role of the Lambda authorizer (when the folder names none).
+pub fn authorizer_role(folder: &Folder, env: &RenderEnv) -> Option<RoleState> {
+    let pl = &folder.platform.value;
+    let f = pl.authorizer.as_ref()?.function.as_ref()?;
+    if f.role.is_some() {
+        return None;
+    }
+    let logs = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [
+                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}", env.partition, env.region, env.account_id, f.name),
+                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}:*", env.partition, env.region, env.account_id, f.name)
+            ]
+        }]
+    });
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    });
+    Some(RoleState {
+        address: names::authorizer_role_address(),
+        name: names::authorizer_role(&pl.name),
+        path: names::role_path(&pl.name),
+        tenant: None,
+        description: Some("tenantctl: execution role of the tenant authorizer".into()),
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        trust_policy: canonical_policy(&trust),
+        tags: platform_tags(pl),
+        policies: authorizer_policies(pl, env, canonical_policy(&logs)),
+        attached_policies: BTreeSet::new(),
+    })
+}
+
+/// The authorizer role's inline policies: `logs`, and with `apiUsage` (contract §1.6)
+/// `usage-plan-keys`: `apigateway:GET` on the key list of each tier's usage plan only (the
+/// authorizer reads its tenants' key values there at cold start), one statement per plan so
+/// that each names one plan id (a reference, known once the plan exists).
+fn authorizer_policies(pl: &Platform, env: &RenderEnv, logs: Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::from([("logs".to_string(), logs)]);
+    if pl.api_usage.is_some() && !pl.tiers.is_empty() {
+        let statements: Vec<Value> = pl
+            .tiers
+            .keys()
+            .map(|tier| {
+                let arn = Text::lit(format!("arn:{}:apigateway:{}::/usageplans/", env.partition, env.region))
+                    .id(crate::kinds::usage_plan::address(tier))
+                    .s("/keys");
+                json!({"Sid": format!("UsagePlanKeys{}", tier.to_ascii_uppercase()), "Effect": "Allow", "Action": "apigateway:GET", "Resource": arn})
+            })
+            .collect();
+        out.insert(
+            "usage-plan-keys".to_string(),
+            canonical_policy(&json!({"Version": "2012-10-17", "Statement": statements})),
+        );
+    }
+    out
+}
+
 impl ItemRules for IamRole {
     fn resource(&self) -> Resource {
         Resource::IamRole
@@ -151,9 +332,9 @@ impl Kind for IamRole {
         self
     }
 
-    /// Rendered by `spec::desired::world` (see the module docs).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The tenant roles and the authorizer's managed execution role (see the module docs).
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(desired_items(folder, &ctx.env, false)?.into_iter().filter(|(_, i)| i.kind == KIND).collect())
     }
 
     /// With its ARN (from its path and name).

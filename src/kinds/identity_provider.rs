@@ -34,12 +34,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::diff_values;
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::model::{IdpType, PoolIdpType};
 use crate::spec::Folder;
 use crate::state::{Ids, Item, World};
@@ -423,8 +422,8 @@ impl Kind for IdentityProvider {
         self
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
-        desired_with(folder, world, &|var| std::env::var(var).ok())
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
+        Ok(desired_with(folder, world, &|var| std::env::var(var).ok()))
     }
 
     fn observe<'a>(

@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::authorizer::{patch, rest_api_id};
-use super::{fc, opt_json, rest_api, typed, Kind};
+use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
+use crate::spec::model::AuthorizerType;
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
@@ -167,9 +167,24 @@ impl Kind for MethodAuthKind {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The methods the folder's authorizer guards (`methods: []`: every method, one instance
+    /// that [`ItemRules::expand`] stands for them).
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(spec) = super::authorizer::wired(folder) else { return Ok(Vec::new()) };
+        let lambda = spec.auth_type == AuthorizerType::Lambda;
+        let auth = MethodAuth {
+            authorization_type: if lambda { "CUSTOM" } else { "COGNITO_USER_POOLS" }.to_string(),
+            authorizer: Some(spec.name.clone()),
+            authorizer_id: Some(Text::default().id(AUTHORIZER_ADDRESS)),
+            // Contract §1.6: metered methods need the key the authorizer names.
+            api_key_required: folder.platform.value.api_usage.as_ref().map(|_| true),
+        };
+        let methods: Vec<String> = if spec.methods.is_empty() {
+            vec![ALL_METHODS.to_string()]
+        } else {
+            spec.methods.iter().map(|m| method_key(&m.method, &m.path)).collect()
+        };
+        Ok(methods.iter().map(|key| (method_address(key), item(key, &auth))).collect())
     }
 
     /// The methods of the REST API (`GetResources` with `embed=methods`, by pages): the listed

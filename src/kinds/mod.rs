@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 use crate::aws::{Aws, AwsError};
 use crate::plan::{ItemRules, Op};
 use crate::spec::desired::RenderEnv;
+use crate::spec::template::TemplateError;
 use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
@@ -66,6 +67,50 @@ pub enum Service {
 /// What a kind's observation found: (address, instance, physical id) each.
 pub type Observed = Vec<(String, Item, String)>;
 
+/// What the kinds build their desired instances from besides the folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredCtx {
+    /// The AWS values templates and names need.
+    pub env: RenderEnv,
+    /// The base64 SHA-256 of the authorizer function's code zip (None: not read, or no such
+    /// file).
+    pub code_sha256: Option<String>,
+    /// The emulator's endpoint in emulator mode (see [`lambda_function::jwks_endpoint`]): the
+    /// authorizer then fetches keys from it, not from the issuers.
+    pub jwks_endpoint: Option<String>,
+}
+
+impl DesiredCtx {
+    /// Only the AWS values (no code hash, no emulator endpoint).
+    pub fn of(env: RenderEnv) -> Self {
+        DesiredCtx { env, code_sha256: None, jwks_endpoint: None }
+    }
+
+    /// For a session: the code hash of the folder's authorizer function, and the emulator's
+    /// endpoint when `TENANTCTL_EMULATOR=1` (`endpoint` being the one tenantctl talks to); an
+    /// error names a wrong `TENANTCTL_EMULATOR` (read only when the folder has an authorizer).
+    pub fn for_session(folder: &Folder, env: RenderEnv, endpoint: Option<&str>) -> Result<Self, String> {
+        let Some(authorizer) = &folder.platform.value.authorizer else { return Ok(DesiredCtx::of(env)) };
+        let code = authorizer.function.as_ref();
+        let code_sha256 = code.and_then(|f| lambda_function::code_sha256(&folder.root.join(&f.code)));
+        let emulator = std::env::var(lambda_function::EMULATOR_ENV).ok();
+        let jwks_endpoint = lambda_function::jwks_endpoint(emulator.as_deref(), endpoint)?;
+        Ok(DesiredCtx { env, code_sha256, jwks_endpoint })
+    }
+}
+
+/// A desired instance that could not be built: a policy template that does not render.
+#[derive(Debug, thiserror::Error)]
+#[error("rendering `{policy}`: {source}")]
+pub struct DesiredError {
+    pub policy: String,
+    #[source]
+    pub source: TemplateError,
+}
+
+/// A kind's desired instances, by address.
+pub type Desired = Result<Vec<(String, Item)>, DesiredError>;
+
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
     /// This kind's planning rules.
@@ -82,9 +127,10 @@ pub trait Kind: ItemRules {
         false
     }
 
-    /// The desired instances, by address, from the folder and the desired world rendered so
-    /// far (the pools a pool's domain belongs to).
-    fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)>;
+    /// The desired instances, by address, from the folder, the context and the desired world
+    /// built so far by the kinds listed earlier in [`KINDS`] (the pools a pool's domain
+    /// belongs to).
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired;
 
     /// The live instances, by address, with their physical ids. `observed` and `ids` hold
     /// what was read before (the kinds of the typed world, and the kinds listed earlier in
@@ -201,12 +247,14 @@ pub fn rules() -> Vec<&'static dyn ItemRules> {
     KINDS.iter().map(|k| k.rules()).collect()
 }
 
-/// Adds every kind's desired instances to `world`.
-pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
+/// The desired world: every kind's desired instances, in registry order.
+pub fn desired(folder: &Folder, ctx: &DesiredCtx) -> Result<World, DesiredError> {
+    let mut world = World::default();
     for k in KINDS {
-        let items = k.desired(folder, env, world);
+        let items = k.desired(folder, ctx, &world)?;
         world.items.extend(items);
     }
+    Ok(world)
 }
 
 /// Reads every kind's live instances into `observed` and their ids into `ids`.

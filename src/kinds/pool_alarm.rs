@@ -28,10 +28,10 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, platform_tags, tenant_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::desired::{names, platform_tags, tenant_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::model::AlarmSpec;
 use crate::spec::Folder;
 use crate::state::wiring::client_address;
@@ -273,12 +273,12 @@ impl Kind for PoolAlarm {
         super::Service::CloudWatch
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let pl = &folder.platform.value;
-        let Some(m) = &pl.monitoring else { return Vec::new() };
+        let Some(m) = &pl.monitoring else { return Ok(Vec::new()) };
         let clients: Vec<String> = pl.user_pool.app_clients.iter().map(|c| c.name.clone()).collect();
         if clients.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let mut out = Vec::new();
         for (pool, p) in &world.pools() {
@@ -307,7 +307,7 @@ impl Kind for PoolAlarm {
                 out.push((address(pool, suffix), item));
             }
         }
-        out
+        Ok(out)
     }
 
     fn observe<'a>(

@@ -13,10 +13,10 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde_json::json;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, RenderEnv};
+use crate::spec::desired::names;
 use crate::spec::Folder;
 use crate::state::{Ids, Item, World};
 
@@ -59,11 +59,11 @@ impl Kind for PoolDomain {
         self
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let Some(domain) = &folder.platform.value.user_pool.domain else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        world
+        Ok(world
             .pools()
             .iter()
             .map(|(addr, p)| {
@@ -73,7 +73,7 @@ impl Kind for PoolDomain {
                 };
                 (address(addr), item(addr, p.tenant.as_deref(), &name))
             })
-            .collect()
+            .collect())
     }
 
     fn observe<'a>(

@@ -14,11 +14,10 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::cognito::{live_pools, LivePool};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::{Ids, Item, World};
 
@@ -103,7 +102,7 @@ impl Kind for ResourceServer {
         self
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let servers = &folder.platform.value.user_pool.resource_servers;
         let mut out = Vec::new();
         for (pool, p) in &world.pools() {
@@ -119,7 +118,7 @@ impl Kind for ResourceServer {
                 out.push((address(pool, &rs.identifier), item(pool, p.tenant.as_deref(), &rs.identifier, &state)));
             }
         }
-        out
+        Ok(out)
     }
 
     fn observe<'a>(

@@ -16,10 +16,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::json;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 pub use crate::state::wiring::REST_API_ADDRESS;
 use crate::state::{Item, World};
@@ -81,9 +80,10 @@ impl Kind for RestApi {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The REST API the folder's authorizer guards.
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(spec) = super::authorizer::wired(folder) else { return Ok(Vec::new()) };
+        Ok(vec![(REST_API_ADDRESS.to_string(), item(&spec.rest_api))])
     }
 
     fn create<'a>(

@@ -16,10 +16,9 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::{Ids, Item, World};
 
@@ -95,9 +94,10 @@ impl Kind for RolePolicy {
         self
     }
 
-    /// With its role (see `iam_role`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The inline policies of the desired roles (see `iam_role`), rendered from the templates.
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        let items = super::iam_role::desired_items(folder, &ctx.env, true)?;
+        Ok(items.into_iter().filter(|(_, i)| i.kind == KIND).collect())
     }
 
     fn inventory(&self, _address: &str, _item: &Item, _ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<Value> {

@@ -25,10 +25,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::authorizer::rest_api_id;
-use super::{fc, method_auth, opt_json, Kind};
+use super::{fc, method_auth, opt_json, Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, ItemRules, Op, PlanError, PlanOptions, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
 use crate::state::{Ids, Item, World};
@@ -170,9 +169,14 @@ impl Kind for StageDeployment {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The stage the folder's authorizer names, if any (its deployment is planned by
+    /// [`ItemRules::finish`]).
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(name) = super::authorizer::wired(folder).and_then(|s| s.stage.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let stage = StageState { name: name.clone(), ..StageState::default() };
+        Ok(vec![(stage_address(name), item(&stage))])
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -19,10 +19,9 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::lambda_permission::{state, statement, PermissionState};
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::{Ids, Item, Text, World};
 
@@ -87,7 +86,8 @@ impl Kind for TriggerPermission {
     }
 
     /// One per (pool, function) of the pools' triggers.
-    fn desired(&self, _folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, _folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
+        let env = &ctx.env;
         let mut out = Vec::new();
         for (address, pool) in world.pools() {
             let Some(triggers) = &pool.settings.triggers else { continue };
@@ -119,7 +119,7 @@ impl Kind for TriggerPermission {
                 out.push((self::address(&address, function), item));
             }
         }
-        out
+        Ok(out)
     }
 
     /// `GetPolicy` of each function the desired statements are on, once each.

@@ -19,10 +19,10 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use super::authorizer::patch;
-use super::{rest_api, typed, Kind};
+use super::{rest_api, typed, Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{platform_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::desired::{platform_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::Folder;
 use crate::state::{Ids, Item, Tags, World};
 
@@ -222,8 +222,8 @@ impl Kind for UsagePlan {
         self
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        desired_plans(folder)
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(desired_plans(folder))
     }
 
     /// The plans and their stages (module docs); only with `apiUsage`. Two plans of one tier

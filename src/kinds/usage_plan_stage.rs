@@ -15,10 +15,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::authorizer::patch;
-use super::{typed, Kind};
+use super::{typed, Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::wiring::{stage_address, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
@@ -94,22 +93,23 @@ impl Kind for UsagePlanStage {
         true
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
         let pl = &folder.platform.value;
-        let Some(usage) = &pl.api_usage else { return Vec::new() };
+        let Some(usage) = &pl.api_usage else { return Ok(Vec::new()) };
         // The stage tenantctl deploys (and may create) comes first.
         let after = match pl.authorizer.as_ref().and_then(|a| a.stage.as_ref()) {
             Some(s) if *s == usage.stage => vec![stage_address(s)],
             _ => Vec::new(),
         };
-        pl.tiers
+        Ok(pl
+            .tiers
             .keys()
             .map(|tier| {
                 let plan = super::usage_plan::address(tier);
                 let api_stage = Text::default().id(REST_API_ADDRESS).s(format!(":{}", usage.stage));
                 (address(&plan, &usage.stage), item(&plan, &usage.stage, api_stage, after.clone()))
             })
-            .collect()
+            .collect())
     }
 
     /// With the plans (`usage_plan::observe`).

@@ -40,13 +40,16 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{
     diff_values, field_changes, Action, Change, FieldChange, ItemRules, Op, PlanError, PlanOptions, Resource,
 };
-use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
+use crate::spec::desired::{
+    names, platform_tags, tenant_tags, trigger_arn, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT,
+};
+use crate::spec::model::{AttributeType, Isolation, Mfa, Tenant, ThreatProtection};
 use crate::spec::Folder;
 use crate::state::{
     AttributeState, Ids, Item, PasswordState, PoolItemState, PoolSettings, PoolState, Tags, UsernamesState, World,
@@ -200,9 +203,9 @@ impl Kind for UserPool {
         self
     }
 
-    /// The pools are rendered with the roles (`spec::desired::world`), before every kind.
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// First of every kind: the others live in the pools.
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(desired_pools(folder, &ctx.env).into_values().map(|p| (p.address.clone(), p.item())).collect())
     }
 
     /// With its ARN.
@@ -261,6 +264,119 @@ impl Kind for UserPool {
             delete_pool(aws, &live.name, id, force, false).await
         }
         .boxed()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Desired
+// ---------------------------------------------------------------------------------------
+
+/// The desired pools: the shared pool when any tenant is pooled, one per silo tenant.
+pub fn desired_pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
+    let pl = &folder.platform.value;
+    let up = &pl.user_pool;
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        up.tenant_attribute.clone(),
+        declared_attribute(AttributeType::String, false, Some(1), Some(32), None, None),
+    );
+    for a in &up.custom_attributes {
+        let n = a.name.strip_prefix("custom:").unwrap_or(&a.name).to_string();
+        attributes.insert(n, declared_attribute(a.attr_type, a.mutable, a.min_length, a.max_length, a.min, a.max));
+    }
+    let usernames = up.usernames.as_ref().map(|u| UsernamesState {
+        case_sensitive: u.case_sensitive,
+        sign_in_with: u.sign_in_with.iter().cloned().collect(),
+        aliases: u.aliases.iter().cloned().collect(),
+    });
+    let pp = &up.password_policy;
+    let settings = |tags: Tags| PoolSettings {
+        deletion_protection: up.deletion_protection,
+        mfa: match up.mfa {
+            Mfa::Off => "OFF",
+            Mfa::Optional => "OPTIONAL",
+            Mfa::On => "ON",
+        }
+        .into(),
+        allow_admin_create_user_only: !up.self_sign_up,
+        password_policy: PasswordState {
+            min_length: pp.min_length as i32,
+            require_uppercase: pp.require_uppercase,
+            require_lowercase: pp.require_lowercase,
+            require_numbers: pp.require_numbers,
+            require_symbols: pp.require_symbols,
+            temporary_password_validity_days: pp.temporary_password_validity_days as i32,
+        },
+        tags,
+        feature_plan: up.feature_plan.map(|f| f.tier().to_string()),
+        threat_protection: match up.threat_protection {
+            ThreatProtection::Off => None,
+            ThreatProtection::Audit => Some("AUDIT".into()),
+            ThreatProtection::Enforced => Some("ENFORCED".into()),
+        },
+        triggers: (!up.triggers.is_empty())
+            .then(|| up.triggers.iter().map(|(k, f)| (k.clone(), trigger_arn(env, f))).collect()),
+    };
+    let mut out = BTreeMap::new();
+    let pooled: Vec<&Tenant> =
+        folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Pooled).collect();
+    if !pooled.is_empty() {
+        let address = names::shared_pool_address();
+        out.insert(
+            address.clone(),
+            PoolState {
+                address,
+                name: names::shared_pool(&pl.name),
+                tenant: None,
+                settings: settings(platform_tags(pl)),
+                attributes: attributes.clone(),
+                usernames: usernames.clone(),
+            },
+        );
+    }
+    for t in folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Silo) {
+        let address = names::silo_pool_address(&t.id);
+        out.insert(
+            address.clone(),
+            PoolState {
+                address,
+                name: names::silo_pool(&pl.name, &t.id),
+                tenant: Some(t.id.clone()),
+                settings: settings(tenant_tags(pl, t)),
+                attributes: attributes.clone(),
+                usernames: usernames.clone(),
+            },
+        );
+    }
+    out
+}
+
+fn declared_attribute(
+    t: AttributeType,
+    mutable: bool,
+    min_len: Option<u32>,
+    max_len: Option<u32>,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> AttributeState {
+    match t {
+        AttributeType::String => AttributeState {
+            data_type: "String".into(),
+            mutable,
+            // Cognito fills these defaults in; compare against what it will return.
+            min_length: Some(min_len.unwrap_or(0).to_string()),
+            max_length: Some(max_len.unwrap_or(2048).to_string()),
+            min_value: None,
+            max_value: None,
+        },
+        AttributeType::Number => AttributeState {
+            data_type: "Number".into(),
+            mutable,
+            min_length: None,
+            max_length: None,
+            min_value: min.map(|v| v.to_string()),
+            max_value: max.map(|v| v.to_string()),
+        },
     }
 }
 

@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::desired::{self, names};
 use super::lint;
-use super::model::{AttributeType, Isolation, Tenant};
+use super::model::{duration_minutes, AttributeType, Isolation, Tenant};
 use super::template::{self, TemplateError};
 use super::{Diagnostic, Folder, Located};
 
@@ -108,10 +108,6 @@ fn scope_name_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$")
 }
-fn duration_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^([0-9]+)(m|h|d)$")
-}
 fn env_name_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"^[A-Z_][A-Z0-9_]*$")
@@ -141,17 +137,6 @@ pub fn tenant_id_problem(id: &str) -> Option<String> {
         return Some(format!("tenant id `{id}` starts with `aws`, which AWS reserves in tag values and names"));
     }
     None
-}
-
-/// Minutes of a token validity like `60m`, `1h`, `30d`.
-pub fn duration_minutes(s: &str) -> Option<i64> {
-    let c = duration_re().captures(s)?;
-    let n: i64 = c[1].parse().ok()?;
-    Some(match &c[2] {
-        "m" => n,
-        "h" => n * 60,
-        _ => n * 60 * 24,
-    })
 }
 
 struct V<'f> {
