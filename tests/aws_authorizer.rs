@@ -78,6 +78,10 @@ id: acme
     std::fs::copy(fixture_zip(), dir.join("authorizer.zip")).unwrap();
 }
 
+/// The kinds of the authorizer wiring.
+const WIRING: [&str; 6] =
+    ["rest_api", "authorizer", "method_auth", "stage_deployment", "lambda_function", "lambda_permission"];
+
 struct Env {
     aws: Aws,
     folder: Folder,
@@ -101,15 +105,7 @@ impl Env {
         };
         let mut d = kinds::desired(&self.folder, &ctx).expect("desired");
         // The pools, what lives in them and the roles are the other slices'.
-        let wiring = [
-            kinds::rest_api::KIND,
-            kinds::authorizer::KIND,
-            lambda_function::KIND,
-            lambda_permission::KIND,
-            method_auth::KIND,
-            kinds::stage_deployment::KIND,
-        ];
-        d.items.retain(|_, i| wiring.contains(&i.kind.as_str()));
+        d.items.retain(|_, i| WIRING.contains(&i.kind.as_str()));
         d
     }
 
@@ -138,7 +134,24 @@ impl Env {
 /// The kinds' observation of a folder, on top of the ids the other slices know.
 async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(World, Ids), aws::AwsError> {
     let mut world = World::default();
-    kinds::observe(aws, folder, &World::default(), false, &mut world, &mut ids).await?;
+    let account = std::sync::Mutex::default();
+    // The wiring's kinds, in registry order (the pools and what lives in them are the other
+    // slices').
+    for k in kinds::KINDS.iter().filter(|k| WIRING.contains(&k.resource().as_str())) {
+        let scope = kinds::ObserveScope {
+            folder,
+            desired: &World::default(),
+            tenants: &[],
+            adopt: false,
+            observed: &world,
+            ids: &ids,
+            account: &account,
+        };
+        for (address, item, id) in k.observe(aws, &scope).await? {
+            ids.set(address.clone(), id);
+            world.items.insert(address, item);
+        }
+    }
     Ok((world, ids))
 }
 

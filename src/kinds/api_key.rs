@@ -23,12 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use super::authorizer::patch;
 use super::usage_plan::{arn, ours, retag};
-use super::{rest_api, typed, Desired, DesiredCtx, Kind};
+use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{tenant_tags, TAG_TENANT};
 use crate::spec::Folder;
-use crate::state::{Ids, Item, Tags, World};
+use crate::state::{Item, Tags, World};
 
 pub struct ApiKey;
 
@@ -141,15 +141,8 @@ impl Kind for ApiKey {
             .collect())
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             let pl = &folder.platform.value;
             if pl.api_usage.is_none() {

@@ -11,7 +11,7 @@ use futures::FutureExt;
 use serde_json::json;
 
 use super::authorizer::{patch, rest_api_id};
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::Folder;
@@ -76,15 +76,9 @@ impl Kind for ApiKeySource {
         })
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let ids = scope.ids;
         async move {
             if folder.platform.value.api_usage.is_none() {
                 return Ok(Vec::new());

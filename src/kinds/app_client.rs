@@ -34,7 +34,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, PlanError, Resource};
@@ -274,15 +274,11 @@ impl Kind for AppClient {
         Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let desired = scope.desired;
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if scoped {
                 return observe_sso_clients(aws, desired, observed, ids).await;

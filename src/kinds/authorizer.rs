@@ -18,7 +18,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind};
+use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::{function_arn, RenderEnv};
@@ -202,15 +202,8 @@ impl Kind for Authorizer {
 
     /// The REST API (an error when it does not exist) and its authorizers (module docs).
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             let Some(spec) = &folder.platform.value.authorizer else {
                 return Ok(Vec::new());

@@ -12,14 +12,14 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{names, tenant_roles};
 use crate::spec::model::Isolation;
 use crate::spec::Folder;
-use crate::state::{Ids, Item, World};
+use crate::state::{Item, World};
 
 pub struct Group;
 
@@ -129,15 +129,11 @@ impl Kind for Group {
         Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let desired = scope.desired;
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             let per_pool: Vec<(LivePool, Vec<(String, GroupState)>)> = futures::stream::iter(live_pools(observed, ids))
                 .map(|pool| {

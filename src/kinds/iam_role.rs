@@ -5,12 +5,12 @@
 //!
 //! - Desired: the tenant roles and the authorizer's managed execution role ([`desired_items`];
 //!   their inline policies are `role_policy`'s instances, rendered from the templates).
-//! - Observed with its policies by [`observe`], which `Session::open` calls: a full read costs
-//!   pages, not calls per role (`ListRoles` by path prefix for the description and maximum
-//!   session duration, `GetAccountAuthorizationDetails` for trust, inline and attached
-//!   policies, tags and boundary); `--tenant` reads only the desired roles (`GetRole` and
-//!   their policy lists), first, because their ARNs tell the account. `adopt` also sees roles
-//!   with contract names that lack tenantctl's tags. The physical id is the role's name.
+//! - Observed with its policies (`Kind::observe`): a full read costs pages, not calls per
+//!   role (`ListRoles` by path prefix for the description and maximum session duration,
+//!   `GetAccountAuthorizationDetails` for trust, inline and attached policies, tags and
+//!   boundary); `--tenant` reads only the desired roles (`GetRole` and their policy lists),
+//!   whose ARNs tell the account. `adopt` also sees roles with contract names that lack
+//!   tenantctl's tags. The physical id is the role's name.
 //! - Updated with targeted calls ([`RoleUpdate`]): the trust policy, the settings, the
 //!   boundary, the tags; the path never changes (observation only reads roles at the path).
 //! - A role that no tenant owns (the authorizer's) is an orphan of the platform when the folder
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::role_policy::{self, delete_role_policy, detach_role_policy};
-use super::{Desired, DesiredCtx, DesiredError, Kind};
+use super::{Desired, DesiredCtx, DesiredError, Kind, ObserveScope, Observed};
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{
@@ -92,15 +92,11 @@ pub fn items(role: &RoleState) -> Vec<(String, Item)> {
     out
 }
 
-/// Whether `desired` holds a role that `observed` lacks (creating roles needs the account's
-/// role figures, see `plan::quotas`).
-pub fn creates_roles(desired: &World, observed: &World) -> bool {
-    desired.items.iter().any(|(a, i)| i.kind == KIND && !observed.items.contains_key(a))
-}
-
-/// Whether `world` holds a role of `tenant`.
-pub fn has_roles_of(world: &World, tenant: &str) -> bool {
-    world.items.values().any(|i| i.kind == KIND && i.tenant.as_deref() == Some(tenant))
+/// Whether `desired` holds a role that was not read (creating roles needs the account's role
+/// figures, see `plan::quotas`).
+fn creates_roles(desired: &World, read: &[RoleState]) -> bool {
+    let read: BTreeSet<&str> = read.iter().map(|r| r.address.as_str()).collect();
+    desired.items.iter().any(|(a, i)| i.kind == KIND && !read.contains(a.as_str()))
 }
 
 /// The names of the roles of `world` that lack tenantctl's managed tag (what `adopt` takes
@@ -335,6 +331,42 @@ impl Kind for IamRole {
     /// The tenant roles and the authorizer's managed execution role (see the module docs).
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
         Ok(desired_items(folder, &ctx.env, false)?.into_iter().filter(|(_, i)| i.kind == KIND).collect())
+    }
+
+    /// The platform's managed roles with their policies (`role_policy`'s instances; a role's
+    /// id is its name, a policy's its name or ARN). A `--tenant` session reads only the roles
+    /// `desired` holds, and notes the account their ARNs show (sparing the STS call); `adopt`:
+    /// those roles managed or not (a role with a contract name but without tenantctl's tags is
+    /// taken over by tagging it; one at another path cannot be, IAM cannot move a role: that
+    /// is an error). When a desired role was not read, the account's role figures are read too
+    /// (`GetAccountSummary`, for the count quotas), so a converged plan costs nothing more.
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        async move {
+            let mut roles = Vec::new();
+            let (scoped, adopt) = (scope.scoped() || scope.adopt, scope.adopt);
+            let account = observe_roles(aws, scope.desired, scoped, adopt, &mut roles).await?;
+            if creates_roles(scope.desired, &roles) {
+                let (roles, trust) = crate::aws::iam::account_summary(aws).await?;
+                scope.note(|n| {
+                    n.figures.roles = roles;
+                    n.figures.trust_policy_size_quota = trust;
+                });
+            }
+            scope.note(|n| n.account_id = n.account_id.take().or(account));
+            Ok(roles
+                .iter()
+                .flat_map(items)
+                .map(|(address, item)| {
+                    let id = item.name.clone();
+                    (address, item, id)
+                })
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn shows_tenant(&self) -> bool {
+        true
     }
 
     /// With its ARN (from its path and name).
@@ -586,31 +618,6 @@ fn tags_of(tags: &[Tag]) -> Tags {
 fn managed(platform: &str, tags: &Tags) -> bool {
     tags.get(TAG_MANAGED).map(String::as_str) == Some("true")
         && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
-}
-
-/// Reads the platform's managed roles with their policies into `observed` (items) and `ids`
-/// (a role's id is its name, a policy's its name or ARN). When `scoped`, reads only the roles
-/// `desired` holds; `adopt` (scoped): those roles managed or not (a role with a contract name
-/// but without tenantctl's tags is taken over by tagging it; one at another path cannot be,
-/// IAM cannot move a role: that is an error). Returns the account id seen in a role ARN, if
-/// any.
-pub async fn observe(
-    aws: &Aws,
-    desired: &World,
-    scoped: bool,
-    adopt: bool,
-    observed: &mut World,
-    ids: &mut Ids,
-) -> Result<Option<String>, AwsError> {
-    let mut roles = Vec::new();
-    let account = observe_roles(aws, desired, scoped || adopt, adopt, &mut roles).await?;
-    for role in &roles {
-        for (address, item) in items(role) {
-            ids.set(address.clone(), item.name.clone());
-            observed.items.insert(address, item);
-        }
-    }
-    Ok(account)
 }
 
 async fn observe_roles(

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::diff_values;
@@ -426,15 +426,12 @@ impl Kind for IdentityProvider {
         Ok(desired_with(folder, world, &|var| std::env::var(var).ok()))
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let desired = scope.desired;
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if !declares_any(folder) {
                 return Ok(Vec::new());

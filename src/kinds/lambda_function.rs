@@ -24,7 +24,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{fc, opt_json, typed, Desired, DesiredCtx, Kind};
+use super::{fc, opt_json, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::{authorizer_exec_role_arn, platform_tags};
@@ -418,15 +418,8 @@ impl Kind for LambdaFunction {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             let Some(fspec) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()) else {
                 return Ok(Vec::new());

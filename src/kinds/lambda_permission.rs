@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::lambda_function::FUNCTION_ADDRESS;
-use super::{fc, opt_json, typed, Desired, DesiredCtx, Kind};
+use super::{fc, opt_json, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
@@ -169,15 +169,9 @@ impl Kind for LambdaPermission {
 
     /// `GetPolicy` of the function, when it exists.
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
         async move {
             let Some(fspec) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()) else {
                 return Ok(Vec::new());

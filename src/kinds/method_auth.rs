@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::authorizer::{patch, rest_api_id};
-use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind};
+use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
 use crate::spec::model::AuthorizerType;
@@ -191,15 +191,10 @@ impl Kind for MethodAuthKind {
     /// ones, or every one but `OPTIONS` for `methods: []`. A listed method that does not
     /// exist is an error.
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             let Some(spec) = &folder.platform.value.authorizer else {
                 return Ok(Vec::new());

@@ -19,11 +19,14 @@
 //! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
 //! for any of them, and the engine executes only [`Op::Item`].
 
+use std::collections::BTreeSet;
+
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio::sync::Mutex;
 
 use crate::aws::{Aws, AwsError};
+use crate::plan::quotas::AccountFigures;
 use crate::plan::{ItemRules, Op};
 use crate::spec::desired::RenderEnv;
 use crate::spec::template::TemplateError;
@@ -64,8 +67,58 @@ pub enum Service {
     CloudWatch,
 }
 
-/// What a kind's observation found: (address, instance, physical id) each.
+/// What a kind's observation found: (address, instance, physical id) each; an empty id: the
+/// instance has none of its own (a custom attribute).
 pub type Observed = Vec<(String, Item, String)>;
+
+/// What a kind's observation reads by: the folder, the desired world, the session's scope, and
+/// what the kinds listed earlier in [`KINDS`] read.
+pub struct ObserveScope<'a> {
+    pub folder: &'a Folder,
+    /// The desired world (in a `--tenant` session only the named tenants' resources: see
+    /// [`scope`]).
+    pub desired: &'a World,
+    /// The tenants a `--tenant` session names (empty: every tenant): only their resources are
+    /// read.
+    pub tenants: &'a [String],
+    /// `adopt`: a `--tenant` session that also sees the tenant's roles with contract names that
+    /// lack tenantctl's tags.
+    pub adopt: bool,
+    /// What was read so far, and its ids.
+    pub observed: &'a World,
+    pub ids: &'a Ids,
+    /// What the reads learn of the account on the way.
+    pub account: &'a std::sync::Mutex<AccountNotes>,
+}
+
+impl ObserveScope<'_> {
+    /// A `--tenant` session: only the named tenants' resources are read.
+    pub fn scoped(&self) -> bool {
+        !self.tenants.is_empty()
+    }
+
+    /// Records what a read learnt of the account.
+    pub fn note(&self, edit: impl FnOnce(&mut AccountNotes)) {
+        edit(&mut self.account.lock().expect("account notes"));
+    }
+}
+
+/// What observation learns of the account on the way.
+#[derive(Debug, Clone, Default)]
+pub struct AccountNotes {
+    /// The account id seen in an ARN (a role's): a `--tenant` session then needs no STS call.
+    pub account_id: Option<String>,
+    /// The account's figures for the count quotas (see `plan::quotas`).
+    pub figures: AccountFigures,
+}
+
+/// What a session read: the live world, the ids, and what was learnt of the account.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    pub world: World,
+    pub ids: Ids,
+    pub account: AccountNotes,
+}
 
 /// What the kinds build their desired instances from besides the folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,23 +185,24 @@ pub trait Kind: ItemRules {
     /// belongs to).
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired;
 
-    /// The live instances, by address, with their physical ids. `observed` and `ids` hold
-    /// what was read before (the kinds of the typed world, and the kinds listed earlier in
-    /// [`KINDS`]). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
-    /// and only those are to be read.
-    #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        // Default: read elsewhere (with the resource it lives in, or by `Session::open`).
-        let _ = (aws, folder, desired, scoped, observed, ids);
+    /// The live instances, by address, with their physical ids (see [`ObserveScope`]).
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        // Default: read with the resource it lives in (a role's policies).
+        let _ = (aws, scope);
         async { Ok(Vec::new()) }.boxed()
+    }
+
+    /// Whether a `--tenant` session of `tenants` keeps this desired instance (see [`scope`]).
+    /// Default: the instance is one of theirs.
+    fn in_scope(&self, address: &str, item: &Item, desired: &World, tenants: &BTreeSet<&str>) -> bool {
+        let _ = (address, desired);
+        item.tenant.as_deref().is_some_and(|t| tenants.contains(t))
+    }
+
+    /// Whether a live instance shows that its tenant exists in AWS (`destroy --tenant` of a
+    /// tenant the folder no longer declares). Default: no.
+    fn shows_tenant(&self) -> bool {
+        false
     }
 
     /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,
@@ -257,23 +311,50 @@ pub fn desired(folder: &Folder, ctx: &DesiredCtx) -> Result<World, DesiredError>
     Ok(world)
 }
 
-/// Reads every kind's live instances into `observed` and their ids into `ids`.
+/// Reads every kind's live instances, in registry order (a `--tenant` session: only the named
+/// tenants', and nothing platform-wide).
 pub async fn observe(
     aws: &Aws,
     folder: &Folder,
     desired: &World,
-    scoped: bool,
-    observed: &mut World,
-    ids: &mut Ids,
-) -> Result<(), AwsError> {
-    for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
-        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
+    tenants: &[String],
+    adopt: bool,
+) -> Result<Observation, AwsError> {
+    let account = std::sync::Mutex::new(AccountNotes::default());
+    let mut world = World::default();
+    let mut ids = Ids::default();
+    for k in KINDS.iter().filter(|k| tenants.is_empty() || !k.platform_wide()) {
+        let scope = ObserveScope { folder, desired, tenants, adopt, observed: &world, ids: &ids, account: &account };
+        let found = k.observe(aws, &scope).await?;
         for (address, item, id) in found {
-            ids.set(address.clone(), id);
-            observed.items.insert(address, item);
+            if !id.is_empty() {
+                ids.set(address.clone(), id);
+            }
+            world.items.insert(address, item);
         }
     }
-    Ok(())
+    Ok(Observation { world, ids, account: account.into_inner().expect("account notes") })
+}
+
+/// Keeps only what a `--tenant` session of `tenants` plans: each kind says what it keeps
+/// ([`Kind::in_scope`]).
+pub fn scope(world: &mut World, tenants: &[String]) {
+    let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
+    let kept: BTreeSet<String> = world
+        .items
+        .iter()
+        .filter(|(address, i)| of(&i.kind).is_some_and(|k| k.in_scope(address, i, world, &keep)))
+        .map(|(address, _)| address.clone())
+        .collect();
+    world.items.retain(|address, _| kept.contains(address));
+}
+
+/// Whether `observed` shows that `tenant` exists in AWS ([`Kind::shows_tenant`]).
+pub fn shows_tenant(observed: &World, tenant: &str) -> bool {
+    observed
+        .items
+        .values()
+        .any(|i| i.tenant.as_deref() == Some(tenant) && of(&i.kind).is_some_and(|k| k.shows_tenant()))
 }
 
 /// Executes an [`Op::Item`] with its kind, keeping `ids` current.

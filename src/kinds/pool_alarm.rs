@@ -28,7 +28,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{names, platform_tags, tenant_tags, TAG_MANAGED, TAG_PLATFORM};
@@ -310,15 +310,8 @@ impl Kind for PoolAlarm {
         Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             if folder.platform.value.monitoring.is_none() {
                 return Ok(Vec::new());

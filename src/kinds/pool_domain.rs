@@ -13,12 +13,12 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde_json::json;
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::names;
 use crate::spec::Folder;
-use crate::state::{Ids, Item, World};
+use crate::state::{Item, World};
 
 pub struct PoolDomain;
 
@@ -76,15 +76,10 @@ impl Kind for PoolDomain {
             .collect())
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if folder.platform.value.user_pool.domain.is_none() {
                 return Ok(Vec::new());

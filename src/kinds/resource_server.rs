@@ -14,12 +14,12 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::Folder;
-use crate::state::{Ids, Item, World};
+use crate::state::{Item, World};
 
 pub struct ResourceServer;
 
@@ -121,15 +121,10 @@ impl Kind for ResourceServer {
         Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        _desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if scoped {
                 return Ok(Vec::new());

@@ -3,9 +3,9 @@
 //! authorization, the stage: their `parent`), and never creates, updates or deletes it. A
 //! REST API that does not exist is an error of observation, with a hint.
 //!
-//! - Desired: one item at [`REST_API_ADDRESS`] naming it (added with the rest of the
-//!   authorizer wiring by `spec::desired::add_authorizer`); never planned ([`ItemRules::expand`]
-//!   leaves nothing to compare).
+//! - Desired: one item at [`REST_API_ADDRESS`] naming it, when the folder's authorizer is wired
+//!   (as the rest of the wiring); never planned ([`ItemRules::expand`] leaves nothing to
+//!   compare).
 //! - Observed by the `authorizer` kind, in the same pages as the authorizers it holds: its id
 //!   in `Ids` under [`REST_API_ADDRESS`], its item's state the name of every authorizer by id
 //!   (a method names the authorizer it uses).

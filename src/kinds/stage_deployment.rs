@@ -25,12 +25,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::authorizer::rest_api_id;
-use super::{fc, method_auth, opt_json, Desired, DesiredCtx, Kind};
+use super::{fc, method_auth, opt_json, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, ItemRules, Op, PlanError, PlanOptions, Resource};
 use crate::spec::Folder;
 pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
-use crate::state::{Ids, Item, World};
+use crate::state::{Item, World};
 
 pub struct StageDeployment;
 
@@ -180,15 +180,9 @@ impl Kind for StageDeployment {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let ids = scope.ids;
         async move {
             let Some(stage) = folder.platform.value.authorizer.as_ref().and_then(|a| a.stage.as_ref()) else {
                 return Ok(Vec::new());

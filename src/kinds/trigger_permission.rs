@@ -19,7 +19,7 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::lambda_permission::{state, statement, PermissionState};
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::Folder;
@@ -124,15 +124,8 @@ impl Kind for TriggerPermission {
 
     /// `GetPolicy` of each function the desired statements are on, once each.
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<super::Observed, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let desired = scope.desired;
         async move {
             let mut by_function: BTreeMap<String, Vec<(String, Item)>> = BTreeMap::new();
             for (address, item) in desired.items.iter().filter(|(_, i)| i.kind == KIND) {

@@ -19,12 +19,12 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 
 use super::authorizer::patch;
-use super::{rest_api, typed, Desired, DesiredCtx, Kind};
+use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{platform_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::Folder;
-use crate::state::{Ids, Item, Tags, World};
+use crate::state::{Item, Tags, World};
 
 pub struct UsagePlan;
 
@@ -228,15 +228,9 @@ impl Kind for UsagePlan {
 
     /// The plans and their stages (module docs); only with `apiUsage`. Two plans of one tier
     /// (a concurrent apply): the lowest id is the tier's, the other is extra (deleted).
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let ids = scope.ids;
         async move {
             let pl = &folder.platform.value;
             let Some(usage) = &pl.api_usage else { return Ok(Vec::new()) };

@@ -20,7 +20,7 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{api_key, fc, rest_api, typed, usage_plan, Desired, DesiredCtx, Kind};
+use super::{api_key, fc, rest_api, typed, usage_plan, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::Folder;
@@ -210,15 +210,10 @@ impl Kind for UsagePlanKey {
     }
 
     /// After `usage_plan` and `api_key` (module docs).
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             let pl = &folder.platform.value;
             if pl.api_usage.is_none() {

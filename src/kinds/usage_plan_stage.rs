@@ -112,19 +112,6 @@ impl Kind for UsagePlanStage {
             .collect())
     }
 
-    /// With the plans (`usage_plan::observe`).
-    fn observe<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
-        async { Ok(Vec::new()) }.boxed()
-    }
-
     fn inventory(&self, _address: &str, _item: &Item, _ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<serde_json::Value> {
         None
     }

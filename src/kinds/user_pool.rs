@@ -4,9 +4,8 @@
 //!   by name alone: `CreateUserPool` is not idempotent, so two managed pools claiming one
 //!   address are a conflict the operator has to resolve; a twin created by a concurrent apply
 //!   is settled at once ([`keep_one_pool`]).
-//! - Read by [`observe`] (ListUserPools pages, DescribeUserPool per candidate), which
-//!   `Session::open` calls before every other kind (they live in pools, and the pages give
-//!   the account's pool count for its quota). The registry's `observe` reads nothing more.
+//! - Read first of every kind (ListUserPools pages, DescribeUserPool per candidate): the
+//!   others live in pools, and the pages give the account's pool count for its quota.
 //! - Compared on its settings (deletion protection, MFA, admin-only sign-up, password
 //!   policy, tags); a `--tenant` plan creates a missing pool but updates none. Its custom
 //!   attributes are created with it (`CreateUserPool` carries the schema) and are items of
@@ -18,8 +17,8 @@
 //! - Updates are read-modify-write: `UpdateUserPool` resets every field left out, so the live
 //!   pool is read first and sent back whole, with only the managed fields replaced.
 //!
-//! Everything read is normalised to the shape [`crate::spec::desired`] builds: custom
-//! attributes lose their `custom:` prefix; String constraints default to "0"/"2048".
+//! Everything read is normalised to the shape [`desired_pools`] builds: custom attributes lose
+//! their `custom:` prefix; String constraints default to "0"/"2048".
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -40,7 +39,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{
@@ -206,6 +205,29 @@ impl Kind for UserPool {
     /// First of every kind: the others live in the pools.
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
         Ok(desired_pools(folder, &ctx.env).into_values().map(|p| (p.address.clone(), p.item())).collect())
+    }
+
+    /// The pools this platform manages, by `ListUserPools` pages and `DescribeUserPool` per
+    /// candidate (a `--tenant` session: only the named tenants'); first of every kind, as the
+    /// others live in pools. The pages also give the account's pool count, for its quota.
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        async move {
+            let (pools, in_account) = read_pools(aws, scope.desired, scope.scoped()).await?;
+            scope.note(|n| n.figures.user_pools = Some(in_account));
+            Ok(pools.into_iter().map(|(address, id, state)| (address, state.item(), id)).collect())
+        }
+        .boxed()
+    }
+
+    /// A named tenant's silo pool, and the shared pool when it holds a group of theirs.
+    fn in_scope(&self, address: &str, item: &Item, desired: &World, tenants: &BTreeSet<&str>) -> bool {
+        let theirs = |i: &Item| i.tenant.as_deref().is_some_and(|t| tenants.contains(t));
+        theirs(item)
+            || (item.tenant.is_none()
+                && desired
+                    .items
+                    .values()
+                    .any(|g| g.kind == super::group::KIND && g.parent.as_deref() == Some(address) && theirs(g)))
     }
 
     /// With its ARN.
@@ -380,17 +402,14 @@ fn declared_attribute(
     }
 }
 
-/// Reads every pool this platform manages (identified by its tags) into `world` (items),
-/// keyed by address, and their ids into `ids`. When `scoped`, reads only the pools named in
-/// `desired` (for `--tenant`). Returns how many user pools the account has
-/// (every pool, for the pools-per-account quota).
-pub async fn observe(
+/// Reads every pool this platform manages (identified by its tags): (address, id, state)
+/// each. When `scoped`, reads only the pools named in `desired` (for `--tenant`). Also returns
+/// how many user pools the account has (every pool, for the pools-per-account quota).
+async fn read_pools(
     aws: &Aws,
     desired: &World,
     scoped: bool,
-    world: &mut World,
-    ids: &mut Ids,
-) -> Result<usize, AwsError> {
+) -> Result<(Vec<(String, String, PoolState)>, usize), AwsError> {
     let platform = aws.ctx.platform.as_str();
     let mut pools_in_account = 0usize;
     // Scoped: only the pools of the named tenants; their names are known, so only those
@@ -482,11 +501,7 @@ pub async fn observe(
         })
         .collect();
 
-    for (address, id, state) in pools {
-        ids.set(address.clone(), id);
-        world.insert_pool(state);
-    }
-    Ok(pools_in_account)
+    Ok((pools, pools_in_account))
 }
 
 // ---------------------------------------------------------------------------------------
