@@ -846,3 +846,6 @@ mod tests {
         assert_eq!(i.get_callback_urls(), &Some(vec!["https://new.example/cb".to_string()]));
     }
 }
+
+#[cfg(test)]
+mod sso_tests;

@@ -451,3 +451,6 @@ async fn authorizers_named(aws: &Aws, api: &str, name: &str) -> Result<Vec<Strin
     found.sort();
     Ok(found)
 }
+
+#[cfg(test)]
+mod wiring_tests;

@@ -51,6 +51,8 @@ pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod trigger_permission;
 pub mod usage_plan;
 pub mod usage_plan_key;

@@ -449,3 +449,6 @@ mod tests {
         assert!(added.iter().all(|(op, p, _)| op == "add" && p.starts_with("/quota/")));
     }
 }
+
+#[cfg(test)]
+mod tiers_tests;

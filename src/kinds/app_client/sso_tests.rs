@@ -5,12 +5,10 @@ use std::collections::BTreeSet;
 
 use crate::engine::waits;
 use crate::kinds::app_client::{self, ClientState};
-use crate::kinds::DesiredCtx;
+use crate::kinds::test_support::{self, folder_edited};
 use crate::plan::{plan_with, Action, Plan, PlanOptions};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::World;
-use crate::tiers_tests::folder_edited;
 
 const OKTA: &str = "identityProviders:\n  - {name: okta, type: oidc, issuer: https://acme.okta.example, clientId: c1, clientSecretEnv: TCTL_SSO_UNIT_OKTA}\n";
 const ADFS: &str = "isolation: silo\nidentityProviders:\n  - {name: adfs, type: saml, metadataUrl: https://adfs.initech.example/m.xml}\n";
@@ -29,13 +27,8 @@ fn folder() -> (tempfile::TempDir, Folder) {
     (t, f.unwrap_or_else(|e| panic!("{e}")))
 }
 
-fn env() -> RenderEnv {
-    RenderEnv { account_id: "123456789012".into(), region: "us-east-1".into(), partition: "aws".into() }
-}
-
 fn desired_world(f: &Folder) -> World {
-    let ctx = DesiredCtx { env: env(), code_sha256: Some("c2hh".into()), jwks_endpoint: None };
-    crate::kinds::desired(f, &ctx).unwrap()
+    test_support::desired_world(f, None)
 }
 
 fn client(w: &World, address: &str) -> ClientState {

@@ -1,5 +1,5 @@
 //! The authorizer wiring end to end without AWS: the desired side rendered from the example
-//! folder (`spec::desired`) against observed worlds, through the kinds' pure planning rules
+//! folder (the kinds' `desired`) against observed worlds, through the kinds' pure planning rules
 //! (`kinds::{lambda_function, lambda_permission, authorizer, method_auth, stage_deployment}`).
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,6 +12,7 @@ use crate::kinds::lambda_function::{self, Calls, FunctionState};
 use crate::kinds::lambda_permission::{self, PermissionState};
 use crate::kinds::method_auth::{self, MethodAuth};
 use crate::kinds::stage_deployment::{self, StageState};
+use crate::kinds::test_support::{env, example_folder as folder};
 use crate::kinds::DesiredCtx;
 use crate::plan::{plan_with, Action, Change, FieldChange, Op, PlanOptions, Resource};
 use crate::spec::desired::RenderEnv;
@@ -40,14 +41,6 @@ fn wiring(f: &Folder, env: &RenderEnv, sha: Option<String>, jwks: Option<&str>) 
     let mut w = crate::kinds::desired(f, &ctx).unwrap();
     w.items.retain(|_, i| WIRING.contains(&i.kind.as_str()));
     w
-}
-
-fn env() -> RenderEnv {
-    RenderEnv { account_id: "123456789012".into(), region: "us-east-1".into(), partition: "aws".into() }
-}
-
-fn folder() -> Folder {
-    crate::spec::load_valid(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("example folder is valid")
 }
 
 fn setup() -> (World, Ids) {
