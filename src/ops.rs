@@ -6,11 +6,13 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::aws::{self, Aws, AwsError, Limiter};
-use crate::kinds::{self, DesiredCtx};
-use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
-use crate::spec::{self, desired::RenderEnv, Folder, SpecErrors};
+use crate::aws::{Aws, AwsError, Limiter};
+use crate::kinds::DesiredCtx;
+use crate::plan::{Action, Plan, PlanError, PlanOptions, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::{Folder, SpecErrors};
 use crate::state::{Ids, World};
+use crate::{aws, kinds, plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -171,7 +173,7 @@ impl Session {
         adopt: bool,
     ) -> Result<Session, OpsError> {
         let started = Instant::now();
-        let folder = spec::load_valid(config_dir)?;
+        let folder = crate::check::load_valid(config_dir)?;
         check_tenants(&folder, tenants)?;
         let pl = &folder.platform.value;
         let region = args.region.clone().or_else(|| pl.region.clone());

@@ -179,7 +179,7 @@ async fn setup_with(ep: &str, cognito: bool, extra: &str) -> Env {
     let platform = format!("az{}{:08}", std::process::id() % 1000, nanos % 100_000_000);
     let dir = tempfile::tempdir().unwrap();
     write_folder(dir.path(), &platform, cognito, extra);
-    let folder = tenantctl::spec::load_valid(dir.path()).unwrap_or_else(|e| panic!("test folder: {e}"));
+    let folder = tenantctl::check::load_valid(dir.path()).unwrap_or_else(|e| panic!("test folder: {e}"));
     let mut aws = aws::connect(&platform, Some("us-east-1".into()), None, Some(ep.to_string()), Limiter::new(0.0))
         .await
         .expect("connect to the emulator");
@@ -609,7 +609,7 @@ async fn architecture_is_sent_and_changed() {
         text.replace("    code: authorizer.zip\n", "    code: authorizer.zip\n    architecture: arm64\n"),
     )
     .unwrap();
-    let env = Env { folder: tenantctl::spec::load_valid(env.dir.path()).unwrap(), ..env };
+    let env = Env { folder: tenantctl::check::load_valid(env.dir.path()).unwrap(), ..env };
     let (changes, ids) = env.plan().await;
     assert_eq!(
         summary(&changes),

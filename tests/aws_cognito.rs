@@ -267,7 +267,7 @@ async fn create_all(aws: &Aws, desired: &PoolWith, ids: &Mutex<Ids>) {
 /// Reads the pools and what lives in them (their kinds), as `plan` does.
 async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids), AwsError> {
     let dir = common::folder(&aws.ctx.platform, "api", &[]);
-    let folder = tenantctl::spec::load_valid(dir.path()).expect("folder");
+    let folder = tenantctl::check::load_valid(dir.path()).expect("folder");
     let mut world = World::default();
     let mut ids = Ids::default();
     // Scoped: a `--tenant` session (its tenants are those of `desired`).

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use super::{Cli, CliError, Ui};
-use crate::spec::{self, schema, template, validate};
+use crate::check;
+use crate::spec::{schema, template, validate};
 
 pub struct Args<'a> {
     pub id: &'a str,
@@ -30,7 +31,7 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
     if let Some(problem) = validate::tenant_id_problem(id) {
         return Err(CliError::hint(problem, "use lowercase letters, digits and inner hyphens, at most 32 characters"));
     }
-    let folder = spec::load_valid(&cli.config_dir)?;
+    let folder = check::load_valid(&cli.config_dir)?;
     let pl = &folder.platform.value;
     if folder.tenants.iter().any(|t| t.value.id.eq_ignore_ascii_case(id)) {
         return Err(CliError::msg(format!("tenant `{id}` already exists")));
@@ -108,7 +109,7 @@ pub fn run(cli: &Cli, ui: &Ui, a: Args<'_>) -> Result<i32, CliError> {
         .map_err(|e| CliError::msg(format!("cannot create {}: {e}", path.display())))?;
     f.write_all(text.as_bytes()).map_err(|e| CliError::msg(format!("cannot write {}: {e}", path.display())))?;
     // The new file must leave the folder valid; remove it if it does not.
-    if let Err(e) = spec::load_valid(&cli.config_dir) {
+    if let Err(e) = check::load_valid(&cli.config_dir) {
         let _ = std::fs::remove_file(&path);
         ui.status(&format!("{} was not kept: the folder would be invalid with it", path.display()));
         return Err(e.into());

@@ -3,10 +3,11 @@
 use serde_json::json;
 
 use super::{Cli, CliError, Ui};
-use crate::spec::{self, desired};
+use crate::check;
+use crate::spec::desired;
 
 pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], account_id: Option<&str>) -> Result<i32, CliError> {
-    let folder = spec::load_valid(&cli.config_dir)?;
+    let folder = check::load_valid(&cli.config_dir)?;
     for id in tenants {
         if folder.tenant(id).is_none() {
             return Err(CliError::hint(

@@ -1,10 +1,10 @@
 //! `tenantctl validate`: offline checks of the whole folder.
 
 use super::{Cli, CliError, Ui};
-use crate::spec;
+use crate::check;
 
 pub fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
-    let folder = spec::load_valid(&cli.config_dir)?;
+    let folder = check::load_valid(&cli.config_dir)?;
     ui.status(&format!(
         "valid: platform {}, {} tenant{}, {} polic{}",
         folder.platform.value.name,

@@ -27,7 +27,7 @@ use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{tenant_tags, TAG_TENANT};
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, Tags, World};
 
 pub struct ApiKey;
@@ -243,4 +243,49 @@ impl Kind for ApiKey {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// API keys per account and Region (API Gateway quota, default).
+pub const MAX_API_KEYS: usize = 10_000;
+
+/// With `apiUsage` every tenant has a tier, so an API key (`Kind::validate`), and the keys fit
+/// API Gateway's quota.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    if pl.api_usage.is_none() {
+        return out;
+    }
+    let mut keyed = 0usize;
+    for t in &folder.tenants {
+        let tv = &t.value;
+        match &tv.tier {
+            Some(tier) => {
+                if pl.tiers.contains_key(tier) {
+                    keyed += 1;
+                }
+            }
+            None => out.push(
+                t.at("id", format!("tenant `{}` has no `tier`; with apiUsage every tenant needs one (its API key is in its tier's usage plan, and guarded methods require a key)", tv.id))
+                    .hint(format!("add `tier: {}`", pl.tiers.keys().next().map_or("<tier>", String::as_str))),
+            ),
+        }
+    }
+    if keyed > MAX_API_KEYS {
+        out.push(
+            p.at(
+                "apiUsage",
+                format!("{keyed} tenants with an API key: an account holds at most {MAX_API_KEYS} API keys per Region"),
+            )
+            .hint("ask AWS to raise the API key quota"),
+        );
+    }
+    out
 }

@@ -6,6 +6,7 @@
 //! changed (removing `apiUsage` leaves the API as it is). API Gateway serves it after a
 //! deployment: a change of it makes the stage deployment (`authorizer.stage`) deploy again.
 
+use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::json;
@@ -14,10 +15,10 @@ use super::authorizer::{patch, rest_api_id};
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::Folder;
+use crate::spec::model::AuthorizerType;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::wiring::REST_API_ADDRESS;
 use crate::state::{Ids, Item, World};
-use aws_sdk_apigateway::types::Op as PatchOp;
 
 pub struct ApiKeySource;
 
@@ -151,4 +152,35 @@ impl Kind for ApiKeySource {
         // Never planned (owns_undeclared is false): the REST API is not tenantctl's.
         async { Ok(()) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// `apiUsage` needs a Lambda authorizer (`Kind::validate`): it names each caller's API key.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    if pl.api_usage.is_none() {
+        return out;
+    }
+    match &pl.authorizer {
+        None => out.push(
+            p.at("apiUsage", "apiUsage needs a Lambda `authorizer`: it returns each tenant's API key to API Gateway")
+                .hint("declare authorizer (type lambda) on the same REST API"),
+        ),
+        Some(a) => {
+            if a.auth_type != AuthorizerType::Lambda {
+                out.push(p.at(
+                        "apiUsage",
+                        "apiUsage needs a Lambda authorizer (type lambda): a Cognito authorizer cannot name the tenant's API key",
+                    ));
+            }
+        }
+    }
+    out
 }

@@ -22,7 +22,7 @@
 //!   function names it by reference). Updates are read-modify-write: UpdateUserPoolClient
 //!   resets every field left out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
@@ -38,7 +38,9 @@ use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, PlanError, Resource};
-use crate::spec::Folder;
+use crate::spec::desired::names;
+use crate::spec::model::{duration_minutes, Isolation};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::wiring::client_address;
 use crate::state::{Ids, Item, World};
 
@@ -160,9 +162,7 @@ fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientS
     let up = &folder.platform.value.user_pool;
     let ta = format!("custom:{}", up.tenant_attribute);
     let tv = c.token_validity.clone().unwrap_or_default();
-    let mins = |s: &Option<String>, d: i32| {
-        Some(s.as_deref().and_then(crate::spec::model::duration_minutes).map_or(d, |m| m as i32))
-    };
+    let mins = |s: &Option<String>, d: i32| Some(s.as_deref().and_then(duration_minutes).map_or(d, |m| m as i32));
     let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
     if read.is_empty() {
         read.insert("email".into());
@@ -378,6 +378,10 @@ impl Kind for AppClient {
             Ok(())
         }
         .boxed()
+    }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
     }
 }
 
@@ -727,6 +731,252 @@ async fn keep_one_client(
         })?;
     }
     Ok(keeper)
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_SCOPES_PER_CLIENT: usize = 50;
+
+pub const MAX_APP_CLIENTS: usize = 1000;
+
+/// Scopes every app client may ask for without a resource server.
+pub const STANDARD_SCOPES: &[&str] = &["openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"];
+
+const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
+
+const AUTH_FLOWS: &[&str] = &[
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH",
+    "CUSTOM_AUTH",
+    "USER_PASSWORD_AUTH",
+    "USER_SRP_AUTH",
+    "REFRESH_TOKEN_AUTH",
+    "USER_AUTH",
+];
+
+/// What Cognito accepts of the app clients (`Kind::validate`), the tenants' SSO clients
+/// counted in.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let mut out = Vec::new();
+    if up.app_clients.len() > MAX_APP_CLIENTS {
+        out.push(p.at(
+            "userPool.appClients",
+            format!("{} app clients exceed Cognito's {MAX_APP_CLIENTS} per pool", up.app_clients.len()),
+        ));
+    }
+    let mut client_names = HashSet::new();
+    for (i, c) in up.app_clients.iter().enumerate() {
+        let path = format!("userPool.appClients[{i}]");
+        if !client_names.insert(c.name.clone()) {
+            out.push(p.at(&format!("{path}.name"), format!("app client `{}` is declared twice", c.name)));
+        }
+        if c.name.is_empty() || c.name.len() > 128 || c.name.ends_with("-sso") {
+            out.push(p.at(&format!("{path}.name"), format!("app client name `{}` must be 1-128 characters and not end in -sso (reserved for tenant SSO clients)", c.name.escape_debug())));
+        }
+        for (j, f) in c.auth_flows.iter().enumerate() {
+            if !AUTH_FLOWS.contains(&f.as_str()) {
+                out.push(
+                    p.at(&format!("{path}.authFlows[{j}]"), format!("unknown auth flow `{f}`"))
+                        .hint("e.g. USER_SRP_AUTH, REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH"),
+                );
+            }
+        }
+        if !c.auth_flows.is_empty()
+            && !c.auth_flows.iter().any(|f| f == "REFRESH_TOKEN_AUTH" || f == "ALLOW_REFRESH_TOKEN_AUTH")
+        {
+            out.push(
+                p.at(
+                    &format!("{path}.authFlows"),
+                    format!("app client `{}`: Cognito refuses a list of auth flows without REFRESH_TOKEN_AUTH", c.name),
+                )
+                .hint("add REFRESH_TOKEN_AUTH to authFlows (or leave authFlows out: USER_SRP_AUTH and REFRESH_TOKEN_AUTH)"),
+            );
+        }
+    }
+    attribute_rules(folder, &mut out);
+    oauth_rules(folder, &mut out);
+    sso_client_rules(folder, &mut out);
+    out
+}
+
+/// The attributes a client reads and writes: standard or declared, never the tenant attribute
+/// written.
+fn attribute_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let ta_full = format!("custom:{}", up.tenant_attribute);
+    let custom: HashSet<String> = up
+        .custom_attributes
+        .iter()
+        .map(|a| format!("custom:{}", a.name.strip_prefix("custom:").unwrap_or(&a.name)))
+        .chain(std::iter::once(ta_full.clone()))
+        .collect();
+    for (i, c) in up.app_clients.iter().enumerate() {
+        let path = format!("userPool.appClients[{i}]");
+        for (field, list) in [("readAttributes", &c.read_attributes), ("writeAttributes", &c.write_attributes)] {
+            for (j, a) in list.iter().enumerate() {
+                let known = STANDARD_ATTRIBUTES.contains(&a.as_str()) || custom.contains(a);
+                if !known {
+                    out.push(
+                        p.at(
+                            &format!("{path}.{field}[{j}]"),
+                            format!("attribute `{a}` is neither a standard attribute nor a declared custom attribute"),
+                        )
+                        .hint("custom attributes are written `custom:<name>`"),
+                    );
+                }
+            }
+        }
+        if let Some(j) = c.write_attributes.iter().position(|a| *a == ta_full) {
+            if up.self_sign_up {
+                out.push(
+                    p.at(&format!("{path}.writeAttributes[{j}]"), format!("self sign-up is on and app client `{}` may write the tenant attribute `{ta_full}`: anyone could sign up into any tenant", c.name))
+                        .hint("remove the tenant attribute from writeAttributes; set it with admin calls only"),
+                );
+            } else {
+                out.push(
+                    p.at(
+                        &format!("{path}.writeAttributes[{j}]"),
+                        format!("app client `{}` may not write the tenant attribute `{ta_full}`", c.name),
+                    )
+                    .hint("the tenant attribute is set by administrators only; remove it from writeAttributes"),
+                );
+            }
+        }
+    }
+}
+
+/// A client's OAuth settings (scopes, flows, callback URLs) and token validities.
+fn oauth_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let declared_scopes: HashSet<String> = up
+        .resource_servers
+        .iter()
+        .flat_map(|rs| rs.scopes.iter().map(move |s| format!("{}/{}", rs.identifier, s.name)))
+        .collect();
+    for (i, c) in up.app_clients.iter().enumerate() {
+        let path = format!("userPool.appClients[{i}]");
+        if let Some(o) = &c.oauth {
+            if o.scopes.len() > MAX_SCOPES_PER_CLIENT {
+                out.push(p.at(
+                    &format!("{path}.oauth.scopes"),
+                    format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_CLIENT} per app client", o.scopes.len()),
+                ));
+            }
+            for (j, s) in o.scopes.iter().enumerate() {
+                if !STANDARD_SCOPES.contains(&s.as_str()) && !declared_scopes.contains(s) {
+                    out.push(
+                        p.at(
+                            &format!("{path}.oauth.scopes[{j}]"),
+                            format!("scope `{s}` is declared by no resource server"),
+                        )
+                        .hint("declare it under userPool.resourceServers, as <identifier>/<scope>"),
+                    );
+                }
+            }
+            for (j, f) in o.flows.iter().enumerate() {
+                if !["code", "implicit", "client_credentials"].contains(&f.as_str()) {
+                    out.push(p.at(
+                        &format!("{path}.oauth.flows[{j}]"),
+                        format!("unknown OAuth flow `{f}` (code, implicit, client_credentials)"),
+                    ));
+                }
+            }
+            for (j, u) in o.callback_urls.iter().enumerate() {
+                if !(u.starts_with("https://") || is_loopback_http(u)) || u.contains('#') || u.contains('*') {
+                    out.push(p.at(&format!("{path}.oauth.callbackUrls[{j}]"), format!("callback URL `{u}` must be an https URL without fragment or wildcard (http only for localhost or 127.0.0.1)")));
+                }
+            }
+        }
+        if let Some(tv) = &c.token_validity {
+            for (field, val, lo, hi) in [
+                ("access", &tv.access, 5, 24 * 60),
+                ("id", &tv.id, 5, 24 * 60),
+                ("refresh", &tv.refresh, 60, 3650 * 24 * 60),
+            ] {
+                if let Some(s) = val {
+                    match duration_minutes(s) {
+                        Some(m) if (lo..=hi).contains(&m) => {}
+                        Some(_) => out.push(p.at(
+                            &format!("{path}.tokenValidity.{field}"),
+                            format!("{field} token validity `{s}` is outside Cognito's limits"),
+                        )),
+                        None => out.push(p.at(
+                            &format!("{path}.tokenValidity.{field}"),
+                            format!("token validity `{s}` must be a number with m, h or d, e.g. 60m"),
+                        )),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A tenant with an identity provider gets its SSO client `<tenant>-sso` in its pool, next to
+/// the folder's clients: together at most Cognito's clients per pool.
+fn sso_client_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    let up = &pl.user_pool;
+    let mut sso_clients: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &folder.tenants {
+        let tv = &t.value;
+        let pool = match tv.isolation {
+            Isolation::Pooled => names::shared_pool(&pl.name),
+            Isolation::Silo => names::silo_pool(&pl.name, &tv.id),
+        };
+        if !tv.identity_providers.is_empty() {
+            // The tenant's SSO client `<tenant>-sso` sits in its pool next to the folder's clients.
+            let n = sso_clients.entry(pool.clone()).or_insert(up.app_clients.len());
+            *n += 1;
+            if *n == MAX_APP_CLIENTS + 1 {
+                out.push(
+                    t.at("identityProviders", format!("tenant `{}`'s SSO client `{}-sso` takes pool `{pool}` past Cognito's {MAX_APP_CLIENTS} app clients per pool", tv.id, tv.id))
+                        .hint("make some tenants silo (a pool each), or declare fewer app clients"),
+                );
+            }
+        }
+    }
+}
+
+/// An `http://` URL whose host is exactly `localhost` or `127.0.0.1` (any port): the only
+/// plain-http callback URLs Cognito accepts.
+fn is_loopback_http(u: &str) -> bool {
+    let Some(rest) = u.strip_prefix("http://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some(_) => return false,
+        None => authority,
+    };
+    host == "localhost" || host == "127.0.0.1"
 }
 
 #[cfg(test)]

@@ -22,20 +22,14 @@ use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveSco
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::{function_arn, RenderEnv};
-use crate::spec::model::{self, AuthorizerSpec};
-use crate::spec::Folder;
+use crate::spec::model::duration_minutes;
+use crate::spec::{model, Diagnostic, Folder};
 use crate::state::wiring::BEARER_JWT_EXPRESSION;
-pub use crate::state::wiring::{AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
 
-pub struct Authorizer;
+pub use crate::state::wiring::{AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 
-/// The folder's authorizer when it is wired (every kind of the wiring has instances): a
-/// Cognito one, or a Lambda one with its function.
-pub(super) fn wired(folder: &Folder) -> Option<&AuthorizerSpec> {
-    let spec = folder.platform.value.authorizer.as_ref()?;
-    (spec.auth_type == model::AuthorizerType::Cognito || spec.function.is_some()).then_some(spec)
-}
+pub struct Authorizer;
 
 pub const KIND: &str = "authorizer";
 
@@ -171,7 +165,7 @@ impl Kind for Authorizer {
     /// The folder's authorizer: a Lambda one (`TOKEN`, invoking the function) or a Cognito one
     /// trusting every desired pool.
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
-        let Some(spec) = wired(folder) else { return Ok(Vec::new()) };
+        let Some(spec) = folder.platform.value.wired_authorizer() else { return Ok(Vec::new()) };
         let RenderEnv { partition: p, region: r, account_id: a } = &ctx.env;
         let (auth_type, authorizer_uri, provider_arns, validation) = match &spec.function {
             Some(fs) if spec.auth_type == model::AuthorizerType::Lambda => {
@@ -413,6 +407,10 @@ impl Kind for Authorizer {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move { Err(AwsError::Other(format!("authorizer `{}`: tenantctl does not delete it", live.name))) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 /// The REST API's id (the parent's), which must be known by now.
@@ -450,6 +448,81 @@ async fn authorizers_named(aws: &Aws, api: &str, name: &str) -> Result<Vec<Strin
     }
     found.sort();
     Ok(found)
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The authorizer's own fields (`Kind::validate`): its cache, token use, identity source and
+/// type.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    if !(0..=3600).contains(&a.result_ttl_seconds) {
+        out.push(p.at("authorizer.resultTtlSeconds", "resultTtlSeconds must be 0..3600"));
+    } else if let Some((minutes, what)) = shortest_token_validity(&p.value.user_pool.app_clients) {
+        // A cached Allow must not outlive the token it was computed from.
+        let cap = minutes.saturating_mul(60);
+        if i64::from(a.result_ttl_seconds) > cap {
+            out.push(
+                p.at(
+                    "authorizer.resultTtlSeconds",
+                    format!(
+                        "resultTtlSeconds {} is longer than the {what} ({minutes} minutes = {} s): API Gateway would keep allowing an expired token from its cache",
+                        a.result_ttl_seconds, cap
+                    ),
+                )
+                .hint(format!("set resultTtlSeconds to at most {cap}")),
+            );
+        }
+    }
+    if a.token_use != "id" && a.token_use != "access" {
+        out.push(
+            p.at("authorizer.tokenUse", format!("tokenUse `{}` must be id or access", a.token_use.escape_debug())),
+        );
+    }
+    if a.name.is_empty() || a.rest_api.is_empty() {
+        out.push(p.at("authorizer", "authorizer needs a name and a restApi"));
+    }
+    if !a.identity_source.starts_with("method.request.") {
+        out.push(
+            p.at("authorizer.identitySource", "identitySource must look like method.request.header.Authorization"),
+        );
+    }
+    use crate::spec::model::AuthorizerType;
+    match (a.auth_type, &a.function) {
+        (AuthorizerType::Lambda, None) => out.push(p.at("authorizer", "a lambda authorizer needs `function`")),
+        (AuthorizerType::Cognito, Some(_)) => {
+            out.push(p.at("authorizer.function", "a cognito authorizer takes no `function`"))
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The shortest access or ID token validity of the app clients, in minutes, with what it is
+/// (Cognito's default is 60 minutes for both); None without clients.
+fn shortest_token_validity(clients: &[crate::spec::model::AppClientSpec]) -> Option<(i64, String)> {
+    const COGNITO_DEFAULT_MINUTES: i64 = 60;
+    let mut best: Option<(i64, String)> = None;
+    for c in clients {
+        let tv = c.token_validity.clone().unwrap_or_default();
+        for (kind, val) in [("access", &tv.access), ("ID", &tv.id)] {
+            let minutes = match val {
+                Some(s) => match duration_minutes(s) {
+                    Some(m) => m,
+                    None => continue, // reported by the pool rules
+                },
+                None => COGNITO_DEFAULT_MINUTES,
+            };
+            if best.as_ref().is_none_or(|(m, _)| minutes < *m) {
+                best = Some((minutes, format!("{kind} token validity of app client `{}`", c.name)));
+            }
+        }
+    }
+    best
 }
 
 #[cfg(test)]

@@ -11,17 +11,21 @@
 //! - Desired from the desired pools' states; observed with its pool (`World::insert_pool`;
 //!   `DescribeUserPool` carries the schema): no call of its own to read it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 
 use super::user_pool::{attribute_state, schema_attribute};
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{describe_pool, is_exists};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{field_changes, ItemRules, PlanError, Resource};
-use crate::spec::Folder;
+use crate::spec::model::AttributeType;
+use crate::spec::validate::re;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{AttributeState, Ids, Item, World, ATTRIBUTE_KIND};
 
 pub struct CustomAttribute;
@@ -183,6 +187,10 @@ impl Kind for CustomAttribute {
         async move { Err(AwsError::Other(format!("custom attribute `{}`: Cognito cannot remove it", live.name))) }
             .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 /// AddCustomAttributes found the attribute there: fine when the live one has the desired
@@ -201,4 +209,114 @@ async fn adopt(
     } else {
         Err(err)
     }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_CUSTOM_ATTRIBUTES: usize = 50;
+
+pub const MAX_ATTRIBUTE_NAME: usize = 20;
+
+fn attr_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[A-Za-z0-9_]+$")
+}
+
+/// What Cognito accepts of the custom attributes (`Kind::validate`), the tenant attribute
+/// among them.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let ta = &up.tenant_attribute;
+    let ta_full = format!("custom:{ta}");
+    let mut out = Vec::new();
+    if ta.is_empty() || ta.chars().count() > MAX_ATTRIBUTE_NAME || !attr_name_re().is_match(ta) {
+        out.push(p.at(
+            "userPool.tenantAttribute",
+            format!(
+                "tenant attribute `{}` must be 1-{MAX_ATTRIBUTE_NAME} characters of letters, digits and _",
+                ta.escape_debug()
+            ),
+        ));
+    }
+    if up.custom_attributes.len() + 1 > MAX_CUSTOM_ATTRIBUTES {
+        out.push(
+            p.at(
+                "userPool.customAttributes",
+                format!(
+                    "{} custom attributes plus the tenant attribute exceed Cognito's {MAX_CUSTOM_ATTRIBUTES} per pool",
+                    up.custom_attributes.len()
+                ),
+            )
+            .hint("custom attributes can never be removed from a pool; keep the list short"),
+        );
+    }
+    let mut names = HashMap::new();
+    for (i, a) in up.custom_attributes.iter().enumerate() {
+        let path = format!("userPool.customAttributes[{i}]");
+        let n = a.name.strip_prefix("custom:").unwrap_or(&a.name);
+        if n.chars().count() > MAX_ATTRIBUTE_NAME {
+            out.push(
+                p.at(
+                    &format!("{path}.name"),
+                    format!(
+                        "custom attribute name `{n}` is {} characters; Cognito allows {MAX_ATTRIBUTE_NAME}",
+                        n.chars().count()
+                    ),
+                )
+                .hint("choose a shorter name: custom attributes can never be renamed or removed"),
+            );
+        } else if n.is_empty() || !attr_name_re().is_match(n) {
+            out.push(p.at(
+                &format!("{path}.name"),
+                format!("custom attribute name `{}` must be letters, digits and _", n.escape_debug()),
+            ));
+        }
+        if let Some(prev) = names.insert(n.to_ascii_lowercase(), i) {
+            out.push(p.at(
+                &format!("{path}.name"),
+                format!("custom attribute `{n}` is declared twice (also customAttributes[{prev}])"),
+            ));
+        }
+        if n.eq_ignore_ascii_case(ta) {
+            if a.mutable {
+                out.push(
+                    p.at(&format!("{path}.mutable"), format!("the tenant attribute `{ta_full}` must be immutable"))
+                        .hint("a mutable tenant attribute lets a user move themselves into another tenant; remove this entry: tenantAttribute declares it, immutable"),
+                );
+            } else {
+                out.push(
+                    p.at(
+                        &format!("{path}.name"),
+                        format!("custom attribute `{n}` clashes with the tenant attribute `{ta_full}`"),
+                    )
+                    .hint("tenantAttribute declares it already; remove this entry or rename it"),
+                );
+            }
+        }
+        match a.attr_type {
+            AttributeType::String => {
+                if a.min.is_some() || a.max.is_some() {
+                    out.push(p.at(&path, format!("string attribute `{n}` takes minLength/maxLength, not min/max")));
+                }
+                let (lo, hi) = (a.min_length.unwrap_or(0), a.max_length.unwrap_or(2048));
+                if lo > hi || hi > 2048 {
+                    out.push(
+                        p.at(&path, format!("attribute `{n}`: length bounds {lo}..{hi} are invalid (at most 2048)")),
+                    );
+                }
+            }
+            AttributeType::Number => {
+                if a.min_length.is_some() || a.max_length.is_some() {
+                    out.push(p.at(&path, format!("number attribute `{n}` takes min/max, not minLength/maxLength")));
+                }
+                if let (Some(lo), Some(hi)) = (a.min, a.max) {
+                    if lo > hi {
+                        out.push(p.at(&path, format!("attribute `{n}`: min {lo} is above max {hi}")));
+                    }
+                }
+            }
+        }
+    }
+    out
 }

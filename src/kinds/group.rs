@@ -18,6 +18,7 @@ use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{names, tenant_roles};
 use crate::spec::model::Isolation;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 use crate::state::{Item, World};
 
@@ -251,6 +252,10 @@ impl Kind for Group {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 async fn list_groups(aws: &Aws, pool_id: &str) -> Result<Vec<(String, GroupState)>, AwsError> {
@@ -292,6 +297,55 @@ async fn get_groups(aws: &Aws, pool_id: &str, names: Vec<String>) -> Result<Vec<
         .try_collect()
         .await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_GROUP_NAME: usize = 128;
+
+/// Groups per user pool (Cognito quota, cannot be raised).
+pub const MAX_GROUPS_PER_POOL: usize = 10_000;
+
+/// What Cognito accepts of the groups (`Kind::validate`): a role's precedence, the groups
+/// of the shared pool.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    for (name, role) in &pl.roles {
+        let path = format!("roles.{name}");
+        if let Some(n) = role.precedence {
+            if n < 0 {
+                out.push(
+                    p.at(
+                        &format!("{path}.precedence"),
+                        format!("precedence {n} is negative; Cognito group precedence is a number >= 0"),
+                    )
+                    .hint("lower numbers win; use 0 for the highest precedence"),
+                );
+            }
+        }
+    }
+    group_count_rules(folder, &mut out);
+    out
+}
+
+/// The shared pool holds one group per pooled tenant and role: at most 10,000 (fixed quota).
+fn group_count_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    let mut count = 0usize;
+    for t in &folder.tenants {
+        if t.value.isolation == crate::spec::model::Isolation::Pooled {
+            count += t.value.roles.as_ref().map_or(pl.roles.len(), Vec::len);
+            if count > MAX_GROUPS_PER_POOL {
+                out.push(
+                    t.at("id", format!("tenant `{}` takes the shared pool past Cognito's {MAX_GROUPS_PER_POOL} groups per pool (one group per pooled tenant and role); the quota cannot be raised", t.value.id))
+                        .hint("make tenants silo (a pool each) or give pooled tenants fewer roles"),
+                );
+                return;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -25,10 +25,10 @@ use aws_sdk_iam::types::{EntityType, Tag};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::role_policy::{self, delete_role_policy, detach_role_policy};
-use super::{Desired, DesiredCtx, DesiredError, Kind, ObserveScope, Observed};
+use super::role_policy::{delete_role_policy, detach_role_policy};
+use super::{role_policy, Desired, DesiredCtx, DesiredError, Kind, ObserveScope, Observed};
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{
@@ -36,10 +36,9 @@ use crate::spec::desired::{
     TAG_PLATFORM,
 };
 use crate::spec::model::Platform;
-use crate::spec::Folder;
-use crate::state::Text;
+use crate::spec::validate::{arn_re, platform_re, role_re, tenant_id_problem};
+use crate::spec::{desired, Diagnostic, Folder};
 use crate::state::{canonical_policy, parse_policy_document, Ids, Item, RoleState, Tags, World};
-use serde_json::json;
 
 pub struct IamRole;
 
@@ -128,20 +127,14 @@ pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String
 // Desired
 // ---------------------------------------------------------------------------------------
 
-/// The desired roles' items (with their policies' when `policies`): the tenant roles, with
-/// their trust policy and inline policies canonical, and the authorizer's managed execution
-/// role.
-pub(super) fn desired_items(
-    folder: &Folder,
-    env: &RenderEnv,
-    policies: bool,
-) -> Result<Vec<(String, Item)>, DesiredError> {
+/// The desired roles' items: the tenant roles, with their trust policy canonical, and the
+/// authorizer's managed execution role (their inline policies are `role_policy`'s).
+fn desired_items(folder: &Folder, env: &RenderEnv) -> Result<Vec<(String, Item)>, DesiredError> {
     let mut out = Vec::new();
-    let managed = authorizer_role(folder, env);
-    for r in render_roles(folder, env, &[], policies)? {
+    let managed = authorizer_role(folder);
+    for r in render_roles(folder, env, &[], false)? {
         let mut st = r.state;
         st.trust_policy = canonical_policy(&st.trust_policy);
-        st.policies = st.policies.iter().map(|(k, v)| (k.clone(), canonical_policy(v))).collect();
         let mut role = items(&st);
         if let Some(m) = &managed {
             // Tenant roles trust it: IAM refuses a trust policy naming a role that does not
@@ -186,8 +179,8 @@ pub fn rendered(folder: &Folder, env: &RenderEnv, only: &[String]) -> Result<Vec
     render_roles(folder, env, only, true)
 }
 
-/// The tenant roles, with their rendered policies when `with_policies` (the templates are
-/// rendered for `role_policy`'s instances only).
+/// The tenant roles, with their rendered policies when `with_policies` (`render` prints
+/// them; the desired ones are `role_policy`'s instances).
 fn render_roles(
     folder: &Folder,
     env: &RenderEnv,
@@ -237,24 +230,12 @@ fn render_roles(
 }
 
 /// The managed execution role of the Lambda authorizer (when the folder names none).
-pub fn authorizer_role(folder: &Folder, env: &RenderEnv) -> Option<RoleState> {
+pub fn authorizer_role(folder: &Folder) -> Option<RoleState> {
     let pl = &folder.platform.value;
     let f = pl.authorizer.as_ref()?.function.as_ref()?;
     if f.role.is_some() {
         return None;
     }
-    let logs = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "Logs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [
-                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}", env.partition, env.region, env.account_id, f.name),
-                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}:*", env.partition, env.region, env.account_id, f.name)
-            ]
-        }]
-    });
     let trust = json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
@@ -269,34 +250,10 @@ pub fn authorizer_role(folder: &Folder, env: &RenderEnv) -> Option<RoleState> {
         permissions_boundary: None,
         trust_policy: canonical_policy(&trust),
         tags: platform_tags(pl),
-        policies: authorizer_policies(pl, env, canonical_policy(&logs)),
+        // Its inline policies are `role_policy`'s instances.
+        policies: BTreeMap::new(),
         attached_policies: BTreeSet::new(),
     })
-}
-
-/// The authorizer role's inline policies: `logs`, and with `apiUsage` (contract §1.6)
-/// `usage-plan-keys`: `apigateway:GET` on the key list of each tier's usage plan only (the
-/// authorizer reads its tenants' key values there at cold start), one statement per plan so
-/// that each names one plan id (a reference, known once the plan exists).
-fn authorizer_policies(pl: &Platform, env: &RenderEnv, logs: Value) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::from([("logs".to_string(), logs)]);
-    if pl.api_usage.is_some() && !pl.tiers.is_empty() {
-        let statements: Vec<Value> = pl
-            .tiers
-            .keys()
-            .map(|tier| {
-                let arn = Text::lit(format!("arn:{}:apigateway:{}::/usageplans/", env.partition, env.region))
-                    .id(crate::kinds::usage_plan::address(tier))
-                    .s("/keys");
-                json!({"Sid": format!("UsagePlanKeys{}", tier.to_ascii_uppercase()), "Effect": "Allow", "Action": "apigateway:GET", "Resource": arn})
-            })
-            .collect();
-        out.insert(
-            "usage-plan-keys".to_string(),
-            canonical_policy(&json!({"Version": "2012-10-17", "Statement": statements})),
-        );
-    }
-    out
 }
 
 impl ItemRules for IamRole {
@@ -330,7 +287,7 @@ impl Kind for IamRole {
 
     /// The tenant roles and the authorizer's managed execution role (see the module docs).
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
-        Ok(desired_items(folder, &ctx.env, false)?.into_iter().filter(|(_, i)| i.kind == KIND).collect())
+        desired_items(folder, &ctx.env)
     }
 
     /// The platform's managed roles with their policies (`role_policy`'s instances; a role's
@@ -572,6 +529,10 @@ impl Kind for IamRole {
             )
         }
         .boxed()
+    }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
     }
 }
 
@@ -848,6 +809,108 @@ fn tag_steps(set: &Tags, remove: &BTreeSet<String>) -> Vec<TagStep> {
         steps.push(TagStep::Tag(set.clone()));
     }
     steps
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_IAM_ROLE_NAME: usize = 64;
+
+pub const MAX_TRUST_POLICY: usize = 2_048;
+
+/// A character IAM accepts in a role description (CreateRole `Description` pattern).
+pub fn iam_description_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}')
+}
+
+/// What IAM accepts of a role (`Kind::validate`): `maxSessionDuration`, the description, the
+/// trust principals, the permissions boundary, and every tenant role's physical name.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    for (name, role) in &pl.roles {
+        let path = format!("roles.{name}");
+        if let Some(d) = role.max_session_duration {
+            if !(3600..=43200).contains(&d) {
+                out.push(
+                    p.at(
+                        &format!("{path}.maxSessionDuration"),
+                        format!("maxSessionDuration {d} is outside IAM's 3600..43200 seconds"),
+                    )
+                    .hint("use a number of seconds between 3600 (1 h) and 43200 (12 h)"),
+                );
+            }
+        }
+        if let Some(desc) = &role.description {
+            if desc.chars().count() > 1000 {
+                out.push(p.at(&format!("{path}.description"), "role description is over IAM's 1000 characters"));
+            }
+            // IAM CreateRole/UpdateRole `Description`: pattern [\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*
+            if let Some(c) = desc.chars().find(|c| !iam_description_char(*c)) {
+                out.push(
+                    p.at(
+                        &format!("{path}.description"),
+                        format!("role description contains `{}` (U+{:04X}), which IAM refuses: descriptions are Latin-1 only", c.escape_debug(), c as u32),
+                    )
+                    .hint("use plain Latin-1 text (no emoji, em dashes or curly quotes)"),
+                );
+            }
+        }
+    }
+    for (i, pr) in pl.trust.principals.iter().enumerate() {
+        if pr.contains('*') || pr.contains('?') || !arn_re().is_match(pr) {
+            out.push(
+                p.at(
+                    &format!("trust.principals[{i}]"),
+                    format!("trust principal `{}` must be a full IAM ARN without wildcards", pr.escape_debug()),
+                )
+                .hint("e.g. arn:aws:iam::123456789012:role/backend"),
+            );
+        }
+    }
+    if pl.trust.principals.is_empty() && pl.authorizer.is_none() {
+        out.push(
+            p.at("trust", "no trust principals: nothing could assume the tenant roles")
+                .hint("list the backend roles in trust.principals"),
+        );
+    }
+    if let Some(b) = &pl.permissions_boundary {
+        if !arn_re().is_match(b) || !b.contains(":policy/") {
+            out.push(p.at(
+                "permissionsBoundary",
+                format!("permissions boundary `{}` must be a managed policy ARN", b.escape_debug()),
+            ));
+        }
+    }
+    role_name_rules(folder, &mut out);
+    out
+}
+
+/// A tenant role's name `<platform>-<tenant>-<role>` fits IAM's limit (once the parts are
+/// valid: their own rules report them otherwise).
+fn role_name_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    for t in &folder.tenants {
+        let tv = &t.value;
+        if tenant_id_problem(&tv.id).is_some() || !platform_re().is_match(&pl.name) {
+            continue;
+        }
+        for role in desired::tenant_roles(pl, tv) {
+            if !role_re().is_match(role) {
+                continue;
+            }
+            let name = names::iam_role(&pl.name, &tv.id, role);
+            if name.len() > MAX_IAM_ROLE_NAME {
+                out.push(
+                    t.at(
+                        "id",
+                        format!("IAM role name `{name}` is {} characters; IAM allows {MAX_IAM_ROLE_NAME}", name.len()),
+                    )
+                    .hint("shorten the tenant id, the platform name or the role name; tenantctl never cuts names"),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

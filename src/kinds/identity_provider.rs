@@ -26,10 +26,12 @@
 //! - A provider's type cannot change (`UpdateIdentityProvider` has no type): a `replace`.
 //! - The provider goes with its pool (a silo pool's deletion removes its providers).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -37,10 +39,11 @@ use sha2::{Digest, Sha256};
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::diff_values;
-use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::model::{IdpType, PoolIdpType};
-use crate::spec::Folder;
+use crate::plan::{diff_values, FieldChange, ItemRules, PlanError, Resource};
+use crate::spec::desired::names;
+use crate::spec::model::{IdpType, Isolation, PoolIdpType};
+use crate::spec::validate::{env_name_re, re, role_re};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, World};
 
 pub struct IdentityProvider;
@@ -599,6 +602,304 @@ impl Kind for IdentityProvider {
             crate::aws::done_if_gone(out.map_err(|e| call_err("cognito-idp:DeleteIdentityProvider", e)))
         }
         .boxed()
+    }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_IDP_NAME: usize = 32;
+
+/// Identity providers per user pool (Cognito quota).
+pub const MAX_IDPS_PER_POOL: usize = 300;
+
+/// What Cognito accepts of the identity providers (`Kind::validate`, contract §1.4): the
+/// tenants' own, the pool's own, and the tenants' providers across tenants.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    tenant_provider_rules(folder, &mut out);
+    pool_provider_names(folder, &mut out);
+    pool_provider_fields(folder, &mut out);
+    across_tenants(folder, &mut out);
+    out
+}
+
+/// Each tenant's providers, one by one.
+fn tenant_provider_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    for t in &folder.tenants {
+        let tv = &t.value;
+        let ta_full = format!("custom:{}", pl.user_pool.tenant_attribute);
+        let mut idp_names = HashSet::new();
+        for (i, idp) in tv.identity_providers.iter().enumerate() {
+            let path = format!("identityProviders[{i}]");
+            let phys = format!("{}-{}", tv.id, idp.name);
+            if !role_re().is_match(&idp.name) {
+                out.push(t.at(
+                    &format!("{path}.name"),
+                    format!("identity provider name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", idp.name.escape_debug()),
+                ));
+            } else if phys.len() > MAX_IDP_NAME {
+                out.push(t.at(
+                    &format!("{path}.name"),
+                    format!("identity provider name `{phys}` is over Cognito's {MAX_IDP_NAME} characters"),
+                ));
+            }
+            if !idp_names.insert(&idp.name) {
+                out.push(t.at(&format!("{path}.name"), format!("identity provider `{}` is declared twice", idp.name)));
+            }
+            for (k, val) in &idp.attribute_mapping {
+                if *k == ta_full || *k == pl.user_pool.tenant_attribute {
+                    out.push(
+                        t.at(&format!("{path}.attributeMapping.{k}"), format!("mapping an IdP attribute onto the tenant attribute `{ta_full}` lets the IdP choose the tenant"))
+                            .hint("a federated user's tenant comes from the provider they sign in through; remove this mapping"),
+                    );
+                }
+                if val.is_empty() {
+                    out.push(
+                        t.at(&format!("{path}.attributeMapping.{k}"), "an attribute mapping needs a source attribute"),
+                    );
+                }
+            }
+            use crate::spec::model::IdpType;
+            match idp.idp_type {
+                IdpType::Oidc => {
+                    if !idp.issuer.as_deref().is_some_and(|i| i.starts_with("https://")) {
+                        out.push(t.at(path.as_str(), "an oidc provider needs an https `issuer`"));
+                    }
+                    if idp.client_id.is_none() {
+                        out.push(t.at(path.as_str(), "an oidc provider needs `clientId`"));
+                    }
+                }
+                IdpType::Saml => {
+                    if !idp.metadata_url.as_deref().is_some_and(|i| i.starts_with("https://")) {
+                        out.push(t.at(path.as_str(), "a saml provider needs an https `metadataUrl`"));
+                    }
+                }
+            }
+            if let Some(e) = &idp.client_secret_env {
+                if !env_name_re().is_match(e) {
+                    out.push(
+                        t.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")),
+                    );
+                }
+            }
+            if idp.idp_type == IdpType::Saml && idp.client_secret_env.is_some() {
+                out.push(t.at(&format!("{path}.clientSecretEnv"), "a saml provider takes no client secret"));
+            }
+        }
+    }
+}
+
+/// The pool's own providers: how many, and their names.
+fn pool_provider_names(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    // The pool's own providers.
+    if up.identity_providers.len() > MAX_IDPS_PER_POOL {
+        out.push(p.at(
+            "userPool.identityProviders",
+            format!("{} identity providers exceed Cognito's {MAX_IDPS_PER_POOL} per pool", up.identity_providers.len()),
+        ));
+    }
+    let mut pool_names: HashMap<String, usize> = HashMap::new();
+    for (i, idp) in up.identity_providers.iter().enumerate() {
+        let path = format!("userPool.identityProviders[{i}]");
+        let fixed = match idp.idp_type {
+            PoolIdpType::Google => Some("Google"),
+            PoolIdpType::Facebook => Some("Facebook"),
+            PoolIdpType::Amazon => Some("LoginWithAmazon"),
+            PoolIdpType::Apple => Some("SignInWithApple"),
+            PoolIdpType::Oidc | PoolIdpType::Saml => None,
+        };
+        match fixed {
+            Some(n) if idp.name != n => out.push(
+                p.at(
+                    &format!("{path}.name"),
+                    format!(
+                        "a {} provider is named `{n}` in Cognito, not `{}`",
+                        pool_idp_type_name(idp.idp_type),
+                        idp.name.escape_debug()
+                    ),
+                )
+                .hint(format!("name: {n}")),
+            ),
+            None => {
+                static R: OnceLock<Regex> = OnceLock::new();
+                if !re(&R, r"^[A-Za-z][A-Za-z0-9_.]{0,31}$").is_match(&idp.name)
+                    || ["Google", "Facebook", "LoginWithAmazon", "SignInWithApple", "COGNITO"]
+                        .contains(&idp.name.as_str())
+                {
+                    out.push(
+                        p.at(&format!("{path}.name"), format!("identity provider name `{}` must be 1-32 letters, digits, _ and . (no hyphen: `<tenant>-<name>` is a tenant's provider), and not a social provider's name", idp.name.escape_debug())),
+                    );
+                }
+            }
+            _ => {}
+        }
+        if let Some(prev) = pool_names.insert(idp.name.clone(), i) {
+            out.push(p.at(
+                &format!("{path}.name"),
+                format!("identity provider `{}` is declared twice (also identityProviders[{prev}])", idp.name),
+            ));
+        }
+    }
+}
+
+/// The pool's own providers: the fields each type takes.
+fn pool_provider_fields(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let ta = &up.tenant_attribute;
+    let ta_full = format!("custom:{ta}");
+    for (i, idp) in up.identity_providers.iter().enumerate() {
+        let path = format!("userPool.identityProviders[{i}]");
+        if let Some(e) = &idp.client_secret_env {
+            if !env_name_re().is_match(e) {
+                out.push(
+                    p.at(&format!("{path}.clientSecretEnv"), format!("`{e}` is not an environment variable name")),
+                );
+            }
+        }
+        let needs_client = idp.idp_type != PoolIdpType::Saml;
+        if needs_client && idp.client_id.as_deref().is_none_or(str::is_empty) {
+            out.push(p.at(path.as_str(), format!("a {} provider needs `clientId`", pool_idp_type_name(idp.idp_type))));
+        }
+        let needs_secret = matches!(
+            idp.idp_type,
+            PoolIdpType::Google | PoolIdpType::Facebook | PoolIdpType::Amazon | PoolIdpType::Apple
+        );
+        if needs_secret && idp.client_secret_env.is_none() {
+            out.push(
+                p.at(
+                    path.as_str(),
+                    format!(
+                        "a {} provider needs `clientSecretEnv`{}",
+                        pool_idp_type_name(idp.idp_type),
+                        if idp.idp_type == PoolIdpType::Apple { " (the variable holding the private key)" } else { "" }
+                    ),
+                )
+                .hint("name the environment variable that holds the secret at plan and apply"),
+            );
+        }
+        let https = |u: &Option<String>| u.as_deref().is_some_and(|i| i.starts_with("https://"));
+        if idp.idp_type == PoolIdpType::Oidc && !https(&idp.issuer) {
+            out.push(p.at(path.as_str(), "an oidc provider needs an https `issuer`"));
+        }
+        if idp.idp_type == PoolIdpType::Saml {
+            if !https(&idp.metadata_url) {
+                out.push(p.at(path.as_str(), "a saml provider needs an https `metadataUrl`"));
+            }
+            if idp.client_secret_env.is_some() {
+                out.push(p.at(&format!("{path}.clientSecretEnv"), "a saml provider takes no client secret"));
+            }
+        }
+        if idp.idp_type == PoolIdpType::Apple && (idp.team_id.is_none() || idp.key_id.is_none()) {
+            out.push(p.at(path.as_str(), "an apple provider needs `teamId` and `keyId`"));
+        }
+        if idp.idp_type != PoolIdpType::Oidc && idp.issuer.is_some() {
+            out.push(p.at(&format!("{path}.issuer"), "`issuer` is for oidc providers only"));
+        }
+        if idp.idp_type != PoolIdpType::Saml && idp.metadata_url.is_some() {
+            out.push(p.at(&format!("{path}.metadataUrl"), "`metadataUrl` is for saml providers only"));
+        }
+        if idp.idp_type != PoolIdpType::Apple && (idp.team_id.is_some() || idp.key_id.is_some()) {
+            out.push(p.at(path.as_str(), "`teamId` and `keyId` are for apple providers only"));
+        }
+        for (k, val) in &idp.attribute_mapping {
+            if *k == ta_full || k == ta {
+                out.push(
+                    p.at(&format!("{path}.attributeMapping.{k}"), format!("mapping an IdP attribute onto the tenant attribute `{ta_full}` lets the IdP choose the tenant"))
+                        .hint("a federated user's tenant is set by administrators (or comes from a tenant's own provider); remove this mapping"),
+                );
+            }
+            if val.is_empty() {
+                out.push(
+                    p.at(&format!("{path}.attributeMapping.{k}"), "an attribute mapping needs a source attribute"),
+                );
+            }
+        }
+    }
+}
+
+/// Tenant providers across tenants: one external identity provider (issuer or metadata URL)
+/// serves one tenant, a tenant has one, a pool holds a limited number, and physical names
+/// never meet the pool's own.
+fn across_tenants(folder: &Folder, out: &mut Vec<Diagnostic>) {
+    let pl = &folder.platform.value;
+    let up = &pl.user_pool;
+    let mut by_source: HashMap<String, (String, String)> = HashMap::new();
+    let mut per_pool: BTreeMap<String, usize> = BTreeMap::new();
+    for t in &folder.tenants {
+        let tv = &t.value;
+        let pool = match tv.isolation {
+            Isolation::Pooled => names::shared_pool(&pl.name),
+            Isolation::Silo => names::silo_pool(&pl.name, &tv.id),
+        };
+        *per_pool.entry(pool.clone()).or_insert(up.identity_providers.len()) += tv.identity_providers.len();
+        if per_pool[&pool] > MAX_IDPS_PER_POOL {
+            out.push(
+                t.at("identityProviders", format!("tenant `{}` takes pool `{pool}` past Cognito's {MAX_IDPS_PER_POOL} identity providers per pool (the pool's own {} and its tenants' providers)", tv.id, up.identity_providers.len()))
+                    .hint("make some tenants silo (a pool each), or declare fewer providers"),
+            );
+            per_pool.insert(pool.clone(), usize::MIN);
+        }
+        if tv.identity_providers.len() > 1 {
+            out.push(
+                t.at(
+                    "identityProviders[1].name",
+                    format!(
+                        "tenant `{}` declares {} identity providers; a tenant has one: its app client `{}-sso` is bound 1:1 to it",
+                        tv.id,
+                        tv.identity_providers.len(),
+                        tv.id
+                    ),
+                )
+                .hint("keep one provider per tenant (contract §1.4); federate further IdPs behind it"),
+            );
+        }
+        for (i, idp) in tv.identity_providers.iter().enumerate() {
+            let path = format!("identityProviders[{i}]");
+            let source = match idp.idp_type {
+                crate::spec::model::IdpType::Oidc => idp
+                    .issuer
+                    .clone()
+                    .map(|s| format!("{}|{}", s.trim_end_matches('/'), idp.client_id.clone().unwrap_or_default())),
+                crate::spec::model::IdpType::Saml => idp.metadata_url.clone(),
+            };
+            let phys = format!("{}-{}", tv.id, idp.name);
+            if let Some(source) = source {
+                if let Some((other, other_name)) = by_source.get(&source).filter(|(o, _)| *o != tv.id) {
+                    out.push(
+                        t.at(&format!("{path}.name"), format!("identity provider `{phys}` is the same provider as tenant `{other}`'s `{other_name}`: one provider would sign users in to two tenants"))
+                            .hint("each tenant federates with its own provider (its own issuer and client, or its own SAML metadata)"),
+                    );
+                } else {
+                    by_source.insert(source, (tv.id.clone(), phys.clone()));
+                }
+            }
+            if up.identity_providers.iter().any(|pi| pi.name == phys) {
+                out.push(t.at(
+                    &format!("{path}.name"),
+                    format!("identity provider `{phys}` is also the name of one of the pool's own providers"),
+                ));
+            }
+        }
+    }
+}
+
+fn pool_idp_type_name(t: crate::spec::model::PoolIdpType) -> &'static str {
+    use crate::spec::model::PoolIdpType::*;
+    match t {
+        Google => "google",
+        Facebook => "facebook",
+        Amazon => "amazon",
+        Apple => "apple",
+        Oidc => "oidc",
+        Saml => "saml",
     }
 }
 

@@ -15,12 +15,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -29,11 +31,13 @@ use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::{authorizer_exec_role_arn, platform_tags};
 use crate::spec::model::AuthorizerType;
-use crate::spec::Folder;
+use crate::spec::validate::{arn_re, re};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::partition::cognito_issuer;
-use crate::state::wiring::{DEFAULT_ROLE_PRECEDENCE, HANDLER};
-pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
+use crate::state::wiring::{usage_plan_address, DEFAULT_ROLE_PRECEDENCE, HANDLER};
 use crate::state::{Ids, Item, Tags, Text, World};
+
+pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
 
 pub struct LambdaFunction;
 
@@ -182,7 +186,7 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<Str
     // Contract §1.6: the tiers' usage plans, whose keys the authorizer reads at cold start (by
     // id, never their values: see `crate::kinds::usage_plan_key`).
     if pl.api_usage.is_some() && !pl.tiers.is_empty() {
-        let plans: Vec<Text> = pl.tiers.keys().map(|t| Text::default().id(super::usage_plan::address(t))).collect();
+        let plans: Vec<Text> = pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect();
         environment.insert("TENANTCTL_USAGE_PLANS".to_string(), join(plans));
         if let Some(ep) = jwks {
             environment.insert("TENANTCTL_APIGW_ENDPOINT".to_string(), ep.into());
@@ -394,7 +398,8 @@ impl Kind for LambdaFunction {
     /// when the zip is missing: [`ItemRules::check`] refuses the plan then).
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
         let pl = &folder.platform.value;
-        let Some(spec) = super::authorizer::wired(folder).filter(|s| s.auth_type == AuthorizerType::Lambda) else {
+        let Some(spec) = folder.platform.value.wired_authorizer().filter(|s| s.auth_type == AuthorizerType::Lambda)
+        else {
             return Ok(Vec::new());
         };
         let (Some(fs), Some(role)) = (&spec.function, authorizer_exec_role_arn(pl, &ctx.env)) else {
@@ -530,6 +535,10 @@ impl Kind for LambdaFunction {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move { Err(AwsError::Other(format!("lambda function `{}`: tenantctl does not delete it", live.name))) }
             .boxed()
+    }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
     }
 }
 
@@ -696,6 +705,52 @@ where
             _ => return Ok(s.arn),
         }
     }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_LAMBDA_NAME: usize = 64;
+
+/// What Lambda accepts of the authorizer's function (`Kind::validate`).
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    if let (AuthorizerType::Lambda, Some(f)) = (a.auth_type, &a.function) {
+        static R: OnceLock<Regex> = OnceLock::new();
+        if f.name.len() > MAX_LAMBDA_NAME || !re(&R, r"^[A-Za-z0-9_-]+$").is_match(&f.name) {
+            out.push(p.at(
+                "authorizer.function.name",
+                format!("function name `{}` must be 1-64 letters, digits, - and _", f.name.escape_debug()),
+            ));
+        }
+        if !(128..=10240).contains(&f.memory_mb) {
+            out.push(p.at("authorizer.function.memoryMb", "memoryMb must be 128..10240"));
+        }
+        if !(1..=30).contains(&f.timeout_seconds) {
+            out.push(p.at(
+                "authorizer.function.timeoutSeconds",
+                "an authorizer's timeoutSeconds must be 1..30 (API Gateway waits 29 s at most)",
+            ));
+        }
+        if let Some(r) = &f.role {
+            if !arn_re().is_match(r) || !r.contains(":role/") {
+                out.push(p.at("authorizer.function.role", "role must be an IAM role ARN"));
+            }
+        }
+        if f.code.contains("..") || f.code.starts_with('/') {
+            out.push(p.at("authorizer.function.code", "code is a path inside the config folder"));
+        }
+        if f.architecture != "x86_64" && f.architecture != "arm64" {
+            out.push(p.at(
+                "authorizer.function.architecture",
+                format!("architecture `{}` must be x86_64 or arm64", f.architecture.escape_debug()),
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -143,7 +143,10 @@ impl Kind for LambdaPermission {
     /// API Gateway's permission to invoke the folder's Lambda authorizer, from its authorizer
     /// only.
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
-        let Some(fs) = super::authorizer::wired(folder)
+        let Some(fs) = folder
+            .platform
+            .value
+            .wired_authorizer()
             .filter(|s| s.auth_type == AuthorizerType::Lambda)
             .and_then(|s| s.function.as_ref())
         else {

@@ -9,6 +9,9 @@
 //! observation then reads every method but `OPTIONS` (which browsers call for CORS preflight
 //! without credentials).
 
+use std::collections::HashSet;
+
+use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -19,10 +22,10 @@ use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveSco
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
 use crate::spec::model::AuthorizerType;
-use crate::spec::Folder;
-pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, Text, World};
-use aws_sdk_apigateway::types::Op as PatchOp;
+
+pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 
 pub struct MethodAuthKind;
 
@@ -170,7 +173,7 @@ impl Kind for MethodAuthKind {
     /// The methods the folder's authorizer guards (`methods: []`: every method, one instance
     /// that [`ItemRules::expand`] stands for them).
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
-        let Some(spec) = super::authorizer::wired(folder) else { return Ok(Vec::new()) };
+        let Some(spec) = folder.platform.value.wired_authorizer() else { return Ok(Vec::new()) };
         let lambda = spec.auth_type == AuthorizerType::Lambda;
         let auth = MethodAuth {
             authorization_type: if lambda { "CUSTOM" } else { "COGNITO_USER_POOLS" }.to_string(),
@@ -358,4 +361,35 @@ impl Kind for MethodAuthKind {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move { Err(AwsError::Other(format!("method {}: tenantctl does not delete methods", live.name))) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The guarded methods (`Kind::validate`): known HTTP methods, resource paths, each once.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    let mut seen = HashSet::new();
+    for (i, m) in a.methods.iter().enumerate() {
+        const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+        if !METHODS.contains(&m.method.as_str()) {
+            out.push(p.at(&format!("authorizer.methods[{i}].method"), format!("unknown HTTP method `{}`", m.method)));
+        }
+        if !m.path.starts_with('/') {
+            out.push(p.at(&format!("authorizer.methods[{i}].path"), "a resource path starts with /"));
+        }
+        if !seen.insert((m.path.clone(), m.method.clone())) {
+            out.push(
+                p.at(&format!("authorizer.methods[{i}]"), format!("method {} {} is listed twice", m.method, m.path)),
+            );
+        }
+    }
+    out
 }

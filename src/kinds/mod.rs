@@ -7,7 +7,7 @@
 //! in (`Item::tenant`, `Item::parent`), and how it is created, updated and deleted. Its
 //! instances live in `World::items`; `plan`, the engine, `destroy`, `--prune`, `--tenant`
 //! and `inventory` handle them through this registry, so adding a kind is: its module, one
-//! line in [`KINDS`], its fields in the spec model and validation.
+//! line in [`KINDS`], its fields in the spec model (their checks are its own, [`Kind::validate`]).
 //!
 //! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
 //! never changed), the function (`lambda_function`), its invoke permission
@@ -17,21 +17,19 @@
 //! Every resource tenantctl manages is here: the pools (`user_pool`) and what lives in them
 //! (`custom_attribute`, `group`, `resource_server`, `app_client`, `pool_domain`), the IAM
 //! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
-//! for any of them, and the engine executes only [`Op::Item`].
+//! for any of them, and the engine executes only [`Op::Item`](crate::plan::Op::Item).
 
 use std::collections::BTreeSet;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use tokio::sync::Mutex;
 
 use crate::aws::{Aws, AwsError};
 use crate::plan::quotas::AccountFigures;
-use crate::plan::{ItemRules, Op};
+use crate::plan::ItemRules;
 use crate::spec::desired::RenderEnv;
 use crate::spec::template::TemplateError;
-use crate::spec::Folder;
-use crate::state::refs::resolve_value;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, World};
 
 pub mod api_key;
@@ -58,6 +56,9 @@ pub mod usage_plan;
 pub mod usage_plan_key;
 pub mod usage_plan_stage;
 pub mod user_pool;
+
+mod registry;
+pub use registry::{desired, execute, observe, of, rules, scope, shows_tenant, KINDS};
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,18 +141,6 @@ impl DesiredCtx {
     pub fn of(env: RenderEnv) -> Self {
         DesiredCtx { env, code_sha256: None, jwks_endpoint: None }
     }
-
-    /// For a session: the code hash of the folder's authorizer function, and the emulator's
-    /// endpoint when `TENANTCTL_EMULATOR=1` (`endpoint` being the one tenantctl talks to); an
-    /// error names a wrong `TENANTCTL_EMULATOR` (read only when the folder has an authorizer).
-    pub fn for_session(folder: &Folder, env: RenderEnv, endpoint: Option<&str>) -> Result<Self, String> {
-        let Some(authorizer) = &folder.platform.value.authorizer else { return Ok(DesiredCtx::of(env)) };
-        let code = authorizer.function.as_ref();
-        let code_sha256 = code.and_then(|f| lambda_function::code_sha256(&folder.root.join(&f.code)));
-        let emulator = std::env::var(lambda_function::EMULATOR_ENV).ok();
-        let jwks_endpoint = lambda_function::jwks_endpoint(emulator.as_deref(), endpoint)?;
-        Ok(DesiredCtx { env, code_sha256, jwks_endpoint })
-    }
 }
 
 /// A desired instance that could not be built: a policy template that does not render.
@@ -221,6 +210,14 @@ pub trait Kind: ItemRules {
         Some(row)
     }
 
+    /// What this kind's part of the folder must satisfy beyond the folder-wide rules
+    /// (`spec::validate`): its problems, each at its file, line and column. `check::validate`
+    /// runs it for every kind before anything reads AWS.
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        let _ = folder;
+        Vec::new()
+    }
+
     /// Creates the instance; returns its physical id (empty: it has none of its own). `parent` is
     /// the id of `item.parent`.
     fn create<'a>(
@@ -262,156 +259,6 @@ pub(crate) fn fc(
 /// An optional string as a field value (`null` when absent).
 pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
     v.map_or(serde_json::Value::Null, |s| serde_json::json!(s))
-}
-
-/// The registry: every kind of the kind model, in observation order (a kind whose instances
-/// live in another kind's after that kind).
-pub static KINDS: &[&dyn Kind] = &[
-    &user_pool::UserPool,
-    &custom_attribute::CustomAttribute,
-    &iam_role::IamRole,
-    &role_policy::RolePolicy,
-    &resource_server::ResourceServer,
-    &app_client::AppClient,
-    &group::Group,
-    &pool_domain::PoolDomain,
-    &identity_provider::IdentityProvider,
-    &pool_alarm::PoolAlarm,
-    &rest_api::RestApi,
-    &authorizer::Authorizer,
-    &method_auth::MethodAuthKind,
-    &stage_deployment::StageDeployment,
-    &lambda_function::LambdaFunction,
-    &lambda_permission::LambdaPermission,
-    &trigger_permission::TriggerPermission,
-    // Contract §1.6 (tiers): after the REST API (their ids name it); the memberships after
-    // the plans and keys they join.
-    &api_key_source::ApiKeySource,
-    &usage_plan::UsagePlan,
-    &usage_plan_stage::UsagePlanStage,
-    &api_key::ApiKey,
-    &usage_plan_key::UsagePlanKey,
-];
-
-/// The kind of this name.
-pub fn of(kind: &str) -> Option<&'static dyn Kind> {
-    KINDS.iter().copied().find(|k| k.resource().as_str() == kind)
-}
-
-/// Every kind's planning rules (for `plan::plan_with`).
-pub fn rules() -> Vec<&'static dyn ItemRules> {
-    KINDS.iter().map(|k| k.rules()).collect()
-}
-
-/// The desired world: every kind's desired instances, in registry order.
-pub fn desired(folder: &Folder, ctx: &DesiredCtx) -> Result<World, DesiredError> {
-    let mut world = World::default();
-    for k in KINDS {
-        let items = k.desired(folder, ctx, &world)?;
-        world.items.extend(items);
-    }
-    Ok(world)
-}
-
-/// Reads every kind's live instances, in registry order (a `--tenant` session: only the named
-/// tenants', and nothing platform-wide).
-pub async fn observe(
-    aws: &Aws,
-    folder: &Folder,
-    desired: &World,
-    tenants: &[String],
-    adopt: bool,
-) -> Result<Observation, AwsError> {
-    let account = std::sync::Mutex::new(AccountNotes::default());
-    let mut world = World::default();
-    let mut ids = Ids::default();
-    for k in KINDS.iter().filter(|k| tenants.is_empty() || !k.platform_wide()) {
-        let scope = ObserveScope { folder, desired, tenants, adopt, observed: &world, ids: &ids, account: &account };
-        let found = k.observe(aws, &scope).await?;
-        for (address, item, id) in found {
-            if !id.is_empty() {
-                ids.set(address.clone(), id);
-            }
-            world.items.insert(address, item);
-        }
-    }
-    Ok(Observation { world, ids, account: account.into_inner().expect("account notes") })
-}
-
-/// Keeps only what a `--tenant` session of `tenants` plans: each kind says what it keeps
-/// ([`Kind::in_scope`]).
-pub fn scope(world: &mut World, tenants: &[String]) {
-    let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
-    let kept: BTreeSet<String> = world
-        .items
-        .iter()
-        .filter(|(address, i)| of(&i.kind).is_some_and(|k| k.in_scope(address, i, world, &keep)))
-        .map(|(address, _)| address.clone())
-        .collect();
-    world.items.retain(|address, _| kept.contains(address));
-}
-
-/// Whether `observed` shows that `tenant` exists in AWS ([`Kind::shows_tenant`]).
-pub fn shows_tenant(observed: &World, tenant: &str) -> bool {
-    observed
-        .items
-        .values()
-        .any(|i| i.tenant.as_deref() == Some(tenant) && of(&i.kind).is_some_and(|k| k.shows_tenant()))
-}
-
-/// Executes an [`Op::Item`] with its kind, keeping `ids` current.
-pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsError> {
-    let Op::Item { address, desired, live, replace, .. } = op else {
-        return Err(AwsError::Other(format!("not a kind-model change: {op:?}")));
-    };
-    let item = desired.as_ref().or(live.as_ref()).ok_or_else(|| AwsError::Other(format!("{address}: empty change")))?;
-    let kind = of(&item.kind).ok_or_else(|| AwsError::Other(format!("{address}: unknown kind `{}`", item.kind)))?;
-    let parent = match &item.parent {
-        Some(p) => Some(ids.lock().await.id(p).map(str::to_string).ok_or_else(|| {
-            AwsError::Other(format!("{address}: the id of `{p}`, which it lives in, is not known (was it created?)"))
-        })?),
-        None => None,
-    };
-    let parent = parent.as_deref();
-    let id = ids.lock().await.id(address).map(str::to_string);
-    let missing = || AwsError::Other(format!("{address}: its id is not known (observe first)"));
-    // References in the desired state, resolved with the ids known now (an earlier change
-    // of this apply may have created what they name).
-    let desired = match desired {
-        Some(d) => {
-            let (state, known) = resolve_value(&d.state, &*ids.lock().await);
-            if !known {
-                return Err(AwsError::Other(format!(
-                    "{address}: it names an id that is not known (a resource that was not created): {state}"
-                )));
-            }
-            Some(Item { state, ..d.clone() })
-        }
-        None => None,
-    };
-    let desired = &desired;
-    match (desired, live) {
-        (Some(d), None) => {
-            let id = kind.create(aws, d, parent).await?;
-            // An empty id: the kind's instances have none of their own (a custom attribute).
-            if !id.is_empty() {
-                ids.lock().await.set(address.clone(), id);
-            }
-        }
-        (Some(d), Some(o)) if *replace => {
-            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
-            ids.lock().await.remove(address);
-            let id = kind.create(aws, d, parent).await?;
-            ids.lock().await.set(address.clone(), id);
-        }
-        (Some(d), Some(o)) => kind.update(aws, d, o, id.as_deref().ok_or_else(missing)?, parent).await?,
-        (None, Some(o)) => {
-            kind.delete(aws, o, id.as_deref().ok_or_else(missing)?, parent).await?;
-            ids.lock().await.forget(address);
-        }
-        (None, None) => unreachable!("checked above"),
-    }
-    Ok(())
 }
 
 /// An item's state as its kind's typed struct.

@@ -33,6 +33,8 @@ use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{names, platform_tags, tenant_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::model::AlarmSpec;
+use crate::spec::validate::arn_re;
+use crate::spec::Diagnostic;
 use crate::spec::Folder;
 use crate::state::wiring::client_address;
 use crate::state::{Ids, Item, Tags, Text, World};
@@ -465,6 +467,58 @@ impl Kind for PoolAlarm {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// CloudWatch: an alarm on metric math holds at most 10 metrics.
+pub const MAX_ALARM_METRICS: usize = 10;
+
+/// The alarms' topic and settings (`Kind::validate`): CloudWatch's and Cognito's limits.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let up = &pl.user_pool;
+    let mut out = Vec::new();
+    if let Some(m) = &pl.monitoring {
+        if !arn_re().is_match(&m.sns_topic_arn) || !m.sns_topic_arn.contains(":sns:") {
+            out.push(
+                p.at("monitoring.snsTopicArn", format!("`{}` is not an SNS topic ARN", m.sns_topic_arn.escape_debug()))
+                    .hint("e.g. arn:aws:sns:us-east-1:123456789012:security-alerts"),
+            );
+        }
+        let clients = up.app_clients.len();
+        for (name, a, per_client) in [
+            ("signInThrottles", &m.alarms.sign_in_throttles, 1usize),
+            ("failedSignInRatio", &m.alarms.failed_sign_in_ratio, 2),
+        ] {
+            let Some(a) = a else { continue };
+            let path = format!("monitoring.alarms.{name}");
+            if !(60..=86_400).contains(&a.period_seconds) || a.period_seconds % 60 != 0 {
+                out.push(p.at(&format!("{path}.periodSeconds"), format!("periodSeconds {} must be a multiple of 60 between 60 and 86400 (Cognito publishes its metrics every 5 minutes)", a.period_seconds)));
+            }
+            if !a.threshold.is_finite() || a.threshold < 0.0 || (per_client == 2 && a.threshold >= 1.0) {
+                out.push(p.at(
+                    &format!("{path}.threshold"),
+                    if per_client == 2 {
+                        "a ratio threshold is at least 0 and below 1"
+                    } else {
+                        "a threshold is a number >= 0"
+                    },
+                ));
+            }
+            if clients == 0 {
+                out.push(p.at(&path, "the pool declares no app clients: Cognito publishes sign-in metrics per app client, so there is nothing to watch").hint("declare userPool.appClients, or drop this alarm"));
+            } else if clients * per_client > MAX_ALARM_METRICS {
+                out.push(p.at(&path, format!("{clients} app clients need {} metrics in one alarm; a CloudWatch metric-math alarm holds at most {MAX_ALARM_METRICS}", clients * per_client)));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

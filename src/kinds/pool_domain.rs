@@ -9,15 +9,20 @@
 //! - Observed with `DescribeUserPool` of each managed pool (its `Domain`), one call per pool,
 //!   only when the folder declares a domain. The physical id is the prefix itself.
 
+use std::sync::OnceLock;
+
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use regex::Regex;
 use serde_json::json;
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::names;
-use crate::spec::Folder;
+use crate::spec::model::Isolation;
+use crate::spec::validate::{platform_re, re, tenant_id_problem};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, World};
 
 pub struct PoolDomain;
@@ -165,4 +170,46 @@ impl Kind for PoolDomain {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_DOMAIN_PREFIX: usize = 63;
+
+/// What Cognito accepts of the domain prefix (`Kind::validate`), a silo pool's
+/// `<domain>-<tenant>` included.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let up = &pl.user_pool;
+    let mut out = Vec::new();
+    if let Some(d) = &up.domain {
+        static R: OnceLock<Regex> = OnceLock::new();
+        if !re(&R, r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$").is_match(d)
+            || d.contains("aws")
+            || d.contains("cognito")
+            || d.contains("amazon")
+        {
+            out.push(p.at("userPool.domain", format!("domain prefix `{d}` must be lowercase letters, digits and hyphens and may not contain aws, amazon or cognito")));
+        }
+    }
+    for t in &folder.tenants {
+        let tv = &t.value;
+        if tenant_id_problem(&tv.id).is_none() && platform_re().is_match(&pl.name) && tv.isolation == Isolation::Silo {
+            if let Some(d) = &pl.user_pool.domain {
+                let dom = names::silo_domain(d, &tv.id);
+                if dom.len() > MAX_DOMAIN_PREFIX {
+                    out.push(t.at(
+                        "id",
+                        format!("hosted UI domain prefix `{dom}` is over Cognito's {MAX_DOMAIN_PREFIX} characters"),
+                    ));
+                }
+            }
+        }
+    }
+    out
 }

@@ -7,18 +7,21 @@
 //! - Observed with `ListResourceServers` pages per managed pool. Its physical id is its
 //!   identifier.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
 
 use aws_sdk_cognitoidentityprovider::types::{ResourceServerScopeType, ResourceServerType};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::Folder;
+use crate::spec::validate::re;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, World};
 
 pub struct ResourceServer;
@@ -235,6 +238,10 @@ impl Kind for ResourceServer {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerState)>, AwsError> {
@@ -261,4 +268,74 @@ async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerSta
             _ => return Ok(out),
         }
     }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_RESOURCE_SERVERS: usize = 25;
+
+pub const MAX_SCOPES_PER_SERVER: usize = 100;
+
+fn scope_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[\x21\x23-\x2E\x30-\x5B\x5D-\x7E]+$")
+}
+
+/// What Cognito accepts of the resource servers and their scopes (`Kind::validate`).
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let mut out = Vec::new();
+    if up.resource_servers.len() > MAX_RESOURCE_SERVERS {
+        out.push(
+            p.at(
+                "userPool.resourceServers",
+                format!(
+                    "{} resource servers exceed Cognito's {MAX_RESOURCE_SERVERS} per pool",
+                    up.resource_servers.len()
+                ),
+            )
+            .hint("group scopes under fewer resource servers"),
+        );
+    }
+    let mut rs_ids = HashSet::new();
+    for (i, rs) in up.resource_servers.iter().enumerate() {
+        let path = format!("userPool.resourceServers[{i}]");
+        if !rs_ids.insert(rs.identifier.clone()) {
+            out.push(
+                p.at(&format!("{path}.identifier"), format!("resource server `{}` is declared twice", rs.identifier)),
+            );
+        }
+        if rs.identifier.is_empty()
+            || rs.identifier.len() > 256
+            || rs.identifier.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            out.push(p.at(
+                &format!("{path}.identifier"),
+                "resource server identifier must be 1-256 characters without spaces",
+            ));
+        }
+        if rs.scopes.len() > MAX_SCOPES_PER_SERVER {
+            out.push(
+                p.at(
+                    &format!("{path}.scopes"),
+                    format!("{} scopes exceed Cognito's {MAX_SCOPES_PER_SERVER} per resource server", rs.scopes.len()),
+                )
+                .hint("split the scopes across resource servers"),
+            );
+        }
+        let mut seen = HashSet::new();
+        for (j, s) in rs.scopes.iter().enumerate() {
+            if !scope_name_re().is_match(&s.name) || s.name.len() > 256 {
+                out.push(p.at(
+                    &format!("{path}.scopes[{j}].name"),
+                    format!("scope name `{}` is not valid", s.name.escape_debug()),
+                ));
+            }
+            if !seen.insert(&s.name) {
+                out.push(p.at(&format!("{path}.scopes[{j}].name"), format!("scope `{}` is declared twice", s.name)));
+            }
+        }
+    }
+    out
 }

@@ -82,7 +82,7 @@ impl Kind for RestApi {
 
     /// The REST API the folder's authorizer guards.
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
-        let Some(spec) = super::authorizer::wired(folder) else { return Ok(Vec::new()) };
+        let Some(spec) = folder.platform.value.wired_authorizer() else { return Ok(Vec::new()) };
         Ok(vec![(REST_API_ADDRESS.to_string(), item(&spec.rest_api))])
     }
 

@@ -18,9 +18,11 @@
 //! visible from the stage.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -28,9 +30,11 @@ use super::authorizer::rest_api_id;
 use super::{fc, method_auth, opt_json, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, ItemRules, Op, PlanError, PlanOptions, Resource};
-use crate::spec::Folder;
-pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
+use crate::spec::validate::re;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, World};
+
+pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
 
 pub struct StageDeployment;
 
@@ -172,7 +176,7 @@ impl Kind for StageDeployment {
     /// The stage the folder's authorizer names, if any (its deployment is planned by
     /// [`ItemRules::finish`]).
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
-        let Some(name) = super::authorizer::wired(folder).and_then(|s| s.stage.as_ref()) else {
+        let Some(name) = folder.platform.value.wired_authorizer().and_then(|s| s.stage.as_ref()) else {
             return Ok(Vec::new());
         };
         let stage = StageState { name: name.clone(), ..StageState::default() };
@@ -261,6 +265,10 @@ impl Kind for StageDeployment {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move { Err(AwsError::Other(format!("stage `{}`: tenantctl does not delete stages", live.name))) }.boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 /// Deploys the REST API to `stage`; returns the deployment's id.
@@ -276,4 +284,25 @@ async fn deploy(aws: &Aws, stage: &str, api: &str) -> Result<String, AwsError> {
         .await
         .map_err(|e| call_err("apigateway:CreateDeployment", e))?;
     Ok(out.id().unwrap_or_default().to_string())
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The stage's name (`Kind::validate`).
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let mut out = Vec::new();
+    let Some(a) = &p.value.authorizer else {
+        return out;
+    };
+    if let Some(stage) = &a.stage {
+        static S: OnceLock<Regex> = OnceLock::new();
+        if !re(&S, r"^[A-Za-z0-9_]{1,128}$").is_match(stage) {
+            out.push(p.at(
+                "authorizer.stage",
+                format!("stage name `{}` must be 1-128 letters, digits and _", stage.escape_debug()),
+            ));
+        }
+    }
+    out
 }

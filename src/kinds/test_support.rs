@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use super::DesiredCtx;
+use crate::check::load_valid;
 use crate::spec::desired::RenderEnv;
-use crate::spec::{load_valid, Folder, SpecErrors};
+use crate::spec::{Folder, SpecErrors};
 use crate::state::World;
 
 /// The AWS values the tests render with.

@@ -22,7 +22,7 @@ use super::lambda_permission::{state, statement, PermissionState};
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, Text, World};
 
 pub struct TriggerPermission;
@@ -190,6 +190,43 @@ impl Kind for TriggerPermission {
         async move { Err(AwsError::Other(format!("trigger permission `{}`: tenantctl does not delete it", live.name))) }
             .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The pool's triggers (`Kind::validate`): known triggers, each naming a function.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let up = &p.value.user_pool;
+    let mut out = Vec::new();
+    for (k, fnname) in &up.triggers {
+        const TRIGGERS: &[&str] = &[
+            "preSignUp",
+            "postConfirmation",
+            "preAuthentication",
+            "postAuthentication",
+            "preTokenGeneration",
+            "customMessage",
+            "defineAuthChallenge",
+            "createAuthChallenge",
+            "verifyAuthChallengeResponse",
+            "userMigration",
+        ];
+        if !TRIGGERS.contains(&k.as_str()) {
+            out.push(
+                p.at(&format!("userPool.triggers.{k}"), format!("unknown trigger `{k}`"))
+                    .hint(format!("one of {}", TRIGGERS.join(", "))),
+            );
+        }
+        if fnname.is_empty() || fnname.contains('*') {
+            out.push(p.at(&format!("userPool.triggers.{k}"), "a trigger names a Lambda function or its ARN"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@
 //!   `UntagResource` for tags; deleted (a tier no tenant uses any more, removed from the
 //!   folder) after its stages are detached.
 
+use std::sync::OnceLock;
+
 use aws_sdk_apigateway::types::{Op as PatchOp, QuotaPeriodType, QuotaSettings, ThrottleSettings};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::authorizer::patch;
@@ -23,7 +26,8 @@ use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{platform_tags, TAG_MANAGED, TAG_PLATFORM};
-use crate::spec::Folder;
+use crate::spec::validate::re;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, Tags, World};
 
 pub struct UsagePlan;
@@ -35,9 +39,9 @@ pub fn name(platform: &str, tier: &str) -> String {
     format!("{platform}-{tier}")
 }
 
-/// `platform/usage_plan/<tier>`
+/// `platform/usage_plan/<tier>` (`state::wiring::usage_plan_address`).
 pub fn address(tier: &str) -> String {
-    format!("platform/usage_plan/{tier}")
+    crate::state::wiring::usage_plan_address(tier)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -371,6 +375,10 @@ impl Kind for UsagePlan {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 /// The `UpdateUsagePlan` patch operations from `have` to `want` (throttle and quota).
@@ -406,6 +414,64 @@ pub fn plan_patch(have: &PlanState, want: &PlanState) -> Vec<aws_sdk_apigateway:
         (None, None) => {}
     }
     ops
+}
+
+// ---------------------------------------------------------------- validation
+
+/// Usage plans per account and Region (API Gateway quota, default).
+pub const MAX_USAGE_PLANS: usize = 300;
+
+/// What API Gateway accepts of the tiers' usage plans (`Kind::validate`, contract §1.6): names,
+/// throttles, quotas, how many.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    for (name, tier) in &pl.tiers {
+        let at = format!("tiers.{name}");
+        if !tier_name_re().is_match(name) {
+            out.push(p.at_key(&at, format!("tier name `{}` must match ^[a-z][a-z0-9]{{0,15}}$", name.escape_debug())));
+        }
+        if let Some(t) = &tier.throttle {
+            if !(t.rate_limit.is_finite() && t.rate_limit >= 0.0) {
+                out.push(p.at(&format!("{at}.throttle.rateLimit"), "rateLimit must be a number >= 0"));
+            }
+            if t.burst_limit < 0 {
+                out.push(p.at(&format!("{at}.throttle.burstLimit"), "burstLimit must be >= 0"));
+            }
+        }
+        if let Some(q) = &tier.quota {
+            if q.limit < 1 {
+                out.push(p.at(&format!("{at}.quota.limit"), "quota limit must be at least 1"));
+            }
+            let max_offset = match q.period {
+                crate::spec::model::QuotaPeriod::Day => 0,
+                crate::spec::model::QuotaPeriod::Week => 6,
+                crate::spec::model::QuotaPeriod::Month => 27,
+            };
+            if !(0..=max_offset).contains(&q.offset) {
+                out.push(p.at(
+                    &format!("{at}.quota.offset"),
+                    format!("quota offset for period {} must be 0..{max_offset}", q.period.aws_name()),
+                ));
+            }
+        }
+    }
+    if pl.tiers.len() > MAX_USAGE_PLANS {
+        out.push(
+            p.at("tiers", format!("{} tiers: each is a usage plan, and an account holds at most {MAX_USAGE_PLANS} usage plans per Region", pl.tiers.len()))
+                .hint("ask AWS to raise the usage plan quota, or use fewer tiers"),
+        );
+    }
+    if pl.api_usage.is_some() && pl.tiers.is_empty() {
+        out.push(p.at("apiUsage", "apiUsage needs `tiers`: each tier is a usage plan of the stage"));
+    }
+    out
+}
+
+fn tier_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[a-z][a-z0-9]{0,15}$")
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@ pub struct UsagePlanKey;
 
 pub const KIND: &str = "usage_plan_key";
 
+/// Usage plans one API key can be in (API Gateway quota): tenantctl puts a key in one.
+pub const MAX_PLANS_PER_KEY: usize = 10;
+
 /// `tenant/<tenant>/usage_plan_key`
 pub fn address(tenant: &str) -> String {
     format!("tenant/{tenant}/usage_plan_key")

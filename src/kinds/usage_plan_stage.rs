@@ -11,17 +11,21 @@
 //! - Created and deleted with `UpdateUsagePlan` `add`/`remove` `/apiStages`; it goes with its
 //!   plan (the plan's delete detaches every stage).
 
+use std::sync::OnceLock;
+
+use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 
 use super::authorizer::patch;
 use super::{typed, Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::Folder;
-use crate::state::wiring::{stage_address, REST_API_ADDRESS};
+use crate::spec::validate::re;
+use crate::spec::{Diagnostic, Folder};
+use crate::state::wiring::{stage_address, usage_plan_address, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
-use aws_sdk_apigateway::types::Op as PatchOp;
 
 pub struct UsagePlanStage;
 
@@ -105,7 +109,7 @@ impl Kind for UsagePlanStage {
             .tiers
             .keys()
             .map(|tier| {
-                let plan = super::usage_plan::address(tier);
+                let plan = usage_plan_address(tier);
                 let api_stage = Text::default().id(REST_API_ADDRESS).s(format!(":{}", usage.stage));
                 (address(&plan, &usage.stage), item(&plan, &usage.stage, api_stage, after.clone()))
             })
@@ -156,6 +160,10 @@ impl Kind for UsagePlanStage {
         }
         .boxed()
     }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
+    }
 }
 
 async fn attach(aws: &Aws, plan: &str, op: PatchOp, api_stage: &str) -> Result<(), AwsError> {
@@ -168,6 +176,38 @@ async fn attach(aws: &Aws, plan: &str, op: PatchOp, api_stage: &str) -> Result<(
         .await
         .map_err(|e| call_err("apigateway:UpdateUsagePlan", e))?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- validation
+
+/// The stage the usage plans meter (`Kind::validate`): its name, on the authorizer's REST API.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let mut out = Vec::new();
+    let Some(u) = &pl.api_usage else {
+        return out;
+    };
+    if !stage_name_re().is_match(&u.stage) {
+        out.push(p.at("apiUsage.stage", "stage name must be 1-128 letters, digits or _"));
+    }
+    if let Some(a) = &pl.authorizer {
+        if a.rest_api != u.rest_api {
+            out.push(
+                p.at(
+                    "apiUsage.restApi",
+                    format!("apiUsage.restApi `{}` is not the authorizer's REST API `{}`", u.rest_api, a.rest_api),
+                )
+                .hint("the guarded methods, whose callers are metered, are the authorizer's"),
+            );
+        }
+    }
+    out
+}
+
+fn stage_name_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    re(&R, r"^[A-Za-z0-9_]{1,128}$")
 }
 
 #[cfg(test)]

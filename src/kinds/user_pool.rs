@@ -25,18 +25,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::builders::LambdaConfigTypeBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, AliasAttributeType, AttributeDataType, DeletionProtectionType,
-    NumberAttributeConstraintsType, PasswordPolicyType, SchemaAttributeType, SoftwareTokenMfaConfigType,
-    StringAttributeConstraintsType, UserPoolMfaType, UserPoolPolicyType, UserPoolType, UsernameAttributeType,
-    UsernameConfigurationType,
-};
-use aws_sdk_cognitoidentityprovider::types::{
-    AdvancedSecurityModeType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
-    PreTokenGenerationVersionConfigType, UserPoolAddOnsType, UserPoolTierType,
+    AdminCreateUserConfigType, AdvancedSecurityModeType, AliasAttributeType, AttributeDataType, DeletionProtectionType,
+    LambdaConfigType, NumberAttributeConstraintsType, PasswordPolicyType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, SoftwareTokenMfaConfigType,
+    StringAttributeConstraintsType, UserPoolAddOnsType, UserPoolMfaType, UserPoolPolicyType, UserPoolTierType,
+    UserPoolType, UsernameAttributeType, UsernameConfigurationType,
 };
 use futures::future::BoxFuture;
-use futures::stream::{self, StreamExt, TryStreamExt};
-use futures::FutureExt;
+use futures::stream::{StreamExt, TryStreamExt};
+use futures::{stream, FutureExt};
 use serde_json::Value;
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
@@ -49,7 +46,8 @@ use crate::spec::desired::{
     names, platform_tags, tenant_tags, trigger_arn, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT,
 };
 use crate::spec::model::{AttributeType, Isolation, Mfa, Tenant, ThreatProtection};
-use crate::spec::Folder;
+use crate::spec::validate::{platform_re, tenant_id_problem};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{
     AttributeState, Ids, Item, PasswordState, PoolItemState, PoolSettings, PoolState, Tags, UsernamesState, World,
     POOL_KIND,
@@ -286,6 +284,10 @@ impl Kind for UserPool {
             delete_pool(aws, &live.name, id, force, false).await
         }
         .boxed()
+    }
+
+    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
+        folder_rules(folder)
     }
 }
 
@@ -1090,6 +1092,97 @@ fn usernames_state(p: &UserPoolType) -> UsernamesState {
         sign_in_with: p.username_attributes().iter().map(|a| a.as_str().to_string()).collect(),
         aliases: p.alias_attributes().iter().map(|a| a.as_str().to_string()).collect(),
     }
+}
+
+// ---------------------------------------------------------------- validation
+
+pub const MAX_POOL_NAME: usize = 128;
+
+/// What Cognito accepts of a pool's settings (`Kind::validate`): the sign-in attributes, the
+/// password policy, what the feature plan allows, a silo pool's name.
+fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
+    let p = &folder.platform;
+    let pl = &p.value;
+    let up = &pl.user_pool;
+    let mut out = Vec::new();
+    if let Some(u) = &up.usernames {
+        for (j, a) in u.sign_in_with.iter().enumerate() {
+            if !["email", "phone_number"].contains(&a.as_str()) {
+                out.push(
+                    p.at(
+                        &format!("userPool.usernames.signInWith[{j}]"),
+                        format!("`{a}` cannot be a sign-in attribute"),
+                    )
+                    .hint("signInWith takes email and/or phone_number ([] for free user names)"),
+                );
+            }
+        }
+        for (j, a) in u.aliases.iter().enumerate() {
+            if !["email", "phone_number", "preferred_username"].contains(&a.as_str()) {
+                out.push(
+                    p.at(&format!("userPool.usernames.aliases[{j}]"), format!("`{a}` cannot be an alias"))
+                        .hint("aliases take email, phone_number and/or preferred_username"),
+                );
+            }
+        }
+        if !u.aliases.is_empty() && !u.sign_in_with.is_empty() {
+            out.push(
+                p.at(
+                    "userPool.usernames.aliases",
+                    "aliases need free user names: Cognito refuses AliasAttributes next to UsernameAttributes",
+                )
+                .hint("set `signInWith: []` to use aliases, or drop `aliases`"),
+            );
+        }
+    }
+    let pp = &up.password_policy;
+    if !(6..=99).contains(&pp.min_length) {
+        out.push(p.at("userPool.passwordPolicy.minLength", "minLength must be 6..99"));
+    }
+    if !(0..=365).contains(&pp.temporary_password_validity_days) {
+        out.push(p.at(
+            "userPool.passwordPolicy.temporaryPasswordValidityDays",
+            "temporaryPasswordValidityDays must be 0..365",
+        ));
+    }
+    // What the feature plan allows (Cognito's feature plans): threat protection needs plus;
+    // a pre-token-generation trigger (event version 2) needs essentials or plus. An absent
+    // plan is Cognito's default, essentials.
+    let plan = up.feature_plan.unwrap_or(crate::spec::model::FeaturePlan::Essentials);
+    let plan_name = format!("{plan:?}").to_lowercase();
+    if up.threat_protection != crate::spec::model::ThreatProtection::Off
+        && plan != crate::spec::model::FeaturePlan::Plus
+    {
+        out.push(
+            p.at(
+                "userPool.threatProtection",
+                format!(
+                    "threat protection `{}` needs the plus feature plan; userPool.featurePlan is {plan_name}",
+                    format!("{:?}", up.threat_protection).to_lowercase()
+                ),
+            )
+            .hint("set userPool.featurePlan: plus, or threatProtection: off"),
+        );
+    }
+    if up.triggers.contains_key("preTokenGeneration") && plan == crate::spec::model::FeaturePlan::Lite {
+        out.push(
+            p.at(
+                "userPool.triggers.preTokenGeneration",
+                format!("a pre-token-generation trigger (event version 2) needs the essentials or plus feature plan; userPool.featurePlan is {plan_name}"),
+            )
+            .hint("set userPool.featurePlan: essentials (or plus)"),
+        );
+    }
+    for t in &folder.tenants {
+        let tv = &t.value;
+        if tenant_id_problem(&tv.id).is_none() && platform_re().is_match(&pl.name) && tv.isolation == Isolation::Silo {
+            let pool = names::silo_pool(&pl.name, &tv.id);
+            if pool.len() > MAX_POOL_NAME {
+                out.push(t.at("id", format!("pool name `{pool}` is over Cognito's {MAX_POOL_NAME} characters")));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -210,6 +210,48 @@ pub fn statements(doc: &Value) -> Vec<&Value> {
     }
 }
 
+/// One statement of a template, as the rules read it.
+struct Statement<'a> {
+    /// `statement `<Sid>`` or `statement <index>`, for messages.
+    sid: String,
+    /// `"<Sid>"`, to point at the statement.
+    sid_needle: Option<String>,
+    value: &'a Value,
+    actions: Vec<String>,
+    resources: Vec<String>,
+    condition: Option<&'a Value>,
+    /// Every resource names the tenant.
+    res_scoped: bool,
+}
+
+impl<'a> Statement<'a> {
+    fn of(i: usize, st: &'a Value) -> Statement<'a> {
+        let resources = strings(st.get("Resource"));
+        Statement {
+            sid: st
+                .get("Sid")
+                .and_then(Value::as_str)
+                .map(|s| format!("statement `{s}`"))
+                .unwrap_or_else(|| format!("statement {i}")),
+            sid_needle: st.get("Sid").and_then(Value::as_str).map(|s| format!("\"{s}\"")),
+            value: st,
+            actions: strings(st.get("Action")),
+            res_scoped: !resources.is_empty() && resources.iter().all(|r| TENANT_MARKERS.iter().any(|m| r.contains(m))),
+            resources,
+            condition: st.get("Condition"),
+        }
+    }
+
+    fn allows(&self) -> bool {
+        self.value.get("Effect").and_then(Value::as_str) == Some("Allow")
+    }
+
+    /// The condition's operators, when it is an object.
+    fn operators(&self) -> Option<&'a serde_json::Map<String, Value>> {
+        self.condition.and_then(Value::as_object)
+    }
+}
+
 /// Lints one template. An empty result means the template passes.
 pub fn lint(doc: &Value) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -222,260 +264,295 @@ pub fn lint(doc: &Value) -> Vec<Finding> {
         });
     }
     for (i, st) in statements(doc).into_iter().enumerate() {
-        let sid = st
-            .get("Sid")
-            .and_then(Value::as_str)
-            .map(|s| format!("statement `{s}`"))
-            .unwrap_or_else(|| format!("statement {i}"));
-        let sid_needle = st.get("Sid").and_then(Value::as_str).map(|s| format!("\"{s}\""));
-        let allow = st.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let actions = strings(st.get("Action"));
-        let resources = strings(st.get("Resource"));
-        let condition = st.get("Condition");
-
-        for a in &actions {
-            if a.contains("${") {
-                out.push(Finding {
-                    rule: "variable-in-action",
-                    message: format!("{sid}: policy variable in Action `{a}`"),
-                    hint: "IAM allows policy variables only in Resource and Condition values".into(),
-                    needle: format!("\"{a}\""),
-                });
-            }
-        }
-        if !allow {
+        let st = Statement::of(i, st);
+        variable_in_action(&st, &mut out);
+        if !st.allows() {
             continue;
         }
-        for key in ["NotAction", "NotResource"] {
-            if st.get(key).is_some() {
-                out.push(Finding {
-                    rule: "allow-with-not",
-                    message: format!("{sid}: `Allow` with `{key}` grants everything not listed"),
-                    hint: "list the actions and resources the role may use instead".into(),
-                    needle: format!("\"{key}\""),
-                });
-            }
+        allow_with_not(&st, &mut out);
+        action_rules(&st, &mut out);
+        if let Some(ops) = st.operators() {
+            scan_with_leading_keys(&st, ops, &mut out);
+            forallvalues_without_null(&st, ops, &mut out);
         }
-        let cond_scoped = condition.is_some_and(mentions_tenant);
-        let res_scoped =
-            !resources.is_empty() && resources.iter().all(|r| TENANT_MARKERS.iter().any(|m| r.contains(m)));
-
-        for a in &actions {
-            let svc = service(a);
-            if a == "*" || svc == "*" {
-                out.push(Finding {
-                    rule: "action-star",
-                    message: format!("{sid}: `Action: \"{a}\"` allows every action of every service"),
-                    hint: "list the actions the role needs".into(),
-                    needle: format!("\"{a}\""),
-                });
-                continue;
-            }
-            if svc.eq_ignore_ascii_case("iam")
-                && a.contains('*')
-                && ["iam:PassRole", "iam:PutRolePolicy", "iam:CreateRole"].iter().any(|x| glob_match(a, x))
-            {
-                out.push(Finding {
-                    rule: "iam-star",
-                    message: format!("{sid}: `{a}` lets a tenant role administer IAM"),
-                    hint: "tenant roles must not manage IAM; drop the iam actions".into(),
-                    needle: format!("\"{a}\""),
-                });
-                continue;
-            }
-            let escalation = glob_match(a, "iam:PassRole") || glob_match(a, "sts:AssumeRole");
-            if escalation && resources.iter().any(|r| r == "*") {
-                out.push(Finding {
-                    rule: "escalation-on-star",
-                    message: format!("{sid}: `{a}` on `Resource: \"*\"` lets a tenant role become any role"),
-                    hint: "name the exact role ARNs, scoped to this tenant".into(),
-                    needle: format!("\"{a}\""),
-                });
-                continue;
-            }
-            if is_data_action(a) && !cond_scoped && !res_scoped {
-                let star = resources.iter().any(|r| r == "*");
-                out.push(Finding {
-                    rule: "unscoped-data",
-                    message: if star {
-                        format!("{sid}: `Resource: \"*\"` on the data action `{a}` without a `${{aws:PrincipalTag/tenant_id}}` condition reaches every tenant's data")
-                    } else {
-                        format!("{sid}: the data action `{a}` is not scoped to the tenant (no `${{aws:PrincipalTag/tenant_id}}` in its resources or conditions)")
-                    },
-                    hint: if svc.eq_ignore_ascii_case("dax") {
-                        "DAX does not enforce DynamoDB's item-level conditions: give each tenant its own cluster and name it in the Resource (e.g. `arn:aws:dax:{{aws.region}}:{{aws.accountId}}:cache/{{tenant.id}}`)".into()
-                    } else {
-                        "scope the statement by ${aws:PrincipalTag/tenant_id} in the Resource (e.g. an S3 prefix) or a Condition (e.g. dynamodb:LeadingKeys)".into()
-                    },
-                    needle: sid_needle.clone().unwrap_or_else(|| format!("\"{a}\"")),
-                });
-                break;
-            }
+        resource_prefix_collisions(&st, &mut out);
+        if let Some(ops) = st.operators() {
+            condition_prefix_collisions(&st, ops, &mut out);
+            listing_tenant_parents(&st, ops, &mut out);
         }
+    }
+    out
+}
 
-        if let Some(Value::Object(ops)) = condition {
-            let leading_keys = ops.values().any(|m| {
-                m.as_object().is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case("dynamodb:LeadingKeys")))
+/// `variable-in-action`: IAM takes policy variables in Resource and Condition values only.
+fn variable_in_action(st: &Statement<'_>, out: &mut Vec<Finding>) {
+    let sid = &st.sid;
+    for a in &st.actions {
+        if a.contains("${") {
+            out.push(Finding {
+                rule: "variable-in-action",
+                message: format!("{sid}: policy variable in Action `{a}`"),
+                hint: "IAM allows policy variables only in Resource and Condition values".into(),
+                needle: format!("\"{a}\""),
             });
-            if leading_keys {
-                for a in &actions {
-                    if glob_match(a, "dynamodb:Scan") {
-                        out.push(Finding {
-                            rule: "scan-with-leading-keys",
-                            message: format!("{sid}: `{a}` in a statement scoped by dynamodb:LeadingKeys: Scan reads every partition, so the leading-key condition does not confine it"),
-                            hint: "list the item actions (GetItem, Query, PutItem...) instead of dynamodb:* or Scan".into(),
-                            needle: format!("\"{a}\""),
-                        });
-                    }
-                }
-            }
-            let null_guarded: Vec<String> = ops
-                .iter()
-                .filter(|(op, _)| op.as_str() == "Null")
-                .filter_map(|(_, m)| m.as_object())
-                .flat_map(|m| {
-                    m.iter()
-                        .filter(|(_, v)| v.as_str() == Some("false") || v == &&Value::Bool(false))
-                        .map(|(k, _)| k.to_ascii_lowercase())
-                })
-                .collect();
-            for (op, m) in ops {
-                if !op.starts_with("ForAllValues:") {
-                    continue;
-                }
-                for (key, vals) in m.as_object().into_iter().flatten() {
-                    if null_guarded.contains(&key.to_ascii_lowercase()) {
-                        continue;
-                    }
-                    // The Null guard matters where this condition is what scopes the tenant.
-                    // Limiting another key (aws:TagKeys, dynamodb:Attributes) in a statement
-                    // scoped by the tenant elsewhere is AWS's idiom, and a Null guard there
-                    // would deny every call without tags or attribute lists.
-                    let scopes_tenant = mentions_tenant(vals);
-                    let scoped_elsewhere = res_scoped
-                        || ops.iter().any(|(op2, m2)| {
-                            m2.as_object().is_some_and(|m2| {
-                                m2.iter().any(|(k2, v2)| (op2 != op || k2 != key) && mentions_tenant(v2))
-                            })
-                        });
-                    if scopes_tenant || !scoped_elsewhere {
-                        out.push(Finding {
-                            rule: "forallvalues-without-null",
-                            message: if scopes_tenant {
-                                format!("{sid}: `{op}` on `{key}` under Allow is true when the key is absent, and it is what scopes this statement to the tenant")
-                            } else {
-                                format!("{sid}: `{op}` on `{key}` under Allow is true when the key is absent, and nothing else scopes this statement to the tenant")
-                            },
-                            hint: "add a `\"Null\": {\"<key>\": \"false\"}` condition for the same key".into(),
-                            needle: format!("\"{op}\""),
-                        });
-                    }
-                }
-            }
         }
+    }
+}
 
-        // Prefix collisions: a tenant value that a longer tenant id also matches.
-        for r in &resources {
-            if let Some(at) = open_tenant_value(r, true, false) {
-                let delim = if r.starts_with("arn:aws:s3") || r.contains(":s3:::") { "/" } else { "_" };
-                out.push(Finding {
-                    rule: "tenant-prefix-collision",
-                    message: format!(
-                        "{sid}: in the resource `{r}` the tenant value is followed by {}, so tenant `beta`'s pattern also matches tenant `beta-co`'s resources",
-                        follower(&r[at..])
-                    ),
-                    hint: format!(
-                        "end the tenant value with a character no tenant id contains (ids are a-z, 0-9 and `-`), e.g. `{}`",
-                        delimited(r, at, delim)
-                    ),
-                    needle: format!("\"{r}\""),
-                });
-            }
+/// `allow-with-not`: `Allow` with `NotAction` or `NotResource`.
+fn allow_with_not(st: &Statement<'_>, out: &mut Vec<Finding>) {
+    let sid = &st.sid;
+    for key in ["NotAction", "NotResource"] {
+        if st.value.get(key).is_some() {
+            out.push(Finding {
+                rule: "allow-with-not",
+                message: format!("{sid}: `Allow` with `{key}` grants everything not listed"),
+                hint: "list the actions and resources the role may use instead".into(),
+                needle: format!("\"{key}\""),
+            });
         }
-        if let Some(Value::Object(ops)) = condition {
-            for (op, m) in ops {
-                let Some((like, if_exists)) = positive_string_op(op) else { continue };
-                for (key, vals) in m.as_object().into_iter().flatten() {
-                    let s3_prefix = key.eq_ignore_ascii_case("s3:prefix");
-                    if !like && !s3_prefix {
-                        continue; // exact equality: `beta` never equals `beta-co`
-                    }
-                    for v in strings(Some(vals)) {
-                        let Some(at) = open_tenant_value(&v, like, s3_prefix) else { continue };
-                        let (delim, what) = if s3_prefix {
-                            ("/", "keys (s3:prefix is a prefix: it lists every longer key)")
-                        } else if key.eq_ignore_ascii_case("dynamodb:LeadingKeys") {
-                            ("#", "items")
-                        } else {
-                            ("_", "values")
-                        };
-                        let mut hint = format!(
-                            "end the tenant value with a character no tenant id contains (ids are a-z, 0-9 and `-`), e.g. `{}`",
-                            delimited(&v, at, delim)
-                        );
-                        if !s3_prefix {
-                            hint.push_str(&format!(", or compare the exact value with StringEquals (`\"{key}\": [\"${{aws:PrincipalTag/tenant_id}}\"]`)"));
-                        }
-                        out.push(Finding {
-                            rule: "tenant-prefix-collision",
-                            message: format!(
-                                "{sid}: `{op}` `{key}` value `{v}`: the tenant value is followed by {}, so tenant `beta` also reaches tenant `beta-co`'s {what}",
-                                follower(&v[at..])
-                            ),
-                            hint,
-                            needle: format!("\"{v}\""),
-                        });
-                    }
-                    if s3_prefix && if_exists && mentions_tenant(vals) {
-                        out.push(Finding {
-                            rule: "list-all-tenants",
-                            message: format!("{sid}: `{op}` on s3:prefix is true for a request without a prefix, which lists the whole bucket: every tenant's folders"),
-                            hint: format!("use `{}` without IfExists: a listing without a prefix must not be allowed", op.trim_end_matches("IfExists")),
-                            needle: format!("\"{op}\""),
-                        });
-                    }
-                }
-            }
-            // Listing the parent of the tenant folders (or the bucket root) shows every tenant's folder names.
-            let prefixes: Vec<(bool, String)> = ops
-                .iter()
-                .filter_map(|(op, m)| Some((positive_string_op(op)?.0, m.as_object()?)))
-                .flat_map(|(like, m)| {
-                    m.iter()
-                        .filter(|(k, _)| k.eq_ignore_ascii_case("s3:prefix"))
-                        .flat_map(move |(_, v)| strings(Some(v)).into_iter().map(move |s| (like, s)))
-                })
-                .collect();
-            let tenant_folders: Vec<&str> = prefixes
-                .iter()
-                .filter_map(|(_, v)| TENANT_MARKERS.iter().filter_map(|m| v.find(m)).min().map(|i| &v[..i]))
-                .collect();
-            for (like, v) in &prefixes {
-                if mentions_tenant(&Value::String(v.clone())) {
-                    continue;
-                }
-                let Some(parent) = tenant_folders.iter().find(|p| {
-                    if *like {
-                        (0..=p.len()).filter(|&k| p.is_char_boundary(k)).any(|k| glob_match(v, &p[..k]))
-                    } else {
-                        p.starts_with(v.as_str())
-                    }
-                }) else {
-                    continue;
-                };
+    }
+}
+
+/// The actions: `action-star`, `iam-star`, `escalation-on-star`, `unscoped-data` (the first
+/// that applies to an action; `unscoped-data` once per statement).
+fn action_rules(st: &Statement<'_>, out: &mut Vec<Finding>) {
+    let (sid, sid_needle, resources) = (&st.sid, &st.sid_needle, &st.resources);
+    let cond_scoped = st.condition.is_some_and(mentions_tenant);
+    let res_scoped = st.res_scoped;
+    for a in &st.actions {
+        let svc = service(a);
+        if a == "*" || svc == "*" {
+            out.push(Finding {
+                rule: "action-star",
+                message: format!("{sid}: `Action: \"{a}\"` allows every action of every service"),
+                hint: "list the actions the role needs".into(),
+                needle: format!("\"{a}\""),
+            });
+            continue;
+        }
+        if svc.eq_ignore_ascii_case("iam")
+            && a.contains('*')
+            && ["iam:PassRole", "iam:PutRolePolicy", "iam:CreateRole"].iter().any(|x| glob_match(a, x))
+        {
+            out.push(Finding {
+                rule: "iam-star",
+                message: format!("{sid}: `{a}` lets a tenant role administer IAM"),
+                hint: "tenant roles must not manage IAM; drop the iam actions".into(),
+                needle: format!("\"{a}\""),
+            });
+            continue;
+        }
+        let escalation = glob_match(a, "iam:PassRole") || glob_match(a, "sts:AssumeRole");
+        if escalation && resources.iter().any(|r| r == "*") {
+            out.push(Finding {
+                rule: "escalation-on-star",
+                message: format!("{sid}: `{a}` on `Resource: \"*\"` lets a tenant role become any role"),
+                hint: "name the exact role ARNs, scoped to this tenant".into(),
+                needle: format!("\"{a}\""),
+            });
+            continue;
+        }
+        if is_data_action(a) && !cond_scoped && !res_scoped {
+            let star = resources.iter().any(|r| r == "*");
+            out.push(Finding {
+                rule: "unscoped-data",
+                message: if star {
+                    format!("{sid}: `Resource: \"*\"` on the data action `{a}` without a `${{aws:PrincipalTag/tenant_id}}` condition reaches every tenant's data")
+                } else {
+                    format!("{sid}: the data action `{a}` is not scoped to the tenant (no `${{aws:PrincipalTag/tenant_id}}` in its resources or conditions)")
+                },
+                hint: if svc.eq_ignore_ascii_case("dax") {
+                    "DAX does not enforce DynamoDB's item-level conditions: give each tenant its own cluster and name it in the Resource (e.g. `arn:aws:dax:{{aws.region}}:{{aws.accountId}}:cache/{{tenant.id}}`)".into()
+                } else {
+                    "scope the statement by ${aws:PrincipalTag/tenant_id} in the Resource (e.g. an S3 prefix) or a Condition (e.g. dynamodb:LeadingKeys)".into()
+                },
+                needle: sid_needle.clone().unwrap_or_else(|| format!("\"{a}\"")),
+            });
+            break;
+        }
+    }
+}
+
+/// `scan-with-leading-keys`: Scan is not confined by `dynamodb:LeadingKeys`.
+fn scan_with_leading_keys(st: &Statement<'_>, ops: &serde_json::Map<String, Value>, out: &mut Vec<Finding>) {
+    let sid = &st.sid;
+    let leading_keys = ops
+        .values()
+        .any(|m| m.as_object().is_some_and(|m| m.keys().any(|k| k.eq_ignore_ascii_case("dynamodb:LeadingKeys"))));
+    if leading_keys {
+        for a in &st.actions {
+            if glob_match(a, "dynamodb:Scan") {
                 out.push(Finding {
-                    rule: "list-all-tenants",
-                    message: format!(
-                        "{sid}: s3:prefix `{v}` lets the role list {}, which shows every tenant's folder names",
-                        if parent.is_empty() { "the bucket root".to_string() } else { format!("`{parent}`, the folder holding every tenant") }
-                    ),
-                    hint: format!("allow only prefixes inside the tenant's own folder (e.g. `{parent}${{aws:PrincipalTag/tenant_id}}/*`); drop `{v}`"),
-                    needle: format!("\"{v}\""),
+                    rule: "scan-with-leading-keys",
+                    message: format!("{sid}: `{a}` in a statement scoped by dynamodb:LeadingKeys: Scan reads every partition, so the leading-key condition does not confine it"),
+                    hint: "list the item actions (GetItem, Query, PutItem...) instead of dynamodb:* or Scan".into(),
+                    needle: format!("\"{a}\""),
                 });
             }
         }
     }
-    out
+}
+
+/// `forallvalues-without-null`: a `ForAllValues:` condition is true when its key is absent.
+fn forallvalues_without_null(st: &Statement<'_>, ops: &serde_json::Map<String, Value>, out: &mut Vec<Finding>) {
+    let (sid, res_scoped) = (&st.sid, st.res_scoped);
+    let null_guarded: Vec<String> = ops
+        .iter()
+        .filter(|(op, _)| op.as_str() == "Null")
+        .filter_map(|(_, m)| m.as_object())
+        .flat_map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_str() == Some("false") || v == &&Value::Bool(false))
+                .map(|(k, _)| k.to_ascii_lowercase())
+        })
+        .collect();
+    for (op, m) in ops {
+        if !op.starts_with("ForAllValues:") {
+            continue;
+        }
+        for (key, vals) in m.as_object().into_iter().flatten() {
+            if null_guarded.contains(&key.to_ascii_lowercase()) {
+                continue;
+            }
+            // The Null guard matters where this condition is what scopes the tenant.
+            // Limiting another key (aws:TagKeys, dynamodb:Attributes) in a statement
+            // scoped by the tenant elsewhere is AWS's idiom, and a Null guard there
+            // would deny every call without tags or attribute lists.
+            let scopes_tenant = mentions_tenant(vals);
+            let scoped_elsewhere = res_scoped
+                || ops.iter().any(|(op2, m2)| {
+                    m2.as_object()
+                        .is_some_and(|m2| m2.iter().any(|(k2, v2)| (op2 != op || k2 != key) && mentions_tenant(v2)))
+                });
+            if scopes_tenant || !scoped_elsewhere {
+                out.push(Finding {
+                    rule: "forallvalues-without-null",
+                    message: if scopes_tenant {
+                        format!("{sid}: `{op}` on `{key}` under Allow is true when the key is absent, and it is what scopes this statement to the tenant")
+                    } else {
+                        format!("{sid}: `{op}` on `{key}` under Allow is true when the key is absent, and nothing else scopes this statement to the tenant")
+                    },
+                    hint: "add a `\"Null\": {\"<key>\": \"false\"}` condition for the same key".into(),
+                    needle: format!("\"{op}\""),
+                });
+            }
+        }
+    }
+}
+
+/// `tenant-prefix-collision` in the resources: a tenant value that a longer tenant id also
+/// matches.
+fn resource_prefix_collisions(st: &Statement<'_>, out: &mut Vec<Finding>) {
+    let sid = &st.sid;
+    for r in &st.resources {
+        if let Some(at) = open_tenant_value(r, true, false) {
+            let delim = if r.starts_with("arn:aws:s3") || r.contains(":s3:::") { "/" } else { "_" };
+            out.push(Finding {
+                rule: "tenant-prefix-collision",
+                message: format!(
+                    "{sid}: in the resource `{r}` the tenant value is followed by {}, so tenant `beta`'s pattern also matches tenant `beta-co`'s resources",
+                    follower(&r[at..])
+                ),
+                hint: format!(
+                    "end the tenant value with a character no tenant id contains (ids are a-z, 0-9 and `-`), e.g. `{}`",
+                    delimited(r, at, delim)
+                ),
+                needle: format!("\"{r}\""),
+            });
+        }
+    }
+}
+
+/// `tenant-prefix-collision` in the conditions (`Like` values, `s3:prefix`), and
+/// `list-all-tenants` for an `IfExists` operator on `s3:prefix`.
+fn condition_prefix_collisions(st: &Statement<'_>, ops: &serde_json::Map<String, Value>, out: &mut Vec<Finding>) {
+    let sid = &st.sid;
+    for (op, m) in ops {
+        let Some((like, if_exists)) = positive_string_op(op) else { continue };
+        for (key, vals) in m.as_object().into_iter().flatten() {
+            let s3_prefix = key.eq_ignore_ascii_case("s3:prefix");
+            if !like && !s3_prefix {
+                continue; // exact equality: `beta` never equals `beta-co`
+            }
+            for v in strings(Some(vals)) {
+                let Some(at) = open_tenant_value(&v, like, s3_prefix) else { continue };
+                let (delim, what) = if s3_prefix {
+                    ("/", "keys (s3:prefix is a prefix: it lists every longer key)")
+                } else if key.eq_ignore_ascii_case("dynamodb:LeadingKeys") {
+                    ("#", "items")
+                } else {
+                    ("_", "values")
+                };
+                let mut hint = format!(
+                    "end the tenant value with a character no tenant id contains (ids are a-z, 0-9 and `-`), e.g. `{}`",
+                    delimited(&v, at, delim)
+                );
+                if !s3_prefix {
+                    hint.push_str(&format!(", or compare the exact value with StringEquals (`\"{key}\": [\"${{aws:PrincipalTag/tenant_id}}\"]`)"));
+                }
+                out.push(Finding {
+                    rule: "tenant-prefix-collision",
+                    message: format!(
+                        "{sid}: `{op}` `{key}` value `{v}`: the tenant value is followed by {}, so tenant `beta` also reaches tenant `beta-co`'s {what}",
+                        follower(&v[at..])
+                    ),
+                    hint,
+                    needle: format!("\"{v}\""),
+                });
+            }
+            if s3_prefix && if_exists && mentions_tenant(vals) {
+                out.push(Finding {
+                    rule: "list-all-tenants",
+                    message: format!("{sid}: `{op}` on s3:prefix is true for a request without a prefix, which lists the whole bucket: every tenant's folders"),
+                    hint: format!("use `{}` without IfExists: a listing without a prefix must not be allowed", op.trim_end_matches("IfExists")),
+                    needle: format!("\"{op}\""),
+                });
+            }
+        }
+    }
+}
+
+/// `list-all-tenants`: listing the parent of the tenant folders (or the bucket root) shows
+/// every tenant's folder names.
+fn listing_tenant_parents(st: &Statement<'_>, ops: &serde_json::Map<String, Value>, out: &mut Vec<Finding>) {
+    let sid = &st.sid;
+    let prefixes: Vec<(bool, String)> = ops
+        .iter()
+        .filter_map(|(op, m)| Some((positive_string_op(op)?.0, m.as_object()?)))
+        .flat_map(|(like, m)| {
+            m.iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("s3:prefix"))
+                .flat_map(move |(_, v)| strings(Some(v)).into_iter().map(move |s| (like, s)))
+        })
+        .collect();
+    let tenant_folders: Vec<&str> = prefixes
+        .iter()
+        .filter_map(|(_, v)| TENANT_MARKERS.iter().filter_map(|m| v.find(m)).min().map(|i| &v[..i]))
+        .collect();
+    for (like, v) in &prefixes {
+        if mentions_tenant(&Value::String(v.clone())) {
+            continue;
+        }
+        let Some(parent) = tenant_folders.iter().find(|p| {
+            if *like {
+                (0..=p.len()).filter(|&k| p.is_char_boundary(k)).any(|k| glob_match(v, &p[..k]))
+            } else {
+                p.starts_with(v.as_str())
+            }
+        }) else {
+            continue;
+        };
+        out.push(Finding {
+            rule: "list-all-tenants",
+            message: format!(
+                "{sid}: s3:prefix `{v}` lets the role list {}, which shows every tenant's folder names",
+                if parent.is_empty() { "the bucket root".to_string() } else { format!("`{parent}`, the folder holding every tenant") }
+            ),
+            hint: format!("allow only prefixes inside the tenant's own folder (e.g. `{parent}${{aws:PrincipalTag/tenant_id}}/*`); drop `{v}`"),
+            needle: format!("\"{v}\""),
+        });
+    }
 }
 
 #[cfg(test)]

@@ -317,67 +317,7 @@ pub fn load_all(root: &Path) -> (Option<Folder>, Vec<Diagnostic>) {
             diags.push(d);
         }
         for doc in docs {
-            let doc = Arc::new(doc);
-            let Some(obj) = doc.value.as_object() else {
-                diags.push(
-                    Diagnostic::new(
-                        shown.clone(),
-                        Some(doc.pos),
-                        "a document must be a mapping with apiVersion and kind",
-                    )
-                    .hint("start the document with `apiVersion: tenantctl/v1` and `kind: Tenant`"),
-                );
-                continue;
-            };
-            match obj.get("apiVersion") {
-                Some(Value::String(v)) if v == model::API_VERSION => {}
-                Some(other) => {
-                    diags.push(
-                        Diagnostic::new(
-                            shown.clone(),
-                            Some(doc.pos_of("apiVersion")),
-                            format!("unsupported apiVersion {other}"),
-                        )
-                        .hint("this tenantctl reads `apiVersion: tenantctl/v1`"),
-                    );
-                    continue;
-                }
-                None => {
-                    diags.push(
-                        Diagnostic::new(shown.clone(), Some(doc.pos), "missing field `apiVersion`")
-                            .hint("add `apiVersion: tenantctl/v1`"),
-                    );
-                    continue;
-                }
-            }
-            match obj.get("kind").and_then(Value::as_str) {
-                Some("Platform") => {
-                    let (p, found) = from_doc::<Platform>(&shown, &doc, "Platform");
-                    diags.extend(found);
-                    if let Some(p) = p {
-                        platforms.push(Located { value: p, file: shown.clone(), doc: doc.clone() });
-                    }
-                }
-                Some("Tenant") => {
-                    let (t, found) = from_doc::<Tenant>(&shown, &doc, "Tenant");
-                    diags.extend(found);
-                    if let Some(t) = t {
-                        tenants.push(Located { value: t, file: shown.clone(), doc: doc.clone() });
-                    }
-                }
-                Some(other) => diags.push(
-                    Diagnostic::new(shown.clone(), Some(doc.pos_of("kind")), format!("unknown kind `{other}`")).hint(
-                        match schema::did_you_mean(other, ["Platform", "Tenant"]) {
-                            Some(m) => format!("did you mean `{m}`? (kind is `Platform` or `Tenant`)"),
-                            None => "kind is `Platform` or `Tenant`".to_string(),
-                        },
-                    ),
-                ),
-                None => diags.push(
-                    Diagnostic::new(shown.clone(), Some(doc.pos), "missing field `kind`")
-                        .hint("kind is `Platform` or `Tenant`"),
-                ),
-            }
+            read_document(&shown, doc, &mut diags, &mut platforms, &mut tenants);
         }
     }
 
@@ -416,6 +356,73 @@ pub fn load_all(root: &Path) -> (Option<Folder>, Vec<Diagnostic>) {
     let platform = platforms.remove(0);
     tiers_give_isolation(&platform.value, &mut tenants);
     (Some(Folder { root: root.to_path_buf(), platform, tenants, policies }), diags)
+}
+
+/// One document of a tenants file: a Platform or a Tenant, or its problems.
+fn read_document(
+    shown: &str,
+    doc: Document,
+    diags: &mut Vec<Diagnostic>,
+    platforms: &mut Vec<Located<Platform>>,
+    tenants: &mut Vec<Located<Tenant>>,
+) {
+    let doc = Arc::new(doc);
+    let Some(obj) = doc.value.as_object() else {
+        diags.push(
+            Diagnostic::new(shown.to_string(), Some(doc.pos), "a document must be a mapping with apiVersion and kind")
+                .hint("start the document with `apiVersion: tenantctl/v1` and `kind: Tenant`"),
+        );
+        return;
+    };
+    match obj.get("apiVersion") {
+        Some(Value::String(v)) if v == model::API_VERSION => {}
+        Some(other) => {
+            diags.push(
+                Diagnostic::new(
+                    shown.to_string(),
+                    Some(doc.pos_of("apiVersion")),
+                    format!("unsupported apiVersion {other}"),
+                )
+                .hint("this tenantctl reads `apiVersion: tenantctl/v1`"),
+            );
+            return;
+        }
+        None => {
+            diags.push(
+                Diagnostic::new(shown.to_string(), Some(doc.pos), "missing field `apiVersion`")
+                    .hint("add `apiVersion: tenantctl/v1`"),
+            );
+            return;
+        }
+    }
+    match obj.get("kind").and_then(Value::as_str) {
+        Some("Platform") => {
+            let (p, found) = from_doc::<Platform>(shown, &doc, "Platform");
+            diags.extend(found);
+            if let Some(p) = p {
+                platforms.push(Located { value: p, file: shown.to_string(), doc: doc.clone() });
+            }
+        }
+        Some("Tenant") => {
+            let (t, found) = from_doc::<Tenant>(shown, &doc, "Tenant");
+            diags.extend(found);
+            if let Some(t) = t {
+                tenants.push(Located { value: t, file: shown.to_string(), doc: doc.clone() });
+            }
+        }
+        Some(other) => diags.push(
+            Diagnostic::new(shown.to_string(), Some(doc.pos_of("kind")), format!("unknown kind `{other}`")).hint(
+                match schema::did_you_mean(other, ["Platform", "Tenant"]) {
+                    Some(m) => format!("did you mean `{m}`? (kind is `Platform` or `Tenant`)"),
+                    None => "kind is `Platform` or `Tenant`".to_string(),
+                },
+            ),
+        ),
+        None => diags.push(
+            Diagnostic::new(shown.to_string(), Some(doc.pos), "missing field `kind`")
+                .hint("kind is `Platform` or `Tenant`"),
+        ),
+    }
 }
 
 /// Contract §1.6: a tenant of a tier gets the tier's isolation, unless its file says
@@ -463,23 +470,4 @@ fn load_policies(root: &Path, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, P
         }
     }
     out
-}
-
-/// Loads and validates: the folder is good to render and plan.
-///
-/// Every problem of every file is reported in one run: the folder-wide rules also run on
-/// what could be read when some documents have problems.
-pub fn load_valid(root: &Path) -> Result<Folder, SpecErrors> {
-    let (folder, mut diags) = load_all(root);
-    let Some(folder) = folder else {
-        return Err(SpecErrors(diags));
-    };
-    diags.extend(validate::validate(&folder));
-    if diags.is_empty() {
-        Ok(folder)
-    } else {
-        diags.sort();
-        diags.dedup();
-        Err(SpecErrors(diags))
-    }
 }

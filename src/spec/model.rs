@@ -607,3 +607,12 @@ pub fn duration_minutes(s: &str) -> Option<i64> {
         _ => n * 60 * 24,
     })
 }
+
+impl Platform {
+    /// The authorizer when its wiring exists (every kind of it has instances): a Cognito one,
+    /// or a Lambda one with its function.
+    pub fn wired_authorizer(&self) -> Option<&AuthorizerSpec> {
+        let spec = self.authorizer.as_ref()?;
+        (spec.auth_type == AuthorizerType::Cognito || spec.function.is_some()).then_some(spec)
+    }
+}

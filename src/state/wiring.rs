@@ -1,5 +1,6 @@
 //! Names and addresses of the authorizer wiring (function, invoke permission, authorizer,
-//! methods, stage), shared by the desired side (`spec::desired`), the plan and the adapters.
+//! methods, stage) and of the tiers' usage plans, shared by the desired side (`spec::desired`),
+//! the kinds, the plan and the adapters.
 
 /// Statement id of the invoke permission tenantctl manages.
 pub const STATEMENT_ID: &str = "tenantctl-apigateway-invoke";
@@ -47,4 +48,10 @@ pub fn method_key(method: &str, path: &str) -> String {
 /// The address of an app client (its id is the client id).
 pub fn client_address(pool_address: &str, client: &str) -> String {
     format!("{pool_address}/app_client/{client}")
+}
+
+/// A tier's usage plan: `platform/usage_plan/<tier>` (the `usage_plan` kind; its stage, the
+/// `usage_plan_stage` kind, lives in it).
+pub fn usage_plan_address(tier: &str) -> String {
+    format!("platform/usage_plan/{tier}")
 }

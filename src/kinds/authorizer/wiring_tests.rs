@@ -563,7 +563,7 @@ fn validate_with(edit: impl Fn(String) -> String) -> Vec<String> {
     let pf = dir.path().join("tenants/platform.yaml");
     let text = std::fs::read_to_string(&pf).unwrap();
     std::fs::write(&pf, edit(text)).unwrap();
-    match crate::spec::load_valid(dir.path()) {
+    match crate::check::load_valid(dir.path()) {
         Ok(_) => Vec::new(),
         Err(e) => e.0.iter().map(|d| format!("{}: {}", d.location(), d.message)).collect(),
     }

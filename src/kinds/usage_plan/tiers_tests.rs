@@ -3,8 +3,8 @@
 //! environment and permission, and the plan through the kinds' rules.
 use serde_json::json;
 
-use crate::kinds::test_support::{self, folder_edited};
-use crate::kinds::{api_key, usage_plan, usage_plan_key, usage_plan_stage};
+use crate::kinds::test_support::folder_edited;
+use crate::kinds::{api_key, test_support, usage_plan, usage_plan_key, usage_plan_stage};
 use crate::plan::{plan_with, Action, PlanOptions};
 use crate::spec::model::Isolation;
 use crate::spec::{Folder, SpecErrors};
@@ -77,7 +77,7 @@ fn tier_rules_refuse_what_aws_or_the_contract_would() {
 #[test]
 fn too_many_tiers_for_the_usage_plan_quota() {
     let mut extra = String::from("tiers:\n");
-    for i in 0..=crate::spec::validate::MAX_USAGE_PLANS {
+    for i in 0..=crate::kinds::usage_plan::MAX_USAGE_PLANS {
         extra.push_str(&format!("  t{i}: {{}}\n"));
     }
     let (_t, f) = folder_with(&extra, &[]);
