@@ -695,9 +695,8 @@ mod tests {
             region: "us-east-1".into(),
             partition: "aws".into(),
         };
-        let mut world = crate::spec::desired::world(&folder, &env).expect("the example renders");
-        crate::kinds::desired(&folder, &env, &mut world);
-        crate::spec::desired::add_authorizer(&folder, &env, &mut world, Some("c2hhMjU2".into()), None);
+        let ctx = crate::kinds::DesiredCtx { env, code_sha256: Some("c2hhMjU2".into()), jwks_endpoint: None };
+        let world = crate::kinds::desired(&folder, &ctx).expect("the example renders");
         (folder, world)
     }
 

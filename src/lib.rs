@@ -21,10 +21,3 @@ pub mod ops;
 pub mod plan;
 pub mod spec;
 pub mod state;
-
-#[cfg(test)]
-mod sso_tests;
-#[cfg(test)]
-mod tiers_tests;
-#[cfg(test)]
-mod wiring_tests;

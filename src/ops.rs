@@ -1,17 +1,18 @@
 //! The operations behind the commands: load the folder, connect, observe, plan. Commands in
 //! `cli/` stay small and only parse flags and render.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::aws::{self, Aws, AwsError, Limiter};
-use crate::kinds;
-use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Resource};
-use crate::spec::{desired, desired::RenderEnv, Folder, SpecErrors};
+use crate::aws::{Aws, AwsError, Limiter};
+use crate::kinds::DesiredCtx;
+use crate::plan::{Action, Plan, PlanError, PlanOptions, Resource};
+use crate::spec::desired::RenderEnv;
+use crate::spec::{Folder, SpecErrors};
 use crate::state::{Ids, World};
+use crate::{aws, kinds, plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpsError {
@@ -30,10 +31,6 @@ impl OpsError {
         OpsError::Other { message: message.into(), hint: hint.map(str::to_string) }
     }
 }
-
-/// `TENANTCTL_EMULATOR=1`: tenantctl runs against the local emulator, and the authorizer
-/// fetches the pools' keys from it (`TENANTCTL_JWKS_URL`) instead of from the issuers.
-pub const EMULATOR_ENV: &str = "TENANTCTL_EMULATOR";
 
 /// AWS settings from the command line.
 #[derive(Debug, Clone, Default)]
@@ -110,36 +107,27 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Base64 SHA-256 of a file, as Lambda's CodeSha256.
-pub fn code_sha256(path: &Path) -> Option<String> {
-    use base64::Engine;
-    let bytes = std::fs::read(path).ok()?;
-    Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
-}
-
-/// Keeps only the named tenants' pools (the shared one when it holds a group of theirs), roles
-/// and items.
-fn scope(world: &mut World, tenants: &[String]) {
-    let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
-    let theirs = |i: &crate::state::Item| i.tenant.as_deref().is_some_and(|t| keep.contains(t));
-    let pools: BTreeSet<String> = world
-        .items
-        .iter()
-        .filter(|(addr, i)| {
-            i.kind == kinds::user_pool::KIND
-                && (theirs(i)
-                    || (i.tenant.is_none()
-                        && world.items.values().any(|g| {
-                            g.kind == kinds::group::KIND && g.parent.as_deref() == Some(addr.as_str()) && theirs(g)
-                        })))
-        })
-        .map(|(addr, _)| addr.clone())
-        .collect();
-    world.items.retain(|addr, i| match i.kind.as_str() {
-        kinds::user_pool::KIND => pools.contains(addr),
-        kinds::custom_attribute::KIND => i.parent.as_ref().is_some_and(|p| pools.contains(p)),
-        _ => theirs(i),
-    });
+/// The desired world of a session (a `--tenant` one: only the named tenants'), rendered with
+/// the account known so far (a placeholder until then), and the values it was rendered with.
+fn desired_world(folder: &Folder, aws: &Aws, tenants: &[String]) -> Result<(RenderEnv, World), OpsError> {
+    let account_id = match aws.ctx.account_id.as_str() {
+        "" => "000000000000".to_string(),
+        a => a.to_string(),
+    };
+    let env = RenderEnv { account_id, region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
+    // A `--tenant` session plans no platform-wide resource (the authorizer wiring): it reads
+    // neither the code nor the emulator setting.
+    let ctx = if tenants.is_empty() {
+        DesiredCtx::for_session(folder, env.clone(), aws.ctx.endpoint.as_deref())
+            .map_err(|m| OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)")))?
+    } else {
+        DesiredCtx::of(env.clone())
+    };
+    let mut desired = kinds::desired(folder, &ctx).map_err(|e| OpsError::other(e.to_string(), None))?;
+    if !tenants.is_empty() {
+        kinds::scope(&mut desired, tenants);
+    }
+    Ok((env, desired))
 }
 
 /// The desired world without one tenant: its roles, its silo pool, its groups in the shared
@@ -159,8 +147,9 @@ pub fn destroy_changes(plan: &mut Plan, tenant: &str) {
 }
 
 impl Session {
-    /// Loads and validates the folder (no AWS call when it is invalid), connects, reads the
-    /// live state.
+    /// Loads and validates the folder (no AWS call when it is invalid), connects, builds the
+    /// desired world (every kind's [`kinds::desired`]), reads the live state (every kind's
+    /// [`kinds::observe`]).
     pub async fn open(
         config_dir: &Path,
         args: &AwsArgs,
@@ -190,61 +179,21 @@ impl Session {
         let region = args.region.clone().or_else(|| pl.region.clone());
         let mut aws = aws::connect(&pl.name, region, args.profile.clone(), args.endpoint.clone(), limiter).await?;
         let scoped = !tenants.is_empty();
-        let mut observed = World::default();
-        let mut ids = Ids::default();
-        if scoped {
-            // IAM first: the role ARNs it reads tell the account, which saves the STS call.
-            let env0 = RenderEnv {
-                account_id: "000000000000".into(),
-                region: aws.ctx.region.clone(),
-                partition: aws.ctx.partition.clone(),
-            };
-            let mut d0 = desired::world(&folder, &env0)
-                .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
-            scope(&mut d0, tenants);
-            let found = kinds::iam_role::observe(&aws, &d0, true, adopt, &mut observed, &mut ids).await?;
-            if let Some(acct) = found {
-                aws.ctx.account_id = acct;
-            }
-        }
-        aws.resolve_account().await?;
-        let env = RenderEnv {
-            account_id: aws.ctx.account_id.clone(),
-            region: aws.ctx.region.clone(),
-            partition: aws.ctx.partition.clone(),
-        };
-        let mut desired = desired::world(&folder, &env)
-            .map_err(|(pol, e)| OpsError::other(format!("rendering `{pol}`: {e}"), None))?;
-        kinds::desired(&folder, &env, &mut desired);
-        if scoped {
-            scope(&mut desired, tenants);
-        }
-        let user_pools = kinds::user_pool::observe(&aws, &desired, scoped, &mut observed, &mut ids).await?;
-        kinds::observe(&aws, &folder, &desired, scoped, &mut observed, &mut ids).await?;
+        // The account: a whole-folder session asks STS; a `--tenant` one learns it from what it
+        // reads (its roles' ARNs), which spares that call, and renders again once it knows it.
         if !scoped {
-            kinds::iam_role::observe(&aws, &desired, false, false, &mut observed, &mut ids).await?;
+            aws.resolve_account().await?;
         }
-        if !scoped {
-            if let Some(spec) = &pl.authorizer {
-                let sha = spec.function.as_ref().and_then(|f| code_sha256(&config_dir.join(&f.code)));
-                // The authorizer fetches keys from the emulator only in emulator mode.
-                let emulator = std::env::var(EMULATOR_ENV).ok();
-                let jwks = desired::jwks_endpoint(emulator.as_deref(), aws.ctx.endpoint.as_deref()).map_err(|m| {
-                    OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)"))
-                })?;
-                desired::add_authorizer(&folder, &env, &mut desired, sha, jwks.as_deref());
-            }
+        let (mut env, mut desired) = desired_world(&folder, &aws, tenants)?;
+        let observation = kinds::observe(&aws, &folder, &desired, tenants, adopt).await?;
+        if aws.ctx.account_id.is_empty() {
+            aws.ctx.account_id = observation.account.account_id.clone().unwrap_or_default();
+            aws.resolve_account().await?;
+            (env, desired) = desired_world(&folder, &aws, tenants)?;
         }
-        // Count quotas: the account's figures, read (one IAM call) only when roles are to be
-        // created, so a converged plan costs nothing more.
-        let mut figures = plan::quotas::AccountFigures { user_pools: Some(user_pools), ..Default::default() };
-        if kinds::iam_role::creates_roles(&desired, &observed) {
-            let (roles, trust) = aws::iam::account_summary(&aws).await?;
-            figures.roles = roles;
-            figures.trust_policy_size_quota = trust;
-        }
+        let kinds::Observation { world: observed, ids, account } = observation;
         Ok(Session {
-            figures,
+            figures: account.figures,
             config_dir: config_dir.to_path_buf(),
             folder,
             aws,
@@ -281,7 +230,7 @@ impl Session {
     /// It is planned towards the folder without that tenant ([`without_tenant`]), as an
     /// explicit prune of it, and keeps only that tenant's deletions ([`destroy_changes`]).
     pub fn destroy_plan(&self, tenant: &str, force_delete_users: bool) -> Result<Plan, OpsError> {
-        if self.folder.tenant(tenant).is_none() && !kinds::iam_role::has_roles_of(&self.observed, tenant) {
+        if self.folder.tenant(tenant).is_none() && !kinds::shows_tenant(&self.observed, tenant) {
             return Err(OpsError::other(format!("no tenant `{tenant}` in the folder or in AWS"), None));
         }
         let mut desired = self.desired.clone();
@@ -332,7 +281,7 @@ mod tests {
 
     fn role(tenant: &str, r: &str) -> RoleState {
         RoleState {
-            address: desired::names::role_address(tenant, r),
+            address: crate::spec::desired::names::role_address(tenant, r),
             name: format!("saas-{tenant}-{r}"),
             path: "/tenantctl/saas/".into(),
             tenant: Some(tenant.into()),

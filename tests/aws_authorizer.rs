@@ -78,6 +78,10 @@ id: acme
     std::fs::copy(fixture_zip(), dir.join("authorizer.zip")).unwrap();
 }
 
+/// The kinds of the authorizer wiring.
+const WIRING: [&str; 6] =
+    ["rest_api", "authorizer", "method_auth", "stage_deployment", "lambda_function", "lambda_permission"];
+
 struct Env {
     aws: Aws,
     folder: Folder,
@@ -92,16 +96,16 @@ impl Env {
     /// The desired authorizer wiring (rendered with the pools it names, which are the other
     /// slices' and left out).
     fn desired(&self) -> World {
-        let mut d = World::of_pools(desired::pools(&self.folder, &self.render).into_values());
-        tenantctl::kinds::desired(&self.folder, &self.render, &mut d);
-        // What lives in the pools is the other slices' too.
-        let theirs: Vec<String> = d.items.keys().cloned().collect();
         let zip = std::fs::read(self.dir.path().join("authorizer.zip")).unwrap();
         let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
-        desired::add_authorizer(&self.folder, &self.render, &mut d, Some(sha), Some(&self.endpoint));
-        for a in theirs {
-            d.items.remove(&a);
-        }
+        let ctx = kinds::DesiredCtx {
+            env: self.render.clone(),
+            code_sha256: Some(sha),
+            jwks_endpoint: Some(self.endpoint.clone()),
+        };
+        let mut d = kinds::desired(&self.folder, &ctx).expect("desired");
+        // The pools, what lives in them and the roles are the other slices'.
+        d.items.retain(|_, i| WIRING.contains(&i.kind.as_str()));
         d
     }
 
@@ -130,7 +134,24 @@ impl Env {
 /// The kinds' observation of a folder, on top of the ids the other slices know.
 async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(World, Ids), aws::AwsError> {
     let mut world = World::default();
-    kinds::observe(aws, folder, &World::default(), false, &mut world, &mut ids).await?;
+    let account = std::sync::Mutex::default();
+    // The wiring's kinds, in registry order (the pools and what lives in them are the other
+    // slices').
+    for k in kinds::KINDS.iter().filter(|k| WIRING.contains(&k.resource().as_str())) {
+        let scope = kinds::ObserveScope {
+            folder,
+            desired: &World::default(),
+            tenants: &[],
+            adopt: false,
+            observed: &world,
+            ids: &ids,
+            account: &account,
+        };
+        for (address, item, id) in k.observe(aws, &scope).await? {
+            ids.set(address.clone(), id);
+            world.items.insert(address, item);
+        }
+    }
     Ok((world, ids))
 }
 

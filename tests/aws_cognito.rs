@@ -138,7 +138,7 @@ async fn delete(aws: &Aws, ids: &Mutex<Ids>, (address, item): (String, Item)) ->
     kinds::execute(aws, &op, ids).await
 }
 
-/// A desired pool shaped as `spec::desired::pools` and the kinds build it.
+/// A desired pool shaped as `kinds::user_pool::desired_pools` and the kinds build it.
 fn desired_pool(platform: &str) -> PoolWith {
     let web = ClientState {
         generate_secret: false,
@@ -264,18 +264,31 @@ async fn create_all(aws: &Aws, desired: &PoolWith, ids: &Mutex<Ids>) {
     }
 }
 
-/// Reads the pools (the Cognito adapter) and what lives in them (the kinds), as `plan` does.
+/// Reads the pools and what lives in them (their kinds), as `plan` does.
 async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids), AwsError> {
     let dir = common::folder(&aws.ctx.platform, "api", &[]);
     let folder = tenantctl::check::load_valid(dir.path()).expect("folder");
     let mut world = World::default();
     let mut ids = Ids::default();
-    kinds::user_pool::observe(aws, desired, scoped, &mut world, &mut ids).await?;
+    // Scoped: a `--tenant` session (its tenants are those of `desired`).
+    let tenants: Vec<String> = if scoped { vec!["scoped".to_string()] } else { Vec::new() };
+    let account = std::sync::Mutex::default();
     // The kinds that live in pools (the folder's authorizer wiring is not this test's).
-    for kind in ["resource_server", "app_client", "group"] {
+    for kind in ["user_pool", "custom_attribute", "resource_server", "app_client", "group"] {
         let k = kinds::of(kind).expect("a kind");
-        for (address, item, id) in k.observe(aws, &folder, desired, scoped, &world, &ids).await? {
-            ids.set(address.clone(), id);
+        let scope = kinds::ObserveScope {
+            folder: &folder,
+            desired,
+            tenants: &tenants,
+            adopt: false,
+            observed: &world,
+            ids: &ids,
+            account: &account,
+        };
+        for (address, item, id) in k.observe(aws, &scope).await? {
+            if !id.is_empty() {
+                ids.set(address.clone(), id);
+            }
             world.items.insert(address, item);
         }
     }

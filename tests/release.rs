@@ -217,7 +217,10 @@ fn workflow_action_binstall_and_build_script_agree_on_asset_names() {
     assert!(action.contains(r#"asset="tenantctl-$target.$ext""#));
 
     let script = read("scripts/build-release");
-    assert!(script.contains(r#"ARCHIVE="tenantctl-$TARGET.tar.gz""#) && script.contains(r#"ARCHIVE="tenantctl-$TARGET.zip""#));
+    assert!(
+        script.contains(r#"ARCHIVE="tenantctl-$TARGET.tar.gz""#)
+            && script.contains(r#"ARCHIVE="tenantctl-$TARGET.zip""#)
+    );
 
     let manifest: toml_lite::Table = toml_lite::parse(&read("Cargo.toml"));
     let url = |key: &str| manifest.get(key).unwrap_or_else(|| panic!("Cargo.toml: {key}")).to_string();
@@ -263,7 +266,9 @@ mod toml_lite {
 #[ignore = "needs the archive of scripts/build-release (run it, then: cargo test --test release -- --ignored)"]
 fn the_built_static_linux_binary_runs() {
     let (_, _, target) = runner_platform();
-    let dir = std::env::var_os("TENANTCTL_RELEASE_DIR").map(PathBuf::from).unwrap_or_else(|| Path::new(ROOT).join("target/dist"));
+    let dir = std::env::var_os("TENANTCTL_RELEASE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(ROOT).join("target/dist"));
     let asset = format!("tenantctl-{target}.tar.gz");
     let archive = std::fs::read(dir.join(&asset)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(&asset).display()));
     let listed = std::fs::read_to_string(dir.join(format!("{asset}.sha256"))).unwrap();

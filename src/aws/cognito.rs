@@ -12,7 +12,7 @@ use crate::state::{Ids, World, POOL_KIND};
 /// How many reads of one kind run at once (the limiter keeps them under the quotas).
 pub const READ_CONCURRENCY: usize = 8;
 
-/// A managed pool `kinds::user_pool::observe` read: the kinds that live in pools read theirs from it.
+/// A managed pool the `user_pool` kind read: the kinds that live in pools read theirs from it.
 pub struct LivePool {
     pub address: String,
     /// Its silo tenant (None: the shared pool).

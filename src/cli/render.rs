@@ -27,8 +27,7 @@ pub fn run(cli: &Cli, _ui: &Ui, tenants: &[String], account_id: Option<&str>) ->
     if let Some(r) = &cli.region {
         env.region = r.clone();
     }
-    let roles = desired::tenant_roles_rendered(&folder, &env, tenants)
-        .map_err(|(pol, e)| CliError::msg(format!("rendering `{pol}`: {e}")))?;
+    let roles = crate::kinds::iam_role::rendered(&folder, &env, tenants).map_err(|e| CliError::msg(e.to_string()))?;
     let roles: Vec<_> = roles
         .into_iter()
         .map(|r| {

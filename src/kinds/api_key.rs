@@ -23,13 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use super::authorizer::patch;
 use super::usage_plan::{arn, ours, retag};
-use super::{rest_api, typed, Kind};
+use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{tenant_tags, RenderEnv, TAG_TENANT};
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-use crate::state::{Ids, Item, Tags, World};
+use crate::spec::desired::{tenant_tags, TAG_TENANT};
+use crate::spec::{Diagnostic, Folder};
+use crate::state::{Item, Tags, World};
 
 pub struct ApiKey;
 
@@ -112,12 +111,12 @@ impl Kind for ApiKey {
     }
 
     /// One per tenant of a declared tier, with `apiUsage`.
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
         let pl = &folder.platform.value;
         if pl.api_usage.is_none() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        folder
+        Ok(folder
             .tenants
             .iter()
             .map(|t| &t.value)
@@ -126,18 +125,11 @@ impl Kind for ApiKey {
                 let state = KeyState { name: name(&pl.name, &t.id), enabled: true, tags: tenant_tags(pl, t) };
                 (address(&t.id), item(&t.id, &state))
             })
-            .collect()
+            .collect())
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             let pl = &folder.platform.value;
             if pl.api_usage.is_none() {

@@ -6,21 +6,19 @@
 //! changed (removing `apiUsage` leaves the API as it is). API Gateway serves it after a
 //! deployment: a change of it makes the stage deployment (`authorizer.stage`) deploy again.
 
+use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::json;
 
 use super::authorizer::{patch, rest_api_id};
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::model::AuthorizerType;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::wiring::REST_API_ADDRESS;
 use crate::state::{Ids, Item, World};
-use aws_sdk_apigateway::types::Op as PatchOp;
 
 pub struct ApiKeySource;
 
@@ -64,22 +62,16 @@ impl Kind for ApiKeySource {
         true
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        match &folder.platform.value.api_usage {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(match &folder.platform.value.api_usage {
             Some(_) => vec![(ADDRESS.to_string(), item(AUTHORIZER))],
             None => Vec::new(),
-        }
+        })
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let ids = scope.ids;
         async move {
             if folder.platform.value.api_usage.is_none() {
                 return Ok(Vec::new());

@@ -22,7 +22,7 @@
 //!   function names it by reference). Updates are read-modify-write: UpdateUserPoolClient
 //!   resets every field left out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::builders::CreateUserPoolClientFluentBuilder;
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::builders::UpdateUserPoolClientFluentBuilder;
@@ -34,20 +34,15 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, PlanError, Resource};
 use crate::spec::desired::names;
-use crate::spec::desired::RenderEnv;
-use crate::spec::model::Isolation;
-use crate::spec::validate::duration_minutes;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::model::{duration_minutes, Isolation};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::wiring::client_address;
 use crate::state::{Ids, Item, World};
-use std::collections::BTreeMap;
-use std::collections::HashSet;
 
 pub struct AppClient;
 
@@ -167,9 +162,7 @@ fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientS
     let up = &folder.platform.value.user_pool;
     let ta = format!("custom:{}", up.tenant_attribute);
     let tv = c.token_validity.clone().unwrap_or_default();
-    let mins = |s: &Option<String>, d: i32| {
-        Some(s.as_deref().and_then(crate::spec::validate::duration_minutes).map_or(d, |m| m as i32))
-    };
+    let mins = |s: &Option<String>, d: i32| Some(s.as_deref().and_then(duration_minutes).map_or(d, |m| m as i32));
     let mut read: BTreeSet<String> = c.read_attributes.iter().cloned().collect();
     if read.is_empty() {
         read.insert("email".into());
@@ -248,7 +241,7 @@ impl ItemRules for AppClient {
 }
 
 impl Kind for AppClient {
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let clients = desired_states(folder);
         let pools = world.pools();
         let mut out = Vec::new();
@@ -266,18 +259,14 @@ impl Kind for AppClient {
             let name = sso_client_name(&tv.id);
             out.push((client_address(pool, &name), item(pool, Some(&tv.id), &name, &sso_state(folder, &provider))));
         }
-        out
+        Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let desired = scope.desired;
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if scoped {
                 return observe_sso_clients(aws, desired, observed, ids).await;
@@ -1099,3 +1088,6 @@ mod tests {
         assert_eq!(i.get_callback_urls(), &Some(vec!["https://new.example/cb".to_string()]));
     }
 }
+
+#[cfg(test)]
+mod sso_tests;

@@ -18,15 +18,16 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{fc, opt_json, rest_api, typed, Kind};
+use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
-use crate::spec::validate::duration_minutes;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-pub use crate::state::wiring::{AUTHORIZER_ADDRESS, REST_API_ADDRESS};
+use crate::spec::desired::{function_arn, RenderEnv};
+use crate::spec::model::duration_minutes;
+use crate::spec::{model, Diagnostic, Folder};
+use crate::state::wiring::BEARER_JWT_EXPRESSION;
 use crate::state::{Ids, Item, Text, World};
+
+pub use crate::state::wiring::{AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 
 pub struct Authorizer;
 
@@ -154,22 +155,42 @@ impl Kind for Authorizer {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The folder's authorizer: a Lambda one (`TOKEN`, invoking the function) or a Cognito one
+    /// trusting every desired pool.
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
+        let Some(spec) = folder.platform.value.wired_authorizer() else { return Ok(Vec::new()) };
+        let RenderEnv { partition: p, region: r, account_id: a } = &ctx.env;
+        let (auth_type, authorizer_uri, provider_arns, validation) = match &spec.function {
+            Some(fs) if spec.auth_type == model::AuthorizerType::Lambda => {
+                let function = function_arn(&ctx.env, &fs.name);
+                let uri = format!("arn:{p}:apigateway:{r}:lambda:path/2015-03-31/functions/{function}/invocations");
+                ("TOKEN", Some(uri), BTreeSet::new(), Some(BEARER_JWT_EXPRESSION.to_string()))
+            }
+            _ => {
+                let arns = world
+                    .pools()
+                    .keys()
+                    .map(|addr| Text::lit(format!("arn:{p}:cognito-idp:{r}:{a}:userpool/")).id(addr.clone()))
+                    .collect();
+                ("COGNITO_USER_POOLS", None, arns, None)
+            }
+        };
+        let config = AuthorizerConfig {
+            name: spec.name.clone(),
+            auth_type: auth_type.to_string(),
+            authorizer_uri,
+            identity_source: spec.identity_source.clone(),
+            identity_validation_expression: validation,
+            result_ttl_seconds: spec.result_ttl_seconds,
+            provider_arns,
+        };
+        Ok(vec![(AUTHORIZER_ADDRESS.to_string(), item(&config))])
     }
 
     /// The REST API (an error when it does not exist) and its authorizers (module docs).
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             let Some(spec) = &folder.platform.value.authorizer else {
                 return Ok(Vec::new());
@@ -496,3 +517,6 @@ fn shortest_token_validity(clients: &[crate::spec::model::AppClientSpec]) -> Opt
     }
     best
 }
+
+#[cfg(test)]
+mod wiring_tests;

@@ -8,28 +8,25 @@
 //! - A new pool is created with its attributes (`CreateUserPool` carries the schema): they
 //!   have no change of their own. An existing pool gets a new one by `AddCustomAttributes`.
 //! - Lives in its pool and goes with it. Compared only in whole-folder plans.
-//! - Desired and observed with its pool (`World::insert_pool`; `DescribeUserPool` carries the
-//!   schema): no call of its own to read it.
+//! - Desired from the desired pools' states; observed with its pool (`World::insert_pool`;
+//!   `DescribeUserPool` carries the schema): no call of its own to read it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 
 use super::user_pool::{attribute_state, schema_attribute};
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{describe_pool, is_exists};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{field_changes, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::model::AttributeType;
 use crate::spec::validate::re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{AttributeState, Ids, Item, World, ATTRIBUTE_KIND};
-use regex::Regex;
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
 pub struct CustomAttribute;
 
@@ -100,9 +97,23 @@ impl ItemRules for CustomAttribute {
 }
 
 impl Kind for CustomAttribute {
-    /// Rendered with its pool (`World::insert_pool`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// Those of each desired pool (its state carries them: `CreateUserPool` creates them).
+    fn desired(&self, _folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
+        Ok(world.pools().values().flat_map(|p| p.attribute_items()).collect())
+    }
+
+    /// Those of the live pools (`DescribeUserPool` carries the schema): no call of its own.
+    fn observe<'a>(&'a self, _aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let pools = scope.observed.pools();
+        let found: Observed =
+            pools.values().flat_map(|p| p.attribute_items()).map(|(a, i)| (a, i, String::new())).collect();
+        async move { Ok(found) }.boxed()
+    }
+
+    /// Those of the pools the session keeps.
+    fn in_scope(&self, _address: &str, item: &Item, desired: &World, tenants: &BTreeSet<&str>) -> bool {
+        let pool = item.parent.as_deref().and_then(|p| Some((p, desired.items.get(p)?)));
+        pool.is_some_and(|(address, pool)| super::user_pool::UserPool.in_scope(address, pool, desired, tenants))
     }
 
     /// Not listed: the pool's row stands for its schema.

@@ -12,20 +12,20 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
-use std::collections::{BTreeMap, BTreeSet};
-
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::order::role_name;
 use crate::plan::quotas::{AccountFigures, GROUPS_PER_POOL};
-use crate::plan::{Deps, ItemRules, Key, Resource};
-use crate::plan::{Plan, PlanError};
-use crate::spec::desired::{names, tenant_roles, RenderEnv};
+use crate::plan::{Deps, Key, Plan, PlanError};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::{names, tenant_roles};
 use crate::spec::model::Isolation;
 use crate::spec::Diagnostic;
 use crate::spec::Folder;
-use crate::state::{Ids, Item, World};
+use crate::state::Ids;
+use crate::state::{Item, World};
+use std::collections::{BTreeMap, BTreeSet};
 
 pub struct Group;
 
@@ -132,7 +132,8 @@ impl ItemRules for Group {
 }
 
 impl Kind for Group {
-    fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
+        let env = &ctx.env;
         let pl = &folder.platform.value;
         let mut out = Vec::new();
         for (pool, p) in &world.pools() {
@@ -160,18 +161,14 @@ impl Kind for Group {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let desired = scope.desired;
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             let per_pool: Vec<(LivePool, Vec<(String, GroupState)>)> = futures::stream::iter(live_pools(observed, ids))
                 .map(|pool| {

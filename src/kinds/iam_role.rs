@@ -3,14 +3,14 @@
 //! (`platform/authorizer/role`, no tenant), at the path `/tenantctl/<platform>/`. Its inline
 //! policies are instances of [`super::role_policy`], which live in it.
 //!
-//! - Desired: rendered by `spec::desired::world` (the templates, with their errors), which
-//!   turns each rendered role into items with [`items`].
-//! - Observed with its policies by [`observe`], which `Session::open` calls: a full read costs
-//!   pages, not calls per role (`ListRoles` by path prefix for the description and maximum
-//!   session duration, `GetAccountAuthorizationDetails` for trust, inline and attached
-//!   policies, tags and boundary); `--tenant` reads only the desired roles (`GetRole` and
-//!   their policy lists), first, because their ARNs tell the account. `adopt` also sees roles
-//!   with contract names that lack tenantctl's tags. The physical id is the role's name.
+//! - Desired: the tenant roles and the authorizer's managed execution role ([`desired_items`];
+//!   their inline policies are `role_policy`'s instances, rendered from the templates).
+//! - Observed with its policies (`Kind::observe`): a full read costs pages, not calls per
+//!   role (`ListRoles` by path prefix for the description and maximum session duration,
+//!   `GetAccountAuthorizationDetails` for trust, inline and attached policies, tags and
+//!   boundary); `--tenant` reads only the desired roles (`GetRole` and their policy lists),
+//!   whose ARNs tell the account. `adopt` also sees roles with contract names that lack
+//!   tenantctl's tags. The physical id is the role's name.
 //! - Updated with targeted calls ([`RoleUpdate`]): the trust policy, the settings, the
 //!   boundary, the tags; the path never changes (observation only reads roles at the path).
 //! - A role that no tenant owns (the authorizer's) is an orphan of the platform when the folder
@@ -25,22 +25,21 @@ use aws_sdk_iam::types::{EntityType, Tag};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::role_policy::{self, delete_role_policy, detach_role_policy};
-use super::Kind;
+use super::role_policy::{delete_role_policy, detach_role_policy};
+use super::{role_policy, Desired, DesiredCtx, DesiredError, Kind, ObserveScope, Observed};
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
 use crate::plan::quotas::{count, AccountFigures, DEFAULT_TRUST_POLICY_SIZE, INLINE_POLICY_CHARS_PER_ROLE};
-use crate::plan::{Action, Op, Plan, PlanError};
-use crate::plan::{Deps, ItemRules, Key, Resource};
-use crate::spec::desired;
-use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
-use crate::spec::validate::arn_re;
-use crate::spec::validate::platform_re;
-use crate::spec::validate::role_re;
-use crate::spec::validate::tenant_id_problem;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::plan::{Action, Deps, Key, Op, Plan, PlanError};
+use crate::plan::{ItemRules, Resource};
+use crate::spec::desired::{
+    authorizer_exec_role_arn, names, platform_tags, render_policy, tenant_roles, tenant_tags, RenderEnv, TAG_MANAGED,
+    TAG_PLATFORM,
+};
+use crate::spec::model::Platform;
+use crate::spec::validate::{arn_re, platform_re, role_re, tenant_id_problem};
+use crate::spec::{desired, Diagnostic, Folder};
 use crate::state::{canonical_policy, parse_policy_document, Ids, Item, RoleState, Tags, World};
 
 pub struct IamRole;
@@ -94,15 +93,11 @@ pub fn items(role: &RoleState) -> Vec<(String, Item)> {
     out
 }
 
-/// Whether `desired` holds a role that `observed` lacks (creating roles needs the account's
-/// role figures, see `plan::quotas`).
-pub fn creates_roles(desired: &World, observed: &World) -> bool {
-    desired.items.iter().any(|(a, i)| i.kind == KIND && !observed.items.contains_key(a))
-}
-
-/// Whether `world` holds a role of `tenant`.
-pub fn has_roles_of(world: &World, tenant: &str) -> bool {
-    world.items.values().any(|i| i.kind == KIND && i.tenant.as_deref() == Some(tenant))
+/// Whether `desired` holds a role that was not read (creating roles needs the account's role
+/// figures, see `plan::quotas`).
+fn creates_roles(desired: &World, read: &[RoleState]) -> bool {
+    let read: BTreeSet<&str> = read.iter().map(|r| r.address.as_str()).collect();
+    desired.items.iter().any(|(a, i)| i.kind == KIND && !read.contains(a.as_str()))
 }
 
 /// The names of the roles of `world` that lack tenantctl's managed tag (what `adopt` takes
@@ -128,6 +123,139 @@ pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String
         return None;
     }
     Some((names::role_address(tenant, role), Some(tenant.to_string())))
+}
+
+// ---------------------------------------------------------------------------------------
+// Desired
+// ---------------------------------------------------------------------------------------
+
+/// The desired roles' items: the tenant roles, with their trust policy canonical, and the
+/// authorizer's managed execution role (their inline policies are `role_policy`'s).
+fn desired_items(folder: &Folder, env: &RenderEnv) -> Result<Vec<(String, Item)>, DesiredError> {
+    let mut out = Vec::new();
+    let managed = authorizer_role(folder);
+    for r in render_roles(folder, env, &[], false)? {
+        let mut st = r.state;
+        st.trust_policy = canonical_policy(&st.trust_policy);
+        let mut role = items(&st);
+        if let Some(m) = &managed {
+            // Tenant roles trust it: IAM refuses a trust policy naming a role that does not
+            // exist.
+            role[0].1.after.push(m.address.clone());
+        }
+        out.extend(role);
+    }
+    out.extend(managed.iter().flat_map(items));
+    Ok(out)
+}
+
+/// The trust policy of a tenant role: the platform's principals may assume it and tag the
+/// session, only with `aws:RequestTag/tenant_id` equal to this tenant.
+pub fn trust_policy(pl: &Platform, tenant: &str, env: &RenderEnv) -> Value {
+    let mut principals: BTreeSet<String> = pl.trust.principals.iter().cloned().collect();
+    if let Some(arn) = authorizer_exec_role_arn(pl, env) {
+        principals.insert(arn);
+    }
+    let principals: Vec<String> = principals.into_iter().collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TenantSession",
+            "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {"aws:RequestTag/tenant_id": tenant}}
+        }]
+    })
+}
+
+/// One rendered tenant role, as `render` prints it.
+pub struct RenderedRole {
+    pub tenant: String,
+    pub role: String,
+    pub state: RoleState,
+}
+
+/// Every tenant role of the folder (optionally only some tenants), rendered.
+pub fn rendered(folder: &Folder, env: &RenderEnv, only: &[String]) -> Result<Vec<RenderedRole>, DesiredError> {
+    render_roles(folder, env, only, true)
+}
+
+/// The tenant roles, with their rendered policies when `with_policies` (`render` prints
+/// them; the desired ones are `role_policy`'s instances).
+fn render_roles(
+    folder: &Folder,
+    env: &RenderEnv,
+    only: &[String],
+    with_policies: bool,
+) -> Result<Vec<RenderedRole>, DesiredError> {
+    let pl = &folder.platform.value;
+    let mut out = Vec::new();
+    for t in &folder.tenants {
+        let t = &t.value;
+        if !only.is_empty() && !only.contains(&t.id) {
+            continue;
+        }
+        for role in tenant_roles(pl, t) {
+            let Some(spec) = pl.roles.get(role) else {
+                continue;
+            };
+            let mut policies = BTreeMap::new();
+            for pol in spec.policies.iter().filter(|_| with_policies) {
+                let Some(tpl) = folder.policies.get(pol) else {
+                    continue;
+                };
+                let doc = render_policy(tpl, pl, t, role, env)
+                    .map_err(|source| DesiredError { policy: pol.clone(), source })?;
+                policies.insert(pol.clone(), doc);
+            }
+            out.push(RenderedRole {
+                tenant: t.id.clone(),
+                role: role.to_string(),
+                state: RoleState {
+                    address: names::role_address(&t.id, role),
+                    name: names::iam_role(&pl.name, &t.id, role),
+                    path: names::role_path(&pl.name),
+                    tenant: Some(t.id.clone()),
+                    description: spec.description.clone(),
+                    max_session_duration: spec.max_session_duration.unwrap_or(3600),
+                    permissions_boundary: pl.permissions_boundary.clone(),
+                    trust_policy: trust_policy(pl, &t.id, env),
+                    tags: tenant_tags(pl, t),
+                    policies,
+                    attached_policies: BTreeSet::new(),
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The managed execution role of the Lambda authorizer (when the folder names none).
+pub fn authorizer_role(folder: &Folder) -> Option<RoleState> {
+    let pl = &folder.platform.value;
+    let f = pl.authorizer.as_ref()?.function.as_ref()?;
+    if f.role.is_some() {
+        return None;
+    }
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    });
+    Some(RoleState {
+        address: names::authorizer_role_address(),
+        name: names::authorizer_role(&pl.name),
+        path: names::role_path(&pl.name),
+        tenant: None,
+        description: Some("tenantctl: execution role of the tenant authorizer".into()),
+        max_session_duration: 3600,
+        permissions_boundary: None,
+        trust_policy: canonical_policy(&trust),
+        tags: platform_tags(pl),
+        // Its inline policies are `role_policy`'s instances.
+        policies: BTreeMap::new(),
+        attached_policies: BTreeSet::new(),
+    })
 }
 
 impl ItemRules for IamRole {
@@ -164,9 +292,45 @@ impl Kind for IamRole {
         super::Service::Iam
     }
 
-    /// Rendered by `spec::desired::world` (see the module docs).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The tenant roles and the authorizer's managed execution role (see the module docs).
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        desired_items(folder, &ctx.env)
+    }
+
+    /// The platform's managed roles with their policies (`role_policy`'s instances; a role's
+    /// id is its name, a policy's its name or ARN). A `--tenant` session reads only the roles
+    /// `desired` holds, and notes the account their ARNs show (sparing the STS call); `adopt`:
+    /// those roles managed or not (a role with a contract name but without tenantctl's tags is
+    /// taken over by tagging it; one at another path cannot be, IAM cannot move a role: that
+    /// is an error). When a desired role was not read, the account's role figures are read too
+    /// (`GetAccountSummary`, for the count quotas), so a converged plan costs nothing more.
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        async move {
+            let mut roles = Vec::new();
+            let (scoped, adopt) = (scope.scoped() || scope.adopt, scope.adopt);
+            let account = observe_roles(aws, scope.desired, scoped, adopt, &mut roles).await?;
+            if creates_roles(scope.desired, &roles) {
+                let (roles, trust) = crate::aws::iam::account_summary(aws).await?;
+                scope.note(|n| {
+                    n.figures.roles = roles;
+                    n.figures.trust_policy_size_quota = trust;
+                });
+            }
+            scope.note(|n| n.account_id = n.account_id.take().or(account));
+            Ok(roles
+                .iter()
+                .flat_map(items)
+                .map(|(address, item)| {
+                    let id = item.name.clone();
+                    (address, item, id)
+                })
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn shows_tenant(&self) -> bool {
+        true
     }
 
     /// With its ARN (from its path and name).
@@ -422,31 +586,6 @@ fn tags_of(tags: &[Tag]) -> Tags {
 fn managed(platform: &str, tags: &Tags) -> bool {
     tags.get(TAG_MANAGED).map(String::as_str) == Some("true")
         && tags.get(TAG_PLATFORM).map(String::as_str) == Some(platform)
-}
-
-/// Reads the platform's managed roles with their policies into `observed` (items) and `ids`
-/// (a role's id is its name, a policy's its name or ARN). When `scoped`, reads only the roles
-/// `desired` holds; `adopt` (scoped): those roles managed or not (a role with a contract name
-/// but without tenantctl's tags is taken over by tagging it; one at another path cannot be,
-/// IAM cannot move a role: that is an error). Returns the account id seen in a role ARN, if
-/// any.
-pub async fn observe(
-    aws: &Aws,
-    desired: &World,
-    scoped: bool,
-    adopt: bool,
-    observed: &mut World,
-    ids: &mut Ids,
-) -> Result<Option<String>, AwsError> {
-    let mut roles = Vec::new();
-    let account = observe_roles(aws, desired, scoped || adopt, adopt, &mut roles).await?;
-    for role in &roles {
-        for (address, item) in items(role) {
-            ids.set(address.clone(), item.name.clone());
-            observed.items.insert(address, item);
-        }
-    }
-    Ok(account)
 }
 
 async fn observe_roles(

@@ -26,33 +26,26 @@
 //! - A provider's type cannot change (`UpdateIdentityProvider` has no type): a `replace`.
 //! - The provider goes with its pool (a silo pool's deletion removes its providers).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::diff_values;
-use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
+use crate::plan::{diff_values, FieldChange, ItemRules, PlanError, Resource};
+use crate::plan::{Deps, Key};
 use crate::spec::desired::names;
-use crate::spec::desired::RenderEnv;
-use crate::spec::model::Isolation;
-use crate::spec::model::{IdpType, PoolIdpType};
-use crate::spec::validate::env_name_re;
-use crate::spec::validate::re;
-use crate::spec::validate::role_re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::model::{IdpType, Isolation, PoolIdpType};
+use crate::spec::validate::{env_name_re, re, role_re};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, World};
-use regex::Regex;
-use std::collections::HashMap;
-use std::collections::HashSet;
-use std::sync::OnceLock;
 
 pub struct IdentityProvider;
 
@@ -426,19 +419,16 @@ fn owner(pool_tenant: Option<&str>, name: &str) -> Option<String> {
 }
 
 impl Kind for IdentityProvider {
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
-        desired_with(folder, world, &|var| std::env::var(var).ok())
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
+        Ok(desired_with(folder, world, &|var| std::env::var(var).ok()))
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let desired = scope.desired;
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if !declares_any(folder) {
                 return Ok(Vec::new());

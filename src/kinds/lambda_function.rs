@@ -15,28 +15,30 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{fc, opt_json, typed, Kind};
+use super::{fc, opt_json, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
-use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
+use crate::plan::{Deps, Key};
+use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
+use crate::spec::desired::{authorizer_exec_role_arn, platform_tags};
 use crate::spec::model::AuthorizerType;
-use crate::spec::validate::arn_re;
-use crate::spec::validate::re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
+use crate::spec::validate::{arn_re, re};
+use crate::spec::{Diagnostic, Folder};
+use crate::state::partition::cognito_issuer;
+use crate::state::wiring::{usage_plan_address, DEFAULT_ROLE_PRECEDENCE, HANDLER};
 use crate::state::{Ids, Item, Tags, Text, World};
-use regex::Regex;
-use std::sync::OnceLock;
+
+pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
 
 pub struct LambdaFunction;
 
@@ -88,6 +90,121 @@ pub fn state(item: &Item) -> Option<FunctionState> {
 
 fn at(world: &World) -> Option<FunctionState> {
     world.items.get(FUNCTION_ADDRESS).filter(|i| i.kind == KIND).and_then(state)
+}
+
+// ---------------------------------------------------------------------------------------
+// Desired
+// ---------------------------------------------------------------------------------------
+
+/// `TENANTCTL_EMULATOR=1`: tenantctl runs against the local emulator, and the authorizer
+/// fetches the pools' keys from it (`TENANTCTL_JWKS_URL`) instead of from the issuers.
+pub const EMULATOR_ENV: &str = "TENANTCTL_EMULATOR";
+
+/// Base64 SHA-256 of a file, as Lambda's CodeSha256.
+pub fn code_sha256(path: &std::path::Path) -> Option<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
+}
+
+/// The emulator endpoint the authorizer fetches keys from, from the value of
+/// `TENANTCTL_EMULATOR` and the endpoint tenantctl talks to. Only `TENANTCTL_EMULATOR=1` turns
+/// emulator mode on: a mere `--endpoint-url` (a proxy, a VPC endpoint) must never redirect the
+/// authorizer's trust anchor, which is otherwise derived from the issuer.
+pub fn jwks_endpoint(emulator: Option<&str>, endpoint: Option<&str>) -> Result<Option<String>, String> {
+    match emulator.map(str::trim) {
+        None | Some("") | Some("0") => Ok(None),
+        Some("1") => match endpoint.filter(|e| !e.is_empty()) {
+            Some(ep) => Ok(Some(ep.to_string())),
+            None => {
+                Err("TENANTCTL_EMULATOR=1 needs the emulator's endpoint: pass --endpoint-url or set AWS_ENDPOINT_URL"
+                    .into())
+            }
+        },
+        Some(other) => Err(format!("TENANTCTL_EMULATOR must be 1 (emulator mode) or unset, not `{other}`")),
+    }
+}
+
+/// The function's environment: what the authorizer trusts and maps.
+///
+/// `TENANTCTL_ISSUERS` maps each desired pool's issuer to what it may speak for:
+/// `ISSUER=TENANT` for a silo tenant's pool, `ISSUER=*` for the shared pool (only tenants not
+/// bound to another issuer). In emulator mode (`ctx.jwks_endpoint`) the function fetches keys
+/// from the emulator, not from the issuer.
+fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<String, Text> {
+    let pl = &folder.platform.value;
+    let Some(spec) = &pl.authorizer else { return BTreeMap::new() };
+    let r = &ctx.env.region;
+    let mut environment = BTreeMap::new();
+    let issuers: Vec<Text> = world
+        .pools()
+        .iter()
+        .map(|(addr, pool)| {
+            let issuer = cognito_issuer(r, "{id}");
+            let (before, after) = issuer.split_once("{id}").expect("issuer has the pool id");
+            Text::lit(before).id(addr.clone()).s(after).s(format!("={}", pool.tenant.as_deref().unwrap_or("*")))
+        })
+        .collect();
+    let clients: Vec<Text> = world
+        .items
+        .iter()
+        .filter(|(_, i)| i.kind == super::app_client::KIND)
+        .map(|(c, _)| Text::default().id(c.clone()))
+        .collect();
+    let roles: Vec<String> = pl
+        .roles
+        .iter()
+        .map(|(name, rs)| format!("{name}:{}", rs.precedence.unwrap_or(DEFAULT_ROLE_PRECEDENCE)))
+        .collect();
+    let idp_tenants: Vec<String> = folder
+        .tenants
+        .iter()
+        .flat_map(|t| {
+            let id = &t.value.id;
+            t.value.identity_providers.iter().map(move |idp| format!("{id}-{}:{id}", idp.name))
+        })
+        // The pool's own providers bind no tenant (`*`, contract §1.4).
+        .chain(pl.user_pool.identity_providers.iter().map(|idp| format!("{}:*", idp.name)))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    environment.insert("TENANTCTL_ISSUERS".to_string(), join(issuers));
+    environment.insert("TENANTCTL_CLIENT_IDS".to_string(), join(clients));
+    environment.insert("TENANTCTL_PLATFORM".to_string(), pl.name.clone().into());
+    environment.insert("TENANTCTL_ACCOUNT_ID".to_string(), ctx.env.account_id.as_str().into());
+    environment.insert("TENANTCTL_REGION".to_string(), r.as_str().into());
+    environment.insert("TENANTCTL_TOKEN_USE".to_string(), spec.token_use.clone().into());
+    environment.insert("TENANTCTL_TENANT_ATTRIBUTE".to_string(), pl.user_pool.tenant_attribute.clone().into());
+    environment.insert("TENANTCTL_ROLES".to_string(), roles.join(",").into());
+    if !idp_tenants.is_empty() {
+        environment.insert("TENANTCTL_IDP_TENANTS".to_string(), idp_tenants.join(",").into());
+    }
+    let jwks = ctx.jwks_endpoint.as_deref().map(|ep| ep.trim_end_matches('/'));
+    if let Some(ep) = jwks {
+        environment.insert("TENANTCTL_JWKS_URL".to_string(), format!("{ep}/{{pool_id}}/.well-known/jwks.json").into());
+    }
+    // Contract §1.6: the tiers' usage plans, whose keys the authorizer reads at cold start (by
+    // id, never their values: see `crate::kinds::usage_plan_key`).
+    if pl.api_usage.is_some() && !pl.tiers.is_empty() {
+        let plans: Vec<Text> = pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect();
+        environment.insert("TENANTCTL_USAGE_PLANS".to_string(), join(plans));
+        if let Some(ep) = jwks {
+            environment.insert("TENANTCTL_APIGW_ENDPOINT".to_string(), ep.into());
+        }
+    }
+    environment
+}
+
+fn join(parts: Vec<Text>) -> Text {
+    let mut out = Text::default();
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out = out.s(",");
+        }
+        out = out.append(p);
+    }
+    out
 }
 
 impl ItemRules for LambdaFunction {
@@ -274,22 +391,37 @@ impl Kind for LambdaFunction {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`, which needs the
-    /// code's hash and the emulator's endpoint).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The folder's Lambda authorizer function, with the code's hash from the context (empty
+    /// when the zip is missing: [`ItemRules::check`] refuses the plan then).
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
+        let pl = &folder.platform.value;
+        let Some(spec) = folder.platform.value.wired_authorizer().filter(|s| s.auth_type == AuthorizerType::Lambda)
+        else {
+            return Ok(Vec::new());
+        };
+        let (Some(fs), Some(role)) = (&spec.function, authorizer_exec_role_arn(pl, &ctx.env)) else {
+            return Ok(Vec::new());
+        };
+        let function = FunctionState {
+            name: fs.name.clone(),
+            runtime: fs.runtime.clone(),
+            handler: HANDLER.to_string(),
+            role,
+            memory_mb: fs.memory_mb,
+            timeout_seconds: fs.timeout_seconds,
+            architecture: fs.architecture.clone(),
+            code_sha256: ctx.code_sha256.clone().unwrap_or_default(),
+            environment: environment(folder, ctx, world),
+            tags: platform_tags(pl),
+            code: Some(fs.code.clone()),
+            code_file: Some(folder.root.join(&fs.code)),
+        };
+        Ok(vec![(FUNCTION_ADDRESS.to_string(), item(&function))])
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             let Some(fspec) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()) else {
                 return Ok(Vec::new());

@@ -15,12 +15,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::lambda_function::FUNCTION_ADDRESS;
-use super::{fc, opt_json, typed, Kind};
+use super::{fc, opt_json, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
 use crate::spec::desired::RenderEnv;
+use crate::spec::model::AuthorizerType;
 use crate::spec::Folder;
 pub use crate::state::wiring::{APIGW_PRINCIPAL, PERMISSION_ADDRESS, STATEMENT_ID};
+use crate::state::wiring::{AUTHORIZER_ADDRESS, INVOKE_ACTION, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
 
 pub struct LambdaPermission;
@@ -126,22 +128,41 @@ impl Kind for LambdaPermission {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// API Gateway's permission to invoke the folder's Lambda authorizer, from its authorizer
+    /// only.
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(fs) = folder
+            .platform
+            .value
+            .wired_authorizer()
+            .filter(|s| s.auth_type == AuthorizerType::Lambda)
+            .and_then(|s| s.function.as_ref())
+        else {
+            return Ok(Vec::new());
+        };
+        let RenderEnv { partition: p, region: r, account_id: a } = &ctx.env;
+        let permission = PermissionState {
+            statement_id: STATEMENT_ID.to_string(),
+            copies: 1,
+            action: INVOKE_ACTION.to_string(),
+            principal: APIGW_PRINCIPAL.to_string(),
+            source_arn: Some(
+                Text::lit(format!("arn:{p}:execute-api:{r}:{a}:"))
+                    .id(REST_API_ADDRESS)
+                    .s("/authorizers/")
+                    .id(AUTHORIZER_ADDRESS),
+            ),
+            source_account: Some(a.clone()),
+            function: fs.name.clone(),
+        };
+        Ok(vec![(PERMISSION_ADDRESS.to_string(), item(&permission))])
     }
 
     /// `GetPolicy` of the function, when it exists.
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
         async move {
             let Some(fspec) = folder.platform.value.authorizer.as_ref().and_then(|a| a.function.as_ref()) else {
                 return Ok(Vec::new());

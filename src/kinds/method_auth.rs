@@ -9,22 +9,23 @@
 //! observation then reads every method but `OPTIONS` (which browsers call for CORS preflight
 //! without credentials).
 
+use std::collections::HashSet;
+
+use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::authorizer::{patch, rest_api_id};
-use super::{fc, opt_json, rest_api, typed, Kind};
+use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
+use crate::spec::model::AuthorizerType;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, Text, World};
-use aws_sdk_apigateway::types::Op as PatchOp;
-use std::collections::HashSet;
+
+pub use crate::state::wiring::{method_address, method_key, ALL_METHODS, AUTHORIZER_ADDRESS, REST_API_ADDRESS};
 
 pub struct MethodAuthKind;
 
@@ -161,24 +162,34 @@ impl Kind for MethodAuthKind {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The methods the folder's authorizer guards (`methods: []`: every method, one instance
+    /// that [`ItemRules::expand`] stands for them).
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(spec) = folder.platform.value.wired_authorizer() else { return Ok(Vec::new()) };
+        let lambda = spec.auth_type == AuthorizerType::Lambda;
+        let auth = MethodAuth {
+            authorization_type: if lambda { "CUSTOM" } else { "COGNITO_USER_POOLS" }.to_string(),
+            authorizer: Some(spec.name.clone()),
+            authorizer_id: Some(Text::default().id(AUTHORIZER_ADDRESS)),
+            // Contract §1.6: metered methods need the key the authorizer names.
+            api_key_required: folder.platform.value.api_usage.as_ref().map(|_| true),
+        };
+        let methods: Vec<String> = if spec.methods.is_empty() {
+            vec![ALL_METHODS.to_string()]
+        } else {
+            spec.methods.iter().map(|m| method_key(&m.method, &m.path)).collect()
+        };
+        Ok(methods.iter().map(|key| (method_address(key), item(key, &auth))).collect())
     }
 
     /// The methods of the REST API (`GetResources` with `embed=methods`, by pages): the listed
     /// ones, or every one but `OPTIONS` for `methods: []`. A listed method that does not
     /// exist is an error.
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             let Some(spec) = &folder.platform.value.authorizer else {
                 return Ok(Vec::new());

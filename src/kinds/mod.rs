@@ -20,12 +20,16 @@
 //! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
 //! for any of them, and the engine executes only [`Op::Item`](crate::plan::Op::Item).
 
+use std::collections::BTreeSet;
+
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use crate::aws::{Aws, AwsError};
+use crate::plan::quotas::AccountFigures;
 use crate::plan::ItemRules;
 use crate::spec::desired::RenderEnv;
+use crate::spec::template::TemplateError;
 use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, World};
 
@@ -46,6 +50,8 @@ pub mod resource_server;
 pub mod rest_api;
 pub mod role_policy;
 pub mod stage_deployment;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod trigger_permission;
 pub mod usage_plan;
 pub mod usage_plan_key;
@@ -53,7 +59,7 @@ pub mod usage_plan_stage;
 pub mod user_pool;
 
 mod registry;
-pub use registry::{desired, execute, observe, of, rules, KINDS};
+pub use registry::{desired, execute, observe, of, rules, scope, shows_tenant, KINDS};
 
 /// The AWS service a kind calls: the engine gives each its own concurrency slots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +71,90 @@ pub enum Service {
     CloudWatch,
 }
 
-/// What a kind's observation found: (address, instance, physical id) each.
+/// What a kind's observation found: (address, instance, physical id) each; an empty id: the
+/// instance has none of its own (a custom attribute).
 pub type Observed = Vec<(String, Item, String)>;
+
+/// What a kind's observation reads by: the folder, the desired world, the session's scope, and
+/// what the kinds listed earlier in [`KINDS`] read.
+pub struct ObserveScope<'a> {
+    pub folder: &'a Folder,
+    /// The desired world (in a `--tenant` session only the named tenants' resources: see
+    /// [`scope`]).
+    pub desired: &'a World,
+    /// The tenants a `--tenant` session names (empty: every tenant): only their resources are
+    /// read.
+    pub tenants: &'a [String],
+    /// `adopt`: a `--tenant` session that also sees the tenant's roles with contract names that
+    /// lack tenantctl's tags.
+    pub adopt: bool,
+    /// What was read so far, and its ids.
+    pub observed: &'a World,
+    pub ids: &'a Ids,
+    /// What the reads learn of the account on the way.
+    pub account: &'a std::sync::Mutex<AccountNotes>,
+}
+
+impl ObserveScope<'_> {
+    /// A `--tenant` session: only the named tenants' resources are read.
+    pub fn scoped(&self) -> bool {
+        !self.tenants.is_empty()
+    }
+
+    /// Records what a read learnt of the account.
+    pub fn note(&self, edit: impl FnOnce(&mut AccountNotes)) {
+        edit(&mut self.account.lock().expect("account notes"));
+    }
+}
+
+/// What observation learns of the account on the way.
+#[derive(Debug, Clone, Default)]
+pub struct AccountNotes {
+    /// The account id seen in an ARN (a role's): a `--tenant` session then needs no STS call.
+    pub account_id: Option<String>,
+    /// The account's figures for the count quotas (see `plan::quotas`).
+    pub figures: AccountFigures,
+}
+
+/// What a session read: the live world, the ids, and what was learnt of the account.
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    pub world: World,
+    pub ids: Ids,
+    pub account: AccountNotes,
+}
+
+/// What the kinds build their desired instances from besides the folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredCtx {
+    /// The AWS values templates and names need.
+    pub env: RenderEnv,
+    /// The base64 SHA-256 of the authorizer function's code zip (None: not read, or no such
+    /// file).
+    pub code_sha256: Option<String>,
+    /// The emulator's endpoint in emulator mode (see [`lambda_function::jwks_endpoint`]): the
+    /// authorizer then fetches keys from it, not from the issuers.
+    pub jwks_endpoint: Option<String>,
+}
+
+impl DesiredCtx {
+    /// Only the AWS values (no code hash, no emulator endpoint).
+    pub fn of(env: RenderEnv) -> Self {
+        DesiredCtx { env, code_sha256: None, jwks_endpoint: None }
+    }
+}
+
+/// A desired instance that could not be built: a policy template that does not render.
+#[derive(Debug, thiserror::Error)]
+#[error("rendering `{policy}`: {source}")]
+pub struct DesiredError {
+    pub policy: String,
+    #[source]
+    pub source: TemplateError,
+}
+
+/// A kind's desired instances, by address.
+pub type Desired = Result<Vec<(String, Item)>, DesiredError>;
 
 /// A resource kind of the kind model (see the module docs).
 pub trait Kind: ItemRules {
@@ -81,27 +169,29 @@ pub trait Kind: ItemRules {
         false
     }
 
-    /// The desired instances, by address, from the folder and the desired world rendered so
-    /// far (the pools a pool's domain belongs to).
-    fn desired(&self, folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)>;
+    /// The desired instances, by address, from the folder, the context and the desired world
+    /// built so far by the kinds listed earlier in [`KINDS`] (the pools a pool's domain
+    /// belongs to).
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired;
 
-    /// The live instances, by address, with their physical ids. `observed` and `ids` hold
-    /// what was read before (the kinds listed earlier in [`KINDS`], and what `Session::open`
-    /// read itself). `scoped` (`--tenant`): `desired` holds only the named tenants' resources,
-    /// and only those are to be read.
-    #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        // Default: read elsewhere (with the resource it lives in, or by `Session::open`).
-        let _ = (aws, folder, desired, scoped, observed, ids);
+    /// The live instances, by address, with their physical ids (see [`ObserveScope`]).
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        // Default: read with the resource it lives in (a role's policies).
+        let _ = (aws, scope);
         async { Ok(Vec::new()) }.boxed()
+    }
+
+    /// Whether a `--tenant` session of `tenants` keeps this desired instance (see [`scope`]).
+    /// Default: the instance is one of theirs.
+    fn in_scope(&self, address: &str, item: &Item, desired: &World, tenants: &BTreeSet<&str>) -> bool {
+        let _ = (address, desired);
+        item.tenant.as_deref().is_some_and(|t| tenants.contains(t))
+    }
+
+    /// Whether a live instance shows that its tenant exists in AWS (`destroy --tenant` of a
+    /// tenant the folder no longer declares). Default: no.
+    fn shows_tenant(&self) -> bool {
+        false
     }
 
     /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,

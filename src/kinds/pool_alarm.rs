@@ -28,10 +28,10 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Value};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, platform_tags, tenant_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::desired::{names, platform_tags, tenant_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::model::AlarmSpec;
 use crate::spec::validate::arn_re;
 use crate::spec::Diagnostic;
@@ -261,12 +261,12 @@ impl Kind for PoolAlarm {
         super::Service::CloudWatch
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let pl = &folder.platform.value;
-        let Some(m) = &pl.monitoring else { return Vec::new() };
+        let Some(m) = &pl.monitoring else { return Ok(Vec::new()) };
         let clients: Vec<String> = pl.user_pool.app_clients.iter().map(|c| c.name.clone()).collect();
         if clients.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let mut out = Vec::new();
         for (pool, p) in &world.pools() {
@@ -295,18 +295,11 @@ impl Kind for PoolAlarm {
                 out.push((address(pool, suffix), item));
             }
         }
-        out
+        Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
         async move {
             if folder.platform.value.monitoring.is_none() {
                 return Ok(Vec::new());

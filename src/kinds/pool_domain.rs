@@ -9,23 +9,21 @@
 //! - Observed with `DescribeUserPool` of each managed pool (its `Domain`), one call per pool,
 //!   only when the folder declares a domain. The physical id is the prefix itself.
 
+use std::sync::OnceLock;
+
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use regex::Regex;
 use serde_json::json;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, RenderEnv};
+use crate::spec::desired::names;
 use crate::spec::model::Isolation;
-use crate::spec::validate::platform_re;
-use crate::spec::validate::re;
-use crate::spec::validate::tenant_id_problem;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-use crate::state::{Ids, Item, World};
-use regex::Regex;
-use std::sync::OnceLock;
+use crate::spec::validate::{platform_re, re, tenant_id_problem};
+use crate::spec::{Diagnostic, Folder};
+use crate::state::{Item, World};
 
 pub struct PoolDomain;
 
@@ -62,11 +60,11 @@ impl ItemRules for PoolDomain {
 }
 
 impl Kind for PoolDomain {
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let Some(domain) = &folder.platform.value.user_pool.domain else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        world
+        Ok(world
             .pools()
             .iter()
             .map(|(addr, p)| {
@@ -76,18 +74,13 @@ impl Kind for PoolDomain {
                 };
                 (address(addr), item(addr, p.tenant.as_deref(), &name))
             })
-            .collect()
+            .collect())
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if folder.platform.value.user_pool.domain.is_none() {
                 return Ok(Vec::new());

@@ -2,12 +2,13 @@
 //! desired instances, their observation, the execution of a change by its kind). Apart from
 //! the kinds' trait (`kinds/mod.rs`): a kind's module imports the trait, never this list.
 
+use std::collections::BTreeSet;
+
 use tokio::sync::Mutex;
 
 use super::*;
 use crate::aws::{Aws, AwsError};
 use crate::plan::{ItemRules, Op};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
@@ -52,31 +53,74 @@ pub fn rules() -> Vec<&'static dyn ItemRules> {
     KINDS.iter().map(|&k| k as &dyn ItemRules).collect()
 }
 
-/// Adds every kind's desired instances to `world`.
-pub fn desired(folder: &Folder, env: &RenderEnv, world: &mut World) {
-    for k in KINDS {
-        let items = k.desired(folder, env, world);
-        world.items.extend(items);
+impl DesiredCtx {
+    /// For a session: the code hash of the folder's authorizer function, and the emulator's
+    /// endpoint when `TENANTCTL_EMULATOR=1` (`endpoint` being the one tenantctl talks to); an
+    /// error names a wrong `TENANTCTL_EMULATOR` (read only when the folder has an authorizer).
+    pub fn for_session(folder: &Folder, env: RenderEnv, endpoint: Option<&str>) -> Result<Self, String> {
+        let Some(authorizer) = &folder.platform.value.authorizer else { return Ok(DesiredCtx::of(env)) };
+        let code = authorizer.function.as_ref();
+        let code_sha256 = code.and_then(|f| lambda_function::code_sha256(&folder.root.join(&f.code)));
+        let emulator = std::env::var(lambda_function::EMULATOR_ENV).ok();
+        let jwks_endpoint = lambda_function::jwks_endpoint(emulator.as_deref(), endpoint)?;
+        Ok(DesiredCtx { env, code_sha256, jwks_endpoint })
     }
 }
 
-/// Reads every kind's live instances into `observed` and their ids into `ids`.
+/// The desired world: every kind's desired instances, in registry order.
+pub fn desired(folder: &Folder, ctx: &DesiredCtx) -> Result<World, DesiredError> {
+    let mut world = World::default();
+    for k in KINDS {
+        let items = k.desired(folder, ctx, &world)?;
+        world.items.extend(items);
+    }
+    Ok(world)
+}
+
+/// Reads every kind's live instances, in registry order (a `--tenant` session: only the named
+/// tenants', and nothing platform-wide).
 pub async fn observe(
     aws: &Aws,
     folder: &Folder,
     desired: &World,
-    scoped: bool,
-    observed: &mut World,
-    ids: &mut Ids,
-) -> Result<(), AwsError> {
-    for k in KINDS.iter().filter(|k| !(scoped && k.platform_wide())) {
-        let found = k.observe(aws, folder, desired, scoped, observed, ids).await?;
+    tenants: &[String],
+    adopt: bool,
+) -> Result<Observation, AwsError> {
+    let account = std::sync::Mutex::new(AccountNotes::default());
+    let mut world = World::default();
+    let mut ids = Ids::default();
+    for k in KINDS.iter().filter(|k| tenants.is_empty() || !k.platform_wide()) {
+        let scope = ObserveScope { folder, desired, tenants, adopt, observed: &world, ids: &ids, account: &account };
+        let found = k.observe(aws, &scope).await?;
         for (address, item, id) in found {
-            ids.set(address.clone(), id);
-            observed.items.insert(address, item);
+            if !id.is_empty() {
+                ids.set(address.clone(), id);
+            }
+            world.items.insert(address, item);
         }
     }
-    Ok(())
+    Ok(Observation { world, ids, account: account.into_inner().expect("account notes") })
+}
+
+/// Keeps only what a `--tenant` session of `tenants` plans: each kind says what it keeps
+/// ([`Kind::in_scope`]).
+pub fn scope(world: &mut World, tenants: &[String]) {
+    let keep: BTreeSet<&str> = tenants.iter().map(String::as_str).collect();
+    let kept: BTreeSet<String> = world
+        .items
+        .iter()
+        .filter(|(address, i)| of(&i.kind).is_some_and(|k| k.in_scope(address, i, world, &keep)))
+        .map(|(address, _)| address.clone())
+        .collect();
+    world.items.retain(|address, _| kept.contains(address));
+}
+
+/// Whether `observed` shows that `tenant` exists in AWS ([`Kind::shows_tenant`]).
+pub fn shows_tenant(observed: &World, tenant: &str) -> bool {
+    observed
+        .items
+        .values()
+        .any(|i| i.tenant.as_deref() == Some(tenant) && of(&i.kind).is_some_and(|k| k.shows_tenant()))
 }
 
 /// Executes an [`Op::Item`] with its kind, keeping `ids` current.

@@ -7,25 +7,23 @@
 //! - Observed with `ListResourceServers` pages per managed pool. Its physical id is its
 //!   identifier.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
 
 use aws_sdk_cognitoidentityprovider::types::{ResourceServerScopeType, ResourceServerType};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryStreamExt};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool};
 use crate::aws::{call_err, Aws, AwsError};
-use crate::plan::{Deps, ItemRules, Key, Resource};
-use crate::spec::desired::RenderEnv;
+use crate::plan::{Deps, Key};
+use crate::plan::{ItemRules, Resource};
 use crate::spec::validate::re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-use crate::state::{Ids, Item, World};
-use regex::Regex;
-use std::collections::HashSet;
-use std::sync::OnceLock;
+use crate::spec::{Diagnostic, Folder};
+use crate::state::{Item, World};
 
 pub struct ResourceServer;
 
@@ -102,7 +100,7 @@ impl ItemRules for ResourceServer {
 }
 
 impl Kind for ResourceServer {
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let servers = &folder.platform.value.user_pool.resource_servers;
         let mut out = Vec::new();
         for (pool, p) in &world.pools() {
@@ -118,18 +116,13 @@ impl Kind for ResourceServer {
                 out.push((address(pool, &rs.identifier), item(pool, p.tenant.as_deref(), &rs.identifier, &state)));
             }
         }
-        out
+        Ok(out)
     }
 
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        _desired: &'a World,
-        scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let scoped = scope.scoped();
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             if scoped {
                 return Ok(Vec::new());

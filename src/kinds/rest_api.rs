@@ -3,9 +3,9 @@
 //! authorization, the stage: their `parent`), and never creates, updates or deletes it. A
 //! REST API that does not exist is an error of observation, with a hint.
 //!
-//! - Desired: one item at [`REST_API_ADDRESS`] naming it (added with the rest of the
-//!   authorizer wiring by `spec::desired::add_authorizer`); never planned ([`ItemRules::expand`]
-//!   leaves nothing to compare).
+//! - Desired: one item at [`REST_API_ADDRESS`] naming it, when the folder's authorizer is wired
+//!   (as the rest of the wiring); never planned ([`ItemRules::expand`] leaves nothing to
+//!   compare).
 //! - Observed by the `authorizer` kind, in the same pages as the authorizers it holds: its id
 //!   in `Ids` under [`REST_API_ADDRESS`], its item's state the name of every authorizer by id
 //!   (a method names the authorizer it uses).
@@ -16,10 +16,9 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::json;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 pub use crate::state::wiring::REST_API_ADDRESS;
 use crate::state::{Item, World};
@@ -77,9 +76,10 @@ impl Kind for RestApi {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The REST API the folder's authorizer guards.
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(spec) = folder.platform.value.wired_authorizer() else { return Ok(Vec::new()) };
+        Ok(vec![(REST_API_ADDRESS.to_string(), item(&spec.rest_api))])
     }
 
     fn create<'a>(

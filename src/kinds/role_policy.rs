@@ -16,11 +16,18 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Kind;
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Desired, DesiredCtx, DesiredError, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
+use crate::spec::desired::{names, render_policy, tenant_roles, RenderEnv};
+use crate::spec::model::Platform;
 use crate::spec::Folder;
+use crate::state::wiring::usage_plan_address;
+use crate::state::{canonical_policy, Text};
 use crate::state::{Ids, Item, World};
 
 pub struct RolePolicy;
@@ -67,6 +74,78 @@ fn role_of<'a>(item: &Item, parent: Option<&'a str>) -> Result<&'a str, AwsError
     parent.ok_or_else(|| AwsError::Other(format!("policy `{}`: no role", item.name)))
 }
 
+// ---------------------------------------------------------------------------------------
+// Desired
+// ---------------------------------------------------------------------------------------
+
+/// The desired inline policies: each tenant role's, rendered from its templates, and the
+/// authorizer's managed execution role's (when the folder names no role for the function).
+fn desired_policies(folder: &Folder, env: &RenderEnv) -> Desired {
+    let pl = &folder.platform.value;
+    let mut out = Vec::new();
+    for t in folder.tenants.iter().map(|t| &t.value) {
+        for role in tenant_roles(pl, t) {
+            let Some(spec) = pl.roles.get(role) else { continue };
+            for pol in &spec.policies {
+                let Some(tpl) = folder.policies.get(pol) else { continue };
+                let doc = render_policy(tpl, pl, t, role, env)
+                    .map_err(|source| DesiredError { policy: pol.clone(), source })?;
+                out.push(inline(&names::role_address(&t.id, role), Some(&t.id), pol, &canonical_policy(&doc)));
+            }
+        }
+    }
+    let function = pl.authorizer.as_ref().and_then(|a| a.function.as_ref()).filter(|f| f.role.is_none());
+    if let Some(f) = function {
+        let role = names::authorizer_role_address();
+        for (name, doc) in authorizer_policies(pl, &f.name, env) {
+            out.push(inline(&role, None, &name, &doc));
+        }
+    }
+    Ok(out)
+}
+
+/// The managed execution role's `logs` policy: the function's log groups.
+fn logs_policy(function: &str, env: &RenderEnv) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [
+                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}", env.partition, env.region, env.account_id, function),
+                format!("arn:{}:logs:{}:{}:log-group:/aws/lambda/{}:*", env.partition, env.region, env.account_id, function)
+            ]
+        }]
+    })
+}
+
+/// The authorizer role's inline policies: `logs`, and with `apiUsage` (contract §1.6)
+/// `usage-plan-keys`: `apigateway:GET` on the key list of each tier's usage plan only (the
+/// authorizer reads its tenants' key values there at cold start), one statement per plan so
+/// that each names one plan id (a reference, known once the plan exists).
+fn authorizer_policies(pl: &Platform, function: &str, env: &RenderEnv) -> BTreeMap<String, Value> {
+    let logs = canonical_policy(&logs_policy(function, env));
+    let mut out = BTreeMap::from([("logs".to_string(), logs)]);
+    if pl.api_usage.is_some() && !pl.tiers.is_empty() {
+        let statements: Vec<Value> = pl
+            .tiers
+            .keys()
+            .map(|tier| {
+                let arn = Text::lit(format!("arn:{}:apigateway:{}::/usageplans/", env.partition, env.region))
+                    .id(usage_plan_address(tier))
+                    .s("/keys");
+                json!({"Sid": format!("UsagePlanKeys{}", tier.to_ascii_uppercase()), "Effect": "Allow", "Action": "apigateway:GET", "Resource": arn})
+            })
+            .collect();
+        out.insert(
+            "usage-plan-keys".to_string(),
+            canonical_policy(&json!({"Version": "2012-10-17", "Statement": statements})),
+        );
+    }
+    out
+}
+
 impl ItemRules for RolePolicy {
     fn resource(&self) -> Resource {
         Resource::new(KIND)
@@ -86,9 +165,9 @@ impl Kind for RolePolicy {
         super::Service::Iam
     }
 
-    /// With its role (see `iam_role`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The inline policies of the desired roles (see `iam_role`), rendered from the templates.
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        desired_policies(folder, &ctx.env)
     }
 
     fn inventory(&self, _address: &str, _item: &Item, _ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<Value> {

@@ -18,24 +18,23 @@
 //! visible from the stage.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::authorizer::rest_api_id;
-use super::{fc, method_auth, opt_json, Kind};
+use super::{fc, method_auth, opt_json, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{Action, Change, ItemRules, Op, PlanError, PlanOptions, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::validate::re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
+use crate::state::{Item, World};
+
 pub use crate::state::wiring::{method_key, stage_address, NEW_DEPLOYMENT, REST_API_ADDRESS};
-use crate::state::{Ids, Item, World};
-use regex::Regex;
-use std::sync::OnceLock;
 
 pub struct StageDeployment;
 
@@ -168,21 +167,20 @@ impl Kind for StageDeployment {
         true
     }
 
-    /// Added with the authorizer wiring (`spec::desired::add_authorizer`).
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// The stage the folder's authorizer names, if any (its deployment is planned by
+    /// [`ItemRules::finish`]).
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        let Some(name) = folder.platform.value.wired_authorizer().and_then(|s| s.stage.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let stage = StageState { name: name.clone(), ..StageState::default() };
+        Ok(vec![(stage_address(name), item(&stage))])
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let ids = scope.ids;
         async move {
             let Some(stage) = folder.platform.value.authorizer.as_ref().and_then(|a| a.stage.as_ref()) else {
                 return Ok(Vec::new());

@@ -19,12 +19,10 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use super::lambda_permission::{state, statement, PermissionState};
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{Ids, Item, Text, World};
 
 pub struct TriggerPermission;
@@ -76,7 +74,8 @@ impl Kind for TriggerPermission {
     }
 
     /// One per (pool, function) of the pools' triggers.
-    fn desired(&self, _folder: &Folder, env: &RenderEnv, world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, _folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
+        let env = &ctx.env;
         let mut out = Vec::new();
         for (address, pool) in world.pools() {
             let Some(triggers) = &pool.settings.triggers else { continue };
@@ -108,20 +107,13 @@ impl Kind for TriggerPermission {
                 out.push((self::address(&address, function), item));
             }
         }
-        out
+        Ok(out)
     }
 
     /// `GetPolicy` of each function the desired statements are on, once each.
     #[allow(clippy::too_many_arguments)]
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _folder: &'a Folder,
-        desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<super::Observed, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let desired = scope.desired;
         async move {
             let mut by_function: BTreeMap<String, Vec<(String, Item)>> = BTreeMap::new();
             for (address, item) in desired.items.iter().filter(|(_, i)| i.kind == KIND) {

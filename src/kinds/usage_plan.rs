@@ -13,22 +13,22 @@
 //!   `UntagResource` for tags; deleted (a tier no tenant uses any more, removed from the
 //!   folder) after its stages are detached.
 
+use std::sync::OnceLock;
+
 use aws_sdk_apigateway::types::{Op as PatchOp, QuotaPeriodType, QuotaSettings, ThrottleSettings};
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::authorizer::patch;
-use super::{rest_api, typed, Kind};
+use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{platform_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM};
+use crate::spec::desired::{platform_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::validate::re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
-use crate::state::{Ids, Item, Tags, World};
-use regex::Regex;
-use std::sync::OnceLock;
+use crate::spec::{Diagnostic, Folder};
+use crate::state::{Item, Tags, World};
 
 pub struct UsagePlan;
 
@@ -213,21 +213,15 @@ impl Kind for UsagePlan {
         super::Service::ApiGateway
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        desired_plans(folder)
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(desired_plans(folder))
     }
 
     /// The plans and their stages (module docs); only with `apiUsage`. Two plans of one tier
     /// (a concurrent apply): the lowest id is the tier's, the other is extra (deleted).
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let ids = scope.ids;
         async move {
             let pl = &folder.platform.value;
             let Some(usage) = &pl.api_usage else { return Ok(Vec::new()) };
@@ -508,3 +502,6 @@ mod tests {
         assert!(added.iter().all(|(op, p, _)| op == "add" && p.starts_with("/quota/")));
     }
 }
+
+#[cfg(test)]
+mod tiers_tests;

@@ -20,10 +20,9 @@ use futures::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{api_key, fc, rest_api, typed, usage_plan, Kind};
+use super::{api_key, fc, rest_api, typed, usage_plan, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{FieldChange, ItemRules, PlanError, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, Text, World};
@@ -179,12 +178,12 @@ impl Kind for UsagePlanKey {
     }
 
     /// Each keyed tenant's key in its tier's plan.
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
         let pl = &folder.platform.value;
         if pl.api_usage.is_none() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        folder
+        Ok(folder
             .tenants
             .iter()
             .map(|t| &t.value)
@@ -197,19 +196,14 @@ impl Kind for UsagePlanKey {
                 };
                 (address(&t.id), item(Some(&t.id), &usage_plan::address(tier), &m))
             })
-            .collect()
+            .collect())
     }
 
     /// After `usage_plan` and `api_key` (module docs).
-    fn observe<'a>(
-        &'a self,
-        aws: &'a Aws,
-        folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        observed: &'a World,
-        ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        let folder = scope.folder;
+        let observed = scope.observed;
+        let ids = scope.ids;
         async move {
             let pl = &folder.platform.value;
             if pl.api_usage.is_none() {

@@ -11,22 +11,21 @@
 //! - Created and deleted with `UpdateUsagePlan` `add`/`remove` `/apiStages`; it goes with its
 //!   plan (the plan's delete detaches every stage).
 
+use std::sync::OnceLock;
+
+use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
 use futures::FutureExt;
+use regex::Regex;
 
 use super::authorizer::patch;
-use super::{typed, Kind};
+use super::{typed, Desired, DesiredCtx, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::RenderEnv;
 use crate::spec::validate::re;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::{Diagnostic, Folder};
 use crate::state::wiring::{stage_address, usage_plan_address, REST_API_ADDRESS};
 use crate::state::{Ids, Item, Text, World};
-use aws_sdk_apigateway::types::Op as PatchOp;
-use regex::Regex;
-use std::sync::OnceLock;
 
 pub struct UsagePlanStage;
 
@@ -85,35 +84,23 @@ impl Kind for UsagePlanStage {
         true
     }
 
-    fn desired(&self, folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
+    fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, _world: &World) -> Desired {
         let pl = &folder.platform.value;
-        let Some(usage) = &pl.api_usage else { return Vec::new() };
+        let Some(usage) = &pl.api_usage else { return Ok(Vec::new()) };
         // The stage tenantctl deploys (and may create) comes first.
         let after = match pl.authorizer.as_ref().and_then(|a| a.stage.as_ref()) {
             Some(s) if *s == usage.stage => vec![stage_address(s)],
             _ => Vec::new(),
         };
-        pl.tiers
+        Ok(pl
+            .tiers
             .keys()
             .map(|tier| {
                 let plan = usage_plan_address(tier);
                 let api_stage = Text::default().id(REST_API_ADDRESS).s(format!(":{}", usage.stage));
                 (address(&plan, &usage.stage), item(&plan, &usage.stage, api_stage, after.clone()))
             })
-            .collect()
-    }
-
-    /// With the plans (`usage_plan::observe`).
-    fn observe<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _folder: &'a Folder,
-        _desired: &'a World,
-        _scoped: bool,
-        _observed: &'a World,
-        _ids: &'a Ids,
-    ) -> BoxFuture<'a, Result<Vec<(String, Item, String)>, AwsError>> {
-        async { Ok(Vec::new()) }.boxed()
+            .collect())
     }
 
     fn inventory(&self, _address: &str, _item: &Item, _ids: &Ids, _ctx: &crate::aws::Ctx) -> Option<serde_json::Value> {

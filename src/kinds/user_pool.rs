@@ -4,9 +4,8 @@
 //!   by name alone: `CreateUserPool` is not idempotent, so two managed pools claiming one
 //!   address are a conflict the operator has to resolve; a twin created by a concurrent apply
 //!   is settled at once ([`keep_one_pool`]).
-//! - Read by [`observe`] (ListUserPools pages, DescribeUserPool per candidate), which
-//!   `Session::open` calls before every other kind (they live in pools, and the pages give
-//!   the account's pool count for its quota). The registry's `observe` reads nothing more.
+//! - Read first of every kind (ListUserPools pages, DescribeUserPool per candidate): the
+//!   others live in pools, and the pages give the account's pool count for its quota.
 //! - Compared on its settings (deletion protection, MFA, admin-only sign-up, password
 //!   policy, tags); a `--tenant` plan creates a missing pool but updates none. Its custom
 //!   attributes are created with it (`CreateUserPool` carries the schema) and are items of
@@ -18,29 +17,26 @@
 //! - Updates are read-modify-write: `UpdateUserPool` resets every field left out, so the live
 //!   pool is read first and sent back whole, with only the managed fields replaced.
 //!
-//! Everything read is normalised to the shape [`crate::spec::desired`] builds: custom
-//! attributes lose their `custom:` prefix; String constraints default to "0"/"2048".
+//! Everything read is normalised to the shape [`desired_pools`] builds: custom attributes lose
+//! their `custom:` prefix; String constraints default to "0"/"2048".
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cognitoidentityprovider::operation::update_user_pool::builders::UpdateUserPoolFluentBuilder;
 use aws_sdk_cognitoidentityprovider::types::builders::LambdaConfigTypeBuilder;
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, AliasAttributeType, AttributeDataType, DeletionProtectionType,
-    NumberAttributeConstraintsType, PasswordPolicyType, SchemaAttributeType, SoftwareTokenMfaConfigType,
-    StringAttributeConstraintsType, UserPoolMfaType, UserPoolPolicyType, UserPoolType, UsernameAttributeType,
-    UsernameConfigurationType,
-};
-use aws_sdk_cognitoidentityprovider::types::{
-    AdvancedSecurityModeType, LambdaConfigType, PreTokenGenerationLambdaVersionType,
-    PreTokenGenerationVersionConfigType, UserPoolAddOnsType, UserPoolTierType,
+    AdminCreateUserConfigType, AdvancedSecurityModeType, AliasAttributeType, AttributeDataType, DeletionProtectionType,
+    LambdaConfigType, NumberAttributeConstraintsType, PasswordPolicyType, PreTokenGenerationLambdaVersionType,
+    PreTokenGenerationVersionConfigType, SchemaAttributeType, SoftwareTokenMfaConfigType,
+    StringAttributeConstraintsType, UserPoolAddOnsType, UserPoolMfaType, UserPoolPolicyType, UserPoolTierType,
+    UserPoolType, UsernameAttributeType, UsernameConfigurationType,
 };
 use futures::future::BoxFuture;
-use futures::stream::{self, StreamExt, TryStreamExt};
-use futures::FutureExt;
+use futures::stream::{StreamExt, TryStreamExt};
+use futures::{stream, FutureExt};
 use serde_json::Value;
 
-use super::Kind;
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
 use crate::plan::quotas::{count, AccountFigures, USER_POOLS_PER_ACCOUNT};
@@ -48,12 +44,12 @@ use crate::plan::Plan;
 use crate::plan::{
     diff_values, field_changes, Action, Change, Deps, FieldChange, ItemRules, Key, Op, PlanError, PlanOptions, Resource,
 };
-use crate::spec::desired::{names, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT};
-use crate::spec::model::Isolation;
-use crate::spec::validate::platform_re;
-use crate::spec::validate::tenant_id_problem;
-use crate::spec::Diagnostic;
-use crate::spec::Folder;
+use crate::spec::desired::{
+    names, platform_tags, tenant_tags, trigger_arn, RenderEnv, TAG_MANAGED, TAG_PLATFORM, TAG_TENANT,
+};
+use crate::spec::model::{AttributeType, Isolation, Mfa, Tenant, ThreatProtection};
+use crate::spec::validate::{platform_re, tenant_id_problem};
+use crate::spec::{Diagnostic, Folder};
 use crate::state::{
     AttributeState, Ids, Item, PasswordState, PoolItemState, PoolSettings, PoolState, Tags, UsernamesState, World,
     POOL_KIND,
@@ -215,9 +211,32 @@ impl ItemRules for UserPool {
 }
 
 impl Kind for UserPool {
-    /// The pools are rendered with the roles (`spec::desired::world`), before every kind.
-    fn desired(&self, _folder: &Folder, _env: &RenderEnv, _world: &World) -> Vec<(String, Item)> {
-        Vec::new()
+    /// First of every kind: the others live in the pools.
+    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, _world: &World) -> Desired {
+        Ok(desired_pools(folder, &ctx.env).into_values().map(|p| (p.address.clone(), p.item())).collect())
+    }
+
+    /// The pools this platform manages, by `ListUserPools` pages and `DescribeUserPool` per
+    /// candidate (a `--tenant` session: only the named tenants'); first of every kind, as the
+    /// others live in pools. The pages also give the account's pool count, for its quota.
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        async move {
+            let (pools, in_account) = read_pools(aws, scope.desired, scope.scoped()).await?;
+            scope.note(|n| n.figures.user_pools = Some(in_account));
+            Ok(pools.into_iter().map(|(address, id, state)| (address, state.item(), id)).collect())
+        }
+        .boxed()
+    }
+
+    /// A named tenant's silo pool, and the shared pool when it holds a group of theirs.
+    fn in_scope(&self, address: &str, item: &Item, desired: &World, tenants: &BTreeSet<&str>) -> bool {
+        let theirs = |i: &Item| i.tenant.as_deref().is_some_and(|t| tenants.contains(t));
+        theirs(item)
+            || (item.tenant.is_none()
+                && desired
+                    .items
+                    .values()
+                    .any(|g| g.kind == super::group::KIND && g.parent.as_deref() == Some(address) && theirs(g)))
     }
 
     /// With its ARN.
@@ -283,17 +302,127 @@ impl Kind for UserPool {
     }
 }
 
-/// Reads every pool this platform manages (identified by its tags) into `world` (items),
-/// keyed by address, and their ids into `ids`. When `scoped`, reads only the pools named in
-/// `desired` (for `--tenant`). Returns how many user pools the account has
-/// (every pool, for the pools-per-account quota).
-pub async fn observe(
+// ---------------------------------------------------------------------------------------
+// Desired
+// ---------------------------------------------------------------------------------------
+
+/// The desired pools: the shared pool when any tenant is pooled, one per silo tenant.
+pub fn desired_pools(folder: &Folder, env: &RenderEnv) -> BTreeMap<String, PoolState> {
+    let pl = &folder.platform.value;
+    let up = &pl.user_pool;
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        up.tenant_attribute.clone(),
+        declared_attribute(AttributeType::String, false, Some(1), Some(32), None, None),
+    );
+    for a in &up.custom_attributes {
+        let n = a.name.strip_prefix("custom:").unwrap_or(&a.name).to_string();
+        attributes.insert(n, declared_attribute(a.attr_type, a.mutable, a.min_length, a.max_length, a.min, a.max));
+    }
+    let usernames = up.usernames.as_ref().map(|u| UsernamesState {
+        case_sensitive: u.case_sensitive,
+        sign_in_with: u.sign_in_with.iter().cloned().collect(),
+        aliases: u.aliases.iter().cloned().collect(),
+    });
+    let pp = &up.password_policy;
+    let settings = |tags: Tags| PoolSettings {
+        deletion_protection: up.deletion_protection,
+        mfa: match up.mfa {
+            Mfa::Off => "OFF",
+            Mfa::Optional => "OPTIONAL",
+            Mfa::On => "ON",
+        }
+        .into(),
+        allow_admin_create_user_only: !up.self_sign_up,
+        password_policy: PasswordState {
+            min_length: pp.min_length as i32,
+            require_uppercase: pp.require_uppercase,
+            require_lowercase: pp.require_lowercase,
+            require_numbers: pp.require_numbers,
+            require_symbols: pp.require_symbols,
+            temporary_password_validity_days: pp.temporary_password_validity_days as i32,
+        },
+        tags,
+        feature_plan: up.feature_plan.map(|f| f.tier().to_string()),
+        threat_protection: match up.threat_protection {
+            ThreatProtection::Off => None,
+            ThreatProtection::Audit => Some("AUDIT".into()),
+            ThreatProtection::Enforced => Some("ENFORCED".into()),
+        },
+        triggers: (!up.triggers.is_empty())
+            .then(|| up.triggers.iter().map(|(k, f)| (k.clone(), trigger_arn(env, f))).collect()),
+    };
+    let mut out = BTreeMap::new();
+    let pooled: Vec<&Tenant> =
+        folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Pooled).collect();
+    if !pooled.is_empty() {
+        let address = names::shared_pool_address();
+        out.insert(
+            address.clone(),
+            PoolState {
+                address,
+                name: names::shared_pool(&pl.name),
+                tenant: None,
+                settings: settings(platform_tags(pl)),
+                attributes: attributes.clone(),
+                usernames: usernames.clone(),
+            },
+        );
+    }
+    for t in folder.tenants.iter().map(|t| &t.value).filter(|t| t.isolation == Isolation::Silo) {
+        let address = names::silo_pool_address(&t.id);
+        out.insert(
+            address.clone(),
+            PoolState {
+                address,
+                name: names::silo_pool(&pl.name, &t.id),
+                tenant: Some(t.id.clone()),
+                settings: settings(tenant_tags(pl, t)),
+                attributes: attributes.clone(),
+                usernames: usernames.clone(),
+            },
+        );
+    }
+    out
+}
+
+fn declared_attribute(
+    t: AttributeType,
+    mutable: bool,
+    min_len: Option<u32>,
+    max_len: Option<u32>,
+    min: Option<i64>,
+    max: Option<i64>,
+) -> AttributeState {
+    match t {
+        AttributeType::String => AttributeState {
+            data_type: "String".into(),
+            mutable,
+            // Cognito fills these defaults in; compare against what it will return.
+            min_length: Some(min_len.unwrap_or(0).to_string()),
+            max_length: Some(max_len.unwrap_or(2048).to_string()),
+            min_value: None,
+            max_value: None,
+        },
+        AttributeType::Number => AttributeState {
+            data_type: "Number".into(),
+            mutable,
+            min_length: None,
+            max_length: None,
+            min_value: min.map(|v| v.to_string()),
+            max_value: max.map(|v| v.to_string()),
+        },
+    }
+}
+
+/// Reads every pool this platform manages (identified by its tags): (address, id, state)
+/// each. When `scoped`, reads only the pools named in `desired` (for `--tenant`). Also returns
+/// how many user pools the account has (every pool, for the pools-per-account quota).
+async fn read_pools(
     aws: &Aws,
     desired: &World,
     scoped: bool,
-    world: &mut World,
-    ids: &mut Ids,
-) -> Result<usize, AwsError> {
+) -> Result<(Vec<(String, String, PoolState)>, usize), AwsError> {
     let platform = aws.ctx.platform.as_str();
     let mut pools_in_account = 0usize;
     // Scoped: only the pools of the named tenants; their names are known, so only those
@@ -385,11 +514,7 @@ pub async fn observe(
         })
         .collect();
 
-    for (address, id, state) in pools {
-        ids.set(address.clone(), id);
-        world.insert_pool(state);
-    }
-    Ok(pools_in_account)
+    Ok((pools, pools_in_account))
 }
 
 // ---------------------------------------------------------------------------------------

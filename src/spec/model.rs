@@ -594,3 +594,25 @@ pub struct IdentityProviderSpec {
     #[serde(default)]
     pub attribute_mapping: BTreeMap<String, String>,
 }
+
+/// Minutes of a token validity like `60m`, `1h`, `30d` (None: not of that form).
+pub fn duration_minutes(s: &str) -> Option<i64> {
+    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = R.get_or_init(|| regex::Regex::new(r"^([0-9]+)(m|h|d)$").expect("valid regex"));
+    let c = re.captures(s)?;
+    let n: i64 = c[1].parse().ok()?;
+    Some(match &c[2] {
+        "m" => n,
+        "h" => n * 60,
+        _ => n * 60 * 24,
+    })
+}
+
+impl Platform {
+    /// The authorizer when its wiring exists (every kind of it has instances): a Cognito one,
+    /// or a Lambda one with its function.
+    pub fn wired_authorizer(&self) -> Option<&AuthorizerSpec> {
+        let spec = self.authorizer.as_ref()?;
+        (spec.auth_type == AuthorizerType::Cognito || spec.function.is_some()).then_some(spec)
+    }
+}

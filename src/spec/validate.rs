@@ -41,10 +41,6 @@ fn tag_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     re(&R, r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$")
 }
-fn duration_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, r"^([0-9]+)(m|h|d)$")
-}
 /// An ARN (no wildcards).
 pub(crate) fn arn_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
@@ -76,17 +72,6 @@ pub fn tenant_id_problem(id: &str) -> Option<String> {
         return Some(format!("tenant id `{id}` starts with `aws`, which AWS reserves in tag values and names"));
     }
     None
-}
-
-/// Minutes of a token validity like `60m`, `1h`, `30d`.
-pub fn duration_minutes(s: &str) -> Option<i64> {
-    let c = duration_re().captures(s)?;
-    let n: i64 = c[1].parse().ok()?;
-    Some(match &c[2] {
-        "m" => n,
-        "h" => n * 60,
-        _ => n * 60 * 24,
-    })
 }
 
 struct V<'f> {

@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 
 use crate::engine::waits;
 use crate::kinds::app_client::{self, ClientState};
+use crate::kinds::test_support::{self, folder_edited};
 use crate::plan::{plan_with, Action, Plan, PlanOptions};
-use crate::spec::desired::{self, RenderEnv};
 use crate::spec::Folder;
 use crate::state::World;
-use crate::tiers_tests::folder_edited;
 
 const OKTA: &str = "identityProviders:\n  - {name: okta, type: oidc, issuer: https://acme.okta.example, clientId: c1, clientSecretEnv: TCTL_SSO_UNIT_OKTA}\n";
 const ADFS: &str = "isolation: silo\nidentityProviders:\n  - {name: adfs, type: saml, metadataUrl: https://adfs.initech.example/m.xml}\n";
@@ -28,14 +27,8 @@ fn folder() -> (tempfile::TempDir, Folder) {
     (t, f.unwrap_or_else(|e| panic!("{e}")))
 }
 
-fn env() -> RenderEnv {
-    RenderEnv { account_id: "123456789012".into(), region: "us-east-1".into(), partition: "aws".into() }
-}
-
 fn desired_world(f: &Folder) -> World {
-    let mut w = desired::world(f, &env()).unwrap();
-    crate::kinds::desired(f, &env(), &mut w);
-    w
+    test_support::desired_world(f, None)
 }
 
 fn client(w: &World, address: &str) -> ClientState {
@@ -159,8 +152,7 @@ fn the_authorizers_environment_bounds_the_tenants_with_sso() {
         let refs: Vec<(&str, &str)> = ts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let (_t, f) = folder_edited(&|p| p.to_string(), &refs);
         let f = f.unwrap_or_else(|e| panic!("{e}"));
-        let mut w = desired_world(&f);
-        desired::add_authorizer(&f, &env(), &mut w, Some("c2hh".into()), None);
+        let w = desired_world(&f);
         // Every client made, so its id counts at its real length (26 characters).
         let mut ids = Ids::default();
         for (a, i) in &w.items {

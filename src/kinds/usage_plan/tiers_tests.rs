@@ -1,14 +1,11 @@
 //! Tiers (contract §1.6) without AWS: validation of `tiers`, `apiUsage` and `tier`, the
 //! isolation a tier gives, the desired usage plans, keys and memberships, the authorizer's
 //! environment and permission, and the plan through the kinds' rules.
-use std::path::Path;
-
 use serde_json::json;
 
-use crate::check::load_valid;
-use crate::kinds::{api_key, usage_plan, usage_plan_key, usage_plan_stage};
+use crate::kinds::test_support::folder_edited;
+use crate::kinds::{api_key, test_support, usage_plan, usage_plan_key, usage_plan_stage};
 use crate::plan::{plan_with, Action, PlanOptions};
-use crate::spec::desired::{self, RenderEnv};
 use crate::spec::model::Isolation;
 use crate::spec::{Folder, SpecErrors};
 use crate::state::wiring::{method_address, FUNCTION_ADDRESS, REST_API_ADDRESS};
@@ -21,40 +18,11 @@ fn folder_with(platform_extra: &str, tenants: &[(&str, &str)]) -> (tempfile::Tem
     folder_edited(&|p| format!("{p}{platform_extra}"), tenants)
 }
 
-/// The example folder with its platform file edited by `edit`, and these tenant files.
-pub(crate) fn folder_edited(
-    edit: &dyn Fn(&str) -> String,
-    tenants: &[(&str, &str)],
-) -> (tempfile::TempDir, Result<Folder, SpecErrors>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(tmp.path().join("tenants")).unwrap();
-    std::fs::create_dir_all(tmp.path().join("policies")).unwrap();
-    for p in ["tenant-data-rw.json", "tenant-data-ro.json"] {
-        std::fs::copy(root.join("policies").join(p), tmp.path().join("policies").join(p)).unwrap();
-    }
-    let platform = std::fs::read_to_string(root.join("tenants/platform.yaml")).unwrap();
-    std::fs::write(tmp.path().join("tenants/platform.yaml"), edit(&platform)).unwrap();
-    for (id, extra) in tenants {
-        std::fs::write(
-            tmp.path().join(format!("tenants/{id}.yaml")),
-            format!("apiVersion: tenantctl/v1\nkind: Tenant\nid: {id}\nvars: {{bucket: data}}\n{extra}"),
-        )
-        .unwrap();
-    }
-    let f = load_valid(tmp.path());
-    (tmp, f)
-}
-
 fn problems(r: &Result<Folder, SpecErrors>) -> String {
     match r {
         Ok(_) => String::new(),
         Err(e) => e.0.iter().map(|d| format!("{}: {}", d.location(), d.message)).collect::<Vec<_>>().join("\n"),
     }
-}
-
-fn env() -> RenderEnv {
-    RenderEnv { account_id: "123456789012".into(), region: "us-east-1".into(), partition: "aws".into() }
 }
 
 #[test]
@@ -118,10 +86,7 @@ fn too_many_tiers_for_the_usage_plan_quota() {
 
 /// The desired world of a folder, with the kinds' items and the authorizer wiring.
 fn desired_world(f: &Folder) -> World {
-    let mut w = desired::world(f, &env()).unwrap();
-    crate::kinds::desired(f, &env(), &mut w);
-    desired::add_authorizer(f, &env(), &mut w, Some("c2hh".into()), Some("http://127.0.0.1:5000"));
-    w
+    test_support::desired_world(f, Some("http://127.0.0.1:5000"))
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! The authorizer wiring end to end without AWS: the desired side rendered from the example
-//! folder (`spec::desired`) against observed worlds, through the kinds' pure planning rules
+//! folder (the kinds' `desired`) against observed worlds, through the kinds' pure planning rules
 //! (`kinds::{lambda_function, lambda_permission, authorizer, method_auth, stage_deployment}`).
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,12 +7,15 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::kinds::authorizer::{self as authorizer_kind, AuthorizerConfig};
+use crate::kinds::lambda_function::jwks_endpoint;
 use crate::kinds::lambda_function::{self, Calls, FunctionState};
 use crate::kinds::lambda_permission::{self, PermissionState};
 use crate::kinds::method_auth::{self, MethodAuth};
 use crate::kinds::stage_deployment::{self, StageState};
+use crate::kinds::test_support::{env, example_folder as folder};
+use crate::kinds::DesiredCtx;
 use crate::plan::{plan_with, Action, Change, FieldChange, Op, PlanOptions, Resource};
-use crate::spec::desired::{self, add_authorizer, jwks_endpoint, RenderEnv};
+use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::wiring::*;
@@ -22,30 +25,27 @@ fn fc(path: impl Into<String>, before: Value, after: Value) -> FieldChange {
     FieldChange { path: path.into(), before, after }
 }
 
-/// The desired wiring (no pools) for a folder.
+/// The kinds of the authorizer wiring.
+const WIRING: [&str; 6] = [
+    crate::kinds::rest_api::KIND,
+    authorizer_kind::KIND,
+    lambda_function::KIND,
+    lambda_permission::KIND,
+    method_auth::KIND,
+    stage_deployment::KIND,
+];
+
+/// The desired wiring (no pools, no roles) for a folder.
 fn wiring(f: &Folder, env: &RenderEnv, sha: Option<String>, jwks: Option<&str>) -> World {
-    let mut w = World::of_pools(desired::pools(f, env).into_values());
-    crate::kinds::desired(f, env, &mut w);
-    let before: Vec<String> = w.items.keys().cloned().collect();
-    add_authorizer(f, env, &mut w, sha, jwks);
-    for a in before {
-        w.items.remove(&a);
-    }
+    let ctx = DesiredCtx { env: env.clone(), code_sha256: sha, jwks_endpoint: jwks.map(str::to_string) };
+    let mut w = crate::kinds::desired(f, &ctx).unwrap();
+    w.items.retain(|_, i| WIRING.contains(&i.kind.as_str()));
     w
-}
-
-fn env() -> RenderEnv {
-    RenderEnv { account_id: "123456789012".into(), region: "us-east-1".into(), partition: "aws".into() }
-}
-
-fn folder() -> Folder {
-    crate::check::load_valid(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("example folder is valid")
 }
 
 fn setup() -> (World, Ids) {
     let f = folder();
-    let mut pools = World::of_pools(desired::pools(&f, &env()).into_values());
-    crate::kinds::desired(&f, &env(), &mut pools);
+    let pools = crate::kinds::desired(&f, &DesiredCtx::of(env())).unwrap();
     let d = wiring(&f, &env(), Some("c2hh".into()), Some("http://127.0.0.1:5000/"));
     let mut ids = Ids::default();
     for addr in pools.pools().keys() {
