@@ -31,8 +31,6 @@ const KNOWN_CYCLES: &[(&str, &str, &str)] = &[
         "kinds::*",
         "h-desired: each kind builds its own desired items (spec/desired.rs moves into the kinds)",
     ),
-    // plan/diff and plan/items use each other.
-    ("plan::items", "plan::diff", "h-deps: plan/diff <-> plan/items"),
 ];
 
 /// The longest a function may be, in lines.

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::order::role_name;
+use crate::plan::deps::role_name;
 use crate::plan::quotas::{AccountFigures, GROUPS_PER_POOL};
 use crate::plan::{Deps, ItemRules, Key, Resource};
 use crate::plan::{Plan, PlanError};

@@ -296,7 +296,8 @@ impl ItemRules for IdentityProvider {
 
     /// After its pool's clients change or go: they may offer it.
     fn delete_order(&self, live: &Item, deps: &mut Deps) {
-        let client = Resource::new(super::app_client::KIND);
+        // `app_client` (its module names this kind: no import back).
+        let client = Resource::new("app_client");
         deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 

@@ -173,6 +173,7 @@ impl ItemRules for UserPool {
         _wanted: &BTreeMap<String, Item>,
         _observed: &World,
         opts: &PlanOptions,
+        _kinds: &[&dyn ItemRules],
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
         let mut off = Vec::new();
