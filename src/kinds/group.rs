@@ -16,7 +16,7 @@ use super::Kind;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
-use crate::aws::{call_err, none_if_gone, Aws, AwsError};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
 use crate::plan::deps::role_name;
 use crate::plan::quotas::{AccountFigures, GROUPS_PER_POOL};
 use crate::plan::{Deps, ItemRules, Key, Resource};
@@ -216,7 +216,6 @@ impl Kind for Group {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("group `{}`: no pool", item.name)))?;
             let group = state(item)?;
-            aws.limiter.acquire_op("cognito-idp:CreateGroup", Some(pool)).await;
             let created = aws
                 .cognito
                 .create_group()
@@ -226,8 +225,8 @@ impl Kind for Group {
                 .set_role_arn(group.role_arn)
                 .set_precedence(group.precedence)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateGroup", e));
+                .call(aws, "cognito-idp:CreateGroup", Some(pool))
+                .await;
             match created {
                 // Created meanwhile (a concurrent apply): update it to the desired state.
                 Err(e) if e.code() == Some("GroupExistsException") => {
@@ -277,14 +276,13 @@ impl Kind for Group {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("group `{}`: no pool", live.name)))?;
-            aws.limiter.acquire_op("cognito-idp:DeleteGroup", Some(pool)).await;
             aws.cognito
                 .delete_group()
                 .user_pool_id(pool)
                 .group_name(id)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:DeleteGroup", e))?;
+                .call(aws, "cognito-idp:DeleteGroup", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()
@@ -299,7 +297,6 @@ async fn list_groups(aws: &Aws, pool_id: &str) -> Result<Vec<(String, GroupState
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListGroups", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_groups()
@@ -307,8 +304,8 @@ async fn list_groups(aws: &Aws, pool_id: &str) -> Result<Vec<(String, GroupState
             .limit(60)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListGroups", e))?;
+            .call(aws, "cognito-idp:ListGroups", Some(pool_id))
+            .await?;
         for g in page.groups() {
             if let Some(name) = g.group_name() {
                 out.push((name.to_string(), live_state(g)));

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use super::Kind;
 use crate::aws::cognito::READ_CONCURRENCY;
-use crate::aws::{call_err, none_if_gone, Aws, AwsError};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
 use crate::plan::diff_values;
 use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
 use crate::spec::desired::names;
@@ -455,7 +455,6 @@ impl Kind for IdentityProvider {
                 let mut names = Vec::new();
                 let mut token: Option<String> = None;
                 loop {
-                    aws.limiter.acquire_op("cognito-idp:ListIdentityProviders", Some(&pool_id)).await;
                     let page = aws
                         .cognito
                         .list_identity_providers()
@@ -463,8 +462,8 @@ impl Kind for IdentityProvider {
                         .max_results(60)
                         .set_next_token(token.take())
                         .send()
-                        .await
-                        .map_err(|e| call_err("cognito-idp:ListIdentityProviders", e))?;
+                        .call(aws, "cognito-idp:ListIdentityProviders", Some(&pool_id))
+                        .await?;
                     names.extend(
                         page.providers()
                             .iter()
@@ -483,15 +482,14 @@ impl Kind for IdentityProvider {
                         .map(|name| {
                             let pool_id = &pool_id;
                             async move {
-                                aws.limiter.acquire_op("cognito-idp:DescribeIdentityProvider", Some(pool_id)).await;
                                 let out = aws
                                     .cognito
                                     .describe_identity_provider()
                                     .user_pool_id(pool_id)
                                     .provider_name(&name)
                                     .send()
-                                    .await
-                                    .map_err(|e| call_err("cognito-idp:DescribeIdentityProvider", e));
+                                    .call(aws, "cognito-idp:DescribeIdentityProvider", Some(pool_id))
+                                    .await;
                                 Ok(none_if_gone(out)?.and_then(|d| d.identity_provider().cloned()).map(|p| (name, p)))
                             }
                         })
@@ -543,7 +541,6 @@ impl Kind for IdentityProvider {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("identity provider `{}`: no pool", item.name)))?;
             let st: IdpState = super::typed(item)?;
             let (details, mark) = details_with_secret(item, &st)?;
-            aws.limiter.acquire_op("cognito-idp:CreateIdentityProvider", Some(pool)).await;
             aws.cognito
                 .create_identity_provider()
                 .user_pool_id(pool)
@@ -553,8 +550,8 @@ impl Kind for IdentityProvider {
                 .set_attribute_mapping(Some(st.attribute_mapping.clone().into_iter().collect()))
                 .idp_identifiers(mark)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateIdentityProvider", e))?;
+                .call(aws, "cognito-idp:CreateIdentityProvider", Some(pool))
+                .await?;
             Ok(item.name.clone())
         }
         .boxed()
@@ -572,7 +569,6 @@ impl Kind for IdentityProvider {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("identity provider `{}`: no pool", item.name)))?;
             let st: IdpState = super::typed(item)?;
             let (details, mark) = details_with_secret(item, &st)?;
-            aws.limiter.acquire_op("cognito-idp:UpdateIdentityProvider", Some(pool)).await;
             aws.cognito
                 .update_identity_provider()
                 .user_pool_id(pool)
@@ -581,8 +577,8 @@ impl Kind for IdentityProvider {
                 .set_attribute_mapping(Some(st.attribute_mapping.clone().into_iter().collect()))
                 .idp_identifiers(mark)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:UpdateIdentityProvider", e))?;
+                .call(aws, "cognito-idp:UpdateIdentityProvider", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()
