@@ -730,7 +730,7 @@ mod tests {
             }
         }
         walk(&item.state, &mut strings);
-        for role in strings.into_iter().filter_map(crate::plan::order::role_name) {
+        for role in strings.into_iter().filter_map(crate::plan::deps::role_name) {
             out.push((format!("role {role}"), designated(&|_, i| i.kind == iam_role::KIND && i.name == role)));
         }
         out

@@ -222,7 +222,7 @@ impl Session {
     /// Plans from the live state towards `desired` (the folder's world, or an edit of it).
     fn plan_towards(&self, desired: &World, opts: &PlanOptions) -> Result<Plan, OpsError> {
         let plan = plan::plan_with(desired, &self.observed, &self.ids, opts, &kinds::rules())?;
-        plan::quotas::check(&plan, desired, &self.figures, &kinds::rules())?;
+        plan::check_quotas(&plan, desired, &self.figures, &kinds::rules())?;
         Ok(plan)
     }
 

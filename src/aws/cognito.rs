@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_cognitoidentityprovider::types::UserPoolType;
 
-use super::{call_err, Aws, AwsError};
+use super::{Aws, AwsError, Call};
 use crate::state::{Ids, World, POOL_KIND};
 
 /// How many reads of one kind run at once (the limiter keeps them under the quotas).
@@ -34,14 +34,13 @@ pub fn live_pools(observed: &World, ids: &Ids) -> Vec<LivePool> {
 
 /// DescribeUserPool.
 pub(crate) async fn describe_pool(aws: &Aws, pool_id: &str) -> Result<UserPoolType, AwsError> {
-    aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
     let out = aws
         .cognito
         .describe_user_pool()
         .user_pool_id(pool_id)
         .send()
-        .await
-        .map_err(|e| call_err("cognito-idp:DescribeUserPool", e))?;
+        .call(aws, "cognito-idp:DescribeUserPool", None)
+        .await?;
     out.user_pool()
         .cloned()
         .ok_or_else(|| AwsError::Other(format!("DescribeUserPool {pool_id}: no pool in the answer")))

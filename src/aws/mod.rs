@@ -86,6 +86,31 @@ pub fn none_if_gone<T>(answer: Result<T, AwsError>) -> Result<Option<T>, AwsErro
     }
 }
 
+/// One AWS call, naming its operation once: `request.send().call(aws, "cognito-idp:X", pool)`
+/// waits for the limiter (per user pool for Cognito's per-pool categories, `pool`), then sends
+/// the request (the SDK's future does nothing before it is awaited) and names the operation in
+/// its error ([`call_err`]).
+pub trait Call<T, E, R>: std::future::Future<Output = Result<T, SdkError<E, R>>> + Sized {
+    fn call(
+        self,
+        aws: &Aws,
+        operation: &str,
+        pool: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<T, AwsError>>;
+}
+
+impl<F, T, E, R> Call<T, E, R> for F
+where
+    F: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    async fn call(self, aws: &Aws, operation: &str, pool: Option<&str>) -> Result<T, AwsError> {
+        aws.limiter.acquire_op(operation, pool).await;
+        self.await.map_err(|e| call_err(operation, e))
+    }
+}
+
 /// Turns an SDK error into an [`AwsError`] naming the operation.
 pub fn call_err<E, R>(operation: &str, e: SdkError<E, R>) -> AwsError
 where

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{session, show, Cli, CliError, Ui};
 use crate::engine::{self, Event};
-use crate::kinds::{self, stage_deployment::served_after_deployment};
+use crate::kinds;
 use crate::ops::{folder_fingerprint, Session};
 use crate::plan::saved::SavedPlan;
 use crate::plan::{Action, Change, Plan};
@@ -111,7 +111,10 @@ pub async fn execute(cli: &Cli, ui: &Ui, s: &Session, plan: &Plan, parallelism: 
         b.finish_and_clear();
     }
     session::print_stats(cli, s);
-    let api_changed = outcome.done.iter().any(|i| served_after_deployment(plan.changes[*i].resource));
+    // The kinds' rules say what API Gateway serves only after a deployment, as in the plan.
+    let served_after_deployment =
+        |c: &Change| kinds::of(c.resource.as_str()).is_some_and(|k| k.served_after_deployment());
+    let api_changed = outcome.done.iter().any(|i| served_after_deployment(&plan.changes[*i]));
     let deploys = |c: &Change| kinds::of(c.resource.as_str()).is_some_and(|k| k.deploys());
     let deployed: Vec<&str> =
         outcome.done.iter().filter(|i| deploys(&plan.changes[**i])).map(|i| plan.changes[*i].name.as_str()).collect();

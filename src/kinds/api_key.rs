@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::authorizer::patch;
 use super::usage_plan::{arn, ours, retag};
 use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
-use crate::aws::{call_err, Aws, AwsError, Category};
+use crate::aws::{call_err, Aws, AwsError, Call, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{tenant_tags, TAG_TENANT};
 use crate::spec::{Diagnostic, Folder};
@@ -161,7 +161,6 @@ impl Kind for ApiKey {
         async move {
             let st: KeyState = typed(item)?;
             // 5 requests per second per account (limits::OPERATIONS).
-            aws.limiter.acquire_op("apigateway:CreateApiKey", None).await;
             let out = aws
                 .apigw
                 .create_api_key()
@@ -170,8 +169,8 @@ impl Kind for ApiKey {
                 .enabled(st.enabled)
                 .set_tags(Some(st.tags.clone().into_iter().collect()))
                 .send()
-                .await
-                .map_err(|e| call_err("apigateway:CreateApiKey", e))?;
+                .call(aws, "apigateway:CreateApiKey", None)
+                .await?;
             out.id()
                 .map(str::to_string)
                 .ok_or_else(|| AwsError::Other(format!("apigateway:CreateApiKey of `{}`: no id", st.name)))

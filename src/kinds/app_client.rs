@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{call_err, Aws, AwsError, Call};
 use crate::plan::{ItemRules, PlanError, Resource};
 use crate::spec::desired::names;
 use crate::spec::model::{duration_minutes, Isolation};
@@ -309,11 +309,10 @@ impl Kind for AppClient {
                 self.update(aws, item, item, &cid, parent).await?;
                 return Ok(cid);
             }
-            aws.limiter.acquire_op("cognito-idp:CreateUserPoolClient", Some(pool)).await;
             let out = create_client_request(aws.cognito.create_user_pool_client(), pool, name, &client)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateUserPoolClient", e))?;
+                .call(aws, "cognito-idp:CreateUserPoolClient", Some(pool))
+                .await?;
             let cid = out
                 .user_pool_client()
                 .and_then(|c| c.client_id())
@@ -336,11 +335,10 @@ impl Kind for AppClient {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("app client `{}`: no pool", item.name)))?;
             let client = state(item)?;
             let live = describe_client(aws, pool, cid).await?;
-            aws.limiter.acquire_op("cognito-idp:UpdateUserPoolClient", Some(pool)).await;
             update_client_request(aws.cognito.update_user_pool_client(), &live, pool, cid, &item.name, &client)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:UpdateUserPoolClient", e))?;
+                .call(aws, "cognito-idp:UpdateUserPoolClient", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()
@@ -355,14 +353,13 @@ impl Kind for AppClient {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("app client `{}`: no pool", live.name)))?;
-            aws.limiter.acquire_op("cognito-idp:DeleteUserPoolClient", Some(pool)).await;
             aws.cognito
                 .delete_user_pool_client()
                 .user_pool_id(pool)
                 .client_id(cid)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:DeleteUserPoolClient", e))?;
+                .call(aws, "cognito-idp:DeleteUserPoolClient", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()
@@ -418,7 +415,6 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
     let mut client_ids = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_user_pool_clients()
@@ -426,8 +422,8 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
             .max_results(60)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+            .call(aws, "cognito-idp:ListUserPoolClients", Some(pool_id))
+            .await?;
         client_ids.extend(page.user_pool_clients().iter().filter_map(|c| c.client_id().map(str::to_string)));
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
@@ -446,15 +442,14 @@ async fn list_clients(aws: &Aws, pool_id: &str) -> Result<Vec<(String, UserPoolC
 }
 
 async fn describe_client(aws: &Aws, pool_id: &str, client_id: &str) -> Result<UserPoolClientType, AwsError> {
-    aws.limiter.acquire_op("cognito-idp:DescribeUserPoolClient", Some(pool_id)).await;
     let out = aws
         .cognito
         .describe_user_pool_client()
         .user_pool_id(pool_id)
         .client_id(client_id)
         .send()
-        .await
-        .map_err(|e| call_err("cognito-idp:DescribeUserPoolClient", e))?;
+        .call(aws, "cognito-idp:DescribeUserPoolClient", Some(pool_id))
+        .await?;
     out.user_pool_client()
         .cloned()
         .ok_or_else(|| AwsError::Other(format!("DescribeUserPoolClient {client_id}: no client in the answer")))
@@ -653,7 +648,6 @@ async fn clients_named_described(
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListUserPoolClients", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_user_pool_clients()
@@ -661,8 +655,8 @@ async fn clients_named_described(
             .max_results(60)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListUserPoolClients", e))?;
+            .call(aws, "cognito-idp:ListUserPoolClients", Some(pool_id))
+            .await?;
         for c in page.user_pool_clients().iter().filter(|c| c.client_name().is_some_and(wanted)) {
             let Some(cid) = c.client_id().filter(|c| Some(*c) != except) else { continue };
             match describe_client(aws, pool_id, cid).await {

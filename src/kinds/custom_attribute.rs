@@ -21,7 +21,7 @@ use regex::Regex;
 use super::user_pool::{attribute_state, schema_attribute};
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{describe_pool, is_exists};
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{Aws, AwsError, Call};
 use crate::plan::{field_changes, ItemRules, PlanError, Resource};
 use crate::spec::model::AttributeType;
 use crate::spec::validate::re;
@@ -131,15 +131,14 @@ impl Kind for CustomAttribute {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("custom attribute `{}`: no pool", item.name)))?;
             let attribute = state(item)?;
             let name = bare(&item.name);
-            aws.limiter.acquire_op("cognito-idp:AddCustomAttributes", None).await;
             let added = aws
                 .cognito
                 .add_custom_attributes()
                 .user_pool_id(pool)
                 .custom_attributes(schema_attribute(name, &attribute))
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:AddCustomAttributes", e));
+                .call(aws, "cognito-idp:AddCustomAttributes", None)
+                .await;
             match added {
                 // Added meanwhile (a concurrent apply): fine when it is the same definition.
                 Err(e) if is_exists(&e) => adopt(aws, pool, name, &attribute, e).await?,

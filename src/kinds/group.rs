@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool, READ_CONCURRENCY};
-use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::order::role_name;
+use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
+use crate::plan::deps::role_name;
 use crate::plan::quotas::{AccountFigures, GROUPS_PER_POOL};
 use crate::plan::{Deps, Key, Plan, PlanError};
 use crate::plan::{ItemRules, Resource};
@@ -213,7 +213,6 @@ impl Kind for Group {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("group `{}`: no pool", item.name)))?;
             let group = state(item)?;
-            aws.limiter.acquire_op("cognito-idp:CreateGroup", Some(pool)).await;
             let created = aws
                 .cognito
                 .create_group()
@@ -223,8 +222,8 @@ impl Kind for Group {
                 .set_role_arn(group.role_arn)
                 .set_precedence(group.precedence)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateGroup", e));
+                .call(aws, "cognito-idp:CreateGroup", Some(pool))
+                .await;
             match created {
                 // Created meanwhile (a concurrent apply): update it to the desired state.
                 Err(e) if e.code() == Some("GroupExistsException") => {
@@ -274,14 +273,13 @@ impl Kind for Group {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("group `{}`: no pool", live.name)))?;
-            aws.limiter.acquire_op("cognito-idp:DeleteGroup", Some(pool)).await;
             aws.cognito
                 .delete_group()
                 .user_pool_id(pool)
                 .group_name(id)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:DeleteGroup", e))?;
+                .call(aws, "cognito-idp:DeleteGroup", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()
@@ -296,7 +294,6 @@ async fn list_groups(aws: &Aws, pool_id: &str) -> Result<Vec<(String, GroupState
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListGroups", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_groups()
@@ -304,8 +301,8 @@ async fn list_groups(aws: &Aws, pool_id: &str) -> Result<Vec<(String, GroupState
             .limit(60)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListGroups", e))?;
+            .call(aws, "cognito-idp:ListGroups", Some(pool_id))
+            .await?;
         for g in page.groups() {
             if let Some(name) = g.group_name() {
                 out.push((name.to_string(), live_state(g)));

@@ -38,9 +38,9 @@ use sha2::{Digest, Sha256};
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::READ_CONCURRENCY;
-use crate::aws::{call_err, none_if_gone, Aws, AwsError};
-use crate::plan::{diff_values, FieldChange, ItemRules, PlanError, Resource};
-use crate::plan::{Deps, Key};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
+use crate::plan::diff_values;
+use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
 use crate::spec::desired::names;
 use crate::spec::model::{IdpType, Isolation, PoolIdpType};
 use crate::spec::validate::{env_name_re, re, role_re};
@@ -289,7 +289,8 @@ impl ItemRules for IdentityProvider {
 
     /// After its pool's clients change or go: they may offer it.
     fn delete_order(&self, live: &Item, deps: &mut Deps) {
-        let client = Resource::new(super::app_client::KIND);
+        // `app_client` (its module names this kind: no import back).
+        let client = Resource::new("app_client");
         deps.needs.extend(live.parent.iter().map(|pool| Key::In(client, pool.clone())));
     }
 
@@ -444,7 +445,6 @@ impl Kind for IdentityProvider {
                 let mut names = Vec::new();
                 let mut token: Option<String> = None;
                 loop {
-                    aws.limiter.acquire_op("cognito-idp:ListIdentityProviders", Some(&pool_id)).await;
                     let page = aws
                         .cognito
                         .list_identity_providers()
@@ -452,8 +452,8 @@ impl Kind for IdentityProvider {
                         .max_results(60)
                         .set_next_token(token.take())
                         .send()
-                        .await
-                        .map_err(|e| call_err("cognito-idp:ListIdentityProviders", e))?;
+                        .call(aws, "cognito-idp:ListIdentityProviders", Some(&pool_id))
+                        .await?;
                     names.extend(
                         page.providers()
                             .iter()
@@ -472,15 +472,14 @@ impl Kind for IdentityProvider {
                         .map(|name| {
                             let pool_id = &pool_id;
                             async move {
-                                aws.limiter.acquire_op("cognito-idp:DescribeIdentityProvider", Some(pool_id)).await;
                                 let out = aws
                                     .cognito
                                     .describe_identity_provider()
                                     .user_pool_id(pool_id)
                                     .provider_name(&name)
                                     .send()
-                                    .await
-                                    .map_err(|e| call_err("cognito-idp:DescribeIdentityProvider", e));
+                                    .call(aws, "cognito-idp:DescribeIdentityProvider", Some(pool_id))
+                                    .await;
                                 Ok(none_if_gone(out)?.and_then(|d| d.identity_provider().cloned()).map(|p| (name, p)))
                             }
                         })
@@ -532,7 +531,6 @@ impl Kind for IdentityProvider {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("identity provider `{}`: no pool", item.name)))?;
             let st: IdpState = super::typed(item)?;
             let (details, mark) = details_with_secret(item, &st)?;
-            aws.limiter.acquire_op("cognito-idp:CreateIdentityProvider", Some(pool)).await;
             aws.cognito
                 .create_identity_provider()
                 .user_pool_id(pool)
@@ -542,8 +540,8 @@ impl Kind for IdentityProvider {
                 .set_attribute_mapping(Some(st.attribute_mapping.clone().into_iter().collect()))
                 .idp_identifiers(mark)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateIdentityProvider", e))?;
+                .call(aws, "cognito-idp:CreateIdentityProvider", Some(pool))
+                .await?;
             Ok(item.name.clone())
         }
         .boxed()
@@ -561,7 +559,6 @@ impl Kind for IdentityProvider {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("identity provider `{}`: no pool", item.name)))?;
             let st: IdpState = super::typed(item)?;
             let (details, mark) = details_with_secret(item, &st)?;
-            aws.limiter.acquire_op("cognito-idp:UpdateIdentityProvider", Some(pool)).await;
             aws.cognito
                 .update_identity_provider()
                 .user_pool_id(pool)
@@ -570,8 +567,8 @@ impl Kind for IdentityProvider {
                 .set_attribute_mapping(Some(st.attribute_mapping.clone().into_iter().collect()))
                 .idp_identifiers(mark)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:UpdateIdentityProvider", e))?;
+                .call(aws, "cognito-idp:UpdateIdentityProvider", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()

@@ -216,7 +216,8 @@ impl ItemRules for LambdaFunction {
     /// by ARN: the delete of an instance of those kinds waits for its change
     /// ([`Key::Releases`]).
     fn order(&self, _desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
-        let named = [super::user_pool::KIND, super::app_client::KIND, super::usage_plan::KIND, super::iam_role::KIND];
+        // By name: those kinds' modules lead back here (the authorizer names the function).
+        let named = ["user_pool", "app_client", "usage_plan", "iam_role"];
         deps.provides.extend(named.into_iter().map(|k| Key::Releases(Resource::new(k))));
     }
 

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::authorizer::{patch, rest_api_id};
 use super::{fc, opt_json, rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
-use crate::aws::{call_err, Aws, AwsError, Category};
+use crate::aws::{call_err, Aws, AwsError, Call, Category};
 use crate::plan::{Action, Change, FieldChange, ItemRules, Op, PlanError, Resource};
 use crate::spec::model::AuthorizerType;
 use crate::spec::{Diagnostic, Folder};
@@ -203,7 +203,6 @@ impl Kind for MethodAuthKind {
             let mut position: Option<String> = None;
             loop {
                 // GetResources has its own quota (5 requests per 2 s): `limits::OPERATIONS`.
-                aws.limiter.acquire_op("apigateway:GetResources", None).await;
                 let out = aws
                     .apigw
                     .get_resources()
@@ -211,9 +210,7 @@ impl Kind for MethodAuthKind {
                     .limit(rest_api::PAGE)
                     .embed("methods")
                     .set_position(position.clone())
-                    .send()
-                    .await
-                    .map_err(|e| call_err("apigateway:GetResources", e))?;
+                    .send().call(aws, "apigateway:GetResources", None).await?;
                 for r in out.items() {
                     let (Some(id), Some(path)) = (r.id(), r.path()) else {
                         continue;

@@ -29,7 +29,7 @@ use futures::FutureExt;
 use serde_json::{json, Value};
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{Aws, AwsError, Call};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{names, platform_tags, tenant_tags, TAG_MANAGED, TAG_PLATFORM};
 use crate::spec::model::AlarmSpec;
@@ -231,7 +231,6 @@ fn put_alarm<'a>(aws: &'a Aws, item: &'a Item, with_tags: bool) -> BoxFuture<'a,
             queries.push(b.build());
         }
         let tags: Vec<Tag> = tags_of(item).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-        aws.limiter.acquire_op("monitoring:PutMetricAlarm", None).await;
         aws.cloudwatch
             .put_metric_alarm()
             .alarm_name(&item.name)
@@ -245,8 +244,8 @@ fn put_alarm<'a>(aws: &'a Aws, item: &'a Item, with_tags: bool) -> BoxFuture<'a,
             .set_metrics(Some(queries))
             .set_tags(with_tags.then_some(tags))
             .send()
-            .await
-            .map_err(|e| call_err("monitoring:PutMetricAlarm", e))?;
+            .call(aws, "monitoring:PutMetricAlarm", None)
+            .await?;
         Ok(())
     }
     .boxed()
@@ -308,7 +307,6 @@ impl Kind for PoolAlarm {
             let mut alarms = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                aws.limiter.acquire_op("monitoring:DescribeAlarms", None).await;
                 let page = aws
                     .cloudwatch
                     .describe_alarms()
@@ -317,8 +315,8 @@ impl Kind for PoolAlarm {
                     .max_records(100)
                     .set_next_token(token.take())
                     .send()
-                    .await
-                    .map_err(|e| call_err("monitoring:DescribeAlarms", e))?;
+                    .call(aws, "monitoring:DescribeAlarms", None)
+                    .await?;
                 alarms.extend(page.metric_alarms().iter().cloned());
                 match page.next_token().filter(|t| !t.is_empty()) {
                     Some(t) => token = Some(t.to_string()),
@@ -330,14 +328,13 @@ impl Kind for PoolAlarm {
                 let Some(name) = a.alarm_name().map(str::to_string) else { continue };
                 let Some((pool, tenant, suffix)) = parse_name(platform, &name) else { continue };
                 let arn = a.alarm_arn().map(str::to_string).unwrap_or_else(|| alarm_arn(aws, &name));
-                aws.limiter.acquire_op("monitoring:ListTagsForResource", None).await;
                 let tags: Tags = aws
                     .cloudwatch
                     .list_tags_for_resource()
                     .resource_arn(&arn)
                     .send()
-                    .await
-                    .map_err(|e| call_err("monitoring:ListTagsForResource", e))?
+                    .call(aws, "monitoring:ListTagsForResource", None)
+                    .await?
                     .tags()
                     .iter()
                     .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
@@ -403,14 +400,13 @@ impl Kind for PoolAlarm {
                 let arn = alarm_arn(aws, id);
                 let gone: Vec<String> = have.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
                 if !gone.is_empty() {
-                    aws.limiter.acquire_op("monitoring:UntagResource", None).await;
                     aws.cloudwatch
                         .untag_resource()
                         .resource_arn(&arn)
                         .set_tag_keys(Some(gone))
                         .send()
-                        .await
-                        .map_err(|e| call_err("monitoring:UntagResource", e))?;
+                        .call(aws, "monitoring:UntagResource", None)
+                        .await?;
                 }
                 let tags: Vec<aws_sdk_cloudwatch::types::Tag> = want
                     .iter()
@@ -418,14 +414,13 @@ impl Kind for PoolAlarm {
                     .map(|(k, v)| aws_sdk_cloudwatch::types::Tag::builder().key(k).value(v).build())
                     .collect();
                 if !tags.is_empty() {
-                    aws.limiter.acquire_op("monitoring:TagResource", None).await;
                     aws.cloudwatch
                         .tag_resource()
                         .resource_arn(&arn)
                         .set_tags(Some(tags))
                         .send()
-                        .await
-                        .map_err(|e| call_err("monitoring:TagResource", e))?;
+                        .call(aws, "monitoring:TagResource", None)
+                        .await?;
                 }
             }
             Ok(())
@@ -442,13 +437,7 @@ impl Kind for PoolAlarm {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             // DeleteAlarms of a name that does not exist succeeds.
-            aws.limiter.acquire_op("monitoring:DeleteAlarms", None).await;
-            aws.cloudwatch
-                .delete_alarms()
-                .alarm_names(id)
-                .send()
-                .await
-                .map_err(|e| call_err("monitoring:DeleteAlarms", e))?;
+            aws.cloudwatch.delete_alarms().alarm_names(id).send().call(aws, "monitoring:DeleteAlarms", None).await?;
             Ok(())
         }
         .boxed()

@@ -17,7 +17,7 @@ use regex::Regex;
 use serde_json::json;
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
-use crate::aws::{call_err, Aws, AwsError};
+use crate::aws::{call_err, Aws, AwsError, Call};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::names;
 use crate::spec::model::Isolation;
@@ -92,14 +92,13 @@ impl Kind for PoolDomain {
                 .collect();
             let found: Vec<Option<(String, Item, String)>> = futures::stream::iter(pools)
                 .map(|(addr, tenant, pool_id)| async move {
-                    aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
                     let out = aws
                         .cognito
                         .describe_user_pool()
                         .user_pool_id(&pool_id)
                         .send()
-                        .await
-                        .map_err(|e| call_err("cognito-idp:DescribeUserPool", e))?;
+                        .call(aws, "cognito-idp:DescribeUserPool", None)
+                        .await?;
                     let domain = out.user_pool().and_then(|p| p.domain()).filter(|d| !d.is_empty());
                     Ok::<_, AwsError>(
                         domain.map(|d| (address(&addr), item(&addr, tenant.as_deref(), d), d.to_string())),
@@ -121,14 +120,13 @@ impl Kind for PoolDomain {
     ) -> BoxFuture<'a, Result<String, AwsError>> {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("domain `{}`: no pool", item.name)))?;
-            aws.limiter.acquire_op("cognito-idp:CreateUserPoolDomain", None).await;
             aws.cognito
                 .create_user_pool_domain()
                 .user_pool_id(pool)
                 .domain(&item.name)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateUserPoolDomain", e))?;
+                .call(aws, "cognito-idp:CreateUserPoolDomain", None)
+                .await?;
             Ok(item.name.clone())
         }
         .boxed()

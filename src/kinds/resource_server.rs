@@ -18,9 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{live_pools, LivePool};
-use crate::aws::{call_err, Aws, AwsError};
-use crate::plan::{Deps, Key};
-use crate::plan::{ItemRules, Resource};
+use crate::aws::{call_err, Aws, AwsError, Call};
+use crate::plan::{Deps, ItemRules, Key, Resource};
 use crate::spec::validate::re;
 use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, World};
@@ -161,7 +160,6 @@ impl Kind for ResourceServer {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("resource server `{}`: no pool", item.name)))?;
             let server = state(item)?;
             let scopes = scopes(&server)?;
-            aws.limiter.acquire_op("cognito-idp:CreateResourceServer", Some(pool)).await;
             let created = aws
                 .cognito
                 .create_resource_server()
@@ -170,8 +168,8 @@ impl Kind for ResourceServer {
                 .name(&server.name)
                 .set_scopes(Some(scopes))
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:CreateResourceServer", e));
+                .call(aws, "cognito-idp:CreateResourceServer", Some(pool))
+                .await;
             match created {
                 // Created meanwhile (a concurrent apply): update it to the desired state.
                 Err(e) if crate::aws::cognito::is_exists(&e) => {
@@ -221,14 +219,13 @@ impl Kind for ResourceServer {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         async move {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("resource server `{}`: no pool", live.name)))?;
-            aws.limiter.acquire_op("cognito-idp:DeleteResourceServer", Some(pool)).await;
             aws.cognito
                 .delete_resource_server()
                 .user_pool_id(pool)
                 .identifier(id)
                 .send()
-                .await
-                .map_err(|e| call_err("cognito-idp:DeleteResourceServer", e))?;
+                .call(aws, "cognito-idp:DeleteResourceServer", Some(pool))
+                .await?;
             Ok(())
         }
         .boxed()
@@ -243,7 +240,6 @@ async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerSta
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListResourceServers", Some(pool_id)).await;
         let page = aws
             .cognito
             .list_resource_servers()
@@ -251,8 +247,8 @@ async fn list(aws: &Aws, pool_id: &str) -> Result<Vec<(String, ResourceServerSta
             .max_results(50)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListResourceServers", e))?;
+            .call(aws, "cognito-idp:ListResourceServers", Some(pool_id))
+            .await?;
         for rs in page.resource_servers() {
             if let Some(id) = rs.identifier() {
                 out.push((id.to_string(), live_state(rs)));

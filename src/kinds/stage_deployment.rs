@@ -66,12 +66,6 @@ pub fn item(s: &StageState) -> Item {
     }
 }
 
-/// Whether API Gateway serves a change of this kind only after a deployment (its rules say):
-/// the one rule `plan` and `apply` follow.
-pub fn served_after_deployment(resource: Resource) -> bool {
-    super::of(resource.as_str()).is_some_and(|k| k.served_after_deployment())
-}
-
 /// What an item (desired or observed) of this kind says of its stage.
 pub fn state(item: &Item) -> Option<StageState> {
     serde_json::from_value(item.state.clone()).ok()
@@ -102,8 +96,11 @@ impl ItemRules for StageDeployment {
         wanted: &BTreeMap<String, Item>,
         observed: &World,
         _opts: &PlanOptions,
+        kinds: &[&dyn ItemRules],
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
+        let served_after_deployment =
+            |r: Resource| kinds.iter().any(|k| k.resource() == r && k.served_after_deployment());
         for (address, d) in desired.items.iter().filter(|(_, i)| i.kind == KIND) {
             let stage = d.name.as_str();
             let live = observed

@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
-use crate::aws::{call_err, none_if_gone, Aws, AwsError};
+use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
 use crate::plan::quotas::{count, AccountFigures, USER_POOLS_PER_ACCOUNT};
 use crate::plan::Plan;
 use crate::plan::{
@@ -169,6 +169,7 @@ impl ItemRules for UserPool {
         _wanted: &BTreeMap<String, Item>,
         _observed: &World,
         opts: &PlanOptions,
+        _kinds: &[&dyn ItemRules],
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
         let mut off = Vec::new();
@@ -434,15 +435,14 @@ async fn read_pools(
     let mut candidates: Vec<(String, String)> = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListUserPools", None).await;
         let out = aws
             .cognito
             .list_user_pools()
             .max_results(60)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListUserPools", e))?;
+            .call(aws, "cognito-idp:ListUserPools", None)
+            .await?;
         pools_in_account += out.user_pools().len();
         for p in out.user_pools() {
             let (Some(id), Some(name)) = (p.id(), p.name()) else { continue };
@@ -620,15 +620,14 @@ async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<(
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        aws.limiter.acquire_op("cognito-idp:ListUserPools", None).await;
         let out = aws
             .cognito
             .list_user_pools()
             .max_results(60)
             .set_next_token(token.take())
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListUserPools", e))?;
+            .call(aws, "cognito-idp:ListUserPools", None)
+            .await?;
         for p in out.user_pools() {
             if let (Some(id), Some(name)) = (p.id(), p.name()) {
                 if name == pool.name {
@@ -670,17 +669,15 @@ async fn set_mfa(aws: &Aws, pool_id: &str, mfa: &str) -> Result<(), AwsError> {
     // SetUserPoolMfaConfig replaces the whole MFA configuration: read it first and send back
     // the SMS, email and WebAuthn settings tenantctl does not manage, so users enrolled in SMS
     // or email MFA are not locked out by a mode change.
-    aws.limiter.acquire_op("cognito-idp:GetUserPoolMfaConfig", None).await;
     let live = aws
         .cognito
         .get_user_pool_mfa_config()
         .user_pool_id(pool_id)
         .send()
-        .await
-        .map_err(|e| call_err("cognito-idp:GetUserPoolMfaConfig", e))?;
+        .call(aws, "cognito-idp:GetUserPoolMfaConfig", None)
+        .await?;
     let req = set_mfa_request(aws.cognito.set_user_pool_mfa_config(), pool_id, mfa, &live);
-    aws.limiter.acquire_op("cognito-idp:SetUserPoolMfaConfig", None).await;
-    req.send().await.map_err(|e| call_err("cognito-idp:SetUserPoolMfaConfig", e))?;
+    req.send().call(aws, "cognito-idp:SetUserPoolMfaConfig", None).await?;
     Ok(())
 }
 
@@ -721,13 +718,12 @@ async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Resul
     } else {
         live_mfa
     };
-    aws.limiter.acquire_op("cognito-idp:UpdateUserPool", None).await;
     update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, settings, &mfa)?
         .customize()
         .mutate_request(strip_unused_account_validity)
         .send()
-        .await
-        .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
+        .call(aws, "cognito-idp:UpdateUserPool", None)
+        .await?;
     Ok(())
 }
 
@@ -741,15 +737,14 @@ async fn delete_pool(
     unprotect: bool,
 ) -> Result<(), AwsError> {
     if !force_delete_users {
-        aws.limiter.acquire_op("cognito-idp:ListUsers", None).await;
         let users = aws
             .cognito
             .list_users()
             .user_pool_id(pool_id)
             .limit(1)
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:ListUsers", e))?;
+            .call(aws, "cognito-idp:ListUsers", None)
+            .await?;
         if !users.users().is_empty() {
             return Err(AwsError::Conflict(format!(
                 "user pool {pool_id} (`{address}`) still has users; it is not deleted without --force-delete-users"
@@ -765,32 +760,24 @@ async fn delete_pool(
         }
         let settings = PoolSettings { deletion_protection: false, ..pool_settings(&live) };
         let mfa = settings.mfa.clone();
-        aws.limiter.acquire_op("cognito-idp:UpdateUserPool", None).await;
         update_pool_request(aws.cognito.update_user_pool(), &live, pool_id, &settings, &mfa)?
             .customize()
             .mutate_request(strip_unused_account_validity)
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:UpdateUserPool", e))?;
+            .call(aws, "cognito-idp:UpdateUserPool", None)
+            .await?;
     }
     // A pool with a hosted-UI domain cannot be deleted until the domain is.
     for domain in [live.domain(), live.custom_domain()].into_iter().flatten().filter(|d| !d.is_empty()) {
-        aws.limiter.acquire_op("cognito-idp:DeleteUserPoolDomain", None).await;
         aws.cognito
             .delete_user_pool_domain()
             .user_pool_id(pool_id)
             .domain(domain)
             .send()
-            .await
-            .map_err(|e| call_err("cognito-idp:DeleteUserPoolDomain", e))?;
+            .call(aws, "cognito-idp:DeleteUserPoolDomain", None)
+            .await?;
     }
-    aws.limiter.acquire_op("cognito-idp:DeleteUserPool", None).await;
-    aws.cognito
-        .delete_user_pool()
-        .user_pool_id(pool_id)
-        .send()
-        .await
-        .map_err(|e| call_err("cognito-idp:DeleteUserPool", e))?;
+    aws.cognito.delete_user_pool().user_pool_id(pool_id).send().call(aws, "cognito-idp:DeleteUserPool", None).await?;
     Ok(())
 }
 

@@ -111,16 +111,18 @@ pub trait ItemRules: Sync {
 
     /// Plan-level rule, after every item is planned: `changes` holds the items' changes so
     /// far, `wanted` the desired items after [`ItemRules::expand`]. For a kind whose change
-    /// follows other kinds' changes (a stage deployment after authorizer and method changes).
+    /// follows other kinds' changes (a stage deployment after authorizer and method changes);
+    /// `kinds`: every kind's rules, to ask their hooks.
     fn finish(
         &self,
         desired: &World,
         wanted: &BTreeMap<String, Item>,
         observed: &World,
         opts: &PlanOptions,
+        kinds: &[&dyn ItemRules],
         changes: &mut Vec<Change>,
     ) -> Result<(), PlanError> {
-        let _ = (desired, wanted, observed, opts, changes);
+        let _ = (desired, wanted, observed, opts, kinds, changes);
         Ok(())
     }
 
@@ -185,7 +187,7 @@ fn change(action: Action, address: &str, item: &Item, resource: Resource, fields
 /// (an undeclared item whose parent goes is deleted with it); `parent_name`: its physical
 /// name.
 #[allow(clippy::too_many_arguments)]
-fn plan_items(
+pub(super) fn plan_items(
     desired: &World,
     observed: &World,
     ids: &Ids,
@@ -266,30 +268,9 @@ fn plan_items(
         changes.push(change(Action::Delete, addr, o, resource, Vec::new(), op));
     }
     for k in kinds {
-        k.finish(desired, &wanted, observed, opts, changes)?;
+        k.finish(desired, &wanted, observed, opts, kinds, changes)?;
     }
     Ok(())
-}
-
-/// Plans the changes that make `observed` match `desired`: each kind (`kinds`: their rules,
-/// `kinds::rules()`, in the registry's order) plans its items; the changes come in the
-/// plan's order ([`super::order::sort`]).
-pub fn plan_with(
-    desired: &World,
-    observed: &World,
-    ids: &Ids,
-    opts: &PlanOptions,
-    kinds: &[&dyn ItemRules],
-) -> Result<Plan, PlanError> {
-    let mut changes = Vec::new();
-    let mut orphans = Vec::new();
-    let kept = |parent: &str| desired.items.contains_key(parent);
-    let parent_name = |parent: &str| desired.items.get(parent).map(|i| i.name.clone()).unwrap_or_default();
-    plan_items(desired, observed, ids, opts, kinds, &kept, &parent_name, &mut changes, &mut orphans)?;
-    let changes = super::order::sort(changes, kinds)?;
-    super::check_no_pool_replace(&changes)?;
-    orphans.sort_by(|a, b| a.address.cmp(&b.address));
-    Ok(Plan { changes, orphans })
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 //! [`ItemRules`] (implemented in `crate::kinds`). The contract's last guard lives here: a
 //! user pool is never replaced ([`check_no_pool_replace`]).
 
+pub mod deps;
 mod diff;
 pub mod drift;
 pub mod items;
 pub mod order;
+mod planner;
 pub mod quotas;
 pub mod saved;
 
@@ -15,9 +17,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use deps::{Deps, Key};
 pub use diff::{diff_values, field_changes};
-pub use items::{plan_with, ItemRules, PlanOptions};
-pub use order::{Deps, Key};
+pub use items::{ItemRules, PlanOptions};
+pub use planner::{check_quotas, plan_with};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "snake_case")]

@@ -2,8 +2,7 @@
 //! the quota, the numbers and the remedy, instead of an apply that dies half done at the
 //! 1,001st role. Pure: the account's figures come in as [`AccountFigures`].
 
-use super::{Action, ItemRules, Plan, PlanError, Resource};
-use crate::state::World;
+use super::{Action, Plan, Resource};
 
 /// Cognito: groups per user pool (fixed). "Quotas in Amazon Cognito", resource quotas.
 pub const GROUPS_PER_POOL: usize = 10_000;
@@ -34,22 +33,13 @@ pub fn count(plan: &Plan, resource: Resource, action: Action) -> usize {
     plan.changes.iter().filter(|c| c.resource == resource && c.action == action).count()
 }
 
-/// Fails on the first count quota the plan would cross: each kind checks its own
-/// ([`ItemRules::check_quotas`]), in the order of `kinds` (the registry's).
-pub fn check(
-    plan: &Plan,
-    desired: &World,
-    figures: &AccountFigures,
-    kinds: &[&dyn ItemRules],
-) -> Result<(), PlanError> {
-    kinds.iter().try_for_each(|k| k.check_quotas(plan, desired, figures))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::check_quotas as check;
     use crate::plan::Change;
     use crate::plan::Op;
+    use crate::state::World;
     use crate::state::{PoolState, RoleState};
     use serde_json::json;
 
