@@ -176,7 +176,8 @@ pub trait Kind: ItemRules {
 
     /// The live instances, by address, with their physical ids (see [`ObserveScope`]).
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        // Default: read with the resource it lives in (a role's policies).
+        // Default: nothing of its own: read with another kind (a role's policies with the role,
+        // the REST API with its authorizers, a usage plan's stage with the plan).
         let _ = (aws, scope);
         async { Ok(Vec::new()) }.boxed()
     }
