@@ -58,6 +58,8 @@ use crate::state::{
 pub struct UserPool;
 
 pub const KIND: &str = POOL_KIND;
+/// The group kind's name: a pool's groups are its children, and `group` imports this module.
+const GROUP: &str = "group";
 
 /// The key a planned deletion's live state carries when `--force-delete-users` was given.
 const FORCE_DELETE_USERS: &str = "force_delete_users";
@@ -237,7 +239,7 @@ impl Kind for UserPool {
                 && desired
                     .items
                     .values()
-                    .any(|g| g.kind == super::group::KIND && g.parent.as_deref() == Some(address) && theirs(g)))
+                    .any(|g| g.kind == GROUP && g.parent.as_deref() == Some(address) && theirs(g)))
     }
 
     /// With its ARN.
