@@ -476,6 +476,7 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
             p.at("authorizer.tokenUse", format!("tokenUse `{}` must be id or access", a.token_use.escape_debug())),
         );
     }
+    out.extend(access_token_federation(folder, a));
     if a.name.is_empty() || a.rest_api.is_empty() {
         out.push(p.at("authorizer", "authorizer needs a name and a restApi"));
     }
@@ -493,6 +494,29 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
         _ => {}
     }
     out
+}
+
+/// `tokenUse: access` with tenant identity providers: an access token carries no
+/// `identities`, and a linked account's token may lack the automatic group
+/// `<poolId>_<provider>`, so the provider must be put into the token by a declared
+/// `preTokenGeneration` trigger (issue 23, item 1; README "Federated users").
+fn access_token_federation(folder: &Folder, a: &crate::spec::model::AuthorizerSpec) -> Option<Diagnostic> {
+    let p = &folder.platform;
+    if a.token_use != "access" || p.value.user_pool.triggers.contains_key("preTokenGeneration") {
+        return None;
+    }
+    let t = folder.tenants.iter().find(|t| !t.value.identity_providers.is_empty())?;
+    Some(
+        p.at(
+            "authorizer.tokenUse",
+            format!(
+                "tokenUse access with tenant identity providers (tenant `{}` has one in {}) needs a userPool.triggers.preTokenGeneration trigger: an access token carries no `identities` claim to bind the provider to its tenant",
+                t.value.id,
+                t.file
+            ),
+        )
+        .hint("declare userPool.triggers.preTokenGeneration with a function that keeps the group <poolId>_<provider> in the token (README, \"Federated users\"), or use tokenUse: id"),
+    )
 }
 
 /// The shortest access or ID token validity of the app clients, in minutes, with what it is

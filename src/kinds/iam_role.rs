@@ -34,8 +34,7 @@ use crate::plan::quotas::{count, AccountFigures, DEFAULT_TRUST_POLICY_SIZE, INLI
 use crate::plan::{Action, Deps, Key, Op, Plan, PlanError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{
-    authorizer_exec_role_arn, names, platform_tags, render_policy, tenant_roles, tenant_tags, RenderEnv, TAG_MANAGED,
-    TAG_PLATFORM,
+    names, platform_tags, render_policy, tenant_roles, tenant_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM,
 };
 use crate::spec::model::Platform;
 use crate::spec::validate::{arn_re, platform_re, role_re, tenant_id_problem};
@@ -149,22 +148,22 @@ fn desired_items(folder: &Folder, env: &RenderEnv) -> Result<Vec<(String, Item)>
     Ok(out)
 }
 
-/// The trust policy of a tenant role: the platform's principals may assume it and tag the
-/// session, only with `aws:RequestTag/tenant_id` equal to this tenant.
-pub fn trust_policy(pl: &Platform, tenant: &str, env: &RenderEnv) -> Value {
-    let mut principals: BTreeSet<String> = pl.trust.principals.iter().cloned().collect();
-    if let Some(arn) = authorizer_exec_role_arn(pl, env) {
-        principals.insert(arn);
-    }
-    let principals: Vec<String> = principals.into_iter().collect();
+/// The trust policy of a tenant role (contract §3): `trust.principals` (never the authorizer,
+/// which calls no STS) may assume it, tag the session and set its source identity, only with
+/// `aws:RequestTag/tenant_id` equal to this tenant and no other session tag key.
+pub fn trust_policy(pl: &Platform, tenant: &str) -> Value {
+    let principals: Vec<String> = pl.trust.principals.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
     json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "TenantSession",
             "Effect": "Allow",
             "Principal": {"AWS": principals},
-            "Action": ["sts:AssumeRole", "sts:TagSession"],
-            "Condition": {"StringEquals": {"aws:RequestTag/tenant_id": tenant}}
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/tenant_id": tenant},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]}
+            }
         }]
     })
 }
@@ -220,7 +219,7 @@ fn render_roles(
                     description: spec.description.clone(),
                     max_session_duration: spec.max_session_duration.unwrap_or(3600),
                     permissions_boundary: pl.permissions_boundary.clone(),
-                    trust_policy: trust_policy(pl, &t.id, env),
+                    trust_policy: trust_policy(pl, &t.id),
                     tags: tenant_tags(pl, t),
                     policies,
                     attached_policies: BTreeSet::new(),

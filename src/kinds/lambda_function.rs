@@ -150,7 +150,8 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<Str
         .items
         .iter()
         .filter(|(_, i)| i.kind == super::app_client::KIND)
-        .map(|(c, _)| Text::default().id(c.clone()))
+        // CLIENT_ID:POOL_ID: each client belongs to the one pool that may sign its tokens.
+        .filter_map(|(c, i)| Some(Text::default().id(c.clone()).s(":").id(i.parent.clone()?)))
         .collect();
     let roles: Vec<String> = pl
         .roles
@@ -177,9 +178,11 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<Str
     environment.insert("TENANTCTL_TOKEN_USE".to_string(), spec.token_use.clone().into());
     environment.insert("TENANTCTL_TENANT_ATTRIBUTE".to_string(), pl.user_pool.tenant_attribute.clone().into());
     environment.insert("TENANTCTL_ROLES".to_string(), roles.join(",").into());
-    if !idp_tenants.is_empty() {
-        environment.insert("TENANTCTL_IDP_TENANTS".to_string(), idp_tenants.join(",").into());
-    }
+    // Every list is written, `-` when it lists nothing: the authorizer refuses to start
+    // without one rather than default (issue 23, item 6).
+    let idp_tenants = if idp_tenants.is_empty() { NONE.to_string() } else { idp_tenants.join(",") };
+    environment.insert("TENANTCTL_IDP_TENANTS".to_string(), idp_tenants.into());
+    environment.insert("TENANTCTL_METHOD_SCOPES".to_string(), method_scopes(spec).into());
     let jwks = ctx.jwks_endpoint.as_deref().map(|ep| ep.trim_end_matches('/'));
     if let Some(ep) = jwks {
         environment.insert("TENANTCTL_JWKS_URL".to_string(), format!("{ep}/{{pool_id}}/.well-known/jwks.json").into());
@@ -192,8 +195,25 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<Str
         if let Some(ep) = jwks {
             environment.insert("TENANTCTL_APIGW_ENDPOINT".to_string(), ep.into());
         }
+    } else {
+        environment.insert("TENANTCTL_USAGE_PLANS".to_string(), NONE.into());
     }
     environment
+}
+
+/// The value of a required list variable that lists nothing (the authorizer's `config::NONE`).
+const NONE: &str = "-";
+
+/// `TENANTCTL_METHOD_SCOPES`: `{"METHOD /path": [scope, ...]}` for the methods that need a
+/// scope (`authorizer.methods[].scopes`), `{}` when none does.
+fn method_scopes(spec: &crate::spec::model::AuthorizerSpec) -> String {
+    let scoped: BTreeMap<String, &Vec<String>> = spec
+        .methods
+        .iter()
+        .filter(|m| !m.scopes.is_empty())
+        .map(|m| (format!("{} {}", m.method, m.path), &m.scopes))
+        .collect();
+    serde_json::to_string(&scoped).unwrap_or_else(|_| "{}".to_string())
 }
 
 fn join(parts: Vec<Text>) -> Text {

@@ -374,9 +374,59 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
         if !m.path.starts_with('/') {
             out.push(p.at(&format!("authorizer.methods[{i}].path"), "a resource path starts with /"));
         }
+        out.extend(scope_rules(p, a, i, m));
         if !seen.insert((m.path.clone(), m.method.clone())) {
             out.push(
                 p.at(&format!("authorizer.methods[{i}]"), format!("method {} {} is listed twice", m.method, m.path)),
+            );
+        }
+    }
+    out
+}
+
+/// A method's `scopes` (issue 23, item 7): each a declared resource server scope
+/// (`<identifier>/<scope>`), and only with `tokenUse: access` (an ID token holds no scope).
+fn scope_rules(
+    p: &crate::spec::Located<crate::spec::model::Platform>,
+    a: &crate::spec::model::AuthorizerSpec,
+    i: usize,
+    m: &crate::spec::model::MethodSpec,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if m.scopes.is_empty() {
+        return out;
+    }
+    if a.token_use != "access" {
+        out.push(
+            p.at(
+                &format!("authorizer.methods[{i}].scopes"),
+                "scopes need tokenUse: access: an ID token holds no scope",
+            )
+            .hint("set authorizer.tokenUse: access, or remove the method's scopes"),
+        );
+    }
+    let declared: HashSet<String> = p
+        .value
+        .user_pool
+        .resource_servers
+        .iter()
+        .flat_map(|rs| rs.scopes.iter().map(move |sc| format!("{}/{}", rs.identifier, sc.name)))
+        .collect();
+    for (j, scope) in m.scopes.iter().enumerate() {
+        if !declared.contains(scope) {
+            let mut known: Vec<&String> = declared.iter().collect();
+            known.sort();
+            let known = known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+            out.push(
+                p.at(
+                    &format!("authorizer.methods[{i}].scopes[{j}]"),
+                    format!("scope `{scope}` is no scope of userPool.resourceServers"),
+                )
+                .hint(if known.is_empty() {
+                    "declare it in userPool.resourceServers".to_string()
+                } else {
+                    format!("declared scopes: {known}")
+                }),
             );
         }
     }

@@ -236,10 +236,7 @@ impl Kind for UserPool {
         let theirs = |i: &Item| i.tenant.as_deref().is_some_and(|t| tenants.contains(t));
         theirs(item)
             || (item.tenant.is_none()
-                && desired
-                    .items
-                    .values()
-                    .any(|g| g.kind == GROUP && g.parent.as_deref() == Some(address) && theirs(g)))
+                && desired.items.values().any(|g| g.kind == GROUP && g.parent.as_deref() == Some(address) && theirs(g)))
     }
 
     /// With its ARN.

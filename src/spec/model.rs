@@ -459,6 +459,10 @@ fn default_timeout() -> i32 {
 pub struct MethodSpec {
     pub path: String,
     pub method: String,
+    /// Resource server scopes (`<identifier>/<scope>`) of which an access token must hold
+    /// one, as the Cognito authorizer's `authorizationScopes`; empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]

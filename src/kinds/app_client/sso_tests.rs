@@ -21,7 +21,9 @@ fn folder() -> (tempfile::TempDir, Folder) {
     std::env::set_var("TCTL_SSO_UNIT_GOOGLE", "google-secret");
     let google = "  identityProviders:\n    - {name: Google, type: google, clientId: g1, clientSecretEnv: TCTL_SSO_UNIT_GOOGLE}\n  appClients:\n";
     let (t, f) = folder_edited(
-        &|p| p.replacen("  appClients:\n", google, 1),
+        // ID tokens: an access token would need a preTokenGeneration trigger with tenant
+        // providers (`access_tokens_with_tenant_providers_need_a_token_trigger`).
+        &|p| p.replacen("  appClients:\n", google, 1).replacen("tokenUse: access", "tokenUse: id", 1),
         &[("acme", OKTA), ("initech", ADFS), ("globex", "")],
     );
     (t, f.unwrap_or_else(|e| panic!("{e}")))
@@ -150,7 +152,7 @@ fn the_authorizers_environment_bounds_the_tenants_with_sso() {
     for (n, fits) in [(40, true), (100, false)] {
         let ts = tenants(n);
         let refs: Vec<(&str, &str)> = ts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let (_t, f) = folder_edited(&|p| p.to_string(), &refs);
+        let (_t, f) = folder_edited(&|p| p.replacen("tokenUse: access", "tokenUse: id", 1), &refs);
         let f = f.unwrap_or_else(|e| panic!("{e}"));
         let w = desired_world(&f);
         // Every client made, so its id counts at its real length (26 characters).
@@ -171,4 +173,24 @@ fn the_authorizers_environment_bounds_the_tenants_with_sso() {
             (_, r) => panic!("{n} tenants with SSO: {r:?}"),
         }
     }
+}
+
+/// Issue 23 (item 1): an access token carries no `identities`, so `tokenUse: access` with a
+/// tenant's own identity provider needs a declared `preTokenGeneration` trigger.
+#[test]
+fn access_tokens_with_tenant_providers_need_a_token_trigger() {
+    std::env::set_var("TCTL_SSO_UNIT_OKTA", "okta-secret");
+    let (_t, f) = folder_edited(&|p| p.to_string(), &[("acme", OKTA)]);
+    let err = f.err().expect("refused").to_string();
+    assert!(err.contains("tenants/platform.yaml") && err.contains("preTokenGeneration"), "{err}");
+    assert!(err.contains("tenant `acme`"), "{err}");
+    let trigger =
+        "  triggers: {preTokenGeneration: arn:aws:lambda:us-east-1:123456789012:function:pretoken}\n  appClients:\n";
+    let (_t, f) = folder_edited(&|p| p.replacen("  appClients:\n", trigger, 1), &[("acme", OKTA)]);
+    if let Err(e) = f {
+        assert!(!e.to_string().contains("tokenUse access"), "{e}");
+    }
+    // Without tenant providers, access tokens need no trigger.
+    let (_t, f) = folder_edited(&|p| p.to_string(), &[("acme", "")]);
+    f.unwrap_or_else(|e| panic!("{e}"));
 }

@@ -185,7 +185,15 @@ fn desired_follows_the_contract() {
         e("TENANTCTL_ISSUERS"),
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_platformpool=*,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tenantinitechpool=initech"
     );
-    assert_eq!(e("TENANTCTL_CLIENT_IDS"), "cidplatformpoolweb,cidtenantinitechpoolweb");
+    // Issue 23 (items 2, 6, 7): each client with the pool that may sign its tokens; every
+    // list written (`-`: none); the scoped methods as JSON (`{}`: none).
+    assert_eq!(
+        e("TENANTCTL_CLIENT_IDS"),
+        "cidplatformpoolweb:us-east-1_platformpool,cidtenantinitechpoolweb:us-east-1_tenantinitechpool"
+    );
+    assert_eq!(e("TENANTCTL_USAGE_PLANS"), "-");
+    assert_eq!(e("TENANTCTL_METHOD_SCOPES"), "{}");
+    assert!(f.environment.contains_key("TENANTCTL_IDP_TENANTS"));
     assert_eq!(e("TENANTCTL_ROLES"), "admin:1,member:10");
     // The example platform presents access tokens (authorizer.tokenUse: access).
     assert_eq!(e("TENANTCTL_TOKEN_USE"), "access");
@@ -260,8 +268,10 @@ fn unresolved_ids_differ() {
     ids.remove("tenant/initech/pool");
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].fields[0].path, "environment.TENANTCTL_ISSUERS");
-    assert!(c[0].fields[0].after.as_str().unwrap().contains(UNKNOWN));
+    // The pool's id is in its issuer and beside its clients' ids.
+    let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["environment.TENANTCTL_CLIENT_IDS", "environment.TENANTCTL_ISSUERS"]);
+    assert!(c[0].fields.iter().all(|f| f.after.as_str().unwrap().contains(UNKNOWN)));
 }
 
 #[test]
@@ -619,4 +629,68 @@ fn cache_ttl_is_capped_by_token_validity() {
     assert!(errs.len() == 1 && errs[0].contains("ID token validity"), "{errs:?}");
     let errs = validate_with(|t| t.replace("resultTtlSeconds: 300", "resultTtlSeconds: 3601"));
     assert!(errs.len() == 1 && errs[0].contains("0..3600"), "{errs:?}");
+}
+
+/// Issue 23 (item 6): the authorizer refuses to start without every setting it needs, so the
+/// environment tenantctl writes for the example folder must be one it accepts.
+#[test]
+fn the_authorizer_accepts_the_environment_tenantctl_writes() {
+    let (d, ids) = setup();
+    let f = function(&d).unwrap();
+    let env: std::collections::HashMap<String, String> =
+        f.environment.iter().map(|(k, v)| (k.clone(), v.resolve(&ids).unwrap())).collect();
+    let config = tenantctl_authorizer::config::Config::from_env_map(&env);
+    assert!(config.is_ok(), "{env:?}: {:?}", config.err());
+}
+
+/// Issue 23 (item 7): `authorizer.methods[].scopes` reach the authorizer as
+/// `TENANTCTL_METHOD_SCOPES`.
+#[test]
+fn method_scopes_reach_the_authorizer() {
+    let mut f = folder();
+    let a = f.platform.value.authorizer.as_mut().unwrap();
+    a.methods = vec![crate::spec::model::MethodSpec {
+        path: "/orders".into(),
+        method: "POST".into(),
+        scopes: vec!["https://api.acme-saas.example/orders.write".into()],
+    }];
+    let ctx = DesiredCtx { env: env(), code_sha256: Some("c2hh".into()), jwks_endpoint: None };
+    let d = crate::kinds::desired(&f, &ctx).unwrap();
+    let fun = function(&d).unwrap();
+    assert_eq!(
+        fun.environment["TENANTCTL_METHOD_SCOPES"].as_literal().as_deref(),
+        Some(r#"{"POST /orders":["https://api.acme-saas.example/orders.write"]}"#)
+    );
+}
+
+/// Issue 23 (item 7): a method's scopes are declared resource server scopes, and need access
+/// tokens (an ID token holds no scope).
+#[test]
+fn method_scopes_are_declared_resource_server_scopes() {
+    use crate::kinds::test_support::folder_edited;
+    let with = |scope: &str, token_use: &str| {
+        let scope = scope.to_string();
+        let token_use = token_use.to_string();
+        let (_t, f) = folder_edited(
+            &move |p| {
+                p.replacen(
+                    "{path: /orders, method: GET}",
+                    &format!("{{path: /orders, method: GET, scopes: [\"{scope}\"]}}"),
+                    1,
+                )
+                .replacen("tokenUse: access", &format!("tokenUse: {token_use}"), 1)
+            },
+            &[("acme", "")],
+        );
+        f.map(|_| ()).map_err(|e| e.to_string())
+    };
+    with("https://api.acme-saas.example/orders.read", "access").unwrap();
+    let e = with("https://api.acme-saas.example/orders.delete", "access").unwrap_err();
+    assert!(e.contains("authorizer.methods[0].scopes[0]") || e.contains("platform.yaml:"), "{e}");
+    assert!(
+        e.contains("orders.delete") && e.contains("declared scopes: https://api.acme-saas.example/orders.read"),
+        "{e}"
+    );
+    let e = with("https://api.acme-saas.example/orders.read", "id").unwrap_err();
+    assert!(e.contains("scopes need tokenUse: access"), "{e}");
 }

@@ -136,7 +136,8 @@ fn desired_plans_keys_memberships_and_the_authorizers_view() {
     assert_eq!(f.tenant("acme").unwrap().value.isolation, Isolation::Silo);
     let w = desired_world(&f);
     assert!(!w.items.values().any(|i| i.kind.starts_with("usage_plan") || i.kind.starts_with("api_key")));
-    assert!(!w.items[FUNCTION_ADDRESS].state["environment"].as_object().unwrap().contains_key("TENANTCTL_USAGE_PLANS"));
+    // The setting is still written, `-` (issue 23, item 6: the authorizer defaults nothing).
+    assert_eq!(w.items[FUNCTION_ADDRESS].state["environment"]["TENANTCTL_USAGE_PLANS"], json!({"$text": ["-"]}));
     assert_eq!(w.items[&method_address("GET /orders")].state.get("api_key_required"), None);
 }
 
