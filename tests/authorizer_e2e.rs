@@ -509,39 +509,40 @@ async fn apply_deploys_the_stage_and_drift_reads_what_it_serves() {
     assert_eq!(stage_serves(&sdk, &api, "prod").await.0, before);
 }
 
-/// Issue 23 (items 1, 6, 7): a signed-in user's access token (the emulator issues one with
+/// Issue 23 (items 1, 2, 6, 7): a signed-in user's access token (the emulator issues one with
 /// `cognito:groups` and the scope `aws.cognito.signin.user.admin`) is allowed for its tenant
-/// with the settings tenantctl deployed; a method with scopes refuses it (`missing_scope`),
-/// and the answer API Gateway caches for the token still allows the other methods.
-///
-/// The settings tenantctl does not write yet (issue 23's tenantctl side) are added here when
-/// absent or in the old format: `TENANTCTL_CLIENT_IDS` as `CLIENT_ID:POOL_ID`,
-/// `TENANTCTL_IDP_TENANTS=-`, `TENANTCTL_USAGE_PLANS=-`, and `TENANTCTL_METHOD_SCOPES` (the
-/// scoped method, until `authorizer.methods[].scopes` exists).
+/// with the settings tenantctl deployed, as deployed (every client with its pool, every list
+/// written); a method with `scopes` refuses it (`missing_scope`), and the answer API Gateway
+/// caches for the token still allows the other methods.
 #[tokio::test(flavor = "multi_thread")]
 async fn access_token_is_allowed_and_a_scoped_method_refuses_it() {
     let Some(ep) = endpoint() else { return };
     let sdk = sdk(&ep).await;
     let p = platform_name("k");
     let api = rest_api(&sdk, &format!("{p}-api")).await;
+    add_method(&sdk, &api, "/orders", "POST").await;
     let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("admin, member"))]);
     let f = dir.path().join("tenants/platform.yaml");
     let yaml = std::fs::read_to_string(&f).unwrap();
-    std::fs::write(&f, yaml.replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  tokenUse: access\n"))
-        .unwrap();
+    let scoped = format!(
+        "    - {{path: /orders, method: GET}}\n    - {{path: /orders, method: POST, scopes: [\"https://api.{p}.example/orders.write\"]}}\n"
+    );
+    let yaml = yaml
+        .replace("  resultTtlSeconds: 300\n", "  resultTtlSeconds: 300\n  tokenUse: access\n")
+        .replace("    - {path: /orders, method: GET}\n", &scoped);
+    std::fs::write(&f, yaml).unwrap();
     run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
 
-    let mut env = function_env(&sdk, &format!("{p}-authorizer")).await;
+    let env = function_env(&sdk, &format!("{p}-authorizer")).await;
     assert_eq!(env["TENANTCTL_TOKEN_USE"], "access");
     let pool = pool_id(&sdk, &p).await;
     let client = web_client(&sdk, &pool).await;
-    if !env.get("TENANTCTL_CLIENT_IDS").is_some_and(|c| c.contains(':')) {
-        env.insert("TENANTCTL_CLIENT_IDS".into(), format!("{client}:{pool}"));
-    }
-    for (k, v) in [("TENANTCTL_IDP_TENANTS", "-"), ("TENANTCTL_USAGE_PLANS", "-")] {
-        env.entry(k.to_string()).or_insert_with(|| v.to_string());
-    }
-    env.insert("TENANTCTL_METHOD_SCOPES".into(), r#"{"POST /orders": ["https://api.example/orders.write"]}"#.into());
+    assert_eq!(env["TENANTCTL_CLIENT_IDS"], format!("{client}:{pool}"));
+    assert_eq!((env["TENANTCTL_IDP_TENANTS"].as_str(), env["TENANTCTL_USAGE_PLANS"].as_str()), ("-", "-"));
+    assert_eq!(
+        env["TENANTCTL_METHOD_SCOPES"],
+        format!(r#"{{"POST /orders":["https://api.{p}.example/orders.write"]}}"#)
+    );
     let config = Config::from_env_map(&env).unwrap_or_else(|e| panic!("deployed environment {env:?}: {e}"));
     let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
 

@@ -236,6 +236,21 @@ pub async fn rest_api(sdk: &Sdk, name: &str) -> String {
     id
 }
 
+/// Adds `method` on the existing resource at `path` of the REST API (no authorization).
+pub async fn add_method(sdk: &Sdk, api: &str, path: &str, method: &str) {
+    let res = sdk.apigw.get_resources().rest_api_id(api).send().await.unwrap();
+    let id = res.items().iter().find(|r| r.path() == Some(path)).unwrap().id().unwrap().to_string();
+    sdk.apigw
+        .put_method()
+        .rest_api_id(api)
+        .resource_id(id)
+        .http_method(method)
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Every pool id whose name is `name`.
 pub async fn pools_named(sdk: &Sdk, name: &str) -> Vec<String> {
     let mut found = Vec::new();
