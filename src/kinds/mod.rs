@@ -85,9 +85,8 @@ pub struct ObserveScope<'a> {
     /// The tenants a `--tenant` session names (empty: every tenant): only their resources are
     /// read.
     pub tenants: &'a [String],
-    /// `adopt`: a `--tenant` session that also sees the tenant's roles with contract names that
-    /// lack tenantctl's tags.
-    pub adopt: bool,
+    /// What an `adopt` session takes over besides what tenantctl manages.
+    pub adopt: Adopt,
     /// What was read so far, and its ids.
     pub observed: &'a World,
     pub ids: &'a Ids,
@@ -105,6 +104,19 @@ impl ObserveScope<'_> {
     pub fn note(&self, edit: impl FnOnce(&mut AccountNotes)) {
         edit(&mut self.account.lock().expect("account notes"));
     }
+}
+
+/// What an `adopt` session takes over: resources with contract names that lack tenantctl's
+/// tags, which every other session leaves alone (and, for pools, refuses to shadow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Adopt {
+    /// Not an `adopt` session.
+    #[default]
+    Nothing,
+    /// `adopt --tenant`: the named tenants' roles and silo pools.
+    Tenant,
+    /// `adopt --platform`: the shared pool.
+    Platform,
 }
 
 /// What observation learns of the account on the way.

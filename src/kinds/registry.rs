@@ -84,7 +84,7 @@ pub async fn observe(
     folder: &Folder,
     desired: &World,
     tenants: &[String],
-    adopt: bool,
+    adopt: Adopt,
 ) -> Result<Observation, AwsError> {
     let account = std::sync::Mutex::new(AccountNotes::default());
     let mut world = World::default();
