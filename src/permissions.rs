@@ -73,6 +73,8 @@ pub enum Scope {
 pub struct KindCalls {
     /// The kind (`kinds::KINDS`' resource name).
     pub kind: &'static str,
+    /// Its module, `src/kinds/<module>.rs`.
+    pub module: &'static str,
     /// Whether the folder makes the kind call AWS.
     pub used: fn(&Folder) -> bool,
     pub scope: Scope,
@@ -116,12 +118,14 @@ fn identity_providers(f: &Folder) -> bool {
 pub static CALLS: &[KindCalls] = &[
     KindCalls {
         kind: "rest_api",
+        module: "rest_api",
         used: authorizer,
         scope: Scope::ApiGateway,
         calls: &[("apigateway:GetRestApis", Read)],
     },
     KindCalls {
         kind: "iam_role",
+        module: "iam_role",
         used: always,
         scope: Scope::Roles,
         calls: &[
@@ -148,6 +152,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "usage_plan",
+        module: "usage_plan",
         used: api_usage,
         scope: Scope::ApiGateway,
         calls: &[
@@ -162,6 +167,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "api_key",
+        module: "api_key",
         used: api_usage,
         scope: Scope::ApiGateway,
         calls: &[
@@ -173,12 +179,14 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "role_policy",
+        module: "role_policy",
         used: always,
         scope: Scope::Roles,
         calls: &[("iam:PutRolePolicy", Write), ("iam:DeleteRolePolicy", Teardown), ("iam:DetachRolePolicy", Teardown)],
     },
     KindCalls {
         kind: "usage_plan_key",
+        module: "usage_plan_key",
         used: api_usage,
         scope: Scope::ApiGateway,
         calls: &[
@@ -189,6 +197,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "user_pool",
+        module: "user_pool",
         used: always,
         scope: Scope::Pools,
         calls: &[
@@ -206,12 +215,14 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "custom_attribute",
+        module: "custom_attribute",
         used: always,
         scope: Scope::Pools,
         calls: &[("cognito-idp:DescribeUserPool", Read), ("cognito-idp:AddCustomAttributes", Write)],
     },
     KindCalls {
         kind: "identity_provider",
+        module: "identity_provider",
         used: identity_providers,
         scope: Scope::Pools,
         calls: &[
@@ -224,6 +235,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "pool_domain",
+        module: "pool_domain",
         used: domain,
         scope: Scope::Pools,
         calls: &[
@@ -234,6 +246,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "resource_server",
+        module: "resource_server",
         used: always,
         scope: Scope::Pools,
         calls: &[
@@ -245,6 +258,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "app_client",
+        module: "app_client",
         used: always,
         scope: Scope::Pools,
         calls: &[
@@ -257,6 +271,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "group",
+        module: "group",
         used: always,
         scope: Scope::Pools,
         calls: &[
@@ -269,6 +284,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "lambda_function",
+        module: "lambda_function",
         used: function,
         scope: Scope::Function,
         calls: &[
@@ -281,7 +297,8 @@ pub static CALLS: &[KindCalls] = &[
         ],
     },
     KindCalls {
-        kind: "pool_alarm",
+        kind: "alarm",
+        module: "pool_alarm",
         used: monitoring,
         scope: Scope::Alarms,
         calls: &[
@@ -295,6 +312,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "authorizer",
+        module: "authorizer",
         used: authorizer,
         scope: Scope::ApiGateway,
         calls: &[
@@ -309,30 +327,35 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "lambda_permission",
+        module: "lambda_permission",
         used: function,
         scope: Scope::Function,
         calls: &[("lambda:GetPolicy", Read), ("lambda:AddPermission", Write), ("lambda:RemovePermission", Write)],
     },
     KindCalls {
         kind: "trigger_permission",
+        module: "trigger_permission",
         used: triggers,
         scope: Scope::Triggers,
         calls: &[("lambda:GetPolicy", Read), ("lambda:AddPermission", Write), ("lambda:RemovePermission", Write)],
     },
     KindCalls {
         kind: "method_auth",
+        module: "method_auth",
         used: authorizer,
         scope: Scope::ApiGateway,
         calls: &[("apigateway:GetResources", Read), ("apigateway:GetMethod", Read), ("apigateway:UpdateMethod", Write)],
     },
     KindCalls {
         kind: "api_key_source",
+        module: "api_key_source",
         used: api_usage,
         scope: Scope::ApiGateway,
         calls: &[("apigateway:GetRestApi", Read), ("apigateway:UpdateRestApi", Write)],
     },
     KindCalls {
         kind: "stage_deployment",
+        module: "stage_deployment",
         used: stage,
         scope: Scope::ApiGateway,
         calls: &[
@@ -343,6 +366,7 @@ pub static CALLS: &[KindCalls] = &[
     },
     KindCalls {
         kind: "usage_plan_stage",
+        module: "usage_plan_stage",
         used: api_usage,
         scope: Scope::ApiGateway,
         calls: &[("apigateway:UpdateUsagePlan", Write)],

@@ -117,6 +117,7 @@ pub const OPERATIONS: &[(&str, Category)] = &[
     ("cognito-idp:ListUserPools", Category::UserPoolRead),
     ("cognito-idp:DescribeUserPool", Category::UserPoolRead),
     ("cognito-idp:GetUserPoolMfaConfig", Category::UserPoolRead),
+    ("cognito-idp:DescribeUserPoolDomain", Category::UserPoolRead),
     ("cognito-idp:CreateUserPool", Category::UserPoolUpdate),
     ("cognito-idp:UpdateUserPool", Category::UserPoolUpdate),
     ("cognito-idp:DeleteUserPool", Category::UserPoolUpdate),

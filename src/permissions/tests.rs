@@ -76,7 +76,18 @@ fn every_operation_is_in_the_apply_policy_of_a_folder_using_every_service() {
     let plan = actions(&policy(&folder, Use::Plan));
     let declared: BTreeSet<&str> =
         CALLS.iter().flat_map(|k| k.calls.iter().map(|(o, _)| *o)).chain(SESSION_CALLS.iter().copied()).collect();
+    // In the rate table for their published categories, called by no kind: in no policy.
+    const NOT_CALLED: &[&str] = &[
+        "cognito-idp:DescribeUserPoolDomain",
+        "cognito-idp:DescribeResourceServer",
+        "cognito-idp:ListUsersInGroup",
+        "cognito-idp:AdminListGroupsForUser",
+    ];
     for (op, _) in OPERATIONS {
+        if NOT_CALLED.contains(op) {
+            assert!(!apply.contains(*op), "{op} is called by nothing: not in the policy");
+            continue;
+        }
         assert!(declared.contains(op), "{op} (aws::limits::OPERATIONS) is not declared in permissions::CALLS");
     }
     for op in &declared {
@@ -125,20 +136,24 @@ fn every_operation_a_kind_names_is_declared() {
     }
     for k in CALLS {
         assert!(kinds::of(k.kind).is_some(), "{}: no such kind", k.kind);
-        let source = std::fs::read_to_string(root.join(format!("kinds/{}.rs", k.kind))).unwrap();
+        let source = std::fs::read_to_string(root.join(format!("kinds/{}.rs", k.module))).unwrap();
         let declared: BTreeSet<&str> = k.calls.iter().map(|(o, _)| *o).collect();
         for op in named_calls(&source) {
-            assert!(declared.contains(op.as_str()), "kinds/{}.rs calls {op}: declare it in permissions::CALLS", k.kind);
+            assert!(
+                declared.contains(op.as_str()),
+                "kinds/{}.rs calls {op}: declare it in permissions::CALLS",
+                k.module
+            );
         }
         for op in &declared {
             assert!(everywhere.contains(*op), "{}: {op} is declared but nothing calls it", k.kind);
         }
     }
-    for k in kinds::KINDS {
-        let name = k.resource();
-        let source = std::fs::read_to_string(root.join(format!("kinds/{}.rs", name.as_str()))).unwrap();
-        if !named_calls(&source).is_empty() {
-            assert!(CALLS.iter().any(|c| c.kind == name.as_str()), "{}: calls AWS, not in CALLS", name.as_str());
+    for e in std::fs::read_dir(root.join("kinds")).unwrap() {
+        let p = e.unwrap().path();
+        let module = p.file_stem().unwrap().to_str().unwrap().to_string();
+        if p.extension().is_some_and(|x| x == "rs") && !named_calls(&std::fs::read_to_string(&p).unwrap()).is_empty() {
+            assert!(CALLS.iter().any(|c| c.module == module), "kinds/{module}.rs calls AWS: declare it in CALLS");
         }
     }
 }
