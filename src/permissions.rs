@@ -464,6 +464,9 @@ const UNSCOPED: &[&str] = &[
 /// Where an operation's action goes: the statement's Sid, its resources and its condition.
 type Key = (String, Vec<String>, Option<Value>);
 
+/// A statement being built: its condition, resources and actions.
+type Building = (Option<Value>, BTreeSet<String>, BTreeSet<String>);
+
 /// The operations `use_` needs for `folder`, each with the scope of the kind calling it.
 pub fn operations(folder: &Folder, use_: Use) -> Vec<(&'static str, Scope)> {
     let mut out: Vec<(&'static str, Scope)> = Vec::new();
@@ -547,7 +550,7 @@ pub fn policy(folder: &Folder, use_: Use) -> Value {
     let mut ops: Vec<(&str, Scope)> = SESSION_CALLS.iter().map(|o| (*o, Scope::Pools)).collect();
     ops.extend(operations(folder, use_));
     // By Sid (unique in a policy): its condition, resources and actions.
-    let mut statements: BTreeMap<String, (Option<Value>, BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut statements: BTreeMap<String, Building> = BTreeMap::new();
     for (op, scope) in ops {
         for ((sid, resources, condition), action) in statement_of(op, scope, &arns, &pl.name) {
             if resources.is_empty() {

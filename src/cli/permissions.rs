@@ -19,7 +19,7 @@ pub fn run(cli: &Cli, _ui: &Ui, for_: PolicyUse, format: PolicyFormat) -> Result
     let json = serde_json::to_string_pretty(&policy).expect("json");
     match format {
         PolicyFormat::Json => println!("{json}"),
-        PolicyFormat::Text => print!("{}{json}\n", summary(&folder.platform.value.name, for_, &policy)),
+        PolicyFormat::Text => println!("{}{json}", summary(&folder.platform.value.name, for_, &policy)),
     }
     Ok(0)
 }
