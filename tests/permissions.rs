@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
@@ -36,9 +37,11 @@ fn control(endpoint: &str, method: &str, path: &str, body: Option<&Value>) -> Va
     serde_json::from_str(&payload[start..end]).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {payload}"))
 }
 
-/// Runs tenantctl against the emulator (emulator mode), signed with the access key `key`.
-fn tenantctl(dir: &Path, endpoint: &str, key: &str, args: &[&str]) -> Output {
+/// Runs tenantctl against the emulator (emulator mode), signed with the access key `key`, with
+/// the environment variables `vars` set.
+fn tenantctl(dir: &Path, endpoint: &str, key: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_tenantctl"))
+        .envs(vars.iter().copied())
         .arg("-C")
         .arg(dir)
         .args(["--endpoint-url", endpoint, "--no-color"])
@@ -120,15 +123,11 @@ fn seen(log: &Value, key: &str) -> (Vec<String>, Vec<String>) {
     (names(&entry["actions"]), names(&entry["denied"]))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn each_use_runs_with_its_printed_policy_and_needs_no_more() {
-    let Some(ep) = endpoint() else { return };
-    let sdk = sdk(&ep).await;
-    let p = platform_name("perm");
-    rest_api(&sdk, &format!("{p}-api")).await;
-    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None), ("initech", "silo", None)]);
-    let d = dir.path();
-
+/// Runs plan, apply (refused with the plan policy, then with the apply policy), plan, drift and
+/// `destroy --tenant silo` of the folder in `d`, each signed with a key of its own holding the
+/// policy `permissions` printed for it; then checks the emulator's log of every key. `converges`:
+/// plan after apply has no change and drift finds none (else they only must not fail).
+async fn prove(ep: &str, sdk: &Sdk, p: &str, d: &Path, silo: &str, vars: &[(&str, &str)], converges: bool) -> Value {
     let policies: Vec<(&str, Value)> =
         ["plan", "drift", "apply", "destroy"].into_iter().map(|u| (u, printed_policy(d, u))).collect();
     let policy = |u: &str| policies.iter().find(|(x, _)| *x == u).unwrap().1.clone();
@@ -137,52 +136,117 @@ async fn each_use_runs_with_its_printed_policy_and_needs_no_more() {
     let mut keys: Vec<(String, Value)> = policies.iter().map(|(u, pol)| (key(u), pol.clone())).collect();
     keys.push((key("refused"), policy("plan")));
     for (k, pol) in &keys {
-        control(&ep, "POST", "/_tenantctl/strict/iam", Some(&json!({"access_key": k, "policy": pol})));
+        control(ep, "POST", "/_tenantctl/strict/iam", Some(&json!({"access_key": k, "policy": pol})));
     }
 
-    expect(tenantctl(d, &ep, &key("plan"), &["plan"]), 0, "plan with the plan policy");
-    let refused = expect(
-        tenantctl(d, &ep, &key("refused"), &["apply", "--auto-approve"]),
-        1,
-        "apply with the plan policy is refused",
-    );
+    let run = |use_: &str, args: &[&str]| tenantctl(d, ep, &key(use_), vars, args);
+    expect(run("plan", &["plan"]), 0, "plan with the plan policy");
+    let refused = expect(run("refused", &["apply", "--auto-approve"]), 1, "apply with the plan policy is refused");
     assert!(text(&refused).contains("AccessDenied"), "{}", text(&refused));
-    expect(tenantctl(d, &ep, &key("apply"), &["apply", "--auto-approve"]), 0, "apply with the apply policy");
-    expect(tenantctl(d, &ep, &key("plan"), &["plan", "--detailed-exitcode"]), 0, "plan after apply: no changes");
-    expect(tenantctl(d, &ep, &key("drift"), &["drift"]), 0, "drift with the drift policy");
-    expect(
-        tenantctl(d, &ep, &key("destroy"), &["destroy", "--tenant", "initech", "--auto-approve"]),
-        0,
-        "destroy with the destroy policy",
-    );
-    assert!(pools_named(&sdk, &format!("{p}-initech")).await.is_empty(), "the silo pool is deleted");
+    expect(run("apply", &["apply", "--auto-approve"]), 0, "apply with the apply policy");
+    if converges {
+        expect(run("plan", &["plan", "--detailed-exitcode"]), 0, "plan after apply: no changes");
+        expect(run("drift", &["drift"]), 0, "drift with the drift policy");
+    } else {
+        expect(run("plan", &["plan"]), 0, "plan after apply");
+        let drift = run("drift", &["drift"]);
+        assert!(matches!(drift.status.code(), Some(0 | 2)), "drift with the drift policy:\n{}", text(&drift));
+    }
+    expect(run("destroy", &["destroy", "--tenant", silo, "--auto-approve"]), 0, "destroy with the destroy policy");
+    assert!(pools_named(sdk, &format!("{p}-{silo}")).await.is_empty(), "the silo pool is deleted");
 
-    let log = control(&ep, "GET", "/_tenantctl/strict/iam", None);
+    let log = control(ep, "GET", "/_tenantctl/strict/iam", None);
     for (k, pol) in &keys {
         let (actions, denied) = seen(&log, k);
         assert!(!actions.is_empty(), "{k}: no action seen");
-        let beyond: Vec<&String> = actions.iter().filter(|a| !allows(pol, a)).collect();
+        let beyond: BTreeSet<&String> = actions.iter().filter(|a| !allows(pol, a)).collect();
         if *k == key("refused") {
             assert!(!denied.is_empty(), "{k}: the apply was refused by the emulator");
-            let denied: std::collections::BTreeSet<&String> = denied.iter().collect();
-            assert_eq!(
-                beyond.into_iter().collect::<std::collections::BTreeSet<_>>(),
-                denied,
-                "{k}: only the refused writes go beyond the policy"
-            );
+            assert_eq!(beyond, denied.iter().collect(), "{k}: only the refused writes go beyond the policy");
         } else {
-            assert!(
-                beyond.is_empty() && denied.is_empty(),
-                "{k}: actions beyond its policy: {beyond:?}, refused: {denied:?}"
-            );
+            assert!(beyond.is_empty() && denied.is_empty(), "{k}: beyond its policy: {beyond:?}, refused: {denied:?}");
         }
     }
-    let (apply_actions, _) = seen(&log, &key("apply"));
-    for a in ["iam:CreateRole", "cognito-idp:CreateUserPool", "lambda:CreateFunction", "apigateway:PATCH"] {
-        assert!(apply_actions.iter().any(|x| x == a), "apply called {a}: {apply_actions:?}");
+    let all = |u: &str| {
+        let mut v = seen(&log, &key(u)).0;
+        v.sort();
+        v
+    };
+    json!({"apply": all("apply"), "destroy": all("destroy"), "plan": all("plan"), "drift": all("drift")})
+}
+
+fn has(seen: &Value, use_: &str, actions: &[&str]) {
+    let list: Vec<&str> = seen[use_].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for a in actions {
+        assert!(list.contains(a), "{use_} called {a}: {list:?}");
     }
-    let (destroy_actions, _) = seen(&log, &key("destroy"));
-    for a in ["cognito-idp:DeleteUserPool", "iam:DeleteRole"] {
-        assert!(destroy_actions.iter().any(|x| x == a), "destroy called {a}: {destroy_actions:?}");
+}
+
+/// The test platform: pools, roles, the Lambda authorizer wiring.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_use_runs_with_its_printed_policy_and_needs_no_more() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("perm");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None), ("initech", "silo", None)]);
+    let seen = prove(&ep, &sdk, &p, dir.path(), "initech", &[], true).await;
+    has(&seen, "apply", &["iam:CreateRole", "cognito-idp:CreateUserPool", "lambda:CreateFunction", "apigateway:PATCH"]);
+    has(&seen, "destroy", &["cognito-idp:DeleteUserPool", "iam:DeleteRole"]);
+}
+
+/// Every service and optional kind: a hosted-UI domain, a trigger, the pool's Google
+/// provider, monitoring, tiers with API usage and a deployed stage.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_service_runs_with_its_printed_policy_and_needs_no_more() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("permall");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    // A deployment needs an integration on the method.
+    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
+    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
+    sdk.apigw
+        .put_integration()
+        .rest_api_id(&api)
+        .resource_id(&orders)
+        .http_method("GET")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    let role = lambda_role(&sdk, &format!("{p}-trigger-role")).await;
+    trigger_function(&sdk, &format!("{p}-presignup"), &role).await;
+    let secret_var = format!("TCTL_{}_GOOGLE", p.to_uppercase());
+    let pool_extra = format!(
+        "  domain: {p}-login\n  triggers: {{preSignUp: {p}-presignup}}\n  identityProviders:\n    - {{name: Google, type: google, clientId: g1.apps.googleusercontent.com, clientSecretEnv: {secret_var}, scopes: [openid, email], attributeMapping: {{email: email}}}}\n"
+    );
+    let mut platform = platform_yaml(&p, &format!("{p}-api"), &pool_extra);
+    platform.push_str("  stage: prod\n");
+    platform.push_str("monitoring:\n  snsTopicArn: \"arn:aws:sns:us-east-1:123456789012:alerts\"\n  alarms:\n    signInThrottles: {threshold: 10, periodSeconds: 300}\n");
+    platform.push_str(&format!(
+        "tiers:\n  basic: {{isolation: pooled, throttle: {{rateLimit: 10, burstLimit: 20}}}}\n  premium: {{isolation: silo, throttle: {{rateLimit: 100, burstLimit: 200}}}}\napiUsage: {{restApi: {p}-api, stage: prod}}\n"
+    ));
+    let dir = folder_for(&platform);
+    for (t, tier) in [("acme", "basic"), ("initech", "premium")] {
+        let isolation = if tier == "premium" { "silo" } else { "pooled" };
+        write(dir.path(), &format!("tenants/{t}.yaml"), &format!("{}tier: {tier}\n", tenant_yaml(t, isolation, None)));
     }
+    // Not `converges`: the tiers' usage plans are observed before the REST API's id is known
+    // (KINDS order), so their stage reads as undeclared after apply (tests/tiers.rs fails the
+    // same way); that is not a question of permissions.
+    let seen = prove(&ep, &sdk, &p, dir.path(), "initech", &[(secret_var.as_str(), "gsecret")], false).await;
+    has(
+        &seen,
+        "apply",
+        &[
+            "cloudwatch:PutMetricAlarm",
+            "cognito-idp:CreateUserPoolDomain",
+            "cognito-idp:CreateIdentityProvider",
+            "lambda:AddPermission",
+            "apigateway:POST",
+        ],
+    );
+    has(&seen, "destroy", &["cloudwatch:DeleteAlarms", "cognito-idp:DeleteUserPoolDomain", "apigateway:DELETE"]);
+    has(&seen, "drift", &["cloudwatch:DescribeAlarms", "lambda:GetPolicy", "apigateway:GET"]);
 }
