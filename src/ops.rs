@@ -156,13 +156,20 @@ impl Session {
         tenants: &[String],
         limiter: Limiter,
     ) -> Result<Session, OpsError> {
-        Self::open_inner(config_dir, args, tenants, limiter, false).await
+        Self::open_inner(config_dir, args, tenants, limiter, kinds::Adopt::Nothing).await
     }
 
     /// A `--tenant` session that also sees the tenant's roles with contract names that lack
     /// tenantctl's tags, so that planning tags (adopts) them.
-    pub async fn open_adopt(config_dir: &Path, args: &AwsArgs, tenant: &str) -> Result<Session, OpsError> {
-        Self::open_inner(config_dir, args, &[tenant.to_string()], Limiter::default(), true).await
+    ///
+    /// Without a tenant (`adopt --platform`): a whole-folder session that takes over the shared
+    /// pool when it lacks tenantctl's tags.
+    pub async fn open_adopt(config_dir: &Path, args: &AwsArgs, tenant: Option<&str>) -> Result<Session, OpsError> {
+        let (tenants, adopt) = match tenant {
+            Some(t) => (vec![t.to_string()], kinds::Adopt::Tenant),
+            None => (Vec::new(), kinds::Adopt::Platform),
+        };
+        Self::open_inner(config_dir, args, &tenants, Limiter::default(), adopt).await
     }
 
     async fn open_inner(
@@ -170,7 +177,7 @@ impl Session {
         args: &AwsArgs,
         tenants: &[String],
         limiter: Limiter,
-        adopt: bool,
+        adopt: kinds::Adopt,
     ) -> Result<Session, OpsError> {
         let started = Instant::now();
         let folder = crate::check::load_valid(config_dir)?;

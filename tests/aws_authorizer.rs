@@ -142,7 +142,7 @@ async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(Wor
             folder,
             desired: &World::default(),
             tenants: &[],
-            adopt: false,
+            adopt: tenantctl::kinds::Adopt::Nothing,
             observed: &world,
             ids: &ids,
             account: &account,

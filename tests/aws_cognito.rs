@@ -280,7 +280,7 @@ async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids
             folder: &folder,
             desired,
             tenants: &tenants,
-            adopt: false,
+            adopt: tenantctl::kinds::Adopt::Nothing,
             observed: &world,
             ids: &ids,
             account: &account,

@@ -376,6 +376,51 @@ async fn adopt_takes_over_a_role_with_the_contract_name() {
     assert!(text(&o).contains("cannot be adopted"), "{}", text(&o));
 }
 
+/// Issue 23 (item 9): a managed pool that lost its tags out of band is never shadowed. `plan`,
+/// `apply` and `drift` stop before any write, naming the pool id and the way back; `adopt
+/// --tenant` takes the silo pool back and `adopt --platform` the shared one, after which the
+/// folder plans clean and each name still has one pool (its users kept).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pool_that_lost_its_tags_is_never_shadowed() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("u");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", None), ("initech", "silo", None)]);
+    let d = dir.path();
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let shared = pool_id(&sdk, &p).await;
+    let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    sdk.cognito.admin_create_user().user_pool_id(&shared).username("alice").send().await.unwrap();
+    for id in [&shared, &silo] {
+        let arn = format!("arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{id}");
+        let tags = sdk.cognito.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+        let keys: Vec<String> = tags.tags().map(|t| t.keys().cloned().collect()).unwrap_or_default();
+        assert!(!keys.is_empty());
+        sdk.cognito.untag_resource().resource_arn(&arn).set_tag_keys(Some(keys)).send().await.unwrap();
+    }
+    for cmd in [&["plan"][..], &["apply", "--auto-approve"], &["drift"]] {
+        let o = run_ok(d, &ep, cmd, 1);
+        let out = text(&o);
+        assert!(out.contains(&shared) && out.contains("tenantctl adopt --platform"), "{cmd:?}: {out}");
+        assert!(out.contains(&silo) && out.contains("tenantctl adopt --tenant initech"), "{cmd:?}: {out}");
+    }
+    assert_eq!(pools_named(&sdk, &p).await, [shared.clone()]);
+    assert_eq!(pools_named(&sdk, &format!("{p}-initech")).await, [silo.clone()]);
+    // The way back.
+    let o = run_ok(d, &ep, &["adopt", "--tenant", "initech", "--auto-approve"], 0);
+    assert!(text(&o).contains(&format!("Adopting: {p}-initech")), "{}", text(&o));
+    let o = run_ok(d, &ep, &["adopt", "--platform", "--auto-approve"], 0);
+    assert!(text(&o).contains(&format!("Adopting: {p}")), "{}", text(&o));
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+    assert_eq!(pools_named(&sdk, &p).await, [shared.clone()]);
+    assert_eq!(pools_named(&sdk, &format!("{p}-initech")).await, [silo.clone()]);
+    let tags = sdk.cognito.describe_user_pool().user_pool_id(&shared).send().await.unwrap();
+    let tags = tags.user_pool().unwrap().user_pool_tags().unwrap();
+    assert_eq!(tags.get("tenantctl:managed").map(String::as_str), Some("true"));
+    sdk.cognito.admin_get_user().user_pool_id(&shared).username("alice").send().await.expect("alice kept");
+}
+
 /// A plan file written by an earlier tenantctl (before the `replace` count existed in its
 /// summary) still applies; it is read into the typed saved plan, not indexed as raw JSON.
 #[tokio::test(flavor = "multi_thread")]

@@ -157,7 +157,12 @@ fn render_prints_pinned_trust_and_scoped_policies() {
         assert_eq!(role["name"], format!("acmesaas-{tenant}-{}", role["role"].as_str().unwrap()));
         let st = &role["trust_policy"]["Statement"][0];
         assert_eq!(st["Condition"]["StringEquals"]["aws:RequestTag/tenant_id"], tenant);
-        assert_eq!(st["Action"], serde_json::json!(["sts:AssumeRole", "sts:TagSession"]));
+        // Issue 23 (item 4): the source identity may be set, and no session tag but tenant_id.
+        assert_eq!(st["Action"], serde_json::json!(["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]));
+        assert_eq!(st["Condition"]["ForAllValues:StringEquals"]["aws:TagKeys"], serde_json::json!(["tenant_id"]));
+        // The authorizer calls no STS: only trust.principals are trusted.
+        let principals = serde_json::to_string(&st["Principal"]).unwrap();
+        assert!(!principals.contains("authorizer"), "{principals}");
         let text = serde_json::to_string(&role["policies"]).unwrap();
         assert!(text.contains("${aws:PrincipalTag/tenant_id}"));
         for other in ["acme", "globex", "initech"] {

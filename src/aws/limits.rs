@@ -344,9 +344,12 @@ impl Limiter {
 
     /// Waits until the operation `op` (`service:Operation`) may be sent: a token from its
     /// category's bucket and, for the per-pool categories, from `pool`'s bucket (burst 1, so
-    /// no one-second window holds more than the quota).
+    /// no one-second window holds more than the quota). The pool's token is taken last, right
+    /// before the request leaves: a wait for the account-wide token after it would send
+    /// requests of one pool closer together than the pool's bucket spaced them.
     pub async fn acquire_op(&self, op: &str, pool: Option<&str>) {
         let cat = category_of(op);
+        self.acquire(cat).await;
         if let (Some(pool), true) = (pool, cat.per_pool()) {
             let rate = self.per_pool_rate();
             if rate > 0.0 {
@@ -362,7 +365,6 @@ impl Limiter {
                 }
             }
         }
-        self.acquire(cat).await;
     }
 }
 

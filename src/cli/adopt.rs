@@ -1,19 +1,22 @@
-//! `tenantctl adopt --tenant ID`: takes over the tenant's existing IAM roles that carry the
-//! contract's names but not tenantctl's tags (and groups with contract names in a managed
-//! pool), after showing the diff. The plan tags them and brings them to the folder's shape.
+//! `tenantctl adopt --tenant ID`: takes over the tenant's existing IAM roles and silo pool that
+//! carry the contract's names but not tenantctl's tags (and groups with contract names in a
+//! managed pool), after showing the diff. `adopt --platform` does the same for the shared pool.
+//! The plan tags them and brings them to the folder's shape.
 
 use super::{apply, session, show, Cli, CliError, Ui};
 use crate::ops::Session;
 
-pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool) -> Result<i32, CliError> {
+pub fn run(cli: &Cli, ui: &Ui, tenant: Option<&str>, auto_approve: bool) -> Result<i32, CliError> {
     session::block_on(async {
         let s = Session::open_adopt(&cli.config_dir, &session::aws_args(cli), tenant).await?;
         let plan = session::plan(cli, &s, &s.options(false))?;
         let platform = s.folder.platform.value.name.clone();
-        let adopted = crate::kinds::iam_role::unmanaged(&s.observed);
+        let whose = tenant.map_or_else(|| format!("platform {platform}"), |t| format!("tenant {t}"));
+        let mut adopted = crate::kinds::iam_role::unmanaged(&s.observed);
+        adopted.extend(crate::kinds::user_pool::unmanaged(&s.observed));
         if !ui.quiet {
             if adopted.is_empty() {
-                eprintln!("No unmanaged role of tenant {tenant} to adopt.");
+                eprintln!("Nothing unmanaged of {whose} to adopt.");
             } else {
                 eprintln!("Adopting: {}", adopted.join(", "));
             }
@@ -27,7 +30,7 @@ pub fn run(cli: &Cli, ui: &Ui, tenant: &str, auto_approve: bool) -> Result<i32, 
             apply::confirm(
                 ui,
                 &format!(
-                    "Adopt and change {} resource{} of tenant {tenant}?",
+                    "Adopt and change {} resource{} of {whose}?",
                     plan.changes.len(),
                     if plan.changes.len() == 1 { "" } else { "s" }
                 ),

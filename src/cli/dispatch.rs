@@ -64,7 +64,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
         Command::Destroy { tenant, auto_approve, force_delete_users } => {
             destroy::run(cli, ui, tenant, *auto_approve, *force_delete_users)
         }
-        Command::Adopt { tenant, auto_approve } => adopt::run(cli, ui, tenant, *auto_approve),
+        Command::Adopt { tenant, auto_approve, .. } => adopt::run(cli, ui, tenant.as_deref(), *auto_approve),
         Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
         Command::Permissions { for_, format } => permissions::run(cli, ui, *for_, *format),
         Command::New { what: NewWhat::Tenant { id, isolation, roles, vars, display_name } } => {

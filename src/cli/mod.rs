@@ -212,11 +212,15 @@ Examples:
     /// Take over existing resources with contract names, after showing the diff
     #[command(after_help = "Examples:
   tenantctl adopt --tenant acme                  # shows the diff, asks
-  tenantctl adopt --tenant acme --auto-approve")]
+  tenantctl adopt --tenant acme --auto-approve
+  tenantctl adopt --platform                     # the shared pool, when it lost its tags")]
     Adopt {
-        /// The tenant whose existing resources to take over
-        #[arg(long = "tenant", value_name = "ID")]
-        tenant: String,
+        /// The tenant whose existing resources to take over (its roles, its silo pool)
+        #[arg(long = "tenant", value_name = "ID", required_unless_present = "platform", conflicts_with = "platform")]
+        tenant: Option<String>,
+        /// Take over the platform's shared pool (one named like it that lacks tenantctl's tags)
+        #[arg(long)]
+        platform: bool,
         /// Do not ask for confirmation (needed without a terminal)
         #[arg(long)]
         auto_approve: bool,

@@ -46,6 +46,11 @@ impl From<OpsError> for CliError {
         match e {
             OpsError::Spec(s) => CliError::Spec(s),
             OpsError::Plan(p) => CliError::hint(p.to_string(), p.hint()),
+            // What tenantctl will not decide alone (two pools claiming one name, a managed pool
+            // without its tags, a concurrent run): the message names the way forward.
+            OpsError::Aws(a @ crate::aws::AwsError::Conflict(_)) => {
+                CliError::hint(a.to_string(), "do what the message says, then run again")
+            }
             OpsError::Aws(a) => {
                 let hint = match a.code() {
                     Some("RequestFailed") => "check the network, the region and --endpoint-url",

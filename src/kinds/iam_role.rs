@@ -306,7 +306,8 @@ impl Kind for IamRole {
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
         async move {
             let mut roles = Vec::new();
-            let (scoped, adopt) = (scope.scoped() || scope.adopt, scope.adopt);
+            let adopt = scope.adopt == super::Adopt::Tenant;
+            let scoped = scope.scoped() || adopt;
             let account = observe_roles(aws, scope.desired, scoped, adopt, &mut roles).await?;
             if creates_roles(scope.desired, &roles) {
                 let (roles, trust) = crate::aws::iam::account_summary(aws).await?;

@@ -6,9 +6,11 @@
 //! ([`ItemRules`], pure, used by `plan`), which tenant an instance belongs to and what it lives
 //! in (`Item::tenant`, `Item::parent`), and how it is created, updated and deleted. Its
 //! instances live in `World::items`; `plan`, the engine, `destroy`, `--prune`, `--tenant`
-//! and `inventory` handle them through this registry, so adding a kind is: its module (which
-//! also declares its checks, [`Kind::validate`], and its ordering, [`ItemRules::order`]), one
-//! line in [`KINDS`], and its fields in the spec model.
+//! and `inventory` handle them through this registry, so adding a kind touches three files:
+//! its module (which also declares its checks, [`Kind::validate`], and its ordering,
+//! [`ItemRules::order`]), this file (its `pub mod` line and its line in [`KINDS`]), and its
+//! fields in the spec model (`spec/model.rs`). The trait and what the kinds share are in
+//! `kind.rs`; what goes through every kind (desired, observe, execute) in `registry.rs`.
 //!
 //! The authorizer wiring is here: the REST API it guards (`rest_api`, a data source: read,
 //! never changed), the function (`lambda_function`), its invoke permission
@@ -20,18 +22,11 @@
 //! roles (`iam_role`, `role_policy`) and the authorizer wiring. `World` has no typed place
 //! for any of them, and the engine executes only [`Op::Item`](crate::plan::Op::Item).
 
-use std::collections::BTreeSet;
-
-use futures::future::BoxFuture;
-use futures::FutureExt;
-
-use crate::aws::{Aws, AwsError};
-use crate::plan::quotas::AccountFigures;
-use crate::plan::ItemRules;
-use crate::spec::desired::RenderEnv;
-use crate::spec::template::TemplateError;
-use crate::spec::{Diagnostic, Folder};
-use crate::state::{Ids, Item, World};
+mod kind;
+pub(crate) use kind::{fc, opt_json, typed};
+pub use kind::{
+    AccountNotes, Adopt, Desired, DesiredCtx, DesiredError, Kind, Observation, ObserveScope, Observed, Service,
+};
 
 pub mod api_key;
 pub mod api_key_source;
@@ -59,209 +54,34 @@ pub mod usage_plan_stage;
 pub mod user_pool;
 
 mod registry;
-pub use registry::{desired, execute, observe, of, rules, scope, shows_tenant, KINDS};
+pub use registry::{desired, execute, observe, of, rules, scope, shows_tenant};
 
-/// The AWS service a kind calls: the engine gives each its own concurrency slots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Iam,
-    Cognito,
-    Lambda,
-    ApiGateway,
-    CloudWatch,
-}
-
-/// What a kind's observation found: (address, instance, physical id) each; an empty id: the
-/// instance has none of its own (a custom attribute).
-pub type Observed = Vec<(String, Item, String)>;
-
-/// What a kind's observation reads by: the folder, the desired world, the session's scope, and
-/// what the kinds listed earlier in [`KINDS`] read.
-pub struct ObserveScope<'a> {
-    pub folder: &'a Folder,
-    /// The desired world (in a `--tenant` session only the named tenants' resources: see
-    /// [`scope`]).
-    pub desired: &'a World,
-    /// The tenants a `--tenant` session names (empty: every tenant): only their resources are
-    /// read.
-    pub tenants: &'a [String],
-    /// `adopt`: a `--tenant` session that also sees the tenant's roles with contract names that
-    /// lack tenantctl's tags.
-    pub adopt: bool,
-    /// What was read so far, and its ids.
-    pub observed: &'a World,
-    pub ids: &'a Ids,
-    /// What the reads learn of the account on the way.
-    pub account: &'a std::sync::Mutex<AccountNotes>,
-}
-
-impl ObserveScope<'_> {
-    /// A `--tenant` session: only the named tenants' resources are read.
-    pub fn scoped(&self) -> bool {
-        !self.tenants.is_empty()
-    }
-
-    /// Records what a read learnt of the account.
-    pub fn note(&self, edit: impl FnOnce(&mut AccountNotes)) {
-        edit(&mut self.account.lock().expect("account notes"));
-    }
-}
-
-/// What observation learns of the account on the way.
-#[derive(Debug, Clone, Default)]
-pub struct AccountNotes {
-    /// The account id seen in an ARN (a role's): a `--tenant` session then needs no STS call.
-    pub account_id: Option<String>,
-    /// The account's figures for the count quotas (see `plan::quotas`).
-    pub figures: AccountFigures,
-}
-
-/// What a session read: the live world, the ids, and what was learnt of the account.
-#[derive(Debug, Clone, Default)]
-pub struct Observation {
-    pub world: World,
-    pub ids: Ids,
-    pub account: AccountNotes,
-}
-
-/// What the kinds build their desired instances from besides the folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredCtx {
-    /// The AWS values templates and names need.
-    pub env: RenderEnv,
-    /// The base64 SHA-256 of the authorizer function's code zip (None: not read, or no such
-    /// file).
-    pub code_sha256: Option<String>,
-    /// The emulator's endpoint in emulator mode (see [`lambda_function::jwks_endpoint`]): the
-    /// authorizer then fetches keys from it, not from the issuers.
-    pub jwks_endpoint: Option<String>,
-}
-
-impl DesiredCtx {
-    /// Only the AWS values (no code hash, no emulator endpoint).
-    pub fn of(env: RenderEnv) -> Self {
-        DesiredCtx { env, code_sha256: None, jwks_endpoint: None }
-    }
-}
-
-/// A desired instance that could not be built: a policy template that does not render.
-#[derive(Debug, thiserror::Error)]
-#[error("rendering `{policy}`: {source}")]
-pub struct DesiredError {
-    pub policy: String,
-    #[source]
-    pub source: TemplateError,
-}
-
-/// A kind's desired instances, by address.
-pub type Desired = Result<Vec<(String, Item)>, DesiredError>;
-
-/// A resource kind of the kind model (see the module docs).
-pub trait Kind: ItemRules {
-    /// The service its create, update and delete call.
-    fn service(&self) -> Service {
-        Service::Cognito
-    }
-
-    /// Platform-wide, no tenant's (the authorizer wiring): a `--tenant` session does not read
-    /// it.
-    fn platform_wide(&self) -> bool {
-        false
-    }
-
-    /// The desired instances, by address, from the folder, the context and the desired world
-    /// built so far by the kinds listed earlier in [`KINDS`] (the pools a pool's domain
-    /// belongs to).
-    fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired;
-
-    /// The live instances, by address, with their physical ids (see [`ObserveScope`]).
-    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        // Default: nothing of its own: read with another kind (a role's policies with the role,
-        // the REST API with its authorizers, a usage plan's stage with the plan).
-        let _ = (aws, scope);
-        async { Ok(Vec::new()) }.boxed()
-    }
-
-    /// Whether a `--tenant` session of `tenants` keeps this desired instance (see [`scope`]).
-    /// Default: the instance is one of theirs.
-    fn in_scope(&self, address: &str, item: &Item, desired: &World, tenants: &BTreeSet<&str>) -> bool {
-        let _ = (address, desired);
-        item.tenant.as_deref().is_some_and(|t| tenants.contains(t))
-    }
-
-    /// Whether a live instance shows that its tenant exists in AWS (`destroy --tenant` of a
-    /// tenant the folder no longer declares). Default: no.
-    fn shows_tenant(&self) -> bool {
-        false
-    }
-
-    /// The instance's row in `tenantctl inventory` (None: not listed): by default its kind,
-    /// address, name, tenant and id.
-    fn inventory(&self, address: &str, item: &Item, ids: &Ids, ctx: &crate::aws::Ctx) -> Option<serde_json::Value> {
-        let _ = ctx;
-        // An id that is an ARN (a function's, a role's) shows as `arn`, as the contract's
-        // "ARN or id" reads.
-        let id = ids.id(address);
-        let key = if id.is_some_and(|i| i.starts_with("arn:")) { "arn" } else { "id" };
-        let mut row =
-            serde_json::json!({"resource": item.kind, "address": address, "name": item.name, "tenant": item.tenant});
-        row[key] = serde_json::json!(id);
-        Some(row)
-    }
-
-    /// What this kind's part of the folder must satisfy beyond the folder-wide rules
-    /// (`spec::validate`): its problems, each at its file, line and column. `check::validate`
-    /// runs it for every kind before anything reads AWS.
-    fn validate(&self, folder: &Folder) -> Vec<Diagnostic> {
-        let _ = folder;
-        Vec::new()
-    }
-
-    /// Creates the instance; returns its physical id (empty: it has none of its own). `parent` is
-    /// the id of `item.parent`.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        item: &'a Item,
-        parent: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<String, AwsError>>;
-
-    /// Makes the live instance (`id`) match `item`.
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        item: &'a Item,
-        live: &'a Item,
-        id: &'a str,
-        parent: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), AwsError>>;
-
-    /// Deletes the live instance (`id`); gone already is fine.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        live: &'a Item,
-        id: &'a str,
-        parent: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<(), AwsError>>;
-}
-
-/// A field change (`before` live, `after` desired), for kinds that compare field by field.
-pub(crate) fn fc(
-    path: impl Into<String>,
-    before: serde_json::Value,
-    after: serde_json::Value,
-) -> crate::plan::FieldChange {
-    crate::plan::FieldChange { path: path.into(), before, after }
-}
-
-/// An optional string as a field value (`null` when absent).
-pub(crate) fn opt_json(v: Option<&String>) -> serde_json::Value {
-    v.map_or(serde_json::Value::Null, |s| serde_json::json!(s))
-}
-
-/// An item's state as its kind's typed struct.
-pub(crate) fn typed<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, AwsError> {
-    serde_json::from_value(item.state.clone())
-        .map_err(|e| AwsError::Other(format!("{} `{}`: unexpected state: {e}", item.kind, item.name)))
-}
+/// The registry: every kind of the kind model, in observation order (a kind whose instances
+/// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
+/// names them). It is also the plan's display order where dependencies leave a choice
+/// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
+/// pools and what lives in them, then the authorizer wiring.
+pub static KINDS: &[&dyn Kind] = &[
+    &rest_api::RestApi,
+    &iam_role::IamRole,
+    &usage_plan::UsagePlan,
+    &api_key::ApiKey,
+    &role_policy::RolePolicy,
+    &usage_plan_key::UsagePlanKey,
+    &user_pool::UserPool,
+    &custom_attribute::CustomAttribute,
+    &identity_provider::IdentityProvider,
+    &pool_domain::PoolDomain,
+    &resource_server::ResourceServer,
+    &app_client::AppClient,
+    &group::Group,
+    &lambda_function::LambdaFunction,
+    &pool_alarm::PoolAlarm,
+    &authorizer::Authorizer,
+    &lambda_permission::LambdaPermission,
+    &trigger_permission::TriggerPermission,
+    &method_auth::MethodAuthKind,
+    &api_key_source::ApiKeySource,
+    &stage_deployment::StageDeployment,
+    &usage_plan_stage::UsagePlanStage,
+];

@@ -1,6 +1,6 @@
-//! The registry: every kind, listed once ([`KINDS`]), and what goes through all of them (their
-//! desired instances, their observation, the execution of a change by its kind). Apart from
-//! the kinds' trait (`kinds/mod.rs`): a kind's module imports the trait, never this list.
+//! What goes through every kind of the registry ([`KINDS`], in `kinds/mod.rs`): their desired
+//! instances, their observation, the execution of a change by its kind. Apart from the kinds'
+//! trait (`kinds/kind.rs`): a kind's module imports the trait, never the list.
 
 use std::collections::BTreeSet;
 
@@ -9,39 +9,10 @@ use tokio::sync::Mutex;
 use super::*;
 use crate::aws::{Aws, AwsError};
 use crate::plan::{ItemRules, Op};
+use crate::spec::desired::RenderEnv;
 use crate::spec::Folder;
 use crate::state::refs::resolve_value;
 use crate::state::{Ids, Item, World};
-
-/// The registry: every kind of the kind model, in observation order (a kind whose instances
-/// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
-/// names them). It is also the plan's display order where dependencies leave a choice
-/// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
-/// pools and what lives in them, then the authorizer wiring.
-pub static KINDS: &[&dyn Kind] = &[
-    &rest_api::RestApi,
-    &iam_role::IamRole,
-    &usage_plan::UsagePlan,
-    &api_key::ApiKey,
-    &role_policy::RolePolicy,
-    &usage_plan_key::UsagePlanKey,
-    &user_pool::UserPool,
-    &custom_attribute::CustomAttribute,
-    &identity_provider::IdentityProvider,
-    &pool_domain::PoolDomain,
-    &resource_server::ResourceServer,
-    &app_client::AppClient,
-    &group::Group,
-    &lambda_function::LambdaFunction,
-    &pool_alarm::PoolAlarm,
-    &authorizer::Authorizer,
-    &lambda_permission::LambdaPermission,
-    &trigger_permission::TriggerPermission,
-    &method_auth::MethodAuthKind,
-    &api_key_source::ApiKeySource,
-    &stage_deployment::StageDeployment,
-    &usage_plan_stage::UsagePlanStage,
-];
 
 /// The kind of this name.
 pub fn of(kind: &str) -> Option<&'static dyn Kind> {
@@ -84,7 +55,7 @@ pub async fn observe(
     folder: &Folder,
     desired: &World,
     tenants: &[String],
-    adopt: bool,
+    adopt: Adopt,
 ) -> Result<Observation, AwsError> {
     let account = std::sync::Mutex::new(AccountNotes::default());
     let mut world = World::default();

@@ -73,6 +73,17 @@ fn item_state(item: &Item) -> Option<PoolItemState> {
     serde_json::from_value(item.state.clone()).ok()
 }
 
+/// The names of the pools of `world` that lack tenantctl's managed tag (what `adopt` takes
+/// over).
+pub fn unmanaged(world: &World) -> Vec<String> {
+    world.items.values().filter(|i| i.kind == KIND && lacks_tags(i)).map(|i| i.name.clone()).collect()
+}
+
+/// A pool instance without tenantctl's managed tag (an observed pool being adopted).
+fn lacks_tags(i: &Item) -> bool {
+    item_state(i).is_some_and(|s| s.settings.tags.get(TAG_MANAGED).map(String::as_str) != Some("true"))
+}
+
 impl ItemRules for UserPool {
     fn resource(&self) -> Resource {
         Resource::new(KIND)
@@ -119,8 +130,9 @@ impl ItemRules for UserPool {
         Ok(field_changes(Some(&live), Some(&d.settings)))
     }
 
-    fn updated_in_scope(&self) -> bool {
-        false
+    /// No, unless it lacks tenantctl's tags: then this is `adopt --tenant`, which tags it.
+    fn updated_in_scope(&self, live: &Item) -> bool {
+        lacks_tags(live)
     }
 
     fn platform_orphans(&self) -> bool {
@@ -224,7 +236,7 @@ impl Kind for UserPool {
     /// others live in pools. The pages also give the account's pool count, for its quota.
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
         async move {
-            let (pools, in_account) = read_pools(aws, scope.desired, scope.scoped()).await?;
+            let (pools, in_account) = read_pools(aws, scope.desired, scope.scoped(), scope.adopt).await?;
             scope.note(|n| n.figures.user_pools = Some(in_account));
             Ok(pools.into_iter().map(|(address, id, state)| (address, state.item(), id)).collect())
         }
@@ -418,10 +430,15 @@ fn declared_attribute(
 /// Reads every pool this platform manages (identified by its tags): (address, id, state)
 /// each. When `scoped`, reads only the pools named in `desired` (for `--tenant`). Also returns
 /// how many user pools the account has (every pool, for the pools-per-account quota).
+///
+/// A pool that carries a desired pool's name but lacks tenantctl's tags is never shadowed by a
+/// new one (its users would be left behind): it is an error naming the pool and the way back
+/// ([`untagged_pools`]), unless this `adopt` session takes it over.
 async fn read_pools(
     aws: &Aws,
     desired: &World,
     scoped: bool,
+    adopt: super::Adopt,
 ) -> Result<(Vec<(String, String, PoolState)>, usize), AwsError> {
     let platform = aws.ctx.platform.as_str();
     let mut pools_in_account = 0usize;
@@ -475,10 +492,12 @@ async fn read_pools(
         .await?;
 
     let mut managed: BTreeMap<String, (String, UserPoolType, Option<String>)> = BTreeMap::new();
+    let mut untagged = Vec::new();
     for pool in described.into_iter().flatten() {
         let Some(id) = pool.id().map(str::to_string) else { continue };
         let tags = pool_tags(&pool);
         if !is_managed(platform, &tags) {
+            untagged.push(pool);
             continue;
         }
         let name = pool.name().unwrap_or_default();
@@ -496,6 +515,8 @@ async fn read_pools(
         }
         managed.insert(address, (id, pool, tenant));
     }
+
+    untagged_pools(platform, desired, adopt, untagged, &mut managed)?;
 
     // Groups, resource servers and clients are their kinds' (`crate::kinds`), read after.
     let pools: Vec<(String, String, PoolState)> = managed
@@ -996,6 +1017,72 @@ pub(crate) fn schema_attribute(name: &str, a: &AttributeState) -> SchemaAttribut
 }
 
 /// A pool name this platform could own: `<platform>` or `<platform>-...`.
+/// The pools that carry a desired pool's name without tenantctl's tags (issue 23, item 9), when
+/// no managed pool holds that address: an `adopt` session takes over those it covers
+/// (`--platform` the shared pool, `--tenant` silo pools) by adding them to `managed` (the plan
+/// then tags them); any other is an error that names the pool id and the way back, before
+/// anything is planned or written.
+fn untagged_pools(
+    platform: &str,
+    desired: &World,
+    adopt: super::Adopt,
+    untagged: Vec<UserPoolType>,
+    managed: &mut BTreeMap<String, (String, UserPoolType, Option<String>)>,
+) -> Result<(), AwsError> {
+    let wanted: BTreeMap<&str, &str> =
+        desired.items.iter().filter(|(_, i)| i.kind == KIND).map(|(a, i)| (i.name.as_str(), a.as_str())).collect();
+    let shared = names::shared_pool_address();
+    let mut refused = Vec::new();
+    let mut adopted: BTreeMap<String, String> = BTreeMap::new();
+    for pool in untagged {
+        let (Some(id), Some(name)) = (pool.id().map(str::to_string), pool.name()) else { continue };
+        let Some(&address) = wanted.get(name) else { continue };
+        if managed.contains_key(address) && !adopted.contains_key(address) {
+            // A managed pool holds the address; this one is someone else's.
+            continue;
+        }
+        let takes = match adopt {
+            super::Adopt::Platform => address == shared,
+            super::Adopt::Tenant => address != shared,
+            super::Adopt::Nothing => false,
+        };
+        if !takes {
+            refused.push(untagged_message(platform, address, name, &id));
+            continue;
+        }
+        if let Some(other) = adopted.get(address) {
+            return Err(AwsError::Conflict(format!(
+                "two user pools named `{name}` lack tenantctl's tags ({other} and {id}); tenantctl cannot tell \
+                 which one to adopt. Delete or rename the other one, then run again"
+            )));
+        }
+        let tenant =
+            (address != shared).then(|| name.strip_prefix(&format!("{platform}-")).unwrap_or(name).to_string());
+        adopted.insert(address.to_string(), id.clone());
+        managed.insert(address.to_string(), (id, pool, tenant));
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(AwsError::Conflict(refused.join("\n")))
+    }
+}
+
+/// What a pool with a managed pool's name but without tenantctl's tags is, and the way back.
+fn untagged_message(platform: &str, address: &str, name: &str, id: &str) -> String {
+    let (what, adopt) = if address == names::shared_pool_address() {
+        ("the platform's shared pool".to_string(), "tenantctl adopt --platform".to_string())
+    } else {
+        let tenant = name.strip_prefix(&format!("{platform}-")).unwrap_or(name);
+        (format!("tenant `{tenant}`'s silo pool"), format!("tenantctl adopt --tenant {tenant}"))
+    };
+    format!(
+        "user pool {id} is named `{name}`, {what}, but lacks tenantctl's tags ({TAG_MANAGED}=true, \
+         {TAG_PLATFORM}={platform}): tenantctl will not create a second pool beside it (its users would \
+         be left behind). `{adopt}` takes it over after showing the diff; or restore its tags"
+    )
+}
+
 fn is_candidate_name(platform: &str, name: &str) -> bool {
     name == platform || name.strip_prefix(platform).is_some_and(|r| r.starts_with('-'))
 }

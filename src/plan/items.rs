@@ -127,8 +127,9 @@ pub trait ItemRules: Sync {
     }
 
     /// Whether a `--tenant` plan updates an existing instance (it still creates a missing one
-    /// and checks [`ItemRules::check_change`]). Default: yes.
-    fn updated_in_scope(&self) -> bool {
+    /// and checks [`ItemRules::check_change`]), given its live instance. Default: yes.
+    fn updated_in_scope(&self, live: &Item) -> bool {
+        let _ = live;
         true
     }
 
@@ -229,7 +230,7 @@ pub(super) fn plan_items(
                     None => d.name.clone(),
                 };
                 k.check_change(d, o, &parent)?;
-                if opts.scoped && !k.updated_in_scope() {
+                if opts.scoped && !k.updated_in_scope(o) {
                     continue;
                 }
                 let fields = k.compare(addr, d, o, ids)?;
