@@ -541,11 +541,13 @@ fn is_read(op: &str) -> bool {
     CALLS.iter().flat_map(|k| k.calls.iter()).any(|(o, a)| *o == op && *a == Read) || SESSION_CALLS.contains(&op)
 }
 
-/// The policy document (`{"Version": "2012-10-17", "Statement": [...]}`) for `use_` of `folder`.
-pub fn policy(folder: &Folder, use_: Use) -> Value {
+/// The policy document (`{"Version": "2012-10-17", "Statement": [...]}`) for `use_` of `folder`
+/// in `region` (`--region`; None: the platform's, else any).
+pub fn policy(folder: &Folder, use_: Use, region: Option<&str>) -> Value {
     let pl = &folder.platform.value;
-    let region = pl.region.clone().unwrap_or_else(|| "*".into());
-    let partition = pl.region.as_deref().map_or("aws", crate::aws::partition_of);
+    let region = region.or(pl.region.as_deref());
+    let partition = region.map_or("aws", crate::aws::partition_of);
+    let region = region.unwrap_or("*").to_string();
     let arns = Arns { partition, region, platform: pl };
     let mut ops: Vec<(&str, Scope)> = SESSION_CALLS.iter().map(|o| (*o, Scope::Pools)).collect();
     ops.extend(operations(folder, use_));

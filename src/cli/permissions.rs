@@ -15,7 +15,7 @@ pub fn run(cli: &Cli, _ui: &Ui, for_: PolicyUse, format: PolicyFormat) -> Result
         PolicyUse::Apply => Use::Apply,
         PolicyUse::Destroy => Use::Destroy,
     };
-    let policy = permissions::policy(&folder, use_);
+    let policy = permissions::policy(&folder, use_, cli.region.as_deref());
     let json = serde_json::to_string_pretty(&policy).expect("json");
     match format {
         PolicyFormat::Json => println!("{json}"),

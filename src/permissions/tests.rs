@@ -57,7 +57,7 @@ fn is_write(action: &str) -> bool {
 fn plan_and_drift_policies_hold_no_write_action() {
     for folder in [example_folder(), every_service().1] {
         for use_ in [Use::Plan, Use::Drift] {
-            let p = policy(&folder, use_);
+            let p = policy(&folder, use_, None);
             let writes: Vec<String> = actions(&p).into_iter().filter(|a| is_write(a)).collect();
             assert!(writes.is_empty(), "{use_:?}: {writes:?}");
             assert!(actions(&p).contains("sts:GetCallerIdentity"));
@@ -72,8 +72,8 @@ fn plan_and_drift_policies_hold_no_write_action() {
 #[test]
 fn every_operation_is_in_the_apply_policy_of_a_folder_using_every_service() {
     let (_tmp, folder) = every_service();
-    let apply = actions(&policy(&folder, Use::Apply));
-    let plan = actions(&policy(&folder, Use::Plan));
+    let apply = actions(&policy(&folder, Use::Apply, None));
+    let plan = actions(&policy(&folder, Use::Plan, None));
     let declared: BTreeSet<&str> =
         CALLS.iter().flat_map(|k| k.calls.iter().map(|(o, _)| *o)).chain(SESSION_CALLS.iter().copied()).collect();
     // In the rate table for their published categories, called by no kind: in no policy.
@@ -161,7 +161,7 @@ fn every_operation_a_kind_names_is_declared() {
 #[test]
 fn roles_are_path_scoped_and_pool_writes_need_the_platform_tag() {
     let folder = example_folder();
-    let p = policy(&folder, Use::Apply);
+    let p = policy(&folder, Use::Apply, None);
     let roles = statement(&p, "PlatformRoles");
     assert_eq!(roles["Resource"], json!(["arn:aws:iam::*:role/tenantctl/acmesaas/*"]));
     assert!(actions(&json!({"Statement": [roles]})).contains("iam:CreateRole"));
@@ -177,6 +177,9 @@ fn roles_are_path_scoped_and_pool_writes_need_the_platform_tag() {
     let account = statement(&p, "CognitoAccount");
     assert_eq!(account["Resource"], json!(["*"]));
     assert_eq!(account["Action"], json!(["cognito-idp:CreateUserPool", "cognito-idp:ListUserPools"]));
+    // --region: the ARNs of that region and its partition.
+    let cn = policy(&folder, Use::Plan, Some("cn-north-1"));
+    assert_eq!(statement(&cn, "CognitoPools")["Resource"], json!(["arn:aws-cn:cognito-idp:cn-north-1:*:userpool/*"]));
     // Every Sid once, every statement an Allow with actions and resources.
     let sids: Vec<&str> = p["Statement"].as_array().unwrap().iter().map(|s| s["Sid"].as_str().unwrap()).collect();
     assert_eq!(sids.len(), sids.iter().collect::<BTreeSet<_>>().len(), "{sids:?}");
@@ -190,14 +193,14 @@ fn only_the_services_the_folder_uses() {
     let (_tmp, folder) = folder_edited(&no_authorizer, &[("acme", "")]);
     let folder = folder.unwrap_or_else(|e| panic!("{e}"));
     for use_ in [Use::Plan, Use::Apply, Use::Destroy] {
-        let a = actions(&policy(&folder, use_));
+        let a = actions(&policy(&folder, use_, None));
         assert!(!a.iter().any(|a| a.starts_with("apigateway:") || a.starts_with("lambda:")), "{use_:?}: {a:?}");
         assert!(!a.iter().any(|a| a.starts_with("cloudwatch:") || a == "iam:PassRole"), "{use_:?}: {a:?}");
     }
-    let a = actions(&policy(&example_folder(), Use::Plan));
+    let a = actions(&policy(&example_folder(), Use::Plan, None));
     assert!(a.contains("apigateway:GET") && a.contains("lambda:GetFunction"));
     assert!(!a.iter().any(|a| a.starts_with("cloudwatch:")));
-    let a = actions(&policy(&every_service().1, Use::Plan));
+    let a = actions(&policy(&every_service().1, Use::Plan, None));
     assert!(a.contains("cloudwatch:DescribeAlarms"));
 }
 
@@ -206,7 +209,7 @@ fn only_the_services_the_folder_uses() {
 #[test]
 fn destroy_deletes_and_creates_nothing() {
     let (_tmp, folder) = every_service();
-    let a = actions(&policy(&folder, Use::Destroy));
+    let a = actions(&policy(&folder, Use::Destroy, None));
     for must in ["cognito-idp:DeleteUserPool", "cognito-idp:UpdateUserPool", "iam:DeleteRole", "apigateway:DELETE"] {
         assert!(a.contains(must), "{must}: {a:?}");
     }
