@@ -115,6 +115,36 @@ fn action_matching_is_iams() {
     assert!(allows(&p, "iam:CreateRole") && !allows(&p, "iam:DeleteRole") && !allows(&p, "sts:AssumeRole"));
 }
 
+/// Offline: no AWS call (no credentials, an endpoint that answers nothing); an invalid folder
+/// is exit 1 with nothing on stdout; text is the summary, then the same document.
+#[test]
+fn permissions_is_offline_and_refuses_an_invalid_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |dir: &Path, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tenantctl"))
+            .arg("-C")
+            .arg(dir)
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .args(args)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let bad = run(&root.join("tests/fixtures/invalid/bad-api-version"), &["permissions", "--for", "plan"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+    assert!(bad.stdout.is_empty(), "{}", text(&bad));
+    let doc = json(&expect(run(root, &["permissions", "--for", "apply", "--format", "json"]), 0, "json"));
+    let summary = expect(run(root, &["permissions", "--for", "apply"]), 0, "text");
+    let out = String::from_utf8(summary.stdout).unwrap();
+    assert!(out.starts_with("IAM policy for `tenantctl apply` of platform acmesaas"), "{out}");
+    let from_text: Value = serde_json::from_str(&out[out.find("\n{").unwrap()..]).unwrap();
+    assert_eq!(from_text, doc);
+    for s in doc["Statement"].as_array().unwrap() {
+        assert!(out.contains(s["Sid"].as_str().unwrap()), "{out}");
+    }
+}
+
 /// The emulator's log of one key: (actions it saw, actions it refused).
 fn seen(log: &Value, key: &str) -> (Vec<String>, Vec<String>) {
     let entry = &log["keys"][key];
