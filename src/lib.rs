@@ -10,6 +10,7 @@
 //! - [`check`]: validation of the whole folder: the folder-wide rules and every kind's.
 //! - [`engine`]: runs a plan as a dependency graph, with bounded concurrency per service; the
 //!   SDK's retries and the `aws` limiter keep the calls under AWS's rates.
+//! - [`permissions`]: the least-privilege IAM policy of a use of the folder (offline).
 //! - [`cli`]: the commands.
 
 pub mod aws;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod engine;
 pub mod kinds;
 pub mod ops;
+pub mod permissions;
 pub mod plan;
 pub mod spec;
 pub mod state;

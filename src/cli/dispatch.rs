@@ -3,8 +3,8 @@
 use clap::{CommandFactory, FromArgMatches};
 
 use super::{
-    adopt, apply, command_for, destroy, drift, inventory, new, plan, render, show, validate, Cli, CliError, Command,
-    NewWhat, Ui,
+    adopt, apply, command_for, destroy, drift, inventory, new, permissions, plan, render, show, validate, Cli,
+    CliError, Command, NewWhat, Ui,
 };
 
 /// Runs the CLI; returns the exit code.
@@ -21,7 +21,11 @@ pub fn main() -> i32 {
     // Offline commands make no AWS call; --stats says so rather than print nothing.
     let offline = matches!(
         cli.command,
-        Command::Validate | Command::Render { .. } | Command::New { .. } | Command::Schema { .. }
+        Command::Validate
+            | Command::Render { .. }
+            | Command::New { .. }
+            | Command::Schema { .. }
+            | Command::Permissions { .. }
     );
     if cli.stats && offline {
         eprint!("{}", show::stats_text(&crate::aws::Stats::default(), started.elapsed().as_millis()));
@@ -62,6 +66,7 @@ fn run(cli: &Cli, ui: &Ui) -> Result<i32, CliError> {
         }
         Command::Adopt { tenant, auto_approve, .. } => adopt::run(cli, ui, tenant.as_deref(), *auto_approve),
         Command::Inventory { tenants, format } => inventory::run(cli, ui, tenants, *format),
+        Command::Permissions { for_, format } => permissions::run(cli, ui, *for_, *format),
         Command::New { what: NewWhat::Tenant { id, isolation, roles, vars, display_name } } => {
             new::run(cli, ui, new::Args { id, isolation, roles, vars, display_name: display_name.as_deref() })
         }

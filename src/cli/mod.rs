@@ -9,6 +9,7 @@ mod drift;
 mod inventory;
 mod new;
 mod output;
+mod permissions;
 mod plan;
 mod render;
 mod session;
@@ -79,6 +80,28 @@ pub enum Format {
     Json,
     /// For pull-request comments and CI job summaries
     Markdown,
+}
+
+/// What `permissions` makes a policy for: the command the CI role runs.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PolicyUse {
+    /// `plan` (read-only)
+    Plan,
+    /// `drift` (read-only)
+    Drift,
+    /// `apply` (reads and writes, deletions included)
+    Apply,
+    /// `destroy --tenant` (reads and deletions)
+    Destroy,
+}
+
+/// Output format of `permissions`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PolicyFormat {
+    /// A summary for people, then the policy document
+    Text,
+    /// The policy document alone
+    Json,
 }
 
 /// Output format of `inventory`.
@@ -213,6 +236,21 @@ Examples:
         /// Output format on stdout
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
+    },
+    /// Offline: print the least-privilege IAM policy for a use of this folder
+    #[command(after_help = "Only the services the folder uses; roles by their path, functions by name, pool writes by
+the tenantctl:platform tag. Exit codes: 0 printed, 1 invalid folder.
+
+Examples:
+  tenantctl permissions --for plan                          # the read-only policy, with a summary
+  tenantctl permissions --for apply --format json > ci-apply-policy.json")]
+    Permissions {
+        /// The command the policy is for
+        #[arg(long = "for", value_enum, value_name = "USE")]
+        for_: PolicyUse,
+        /// Output format on stdout
+        #[arg(long, value_enum, default_value = "text")]
+        format: PolicyFormat,
     },
     /// Write a valid tenant file; never overwrites
     #[command(after_help = "Examples:

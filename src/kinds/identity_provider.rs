@@ -199,7 +199,7 @@ fn pool_type(t: PoolIdpType) -> &'static str {
 }
 
 /// Whether the folder declares any provider (else nothing is observed).
-fn declares_any(folder: &Folder) -> bool {
+pub(crate) fn declares_any(folder: &Folder) -> bool {
     !folder.platform.value.user_pool.identity_providers.is_empty()
         || folder.tenants.iter().any(|t| !t.value.identity_providers.is_empty())
 }
