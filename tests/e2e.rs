@@ -405,16 +405,16 @@ async fn a_pool_that_lost_its_tags_is_never_shadowed() {
         assert!(out.contains(&shared) && out.contains("tenantctl adopt --platform"), "{cmd:?}: {out}");
         assert!(out.contains(&silo) && out.contains("tenantctl adopt --tenant initech"), "{cmd:?}: {out}");
     }
-    assert_eq!(pools_named(&sdk, &p).await, [shared.clone()]);
-    assert_eq!(pools_named(&sdk, &format!("{p}-initech")).await, [silo.clone()]);
+    assert_eq!(pools_named(&sdk, &p).await, [shared.as_str()]);
+    assert_eq!(pools_named(&sdk, &format!("{p}-initech")).await, [silo.as_str()]);
     // The way back.
     let o = run_ok(d, &ep, &["adopt", "--tenant", "initech", "--auto-approve"], 0);
     assert!(text(&o).contains(&format!("Adopting: {p}-initech")), "{}", text(&o));
     let o = run_ok(d, &ep, &["adopt", "--platform", "--auto-approve"], 0);
     assert!(text(&o).contains(&format!("Adopting: {p}")), "{}", text(&o));
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
-    assert_eq!(pools_named(&sdk, &p).await, [shared.clone()]);
-    assert_eq!(pools_named(&sdk, &format!("{p}-initech")).await, [silo.clone()]);
+    assert_eq!(pools_named(&sdk, &p).await, [shared.as_str()]);
+    assert_eq!(pools_named(&sdk, &format!("{p}-initech")).await, [silo.as_str()]);
     let tags = sdk.cognito.describe_user_pool().user_pool_id(&shared).send().await.unwrap();
     let tags = tags.user_pool().unwrap().user_pool_tags().unwrap();
     assert_eq!(tags.get("tenantctl:managed").map(String::as_str), Some("true"));

@@ -45,7 +45,7 @@ fn tiers_folder(p: &str, api: &str) -> tempfile::TempDir {
 /// apply creates `prod` (authorizer.stage) and attaches the plans to it after.
 async fn metered_api(sdk: &Sdk, name: &str) -> String {
     let api = rest_api(sdk, name).await;
-    mock_integration(&sdk, &api, "/orders", "GET").await;
+    mock_integration(sdk, &api, "/orders", "GET").await;
     api
 }
 

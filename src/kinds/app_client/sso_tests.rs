@@ -181,7 +181,7 @@ fn the_authorizers_environment_bounds_the_tenants_with_sso() {
 fn access_tokens_with_tenant_providers_need_a_token_trigger() {
     std::env::set_var("TCTL_SSO_UNIT_OKTA", "okta-secret");
     let (_t, f) = folder_edited(&|p| p.to_string(), &[("acme", OKTA)]);
-    let err = f.err().expect("refused").to_string();
+    let err = f.expect_err("refused").to_string();
     assert!(err.contains("tenants/platform.yaml") && err.contains("preTokenGeneration"), "{err}");
     assert!(err.contains("tenant `acme`"), "{err}");
     let trigger =
