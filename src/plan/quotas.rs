@@ -16,6 +16,13 @@ pub const INLINE_POLICY_CHARS_PER_ROLE: usize = 10_240;
 pub const DEFAULT_TRUST_POLICY_SIZE: usize = 2_048;
 /// IAM: roles per account when the account does not say (RolesQuota; up to 5,000 on request).
 pub const DEFAULT_ROLES_QUOTA: usize = 1_000;
+/// Cognito: app clients per user pool.
+pub const APP_CLIENTS_PER_POOL: usize = 1_000;
+/// API Gateway: API keys per account and Region (not adjustable).
+pub const API_KEYS_PER_REGION: usize = 10_000;
+/// Lambda: a function's resource policy, in bytes (not adjustable; `AddPermission` past it is
+/// `PolicyLengthExceededException`).
+pub const FUNCTION_POLICY_BYTES: usize = 20_480;
 
 /// What the account says about itself (IAM `GetAccountSummary`, Cognito `ListUserPools`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +33,11 @@ pub struct AccountFigures {
     pub trust_policy_size_quota: Option<usize>,
     /// User pools in the account and Region (every pool, not only tenantctl's).
     pub user_pools: Option<usize>,
+    /// API keys in the account and Region (every key, not only tenantctl's).
+    pub api_keys: Option<usize>,
+    /// The live resource policy of each trigger function the folder names (as it names it):
+    /// each statement's Sid and minified size in bytes. A function without a policy is absent.
+    pub function_policies: std::collections::BTreeMap<String, Vec<(String, usize)>>,
 }
 
 /// How many changes of the plan `action` a resource of this kind.

@@ -56,6 +56,20 @@ impl Ids {
     }
 }
 
+/// The longest id AWS issues for a resource of `kind` (an item kind) in `region`, for sizes
+/// counted before the ids exist; None for a kind not listed here. The ids AWS issues today:
+/// a user pool id is `<region>_` and 9 letters or digits (`us-east-1_AbCdEfGhI`), an app
+/// client id 26 characters, an API Gateway usage plan id 10 (the API references bound them
+/// more loosely: Cognito's `UserPoolId` up to 55 characters, `ClientId` up to 128).
+pub fn longest_id(kind: &str, region: &str) -> Option<usize> {
+    match kind {
+        "user_pool" => Some(region.len() + 1 + 9),
+        "app_client" => Some(26),
+        "usage_plan" => Some(10),
+        _ => None,
+    }
+}
+
 /// A reference to the resource at an address (it resolves to that resource's physical id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ref(pub String);
@@ -152,6 +166,22 @@ impl Text {
             match p {
                 Part::Lit(s) => out.push_str(s),
                 Part::Id { id_of } => out.push_str(ids.get(id_of).unwrap_or(UNKNOWN)),
+            }
+        }
+        out
+    }
+
+    /// The string with known ids filled in and each unknown one stood for by `unknown(ref)`
+    /// characters (`_`): for sizes that must hold before the ids exist (see [`longest_id`]).
+    pub fn filled(&self, ids: &Ids, unknown: impl Fn(&Ref) -> usize) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Id { id_of } => match ids.get(id_of) {
+                    Some(id) => out.push_str(id),
+                    None => out.push_str(&"_".repeat(unknown(id_of))),
+                },
             }
         }
         out
