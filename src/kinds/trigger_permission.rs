@@ -97,11 +97,21 @@ impl ItemRules for TriggerPermission {
     fn check_quotas(&self, plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
         for (function, size) in policy_sizes(plan, desired, figures) {
             if size > FUNCTION_POLICY_BYTES {
-                let ours = desired.items.values().filter(|i| i.kind == KIND && on(i, &function)).count();
+                let ours: Vec<&Item> = desired.items.values().filter(|i| i.kind == KIND && on(i, &function)).collect();
+                // Pool scope: the statements live in their pools.
+                let per_pool = ours.iter().any(|i| i.parent.is_some());
+                let (what, remedy) = if per_pool {
+                    ("one per pool", "set userPool.triggerScope: account (one statement per function, for every pool of the account)")
+                } else {
+                    (
+                        "one for the account",
+                        "remove statements of others from the function's resource policy (lambda remove-permission)",
+                    )
+                };
                 return Err(PlanError::Quota {
                     quota: "Lambda function resource policy size (20 KB)".into(),
-                    detail: format!("trigger function `{function}`'s resource policy would be {size} bytes with {ours} statements of tenantctl (one per pool): {size} > {FUNCTION_POLICY_BYTES}"),
-                    remedy: "set userPool.triggerScope: account (one statement per function for every pool of the account), or give the pools fewer distinct trigger functions".into(),
+                    detail: format!("trigger function `{function}`'s resource policy would be {size} bytes, with {} statements of tenantctl ({what}): {size} > {FUNCTION_POLICY_BYTES}", ours.len()),
+                    remedy: remedy.into(),
                 });
             }
         }
@@ -153,10 +163,8 @@ fn document(p: &PermissionState) -> Value {
     let mut parts = arn.split(':').skip(1);
     let (partition, region) = (parts.next().unwrap_or("aws"), parts.nth(1).unwrap_or_default());
     let account = p.source_account.clone().unwrap_or_default();
-    let source_arn = p
-        .source_arn
-        .as_ref()
-        .map(|t| t.filled(&Ids::default(), |_| longest_id("user_pool", region).unwrap_or(0)));
+    let source_arn =
+        p.source_arn.as_ref().map(|t| t.filled(&Ids::default(), |_| longest_id("user_pool", region).unwrap_or(0)));
     let resource = if p.function.starts_with("arn:") {
         p.function.clone()
     } else {
@@ -224,7 +232,10 @@ impl Kind for TriggerPermission {
             }
             for function in &functions {
                 let p = statement(statement_id(&pool.name), Text::lit(&pools_arn).id(&address), function);
-                out.push((self::address(&address, function), permission_item(&p, pool.tenant.clone(), Some(address.clone()))));
+                out.push((
+                    self::address(&address, function),
+                    permission_item(&p, pool.tenant.clone(), Some(address.clone())),
+                ));
             }
         }
         Ok(out)
@@ -253,7 +264,12 @@ impl Kind for TriggerPermission {
                 let all = doc.get("Statement").and_then(Value::as_array).cloned().unwrap_or_default();
                 let sizes = all
                     .iter()
-                    .map(|s| (s.get("Sid").and_then(Value::as_str).unwrap_or_default().to_string(), crate::state::minified_len(s)))
+                    .map(|s| {
+                        (
+                            s.get("Sid").and_then(Value::as_str).unwrap_or_default().to_string(),
+                            crate::state::minified_len(s),
+                        )
+                    })
                     .collect();
                 scope.note(|n| {
                     n.figures.function_policies.insert(function.clone(), sizes);
@@ -317,9 +333,11 @@ impl Kind for TriggerPermission {
 async fn get_policy(aws: &Aws, function: &str) -> Result<Option<Value>, AwsError> {
     aws.limiter.acquire(Category::Lambda).await;
     match aws.lambda.get_policy().function_name(function).send().await {
-        Ok(p) => p.policy().and_then(|s| serde_json::from_str(s).ok()).map(Some).ok_or_else(|| {
-            AwsError::Other(format!("lambda:GetPolicy of {function}: the policy is not JSON"))
-        }),
+        Ok(p) => p
+            .policy()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .map(Some)
+            .ok_or_else(|| AwsError::Other(format!("lambda:GetPolicy of {function}: the policy is not JSON"))),
         Err(e) => {
             let e = call_err("lambda:GetPolicy", e);
             if e.is_not_found() {
@@ -367,7 +385,152 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::test_support::{desired_world, folder_edited};
+    use crate::plan::{plan_with, PlanOptions};
     use serde_json::json;
+
+    const PRE: &str = "arn:aws:lambda:us-east-1:123456789012:function:pre";
+
+    /// The example folder without its authorizer (its environment bounds silo tenants on its
+    /// own), with a preSignUp trigger, `scope`, `n` silo tenants and one pooled.
+    fn folder(scope: &str, n: usize) -> (tempfile::TempDir, Folder) {
+        let edit = |p: &str| {
+            let p = &p[..p.find("authorizer:").expect("the example has an authorizer")];
+            p.replacen(
+                "  appClients:\n",
+                &format!("  triggers: {{preSignUp: pre}}\n  triggerScope: {scope}\n  appClients:\n"),
+                1,
+            )
+        };
+        let ids: Vec<String> = (0..n).map(|i| format!("t{i:03}")).collect();
+        let mut tenants: Vec<(&str, &str)> = ids.iter().map(|i| (i.as_str(), "isolation: silo\n")).collect();
+        // One pooled tenant: the shared pool too.
+        tenants.push(("pooled", ""));
+        let (t, f) = folder_edited(&edit, &tenants);
+        (t, f.unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn opts(f: &Folder) -> PlanOptions {
+        PlanOptions { tenants: f.tenants.iter().map(|t| t.value.id.clone()).collect(), ..PlanOptions::default() }
+    }
+
+    fn ours(w: &World) -> Vec<(&String, PermissionState)> {
+        w.items.iter().filter(|(_, i)| i.kind == KIND).map(|(a, i)| (a, state(i).unwrap())).collect()
+    }
+
+    #[test]
+    fn account_scope_is_one_statement_per_function_for_every_pool_of_the_account() {
+        let (_t, f) = folder("account", 3);
+        let w = desired_world(&f, None);
+        let st = ours(&w);
+        assert_eq!(st.len(), 1, "{st:#?}");
+        let (address, p) = &st[0];
+        assert_eq!(address.as_str(), "platform/trigger_permission/pre");
+        assert_eq!(p.statement_id, "tenantctl-cognito-acmesaas_account");
+        assert_eq!(p.function, PRE);
+        assert_eq!(p.source_arn, Some(Text::from("arn:aws:cognito-idp:us-east-1:123456789012:userpool/*")));
+        assert_eq!(p.source_account.as_deref(), Some("123456789012"));
+        // Pool scope (the default): one per pool, its own ARN.
+        let (_t, f) = folder("pool", 3);
+        let w = desired_world(&f, None);
+        assert_eq!(ours(&w).len(), 4);
+        assert!(ours(&w).iter().all(|(_, p)| p.source_arn.as_ref().is_some_and(|a| a.refs().count() == 1)));
+    }
+
+    #[test]
+    fn a_scope_switch_adds_the_new_statements_before_it_removes_the_old() {
+        let (_t, pool) = folder("pool", 2);
+        let (_t, account) = folder("account", 2);
+        let (pool_w, account_w) = (desired_world(&pool, None), desired_world(&account, None));
+        // The pools live with their pool-scope statements; the folder asks for account scope.
+        let mut live = pool_w.clone();
+        let mut ids = Ids::default();
+        for (a, p) in pool_w.pools() {
+            ids.set(a, format!("us-east-1_{:09}", p.name.len()));
+        }
+        for (from, to, creates, deletes) in [(&live.clone(), &account_w, 1, 3), (&account_w, &pool_w, 3, 1)] {
+            live.items.retain(|_, i| i.kind != KIND);
+            live.items.extend(from.items.iter().filter(|(_, i)| i.kind == KIND).map(|(a, i)| (a.clone(), i.clone())));
+            let plan = plan_with(to, &live, &ids, &opts(&pool), &crate::kinds::rules()).unwrap();
+            let ch: Vec<(Action, &str)> = plan
+                .changes
+                .iter()
+                .filter(|c| c.resource.as_str() == KIND)
+                .map(|c| (c.action, c.address.as_str()))
+                .collect();
+            let n = |a: Action| ch.iter().filter(|(x, _)| *x == a).count();
+            assert_eq!(
+                (n(Action::Create), n(Action::Delete), ch.len()),
+                (creates, deletes, creates + deletes),
+                "{ch:#?}"
+            );
+            // Every delete after every create (the plan's order).
+            let last_create = ch.iter().rposition(|(a, _)| *a == Action::Create).unwrap();
+            let first_delete = ch.iter().position(|(a, _)| *a == Action::Delete).unwrap();
+            assert!(last_create < first_delete, "{ch:#?}");
+        }
+    }
+
+    /// Issue 21: 80 silo pools sharing one trigger function, pool scope: the policy would pass
+    /// Lambda's 20 KB, so the plan stops naming the size and `triggerScope: account`; account
+    /// scope passes. The pools' ids are unknown (a fresh account).
+    #[test]
+    fn eighty_pools_on_one_function_are_refused_before_any_write_with_pool_scope() {
+        let figures = AccountFigures::default();
+        let (_t, f) = folder("pool", 80);
+        let w = desired_world(&f, None);
+        let plan = plan_with(&w, &World::default(), &Ids::default(), &opts(&f), &crate::kinds::rules()).unwrap();
+        let sizes = policy_sizes(&plan, &w, &figures);
+        // 81 pools (80 silo, the shared one), each statement with the longest pool id.
+        assert_eq!(ours(&w).len(), 81);
+        let size = sizes[PRE];
+        assert!(size > FUNCTION_POLICY_BYTES, "{size}");
+        let e = crate::plan::check_quotas(&plan, &w, &figures, &crate::kinds::rules()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&format!("{size} bytes")) && msg.contains("20 KB") && msg.contains("81 statements"),
+            "{msg}"
+        );
+        assert!(e.hint().contains("userPool.triggerScope: account"), "{}", e.hint());
+        let (_t, f) = folder("account", 80);
+        let w = desired_world(&f, None);
+        let plan = plan_with(&w, &World::default(), &Ids::default(), &opts(&f), &crate::kinds::rules()).unwrap();
+        assert!(policy_sizes(&plan, &w, &figures)[PRE] < 1_000);
+        crate::plan::check_quotas(&plan, &w, &figures, &crate::kinds::rules()).unwrap();
+    }
+
+    /// The function's other statements count; tenantctl's own live ones are replaced by the
+    /// desired ones (or deleted), not counted twice.
+    #[test]
+    fn the_policy_size_counts_the_functions_other_statements() {
+        let (_t, f) = folder("pool", 3);
+        let w = desired_world(&f, None);
+        let plan = plan_with(&w, &World::default(), &Ids::default(), &opts(&f), &crate::kinds::rules()).unwrap();
+        let alone = policy_sizes(&plan, &w, &AccountFigures::default())[PRE];
+        // One statement: exactly what Lambda would hold (the longest pool id is us-east-1's).
+        let one = document(&state(&w.items["platform/pool/trigger_permission/pre"]).unwrap());
+        assert_eq!(
+            one["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().unwrap().len(),
+            "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEfGhI".len()
+        );
+        let mut figures = AccountFigures::default();
+        let own = crate::state::minified_len(&one);
+        figures
+            .function_policies
+            .insert(PRE.into(), vec![(statement_id("acmesaas"), own), ("someone-else".into(), 20_000)]);
+        assert_eq!(policy_sizes(&plan, &w, &figures)[PRE], alone + 20_000 + 1);
+        let e = crate::plan::check_quotas(&plan, &w, &figures, &crate::kinds::rules()).unwrap_err();
+        assert!(e.to_string().contains("pre"), "{e}");
+    }
+
+    #[test]
+    fn trigger_scope_is_pool_or_account() {
+        let (_t, f) =
+            folder_edited(&|p| p.replacen("  appClients:\n", "  triggerScope: region\n  appClients:\n", 1), &[]);
+        let e = f.err().expect("refused").to_string();
+        assert!(e.contains("triggerScope") || e.contains("region"), "{e}");
+        assert!(e.contains("pool") && e.contains("account"), "{e}");
+    }
 
     #[test]
     fn only_the_pools_statement_is_read_and_a_widened_one_differs() {
