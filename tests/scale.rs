@@ -115,9 +115,8 @@ async fn trigger_scope_switches_in_one_apply_and_the_policy_size_is_checked_befo
 
 /// Issue 21: 80 silo pools sharing one trigger function. Pool scope: refused before any
 /// write (no pool of the platform exists); account scope: applied, one tenantctl statement.
-/// Ignored: the 80 pools' apply takes minutes on the emulator; `scripts/bench scale` runs it.
+/// About 80 s on the emulator (debug build, 2 cores), so not ignored.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore]
 async fn eighty_silo_pools_on_one_trigger_function() {
     let Some(ep) = endpoint() else { return };
     let sdk = sdk(&ep).await;

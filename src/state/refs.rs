@@ -276,6 +276,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn filled_counts_unknown_ids_at_the_length_given() {
+        let t = Text::lit("arn:x:userpool/").id("tenant/a/pool").s(",").id("tenant/b/pool");
+        let mut ids = Ids::default();
+        ids.set("tenant/a/pool", "us-east-1_abc");
+        assert_eq!(t.filled(&ids, |_| 19), format!("arn:x:userpool/us-east-1_abc,{}", "_".repeat(19)));
+        assert_eq!(longest_id("user_pool", "us-east-1"), Some("us-east-1_AbCdEfGhI".len()));
+        assert_eq!(longest_id("user_pool", "ap-southeast-1"), Some("ap-southeast-1_AbCdEfGhI".len()));
+        assert_eq!(
+            (longest_id("app_client", "x"), longest_id("usage_plan", "x"), longest_id("group", "x")),
+            (Some(26), Some(10), None)
+        );
+    }
+
+    #[test]
     fn text_resolves_when_every_id_is_known() {
         let t = Text::lit("arn:userpool/").id("platform/pool").s("=*");
         let mut ids = Ids::default();
