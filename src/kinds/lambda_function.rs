@@ -283,7 +283,7 @@ impl ItemRules for LambdaFunction {
                     count("TENANTCTL_CLIENT_IDS"),
                     count("TENANTCTL_IDP_TENANTS")
                 ),
-                hint: "each silo tenant adds its pool's issuer and client ids, each tenant with its own identity provider its `<tenant>-sso` client id and provider (README, The authorizer: about 35 silo tenants or 75 tenants with SSO fit)".to_string(),
+                hint: "each silo tenant adds its pool's issuer and client ids, each tenant with its own identity provider its `<tenant>-sso` client id and provider (README, The authorizer: about 33 silo tenants or 75 tenants with SSO fit)".to_string(),
             });
         }
         Ok(())

@@ -527,7 +527,7 @@ mod tests {
     fn trigger_scope_is_pool_or_account() {
         let (_t, f) =
             folder_edited(&|p| p.replacen("  appClients:\n", "  triggerScope: region\n  appClients:\n", 1), &[]);
-        let e = f.err().expect("refused").to_string();
+        let e = f.expect_err("refused").to_string();
         assert!(e.contains("triggerScope") || e.contains("region"), "{e}");
         assert!(e.contains("pool") && e.contains("account"), "{e}");
     }
