@@ -68,8 +68,9 @@ async fn fill_policy(sdk: &Sdk, function: &str, bytes: usize) {
     }
 }
 
-/// 3 silo pools: pool scope then account scope (one statement left), and a pool-scope plan
-/// refused before any write once the function's other statements leave no room.
+/// 3 silo pools: pool scope, account scope (one statement left), pool scope again (each
+/// switch one apply), and a fourth pool refused before any write once the function's other
+/// statements leave no room for its statement.
 #[tokio::test(flavor = "multi_thread")]
 async fn trigger_scope_switches_in_one_apply_and_the_policy_size_is_checked_before_any_write() {
     let Some(ep) = endpoint() else { return };
@@ -97,10 +98,18 @@ async fn trigger_scope_switches_in_one_apply_and_the_policy_size_is_checked_befo
     let arn = o[0]["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().unwrap_or_default();
     assert_eq!(arn, format!("arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/*"), "{st:#?}");
 
-    // Someone else's statements fill the policy: back to pool scope with a fourth tenant
-    // would pass 20 KB. Plan and apply refuse, naming the size and the remedy; nothing written.
-    fill_policy(&sdk, &f, 20_000).await;
+    // Back to pool scope: one apply, the account statement gone.
     write(d, "tenants/platform.yaml", &platform(&p, &f, "pool"));
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+    let (st, _) = policy(&sdk, &f).await;
+    let sids: Vec<&str> = ours(&st).iter().filter_map(|s| s["Sid"].as_str()).collect();
+    assert_eq!(sids.len(), 3, "{st:#?}");
+    assert!(sids.iter().all(|s| !s.ends_with("_account")), "{sids:?}");
+
+    // Someone else's statements fill the policy: pool scope with a fourth tenant
+    // would pass 20 KB. Plan and apply refuse, naming the size and the remedy; nothing written.
+    fill_policy(&sdk, &f, 20_200).await;
     write(d, "tenants/t003.yaml", &tenant_yaml("t003", "silo", None));
     for args in [&["plan"][..], &["apply", "--auto-approve"]] {
         let out = run_ok(d, &ep, args, 1);
@@ -110,7 +119,7 @@ async fn trigger_scope_switches_in_one_apply_and_the_policy_size_is_checked_befo
     }
     assert!(pools_named(&sdk, &format!("{p}-t003")).await.is_empty(), "a pool was created");
     let (st, _) = policy(&sdk, &f).await;
-    assert_eq!(ours(&st).len(), 1, "a statement changed: {st:#?}");
+    assert_eq!(ours(&st).len(), 3, "a statement changed: {st:#?}");
 }
 
 /// Issue 21: 80 silo pools sharing one trigger function. Pool scope: refused before any
