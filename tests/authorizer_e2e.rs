@@ -444,17 +444,7 @@ async fn apply_deploys_the_stage_and_drift_reads_what_it_serves() {
     let sdk = sdk(&ep).await;
     let p = platform_name("s");
     let api = rest_api(&sdk, &format!("{p}-api")).await;
-    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
-    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
-    sdk.apigw
-        .put_integration()
-        .rest_api_id(&api)
-        .resource_id(&orders)
-        .http_method("GET")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
-        .send()
-        .await
-        .unwrap();
+    mock_integration(&sdk, &api, "/orders", "GET").await;
     sdk.apigw.create_deployment().rest_api_id(&api).stage_name("prod").send().await.unwrap();
     assert_eq!(stage_serves(&sdk, &api, "prod").await.1.as_deref(), Some("NONE"));
 

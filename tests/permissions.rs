@@ -16,27 +16,6 @@ use std::process::Output;
 use common::*;
 use serde_json::{json, Value};
 
-/// A JSON request to the emulator's test controls (`/_tenantctl/...`).
-fn control(endpoint: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
-    use std::io::{Read, Write};
-    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("the emulator at {endpoint}: {e}"));
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "{method} {path}: {head}\n{payload}");
-    let start = payload.find(['{', '[']).unwrap_or(0);
-    let end = payload.rfind(['}', ']']).map_or(payload.len(), |i| i + 1);
-    serde_json::from_str(&payload[start..end]).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {payload}"))
-}
-
 /// Runs tenantctl against the emulator (emulator mode), signed with the access key `key`, with
 /// the environment variables `vars` set.
 fn tenantctl(dir: &Path, endpoint: &str, key: &str, vars: &[(&str, &str)], args: &[&str]) -> Output {
@@ -228,17 +207,7 @@ async fn every_service_runs_with_its_printed_policy_and_needs_no_more() {
     let p = platform_name("permall");
     let api = rest_api(&sdk, &format!("{p}-api")).await;
     // A deployment needs an integration on the method.
-    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
-    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
-    sdk.apigw
-        .put_integration()
-        .rest_api_id(&api)
-        .resource_id(&orders)
-        .http_method("GET")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
-        .send()
-        .await
-        .unwrap();
+    mock_integration(&sdk, &api, "/orders", "GET").await;
     let role = lambda_role(&sdk, &format!("{p}-trigger-role")).await;
     trigger_function(&sdk, &format!("{p}-presignup"), &role).await;
     let secret_var = format!("TCTL_{}_GOOGLE", p.to_uppercase());

@@ -45,17 +45,7 @@ fn tiers_folder(p: &str, api: &str) -> tempfile::TempDir {
 /// apply creates `prod` (authorizer.stage) and attaches the plans to it after.
 async fn metered_api(sdk: &Sdk, name: &str) -> String {
     let api = rest_api(sdk, name).await;
-    let res = sdk.apigw.get_resources().rest_api_id(&api).send().await.unwrap();
-    let orders = res.items().iter().find(|r| r.path() == Some("/orders")).unwrap().id().unwrap().to_string();
-    sdk.apigw
-        .put_integration()
-        .rest_api_id(&api)
-        .resource_id(&orders)
-        .http_method("GET")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
-        .send()
-        .await
-        .unwrap();
+    mock_integration(&sdk, &api, "/orders", "GET").await;
     api
 }
 

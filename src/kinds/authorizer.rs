@@ -195,7 +195,10 @@ impl Kind for Authorizer {
             let Some(spec) = &folder.platform.value.authorizer else {
                 return Ok(Vec::new());
             };
-            let api = rest_api::find(aws, &spec.rest_api).await?;
+            // Found by the `rest_api` kind, observed first.
+            let Some(api) = scope.ids.id(REST_API_ADDRESS).map(str::to_string) else {
+                return Ok(Vec::new());
+            };
             // Ours by name; every id -> name, to name the authorizer of each method.
             let mut names: BTreeMap<String, String> = BTreeMap::new();
             let mut ours: Option<(String, AuthorizerConfig)> = None;

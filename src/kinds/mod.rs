@@ -58,13 +58,12 @@ pub use registry::{desired, execute, observe, of, rules, scope, shows_tenant};
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
-/// names them, which the `authorizer` kind reads in the same pages as its authorizers). It is also the plan's display order where dependencies leave a choice
+/// names them; a kind's desired instances after those of the kinds they name, e.g. the
+/// authorizer after the pools it trusts). It is also the plan's display order where dependencies leave a choice
 /// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
-/// pools and what lives in them, then the authorizer wiring (the authorizer, listed early for
-/// its reads, still follows the function it names: dependencies come first).
+/// pools and what lives in them, then the authorizer wiring.
 pub static KINDS: &[&dyn Kind] = &[
     &rest_api::RestApi,
-    &authorizer::Authorizer,
     &iam_role::IamRole,
     &usage_plan::UsagePlan,
     &api_key::ApiKey,
@@ -78,6 +77,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &app_client::AppClient,
     &group::Group,
     &lambda_function::LambdaFunction,
+    &authorizer::Authorizer,
     &pool_alarm::PoolAlarm,
     &lambda_permission::LambdaPermission,
     &trigger_permission::TriggerPermission,

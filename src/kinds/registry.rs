@@ -151,14 +151,17 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
 mod tests {
     use super::*;
 
-    /// The REST API's id is read by the `authorizer` kind (in the pages of its authorizers);
-    /// the tiers' kinds name their stages by that id, so they are observed after it (else a
-    /// converged folder plans to re-create every usage plan's stage: tests/tiers.rs).
+    /// The REST API's id is read first (by the `rest_api` kind): the tiers' kinds name their
+    /// stages by it (else a converged folder plans to re-create every usage plan's stage:
+    /// tests/tiers.rs), and the authorizer reads its authorizers in it. The authorizer's
+    /// desired instance names the pools (a cognito authorizer's provider ARNs): after them.
     #[test]
     fn the_rest_api_id_is_read_before_the_kinds_that_name_it() {
         let at = |k: &str| KINDS.iter().position(|x| x.resource().as_str() == k).unwrap();
+        assert_eq!(at(rest_api::KIND), 0);
+        assert!(at(user_pool::KIND) < at(authorizer::KIND));
         for k in [usage_plan::KIND, usage_plan_stage::KIND, api_key::KIND, usage_plan_key::KIND, method_auth::KIND] {
-            assert!(at(authorizer::KIND) < at(k), "{k} is observed before the REST API's id is known");
+            assert!(at(rest_api::KIND) < at(k), "{k} is observed before the REST API's id is known");
         }
     }
 }

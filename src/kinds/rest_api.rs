@@ -6,9 +6,10 @@
 //! - Desired: one item at [`REST_API_ADDRESS`] naming it, when the folder's authorizer is wired
 //!   (as the rest of the wiring); never planned ([`ItemRules::expand`] leaves nothing to
 //!   compare).
-//! - Observed by the `authorizer` kind, in the same pages as the authorizers it holds: its id
-//!   in `Ids` under [`REST_API_ADDRESS`], its item's state the name of every authorizer by id
-//!   (a method names the authorizer it uses).
+//! - Observed first of every kind: its id in `Ids` under [`REST_API_ADDRESS`] (the tiers' kinds
+//!   name their stages by it); the `authorizer` kind, which pages through its authorizers,
+//!   completes its item's state with the name of every authorizer by id (a method names the
+//!   authorizer it uses).
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::json;
 
-use super::{Desired, DesiredCtx, Kind};
+use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::Folder;
@@ -74,6 +75,17 @@ impl Kind for RestApi {
 
     fn platform_wide(&self) -> bool {
         true
+    }
+
+    /// Its id (`GetRestApis` pages), first of every kind: the tiers' kinds name their stages
+    /// by it. The `authorizer` kind adds the names of its authorizers, read with its own.
+    fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        async move {
+            let Some(spec) = &scope.folder.platform.value.authorizer else { return Ok(Vec::new()) };
+            let api = find(aws, &spec.rest_api).await?;
+            Ok(vec![(REST_API_ADDRESS.to_string(), observed(&spec.rest_api, &BTreeMap::new()), api)])
+        }
+        .boxed()
     }
 
     /// The REST API the folder's authorizer guards.

@@ -321,28 +321,47 @@ impl PrivateEmulator {
 
     /// A JSON request to the emulator's own test-control endpoints (`/_tenantctl/...`).
     pub fn control(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
-        use std::io::{Read, Write};
-        let addr = self.endpoint.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).unwrap();
-        let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-        assert!(
-            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
-            "{method} {path}: {head}\n{payload}"
-        );
-        // Chunked answers: take the JSON between the first `{`/`[` and the last `}`/`]`.
-        let start = payload.find(['{', '[']).unwrap_or(0);
-        let end = payload.rfind(['}', ']']).map_or(payload.len(), |i| i + 1);
-        serde_json::from_str(&payload[start..end]).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {payload}"))
+        control(&self.endpoint, method, path, body)
     }
+}
+
+/// A JSON request to an emulator's own test-control endpoints (`/_tenantctl/...`).
+pub fn control(endpoint: &str, method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("the emulator at {endpoint}: {e}"));
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, payload) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    assert!(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"), "{method} {path}: {head}\n{payload}");
+    // Chunked answers: take the JSON between the first `{`/`[` and the last `}`/`]`.
+    let start = payload.find(['{', '[']).unwrap_or(0);
+    let end = payload.rfind(['}', ']']).map_or(payload.len(), |i| i + 1);
+    serde_json::from_str(&payload[start..end]).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {payload}"))
+}
+
+/// A mock integration on `method` of the resource at `path` (a deployment needs one), the
+/// resource's id.
+pub async fn mock_integration(sdk: &Sdk, api: &str, path: &str, method: &str) -> String {
+    let res = sdk.apigw.get_resources().rest_api_id(api).send().await.unwrap();
+    let id = res.items().iter().find(|r| r.path() == Some(path)).unwrap().id().unwrap().to_string();
+    sdk.apigw
+        .put_integration()
+        .rest_api_id(api)
+        .resource_id(&id)
+        .http_method(method)
+        .r#type(aws_sdk_apigateway::types::IntegrationType::Mock)
+        .send()
+        .await
+        .unwrap();
+    id
 }
 
 impl Drop for PrivateEmulator {
