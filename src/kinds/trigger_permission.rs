@@ -127,8 +127,9 @@ fn on(item: &Item, function: &str) -> bool {
 /// The size in bytes of each trigger function's resource policy once the plan is applied:
 /// the live statements it leaves (`figures.function_policies`: every statement whose Sid is
 /// neither desired there nor deleted by the plan) and the desired ones, minified, in Lambda's
-/// `{"Version","Id","Statement"}` document. An id not known yet (a pool to create) counts at
-/// the longest AWS issues ([`longest_id`]).
+/// `{"Version","Id","Statement"}` document. Each pool id in a `SourceArn` counts at the
+/// longest AWS issues ([`longest_id`]), known or not (a pool to create): the ids AWS issues
+/// all have that length.
 pub fn policy_sizes(plan: &Plan, desired: &World, figures: &AccountFigures) -> BTreeMap<String, usize> {
     let mut statements: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for p in desired.items.values().filter(|i| i.kind == KIND).filter_map(state) {
@@ -155,8 +156,8 @@ pub fn policy_sizes(plan: &Plan, desired: &World, figures: &AccountFigures) -> B
         .collect()
 }
 
-/// The statement as Lambda keeps it in the policy (what `GetPolicy` returns), with each
-/// unknown id at the longest AWS issues.
+/// The statement as Lambda keeps it in the policy (what `GetPolicy` returns), each pool id at
+/// the longest AWS issues.
 fn document(p: &PermissionState) -> Value {
     let arn = p.source_arn.as_ref().map(|t| t.filled(&Ids::default(), |_| 0)).unwrap_or_default();
     // `arn:<partition>:cognito-idp:<region>:<account>:userpool/...`
