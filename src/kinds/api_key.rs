@@ -25,7 +25,8 @@ use super::authorizer::patch;
 use super::usage_plan::{arn, ours, retag};
 use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Call, Category};
-use crate::plan::{ItemRules, Resource};
+use crate::plan::quotas::{count, AccountFigures, API_KEYS_PER_REGION};
+use crate::plan::{Action, ItemRules, Plan, PlanError, Resource};
 use crate::spec::desired::{tenant_tags, TAG_TENANT};
 use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, Tags, World};
@@ -67,12 +68,30 @@ impl ItemRules for ApiKey {
     fn resource(&self) -> Resource {
         Resource::new(KIND)
     }
+
+    /// API keys per account and Region (not adjustable): the keys there are (every key, read
+    /// by the observation's pages), plus the plan's creates, minus its deletes.
+    fn check_quotas(&self, plan: &Plan, _desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
+        let Some(used) = figures.api_keys else { return Ok(()) };
+        let creates = count(plan, self.resource(), Action::Create);
+        let deletes = count(plan, self.resource(), Action::Delete);
+        let needed = (used + creates).saturating_sub(deletes);
+        if creates > 0 && needed > API_KEYS_PER_REGION {
+            return Err(PlanError::Quota {
+                quota: "API Gateway API keys per account and Region".into(),
+                detail: format!("API keys: {needed} needed (the account has {used}, this plan creates {creates} and deletes {deletes}): {needed} > {API_KEYS_PER_REGION}"),
+                remedy: "this quota cannot be raised: delete API keys the account no longer uses (every key of the Region counts), or meter fewer tenants (a tenant has a key only in a tier, with apiUsage)".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// This platform's keys, by tenant (`GetApiKeys`, 500 a page, without values): (tenant, id,
-/// state), lowest id first.
-pub(super) async fn live_keys(aws: &Aws, platform: &str) -> Result<Vec<(String, String, KeyState)>, AwsError> {
+/// state), lowest id first; and the count of every key of the account and Region.
+pub(super) async fn live_keys(aws: &Aws, platform: &str) -> Result<(Vec<(String, String, KeyState)>, usize), AwsError> {
     let mut out = Vec::new();
+    let mut total = 0;
     let mut position: Option<String> = None;
     loop {
         aws.limiter.acquire(Category::ApiGateway).await;
@@ -85,6 +104,7 @@ pub(super) async fn live_keys(aws: &Aws, platform: &str) -> Result<Vec<(String, 
             .send()
             .await
             .map_err(|e| call_err("apigateway:GetApiKeys", e))?;
+        total += page.items().len();
         for k in page.items() {
             let Some(id) = k.id() else { continue };
             if !ours(k.tags(), platform) {
@@ -102,7 +122,7 @@ pub(super) async fn live_keys(aws: &Aws, platform: &str) -> Result<Vec<(String, 
         }
     }
     out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    Ok(out)
+    Ok((out, total))
 }
 
 impl Kind for ApiKey {
@@ -128,6 +148,7 @@ impl Kind for ApiKey {
             .collect())
     }
 
+    /// The platform's keys; the pages also give the account's key count, for its quota.
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
         let folder = scope.folder;
         async move {
@@ -136,8 +157,9 @@ impl Kind for ApiKey {
                 return Ok(Vec::new());
             }
             let mut seen = BTreeSet::new();
-            Ok(live_keys(aws, &pl.name)
-                .await?
+            let (keys, total) = live_keys(aws, &pl.name).await?;
+            scope.note(|n| n.figures.api_keys = Some(total));
+            Ok(keys
                 .into_iter()
                 .map(|(tenant, id, state)| {
                     let addr = if seen.insert(tenant.clone()) {

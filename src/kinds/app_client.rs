@@ -37,7 +37,8 @@ use serde::{Deserialize, Serialize};
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, live_pools, non_empty_list, LivePool, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, Aws, AwsError, Call};
-use crate::plan::{ItemRules, PlanError, Resource};
+use crate::plan::quotas::{self, AccountFigures};
+use crate::plan::{ItemRules, Plan, PlanError, Resource};
 use crate::spec::desired::names;
 use crate::spec::model::{duration_minutes, Isolation};
 use crate::spec::{Diagnostic, Folder};
@@ -209,6 +210,19 @@ fn spec_state(folder: &Folder, c: &crate::spec::model::AppClientSpec) -> ClientS
 impl ItemRules for AppClient {
     fn resource(&self) -> Resource {
         Resource::new(KIND)
+    }
+
+    /// App clients per user pool: the folder's clients in every managed pool, plus a
+    /// `<tenant>-sso` client per tenant with its own provider in the tenant's pool (undeclared
+    /// clients of a managed pool are deleted, so the desired ones are what it holds).
+    fn check_quotas(&self, _plan: &Plan, desired: &World, _figures: &AccountFigures) -> Result<(), PlanError> {
+        quotas::per_pool(
+            desired,
+            KIND,
+            quotas::APP_CLIENTS_PER_POOL,
+            "Cognito app clients per user pool",
+            "request a higher quota in Service Quotas (Amazon Cognito User Pools: app clients per user pool), declare fewer userPool.appClients, or move tenants with their own identity provider (one `<tenant>-sso` client each) to silo pools",
+        )
     }
 
     fn goes_with_parent(&self) -> bool {

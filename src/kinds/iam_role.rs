@@ -828,7 +828,7 @@ fn roles_quota(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
         return Err(PlanError::Quota {
             quota: "IAM roles per account (RolesQuota)".into(),
             detail: format!("the account has {used} roles, this plan creates {creates} (deletes {deletes}): {needed} > {quota}"),
-            remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or onboard fewer tenants".into(),
+            remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or onboard fewer tenants or declare fewer roles (one IAM role per tenant and platform role)".into(),
         });
     }
     Ok(())

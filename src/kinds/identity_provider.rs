@@ -40,7 +40,8 @@ use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::READ_CONCURRENCY;
 use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
 use crate::plan::diff_values;
-use crate::plan::{Deps, FieldChange, ItemRules, Key, PlanError, Resource};
+use crate::plan::quotas::{self, AccountFigures};
+use crate::plan::{Deps, FieldChange, ItemRules, Key, Plan, PlanError, Resource};
 use crate::spec::desired::names;
 use crate::spec::model::{IdpType, Isolation, PoolIdpType};
 use crate::spec::validate::{env_name_re, re, role_re};
@@ -285,6 +286,19 @@ fn comparable(v: &Value, declared_username: bool) -> Value {
 impl ItemRules for IdentityProvider {
     fn resource(&self) -> Resource {
         Resource::new(KIND)
+    }
+
+    /// Identity providers per user pool: the pool's own in every managed pool, plus each
+    /// tenant's in its pool (providers made by hand there count too, but tenantctl does not
+    /// read them).
+    fn check_quotas(&self, _plan: &Plan, desired: &World, _figures: &AccountFigures) -> Result<(), PlanError> {
+        quotas::per_pool(
+            desired,
+            KIND,
+            quotas::IDENTITY_PROVIDERS_PER_POOL,
+            "Cognito identity providers per user pool",
+            "request a higher quota in Service Quotas (Amazon Cognito User Pools: identity providers per user pool), or move tenants with their own identity provider to silo pools (each holds its own)",
+        )
     }
 
     /// After its pool's clients change or go: they may offer it.

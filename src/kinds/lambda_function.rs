@@ -264,7 +264,14 @@ impl ItemRules for LambdaFunction {
                 ));
             }
         }
-        let size: usize = f.environment.iter().map(|(k, v)| k.len() + v.shown(ids).len()).sum();
+        // An id not known yet (a pool or client to create) counts at the longest AWS issues
+        // for its kind, so a fresh account is refused here, not by Lambda mid-apply.
+        let region = f.environment.get("TENANTCTL_REGION").and_then(Text::as_literal).unwrap_or_default();
+        let unknown = |r: &crate::state::Ref| {
+            let kind = desired.items.get(r.address()).map(|i| i.kind.as_str()).unwrap_or_default();
+            crate::state::refs::longest_id(kind, &region).unwrap_or(crate::state::UNKNOWN.len())
+        };
+        let size: usize = f.environment.iter().map(|(k, v)| k.len() + v.filled(ids, unknown).len()).sum();
         if size > MAX_ENV_BYTES {
             let count = |var: &str| {
                 f.environment.get(var).map_or(0, |v| v.shown(ids).split(',').filter(|e| !e.is_empty()).count())
@@ -276,7 +283,7 @@ impl ItemRules for LambdaFunction {
                     count("TENANTCTL_CLIENT_IDS"),
                     count("TENANTCTL_IDP_TENANTS")
                 ),
-                hint: "each silo tenant adds its pool's issuer and client ids, each tenant with its own identity provider its `<tenant>-sso` client id and provider (README, The authorizer: about 35 silo tenants or 75 tenants with SSO fit)".to_string(),
+                hint: "each silo tenant adds its pool's issuer and client ids, each tenant with its own identity provider its `<tenant>-sso` client id and provider (README, The authorizer: about 33 silo tenants or 75 tenants with SSO fit)".to_string(),
             });
         }
         Ok(())
@@ -833,5 +840,49 @@ mod tests {
         .await;
         let err = r.unwrap_err().to_string();
         assert!(err.contains("update failed: bad zip"), "{err}");
+    }
+
+    /// Issue 21: on a fresh account no pool or client id is known; each counts at the longest
+    /// id AWS issues, so a folder whose environment would pass 4 KB once the ids exist is
+    /// refused by `plan`, not by Lambda halfway through the apply.
+    #[test]
+    fn the_environment_counts_unknown_ids_at_their_longest() {
+        use crate::kinds::test_support::{desired_world, folder_edited};
+        let silo = |n: usize| {
+            let ids: Vec<String> = (0..n).map(|i| format!("t{i:02}")).collect();
+            let tenants: Vec<(&str, &str)> = ids.iter().map(|i| (i.as_str(), "isolation: silo\n")).collect();
+            let (t, f) = folder_edited(&|p| p.to_string(), &tenants);
+            (t, f.unwrap_or_else(|e| panic!("{e}")))
+        };
+        // Every id at the length AWS gives it (us-east-1 pool ids, 26-character client ids).
+        let real = |w: &World| {
+            let mut ids = Ids::default();
+            for (a, i) in &w.items {
+                match i.kind.as_str() {
+                    "user_pool" => ids.set(a.clone(), "us-east-1_AbCdEfGhI"),
+                    "app_client" => ids.set(a.clone(), "a".repeat(26)),
+                    _ => {}
+                }
+            }
+            ids
+        };
+        let mut refused = Vec::new();
+        for n in 25..=45 {
+            let (_t, f) = silo(n);
+            let w = desired_world(&f, None);
+            let fresh = LambdaFunction.check(&w, &World::default(), &Ids::default());
+            let applied = LambdaFunction.check(&w, &World::default(), &real(&w));
+            // What fails once the ids exist is refused before they do.
+            assert!(applied.is_ok() || fresh.is_err(), "{n} silo tenants plan clean on a fresh account");
+            if let Err(e) = fresh {
+                let e = e.to_string();
+                assert!(
+                    e.contains(&format!("the issuers of {n} pools, {n} app client ids")) && e.contains("4096"),
+                    "{e}"
+                );
+                refused.push(n);
+            }
+        }
+        assert!(refused.contains(&40) && !refused.contains(&25), "{refused:?}");
     }
 }

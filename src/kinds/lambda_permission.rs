@@ -335,7 +335,7 @@ async fn put_permission(aws: &Aws, p: &PermissionState<String>, remove: &[String
     Ok(())
 }
 
-async fn remove_statement(aws: &Aws, function: &str, sid: &str) -> Result<(), AwsError> {
+pub(crate) async fn remove_statement(aws: &Aws, function: &str, sid: &str) -> Result<(), AwsError> {
     aws.limiter.acquire(Category::Lambda).await;
     crate::aws::done_if_gone(
         aws.lambda

@@ -133,6 +133,11 @@ pub struct UserPoolSpec {
     pub threat_protection: ThreatProtection,
     #[serde(default)]
     pub triggers: BTreeMap<String, String>,
+    /// Contract §1.7: how the triggers' functions let Cognito invoke them: one statement per
+    /// (pool, function) (`pool`, the default) or one per function for every pool of the
+    /// account (`account`).
+    #[serde(default)]
+    pub trigger_scope: TriggerScope,
     /// Contract §1.4: the pool's own social and enterprise identity providers, in every
     /// managed pool.
     #[serde(default)]
@@ -174,6 +179,7 @@ impl Default for UserPoolSpec {
             feature_plan: None,
             threat_protection: ThreatProtection::Off,
             triggers: BTreeMap::new(),
+            trigger_scope: TriggerScope::Pool,
             identity_providers: Vec::new(),
             usernames: None,
         }
@@ -186,6 +192,18 @@ fn yes() -> bool {
 
 fn default_tenant_attribute() -> String {
     "tenant_id".to_string()
+}
+
+/// Contract §1.7 `userPool.triggerScope`: what a trigger function's invoke statement allows.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerScope {
+    /// One statement per (pool, function), `SourceArn` the pool's ARN.
+    #[default]
+    Pool,
+    /// One statement per function, `SourceArn` every pool of the account
+    /// (`arn:<partition>:cognito-idp:<region>:<account>:userpool/*`).
+    Account,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]

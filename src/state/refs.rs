@@ -56,6 +56,20 @@ impl Ids {
     }
 }
 
+/// The longest id AWS issues for a resource of `kind` (an item kind) in `region`, for sizes
+/// counted before the ids exist; None for a kind not listed here. The ids AWS issues today:
+/// a user pool id is `<region>_` and 9 letters or digits (`us-east-1_AbCdEfGhI`), an app
+/// client id 26 characters, an API Gateway usage plan id 10 (the API references bound them
+/// more loosely: Cognito's `UserPoolId` up to 55 characters, `ClientId` up to 128).
+pub fn longest_id(kind: &str, region: &str) -> Option<usize> {
+    match kind {
+        "user_pool" => Some(region.len() + 1 + 9),
+        "app_client" => Some(26),
+        "usage_plan" => Some(10),
+        _ => None,
+    }
+}
+
 /// A reference to the resource at an address (it resolves to that resource's physical id).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Ref(pub String);
@@ -157,6 +171,22 @@ impl Text {
         out
     }
 
+    /// The string with known ids filled in and each unknown one stood for by `unknown(ref)`
+    /// characters (`_`): for sizes that must hold before the ids exist (see [`longest_id`]).
+    pub fn filled(&self, ids: &Ids, unknown: impl Fn(&Ref) -> usize) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                Part::Id { id_of } => match ids.get(id_of) {
+                    Some(id) => out.push_str(id),
+                    None => out.push_str(&"_".repeat(unknown(id_of))),
+                },
+            }
+        }
+        out
+    }
+
     /// The string, when it holds no reference.
     pub fn as_literal(&self) -> Option<String> {
         self.resolve(&Ids::default())
@@ -244,6 +274,20 @@ impl From<&String> for Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filled_counts_unknown_ids_at_the_length_given() {
+        let t = Text::lit("arn:x:userpool/").id("tenant/a/pool").s(",").id("tenant/b/pool");
+        let mut ids = Ids::default();
+        ids.set("tenant/a/pool", "us-east-1_abc");
+        assert_eq!(t.filled(&ids, |_| 19), format!("arn:x:userpool/us-east-1_abc,{}", "_".repeat(19)));
+        assert_eq!(longest_id("user_pool", "us-east-1"), Some("us-east-1_AbCdEfGhI".len()));
+        assert_eq!(longest_id("user_pool", "ap-southeast-1"), Some("ap-southeast-1_AbCdEfGhI".len()));
+        assert_eq!(
+            (longest_id("app_client", "x"), longest_id("usage_plan", "x"), longest_id("group", "x")),
+            (Some(26), Some(10), None)
+        );
+    }
 
     #[test]
     fn text_resolves_when_every_id_is_known() {
