@@ -129,6 +129,9 @@ def identity_stage(d, url, label, pooled):
     text = open(path).read()
     google = ("  identityProviders:\n    - {name: Google, type: google, clientId: bench.apps.googleusercontent.com,"
               " clientSecretEnv: BENCH_GOOGLE_SECRET, scopes: [openid, email], attributeMapping: {email: email}}\n")
+    # ID tokens: with access tokens, tenant identity providers need a preTokenGeneration
+    # trigger (validate), which this bench has no function for.
+    text = text.replace("tokenUse: access", "tokenUse: id", 1)
     open(path, "w").write(text.replace("  appClients:\n", google + "  appClients:\n", 1))
     rows = []
     rows.append((f"{label} + pool IdP", "apply (pool IdP added)", run(d, url, ["apply", "--auto-approve"]), None))
