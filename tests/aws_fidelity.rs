@@ -8,6 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
 
+/// The tests of this file run one at a time: the per-pool pacing test measures when the
+/// requests of one tenantctl process reach the emulator, and a sibling test's tenantctl and
+/// emulator starving the 2-core machine meanwhile delay some sends and bunch them up (seen
+/// as 6 group writes within one second, the emulator's own per-pool rule throttling none).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn platform(name: &str, clients: &str) -> String {
     format!(
         r#"apiVersion: tenantctl/v1
@@ -47,6 +53,7 @@ const TWO_CLIENTS: &str = "    - name: plain\n    - name: backend\n      generat
 /// flipping `generateSecret` is a plan error naming the client, with 0 writes.
 #[tokio::test(flavor = "multi_thread")]
 async fn clients_without_auth_flows_or_with_secrets_settle_and_secret_flip_is_refused() {
+    let _serial = SERIAL.lock().await;
     let Some(ep) = endpoint() else { return };
     let name = platform_name("fid");
     let dir = folder_with(&platform(&name, TWO_CLIENTS), &["acme".to_string()]);
@@ -93,6 +100,7 @@ async fn clients_without_auth_flows_or_with_secrets_settle_and_secret_flip_is_re
 /// the quota, and no role is created. The emulator is the test's own: the quota is account-wide.
 #[tokio::test(flavor = "multi_thread")]
 async fn roles_quota_is_checked_before_any_write() {
+    let _serial = SERIAL.lock().await;
     let em = PrivateEmulator::start();
     let ep = em.endpoint.clone();
     let sdk = sdk(&ep).await;
@@ -125,6 +133,7 @@ async fn roles_quota_is_checked_before_any_write() {
 /// the test short; the per-pool quota is published and never scaled up.
 #[tokio::test(flavor = "multi_thread")]
 async fn three_hundred_pooled_tenants_stay_under_the_per_pool_rate() {
+    let _serial = SERIAL.lock().await;
     let em = PrivateEmulator::start();
     let ep = em.endpoint.clone();
     let name = platform_name("pace");
@@ -174,6 +183,7 @@ async fn three_hundred_pooled_tenants_stay_under_the_per_pool_rate() {
 /// deleted, and the plan shows deletion protection turned off as its own change.
 #[tokio::test(flavor = "multi_thread")]
 async fn destroy_handles_domains_instance_profiles_and_deletion_protection() {
+    let _serial = SERIAL.lock().await;
     let Some(ep) = endpoint() else { return };
     let name = platform_name("off");
     let dir = folder_with(&platform(&name, "    - name: web\n"), &["acme".to_string()]);
