@@ -25,8 +25,8 @@ use super::authorizer::patch;
 use super::usage_plan::{arn, ours, retag};
 use super::{rest_api, typed, Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::{call_err, Aws, AwsError, Call, Category};
-use crate::plan::quotas::{count, AccountFigures, API_KEYS_PER_REGION};
-use crate::plan::{Action, ItemRules, Plan, PlanError, Resource};
+use crate::plan::quotas::{after_plan, AccountFigures, API_KEYS_PER_REGION};
+use crate::plan::{ItemRules, Plan, PlanError, Resource};
 use crate::spec::desired::{tenant_tags, TAG_TENANT};
 use crate::spec::{Diagnostic, Folder};
 use crate::state::{Item, Tags, World};
@@ -73,10 +73,8 @@ impl ItemRules for ApiKey {
     /// by the observation's pages), plus the plan's creates, minus its deletes.
     fn check_quotas(&self, plan: &Plan, _desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
         let Some(used) = figures.api_keys else { return Ok(()) };
-        let creates = count(plan, self.resource(), Action::Create);
-        let deletes = count(plan, self.resource(), Action::Delete);
-        let needed = (used + creates).saturating_sub(deletes);
-        if creates > 0 && needed > API_KEYS_PER_REGION {
+        let (Some(needed), creates, deletes) = after_plan(plan, self.resource(), used) else { return Ok(()) };
+        if needed > API_KEYS_PER_REGION {
             return Err(PlanError::Quota {
                 quota: "API Gateway API keys per account and Region".into(),
                 detail: format!("API keys: {needed} needed (the account has {used}, this plan creates {creates} and deletes {deletes}): {needed} > {API_KEYS_PER_REGION}"),

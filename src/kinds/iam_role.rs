@@ -30,8 +30,8 @@ use serde_json::{json, Value};
 use super::role_policy::{delete_role_policy, detach_role_policy};
 use super::{role_policy, Desired, DesiredCtx, DesiredError, Kind, ObserveScope, Observed};
 use crate::aws::{account_of_arn, call_err, Aws, AwsError, Category};
-use crate::plan::quotas::{count, AccountFigures, DEFAULT_TRUST_POLICY_SIZE, INLINE_POLICY_CHARS_PER_ROLE};
-use crate::plan::{Action, Deps, Key, Op, Plan, PlanError};
+use crate::plan::quotas::{after_plan, AccountFigures, DEFAULT_TRUST_POLICY_SIZE, INLINE_POLICY_CHARS_PER_ROLE};
+use crate::plan::{Deps, Key, Op, Plan, PlanError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{
     names, platform_tags, render_policy, tenant_roles, tenant_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM,
@@ -821,10 +821,8 @@ fn tag_steps(set: &Tags, remove: &BTreeSet<String>) -> Vec<TagStep> {
 /// IAM roles per account: the roles there are, plus the plan's creates, minus its deletes.
 fn roles_quota(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
     let Some((used, quota)) = figures.roles else { return Ok(()) };
-    let creates = count(plan, IamRole.resource(), Action::Create);
-    let deletes = count(plan, IamRole.resource(), Action::Delete);
-    let needed = (used + creates).saturating_sub(deletes);
-    if creates > 0 && needed > quota {
+    let (Some(needed), creates, deletes) = after_plan(plan, IamRole.resource(), used) else { return Ok(()) };
+    if needed > quota {
         return Err(PlanError::Quota {
             quota: "IAM roles per account (RolesQuota)".into(),
             detail: format!("the account has {used} roles, this plan creates {creates} (deletes {deletes}): {needed} > {quota}"),

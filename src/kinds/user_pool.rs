@@ -39,7 +39,7 @@ use serde_json::Value;
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
 use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
-use crate::plan::quotas::{count, AccountFigures, USER_POOLS_PER_ACCOUNT};
+use crate::plan::quotas::{after_plan, AccountFigures, USER_POOLS_PER_ACCOUNT};
 use crate::plan::Plan;
 use crate::plan::{
     diff_values, field_changes, Action, Change, Deps, FieldChange, ItemRules, Key, Op, PlanError, PlanOptions, Resource,
@@ -93,10 +93,8 @@ impl ItemRules for UserPool {
     /// minus its deletes.
     fn check_quotas(&self, plan: &Plan, _desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
         let Some(used) = figures.user_pools else { return Ok(()) };
-        let creates = count(plan, self.resource(), Action::Create);
-        let deletes = count(plan, self.resource(), Action::Delete);
-        let needed = (used + creates).saturating_sub(deletes);
-        if creates > 0 && needed > USER_POOLS_PER_ACCOUNT {
+        let (Some(needed), creates, _) = after_plan(plan, self.resource(), used) else { return Ok(()) };
+        if needed > USER_POOLS_PER_ACCOUNT {
             return Err(PlanError::Quota {
                 quota: "Cognito user pools per account and Region".into(),
                 detail: format!("the account has {used} user pools, this plan creates {creates}: {needed} > {USER_POOLS_PER_ACCOUNT}"),

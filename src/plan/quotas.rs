@@ -48,6 +48,16 @@ pub fn count(plan: &Plan, resource: Resource, action: Action) -> usize {
     plan.changes.iter().filter(|c| c.resource == resource && c.action == action).count()
 }
 
+/// An account-wide count after the plan: the `used` instances there are, plus the plan's
+/// creates of `resource`, minus its deletes. `(needed, creates, deletes)`; `needed` is None
+/// when the plan creates none (a quota is checked only where the plan adds).
+pub fn after_plan(plan: &Plan, resource: Resource, used: usize) -> (Option<usize>, usize, usize) {
+    let creates = count(plan, resource, Action::Create);
+    let deletes = count(plan, resource, Action::Delete);
+    let needed = (creates > 0).then(|| (used + creates).saturating_sub(deletes));
+    (needed, creates, deletes)
+}
+
 /// A per-pool count quota: the desired instances of `kind` in each pool (their parent) against
 /// `limit`; the error names the pool, the count, the limit and `remedy`.
 pub fn per_pool(desired: &World, kind: &str, limit: usize, quota: &str, remedy: &str) -> Result<(), PlanError> {
