@@ -42,8 +42,12 @@ async fn function_env(sdk: &Sdk, function: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// Signs `user` in with USER_PASSWORD_AUTH through the app client; returns the ID token.
-async fn id_token(sdk: &Sdk, client_id: &str, user: &str) -> String {
+/// Signs `user` in with USER_PASSWORD_AUTH through the app client.
+async fn sign_in(
+    sdk: &Sdk,
+    client_id: &str,
+    user: &str,
+) -> aws_sdk_cognitoidentityprovider::types::AuthenticationResultType {
     let out = sdk
         .cognito
         .initiate_auth()
@@ -54,22 +58,17 @@ async fn id_token(sdk: &Sdk, client_id: &str, user: &str) -> String {
         .send()
         .await
         .unwrap();
-    out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
+    out.authentication_result().cloned().expect("an authentication result")
 }
 
-/// Signs `user` in like [`id_token`]; returns the access token.
+/// Signs `user` in ([`sign_in`]); returns the ID token.
+async fn id_token(sdk: &Sdk, client_id: &str, user: &str) -> String {
+    sign_in(sdk, client_id, user).await.id_token().expect("an ID token").to_string()
+}
+
+/// Signs `user` in ([`sign_in`]); returns the access token.
 async fn access_token(sdk: &Sdk, client_id: &str, user: &str) -> String {
-    let out = sdk
-        .cognito
-        .initiate_auth()
-        .client_id(client_id)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    out.authentication_result().and_then(|r| r.access_token()).expect("an access token").to_string()
+    sign_in(sdk, client_id, user).await.access_token().expect("an access token").to_string()
 }
 
 /// The unverified claims of a JWT (to compare the handler's answer with).

@@ -9,7 +9,7 @@
 //! observation then reads every method but `OPTIONS` (which browsers call for CORS preflight
 //! without credentials).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use aws_sdk_apigateway::types::Op as PatchOp;
 use futures::future::BoxFuture;
@@ -405,7 +405,7 @@ fn scope_rules(
             .hint("set authorizer.tokenUse: access, or remove the method's scopes"),
         );
     }
-    let declared: HashSet<String> = p
+    let declared: BTreeSet<String> = p
         .value
         .user_pool
         .resource_servers
@@ -414,9 +414,7 @@ fn scope_rules(
         .collect();
     for (j, scope) in m.scopes.iter().enumerate() {
         if !declared.contains(scope) {
-            let mut known: Vec<&String> = declared.iter().collect();
-            known.sort();
-            let known = known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+            let known = declared.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
             out.push(
                 p.at(
                     &format!("authorizer.methods[{i}].scopes[{j}]"),

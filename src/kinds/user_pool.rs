@@ -1027,25 +1027,29 @@ fn untagged_pools(
     untagged: Vec<UserPoolType>,
     managed: &mut BTreeMap<String, (String, UserPoolType, Option<String>)>,
 ) -> Result<(), AwsError> {
-    let wanted: BTreeMap<&str, &str> =
-        desired.items.iter().filter(|(_, i)| i.kind == KIND).map(|(a, i)| (i.name.as_str(), a.as_str())).collect();
-    let shared = names::shared_pool_address();
+    // A desired pool's name -> its address and silo tenant (none: the shared pool).
+    let wanted: BTreeMap<&str, (&str, Option<&str>)> = desired
+        .items
+        .iter()
+        .filter(|(_, i)| i.kind == KIND)
+        .map(|(a, i)| (i.name.as_str(), (a.as_str(), i.tenant.as_deref())))
+        .collect();
     let mut refused = Vec::new();
     let mut adopted: BTreeMap<String, String> = BTreeMap::new();
     for pool in untagged {
         let (Some(id), Some(name)) = (pool.id().map(str::to_string), pool.name()) else { continue };
-        let Some(&address) = wanted.get(name) else { continue };
+        let Some(&(address, tenant)) = wanted.get(name) else { continue };
         if managed.contains_key(address) && !adopted.contains_key(address) {
             // A managed pool holds the address; this one is someone else's.
             continue;
         }
         let takes = match adopt {
-            super::Adopt::Platform => address == shared,
-            super::Adopt::Tenant => address != shared,
+            super::Adopt::Platform => tenant.is_none(),
+            super::Adopt::Tenant => tenant.is_some(),
             super::Adopt::Nothing => false,
         };
         if !takes {
-            refused.push(untagged_message(platform, address, name, &id));
+            refused.push(untagged_message(platform, tenant, name, &id));
             continue;
         }
         if let Some(other) = adopted.get(address) {
@@ -1054,10 +1058,8 @@ fn untagged_pools(
                  which one to adopt. Delete or rename the other one, then run again"
             )));
         }
-        let tenant =
-            (address != shared).then(|| name.strip_prefix(&format!("{platform}-")).unwrap_or(name).to_string());
         adopted.insert(address.to_string(), id.clone());
-        managed.insert(address.to_string(), (id, pool, tenant));
+        managed.insert(address.to_string(), (id, pool, tenant.map(str::to_string)));
     }
     if refused.is_empty() {
         Ok(())
@@ -1067,12 +1069,10 @@ fn untagged_pools(
 }
 
 /// What a pool with a managed pool's name but without tenantctl's tags is, and the way back.
-fn untagged_message(platform: &str, address: &str, name: &str, id: &str) -> String {
-    let (what, adopt) = if address == names::shared_pool_address() {
-        ("the platform's shared pool".to_string(), "tenantctl adopt --platform".to_string())
-    } else {
-        let tenant = name.strip_prefix(&format!("{platform}-")).unwrap_or(name);
-        (format!("tenant `{tenant}`'s silo pool"), format!("tenantctl adopt --tenant {tenant}"))
+fn untagged_message(platform: &str, tenant: Option<&str>, name: &str, id: &str) -> String {
+    let (what, adopt) = match tenant {
+        None => ("the platform's shared pool".to_string(), "tenantctl adopt --platform".to_string()),
+        Some(t) => (format!("tenant `{t}`'s silo pool"), format!("tenantctl adopt --tenant {t}")),
     };
     format!(
         "user pool {id} is named `{name}`, {what}, but lacks tenantctl's tags ({TAG_MANAGED}=true, \
