@@ -303,6 +303,58 @@ def _update_function_code(self: LambdaFunction, updated_spec: dict[str, Any]) ->
 
 LambdaFunction.update_function_code = _update_function_code
 
+# GetFunction `Code.Location` (Lambda API reference, GetFunction, FunctionCodeLocation:
+# "Location: A presigned URL that you can use to download the deployment package"; valid for
+# 10 minutes). moto answers an S3 address that cannot be fetched; the shim answers an address
+# on the emulator itself, `<endpoint>/_tenantctl/lambda-code/<account>/<region>/<function>`,
+# which serves the function's current package (GET, no signature, as a presigned URL needs
+# none). An unknown function there is HTTP 404, as S3 answers an expired or unknown key.
+from moto.awslambda.models import lambda_backends  # noqa: E402
+from moto.awslambda.responses import LambdaResponse  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+CODE_PATH = "/_tenantctl/lambda-code/"
+_moto_get_function = LambdaResponse.get_function
+
+
+def _get_function(self: LambdaResponse) -> str:
+    body = json.loads(_moto_get_function(self))
+    conf = body.get("Configuration") or {}
+    arn = conf.get("FunctionArn", "")
+    parts = arn.split(":")
+    if body.get("Code", {}).get("RepositoryType") == "S3" and len(parts) >= 7:
+        region, account, name = parts[3], parts[4], parts[6]
+        host = self.headers.get("Host", "127.0.0.1")
+        body["Code"]["Location"] = f"http://{host}{CODE_PATH}{account}/{region}/{quote(name)}"
+    return json.dumps(body)
+
+
+LambdaResponse.get_function = _get_function
+_moto_dispatch_call = DomainDispatcherApplication.__call__
+
+
+def _dispatch_call(self: DomainDispatcherApplication, environ: dict, start_response: Any) -> Any:
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(CODE_PATH) or environ.get("REQUEST_METHOD") != "GET":
+        return _moto_dispatch_call(self, environ, start_response)
+    parts = path[len(CODE_PATH):].split("/")
+    code = None
+    if len(parts) == 3:
+        account, region, name = parts[0], parts[1], unquote(parts[2])
+        try:
+            code = lambda_backends[account][region].get_function(name, None).code_bytes
+        except Exception:  # unknown account, region or function
+            code = None
+    if code is None:
+        start_response("404 Not Found", [("Content-Type", "application/xml")])
+        return [b"<Error><Code>NoSuchKey</Code></Error>"]
+    start_response("200 OK", [("Content-Type", "application/zip"), ("Content-Length", str(len(code)))])
+    return [code]
+
+
+DomainDispatcherApplication.__call__ = _dispatch_call
+
 # ---------------------------------------------------------------------------- cloudwatch
 
 # aws-sdk-cloudwatch (like botocore, but moto's server only routes the other protocols)

@@ -1279,6 +1279,38 @@ class LambdaUpdateFunctionCodeArchitectures(ErrorCode, unittest.TestCase):
         self.assertEqual(self.arch(), ["x86_64"])
 
 
+class LambdaCodeLocation(ErrorCode, unittest.TestCase):
+    """GetFunction's Code.Location downloads the function's current package (shims.py)."""
+
+    def test_location_serves_the_current_package(self) -> None:
+        import io
+        import urllib.error
+        import urllib.request
+        import zipfile
+
+        lam = client("lambda")
+        name = f"code{time.time_ns()}"
+        first = bootstrap_zip()
+        lam.create_function(
+            FunctionName=name, Runtime="provided.al2023", Role=lambda_role(), Handler="bootstrap", Code={"ZipFile": first}
+        )
+        location = lam.get_function(FunctionName=name)["Code"]["Location"]
+        with urllib.request.urlopen(location) as r:
+            self.assertEqual(r.read(), first)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("bootstrap", "#!/bin/sh\necho 2\n")
+            z.writestr("tenantctl-authorizer.json", "{}")
+        second = buf.getvalue()
+        lam.update_function_code(FunctionName=name, ZipFile=second)
+        location = lam.get_function(FunctionName=name)["Code"]["Location"]
+        with urllib.request.urlopen(location) as r:
+            self.assertEqual(r.read(), second)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(location.rsplit("/", 1)[0] + "/nope")
+        self.assertEqual(e.exception.code, 404)
+
+
 class StrictIdentityProviders(ErrorCode, unittest.TestCase):
     """Rule 11: CreateIdentityProvider of an existing name is DuplicateProviderException."""
 
