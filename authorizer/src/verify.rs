@@ -100,6 +100,9 @@ pub enum DenyReason {
     /// The token's issuer (user pool) may not speak for the token's tenant: a silo pool's
     /// token for another tenant, or the shared pool's token for a silo tenant.
     WrongPool,
+    /// The token's tenant is not one the platform declares (`Config::tenants`: the file's
+    /// `tenants`): a deleted tenant's users, or a tenant id someone wrote into a pool.
+    UndeclaredTenant,
     /// Groups, but no `<tenant>-<role>` group (e.g. only Cognito's automatic federated group).
     NoRole,
     /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
@@ -146,6 +149,7 @@ impl DenyReason {
             UnknownProvider => "unknown_provider",
             ProviderTenantMismatch => "provider_tenant_mismatch",
             WrongPool => "wrong_pool",
+            UndeclaredTenant => "undeclared_tenant",
             NoRole => "no_role",
             NotFederated => "not_federated",
             MissingScope => "missing_scope",
@@ -167,6 +171,7 @@ impl DenyReason {
             | UnknownProvider
             | ProviderTenantMismatch
             | WrongPool
+            | UndeclaredTenant
             | NoRole
             | NotFederated
             | MissingScope => DenyClass::Forbidden,
@@ -486,6 +491,11 @@ impl Verifier {
         let Some((_, role)) = best else {
             return Err(forbid(&sub, NoRole, format!("no <tenant>-<role> group among {} groups", groups.len())));
         };
+        // Authentic, and its tenant, pool, groups and role agree: still only a declared tenant's
+        // token is allowed (in every mode: ID or access token, silo or pooled, federated).
+        if !cfg.tenants.contains(tenant) {
+            return Err(forbid(&sub, UndeclaredTenant, format!("tenant {tenant:?} is not declared")));
+        }
         let (tenant, role) = (tenant.to_string(), role.to_string());
         let scopes = match claims.get("scope") {
             Some(Value::String(s)) if !cfg.method_scopes.is_empty() && cfg.token_use == TokenUse::Access => {

@@ -1116,6 +1116,7 @@ fn every_setting_tenantctl_writes_is_required() {
         "TENANTCTL_IDP_TENANTS",
         "TENANTCTL_USAGE_PLANS",
         "TENANTCTL_METHOD_SCOPES",
+        "TENANTCTL_TENANTS",
     ] {
         for absent in [None, Some(""), Some("  ")] {
             let mut e = env();
