@@ -53,8 +53,8 @@ pub const ENV_USAGE_PLANS: &str = "TENANTCTL_USAGE_PLANS";
 pub const ENV_METHOD_SCOPES: &str = "TENANTCTL_METHOD_SCOPES";
 /// The API Gateway endpoint to read them from (emulator mode only; https or loopback http).
 pub const ENV_APIGW_ENDPOINT: &str = "TENANTCTL_APIGW_ENDPOINT";
-/// Every declared tenant id, comma separated ([`Config::from_env_map`] only; the Lambda reads
-/// them from the file's `tenants`).
+/// Every declared tenant id, comma separated, `-` for none ([`Config::from_env_map`] only; the
+/// Lambda reads them from the file's `tenants`).
 pub const ENV_TENANTS: &str = "TENANTCTL_TENANTS";
 
 /// The configuration file in the deployment package, beside `bootstrap` (`$LAMBDA_TASK_ROOT`).
@@ -74,15 +74,8 @@ pub const FILE_METHOD_SCOPES: &str = "tenantctl-authorizer.json: methodScopes";
 /// The variables whose settings moved into [`CONFIG_FILE`] (in the file's field order:
 /// `issuers`, `clients`, `identityProviders`, `tenants`, `roles`, `usagePlans`,
 /// `methodScopes`). [`Config::from_env_and_file`] ignores them in the environment.
-pub const FILE_VARS: &[&str] = &[
-    ENV_ISSUERS,
-    ENV_CLIENT_IDS,
-    ENV_IDP_TENANTS,
-    ENV_TENANTS,
-    ENV_ROLES,
-    ENV_USAGE_PLANS,
-    ENV_METHOD_SCOPES,
-];
+pub const FILE_VARS: &[&str] =
+    &[ENV_ISSUERS, ENV_CLIENT_IDS, ENV_IDP_TENANTS, ENV_TENANTS, ENV_ROLES, ENV_USAGE_PLANS, ENV_METHOD_SCOPES];
 
 /// The variables that stay in the environment beside [`CONFIG_FILE`] (the first five required).
 pub const FILE_ENV_VARS: &[&str] = &[
@@ -365,8 +358,8 @@ impl Config {
     /// naming its path: there is no fallback to the environment for the settings it holds.
     pub fn load() -> Result<Config, ConfigError> {
         let path = config_path();
-        let file = std::fs::read(&path)
-            .map_err(|e| err(CONFIG_FILE, format!("cannot read {}: {e}", path.display())))?;
+        let file =
+            std::fs::read(&path).map_err(|e| err(CONFIG_FILE, format!("cannot read {}: {e}", path.display())))?;
         Config::from_env_and_file(&process_env(), &file)
     }
 
@@ -436,7 +429,7 @@ impl Config {
                 .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
             idp_tenants.push((provider.to_string(), tenant.to_string()));
         }
-        let tenants = split_list(required(ENV_TENANTS)?);
+        let tenants = none_or(required(ENV_TENANTS)?).map(split_list).unwrap_or_default();
         let usage_plans = none_or(required(ENV_USAGE_PLANS)?).map(split_list).unwrap_or_default();
         let method_scopes: BTreeMap<String, serde_json::Value> = serde_json::from_str(required(ENV_METHOD_SCOPES)?)
             .map_err(|e| err(ENV_METHOD_SCOPES, format!("not a JSON object of \"METHOD /path\": [scopes]: {e}")))?;
@@ -457,8 +450,15 @@ impl Config {
     fn build(env: &HashMap<String, String>, moved: Moved, names: &Names) -> Result<Config, ConfigError> {
         let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let required = |k: &'static str| get(k).ok_or_else(|| err(k, "is required"));
-        let Moved { issuers: issuer_entries, clients, idp_tenants, roles: role_entries, tenants, usage_plans, method_scopes } =
-            moved;
+        let Moved {
+            issuers: issuer_entries,
+            clients,
+            idp_tenants,
+            roles: role_entries,
+            tenants,
+            usage_plans,
+            method_scopes,
+        } = moved;
 
         // The declared tenants first: the issuers' and providers' tenants must be among them.
         let mut tenant_set = BTreeSet::new();
@@ -494,7 +494,10 @@ impl Config {
                         ));
                     }
                     if let Some(other) = silo_tenants.insert(t.to_string(), iss.clone()) {
-                        return Err(err(names.issuers, format!("tenant {t:?} bound to two issuers ({other} and {iss})")));
+                        return Err(err(
+                            names.issuers,
+                            format!("tenant {t:?} bound to two issuers ({other} and {iss})"),
+                        ));
                     }
                     IssuerScope::Tenant(t.to_string())
                 }
@@ -810,11 +813,16 @@ fn check_clients(
 ) -> Result<(Vec<String>, BTreeMap<String, String>), ConfigError> {
     let mut client_ids = Vec::with_capacity(clients.len());
     let mut client_issuers = BTreeMap::new();
+    // Pool id -> issuer (the first, should two share one): thousands of silo pools.
+    let mut pools: HashMap<&str, &String> = HashMap::with_capacity(issuers.len());
+    for iss in issuers {
+        pools.entry(pool_id(iss)).or_insert(iss);
+    }
     for (c, pool) in clients {
         if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
             return Err(err(name, format!("invalid client id {c:?}")));
         }
-        let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
+        let Some(&iss) = pools.get(pool.as_str()) else {
             return Err(err(name, format!("client {c}: pool {pool:?} is no configured issuer's")));
         };
         if client_issuers.insert(c.clone(), iss.clone()).is_some() {

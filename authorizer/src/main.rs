@@ -1,4 +1,6 @@
-//! The Lambda: `provided.al2023` custom runtime, packaged as `bootstrap` by scripts/build-authorizer.
+//! The Lambda: `provided.al2023` custom runtime, packaged as `bootstrap` by scripts/build-authorizer,
+//! with its configuration `tenantctl-authorizer.json` beside it (see `config`). Without a valid
+//! configuration it stays up and answers every request `Unauthorized` (fails closed, no crash loop).
 
 use std::sync::Arc;
 

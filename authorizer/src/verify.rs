@@ -109,7 +109,7 @@ pub enum DenyReason {
     /// token's own pool, in a token whose `identities` does not name that provider (access
     /// tokens without `identities` take the group itself as the provider).
     NotFederated,
-    /// The method needs a scope (`TENANTCTL_METHOD_SCOPES`) the token does not hold (an ID
+    /// The method needs a scope (`methodScopes`) the token does not hold (an ID
     /// token holds none).
     MissingScope,
     /// Contract §1.6: no tier usage plan holds an API key of the tenant (a read at most
@@ -246,7 +246,7 @@ pub struct Verified {
     pub issuer: String,
     pub groups: Vec<String>,
     /// The access token's `scope`, read only when some method needs a scope
-    /// (`TENANTCTL_METHOD_SCOPES`); empty otherwise and for ID tokens.
+    /// (`methodScopes`); empty otherwise and for ID tokens.
     pub scopes: Vec<String>,
 }
 
@@ -271,14 +271,14 @@ impl Verifier {
     }
 
     /// Reads the tenants' API keys with `lister` (tests; by default the plans are read over
-    /// HTTP when `TENANTCTL_USAGE_PLANS` is set).
+    /// HTTP when the configuration lists usage plans).
     pub fn with_key_lister(mut self, lister: Arc<dyn crate::keys::KeyLister>) -> Self {
         let keys = crate::keys::ApiKeys::new(self.config.platform.clone(), self.config.usage_plans.clone(), lister);
         self.api_keys = Some(Arc::new(keys.with_clock(self.clock.clone())));
         self
     }
 
-    /// The tenants' API keys, when usage is metered (`TENANTCTL_USAGE_PLANS`).
+    /// The tenants' API keys, when usage is metered (`usagePlans`).
     pub fn api_keys(&self) -> Option<&crate::keys::ApiKeys> {
         self.api_keys.as_deref()
     }

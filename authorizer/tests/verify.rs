@@ -1603,7 +1603,8 @@ fn the_file_builds_the_configuration_the_variables_did() {
     for e in cases {
         let want = Config::from_env_map(&e).unwrap();
         let file = config_file(&e);
-        let got = Config::from_env_and_file(&small_env(&e), file.as_bytes()).unwrap_or_else(|err| panic!("{err}\n{file}"));
+        let got =
+            Config::from_env_and_file(&small_env(&e), file.as_bytes()).unwrap_or_else(|err| panic!("{err}\n{file}"));
         assert_eq!(got, want, "{file}");
         // The variables the file replaces, left in the environment (even invalid): ignored.
         let mut stale = e.clone();
