@@ -28,7 +28,7 @@ pub struct AuthorizerResponse {
     /// Present on `Allow` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<AuthorizerContext>,
-    /// Contract §1.6: the tenant's API key value (Allow only, with `TENANTCTL_USAGE_PLANS`):
+    /// Contract §1.6: the tenant's API key value (Allow only, with usage plans: the file's `usagePlans`):
     /// API Gateway meters the request against the key's usage plan (`apiKeySource`
     /// `AUTHORIZER`). Never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]

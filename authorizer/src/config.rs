@@ -1,6 +1,32 @@
-//! Configuration from the environment variables that `tenantctl apply` sets on the function.
+//! Configuration from the deployment package's file [`CONFIG_FILE`] (beside `bootstrap`) and the
+//! few small environment variables that `tenantctl apply` sets on the function.
+//!
+//! Lambda's environment holds 4 KB, too little for the platform's issuers, app clients and
+//! declared tenants (up to 100,000). So `tenantctl apply` writes those settings into
+//! `tenantctl-authorizer.json` in the package, as one JSON object (keys in this order, maps and
+//! lists sorted):
+//!
+//! ```json
+//! {
+//!   "format": 1,
+//!   "issuers": {"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AAA": "*"},
+//!   "clients": {"<app client id>": "<user pool id>"},
+//!   "identityProviders": {"acme-okta": "acme", "Google": "*"},
+//!   "tenants": ["acme", "globex", "initech"],
+//!   "roles": {"admin": 1, "member": 10},
+//!   "usagePlans": ["abc123"],
+//!   "methodScopes": {"GET /reports": ["api/reports.read"]}
+//! }
+//! ```
+//!
+//! Each field holds what its variable held before ([`FILE_VARS`]; `tenants` is new: every
+//! declared tenant id, and the authorizer denies a token of any other tenant). The environment
+//! keeps [`FILE_ENV_VARS`]. [`Config::load`] reads both, once per cold start;
+//! [`Config::from_env_and_file`] is its pure core. [`Config::from_env_map`] still builds the
+//! same configuration from the variables alone (`TENANTCTL_TENANTS` for the tenants), for tests
+//! and tools; both go through the same checks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use crate::partition::partition_for_region;
@@ -27,13 +53,50 @@ pub const ENV_USAGE_PLANS: &str = "TENANTCTL_USAGE_PLANS";
 pub const ENV_METHOD_SCOPES: &str = "TENANTCTL_METHOD_SCOPES";
 /// The API Gateway endpoint to read them from (emulator mode only; https or loopback http).
 pub const ENV_APIGW_ENDPOINT: &str = "TENANTCTL_APIGW_ENDPOINT";
+/// Every declared tenant id, comma separated, `-` for none ([`Config::from_env_map`] only; the
+/// Lambda reads them from the file's `tenants`).
+pub const ENV_TENANTS: &str = "TENANTCTL_TENANTS";
+
+/// The configuration file in the deployment package, beside `bootstrap` (`$LAMBDA_TASK_ROOT`).
+pub const CONFIG_FILE: &str = "tenantctl-authorizer.json";
+/// The file's `format` this authorizer reads.
+pub const CONFIG_FORMAT: u64 = 1;
+/// [`ConfigError::var`] of an error in one of the file's fields.
+pub const FILE_FORMAT: &str = "tenantctl-authorizer.json: format";
+pub const FILE_ISSUERS: &str = "tenantctl-authorizer.json: issuers";
+pub const FILE_CLIENTS: &str = "tenantctl-authorizer.json: clients";
+pub const FILE_IDENTITY_PROVIDERS: &str = "tenantctl-authorizer.json: identityProviders";
+pub const FILE_TENANTS: &str = "tenantctl-authorizer.json: tenants";
+pub const FILE_ROLES: &str = "tenantctl-authorizer.json: roles";
+pub const FILE_USAGE_PLANS: &str = "tenantctl-authorizer.json: usagePlans";
+pub const FILE_METHOD_SCOPES: &str = "tenantctl-authorizer.json: methodScopes";
+
+/// The variables whose settings moved into [`CONFIG_FILE`] (in the file's field order:
+/// `issuers`, `clients`, `identityProviders`, `tenants`, `roles`, `usagePlans`,
+/// `methodScopes`). [`Config::from_env_and_file`] ignores them in the environment.
+pub const FILE_VARS: &[&str] =
+    &[ENV_ISSUERS, ENV_CLIENT_IDS, ENV_IDP_TENANTS, ENV_TENANTS, ENV_ROLES, ENV_USAGE_PLANS, ENV_METHOD_SCOPES];
+
+/// The variables that stay in the environment beside [`CONFIG_FILE`] (the first five required).
+pub const FILE_ENV_VARS: &[&str] = &[
+    ENV_PLATFORM,
+    ENV_ACCOUNT_ID,
+    ENV_REGION,
+    ENV_TOKEN_USE,
+    ENV_TENANT_ATTRIBUTE,
+    ENV_JWKS_URL,
+    ENV_APIGW_ENDPOINT,
+    ENV_CLOCK_SKEW_SECONDS,
+    ENV_JWKS_BACKOFF_SECONDS,
+];
 
 /// The value of a required list variable that lists nothing (`TENANTCTL_IDP_TENANTS`,
 /// `TENANTCTL_USAGE_PLANS`): the variable is still set, so a missing one is an error rather
 /// than a silent "none".
 pub const NONE: &str = "-";
 
-/// The variables `tenantctl apply` always writes: the function refuses to start (and logs
+/// The variables [`Config::from_env_map`] requires (before [`CONFIG_FILE`], `tenantctl apply`
+/// always wrote them): the function refuses to start (and logs
 /// why) when one is missing or empty, rather than defaulting.
 pub const REQUIRED_ENV_VARS: &[&str] = &[
     ENV_ISSUERS,
@@ -47,6 +110,7 @@ pub const REQUIRED_ENV_VARS: &[&str] = &[
     ENV_IDP_TENANTS,
     ENV_USAGE_PLANS,
     ENV_METHOD_SCOPES,
+    ENV_TENANTS,
 ];
 
 /// Every variable the authorizer reads (and `tenantctl apply` may set).
@@ -66,6 +130,7 @@ pub const ENV_VARS: &[&str] = &[
     ENV_USAGE_PLANS,
     ENV_METHOD_SCOPES,
     ENV_APIGW_ENDPOINT,
+    ENV_TENANTS,
 ];
 
 pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
@@ -143,10 +208,12 @@ impl ScopedMethod {
 
 /// `{"METHOD /path": ["scope", ...]}`: methods of [`HTTP_METHODS`], paths of literal segments
 /// (`[A-Za-z0-9._~-]`) and `{param}` (a last `{param+}`), scopes without whitespace, quotes or
-/// backslashes (Cognito's resource server scopes).
-fn parse_method_scopes(v: &str) -> Result<Vec<ScopedMethod>, String> {
-    let map: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(v).map_err(|e| format!("not a JSON object of \"METHOD /path\": [scopes]: {e}"))?;
+/// backslashes (Cognito's resource server scopes); each method once.
+fn check_method_scopes(map: Vec<(String, serde_json::Value)>) -> Result<Vec<ScopedMethod>, String> {
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some((key, _)) = map.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(format!("{key:?} listed twice"));
+    }
     let mut out = Vec::with_capacity(map.len());
     for (key, scopes) in map {
         let (method, path) = key.split_once(' ').ok_or_else(|| format!("{key:?} is not \"METHOD /path\""))?;
@@ -209,15 +276,22 @@ pub enum IssuerScope {
     Pooled,
 }
 
+/// A setting the authorizer refuses. Displayed as `<var>: <message>`, or `<var>[i]: ...` for the
+/// `i`th item of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
+    /// The variable (`TENANTCTL_ISSUERS`), the file's field
+    /// (`tenantctl-authorizer.json: tenants`, the `FILE_*` constants) or the file itself
+    /// ([`CONFIG_FILE`]: unreadable, not JSON, an unknown field).
     pub var: &'static str,
     pub message: String,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.var, self.message)
+        // An item's index follows the name: `tenants[3]: ...`.
+        let sep = if self.message.starts_with('[') { "" } else { ": " };
+        write!(f, "{}{sep}{}", self.var, self.message)
     }
 }
 
@@ -227,7 +301,8 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { var, message: message.into() }
 }
 
-/// The authorizer's settings. Build it with [`Config::from_env_map`] (or [`Config::from_env`]).
+/// The authorizer's settings. Build it with [`Config::load`] (the Lambda),
+/// [`Config::from_env_and_file`], or [`Config::from_env_map`] (or [`Config::from_env`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Accepted `iss` values, compared byte for byte, in the order of `TENANTCTL_ISSUERS`.
@@ -256,34 +331,67 @@ pub struct Config {
     pub jwks_url_template: Option<String>,
     /// Federated provider name -> tenant, or [`ANY_TENANT`] for a pool's own provider.
     pub idp_tenants: BTreeMap<String, String>,
+    /// Every declared tenant id (the file's `tenants`, `TENANTCTL_TENANTS`): a token of any
+    /// other tenant is denied (`undeclared_tenant`). Holds every silo issuer's and provider's.
+    pub tenants: BTreeSet<String>,
     pub clock_skew_seconds: u64,
     pub jwks_backoff_seconds: u64,
-    /// Usage plan ids (`TENANTCTL_USAGE_PLANS`): when set, every Allow carries the tenant's
+    /// Usage plan ids (`usagePlans`, `TENANTCTL_USAGE_PLANS`): when set, every Allow carries the tenant's
     /// API key as `usageIdentifierKey`.
     pub usage_plans: Vec<String>,
-    /// `TENANTCTL_METHOD_SCOPES`: the methods that need an access token holding a scope.
+    /// `methodScopes` (`TENANTCTL_METHOD_SCOPES`): the methods that need an access token holding a scope.
     pub method_scopes: Vec<ScopedMethod>,
     /// `TENANTCTL_APIGW_ENDPOINT`, else `https://apigateway.<region>.<dns suffix>`.
     pub apigw_endpoint: String,
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment, every setting from its `TENANTCTL_*` variable (tests and
+    /// tools; the Lambda uses [`Config::load`]).
     pub fn from_env() -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> =
-            ENV_VARS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect();
-        Config::from_env_map(&map)
+        Config::from_env_map(&process_env())
     }
 
-    /// Builds the configuration from a map of the `TENANTCTL_*` variables; an empty value
-    /// counts as absent.
+    /// The Lambda's configuration: the small variables of the process environment
+    /// ([`FILE_ENV_VARS`]) and the file [`CONFIG_FILE`] in `$LAMBDA_TASK_ROOT` (the directory
+    /// of `bootstrap`; unset: the current directory). A missing or unreadable file is an error
+    /// naming its path: there is no fallback to the environment for the settings it holds.
+    pub fn load() -> Result<Config, ConfigError> {
+        let path = config_path();
+        let file =
+            std::fs::read(&path).map_err(|e| err(CONFIG_FILE, format!("cannot read {}: {e}", path.display())))?;
+        Config::from_env_and_file(&process_env(), &file)
+    }
+
+    /// Builds the configuration from the small variables of `env` ([`FILE_ENV_VARS`]) and the
+    /// contents of [`CONFIG_FILE`], with the validation of [`Config::from_env_map`]. The file
+    /// wins: the variables it replaces ([`FILE_VARS`]) are ignored when `env` holds them (an
+    /// environment left from before the file never mixes into it). Errors name the file's field
+    /// (`tenantctl-authorizer.json: tenants[3]: ...`) or the variable.
+    pub fn from_env_and_file(env: &HashMap<String, String>, file: &[u8]) -> Result<Config, ConfigError> {
+        let f: ConfigFile = serde_json::from_slice(file).map_err(|e| file_error(file, e))?;
+        if f.format != CONFIG_FORMAT {
+            return Err(err(FILE_FORMAT, format!("is {}, this authorizer reads format {CONFIG_FORMAT}", f.format)));
+        }
+        let moved = Moved {
+            issuers: f.issuers.0,
+            clients: f.clients.0,
+            idp_tenants: f.identity_providers.0,
+            roles: f.roles.0,
+            tenants: f.tenants,
+            usage_plans: f.usage_plans,
+            method_scopes: f.method_scopes.0,
+        };
+        Config::build(env, moved, &FILE_NAMES)
+    }
+
+    /// Builds the configuration from a map of the `TENANTCTL_*` variables, every setting from
+    /// its variable (before [`CONFIG_FILE`]); an empty value counts as absent.
     pub fn from_env_map(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
         let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
         let required = |k: &'static str| get(k).ok_or_else(|| err(k, "is required"));
 
         let mut issuers = Vec::new();
-        let mut issuer_scopes = BTreeMap::new();
-        let mut silo_tenants = BTreeMap::new();
         for entry in split_list(required(ENV_ISSUERS)?) {
             // The issuer is a URL without '='; the tenant never holds one either.
             let (iss, scope) = entry.split_once('=').ok_or_else(|| {
@@ -292,27 +400,117 @@ impl Config {
                     format!("{entry:?} is not ISSUER=TENANT or ISSUER=* (which tenants may this pool speak for?)"),
                 )
             })?;
-            let (iss, scope) = (iss.trim(), scope.trim());
-            check_issuer(iss).map_err(|m| err(ENV_ISSUERS, m))?;
-            let scope = match scope {
-                "*" => {
+            issuers.push((iss.trim().to_string(), scope.trim().to_string()));
+        }
+        let mut clients = Vec::new();
+        for entry in split_list(required(ENV_CLIENT_IDS)?) {
+            let (c, pool) = entry.split_once(':').ok_or_else(|| {
+                err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)"))
+            })?;
+            clients.push((c.to_string(), pool.to_string()));
+        }
+        let mut roles = Vec::new();
+        for item in split_list(required(ENV_ROLES)?) {
+            let (name, prec) =
+                item.split_once(':').ok_or_else(|| err(ENV_ROLES, format!("{item:?} is not role:precedence")))?;
+            if !is_role_name(name) {
+                return Err(err(ENV_ROLES, format!("role {name:?} does not match ^[a-z][a-z0-9]{{0,15}}$")));
+            }
+            let prec: u32 = prec
+                .trim()
+                .parse()
+                .map_err(|_| err(ENV_ROLES, format!("precedence of {name:?} is not a non-negative integer")))?;
+            roles.push((name.to_string(), prec));
+        }
+        let mut idp_tenants = Vec::new();
+        for item in none_or(required(ENV_IDP_TENANTS)?).map(split_list).unwrap_or_default() {
+            let (provider, tenant) = item
+                .rsplit_once(':')
+                .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
+            idp_tenants.push((provider.to_string(), tenant.to_string()));
+        }
+        let tenants = none_or(required(ENV_TENANTS)?).map(split_list).unwrap_or_default();
+        let usage_plans = none_or(required(ENV_USAGE_PLANS)?).map(split_list).unwrap_or_default();
+        let method_scopes: BTreeMap<String, serde_json::Value> = serde_json::from_str(required(ENV_METHOD_SCOPES)?)
+            .map_err(|e| err(ENV_METHOD_SCOPES, format!("not a JSON object of \"METHOD /path\": [scopes]: {e}")))?;
+        let moved = Moved {
+            issuers,
+            clients,
+            idp_tenants,
+            roles,
+            tenants,
+            usage_plans,
+            method_scopes: method_scopes.into_iter().collect(),
+        };
+        Config::build(env, moved, &ENV_NAMES)
+    }
+
+    /// The one validation of both sources: the small variables of `env`, and the settings of
+    /// `moved` (split, not yet checked) whose errors name `names`.
+    fn build(env: &HashMap<String, String>, moved: Moved, names: &Names) -> Result<Config, ConfigError> {
+        let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let required = |k: &'static str| get(k).ok_or_else(|| err(k, "is required"));
+        let Moved {
+            issuers: issuer_entries,
+            clients,
+            idp_tenants,
+            roles: role_entries,
+            tenants,
+            usage_plans,
+            method_scopes,
+        } = moved;
+
+        // The declared tenants first: the issuers' and providers' tenants must be among them.
+        for (i, t) in tenants.iter().enumerate() {
+            if !is_tenant_id(t) {
+                return Err(err(names.tenants, format!("[{i}]: {t:?} is not a tenant id")));
+            }
+        }
+        // The file lists them sorted: one pass proves them distinct, and the set is built in
+        // bulk (inserting 100,000 one by one costs several times more).
+        if !tenants.windows(2).all(|w| w[0] < w[1]) {
+            let mut seen = std::collections::HashSet::with_capacity(tenants.len());
+            if let Some((i, t)) = tenants.iter().enumerate().find(|(_, t)| !seen.insert(t.as_str())) {
+                return Err(err(names.tenants, format!("[{i}]: tenant {t:?} listed twice")));
+            }
+        }
+        let tenants: BTreeSet<String> = tenants.into_iter().collect();
+        if issuer_entries.is_empty() {
+            return Err(err(names.issuers, "lists no issuer"));
+        }
+        let mut issuers = Vec::with_capacity(issuer_entries.len());
+        let mut issuer_scopes = BTreeMap::new();
+        let mut silo_tenants = BTreeMap::new();
+        for (iss, scope) in issuer_entries {
+            check_issuer(&iss).map_err(|m| err(names.issuers, m))?;
+            let scope = match scope.as_str() {
+                ANY_TENANT => {
                     if issuer_scopes.values().any(|s| *s == IssuerScope::Pooled) {
-                        return Err(err(ENV_ISSUERS, "more than one shared-pool issuer (ISSUER=*)"));
+                        return Err(err(names.issuers, "more than one shared-pool issuer (ISSUER=*)"));
                     }
                     IssuerScope::Pooled
                 }
                 t if is_tenant_id(t) => {
-                    if let Some(other) = silo_tenants.insert(t.to_string(), iss.to_string()) {
-                        return Err(err(ENV_ISSUERS, format!("tenant {t:?} bound to two issuers ({other} and {iss})")));
+                    if !tenants.contains(t) {
+                        return Err(err(
+                            names.issuers,
+                            format!("{iss}: tenant {t:?} is not declared (in {})", names.tenants),
+                        ));
+                    }
+                    if let Some(other) = silo_tenants.insert(t.to_string(), iss.clone()) {
+                        return Err(err(
+                            names.issuers,
+                            format!("tenant {t:?} bound to two issuers ({other} and {iss})"),
+                        ));
                     }
                     IssuerScope::Tenant(t.to_string())
                 }
-                t => return Err(err(ENV_ISSUERS, format!("{t:?} after {iss}= is neither a tenant id nor *"))),
+                t => return Err(err(names.issuers, format!("{t:?} after {iss}= is neither a tenant id nor *"))),
             };
-            if issuer_scopes.insert(iss.to_string(), scope).is_some() {
-                return Err(err(ENV_ISSUERS, format!("issuer {iss} listed twice")));
+            if issuer_scopes.insert(iss.clone(), scope).is_some() {
+                return Err(err(names.issuers, format!("issuer {iss} listed twice")));
             }
-            issuers.push(iss.to_string());
+            issuers.push(iss);
         }
         let platform = required(ENV_PLATFORM)?.to_string();
         if !is_platform_name(&platform) {
@@ -331,7 +529,7 @@ impl Config {
             let theirs = partition_for_region(issuer_region(iss));
             if theirs.name != partition.name {
                 return Err(err(
-                    ENV_ISSUERS,
+                    names.issuers,
                     format!(
                         "issuer {iss} is in partition {}, the function's region {region} in {}",
                         theirs.name, partition.name
@@ -339,7 +537,7 @@ impl Config {
                 ));
             }
         }
-        let (client_ids, client_issuers) = parse_clients(required(ENV_CLIENT_IDS)?, &issuers)?;
+        let (client_ids, client_issuers) = check_clients(clients, &issuers, names.clients)?;
         let token_use = match required(ENV_TOKEN_USE)? {
             "id" => TokenUse::Id,
             "access" => TokenUse::Access,
@@ -353,19 +551,14 @@ impl Config {
             return Err(err(ENV_TENANT_ATTRIBUTE, format!("invalid attribute name {tenant_attribute:?}")));
         }
         let mut roles = BTreeMap::new();
-        for item in split_list(required(ENV_ROLES)?) {
-            let (name, prec) =
-                item.split_once(':').ok_or_else(|| err(ENV_ROLES, format!("{item:?} is not role:precedence")))?;
-            if !is_role_name(name) {
-                return Err(err(ENV_ROLES, format!("role {name:?} does not match ^[a-z][a-z0-9]{{0,15}}$")));
+        for (name, prec) in role_entries {
+            if !is_role_name(&name) {
+                return Err(err(names.roles, format!("role {name:?} does not match ^[a-z][a-z0-9]{{0,15}}$")));
             }
-            let prec: u32 = prec
-                .trim()
-                .parse()
-                .map_err(|_| err(ENV_ROLES, format!("precedence of {name:?} is not a non-negative integer")))?;
-            if roles.insert(name.to_string(), prec).is_some() {
-                return Err(err(ENV_ROLES, format!("role {name:?} listed twice")));
+            if roles.contains_key(&name) {
+                return Err(err(names.roles, format!("role {name:?} listed twice")));
             }
+            roles.insert(name, prec);
         }
         let jwks_url_template = get(ENV_JWKS_URL).map(str::to_string);
         if let Some(t) = &jwks_url_template {
@@ -374,7 +567,7 @@ impl Config {
                 return Err(err(ENV_JWKS_URL, "several issuers need {issuer} or {pool_id} in the template"));
             }
         }
-        let idp_tenants = parse_idp_tenants(none_or(required(ENV_IDP_TENANTS)?))?;
+        let idp_tenants = check_idp_tenants(idp_tenants, &tenants, names)?;
         let clock_skew_seconds = parse_seconds(
             get(ENV_CLOCK_SKEW_SECONDS),
             ENV_CLOCK_SKEW_SECONDS,
@@ -389,11 +582,12 @@ impl Config {
             1,
             MAX_JWKS_BACKOFF_SECONDS,
         )?;
-
-        let usage_plans = none_or(required(ENV_USAGE_PLANS)?).map(split_list).unwrap_or_default();
-        for p in &usage_plans {
-            if !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(err(ENV_USAGE_PLANS, format!("invalid usage plan id {p:?}")));
+        for (i, p) in usage_plans.iter().enumerate() {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(err(names.usage_plans, format!("[{i}]: invalid usage plan id {p:?}")));
+            }
+            if usage_plans[..i].contains(p) {
+                return Err(err(names.usage_plans, format!("[{i}]: usage plan {p:?} listed twice")));
             }
         }
         let apigw_endpoint = match get(ENV_APIGW_ENDPOINT) {
@@ -403,7 +597,7 @@ impl Config {
             }
             None => format!("https://apigateway.{region}.{}", partition.dns_suffix),
         };
-        let method_scopes = parse_method_scopes(required(ENV_METHOD_SCOPES)?).map_err(|m| err(ENV_METHOD_SCOPES, m))?;
+        let method_scopes = check_method_scopes(method_scopes).map_err(|m| err(names.method_scopes, m))?;
         Ok(Config {
             usage_plans,
             method_scopes,
@@ -422,11 +616,11 @@ impl Config {
             roles,
             jwks_url_template,
             idp_tenants,
+            tenants,
             clock_skew_seconds,
             jwks_backoff_seconds,
         })
     }
-
     /// The claim that carries the tenant: `custom:<tenantAttribute>`.
     pub fn tenant_claim(&self) -> String {
         format!("custom:{}", self.tenant_attribute)
@@ -472,44 +666,200 @@ pub fn pool_id(issuer: &str) -> &str {
     issuer.rsplit('/').next().unwrap_or(issuer)
 }
 
-/// `TENANTCTL_CLIENT_IDS`, `CLIENT_ID:POOL_ID,...`: each app client belongs to the one pool
-/// (of `issuers`) that may sign its tokens. The ids in order, and client -> issuer.
-fn parse_clients(v: &str, issuers: &[String]) -> Result<(Vec<String>, BTreeMap<String, String>), ConfigError> {
-    let mut client_ids = Vec::new();
-    let mut client_issuers = BTreeMap::new();
-    for entry in split_list(v) {
-        let (c, pool) = entry
-            .split_once(':')
-            .ok_or_else(|| err(ENV_CLIENT_IDS, format!("{entry:?} is not CLIENT_ID:POOL_ID (which pool is it of?)")))?;
-        if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-            return Err(err(ENV_CLIENT_IDS, format!("invalid client id {c:?}")));
+/// The variables of the process environment the authorizer reads ([`ENV_VARS`]).
+fn process_env() -> HashMap<String, String> {
+    ENV_VARS.iter().filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))).collect()
+}
+
+/// `$LAMBDA_TASK_ROOT/tenantctl-authorizer.json` (`LAMBDA_TASK_ROOT` unset or empty: the
+/// current directory).
+pub fn config_path() -> std::path::PathBuf {
+    let dir = std::env::var_os("LAMBDA_TASK_ROOT").filter(|d| !d.is_empty()).unwrap_or_else(|| ".".into());
+    std::path::Path::new(&dir).join(CONFIG_FILE)
+}
+
+/// The settings of [`FILE_VARS`], split (from the variables) or deserialized (from the file)
+/// but not yet checked.
+struct Moved {
+    /// (issuer, tenant or `*`).
+    issuers: Vec<(String, String)>,
+    /// (app client id, user pool id).
+    clients: Vec<(String, String)>,
+    /// (provider name, tenant or `*`).
+    idp_tenants: Vec<(String, String)>,
+    roles: Vec<(String, u32)>,
+    tenants: Vec<String>,
+    usage_plans: Vec<String>,
+    /// ("METHOD /path", scopes).
+    method_scopes: Vec<(String, serde_json::Value)>,
+}
+
+/// What the errors of each moved setting name: the variable, or the file's field.
+struct Names {
+    issuers: &'static str,
+    clients: &'static str,
+    idp_tenants: &'static str,
+    roles: &'static str,
+    tenants: &'static str,
+    usage_plans: &'static str,
+    method_scopes: &'static str,
+}
+
+const ENV_NAMES: Names = Names {
+    issuers: ENV_ISSUERS,
+    clients: ENV_CLIENT_IDS,
+    idp_tenants: ENV_IDP_TENANTS,
+    roles: ENV_ROLES,
+    tenants: ENV_TENANTS,
+    usage_plans: ENV_USAGE_PLANS,
+    method_scopes: ENV_METHOD_SCOPES,
+};
+
+const FILE_NAMES: Names = Names {
+    issuers: FILE_ISSUERS,
+    clients: FILE_CLIENTS,
+    idp_tenants: FILE_IDENTITY_PROVIDERS,
+    roles: FILE_ROLES,
+    tenants: FILE_TENANTS,
+    usage_plans: FILE_USAGE_PLANS,
+    method_scopes: FILE_METHOD_SCOPES,
+};
+
+/// [`CONFIG_FILE`] as `tenantctl apply` writes it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ConfigFile {
+    format: u64,
+    issuers: Entries<String>,
+    clients: Entries<String>,
+    identity_providers: Entries<String>,
+    tenants: Vec<String>,
+    roles: Entries<u32>,
+    usage_plans: Vec<String>,
+    method_scopes: Entries<serde_json::Value>,
+}
+
+/// The file's fields, in its order, with the error name of each.
+const FILE_FIELDS: &[(&str, &str)] = &[
+    ("format", FILE_FORMAT),
+    ("issuers", FILE_ISSUERS),
+    ("clients", FILE_CLIENTS),
+    ("identityProviders", FILE_IDENTITY_PROVIDERS),
+    ("tenants", FILE_TENANTS),
+    ("roles", FILE_ROLES),
+    ("usagePlans", FILE_USAGE_PLANS),
+    ("methodScopes", FILE_METHOD_SCOPES),
+];
+
+/// A JSON object's members in their order, duplicates kept (a map would silently keep the last
+/// of two equal keys; the checks refuse them as the variables' did).
+struct Entries<V>(Vec<(String, V)>);
+
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Entries<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
         }
-        let Some(iss) = issuers.iter().find(|i| pool_id(i) == pool) else {
-            return Err(err(ENV_CLIENT_IDS, format!("client {c}: pool {pool:?} is no configured issuer's")));
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// The error of a file that does not deserialize, naming the field at fault: the file is read
+/// again field by field (only on this failure path; the fast path deserializes once).
+fn file_error(file: &[u8], e: serde_json::Error) -> ConfigError {
+    use serde_json::Value;
+    let top = match serde_json::from_slice::<Value>(file) {
+        Ok(Value::Object(top)) => top,
+        Ok(_) => return err(CONFIG_FILE, "is not a JSON object"),
+        Err(e) => return err(CONFIG_FILE, format!("is not JSON: {e}")),
+    };
+    match top.get("format") {
+        Some(f) if f.as_u64() == Some(CONFIG_FORMAT) => {}
+        Some(f) => return err(FILE_FORMAT, format!("is {f}, this authorizer reads format {CONFIG_FORMAT}")),
+        None => return err(FILE_FORMAT, "is required"),
+    }
+    if let Some(k) = top.keys().find(|k| !FILE_FIELDS.iter().any(|(f, _)| f == k)) {
+        return err(CONFIG_FILE, format!("unknown field {k:?}"));
+    }
+    for &(field, name) in FILE_FIELDS {
+        let Some(v) = top.get(field) else { return err(name, "is required") };
+        let bad = match field {
+            "tenants" | "usagePlans" => serde_json::from_value::<Vec<String>>(v.clone()).err(),
+            "roles" => serde_json::from_value::<Entries<u32>>(v.clone()).err(),
+            "methodScopes" => serde_json::from_value::<Entries<Value>>(v.clone()).err(),
+            "format" => None,
+            _ => serde_json::from_value::<Entries<String>>(v.clone()).err(),
         };
-        if client_issuers.insert(c.to_string(), iss.clone()).is_some() {
-            return Err(err(ENV_CLIENT_IDS, format!("client {c} listed twice")));
+        if let Some(e) = bad {
+            return err(name, e.to_string());
         }
-        client_ids.push(c.to_string());
+    }
+    err(CONFIG_FILE, e.to_string())
+}
+
+/// The app clients, `CLIENT_ID:POOL_ID` each: each belongs to the one pool (of `issuers`) that
+/// may sign its tokens. The ids in order, and client -> issuer.
+fn check_clients(
+    clients: Vec<(String, String)>,
+    issuers: &[String],
+    name: &'static str,
+) -> Result<(Vec<String>, BTreeMap<String, String>), ConfigError> {
+    let mut client_ids = Vec::with_capacity(clients.len());
+    let mut client_issuers = BTreeMap::new();
+    // Pool id -> issuer (the first, should two share one): thousands of silo pools.
+    let mut pools: HashMap<&str, &String> = HashMap::with_capacity(issuers.len());
+    for iss in issuers {
+        pools.entry(pool_id(iss)).or_insert(iss);
+    }
+    for (c, pool) in clients {
+        if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            return Err(err(name, format!("invalid client id {c:?}")));
+        }
+        let Some(&iss) = pools.get(pool.as_str()) else {
+            return Err(err(name, format!("client {c}: pool {pool:?} is no configured issuer's")));
+        };
+        if client_issuers.insert(c.clone(), iss.clone()).is_some() {
+            return Err(err(name, format!("client {c} listed twice")));
+        }
+        client_ids.push(c);
     }
     Ok((client_ids, client_issuers))
 }
 
-/// `TENANTCTL_IDP_TENANTS`, `providerName:tenant,...` (None: `-`, no provider).
-fn parse_idp_tenants(v: Option<&str>) -> Result<BTreeMap<String, String>, ConfigError> {
+/// The federated providers, `providerName:tenant` each (a declared tenant, or `*`).
+fn check_idp_tenants(
+    entries: Vec<(String, String)>,
+    tenants: &BTreeSet<String>,
+    names: &Names,
+) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut idp_tenants = BTreeMap::new();
-    for item in v.map(split_list).unwrap_or_default() {
-        let (provider, tenant) = item
-            .rsplit_once(':')
-            .ok_or_else(|| err(ENV_IDP_TENANTS, format!("{item:?} is not providerName:tenant")))?;
+    for (provider, tenant) in entries {
         // `*`: one of the pool's own providers (social, enterprise), which speaks for no
         // tenant: the tenant comes from the tenant attribute.
-        if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(tenant)) {
-            return Err(err(ENV_IDP_TENANTS, format!("invalid entry {item:?}")));
+        if provider.is_empty() || !(tenant == ANY_TENANT || is_tenant_id(&tenant)) {
+            return Err(err(names.idp_tenants, format!("invalid entry {provider:?}: {tenant:?}")));
         }
-        if idp_tenants.insert(provider.to_string(), tenant.to_string()).is_some() {
-            return Err(err(ENV_IDP_TENANTS, format!("provider {provider:?} listed twice")));
+        if tenant != ANY_TENANT && !tenants.contains(&tenant) {
+            return Err(err(
+                names.idp_tenants,
+                format!("provider {provider:?}: tenant {tenant:?} is not declared (in {})", names.tenants),
+            ));
         }
+        if idp_tenants.contains_key(&provider) {
+            return Err(err(names.idp_tenants, format!("provider {provider:?} listed twice")));
+        }
+        idp_tenants.insert(provider, tenant);
     }
     Ok(idp_tenants)
 }
@@ -645,6 +995,7 @@ mod tests {
             (ENV_IDP_TENANTS, "-"),
             (ENV_USAGE_PLANS, "-"),
             (ENV_METHOD_SCOPES, "{}"),
+            (ENV_TENANTS, "acme,globex"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -4,7 +4,7 @@
 //!
 //! Key values are never in the function's configuration (nor in tenantctl's plans): during
 //! init (cold start, [`ApiKeys::load`]) the authorizer reads them from the tiers' usage plans
-//! it is given by id (`TENANTCTL_USAGE_PLANS`), with `GetUsagePlanKeys`
+//! it is given by id (`usagePlans` of tenantctl-authorizer.json), with `GetUsagePlanKeys`
 //! (`GET /usageplans/{id}/keys`, 500 a page, SigV4-signed with the function's own
 //! credentials), which its execution role may call on exactly those plans. The key named
 //! `<platform>-<tenant>` is the tenant's. Values are kept in memory only and never logged.

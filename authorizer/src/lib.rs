@@ -6,12 +6,17 @@
 //! answers an `Allow` policy for the whole API stage with context `tenant_id`, `role`,
 //! `role_arn`, `sub`. A token that fails authentication is `Unauthorized` (API Gateway: 401); an
 //! authentic token whose tenant or role check fails gets an explicit `Deny` policy (403, cached).
-//! Each answer is one structured log line naming a [`DenyReason`] and its [`DenyClass`].
+//! Each answer is one structured log line naming a [`DenyReason`] and its [`DenyClass`]. Only a
+//! declared tenant's token is allowed ([`Config::tenants`]; otherwise `undeclared_tenant`, 403).
+//!
+//! The configuration is the deployment package's `tenantctl-authorizer.json` beside `bootstrap`
+//! plus a few small environment variables ([`config`]), read once per cold start by
+//! [`Config::load`]; without a valid one the function answers every request `Unauthorized`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use tenantctl_authorizer::{Config, HttpJwksFetcher, SystemClock, Verifier};
-//! let verifier = Verifier::new(Config::from_env().unwrap(), Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock));
+//! let verifier = Verifier::new(Config::load().unwrap(), Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock));
 //! let granted = verifier.verify("eyJ...").unwrap();
 //! println!("{} {}", granted.tenant_id, granted.role_arn);
 //! ```

@@ -1,4 +1,6 @@
-//! The Lambda: `provided.al2023` custom runtime, packaged as `bootstrap` by scripts/build-authorizer.
+//! The Lambda: `provided.al2023` custom runtime, packaged as `bootstrap` by scripts/build-authorizer,
+//! with its configuration `tenantctl-authorizer.json` beside it (see `config`). Without a valid
+//! configuration it stays up and answers every request `Unauthorized` (fails closed, no crash loop).
 
 use std::sync::Arc;
 
@@ -21,14 +23,26 @@ fn failure() -> Diagnostic {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = match Config::from_env() {
+    // Once per cold start: the environment's small variables and tenantctl-authorizer.json
+    // beside bootstrap (no fallback to the environment for the file's settings).
+    let config = match Config::load() {
         Ok(c) => c,
         Err(e) => {
             eprintln!(
                 "{}",
                 serde_json::json!({"level": "ERROR", "msg": "invalid configuration", "detail": e.to_string()})
             );
-            return Err(e.into());
+            // Fail closed without exiting (an exit would crash-loop the container): every
+            // request is Unauthorized (401), never Allow.
+            return lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "ERROR", "msg": "unauthorized", "reason": "invalid_configuration",
+                                       "request_id": event.context.request_id})
+                );
+                Err::<serde_json::Value, Diagnostic>(unauthorized())
+            }))
+            .await;
         }
     };
     let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));

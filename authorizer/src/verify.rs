@@ -100,13 +100,16 @@ pub enum DenyReason {
     /// The token's issuer (user pool) may not speak for the token's tenant: a silo pool's
     /// token for another tenant, or the shared pool's token for a silo tenant.
     WrongPool,
+    /// The token's tenant is not one the platform declares (`Config::tenants`: the file's
+    /// `tenants`): a deleted tenant's users, or a tenant id someone wrote into a pool.
+    UndeclaredTenant,
     /// Groups, but no `<tenant>-<role>` group (e.g. only Cognito's automatic federated group).
     NoRole,
     /// A group shaped like Cognito's automatic federated group `<poolId>_<provider>` of the
     /// token's own pool, in a token whose `identities` does not name that provider (access
     /// tokens without `identities` take the group itself as the provider).
     NotFederated,
-    /// The method needs a scope (`TENANTCTL_METHOD_SCOPES`) the token does not hold (an ID
+    /// The method needs a scope (`methodScopes`) the token does not hold (an ID
     /// token holds none).
     MissingScope,
     /// Contract §1.6: no tier usage plan holds an API key of the tenant (a read at most
@@ -146,6 +149,7 @@ impl DenyReason {
             UnknownProvider => "unknown_provider",
             ProviderTenantMismatch => "provider_tenant_mismatch",
             WrongPool => "wrong_pool",
+            UndeclaredTenant => "undeclared_tenant",
             NoRole => "no_role",
             NotFederated => "not_federated",
             MissingScope => "missing_scope",
@@ -167,6 +171,7 @@ impl DenyReason {
             | UnknownProvider
             | ProviderTenantMismatch
             | WrongPool
+            | UndeclaredTenant
             | NoRole
             | NotFederated
             | MissingScope => DenyClass::Forbidden,
@@ -241,7 +246,7 @@ pub struct Verified {
     pub issuer: String,
     pub groups: Vec<String>,
     /// The access token's `scope`, read only when some method needs a scope
-    /// (`TENANTCTL_METHOD_SCOPES`); empty otherwise and for ID tokens.
+    /// (`methodScopes`); empty otherwise and for ID tokens.
     pub scopes: Vec<String>,
 }
 
@@ -266,14 +271,14 @@ impl Verifier {
     }
 
     /// Reads the tenants' API keys with `lister` (tests; by default the plans are read over
-    /// HTTP when `TENANTCTL_USAGE_PLANS` is set).
+    /// HTTP when the configuration lists usage plans).
     pub fn with_key_lister(mut self, lister: Arc<dyn crate::keys::KeyLister>) -> Self {
         let keys = crate::keys::ApiKeys::new(self.config.platform.clone(), self.config.usage_plans.clone(), lister);
         self.api_keys = Some(Arc::new(keys.with_clock(self.clock.clone())));
         self
     }
 
-    /// The tenants' API keys, when usage is metered (`TENANTCTL_USAGE_PLANS`).
+    /// The tenants' API keys, when usage is metered (`usagePlans`).
     pub fn api_keys(&self) -> Option<&crate::keys::ApiKeys> {
         self.api_keys.as_deref()
     }
@@ -486,6 +491,11 @@ impl Verifier {
         let Some((_, role)) = best else {
             return Err(forbid(&sub, NoRole, format!("no <tenant>-<role> group among {} groups", groups.len())));
         };
+        // Authentic, and its tenant, pool, groups and role agree: still only a declared tenant's
+        // token is allowed (in every mode: ID or access token, silo or pooled, federated).
+        if !cfg.tenants.contains(tenant) {
+            return Err(forbid(&sub, UndeclaredTenant, format!("tenant {tenant:?} is not declared")));
+        }
         let (tenant, role) = (tenant.to_string(), role.to_string());
         let scopes = match claims.get("scope") {
             Some(Value::String(s)) if !cfg.method_scopes.is_empty() && cfg.token_use == TokenUse::Access => {

@@ -1,5 +1,7 @@
 //! End to end through the real executable: a fake Lambda Runtime API and JWKS endpoint on
-//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it, one allowed event, two
+//! 127.0.0.1 (std only), the authorizer binary as Lambda would start it (its settings in
+//! `tenantctl-authorizer.json` in `LAMBDA_TASK_ROOT`, only the small ones in the environment;
+//! without the file it fails closed), one allowed event, two
 //! that fail authentication and one authentic token of a foreign group. Checks the response API
 //! Gateway gets (Allow; an explicit Deny policy, which it answers with 403 and caches), the
 //! "Unauthorized" error that it maps to 401, and the one log line per request on stderr (never
@@ -125,6 +127,20 @@ fn run_function_with(
     extra_env: &[(&str, &str)],
     events: Vec<(String, Value)>,
 ) -> (Results, String, usize, Vec<String>) {
+    run_function_in(rt, extra_env, events, true)
+}
+
+static TASK_ROOTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// [`run_function_with`], as Lambda starts the function: the `TENANTCTL_*` settings of `env()`
+/// and `extra_env` that live in the package go into `tenantctl-authorizer.json` in a fresh
+/// `LAMBDA_TASK_ROOT` (none when `!write_file`), the small ones into the environment.
+fn run_function_in(
+    rt: Runtime,
+    extra_env: &[(&str, &str)],
+    events: Vec<(String, Value)>,
+    write_file: bool,
+) -> (Results, String, usize, Vec<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let rt = Arc::new(rt);
@@ -142,12 +158,24 @@ fn run_function_with(
     let n = events.len();
     rt.events.lock().unwrap().extend(events);
 
+    let mut settings = env();
+    settings.insert("TENANTCTL_ISSUERS".into(), ISS_A_SHARED.into());
+    settings.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    settings.insert("TENANTCTL_JWKS_URL".into(), format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"));
+    let task_root = std::env::temp_dir().join(format!(
+        "tenantctl-authorizer-bootstrap-{}-{}",
+        std::process::id(),
+        TASK_ROOTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&task_root).unwrap();
+    if write_file {
+        std::fs::write(task_root.join(tenantctl_authorizer::config::CONFIG_FILE), config_file(&settings)).unwrap();
+    }
+
     let mut child = Command::new(env!("CARGO_BIN_EXE_tenantctl-authorizer"))
         .env_clear()
-        .envs(env())
-        .env("TENANTCTL_ISSUERS", ISS_A_SHARED)
-        .envs(extra_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("TENANTCTL_JWKS_URL", format!("http://{addr}/{{pool_id}}/.well-known/jwks.json"))
+        .envs(small_env(&settings))
+        .env("LAMBDA_TASK_ROOT", &task_root)
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "acmesaas-authorizer")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -166,6 +194,7 @@ fn run_function_with(
     }
     child.kill().ok();
     let out = child.wait_with_output().unwrap();
+    std::fs::remove_dir_all(&task_root).ok();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let results = rt.results.lock().unwrap().clone();
     assert_eq!(results.len(), n, "results {results:?}\nstderr:\n{stderr}");
@@ -363,4 +392,66 @@ fn bootstrap_answers_an_error_when_the_key_store_fails() {
     assert_eq!((line["msg"].as_str(), line["class"].as_str()), (Some("error"), Some("error")), "{stderr}");
     assert_eq!(line["reason"], "api_keys_unavailable");
     assert!(lines.iter().any(|l| l["msg"] == "api keys unavailable at init"), "{stderr}");
+}
+
+/// No tenantctl-authorizer.json beside bootstrap: the function fails closed without exiting
+/// (no crash loop): one "invalid configuration" line naming the file, then every request is
+/// `Unauthorized` (401), a good token's too, and no key set is fetched.
+#[test]
+fn bootstrap_without_its_file_answers_unauthorized() {
+    let good = sign(&current(good_claims()));
+    let (results, stderr, fetches, _) = run_function_in(
+        Runtime::default(),
+        &[],
+        vec![
+            ("req-1".to_string(), event(&format!("Bearer {good}"))),
+            ("req-2".to_string(), event(&format!("Bearer {good}"))),
+        ],
+        false,
+    );
+    for (id, kind, body) in &results {
+        assert_eq!(kind, "error", "{id}: {body}\n{stderr}");
+        assert_eq!(body["errorType"], "Unauthorized", "{id}: {body}");
+        assert_eq!(body["errorMessage"], "Unauthorized", "{id}: {body}");
+    }
+    assert_eq!(fetches, 0);
+    let lines = log_lines(&stderr);
+    let invalid: Vec<&Value> = lines.iter().filter(|l| l["msg"] == "invalid configuration").collect();
+    assert_eq!(invalid.len(), 1, "{stderr}");
+    assert_eq!(invalid[0]["level"], "ERROR");
+    let detail = invalid[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("tenantctl-authorizer.json") && detail.contains("cannot read"), "{detail}");
+    for id in ["req-1", "req-2"] {
+        let l = lines.iter().find(|l| l["request_id"] == id).unwrap_or_else(|| panic!("{id}: {stderr}"));
+        assert_eq!(l["reason"], "invalid_configuration");
+    }
+    assert!(!stderr.contains(&good), "token in log:\n{stderr}");
+}
+
+/// An authentic token of a tenant the file's `tenants` does not declare: an explicit Deny
+/// (403), logged as `undeclared_tenant`; a declared tenant's token is allowed.
+#[test]
+fn bootstrap_denies_an_undeclared_tenant() {
+    let good = sign(&current(good_claims()));
+    let mut umbrella = current(good_claims());
+    umbrella["custom:tenant_id"] = json!("umbrella");
+    umbrella["cognito:groups"] = json!(["umbrella-admin"]);
+    let umbrella = sign(&umbrella);
+    let (results, stderr, _) = run_function(
+        &[],
+        vec![
+            ("req-good".to_string(), event(&format!("Bearer {good}"))),
+            ("req-undeclared".to_string(), event(&format!("Bearer {umbrella}"))),
+        ],
+    );
+    let (_, kind, body) = &results[0];
+    assert_eq!(kind, "response", "{body}\n{stderr}");
+    assert_eq!(body["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    let (id, kind, body) = &results[1];
+    assert_eq!((id.as_str(), kind.as_str()), ("req-undeclared", "response"), "{body}\n{stderr}");
+    assert_eq!(*body, deny_body());
+    let lines = log_lines(&stderr);
+    let line = lines.iter().find(|l| l["request_id"] == "req-undeclared").unwrap();
+    assert_eq!((line["msg"].as_str(), line["class"].as_str()), (Some("denied"), Some("forbidden")), "{stderr}");
+    assert_eq!(line["reason"], "undeclared_tenant");
 }

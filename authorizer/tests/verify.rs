@@ -800,6 +800,7 @@ fn every_reason_is_either_401_or_403() {
         UnknownProvider,
         ProviderTenantMismatch,
         NotFederated,
+        UndeclaredTenant,
     ] {
         assert_eq!(r.class(), DenyClass::Forbidden, "{r}");
     }
@@ -1116,6 +1117,7 @@ fn every_setting_tenantctl_writes_is_required() {
         "TENANTCTL_IDP_TENANTS",
         "TENANTCTL_USAGE_PLANS",
         "TENANTCTL_METHOD_SCOPES",
+        "TENANTCTL_TENANTS",
     ] {
         for absent in [None, Some(""), Some("  ")] {
             let mut e = env();
@@ -1493,4 +1495,214 @@ fn the_fetches_of_a_request_share_one_deadline() {
         .list_until("plan1", Some(Instant::now() + Duration::from_millis(300)));
     assert!(r.is_err());
     assert!(start.elapsed() < Duration::from_millis(2000), "keys: {:?}", start.elapsed());
+}
+
+/// `umbrella`'s claims: a well-formed tenant id that `TENANTCTL_TENANTS` does not declare.
+fn umbrella(mut c: Value) -> Value {
+    if c.get("custom:tenant_id").is_some() {
+        c["custom:tenant_id"] = json!("umbrella");
+    }
+    c["cognito:groups"] = json!(["umbrella-admin"]);
+    c
+}
+
+/// An authentic token of a tenant the configuration does not declare (`tenants`) is denied
+/// (403, `undeclared_tenant`) in every mode; a declared tenant's token is allowed.
+#[test]
+fn an_undeclared_tenant_is_denied_in_every_mode() {
+    use DenyReason::UndeclaredTenant;
+    let reason = |v: &Verifier, t: &str| v.verify(t).err().map(|d| (d.reason, d.class(), d.sub.is_some()));
+    let undeclared = Some((UndeclaredTenant, DenyClass::Forbidden, true));
+    // ID tokens, the shared pool.
+    let (v, _, _) = verifier();
+    assert_eq!(v.verify(&sign(&good_claims())).unwrap().tenant_id, "acme");
+    assert_eq!(reason(&v, &sign(&umbrella(good_claims()))), undeclared);
+    // Access tokens (tenant from the groups, or from the attribute), shared pool beside a silo.
+    let (v, _, _) = access_verifier(&[]);
+    assert_eq!(v.verify(&sign(&access_claims())).unwrap().tenant_id, "acme");
+    assert_eq!(reason(&v, &sign(&umbrella(access_claims()))), undeclared);
+    let mut attr = umbrella(access_claims());
+    attr["custom:tenant_id"] = json!("umbrella");
+    assert_eq!(reason(&v, &sign(&attr)), undeclared);
+    // The silo pool's tenant is declared (the configuration requires it): allowed.
+    let mut silo = access_claims();
+    silo["iss"] = json!(ISS_B);
+    silo["client_id"] = json!(CLIENT_B);
+    silo["cognito:groups"] = json!(["globex-admin"]);
+    assert_eq!(v.verify(&sign_b(&silo)).unwrap().tenant_id, "globex");
+    // A federated user of a pool's own provider (which binds no tenant): the attribute's
+    // tenant, declared or not.
+    let mut e = env();
+    e.insert("TENANTCTL_IDP_TENANTS".into(), "acme-okta:acme,Google:*".into());
+    let (v, _, _) = verifier_with(&e);
+    let mut ok = federated_id_claims(ISS_A, "Google", &["acme-member"]);
+    ok["custom:tenant_id"] = json!("acme");
+    assert_eq!(v.verify(&sign(&ok)).unwrap().tenant_id, "acme");
+    let mut f = federated_id_claims(ISS_A, "Google", &["umbrella-member"]);
+    f["custom:tenant_id"] = json!("umbrella");
+    assert_eq!(reason(&v, &sign(&f)), undeclared);
+    // Declaring the tenant is all it takes.
+    e.insert("TENANTCTL_TENANTS".into(), format!("{TENANTS},umbrella"));
+    let (v, _, _) = verifier_with(&e);
+    assert_eq!(v.verify(&sign(&f)).unwrap().tenant_id, "umbrella");
+    assert_eq!(v.verify(&sign(&umbrella(good_claims()))).unwrap().tenant_id, "umbrella");
+    // Through authorize: an explicit Deny, logged as undeclared_tenant.
+    let (v, _, _) = verifier();
+    match decide(&v, &event(&sign(&umbrella(good_claims())), METHOD_ARN)) {
+        Decision::Deny(resp, d) => {
+            assert_eq!(resp.policy_document.statement[0].effect, "Deny");
+            let line: Value = serde_json::from_str(&deny_log_line(&d, "r1")).unwrap();
+            assert_eq!(line["reason"], "undeclared_tenant");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The declared tenants: tenant ids, each once; every silo issuer's and provider's tenant
+/// among them.
+#[test]
+fn declared_tenants_are_checked() {
+    let c = Config::from_env_map(&env()).unwrap();
+    assert_eq!(c.tenants.iter().collect::<Vec<_>>(), ["acme", "acme-corp", "globex", "initech"]);
+    for (var, k, v) in [
+        ("TENANTCTL_TENANTS", "TENANTCTL_TENANTS", "acme,Globex"),
+        ("TENANTCTL_TENANTS", "TENANTCTL_TENANTS", "acme,awsome"),
+        ("TENANTCTL_TENANTS", "TENANTCTL_TENANTS", "acme,globex,acme"),
+        // A silo issuer's tenant, a provider's tenant, not declared.
+        ("TENANTCTL_ISSUERS", "TENANTCTL_ISSUERS", &*format!("{ISS_A}=*,{ISS_B}=umbrella")),
+        ("TENANTCTL_IDP_TENANTS", "TENANTCTL_IDP_TENANTS", "acme-okta:acme,umbrella-okta:umbrella"),
+    ] {
+        let mut e = env();
+        e.insert(k.into(), v.into());
+        let r = Config::from_env_map(&e);
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err(var), "{k}={v}: {r:?}");
+    }
+    let mut e = env();
+    e.insert("TENANTCTL_TENANTS".into(), "acme,globex,Bad".into());
+    assert_eq!(Config::from_env_map(&e).unwrap_err().to_string(), "TENANTCTL_TENANTS[2]: \"Bad\" is not a tenant id");
+}
+
+/// tenantctl-authorizer.json builds the same configuration as the variables it replaces; the
+/// small variables stay in the environment, and the replaced ones there are ignored.
+#[test]
+fn the_file_builds_the_configuration_the_variables_did() {
+    let mut cases = vec![env()];
+    let mut e = env();
+    e.insert("TENANTCTL_TOKEN_USE".into(), "access".into());
+    e.insert("TENANTCTL_ISSUERS".into(), format!("{ISS_A}=*,{ISS_B}=globex"));
+    e.insert("TENANTCTL_CLIENT_IDS".into(), CLIENTS_AB.into());
+    e.insert("TENANTCTL_IDP_TENANTS".into(), "acme-okta:acme,globex-saml:globex,Google:*".into());
+    e.insert("TENANTCTL_USAGE_PLANS".into(), "plan1,plan2".into());
+    e.insert("TENANTCTL_METHOD_SCOPES".into(), SCOPES.into());
+    e.insert("TENANTCTL_CLOCK_SKEW_SECONDS".into(), "30".into());
+    e.insert("TENANTCTL_JWKS_URL".into(), "http://127.0.0.1:5000/{pool_id}/.well-known/jwks.json".into());
+    cases.push(e);
+    let mut e = env();
+    e.insert("TENANTCTL_IDP_TENANTS".into(), "-".into());
+    cases.push(e);
+    for e in cases {
+        let want = Config::from_env_map(&e).unwrap();
+        let file = config_file(&e);
+        let got =
+            Config::from_env_and_file(&small_env(&e), file.as_bytes()).unwrap_or_else(|err| panic!("{err}\n{file}"));
+        assert_eq!(got, want, "{file}");
+        // The variables the file replaces, left in the environment (even invalid): ignored.
+        let mut stale = e.clone();
+        stale.insert("TENANTCTL_ISSUERS".into(), "garbage".into());
+        stale.insert("TENANTCTL_TENANTS".into(), "Bad".into());
+        assert_eq!(Config::from_env_and_file(&stale, file.as_bytes()).unwrap(), want);
+    }
+    // The example of the format, as the CLI writes it.
+    let file = br#"{
+  "format": 1,
+  "issuers": {"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AAA": "*", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BBB": "initech"},
+  "clients": {"client1": "us-east-1_AAA", "clientb": "us-east-1_BBB"},
+  "identityProviders": {"acme-okta": "acme", "Google": "*"},
+  "tenants": ["acme", "globex", "initech"],
+  "roles": {"admin": 1, "member": 10},
+  "usagePlans": ["abc123"],
+  "methodScopes": {"GET /reports": ["api/reports.read"]}
+}"#;
+    let c = Config::from_env_and_file(&small_env(&env()), file).unwrap();
+    assert_eq!(c.silo_tenants["initech"], "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_BBB");
+    assert_eq!(c.client_ids, ["client1", "clientb"]);
+    assert_eq!(c.idp_tenants["Google"], "*");
+    assert_eq!(c.tenants.len(), 3);
+    assert_eq!(c.roles["member"], 10);
+    assert_eq!(c.usage_plans, ["abc123"]);
+    assert_eq!(c.method_scopes[0].scopes, ["api/reports.read"]);
+}
+
+/// Every error of the file names its field (or the file), the small variables' name theirs.
+#[test]
+fn file_errors_name_the_field() {
+    use tenantctl_authorizer::config::*;
+    let base: Value = serde_json::from_str(&config_file(&env())).unwrap();
+    let small = small_env(&env());
+    let with_field = |k: &str, v: Value| {
+        let mut f = base.clone();
+        f[k] = v;
+        f.to_string()
+    };
+    let without = |k: &str| {
+        let mut f = base.clone();
+        f.as_object_mut().unwrap().remove(k);
+        f.to_string()
+    };
+    let pool_a = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_poolA";
+    let cases: Vec<(&str, String)> = vec![
+        (CONFIG_FILE, "".into()),
+        (CONFIG_FILE, "{\"format\": 1,".into()),
+        (CONFIG_FILE, "[]".into()),
+        (CONFIG_FILE, with_field("extra", json!(1))),
+        (FILE_FORMAT, with_field("format", json!(2))),
+        (FILE_FORMAT, with_field("format", json!("1"))),
+        (FILE_FORMAT, without("format")),
+        (FILE_TENANTS, without("tenants")),
+        (FILE_TENANTS, with_field("tenants", json!("acme"))),
+        (FILE_TENANTS, with_field("tenants", json!(["acme", 3]))),
+        (FILE_TENANTS, with_field("tenants", json!(["acme", "Acme"]))),
+        (FILE_TENANTS, with_field("tenants", json!(["acme", "acme"]))),
+        (FILE_ISSUERS, with_field("issuers", json!([pool_a]))),
+        (FILE_ISSUERS, with_field("issuers", json!({}))),
+        (FILE_ISSUERS, with_field("issuers", json!({pool_a: "umbrella"}))),
+        (FILE_ISSUERS, with_field("issuers", json!({"https://evil.example/us-east-1_poolA": "*"}))),
+        (FILE_ISSUERS, with_field("issuers", json!({pool_a: 1}))),
+        // The same key twice (a JSON map would keep the last one silently).
+        (
+            FILE_ISSUERS,
+            base.to_string().replacen(
+                &format!("\"issuers\":{{\"{pool_a}\":\"*\""),
+                &format!("\"issuers\":{{\"{pool_a}\":\"*\",\"{pool_a}\":\"acme\""),
+                1,
+            ),
+        ),
+        (FILE_CLIENTS, with_field("clients", json!({"client1": "us-east-1_other"}))),
+        (FILE_CLIENTS, with_field("clients", json!({"client 1": "us-east-1_poolA"}))),
+        (FILE_IDENTITY_PROVIDERS, with_field("identityProviders", json!({"acme-okta": "umbrella"}))),
+        (FILE_IDENTITY_PROVIDERS, with_field("identityProviders", json!({"acme-okta": "aws-x"}))),
+        (FILE_IDENTITY_PROVIDERS, with_field("identityProviders", json!(null))),
+        (FILE_ROLES, with_field("roles", json!({"admin": -1}))),
+        (FILE_ROLES, with_field("roles", json!({"Admin": 1}))),
+        (FILE_ROLES, with_field("roles", json!({"admin": "1"}))),
+        (FILE_USAGE_PLANS, with_field("usagePlans", json!(["-"]))),
+        (FILE_USAGE_PLANS, with_field("usagePlans", json!([""]))),
+        (FILE_USAGE_PLANS, with_field("usagePlans", json!(["p1", "p1"]))),
+        (FILE_METHOD_SCOPES, with_field("methodScopes", json!({"GET /x": []}))),
+        (FILE_METHOD_SCOPES, with_field("methodScopes", json!({"FETCH /x": ["a"]}))),
+        (FILE_METHOD_SCOPES, with_field("methodScopes", json!("{}"))),
+    ];
+    for (want, file) in &cases {
+        let r = Config::from_env_and_file(&small, file.as_bytes());
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err(*want), "{file}: {r:?}");
+    }
+    let r = Config::from_env_and_file(&small, with_field("tenants", json!(["acme", "globex", "x", "Bad"])).as_bytes());
+    assert_eq!(r.unwrap_err().to_string(), "tenantctl-authorizer.json: tenants[3]: \"Bad\" is not a tenant id");
+    // The small variables stay required, and named as such.
+    for var in [ENV_PLATFORM, ENV_ACCOUNT_ID, ENV_REGION, ENV_TOKEN_USE, ENV_TENANT_ATTRIBUTE] {
+        let mut e = small.clone();
+        e.remove(var);
+        let r = Config::from_env_and_file(&e, base.to_string().as_bytes());
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err(var), "{r:?}");
+    }
 }

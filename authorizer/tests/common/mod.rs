@@ -21,6 +21,8 @@ pub const CLIENT: &str = "client1";
 pub const CLIENT_B: &str = "clientb";
 /// `TENANTCTL_CLIENT_IDS` when pools A and B are both configured.
 pub const CLIENTS_AB: &str = "client1:us-east-1_poolA,client2:us-east-1_poolA,clientb:us-east-1_poolB";
+/// `TENANTCTL_TENANTS`: the tenants the tests' tokens are of.
+pub const TENANTS: &str = "acme,acme-corp,globex,initech";
 pub const KID_A: &str = "test-key-a";
 pub const KID_B: &str = "test-key-b";
 
@@ -152,6 +154,7 @@ pub fn env() -> HashMap<String, String> {
         ("TENANTCTL_TENANT_ATTRIBUTE", "tenant_id"),
         ("TENANTCTL_USAGE_PLANS", "-"),
         ("TENANTCTL_METHOD_SCOPES", "{}"),
+        ("TENANTCTL_TENANTS", TENANTS),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -220,4 +223,49 @@ pub fn verifier_with(env: &HashMap<String, String>) -> (Verifier, Arc<CountingFe
 
 pub fn verifier() -> (Verifier, Arc<CountingFetcher>, Arc<TestClock>) {
     verifier_with(&env())
+}
+
+/// The settings of `env` (`TENANTCTL_*` variables) that live in `tenantctl-authorizer.json`, as
+/// `tenantctl apply` writes that file.
+pub fn config_file(env: &HashMap<String, String>) -> String {
+    let list = |k: &str| -> Vec<String> {
+        env.get(k)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty() && *s != "-").map(String::from).collect())
+            .unwrap_or_default()
+    };
+    let pairs = |k: &str, sep: char| -> Vec<(String, String)> {
+        list(k)
+            .iter()
+            .map(|e| {
+                let (a, b) = if k == "TENANTCTL_IDP_TENANTS" { e.rsplit_once(sep) } else { e.split_once(sep) }
+                    .unwrap_or_else(|| panic!("{k}: {e}"));
+                (a.trim().to_string(), b.trim().to_string())
+            })
+            .collect()
+    };
+    let object = |k: &str, sep: char| -> serde_json::Map<String, Value> {
+        pairs(k, sep).into_iter().map(|(a, b)| (a, Value::String(b))).collect()
+    };
+    let roles: serde_json::Map<String, Value> =
+        pairs("TENANTCTL_ROLES", ':').into_iter().map(|(r, p)| (r, json!(p.parse::<u32>().unwrap()))).collect();
+    let scopes: Value = serde_json::from_str(env.get("TENANTCTL_METHOD_SCOPES").map_or("{}", |s| s.as_str())).unwrap();
+    json!({
+        "format": 1,
+        "issuers": object("TENANTCTL_ISSUERS", '='),
+        "clients": object("TENANTCTL_CLIENT_IDS", ':'),
+        "identityProviders": object("TENANTCTL_IDP_TENANTS", ':'),
+        "tenants": list("TENANTCTL_TENANTS"),
+        "roles": roles,
+        "usagePlans": list("TENANTCTL_USAGE_PLANS"),
+        "methodScopes": scopes,
+    })
+    .to_string()
+}
+
+/// `env` without the variables whose settings live in `tenantctl-authorizer.json`.
+pub fn small_env(env: &HashMap<String, String>) -> HashMap<String, String> {
+    env.iter()
+        .filter(|(k, _)| !tenantctl_authorizer::config::FILE_VARS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
