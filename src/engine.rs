@@ -367,6 +367,7 @@ mod tests {
             architecture: "x86_64".into(),
             code_sha256: String::new(),
             environment: env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            config: Default::default(),
             tags: Default::default(),
             code: Some("authorizer.zip".into()),
             code_file: None,

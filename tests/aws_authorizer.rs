@@ -272,10 +272,9 @@ async fn authorizer_wiring_converges_and_repairs_drift() {
     let f = &function(&observed).unwrap();
     let pool_id = env.cognito_ids.id("platform/pool").unwrap();
     // The shared pool may speak for every tenant not bound to another issuer.
-    assert_eq!(
-        f.environment["TENANTCTL_ISSUERS"].as_literal().unwrap(),
-        format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}=*")
-    );
+    // The configuration, read back by the adapter from the live package (contract §1.7).
+    let issuers: Vec<String> = f.config["issuers"].iter().filter_map(|t| t.as_literal()).collect();
+    assert_eq!(issuers, [format!("https://cognito-idp.us-east-1.amazonaws.com/{pool_id}=*")]);
     assert_eq!(
         f.environment["TENANTCTL_JWKS_URL"].as_literal().unwrap(),
         format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/'))

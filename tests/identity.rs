@@ -300,10 +300,11 @@ async fn identity_features_apply_read_back_drift_and_keep_secrets() {
     assert_eq!(tags.get("owner"), Some(&"platform-team"));
 
     // The authorizer knows which provider speaks for which tenant.
-    let f = sdk.lambda.get_function_configuration().function_name(format!("{p}-authorizer")).send().await.unwrap();
-    let env = f.environment().and_then(|e| e.variables()).unwrap();
-    let map: std::collections::BTreeSet<&str> = env["TENANTCTL_IDP_TENANTS"].split(',').collect();
-    assert_eq!(map, ["Google:*", "acme-okta:acme", "initech-adfs:initech"].into_iter().collect());
+    let (_, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    assert_eq!(
+        file["identityProviders"],
+        serde_json::json!({"Google": "*", "acme-okta": "acme", "initech-adfs": "initech"})
+    );
 
     // Every output format, with the secrets set.
     for args in [

@@ -187,6 +187,7 @@ mod markdown_plan {
             architecture: "x86_64".into(),
             code_sha256: "abc=".into(),
             environment: BTreeMap::from([("CLIENT_SECRET".into(), secret.into())]),
+            config: BTreeMap::new(),
             tags: BTreeMap::new(),
             code: None,
             code_file: None,

@@ -2,20 +2,20 @@
 //! with two tiers and five tenants applies; the test reads back with its own SDK calls the two
 //! usage plans with their limits, the five keys each in its tier's plan, `apiKeySource`
 //! AUTHORIZER and `apiKeyRequired` on the guarded method; plan converges and a second apply
-//! writes nothing. The authorizer, configured from the environment apply deployed, answers a
+//! writes nothing. The authorizer, configured from the package apply deployed, answers a
 //! real token of each tenant with that tenant's key. A tier move keeps the key; out-of-band
 //! changes are reported by drift and repaired by apply; no key value is ever printed or saved.
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 use common::*;
 use tenantctl_authorizer::keys::{Credentials, HttpKeyLister};
-use tenantctl_authorizer::{authorize, Config, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
+use tenantctl_authorizer::{authorize, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
 
 const PASSWORD: &str = "Passw0rd!Passw0rd";
 const TENANTS: [(&str, &str); 5] =
@@ -154,13 +154,10 @@ async fn two_tiers_five_tenants_apply_read_back_converge_and_meter_through_the_a
         inv["resources"].as_array().into_iter().flatten().filter_map(|r| r["resource"].as_str()).collect();
     assert!(inv_kinds.contains("api_key") && inv_kinds.contains("usage_plan"), "{inv}");
 
-    // The authorizer, from the environment apply deployed, names each tenant's own key.
-    let conf = sdk.lambda.get_function_configuration().function_name(format!("{p}-authorizer")).send().await.unwrap();
-    let env: HashMap<String, String> =
-        conf.environment().and_then(|e| e.variables()).cloned().unwrap().into_iter().collect();
-    let plan_ids: BTreeSet<&str> = env["TENANTCTL_USAGE_PLANS"].split(',').collect();
+    // The authorizer, from the configuration apply deployed, names each tenant's own key.
+    let (config, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    let plan_ids: BTreeSet<&str> = file["usagePlans"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
     assert_eq!(plan_ids, BTreeSet::from([basic.id().unwrap(), gold.id().unwrap()]));
-    let config = Config::from_env_map(&env).unwrap_or_else(|e| panic!("deployed environment {env:?}: {e}"));
     // The Lambda signs with its runtime credentials; here the test's.
     let lister =
         HttpKeyLister::new(config.apigw_endpoint.clone(), config.region.clone()).with_credentials(Credentials {

@@ -1,15 +1,21 @@
 //! `lambda_function`: the Lambda authorizer's function (`authorizer.function`), at
 //! [`FUNCTION_ADDRESS`]; its id is its ARN.
 //!
-//! - Its environment names pools and app clients by id ([`Text`] references, resolved when
-//!   known; a value that cannot be resolved yet always differs and shows
-//!   [`crate::state::UNKNOWN`]).
-//! - The code zip (`FunctionState::code`, desired only) is uploaded on create and when
-//!   `code_sha256` or the architecture changes (`UpdateFunctionCode`, the only call that sets
-//!   `Architectures`); the other fields are `UpdateFunctionConfiguration`. Tags: tenantctl sets
-//!   its own and leaves others' alone.
-//! - [`ItemRules::check`] stops the plan when the zip is missing and the function must be
-//!   created or change architecture, and when the environment would cross Lambda's 4 KB.
+//! - The authorizer's configuration (issuers, app clients, identity providers, declared
+//!   tenants, roles, usage plans, method scopes) travels in the deployment package as
+//!   `tenantctl-authorizer.json` ([`package`], contract §1.7); `FunctionState::config` holds it
+//!   as entries per field, which may name pools, app clients and usage plans by id ([`Text`]
+//!   references, resolved when known). `plan` shows its changes by field (entries added and
+//!   removed); the live configuration is read from the live package (GetFunction's
+//!   `Code.Location`).
+//! - The package is built deterministically from the code zip (`FunctionState::code`, desired
+//!   only) and the configuration, and uploaded on create and when its `CodeSha256` or the
+//!   architecture changes (`UpdateFunctionCode`, the only call that sets `Architectures`). The
+//!   environment keeps only small fixed values; it and the other fields are
+//!   `UpdateFunctionConfiguration`. Tags: tenantctl sets its own and leaves others' alone.
+//! - [`ItemRules::check`] stops the plan when the zip is missing and the package must be
+//!   built (create, a new architecture, a configuration change), and when the environment
+//!   would cross Lambda's 4 KB.
 //! - Never deleted by tenantctl.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -40,6 +46,8 @@ use crate::state::{Ids, Item, Tags, Text, World};
 
 pub use crate::state::wiring::{FUNCTION_ADDRESS, MAX_ENV_BYTES};
 
+pub mod package;
+
 pub struct LambdaFunction;
 
 pub const KIND: &str = "lambda_function";
@@ -59,9 +67,17 @@ pub struct FunctionState<T = Text> {
     /// x86_64 | arm64 (Lambda `Architectures`, one element; set by CreateFunction and
     /// UpdateFunctionCode).
     pub architecture: String,
+    /// Desired: the code zip's hash (empty when the zip is missing); the package's is
+    /// computed from it and the configuration ([`package`]). Observed: the live package's.
     pub code_sha256: String,
-    /// Values may name pools and app clients by id (references).
+    /// The small fixed variables (platform, account, region, token use, tenant attribute;
+    /// the emulator's endpoints).
     pub environment: BTreeMap<String, T>,
+    /// The authorizer's configuration, `tenantctl-authorizer.json` in the package: entries per
+    /// field ([`package::Entries`]; values may name pools, app clients and usage plans by id).
+    /// Observed: read from the live package (empty when it holds no such file).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, Vec<T>>,
     pub tags: Tags,
     /// Desired only: the code zip, relative to the config folder (uploaded on create and when
     /// `code_sha256` or the architecture changes).
@@ -126,17 +142,21 @@ pub fn jwks_endpoint(emulator: Option<&str>, endpoint: Option<&str>) -> Result<O
     }
 }
 
-/// The function's environment: what the authorizer trusts and maps.
+/// The function's environment (small and fixed) and the authorizer's configuration (the
+/// package's `tenantctl-authorizer.json`, contract §1.7): what the authorizer trusts and maps.
 ///
-/// `TENANTCTL_ISSUERS` maps each desired pool's issuer to what it may speak for:
-/// `ISSUER=TENANT` for a silo tenant's pool, `ISSUER=*` for the shared pool (only tenants not
-/// bound to another issuer). In emulator mode (`ctx.jwks_endpoint`) the function fetches keys
-/// from the emulator, not from the issuer.
-fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<String, Text> {
+/// `issuers` maps each desired pool's issuer to what it may speak for: `ISSUER=TENANT` for a
+/// silo tenant's pool, `ISSUER=*` for the shared pool (only tenants not bound to another
+/// issuer). `tenants` lists every declared tenant: the authorizer denies any other. In emulator
+/// mode (`ctx.jwks_endpoint`) the function fetches keys from the emulator, not from the issuer.
+type Config = BTreeMap<String, Vec<Text>>;
+
+fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> (BTreeMap<String, Text>, Config) {
     let pl = &folder.platform.value;
-    let Some(spec) = &pl.authorizer else { return BTreeMap::new() };
+    let Some(spec) = &pl.authorizer else { return Default::default() };
     let r = &ctx.env.region;
     let mut environment = BTreeMap::new();
+    let mut config = Config::new();
     let issuers: Vec<Text> = world
         .pools()
         .iter()
@@ -153,12 +173,12 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<Str
         // CLIENT_ID:POOL_ID: each client belongs to the one pool that may sign its tokens.
         .filter_map(|(c, i)| Some(Text::default().id(c.clone()).s(":").id(i.parent.clone()?)))
         .collect();
-    let roles: Vec<String> = pl
+    let roles: Vec<Text> = pl
         .roles
         .iter()
-        .map(|(name, rs)| format!("{name}:{}", rs.precedence.unwrap_or(DEFAULT_ROLE_PRECEDENCE)))
+        .map(|(name, rs)| format!("{name}:{}", rs.precedence.unwrap_or(DEFAULT_ROLE_PRECEDENCE)).into())
         .collect();
-    let idp_tenants: Vec<String> = folder
+    let idp_tenants: Vec<Text> = folder
         .tenants
         .iter()
         .flat_map(|t| {
@@ -169,63 +189,53 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> BTreeMap<Str
         .chain(pl.user_pool.identity_providers.iter().map(|idp| format!("{}:*", idp.name)))
         .collect::<BTreeSet<_>>()
         .into_iter()
+        .map(Text::from)
         .collect();
-    environment.insert("TENANTCTL_ISSUERS".to_string(), join(issuers));
-    environment.insert("TENANTCTL_CLIENT_IDS".to_string(), join(clients));
+    let tenants: Vec<Text> =
+        folder.tenants.iter().map(|t| t.value.id.clone()).collect::<BTreeSet<_>>().into_iter().map(Text::from).collect();
+    config.insert("issuers".into(), issuers);
+    config.insert("clients".into(), clients);
+    config.insert("identityProviders".into(), idp_tenants);
+    config.insert("tenants".into(), tenants);
+    config.insert("roles".into(), roles);
+    config.insert("methodScopes".into(), method_scopes(spec));
+    // Contract §1.6: the tiers' usage plans, whose keys the authorizer reads at cold start (by
+    // id, never their values: see `crate::kinds::usage_plan_key`).
+    let metered = pl.api_usage.is_some() && !pl.tiers.is_empty();
+    let plans: Vec<Text> = if metered {
+        pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect()
+    } else {
+        Vec::new()
+    };
+    config.insert("usagePlans".into(), plans);
     environment.insert("TENANTCTL_PLATFORM".to_string(), pl.name.clone().into());
     environment.insert("TENANTCTL_ACCOUNT_ID".to_string(), ctx.env.account_id.as_str().into());
     environment.insert("TENANTCTL_REGION".to_string(), r.as_str().into());
     environment.insert("TENANTCTL_TOKEN_USE".to_string(), spec.token_use.clone().into());
     environment.insert("TENANTCTL_TENANT_ATTRIBUTE".to_string(), pl.user_pool.tenant_attribute.clone().into());
-    environment.insert("TENANTCTL_ROLES".to_string(), roles.join(",").into());
-    // Every list is written, `-` when it lists nothing: the authorizer refuses to start
-    // without one rather than default (issue 23, item 6).
-    let idp_tenants = if idp_tenants.is_empty() { NONE.to_string() } else { idp_tenants.join(",") };
-    environment.insert("TENANTCTL_IDP_TENANTS".to_string(), idp_tenants.into());
-    environment.insert("TENANTCTL_METHOD_SCOPES".to_string(), method_scopes(spec).into());
     let jwks = ctx.jwks_endpoint.as_deref().map(|ep| ep.trim_end_matches('/'));
     if let Some(ep) = jwks {
         environment.insert("TENANTCTL_JWKS_URL".to_string(), format!("{ep}/{{pool_id}}/.well-known/jwks.json").into());
-    }
-    // Contract §1.6: the tiers' usage plans, whose keys the authorizer reads at cold start (by
-    // id, never their values: see `crate::kinds::usage_plan_key`).
-    if pl.api_usage.is_some() && !pl.tiers.is_empty() {
-        let plans: Vec<Text> = pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect();
-        environment.insert("TENANTCTL_USAGE_PLANS".to_string(), join(plans));
-        if let Some(ep) = jwks {
+        if metered {
             environment.insert("TENANTCTL_APIGW_ENDPOINT".to_string(), ep.into());
         }
-    } else {
-        environment.insert("TENANTCTL_USAGE_PLANS".to_string(), NONE.into());
     }
-    environment
+    (environment, config)
 }
 
-/// The value of a required list variable that lists nothing (the authorizer's `config::NONE`).
-const NONE: &str = "-";
-
-/// `TENANTCTL_METHOD_SCOPES`: `{"METHOD /path": [scope, ...]}` for the methods that need a
-/// scope (`authorizer.methods[].scopes`), `{}` when none does.
-fn method_scopes(spec: &crate::spec::model::AuthorizerSpec) -> String {
-    let scoped: BTreeMap<String, &Vec<String>> = spec
-        .methods
+/// `methodScopes`: one entry `["METHOD /path", [scope, ...]]` per method that needs a scope
+/// (`authorizer.methods[].scopes`).
+fn method_scopes(spec: &crate::spec::model::AuthorizerSpec) -> Vec<Text> {
+    spec.methods
         .iter()
         .filter(|m| !m.scopes.is_empty())
-        .map(|m| (format!("{} {}", m.method, m.path), &m.scopes))
-        .collect();
-    serde_json::to_string(&scoped).unwrap_or_else(|_| "{}".to_string())
+        .map(|m| {
+            let key = format!("{} {}", m.method, m.path);
+            Text::from(serde_json::to_string(&(key, &m.scopes)).unwrap_or_default())
+        })
+        .collect()
 }
 
-fn join(parts: Vec<Text>) -> Text {
-    let mut out = Text::default();
-    for (i, p) in parts.into_iter().enumerate() {
-        if i > 0 {
-            out = out.s(",");
-        }
-        out = out.append(p);
-    }
-    out
-}
 
 impl ItemRules for LambdaFunction {
     fn resource(&self) -> Resource {
@@ -264,8 +274,17 @@ impl ItemRules for LambdaFunction {
                 ));
             }
         }
-        // An id not known yet (a pool or client to create) counts at the longest AWS issues
-        // for its kind, so a fresh account is refused here, not by Lambda mid-apply.
+        // The configuration rides in the package: a change to it uploads the package, which
+        // needs the code zip.
+        if let Some(o) = &live {
+            if f.code_sha256.is_empty() && !config_diff(&f.config, &o.config, ids).is_empty() {
+                return refuse(format!(
+                    "authorizer.function: the authorizer's configuration changes (tenantctl-authorizer.json in the package), and `{code}` does not exist in the config folder to build the package from (build it with scripts/build-authorizer {code})"
+                ));
+            }
+        }
+        // The environment holds only small fixed values now; it is still measured as Lambda
+        // does. An id not known yet counts at the longest AWS issues for its kind.
         let region = f.environment.get("TENANTCTL_REGION").and_then(Text::as_literal).unwrap_or_default();
         let unknown = |r: &crate::state::Ref| {
             let kind = desired.items.get(r.address()).map(|i| i.kind.as_str()).unwrap_or_default();
@@ -273,17 +292,11 @@ impl ItemRules for LambdaFunction {
         };
         let size: usize = f.environment.iter().map(|(k, v)| k.len() + v.filled(ids, unknown).len()).sum();
         if size > MAX_ENV_BYTES {
-            let count = |var: &str| {
-                f.environment.get(var).map_or(0, |v| v.shown(ids).split(',').filter(|e| !e.is_empty()).count())
-            };
             return Err(PlanError::Check {
                 message: format!(
-                    "authorizer.function: its environment (the issuers of {} pools, {} app client ids, {} identity providers) would be about {size} bytes, over Lambda's {MAX_ENV_BYTES}-byte limit",
-                    count("TENANTCTL_ISSUERS"),
-                    count("TENANTCTL_CLIENT_IDS"),
-                    count("TENANTCTL_IDP_TENANTS")
+                    "authorizer.function: its environment would be about {size} bytes, over Lambda's {MAX_ENV_BYTES}-byte limit"
                 ),
-                hint: "each silo tenant adds its pool's issuer and client ids, each tenant with its own identity provider its `<tenant>-sso` client id and provider (README, The authorizer: about 33 silo tenants or 75 tenants with SSO fit)".to_string(),
+                hint: HINT.to_string(),
             });
         }
         Ok(())
@@ -304,6 +317,7 @@ impl ItemRules for LambdaFunction {
         fields.extend(
             d.environment.iter().map(|(k, v)| fc(format!("environment.{k}"), Value::Null, json!(v.shown(ids)))),
         );
+        fields.extend(config_diff(&d.config, &BTreeMap::new(), ids));
         fields.extend(d.tags.iter().map(|(k, v)| fc(format!("tags.{k}"), Value::Null, json!(v))));
         fields
     }
@@ -349,29 +363,76 @@ impl ItemRules for LambdaFunction {
                 config.push(fc(format!("tags.{k}"), opt_json(o.tags.get(k)), json!(v)));
             }
         }
-        let (update_code, _) = updates(&d.code_sha256, &d.architecture, &o);
-        if !update_code && config.is_empty() {
+        let config_changes = config_diff(&d.config, &o.config, ids);
+        // The package changes with the configuration; with the same configuration, when the
+        // code zip (or the live package, out of band) differs.
+        let want = desired_package_sha(&d, ids);
+        let code_changed = !d.code_sha256.is_empty() && want.as_deref() != Some(o.code_sha256.as_str());
+        if !code_changed && d.architecture == o.architecture && config.is_empty() {
             return Ok(Vec::new());
         }
         let mut fields = Vec::new();
         if d.architecture != o.architecture {
             fields.push(fc("architecture", json!(o.architecture), json!(d.architecture)));
         }
-        if !d.code_sha256.is_empty() && d.code_sha256 != o.code_sha256 {
-            fields.push(fc("code_sha256", json!(o.code_sha256), json!(d.code_sha256)));
+        if code_changed && config_changes.is_empty() {
+            let want = want.unwrap_or_else(|| crate::state::UNKNOWN.to_string());
+            fields.push(fc("code_sha256", json!(o.code_sha256), json!(want)));
         }
+        fields.extend(config_changes);
         fields.extend(config);
         Ok(fields)
     }
 }
 
-/// Whether the code is uploaded again: a new hash (when the zip exists), or a new
-/// architecture (Lambda changes `Architectures` with UpdateFunctionCode only). The second
-/// value: the architecture changes.
-fn updates(code_sha256: &str, architecture: &str, live: &FunctionState) -> (bool, bool) {
-    let code_changed = !code_sha256.is_empty() && code_sha256 != live.code_sha256;
-    let arch_changed = architecture != live.architecture;
-    (code_changed || arch_changed, arch_changed)
+/// At most this many entries of a configuration field are shown per change; the rest are
+/// counted.
+const SHOWN_ENTRIES: usize = 20;
+
+/// The configuration's changes by field: `config.<field>` with the entries removed (before)
+/// and added (after). An entry naming an id not known yet is always added (shown with
+/// [`crate::state::UNKNOWN`]).
+pub fn config_diff(desired: &BTreeMap<String, Vec<Text>>, live: &BTreeMap<String, Vec<Text>>, ids: &Ids) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    for field in package::FIELDS {
+        let want: Vec<(Option<String>, String)> =
+            desired.get(field).into_iter().flatten().map(|t| (t.resolve(ids), t.shown(ids))).collect();
+        let have: BTreeSet<String> = live.get(field).into_iter().flatten().map(|t| t.shown(ids)).collect();
+        let wanted: BTreeSet<&str> = want.iter().filter_map(|(r, _)| r.as_deref()).collect();
+        let added: BTreeSet<&str> = want
+            .iter()
+            .filter(|(r, _)| r.as_ref().is_none_or(|r| !have.contains(r)))
+            .map(|(_, shown)| shown.as_str())
+            .collect();
+        let removed: Vec<&str> = have.iter().map(String::as_str).filter(|h| !wanted.contains(h)).collect();
+        if added.is_empty() && removed.is_empty() {
+            continue;
+        }
+        let listed = |entries: Vec<&str>| -> Value {
+            if entries.is_empty() {
+                return Value::Null;
+            }
+            let n = entries.len();
+            let mut shown: Vec<Value> = entries.into_iter().take(SHOWN_ENTRIES).map(Value::from).collect();
+            if n > SHOWN_ENTRIES {
+                shown.push(Value::from(format!("... and {} more", n - SHOWN_ENTRIES)));
+            }
+            Value::Array(shown)
+        };
+        out.push(fc(format!("config.{field}"), listed(removed), listed(added.into_iter().collect())));
+    }
+    out
+}
+
+/// The desired package's `CodeSha256`: None while an id of the configuration is not known, or
+/// without the code zip.
+pub(crate) fn desired_package_sha(d: &FunctionState, ids: &Ids) -> Option<String> {
+    let config: Option<package::Entries> = d
+        .config
+        .iter()
+        .map(|(k, v)| Some((k.clone(), v.iter().map(|t| t.resolve(ids)).collect::<Option<Vec<_>>>()?)))
+        .collect();
+    package::package(d.code_file.as_ref()?, &config?).ok().map(|(_, sha)| sha)
 }
 
 /// What apply calls for the function: `CreateFunction` (with the code), or
@@ -383,16 +444,28 @@ pub struct Calls {
     pub update_config: bool,
 }
 
-/// The calls that make `live` (None: missing) the desired function, references resolved.
-pub fn calls(desired: &FunctionState<String>, live: Option<&FunctionState>) -> Calls {
+/// The calls that make `live` (None: missing) the desired function, references resolved;
+/// `package_sha` is the desired package's `CodeSha256` (None without the code zip). The code is
+/// uploaded again for a new package or a new architecture (Lambda changes `Architectures`
+/// with UpdateFunctionCode only).
+pub fn calls(desired: &FunctionState<String>, package_sha: Option<&str>, live: Option<&FunctionState>) -> Calls {
     match live {
         None => Calls { create: true, update_code: true, update_config: true },
         Some(o) => Calls {
             create: false,
-            update_code: updates(&desired.code_sha256, &desired.architecture, o).0,
+            update_code: desired.architecture != o.architecture || package_sha.is_some_and(|s| s != o.code_sha256),
             update_config: config_differs(desired, o),
         },
     }
+}
+
+/// The package apply uploads (its bytes and `CodeSha256`), built from the code zip and the
+/// resolved configuration; None when the plan found no code zip.
+fn resolved_package(f: &FunctionState<String>) -> Result<Option<(Vec<u8>, String)>, AwsError> {
+    let Some(path) = f.code_file.as_ref().filter(|_| !f.code_sha256.is_empty()) else { return Ok(None) };
+    package::package(path, &f.config)
+        .map(Some)
+        .map_err(|e| AwsError::Other(format!("authorizer.function.code `{}`: {e}", path.display())))
 }
 
 /// Whether `UpdateFunctionConfiguration` is needed: a configuration field, an environment
@@ -430,6 +503,7 @@ impl Kind for LambdaFunction {
         let (Some(fs), Some(role)) = (&spec.function, authorizer_exec_role_arn(pl, &ctx.env)) else {
             return Ok(Vec::new());
         };
+        let (environment, config) = environment(folder, ctx, world);
         let function = FunctionState {
             name: fs.name.clone(),
             runtime: fs.runtime.clone(),
@@ -439,7 +513,8 @@ impl Kind for LambdaFunction {
             timeout_seconds: fs.timeout_seconds,
             architecture: fs.architecture.clone(),
             code_sha256: ctx.code_sha256.clone().unwrap_or_default(),
-            environment: environment(folder, ctx, world),
+            environment,
+            config,
             tags: platform_tags(pl),
             code: Some(fs.code.clone()),
             code_file: Some(folder.root.join(&fs.code)),
@@ -479,6 +554,10 @@ impl Kind for LambdaFunction {
                     .and_then(|e| e.variables())
                     .map(|v| v.iter().map(|(k, v)| (k.clone(), Text::from(v))).collect())
                     .unwrap_or_default(),
+                config: match out.code().and_then(|c| c.location()) {
+                    Some(url) => live_config(url.to_string()).await?,
+                    None => BTreeMap::new(),
+                },
                 tags: out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
                 code: None,
                 code_file: None,
@@ -498,7 +577,8 @@ impl Kind for LambdaFunction {
     ) -> BoxFuture<'a, Result<String, AwsError>> {
         async move {
             let f: FunctionState<String> = typed(item)?;
-            let zip = Blob::new(read_code(&f)?);
+            let package = resolved_package(&f)?;
+            let zip = Blob::new(code_of(&f, package.as_ref())?);
             let (environment, tags) = environment_and_tags(&f);
             let out = retrying(|| async {
                 aws.limiter.acquire(Category::Lambda).await;
@@ -524,7 +604,8 @@ impl Kind for LambdaFunction {
                 // settings.
                 Err(e) if e.code() == Some("ResourceConflictException") && e.to_string().contains("already exist") => {
                     wait_updated(aws, &f.name).await?;
-                    update_function(aws, &f, Calls { create: false, update_code: true, update_config: true }).await?;
+                    let all = Calls { create: false, update_code: true, update_config: true };
+                    update_function(aws, &f, package.as_ref(), all).await?;
                     wait_updated(aws, &f.name).await
                 }
                 out => Ok(out?.function_arn().unwrap_or(&f.name).to_string()),
@@ -546,7 +627,9 @@ impl Kind for LambdaFunction {
         async move {
             let f: FunctionState<String> = typed(item)?;
             let o: FunctionState = typed(live)?;
-            update_function(aws, &f, calls(&f, Some(&o))).await
+            let package = resolved_package(&f)?;
+            let calls = calls(&f, package.as_ref().map(|(_, sha)| sha.as_str()), Some(&o));
+            update_function(aws, &f, package.as_ref(), calls).await
         }
         .boxed()
     }
@@ -567,12 +650,41 @@ impl Kind for LambdaFunction {
     }
 }
 
+/// The live package's configuration, downloaded from GetFunction's `Code.Location` (a
+/// presigned URL). A package without the file, or one that cannot be read as a configuration,
+/// has none (every entry is then added); a failed download is an error.
+async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsError> {
+    let fetch = move || -> Result<Vec<u8>, String> {
+        let mut response = ureq::get(&url).call().map_err(|e| e.to_string())?;
+        response.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec().map_err(|e| e.to_string())
+    };
+    let bytes = tokio::task::spawn_blocking(fetch)
+        .await
+        .map_err(|e| AwsError::Other(e.to_string()))?
+        .map_err(|e| AwsError::Other(format!("lambda:GetFunction: cannot download the function's package: {e}")))?;
+    let entries = package::config_file_of(&bytes).ok().flatten().and_then(|json| package::config_entries(&json).ok());
+    Ok(entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(field, entries)| (field, entries.into_iter().map(Text::from).collect()))
+        .collect())
+}
+
+/// Lambda's largest package (unzipped deployment package, 250 MB): a download is read up to
+/// this many bytes.
+const MAX_PACKAGE_BYTES: u64 = 250 * 1024 * 1024;
+
 /// Uploads the code and/or sets the configuration and tags (`calls`).
-async fn update_function(aws: &Aws, f: &FunctionState<String>, calls: Calls) -> Result<(), AwsError> {
+async fn update_function(
+    aws: &Aws,
+    f: &FunctionState<String>,
+    package: Option<&(Vec<u8>, String)>,
+    calls: Calls,
+) -> Result<(), AwsError> {
     let Calls { update_code, update_config, .. } = calls;
     let (environment, tags) = environment_and_tags(f);
     if update_code {
-        let zip = Blob::new(read_code(f)?);
+        let zip = Blob::new(code_of(f, package)?);
         retrying(|| async {
             aws.limiter.acquire(Category::Lambda).await;
             aws.lambda
@@ -626,15 +738,15 @@ fn environment_and_tags(f: &FunctionState<String>) -> (Environment, HashMap<Stri
     (environment, tags)
 }
 
-fn read_code(f: &FunctionState<String>) -> Result<Vec<u8>, AwsError> {
-    let Some(path) = &f.code_file else {
-        return Err(AwsError::Other(format!(
-            "lambda function `{}`: no code zip to upload (plan it from the folder)",
+/// The package's bytes, or an error when there is none to upload.
+fn code_of(f: &FunctionState<String>, package: Option<&(Vec<u8>, String)>) -> Result<Vec<u8>, AwsError> {
+    match package {
+        Some((bytes, _)) => Ok(bytes.clone()),
+        None => Err(AwsError::Other(format!(
+            "lambda function `{}`: no code zip to build the package from (plan it from the folder)",
             f.name
-        )));
-    };
-    std::fs::read(path)
-        .map_err(|e| AwsError::Other(format!("authorizer.function.code: cannot read {}: {e}", path.display())))
+        ))),
+    }
 }
 
 /// Retries `f` while IAM propagates a new role or an earlier function update runs.
@@ -845,44 +957,27 @@ mod tests {
     /// Issue 21: on a fresh account no pool or client id is known; each counts at the longest
     /// id AWS issues, so a folder whose environment would pass 4 KB once the ids exist is
     /// refused by `plan`, not by Lambda halfway through the apply.
+    /// Contract §1.7: silo tenants no longer grow the environment (about 33 fitted Lambda's
+    /// 4 KB before the configuration moved into the package): 300 plan clean on a fresh
+    /// account, every issuer and client is in the configuration, and the environment holds the
+    /// same few fixed variables.
     #[test]
-    fn the_environment_counts_unknown_ids_at_their_longest() {
+    fn silo_tenants_grow_the_configuration_not_the_environment() {
         use crate::kinds::test_support::{desired_world, folder_edited};
-        let silo = |n: usize| {
-            let ids: Vec<String> = (0..n).map(|i| format!("t{i:02}")).collect();
-            let tenants: Vec<(&str, &str)> = ids.iter().map(|i| (i.as_str(), "isolation: silo\n")).collect();
-            let (t, f) = folder_edited(&|p| p.to_string(), &tenants);
-            (t, f.unwrap_or_else(|e| panic!("{e}")))
-        };
-        // Every id at the length AWS gives it (us-east-1 pool ids, 26-character client ids).
-        let real = |w: &World| {
-            let mut ids = Ids::default();
-            for (a, i) in &w.items {
-                match i.kind.as_str() {
-                    "user_pool" => ids.set(a.clone(), "us-east-1_AbCdEfGhI"),
-                    "app_client" => ids.set(a.clone(), "a".repeat(26)),
-                    _ => {}
-                }
-            }
-            ids
-        };
-        let mut refused = Vec::new();
-        for n in 25..=45 {
-            let (_t, f) = silo(n);
-            let w = desired_world(&f, None);
-            let fresh = LambdaFunction.check(&w, &World::default(), &Ids::default());
-            let applied = LambdaFunction.check(&w, &World::default(), &real(&w));
-            // What fails once the ids exist is refused before they do.
-            assert!(applied.is_ok() || fresh.is_err(), "{n} silo tenants plan clean on a fresh account");
-            if let Err(e) = fresh {
-                let e = e.to_string();
-                assert!(
-                    e.contains(&format!("the issuers of {n} pools, {n} app client ids")) && e.contains("4096"),
-                    "{e}"
-                );
-                refused.push(n);
-            }
-        }
-        assert!(refused.contains(&40) && !refused.contains(&25), "{refused:?}");
+        let ids: Vec<String> = (0..300).map(|i| format!("t{i:03}")).collect();
+        let tenants: Vec<(&str, &str)> = ids.iter().map(|i| (i.as_str(), "isolation: silo\n")).collect();
+        let (_t, f) = folder_edited(&|p| p.to_string(), &tenants);
+        let f = f.unwrap_or_else(|e| panic!("{e}"));
+        let w = desired_world(&f, None);
+        LambdaFunction.check(&w, &World::default(), &Ids::default()).unwrap();
+        let function = state(&w.items[FUNCTION_ADDRESS]).unwrap();
+        // Each silo pool's issuer (no pooled tenant: no shared pool).
+        assert_eq!(function.config["issuers"].len(), 300);
+        assert_eq!(function.config["tenants"].len(), 300);
+        let vars: Vec<&str> = function.environment.keys().map(String::as_str).collect();
+        assert_eq!(
+            vars,
+            ["TENANTCTL_ACCOUNT_ID", "TENANTCTL_PLATFORM", "TENANTCTL_REGION", "TENANTCTL_TENANT_ATTRIBUTE", "TENANTCTL_TOKEN_USE"]
+        );
     }
 }

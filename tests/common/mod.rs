@@ -405,3 +405,45 @@ pub async fn trigger_function(sdk: &Sdk, name: &str, role: &str) -> String {
         .expect("CreateFunction");
     out.function_arn().unwrap().to_string()
 }
+
+/// What tenantctl deployed on the authorizer function `function` (contract §1.7): its
+/// environment, and the configuration file `tenantctl-authorizer.json` of the package it
+/// uploaded, downloaded from GetFunction's `Code.Location` as a user's CI would (this test's
+/// own calls and its own unzip). Also returns the package's bytes.
+#[allow(dead_code)]
+pub async fn deployed_authorizer(sdk: &Sdk, function: &str) -> (std::collections::HashMap<String, String>, Vec<u8>, Vec<u8>) {
+    use std::io::Read;
+    let out = sdk.lambda.get_function().function_name(function).send().await.unwrap();
+    let conf = out.configuration().unwrap();
+    assert_eq!(conf.handler(), Some("bootstrap"));
+    let env = conf
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_else(|| panic!("{function} has no environment"))
+        .into_iter()
+        .collect();
+    let url = out.code().and_then(|c| c.location()).unwrap_or_else(|| panic!("{function}: no Code.Location")).to_string();
+    let package = tokio::task::spawn_blocking(move || {
+        ureq::get(&url).call().unwrap().body_mut().with_config().limit(1 << 30).read_to_vec().unwrap()
+    })
+    .await
+    .unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&package)).expect("the package is a zip");
+    let mut file = Vec::new();
+    zip.by_name("tenantctl-authorizer.json")
+        .unwrap_or_else(|e| panic!("{function}: no tenantctl-authorizer.json in its package: {e}"))
+        .read_to_end(&mut file)
+        .unwrap();
+    (env, file, package)
+}
+
+/// The authorizer's configuration tenantctl deployed, as the authorizer reads it.
+#[allow(dead_code)]
+pub async fn deployed_config(sdk: &Sdk, function: &str) -> (tenantctl_authorizer::Config, serde_json::Value) {
+    let (env, file, _) = deployed_authorizer(sdk, function).await;
+    let config = tenantctl_authorizer::Config::from_env_and_file(&env, &file).unwrap_or_else(|e| {
+        panic!("deployed environment {env:?} and configuration {}: {e}", String::from_utf8_lossy(&file))
+    });
+    (config, serde_json::from_slice(&file).unwrap())
+}

@@ -45,6 +45,7 @@ fn wiring(f: &Folder, env: &RenderEnv, sha: Option<String>, jwks: Option<&str>) 
 
 fn setup() -> (World, Ids) {
     let f = folder();
+    lambda_function::package::seed(&f.root.join("authorizer.zip"), lambda_function::package::test_code_zip());
     let pools = crate::kinds::desired(&f, &DesiredCtx::of(env())).unwrap();
     let d = wiring(&f, &env(), Some("c2hh".into()), Some("http://127.0.0.1:5000/"));
     let mut ids = Ids::default();
@@ -115,7 +116,13 @@ fn unguarded() -> MethodAuth {
 fn applied(d: &World, ids: &Ids) -> World {
     let mut w = d.clone();
     set_function(&mut w, |f| {
+        f.code_sha256 = lambda_function::desired_package_sha(f, ids).expect("the package of a resolved configuration");
         f.environment = f.environment.iter().map(|(k, v)| (k.clone(), Text::lit(v.resolve(ids).unwrap()))).collect();
+        f.config = f
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().map(|t| Text::lit(t.resolve(ids).unwrap())).collect()))
+            .collect();
         f.code = None;
         f.code_file = None;
     });
@@ -154,7 +161,9 @@ fn function_op(c: &Change, ids: &Ids) -> (FunctionState, Calls) {
         Op::Item { desired: Some(d), live, .. } => {
             let resolved: FunctionState<String> = serde_json::from_value(resolve_value(&d.state, ids).0).unwrap();
             let live = live.as_ref().and_then(lambda_function::state);
-            (lambda_function::state(d).unwrap(), lambda_function::calls(&resolved, live.as_ref()))
+            let desired = lambda_function::state(d).unwrap();
+            let sha = lambda_function::desired_package_sha(&desired, ids);
+            (desired, lambda_function::calls(&resolved, sha.as_deref(), live.as_ref()))
         }
         other => panic!("{other:?}"),
     }
@@ -180,21 +189,35 @@ fn desired_follows_the_contract() {
     assert_eq!(f.handler, "bootstrap");
     assert_eq!(f.role, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-authorizer");
     let e = |k: &str| f.environment[k].resolve(&ids).unwrap();
+    let c = |k: &str| f.config[k].iter().map(|t| t.resolve(&ids).unwrap()).collect::<Vec<_>>().join(",");
+    // Contract §1.7: the configuration rides in the package; the environment keeps only the
+    // small fixed values.
+    let vars: Vec<&str> = f.environment.keys().map(String::as_str).collect();
+    assert_eq!(
+        vars,
+        [
+            "TENANTCTL_ACCOUNT_ID",
+            "TENANTCTL_JWKS_URL",
+            "TENANTCTL_PLATFORM",
+            "TENANTCTL_REGION",
+            "TENANTCTL_TENANT_ATTRIBUTE",
+            "TENANTCTL_TOKEN_USE"
+        ]
+    );
     // Each issuer with what it may speak for: the shared pool `*`, a silo pool its tenant.
     assert_eq!(
-        e("TENANTCTL_ISSUERS"),
+        c("issuers"),
         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_platformpool=*,https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tenantinitechpool=initech"
     );
-    // Issue 23 (items 2, 6, 7): each client with the pool that may sign its tokens; every
-    // list written (`-`: none); the scoped methods as JSON (`{}`: none).
-    assert_eq!(
-        e("TENANTCTL_CLIENT_IDS"),
-        "cidplatformpoolweb:us-east-1_platformpool,cidtenantinitechpoolweb:us-east-1_tenantinitechpool"
-    );
-    assert_eq!(e("TENANTCTL_USAGE_PLANS"), "-");
-    assert_eq!(e("TENANTCTL_METHOD_SCOPES"), "{}");
-    assert!(f.environment.contains_key("TENANTCTL_IDP_TENANTS"));
-    assert_eq!(e("TENANTCTL_ROLES"), "admin:1,member:10");
+    // Issue 23 (items 2, 7): each client with the pool that may sign its tokens; the scoped
+    // methods (none here).
+    assert_eq!(c("clients"), "cidplatformpoolweb:us-east-1_platformpool,cidtenantinitechpoolweb:us-east-1_tenantinitechpool");
+    assert_eq!(c("usagePlans"), "");
+    assert_eq!(c("methodScopes"), "");
+    assert!(f.config.contains_key("identityProviders"));
+    assert_eq!(c("roles"), "admin:1,member:10");
+    // Every declared tenant: the authorizer denies any other.
+    assert_eq!(c("tenants"), "acme,globex,initech");
     // The example platform presents access tokens (authorizer.tokenUse: access).
     assert_eq!(e("TENANTCTL_TOKEN_USE"), "access");
     assert_eq!(f.architecture, "x86_64");
@@ -270,8 +293,13 @@ fn unresolved_ids_differ() {
     assert_eq!(c.len(), 1);
     // The pool's id is in its issuer and beside its clients' ids.
     let paths: Vec<&str> = c[0].fields.iter().map(|f| f.path.as_str()).collect();
-    assert_eq!(paths, ["environment.TENANTCTL_CLIENT_IDS", "environment.TENANTCTL_ISSUERS"]);
-    assert!(c[0].fields.iter().all(|f| f.after.as_str().unwrap().contains(UNKNOWN)));
+    assert_eq!(paths, ["config.issuers", "config.clients"]);
+    // Shown by field: the entry with the unknown id added, the live one removed.
+    for f in &c[0].fields {
+        let after = f.after.as_array().unwrap();
+        assert!(after.len() == 1 && after[0].as_str().unwrap().contains(UNKNOWN), "{f:?}");
+        assert!(f.before.as_array().unwrap()[0].as_str().unwrap().contains("tenantinitechpool"), "{f:?}");
+    }
 }
 
 #[test]
@@ -281,7 +309,8 @@ fn code_drift_is_code_only() {
     set_function(&mut o, |f| f.code_sha256 = "b2xk".into());
     let c = changes(&d, &o, &ids);
     assert_eq!(c.len(), 1);
-    assert_eq!(c[0].fields, vec![fc("code_sha256", json!("b2xk"), json!("c2hh"))]);
+    let package = lambda_function::desired_package_sha(&function(&d).unwrap(), &ids).unwrap();
+    assert_eq!(c[0].fields, vec![fc("code_sha256", json!("b2xk"), json!(package))]);
     let (_, Calls { update_code, update_config, .. }) = function_op(&c[0], &ids);
     assert!(update_code && !update_config);
 }
@@ -475,8 +504,7 @@ fn issuers_and_arns_follow_the_partition() {
     let cn = RenderEnv { account_id: "123456789012".into(), region: "cn-north-1".into(), partition: "aws-cn".into() };
     let d = wiring(&f, &cn, Some("c2hh".into()), None);
     let fun = &function(&d).unwrap();
-    let issuers = fun.environment["TENANTCTL_ISSUERS"].shown(&Ids::default());
-    for iss in issuers.split(',') {
+    for iss in fun.config["issuers"].iter().map(|t| t.shown(&Ids::default())) {
         assert!(iss.starts_with("https://cognito-idp.cn-north-1.amazonaws.com.cn/"), "{iss}");
     }
     assert!(fun.role.starts_with("arn:aws-cn:iam::"), "{}", fun.role);
@@ -631,20 +659,24 @@ fn cache_ttl_is_capped_by_token_validity() {
     assert!(errs.len() == 1 && errs[0].contains("0..3600"), "{errs:?}");
 }
 
-/// Issue 23 (item 6): the authorizer refuses to start without every setting it needs, so the
-/// environment tenantctl writes for the example folder must be one it accepts.
+/// Issue 23 (item 6), contract §1.7: the authorizer refuses to start without every setting it
+/// needs, so the environment and the package's configuration file tenantctl writes for the
+/// example folder must be ones it accepts.
 #[test]
-fn the_authorizer_accepts_the_environment_tenantctl_writes() {
+fn the_authorizer_accepts_the_configuration_tenantctl_writes() {
     let (d, ids) = setup();
     let f = function(&d).unwrap();
     let env: std::collections::HashMap<String, String> =
         f.environment.iter().map(|(k, v)| (k.clone(), v.resolve(&ids).unwrap())).collect();
-    let config = tenantctl_authorizer::config::Config::from_env_map(&env);
-    assert!(config.is_ok(), "{env:?}: {:?}", config.err());
+    let entries = f.config.iter().map(|(k, v)| (k.clone(), v.iter().map(|t| t.resolve(&ids).unwrap()).collect())).collect();
+    let file = lambda_function::package::config_json(&entries).unwrap();
+    let config = tenantctl_authorizer::config::Config::from_env_and_file(&env, &file);
+    assert!(config.is_ok(), "{env:?} {}: {:?}", String::from_utf8_lossy(&file), config.err());
+    assert!(config.unwrap().tenants.contains("initech"));
 }
 
-/// Issue 23 (item 7): `authorizer.methods[].scopes` reach the authorizer as
-/// `TENANTCTL_METHOD_SCOPES`.
+/// Issue 23 (item 7): `authorizer.methods[].scopes` reach the authorizer (the configuration's
+/// `methodScopes`).
 #[test]
 fn method_scopes_reach_the_authorizer() {
     let mut f = folder();
@@ -657,10 +689,8 @@ fn method_scopes_reach_the_authorizer() {
     let ctx = DesiredCtx { env: env(), code_sha256: Some("c2hh".into()), jwks_endpoint: None };
     let d = crate::kinds::desired(&f, &ctx).unwrap();
     let fun = function(&d).unwrap();
-    assert_eq!(
-        fun.environment["TENANTCTL_METHOD_SCOPES"].as_literal().as_deref(),
-        Some(r#"{"POST /orders":["https://api.acme-saas.example/orders.write"]}"#)
-    );
+    let scopes: Vec<String> = fun.config["methodScopes"].iter().filter_map(Text::as_literal).collect();
+    assert_eq!(scopes, [r#"["POST /orders",["https://api.acme-saas.example/orders.write"]]"#]);
 }
 
 /// Issue 23 (item 7): a method's scopes are declared resource server scopes, and need access

@@ -113,13 +113,14 @@ fn desired_plans_keys_memberships_and_the_authorizers_view() {
     assert_eq!(w.items["platform/rest_api/api_key_source"].state["api_key_source"], "AUTHORIZER");
     // The function learns the plans by id (references), never a key value; in emulator mode
     // where API Gateway is.
-    let env_vars = &w.items[FUNCTION_ADDRESS].state["environment"];
+    let state = &w.items[FUNCTION_ADDRESS].state;
     let mut ids = Ids::default();
     ids.set(usage_plan::address("basic"), "p1");
     ids.set(usage_plan::address("premium"), "p2");
-    let (resolved, _) = crate::state::refs::resolve_value(env_vars, &ids);
-    assert_eq!(resolved["TENANTCTL_USAGE_PLANS"], "p1,p2");
-    assert_eq!(resolved["TENANTCTL_APIGW_ENDPOINT"], "http://127.0.0.1:5000");
+    let (resolved, _) = crate::state::refs::resolve_value(state, &ids);
+    // Contract §1.7: the plans ride in the package's configuration.
+    assert_eq!(resolved["config"]["usagePlans"], json!(["p1", "p2"]));
+    assert_eq!(resolved["environment"]["TENANTCTL_APIGW_ENDPOINT"], "http://127.0.0.1:5000");
     // Its role may read those plans' keys, nothing else of API Gateway.
     let policy = &w.items["platform/authorizer/role/policy/usage-plan-keys"].state["document"];
     let (policy, _) = crate::state::refs::resolve_value(policy, &ids);
@@ -136,8 +137,8 @@ fn desired_plans_keys_memberships_and_the_authorizers_view() {
     assert_eq!(f.tenant("acme").unwrap().value.isolation, Isolation::Silo);
     let w = desired_world(&f);
     assert!(!w.items.values().any(|i| i.kind.starts_with("usage_plan") || i.kind.starts_with("api_key")));
-    // The setting is still written, `-` (issue 23, item 6: the authorizer defaults nothing).
-    assert_eq!(w.items[FUNCTION_ADDRESS].state["environment"]["TENANTCTL_USAGE_PLANS"], json!({"$text": ["-"]}));
+    // The setting is still written, empty (issue 23, item 6: the authorizer defaults nothing).
+    assert_eq!(w.items[FUNCTION_ADDRESS].state["config"]["usagePlans"], json!([]));
     assert_eq!(w.items[&method_address("GET /orders")].state.get("api_key_required"), None);
 }
 
