@@ -367,7 +367,8 @@ impl ItemRules for LambdaFunction {
         // The package changes with the configuration; with the same configuration, when the
         // code zip (or the live package, out of band) differs.
         let want = desired_package_sha(&d, ids);
-        let code_changed = !d.code_sha256.is_empty() && want.as_deref() != Some(o.code_sha256.as_str());
+        let buildable = d.code_file.is_some() && !d.code_sha256.is_empty();
+        let code_changed = buildable && want.as_deref() != Some(o.code_sha256.as_str());
         if !code_changed && d.architecture == o.architecture && config.is_empty() {
             return Ok(Vec::new());
         }
@@ -432,7 +433,8 @@ pub(crate) fn desired_package_sha(d: &FunctionState, ids: &Ids) -> Option<String
         .iter()
         .map(|(k, v)| Some((k.clone(), v.iter().map(|t| t.resolve(ids)).collect::<Option<Vec<_>>>()?)))
         .collect();
-    package::package(d.code_file.as_ref()?, &config?).ok().map(|(_, sha)| sha)
+    let path = d.code_file.as_ref().filter(|_| !d.code_sha256.is_empty())?;
+    package::package(path, &d.code_sha256, &config?).ok().map(|(_, sha)| sha)
 }
 
 /// What apply calls for the function: `CreateFunction` (with the code), or
@@ -463,7 +465,7 @@ pub fn calls(desired: &FunctionState<String>, package_sha: Option<&str>, live: O
 /// resolved configuration; None when the plan found no code zip.
 fn resolved_package(f: &FunctionState<String>) -> Result<Option<(Vec<u8>, String)>, AwsError> {
     let Some(path) = f.code_file.as_ref().filter(|_| !f.code_sha256.is_empty()) else { return Ok(None) };
-    package::package(path, &f.config)
+    package::package(path, &f.code_sha256, &f.config)
         .map(Some)
         .map_err(|e| AwsError::Other(format!("authorizer.function.code `{}`: {e}", path.display())))
 }

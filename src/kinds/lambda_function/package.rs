@@ -164,17 +164,18 @@ pub fn sha256(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
 }
 
-type Cache = Mutex<HashMap<PathBuf, Arc<Vec<u8>>>>;
+/// Per path: the code zip's `CodeSha256` and bytes.
+type Cache = Mutex<HashMap<PathBuf, (String, Arc<Vec<u8>>)>>;
 
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
-/// Tests: the code zip at `path` holds `bytes` (no file is written).
+/// Tests: the code zip at `path` with hash `sha` holds `bytes` (no file is written).
 #[cfg(test)]
-pub(crate) fn seed(path: &Path, bytes: Vec<u8>) {
-    cache().lock().expect("cache lock").insert(path.to_path_buf(), Arc::new(bytes));
+pub(crate) fn seed(path: &Path, sha: &str, bytes: Vec<u8>) {
+    cache().lock().expect("cache lock").insert(path.to_path_buf(), (sha.to_string(), Arc::new(bytes)));
 }
 
 /// A small code zip (one `bootstrap`), for tests.
@@ -186,23 +187,33 @@ pub(crate) fn test_code_zip() -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
-/// The code zip's bytes, read once per process and path (plan and apply build the package from
-/// them more than once).
-pub fn code(path: &Path) -> Result<Arc<Vec<u8>>, String> {
+/// The bytes of the code zip at `path` whose hash the plan read as `sha` (plan and apply
+/// build the package from them more than once: read once per process and hash). A zip that
+/// changed since (its hash differs) is an error: the plan no longer says what it holds.
+pub fn code(path: &Path, sha: &str) -> Result<Arc<Vec<u8>>, String> {
     let cache = cache();
-    if let Some(bytes) = cache.lock().expect("cache lock").get(path) {
-        return Ok(bytes.clone());
+    if let Some((known, bytes)) = cache.lock().expect("cache lock").get(path) {
+        if known == sha {
+            return Ok(bytes.clone());
+        }
     }
     let bytes = Arc::new(
         std::fs::read(path).map_err(|e| format!("authorizer.function.code: cannot read {}: {e}", path.display()))?,
     );
-    cache.lock().expect("cache lock").insert(path.to_path_buf(), bytes.clone());
+    let now = sha256(&bytes);
+    if now != sha {
+        return Err(format!(
+            "authorizer.function.code: {} changed since it was read (CodeSha256 {sha}, now {now}): plan again",
+            path.display()
+        ));
+    }
+    cache.lock().expect("cache lock").insert(path.to_path_buf(), (now, bytes.clone()));
     Ok(bytes)
 }
 
-/// The package of the code zip at `path` with `config`, and its `CodeSha256`.
-pub fn package(path: &Path, config: &Entries) -> Result<(Vec<u8>, String), String> {
-    let bytes = build(&code(path)?, &config_json(config)?)?;
+/// The package of the code zip at `path` (hash `sha`) with `config`, and its `CodeSha256`.
+pub fn package(path: &Path, sha: &str, config: &Entries) -> Result<(Vec<u8>, String), String> {
+    let bytes = build(&code(path, sha)?, &config_json(config)?)?;
     let sha = sha256(&bytes);
     Ok((bytes, sha))
 }
