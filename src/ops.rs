@@ -115,14 +115,11 @@ fn desired_world(folder: &Folder, aws: &Aws, tenants: &[String]) -> Result<(Rend
         a => a.to_string(),
     };
     let env = RenderEnv { account_id, region: aws.ctx.region.clone(), partition: aws.ctx.partition.clone() };
-    // A `--tenant` session plans no platform-wide resource (the authorizer wiring): it reads
-    // neither the code nor the emulator setting.
-    let ctx = if tenants.is_empty() {
-        DesiredCtx::for_session(folder, env.clone(), aws.ctx.endpoint.as_deref())
-            .map_err(|m| OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)")))?
-    } else {
-        DesiredCtx::of(env.clone())
-    };
+    // A `--tenant` session plans of the platform-wide resources only the authorizer's
+    // function (its configuration names every tenant): it reads the code and the emulator
+    // setting too.
+    let ctx = DesiredCtx::for_session(folder, env.clone(), aws.ctx.endpoint.as_deref())
+        .map_err(|m| OpsError::other(m, Some("TENANTCTL_EMULATOR=1 is for the local emulator only (README)")))?;
     let mut desired = kinds::desired(folder, &ctx).map_err(|e| OpsError::other(e.to_string(), None))?;
     if !tenants.is_empty() {
         kinds::scope(&mut desired, tenants);
@@ -136,12 +133,19 @@ pub fn without_tenant(desired: &mut World, tenant: &str) {
     desired.items.retain(|_, i| i.tenant.as_deref() != Some(tenant));
 }
 
-/// What `destroy` runs of a plan: the tenant's deletions, and the pool update that turns
+/// What `destroy` runs of a plan: the tenant's deletions, the pool update that turns
 /// deletion protection off before its pool is deleted (only ever inside an explicit destroy or
-/// `--prune`). Nothing else: no orphans, no other tenant's change, no platform-wide change.
+/// `--prune`), and the update of what names every tenant (the authorizer's configuration,
+/// [`kinds::Kind::names_every_tenant`]: the tenant leaves it, before its pool goes). Nothing
+/// else: no orphans, no other tenant's change, no other platform-wide change.
 pub fn destroy_changes(plan: &mut Plan, tenant: &str) {
     plan.changes.retain(|c| {
-        c.tenant.as_deref() == Some(tenant) && (c.action == Action::Delete || c.resource == Resource::new("user_pool"))
+        let names_every_tenant = c.action == Action::Update
+            && c.tenant.is_none()
+            && kinds::of(c.resource.as_str()).is_some_and(|k| k.names_every_tenant());
+        names_every_tenant
+            || c.tenant.as_deref() == Some(tenant)
+                && (c.action == Action::Delete || c.resource == Resource::new("user_pool"))
     });
     plan.orphans.clear();
 }
@@ -199,6 +203,9 @@ impl Session {
             (env, desired) = desired_world(&folder, &aws, tenants)?;
         }
         let kinds::Observation { world: observed, ids, account } = observation;
+        if scoped {
+            kinds::settle_scoped(&mut desired, &observed, &ids);
+        }
         Ok(Session {
             figures: account.figures,
             config_dir: config_dir.to_path_buf(),
@@ -334,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn destroy_keeps_the_tenants_deletions_and_its_pool_update_only() {
+    fn destroy_keeps_the_tenants_deletions_its_pool_update_and_the_authorizers_configuration() {
         let change = |action, resource, tenant: Option<&str>| Change {
             action,
             resource,
@@ -354,6 +361,8 @@ mod tests {
                 change(Action::Create, Resource::new("group"), Some("acme")),
                 change(Action::Delete, Resource::new("group"), Some("globex")),
                 change(Action::Update, Resource::new("user_pool"), None),
+                change(Action::Update, Resource::new("lambda_function"), None),
+                change(Action::Update, Resource::new("authorizer"), None),
             ],
             orphans: vec![Orphan {
                 resource: Resource::new("iam_role"),
@@ -370,7 +379,8 @@ mod tests {
                 (Action::Delete, Resource::new("group")),
                 (Action::Delete, Resource::new("iam_role")),
                 (Action::Update, Resource::new("user_pool")),
-                (Action::Delete, Resource::new("user_pool"))
+                (Action::Delete, Resource::new("user_pool")),
+                (Action::Update, Resource::new("lambda_function"))
             ]
         );
         assert!(p.orphans.is_empty());

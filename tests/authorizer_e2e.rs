@@ -671,3 +671,35 @@ async fn forty_silo_tenants_and_a_pooled_one_on_one_authorizer() {
 async fn three_hundred_silo_tenants_and_a_pooled_one_on_one_authorizer() {
     silo_tenants_on_one_authorizer(300).await;
 }
+
+/// Issue 21: `apply --tenant` of a new silo tenant updates the authorizer's configuration in
+/// the same run (its pool's issuer and client), keeping the other tenants' entries, which the
+/// session did not read; the whole-folder plan is then empty, and a `--tenant` plan of another
+/// tenant changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silo_tenant_onboarded_with_tenant_scope_is_known_to_the_authorizer_at_once() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("o");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("member")), ("initech", "silo", Some("member"))]);
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    write(dir.path(), "tenants/umbrella.yaml", &tenant_yaml("umbrella", "silo", Some("member")));
+    run_ok(dir.path(), &ep, &["apply", "--tenant", "umbrella", "--auto-approve"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--tenant", "acme", "--detailed-exitcode"], 0);
+
+    let function = format!("{p}-authorizer");
+    let (config, file) = deployed_config(&sdk, &function).await;
+    let iss = |pool: &str| format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}");
+    let (shared, initech, umbrella) =
+        (pool_id(&sdk, &p).await, pool_id(&sdk, &format!("{p}-initech")).await, pool_id(&sdk, &format!("{p}-umbrella")).await);
+    assert_eq!(file["issuers"], serde_json::json!({ iss(&shared): "*", iss(&initech): "initech", iss(&umbrella): "umbrella" }));
+    assert_eq!(file["tenants"], serde_json::json!(["acme", "initech", "umbrella"]));
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");
+    user(&sdk, &umbrella, "uma", "umbrella", &["umbrella-member"]).await;
+    let token = id_token(&sdk, &web_client(&sdk, &umbrella).await, "uma").await;
+    let (resp, _) = decide(&verifier, token_event(&token, &method_arn)).await.unwrap_or_else(|d| panic!("denied: {d}"));
+    assert_eq!(resp["context"]["tenant_id"], "umbrella");
+}

@@ -553,9 +553,15 @@ async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
         .map(|c| (c["action"].as_str().unwrap(), c["address"].as_str().unwrap()))
         .collect();
     planned.sort();
+    // The authorizer's configuration names acme's provider and client: the same run updates
+    // it (issue 21).
     assert_eq!(
         planned,
-        [("create", "platform/pool/app_client/acme-sso"), ("create", "platform/pool/identity_provider/acme-okta")],
+        [
+            ("create", "platform/pool/app_client/acme-sso"),
+            ("create", "platform/pool/identity_provider/acme-okta"),
+            ("update", "platform/authorizer/function")
+        ],
         "{plan:#}"
     );
     let args = ["apply", "--tenant", "acme", "--auto-approve"];
@@ -572,15 +578,16 @@ async fn tenant_sso_onboarded_and_offboarded_with_tenant_scope() {
     for op in ["ListIdentityProviders", "DescribeIdentityProvider", "ListUserPoolClients", "DescribeUserPoolClient"] {
         assert_eq!(calls_of(&o, &format!("cognito-idp:{op}")), 0, "{op}: {}", text(&o));
     }
-    // The authorizer is platform-wide, so only a whole-folder apply tells it the new client
-    // and provider (README): that is all the whole-folder plan has left to do.
-    let args = ["plan", "--format", "json"];
-    let plan = json(&ok(run_s(d, &ep, &s, true, &args), &args, 0));
-    let left: Vec<&str> = plan["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
-    assert_eq!(left, ["platform/authorizer/function"], "{plan:#}");
-    ok(run_s(d, &ep, &s, true, &["apply", "--auto-approve"]), &["apply"], 0);
+    // The scoped apply told the authorizer the new client and provider, and kept the other
+    // tenants' entries: the whole-folder plan has nothing left to do.
     let args = ["plan", "--detailed-exitcode"];
     ok(run_s(d, &ep, &s, true, &args), &args, 0);
+    let (_, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    assert_eq!(file["identityProviders"]["acme-okta"], "acme", "{file}");
+    assert_eq!(file["identityProviders"]["globex-okta"], "globex", "{file}");
+    let acme_sso = describe_client(&sdk, &shared, "acme-sso").await.client_id().unwrap().to_string();
+    assert_eq!(file["clients"][acme_sso.as_str()], shared.as_str(), "{file}");
+    assert_eq!(file["clients"].as_object().unwrap().len(), 3, "web, globex-sso, acme-sso: {file}");
 
     let args = ["destroy", "--tenant", "acme", "--auto-approve"];
     ok(run_s(d, &ep, &s, true, &args), &args, 0);

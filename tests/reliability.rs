@@ -212,10 +212,20 @@ async fn snapshot(sdk: &Sdk, p: &str, api_name: &str) -> Value {
     }
     // The authorizer function, its permission, the authorizer, the guarded method.
     let fname = format!("{p}-authorizer");
+    // Its package's hash depends on the pools' and clients' ids in its configuration: the
+    // configuration and the environment are compared instead (ids substituted below).
     let function = match sdk.lambda.get_function_configuration().function_name(&fname).send().await {
         Ok(f) => {
+            let (env, file, _) = deployed_authorizer(sdk, &fname).await;
+            // The emulator's endpoints differ between a run through the fault proxy and one
+            // without.
+            let env: std::collections::BTreeMap<String, String> = env
+                .into_iter()
+                .filter(|(k, _)| k != "TENANTCTL_JWKS_URL" && k != "TENANTCTL_APIGW_ENDPOINT")
+                .collect();
+            let config: Value = serde_json::from_slice(&file).unwrap();
             json!({"runtime": f.runtime().map(|r| r.as_str().to_string()), "handler": f.handler(), "role": f.role(),
-            "memory": f.memory_size(), "timeout": f.timeout(), "sha": f.code_sha256()})
+            "memory": f.memory_size(), "timeout": f.timeout(), "environment": env, "config": config})
         }
         Err(_) => Value::Null,
     };

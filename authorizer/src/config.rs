@@ -209,7 +209,10 @@ impl ScopedMethod {
 /// `{"METHOD /path": ["scope", ...]}`: methods of [`HTTP_METHODS`], paths of literal segments
 /// (`[A-Za-z0-9._~-]`) and `{param}` (a last `{param+}`), scopes without whitespace, quotes or
 /// backslashes (Cognito's resource server scopes); each method once.
-fn check_method_scopes(map: Vec<(String, serde_json::Value)>) -> Result<Vec<ScopedMethod>, String> {
+fn check_method_scopes(mut map: Vec<(String, serde_json::Value)>) -> Result<Vec<ScopedMethod>, String> {
+    // By key, whatever order the JSON object came in (serde_json keeps a document's order
+    // when a crate of the build turns `preserve_order` on).
+    map.sort_by(|a, b| a.0.cmp(&b.0));
     let mut seen = std::collections::BTreeSet::new();
     if let Some((key, _)) = map.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         return Err(format!("{key:?} listed twice"));

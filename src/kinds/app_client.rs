@@ -233,10 +233,11 @@ impl ItemRules for AppClient {
         false
     }
 
-    /// A tenant's SSO client is its own: `--tenant` plans compare it (so onboarding a tenant
-    /// with `apply --tenant` makes its client); the folder's clients only in whole-folder plans.
+    /// A tenant's SSO client is its own, and so are the clients of a silo tenant's pool:
+    /// `--tenant` plans compare them (so onboarding a tenant with `apply --tenant` makes its
+    /// clients); the shared pool's folder clients only in whole-folder plans.
     fn scoped_item(&self, item: &Item) -> bool {
-        is_sso_client(item)
+        is_sso_client(item) || item.tenant.is_some()
     }
 
     fn check_change(&self, desired: &Item, live: &Item, pool: &str) -> Result<(), PlanError> {
@@ -389,8 +390,9 @@ fn is_sso_client(item: &Item) -> bool {
     item.kind == KIND && item.tenant.as_deref().is_some_and(|t| item.name == sso_client_name(t))
 }
 
-/// A `--tenant` observation: the scoped tenants' SSO clients only (the desired world is
-/// scoped), by the pages of their pools' clients and one DescribeUserPoolClient each.
+/// A `--tenant` observation: the scoped tenants' own clients only (SSO clients, and the
+/// clients of their silo pools; the desired world is scoped), by the pages of their pools'
+/// clients and one DescribeUserPoolClient each.
 async fn observe_sso_clients(
     aws: &Aws,
     desired: &World,
@@ -399,10 +401,12 @@ async fn observe_sso_clients(
 ) -> Result<Vec<(String, Item, String)>, AwsError> {
     let mut out = Vec::new();
     for pool in live_pools(observed, ids) {
+        // The tenants' own clients: SSO clients, and every client of a silo tenant's pool.
         let wanted: BTreeSet<&str> = desired
             .items
             .values()
-            .filter(|i| is_sso_client(i) && i.parent.as_deref() == Some(pool.address.as_str()))
+            .filter(|i| i.kind == KIND && i.parent.as_deref() == Some(pool.address.as_str()))
+            .filter(|i| is_sso_client(i) || i.tenant.is_some())
             .map(|i| i.name.as_str())
             .collect();
         if wanted.is_empty() {

@@ -129,9 +129,31 @@ pub trait Kind: ItemRules {
     }
 
     /// Platform-wide, no tenant's (the authorizer wiring): a `--tenant` session does not read
-    /// it.
+    /// it (unless [`Kind::read_when_scoped`]), and `destroy` never changes it.
     fn platform_wide(&self) -> bool {
         false
+    }
+
+    /// Platform-wide, but its instance names every tenant (the authorizer's function and its
+    /// configuration): a `--tenant` session reads and plans it too, so that onboarding a tenant
+    /// updates it in the same run, and `destroy --tenant` updates it (the tenant leaves it).
+    /// Default: no.
+    fn names_every_tenant(&self) -> bool {
+        false
+    }
+
+    /// Whether a `--tenant` session reads it: what is not platform-wide, and what
+    /// [`Kind::names_every_tenant`].
+    fn read_when_scoped(&self) -> bool {
+        !self.platform_wide() || self.names_every_tenant()
+    }
+
+    /// A `--tenant` session, once observed: settles a desired instance of this kind that names
+    /// other tenants' resources (which the session did not read, so their ids are unknown)
+    /// from its live instance (`live`; None: missing). `desired` is the session's desired
+    /// world (what it may create), `ids` what it read. Default: nothing to settle.
+    fn settle_scoped(&self, item: &mut Item, live: Option<&Item>, desired: &World, ids: &Ids) {
+        let _ = (item, live, desired, ids);
     }
 
     /// The desired instances, by address, from the folder, the context and the desired world

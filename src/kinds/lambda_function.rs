@@ -425,6 +425,50 @@ pub fn config_diff(desired: &BTreeMap<String, Vec<Text>>, live: &BTreeMap<String
     out
 }
 
+/// A `--tenant` session's configuration: an entry that names a resource whose id the session
+/// did not read and that it does not plan either (another tenant's pool or client) stands for
+/// the live entries it matches, the unknown ids matching any id; without a live function it is
+/// left out (the next whole-folder apply writes it).
+pub fn settle_config(config: &Config, live: Option<&Config>, desired: &World, ids: &Ids) -> Config {
+    config
+        .iter()
+        .map(|(field, entries)| {
+            let live: Vec<String> = live
+                .and_then(|l| l.get(field))
+                .map(|v| v.iter().filter_map(Text::as_literal).collect())
+                .unwrap_or_default();
+            let mut out = Vec::new();
+            let mut taken = BTreeSet::new();
+            for t in entries {
+                let foreign = t.refs().any(|r| ids.get(r).is_none() && !desired.items.contains_key(r.address()));
+                if !foreign {
+                    out.push(t.clone());
+                    continue;
+                }
+                let shown = t.shown(ids);
+                let segments: Vec<&str> = shown.split(crate::state::UNKNOWN).collect();
+                for l in live.iter().filter(|l| fits(&segments, l)) {
+                    if taken.insert(l.clone()) {
+                        out.push(Text::lit(l.clone()));
+                    }
+                }
+            }
+            (field.clone(), out)
+        })
+        .collect()
+}
+
+/// Whether `s` is `segments` joined by ids (each one or more of `A-Za-z0-9_-`).
+fn fits(segments: &[&str], s: &str) -> bool {
+    let Some((first, rest)) = segments.split_first() else { return s.is_empty() };
+    let Some(s) = s.strip_prefix(first) else { return false };
+    if rest.is_empty() {
+        return s.is_empty();
+    }
+    let id = s.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-').count();
+    (1..=id).any(|n| fits(rest, &s[n..]))
+}
+
 /// The desired package's `CodeSha256`: None while an id of the configuration is not known, or
 /// without the code zip.
 pub(crate) fn desired_package_sha(d: &FunctionState, ids: &Ids) -> Option<String> {
@@ -492,6 +536,27 @@ impl Kind for LambdaFunction {
 
     fn platform_wide(&self) -> bool {
         true
+    }
+
+    /// Its configuration names every tenant: a `--tenant` session reads and plans it, so
+    /// onboarding a silo or SSO tenant updates it in the same run, and `destroy --tenant`
+    /// updates it (issue 21).
+    fn names_every_tenant(&self) -> bool {
+        true
+    }
+
+    fn in_scope(&self, _address: &str, _item: &Item, _desired: &World, _tenants: &BTreeSet<&str>) -> bool {
+        true
+    }
+
+    /// The configuration's entries that name other tenants' pools and clients, which a
+    /// `--tenant` session does not read, stand for the live entries they match
+    /// ([`settle_config`]): the session changes only its tenants' entries.
+    fn settle_scoped(&self, item: &mut Item, live: Option<&Item>, desired: &World, ids: &Ids) {
+        let Some(mut f) = state(item) else { return };
+        let live = live.and_then(state);
+        f.config = settle_config(&f.config, live.as_ref().map(|l| &l.config), desired, ids);
+        item.state = serde_json::to_value(&f).expect("state serializes");
     }
 
     /// The folder's Lambda authorizer function, with the code's hash from the context (empty

@@ -54,7 +54,7 @@ pub mod usage_plan_stage;
 pub mod user_pool;
 
 mod registry;
-pub use registry::{desired, execute, observe, of, rules, scope, shows_tenant};
+pub use registry::{desired, execute, observe, of, rules, scope, settle_scoped, shows_tenant};
 
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind; the tiers' kinds after the REST API, whose id

@@ -49,7 +49,7 @@ pub fn desired(folder: &Folder, ctx: &DesiredCtx) -> Result<World, DesiredError>
 }
 
 /// Reads every kind's live instances, in registry order (a `--tenant` session: only the named
-/// tenants', and nothing platform-wide).
+/// tenants', and of what is platform-wide only what [`Kind::read_when_scoped`]).
 pub async fn observe(
     aws: &Aws,
     folder: &Folder,
@@ -60,7 +60,7 @@ pub async fn observe(
     let account = std::sync::Mutex::new(AccountNotes::default());
     let mut world = World::default();
     let mut ids = Ids::default();
-    for k in KINDS.iter().filter(|k| tenants.is_empty() || !k.platform_wide()) {
+    for k in KINDS.iter().filter(|k| tenants.is_empty() || k.read_when_scoped()) {
         let scope = ObserveScope { folder, desired, tenants, adopt, observed: &world, ids: &ids, account: &account };
         let found = k.observe(aws, &scope).await?;
         for (address, item, id) in found {
@@ -84,6 +84,25 @@ pub fn scope(world: &mut World, tenants: &[String]) {
         .map(|(address, _)| address.clone())
         .collect();
     world.items.retain(|address, _| kept.contains(address));
+}
+
+/// A `--tenant` session, once observed: each desired instance settled by its kind
+/// ([`Kind::settle_scoped`]) with its live instance, the ids read, and what the session plans
+/// (the desired instances whose kind a `--tenant` plan compares, [`ItemRules::scoped_item`]).
+pub fn settle_scoped(desired: &mut World, observed: &World, ids: &Ids) {
+    let planned = World {
+        items: desired
+            .items
+            .iter()
+            .filter(|(_, i)| of(&i.kind).is_some_and(|k| k.scoped_item(i)))
+            .map(|(a, i)| (a.clone(), i.clone()))
+            .collect(),
+    };
+    for (address, item) in desired.items.iter_mut() {
+        if let Some(kind) = of(&item.kind) {
+            kind.settle_scoped(item, observed.items.get(address), &planned, ids);
+        }
+    }
 }
 
 /// Whether `observed` shows that `tenant` exists in AWS ([`Kind::shows_tenant`]).

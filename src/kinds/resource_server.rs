@@ -96,6 +96,13 @@ impl ItemRules for ResourceServer {
     fn scoped(&self) -> bool {
         false
     }
+
+    /// A silo tenant's pool is the tenant's: `--tenant` plans compare its servers (so
+    /// `apply --tenant` onboards a silo tenant whole); the shared pool's only in whole-folder
+    /// plans.
+    fn scoped_item(&self, item: &Item) -> bool {
+        item.tenant.is_some()
+    }
 }
 
 impl Kind for ResourceServer {
@@ -123,11 +130,11 @@ impl Kind for ResourceServer {
         let observed = scope.observed;
         let ids = scope.ids;
         async move {
-            if scoped {
-                return Ok(Vec::new());
-            }
+            // A `--tenant` session reads its silo tenants' pools only.
+            let pools: Vec<LivePool> =
+                live_pools(observed, ids).into_iter().filter(|p| !scoped || p.tenant.is_some()).collect();
             let per_pool: Vec<(LivePool, Vec<(String, ResourceServerState)>)> =
-                futures::stream::iter(live_pools(observed, ids))
+                futures::stream::iter(pools)
                     .map(|pool| async move {
                         let servers = list(aws, &pool.id).await?;
                         Ok::<_, AwsError>((pool, servers))

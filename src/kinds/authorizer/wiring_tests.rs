@@ -725,3 +725,43 @@ fn method_scopes_are_declared_resource_server_scopes() {
     let e = with("https://api.acme-saas.example/orders.read", "id").unwrap_err();
     assert!(e.contains("scopes need tokenUse: access"), "{e}");
 }
+
+/// Issue 21: a `--tenant` session does not read other tenants' pools and clients; the
+/// configuration's entries naming them stand for the live entries they match. A session of a
+/// pooled tenant plans no change of the function; one that creates a silo tenant's pool adds
+/// only that tenant's issuer and client (ids known after apply) and keeps the others'.
+#[test]
+fn a_tenant_session_keeps_the_other_tenants_entries_of_the_configuration() {
+    let (d, ids) = setup();
+    let o = applied(&d, &ids);
+    let mut scoped_ids = ids.clone();
+    let initech: Vec<String> = ids.iter().map(|(a, _)| a.clone()).filter(|a| a.starts_with("tenant/initech/")).collect();
+    assert!(initech.len() >= 2, "{initech:?}");
+    for a in &initech {
+        scoped_ids.remove(a);
+    }
+    let mut scoped = d.clone();
+    crate::kinds::settle_scoped(&mut scoped, &o, &scoped_ids);
+    assert_eq!(changes(&scoped, &o, &scoped_ids), vec![]);
+    let f = function(&scoped).unwrap();
+    assert!(f.config["issuers"].iter().all(|t| t.resolve(&scoped_ids).is_some()), "{:?}", f.config["issuers"]);
+
+    // initech's pool and client are the session's own (to be created): their entries stay
+    // references, shown as added; the shared pool's entries are unchanged.
+    let mut onboarding = d.clone();
+    for a in &initech {
+        let item = Item { kind: "user_pool".into(), name: a.clone(), tenant: None, parent: None, state: Value::Null, after: Vec::new() };
+        onboarding.items.insert(a.clone(), item);
+    }
+    crate::kinds::settle_scoped(&mut onboarding, &o, &scoped_ids);
+    use crate::plan::ItemRules;
+    let fields = lambda_function::LambdaFunction
+        .compare(FUNCTION_ADDRESS, &onboarding.items[FUNCTION_ADDRESS], &o.items[FUNCTION_ADDRESS], &scoped_ids)
+        .unwrap();
+    let paths: Vec<&str> = fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["config.issuers", "config.clients"]);
+    for f in &fields {
+        let added = f.after.as_array().unwrap();
+        assert!(added.len() == 1 && added[0].as_str().unwrap().contains(UNKNOWN), "{f:?}");
+    }
+}
