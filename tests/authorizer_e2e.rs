@@ -25,9 +25,7 @@ use std::sync::Arc;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use common::*;
 use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
-use tenantctl_authorizer::{
-    authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier,
-};
+use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
 
 const PASSWORD: &str = "Passw0rd!Passw0rd";
 
@@ -389,7 +387,10 @@ async fn jwks_url_only_in_emulator_mode() {
     let pool = pool_id(&sdk, &p).await;
     assert_eq!(env["TENANTCTL_JWKS_URL"], format!("{}/{{pool_id}}/.well-known/jwks.json", ep.trim_end_matches('/')));
     let file: serde_json::Value = serde_json::from_slice(&file).unwrap();
-    assert_eq!(file["issuers"], serde_json::json!({ format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}"): "*" }));
+    assert_eq!(
+        file["issuers"],
+        serde_json::json!({ format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}"): "*" })
+    );
 
     // Anything but 1 is refused rather than guessed.
     let o = run_with(dir.path(), &ep, &["plan"], &[("TENANTCTL_EMULATOR", Some("true"))]);
@@ -556,7 +557,8 @@ async fn an_undeclared_or_offboarded_tenant_is_denied() {
     let sdk = sdk(&ep).await;
     let p = platform_name("u");
     let api = rest_api(&sdk, &format!("{p}-api")).await;
-    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("member")), ("globex", "pooled", Some("member"))]);
+    let dir =
+        folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("member")), ("globex", "pooled", Some("member"))]);
     run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
     let function = format!("{p}-authorizer");
     let (config, file) = deployed_config(&sdk, &function).await;
@@ -682,7 +684,8 @@ async fn a_silo_tenant_onboarded_with_tenant_scope_is_known_to_the_authorizer_at
     let sdk = sdk(&ep).await;
     let p = platform_name("o");
     let api = rest_api(&sdk, &format!("{p}-api")).await;
-    let dir = folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("member")), ("initech", "silo", Some("member"))]);
+    let dir =
+        folder(&p, &format!("{p}-api"), &[("acme", "pooled", Some("member")), ("initech", "silo", Some("member"))]);
     run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
     write(dir.path(), "tenants/umbrella.yaml", &tenant_yaml("umbrella", "silo", Some("member")));
     run_ok(dir.path(), &ep, &["apply", "--tenant", "umbrella", "--auto-approve"], 0);
@@ -692,9 +695,15 @@ async fn a_silo_tenant_onboarded_with_tenant_scope_is_known_to_the_authorizer_at
     let function = format!("{p}-authorizer");
     let (config, file) = deployed_config(&sdk, &function).await;
     let iss = |pool: &str| format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}");
-    let (shared, initech, umbrella) =
-        (pool_id(&sdk, &p).await, pool_id(&sdk, &format!("{p}-initech")).await, pool_id(&sdk, &format!("{p}-umbrella")).await);
-    assert_eq!(file["issuers"], serde_json::json!({ iss(&shared): "*", iss(&initech): "initech", iss(&umbrella): "umbrella" }));
+    let (shared, initech, umbrella) = (
+        pool_id(&sdk, &p).await,
+        pool_id(&sdk, &format!("{p}-initech")).await,
+        pool_id(&sdk, &format!("{p}-umbrella")).await,
+    );
+    assert_eq!(
+        file["issuers"],
+        serde_json::json!({ iss(&shared): "*", iss(&initech): "initech", iss(&umbrella): "umbrella" })
+    );
     assert_eq!(file["tenants"], serde_json::json!(["acme", "initech", "umbrella"]));
     let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
     let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");

@@ -219,10 +219,8 @@ async fn snapshot(sdk: &Sdk, p: &str, api_name: &str) -> Value {
             let (env, file, _) = deployed_authorizer(sdk, &fname).await;
             // The emulator's endpoints differ between a run through the fault proxy and one
             // without.
-            let env: std::collections::BTreeMap<String, String> = env
-                .into_iter()
-                .filter(|(k, _)| k != "TENANTCTL_JWKS_URL" && k != "TENANTCTL_APIGW_ENDPOINT")
-                .collect();
+            let env: std::collections::BTreeMap<String, String> =
+                env.into_iter().filter(|(k, _)| k != "TENANTCTL_JWKS_URL" && k != "TENANTCTL_APIGW_ENDPOINT").collect();
             let config: Value = serde_json::from_slice(&file).unwrap();
             json!({"runtime": f.runtime().map(|r| r.as_str().to_string()), "handler": f.handler(), "role": f.role(),
             "memory": f.memory_size(), "timeout": f.timeout(), "environment": env, "config": config})

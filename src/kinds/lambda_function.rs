@@ -191,8 +191,14 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> (BTreeMap<St
         .into_iter()
         .map(Text::from)
         .collect();
-    let tenants: Vec<Text> =
-        folder.tenants.iter().map(|t| t.value.id.clone()).collect::<BTreeSet<_>>().into_iter().map(Text::from).collect();
+    let tenants: Vec<Text> = folder
+        .tenants
+        .iter()
+        .map(|t| t.value.id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(Text::from)
+        .collect();
     config.insert("issuers".into(), issuers);
     config.insert("clients".into(), clients);
     config.insert("identityProviders".into(), idp_tenants);
@@ -202,11 +208,8 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> (BTreeMap<St
     // Contract §1.6: the tiers' usage plans, whose keys the authorizer reads at cold start (by
     // id, never their values: see `crate::kinds::usage_plan_key`).
     let metered = pl.api_usage.is_some() && !pl.tiers.is_empty();
-    let plans: Vec<Text> = if metered {
-        pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect()
-    } else {
-        Vec::new()
-    };
+    let plans: Vec<Text> =
+        if metered { pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect() } else { Vec::new() };
     config.insert("usagePlans".into(), plans);
     environment.insert("TENANTCTL_PLATFORM".to_string(), pl.name.clone().into());
     environment.insert("TENANTCTL_ACCOUNT_ID".to_string(), ctx.env.account_id.as_str().into());
@@ -235,7 +238,6 @@ fn method_scopes(spec: &crate::spec::model::AuthorizerSpec) -> Vec<Text> {
         })
         .collect()
 }
-
 
 impl ItemRules for LambdaFunction {
     fn resource(&self) -> Resource {
@@ -393,7 +395,11 @@ const SHOWN_ENTRIES: usize = 20;
 /// The configuration's changes by field: `config.<field>` with the entries removed (before)
 /// and added (after). An entry naming an id not known yet is always added (shown with
 /// [`crate::state::UNKNOWN`]).
-pub fn config_diff(desired: &BTreeMap<String, Vec<Text>>, live: &BTreeMap<String, Vec<Text>>, ids: &Ids) -> Vec<FieldChange> {
+pub fn config_diff(
+    desired: &BTreeMap<String, Vec<Text>>,
+    live: &BTreeMap<String, Vec<Text>>,
+    ids: &Ids,
+) -> Vec<FieldChange> {
     let mut out = Vec::new();
     for field in package::FIELDS {
         let want: Vec<(Option<String>, String)> =
@@ -1044,7 +1050,13 @@ mod tests {
         let vars: Vec<&str> = function.environment.keys().map(String::as_str).collect();
         assert_eq!(
             vars,
-            ["TENANTCTL_ACCOUNT_ID", "TENANTCTL_PLATFORM", "TENANTCTL_REGION", "TENANTCTL_TENANT_ATTRIBUTE", "TENANTCTL_TOKEN_USE"]
+            [
+                "TENANTCTL_ACCOUNT_ID",
+                "TENANTCTL_PLATFORM",
+                "TENANTCTL_REGION",
+                "TENANTCTL_TENANT_ATTRIBUTE",
+                "TENANTCTL_TOKEN_USE"
+            ]
         );
     }
 }

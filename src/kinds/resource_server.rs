@@ -133,15 +133,14 @@ impl Kind for ResourceServer {
             // A `--tenant` session reads its silo tenants' pools only.
             let pools: Vec<LivePool> =
                 live_pools(observed, ids).into_iter().filter(|p| !scoped || p.tenant.is_some()).collect();
-            let per_pool: Vec<(LivePool, Vec<(String, ResourceServerState)>)> =
-                futures::stream::iter(pools)
-                    .map(|pool| async move {
-                        let servers = list(aws, &pool.id).await?;
-                        Ok::<_, AwsError>((pool, servers))
-                    })
-                    .buffered(2)
-                    .try_collect()
-                    .await?;
+            let per_pool: Vec<(LivePool, Vec<(String, ResourceServerState)>)> = futures::stream::iter(pools)
+                .map(|pool| async move {
+                    let servers = list(aws, &pool.id).await?;
+                    Ok::<_, AwsError>((pool, servers))
+                })
+                .buffered(2)
+                .try_collect()
+                .await?;
             let mut out = Vec::new();
             for (pool, servers) in per_pool {
                 for (identifier, rs) in servers {

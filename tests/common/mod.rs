@@ -411,7 +411,10 @@ pub async fn trigger_function(sdk: &Sdk, name: &str, role: &str) -> String {
 /// uploaded, downloaded from GetFunction's `Code.Location` as a user's CI would (this test's
 /// own calls and its own unzip). Also returns the package's bytes.
 #[allow(dead_code)]
-pub async fn deployed_authorizer(sdk: &Sdk, function: &str) -> (std::collections::HashMap<String, String>, Vec<u8>, Vec<u8>) {
+pub async fn deployed_authorizer(
+    sdk: &Sdk,
+    function: &str,
+) -> (std::collections::HashMap<String, String>, Vec<u8>, Vec<u8>) {
     use std::io::Read;
     let out = sdk.lambda.get_function().function_name(function).send().await.unwrap();
     let conf = out.configuration().unwrap();
@@ -423,7 +426,8 @@ pub async fn deployed_authorizer(sdk: &Sdk, function: &str) -> (std::collections
         .unwrap_or_else(|| panic!("{function} has no environment"))
         .into_iter()
         .collect();
-    let url = out.code().and_then(|c| c.location()).unwrap_or_else(|| panic!("{function}: no Code.Location")).to_string();
+    let url =
+        out.code().and_then(|c| c.location()).unwrap_or_else(|| panic!("{function}: no Code.Location")).to_string();
     let package = tokio::task::spawn_blocking(move || {
         ureq::get(&url).call().unwrap().body_mut().with_config().limit(1 << 30).read_to_vec().unwrap()
     })

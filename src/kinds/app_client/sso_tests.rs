@@ -167,7 +167,8 @@ fn the_authorizers_environment_bounds_the_tenants_with_sso() {
         // No client made yet: every id counts at its longest.
         let r = crate::kinds::lambda_function::LambdaFunction.check(&w, &World::default(), &Ids::default());
         assert!(r.is_ok(), "{n} tenants with SSO: {r:?}");
-        let function = crate::kinds::lambda_function::state(&w.items[crate::kinds::lambda_function::FUNCTION_ADDRESS]).unwrap();
+        let function =
+            crate::kinds::lambda_function::state(&w.items[crate::kinds::lambda_function::FUNCTION_ADDRESS]).unwrap();
         assert_eq!(function.config["identityProviders"].len(), n);
         assert!(function.environment.len() <= 7, "{:?}", function.environment);
     }

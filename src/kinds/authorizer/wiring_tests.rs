@@ -212,7 +212,10 @@ fn desired_follows_the_contract() {
     );
     // Issue 23 (items 2, 7): each client with the pool that may sign its tokens; the scoped
     // methods (none here).
-    assert_eq!(c("clients"), "cidplatformpoolweb:us-east-1_platformpool,cidtenantinitechpoolweb:us-east-1_tenantinitechpool");
+    assert_eq!(
+        c("clients"),
+        "cidplatformpoolweb:us-east-1_platformpool,cidtenantinitechpoolweb:us-east-1_tenantinitechpool"
+    );
     assert_eq!(c("usagePlans"), "");
     assert_eq!(c("methodScopes"), "");
     assert!(f.config.contains_key("identityProviders"));
@@ -669,7 +672,8 @@ fn the_authorizer_accepts_the_configuration_tenantctl_writes() {
     let f = function(&d).unwrap();
     let env: std::collections::HashMap<String, String> =
         f.environment.iter().map(|(k, v)| (k.clone(), v.resolve(&ids).unwrap())).collect();
-    let entries = f.config.iter().map(|(k, v)| (k.clone(), v.iter().map(|t| t.resolve(&ids).unwrap()).collect())).collect();
+    let entries =
+        f.config.iter().map(|(k, v)| (k.clone(), v.iter().map(|t| t.resolve(&ids).unwrap()).collect())).collect();
     let file = lambda_function::package::config_json(&entries).unwrap();
     let config = tenantctl_authorizer::config::Config::from_env_and_file(&env, &file);
     assert!(config.is_ok(), "{env:?} {}: {:?}", String::from_utf8_lossy(&file), config.err());
@@ -735,7 +739,8 @@ fn a_tenant_session_keeps_the_other_tenants_entries_of_the_configuration() {
     let (d, ids) = setup();
     let o = applied(&d, &ids);
     let mut scoped_ids = ids.clone();
-    let initech: Vec<String> = ids.iter().map(|(a, _)| a.clone()).filter(|a| a.starts_with("tenant/initech/")).collect();
+    let initech: Vec<String> =
+        ids.iter().map(|(a, _)| a.clone()).filter(|a| a.starts_with("tenant/initech/")).collect();
     assert!(initech.len() >= 2, "{initech:?}");
     for a in &initech {
         scoped_ids.remove(a);
@@ -750,7 +755,14 @@ fn a_tenant_session_keeps_the_other_tenants_entries_of_the_configuration() {
     // references, shown as added; the shared pool's entries are unchanged.
     let mut onboarding = d.clone();
     for a in &initech {
-        let item = Item { kind: "user_pool".into(), name: a.clone(), tenant: None, parent: None, state: Value::Null, after: Vec::new() };
+        let item = Item {
+            kind: "user_pool".into(),
+            name: a.clone(),
+            tenant: None,
+            parent: None,
+            state: Value::Null,
+            after: Vec::new(),
+        };
         onboarding.items.insert(a.clone(), item);
     }
     crate::kinds::settle_scoped(&mut onboarding, &o, &scoped_ids);

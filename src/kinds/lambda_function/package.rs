@@ -37,7 +37,8 @@ pub const CONFIG_FILE: &str = "tenantctl-authorizer.json";
 pub const FORMAT: u64 = 1;
 
 /// The configuration's fields, in the file's order.
-pub const FIELDS: [&str; 7] = ["issuers", "clients", "identityProviders", "tenants", "roles", "usagePlans", "methodScopes"];
+pub const FIELDS: [&str; 7] =
+    ["issuers", "clients", "identityProviders", "tenants", "roles", "usagePlans", "methodScopes"];
 
 /// The configuration: each field's entries (see the module's table).
 pub type Entries = BTreeMap<String, Vec<String>>;
@@ -235,7 +236,13 @@ mod tests {
     fn config() -> Entries {
         let e = |f: &str, v: &[&str]| (f.to_string(), v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         [
-            e("issuers", &["https://cognito-idp.us-east-1.amazonaws.com/us-east-1_B=initech", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A=*"]),
+            e(
+                "issuers",
+                &[
+                    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_B=initech",
+                    "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A=*",
+                ],
+            ),
             e("clients", &["c2:us-east-1_B", "c1:us-east-1_A"]),
             e("identityProviders", &["acme-okta:acme", "Google:*"]),
             e("tenants", &["initech", "acme", "globex"]),
