@@ -208,6 +208,20 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> (BTreeMap<St
         Vec::new()
     };
     config.insert("usagePlans".into(), plans);
+    // Contract §1.7: whose roles the authorizer hands out and what a token's groups name.
+    let tenancy = [("roles", pl.tenancy.roles), ("groups", pl.tenancy.groups)];
+    config.insert("tenancy".into(), tenancy.iter().map(|(k, v)| Text::from(format!("{k}={}", v.as_str()))).collect());
+    // Not a field of the file (the package holds `package::FIELDS` only, and the plan compares
+    // only those): the shared roles the configuration points the authorizer at, by ARN, so
+    // that the function's change waits for their creation (a role ARN in a state orders it
+    // after that role's create or update) and a switch of `tenancy.roles` is one ordered apply.
+    if crate::spec::desired::shared_roles(pl) {
+        let arns = pl.roles.keys().map(|role| {
+            let name = crate::spec::desired::names::shared_iam_role(&pl.name, role);
+            Text::from(crate::spec::desired::names::role_arn(&ctx.env.partition, &ctx.env.account_id, &pl.name, &name))
+        });
+        config.insert("sharedRoles (ordering only, not in the file)".into(), arns.collect());
+    }
     environment.insert("TENANTCTL_PLATFORM".to_string(), pl.name.clone().into());
     environment.insert("TENANTCTL_ACCOUNT_ID".to_string(), ctx.env.account_id.as_str().into());
     environment.insert("TENANTCTL_REGION".to_string(), r.as_str().into());
