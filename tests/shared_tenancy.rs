@@ -3,7 +3,8 @@
 //! and converged; IAM holds one role per platform role (and the authorizer's), each managed
 //! pool one group per role; a real ID token of a pooled tenant's user in group `member` is
 //! allowed by the authorizer built from the deployed configuration, with the shared role's ARN
-//! in its context, and STS AssumeRole of that role with the session tag succeeds; an
+//! in its context, and STS AssumeRole of that role with the session tag succeeds (plain STS and
+//! through tenant-credentials); an
 //! undeclared tenant is denied. And a live platform switched from per-tenant roles to shared
 //! ones in one apply, then converged.
 //!
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 use common::*;
+use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
 use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
 
 const PASSWORD: &str = "Passw0rd!Passw0rd";
@@ -159,6 +161,12 @@ async fn shared_roles_and_groups_serve_every_tenant() {
     let tag = aws_sdk_sts::types::Tag::builder().key("tenant_id").value("globex").build().unwrap();
     let out = sdk.sts.assume_role().role_arn(&role_arn).role_session_name("shared-e2e").tags(tag).send().await;
     assert!(out.unwrap_or_else(|e| panic!("AssumeRole: {e:?}")).credentials().is_some());
+    // And through tenant-credentials, from the authorizer's context as a backend gets it.
+    let ctx: std::collections::HashMap<String, String> = serde_json::from_value(resp["context"].clone()).unwrap();
+    let tenant = TenantContext::from_authorizer_context(&ctx).unwrap_or_else(|e| panic!("{e}"));
+    let cache = CredentialsCache::new(StsAssumer::new(sdk.sts.clone()), RolePin::new(ACCOUNT, &p).unwrap());
+    let creds = cache.credentials(&tenant).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!creds.access_key_id.is_empty() && !creds.session_token.is_empty());
 
     // A user whose tenant the platform does not declare, in the same shared group: denied.
     let stranger = user_token(&sdk, &pool, &client_id, "mallory", "umbrella", "member").await;
