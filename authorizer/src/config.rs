@@ -70,6 +70,28 @@ pub const FILE_TENANTS: &str = "tenantctl-authorizer.json: tenants";
 pub const FILE_ROLES: &str = "tenantctl-authorizer.json: roles";
 pub const FILE_USAGE_PLANS: &str = "tenantctl-authorizer.json: usagePlans";
 pub const FILE_METHOD_SCOPES: &str = "tenantctl-authorizer.json: methodScopes";
+pub const FILE_TENANCY: &str = "tenantctl-authorizer.json: tenancy";
+
+/// Per tenant, or shared by every tenant (contract §1.7 `tenancy.roles`, `tenancy.groups`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tenancy {
+    #[default]
+    PerTenant,
+    Shared,
+}
+
+/// The file's optional `tenancy` (absent: both per-tenant, as before the field existed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenancyConfig {
+    /// `shared`: one role `<platform>-<role>` per platform role (no tenant in its name).
+    #[serde(default)]
+    pub roles: Tenancy,
+    /// `shared`: groups are `<role>` names; the tenant comes only from the tenant attribute.
+    #[serde(default)]
+    pub groups: Tenancy,
+}
 
 /// The variables whose settings moved into [`CONFIG_FILE`] (in the file's field order:
 /// `issuers`, `clients`, `identityProviders`, `tenants`, `roles`, `usagePlans`,
@@ -346,6 +368,8 @@ pub struct Config {
     pub method_scopes: Vec<ScopedMethod>,
     /// `TENANTCTL_APIGW_ENDPOINT`, else `https://apigateway.<region>.<dns suffix>`.
     pub apigw_endpoint: String,
+    /// The file's `tenancy` (per-tenant roles and groups when absent, and from the variables).
+    pub tenancy: TenancyConfig,
 }
 
 impl Config {
@@ -384,6 +408,7 @@ impl Config {
             tenants: f.tenants,
             usage_plans: f.usage_plans,
             method_scopes: f.method_scopes.0,
+            tenancy: f.tenancy,
         };
         Config::build(env, moved, &FILE_NAMES)
     }
@@ -444,6 +469,7 @@ impl Config {
             tenants,
             usage_plans,
             method_scopes: method_scopes.into_iter().collect(),
+            tenancy: TenancyConfig::default(),
         };
         Config::build(env, moved, &ENV_NAMES)
     }
@@ -461,6 +487,7 @@ impl Config {
             tenants,
             usage_plans,
             method_scopes,
+            tenancy,
         } = moved;
 
         // The declared tenants first: the issuers' and providers' tenants must be among them.
@@ -602,6 +629,7 @@ impl Config {
         };
         let method_scopes = check_method_scopes(method_scopes).map_err(|m| err(names.method_scopes, m))?;
         Ok(Config {
+            tenancy,
             usage_plans,
             method_scopes,
             apigw_endpoint,
@@ -653,15 +681,30 @@ impl Config {
         }
     }
 
-    /// The contract's IAM role for (tenant, role), in the configured region's partition.
+    /// The contract's IAM role for (tenant, role), in the configured region's partition: the
+    /// tenant's own, or with shared roles the role's (the caller passes the tenant as the
+    /// session tag `tenant_id`).
     pub fn role_arn(&self, tenant: &str, role: &str) -> String {
-        role_arn_in(self.partition, &self.account_id, &self.platform, tenant, role)
+        match self.tenancy.roles {
+            Tenancy::PerTenant => role_arn_in(self.partition, &self.account_id, &self.platform, tenant, role),
+            Tenancy::Shared => shared_role_arn_in(self.partition, &self.account_id, &self.platform, role),
+        }
+    }
+
+    /// Whether a token's groups are shared `<role>` groups (contract §1.7).
+    pub fn shared_groups(&self) -> bool {
+        self.tenancy.groups == Tenancy::Shared
     }
 }
 
 /// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<tenant>-<role>`.
 pub fn role_arn_in(partition: &str, account_id: &str, platform: &str, tenant: &str, role: &str) -> String {
     format!("arn:{partition}:iam::{account_id}:role/tenantctl/{platform}/{platform}-{tenant}-{role}")
+}
+
+/// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<role>` (a shared role).
+pub fn shared_role_arn_in(partition: &str, account_id: &str, platform: &str, role: &str) -> String {
+    format!("arn:{partition}:iam::{account_id}:role/tenantctl/{platform}/{platform}-{role}")
 }
 
 /// The last path segment of a Cognito issuer URL (the user pool id).
@@ -695,6 +738,7 @@ struct Moved {
     usage_plans: Vec<String>,
     /// ("METHOD /path", scopes).
     method_scopes: Vec<(String, serde_json::Value)>,
+    tenancy: TenancyConfig,
 }
 
 /// What the errors of each moved setting name: the variable, or the file's field.
@@ -740,6 +784,9 @@ struct ConfigFile {
     roles: Entries<u32>,
     usage_plans: Vec<String>,
     method_scopes: Entries<serde_json::Value>,
+    /// Optional: absent in files written before it (per-tenant roles and groups).
+    #[serde(default)]
+    tenancy: TenancyConfig,
 }
 
 /// The file's fields, in its order, with the error name of each.
@@ -752,6 +799,7 @@ const FILE_FIELDS: &[(&str, &str)] = &[
     ("roles", FILE_ROLES),
     ("usagePlans", FILE_USAGE_PLANS),
     ("methodScopes", FILE_METHOD_SCOPES),
+    ("tenancy", FILE_TENANCY),
 ];
 
 /// A JSON object's members in their order, duplicates kept (a map would silently keep the last
@@ -796,8 +844,14 @@ fn file_error(file: &[u8], e: serde_json::Error) -> ConfigError {
         return err(CONFIG_FILE, format!("unknown field {k:?}"));
     }
     for &(field, name) in FILE_FIELDS {
-        let Some(v) = top.get(field) else { return err(name, "is required") };
+        let Some(v) = top.get(field) else {
+            if field == "tenancy" {
+                continue;
+            }
+            return err(name, "is required");
+        };
         let bad = match field {
+            "tenancy" => serde_json::from_value::<TenancyConfig>(v.clone()).err(),
             "tenants" | "usagePlans" => serde_json::from_value::<Vec<String>>(v.clone()).err(),
             "roles" => serde_json::from_value::<Entries<u32>>(v.clone()).err(),
             "methodScopes" => serde_json::from_value::<Entries<Value>>(v.clone()).err(),

@@ -79,8 +79,9 @@ pub enum DenyReason {
     IssuedInFuture,
     /// No `sub`.
     MissingSub,
-    /// No tenant: no `custom:<tenantAttribute>` claim (ID tokens; access tokens: neither that
-    /// claim nor a `<tenant>-<role>` group).
+    /// No tenant: no `custom:<tenantAttribute>` claim (ID tokens, and every token with shared
+    /// groups; access tokens with per-tenant groups: neither that claim nor a `<tenant>-<role>`
+    /// group).
     MissingTenant,
     /// The tenant claim does not match the contract's tenant id pattern.
     InvalidTenant,
@@ -88,7 +89,8 @@ pub enum DenyReason {
     NoGroups,
     /// `cognito:groups` is not a list of strings.
     InvalidGroups,
-    /// A group that is not `<tenant>-<role>` for the token's own tenant.
+    /// A group that is not `<tenant>-<role>` for the token's own tenant (with shared groups: not
+    /// a configured role's name).
     ForeignGroup,
     /// A `<tenant>-<role>` group whose role is not configured.
     UnknownRole,
@@ -409,11 +411,12 @@ impl Verifier {
         let (providers, federated_tenant) = self.federation(claims, own_pool, attr_tenant, &sub)?;
 
         // The tenant the token claims, before any group is looked at. ID tokens must claim one;
-        // access tokens may leave it to their groups.
+        // access tokens may leave it to their groups, unless groups are shared (contract §1.7:
+        // a `<role>` group names no tenant, the tenant attribute alone does).
         let claimed = federated_tenant.or(attr_tenant);
         match claimed {
             Some(t) => self.check_pool(issuer, t, &sub)?,
-            None if cfg.token_use == TokenUse::Id => {
+            None if cfg.token_use == TokenUse::Id || cfg.shared_groups() => {
                 return Err(forbid(&sub, MissingTenant, format!("no {}", self.tenant_claim)))
             }
             None => {}
@@ -446,6 +449,15 @@ impl Verifier {
                     NotFederated,
                     format!("group {g:?} of provider {provider:?}, which the token's identities do not name"),
                 ));
+            }
+            // Shared groups: the group is the role's name, of the claimed tenant; anything else
+            // (another tenant's `<tenant>-<role>`, a hand-made group) is foreign.
+            if let (true, Some(t)) = (cfg.shared_groups(), claimed) {
+                if !cfg.roles.contains_key(g.as_str()) {
+                    return Err(forbid(&sub, ForeignGroup, format!("group {g:?} is not a role (shared groups)")));
+                }
+                role_groups.push((t, g.as_str()));
+                continue;
             }
             // Role names hold no hyphen: the last hyphen separates tenant and role.
             let Some((t, role)) = g.rsplit_once('-') else {

@@ -1706,3 +1706,109 @@ fn file_errors_name_the_field() {
         assert_eq!(r.as_ref().map_err(|e| e.var), Err(var), "{r:?}");
     }
 }
+
+// ---- Contract §1.7: shared roles and shared groups (the file's optional `tenancy`).
+
+/// The configuration file of `env` with `tenancy` set (None: the field left out).
+fn file_with_tenancy(env: &std::collections::HashMap<String, String>, tenancy: Option<Value>) -> String {
+    let mut f: Value = serde_json::from_str(&config_file(env)).unwrap();
+    if let Some(t) = tenancy {
+        f["tenancy"] = t;
+    }
+    f.to_string()
+}
+
+/// A verifier built as the Lambda builds it: the small variables and the file, with `tenancy`.
+fn tenancy_verifier(env: &std::collections::HashMap<String, String>, tenancy: Value) -> Verifier {
+    let fetcher = CountingFetcher::serving(&jwks_url(ISS_A), jwks(&[JWK_A]));
+    fetcher.bodies.lock().unwrap().insert(jwks_url(ISS_B), jwks(&[JWK_B]));
+    let file = file_with_tenancy(env, Some(tenancy));
+    let config = Config::from_env_and_file(&small_env(env), file.as_bytes()).unwrap_or_else(|e| panic!("{e}\n{file}"));
+    Verifier::new(config, fetcher, TestClock::at(NOW))
+}
+
+#[test]
+fn tenancy_is_optional_per_tenant_by_default_and_checked() {
+    use tenantctl_authorizer::config::{Tenancy, TenancyConfig, FILE_TENANCY};
+    let small = small_env(&env());
+    let absent = Config::from_env_and_file(&small, file_with_tenancy(&env(), None).as_bytes()).unwrap();
+    assert_eq!(absent.tenancy, TenancyConfig::default());
+    assert_eq!(absent.tenancy.roles, Tenancy::PerTenant);
+    let both = json!({"roles": "shared", "groups": "shared"});
+    let c = Config::from_env_and_file(&small, file_with_tenancy(&env(), Some(both)).as_bytes()).unwrap();
+    assert_eq!((c.tenancy.roles, c.tenancy.groups), (Tenancy::Shared, Tenancy::Shared));
+    let c = Config::from_env_and_file(&small, file_with_tenancy(&env(), Some(json!({"roles": "shared"}))).as_bytes())
+        .unwrap();
+    assert_eq!((c.tenancy.roles, c.tenancy.groups), (Tenancy::Shared, Tenancy::PerTenant));
+    for bad in [json!({"roles": "pooled"}), json!({"rolez": "shared"}), json!("shared"), json!({"groups": 1})] {
+        let r = Config::from_env_and_file(&small, file_with_tenancy(&env(), Some(bad.clone())).as_bytes());
+        assert_eq!(r.as_ref().map_err(|e| e.var), Err(FILE_TENANCY), "{bad}: {r:?}");
+    }
+}
+
+#[test]
+fn shared_roles_hand_out_the_platform_role() {
+    let v = tenancy_verifier(&env(), json!({"roles": "shared", "groups": "per-tenant"}));
+    let ok = v.verify(&sign(&good_claims())).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "admin"));
+    assert_eq!(ok.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-admin");
+    let Decision::Allow(resp, _) = decide(&v, &event(&sign(&good_claims()), METHOD_ARN)) else { panic!() };
+    let ctx = resp.context.unwrap();
+    assert_eq!(ctx.tenant_id, "acme");
+    assert_eq!(ctx.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-admin");
+    // Per-tenant groups still bind the tenant: another tenant's group is foreign.
+    let foreign = with(|c| {
+        c.insert("cognito:groups".into(), json!(["globex-admin"]));
+    });
+    assert_eq!(v.verify(&sign(&foreign)).unwrap_err().reason, DenyReason::ForeignGroup);
+}
+
+#[test]
+fn shared_groups_are_role_names_and_the_tenant_comes_from_the_attribute_only() {
+    use DenyReason::*;
+    let shared = json!({"roles": "shared", "groups": "shared"});
+    let v = tenancy_verifier(&env(), shared.clone());
+    let id = |groups: Value, tenant: Option<&str>| {
+        sign(&with(|c| {
+            c.insert("cognito:groups".into(), groups);
+            match tenant {
+                Some(t) => c.insert("custom:tenant_id".into(), json!(t)),
+                None => c.remove("custom:tenant_id"),
+            };
+        }))
+    };
+    let ok = v.verify(&id(json!(["member", "admin"]), Some("acme"))).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "admin"));
+    assert_eq!(ok.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-admin");
+    let ok = v.verify(&id(json!(["member"]), Some("globex"))).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("globex", "member"));
+    // A per-tenant group, a group that is no configured role, a hand-made one: foreign.
+    for g in ["acme-admin", "owner", "Admins"] {
+        assert_eq!(v.verify(&id(json!(["member", g]), Some("acme"))).unwrap_err().reason, ForeignGroup, "{g}");
+    }
+    // No tenant attribute: missing tenant (groups never name one). An undeclared tenant: denied.
+    assert_eq!(v.verify(&id(json!(["member"]), None)).unwrap_err().reason, MissingTenant);
+    assert_eq!(v.verify(&id(json!(["member"]), Some("umbrella"))).unwrap_err().reason, UndeclaredTenant);
+    // Per-tenant roles with shared groups: the tenant's own role.
+    let v = tenancy_verifier(&env(), json!({"groups": "shared"}));
+    let ok = v.verify(&id(json!(["member"]), Some("acme"))).unwrap();
+    assert_eq!(ok.role_arn, "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-acme-member");
+
+    // Access tokens: the tenant attribute only (a pre-token-generation trigger adds it).
+    let mut e = env();
+    e.insert("TENANTCTL_TOKEN_USE".into(), "access".into());
+    let v = tenancy_verifier(&e, shared);
+    let access = |groups: Value, tenant: Option<&str>| {
+        let mut c = access_claims();
+        c["cognito:groups"] = groups;
+        if let Some(t) = tenant {
+            c["custom:tenant_id"] = json!(t);
+        }
+        sign(&c)
+    };
+    let ok = v.verify(&access(json!(["admin"]), Some("acme"))).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!((ok.tenant_id.as_str(), ok.role.as_str()), ("acme", "admin"));
+    assert_eq!(v.verify(&access(json!(["admin"]), None)).unwrap_err().reason, MissingTenant);
+    assert_eq!(v.verify(&access(json!(["acme-admin"]), None)).unwrap_err().reason, MissingTenant);
+    assert_eq!(v.verify(&access(json!(["acme-admin"]), Some("acme"))).unwrap_err().reason, ForeignGroup);
+}

@@ -1,6 +1,12 @@
 //! `group`: a tenant's role in a user pool, the Cognito group `<tenant>-<role>` whose role ARN
-//! is the tenant's IAM role for that role (contract §2).
+//! is the tenant's IAM role for that role (contract §2); with `tenancy.groups: shared`
+//! (contract §1.7) the group `<role>` in each managed pool, whose role ARN is the shared role's
+//! with `tenancy.roles: shared` and none with per-tenant roles (a group of every tenant cannot
+//! name one tenant's role; the authorizer picks the role from the token's tenant).
 //!
+//! - A `tenancy.groups` switch deletes the old groups and creates the new ones: it is refused
+//!   (`check_quotas`, before any write) for a pool that holds users (`EstimatedNumberOfUsers`):
+//!   their memberships are data, and tenantctl never moves users.
 //! - Lives in its pool (`parent`), created after the IAM role it names (`after`).
 //! - Its tenant comes from its name ([`group_tenant`], the one parser of group names); a
 //!   group of a tenant without a file is an orphan, kept unless `--prune`. An undeclared
@@ -19,7 +25,7 @@ use crate::plan::deps::role_name;
 use crate::plan::quotas::{AccountFigures, GROUPS_PER_POOL};
 use crate::plan::{Deps, Key, Plan, PlanError};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, tenant_roles};
+use crate::spec::desired::{names, shared_groups, shared_roles, tenant_roles};
 use crate::spec::model::Isolation;
 use crate::spec::Diagnostic;
 use crate::spec::Folder;
@@ -90,8 +96,10 @@ impl ItemRules for Group {
         Resource::new(KIND)
     }
 
-    /// Groups per user pool (a fixed Cognito quota).
-    fn check_quotas(&self, _plan: &Plan, desired: &World, _figures: &AccountFigures) -> Result<(), PlanError> {
+    /// Groups per user pool (a fixed Cognito quota); a `tenancy.groups` switch in a pool that
+    /// holds users ([`check_group_switch`]).
+    fn check_quotas(&self, plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
+        check_group_switch(plan, desired, figures)?;
         let mut groups: BTreeMap<&str, usize> = BTreeMap::new();
         for i in desired.items.values().filter(|i| i.kind == KIND) {
             *groups.entry(i.parent.as_deref().unwrap_or_default()).or_default() += 1;
@@ -136,6 +144,27 @@ impl Kind for Group {
         let env = &ctx.env;
         let pl = &folder.platform.value;
         let mut out = Vec::new();
+        if shared_groups(pl) {
+            for (pool, p) in &world.pools() {
+                for (role, spec) in &pl.roles {
+                    let name = names::shared_group(role);
+                    let shared_role = shared_roles(pl).then(|| names::shared_iam_role(&pl.name, role));
+                    let state = GroupState {
+                        description: Some(format!("{role} (tenantctl, every tenant)")),
+                        precedence: spec.precedence,
+                        role_arn: shared_role
+                            .as_ref()
+                            .map(|r| names::role_arn(&env.partition, &env.account_id, &pl.name, r)),
+                    };
+                    let mut group = item(pool, p.tenant.as_deref(), &name, &state);
+                    if shared_role.is_some() {
+                        group.after.push(names::shared_role_address(role));
+                    }
+                    out.push((address(pool, &name), group));
+                }
+            }
+            return Ok(out);
+        }
         for (pool, p) in &world.pools() {
             let tenants = folder.tenants.iter().map(|t| &t.value).filter(|t| match &p.tenant {
                 Some(id) => t.isolation == Isolation::Silo && t.id == *id,
@@ -154,10 +183,18 @@ impl Kind for Group {
                             &env.partition,
                             &env.account_id,
                             &pl.name,
-                            &names::iam_role(&pl.name, &t.id, role),
+                            &if shared_roles(pl) {
+                                names::shared_iam_role(&pl.name, role)
+                            } else {
+                                names::iam_role(&pl.name, &t.id, role)
+                            },
                         )),
                     };
-                    out.push((address(pool, &name), item(pool, p.tenant.as_deref(), &name, &state)));
+                    let mut group = item(pool, p.tenant.as_deref(), &name, &state);
+                    if shared_roles(pl) {
+                        group.after = vec![names::shared_role_address(role)];
+                    }
+                    out.push((address(pool, &name), group));
                 }
             }
         }
@@ -380,6 +417,48 @@ pub fn check_isolation_moves(desired: &World, observed: &World) -> Result<(), Pl
     Ok(())
 }
 
+// ---- Contract §1.7: `tenancy.groups` may change only while the affected pools hold no users.
+
+/// Whether a group's name is a shared group's (`<role>`: no tenant in it).
+fn shared_shaped(name: &str) -> bool {
+    group_tenant(name).is_none() && crate::spec::validate::role_re().is_match(name)
+}
+
+/// A `tenancy.groups` switch: the plan deletes a group of one shape (`<tenant>-<role>` or
+/// `<role>`) in a pool where the desired groups are of the other. Refused when that pool
+/// holds users (its `EstimatedNumberOfUsers`): their memberships are data, and tenantctl never
+/// moves users from one group to another.
+pub fn check_group_switch(plan: &Plan, desired: &World, figures: &AccountFigures) -> Result<(), PlanError> {
+    for c in plan.changes.iter().filter(|c| c.resource.as_str() == KIND && c.action == crate::plan::Action::Delete) {
+        let crate::plan::Op::Item { live: Some(live), .. } = &c.op else { continue };
+        let Some(pool) = live.parent.as_deref() else { continue };
+        let old_shared = shared_shaped(&live.name);
+        let switched = desired
+            .items
+            .values()
+            .any(|g| g.kind == KIND && g.parent.as_deref() == Some(pool) && shared_shaped(&g.name) != old_shared);
+        if !switched {
+            continue;
+        }
+        let users = figures.pool_users.get(pool).copied().unwrap_or(0);
+        if users == 0 {
+            continue;
+        }
+        let name = desired.items.get(pool).map_or(pool, |p| p.name.as_str());
+        let (from, to) = if old_shared { ("shared", "per-tenant") } else { ("per-tenant", "shared") };
+        return Err(PlanError::Refused {
+            resource: KIND.into(),
+            address: c.address.clone(),
+            message: format!(
+                "`tenancy.groups` changes from {from} to {to}, and user pool `{name}` holds about {users} users: the switch deletes its group `{}` and creates the other groups, which would drop those users' memberships (user memberships are data; tenantctl never moves users)",
+                live.name
+            ),
+            hint: format!("put `tenancy.groups: {from}` back; switch only while the pools hold no users (a new platform), or move the users' memberships yourself first"),
+        });
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- validation
 
 pub const MAX_GROUP_NAME: usize = 128;
@@ -414,6 +493,10 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
 /// The shared pool holds one group per pooled tenant and role: at most 10,000 (fixed quota).
 fn group_count_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
     let pl = &folder.platform.value;
+    if shared_groups(pl) {
+        // One group per role in each pool (roles are far fewer than 10,000).
+        return;
+    }
     let mut count = 0usize;
     for t in &folder.tenants {
         if t.value.isolation == crate::spec::model::Isolation::Pooled {

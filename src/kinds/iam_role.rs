@@ -1,6 +1,7 @@
 //! `iam_role`: a tenant's IAM role (`tenant/<tenant>/role/<role>`, named
-//! `<platform>-<tenant>-<role>`) or the authorizer's managed execution role
-//! (`platform/authorizer/role`, no tenant), at the path `/tenantctl/<platform>/`. Its inline
+//! `<platform>-<tenant>-<role>`), a shared role (contract §1.7 `tenancy.roles: shared`:
+//! `platform/role/<role>`, named `<platform>-<role>`, no tenant) or the authorizer's managed
+//! execution role (`platform/authorizer/role`, no tenant), at the path `/tenantctl/<platform>/`. Its inline
 //! policies are instances of [`super::role_policy`], which live in it.
 //!
 //! - Desired: the tenant roles and the authorizer's managed execution role ([`desired_items`];
@@ -34,7 +35,8 @@ use crate::plan::quotas::{after_plan, AccountFigures, DEFAULT_TRUST_POLICY_SIZE,
 use crate::plan::{Deps, Key, Op, Plan, PlanError};
 use crate::plan::{ItemRules, Resource};
 use crate::spec::desired::{
-    names, platform_tags, render_policy, tenant_roles, tenant_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM,
+    names, platform_tags, render_policy, render_shared_policy, shared_role_tags, shared_roles, tenant_roles,
+    tenant_tags, RenderEnv, TAG_MANAGED, TAG_PLATFORM,
 };
 use crate::spec::model::Platform;
 use crate::spec::validate::{arn_re, platform_re, role_re, tenant_id_problem};
@@ -111,12 +113,17 @@ pub fn unmanaged(world: &World) -> Vec<String> {
         .collect()
 }
 
-/// Where a role of this platform sits in the world: (address, tenant), from its name.
+/// Where a role of this platform sits in the world: (address, tenant), from its name. A name
+/// with one part after the platform (`<platform>-<role>`, role names hold no hyphen) is a
+/// shared role, platform-wide.
 pub fn role_address(platform: &str, name: &str) -> Option<(String, Option<String>)> {
     if name == names::authorizer_role(platform) {
         return Some((names::authorizer_role_address(), None));
     }
     let rest = name.strip_prefix(platform)?.strip_prefix('-')?;
+    if role_re().is_match(rest) {
+        return Some((names::shared_role_address(rest), None));
+    }
     let (tenant, role) = rest.rsplit_once('-')?;
     if tenant.is_empty() || role.is_empty() {
         return None;
@@ -148,6 +155,34 @@ fn desired_items(folder: &Folder, env: &RenderEnv) -> Result<Vec<(String, Item)>
     Ok(out)
 }
 
+/// What a shared role's trust policy requires of the session tag `tenant_id`
+/// (`StringLike`): IAM's globs know only `*` and `?`, which cannot express the contract's
+/// tenant id pattern (a character class and a length); `?*` (at least one character) is the
+/// closest they come without refusing a valid id. The trusted principals pass the tenant.
+pub const SHARED_TENANT_GLOB: &str = "?*";
+
+/// The trust policy of a shared role (contract §1.7): `trust.principals` (never the
+/// authorizer) may assume it, tag the session and set its source identity, only with the
+/// session tag `tenant_id` present (`Null: false`), non-empty ([`SHARED_TENANT_GLOB`]), and no
+/// other session tag key.
+pub fn shared_trust_policy(pl: &Platform) -> Value {
+    let principals: Vec<String> = pl.trust.principals.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TenantSession",
+            "Effect": "Allow",
+            "Principal": {"AWS": principals},
+            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+            "Condition": {
+                "Null": {"aws:RequestTag/tenant_id": "false"},
+                "StringLike": {"aws:RequestTag/tenant_id": SHARED_TENANT_GLOB},
+                "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]}
+            }
+        }]
+    })
+}
+
 /// The trust policy of a tenant role (contract §3): `trust.principals` (never the authorizer,
 /// which calls no STS) may assume it, tag the session and set its source identity, only with
 /// `aws:RequestTag/tenant_id` equal to this tenant and no other session tag key.
@@ -168,9 +203,9 @@ pub fn trust_policy(pl: &Platform, tenant: &str) -> Value {
     })
 }
 
-/// One rendered tenant role, as `render` prints it.
+/// One rendered tenant role (or shared role, without a tenant), as `render` prints it.
 pub struct RenderedRole {
-    pub tenant: String,
+    pub tenant: Option<String>,
     pub role: String,
     pub state: RoleState,
 }
@@ -180,8 +215,9 @@ pub fn rendered(folder: &Folder, env: &RenderEnv, only: &[String]) -> Result<Vec
     render_roles(folder, env, only, true)
 }
 
-/// The tenant roles, with their rendered policies when `with_policies` (`render` prints
-/// them; the desired ones are `role_policy`'s instances).
+/// The tenant roles (with `tenancy.roles: shared`: the shared roles, whatever `only` says),
+/// with their rendered policies when `with_policies` (`render` prints them; the desired ones
+/// are `role_policy`'s instances).
 fn render_roles(
     folder: &Folder,
     env: &RenderEnv,
@@ -190,6 +226,37 @@ fn render_roles(
 ) -> Result<Vec<RenderedRole>, DesiredError> {
     let pl = &folder.platform.value;
     let mut out = Vec::new();
+    if shared_roles(pl) {
+        for (role, spec) in &pl.roles {
+            let mut policies = BTreeMap::new();
+            for pol in spec.policies.iter().filter(|_| with_policies) {
+                let Some(tpl) = folder.policies.get(pol) else {
+                    continue;
+                };
+                let doc = render_shared_policy(tpl, pl, role, env)
+                    .map_err(|source| DesiredError { policy: pol.clone(), source })?;
+                policies.insert(pol.clone(), doc);
+            }
+            out.push(RenderedRole {
+                tenant: None,
+                role: role.clone(),
+                state: RoleState {
+                    address: names::shared_role_address(role),
+                    name: names::shared_iam_role(&pl.name, role),
+                    path: names::role_path(&pl.name),
+                    tenant: None,
+                    description: spec.description.clone(),
+                    max_session_duration: spec.max_session_duration.unwrap_or(3600),
+                    permissions_boundary: pl.permissions_boundary.clone(),
+                    trust_policy: shared_trust_policy(pl),
+                    tags: shared_role_tags(pl),
+                    policies,
+                    attached_policies: BTreeSet::new(),
+                },
+            });
+        }
+        return Ok(out);
+    }
     for t in &folder.tenants {
         let t = &t.value;
         if !only.is_empty() && !only.contains(&t.id) {
@@ -209,7 +276,7 @@ fn render_roles(
                 policies.insert(pol.clone(), doc);
             }
             out.push(RenderedRole {
-                tenant: t.id.clone(),
+                tenant: Some(t.id.clone()),
                 role: role.to_string(),
                 state: RoleState {
                     address: names::role_address(&t.id, role),
@@ -283,6 +350,13 @@ impl ItemRules for IamRole {
 
     fn platform_orphans(&self) -> bool {
         true
+    }
+
+    /// A shared role (contract §1.7) the folder no longer declares is deleted (the platform
+    /// switched to per-tenant roles, or dropped the role), as a declared tenant's role would
+    /// be; the authorizer's managed role stays an orphan (kept unless `--prune`).
+    fn platform_orphan(&self, live: &Item) -> bool {
+        live.state["tags"].get(crate::spec::desired::TAG_TENANCY).and_then(Value::as_str) != Some("shared")
     }
 }
 
@@ -826,7 +900,7 @@ fn roles_quota(plan: &Plan, figures: &AccountFigures) -> Result<(), PlanError> {
         return Err(PlanError::Quota {
             quota: "IAM roles per account (RolesQuota)".into(),
             detail: format!("the account has {used} roles, this plan creates {creates} (deletes {deletes}): {needed} > {quota}"),
-            remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or onboard fewer tenants or declare fewer roles (one IAM role per tenant and platform role)".into(),
+            remedy: "ask AWS Support for a higher IAM roles quota (Service Quotas: IAM > Roles per account, up to 5,000), or share the roles (`tenancy.roles: shared`: one IAM role per platform role, whatever the number of tenants), or onboard fewer tenants or declare fewer roles (one IAM role per tenant and platform role)".into(),
         });
     }
     Ok(())
@@ -951,6 +1025,10 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
 /// valid: their own rules report them otherwise).
 fn role_name_rules(folder: &Folder, out: &mut Vec<Diagnostic>) {
     let pl = &folder.platform.value;
+    if shared_roles(pl) {
+        // `<platform>-<role>`: at most 20 + 1 + 16 characters.
+        return;
+    }
     for t in &folder.tenants {
         let tv = &t.value;
         if tenant_id_problem(&tv.id).is_some() || !platform_re().is_match(&pl.name) {
@@ -996,7 +1074,13 @@ mod tests {
             Some(("tenant/acme-corp/role/member".into(), Some("acme-corp".into())))
         );
         assert_eq!(role_address("saas", "saas-authorizer"), Some(("platform/authorizer/role".into(), None)));
+        // A shared role (contract §1.7): platform-wide, no tenant.
+        assert_eq!(role_address("saas", "saas-member2"), Some(("platform/role/member2".into(), None)));
+        assert_eq!(role_address("saas", "saas-Member"), None);
         assert_eq!(role_address("saas", "other-acme-admin"), None);
         assert_eq!(role_address("saas", "saasx-acme-admin"), None);
     }
 }
+
+#[cfg(test)]
+mod shared_tests;

@@ -211,6 +211,9 @@ fn environment(folder: &Folder, ctx: &DesiredCtx, world: &World) -> (BTreeMap<St
     let plans: Vec<Text> =
         if metered { pl.tiers.keys().map(|t| Text::default().id(usage_plan_address(t))).collect() } else { Vec::new() };
     config.insert("usagePlans".into(), plans);
+    // Contract §1.7: whose roles the authorizer hands out and what a token's groups name.
+    let tenancy = [("roles", pl.tenancy.roles), ("groups", pl.tenancy.groups)];
+    config.insert("tenancy".into(), tenancy.iter().map(|(k, v)| Text::from(format!("{k}={}", v.as_str()))).collect());
     environment.insert("TENANTCTL_PLATFORM".to_string(), pl.name.clone().into());
     environment.insert("TENANTCTL_ACCOUNT_ID".to_string(), ctx.env.account_id.as_str().into());
     environment.insert("TENANTCTL_REGION".to_string(), r.as_str().into());
@@ -247,10 +250,24 @@ impl ItemRules for LambdaFunction {
     /// Its environment names the pools, their clients and the usage plans by id, and its role
     /// by ARN: the delete of an instance of those kinds waits for its change
     /// ([`Key::Releases`]).
-    fn order(&self, _desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
+    fn order(&self, desired: &Item, _live: Option<&Item>, deps: &mut Deps) {
         // By name: those kinds' modules lead back here (the authorizer names the function).
         let named = ["user_pool", "app_client", "usage_plan", "iam_role"];
         deps.provides.extend(named.into_iter().map(|k| Key::Releases(Resource::new(k))));
+        // Shared roles (contract §1.7): the configuration points the authorizer at them, so its
+        // change waits for their creation, and a switch of `tenancy.roles` is one ordered
+        // apply (the new roles, the function, then the old roles' deletes).
+        let Some(f) = state(desired) else { return };
+        let literal = |field: &str| -> Vec<String> {
+            f.config.get(field).into_iter().flatten().filter_map(Text::as_literal).collect()
+        };
+        if literal("tenancy").iter().any(|e| e == "roles=shared") {
+            let platform = f.environment.get("TENANTCTL_PLATFORM").and_then(Text::as_literal).unwrap_or_default();
+            for entry in literal("roles") {
+                let role = entry.rsplit_once(':').map_or(entry.as_str(), |(name, _)| name);
+                deps.needs.push(Key::Role(crate::spec::desired::names::shared_iam_role(&platform, role)));
+            }
+        }
     }
 
     fn owns_undeclared(&self) -> bool {

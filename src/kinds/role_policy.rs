@@ -1,5 +1,5 @@
 //! `role_policy`: a policy of an IAM role ([`super::iam_role`], its parent): an inline policy
-//! rendered from a template (`<role>/policy/<name>`), or a managed policy someone attached to
+//! rendered from a template (for a shared role, without a tenant) (`<role>/policy/<name>`), or a managed policy someone attached to
 //! a managed role (`<role>/attached/<arn>`, observed only: the folder attaches none, so it is
 //! detached).
 //!
@@ -23,7 +23,7 @@ use serde_json::json;
 use super::{Desired, DesiredCtx, DesiredError, Kind};
 use crate::aws::{call_err, Aws, AwsError, Category};
 use crate::plan::{ItemRules, Resource};
-use crate::spec::desired::{names, render_policy, tenant_roles, RenderEnv};
+use crate::spec::desired::{names, render_policy, render_shared_policy, shared_roles, tenant_roles, RenderEnv};
 use crate::spec::model::Platform;
 use crate::spec::Folder;
 use crate::state::wiring::usage_plan_address;
@@ -83,7 +83,16 @@ fn role_of<'a>(item: &Item, parent: Option<&'a str>) -> Result<&'a str, AwsError
 fn desired_policies(folder: &Folder, env: &RenderEnv) -> Desired {
     let pl = &folder.platform.value;
     let mut out = Vec::new();
-    for t in folder.tenants.iter().map(|t| &t.value) {
+    // Contract §1.7: the shared roles' policies, rendered without a tenant.
+    for (role, spec) in pl.roles.iter().filter(|_| shared_roles(pl)) {
+        for pol in &spec.policies {
+            let Some(tpl) = folder.policies.get(pol) else { continue };
+            let doc = render_shared_policy(tpl, pl, role, env)
+                .map_err(|source| DesiredError { policy: pol.clone(), source })?;
+            out.push(inline(&names::shared_role_address(role), None, pol, &canonical_policy(&doc)));
+        }
+    }
+    for t in folder.tenants.iter().map(|t| &t.value).filter(|_| !shared_roles(pl)) {
         for role in tenant_roles(pl, t) {
             let Some(spec) = pl.roles.get(role) else { continue };
             for pol in &spec.policies {

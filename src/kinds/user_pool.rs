@@ -235,8 +235,11 @@ impl Kind for UserPool {
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
         async move {
             let (pools, in_account) = read_pools(aws, scope.desired, scope.scoped(), scope.adopt).await?;
-            scope.note(|n| n.figures.user_pools = Some(in_account));
-            Ok(pools.into_iter().map(|(address, id, state)| (address, state.item(), id)).collect())
+            scope.note(|n| {
+                n.figures.user_pools = Some(in_account);
+                n.figures.pool_users = pools.iter().map(|(address, _, _, users)| (address.clone(), *users)).collect();
+            });
+            Ok(pools.into_iter().map(|(address, id, state, _)| (address, state.item(), id)).collect())
         }
         .boxed()
     }
@@ -425,8 +428,8 @@ fn declared_attribute(
     }
 }
 
-/// Reads every pool this platform manages (identified by its tags): (address, id, state)
-/// each. When `scoped`, reads only the pools named in `desired` (for `--tenant`). Also returns
+/// Reads every pool this platform manages (identified by its tags): (address, id, state,
+/// `EstimatedNumberOfUsers`) each. When `scoped`, reads only the pools named in `desired` (for `--tenant`). Also returns
 /// how many user pools the account has (every pool, for the pools-per-account quota).
 ///
 /// A pool that carries a desired pool's name but lacks tenantctl's tags is never shadowed by a
@@ -437,7 +440,7 @@ async fn read_pools(
     desired: &World,
     scoped: bool,
     adopt: super::Adopt,
-) -> Result<(Vec<(String, String, PoolState)>, usize), AwsError> {
+) -> Result<(Vec<(String, String, PoolState, usize)>, usize), AwsError> {
     let platform = aws.ctx.platform.as_str();
     let mut pools_in_account = 0usize;
     // Scoped: only the pools of the named tenants; their names are known, so only those
@@ -517,7 +520,7 @@ async fn read_pools(
     untagged_pools(platform, desired, adopt, untagged, &mut managed)?;
 
     // Groups, resource servers and clients are their kinds' (`crate::kinds`), read after.
-    let pools: Vec<(String, String, PoolState)> = managed
+    let pools: Vec<(String, String, PoolState, usize)> = managed
         .into_iter()
         .map(|(address, (id, pool, tenant))| {
             let state = PoolState {
@@ -528,7 +531,8 @@ async fn read_pools(
                 attributes: pool.schema_attributes().iter().filter_map(attribute_state).collect(),
                 usernames: Some(usernames_state(&pool)),
             };
-            (address, id, state)
+            let users = usize::try_from(pool.estimated_number_of_users()).unwrap_or(0);
+            (address, id, state, users)
         })
         .collect();
 

@@ -88,6 +88,13 @@ pub trait ItemRules: Sync {
         false
     }
 
+    /// Whether this undeclared instance that belongs to no tenant is an orphan of the platform.
+    /// Default: [`ItemRules::platform_orphans`], for every instance of the kind.
+    fn platform_orphan(&self, live: &Item) -> bool {
+        let _ = live;
+        self.platform_orphans()
+    }
+
     /// Problems that stop the plan before anything is compared (a file the kind needs is
     /// missing, a limit the desired state would cross). Default: none.
     fn check(&self, desired: &World, observed: &World, ids: &Ids) -> Result<(), PlanError> {
@@ -259,7 +266,7 @@ pub(super) fn plan_items(
         let resource = k.resource();
         let orphan = match o.tenant.as_deref() {
             Some(t) => !opts.tenants.contains(t),
-            None => k.platform_orphans(),
+            None => k.platform_orphan(o),
         };
         if orphan && !opts.prune {
             orphans.push(Orphan { resource, address: addr.clone(), name: o.name.clone(), tenant: o.tenant.clone() });

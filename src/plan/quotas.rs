@@ -41,6 +41,9 @@ pub struct AccountFigures {
     /// The live resource policy of each trigger function the folder names (as it names it):
     /// each statement's Sid and minified size in bytes. A function without a policy is absent.
     pub function_policies: std::collections::BTreeMap<String, Vec<(String, usize)>>,
+    /// Each managed pool's `EstimatedNumberOfUsers` (DescribeUserPool, read anyway), by
+    /// address: a `tenancy.groups` switch refuses a pool that holds users.
+    pub pool_users: std::collections::BTreeMap<String, usize>,
 }
 
 /// How many changes of the plan `action` a resource of this kind.

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::model::{Platform, Tenant};
+use super::model::{Platform, Tenancy, Tenant};
 use super::template::{self, TemplateError};
 use super::PolicyTemplate;
 use crate::state::Tags;
@@ -27,6 +27,14 @@ pub mod names {
     }
     pub fn iam_role(platform: &str, tenant: &str, role: &str) -> String {
         format!("{platform}-{tenant}-{role}")
+    }
+    /// A shared role (contract §1.7 `tenancy.roles: shared`): one per platform role.
+    pub fn shared_iam_role(platform: &str, role: &str) -> String {
+        format!("{platform}-{role}")
+    }
+    /// A shared group (contract §1.7 `tenancy.groups: shared`): the role's name, in each pool.
+    pub fn shared_group(role: &str) -> String {
+        role.to_string()
     }
     pub fn role_path(platform: &str) -> String {
         format!("/tenantctl/{platform}/")
@@ -52,6 +60,10 @@ pub mod names {
     pub fn role_address(tenant: &str, role: &str) -> String {
         format!("tenant/{tenant}/role/{role}")
     }
+    /// A shared role's address: platform-wide, no tenant.
+    pub fn shared_role_address(role: &str) -> String {
+        format!("platform/role/{role}")
+    }
     pub fn authorizer_role_address() -> String {
         "platform/authorizer/role".to_string()
     }
@@ -60,6 +72,26 @@ pub mod names {
 pub const TAG_MANAGED: &str = "tenantctl:managed";
 pub const TAG_PLATFORM: &str = "tenantctl:platform";
 pub const TAG_TENANT: &str = "tenant_id";
+/// The tag of a shared role (contract §1.7): `tenantctl:tenancy=shared`.
+pub const TAG_TENANCY: &str = "tenantctl:tenancy";
+
+/// Whether the platform's roles are shared (`tenancy.roles: shared`).
+pub fn shared_roles(pl: &Platform) -> bool {
+    pl.tenancy.roles == Tenancy::Shared
+}
+
+/// Whether the platform's groups are shared (`tenancy.groups: shared`).
+pub fn shared_groups(pl: &Platform) -> bool {
+    pl.tenancy.groups == Tenancy::Shared
+}
+
+/// A shared role's tags: tenantctl's, the platform's and `tenantctl:tenancy=shared` (no
+/// `tenant_id`: the role is no single tenant's).
+pub fn shared_role_tags(pl: &Platform) -> Tags {
+    let mut tags = platform_tags(pl);
+    tags.insert(TAG_TENANCY.into(), "shared".into());
+    tags
+}
 
 /// AWS values templates and names need besides the folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +149,29 @@ pub fn render_policy(
         &template::Context {
             tenant_id: &t.id,
             vars: &t.vars,
+            platform: &pl.name,
+            role,
+            account_id: &env.account_id,
+            region: &env.region,
+        },
+    )
+}
+
+/// Renders one policy template for a shared role (no tenant: `validate` refuses
+/// `{{tenant.*}}` in a shared role's policy; were one left, it would render empty, which the
+/// renderer refuses as widening).
+pub fn render_shared_policy(
+    tpl: &PolicyTemplate,
+    pl: &Platform,
+    role: &str,
+    env: &RenderEnv,
+) -> Result<Value, TemplateError> {
+    let none = std::collections::BTreeMap::new();
+    template::render(
+        &tpl.doc,
+        &template::Context {
+            tenant_id: "",
+            vars: &none,
             platform: &pl.name,
             role,
             account_id: &env.account_id,

@@ -36,6 +36,46 @@ pub struct Platform {
     /// Contract §1.6: the REST API stage the tiers' usage plans meter.
     #[serde(default)]
     pub api_usage: Option<ApiUsageSpec>,
+    /// Contract §1.7: one IAM role per (tenant, role) and one group per (tenant, role)
+    /// (`per-tenant`, the default), or one role per platform role and one group per role in
+    /// each managed pool (`shared`).
+    #[serde(default)]
+    pub tenancy: TenancySpec,
+}
+
+/// Contract §1.7 `tenancy`: how roles and groups are shared among tenants.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenancySpec {
+    /// `per-tenant`: an IAM role `<platform>-<tenant>-<role>` per tenant and role; `shared`:
+    /// one role `<platform>-<role>` per platform role, reached with the session tag
+    /// `tenant_id`.
+    #[serde(default)]
+    pub roles: Tenancy,
+    /// `per-tenant`: a group `<tenant>-<role>` in the tenant's pool; `shared`: a group `<role>`
+    /// in each managed pool (the tenant comes from `custom:<tenantAttribute>` only).
+    #[serde(default)]
+    pub groups: Tenancy,
+}
+
+/// Per tenant, or shared by every tenant (contract §1.7).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tenancy {
+    /// One per tenant (the default).
+    #[default]
+    PerTenant,
+    /// One for every tenant.
+    Shared,
+}
+
+impl Tenancy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tenancy::PerTenant => "per-tenant",
+            Tenancy::Shared => "shared",
+        }
+    }
 }
 
 /// A service tier (contract §1.6): one usage plan `<platform>-<tier>` with `apiUsage`.

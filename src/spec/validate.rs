@@ -123,6 +123,7 @@ pub fn validate_with(folder: &Folder, found: Vec<Diagnostic>) -> Vec<Diagnostic>
     platform_rules(&mut v);
     tenant_rules(&mut v);
     tier_rules(&mut v);
+    tenancy_rules(&mut v);
     template_rules(&mut v);
     let mut out = v.out;
     for d in &mut out {
@@ -274,8 +275,9 @@ fn template_rules(v: &mut V<'_>) {
                 continue;
             }
             Ok(phs) => {
+                shared_role_placeholders(v, name, tpl, &phs);
                 // A tenant variable used by a template must be set by every tenant using it.
-                for (_, ph) in &phs {
+                for (_, ph) in phs.iter().filter(|_| !desired::shared_roles(pl)) {
                     if let Some(var) = ph.strip_prefix("tenant.vars.") {
                         for t in &folder.tenants {
                             let uses = desired::tenant_roles(pl, &t.value)
@@ -301,6 +303,10 @@ fn template_rules(v: &mut V<'_>) {
         return;
     }
     let ctx = desired::RenderEnv::offline(pl);
+    if desired::shared_roles(pl) {
+        shared_role_sizes(v, &ctx);
+        return;
+    }
     for t in &folder.tenants {
         for role in desired::tenant_roles(pl, &t.value) {
             let Some(rs) = pl.roles.get(role) else { continue };
@@ -336,6 +342,94 @@ fn template_rules(v: &mut V<'_>) {
                 );
             }
         }
+    }
+}
+
+/// Contract §1.7: a shared role is no single tenant's; its policies reach tenant data only
+/// through `${aws:PrincipalTag/tenant_id}`, so a `{{tenant.*}}` placeholder in a policy of a
+/// shared role is an error at the placeholder.
+fn shared_role_placeholders(v: &mut V<'_>, name: &str, tpl: &super::PolicyTemplate, phs: &[(String, String)]) {
+    let pl = &v.folder.platform.value;
+    if desired::shared_roles(pl) {
+        let roles: Vec<&str> =
+            pl.roles.iter().filter(|(_, r)| r.policies.iter().any(|p| p == name)).map(|(n, _)| n.as_str()).collect();
+        if let Some((_, ph)) = phs.iter().find(|(_, ph)| ph.starts_with("tenant.")) {
+            v.push(
+                tpl.at(
+                    ph,
+                    format!(
+                        "policy template `{name}` uses {{{{{ph}}}}}, but with `tenancy.roles: shared` its role{} `{}` {} no single tenant's",
+                        if roles.len() == 1 { "" } else { "s" },
+                        roles.join("`, `"),
+                        if roles.len() == 1 { "is" } else { "are" }
+                    ),
+                )
+                .hint("a shared role reaches tenant data only through ${aws:PrincipalTag/tenant_id} (the session tag); replace the placeholder with it, or set `tenancy.roles: per-tenant`"),
+            );
+        }
+    }
+}
+
+/// The rendered inline policies of each shared role (rendered once, without a tenant) against
+/// IAM's per-role total.
+fn shared_role_sizes(v: &mut V<'_>, ctx: &desired::RenderEnv) {
+    let folder = v.folder;
+    let pl = &folder.platform.value;
+    for (role, rs) in &pl.roles {
+        let mut total = 0usize;
+        for pol in &rs.policies {
+            let Some(tpl) = folder.policies.get(pol) else { continue };
+            match desired::render_shared_policy(tpl, pl, role, ctx) {
+                Ok(doc) => total += desired::minified_len(&doc),
+                Err(e) => {
+                    v.push(folder.platform.at_key(
+                        &format!("roles.{role}"),
+                        format!("rendering `{pol}` for the shared role `{role}`: {e}"),
+                    ))
+                }
+            }
+        }
+        if total > MAX_INLINE_POLICY_TOTAL {
+            v.push(
+                folder.platform.at_key(&format!("roles.{role}"), format!("role `{role}`'s inline policies total {total} characters; IAM allows {MAX_INLINE_POLICY_TOTAL} per role"))
+                    .hint("shorten the templates or split the role"),
+            );
+        }
+    }
+}
+
+/// Contract §1.7 `tenancy`: with shared roles no platform role is named `authorizer` (the
+/// shared role `<platform>-authorizer` would be the managed execution role's name); with shared
+/// groups and `authorizer.tokenUse: access` the pools declare a `preTokenGeneration` trigger
+/// (an access token carries the tenant attribute only when that trigger adds it, and shared
+/// groups name no tenant).
+fn tenancy_rules(v: &mut V<'_>) {
+    let p = &v.folder.platform;
+    let pl = &p.value;
+    if desired::shared_roles(pl) && pl.roles.contains_key("authorizer") {
+        v.push(
+            p.at_key(
+                "roles.authorizer",
+                format!(
+                    "with `tenancy.roles: shared` a platform role may not be named `authorizer`: its shared role `{}` would be the authorizer's managed execution role's name",
+                    desired::names::authorizer_role(&pl.name)
+                ),
+            )
+            .hint("rename the role, or set `tenancy.roles: per-tenant`"),
+        );
+    }
+    let access = pl.authorizer.as_ref().is_some_and(|a| a.token_use == "access");
+    if desired::shared_groups(pl) && access && !pl.user_pool.triggers.contains_key("preTokenGeneration") {
+        v.push(
+            p.at(
+                "tenancy.groups",
+                "`tenancy.groups: shared` with `authorizer.tokenUse: access` needs a `userPool.triggers.preTokenGeneration`: shared groups name no tenant, and an access token carries the tenant attribute only when that trigger adds it",
+            )
+            .hint(format!(
+                "declare `userPool.triggers.preTokenGeneration` (a function that adds custom:{} to the access token), use `tokenUse: id`, or set `tenancy.groups: per-tenant`",
+                pl.user_pool.tenant_attribute
+            )),
+        );
     }
 }
 

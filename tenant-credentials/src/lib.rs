@@ -114,7 +114,8 @@ impl RolePin {
 
 /// The authorizer's context, checked: `role_arn` is
 /// `arn:<partition>:iam::<account>:role/tenantctl/<platform>/<platform>-<tenant>-<role>` for
-/// `tenant_id` itself, and `sub` (the caller) is usable as STS's `SourceIdentity`
+/// `tenant_id` itself (or, with shared roles, `<platform>-<role>`: the session tag binds the
+/// tenant), and `sub` (the caller) is usable as STS's `SourceIdentity`
 /// (`[\w+=,.@-]`, 2 to 64 characters; a Cognito `sub` is a UUID).
 /// [`CredentialsCache::credentials`] also checks the [`RolePin`] and that `<partition>` is the
 /// partition of the STS client's region ([`partition::partition_for_region`]).
@@ -222,9 +223,23 @@ fn check_role_arn(tenant: &str, arn: &str) -> Result<(), String> {
     {
         return Err("not a role under /tenantctl/<platform>/".into());
     }
+    // A shared role (contract §1.7 `tenancy.roles: shared`): `<platform>-<role>`, every
+    // tenant's, reached with the session tag `tenant_id` (which the credentials carry, and
+    // the cache keys by tenant). Never the authorizer's execution role.
+    if let Some(role) = name.strip_prefix(&format!("{platform}-")) {
+        let b = role.as_bytes();
+        if !b.is_empty()
+            && b.len() <= 16
+            && b[0].is_ascii_lowercase()
+            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && role != "authorizer"
+        {
+            return Ok(());
+        }
+    }
     let role = name
         .strip_prefix(&format!("{platform}-{tenant}-"))
-        .ok_or_else(|| format!("role name is not {platform}-{tenant}-<role>"))?;
+        .ok_or_else(|| format!("role name is not {platform}-{tenant}-<role> (or the shared {platform}-<role>)"))?;
     if role.is_empty() || !role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
         return Err(format!("role name is not {platform}-{tenant}-<role>"));
     }
@@ -741,6 +756,19 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         assert_eq!(TenantContext::from_authorizer_context(&map).unwrap().tenant_id(), "acme");
+        // Shared roles (contract §1.7): `<platform>-<role>`, for any tenant; never the
+        // authorizer's execution role, never another tenant's role.
+        let shared = "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-member";
+        assert!(TenantContext::new("acme", shared, SUB).is_ok());
+        assert!(TenantContext::new("globex", shared, SUB).is_ok());
+        for arn in [
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-authorizer",
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-Member",
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-",
+            "arn:aws:iam::123456789012:role/tenantctl/acmesaas/acmesaas-globex-member",
+        ] {
+            assert!(TenantContext::new("acme", arn, SUB).is_err(), "{arn}");
+        }
     }
 
     #[tokio::test]

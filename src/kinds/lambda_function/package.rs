@@ -20,6 +20,7 @@
 //! | `roles` | `ROLE:PRECEDENCE` | `{"ROLE": PRECEDENCE}` |
 //! | `usagePlans` | a usage plan id | `["ID", ...]` |
 //! | `methodScopes` | `["METHOD /path", ["scope", ...]]` (JSON) | `{"METHOD /path": ["scope", ...]}` |
+//! | `tenancy` | `roles=per-tenant\|shared`, `groups=per-tenant\|shared` | `{"roles": "shared", "groups": "shared"}` |
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read, Write};
@@ -37,8 +38,8 @@ pub const CONFIG_FILE: &str = "tenantctl-authorizer.json";
 pub const FORMAT: u64 = 1;
 
 /// The configuration's fields, in the file's order.
-pub const FIELDS: [&str; 7] =
-    ["issuers", "clients", "identityProviders", "tenants", "roles", "usagePlans", "methodScopes"];
+pub const FIELDS: [&str; 8] =
+    ["issuers", "clients", "identityProviders", "tenants", "roles", "usagePlans", "methodScopes", "tenancy"];
 
 /// The configuration: each field's entries (see the module's table).
 pub type Entries = BTreeMap<String, Vec<String>>;
@@ -68,6 +69,7 @@ pub fn config_json(config: &Entries) -> Result<Vec<u8>, String> {
                 for e in entries {
                     let (k, v) = match field {
                         "issuers" => e.rsplit_once('='),
+                        "tenancy" => e.split_once('='),
                         "clients" => e.split_once(':'),
                         _ => e.rsplit_once(':'),
                     }
@@ -106,8 +108,8 @@ pub fn config_entries(json: &[u8]) -> Result<Entries, String> {
                     Ok(serde_json::to_string(&(k, scopes)).expect("strings serialize"))
                 })
                 .collect::<Result<_, String>>()?,
-            ("issuers" | "clients" | "identityProviders" | "roles", Some(Value::Object(o))) => {
-                let sep = if field == "issuers" { "=" } else { ":" };
+            ("issuers" | "clients" | "identityProviders" | "roles" | "tenancy", Some(Value::Object(o))) => {
+                let sep = if matches!(field, "issuers" | "tenancy") { "=" } else { ":" };
                 o.iter()
                     .map(|(k, v)| match v {
                         Value::String(s) => Ok(format!("{k}{sep}{s}")),
@@ -249,6 +251,7 @@ mod tests {
             e("roles", &["member:10", "admin:1"]),
             e("usagePlans", &[]),
             e("methodScopes", &[r#"["GET /reports",["api/reports.read"]]"#]),
+            e("tenancy", &["roles=shared", "groups=per-tenant"]),
         ]
         .into_iter()
         .collect()
@@ -260,7 +263,7 @@ mod tests {
         let text = String::from_utf8(json.clone()).unwrap();
         assert_eq!(
             text,
-            r#"{"format":1,"issuers":{"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A":"*","https://cognito-idp.us-east-1.amazonaws.com/us-east-1_B":"initech"},"clients":{"c1":"us-east-1_A","c2":"us-east-1_B"},"identityProviders":{"Google":"*","acme-okta":"acme"},"tenants":["acme","globex","initech"],"roles":{"admin":1,"member":10},"usagePlans":[],"methodScopes":{"GET /reports":["api/reports.read"]}}"#
+            r#"{"format":1,"issuers":{"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A":"*","https://cognito-idp.us-east-1.amazonaws.com/us-east-1_B":"initech"},"clients":{"c1":"us-east-1_A","c2":"us-east-1_B"},"identityProviders":{"Google":"*","acme-okta":"acme"},"tenants":["acme","globex","initech"],"roles":{"admin":1,"member":10},"usagePlans":[],"methodScopes":{"GET /reports":["api/reports.read"]},"tenancy":{"groups":"per-tenant","roles":"shared"}}"#
         );
         let mut sorted = config();
         sorted.values_mut().for_each(|v| v.sort());

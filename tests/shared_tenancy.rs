@@ -1,0 +1,223 @@
+//! Shared tenancy (contract §1.7, issue 21 item 2) end to end against the emulator: a platform
+//! with `tenancy: {roles: shared, groups: shared}`, three pooled tenants and one silo, applied
+//! and converged; IAM holds one role per platform role (and the authorizer's), each managed
+//! pool one group per role; a real ID token of a pooled tenant's user in group `member` is
+//! allowed by the authorizer built from the deployed configuration, with the shared role's ARN
+//! in its context, and STS AssumeRole of that role with the session tag succeeds (plain STS and
+//! through tenant-credentials); an
+//! undeclared tenant is denied. And a live platform switched from per-tenant roles to shared
+//! ones in one apply, then converged.
+//!
+//! Skipped (with a note) when TENANTCTL_TEST_ENDPOINT is unset; `scripts/test` sets it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
+use common::*;
+use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
+use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
+
+const PASSWORD: &str = "Passw0rd!Passw0rd";
+const SHARED: &str = "tenancy: {roles: shared, groups: shared}\n";
+
+/// Policies that reach tenant data only through the session tag (a shared role's may not use
+/// `{{tenant.*}}`).
+fn shared_policies(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for p in ["tenant-data-rw.json", "tenant-data-ro.json"] {
+        let text = std::fs::read_to_string(root.join("policies").join(p)).unwrap();
+        write(dir, &format!("policies/{p}"), &text.replace("{{tenant.vars.bucket}}", "{{platform.name}}-data"));
+    }
+}
+
+/// The platform `p` with `extra` appended, the tenants acme, globex, hooli (pooled) and initech
+/// (silo).
+fn shared_folder(p: &str, extra: &str) -> tempfile::TempDir {
+    let dir = folder_for(&format!("{}{extra}", platform_yaml(p, &format!("{p}-api"), "")));
+    shared_policies(dir.path());
+    for (id, iso) in [("acme", "pooled"), ("globex", "pooled"), ("hooli", "pooled"), ("initech", "silo")] {
+        write(dir.path(), &format!("tenants/{id}.yaml"), &tenant_yaml(id, iso, None));
+    }
+    dir
+}
+
+/// The names of the roles at the platform's path.
+async fn roles_of(sdk: &Sdk, p: &str) -> BTreeSet<String> {
+    let out = sdk.iam.list_roles().path_prefix(format!("/tenantctl/{p}/")).max_items(1000).send().await.unwrap();
+    out.roles().iter().map(|r| r.role_name().to_string()).collect()
+}
+
+/// The groups of a pool: name -> role ARN.
+async fn groups_of(sdk: &Sdk, pool: &str) -> std::collections::BTreeMap<String, Option<String>> {
+    let out = sdk.cognito.list_groups().user_pool_id(pool).limit(60).send().await.unwrap();
+    out.groups().iter().map(|g| (g.group_name().unwrap().to_string(), g.role_arn().map(str::to_string))).collect()
+}
+
+/// Creates `user` in `pool` with the tenant attribute `tenant`, in `group`; returns its ID token.
+async fn user_token(sdk: &Sdk, pool: &str, client_id: &str, user: &str, tenant: &str, group: &str) -> String {
+    sdk.cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(user)
+        .message_action(MessageActionType::Suppress)
+        .user_attributes(AttributeType::builder().name("email").value(format!("{user}@x.example")).build().unwrap())
+        .user_attributes(AttributeType::builder().name("custom:tenant_id").value(tenant).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(user)
+        .password(PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito.admin_add_user_to_group().user_pool_id(pool).username(user).group_name(group).send().await.unwrap();
+    let out = sdk
+        .cognito
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
+}
+
+/// The handler, off the async runtime as the Lambda runs it (the JWKS fetch blocks).
+async fn decide(
+    verifier: &Arc<Verifier>,
+    token: &str,
+    method_arn: &str,
+) -> Result<(serde_json::Value, tenantctl_authorizer::Verified), tenantctl_authorizer::Deny> {
+    let event: TokenAuthorizerEvent = serde_json::from_value(serde_json::json!({
+        "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": method_arn,
+    }))
+    .unwrap();
+    let v = verifier.clone();
+    tokio::task::spawn_blocking(move || authorize(&v, &event))
+        .await
+        .unwrap()
+        .map(|(resp, verified)| (serde_json::to_value(resp).unwrap(), verified))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_roles_and_groups_serve_every_tenant() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("sh");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = shared_folder(&p, SHARED);
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+
+    // One role per platform role, and the authorizer's; tagged shared, no tenant.
+    let want: BTreeSet<String> = ["admin", "member", "authorizer"].iter().map(|r| format!("{p}-{r}")).collect();
+    assert_eq!(roles_of(&sdk, &p).await, want);
+    let member = sdk.iam.get_role().role_name(format!("{p}-member")).send().await.unwrap();
+    let member = member.role().unwrap();
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-member");
+    assert_eq!(member.arn(), role_arn);
+    let tags = sdk.iam.list_role_tags().role_name(format!("{p}-member")).send().await.unwrap();
+    let tags: std::collections::BTreeMap<&str, &str> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags.get("tenantctl:tenancy"), Some(&"shared"));
+    assert_eq!(tags.get("tenant_id"), None);
+
+    // Each managed pool holds the role names only, pointing at the shared roles.
+    let pool = pool_id(&sdk, &p).await;
+    let silo = pool_id(&sdk, &format!("{p}-initech")).await;
+    for id in [&pool, &silo] {
+        let groups = groups_of(&sdk, id).await;
+        assert_eq!(groups.keys().collect::<Vec<_>>(), ["admin", "member"], "pool {id}");
+        assert_eq!(groups["member"].as_deref(), Some(role_arn.as_str()));
+    }
+
+    // The authorizer's configuration says shared; a pooled tenant's user in `member` is allowed.
+    let (config, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    assert_eq!(file["tenancy"], serde_json::json!({"groups": "shared", "roles": "shared"}));
+    assert_eq!(file["tenants"], serde_json::json!(["acme", "globex", "hooli", "initech"]));
+    let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).send().await.unwrap();
+    let web = clients.user_pool_clients().iter().find(|c| c.client_name() == Some("web")).expect("web client");
+    let client_id = web.client_id().unwrap().to_string();
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");
+    let token = user_token(&sdk, &pool, &client_id, "alice", "globex", "member").await;
+    let (resp, verified) = decide(&verifier, &token, &method_arn).await.unwrap_or_else(|d| panic!("denied: {d}"));
+    assert_eq!(resp["policyDocument"]["Statement"][0]["Effect"], "Allow", "{resp}");
+    assert_eq!(resp["context"]["tenant_id"], "globex");
+    assert_eq!(resp["context"]["role"], "member");
+    assert_eq!(resp["context"]["role_arn"], role_arn);
+    assert_eq!(verified.groups, ["member"]);
+
+    // The backend assumes the shared role with the tenant as the session tag.
+    let tag = aws_sdk_sts::types::Tag::builder().key("tenant_id").value("globex").build().unwrap();
+    let out = sdk.sts.assume_role().role_arn(&role_arn).role_session_name("shared-e2e").tags(tag).send().await;
+    assert!(out.unwrap_or_else(|e| panic!("AssumeRole: {e:?}")).credentials().is_some());
+    // And through tenant-credentials, from the authorizer's context as a backend gets it.
+    let ctx: std::collections::HashMap<String, String> = serde_json::from_value(resp["context"].clone()).unwrap();
+    let tenant = TenantContext::from_authorizer_context(&ctx).unwrap_or_else(|e| panic!("{e}"));
+    let cache = CredentialsCache::new(StsAssumer::new(sdk.sts.clone()), RolePin::new(ACCOUNT, &p).unwrap());
+    let creds = cache.credentials(&tenant).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!creds.access_key_id.is_empty() && !creds.session_token.is_empty());
+
+    // A user whose tenant the platform does not declare, in the same shared group: denied.
+    let stranger = user_token(&sdk, &pool, &client_id, "mallory", "umbrella", "member").await;
+    let deny = decide(&verifier, &stranger, &method_arn).await.expect_err("an undeclared tenant is denied");
+    assert_eq!(deny.reason, DenyReason::UndeclaredTenant, "{deny}");
+
+    // With users in the pools, switching the groups back is a plan error that says why.
+    write(
+        dir.path(),
+        "tenants/platform.yaml",
+        &format!("{}tenancy: {{roles: shared}}\n", platform_yaml(&p, &format!("{p}-api"), "")),
+    );
+    let o = run(dir.path(), &ep, &["plan"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("tenantctl never moves users"), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_platform_switches_to_shared_roles_in_one_apply() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("sw");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = shared_folder(&p, "");
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let per_tenant: BTreeSet<String> = ["acme", "globex", "hooli", "initech"]
+        .iter()
+        .flat_map(|t| ["admin", "member"].map(|r| format!("{p}-{t}-{r}")))
+        .chain([format!("{p}-authorizer")])
+        .collect();
+    assert_eq!(roles_of(&sdk, &p).await, per_tenant);
+
+    write(
+        dir.path(),
+        "tenants/platform.yaml",
+        &format!("{}tenancy: {{roles: shared}}\n", platform_yaml(&p, &format!("{p}-api"), "")),
+    );
+    let o = run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let out = text(&o);
+    assert!(out.contains(&format!("{p}-admin")), "{out}");
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+    let want: BTreeSet<String> = ["admin", "member", "authorizer"].iter().map(|r| format!("{p}-{r}")).collect();
+    assert_eq!(roles_of(&sdk, &p).await, want);
+    // The per-tenant groups stay, now pointing at the shared roles; the authorizer hands them out.
+    let pool = pool_id(&sdk, &p).await;
+    let groups = groups_of(&sdk, &pool).await;
+    assert_eq!(
+        groups["acme-member"].as_deref(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-member").as_str())
+    );
+    let (config, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    assert_eq!(file["tenancy"], serde_json::json!({"groups": "per-tenant", "roles": "shared"}));
+    assert_eq!(config.role_arn("acme", "member"), format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-member"));
+}
