@@ -221,3 +221,79 @@ async fn a_live_platform_switches_to_shared_roles_in_one_apply() {
     assert_eq!(file["tenancy"], serde_json::json!({"groups": "per-tenant", "roles": "shared"}));
     assert_eq!(config.role_arn("acme", "member"), format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-member"));
 }
+
+/// Total AWS calls reported by `--stats` ("AWS calls: N (W writes)").
+fn calls(o: &std::process::Output) -> u64 {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err.lines().find(|l| l.starts_with("AWS calls:")).unwrap_or_else(|| panic!("no stats in:\n{err}"));
+    line["AWS calls:".len()..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Issue 21: `n` pooled tenants with shared tenancy on an account whose IAM RolesQuota is the
+/// default 1,000 (the strict emulator's): apply passes and IAM holds one role per platform role;
+/// the converged plan costs at most 20 AWS calls whatever `n`; onboarding one more tenant with
+/// `apply --tenant` is one package update in at most 10 calls; the authorizer built from the
+/// deployed configuration allows the last tenant, denies an undeclared one, allows the tenant
+/// just onboarded, and denies a tenant once the apply that removed its file (without
+/// `--prune`) ran.
+async fn pooled_tenants_on_shared_tenancy(n: usize) {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("k");
+    let api = rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder_for(&format!("{}{SHARED}", platform_yaml(&p, &format!("{p}-api"), "")));
+    shared_policies(dir.path());
+    let id = |i: usize| format!("t{i:05}");
+    for i in 0..n {
+        write(dir.path(), &format!("tenants/{}.yaml", id(i)), &tenant_yaml(&id(i), "pooled", Some("member")));
+    }
+    run_ok(dir.path(), &ep, &["validate"], 0);
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let o = run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode", "--stats"], 0);
+    assert!(calls(&o) <= 20, "converged plan of {n} pooled tenants: {} calls\n{}", calls(&o), text(&o));
+    eprintln!("{n} pooled tenants, shared tenancy: converged plan {} AWS calls", calls(&o));
+    let want: BTreeSet<String> = ["admin", "member", "authorizer"].iter().map(|r| format!("{p}-{r}")).collect();
+    assert_eq!(roles_of(&sdk, &p).await, want);
+
+    // One more tenant: one package update.
+    let new = id(n);
+    write(dir.path(), &format!("tenants/{new}.yaml"), &tenant_yaml(&new, "pooled", Some("member")));
+    let o = run_ok(dir.path(), &ep, &["apply", "--tenant", &new, "--auto-approve", "--stats"], 0);
+    assert!(calls(&o) <= 10, "onboarding one pooled tenant: {} calls\n{}", calls(&o), text(&o));
+    eprintln!("{n} pooled tenants, shared tenancy: apply --tenant of one more {} AWS calls", calls(&o));
+    assert_eq!(calls_of(&o, "lambda:UpdateFunctionCode"), 1, "{}", text(&o));
+    assert_eq!(writes(&o), 1, "{}", text(&o));
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+
+    let (config, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    assert_eq!(file["tenants"].as_array().unwrap().len(), n + 1);
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    let method_arn = format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}/prod/GET/orders");
+    let pool = pool_id(&sdk, &p).await;
+    let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&pool).send().await.unwrap();
+    let client = clients.user_pool_clients()[0].client_id().unwrap().to_string();
+    let last = id(n - 1);
+    for (user, tenant) in [("lena", last.as_str()), ("nico", new.as_str())] {
+        let token = user_token(&sdk, &pool, &client, user, tenant, "member").await;
+        let (resp, _) = decide(&verifier, &token, &method_arn).await.unwrap_or_else(|d| panic!("{tenant} denied: {d}"));
+        assert_eq!(resp["context"]["tenant_id"], tenant);
+    }
+    let stranger = user_token(&sdk, &pool, &client, "mallory", "zz999", "member").await;
+    let deny = decide(&verifier, &stranger, &method_arn).await.expect_err("an undeclared tenant is denied");
+    assert_eq!(deny.reason, DenyReason::UndeclaredTenant, "{deny}");
+
+    // The last tenant's file goes; apply without --prune: its token no longer passes.
+    std::fs::remove_file(dir.path().join(format!("tenants/{last}.yaml"))).unwrap();
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    let (config, _) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    let verifier = Arc::new(Verifier::new(config, Arc::new(HttpJwksFetcher::default()), Arc::new(SystemClock)));
+    let token = user_token(&sdk, &pool, &client, "lena2", &last, "member").await;
+    let deny = decide(&verifier, &token, &method_arn).await.expect_err("an offboarded tenant is denied");
+    assert_eq!(deny.reason, DenyReason::UndeclaredTenant, "{deny}");
+}
+
+/// The issue's size (about 20 s against the emulator, debug build).
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_thousand_pooled_tenants_on_shared_tenancy() {
+    pooled_tenants_on_shared_tenancy(10_000).await;
+}

@@ -166,6 +166,19 @@ pub const SHARED_TENANT_GLOB: &str = "?*";
 /// session tag `tenant_id` present (`Null: false`), non-empty ([`SHARED_TENANT_GLOB`]), and no
 /// other session tag key.
 pub fn shared_trust_policy(pl: &Platform) -> Value {
+    session_trust(
+        pl,
+        json!({
+            "Null": {"aws:RequestTag/tenant_id": "false"},
+            "StringLike": {"aws:RequestTag/tenant_id": SHARED_TENANT_GLOB},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]}
+        }),
+    )
+}
+
+/// A trust policy letting `trust.principals` assume the role, tag the session and set its
+/// source identity under `condition`.
+fn session_trust(pl: &Platform, condition: Value) -> Value {
     let principals: Vec<String> = pl.trust.principals.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
     json!({
         "Version": "2012-10-17",
@@ -174,11 +187,7 @@ pub fn shared_trust_policy(pl: &Platform) -> Value {
             "Effect": "Allow",
             "Principal": {"AWS": principals},
             "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
-            "Condition": {
-                "Null": {"aws:RequestTag/tenant_id": "false"},
-                "StringLike": {"aws:RequestTag/tenant_id": SHARED_TENANT_GLOB},
-                "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]}
-            }
+            "Condition": condition
         }]
     })
 }
@@ -187,20 +196,13 @@ pub fn shared_trust_policy(pl: &Platform) -> Value {
 /// which calls no STS) may assume it, tag the session and set its source identity, only with
 /// `aws:RequestTag/tenant_id` equal to this tenant and no other session tag key.
 pub fn trust_policy(pl: &Platform, tenant: &str) -> Value {
-    let principals: Vec<String> = pl.trust.principals.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "TenantSession",
-            "Effect": "Allow",
-            "Principal": {"AWS": principals},
-            "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
-            "Condition": {
-                "StringEquals": {"aws:RequestTag/tenant_id": tenant},
-                "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]}
-            }
-        }]
-    })
+    session_trust(
+        pl,
+        json!({
+            "StringEquals": {"aws:RequestTag/tenant_id": tenant},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]}
+        }),
+    )
 }
 
 /// One rendered tenant role (or shared role, without a tenant), as `render` prints it.
