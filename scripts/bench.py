@@ -182,11 +182,44 @@ def quota_bench():
     return quota
 
 
+def shared_bench(n):
+    """`scripts/bench shared N`: N pooled tenants with `tenancy: {roles: shared, groups:
+    shared}` (ID tokens, policies through the session tag only) on a fresh strict emulator at
+    the default RolesQuota: validate, apply from scratch, converged plan and drift; wall time,
+    peak memory and AWS calls."""
+    proc, url = start_emulator(True)
+    rows = []
+    try:
+        name = f"shared{n}"
+        api = f"{name}-api"; create_api(url, api)
+        d = make_folder(name, 0, 0, api)
+        f = os.path.join(d, "tenants/platform.yaml")
+        text = open(f).read().replace("tokenUse: access", "tokenUse: id") + "tenancy: {roles: shared, groups: shared}\n"
+        open(f, "w").write(text)
+        for p in ("tenant-data-rw.json", "tenant-data-ro.json"):
+            f = os.path.join(d, "policies", p)
+            text = open(f).read().replace("{{tenant.vars.bucket}}", "{{platform.name}}-data")
+            open(f, "w").write(text)
+        for i in range(n):
+            open(os.path.join(d, f"tenants/t{i:06d}.yaml"), "w").write(
+                f"apiVersion: tenantctl/v1\nkind: Tenant\nid: t{i:06d}\nisolation: pooled\nvars: {{bucket: b}}\n")
+        for cmd in (["validate"], ["apply", "--auto-approve"], ["plan", "--detailed-exitcode"], ["drift"]):
+            r = run(d, None if cmd == ["validate"] else url, cmd)
+            rows.append(f"| {n} pooled, shared tenancy | `{' '.join(cmd)}` | {r['wall']:.2f} | {r['rss_mb']:.0f} | {r['calls']} | {r['writes']} |")
+    finally:
+        proc.terminate()
+    print("| inventory | command | wall s | peak MB | AWS calls | writes |\n|---|---|---|---|---|---|\n" + "\n".join(rows))
+
+
 def main():
     args = sys.argv[1:]
     quota_only = args == ["quota"]
     if quota_only:
         print(quota_bench())
+        return
+    if args[:1] == ["shared"]:
+        for n in [int(a) for a in args[1:]] or [10000, 100000]:
+            shared_bench(n)
         return
     sizes = [int(a) for a in args] or [100, 1000]
     # The size runs: the strict emulator (every rule of tests/emulator/strict.py, the per-pool
