@@ -27,7 +27,7 @@ use common::*;
 use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
 use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
 
-const PASSWORD: &str = "Passw0rd!Passw0rd";
+const PASSWORD: &str = USER_PASSWORD;
 
 /// Signs `user` in with USER_PASSWORD_AUTH through the app client.
 async fn sign_in(
@@ -267,27 +267,7 @@ async fn signed_in_user_is_authorized_and_assumes_the_tenant_role() {
 
 /// Creates `user` in `pool` with the tenant attribute and groups, password set.
 async fn user(sdk: &Sdk, pool: &str, user: &str, tenant: &str, groups: &[&str]) {
-    sdk.cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(user)
-        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-        .user_attributes(AttributeType::builder().name("custom:tenant_id").value(tenant).build().unwrap())
-        .send()
-        .await
-        .unwrap();
-    sdk.cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(user)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    for g in groups {
-        sdk.cognito.admin_add_user_to_group().user_pool_id(pool).username(user).group_name(*g).send().await.unwrap();
-    }
+    create_user(sdk, pool, user, tenant, groups).await;
 }
 
 async fn web_client(sdk: &Sdk, pool: &str) -> String {

@@ -16,12 +16,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 use common::*;
 use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
 use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
 
-const PASSWORD: &str = "Passw0rd!Passw0rd";
 const SHARED: &str = "tenancy: {roles: shared, groups: shared}\n";
 
 /// Policies that reach tenant data only through the session tag (a shared role's may not use
@@ -59,37 +57,8 @@ async fn groups_of(sdk: &Sdk, pool: &str) -> std::collections::BTreeMap<String, 
 
 /// Creates `user` in `pool` with the tenant attribute `tenant`, in `group`; returns its ID token.
 async fn user_token(sdk: &Sdk, pool: &str, client_id: &str, user: &str, tenant: &str, group: &str) -> String {
-    sdk.cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(user)
-        .message_action(MessageActionType::Suppress)
-        .user_attributes(AttributeType::builder().name("email").value(format!("{user}@x.example")).build().unwrap())
-        .user_attributes(AttributeType::builder().name("custom:tenant_id").value(tenant).build().unwrap())
-        .send()
-        .await
-        .unwrap();
-    sdk.cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(user)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    sdk.cognito.admin_add_user_to_group().user_pool_id(pool).username(user).group_name(group).send().await.unwrap();
-    let out = sdk
-        .cognito
-        .initiate_auth()
-        .client_id(client_id)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
+    create_user(sdk, pool, user, tenant, &[group]).await;
+    id_token_of(sdk, client_id, user).await
 }
 
 /// The handler, off the async runtime as the Lambda runs it (the JWKS fetch blocks).

@@ -12,12 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use aws_sdk_apigateway::types::{Op, PatchOperation};
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 use common::*;
 use tenantctl_authorizer::keys::{Credentials, HttpKeyLister};
 use tenantctl_authorizer::{authorize, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
 
-const PASSWORD: &str = "Passw0rd!Passw0rd";
 const TENANTS: [(&str, &str); 5] =
     [("acme", "basic"), ("globex", "basic"), ("initech", "basic"), ("umbrella", "gold"), ("hooli", "gold")];
 
@@ -206,44 +204,8 @@ async fn two_tiers_five_tenants_apply_read_back_converge_and_meter_through_the_a
 /// A user of `tenant` in `<tenant>-member`, signed in; its ID token.
 async fn sign_in(sdk: &Sdk, pool: &str, client_id: &str, tenant: &str) -> String {
     let user = format!("user-{tenant}");
-    sdk.cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(&user)
-        .message_action(MessageActionType::Suppress)
-        .user_attributes(AttributeType::builder().name("email").value(format!("{user}@x.example")).build().unwrap())
-        .user_attributes(AttributeType::builder().name("custom:tenant_id").value(tenant).build().unwrap())
-        .send()
-        .await
-        .unwrap();
-    sdk.cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(&user)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    sdk.cognito
-        .admin_add_user_to_group()
-        .user_pool_id(pool)
-        .username(&user)
-        .group_name(format!("{tenant}-member"))
-        .send()
-        .await
-        .unwrap();
-    let out = sdk
-        .cognito
-        .initiate_auth()
-        .client_id(client_id)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", &user)
-        .auth_parameters("PASSWORD", PASSWORD)
-        .send()
-        .await
-        .unwrap();
-    out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
+    create_user(sdk, pool, &user, tenant, &[&format!("{tenant}-member")]).await;
+    id_token_of(sdk, client_id, &user).await
 }
 
 fn drift_items(dir: &std::path::Path, ep: &str) -> Vec<(String, String)> {

@@ -451,3 +451,52 @@ pub async fn deployed_config(sdk: &Sdk, function: &str) -> (tenantctl_authorizer
     });
     (config, serde_json::from_slice(&file).unwrap())
 }
+
+/// The password of the users the tests create ([`create_user`]).
+#[allow(dead_code)]
+pub const USER_PASSWORD: &str = "Passw0rd!Passw0rd";
+
+/// Creates `user` in `pool` (no message; email `<user>@x.example`, `custom:tenant_id` =
+/// `tenant`) with the permanent password [`USER_PASSWORD`], in `groups`.
+#[allow(dead_code)]
+pub async fn create_user(sdk: &Sdk, pool: &str, user: &str, tenant: &str, groups: &[&str]) {
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+    sdk.cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(user)
+        .message_action(MessageActionType::Suppress)
+        .user_attributes(AttributeType::builder().name("email").value(format!("{user}@x.example")).build().unwrap())
+        .user_attributes(AttributeType::builder().name("custom:tenant_id").value(tenant).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    sdk.cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(user)
+        .password(USER_PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    for g in groups {
+        sdk.cognito.admin_add_user_to_group().user_pool_id(pool).username(user).group_name(*g).send().await.unwrap();
+    }
+}
+
+/// Signs `user` in with USER_PASSWORD_AUTH through `client_id`: its ID token.
+#[allow(dead_code)]
+pub async fn id_token_of(sdk: &Sdk, client_id: &str, user: &str) -> String {
+    let out = sdk
+        .cognito
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(aws_sdk_cognitoidentityprovider::types::AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", user)
+        .auth_parameters("PASSWORD", USER_PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
+}
