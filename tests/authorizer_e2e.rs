@@ -25,7 +25,7 @@ use std::sync::Arc;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
 use common::*;
 use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
-use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
+use tenantctl_authorizer::{DenyReason, HttpJwksFetcher, SystemClock, Verifier};
 
 const PASSWORD: &str = USER_PASSWORD;
 
@@ -63,28 +63,6 @@ fn claims(jwt: &str) -> serde_json::Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-/// API Gateway's TOKEN event, as JSON (so the event's wire shape is exercised too).
-fn token_event(token: &str, method_arn: &str) -> TokenAuthorizerEvent {
-    serde_json::from_value(serde_json::json!({
-        "type": "TOKEN",
-        "authorizationToken": format!("Bearer {token}"),
-        "methodArn": method_arn,
-    }))
-    .unwrap()
-}
-
-/// Runs the handler off the async runtime, as the Lambda does (the JWKS fetch blocks).
-async fn decide(
-    verifier: &Arc<Verifier>,
-    event: TokenAuthorizerEvent,
-) -> Result<(serde_json::Value, tenantctl_authorizer::Verified), tenantctl_authorizer::Deny> {
-    let v = verifier.clone();
-    tokio::task::spawn_blocking(move || authorize(&v, &event))
-        .await
-        .unwrap()
-        .map(|(resp, verified)| (serde_json::to_value(resp).unwrap(), verified))
 }
 
 #[tokio::test(flavor = "multi_thread")]

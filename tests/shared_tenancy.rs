@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use common::*;
 use tenant_credentials::{CredentialsCache, RolePin, StsAssumer, TenantContext};
-use tenantctl_authorizer::{authorize, DenyReason, HttpJwksFetcher, SystemClock, TokenAuthorizerEvent, Verifier};
+use tenantctl_authorizer::{DenyReason, HttpJwksFetcher, SystemClock, Verifier};
 
 const SHARED: &str = "tenancy: {roles: shared, groups: shared}\n";
 
@@ -61,21 +61,13 @@ async fn user_token(sdk: &Sdk, pool: &str, client_id: &str, user: &str, tenant: 
     id_token_of(sdk, client_id, user).await
 }
 
-/// The handler, off the async runtime as the Lambda runs it (the JWKS fetch blocks).
+/// The handler's answer to `token` for `method_arn` ([`common::decide`]).
 async fn decide(
     verifier: &Arc<Verifier>,
     token: &str,
     method_arn: &str,
 ) -> Result<(serde_json::Value, tenantctl_authorizer::Verified), tenantctl_authorizer::Deny> {
-    let event: TokenAuthorizerEvent = serde_json::from_value(serde_json::json!({
-        "type": "TOKEN", "authorizationToken": format!("Bearer {token}"), "methodArn": method_arn,
-    }))
-    .unwrap();
-    let v = verifier.clone();
-    tokio::task::spawn_blocking(move || authorize(&v, &event))
-        .await
-        .unwrap()
-        .map(|(resp, verified)| (serde_json::to_value(resp).unwrap(), verified))
+    common::decide(verifier, token_event(token, method_arn)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -500,3 +500,28 @@ pub async fn id_token_of(sdk: &Sdk, client_id: &str, user: &str) -> String {
         .unwrap();
     out.authentication_result().and_then(|r| r.id_token()).expect("an ID token").to_string()
 }
+
+/// API Gateway's TOKEN event, as JSON (so the event's wire shape is exercised too).
+#[allow(dead_code)]
+pub fn token_event(token: &str, method_arn: &str) -> tenantctl_authorizer::TokenAuthorizerEvent {
+    serde_json::from_value(serde_json::json!({
+        "type": "TOKEN",
+        "authorizationToken": format!("Bearer {token}"),
+        "methodArn": method_arn,
+    }))
+    .unwrap()
+}
+
+/// Runs the authorizer's handler off the async runtime, as the Lambda does (the JWKS fetch
+/// blocks): the response as JSON and the verified token, or the Deny.
+#[allow(dead_code)]
+pub async fn decide(
+    verifier: &std::sync::Arc<tenantctl_authorizer::Verifier>,
+    event: tenantctl_authorizer::TokenAuthorizerEvent,
+) -> Result<(serde_json::Value, tenantctl_authorizer::Verified), tenantctl_authorizer::Deny> {
+    let v = verifier.clone();
+    tokio::task::spawn_blocking(move || tenantctl_authorizer::authorize(&v, &event))
+        .await
+        .unwrap()
+        .map(|(resp, verified)| (serde_json::to_value(resp).unwrap(), verified))
+}

@@ -208,16 +208,26 @@ fn roles_groups_and_function(w: &World) -> World {
     }
 }
 
-#[test]
-fn switching_to_shared_roles_is_one_ordered_plan() {
+/// The plan from the example's per-tenant roles, groups and function (observed) to the folder
+/// with `tenancy` (desired); also those two worlds.
+fn switch(tenancy: &str) -> (crate::plan::Plan, World, World) {
     let (_t, before) = folder("");
-    let (_t2, after) = folder("tenancy: {roles: shared}\n");
+    let (_t2, after) = folder(tenancy);
     let observed = roles_groups_and_function(&desired_world(&before.unwrap(), None));
     let desired = roles_groups_and_function(&desired_world(&after.unwrap(), None));
-    let opts =
-        PlanOptions { tenants: ["acme", "globex", "initech"].map(String::from).into(), ..PlanOptions::default() };
+    let p = plan_with(&desired, &observed, &Ids::default(), &switch_options(), &crate::kinds::rules()).unwrap();
+    (p, desired, observed)
+}
+
+/// The plan options of [`switch`]: the example's three tenants declared.
+fn switch_options() -> PlanOptions {
+    PlanOptions { tenants: ["acme", "globex", "initech"].map(String::from).into(), ..PlanOptions::default() }
+}
+
+#[test]
+fn switching_to_shared_roles_is_one_ordered_plan() {
+    let (p, desired, observed) = switch("tenancy: {roles: shared}\n");
     let rules = crate::kinds::rules();
-    let p = plan_with(&desired, &observed, &Ids::default(), &opts, &rules).unwrap();
     assert!(p.orphans.is_empty(), "{:?}", p.orphans);
     let at = |action: Action, address: &str| {
         p.changes.iter().position(|c| c.action == action && c.address == address).unwrap_or_else(|| {
@@ -249,7 +259,7 @@ fn switching_to_shared_roles_is_one_ordered_plan() {
     // And the plan lists them so.
     assert!(created.iter().all(|c| *c < function) && deleted.iter().all(|d| *d > function && *d > group));
     // Back to per-tenant: the shared roles go (they are no orphans), after the function.
-    let p = plan_with(&observed, &desired, &Ids::default(), &opts, &rules).unwrap();
+    let p = plan_with(&observed, &desired, &Ids::default(), &switch_options(), &rules).unwrap();
     assert!(p.orphans.is_empty(), "{:?}", p.orphans);
     let function = p.changes.iter().position(|c| c.address == FUNCTION_ADDRESS).unwrap();
     let gone = p.changes.iter().position(|c| c.action == Action::Delete && c.address == "platform/role/admin").unwrap();
@@ -258,14 +268,8 @@ fn switching_to_shared_roles_is_one_ordered_plan() {
 
 #[test]
 fn switching_groups_is_refused_while_a_pool_holds_users() {
-    let (_t, before) = folder("");
-    let (_t2, after) = folder(SHARED);
-    let observed = roles_groups_and_function(&desired_world(&before.unwrap(), None));
-    let desired = roles_groups_and_function(&desired_world(&after.unwrap(), None));
-    let opts =
-        PlanOptions { tenants: ["acme", "globex", "initech"].map(String::from).into(), ..PlanOptions::default() };
+    let (p, desired, _) = switch(SHARED);
     let rules = crate::kinds::rules();
-    let p = plan_with(&desired, &observed, &Ids::default(), &opts, &rules).unwrap();
     // Empty pools: fine (the groups are deleted and created).
     let empty = AccountFigures::default();
     crate::plan::check_quotas(&p, &desired, &empty, &rules).unwrap();
