@@ -163,7 +163,7 @@ def fmt_ops(ops):
     return ", ".join(f"{k.split(':',1)[1]} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))
 
 
-def quota_bench():
+def quota_bench(test="quota_bench", line="QUOTA_BENCH"):
     """Quota mode: 200 new pooled tenants x 2 roles through the fault proxy's token buckets:
     the published Cognito quotas (per account and per user pool) and an IAM write quota
     tenantctl is not told (25/s). The line gives the floor those quotas set (the busiest
@@ -172,11 +172,11 @@ def quota_bench():
     layer behind it)."""
     proc, url = start_emulator(os.environ.get("TENANTCTL_BENCH_STRICT", "0") != "0")
     try:
-        q = subprocess.run(["cargo", "test", "--quiet", "--test", "reliability", "quota_bench", "--", "--ignored", "--nocapture"],
+        q = subprocess.run(["cargo", "test", "--quiet", "--test", "reliability", test, "--", "--ignored", "--nocapture"],
                            cwd=ROOT, env=dict(os.environ, TENANTCTL_TEST_ENDPOINT=url), capture_output=True, text=True)
     finally:
         proc.terminate()
-    quota = next((l for l in q.stdout.splitlines() if l.startswith("QUOTA_BENCH")), None)
+    quota = next((l for l in q.stdout.splitlines() if l.startswith(line)), None)
     if q.returncode != 0 or not quota:
         raise SystemExit("quota benchmark failed:\n" + q.stdout[-3000:] + q.stderr[-3000:])
     return quota
@@ -216,6 +216,11 @@ def main():
     quota_only = args == ["quota"]
     if quota_only:
         print(quota_bench())
+        return
+    if args == ["quota-silo"]:
+        # TENANTCTL_BENCH_SILO silo tenants (300) from scratch under the same quotas; the floor
+        # is the busiest write quota (tests/reliability.rs quota_floor_silo_tenants).
+        print(quota_bench("quota_floor_silo", "QUOTA_FLOOR_SILO"))
         return
     if args[:1] == ["shared"]:
         for n in [int(a) for a in args[1:]] or [10000, 100000]:

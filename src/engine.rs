@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Mutex;
 
-use crate::aws::{Aws, AwsError};
+use crate::aws::{slots, Aws, AwsError};
 use crate::kinds::Service;
 use crate::plan::{Change, Op, PlanError};
 use crate::state::Ids;
@@ -152,6 +152,25 @@ impl Schedule {
         out
     }
 
+    /// A running change of `lane` stepped out of its slot ([`crate::aws::slots`]).
+    pub fn step_out(&mut self, lane: usize) {
+        self.running[lane] -= 1;
+    }
+
+    /// A change of `lane` that stepped out takes a slot again, when one is free.
+    pub fn step_in(&mut self, lane: usize) -> bool {
+        let free = self.running[lane] < self.parallelism;
+        if free {
+            self.running[lane] += 1;
+        }
+        free
+    }
+
+    /// The lane of change `i`.
+    pub fn lane(&self, i: usize) -> usize {
+        self.lanes[i]
+    }
+
     /// Records the end of a running change; a failure marks every change that depends on it,
     /// directly or not, as not attempted.
     pub fn finish(&mut self, i: usize, ok: bool) {
@@ -197,12 +216,10 @@ where
     F: Fn(Event<'_>) + Sync,
 {
     let ids = Mutex::new(ids);
-    let mut outcome = Outcome::default();
-    let mut schedule = Schedule::new(changes, parallelism)?;
-    let exec = |i: usize| {
+    let schedule = Schedule::new(changes, parallelism)?;
+    let outcome = run_schedule(schedule, |i| {
         let change = &changes[i];
-        let ids = &ids;
-        let on_event = &on_event;
+        let (ids, on_event) = (&ids, &on_event);
         async move {
             on_event(Event::Started { index: i, change });
             let r = execute(aws, &change.op, ids).await;
@@ -210,30 +227,63 @@ where
                 Ok(()) => on_event(Event::Done { index: i, change }),
                 Err(e) => on_event(Event::Failed { index: i, change, error: e }),
             }
-            (i, r)
+            r
         }
-    };
+    })
+    .await;
+    Ok((outcome, ids.into_inner()))
+}
+
+/// [`run`]'s loop: starts what `schedule` lets start (`exec` of its index), each holding a
+/// slot of its lane ([`slots`]). Changes that step out of their slot while they wait say so
+/// here; those stepping back in take the next free slots of their lane before any new change
+/// starts.
+async fn run_schedule<E, Fut>(mut schedule: Schedule, exec: E) -> Outcome
+where
+    E: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AwsError>>,
+{
+    let mut outcome = Outcome::default();
+    let (slot_tx, mut slot_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut returning: [std::collections::VecDeque<tokio::sync::oneshot::Sender<()>>; LANES] = Default::default();
     let mut running = FuturesUnordered::new();
     loop {
-        for i in schedule.start() {
-            running.push(exec(i));
+        for (lane, queue) in returning.iter_mut().enumerate() {
+            while !queue.is_empty() && schedule.step_in(lane) {
+                // A change dropped meanwhile (never while the run goes on) gives its slot back.
+                if queue.pop_front().is_some_and(|back| back.send(()).is_err()) {
+                    schedule.step_out(lane);
+                }
+            }
         }
-        match running.next().await {
-            None => break,
-            Some((i, Ok(()))) => {
-                schedule.finish(i, true);
-                outcome.done.push(i);
-            }
-            Some((i, Err(e))) => {
-                schedule.finish(i, false);
-                outcome.failed.push((i, e));
-            }
+        for i in schedule.start() {
+            let slot = slots::Slot { lane: schedule.lane(i), tx: slot_tx.clone() };
+            let fut = exec(i);
+            running.push(slots::scope(slot, async move { (i, fut.await) }));
+        }
+        tokio::select! {
+            biased;
+            Some(msg) = slot_rx.recv() => match msg {
+                slots::SlotMsg::Out(lane) => schedule.step_out(lane),
+                slots::SlotMsg::In(lane, back) => returning[lane].push_back(back),
+            },
+            next = running.next() => match next {
+                None => break,
+                Some((i, Ok(()))) => {
+                    schedule.finish(i, true);
+                    outcome.done.push(i);
+                }
+                Some((i, Err(e))) => {
+                    schedule.finish(i, false);
+                    outcome.failed.push((i, e));
+                }
+            },
         }
     }
     drop(running);
     outcome.not_attempted = schedule.not_attempted();
     outcome.done.sort_unstable();
-    Ok((outcome, ids.into_inner()))
+    outcome
 }
 
 #[cfg(test)]
@@ -681,6 +731,41 @@ mod tests {
         s.finish(at("group-b"), true);
         assert_eq!(s.start(), Vec::<usize>::new());
         assert_eq!(s.not_attempted(), set(&at, ["group-a", "authorizer", "method"]).into_iter().collect::<Vec<_>>());
+    }
+
+    /// A change that waits outside its calls (a twin check's settle time) steps out of its
+    /// slot: with one Cognito slot, three independent pools still create while the first one
+    /// sleeps, and it steps back in before anything new starts. Before, the slot was held
+    /// through the sleep and the three ran one after another.
+    #[tokio::test]
+    async fn a_change_waiting_outside_its_calls_frees_its_slot() {
+        use std::time::{Duration, Instant};
+        let (c, at) = plan(vec![
+            ("a", create_pool("tenant/a/pool")),
+            ("b", create_pool("tenant/b/pool")),
+            ("c", create_pool("tenant/c/pool")),
+        ]);
+        let log: std::sync::Mutex<Vec<(usize, &str, Instant)>> = std::sync::Mutex::new(Vec::new());
+        let (a, log) = (at("a"), &log);
+        let outcome = run_schedule(Schedule::new(&c, 1).unwrap(), |i| async move {
+            log.lock().unwrap().push((i, "start", Instant::now()));
+            if i == a {
+                slots::pause(Duration::from_millis(300)).await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            log.lock().unwrap().push((i, "end", Instant::now()));
+            Ok(())
+        })
+        .await;
+        assert!(outcome.ok(), "{outcome:?}");
+        let log = log.lock().unwrap();
+        let when = |i: usize, what: &str| log.iter().find(|(j, w, _)| *j == i && *w == what).unwrap().2;
+        for other in [at("b"), at("c")] {
+            assert!(when(other, "end") < when(a, "end"), "{other} waited for the sleeping change: {log:?}");
+        }
+        // One slot: never two changes running their own calls at once.
+        assert!(when(at("b"), "end") <= when(at("c"), "start") || when(at("c"), "end") <= when(at("b"), "start"));
     }
 
     // ---- Every reference is an edge: the example platform, created and destroyed ----------

@@ -477,3 +477,36 @@ async fn inventory_and_destroy_tell_a_tenant_from_one_whose_id_extends_it() {
     // Nothing of acme is left, nothing of acme-corp changes.
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
 }
+
+/// Issue 21 (300 silo tenants at the quota floor): a pool and a client this apply creates are
+/// checked for twins after their create (two looks each), and nothing is read that they cannot
+/// hold yet: no `GetUserPoolMfaConfig` before setting a new pool's MFA, no client listing
+/// before a client's create. Before, each new pool cost one `GetUserPoolMfaConfig` and each
+/// new client three `ListUserPoolClients`.
+#[tokio::test(flavor = "multi_thread")]
+async fn new_pools_and_clients_read_only_their_twin_checks() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("tw");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let dir = folder_for(&platform_yaml(&p, &format!("{p}-api"), "").replace("mfa: off", "mfa: optional"));
+    for id in ["s1", "s2"] {
+        write(dir.path(), &format!("tenants/{id}.yaml"), &tenant_yaml(id, "silo", None));
+    }
+    let d = dir.path();
+    let o = run_ok(d, &ep, &["apply", "--auto-approve", "--stats"], 0);
+    // Two silo pools (no pooled tenant: no shared pool), a client in each.
+    assert_eq!(calls_of(&o, "cognito-idp:CreateUserPool"), 2, "{}", text(&o));
+    assert_eq!(calls_of(&o, "cognito-idp:SetUserPoolMfaConfig"), 2, "{}", text(&o));
+    assert_eq!(calls_of(&o, "cognito-idp:GetUserPoolMfaConfig"), 0, "{}", text(&o));
+    assert_eq!(calls_of(&o, "cognito-idp:CreateUserPoolClient"), 2, "{}", text(&o));
+    assert_eq!(calls_of(&o, "cognito-idp:ListUserPoolClients"), 4, "{}", text(&o));
+    for pool in [format!("{p}-s1"), format!("{p}-s2")] {
+        let id = pool_id(&sdk, &pool).await;
+        let mfa = sdk.cognito.get_user_pool_mfa_config().user_pool_id(&id).send().await.unwrap();
+        assert_eq!(mfa.mfa_configuration().map(|m| m.as_str()), Some("OPTIONAL"), "{pool}");
+        let clients = sdk.cognito.list_user_pool_clients().user_pool_id(&id).send().await.unwrap();
+        assert_eq!(clients.user_pool_clients().len(), 1, "{pool}");
+    }
+    run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+}

@@ -758,3 +758,79 @@ async fn quota_bench_200_tenants() {
     run_ok(dir.path(), &proxy.url(), &["plan", "--detailed-exitcode"], 0);
     // Speed is reported (ratio, target 1.15 in the line), not asserted: a benchmark measures.
 }
+
+/// Issue 21: n silo tenants from scratch (each its own pool, two groups, a resource server,
+/// an app client, two roles) through the fault proxy's quota buckets, as `quota_bench_200_tenants`.
+/// The floor is the busiest *write* quota (pool creation, the per-account and per-pool
+/// Cognito write categories, IAM's write rate): what the apply has to do. The reads the apply
+/// adds (its observation, the twin checks after each create) are reported next to it: they
+/// are tenantctl's cost, and count against the ratio. `TENANTCTL_BENCH_SILO` sets n (300).
+/// `scripts/bench quota-silo`, or `TENANTCTL_TEST_ENDPOINT=<emulator> cargo test --test
+/// reliability quota_floor_silo -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn quota_floor_silo_tenants() {
+    let Some(ep) = endpoint() else { return };
+    let n: usize = std::env::var("TENANTCTL_BENCH_SILO").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let sdk = sdk(&ep).await;
+    let proxy = FaultProxy::start(&ep, seed() + 8);
+    proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
+    proxy.set_iam_write_quota(Some(BENCH_IAM_WRITE_RATE));
+    let p = platform_name("qs");
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let ids: Vec<String> = (0..n).map(|i| format!("s{i:03}")).collect();
+    let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), "silo", None)).collect();
+    let dir = folder(&p, &api, &tenants);
+    let start = Instant::now();
+    let o = run(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats"]);
+    let wall = start.elapsed().as_secs_f64();
+    assert!(o.status.success(), "apply failed under quotas:\n{}", text(&o));
+    let usage = proxy.bucket_usage();
+    let secs = |u: &&faultproxy::BucketUse| u.passed as f64 / u.rate;
+    let busiest = |writes: bool| {
+        usage
+            .iter()
+            .filter(|u| !writes || u.name.contains("Update") || u.name == "iam write")
+            .max_by(|a, b| secs(a).total_cmp(&secs(b)))
+            .expect("the proxy's buckets")
+            .clone()
+    };
+    let (binding, busiest_any) = (busiest(true), busiest(false));
+    let floor = binding.passed as f64 / binding.rate;
+    let injected = proxy.injected();
+    let refused = |service: &str| -> u64 {
+        injected.iter().filter(|(k, _)| k.starts_with(service)).filter_map(|(_, m)| m.get("Quota")).sum()
+    };
+    let (cognito_rejected, iam_throttled) = (refused("cognito-idp:"), refused("iam:"));
+    let counts = proxy.counts();
+    let count = |op: &str| counts.get(op).copied().unwrap_or(0);
+    let ratio = wall / floor;
+    println!(
+        "QUOTA_FLOOR_SILO tenants={n} floor_s={floor:.1} (binding write quota: {} {} requests / {}/s; busiest of all: {} {} / {}/s = {:.1} s) \
+         wall_s={wall:.1} ratio={ratio:.3} (target <= 1.15: {}) cognito_rejected={cognito_rejected} iam_throttled={iam_throttled} \
+         create_user_pool={} list_user_pools={} list_user_pool_clients={} get_user_pool_mfa_config={} | {}",
+        binding.name,
+        binding.passed,
+        binding.rate,
+        busiest_any.name,
+        busiest_any.passed,
+        busiest_any.rate,
+        busiest_any.passed as f64 / busiest_any.rate,
+        if ratio <= 1.15 { "met" } else { "missed" },
+        count("cognito-idp:CreateUserPool"),
+        count("cognito-idp:ListUserPools"),
+        count("cognito-idp:ListUserPoolClients"),
+        count("cognito-idp:GetUserPoolMfaConfig"),
+        stats_line(&o),
+    );
+    let mut by_time: Vec<_> = usage.iter().filter(|u| u.passed > 0 && !u.name.contains(" pool ")).collect();
+    by_time.sort_by(|a, b| secs(b).total_cmp(&secs(a)));
+    for u in by_time {
+        eprintln!("  bucket {}: {} requests at {}/s = {:.1} s", u.name, u.passed, u.rate, secs(&u));
+    }
+    assert_eq!(count("cognito-idp:CreateUserPool") as usize, n + 1);
+    assert_eq!(cognito_rejected, 0, "Cognito refused calls: {injected:?}");
+    assert!(retries(&o) >= iam_throttled, "{} vs {iam_throttled} IAM calls throttled", stats_line(&o));
+    run_ok(dir.path(), &proxy.url(), &["plan", "--detailed-exitcode"], 0);
+}

@@ -5,6 +5,7 @@
 pub mod cognito;
 pub mod iam;
 pub mod limits;
+pub mod slots;
 pub mod stats;
 
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub stats: Arc<Stats>,
     pub limiter: Arc<Limiter>,
+    /// The account's pools as `ListUserPools` lists them, shared by the pool creations of this
+    /// process (their twin checks, [`cognito::PoolListings`]).
+    pub pool_listings: Arc<cognito::PoolListings>,
     pub ctx: Ctx,
 }
 
@@ -230,6 +234,7 @@ pub async fn connect(
         cloudwatch,
         stats,
         limiter,
+        pool_listings: Arc::default(),
         ctx: Ctx { platform: platform.to_string(), account_id, region, partition, endpoint },
     })
 }

@@ -319,11 +319,11 @@ impl Kind for AppClient {
             let pool = parent.ok_or_else(|| AwsError::Other(format!("app client `{}`: no pool", item.name)))?;
             let client = state(item)?;
             let name = &item.name;
-            // Made meanwhile by a concurrent apply (Cognito keeps no names unique): adopt it.
-            if let Some((_, cid)) = clients_named(aws, pool, name, None).await?.into_iter().next() {
-                self.update(aws, item, item, &cid, parent).await?;
-                return Ok(cid);
-            }
+            // Cognito keeps no names unique: one made meanwhile by a concurrent apply (or by an
+            // SDK retry of this create) is settled after the create by `keep_one_client`, the
+            // oldest kept. No look before: it would cost a listing per create and settle
+            // nothing the look after does not (with 300 silo pools, 300 UserPoolClientRead
+            // calls of 900).
             let out = create_client_request(aws.cognito.create_user_pool_client(), pool, name, &client)
                 .send()
                 .call(aws, "cognito-idp:CreateUserPoolClient", Some(pool))
@@ -333,7 +333,12 @@ impl Kind for AppClient {
                 .and_then(|c| c.client_id())
                 .ok_or_else(|| AwsError::Other(format!("CreateUserPoolClient `{name}`: no client id in the answer")))?;
             let created = out.user_pool_client().and_then(|c| c.creation_date()).copied();
-            keep_one_client(aws, pool, name, cid, created).await
+            let keeper = keep_one_client(aws, pool, name, cid, created).await?;
+            if keeper != cid {
+                // The other run's client is kept: given this folder's settings.
+                self.update(aws, item, item, &keeper, parent).await?;
+            }
+            Ok(keeper)
         }
         .boxed()
     }
@@ -710,7 +715,7 @@ async fn keep_one_client(
     let mut keeper = ours.to_string();
     for pass in 0..2 {
         if pass == 1 {
-            tokio::time::sleep(TWIN_SETTLE).await;
+            crate::aws::slots::pause(TWIN_SETTLE).await;
         }
         let mut twins = clients_named(aws, pool_id, name, Some(ours)).await?;
         twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));

@@ -296,7 +296,7 @@ impl Kind for Authorizer {
             // look again after TWIN_SETTLE sees a twin made after the look that found none).
             for pass in 0..2 {
                 if pass == 1 {
-                    tokio::time::sleep(TWIN_SETTLE).await;
+                    crate::aws::slots::pause(TWIN_SETTLE).await;
                 }
                 let twins = authorizers_named(aws, api, &config.name).await?;
                 let Some(keeper) = twins.iter().min().filter(|k| **k != ours).cloned() else {

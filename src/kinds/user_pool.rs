@@ -37,7 +37,7 @@ use futures::{stream, FutureExt};
 use serde_json::Value;
 
 use super::{Desired, DesiredCtx, Kind, ObserveScope, Observed};
-use crate::aws::cognito::{date_key, describe_pool, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
+use crate::aws::cognito::{date_key, describe_pool, list_all_pools, non_empty_list, READ_CONCURRENCY, TWIN_SETTLE};
 use crate::aws::{call_err, none_if_gone, Aws, AwsError, Call};
 use crate::plan::quotas::{after_plan, AccountFigures, USER_POOLS_PER_ACCOUNT};
 use crate::plan::Plan;
@@ -587,10 +587,13 @@ async fn create_pool(aws: &Aws, pool: &PoolState) -> Result<String, AwsError> {
         .to_string();
     // A failure below leaves the pool for the next run to find by its tags (never a second).
     let created = out.user_pool().and_then(|p| p.creation_date()).copied();
-    let id = keep_one_pool(aws, pool, &id, created).await?;
+    let keeper = keep_one_pool(aws, pool, &id, created).await?;
     if mfa_type(&s.mfa) != UserPoolMfaType::Off {
-        set_mfa(aws, &id, &s.mfa).await?;
+        // Ours, made just now: it has no MFA settings to keep, so none are read.
+        let live = (keeper == id).then(|| aws_sdk_cognitoidentityprovider::operation::get_user_pool_mfa_config::GetUserPoolMfaConfigOutput::builder().build());
+        set_mfa(aws, &keeper, &s.mfa, live).await?;
     }
+    let id = keeper;
     Ok(id)
 }
 
@@ -609,9 +612,9 @@ async fn keep_one_pool(
     let mut keeper = ours.to_string();
     for pass in 0..2 {
         if pass == 1 {
-            tokio::time::sleep(TWIN_SETTLE).await;
+            crate::aws::slots::pause(TWIN_SETTLE).await;
         }
-        let mut twins = pools_claiming(aws, pool, ours).await?;
+        let mut twins = pools_claiming(aws, pool, ours, tokio::time::Instant::now()).await?;
         if !twins.iter().any(|(_, id)| id == ours) {
             // Not listed yet (eventual consistency): ours is there all the same.
             twins.push((created.map(date_key).unwrap_or((i64::MAX, u32::MAX)), ours.to_string()));
@@ -636,35 +639,22 @@ async fn keep_one_pool(
     Ok(keeper)
 }
 
-/// The managed pools named like `pool` that claim its address: (creation date, id).
-async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<((i64, u32), String)>, AwsError> {
+/// The managed pools named like `pool` that claim its address: (creation date, id), from a
+/// listing of the account that started at or after `since` (shared with the other creations
+/// of this process, [`crate::aws::cognito::PoolListings`]).
+async fn pools_claiming(
+    aws: &Aws,
+    pool: &PoolState,
+    ours: &str,
+    since: tokio::time::Instant,
+) -> Result<Vec<((i64, u32), String)>, AwsError> {
     let platform = aws.ctx.platform.as_str();
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = aws
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .set_next_token(token.take())
-            .send()
-            .call(aws, "cognito-idp:ListUserPools", None)
-            .await?;
-        for p in out.user_pools() {
-            if let (Some(id), Some(name)) = (p.id(), p.name()) {
-                if name == pool.name {
-                    found.push((
-                        p.creation_date().copied().map(date_key).unwrap_or((i64::MAX, u32::MAX)),
-                        id.to_string(),
-                    ));
-                }
-            }
-        }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    let listed = aws.pool_listings.since(since, || list_all_pools(aws)).await?;
+    let found: Vec<((i64, u32), String)> = listed
+        .iter()
+        .filter(|p| p.name == pool.name)
+        .map(|p| (p.created.unwrap_or((i64::MAX, u32::MAX)), p.id.clone()))
+        .collect();
     let mut claiming = Vec::new();
     for (date, id) in found {
         if id == ours {
@@ -687,17 +677,28 @@ async fn pools_claiming(aws: &Aws, pool: &PoolState, ours: &str) -> Result<Vec<(
     Ok(claiming)
 }
 
-async fn set_mfa(aws: &Aws, pool_id: &str, mfa: &str) -> Result<(), AwsError> {
+/// `live`: the pool's MFA configuration when known (a pool this run just created has none),
+/// else it is read.
+async fn set_mfa(
+    aws: &Aws,
+    pool_id: &str,
+    mfa: &str,
+    live: Option<aws_sdk_cognitoidentityprovider::operation::get_user_pool_mfa_config::GetUserPoolMfaConfigOutput>,
+) -> Result<(), AwsError> {
     // SetUserPoolMfaConfig replaces the whole MFA configuration: read it first and send back
     // the SMS, email and WebAuthn settings tenantctl does not manage, so users enrolled in SMS
     // or email MFA are not locked out by a mode change.
-    let live = aws
-        .cognito
-        .get_user_pool_mfa_config()
-        .user_pool_id(pool_id)
-        .send()
-        .call(aws, "cognito-idp:GetUserPoolMfaConfig", None)
-        .await?;
+    let live = match live {
+        Some(live) => live,
+        None => {
+            aws.cognito
+                .get_user_pool_mfa_config()
+                .user_pool_id(pool_id)
+                .send()
+                .call(aws, "cognito-idp:GetUserPoolMfaConfig", None)
+                .await?
+        }
+    };
     let req = set_mfa_request(aws.cognito.set_user_pool_mfa_config(), pool_id, mfa, &live);
     req.send().call(aws, "cognito-idp:SetUserPoolMfaConfig", None).await?;
     Ok(())
@@ -735,7 +736,7 @@ async fn update_pool(aws: &Aws, pool_id: &str, settings: &PoolSettings) -> Resul
     let live = describe_pool(aws, pool_id).await?;
     let live_mfa = live.mfa_configuration().map(|m| m.as_str().to_string()).unwrap_or_else(|| "OFF".into());
     let mfa = if mfa_type(&live_mfa) != mfa_type(&settings.mfa) {
-        set_mfa(aws, pool_id, &settings.mfa).await?;
+        set_mfa(aws, pool_id, &settings.mfa, None).await?;
         settings.mfa.clone()
     } else {
         live_mfa
