@@ -181,6 +181,31 @@ class CognitoResourceServer(ErrorCode, unittest.TestCase):
         )
 
 
+class CognitoPoolKey(ErrorCode, unittest.TestCase):
+    """The signing key parsed once (shims.py, speed only): two new pools still sign their
+    tokens with moto's bundled key, which the JWKS moto serves verifies."""
+
+    def test_pools_sign_with_the_key_their_jwks_serves(self) -> None:
+        from joserfc import jwt
+        from joserfc.jwk import KeySet
+
+        cg = client("cognito-idp")
+        for n in range(2):
+            pool = cg.create_user_pool(PoolName=f"key-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+            app = cg.create_user_pool_client(UserPoolId=pool, ClientName="c",
+                                             ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                                                                "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+            cg.admin_create_user(UserPoolId=pool, Username="u", TemporaryPassword="Temp-pass-1234!",
+                                 MessageAction="SUPPRESS")
+            cg.admin_set_user_password(UserPoolId=pool, Username="u", Password="Pass-word-1234!", Permanent=True)
+            auth = cg.admin_initiate_auth(UserPoolId=pool, ClientId=app, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                          AuthParameters={"USERNAME": "u", "PASSWORD": "Pass-word-1234!"})
+            token = auth["AuthenticationResult"]["IdToken"]
+            keys = json.loads(urllib.request.urlopen(f"{ENDPOINT}/{pool}/.well-known/jwks.json").read())
+            claims = jwt.decode(token, KeySet.import_key_set(keys)).claims
+            self.assertTrue(claims["iss"].endswith(pool), claims)
+
+
 class CognitoTags(ErrorCode, unittest.TestCase):
     def setUp(self) -> None:
         self.idp = client("cognito-idp")

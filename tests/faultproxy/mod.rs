@@ -410,6 +410,8 @@ struct Counters {
     /// Faults injected, by `service:Operation` then fault.
     injected: BTreeMap<String, BTreeMap<String, u64>>,
     total: u64,
+    /// Every request: when (since the proxy started) and `service:Operation`.
+    timeline: Vec<(std::time::Duration, String)>,
 }
 
 struct Inner {
@@ -426,6 +428,7 @@ struct Inner {
 }
 
 struct Shared {
+    started: std::time::Instant,
     upstream: SocketAddr,
     inner: Mutex<Inner>,
     release: tokio::sync::watch::Sender<u64>,
@@ -459,6 +462,7 @@ impl FaultProxy {
         let addr = listener.local_addr().unwrap();
         let (release, _) = tokio::sync::watch::channel(0u64);
         let shared = Arc::new(Shared {
+            started: std::time::Instant::now(),
             upstream,
             inner: Mutex::new(Inner {
                 rules: Vec::new(),
@@ -577,6 +581,12 @@ impl FaultProxy {
         self.shared.inner.lock().unwrap().counters.total
     }
 
+    /// Every request since the last reset: when (since the proxy started) and
+    /// `service:Operation`.
+    pub fn timeline(&self) -> Vec<(std::time::Duration, String)> {
+        self.shared.inner.lock().unwrap().counters.timeline.clone()
+    }
+
     /// Requests by `service:Operation`.
     pub fn counts(&self) -> BTreeMap<String, u64> {
         self.shared.inner.lock().unwrap().counters.requests.clone()
@@ -610,6 +620,7 @@ fn decide(shared: &Shared, id: &OpId, pool: Option<&str>) -> Decision {
     inner.counters.total += 1;
     let n = inner.counters.total;
     *inner.counters.requests.entry(id.key()).or_default() += 1;
+    inner.counters.timeline.push((shared.started.elapsed(), id.key()));
     let note = |c: &mut Counters, what: &str| {
         *c.injected.entry(id.key()).or_default().entry(what.to_string()).or_default() += 1;
     };
