@@ -806,9 +806,13 @@ async fn quota_floor_silo_tenants() {
     let counts = proxy.counts();
     let count = |op: &str| counts.get(op).copied().unwrap_or(0);
     let ratio = wall / floor;
+    let refused_ops: Vec<String> = injected
+        .iter()
+        .filter_map(|(k, m)| m.get("Quota").filter(|_| k.starts_with("cognito-idp:")).map(|n| format!("{k} {n}")))
+        .collect();
     println!(
         "QUOTA_FLOOR_SILO tenants={n} floor_s={floor:.1} (binding write quota: {} {} requests / {}/s; busiest of all: {} {} / {}/s = {:.1} s) \
-         wall_s={wall:.1} ratio={ratio:.3} (target <= 1.15: {}) cognito_rejected={cognito_rejected} iam_throttled={iam_throttled} \
+         wall_s={wall:.1} ratio={ratio:.3} (target <= 1.15: {}) cognito_rejected={cognito_rejected} {refused_ops:?} iam_throttled={iam_throttled} \
          create_user_pool={} list_user_pools={} list_user_pool_clients={} get_user_pool_mfa_config={} | {}",
         binding.name,
         binding.passed,
