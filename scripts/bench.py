@@ -230,17 +230,17 @@ def cold_client_id(name):
     return hashlib.sha256(name.encode()).hexdigest()[:26]
 
 
-def cold_start_file(pooled, silo):
+def cold_start_file(pooled, silo, id_len=7):
     """tenantctl-authorizer.json exactly as `tenantctl apply` writes it (src/kinds/
     lambda_function/package.rs `config_json`: compact JSON, `format` then the fields in their
     order, every map's keys and every list sorted, every field present) for the shared-tenancy
     platform of `scripts/bench shared N` (tenants t000000.., one shared pool with the `web`
     client, roles admin and member, `tokenUse: id`, `tenancy: {roles: shared, groups: shared}`,
     no usage plans, no scoped methods), plus `silo` silo tenants s0000.. (each its own pool and
-    `web` client)."""
+    `web` client). `id_len`: the pooled tenants' id length (7: t000000; at most 32)."""
     issuers = {cold_issuer(COLD_SHARED_POOL): "*"}
     clients = {cold_client_id("shared-web"): COLD_SHARED_POOL}
-    tenants = [f"t{i:06d}" for i in range(pooled)]
+    tenants = [cold_tenant(i, id_len) for i in range(pooled)]
     for i in range(silo):
         pool = f"us-east-1_S1lo{i:04d}"
         issuers[cold_issuer(pool)] = f"s{i:04d}"
@@ -258,6 +258,10 @@ def cold_start_file(pooled, silo):
         "tenancy": {"groups": "shared", "roles": "shared"},
     }
     return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def cold_tenant(i, id_len):
+    return f"t{i:0{id_len - 1}d}"
 
 
 def cold_token(tenant):
@@ -291,6 +295,19 @@ def vm_hwm_kb(pid):
     return None
 
 
+def cpu_ms(pid):
+    """CPU time of the process's threads so far (/proc/PID/task/*/schedstat: ns on a CPU, ns
+    waiting for one), in ms: unlike wall time, not stretched by the other work on the machine."""
+    on = wait = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            f = open(f"/proc/{pid}/task/{task}/schedstat").read().split()
+            on, wait = on + int(f[0]), wait + int(f[1])
+    except OSError:
+        return None, None
+    return on / 1e6, wait / 1e6
+
+
 def cold_start_once(binary, task_root, token):
     """One cold start: a fresh fake Lambda Runtime API on 127.0.0.1 (also serving the tests'
     key A at every pool's JWKS URL), the binary started as Lambda starts `bootstrap`, one TOKEN
@@ -321,7 +338,7 @@ def cold_start_once(binary, task_root, token):
         head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         conn.sendall(head.encode() + body)
 
-    t, answer, hwm, bufs = {}, None, None, {}
+    t, cpu, answer, hwm, bufs = {}, {}, None, None, {}
     err = tempfile.TemporaryFile()
     t0 = time.monotonic()
     proc = subprocess.Popen([binary], env=env, cwd=task_root, stdout=subprocess.DEVNULL, stderr=err)
@@ -356,6 +373,7 @@ def cold_start_once(binary, task_root, token):
                         if "next" in t:
                             continue  # the next event never comes: the process waits until killed
                         t["next"] = now
+                        cpu["ready"] = cpu_ms(proc.pid)
                         deadline = int(time.time() * 1000) + 5000
                         reply(conn, "200 OK", event, [
                             ("Lambda-Runtime-Aws-Request-Id", "req-cold"), ("Lambda-Runtime-Deadline-Ms", deadline),
@@ -384,21 +402,23 @@ def cold_start_once(binary, task_root, token):
     err.seek(0)
     log = err.read().decode(errors="replace")
     ms = lambda k: (t[k] - t0) * 1000 if k in t else None
-    return {"ready": ms("next"), "jwks": ms("jwks"), "answer": ms("answer"), "kind": answer[0],
+    return {"ready": ms("next"), "cpu_ready": cpu["ready"][0], "wait_ready": cpu["ready"][1],
+            "jwks": ms("jwks"), "answer": ms("answer"), "kind": answer[0],
             "body": answer[1], "hwm_kb": hwm, "log": log}
 
 
 def cold_start_bench(binary, sizes):
-    """`scripts/bench cold-start [N | N+S ...]`: N pooled tenants (+ S silo tenants) in a
-    tenantctl-authorizer.json as tenantctl writes it; COLD_RUNS fresh processes per size."""
+    """`scripts/bench cold-start [N[+S][/L] ...]`: N pooled tenants (+ S silo tenants; pooled ids
+    of L characters) in a tenantctl-authorizer.json as tenantctl writes it; COLD_RUNS fresh
+    processes per size."""
     import statistics
     rows = []
-    for pooled, silo in sizes:
+    for pooled, silo, id_len in sizes:
         task_root = tempfile.mkdtemp(prefix="tenantctl-cold-")
-        data = cold_start_file(pooled, silo)
+        data = cold_start_file(pooled, silo, id_len)
         open(os.path.join(task_root, "tenantctl-authorizer.json"), "wb").write(data)
-        tenant = f"t{pooled // 2:06d}" if pooled else "s0000"
-        token = cold_token(tenant) if pooled else None
+        tenant = cold_tenant(pooled // 2, id_len)
+        token = cold_token(tenant)
         runs = []
         for _ in range(COLD_RUNS):
             r = cold_start_once(binary, task_root, token)
@@ -412,12 +432,15 @@ def cold_start_bench(binary, sizes):
             runs.append(r)
         shutil.rmtree(task_root, ignore_errors=True)
         ready = [r["ready"] for r in runs]
+        cpu_ready = [r["cpu_ready"] for r in runs]
         answer = [r["answer"] for r in runs]
         peak = max(r["hwm_kb"] for r in runs) / 1024
-        label = f"{pooled:,} pooled" + (f" + {silo:,} silo" if silo else "")
+        label = f"{pooled:,} pooled" + (f" + {silo:,} silo" if silo else "") + (f", {id_len}-character ids" if id_len != 7 else "")
         rows.append(f"| {label} | {len(data):,} | {statistics.median(ready):.1f} / {max(ready):.1f} | "
+                    f"{statistics.median(cpu_ready):.1f} / {max(cpu_ready):.1f} | "
                     f"{statistics.median(answer):.1f} / {max(answer):.1f} | {peak:.1f} | {'yes' if peak <= 128 else 'NO'} |")
-        print(f"{label}: ready {[round(x, 1) for x in ready]} ms, answer {[round(x, 1) for x in answer]} ms, "
+        print(f"{label}: ready {[round(x, 1) for x in ready]} ms (CPU {[round(x, 1) for x in cpu_ready]} ms, "
+              f"waiting for a CPU {[round(r['wait_ready'], 1) for r in runs]} ms), answer {[round(x, 1) for x in answer]} ms, "
               f"jwks fetch at {[round(r['jwks'], 1) if r['jwks'] else None for r in runs]} ms, "
               f"peak RSS {[r['hwm_kb'] for r in runs]} KB", file=sys.stderr)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
@@ -427,8 +450,8 @@ def cold_start_bench(binary, sizes):
     out = [f"Machine: {os.cpu_count()} cores ({cpu}); {build} of the authorizer; {COLD_RUNS} cold starts per size "
            f"(a fresh process each, files in the page cache); first event: {first}.",
            "",
-           "| tenants (shared tenancy, tokenUse id) | file bytes | ms to ready, median / max | ms to first answer, median / max | peak RSS MB (max) | within 128 MB |",
-           "|---|---|---|---|---|---|"] + rows
+           "| tenants (shared tenancy, tokenUse id) | file bytes | ms to ready, median / max | CPU ms to ready, median / max | ms to first answer, median / max | peak RSS MB (max) | within 128 MB |",
+           "|---|---|---|---|---|---|---|"] + rows
     text = "\n".join(out) + "\n"
     print(text)
     os.makedirs(os.path.join(ROOT, "target/bench"), exist_ok=True)
@@ -436,10 +459,15 @@ def cold_start_bench(binary, sizes):
 
 
 def parse_cold_sizes(args):
+    """`N[+S][/L]`: N pooled tenants, S silo tenants, pooled ids of L characters (default 7)."""
     sizes = []
-    for a in args or ["1", "10000", "100000", "100000+1000"]:
+    for a in args or ["1", "10000", "100000", "100000+1000", "100000/32"]:
+        a, _, id_len = a.partition("/")
         pooled, _, silo = a.partition("+")
-        sizes.append((int(pooled), int(silo or 0)))
+        id_len = int(id_len or 7)
+        if not 7 <= id_len <= 32 or int(pooled) < 1:
+            raise SystemExit(f"cold-start: {a}: N >= 1 pooled tenants, ids of 7 to 32 characters")
+        sizes.append((int(pooled), int(silo or 0), id_len))
     return sizes
 
 
