@@ -2,7 +2,7 @@
 import json, os, platform, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ["TENANTCTL_BIN"]
+BIN = os.environ.get("TENANTCTL_BIN", "")  # unset for cold-start (the authorizer only)
 ENV = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION="us-east-1", NO_COLOR="1")
 ENV.pop("AWS_PROFILE", None)
 
@@ -211,6 +211,266 @@ def shared_bench(n):
     print("| inventory | command | wall s | peak MB | AWS calls | writes |\n|---|---|---|---|---|---|\n" + "\n".join(rows))
 
 
+
+# ---- `scripts/bench cold-start`: the release authorizer's cold start (issue 21) ----------------
+
+COLD_RUNS = int(os.environ.get("TENANTCTL_BENCH_RUNS", "5"))
+COLD_REGION, COLD_ACCOUNT, COLD_PLATFORM = "us-east-1", "123456789012", "acmesaas"
+COLD_SHARED_POOL = "us-east-1_Sh4redPo0l"
+COLD_METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders"
+
+
+def cold_issuer(pool):
+    return f"https://cognito-idp.{COLD_REGION}.amazonaws.com/{pool}"
+
+
+def cold_client_id(name):
+    # Cognito's app client ids: 26 characters of [a-z0-9].
+    import hashlib
+    return hashlib.sha256(name.encode()).hexdigest()[:26]
+
+
+def cold_start_file(pooled, silo, id_len=7):
+    """tenantctl-authorizer.json exactly as `tenantctl apply` writes it (src/kinds/
+    lambda_function/package.rs `config_json`: compact JSON, `format` then the fields in their
+    order, every map's keys and every list sorted, every field present) for the shared-tenancy
+    platform of `scripts/bench shared N` (tenants t000000.., one shared pool with the `web`
+    client, roles admin and member, `tokenUse: id`, `tenancy: {roles: shared, groups: shared}`,
+    no usage plans, no scoped methods), plus `silo` silo tenants s0000.. (each its own pool and
+    `web` client). `id_len`: the pooled tenants' id length (7: t000000; at most 32)."""
+    issuers = {cold_issuer(COLD_SHARED_POOL): "*"}
+    clients = {cold_client_id("shared-web"): COLD_SHARED_POOL}
+    tenants = [cold_tenant(i, id_len) for i in range(pooled)]
+    for i in range(silo):
+        pool = f"us-east-1_S1lo{i:04d}"
+        issuers[cold_issuer(pool)] = f"s{i:04d}"
+        clients[cold_client_id(f"silo{i}-web")] = pool
+        tenants.append(f"s{i:04d}")
+    doc = {
+        "format": 1,
+        "issuers": dict(sorted(issuers.items())),
+        "clients": dict(sorted(clients.items())),
+        "identityProviders": {},
+        "tenants": sorted(tenants),
+        "roles": {"admin": 1, "member": 10},
+        "usagePlans": [],
+        "methodScopes": {},
+        "tenancy": {"groups": "shared", "roles": "shared"},
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def cold_tenant(i, id_len):
+    return f"t{i:0{id_len - 1}d}"
+
+
+def cold_token(tenant):
+    """An ID token of the shared pool for `tenant` (shared group `member`), RS256 with the
+    authorizer tests' key A (authorizer/tests/fixtures, test-only), or None without the
+    `cryptography` package (the event is then a malformed token: 401, no key fetch)."""
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+    except ImportError:
+        return None
+    import base64
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    now = int(time.time())
+    claims = {"sub": "11111111-2222-3333-4444-555555555555", "iss": cold_issuer(COLD_SHARED_POOL),
+              "aud": cold_client_id("shared-web"), "token_use": "id", "auth_time": now - 5, "iat": now - 5,
+              "exp": now + 3600, "cognito:username": "alice", "cognito:groups": ["member"], "custom:tenant_id": tenant}
+    head = b64(json.dumps({"alg": "RS256", "kid": "test-key-a"}).encode()) + "." + b64(json.dumps(claims).encode())
+    key = serialization.load_pem_private_key(open(os.path.join(ROOT, "authorizer/tests/fixtures/key-a.pem"), "rb").read(), None)
+    return head + "." + b64(key.sign(head.encode(), padding.PKCS1v15(), hashes.SHA256()))
+
+
+def vm_hwm_kb(pid):
+    """The process's peak resident set (VmHWM, what /usr/bin/time reports as max RSS), in KB."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def cpu_ms(pid):
+    """CPU time of the process's threads so far (/proc/PID/task/*/schedstat: ns on a CPU, ns
+    waiting for one), in ms: unlike wall time, not stretched by the other work on the machine."""
+    on = wait = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            f = open(f"/proc/{pid}/task/{task}/schedstat").read().split()
+            on, wait = on + int(f[0]), wait + int(f[1])
+    except OSError:
+        return None, None
+    return on / 1e6, wait / 1e6
+
+
+def cold_start_once(binary, task_root, token):
+    """One cold start: a fresh fake Lambda Runtime API on 127.0.0.1 (also serving the tests'
+    key A at every pool's JWKS URL), the binary started as Lambda starts `bootstrap`, one TOKEN
+    event. Returns ms from spawn to the first GET .../invocation/next (the runtime is ready),
+    to the JWKS fetch, and to the answer's POST; the answer; the peak RSS (KB) when it came.
+    One thread and a select loop: each time is taken as the request's bytes arrive (a thread
+    per request, as http.server's, added 5 to 10 ms of Python scheduling to each)."""
+    import selectors, socket as so
+    jwks = json.dumps({"keys": [json.load(open(os.path.join(ROOT, "authorizer/tests/fixtures/jwk-a.json")))]}).encode()
+    event = json.dumps({"type": "TOKEN", "authorizationToken": f"Bearer {token or 'not-a-jwt'}",
+                        "methodArn": COLD_METHOD_ARN}).encode()
+    lsock = so.socket(); lsock.bind(("127.0.0.1", 0)); lsock.listen(16); lsock.setblocking(False)
+    addr = f"127.0.0.1:{lsock.getsockname()[1]}"
+    sel = selectors.DefaultSelector()
+    sel.register(lsock, selectors.EVENT_READ)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LAMBDA_TASK_ROOT": task_root,
+           "AWS_LAMBDA_RUNTIME_API": addr, "AWS_LAMBDA_FUNCTION_NAME": f"{COLD_PLATFORM}-authorizer",
+           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+           "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{COLD_PLATFORM}-authorizer", "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+           "AWS_REGION": COLD_REGION, "AWS_DEFAULT_REGION": COLD_REGION,
+           # The function's environment as tenantctl writes it (emulator mode: the JWKS URL).
+           "TENANTCTL_PLATFORM": COLD_PLATFORM, "TENANTCTL_ACCOUNT_ID": COLD_ACCOUNT, "TENANTCTL_REGION": COLD_REGION,
+           "TENANTCTL_TOKEN_USE": "id", "TENANTCTL_TENANT_ATTRIBUTE": "tenant_id",
+           "TENANTCTL_JWKS_URL": f"http://{addr}/{{pool_id}}/.well-known/jwks.json"}
+
+    def reply(conn, status, body, headers=()):
+        head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+        conn.sendall(head.encode() + body)
+
+    t, cpu, answer, hwm, bufs = {}, {}, None, None, {}
+    err = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    proc = subprocess.Popen([binary], env=env, cwd=task_root, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        while answer is None:
+            if time.monotonic() - t0 > 30:
+                err.seek(0)
+                raise SystemExit(f"cold start: no answer within 30 s:\n{err.read().decode(errors='replace')[-3000:]}")
+            for key, _ in sel.select(timeout=1):
+                if key.fileobj is lsock:
+                    conn, _ = lsock.accept()
+                    conn.setsockopt(so.IPPROTO_TCP, so.TCP_NODELAY, 1)
+                    sel.register(conn, selectors.EVENT_READ)
+                    bufs[conn] = b""
+                    continue
+                conn = key.fileobj
+                data = conn.recv(65536)
+                now = time.monotonic()
+                if not data:
+                    sel.unregister(conn); conn.close(); bufs.pop(conn, None)
+                    continue
+                bufs[conn] += data
+                while b"\r\n\r\n" in bufs[conn]:
+                    head, rest = bufs[conn].split(b"\r\n\r\n", 1)
+                    lines = head.decode(errors="replace").split("\r\n")
+                    length = next((int(l.split(":", 1)[1]) for l in lines[1:] if l.lower().startswith("content-length:")), 0)
+                    if len(rest) < length:
+                        break
+                    body, bufs[conn] = rest[:length], rest[length:]
+                    method, path = lines[0].split()[:2]
+                    if method == "GET" and path == "/2018-06-01/runtime/invocation/next":
+                        if "next" in t:
+                            continue  # the next event never comes: the process waits until killed
+                        t["next"] = now
+                        cpu["ready"] = cpu_ms(proc.pid)
+                        deadline = int(time.time() * 1000) + 5000
+                        reply(conn, "200 OK", event, [
+                            ("Lambda-Runtime-Aws-Request-Id", "req-cold"), ("Lambda-Runtime-Deadline-Ms", deadline),
+                            ("Lambda-Runtime-Invoked-Function-Arn",
+                             f"arn:aws:lambda:{COLD_REGION}:{COLD_ACCOUNT}:function:{COLD_PLATFORM}-authorizer"),
+                            ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")])
+                    elif method == "GET" and path.endswith("/.well-known/jwks.json"):
+                        t.setdefault("jwks", now)
+                        reply(conn, "200 OK", jwks)
+                    elif method == "POST" and path.startswith("/2018-06-01/runtime/"):
+                        t["answer"] = now
+                        hwm = vm_hwm_kb(proc.pid)
+                        answer = (path.rsplit("/", 1)[-1], body.decode(errors="replace"))
+                        reply(conn, "202 Accepted", b"{}")
+                    else:
+                        reply(conn, "404 Not Found", b"{}")
+        # What the process reached by the time it answered (it then waits for the next event).
+        hwm = max(h for h in (hwm, vm_hwm_kb(proc.pid)) if h is not None)
+    finally:
+        proc.kill()
+        proc.wait()
+        for conn in list(bufs):
+            conn.close()
+        sel.close()
+        lsock.close()
+    err.seek(0)
+    log = err.read().decode(errors="replace")
+    ms = lambda k: (t[k] - t0) * 1000 if k in t else None
+    return {"ready": ms("next"), "cpu_ready": cpu["ready"][0], "wait_ready": cpu["ready"][1],
+            "jwks": ms("jwks"), "answer": ms("answer"), "kind": answer[0],
+            "body": answer[1], "hwm_kb": hwm, "log": log}
+
+
+def cold_start_bench(binary, sizes):
+    """`scripts/bench cold-start [N[+S][/L] ...]`: N pooled tenants (+ S silo tenants; pooled ids
+    of L characters) in a tenantctl-authorizer.json as tenantctl writes it; COLD_RUNS fresh
+    processes per size."""
+    import statistics
+    rows = []
+    for pooled, silo, id_len in sizes:
+        task_root = tempfile.mkdtemp(prefix="tenantctl-cold-")
+        data = cold_start_file(pooled, silo, id_len)
+        open(os.path.join(task_root, "tenantctl-authorizer.json"), "wb").write(data)
+        tenant = cold_tenant(pooled // 2, id_len)
+        token = cold_token(tenant)
+        runs = []
+        for _ in range(COLD_RUNS):
+            r = cold_start_once(binary, task_root, token)
+            if token:
+                # The measured start must be a working one: the 100,000 tenants parsed and the
+                # middle one's token allowed with the shared role.
+                want = f"arn:aws:iam::{COLD_ACCOUNT}:role/tenantctl/{COLD_PLATFORM}/{COLD_PLATFORM}-member"
+                ctx = json.loads(r["body"]).get("context", {}) if r["kind"] == "response" else {}
+                if ctx.get("tenant_id") != tenant or ctx.get("role_arn") != want:
+                    raise SystemExit(f"cold start answered {r['kind']} {r['body']}\n{r['log'][-3000:]}")
+            runs.append(r)
+        shutil.rmtree(task_root, ignore_errors=True)
+        ready = [r["ready"] for r in runs]
+        cpu_ready = [r["cpu_ready"] for r in runs]
+        answer = [r["answer"] for r in runs]
+        peak = max(r["hwm_kb"] for r in runs) / 1024
+        label = f"{pooled:,} pooled" + (f" + {silo:,} silo" if silo else "") + (f", {id_len}-character ids" if id_len != 7 else "")
+        rows.append(f"| {label} | {len(data):,} | {statistics.median(ready):.1f} / {max(ready):.1f} | "
+                    f"{statistics.median(cpu_ready):.1f} / {max(cpu_ready):.1f} | "
+                    f"{statistics.median(answer):.1f} / {max(answer):.1f} | {peak:.1f} | {'yes' if peak <= 128 else 'NO'} |")
+        print(f"{label}: ready {[round(x, 1) for x in ready]} ms (CPU {[round(x, 1) for x in cpu_ready]} ms, "
+              f"waiting for a CPU {[round(r['wait_ready'], 1) for r in runs]} ms), answer {[round(x, 1) for x in answer]} ms, "
+              f"jwks fetch at {[round(r['jwks'], 1) if r['jwks'] else None for r in runs]} ms, "
+              f"peak RSS {[r['hwm_kb'] for r in runs]} KB", file=sys.stderr)
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    build = "debug build (not comparable)" if "/debug/" in binary else "release build" if "/release/" in binary else f"build {binary}"
+    first = ("an ID token of the shared pool (key fetched once from the fake runtime's loopback JWKS URL), answered Allow"
+             if cold_token("t000000") else "a malformed token (no key fetch), answered Unauthorized")
+    out = [f"Machine: {os.cpu_count()} cores ({cpu}); {build} of the authorizer; {COLD_RUNS} cold starts per size "
+           f"(a fresh process each, files in the page cache); first event: {first}.",
+           "",
+           "| tenants (shared tenancy, tokenUse id) | file bytes | ms to ready, median / max | CPU ms to ready, median / max | ms to first answer, median / max | peak RSS MB (max) | within 128 MB |",
+           "|---|---|---|---|---|---|---|"] + rows
+    text = "\n".join(out) + "\n"
+    print(text)
+    os.makedirs(os.path.join(ROOT, "target/bench"), exist_ok=True)
+    open(os.path.join(ROOT, "target/bench/cold-start.md"), "w").write(text)
+
+
+def parse_cold_sizes(args):
+    """`N[+S][/L]`: N pooled tenants, S silo tenants, pooled ids of L characters (default 7)."""
+    sizes = []
+    for a in args or ["1", "10000", "100000", "100000+1000", "100000/32"]:
+        a, _, id_len = a.partition("/")
+        pooled, _, silo = a.partition("+")
+        id_len = int(id_len or 7)
+        if not 7 <= id_len <= 32 or int(pooled) < 1:
+            raise SystemExit(f"cold-start: {a}: N >= 1 pooled tenants, ids of 7 to 32 characters")
+        sizes.append((int(pooled), int(silo or 0), id_len))
+    return sizes
+
+
 def main():
     args = sys.argv[1:]
     quota_only = args == ["quota"]
@@ -221,6 +481,9 @@ def main():
         # TENANTCTL_BENCH_SILO silo tenants (300) from scratch under the same quotas; the floor
         # is the busiest write quota (tests/reliability.rs quota_floor_silo_tenants).
         print(quota_bench("quota_floor_silo", "QUOTA_FLOOR_SILO"))
+        return
+    if args[:1] == ["cold-start"]:
+        cold_start_bench(os.environ["TENANTCTL_AUTHORIZER_BIN"], parse_cold_sizes(args[1:]))
         return
     if args[:1] == ["shared"]:
         for n in [int(a) for a in args[1:]] or [10000, 100000]:
