@@ -745,8 +745,25 @@ impl Kind for LambdaFunction {
 /// has none (every entry is then added); a failed download is an error.
 async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsError> {
     let fetch = move || -> Result<Vec<u8>, String> {
-        let mut response = ureq::get(&url).call().map_err(|e| e.to_string())?;
-        response.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec().map_err(|e| e.to_string())
+        // S3 (behind the presigned URL) answers 500/503 now and then, as AWS calls do: those
+        // and transport errors are tried again, a few times; a 4xx (an expired URL) is not.
+        let mut last = String::new();
+        for attempt in 0..DOWNLOAD_ATTEMPTS {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+            }
+            match ureq::get(&url).call() {
+                Ok(mut response) => match response.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec() {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(e) => last = e.to_string(),
+                },
+                Err(ureq::Error::StatusCode(code)) if code < 500 && code != 429 => {
+                    return Err(format!("http status: {code}"))
+                }
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(format!("{last} ({DOWNLOAD_ATTEMPTS} attempts)"))
     };
     let bytes = tokio::task::spawn_blocking(fetch)
         .await
@@ -759,6 +776,9 @@ async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsErro
         .map(|(field, entries)| (field, entries.into_iter().map(Text::from).collect()))
         .collect())
 }
+
+/// Downloads of the live package tried before giving up (transport errors, 5xx, 429).
+const DOWNLOAD_ATTEMPTS: u32 = 4;
 
 /// Lambda's largest package (unzipped deployment package, 250 MB): a download is read up to
 /// this many bytes.
@@ -984,6 +1004,46 @@ fn folder_rules(folder: &Folder) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A local server answering `statuses` in turn (then 200 with a body that is no zip);
+    /// returns its URL and the count of requests it served.
+    fn flaky_server(statuses: Vec<u16>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/package", listener.local_addr().unwrap());
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = served.clone();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let code = statuses.get(n).copied().unwrap_or(200);
+                let body = "not a zip";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, served)
+    }
+
+    /// A 500 from behind the presigned URL is tried again (the reliability test's injected
+    /// 500 failed a plan); a 403 (an expired URL) is not.
+    #[tokio::test]
+    async fn the_package_download_is_tried_again_after_a_server_error_only() {
+        let (url, served) = flaky_server(vec![500, 503]);
+        let config = live_config(url).await.expect("downloaded on the third try");
+        assert!(config.is_empty(), "a package without the file has no configuration");
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
+        let (url, served) = flaky_server(vec![403]);
+        let e = live_config(url).await.unwrap_err();
+        assert!(e.to_string().contains("403"), "{e}");
+        assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 
     fn status(s: Option<LastUpdateStatus>) -> Result<UpdateStatus, AwsError> {
         Ok(UpdateStatus { status: s, reason: Some("bad zip".into()), arn: "arn:f".into() })

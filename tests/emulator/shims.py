@@ -109,6 +109,45 @@ CognitoIdpResponse.tag_resource = _tag_resource
 CognitoIdpResponse.untag_resource = _untag_resource
 CognitoIdpResponse.list_tags_for_resource = _list_tags_for_resource
 
+# App client dates (API reference, UserPoolClientType: "CreationDate: The date and time when
+# the item was created", "LastModifiedDate: The date and time when the item was modified";
+# returned by CreateUserPoolClient, DescribeUserPoolClient and UpdateUserPoolClient, not by
+# ListUserPoolClients' UserPoolClientDescription). moto 5.2.5 returns neither. Two runs that
+# create a client of one name keep the older one; without dates they could only compare ids,
+# and a run that created its client after the other's twin check had ended kept its own.
+from moto.cognitoidp.models import CognitoIdpBackend, CognitoIdpUserPoolClient  # noqa: E402
+from moto.core.utils import utcnow as _utcnow  # noqa: E402
+
+_client_init = CognitoIdpUserPoolClient.__init__
+_client_to_json = CognitoIdpUserPoolClient.to_json
+_update_client = CognitoIdpBackend.update_user_pool_client
+
+
+def _client_init_dated(self: Any, *args: Any, **kwargs: Any) -> None:
+    _client_init(self, *args, **kwargs)
+    self.creation_date = _utcnow()
+    self.last_modified_date = self.creation_date
+
+
+def _client_to_json_dated(self: Any, extended: bool = False) -> Any:
+    out = _client_to_json(self, extended)
+    if extended:
+        out["CreationDate"] = self.creation_date
+        out["LastModifiedDate"] = self.last_modified_date
+    return out
+
+
+def _update_client_dated(self: Any, user_pool_id: str, client_id: str, extended_config: Any) -> Any:
+    client = _update_client(self, user_pool_id, client_id, extended_config)
+    client.last_modified_date = _utcnow()
+    return client
+
+
+CognitoIdpUserPoolClient.__init__ = _client_init_dated  # type: ignore[method-assign]
+CognitoIdpUserPoolClient.to_json = _client_to_json_dated  # type: ignore[method-assign]
+CognitoIdpBackend.update_user_pool_client = _update_client_dated  # type: ignore[method-assign]
+
+
 # Speed only, no behaviour change: moto gives every user pool the same signing key, parsed
 # in each CognitoIdpUserPool.__init__ from its bundled jwks-private.json by
 # joserfc's RSAKey.import_key, which recovers the private key's primes: 0.15-0.4 s of CPU per

@@ -181,6 +181,28 @@ class CognitoResourceServer(ErrorCode, unittest.TestCase):
         )
 
 
+class CognitoClientDates(ErrorCode, unittest.TestCase):
+    """UserPoolClientType's CreationDate and LastModifiedDate (moto 5.2.5 returns neither)."""
+
+    def test_create_describe_and_update_return_the_dates(self) -> None:
+        cg = client("cognito-idp")
+        pool = cg.create_user_pool(PoolName=f"dates-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+        first = cg.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]
+        time.sleep(0.05)
+        second = cg.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]
+        self.assertLess(first["CreationDate"], second["CreationDate"])
+        self.assertEqual(first["CreationDate"], first["LastModifiedDate"])
+        described = cg.describe_user_pool_client(UserPoolId=pool, ClientId=first["ClientId"])["UserPoolClient"]
+        self.assertEqual(described["CreationDate"], first["CreationDate"])
+        time.sleep(0.05)
+        updated = cg.update_user_pool_client(UserPoolId=pool, ClientId=first["ClientId"], ClientName="web")
+        updated = updated["UserPoolClient"]
+        self.assertEqual(updated["CreationDate"], first["CreationDate"])
+        self.assertGreater(updated["LastModifiedDate"], first["LastModifiedDate"])
+        listed = cg.list_user_pool_clients(UserPoolId=pool, MaxResults=10)["UserPoolClients"]
+        self.assertNotIn("CreationDate", listed[0])
+
+
 class CognitoPoolKey(ErrorCode, unittest.TestCase):
     """The signing key parsed once (shims.py, speed only): two new pools still sign their
     tokens with moto's bundled key, which the JWKS moto serves verifies."""
