@@ -25,7 +25,7 @@
 mod kind;
 pub(crate) use kind::{fc, opt_json, typed};
 pub use kind::{
-    AccountNotes, Adopt, Desired, DesiredCtx, DesiredError, Kind, Observation, ObserveScope, Observed, Service,
+    AccountNotes, Adopt, Desired, DesiredCtx, DesiredError, FoundFn, Kind, Observation, ObserveScope, Observed, Service,
 };
 
 pub mod api_key;
