@@ -4,8 +4,10 @@
 //!   by name alone: `CreateUserPool` is not idempotent, so two managed pools claiming one
 //!   address are a conflict the operator has to resolve; a twin created by a concurrent apply
 //!   is settled at once ([`keep_one_pool`]).
-//! - Read first of every kind (ListUserPools pages, DescribeUserPool per candidate): the
-//!   others live in pools, and the pages give the account's pool count for its quota.
+//! - Read before the kinds that live in pools (ListUserPools pages, DescribeUserPool per
+//!   candidate), which are read per pool ([`Kind::read_per`]) as soon as the pool is described
+//!   (handed out by [`ObserveScope::found`]); the pages give the account's pool count for its
+//!   quota.
 //! - Compared on its settings (deletion protection, MFA, admin-only sign-up, password
 //!   policy, tags); a `--tenant` plan creates a missing pool but updates none. Its custom
 //!   attributes are created with it (`CreateUserPool` carries the schema) and are items of
@@ -230,8 +232,9 @@ impl Kind for UserPool {
     }
 
     /// The pools this platform manages, by `ListUserPools` pages and `DescribeUserPool` per
-    /// candidate (a `--tenant` session: only the named tenants'); first of every kind, as the
-    /// others live in pools. The pages also give the account's pool count, for its quota.
+    /// candidate (a `--tenant` session: only the named tenants'), each handed out once
+    /// described: the kinds that live in pools are read per pool meanwhile. The pages also give
+    /// the account's pool count, for its quota.
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
         async move {
             let (pools, in_account) = read_pools(aws, scope).await?;
