@@ -259,7 +259,13 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use futures::future::BoxFuture;
+    use futures::FutureExt;
+
     use super::*;
+    use crate::plan::Resource;
 
     /// The REST API's id is read first (by the `rest_api` kind): the tiers' kinds name their
     /// stages by it (else a converged folder plans to re-create every usage plan's stage:
@@ -296,145 +302,137 @@ mod tests {
         assert!(children.iter().all(|k| k.read_per() == Some(user_pool::KIND)));
     }
 
-    /// Fakes for [`observe_family`]: a parent kind that hands out `p/a` and `p/b`, then waits
-    /// until a child has read `p/a` (so it fails unless its children are read while it runs),
-    /// hands out `p/gone` (which it then does not return) and returns `p/late` too (never
-    /// handed out); a child kind that reads one instance per parent.
-    mod fakes {
-        use std::sync::Arc;
-
-        use futures::future::BoxFuture;
-        use futures::FutureExt;
-
-        use super::*;
-        use crate::plan::Resource;
-
-        pub(super) fn item(kind: &str, parent: Option<&str>) -> Item {
-            Item {
-                kind: kind.into(),
-                name: kind.into(),
-                tenant: None,
-                parent: parent.map(str::to_string),
-                state: serde_json::Value::Null,
-                after: Vec::new(),
-            }
+    /// An instance of the fake kinds below.
+    fn fake_item(kind: &str, parent: Option<&str>) -> Item {
+        Item {
+            kind: kind.into(),
+            name: kind.into(),
+            tenant: None,
+            parent: parent.map(str::to_string),
+            state: serde_json::Value::Null,
+            after: Vec::new(),
         }
+    }
 
-        pub(super) struct Parent(pub Arc<tokio::sync::Notify>);
-        pub(super) struct Child(pub &'static str, pub Arc<tokio::sync::Notify>);
+    /// A parent kind for [`observe_family`]: hands out `p/a` and `p/b`, then waits until a
+    /// child has read `p/a` (so it fails unless its children are read while it runs), hands
+    /// out `p/gone` (which it then does not return) and returns `p/late` too (never handed out).
+    struct FakeParent(Arc<tokio::sync::Notify>);
+    /// A kind read per `FakeParent`: one instance per parent instance; wakes the parent when
+    /// it reads `p/a`.
+    struct FakeChild(&'static str, Arc<tokio::sync::Notify>);
 
-        impl ItemRules for Parent {
-            fn resource(&self) -> Resource {
-                Resource::new("fake_parent")
-            }
+    impl ItemRules for FakeParent {
+        fn resource(&self) -> Resource {
+            Resource::new("fake_parent")
         }
-        impl ItemRules for Child {
-            fn resource(&self) -> Resource {
-                Resource::new(self.0)
-            }
+    }
+    impl ItemRules for FakeChild {
+        fn resource(&self) -> Resource {
+            Resource::new(self.0)
         }
+    }
 
-        impl Kind for Parent {
-            fn desired(&self, _f: &Folder, _c: &DesiredCtx, _w: &World) -> Desired {
-                Ok(Vec::new())
+    impl Kind for FakeParent {
+        fn desired(&self, _f: &Folder, _c: &DesiredCtx, _w: &World) -> Desired {
+            Ok(Vec::new())
+        }
+        fn observe<'a>(
+            &'a self,
+            _aws: &'a Aws,
+            scope: &'a ObserveScope<'a>,
+        ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+            async move {
+                let p = fake_item("fake_parent", None);
+                scope.found("p/b", &p, "id-p/b");
+                scope.found("p/a", &p, "id-p/a");
+                let waited = tokio::time::timeout(std::time::Duration::from_secs(10), self.0.notified()).await;
+                assert!(waited.is_ok(), "p/a's children were not read while its parent's observation ran");
+                scope.found("p/gone", &p, "id-p/gone");
+                Ok(["p/a", "p/b", "p/late"].map(|a| (a.to_string(), p.clone(), format!("id-{a}"))).to_vec())
             }
-            fn observe<'a>(
-                &'a self,
-                _aws: &'a Aws,
-                scope: &'a ObserveScope<'a>,
-            ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-                async move {
-                    let p = item("fake_parent", None);
-                    scope.found("p/b", &p, "id-p/b");
-                    scope.found("p/a", &p, "id-p/a");
-                    let waited = tokio::time::timeout(std::time::Duration::from_secs(10), self.0.notified()).await;
-                    assert!(waited.is_ok(), "p/a's children were not read while its parent's observation ran");
-                    scope.found("p/gone", &p, "id-p/gone");
-                    Ok(["p/a", "p/b", "p/late"].map(|a| (a.to_string(), p.clone(), format!("id-{a}"))).to_vec())
+            .boxed()
+        }
+        fn create<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<String, AwsError>> {
+            unreachable!()
+        }
+        fn update<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+    }
+
+    impl Kind for FakeChild {
+        fn read_per(&self) -> Option<&'static str> {
+            Some("fake_parent")
+        }
+        fn desired(&self, _f: &Folder, _c: &DesiredCtx, _w: &World) -> Desired {
+            Ok(Vec::new())
+        }
+        fn observe<'a>(
+            &'a self,
+            _aws: &'a Aws,
+            scope: &'a ObserveScope<'a>,
+        ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+            async move {
+                // One parent instance, with its id.
+                assert_eq!(scope.observed.items.len(), 1);
+                let (parent, _) = scope.observed.items.iter().next().unwrap();
+                assert_eq!(scope.ids.id(parent), Some(format!("id-{parent}").as_str()));
+                let address = format!("{parent}/{}", self.0);
+                if parent == "p/a" {
+                    self.1.notify_one();
                 }
-                .boxed()
+                Ok(vec![(address.clone(), fake_item(self.0, Some(parent)), format!("{address}-id"))])
             }
-            fn create<'a>(
-                &'a self,
-                _: &'a Aws,
-                _: &'a Item,
-                _: Option<&'a str>,
-            ) -> BoxFuture<'a, Result<String, AwsError>> {
-                unreachable!()
-            }
-            fn update<'a>(
-                &'a self,
-                _: &'a Aws,
-                _: &'a Item,
-                _: &'a Item,
-                _: &'a str,
-                _: Option<&'a str>,
-            ) -> BoxFuture<'a, Result<(), AwsError>> {
-                unreachable!()
-            }
-            fn delete<'a>(
-                &'a self,
-                _: &'a Aws,
-                _: &'a Item,
-                _: &'a str,
-                _: Option<&'a str>,
-            ) -> BoxFuture<'a, Result<(), AwsError>> {
-                unreachable!()
-            }
+            .boxed()
         }
-
-        impl Kind for Child {
-            fn read_per(&self) -> Option<&'static str> {
-                Some("fake_parent")
-            }
-            fn desired(&self, _f: &Folder, _c: &DesiredCtx, _w: &World) -> Desired {
-                Ok(Vec::new())
-            }
-            fn observe<'a>(
-                &'a self,
-                _aws: &'a Aws,
-                scope: &'a ObserveScope<'a>,
-            ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-                async move {
-                    // One parent instance, with its id.
-                    assert_eq!(scope.observed.items.len(), 1);
-                    let (parent, _) = scope.observed.items.iter().next().unwrap();
-                    assert_eq!(scope.ids.id(parent), Some(format!("id-{parent}").as_str()));
-                    let address = format!("{parent}/{}", self.0);
-                    if parent == "p/a" {
-                        self.1.notify_one();
-                    }
-                    Ok(vec![(address.clone(), item(self.0, Some(parent)), format!("{address}-id"))])
-                }
-                .boxed()
-            }
-            fn create<'a>(
-                &'a self,
-                _: &'a Aws,
-                _: &'a Item,
-                _: Option<&'a str>,
-            ) -> BoxFuture<'a, Result<String, AwsError>> {
-                unreachable!()
-            }
-            fn update<'a>(
-                &'a self,
-                _: &'a Aws,
-                _: &'a Item,
-                _: &'a Item,
-                _: &'a str,
-                _: Option<&'a str>,
-            ) -> BoxFuture<'a, Result<(), AwsError>> {
-                unreachable!()
-            }
-            fn delete<'a>(
-                &'a self,
-                _: &'a Aws,
-                _: &'a Item,
-                _: &'a str,
-                _: Option<&'a str>,
-            ) -> BoxFuture<'a, Result<(), AwsError>> {
-                unreachable!()
-            }
+        fn create<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<String, AwsError>> {
+            unreachable!()
+        }
+        fn update<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
         }
     }
 
@@ -466,9 +464,9 @@ mod tests {
             account: &account,
             on_found: None,
         };
-        let read_a = std::sync::Arc::new(tokio::sync::Notify::new());
-        let parent = fakes::Parent(read_a.clone());
-        let (one, two) = (fakes::Child("one", read_a.clone()), fakes::Child("two", read_a));
+        let read_a = Arc::new(tokio::sync::Notify::new());
+        let parent = FakeParent(read_a.clone());
+        let (one, two) = (FakeChild("one", read_a.clone()), FakeChild("two", read_a));
         let found = observe_family(&aws, &parent, &[&one, &two], &scope).await.unwrap();
         let addresses: Vec<Vec<&str>> = found.iter().map(|o| o.iter().map(|(a, _, _)| a.as_str()).collect()).collect();
         assert_eq!(
