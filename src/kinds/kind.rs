@@ -179,9 +179,9 @@ pub trait Kind: ItemRules {
     /// belongs to).
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired;
 
-    /// The kind whose instances this kind's live in and are read per (its parent kind, e.g.
-    /// `user_pool` for a pool's groups), or None (default): then it is observed once, in
-    /// registry order, after the kinds listed before it.
+    /// The kind in whose instances this kind's instances live, and which they are read per
+    /// (its parent kind, e.g. `user_pool` for a pool's groups), or None (default): then it is
+    /// observed once, in registry order, after the kinds listed before it.
     ///
     /// A kind read per parent is observed once per parent instance, as soon as the parent's
     /// observation hands it out ([`ObserveScope::found`]), while the parent's observation goes on
