@@ -744,9 +744,23 @@ impl Kind for LambdaFunction {
 /// presigned URL). A package without the file, or one that cannot be read as a configuration,
 /// has none (every entry is then added); a failed download is an error.
 async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsError> {
+    // The download is no AWS API call, so the SDK's retries do not cover it: a few attempts
+    // with back-off for what a retry can cure (throttling, 5xx, a dropped connection).
     let fetch = move || -> Result<Vec<u8>, String> {
-        let mut response = ureq::get(&url).call().map_err(|e| e.to_string())?;
-        response.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec().map_err(|e| e.to_string())
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1.. {
+            let got = ureq::get(&url)
+                .call()
+                .and_then(|mut r| r.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec());
+            match got {
+                Err(e) if attempt < DOWNLOAD_ATTEMPTS && retryable_download(&e) => {
+                    std::thread::sleep(delay);
+                    delay *= 2;
+                }
+                other => return other.map_err(|e| e.to_string()),
+            }
+        }
+        unreachable!("the loop returns")
     };
     let bytes = tokio::task::spawn_blocking(fetch)
         .await
@@ -758,6 +772,18 @@ async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsErro
         .into_iter()
         .map(|(field, entries)| (field, entries.into_iter().map(Text::from).collect()))
         .collect())
+}
+
+/// How many times the package download is tried ([`live_config`]).
+const DOWNLOAD_ATTEMPTS: u32 = 4;
+
+/// Whether a failed package download may succeed when tried again.
+fn retryable_download(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::StatusCode(status) => *status == 429 || *status >= 500,
+        ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => true,
+        _ => false,
+    }
 }
 
 /// Lambda's largest package (unzipped deployment package, 250 MB): a download is read up to
@@ -1051,6 +1077,17 @@ mod tests {
     /// 4 KB before the configuration moved into the package): 300 plan clean on a fresh
     /// account, every issuer and client is in the configuration, and the environment holds the
     /// same few fixed variables.
+    /// The package download is tried again after throttling, a 5xx or a dropped connection,
+    /// never after a refusal (an expired URL) or an oversized package.
+    #[test]
+    fn package_downloads_retry_what_a_retry_can_cure() {
+        assert!(retryable_download(&ureq::Error::StatusCode(429)));
+        assert!(retryable_download(&ureq::Error::StatusCode(503)));
+        assert!(retryable_download(&ureq::Error::ConnectionFailed));
+        assert!(!retryable_download(&ureq::Error::StatusCode(403)));
+        assert!(!retryable_download(&ureq::Error::BodyExceedsLimit(MAX_PACKAGE_BYTES)));
+    }
+
     #[test]
     fn silo_tenants_grow_the_configuration_not_the_environment() {
         use crate::kinds::test_support::{desired_world, folder_edited};
