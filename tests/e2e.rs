@@ -489,7 +489,7 @@ async fn a_plan_reads_pool_children_while_pools_are_described() {
     let sdk = sdk(&ep).await;
     let p = platform_name("ov");
     rest_api(&sdk, &format!("{p}-api")).await;
-    let silo: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
+    let silo: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
     let tenants: Vec<(&str, &str, Option<&str>)> = silo.iter().map(|t| (t.as_str(), "silo", None)).collect();
     let dir = folder(&p, &format!("{p}-api"), &tenants);
     let d = dir.path();
@@ -499,7 +499,9 @@ async fn a_plan_reads_pool_children_while_pools_are_described() {
         pools.insert(pool_id(&sdk, &format!("{p}-{t}")).await);
     }
     // The emulator's strict layer logs every Cognito request with its pool (the emulator is
-    // shared: only this platform's pools, from here on).
+    // shared: only this platform's pools, from here on). UserPoolRead's 15/s spreads the 8
+    // DescribeUserPool over about 0.47 s: room for the first pool's answer and its
+    // children's requests.
     let seen = control(&ep, "GET", "/_tenantctl/strict/log", None)["requests"].as_array().unwrap().len();
     let o = run_ok(d, &ep, &["--stats", "plan", "--detailed-exitcode"], 0);
     let log = control(&ep, "GET", "/_tenantctl/strict/log", None);
