@@ -159,6 +159,55 @@ def identity_stage(d, url, label, pooled):
     return rows, growth
 
 
+def read_quotas():
+    """The rates src/aws/limits.rs paces by: operation -> category (its OPERATIONS table), each
+    category's requests per second (Category::default_rate), the categories AWS also limits per
+    user pool, and that per-pool rate (PER_POOL_RATE, the published 5/s)."""
+    src = open(os.path.join(ROOT, "src/aws/limits.rs")).read()
+    table = dict(re.findall(r'\("([\w-]+:\w+)", Category::(\w+)\)', src))
+    body = src[src.index("pub fn default_rate"):]
+    body = body[:body.index("pub fn", 10)]
+    rates = {c: float(r) for c, r in re.findall(r"Category::(\w+) => ([\d.]+),", body)}
+    pp = src[src.index("pub fn per_pool(self)"):]
+    per_pool = set(re.findall(r"Category::(\w+)", pp[:pp.index("}\n}")]))
+    per_pool_rate = float(re.search(r"pub const PER_POOL_RATE: f64 = ([\d.]+);", src).group(1))
+    return table, rates, per_pool, per_pool_rate
+
+
+def category_of(op, table):
+    """limits::category_of: the table, else IAM, Lambda, CloudWatch and Cognito by their verb."""
+    if op in table:
+        return table[op]
+    service, _, name = op.partition(":")
+    reads = name.startswith(("Get", "List", "Describe"))
+    if service == "iam":
+        return "IamRead" if name.startswith(("Get", "List")) else "IamWrite"
+    if service == "lambda":
+        return "Lambda"
+    if service == "monitoring":
+        return "CloudWatchRead" if reads else "CloudWatchWrite"
+    if service == "cognito-idp":
+        return "UserPoolRead" if reads else "UserPoolUpdate"
+    return "ApiGateway"
+
+
+def quota_floor(ops, pools):
+    """The least time the calls `ops` need at the rates tenantctl paces by (the published read
+    quotas): the busiest category's calls / its rate, and for the per-pool categories the
+    busiest pool's / the per-pool rate (the calls spread evenly over `pools` pools, as in the
+    silo case). Returns (floor seconds, [(bucket, calls, rate, seconds)] busiest first)."""
+    table, rates, per_pool, per_pool_rate = read_quotas()
+    by_cat = {}
+    for op, n in ops.items():
+        c = category_of(op, table)
+        by_cat[c] = by_cat.get(c, 0) + n
+    buckets = [(c, n, rates[c], n / rates[c]) for c, n in by_cat.items()]
+    buckets += [(f"{c} per pool", n / pools, per_pool_rate, n / pools / per_pool_rate)
+                for c, n in by_cat.items() if c in per_pool and pools]
+    buckets.sort(key=lambda b: -b[3])
+    return buckets[0][3], buckets
+
+
 def fmt_ops(ops):
     return ", ".join(f"{k.split(':',1)[1]} {v}" for k, v in sorted(ops.items(), key=lambda kv: -kv[1]))
 
@@ -512,6 +561,10 @@ def main():
                 rows.append((label, " ".join(cmd), r, refresh))
                 if silo and cmd[0] == "plan":
                     notes.append(f"{label}: converged plan {r['calls']} calls, {r['calls'] / silo:.2f} per silo tenant, {r['wall']:.2f} s")
+                    floor, buckets = quota_floor(r["ops"], silo)
+                    notes.append(f"{label}: converged plan against the read quotas (src/aws/limits.rs rates): floor {floor:.1f} s "
+                                 f"(busiest bucket), wall {r['wall']:.2f} s, ratio wall/floor {r['wall'] / floor:.2f}. Buckets: "
+                                 + "; ".join(f"{b} {n:g} calls at {rate:g}/s = {t:.1f} s" for b, n, rate, t in buckets if t >= 0.05))
             one = "t00000" if pooled else "s000"
             r = run(d, url, ["plan", "--tenant", one, "--detailed-exitcode"])
             rows.append((label, f"plan --tenant {one}", r, 4 * 2 + 2 + 1 + 1))

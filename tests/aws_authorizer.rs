@@ -146,6 +146,7 @@ async fn observe_folder(aws: &Aws, folder: &Folder, mut ids: Ids) -> Result<(Wor
             observed: &world,
             ids: &ids,
             account: &account,
+            on_found: None,
         };
         for (address, item, id) in k.observe(aws, &scope).await? {
             ids.set(address.clone(), id);

@@ -284,6 +284,7 @@ async fn observe(aws: &Aws, desired: &World, scoped: bool) -> Result<(World, Ids
             observed: &world,
             ids: &ids,
             account: &account,
+            on_found: None,
         };
         for (address, item, id) in k.observe(aws, &scope).await? {
             if !id.is_empty() {

@@ -509,4 +509,52 @@ async fn new_pools_and_clients_read_only_their_twin_checks() {
         assert_eq!(clients.user_pool_clients().len(), 1, "{pool}");
     }
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+
+/// Issue 21: a converged plan reads what lives in each silo pool (groups, clients, resource
+/// servers) as soon as that pool is described, not after every pool is: in the emulator's
+/// request log, some pool's children are requested before the last pool is described. The
+/// calls are the same as reading kind after kind: one DescribeUserPool, ListGroups,
+/// ListResourceServers, ListUserPoolClients and DescribeUserPoolClient per pool.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_reads_pool_children_while_pools_are_described() {
+    let Some(ep) = endpoint() else { return };
+    let sdk = sdk(&ep).await;
+    let p = platform_name("ov");
+    rest_api(&sdk, &format!("{p}-api")).await;
+    let silo: Vec<String> = (0..8).map(|i| format!("s{i}")).collect();
+    let tenants: Vec<(&str, &str, Option<&str>)> = silo.iter().map(|t| (t.as_str(), "silo", None)).collect();
+    let dir = folder(&p, &format!("{p}-api"), &tenants);
+    let d = dir.path();
+    run_ok(d, &ep, &["apply", "--auto-approve"], 0);
+    let mut pools = std::collections::BTreeSet::new();
+    for t in &silo {
+        pools.insert(pool_id(&sdk, &format!("{p}-{t}")).await);
+    }
+    // The emulator's strict layer logs every Cognito request with its pool (the emulator is
+    // shared: only this platform's pools, from here on). UserPoolRead's 15/s spreads the 8
+    // DescribeUserPool over about 0.47 s: room for the first pool's answer and its
+    // children's requests.
+    let seen = control(&ep, "GET", "/_tenantctl/strict/log", None)["requests"].as_array().unwrap().len();
+    let o = run_ok(d, &ep, &["--stats", "plan", "--detailed-exitcode"], 0);
+    let log = control(&ep, "GET", "/_tenantctl/strict/log", None);
+    let ours: Vec<(f64, String, String)> = log["requests"].as_array().unwrap()[seen..]
+        .iter()
+        .filter(|r| r["pool"].as_str().is_some_and(|id| pools.contains(id)))
+        .map(|r| (r["t"].as_f64().unwrap(), r["operation"].as_str().unwrap().to_string(), r["pool"].to_string()))
+        .collect();
+    let count = |op: &str| ours.iter().filter(|(_, o, _)| o == op).count();
+    let children = ["ListGroups", "ListResourceServers", "ListUserPoolClients", "DescribeUserPoolClient"];
+    for op in ["DescribeUserPool"].iter().chain(&children) {
+        assert_eq!(count(op), silo.len(), "{op} per pool: {ours:?}");
+        assert_eq!(calls_of(&o, &format!("cognito-idp:{op}")), silo.len() as u64, "{}", text(&o));
+    }
+    let last_described =
+        ours.iter().filter(|(_, o, _)| o == "DescribeUserPool").map(|(t, ..)| *t).fold(f64::MIN, f64::max);
+    let first_child =
+        ours.iter().filter(|(_, o, _)| children.contains(&o.as_str())).map(|(t, ..)| *t).fold(f64::MAX, f64::min);
+    assert!(
+        first_child < last_described,
+        "no pool's children were read before the last pool was described (first child read {:.3} s after it): {ours:?}",
+        first_child - last_described
+    );
 }

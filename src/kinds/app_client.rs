@@ -256,6 +256,11 @@ impl ItemRules for AppClient {
 }
 
 impl Kind for AppClient {
+    /// Per pool, as soon as the pool is read.
+    fn read_per(&self) -> Option<&'static str> {
+        Some(crate::state::POOL_KIND)
+    }
+
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let clients = desired_states(folder);
         let pools = world.pools();

@@ -97,6 +97,11 @@ impl ItemRules for CustomAttribute {
 }
 
 impl Kind for CustomAttribute {
+    /// Per pool, as soon as the pool is read.
+    fn read_per(&self) -> Option<&'static str> {
+        Some(crate::state::POOL_KIND)
+    }
+
     /// Those of each desired pool (its state carries them: `CreateUserPool` creates them).
     fn desired(&self, _folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         Ok(world.pools().values().flat_map(|p| p.attribute_items()).collect())

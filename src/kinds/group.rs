@@ -140,6 +140,11 @@ impl ItemRules for Group {
 }
 
 impl Kind for Group {
+    /// Per pool, as soon as the pool is read.
+    fn read_per(&self) -> Option<&'static str> {
+        Some(crate::state::POOL_KIND)
+    }
+
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired {
         let env = &ctx.env;
         let pl = &folder.platform.value;

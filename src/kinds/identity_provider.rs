@@ -434,6 +434,11 @@ fn owner(pool_tenant: Option<&str>, name: &str) -> Option<String> {
 }
 
 impl Kind for IdentityProvider {
+    /// Per pool, as soon as the pool is read.
+    fn read_per(&self) -> Option<&'static str> {
+        Some(crate::state::POOL_KIND)
+    }
+
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         Ok(desired_with(folder, world, &|var| std::env::var(var).ok()))
     }

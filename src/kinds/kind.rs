@@ -28,8 +28,13 @@ pub enum Service {
 /// instance has none of its own (a custom attribute).
 pub type Observed = Vec<(String, Item, String)>;
 
+/// Where a parent kind's observation hands out each of its instances as soon as it is known,
+/// (address, instance, physical id): see [`ObserveScope::found`].
+pub type FoundFn<'a> = &'a (dyn Fn(&str, &Item, &str) + Sync);
+
 /// What a kind's observation reads by: the folder, the desired world, the session's scope, and
-/// what the kinds listed earlier in [`KINDS`] read.
+/// what the kinds listed earlier in [`KINDS`] read (a kind read per parent instance,
+/// [`Kind::read_per`]: only that instance).
 pub struct ObserveScope<'a> {
     pub folder: &'a Folder,
     /// The desired world (in a `--tenant` session only the named tenants' resources: see
@@ -45,12 +50,25 @@ pub struct ObserveScope<'a> {
     pub ids: &'a Ids,
     /// What the reads learn of the account on the way.
     pub account: &'a std::sync::Mutex<AccountNotes>,
+    /// Set by the registry for a kind that others are read per instance of ([`Kind::read_per`]):
+    /// where its observation hands out each instance once it is known ([`ObserveScope::found`]).
+    pub on_found: Option<FoundFn<'a>>,
 }
 
 impl ObserveScope<'_> {
     /// A `--tenant` session: only the named tenants' resources are read.
     pub fn scoped(&self) -> bool {
         !self.tenants.is_empty()
+    }
+
+    /// Hands out an instance as soon as the observation knows it (before its observation ends),
+    /// so the registry reads the kinds that live in it meanwhile ([`Kind::read_per`]). It must
+    /// also be in what the observation returns; an error of the observation still fails the
+    /// whole. Optional: what is returned but was not handed out has its children read at the end.
+    pub fn found(&self, address: &str, item: &Item, id: &str) {
+        if let Some(f) = self.on_found {
+            f(address, item, id);
+        }
     }
 
     /// Records what a read learnt of the account.
@@ -160,6 +178,21 @@ pub trait Kind: ItemRules {
     /// built so far by the kinds listed earlier in [`KINDS`] (the pools a pool's domain
     /// belongs to).
     fn desired(&self, folder: &Folder, ctx: &DesiredCtx, world: &World) -> Desired;
+
+    /// The kind in whose instances this kind's instances live, and which they are read per
+    /// (its parent kind, e.g. `user_pool` for a pool's groups), or None (default): then it is
+    /// observed once, in registry order, after the kinds listed before it.
+    ///
+    /// A kind read per parent is observed once per parent instance, as soon as the parent's
+    /// observation hands it out ([`ObserveScope::found`]), while the parent's observation goes on
+    /// and alongside the other kinds read per that parent (the limiter paces each category), a
+    /// few parent instances at a time. Its scope's `observed` and `ids` then hold only that
+    /// instance: such a kind reads nothing else observed. Its observation must make the same
+    /// calls, per parent instance, as over all of them at once (`--tenant` sessions' call
+    /// counts are fixed). Listed in [`KINDS`] after its parent.
+    fn read_per(&self) -> Option<&'static str> {
+        None
+    }
 
     /// The live instances, by address, with their physical ids (see [`ObserveScope`]).
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {

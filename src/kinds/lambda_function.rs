@@ -744,26 +744,23 @@ impl Kind for LambdaFunction {
 /// presigned URL). A package without the file, or one that cannot be read as a configuration,
 /// has none (every entry is then added); a failed download is an error.
 async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsError> {
+    // The download is no AWS API call, so the SDK's retries do not cover it: a few attempts
+    // with back-off for what a retry can cure (throttling, 5xx, a dropped connection).
     let fetch = move || -> Result<Vec<u8>, String> {
-        // S3 (behind the presigned URL) answers 500/503 now and then, as AWS calls do: those
-        // and transport errors are tried again, a few times; a 4xx (an expired URL) is not.
-        let mut last = String::new();
-        for attempt in 0..DOWNLOAD_ATTEMPTS {
-            if attempt > 0 {
-                std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
-            }
-            match ureq::get(&url).call() {
-                Ok(mut response) => match response.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec() {
-                    Ok(bytes) => return Ok(bytes),
-                    Err(e) => last = e.to_string(),
-                },
-                Err(ureq::Error::StatusCode(code)) if code < 500 && code != 429 => {
-                    return Err(format!("http status: {code}"))
+        let mut delay = Duration::from_millis(200);
+        for attempt in 1.. {
+            let got = ureq::get(&url)
+                .call()
+                .and_then(|mut r| r.body_mut().with_config().limit(MAX_PACKAGE_BYTES).read_to_vec());
+            match got {
+                Err(e) if attempt < DOWNLOAD_ATTEMPTS && retryable_download(&e) => {
+                    std::thread::sleep(delay);
+                    delay *= 2;
                 }
-                Err(e) => last = e.to_string(),
+                other => return other.map_err(|e| e.to_string()),
             }
         }
-        Err(format!("{last} ({DOWNLOAD_ATTEMPTS} attempts)"))
+        unreachable!("the loop returns")
     };
     let bytes = tokio::task::spawn_blocking(fetch)
         .await
@@ -777,8 +774,17 @@ async fn live_config(url: String) -> Result<BTreeMap<String, Vec<Text>>, AwsErro
         .collect())
 }
 
-/// Downloads of the live package tried before giving up (transport errors, 5xx, 429).
+/// How many times the package download is tried ([`live_config`]).
 const DOWNLOAD_ATTEMPTS: u32 = 4;
+
+/// Whether a failed package download may succeed when tried again.
+fn retryable_download(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::StatusCode(status) => *status == 429 || *status >= 500,
+        ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => true,
+        _ => false,
+    }
+}
 
 /// Lambda's largest package (unzipped deployment package, 250 MB): a download is read up to
 /// this many bytes.
@@ -1111,6 +1117,17 @@ mod tests {
     /// 4 KB before the configuration moved into the package): 300 plan clean on a fresh
     /// account, every issuer and client is in the configuration, and the environment holds the
     /// same few fixed variables.
+    /// The package download is tried again after throttling, a 5xx or a dropped connection,
+    /// never after a refusal (an expired URL) or an oversized package.
+    #[test]
+    fn package_downloads_retry_what_a_retry_can_cure() {
+        assert!(retryable_download(&ureq::Error::StatusCode(429)));
+        assert!(retryable_download(&ureq::Error::StatusCode(503)));
+        assert!(retryable_download(&ureq::Error::ConnectionFailed));
+        assert!(!retryable_download(&ureq::Error::StatusCode(403)));
+        assert!(!retryable_download(&ureq::Error::BodyExceedsLimit(MAX_PACKAGE_BYTES)));
+    }
+
     #[test]
     fn silo_tenants_grow_the_configuration_not_the_environment() {
         use crate::kinds::test_support::{desired_world, folder_edited};

@@ -25,7 +25,7 @@
 mod kind;
 pub(crate) use kind::{fc, opt_json, typed};
 pub use kind::{
-    AccountNotes, Adopt, Desired, DesiredCtx, DesiredError, Kind, Observation, ObserveScope, Observed, Service,
+    AccountNotes, Adopt, Desired, DesiredCtx, DesiredError, FoundFn, Kind, Observation, ObserveScope, Observed, Service,
 };
 
 pub mod api_key;
@@ -59,8 +59,10 @@ pub use registry::{desired, execute, observe, of, rules, scope, settle_scoped, s
 /// The registry: every kind of the kind model, in observation order (a kind whose instances
 /// live in another kind's after that kind; the tiers' kinds after the REST API, whose id
 /// names them; a kind's desired instances after those of the kinds they name, e.g. the
-/// authorizer after the pools it trusts). It is also the plan's display order where dependencies leave a choice
-/// ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
+/// authorizer after the pools it trusts); a kind read per instance of another
+/// ([`Kind::read_per`], what lives in a pool) is read with it, per instance, as soon as each is
+/// known, and alongside the other kinds read per that parent. It is also the plan's display
+/// order where dependencies leave a choice ([`crate::plan::order::sort`]): the roles and the tiers' plans and keys first, then the
 /// pools and what lives in them, then the authorizer wiring.
 pub static KINDS: &[&dyn Kind] = &[
     &rest_api::RestApi,

@@ -60,6 +60,11 @@ impl ItemRules for PoolDomain {
 }
 
 impl Kind for PoolDomain {
+    /// Per pool, as soon as the pool is read.
+    fn read_per(&self) -> Option<&'static str> {
+        Some(crate::state::POOL_KIND)
+    }
+
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let Some(domain) = &folder.platform.value.user_pool.domain else {
             return Ok(Vec::new());

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use futures::channel::mpsc;
+use futures::stream::{StreamExt, TryStreamExt};
 use tokio::sync::Mutex;
 
 use super::*;
@@ -49,7 +51,9 @@ pub fn desired(folder: &Folder, ctx: &DesiredCtx) -> Result<World, DesiredError>
 }
 
 /// Reads every kind's live instances, in registry order (a `--tenant` session: only the named
-/// tenants', and of what is platform-wide only what [`Kind::read_when_scoped`]).
+/// tenants', and of what is platform-wide only what [`Kind::read_when_scoped`]). A kind read
+/// per parent instance ([`Kind::read_per`]) is read with its parent kind: per instance, as
+/// soon as the parent's observation hands it out ([`observe_family`]).
 pub async fn observe(
     aws: &Aws,
     folder: &Folder,
@@ -60,10 +64,22 @@ pub async fn observe(
     let account = std::sync::Mutex::new(AccountNotes::default());
     let mut world = World::default();
     let mut ids = Ids::default();
-    for k in KINDS.iter().filter(|k| tenants.is_empty() || k.read_when_scoped()) {
-        let scope = ObserveScope { folder, desired, tenants, adopt, observed: &world, ids: &ids, account: &account };
-        let found = k.observe(aws, &scope).await?;
-        for (address, item, id) in found {
+    let read: Vec<&dyn Kind> = KINDS.iter().copied().filter(|k| tenants.is_empty() || k.read_when_scoped()).collect();
+    for &k in read.iter().filter(|k| k.read_per().is_none()) {
+        let children: Vec<&dyn Kind> =
+            read.iter().copied().filter(|c| c.read_per() == Some(k.resource().as_str())).collect();
+        let scope = ObserveScope {
+            folder,
+            desired,
+            tenants,
+            adopt,
+            observed: &world,
+            ids: &ids,
+            account: &account,
+            on_found: None,
+        };
+        let found = observe_family(aws, k, &children, &scope).await?;
+        for (address, item, id) in found.into_iter().flatten() {
             if !id.is_empty() {
                 ids.set(address.clone(), id);
             }
@@ -71,6 +87,81 @@ pub async fn observe(
         }
     }
     Ok(Observation { world, ids, account: account.into_inner().expect("account notes") })
+}
+
+/// How many parent instances a kind read per parent reads at a time. The limiter paces each
+/// category (and, for a pool's children, each pool's own buckets); this only keeps enough
+/// requests waiting for the categories' rates to be the bound.
+const PER_PARENT_READS: usize = 8;
+
+/// One parent instance handed out: (address, instance, physical id).
+type FoundOne = (String, Item, String);
+
+/// `kind`'s observation, then that of each of `children` (the kinds read per instance of it,
+/// [`Kind::read_per`]), in registry order. Each child is read per parent instance as soon as
+/// the parent's observation hands it out ([`ObserveScope::found`]), or, when it did not, once
+/// the parent's observation returned it; the children's reads run alongside the parent's and
+/// each other's. What comes out is what reading them one kind after the other over every
+/// parent instance would give: a child's instances by parent address, only under the parent
+/// instances the observation returned; an error of any fails the whole.
+async fn observe_family(
+    aws: &Aws,
+    kind: &dyn Kind,
+    children: &[&dyn Kind],
+    scope: &ObserveScope<'_>,
+) -> Result<Vec<Observed>, AwsError> {
+    if children.is_empty() {
+        return Ok(vec![kind.observe(aws, scope).await?]);
+    }
+    let (senders, receivers): (Vec<_>, Vec<_>) = children.iter().map(|_| mpsc::unbounded::<FoundOne>()).unzip();
+    // None once the parent's observation returned: the children's streams end then.
+    let senders = std::sync::Mutex::new(Some(senders));
+    let handed = std::sync::Mutex::new(BTreeSet::<String>::new());
+    let hand_out = |address: &str, item: &Item, id: &str| {
+        if !handed.lock().expect("handed out").insert(address.to_string()) {
+            return;
+        }
+        if let Some(senders) = senders.lock().expect("senders").as_ref() {
+            for tx in senders {
+                // A closed receiver: its stream failed, and so does the observation.
+                let _ = tx.unbounded_send((address.to_string(), item.clone(), id.to_string()));
+            }
+        }
+    };
+    let parent = async {
+        let found = kind.observe(aws, &ObserveScope { on_found: Some(&hand_out), ..*scope }).await?;
+        // What was not handed out on the way (a pool adopted at the end): its children now.
+        for (address, item, id) in &found {
+            hand_out(address, item, id);
+        }
+        senders.lock().expect("senders").take();
+        Ok::<_, AwsError>(found)
+    };
+    let reads = children.iter().zip(receivers).map(|(&child, rx)| {
+        rx.map(move |(address, item, id): FoundOne| async move {
+            let mut observed = World::default();
+            observed.items.insert(address.clone(), item);
+            let mut ids = Ids::default();
+            if !id.is_empty() {
+                ids.set(address.clone(), id);
+            }
+            let one = ObserveScope { observed: &observed, ids: &ids, on_found: None, ..*scope };
+            Ok::<_, AwsError>((address, child.observe(aws, &one).await?))
+        })
+        .buffer_unordered(PER_PARENT_READS)
+        .try_collect::<Vec<(String, Observed)>>()
+    });
+    let (found, per_child) = futures::try_join!(parent, futures::future::try_join_all(reads))?;
+    let returned: BTreeSet<&str> = found.iter().map(|(address, ..)| address.as_str()).collect();
+    let children_found: Vec<Observed> = per_child
+        .into_iter()
+        .map(|mut per_parent| {
+            per_parent.retain(|(parent, _)| returned.contains(parent.as_str()));
+            per_parent.sort_by(|a, b| a.0.cmp(&b.0));
+            per_parent.into_iter().flat_map(|(_, items)| items).collect()
+        })
+        .collect();
+    Ok(std::iter::once(found).chain(children_found).collect())
 }
 
 /// Keeps only what a `--tenant` session of `tenants` plans: each kind says what it keeps
@@ -168,7 +259,13 @@ pub async fn execute(aws: &Aws, op: &Op, ids: &Mutex<Ids>) -> Result<(), AwsErro
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use futures::future::BoxFuture;
+    use futures::FutureExt;
+
     use super::*;
+    use crate::plan::Resource;
 
     /// The REST API's id is read first (by the `rest_api` kind): the tiers' kinds name their
     /// stages by it (else a converged folder plans to re-create every usage plan's stage:
@@ -182,5 +279,205 @@ mod tests {
         for k in [usage_plan::KIND, usage_plan_stage::KIND, api_key::KIND, usage_plan_key::KIND, method_auth::KIND] {
             assert!(at(rest_api::KIND) < at(k), "{k} is observed before the REST API's id is known");
         }
+    }
+
+    /// A kind read per parent names a kind listed before it, itself read once (no chains).
+    #[test]
+    fn kinds_read_per_parent_follow_their_parent() {
+        let at = |k: &str| KINDS.iter().position(|x| x.resource().as_str() == k);
+        let children: Vec<&dyn Kind> = KINDS.iter().copied().filter(|k| k.read_per().is_some()).collect();
+        for c in &children {
+            let parent = c.read_per().unwrap();
+            let (Some(p), Some(me)) = (at(parent), at(c.resource().as_str())) else { panic!("{parent}: no such kind") };
+            assert!(p < me, "{} is listed before {parent}, which it is read per", c.resource().as_str());
+            assert!(KINDS[p].read_per().is_none(), "{parent} is itself read per another kind");
+        }
+        // What lives in a pool (and is read per pool); CloudWatch's alarms and Lambda's
+        // permissions are read once for every pool.
+        let mut names: Vec<&str> = children.iter().map(|k| k.resource().as_str()).collect();
+        names.sort_unstable();
+        let pool_children =
+            ["app_client", "custom_attribute", "group", "identity_provider", "pool_domain", "resource_server"];
+        assert_eq!(names, pool_children);
+        assert!(children.iter().all(|k| k.read_per() == Some(user_pool::KIND)));
+    }
+
+    /// An instance of the fake kinds below.
+    fn fake_item(kind: &str, parent: Option<&str>) -> Item {
+        Item {
+            kind: kind.into(),
+            name: kind.into(),
+            tenant: None,
+            parent: parent.map(str::to_string),
+            state: serde_json::Value::Null,
+            after: Vec::new(),
+        }
+    }
+
+    /// A parent kind for [`observe_family`]: hands out `p/a` and `p/b`, then waits until a
+    /// child has read `p/a` (so it fails unless its children are read while it runs), hands
+    /// out `p/gone` (which it then does not return) and returns `p/late` too (never handed out).
+    struct FakeParent(Arc<tokio::sync::Notify>);
+    /// A kind read per `FakeParent`: one instance per parent instance; wakes the parent when
+    /// it reads `p/a`.
+    struct FakeChild(&'static str, Arc<tokio::sync::Notify>);
+
+    impl ItemRules for FakeParent {
+        fn resource(&self) -> Resource {
+            Resource::new("fake_parent")
+        }
+    }
+    impl ItemRules for FakeChild {
+        fn resource(&self) -> Resource {
+            Resource::new(self.0)
+        }
+    }
+
+    impl Kind for FakeParent {
+        fn desired(&self, _f: &Folder, _c: &DesiredCtx, _w: &World) -> Desired {
+            Ok(Vec::new())
+        }
+        fn observe<'a>(
+            &'a self,
+            _aws: &'a Aws,
+            scope: &'a ObserveScope<'a>,
+        ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+            async move {
+                let p = fake_item("fake_parent", None);
+                scope.found("p/b", &p, "id-p/b");
+                scope.found("p/a", &p, "id-p/a");
+                let waited = tokio::time::timeout(std::time::Duration::from_secs(10), self.0.notified()).await;
+                assert!(waited.is_ok(), "p/a's children were not read while its parent's observation ran");
+                scope.found("p/gone", &p, "id-p/gone");
+                Ok(["p/a", "p/b", "p/late"].map(|a| (a.to_string(), p.clone(), format!("id-{a}"))).to_vec())
+            }
+            .boxed()
+        }
+        fn create<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<String, AwsError>> {
+            unreachable!()
+        }
+        fn update<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+    }
+
+    impl Kind for FakeChild {
+        fn read_per(&self) -> Option<&'static str> {
+            Some("fake_parent")
+        }
+        fn desired(&self, _f: &Folder, _c: &DesiredCtx, _w: &World) -> Desired {
+            Ok(Vec::new())
+        }
+        fn observe<'a>(
+            &'a self,
+            _aws: &'a Aws,
+            scope: &'a ObserveScope<'a>,
+        ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+            async move {
+                // One parent instance, with its id.
+                assert_eq!(scope.observed.items.len(), 1);
+                let (parent, _) = scope.observed.items.iter().next().unwrap();
+                assert_eq!(scope.ids.id(parent), Some(format!("id-{parent}").as_str()));
+                let address = format!("{parent}/{}", self.0);
+                if parent == "p/a" {
+                    self.1.notify_one();
+                }
+                Ok(vec![(address.clone(), fake_item(self.0, Some(parent)), format!("{address}-id"))])
+            }
+            .boxed()
+        }
+        fn create<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<String, AwsError>> {
+            unreachable!()
+        }
+        fn update<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+        fn delete<'a>(
+            &'a self,
+            _: &'a Aws,
+            _: &'a Item,
+            _: &'a str,
+            _: Option<&'a str>,
+        ) -> BoxFuture<'a, Result<(), AwsError>> {
+            unreachable!()
+        }
+    }
+
+    /// Issue 21: the kinds read per parent are read per instance as soon as it is handed out,
+    /// while the parent's observation still runs; what comes out is in registry order (the
+    /// parent's, then each child's by parent address), children of the instances returned only
+    /// (those of `p/late`, returned but never handed out, too).
+    #[tokio::test]
+    async fn children_are_read_per_parent_while_the_parent_is_read() {
+        let aws = crate::aws::connect(
+            "p",
+            Some("us-east-1".into()),
+            None,
+            Some("http://127.0.0.1:9".into()),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let folder = super::super::test_support::example_folder();
+        let account = std::sync::Mutex::default();
+        let (world, ids) = (World::default(), Ids::default());
+        let scope = ObserveScope {
+            folder: &folder,
+            desired: &world,
+            tenants: &[],
+            adopt: Adopt::Nothing,
+            observed: &world,
+            ids: &ids,
+            account: &account,
+            on_found: None,
+        };
+        let read_a = Arc::new(tokio::sync::Notify::new());
+        let parent = FakeParent(read_a.clone());
+        let (one, two) = (FakeChild("one", read_a.clone()), FakeChild("two", read_a));
+        let found = observe_family(&aws, &parent, &[&one, &two], &scope).await.unwrap();
+        let addresses: Vec<Vec<&str>> = found.iter().map(|o| o.iter().map(|(a, _, _)| a.as_str()).collect()).collect();
+        assert_eq!(
+            addresses,
+            [
+                vec!["p/a", "p/b", "p/late"],
+                vec!["p/a/one", "p/b/one", "p/late/one"],
+                vec!["p/a/two", "p/b/two", "p/late/two"]
+            ]
+        );
+        assert_eq!(found[1][2].2, "p/late/one-id");
+        assert_eq!(found[2][0].1.parent.as_deref(), Some("p/a"));
     }
 }

@@ -106,6 +106,11 @@ impl ItemRules for ResourceServer {
 }
 
 impl Kind for ResourceServer {
+    /// Per pool, as soon as the pool is read.
+    fn read_per(&self) -> Option<&'static str> {
+        Some(crate::state::POOL_KIND)
+    }
+
     fn desired(&self, folder: &Folder, _ctx: &DesiredCtx, world: &World) -> Desired {
         let servers = &folder.platform.value.user_pool.resource_servers;
         let mut out = Vec::new();

@@ -4,8 +4,10 @@
 //!   by name alone: `CreateUserPool` is not idempotent, so two managed pools claiming one
 //!   address are a conflict the operator has to resolve; a twin created by a concurrent apply
 //!   is settled at once ([`keep_one_pool`]).
-//! - Read first of every kind (ListUserPools pages, DescribeUserPool per candidate): the
-//!   others live in pools, and the pages give the account's pool count for its quota.
+//! - Read before the kinds that live in pools (ListUserPools pages, DescribeUserPool per
+//!   candidate), which are read per pool ([`Kind::read_per`]) as soon as the pool is described
+//!   (handed out by [`ObserveScope::found`]); the pages give the account's pool count for its
+//!   quota.
 //! - Compared on its settings (deletion protection, MFA, admin-only sign-up, password
 //!   policy, tags); a `--tenant` plan creates a missing pool but updates none. Its custom
 //!   attributes are created with it (`CreateUserPool` carries the schema) and are items of
@@ -230,11 +232,12 @@ impl Kind for UserPool {
     }
 
     /// The pools this platform manages, by `ListUserPools` pages and `DescribeUserPool` per
-    /// candidate (a `--tenant` session: only the named tenants'); first of every kind, as the
-    /// others live in pools. The pages also give the account's pool count, for its quota.
+    /// candidate (a `--tenant` session: only the named tenants'), each handed out once
+    /// described: the kinds that live in pools are read per pool meanwhile. The pages also give
+    /// the account's pool count, for its quota.
     fn observe<'a>(&'a self, aws: &'a Aws, scope: &'a ObserveScope<'a>) -> BoxFuture<'a, Result<Observed, AwsError>> {
         async move {
-            let (pools, in_account) = read_pools(aws, scope.desired, scope.scoped(), scope.adopt).await?;
+            let (pools, in_account) = read_pools(aws, scope).await?;
             scope.note(|n| {
                 n.figures.user_pools = Some(in_account);
                 n.figures.pool_users = pools.iter().map(|(address, _, _, users)| (address.clone(), *users)).collect();
@@ -429,26 +432,87 @@ fn declared_attribute(
 }
 
 /// Reads every pool this platform manages (identified by its tags): (address, id, state,
-/// `EstimatedNumberOfUsers`) each. When `scoped`, reads only the pools named in `desired` (for `--tenant`). Also returns
-/// how many user pools the account has (every pool, for the pools-per-account quota).
+/// `EstimatedNumberOfUsers`) each. In a `--tenant` session, reads only the pools named in the
+/// desired world. Also returns how many user pools the account has (every pool, for the
+/// pools-per-account quota).
 ///
-/// A pool that carries a desired pool's name but lacks tenantctl's tags is never shadowed by a
-/// new one (its users would be left behind): it is an error naming the pool and the way back
-/// ([`untagged_pools`]), unless this `adopt` session takes it over.
+/// Each managed pool is handed out as soon as it is described ([`ObserveScope::found`]), so
+/// the kinds that live in pools are read meanwhile; the checks on the whole set still fail the
+/// whole observation: two managed pools claiming one address are a conflict, and a pool that
+/// carries a desired pool's name but lacks tenantctl's tags is never shadowed by a new one (its
+/// users would be left behind): it is an error naming the pool and the way back
+/// ([`untagged_pools`]), unless this `adopt` session takes it over (such a pool is known, and
+/// handed out, only at the end).
 async fn read_pools(
     aws: &Aws,
-    desired: &World,
-    scoped: bool,
-    adopt: super::Adopt,
+    scope: &ObserveScope<'_>,
 ) -> Result<(Vec<(String, String, PoolState, usize)>, usize), AwsError> {
     let platform = aws.ctx.platform.as_str();
+    let (desired, scoped) = (scope.desired, scope.scoped());
+    let (candidates, pools_in_account) = pool_candidates(aws, desired, scoped).await?;
+
+    // DescribeUserPool each candidate; keep the managed ones, handing each out once described.
+    let mut described = stream::iter(candidates)
+        .map(|(id, _)| async move {
+            aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
+            // Deleted between list and describe: not there.
+            let out = aws.cognito.describe_user_pool().user_pool_id(&id).send().await;
+            Ok::<_, AwsError>(
+                none_if_gone(out.map_err(|e| call_err("cognito-idp:DescribeUserPool", e)))?
+                    .and_then(|out| out.user_pool().cloned()),
+            )
+        })
+        .buffered(READ_CONCURRENCY);
+
+    let mut managed: BTreeMap<String, (String, UserPoolType, Option<String>)> = BTreeMap::new();
+    let mut untagged = Vec::new();
+    while let Some(pool) = described.try_next().await? {
+        let Some(pool) = pool else { continue };
+        let Some(id) = pool.id().map(str::to_string) else { continue };
+        let tags = pool_tags(&pool);
+        if !is_managed(platform, &tags) {
+            untagged.push(pool);
+            continue;
+        }
+        let name = pool.name().unwrap_or_default();
+        let Some((address, tenant)) = pool_address(platform, name, &tags) else { continue };
+        if scoped && !desired.items.contains_key(&address) {
+            continue;
+        }
+        if let Some((other, _, _)) = managed.get(&address) {
+            let (a, b) = if *other < id { (other.clone(), id.clone()) } else { (id.clone(), other.clone()) };
+            return Err(AwsError::Conflict(format!(
+                "two user pools managed by platform `{platform}` claim `{address}`: {a} and {b}; \
+                 tenantctl cannot tell which one is the real one. Delete the extra pool, or remove \
+                 its `{TAG_MANAGED}` tag, then run again"
+            )));
+        }
+        scope.found(&address, &pool_state(&address, &pool, tenant.clone()).item(), &id);
+        managed.insert(address, (id, pool, tenant));
+    }
+
+    untagged_pools(platform, desired, scope.adopt, untagged, &mut managed)?;
+
+    // Groups, resource servers and clients are their kinds' (`crate::kinds`).
+    let pools: Vec<(String, String, PoolState, usize)> = managed
+        .into_iter()
+        .map(|(address, (id, pool, tenant))| {
+            let state = pool_state(&address, &pool, tenant);
+            let users = usize::try_from(pool.estimated_number_of_users()).unwrap_or(0);
+            (address, id, state, users)
+        })
+        .collect();
+
+    Ok((pools, pools_in_account))
+}
+
+/// `ListUserPools` pages: the candidates by name, (id, name) each (scoped: only the desired
+/// pools' names, which are known), and how many pools the account has.
+async fn pool_candidates(aws: &Aws, desired: &World, scoped: bool) -> Result<(Vec<(String, String)>, usize), AwsError> {
+    let platform = aws.ctx.platform.as_str();
     let mut pools_in_account = 0usize;
-    // Scoped: only the pools of the named tenants; their names are known, so only those
-    // candidates are described.
     let wanted_names: Option<BTreeSet<&str>> =
         scoped.then(|| desired.items.values().filter(|i| i.kind == KIND).map(|i| i.name.as_str()).collect());
-
-    // 1. ListUserPools: candidates by name.
     let mut candidates: Vec<(String, String)> = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -478,65 +542,19 @@ async fn read_pools(
             _ => break,
         }
     }
+    Ok((candidates, pools_in_account))
+}
 
-    // 2. DescribeUserPool each candidate; keep the managed ones.
-    let described: Vec<Option<UserPoolType>> = stream::iter(candidates)
-        .map(|(id, _)| async move {
-            aws.limiter.acquire_op("cognito-idp:DescribeUserPool", None).await;
-            // Deleted between list and describe: not there.
-            let out = aws.cognito.describe_user_pool().user_pool_id(&id).send().await;
-            Ok(none_if_gone(out.map_err(|e| call_err("cognito-idp:DescribeUserPool", e)))?
-                .and_then(|out| out.user_pool().cloned()))
-        })
-        .buffered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
-
-    let mut managed: BTreeMap<String, (String, UserPoolType, Option<String>)> = BTreeMap::new();
-    let mut untagged = Vec::new();
-    for pool in described.into_iter().flatten() {
-        let Some(id) = pool.id().map(str::to_string) else { continue };
-        let tags = pool_tags(&pool);
-        if !is_managed(platform, &tags) {
-            untagged.push(pool);
-            continue;
-        }
-        let name = pool.name().unwrap_or_default();
-        let Some((address, tenant)) = pool_address(platform, name, &tags) else { continue };
-        if scoped && !desired.items.contains_key(&address) {
-            continue;
-        }
-        if let Some((other, _, _)) = managed.get(&address) {
-            let (a, b) = if *other < id { (other.clone(), id.clone()) } else { (id.clone(), other.clone()) };
-            return Err(AwsError::Conflict(format!(
-                "two user pools managed by platform `{platform}` claim `{address}`: {a} and {b}; \
-                 tenantctl cannot tell which one is the real one. Delete the extra pool, or remove \
-                 its `{TAG_MANAGED}` tag, then run again"
-            )));
-        }
-        managed.insert(address, (id, pool, tenant));
+/// A described pool's state, at `address`.
+fn pool_state(address: &str, pool: &UserPoolType, tenant: Option<String>) -> PoolState {
+    PoolState {
+        address: address.to_string(),
+        name: pool.name().unwrap_or_default().to_string(),
+        tenant,
+        settings: pool_settings(pool),
+        attributes: pool.schema_attributes().iter().filter_map(attribute_state).collect(),
+        usernames: Some(usernames_state(pool)),
     }
-
-    untagged_pools(platform, desired, adopt, untagged, &mut managed)?;
-
-    // Groups, resource servers and clients are their kinds' (`crate::kinds`), read after.
-    let pools: Vec<(String, String, PoolState, usize)> = managed
-        .into_iter()
-        .map(|(address, (id, pool, tenant))| {
-            let state = PoolState {
-                address: address.clone(),
-                name: pool.name().unwrap_or_default().to_string(),
-                tenant,
-                settings: pool_settings(&pool),
-                attributes: pool.schema_attributes().iter().filter_map(attribute_state).collect(),
-                usernames: Some(usernames_state(&pool)),
-            };
-            let users = usize::try_from(pool.estimated_number_of_users()).unwrap_or(0);
-            (address, id, state, users)
-        })
-        .collect();
-
-    Ok((pools, pools_in_account))
 }
 
 // ---------------------------------------------------------------------------------------
