@@ -509,6 +509,7 @@ async fn new_pools_and_clients_read_only_their_twin_checks() {
         assert_eq!(clients.user_pool_clients().len(), 1, "{pool}");
     }
     run_ok(d, &ep, &["plan", "--detailed-exitcode"], 0);
+}
 
 /// Issue 21: a converged plan reads what lives in each silo pool (groups, clients, resource
 /// servers) as soon as that pool is described, not after every pool is: in the emulator's
