@@ -377,22 +377,25 @@ async fn get_groups(aws: &Aws, pool_id: &str, names: Vec<String>) -> Result<Vec<
 // MFA, `sub`) to another pool. A tier change that changes the isolation, or a changed
 // `isolation`, is a plan error that says so, before anything is compared.
 
-/// Tenants with a silo pool, and tenants with groups in the shared pool.
-fn placement(w: &World) -> (BTreeSet<&str>, BTreeSet<&str>) {
+/// Tenants with a silo pool, and tenants with groups in the shared pool; with the authorizer's
+/// configuration, also the tenants it places (a silo issuer's tenant; a declared tenant
+/// without a silo pool or issuer is pooled: with shared groups, nothing else shows it).
+fn placement(w: &World) -> (BTreeSet<String>, BTreeSet<String>) {
     let shared = crate::spec::desired::names::shared_pool_address();
-    let mut silo = BTreeSet::new();
+    let (mut silo, declared) = super::lambda_function::placed_tenants(w);
     let mut pooled = BTreeSet::new();
     for i in w.items.values() {
         match (i.kind.as_str(), i.tenant.as_deref()) {
             (super::user_pool::KIND, Some(t)) => {
-                silo.insert(t);
+                silo.insert(t.to_string());
             }
             (KIND, Some(t)) if i.parent.as_deref() == Some(shared.as_str()) => {
-                pooled.insert(t);
+                pooled.insert(t.to_string());
             }
             _ => {}
         }
     }
+    pooled.extend(declared.into_iter().filter(|t| !silo.contains(t)));
     (silo, pooled)
 }
 
@@ -584,5 +587,60 @@ mod isolation_tests {
         assert!(check_isolation_moves(&pooled, &pooled).is_ok());
         assert!(check_isolation_moves(&silo, &World::default()).is_ok());
         assert!(check_isolation_moves(&World::default(), &silo).is_ok());
+    }
+
+    /// Shared groups: the shared pool holds no group of a pooled tenant, so the authorizer's
+    /// configuration tells it (declared, no silo issuer). Moving such a tenant to silo is
+    /// refused as with per-tenant groups; before, the check saw no pooled tenant and let the
+    /// plan make a silo pool its users could never sign in to.
+    #[test]
+    fn a_pooled_tenant_on_shared_groups_is_seen_by_the_authorizers_configuration() {
+        use crate::kinds::lambda_function::{self, FunctionState};
+        use crate::state::{Item, Text};
+        use std::collections::BTreeMap;
+        let function = |tenants: &[&str], issuers: &[&str]| {
+            let mut config = BTreeMap::new();
+            config.insert("tenants".to_string(), tenants.iter().map(|t| Text::from(t.to_string())).collect());
+            config.insert("issuers".to_string(), issuers.iter().map(|t| Text::from(t.to_string())).collect());
+            lambda_function::item(&FunctionState {
+                name: "p-authorizer".into(),
+                runtime: String::new(),
+                handler: String::new(),
+                role: String::new(),
+                memory_mb: 128,
+                timeout_seconds: 5,
+                architecture: String::new(),
+                code_sha256: String::new(),
+                environment: Default::default(),
+                config,
+                tags: Default::default(),
+                code: None,
+                code_file: None,
+            })
+        };
+        let with_function = |mut w: World, f: Item| {
+            w.items.insert(crate::state::wiring::FUNCTION_ADDRESS.to_string(), f);
+            w
+        };
+        let pool_a = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_A=*";
+        let pool_b = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_B=acme";
+        // Live: acme pooled, groups shared (`admin` in the shared pool, no tenant's group).
+        let live =
+            with_function(world(&[("platform/pool", None, &["admin"])]), function(&["acme", "globex"], &[pool_a]));
+        // Desired: acme in a pool of its own.
+        let want = with_function(
+            world(&[("platform/pool", None, &["admin"]), ("tenant/acme/pool", Some("acme"), &["admin"])]),
+            function(&["acme", "globex"], &[pool_a, pool_b]),
+        );
+        let e = check_isolation_moves(&want, &live).unwrap_err();
+        assert!(e.to_string().contains("tenant/acme") && e.to_string().contains("from pooled to silo"), "{e}");
+        // And back: a live silo issuer of acme, desired pooled.
+        let live_silo =
+            with_function(world(&[("platform/pool", None, &["admin"])]), function(&["acme"], &[pool_a, pool_b]));
+        let want_pooled = with_function(world(&[("platform/pool", None, &["admin"])]), function(&["acme"], &[pool_a]));
+        let e = check_isolation_moves(&want_pooled, &live_silo).unwrap_err();
+        assert!(e.to_string().contains("from silo to pooled"), "{e}");
+        // Unchanged: fine.
+        assert!(check_isolation_moves(&live, &live).is_ok());
     }
 }
