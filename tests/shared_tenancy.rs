@@ -181,6 +181,21 @@ async fn a_live_platform_switches_to_shared_roles_in_one_apply() {
     let (config, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
     assert_eq!(file["tenancy"], serde_json::json!({"groups": "per-tenant", "roles": "shared"}));
     assert_eq!(config.role_arn("acme", "member"), format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-member"));
+
+    // And back to per-tenant roles, in one apply too: the tenants' roles, then the groups and
+    // the function pointing at them, then the shared roles deleted.
+    write(dir.path(), "tenants/platform.yaml", &platform_yaml(&p, &format!("{p}-api"), ""));
+    run_ok(dir.path(), &ep, &["apply", "--auto-approve"], 0);
+    run_ok(dir.path(), &ep, &["plan", "--detailed-exitcode"], 0);
+    assert_eq!(roles_of(&sdk, &p).await, per_tenant);
+    let groups = groups_of(&sdk, &pool).await;
+    assert_eq!(
+        groups["acme-member"].as_deref(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-member").as_str())
+    );
+    let (config, file) = deployed_config(&sdk, &format!("{p}-authorizer")).await;
+    assert_eq!(file["tenancy"], serde_json::json!({"groups": "per-tenant", "roles": "per-tenant"}));
+    assert_eq!(config.role_arn("acme", "member"), format!("arn:aws:iam::{ACCOUNT}:role/tenantctl/{p}/{p}-acme-member"));
 }
 
 /// Total AWS calls reported by `--stats` ("AWS calls: N (W writes)").
