@@ -702,20 +702,38 @@ async fn client_secret_never_appears_in_output() {
 /// starts lower and has to find it).
 const BENCH_IAM_WRITE_RATE: f64 = 25.0;
 
+/// The quota benches' setup: a fault proxy holding the published Cognito quotas and the IAM
+/// write rate, and a folder of `n` tenants of `isolation` (ids `t000`.. or `s000`..).
+async fn quota_setup(
+    ep: &str,
+    seed_offset: u64,
+    prefix: &str,
+    isolation: &str,
+    n: usize,
+) -> (FaultProxy, tempfile::TempDir) {
+    let sdk = sdk(ep).await;
+    let proxy = FaultProxy::start(ep, seed() + seed_offset);
+    proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
+    proxy.set_iam_write_quota(Some(BENCH_IAM_WRITE_RATE));
+    let p = platform_name(prefix);
+    let api = format!("{p}-api");
+    rest_api(&sdk, &api).await;
+    let letter = if isolation == "silo" { "s" } else { "t" };
+    let ids: Vec<String> = (0..n).map(|i| format!("{letter}{i:03}")).collect();
+    let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), isolation, None)).collect();
+    (proxy, folder(&p, &api, &tenants))
+}
+
+/// Requests the proxy refused for a quota, of the operations starting with `service`.
+fn refused(injected: &BTreeMap<String, BTreeMap<String, u64>>, service: &str) -> u64 {
+    injected.iter().filter(|(k, _)| k.starts_with(service)).filter_map(|(_, m)| m.get("Quota")).sum()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore]
 async fn quota_bench_200_tenants() {
     let Some(ep) = endpoint() else { return };
-    let sdk = sdk(&ep).await;
-    let proxy = FaultProxy::start(&ep, seed() + 7);
-    proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
-    proxy.set_iam_write_quota(Some(BENCH_IAM_WRITE_RATE));
-    let p = platform_name("qb");
-    let api = format!("{p}-api");
-    rest_api(&sdk, &api).await;
-    let ids: Vec<String> = (0..200).map(|i| format!("t{i:03}")).collect();
-    let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), "pooled", None)).collect();
-    let dir = folder(&p, &api, &tenants);
+    let (proxy, dir) = quota_setup(&ep, 7, "qb", "pooled", 200).await;
     // Emulator mode (as the plan below); -q: only the stats reach stderr. Default parallelism
     // and rate limits.
     let start = Instant::now();
@@ -730,10 +748,7 @@ async fn quota_bench_200_tenants() {
         .clone();
     let floor = binding.passed as f64 / binding.rate;
     let injected = proxy.injected();
-    let refused = |service: &str| -> u64 {
-        injected.iter().filter(|(k, _)| k.starts_with(service)).filter_map(|(_, m)| m.get("Quota")).sum()
-    };
-    let (cognito_rejected, iam_throttled) = (refused("cognito-idp:"), refused("iam:"));
+    let (cognito_rejected, iam_throttled) = (refused(&injected, "cognito-idp:"), refused(&injected, "iam:"));
     let counts = proxy.counts();
     let groups = counts.get("cognito-idp:CreateGroup").copied().unwrap_or(0);
     let stats = stats_line(&o);
@@ -772,16 +787,7 @@ async fn quota_bench_200_tenants() {
 async fn quota_floor_silo_tenants() {
     let Some(ep) = endpoint() else { return };
     let n: usize = std::env::var("TENANTCTL_BENCH_SILO").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
-    let sdk = sdk(&ep).await;
-    let proxy = FaultProxy::start(&ep, seed() + 8);
-    proxy.set_quota(Some(&FaultProxy::cognito_quotas()));
-    proxy.set_iam_write_quota(Some(BENCH_IAM_WRITE_RATE));
-    let p = platform_name("qs");
-    let api = format!("{p}-api");
-    rest_api(&sdk, &api).await;
-    let ids: Vec<String> = (0..n).map(|i| format!("s{i:03}")).collect();
-    let tenants: Vec<(&str, &str, Option<&str>)> = ids.iter().map(|i| (i.as_str(), "silo", None)).collect();
-    let dir = folder(&p, &api, &tenants);
+    let (proxy, dir) = quota_setup(&ep, 8, "qs", "silo", n).await;
     let start = Instant::now();
     let o = run(dir.path(), &proxy.url(), &["apply", "--auto-approve", "-q", "--stats"]);
     let wall = start.elapsed().as_secs_f64();
@@ -799,10 +805,7 @@ async fn quota_floor_silo_tenants() {
     let (binding, busiest_any) = (busiest(true), busiest(false));
     let floor = binding.passed as f64 / binding.rate;
     let injected = proxy.injected();
-    let refused = |service: &str| -> u64 {
-        injected.iter().filter(|(k, _)| k.starts_with(service)).filter_map(|(_, m)| m.get("Quota")).sum()
-    };
-    let (cognito_rejected, iam_throttled) = (refused("cognito-idp:"), refused("iam:"));
+    let (cognito_rejected, iam_throttled) = (refused(&injected, "cognito-idp:"), refused(&injected, "iam:"));
     let counts = proxy.counts();
     let count = |op: &str| counts.get(op).copied().unwrap_or(0);
     let ratio = wall / floor;

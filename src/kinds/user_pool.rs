@@ -510,38 +510,16 @@ async fn read_pools(
 /// pools' names, which are known), and how many pools the account has.
 async fn pool_candidates(aws: &Aws, desired: &World, scoped: bool) -> Result<(Vec<(String, String)>, usize), AwsError> {
     let platform = aws.ctx.platform.as_str();
-    let mut pools_in_account = 0usize;
     let wanted_names: Option<BTreeSet<&str>> =
         scoped.then(|| desired.items.values().filter(|i| i.kind == KIND).map(|i| i.name.as_str()).collect());
-    let mut candidates: Vec<(String, String)> = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = aws
-            .cognito
-            .list_user_pools()
-            .max_results(60)
-            .set_next_token(token.take())
-            .send()
-            .call(aws, "cognito-idp:ListUserPools", None)
-            .await?;
-        pools_in_account += out.user_pools().len();
-        for p in out.user_pools() {
-            let (Some(id), Some(name)) = (p.id(), p.name()) else { continue };
-            if !is_candidate_name(platform, name) {
-                continue;
-            }
-            if let Some(w) = &wanted_names {
-                if !w.contains(name) {
-                    continue;
-                }
-            }
-            candidates.push((id.to_string(), name.to_string()));
-        }
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
+    let all = list_all_pools(aws).await?;
+    let pools_in_account = all.len();
+    let candidates = all
+        .into_iter()
+        .filter(|p| is_candidate_name(platform, &p.name))
+        .filter(|p| wanted_names.as_ref().is_none_or(|w| w.contains(p.name.as_str())))
+        .map(|p| (p.id, p.name))
+        .collect();
     Ok((candidates, pools_in_account))
 }
 
