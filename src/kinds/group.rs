@@ -642,5 +642,15 @@ mod isolation_tests {
         assert!(e.to_string().contains("from silo to pooled"), "{e}");
         // Unchanged: fine.
         assert!(check_isolation_moves(&live, &live).is_ok());
+        // A desired issuer names its pool by reference (not created yet, or a `--tenant`
+        // session's other tenants): its tenant is silo all the same, not pooled.
+        let issuer_ref =
+            Text::from("https://cognito-idp.us-east-1.amazonaws.com/".to_string()).id("tenant/acme/pool").s("=acme");
+        let mut f = function(&["acme"], &[pool_a]);
+        let mut st = lambda_function::state(&f).unwrap();
+        st.config.get_mut("issuers").unwrap().push(issuer_ref);
+        f = lambda_function::item(&st);
+        let want_silo = with_function(world(&[("platform/pool", None, &["admin"])]), f);
+        assert!(check_isolation_moves(&want_silo, &live_silo).is_ok());
     }
 }

@@ -105,17 +105,16 @@ pub fn state(item: &Item) -> Option<FunctionState> {
 }
 
 /// Where the authorizer's configuration in `world` places its tenants (contract §1.7):
-/// (the tenants an issuer speaks for alone: silo; the declared tenants: all). Only literal
-/// entries count (a desired issuer naming a pool not created yet names its tenant all the
-/// same). With shared groups the shared pool holds no group of a pooled tenant: this is where
-/// `plan` sees that the tenant is pooled (`group::check_isolation_moves`).
+/// (the tenants an issuer speaks for alone: silo; the declared tenants: all). A desired
+/// issuer naming a pool not created yet names its tenant all the same (`ISSUER=TENANT`, the
+/// tenant literal). With shared groups the shared pool holds no group of a pooled tenant:
+/// this is where `plan` sees that the tenant is pooled (`group::check_isolation_moves`).
 pub fn placed_tenants(world: &World) -> (BTreeSet<String>, BTreeSet<String>) {
     let Some(f) = at(world) else { return Default::default() };
     let entries = |field: &str| f.config.get(field).cloned().unwrap_or_default();
     let silo = entries("issuers")
         .iter()
-        .filter_map(|e| e.as_literal())
-        .filter_map(|e| e.rsplit_once('=').map(|(_, t)| t.to_string()))
+        .filter_map(|e| e.shown(&Ids::default()).rsplit_once('=').map(|(_, t)| t.to_string()))
         .filter(|t| t != "*")
         .collect();
     let declared = entries("tenants").iter().filter_map(Text::as_literal).collect();
