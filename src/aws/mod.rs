@@ -5,6 +5,7 @@
 pub mod cognito;
 pub mod iam;
 pub mod limits;
+pub mod listings;
 pub mod slots;
 pub mod stats;
 
@@ -29,8 +30,8 @@ pub struct Aws {
     pub stats: Arc<Stats>,
     pub limiter: Arc<Limiter>,
     /// The account's pools as `ListUserPools` lists them, shared by the pool creations of this
-    /// process (their twin checks, [`cognito::PoolListings`]).
-    pub pool_listings: Arc<cognito::PoolListings>,
+    /// process (their twin checks, [`listings::PoolListings`]).
+    pub pool_listings: Arc<listings::PoolListings>,
     pub ctx: Ctx,
 }
 

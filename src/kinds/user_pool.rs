@@ -637,7 +637,7 @@ async fn keep_one_pool(
 
 /// The managed pools named like `pool` that claim its address: (creation date, id), from a
 /// listing of the account that started at or after `since` (shared with the other creations
-/// of this process, [`crate::aws::cognito::PoolListings`]).
+/// of this process, [`crate::aws::listings::PoolListings`]).
 async fn pools_claiming(
     aws: &Aws,
     pool: &PoolState,
