@@ -302,6 +302,39 @@ mod tests {
         assert!(children.iter().all(|k| k.read_per() == Some(user_pool::KIND)));
     }
 
+    /// The fake kinds below only observe: their writes are never called.
+    macro_rules! no_writes {
+        () => {
+            fn create<'a>(
+                &'a self,
+                _: &'a Aws,
+                _: &'a Item,
+                _: Option<&'a str>,
+            ) -> BoxFuture<'a, Result<String, AwsError>> {
+                unreachable!()
+            }
+            fn update<'a>(
+                &'a self,
+                _: &'a Aws,
+                _: &'a Item,
+                _: &'a Item,
+                _: &'a str,
+                _: Option<&'a str>,
+            ) -> BoxFuture<'a, Result<(), AwsError>> {
+                unreachable!()
+            }
+            fn delete<'a>(
+                &'a self,
+                _: &'a Aws,
+                _: &'a Item,
+                _: &'a str,
+                _: Option<&'a str>,
+            ) -> BoxFuture<'a, Result<(), AwsError>> {
+                unreachable!()
+            }
+        };
+    }
+
     /// An instance of the fake kinds below.
     fn fake_item(kind: &str, parent: Option<&str>) -> Item {
         Item {
@@ -353,33 +386,7 @@ mod tests {
             }
             .boxed()
         }
-        fn create<'a>(
-            &'a self,
-            _: &'a Aws,
-            _: &'a Item,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<String, AwsError>> {
-            unreachable!()
-        }
-        fn update<'a>(
-            &'a self,
-            _: &'a Aws,
-            _: &'a Item,
-            _: &'a Item,
-            _: &'a str,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<(), AwsError>> {
-            unreachable!()
-        }
-        fn delete<'a>(
-            &'a self,
-            _: &'a Aws,
-            _: &'a Item,
-            _: &'a str,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<(), AwsError>> {
-            unreachable!()
-        }
+        no_writes!();
     }
 
     impl Kind for FakeChild {
@@ -407,33 +414,7 @@ mod tests {
             }
             .boxed()
         }
-        fn create<'a>(
-            &'a self,
-            _: &'a Aws,
-            _: &'a Item,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<String, AwsError>> {
-            unreachable!()
-        }
-        fn update<'a>(
-            &'a self,
-            _: &'a Aws,
-            _: &'a Item,
-            _: &'a Item,
-            _: &'a str,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<(), AwsError>> {
-            unreachable!()
-        }
-        fn delete<'a>(
-            &'a self,
-            _: &'a Aws,
-            _: &'a Item,
-            _: &'a str,
-            _: Option<&'a str>,
-        ) -> BoxFuture<'a, Result<(), AwsError>> {
-            unreachable!()
-        }
+        no_writes!();
     }
 
     /// Issue 21: the kinds read per parent are read per instance as soon as it is handed out,
